@@ -1,0 +1,8 @@
+"""SQLModel tables and their Create/Update/Public schemas; importing this registers every table."""
+
+from models.audit import AuditLog
+from models.candidate import Application, Candidate, StageChange
+from models.job import Job
+from models.user import AuthSession, LoginThrottle, User
+
+__all__ = ["Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "StageChange", "User"]

@@ -1,0 +1,143 @@
+"""Candidates, their applications to jobs and the stage history of each application."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import field_validator, model_validator
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import AutoString, Field, SQLModel
+
+from models.common import (
+    Language,
+    Stage,
+    check_email,
+    check_phone,
+    clean_text,
+    phone_digits,
+    split_tags,
+    utcnow,
+)
+
+SOURCES = ["referral", "career_site", "job_board", "headhunter", "campus", "social", "talent_pool", "other"]
+
+
+class CandidateFields(SQLModel):
+    """The fields a person types; validated the same way on create, update and import."""
+
+    name: str = Field(min_length=1, max_length=100)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    phone: str | None = Field(default=None, max_length=30)
+    wechat_id: str | None = Field(default=None, max_length=60)
+    source: str = Field(default="other", max_length=30)
+    tags: str = Field(default="", max_length=600)
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    language: Language = Field(default=Language.zh, max_length=5, sa_type=AutoString)
+    consent: bool = False
+    notes: str = Field(default="", max_length=5000)
+
+    @field_validator("name", "wechat_id", "notes", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return clean_text(value)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return check_email(clean_text(value)) or None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return check_phone(clean_text(value)) or None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: str | None) -> str:
+        value = (clean_text(value) or "other") if value is not None else "other"
+        if value not in SOURCES:
+            raise ValueError("err.source_invalid")
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: str | list[str] | None) -> str:
+        return split_tags(value)
+
+
+class CandidateCreate(CandidateFields):
+    @model_validator(mode="after")
+    def _reachable(self) -> CandidateCreate:
+        if not self.email and not self.phone:
+            raise ValueError("err.contact_required")
+        return self
+
+
+class CandidateUpdate(CandidateCreate):
+    """A full edit form: every field is sent back, with the version the editor started from."""
+
+    version: int
+
+
+class Candidate(CandidateFields, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # Lower-cased name, email, phone digits and WeChat ID: one column to search with LIKE.
+    search_text: str = Field(default="", max_length=500)
+    phone_digits: str = Field(default="", max_length=20, index=True)
+    consent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    anonymised_at: datetime | None = None
+    version: int = Field(default=1)
+
+    def refresh_search(self) -> None:
+        self.phone_digits = phone_digits(self.phone)
+        parts = [self.name, self.email or "", self.phone_digits, self.wechat_id or ""]
+        self.search_text = " ".join(p.lower() for p in parts if p)[:500]
+
+
+class CandidatePublic(CandidateFields):
+    id: int
+    version: int
+    consent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplicationCreate(SQLModel):
+    candidate_id: int
+    job_id: int
+
+
+class Application(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("candidate_id", "job_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    stage: Stage = Field(default=Stage.interviewing, max_length=20, index=True, sa_type=AutoString)
+    stage_changed_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class StageChange(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    from_stage: str | None = Field(default=None, max_length=20)
+    to_stage: str = Field(max_length=20, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class StageMove(SQLModel):
+    """A request to move an application: the target stage and why."""
+
+    to_stage: Stage
+    reason: str = Field(default="", max_length=1000)
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return clean_text(value) or ""

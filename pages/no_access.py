@@ -1,0 +1,9 @@
+"""Signed on through the company, but no role yet."""
+
+import streamlit as st
+
+from ui.common import current_user, tr
+
+user = current_user()
+st.title(tr("noaccess.title"), anchor=False)
+st.info(tr("noaccess.body", email=user.email), icon=":material/lock:")

@@ -1,0 +1,33 @@
+"""Sign in with email and password (or the company's sign-on when configured)."""
+
+import streamlit as st
+
+from services import auth
+from services.errors import AuthFailed
+from ui.common import USER_KEY, db, tr
+from ui.frame import TICKET_KEY, _oidc_configured
+
+left, middle, right = st.columns([1, 2, 1])
+with middle:
+    st.title(tr("app.title"), anchor=False)
+    st.caption(tr("app.tagline"))
+    with st.form("signin_form", enter_to_submit=True):
+        email = st.text_input(tr("field.email"), key="signin_email", max_chars=254, autocomplete="username")
+        password = st.text_input(tr("field.password"), type="password", key="signin_password", max_chars=200,
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button(tr("signin.submit"), type="primary", width="stretch")
+    if submitted:
+        try:
+            with db() as session:
+                user, ticket = auth.sign_in(session=session, email=email, password=password)
+        except AuthFailed as exc:
+            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        else:
+            st.session_state[USER_KEY] = user
+            st.session_state[TICKET_KEY] = ticket
+            st.rerun()
+    if _oidc_configured():
+        st.divider()
+        st.button(tr("signin.company"), key="signin_oidc", on_click=st.login, icon=":material/badge:",
+                  width="stretch")
+    st.caption(tr("signin.help"))

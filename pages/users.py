@@ -1,0 +1,103 @@
+"""Users (admin): create accounts, set roles and language, reset passwords, deactivate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from models.common import Role
+from services import users
+from services.errors import DomainError, ValidationError
+from ui.common import call, current_user, db, flash, fmt_dt, role_label, show_flash, show_validation, tr
+
+user = current_user()
+st.title(tr("nav.users"), anchor=False)
+show_flash()
+ROLES = [r.value for r in Role]
+
+accounts = call(users.list_users, actor=user) or []
+frame = pd.DataFrame([
+    {"id": u.id, tr("field.name"): u.name, tr("field.email"): u.email,
+     tr("field.roles"): ", ".join(role_label(r) for r in sorted(u.role_set)) or tr("role.none"),
+     tr("field.language"): {"zh": "中文", "en": "English"}.get(u.language, u.language),
+     tr("field.is_active"): tr("common.yes") if u.is_active else tr("common.no"),
+     tr("users.last_login"): fmt_dt(u.last_login_at)}
+    for u in accounts
+])
+event = st.dataframe(frame, key="users_table", hide_index=True, width="stretch", column_config={"id": None},
+                     on_select="rerun", selection_mode="single-row")
+st.caption(tr("users.click_to_edit"))
+picked = event.selection.rows if event is not None else []
+
+if picked:
+    target = next(u for u in accounts if u.id == int(frame.iloc[picked[0]]["id"]))
+    if st.session_state.get("users_edit_id") != target.id:
+        st.session_state.update(users_edit_id=target.id, users_edit_name=target.name,
+                                users_edit_roles=sorted(target.role_set), users_edit_language=target.language,
+                                users_edit_active=target.is_active)
+    st.subheader(tr("users.edit", name=target.name), anchor=False)
+    with st.form("users_edit_form"):
+        st.text_input(tr("field.name"), key="users_edit_name", max_chars=100)
+        slot_name = st.empty()
+        st.multiselect(tr("field.roles"), ROLES, key="users_edit_roles", format_func=role_label)
+        st.radio(tr("field.language"), ["zh", "en"], key="users_edit_language", horizontal=True,
+                 format_func=lambda c: {"zh": "中文", "en": "English"}[c])
+        st.checkbox(tr("field.is_active"), key="users_edit_active")
+        if st.form_submit_button(tr("common.save"), type="primary", icon=":material/save:"):
+            try:
+                with db() as session:
+                    users.update_user(session=session, actor=user, user_id=target.id, user_in={
+                        "name": st.session_state["users_edit_name"], "roles": st.session_state["users_edit_roles"],
+                        "language": st.session_state["users_edit_language"],
+                        "is_active": st.session_state["users_edit_active"]})
+            except ValidationError as exc:
+                show_validation(exc, {"name": slot_name})
+            except DomainError as exc:
+                st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            else:
+                st.session_state.pop("users_edit_id", None)
+                flash(tr("users.saved", name=st.session_state["users_edit_name"]))
+                st.rerun()
+    with st.form("users_pw_form", clear_on_submit=True):
+        new_pw = st.text_input(tr("users.new_password"), type="password", key="users_pw", max_chars=200,
+                               help=tr("help.password"))
+        slot_pw = st.empty()
+        if st.form_submit_button(tr("users.set_password"), icon=":material/key:"):
+            try:
+                with db() as session:
+                    users.set_password(session=session, actor=user, user_id=target.id, password=new_pw)
+            except ValidationError as exc:
+                show_validation(exc, {"password": slot_pw})
+            except DomainError as exc:
+                st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            else:
+                st.success(tr("users.password_set"), icon=":material/check_circle:")
+
+st.subheader(tr("users.new"), anchor=False)
+with st.form("users_new_form"):
+    c1, c2 = st.columns(2)
+    name = c1.text_input(tr("field.name"), key="users_new_name", max_chars=100)
+    slot_name = c1.empty()
+    email = c2.text_input(tr("field.email"), key="users_new_email", max_chars=254)
+    slot_email = c2.empty()
+    roles = c1.multiselect(tr("field.roles"), ROLES, key="users_new_roles", format_func=role_label)
+    language = c2.radio(tr("field.language"), ["zh", "en"], key="users_new_language", horizontal=True,
+                        format_func=lambda c: {"zh": "中文", "en": "English"}[c])
+    password = st.text_input(tr("users.initial_password"), type="password", key="users_new_password",
+                             max_chars=200, help=tr("help.initial_password"))
+    slot_password = st.empty()
+    submitted = st.form_submit_button(tr("users.create"), type="primary", icon=":material/person_add:")
+if submitted:
+    try:
+        with db() as session:
+            created = users.create_user(session=session, actor=user, user_in={
+                "name": name, "email": email, "roles": roles, "language": language, "password": password or None})
+    except ValidationError as exc:
+        show_validation(exc, {"name": slot_name, "email": slot_email, "password": slot_password})
+    except DomainError as exc:
+        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+    else:
+        for key in ("users_new_name", "users_new_email", "users_new_roles", "users_new_password"):
+            st.session_state.pop(key, None)
+        flash(tr("users.created", name=created.name))
+        st.rerun()

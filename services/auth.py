@@ -1,0 +1,212 @@
+"""Sign-in: password hashing, throttling, browser sessions, company sign-on and role checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, func, select
+
+from models.common import Role, utcnow
+from models.user import AuthSession, LoginThrottle, User, UserCreate
+from services import audit
+from services.config import get_settings
+from services.errors import AuthFailed, NotAllowed, ValidationError, validate
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+TICKET_SECONDS = 60
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    """At least 10 characters, not all of one kind; raises ValidationError on the `password` field."""
+    if len(password) < 10:
+        raise ValidationError.single("password", "err.password_short", min=10)
+    if len(password) > 200:
+        raise ValidationError.single("password", "err.too_long", max=200)
+    kinds = sum(
+        [any(c.isalpha() for c in password), any(c.isdigit() for c in password),
+         any(not c.isalnum() for c in password)]
+    )
+    if kinds < 2 or len(set(password)) < 5:
+        raise ValidationError.single("password", "err.password_weak")
+
+
+def require(user: User | None, *roles: Role) -> User:
+    """The user if they are active and hold one of `roles`; NotAllowed otherwise."""
+    if user is None or not user.is_active or (roles and not user.has_role(*roles)):
+        raise NotAllowed()
+    return user
+
+
+def needs_first_admin(*, session: Session) -> bool:
+    """True while no active admin exists (a fresh database)."""
+    count = session.exec(
+        select(func.count()).select_from(User).where(col(User.roles).contains("admin"), User.is_active)
+    ).one()
+    return count == 0
+
+
+def create_first_admin(*, session: Session, user_in: dict) -> User:
+    """Create the first admin on an empty database; refused once an admin exists."""
+    if not needs_first_admin(session=session):
+        raise NotAllowed("err.admin_exists")
+    data = validate(UserCreate, {**user_in, "roles": [Role.admin, Role.recruiter]})
+    check_password_strength(data.password or "")
+    if session.exec(select(User).where(User.email == data.email)).first():
+        raise ValidationError.single("email", "err.email_taken")
+    user = User(email=data.email, name=data.name, language=data.language,
+                roles="admin,recruiter", password_hash=hash_password(data.password or ""))
+    session.add(user)
+    session.flush()
+    audit.record(session=session, actor=user, entity="user", entity_id=user.id or 0, action="create_first_admin",
+                 changes={"email": user.email})
+    session.commit()
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User:
+    """The user whose email and password match; counts failures and locks the address after too many."""
+    settings = get_settings()
+    email = (email or "").strip().lower()[:254]
+    now = utcnow()
+    throttle = session.get(LoginThrottle, email) if email else None
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        raise AuthFailed("err.sign_in_locked", minutes=settings.login_lock_minutes)
+    user = session.exec(select(User).where(User.email == email)).first() if email else None
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not (ok and user and user.password_hash and user.is_active):
+        if email:
+            throttle = throttle or LoginThrottle(email=email)
+            throttle.failures += 1
+            throttle.updated_at = now
+            if throttle.failures >= settings.login_max_failures:
+                throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+                throttle.failures = 0
+            session.add(throttle)
+            session.commit()
+        raise AuthFailed()
+    if throttle:
+        session.delete(throttle)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    session.add(user)
+    session.commit()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hmac.new(get_settings().secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def issue_ticket(*, session: Session, user: User) -> str:
+    """A one-time ticket (60 s) that the browser exchanges for its session cookie."""
+    ticket = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=_token_hash(ticket), user_id=user.id or 0, kind="ticket",
+                            expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS)))
+    session.commit()
+    return ticket
+
+
+def redeem_ticket(*, session: Session, ticket: str) -> str | None:
+    """Spend a ticket and open a browser session; returns the session token, or None for a bad ticket."""
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(ticket or ""), AuthSession.kind == "ticket")
+    ).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    row.revoked_at = now
+    session.add(row)
+    token = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=_token_hash(token), user_id=row.user_id, kind="session",
+                            expires_at=now + timedelta(days=get_settings().session_days)))
+    session.commit()
+    return token
+
+
+def user_for_session(*, session: Session, token: str | None) -> User | None:
+    """The active user behind a session cookie, or None when it is unknown, expired or revoked."""
+    if not token:
+        return None
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(token), AuthSession.kind == "session")
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user and user.is_active else None
+
+
+def end_session(*, session: Session, token: str | None) -> None:
+    """Revoke one browser session (sign out)."""
+    if not token:
+        return
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
+    if row and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+
+
+def revoke_all_sessions(*, session: Session, user_id: int) -> None:
+    """Revoke every open session of a user (password change, deactivation); the caller commits."""
+    for row in session.exec(
+        select(AuthSession).where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None))
+    ):
+        row.revoked_at = utcnow()
+        session.add(row)
+
+
+def sso_user(*, session: Session, email: str, name: str | None = None, subject: str | None = None) -> User:
+    """The account for a person signed on by the company (OIDC or proxy header); a new one gets no roles."""
+    data_email = (email or "").strip().lower()
+    user = session.exec(select(User).where(User.email == data_email)).first()
+    if user is None:
+        data = validate(UserCreate, {"email": data_email, "name": (name or data_email.split("@")[0])[:100]})
+        user = User(email=data.email, name=data.name, roles="", sso_subject=subject,
+                    language=get_settings().language)
+        session.add(user)
+        session.flush()
+        audit.record(session=session, actor=None, entity="user", entity_id=user.id or 0, action="sso_first_sign_on",
+                     changes={"email": user.email})
+    user.last_login_at = utcnow()
+    session.add(user)
+    session.commit()
+    return user
+
+
+def change_password(*, session: Session, user: User, old_password: str, new_password: str) -> None:
+    """Change one's own password after checking the old one; every browser session must sign in again."""
+    try:
+        _hasher.verify(user.password_hash or _DUMMY_HASH, old_password or "")
+    except (VerificationError, InvalidHashError):
+        raise ValidationError.single("old_password", "err.password_wrong") from None
+    check_password_strength(new_password)
+    db_user = session.get(User, user.id)
+    assert db_user is not None
+    db_user.password_hash = hash_password(new_password)
+    session.add(db_user)
+    revoke_all_sessions(session=session, user_id=db_user.id or 0)
+    audit.record(session=session, actor=user, entity="user", entity_id=db_user.id or 0, action="change_password")
+    session.commit()
+
+
+def sign_in(*, session: Session, email: str, password: str) -> tuple[User, str]:
+    """Check the password and issue the one-time ticket the browser turns into its session cookie."""
+    user = authenticate(session=session, email=email, password=password)
+    return user, issue_ticket(session=session, user=user)

@@ -1,0 +1,379 @@
+"""Candidates and their applications: search, create, edit, stage moves, detail and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, exists, literal, or_, update
+from sqlmodel import Session, col, func, select
+
+from models.candidate import Application, Candidate, CandidateCreate, CandidateUpdate, StageChange, StageMove
+from models.common import TRANSITIONS, Role, Stage, phone_digits, tag_list, utcnow
+from models.job import Job
+from models.user import User
+from services import audit
+from services.auth import require
+from services.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    ValidationError,
+    validate,
+)
+
+EDITORS = (Role.admin, Role.recruiter)
+VIEWERS = (Role.admin, Role.recruiter, Role.hiring_manager)
+COUNT_CAP = 1000
+PAGE_SIZES = (25, 50, 100)
+
+
+class DuplicateCandidate(DomainError):
+    """A candidate with the same email or phone exists; `existing` lists them so the page can offer them."""
+
+    key = "err.duplicate_candidate"
+
+    def __init__(self, existing: list[Candidate]) -> None:
+        super().__init__()
+        self.existing = existing
+
+
+@dataclass
+class SearchResult:
+    rows: list[dict[str, Any]]
+    total: int
+    capped: bool
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _visible_to(actor: User):  # noqa: ANN202 - a SQL expression
+    """The SQL condition for candidates `actor` may see."""
+    if actor.has_role(Role.admin, Role.recruiter):
+        return literal(True)
+    if actor.has_role(Role.hiring_manager):
+        return exists().where(
+            Application.candidate_id == Candidate.id, Application.job_id == Job.id,
+            Job.hiring_manager_id == actor.id,
+        )
+    return literal(False)
+
+
+def _like_term(q: str) -> str | None:
+    q = (q or "").strip().lower()[:100]
+    if not q:
+        return None
+    if re.fullmatch(r"[\d\s+()-]+", q) and len(phone_digits(q)) >= 3:
+        q = phone_digits(q)
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_candidates(
+    *, session: Session, actor: User, q: str = "", job_id: int | None = None, stage: Stage | None = None,
+    owner_id: int | None = None, source: str | None = None, tag: str | None = None,
+    page: int = 1, page_size: int = 25,
+) -> SearchResult:
+    """One page of candidates matching a name/email/phone/WeChat search and filters, newest first."""
+    require(actor, *VIEWERS)
+    page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
+    page = max(1, int(page))
+    conds = [_visible_to(actor), col(Candidate.anonymised_at).is_(None)]
+    term = _like_term(q)
+    if term:
+        conds.append(col(Candidate.search_text).like(term, escape="\\"))
+    if owner_id:
+        conds.append(Candidate.owner_id == owner_id)
+    if source:
+        conds.append(Candidate.source == source)
+    if tag:
+        conds.append(col(Candidate.tags).contains("," + tag.strip().lower() + ","))
+    if job_id or stage:
+        app_conds = [Application.candidate_id == Candidate.id]
+        if job_id:
+            app_conds.append(Application.job_id == job_id)
+        if stage:
+            app_conds.append(Application.stage == stage)
+        conds.append(exists().where(and_(*app_conds)))
+    where = and_(*conds)
+    capped_ids = select(Candidate.id).where(where).limit(COUNT_CAP + 1).subquery()
+    total = session.exec(select(func.count()).select_from(capped_ids)).one()
+    ids = session.exec(
+        select(Candidate.id).where(where).order_by(col(Candidate.id).desc())
+        .offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return SearchResult(rows=_summaries(session, list(ids)), total=min(total, COUNT_CAP),
+                        capped=total > COUNT_CAP, page=page, page_size=page_size)
+
+
+def _summaries(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """Table rows for the given candidates: contact, owner and their applications as 'job · stage'."""
+    if not ids:
+        return []
+    owner = select(User.name).where(User.id == Candidate.owner_id).scalar_subquery()
+    cands = session.exec(select(Candidate, owner).where(col(Candidate.id).in_(ids))).all()
+    apps = session.exec(
+        select(Application.candidate_id, Application.stage, Job.title)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(col(Application.candidate_id).in_(ids))
+        .order_by(col(Application.stage_changed_at).desc())
+    ).all()
+    by_candidate: dict[int, list[tuple[str, str]]] = {}
+    for cid, stage, title in apps:
+        by_candidate.setdefault(cid, []).append((title, stage))
+    rows = {
+        c.id: {"id": c.id, "name": c.name, "email": c.email or "", "phone": c.phone or "",
+               "source": c.source, "owner": owner_name or "", "tags": tag_list(c.tags),
+               "applications": by_candidate.get(c.id or 0, []), "created_at": c.created_at}
+        for c, owner_name in cands
+    }
+    return [rows[i] for i in ids if i in rows]
+
+
+def find_duplicates(*, session: Session, email: str | None, phone: str | None,
+                    exclude_id: int | None = None) -> list[Candidate]:
+    """Candidates sharing the email or the phone number (digits compared)."""
+    conds = []
+    if email:
+        conds.append(Candidate.email == email.strip().lower())
+    digits = phone_digits(phone)
+    if digits:
+        conds.append(Candidate.phone_digits == digits)
+    if not conds:
+        return []
+    query = select(Candidate).where(or_(*conds), col(Candidate.anonymised_at).is_(None))
+    if exclude_id:
+        query = query.where(Candidate.id != exclude_id)
+    return list(session.exec(query.limit(5)))
+
+
+def _check_owner(session: Session, owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    owner = session.get(User, owner_id)
+    if owner is None or not owner.is_active or not owner.has_role(Role.recruiter, Role.admin):
+        raise ValidationError.single("owner_id", "err.not_a_recruiter")
+
+
+def _open_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise ValidationError.single("job_id", "err.job_unknown")
+    if job.status != "open":
+        raise ValidationError.single("job_id", "err.job_not_open")
+    return job
+
+
+def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_id: int | None = None,
+                     allow_duplicate: bool = False, commit: bool = True) -> Candidate:
+    """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`."""
+    require(actor, *EDITORS)
+    data = validate(CandidateCreate, candidate_in)
+    if data.owner_id is None and actor.has_role(Role.recruiter):
+        data.owner_id = actor.id
+    _check_owner(session, data.owner_id)
+    job = _open_job(session, job_id) if job_id else None
+    if not allow_duplicate:
+        dupes = find_duplicates(session=session, email=data.email, phone=data.phone)
+        if dupes:
+            raise DuplicateCandidate(dupes)
+    candidate = Candidate.model_validate(data)
+    if candidate.consent:
+        candidate.consent_at = utcnow()
+    candidate.refresh_search()
+    session.add(candidate)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="create",
+                 changes=data.model_dump())
+    if job:
+        _add_application(session, actor, candidate, job)
+    if commit:
+        session.commit()
+    return candidate
+
+
+def update_candidate(*, session: Session, actor: User, candidate_id: int, candidate_in: dict,
+                     allow_duplicate: bool = False) -> Candidate:
+    """Save an edit made from `version`; Conflict (with what was saved meanwhile) if someone else saved first."""
+    require(actor, *EDITORS)
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    data = validate(CandidateUpdate, candidate_in)
+    _check_owner(session, data.owner_id)
+    if data.version != candidate.version:
+        raise Conflict(current=candidate)
+    changed_contact = data.email != candidate.email or phone_digits(data.phone) != candidate.phone_digits
+    if changed_contact and not allow_duplicate:
+        dupes = find_duplicates(session=session, email=data.email, phone=data.phone, exclude_id=candidate_id)
+        if dupes:
+            raise DuplicateCandidate(dupes)
+    before = candidate.model_dump()
+    values = data.model_dump(exclude={"version"})
+    probe = Candidate.model_validate(values)
+    probe.refresh_search()
+    values.update(search_text=probe.search_text, phone_digits=probe.phone_digits, updated_at=utcnow())
+    if data.consent and not candidate.consent:
+        values["consent_at"] = utcnow()
+    elif not data.consent:
+        values["consent_at"] = None
+    # The version check is in the UPDATE itself, so two simultaneous saves cannot both win.
+    result = session.exec(  # type: ignore[call-overload]
+        update(Candidate).where(col(Candidate.id) == candidate_id, col(Candidate.version) == data.version)
+        .values(**values, version=Candidate.version + 1)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict(current=session.get(Candidate, candidate_id))
+    session.refresh(candidate)
+    changes = audit.diff(before, candidate.model_dump())
+    for key in ("search_text", "phone_digits", "updated_at", "version"):
+        changes.pop(key, None)
+    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="update",
+                 changes=changes)
+    session.commit()
+    return candidate
+
+
+def _add_application(session: Session, actor: User, candidate: Candidate, job: Job) -> Application:
+    existing = session.exec(
+        select(Application).where(Application.candidate_id == candidate.id, Application.job_id == job.id)
+    ).first()
+    if existing:
+        raise ValidationError.single("job_id", "err.already_applied")
+    app = Application(candidate_id=candidate.id or 0, job_id=job.id or 0, created_by_id=actor.id)
+    session.add(app)
+    session.flush()
+    session.add(StageChange(application_id=app.id or 0, from_stage=None, to_stage=Stage.interviewing,
+                            by_user_id=actor.id, reason=""))
+    audit.record(session=session, actor=actor, entity="application", entity_id=app.id or 0, action="create",
+                 changes={"candidate_id": candidate.id, "job_id": job.id})
+    return app
+
+
+def add_application(*, session: Session, actor: User, candidate_id: int, job_id: int) -> Application:
+    """Put a candidate forward for an open job; the application starts in `interviewing`."""
+    require(actor, *EDITORS)
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    app = _add_application(session, actor, candidate, _open_job(session, job_id))
+    session.commit()
+    return app
+
+
+def move_stage(*, session: Session, actor: User, application_id: int, to_stage: Stage | str,
+               reason: str = "", from_stage: Stage | str | None = None) -> Application:
+    """Move an application to another stage, recording who, when and why; exits need a reason."""
+    require(actor, *VIEWERS)
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound()
+    job = session.get(Job, app.job_id)
+    if not actor.has_role(*EDITORS) and (job is None or job.hiring_manager_id != actor.id):
+        raise NotAllowed()
+    move = validate(StageMove, {"to_stage": to_stage, "reason": reason})
+    current = Stage(app.stage)
+    if from_stage is not None and Stage(from_stage) != current:
+        raise Conflict("err.stage_changed", stage=current.value)
+    if move.to_stage not in TRANSITIONS[current]:
+        raise InvalidTransition(from_stage=current.value, to_stage=move.to_stage.value)
+    if move.to_stage in {Stage.rejected, Stage.withdrawn, Stage.talent_pool} and not move.reason:
+        raise ValidationError.single("reason", "err.reason_required")
+    now = utcnow()
+    result = session.exec(  # type: ignore[call-overload]
+        update(Application).where(col(Application.id) == application_id, col(Application.stage) == current)
+        .values(stage=move.to_stage, stage_changed_at=now)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict("err.stage_changed", stage=current.value)
+    session.add(StageChange(application_id=application_id, from_stage=current, to_stage=move.to_stage,
+                            at=now, by_user_id=actor.id, reason=move.reason))
+    audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="move_stage",
+                 changes={"stage": [current.value, move.to_stage.value], "reason": move.reason})
+    session.commit()
+    session.refresh(app)
+    return app
+
+
+def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> dict[str, Any]:
+    """A candidate with their applications, the stage timeline of each, and the audit trail."""
+    require(actor, *VIEWERS)
+    visible = session.exec(
+        select(Candidate).where(Candidate.id == candidate_id, _visible_to(actor))
+    ).first()
+    if visible is None or visible.anonymised_at:
+        raise NotFound()
+    owner = session.get(User, visible.owner_id) if visible.owner_id else None
+    apps = session.exec(
+        select(Application, Job.title, Job.department).join(Job, col(Job.id) == Application.job_id)
+        .where(Application.candidate_id == candidate_id).order_by(col(Application.created_at))
+    ).all()
+    app_ids = [a.id for a, _, _ in apps]
+    titles = {a.id: title for a, title, _ in apps}
+    history = session.exec(
+        select(StageChange, User.name).join(User, col(User.id) == StageChange.by_user_id, isouter=True)
+        .where(col(StageChange.application_id).in_(app_ids)).order_by(col(StageChange.at), col(StageChange.id))
+    ).all() if app_ids else []
+    timeline = [
+        {"at": sc.at, "job": titles.get(sc.application_id, ""), "application_id": sc.application_id,
+         "from_stage": sc.from_stage, "to_stage": sc.to_stage, "by": name or "", "reason": sc.reason}
+        for sc, name in history
+    ]
+    trail = audit.list_audit(session=session, entity="candidate", entity_id=candidate_id)
+    for app_id in app_ids:
+        trail += audit.list_audit(session=session, entity="application", entity_id=app_id or 0)
+    trail.sort(key=lambda r: r["at"], reverse=True)
+    return {
+        "candidate": visible,
+        "owner": owner.name if owner else "",
+        "applications": [
+            {"application": a, "job": title, "department": dept,
+             "next_stages": sorted(s.value for s in TRANSITIONS[Stage(a.stage)])}
+            for a, title, dept in apps
+        ],
+        "timeline": timeline,
+        "audit": trail,
+        "can_edit": actor.has_role(*EDITORS),
+    }
+
+
+EXPORT_COLUMNS = ["id", "name", "email", "phone", "wechat_id", "source", "tags", "owner", "language",
+                  "consent", "applications", "created_at"]
+
+
+def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> Iterator[str]:
+    """The candidates matching `filters` as CSV text, produced in chunks (UTF-8 with BOM for Excel)."""
+    require(actor, *EDITORS)
+    yield "\ufeff"
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(EXPORT_COLUMNS)
+    page = 1
+    while True:
+        result = search_candidates(session=session, actor=actor, page=page, page_size=100, **filters)
+        if not result.rows:
+            break
+        ids = [r["id"] for r in result.rows]
+        extra = {c.id: c for c in session.exec(select(Candidate).where(col(Candidate.id).in_(ids)))}
+        for r in result.rows:
+            c = extra[r["id"]]
+            writer.writerow([r["id"], r["name"], r["email"], r["phone"], c.wechat_id or "", r["source"],
+                             ",".join(r["tags"]), r["owner"], c.language, "yes" if c.consent else "no",
+                             "; ".join(f"{t} ({s})" for t, s in r["applications"]), r["created_at"].isoformat()])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        if page * 100 >= COUNT_CAP * 100 or len(result.rows) < 100:
+            break
+        page += 1

@@ -1,0 +1,102 @@
+"""One settings object, read from FOLLOWUP_* environment variables and .streamlit/secrets.toml."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
+PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "secret", "please-change"}
+
+
+class _SecretsTomlSource(PydanticBaseSettingsSource):
+    """Reads a `[followup]` table from .streamlit/secrets.toml, the Streamlit habit for settings."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("FOLLOWUP_SECRETS_FILE", SECRETS_FILE))
+        if not path.is_file():
+            return {}
+        with path.open("rb") as fh:
+            table = tomllib.load(fh).get("followup", {})
+        return {str(k).lower(): v for k, v in table.items()}
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment; see README for each setting."""
+
+    model_config = SettingsConfigDict(env_prefix="FOLLOWUP_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://localhost:8501"
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+    auth_header: str = ""
+    session_days: int = 7
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SecretsTomlSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{DATA_DIR / 'followup.db'}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _kept_secret_key() -> str:
+    """The key generated on first start and kept under data/, so sessions survive a restart."""
+    path = DATA_DIR / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; a placeholder secret is refused outside development."""
+    settings = Settings()
+    if settings.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+        if settings.secret_key and settings.environment == "production":
+            raise ValueError("FOLLOWUP_SECRET_KEY is a placeholder; set a real secret in production")
+        settings.secret_key = _kept_secret_key()
+    return settings

@@ -1,0 +1,87 @@
+"""The engine, sessions and schema migrations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from services.config import ROOT, get_settings
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+_migrated: set[str] = set()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects are untyped
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for `url`; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url` (default: the configured database)."""
+    url = url or get_settings().effective_database_url
+    with _lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A Session for one user action; services commit, this only closes (and rolls back on error)."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def alembic_config(url: str):  # noqa: ANN201 - alembic's Config
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = url
+    return cfg
+
+
+def migrate(url: str | None = None) -> None:
+    """Upgrade the database schema to the newest migration (idempotent, once per process per URL)."""
+    from alembic import command
+
+    url = url or get_settings().effective_database_url
+    with _lock:
+        if url in _migrated:
+            return
+    engine = get_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with _lock:
+        _migrated.add(url)

@@ -1,0 +1,94 @@
+"""Jobs: create, edit, close; hiring managers see their own."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from models.candidate import Application
+from models.common import JobStatus, Role, utcnow
+from models.job import Job, JobCreate, JobUpdate
+from models.user import User
+from services import audit
+from services.auth import require
+from services.errors import Conflict, NotFound, ValidationError, validate
+
+EDITORS = (Role.admin, Role.recruiter)
+STAFF = (Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer)
+
+
+def _check_manager(session: Session, manager_id: int | None) -> None:
+    if manager_id is None:
+        return
+    manager = session.get(User, manager_id)
+    if manager is None or not manager.is_active or not manager.has_role(Role.hiring_manager):
+        raise ValidationError.single("hiring_manager_id", "err.not_a_manager")
+
+
+def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None) -> list[dict]:
+    """Jobs with their open application count; a hiring manager who is not a recruiter sees only theirs."""
+    require(actor, *STAFF)
+    open_apps = (
+        select(func.count()).select_from(Application)
+        .where(Application.job_id == Job.id, col(Application.stage).in_(["interviewing", "decision_pending", "offer"]))
+        .scalar_subquery()
+    )
+    query = select(Job, User.name, open_apps).join(User, col(User.id) == Job.hiring_manager_id, isouter=True)
+    if not actor.has_role(Role.admin, Role.recruiter, Role.interviewer):
+        query = query.where(Job.hiring_manager_id == actor.id)
+    if status:
+        query = query.where(Job.status == status)
+    query = query.order_by(col(Job.status).desc(), Job.title)
+    return [{"job": job, "manager": name or "", "active_applications": n} for job, name, n in session.exec(query)]
+
+
+def get_job(*, session: Session, actor: User, job_id: int) -> Job:
+    """One job, if the actor may see it."""
+    require(actor, *STAFF)
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound()
+    return job
+
+
+def create_job(*, session: Session, actor: User, job_in: dict) -> Job:
+    """Open a new job (admin, recruiter)."""
+    require(actor, *EDITORS)
+    data = validate(JobCreate, job_in)
+    _check_manager(session, data.hiring_manager_id)
+    job = Job.model_validate(data)
+    session.add(job)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="job", entity_id=job.id or 0, action="create",
+                 changes=data.model_dump())
+    session.commit()
+    return job
+
+
+def update_job(*, session: Session, actor: User, job_id: int, version: int, job_in: dict) -> Job:
+    """Edit a job, closing or reopening it too; refused with Conflict when someone saved it meanwhile."""
+    require(actor, *EDITORS)
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound()
+    data = validate(JobUpdate, job_in).model_dump(exclude_unset=True)
+    if "hiring_manager_id" in data:
+        _check_manager(session, data["hiring_manager_id"])
+    before = job.model_dump()
+    values = {k: v for k, v in data.items() if k != "status" or v is not None}
+    if values.get("status") == JobStatus.closed and job.status != JobStatus.closed:
+        values["closed_at"] = utcnow()
+    elif values.get("status") and values["status"] != JobStatus.closed:
+        values["closed_at"] = None
+    result = session.exec(  # type: ignore[call-overload]
+        update(Job).where(col(Job.id) == job_id, col(Job.version) == version)
+        .values(**values, version=Job.version + 1)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict(current=session.get(Job, job_id))
+    session.refresh(job)
+    audit.record(session=session, actor=actor, entity="job", entity_id=job_id, action="update",
+                 changes=audit.diff(before, job.model_dump()))
+    session.commit()
+    return job

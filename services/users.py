@@ -1,0 +1,98 @@
+"""Staff accounts (admin only): create, roles, language, deactivate."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from models.common import Language, Role
+from models.user import User, UserCreate, UserUpdate
+from services import audit
+from services.auth import check_password_strength, hash_password, require, revoke_all_sessions
+from services.errors import NotAllowed, NotFound, ValidationError, validate
+
+
+def list_users(*, session: Session, actor: User, role: Role | None = None, active_only: bool = False) -> list[User]:
+    """Staff accounts, by name; any signed-in staff member may list them (to pick owners, managers)."""
+    require(actor)
+    query = select(User).order_by(User.name)
+    if role:
+        query = query.where(col(User.roles).contains(role.value))
+    if active_only:
+        query = query.where(User.is_active)
+    return list(session.exec(query))
+
+
+def create_user(*, session: Session, actor: User, user_in: dict) -> User:
+    """Create a local account with roles (admin only)."""
+    require(actor, Role.admin)
+    data = validate(UserCreate, user_in)
+    if data.password is not None:
+        check_password_strength(data.password)
+    if session.exec(select(User).where(User.email == data.email)).first():
+        raise ValidationError.single("email", "err.email_taken")
+    user = User(email=data.email, name=data.name, language=data.language,
+                roles=",".join(sorted({r.value for r in data.roles})),
+                password_hash=hash_password(data.password) if data.password else None)
+    session.add(user)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="create",
+                 changes={"email": user.email, "name": user.name, "roles": user.roles})
+    session.commit()
+    return user
+
+
+def _remaining_admins(session: Session, excluding: int) -> int:
+    return len(session.exec(
+        select(User.id).where(col(User.roles).contains("admin"), User.is_active, User.id != excluding)
+    ).all())
+
+
+def update_user(*, session: Session, actor: User, user_id: int, user_in: dict) -> User:
+    """Change a user's name, language, roles or active flag (admin only); the last admin stays an admin."""
+    require(actor, Role.admin)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    data = {k: v for k, v in validate(UserUpdate, user_in).model_dump(exclude_unset=True).items() if v is not None}
+    before = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
+    if "roles" in data:
+        data["roles"] = ",".join(sorted({Role(r).value for r in data["roles"]}))
+    loses_admin = ("admin" not in data.get("roles", user.roles)) or data.get("is_active", True) is False
+    if "admin" in user.roles and loses_admin and _remaining_admins(session, user.id or 0) == 0:
+        raise NotAllowed("err.last_admin")
+    for key, value in data.items():
+        setattr(user, key, value)
+    if user.is_active is False:
+        revoke_all_sessions(session=session, user_id=user.id or 0)
+    session.add(user)
+    after = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
+    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="update",
+                 changes=audit.diff(before, after))
+    session.commit()
+    return user
+
+
+def set_password(*, session: Session, actor: User, user_id: int, password: str) -> None:
+    """Set another user's password (admin only); their open sessions end."""
+    require(actor, Role.admin)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    revoke_all_sessions(session=session, user_id=user.id or 0)
+    session.add(user)
+    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="set_password")
+    session.commit()
+
+
+def set_language(*, session: Session, actor: User, language: Language) -> User:
+    """Change the signed-in user's own interface language."""
+    require(actor)
+    user = session.get(User, actor.id)
+    if user is None:
+        raise NotFound()
+    user.language = Language(language)
+    session.add(user)
+    session.commit()
+    return user

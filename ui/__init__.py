@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the frame and the pages (the only package besides pages/ that imports streamlit)."""

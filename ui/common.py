@@ -1,0 +1,126 @@
+"""What every page needs: the signed-in user, the language, translated text and error display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import streamlit as st
+from sqlmodel import Session
+
+from models.common import Role
+from models.user import User
+from services.config import get_settings
+from services.db import session_scope
+from services.errors import Conflict, DomainError, ValidationError
+from services.i18n import detect_language, t
+
+T = TypeVar("T")
+USER_KEY = "auth_user"
+LANG_KEY = "ui_lang"
+
+
+def lang() -> str:
+    """The interface language: the user's choice, else this browser session's, else the browser's."""
+    user = st.session_state.get(USER_KEY)
+    if user is not None:
+        return user.language
+    if LANG_KEY not in st.session_state:
+        locale = None
+        try:
+            locale = st.context.locale
+        except Exception:  # AppTest has no browser context
+            locale = None
+        st.session_state[LANG_KEY] = detect_language(locale or st.context.headers.get("Accept-Language"),
+                                                     default=get_settings().language)
+    return st.session_state[LANG_KEY]
+
+
+def tr(key: str, **params: Any) -> str:
+    """`key` in the current language."""
+    return t(key, lang(), **params)
+
+
+def current_user() -> User:
+    """The signed-in user (the frame guarantees there is one on every page but sign-in)."""
+    user = st.session_state.get(USER_KEY)
+    if user is None:
+        st.stop()
+    return user
+
+
+def has_role(*roles: Role) -> bool:
+    user = st.session_state.get(USER_KEY)
+    return bool(user and user.has_role(*roles))
+
+
+@contextmanager
+def db() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+def call(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
+    """Run one service call in its own session; a domain error becomes a message and None is returned."""
+    try:
+        with db() as session:
+            return fn(session=session, **kwargs)
+    except ValidationError as exc:
+        show_validation(exc)
+    except Conflict as exc:
+        st.error(tr(exc.key, **exc.params), icon=":material/sync_problem:")
+    except DomainError as exc:
+        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+    return None
+
+
+def show_validation(exc: ValidationError, where: dict[str, Any] | None = None) -> None:
+    """Put each field's message next to the field (a placeholder from `where`), else in one list."""
+    loose = []
+    for field, (key, params) in exc.fields.items():
+        label = tr(f"field.{field}") if f"field.{field}" in _known_fields() else field
+        message = tr(key, **(params or {}))
+        if where and field in where:
+            where[field].error(message, icon=":material/error:")
+        else:
+            loose.append(f"**{label}**: {message}")
+    if loose:
+        st.error(tr("err.validation") + "\n\n" + "\n".join(f"- {m}" for m in loose), icon=":material/error:")
+
+
+def _known_fields() -> set[str]:
+    from services.i18n import TEXTS
+
+    return set(TEXTS)
+
+
+def fmt_dt(value: datetime | None) -> str:
+    """A timestamp in the company's time zone, minutes precision."""
+    if value is None:
+        return ""
+    return value.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message shown once after the next rerun (e.g. 'saved')."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    item = st.session_state.pop("_flash", None)
+    if item:
+        kind, message = item
+        if kind == "success":
+            st.success(message, icon=":material/check_circle:")
+        else:
+            st.info(message, icon=":material/info:")
+
+
+def stage_label(stage: str) -> str:
+    return tr(f"stage.{stage}")
+
+
+def role_label(role: str) -> str:
+    return tr(f"role.{role}")
