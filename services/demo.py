@@ -1,0 +1,157 @@
+"""Realistic demo data: staff, jobs, candidates with Chinese and English names, applications in every stage."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlmodel import Session, func, select
+
+from models.candidate import SOURCES, Application, Candidate, StageChange
+from models.common import Stage, phone_digits, utcnow
+from models.job import Job
+from models.user import User
+from services.auth import hash_password
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+         "超", "秀兰", "霞", "平", "刚", "桂英", "子涵", "欣怡", "梓萱", "浩然", "宇轩", "思远", "雨桐", "嘉怡", "俊杰"]
+PINYIN = {"王": "wang", "李": "li", "张": "zhang", "刘": "liu", "陈": "chen", "杨": "yang", "黄": "huang"}
+FIRST_EN = ["Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Sophia", "Lucas", "Mia", "Mason", "Chloe", "James",
+            "Grace", "Daniel", "Hannah", "Leo", "Zoe", "Ryan", "Nora", "Adam"]
+LAST_EN = ["Smith", "Johnson", "Brown", "Taylor", "Miller", "Wilson", "Moore", "Clark", "Lewis", "Walker", "Hall",
+           "Young", "King", "Wright", "Green", "Baker", "Adams", "Nelson", "Carter", "Turner"]
+JOBS = [
+    ("后端工程师 Backend Engineer", "研发 Engineering", "上海 Shanghai", 3),
+    ("前端工程师 Frontend Engineer", "研发 Engineering", "上海 Shanghai", 2),
+    ("数据分析师 Data Analyst", "数据 Data", "北京 Beijing", 1),
+    ("产品经理 Product Manager", "产品 Product", "北京 Beijing", 1),
+    ("测试工程师 QA Engineer", "研发 Engineering", "深圳 Shenzhen", 2),
+    ("UI 设计师 UI Designer", "设计 Design", "杭州 Hangzhou", 1),
+    ("销售经理 Sales Manager", "销售 Sales", "广州 Guangzhou", 4),
+    ("招聘专员 Recruiter", "人力资源 HR", "上海 Shanghai", 1),
+    ("运维工程师 SRE", "研发 Engineering", "成都 Chengdu", 2),
+    ("财务专员 Accountant", "财务 Finance", "上海 Shanghai", 1),
+    ("客户成功经理 Customer Success", "客服 Support", "武汉 Wuhan", 2),
+    ("算法工程师 ML Engineer", "数据 Data", "北京 Beijing", 2),
+]
+TAGS = ["java", "python", "go", "react", "sql", "英语流利", "管理经验", "海外背景", "985", "应届", "b2b", "figma"]
+DEMO_USERS = [
+    ("admin@example.com", "管理员 Admin", "admin,recruiter", "zh"),
+    ("recruiter@example.com", "周敏 Zhou Min", "recruiter", "zh"),
+    ("manager@example.com", "Daniel Clark", "hiring_manager", "en"),
+    ("interviewer@example.com", "陈静 Chen Jing", "interviewer", "zh"),
+    ("recruiter2@example.com", "Grace Hall", "recruiter", "en"),
+    ("manager2@example.com", "刘强 Liu Qiang", "hiring_manager,interviewer", "zh"),
+    ("interviewer2@example.com", "Ryan Baker", "interviewer", "en"),
+]
+# Where applications end up, and how often (weights).
+OUTCOMES = [
+    (Stage.interviewing, 30), (Stage.decision_pending, 10), (Stage.offer, 6), (Stage.hired, 5),
+    (Stage.probation_passed, 6), (Stage.rejected, 30), (Stage.withdrawn, 7), (Stage.talent_pool, 6),
+]
+PATHS = {
+    Stage.interviewing: [],
+    Stage.decision_pending: [Stage.decision_pending],
+    Stage.offer: [Stage.decision_pending, Stage.offer],
+    Stage.hired: [Stage.decision_pending, Stage.offer, Stage.hired],
+    Stage.probation_passed: [Stage.decision_pending, Stage.offer, Stage.hired, Stage.probation_passed],
+    Stage.rejected: [Stage.decision_pending, Stage.rejected],
+    Stage.withdrawn: [Stage.withdrawn],
+    Stage.talent_pool: [Stage.decision_pending, Stage.talent_pool],
+}
+REASONS = {
+    Stage.rejected: ["专业技能不足 / skills below the bar", "沟通能力欠佳 / communication", "薪资期望过高 / salary"],
+    Stage.withdrawn: ["接受了其他 offer / accepted another offer", "个人原因 / personal reasons"],
+    Stage.talent_pool: ["优秀但暂无名额 / strong, no headcount", "适合未来岗位 / fits a future role"],
+}
+
+
+def _person(rng: random.Random, index: int) -> dict[str, Any]:
+    if rng.random() < 0.7:
+        surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
+        name, lang = surname + given, "zh"
+        local = f"{PINYIN.get(surname, 'cand')}{index}"
+    else:
+        first, last = rng.choice(FIRST_EN), rng.choice(LAST_EN)
+        name, lang = f"{first} {last}", "en"
+        local = f"{first.lower()}.{last.lower()}{index}"
+    domain = rng.choice(["example.com", "example.cn", "mail.example.org"])
+    phone = f"+86 1{rng.choice('3456789')}{rng.randint(0, 9)} {index // 10000 % 10000:04d} {index % 10000:04d}"
+    return {"name": name, "language": lang, "email": f"{local}@{domain}", "phone": phone}
+
+
+def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str = "demo-password-1") -> dict:
+    """Fill an empty database with demo staff, jobs and `candidates` candidates; refuses a non-empty one."""
+    if session.exec(select(func.count()).select_from(Candidate)).one():
+        raise ValueError("the database already has candidates; seed-demo only fills an empty one")
+    rng = random.Random(seed)
+    now = utcnow()
+    staff: dict[str, User] = {u.email: u for u in session.exec(select(User))}
+    pw_hash = hash_password(password)
+    for email, name, roles, lang in DEMO_USERS:
+        if email not in staff:
+            staff[email] = User(email=email, name=name, roles=roles, language=lang, password_hash=pw_hash)
+            session.add(staff[email])
+    session.flush()
+    recruiters = [u.id for u in staff.values() if "recruiter" in u.roles]
+    managers = [u.id for u in staff.values() if "hiring_manager" in u.roles]
+    jobs = []
+    for i, (title, dept, loc, heads) in enumerate(JOBS):
+        job = Job(title=title, department=dept, location=loc, headcount=heads,
+                  hiring_manager_id=managers[i % len(managers)], status="closed" if i == len(JOBS) - 1 else "open",
+                  created_at=now - timedelta(days=120 - i), description=f"{title} — demo")
+        session.add(job)
+        jobs.append(job)
+    session.flush()
+    cand_rows, app_rows, change_rows = [], [], []
+    start_id = (session.exec(select(func.max(Candidate.id))).one() or 0) + 1
+    app_id = (session.exec(select(func.max(Application.id))).one() or 0) + 1
+    outcomes, weights = zip(*OUTCOMES, strict=True)
+    for n in range(candidates):
+        cid = start_id + n
+        person = _person(rng, cid)
+        created = now - timedelta(days=rng.uniform(0, 180), minutes=rng.randint(0, 1440))
+        tags = rng.sample(TAGS, rng.randint(0, 3))
+        row = {"id": cid, "name": person["name"], "email": person["email"], "phone": person["phone"],
+               "wechat_id": f"wx_{cid}" if rng.random() < 0.5 else None, "source": rng.choice(SOURCES[:-2]),
+               "tags": ("," + ",".join(tags) + ",") if tags else "", "owner_id": rng.choice(recruiters),
+               "language": person["language"], "consent": True, "consent_at": created, "notes": "",
+               "created_at": created, "updated_at": created, "version": 1}
+        row["phone_digits"] = phone_digits(row["phone"])
+        row["search_text"] = " ".join(
+            x.lower() for x in [row["name"], row["email"], row["phone_digits"], row["wechat_id"] or ""] if x)
+        cand_rows.append(row)
+        for job in rng.sample(jobs[:-1], 1 if rng.random() < 0.85 else 2):
+            final = rng.choices(outcomes, weights)[0]
+            at = created + timedelta(hours=rng.randint(1, 72))
+            change_rows.append({"application_id": app_id, "from_stage": None, "to_stage": "interviewing",
+                                "at": at, "by_user_id": row["owner_id"], "reason": ""})
+            prev = Stage.interviewing
+            for stage in PATHS[final]:
+                at = min(now, at + timedelta(days=rng.uniform(1, 12)))
+                change_rows.append({"application_id": app_id, "from_stage": prev.value, "to_stage": stage.value,
+                                    "at": at, "by_user_id": row["owner_id"],
+                                    "reason": rng.choice(REASONS.get(stage, [""]))})
+                prev = stage
+            app_rows.append({"id": app_id, "candidate_id": cid, "job_id": job.id, "stage": final.value,
+                             "stage_changed_at": at, "created_at": created, "created_by_id": row["owner_id"]})
+            app_id += 1
+        if len(cand_rows) >= 5000:
+            _flush(session, cand_rows, app_rows, change_rows)
+    _flush(session, cand_rows, app_rows, change_rows)
+    if session.get_bind().dialect.name == "postgresql":
+        for table in ("candidate", "application"):
+            session.exec(text(  # type: ignore[call-overload]
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
+    session.commit()
+    return {"users": len(staff), "jobs": len(jobs), "candidates": candidates, "applications": app_id - 1}
+
+
+def _flush(session: Session, cands: list, apps: list, changes: list) -> None:
+    for model, rows in ((Candidate, cands), (Application, apps), (StageChange, changes)):
+        if rows:
+            session.exec(insert(model), params=rows)  # type: ignore[call-overload]
+            rows.clear()

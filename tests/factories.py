@@ -1,0 +1,59 @@
+"""Rows for tests, built through the same schemas and services the app uses."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlmodel import Session
+
+from models.candidate import Application, Candidate
+from models.job import Job
+from models.user import User
+from services import candidates, jobs
+from services.auth import hash_password
+
+PASSWORD = "correct-horse-9"
+_HASH: dict[str, str] = {}
+_seq = itertools.count(1)
+
+
+def _password_hash(password: str) -> str:
+    # Hashing is slow on purpose; tests reuse one hash per password.
+    if password not in _HASH:
+        _HASH[password] = hash_password(password)
+    return _HASH[password]
+
+
+class Factory:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def user(self, roles: str = "recruiter", *, email: str | None = None, name: str | None = None,
+             password: str = PASSWORD, language: str = "zh", is_active: bool = True) -> User:
+        n = next(_seq)
+        user = User(email=email or f"user{n}@example.com", name=name or f"User {n}", roles=roles,
+                    language=language, password_hash=_password_hash(password), is_active=is_active)
+        self.session.add(user)
+        self.session.commit()
+        return user
+
+    def admin(self, **kw: Any) -> User:
+        return self.user("admin,recruiter", **kw)
+
+    def job(self, *, actor: User | None = None, **values: Any) -> Job:
+        actor = actor or self.admin()
+        data = {"title": f"Job {next(_seq)}", "department": "Engineering", "location": "Shanghai"} | values
+        return jobs.create_job(session=self.session, actor=actor, job_in=data)
+
+    def candidate(self, *, actor: User | None = None, job: Job | None = None, **values: Any) -> Candidate:
+        actor = actor or self.admin()
+        n = next(_seq)
+        data = {"name": f"候选人 {n}", "email": f"cand{n}@example.com", "phone": f"+86 139 {n:04d} {n:04d}"} | values
+        return candidates.create_candidate(session=self.session, actor=actor, candidate_in=data,
+                                           job_id=job.id if job else None, allow_duplicate=True)
+
+    def application(self, *, candidate: Candidate, job: Job, actor: User | None = None) -> Application:
+        actor = actor or self.admin()
+        return candidates.add_application(session=self.session, actor=actor, candidate_id=candidate.id or 0,
+                                          job_id=job.id or 0)
