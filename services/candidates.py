@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, literal, or_, update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate, CandidateCreate, CandidateUpdate, StageChange, StageMove
 from models.common import TRANSITIONS, Role, Stage, phone_digits, tag_list, utcnow
@@ -104,15 +104,17 @@ def search_candidates(
         if stage:
             app_conds.append(Application.stage == stage)
         conds.append(exists().where(and_(*app_conds)))
-    where = and_(*conds)
-    capped_ids = select(Candidate.id).where(where).limit(COUNT_CAP + 1).subquery()
-    total = session.exec(select(func.count()).select_from(capped_ids)).one()
-    ids = session.exec(
-        select(Candidate.id).where(where).order_by(col(Candidate.id).desc())
-        .offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return SearchResult(rows=_summaries(session, list(ids)), total=min(total, COUNT_CAP),
-                        capped=total > COUNT_CAP, page=page, page_size=page_size)
+    ordered = select(Candidate.id).where(and_(*conds)).order_by(col(Candidate.id).desc())
+    # One pass gives both the (capped) count and the page: the ids are small, and a rare search term
+    # would otherwise scan the table twice (once to count, once for the page).
+    head = list(session.exec(ordered.limit(COUNT_CAP + 1)).all())
+    start = (page - 1) * page_size
+    if start < len(head) or len(head) <= COUNT_CAP:
+        ids = head[start:start + page_size]
+    else:
+        ids = list(session.exec(ordered.offset(start).limit(page_size)).all())
+    return SearchResult(rows=_summaries(session, ids), total=min(len(head), COUNT_CAP),
+                        capped=len(head) > COUNT_CAP, page=page, page_size=page_size)
 
 
 def _summaries(session: Session, ids: list[int]) -> list[dict[str, Any]]:
