@@ -4,6 +4,8 @@
     python manage.py create-user --email a@b.c --name "Name" --roles admin,recruiter [--password P]
     python manage.py seed-demo --candidates 500 [--seed 7] [--password demo-password-1]
     python manage.py backup [--to data/backups/followup-YYYYmmdd-HHMMSS.db]
+    python manage.py worker [--once]
+    python manage.py mail-test --to someone@example.com
 """
 
 from __future__ import annotations
@@ -104,6 +106,51 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from services.db import get_engine
+    from services.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    migrate()
+    settings = get_settings()
+    if not settings.mail_configured:
+        print("no mail server configured (FOLLOWUP_SMTP_HOST): messages stay held in the outbox", file=sys.stderr)
+    worker = Worker(get_engine(), settings)
+    if args.once:
+        result = worker.run_once(rules=True)
+        print(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
+              f"new reminders {result.reminders}, digests {result.digests}")
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.run_forever(stop)
+    return 0
+
+
+def cmd_mail_test(args: argparse.Namespace) -> int:
+    from services.mail import queue_test_message
+
+    migrate()
+    with session_scope() as session:
+        admin = session.exec(select(User).where(User.roles.contains("admin"), User.is_active)).first()
+        if admin is None:
+            print("refused: create an admin first", file=sys.stderr)
+            return 2
+        try:
+            message = queue_test_message(session=session, actor=admin, to=args.to)
+        except DomainError as exc:
+            print(f"refused: {getattr(exc, 'fields', exc.key)}", file=sys.stderr)
+            return 2
+    state = "queued" if get_settings().mail_configured else "held until a mail server is configured"
+    print(f"test message #{message.id} to {args.to} {state}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="manage.py", description="Interview Follow-up administration")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("backup", help="consistent copy of the SQLite database")
     p.add_argument("--to")
     p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("worker", help="send mail and evaluate reminders (runs until stopped)")
+    p.add_argument("--once", action="store_true", help="handle what is due now and exit")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("mail-test", help="queue a test message")
+    p.add_argument("--to", required=True)
+    p.set_defaults(func=cmd_mail_test)
     args = parser.parse_args(argv)
     return args.func(args)
 

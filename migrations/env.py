@@ -14,7 +14,9 @@ def _run(connection) -> None:  # noqa: ANN001
     if connection.dialect.name == "postgresql":
         # Several app servers may start at once; only one migrates, the others wait for it.
         connection.execute(text("SELECT pg_advisory_xact_lock(727001)"))
-    context.configure(connection=connection, target_metadata=target_metadata,
+    from services.db import include_object
+
+    context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object,
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

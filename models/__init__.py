@@ -3,6 +3,10 @@
 from models.audit import AuditLog
 from models.candidate import Application, Candidate, StageChange
 from models.job import Job
+from models.mail import OutboxAttachment, OutboxMessage, Reminder
 from models.user import AuthSession, LoginThrottle, User
 
-__all__ = ["Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "StageChange", "User"]
+__all__ = [
+    "Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "OutboxAttachment", "OutboxMessage",
+    "Reminder", "StageChange", "User",
+]

@@ -48,6 +48,8 @@ class User(UserBase, table=True):
     roles: str = Field(default="", max_length=100)
     is_active: bool = Field(default=True)
     sso_subject: str | None = Field(default=None, max_length=255)
+    # "single": a mail per reminder; "digest": one mail a day with all of them.
+    reminder_mode: str = Field(default="single", max_length=10)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 

@@ -1,4 +1,4 @@
-"""Work done once per server process: migrate the database before the first page is served."""
+"""Work done once per server process: migrate the database, then run the mail and reminder worker."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from services.db import migrate
+from services.db import get_engine, migrate
+from services.worker import start_embedded
 
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     await asyncio.to_thread(migrate)
-    yield
+    started = start_embedded(get_engine())
+    try:
+        yield
+    finally:
+        if started:
+            thread, stop = started
+            stop.set()
+            await asyncio.to_thread(thread.join, 10)

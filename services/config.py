@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,25 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lock_minutes: int = 15
 
+    # Mail: with no SMTP host the app still works and messages wait in the outbox, marked held.
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
+    smtp_timeout: float = 20.0
+    mail_from: str = "noreply@example.com"
+    mail_from_name: str = "招聘团队 Recruiting"
+    mail_retry_seconds: float = 60.0
+    mail_max_attempts: int = 8
+    mail_batch_size: int = 100
+    mail_lease_seconds: int = 300
+    embedded_worker: bool = True
+    worker_interval_seconds: float = 5.0
+    reminder_interval_seconds: float = 60.0
+    stale_application_days: int = 7
+    digest_hour: int = 8
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -73,6 +92,14 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{DATA_DIR / 'followup.db'}"
+
+    @property
+    def mail_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_effective(self) -> int:
+        return self.smtp_port or {"ssl": 465, "starttls": 587, "none": 25}[self.smtp_security]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -13,6 +13,9 @@ from sqlmodel import Session, create_engine
 
 from services.config import ROOT, get_settings
 
+# Indexes made by hand in migrations for one database only (not in the models); autogenerate must ignore them.
+DATABASE_SPECIFIC_INDEXES = {"ix_candidate_search_trgm"}
+
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 _migrated: set[str] = set()
@@ -59,6 +62,11 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def include_object(_obj: object, name: str | None, type_: str, _reflected: bool, _compare_to: object) -> bool:
+    """Alembic autogenerate filter: leave the database-specific indexes alone."""
+    return not (type_ == "index" and name in DATABASE_SPECIFIC_INDEXES)
 
 
 def alembic_config(url: str):  # noqa: ANN201 - alembic's Config

@@ -1,0 +1,242 @@
+"""Mail as rows in the outbox: render from templates, queue in the caller's transaction, manage the outbox.
+
+Sending is the worker's job (services/mailer.py). A service that wants mail sent calls `queue_template` or
+`queue_mail` before its own commit, so a rolled-back change sends nothing and a committed one is never lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from models.common import Role, check_email, utcnow
+from models.mail import MailStatus, OutboxAttachment, OutboxMessage
+from models.user import User
+from services.auth import require
+from services.config import ROOT, get_settings
+from services.errors import InvalidTransition, NotFound, ValidationError
+
+TEMPLATES = ROOT / "templates" / "mail"
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+OUTBOX_VIEWERS = (Role.admin, Role.recruiter)
+
+
+@dataclass
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@lru_cache
+def _envs() -> tuple[Environment, Environment]:
+    loader = FileSystemLoader(str(TEMPLATES))
+    html = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True)
+    return html, text
+
+
+def render(template: str, language: str, **context: Any) -> Rendered:
+    """Subject, HTML and plain text of `templates/mail/<template>.<language>.j2` (HTML escaped, text not)."""
+    language = language if language in ("zh", "en") else "zh"
+    settings = get_settings()
+    ctx = {"app_name": "面试后跟进" if language == "zh" else "Interview Follow-up",
+           "base_url": settings.base_url.rstrip("/"), "lang": language} | context
+    html_env, text_env = _envs()
+    name = f"{template}.{language}.j2"
+    html = html_env.get_template(name).render(ctx)
+    plain = text_env.get_template(name)
+    subject = "".join(plain.blocks["subject"](plain.new_context(ctx))).strip()
+    text = "".join(plain.blocks["body_text"](plain.new_context(ctx))).strip() + "\n"
+    return Rendered(subject=" ".join(subject.split())[:300], html=html, text=text)
+
+
+def _addresses(value: str | list[str] | None, field: str, required: bool) -> list[str]:
+    items = value if isinstance(value, list) else [a for a in (value or "").replace(";", ",").split(",")]
+    out = []
+    for item in items:
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            checked = check_email(item)
+        except ValueError:
+            raise ValidationError.single(field, "err.email_invalid") from None
+        if checked and checked not in out:
+            out.append(checked)
+    if required and not out:
+        raise ValidationError.single(field, "err.required")
+    if len(out) > 50:
+        raise ValidationError.single(field, "err.too_many_recipients", max=50)
+    return out
+
+
+def new_message_id() -> str:
+    domain = get_settings().mail_from.rsplit("@", 1)[-1] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def queue_mail(
+    *, session: Session, to: str | list[str], subject: str, html: str, text: str, key: str,
+    cc: str | list[str] | None = None, attachments: list[Attachment] | None = None,
+    candidate_id: int | None = None, application_id: int | None = None, recipient_user_id: int | None = None,
+    created_by: User | None = None, template: str = "", language: str = "zh",
+) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction (no commit); the same key queues it only once."""
+    existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key[:200])).first()
+    if existing is not None:
+        return existing
+    to_list = _addresses(to, "to", required=True)
+    cc_list = _addresses(cc, "cc", required=False)
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise ValidationError.single("subject", "err.required")
+    if len(subject) > 300:
+        raise ValidationError.single("subject", "err.too_long", max=300)
+    if len(html) > 2_000_000 or len(text) > 2_000_000:
+        raise ValidationError.single("body", "err.too_long", max=2_000_000)
+    total = sum(len(a.content) for a in attachments or [])
+    if total > MAX_ATTACHMENT_BYTES:
+        raise ValidationError.single("attachments", "err.attachments_too_big", mb=MAX_ATTACHMENT_BYTES // 2**20)
+    message = OutboxMessage(
+        idempotency_key=key[:200], to_addrs=",".join(to_list), cc_addrs=",".join(cc_list), subject=subject,
+        html=html, text=text, template=template, language=language, candidate_id=candidate_id,
+        application_id=application_id, recipient_user_id=recipient_user_id,
+        created_by_id=created_by.id if created_by else None,
+        status=MailStatus.queued if get_settings().mail_configured else MailStatus.held,
+        message_id=new_message_id(),
+    )
+    session.add(message)
+    session.flush()
+    for a in attachments or []:
+        session.add(OutboxAttachment(outbox_id=message.id or 0, filename=a.filename[:200], content=a.content,
+                                     mime_type=a.mime_type[:100]))
+    return message
+
+
+def queue_template(*, session: Session, template: str, language: str, to: str | list[str], key: str,
+                   context: dict[str, Any], **kwargs: Any) -> OutboxMessage:
+    """Render a template and queue it (no commit); see `queue_mail` for the keyword arguments."""
+    rendered = render(template, language, **context)
+    return queue_mail(session=session, to=to, subject=rendered.subject, html=rendered.html, text=rendered.text,
+                      key=key, template=template, language=language, **kwargs)
+
+
+def queue_test_message(*, session: Session, actor: User, to: str) -> OutboxMessage:
+    """Queue a test message to `to` (admin); it goes out with the next worker run, or waits held."""
+    require(actor, Role.admin)
+    now = utcnow()
+    message = queue_template(
+        session=session, template="test_message", language=actor.language, to=to,
+        key=f"test:{actor.id}:{uuid.uuid4().hex}", created_by=actor,
+        context={"requested_by": actor.name,
+                 "requested_at": now.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")},
+    )
+    session.commit()
+    return message
+
+
+def list_outbox(*, session: Session, actor: User, status: str | None = None, page: int = 1,
+                page_size: int = 50) -> tuple[list[OutboxMessage], dict[str, int]]:
+    """One page of the outbox, newest first, and the number of messages in each status."""
+    require(actor, *OUTBOX_VIEWERS)
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc())
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    rows = list(session.exec(query.offset((max(page, 1) - 1) * page_size).limit(page_size)))
+    counts = dict(session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return rows, {s.value: counts.get(s.value, 0) for s in MailStatus}
+
+
+def get_message(*, session: Session, actor: User, message_id: int) -> tuple[OutboxMessage, list[OutboxAttachment]]:
+    """One message with its attachments, for the preview."""
+    require(actor, *OUTBOX_VIEWERS)
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    attachments = list(session.exec(select(OutboxAttachment).where(OutboxAttachment.outbox_id == message_id)))
+    return message, attachments
+
+
+def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
+    """Send a failed (or cancelled) message again with a fresh set of attempts."""
+    require(actor, *OUTBOX_VIEWERS)
+    status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id,
+               col(OutboxMessage.status).in_([MailStatus.failed, MailStatus.cancelled]))
+        .values(status=status, attempts=0, next_attempt_at=utcnow(), last_error="", lease_until=None,
+                claimed_by=None)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        _explain(session, message_id, "err.mail_not_retryable")
+    session.commit()
+    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+
+
+def cancel_message(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
+    """Stop a message that has not gone out yet (queued, held, or waiting to retry)."""
+    require(actor, *OUTBOX_VIEWERS)
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id,
+               col(OutboxMessage.status).in_([MailStatus.queued, MailStatus.held]))
+        .values(status=MailStatus.cancelled, last_error="")
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        _explain(session, message_id, "err.mail_not_cancellable")
+    session.commit()
+    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+
+
+def _explain(session: Session, message_id: int, key: str) -> None:
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    raise InvalidTransition(key, status=message.status)
+
+
+def release_held(*, session: Session) -> int:
+    """Once a mail server is configured, held messages join the queue; returns how many."""
+    if not get_settings().mail_configured:
+        return 0
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage).where(col(OutboxMessage.status) == MailStatus.held)
+        .values(status=MailStatus.queued, next_attempt_at=utcnow())
+    )
+    session.commit()
+    return result.rowcount or 0
+
+
+def mail_for_candidate(*, session: Session, actor: User, candidate_id: int, limit: int = 100) -> list[OutboxMessage]:
+    """Mail to one candidate, newest first, for their timeline."""
+    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
+    return list(session.exec(
+        select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id)
+        .order_by(col(OutboxMessage.created_at).desc()).limit(limit)
+    ))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before attempt `attempts + 1`: the base delay doubled per failure, at most 6 hours."""
+    base = get_settings().mail_retry_seconds
+    return timedelta(seconds=min(base * (2 ** max(attempts - 1, 0)), 6 * 3600))

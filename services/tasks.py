@@ -1,0 +1,78 @@
+"""My tasks: everything due for one person, most urgent first, computed from the database (not from mail).
+
+Each area adds a provider with `@provider`; a provider returns the person's open items as `Task`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.candidate import Application, Candidate
+from models.common import Role, utcnow
+from models.job import Job
+from models.user import User
+from services.auth import require
+from services.config import get_settings
+from services.reminders import STALE_STAGES
+
+
+@dataclass
+class Task:
+    kind: str  # the i18n key of its title is f"task.{kind}"
+    params: dict[str, Any]
+    due_at: datetime
+    page: str  # the page file to open, e.g. "pages/candidates.py"
+    query: dict[str, str] = field(default_factory=dict)
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due_at <= now
+
+
+Provider = Callable[[Session, User, datetime], list[Task]]
+PROVIDERS: list[Provider] = []
+HORIZON = timedelta(days=2)  # what falls due within two days is shown too
+LIMIT = 300
+
+
+def provider(fn: Provider) -> Provider:
+    """Register a source of tasks."""
+    PROVIDERS.append(fn)
+    return fn
+
+
+@provider
+def stale_applications(session: Session, user: User, now: datetime) -> list[Task]:
+    """Applications of my candidates that have not moved for N days (or will within the horizon)."""
+    if not user.has_role(Role.recruiter, Role.admin):
+        return []
+    days = timedelta(days=get_settings().stale_application_days)
+    rows = session.exec(
+        select(Application.stage, Application.stage_changed_at, Candidate.id, Candidate.name, Job.title)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(Candidate.owner_id == user.id, col(Application.stage).in_(STALE_STAGES), Job.status == "open",
+               col(Candidate.anonymised_at).is_(None), col(Application.stage_changed_at) <= now - days + HORIZON)
+        .order_by(col(Application.stage_changed_at)).limit(LIMIT)
+    )
+    return [
+        Task(kind="stale_application", params={"name": name, "job": title, "stage": stage,
+                                               "days": (now - changed).days},
+             due_at=changed + days, page="pages/candidates.py", query={"id": str(cand_id)})
+        for stage, changed, cand_id, name, title in rows
+    ]
+
+
+def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> list[Task]:
+    """The signed-in person's due and soon-due work, most urgent (earliest due) first."""
+    require(actor)
+    now = now or utcnow()
+    tasks: list[Task] = []
+    for fn in PROVIDERS:
+        tasks.extend(fn(session, actor, now))
+    tasks.sort(key=lambda t: t.due_at)
+    return tasks[:LIMIT]
