@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from sqlmodel import AutoString, Field, SQLModel
 
 from models.common import JobStatus, clean_text, utcnow
@@ -37,10 +37,23 @@ class JobUpdate(SQLModel):
     description: str | None = Field(default=None, max_length=5000)
     status: JobStatus | None = None
 
+    # None means "not sent" only when the field is left out; a None that is sent would be written as NULL
+    # into a NOT NULL column, so it counts as empty text, or as missing for the title and the headcount.
     @field_validator("title", "department", "location", "description", mode="before")
     @classmethod
-    def _strip(cls, value: object) -> object:
+    def _strip(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            if info.field_name == "title":
+                raise ValueError("err.required")
+            return ""
         return clean_text(value)
+
+    @field_validator("headcount", mode="before")
+    @classmethod
+    def _headcount(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("err.required")
+        return value
 
 
 class Job(JobBase, table=True):

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from models.common import Role, utcnow
@@ -130,8 +131,14 @@ def redeem_ticket(*, session: Session, ticket: str) -> str | None:
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    row.revoked_at = now
-    session.add(row)
+    # Spent in the UPDATE itself, so two requests redeeming the same ticket at once cannot both succeed.
+    spent = session.exec(  # type: ignore[call-overload]
+        update(AuthSession).where(col(AuthSession.id) == row.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    if spent.rowcount != 1:
+        session.rollback()
+        return None
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=_token_hash(token), user_id=row.user_id, kind="session",
                             expires_at=now + timedelta(days=get_settings().session_days)))
@@ -192,13 +199,15 @@ def sso_user(*, session: Session, email: str, name: str | None = None, subject: 
 
 def change_password(*, session: Session, user: User, old_password: str, new_password: str) -> None:
     """Change one's own password after checking the old one; every browser session must sign in again."""
+    # The stored hash, not the caller's copy of the user: an admin may have reset the password meanwhile.
+    db_user = session.get(User, user.id)
+    if db_user is None or not db_user.is_active:
+        raise NotAllowed()
     try:
-        _hasher.verify(user.password_hash or _DUMMY_HASH, old_password or "")
+        _hasher.verify(db_user.password_hash or _DUMMY_HASH, old_password or "")
     except (VerificationError, InvalidHashError):
         raise ValidationError.single("old_password", "err.password_wrong") from None
     check_password_strength(new_password)
-    db_user = session.get(User, user.id)
-    assert db_user is not None
     db_user.password_hash = hash_password(new_password)
     session.add(db_user)
     revoke_all_sessions(session=session, user_id=db_user.id or 0)

@@ -96,7 +96,8 @@ def search_candidates(
     if source:
         conds.append(Candidate.source == source)
     if tag:
-        conds.append(col(Candidate.tags).contains("," + tag.strip().lower() + ","))
+        # autoescape: a tag such as "c_sharp" must not match "cxsharp" through LIKE's wildcards.
+        conds.append(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
     if job_id or stage:
         app_conds = [Application.candidate_id == Candidate.id]
         if job_id:

@@ -21,11 +21,12 @@ def upgrade() -> None:
         return  # SQLite scans the one search column; fast enough there (see bench/search.py)
     # pg_trgm is a trusted extension (PostgreSQL 13+); without the right to create it the search still works,
     # only slower, so a refusal must not stop the upgrade.
-    with bind.begin_nested():
-        try:
+    # The savepoint must be rolled back before the transaction is usable again: catch outside the block.
+    try:
+        with bind.begin_nested():
             bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-        except sa.exc.DBAPIError:
-            return
+    except sa.exc.DBAPIError:
+        return
     op.execute("CREATE INDEX IF NOT EXISTS ix_candidate_search_trgm ON candidate USING gin (search_text gin_trgm_ops)")
 
 

@@ -1,0 +1,259 @@
+"""Importing candidates from CSV and Excel: reading many kinds of file, and all rows or none."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import Session, func, select
+
+from models.candidate import Application, Candidate
+from models.common import Language
+from services import importer, jobs
+from services.errors import NotAllowed
+from services.importer import ImportFileError
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def file_error(filename: str, content: bytes) -> ImportFileError:
+    with pytest.raises(ImportFileError) as caught:
+        importer.read_rows(filename=filename, content=content)
+    return caught.value
+
+
+def count(session: Session, model: type) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def errors(report: importer.ImportReport) -> list[tuple[int, str, str]]:
+    return [(e.row, e.field, e.key) for e in report.errors]
+
+
+def run(session: Session, actor, rows: list[dict[str, str]]) -> importer.ImportReport:  # noqa: ANN001
+    return importer.import_candidates(session=session, actor=actor, rows=rows)
+
+
+# --- reading files --------------------------------------------------------------------------------------------
+
+
+def test_a_utf8_csv_with_a_bom_and_chinese_headers_is_read() -> None:
+    content = "\ufeff姓名,邮箱,手机,微信号,标签\n张伟,zhang@example.com,+86 138 0013 8000,zw_1,\"java,go\"\n".encode()
+    assert importer.read_rows(filename="候选人.CSV", content=content) == [
+        {"name": "张伟", "email": "zhang@example.com", "phone": "+86 138 0013 8000", "wechat_id": "zw_1",
+         "tags": "java,go"}]
+
+
+def test_a_gb18030_csv_from_chinese_excel_is_read() -> None:
+    content = "姓名,邮箱,手机,备注\r\n李娜,li.na@example.com,13912345678,北京大学毕业\r\n".encode("gb18030")
+    [row] = importer.read_rows(filename="export.csv", content=content)
+    assert row == {"name": "李娜", "email": "li.na@example.com", "phone": "13912345678", "notes": "北京大学毕业"}
+
+
+def test_a_semicolon_separated_csv_is_read() -> None:
+    content = b"Name;Email;Phone;Tags\nEmma Wilson;emma@example.org;+44 20 7946 0958;react,figma\n" \
+              b"Noah Smith;noah@example.org;+44 20 7946 0000;\n"
+    rows = importer.read_rows(filename="people.csv", content=content)
+    assert [r["name"] for r in rows] == ["Emma Wilson", "Noah Smith"]
+    assert rows[0]["tags"] == "react,figma"
+    assert rows[1]["phone"] == "+44 20 7946 0000"
+
+
+def test_a_csv_with_only_a_name_column_is_read() -> None:
+    assert importer.read_rows(filename="names.csv", content="姓名\n张伟\n李娜\n".encode()) == [
+        {"name": "张伟"}, {"name": "李娜"}]
+
+
+def test_unknown_columns_are_ignored_and_blank_lines_skipped_and_short_rows_padded() -> None:
+    content = b"name,favourite colour,email,phone\nZhang Wei,blue,z@example.com\n,,,\n\nLi Na,red\n"
+    assert importer.read_rows(filename="a.csv", content=content) == [
+        {"name": "Zhang Wei", "email": "z@example.com", "phone": ""},
+        {"name": "Li Na", "email": "", "phone": ""}]
+
+
+def test_an_excel_file_is_read_with_numbers_as_plain_digits() -> None:
+    content = xlsx([["姓名", "邮箱", "手机", "负责人邮箱", "同意"],
+                    ["张伟", "zhang@example.com", 13800138000, "owner@example.com", "是"],
+                    [None, None, None, None, None],
+                    ["Emma Wilson", "emma@example.org", "+44 20 7946 0958", None, None]])
+    rows = importer.read_rows(filename="list.xlsx", content=content)
+    assert rows == [
+        {"name": "张伟", "email": "zhang@example.com", "phone": "13800138000", "owner_email": "owner@example.com",
+         "consent": "是"},
+        {"name": "Emma Wilson", "email": "emma@example.org", "phone": "+44 20 7946 0958", "owner_email": "",
+         "consent": ""}]
+
+
+def test_a_file_over_the_size_limit_is_refused(monkeypatch) -> None:
+    error = file_error("big.csv", b"name\n" + b"x" * importer.MAX_BYTES)
+    assert (error.key, error.params) == ("err.import_too_big", {"mb": 5})
+
+
+@pytest.mark.parametrize("filename", ["people.pdf", "people.xls", "people", "people.csv.exe"])
+def test_a_file_of_another_kind_is_refused(filename) -> None:
+    assert file_error(filename, b"name\nZhang Wei\n").key == "err.import_format"
+
+
+def test_a_broken_excel_file_is_refused() -> None:
+    assert file_error("broken.xlsx", b"PK\x03\x04 not really a zip").key == "err.import_format"
+
+
+def test_a_file_without_a_name_column_is_refused() -> None:
+    assert file_error("a.csv", b"email,phone\nz@example.com,13800138000\n").key == "err.import_no_name_column"
+    assert file_error("a.xlsx", xlsx([["邮箱"], ["z@example.com"]])).key == "err.import_no_name_column"
+
+
+def test_an_empty_file_is_refused() -> None:
+    assert file_error("a.csv", b"").key == "err.import_empty"
+    assert file_error("a.csv", b"\n , \n").key == "err.import_empty"
+
+
+def test_a_file_with_too_many_rows_is_refused() -> None:
+    body = "".join(f"Person {i},p{i}@example.com\n" for i in range(importer.MAX_ROWS + 1))
+    error = file_error("many.csv", ("name,email\n" + body).encode())
+    assert (error.key, error.params) == ("err.import_too_many_rows", {"max": importer.MAX_ROWS})
+    assert len(importer.read_rows(filename="ok.csv", content=("name,email\n" + body.split("\n", 1)[1]).encode())) \
+        == importer.MAX_ROWS
+
+
+def test_an_excel_file_with_too_many_rows_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(importer, "MAX_ROWS", 3)
+    content = xlsx([["name"]] + [[f"P{i}"] for i in range(10)])
+    assert file_error("many.xlsx", content).key == "err.import_too_many_rows"
+
+
+# --- importing rows -------------------------------------------------------------------------------------------
+
+
+def test_a_good_file_creates_every_candidate_and_application(session, make) -> None:
+    admin = make.admin()
+    recruiter = make.user("recruiter", email="zhou.min@example.com")
+    backend = make.job(actor=admin, title="Backend Engineer")
+    design = make.job(actor=admin, title="Designer")
+    content = (
+        "姓名,邮箱,手机,负责人邮箱,职位,来源,语言,同意,标签\n"
+        f"张伟,zhang@example.com,+86 138 0013 8000,ZHOU.MIN@example.com,backend engineer,referral,中文,是,java\n"
+        f"Emma Wilson,emma@example.org,,,{design.id},campus,English,no,\n"
+        "李娜,,139 1234 5678,,,,,,\n"
+    ).encode()
+    rows = importer.read_rows(filename="import.csv", content=content)
+    report = run(session, admin, rows)
+    assert report.ok and report.errors == []
+    assert report.created == 3
+    made = {c.name: c for c in session.exec(select(Candidate))}
+    assert set(made) == {"张伟", "Emma Wilson", "李娜"}
+    assert made["张伟"].owner_id == recruiter.id
+    assert made["张伟"].consent is True and made["张伟"].consent_at is not None
+    assert made["张伟"].source == "referral" and made["张伟"].tags == ",java,"
+    assert made["Emma Wilson"].language == Language.en and made["Emma Wilson"].consent is False
+    assert made["李娜"].owner_id == admin.id and made["李娜"].source == "other"
+    apps = {(a.candidate_id, a.job_id) for a in session.exec(select(Application))}
+    assert apps == {(made["张伟"].id, backend.id), (made["Emma Wilson"].id, design.id)}
+
+
+def test_one_bad_row_means_no_candidate_is_created_and_the_row_is_named(session, make) -> None:
+    recruiter = make.user("recruiter")
+    rows = [{"name": "张伟", "email": "zhang@example.com"},
+            {"name": "李娜", "email": "li.na@example"},
+            {"name": "Emma", "email": "emma@example.org"}]
+    report = run(session, recruiter, rows)
+    assert not report.ok
+    assert report.created == 0
+    assert errors(report) == [(3, "email", "err.email_invalid")]
+    assert report.errors[0].value == "li.na@example"
+    assert count(session, Candidate) == 0
+
+
+def test_every_bad_row_is_reported_in_row_order(session, make) -> None:
+    recruiter = make.user("recruiter")
+    rows = [{"name": "", "email": "a@example.com"},
+            {"name": "OK", "email": "ok@example.com"},
+            {"name": "No contact"},
+            {"name": "Bad phone", "phone": "12ab"},
+            {"name": "Bad source", "email": "s@example.com", "source": "newspaper"}]
+    report = run(session, recruiter, rows)
+    assert errors(report) == [(2, "name", "err.required"), (4, "__all__", "err.contact_required"),
+                              (5, "phone", "err.phone_invalid"), (6, "source", "err.source_invalid")]
+    assert count(session, Candidate) == 0
+
+
+def test_duplicates_inside_the_file_are_reported_against_the_first_row(session, make) -> None:
+    recruiter = make.user("recruiter")
+    rows = [{"name": "张伟", "email": "zhang@example.com", "phone": "13800138000"},
+            {"name": "Li Na", "email": "li@example.com"},
+            {"name": "Zhang Wei", "email": "ZHANG@example.com"},
+            {"name": "Wei", "email": "wei@example.com", "phone": "138-0013-8000"}]
+    report = run(session, recruiter, rows)
+    assert errors(report) == [(4, "email", "err.import_duplicate_in_file"),
+                              (5, "phone", "err.import_duplicate_in_file")]
+    assert [e.params for e in report.errors] == [{"row": 2}, {"row": 2}]
+    assert count(session, Candidate) == 0
+
+
+def test_rows_matching_existing_candidates_are_reported(session, make) -> None:
+    recruiter = make.user("recruiter")
+    by_email = make.candidate(actor=recruiter, name="张伟", email="zhang@example.com", phone="13800138000")
+    by_phone = make.candidate(actor=recruiter, name="李娜", email="li@example.com", phone="+86 139 1234 5678")
+    rows = [{"name": "New", "email": "new@example.com"},
+            {"name": "Zhang Wei", "email": "Zhang@Example.com"},
+            {"name": "Li Na", "email": "other@example.com", "phone": "86-139-1234-5678"}]
+    report = run(session, recruiter, rows)
+    assert errors(report) == [(3, "email", "err.import_exists"), (4, "phone", "err.import_exists")]
+    assert report.errors[0].params == {"id": by_email.id, "name": "张伟"}
+    assert report.errors[1].params == {"id": by_phone.id, "name": "李娜"}
+    assert count(session, Candidate) == 2
+
+
+def test_an_unknown_owner_email_or_a_non_recruiter_owner_is_reported(session, make) -> None:
+    admin = make.admin()
+    make.user("interviewer", email="iv@example.com")
+    make.user("recruiter", email="gone@example.com", is_active=False)
+    rows = [{"name": "A", "email": "a@example.com", "owner_email": "nobody@example.com"},
+            {"name": "B", "email": "b@example.com", "owner_email": "iv@example.com"},
+            {"name": "C", "email": "c@example.com", "owner_email": "gone@example.com"}]
+    report = run(session, admin, rows)
+    assert errors(report) == [(2, "owner_email", "err.not_a_recruiter"), (3, "owner_email", "err.not_a_recruiter"),
+                              (4, "owner_email", "err.not_a_recruiter")]
+    assert report.errors[0].value == "nobody@example.com"
+    assert count(session, Candidate) == 0
+
+
+def test_an_unknown_or_closed_job_is_reported(session, make) -> None:
+    admin = make.admin()
+    closed = make.job(actor=admin, title="Old Role")
+    jobs.update_job(session=session, actor=admin, job_id=closed.id, version=1, job_in={"status": "closed"})
+    rows = [{"name": "A", "email": "a@example.com", "job": "Astronaut"},
+            {"name": "B", "email": "b@example.com", "job": "old role"},
+            {"name": "C", "email": "c@example.com", "job": str(closed.id)},
+            {"name": "D", "email": "d@example.com", "job": "9999"}]
+    report = run(session, admin, rows)
+    assert errors(report) == [(r, "job", "err.job_unknown") for r in (2, 3, 4, 5)]
+    assert count(session, Candidate) == 0
+    assert count(session, Application) == 0
+
+
+def test_an_interviewer_cannot_import(session, make) -> None:
+    with pytest.raises(NotAllowed):
+        run(session, make.user("interviewer"), [{"name": "A", "email": "a@example.com"}])
+
+
+def test_an_excel_import_runs_end_to_end(session, make) -> None:
+    recruiter = make.user("recruiter")
+    job = make.job(title="数据分析师")
+    content = xlsx([["Name", "Email", "Phone", "Job", "Language"],
+                    ["王芳", "wang.fang@example.cn", 13912345678, "数据分析师", "zh"],
+                    ["Liam Brown", "liam@example.com", None, None, "en"]])
+    report = run(session, recruiter, importer.read_rows(filename="x.xlsx", content=content))
+    assert (report.ok, report.created) == (True, 2)
+    wang = session.exec(select(Candidate).where(Candidate.name == "王芳")).one()
+    assert (wang.phone, wang.owner_id) == ("13912345678", recruiter.id)
+    assert session.exec(select(Application.job_id).where(Application.candidate_id == wang.id)).one() == job.id

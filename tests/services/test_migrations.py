@@ -1,0 +1,122 @@
+"""The Alembic migrations build exactly the schema the SQLModel models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel, select
+
+import models  # noqa: F401 - registers every table
+import services.db
+from models.user import User
+from services.db import alembic_config, migrate
+from tests.services.conftest import forget_engine
+
+# Indexes that exist on purpose only in a migration, because SQLModel cannot describe them.
+MIGRATION_ONLY_INDEXES = {"ix_candidate_search_trgm"}  # PostgreSQL GIN trigram index, see 0002
+
+
+def _include_name(name: str | None, type_: str, _parents: dict) -> bool:
+    if type_ == "table":
+        return name != "alembic_version"
+    if type_ == "index":
+        return name not in MIGRATION_ONLY_INDEXES
+    return True
+
+
+def schema_diff(url: str) -> list:
+    """What autogenerate would write for the database at `url` against the models: empty when they agree."""
+    with services.db.get_engine(url).connect() as conn:
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "compare_server_default": False, "include_name": _include_name})
+        return compare_metadata(context, SQLModel.metadata)
+
+
+def head_revision(url: str) -> str:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def current_revision(url: str) -> str | None:
+    with services.db.get_engine(url).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_the_migrations_have_one_head_and_a_linear_history(blank_database_url) -> None:
+    script = ScriptDirectory.from_config(alembic_config(blank_database_url))
+    assert len(script.get_heads()) == 1
+    revisions = list(script.walk_revisions())
+    assert revisions[-1].down_revision is None
+    assert all(len(r._all_down_revisions) <= 1 for r in revisions)
+
+
+def test_upgrading_a_blank_database_yields_the_schema_of_the_models(blank_database_url) -> None:
+    migrate(blank_database_url)
+    assert current_revision(blank_database_url) == head_revision(blank_database_url)
+    tables = set(inspect(services.db.get_engine(blank_database_url)).get_table_names())
+    assert set(SQLModel.metadata.tables) <= tables
+    assert schema_diff(blank_database_url) == []
+
+
+def test_migrating_twice_is_harmless_and_keeps_the_data(blank_database_url) -> None:
+    migrate(blank_database_url)
+    engine = services.db.get_engine(blank_database_url)
+    with Session(engine) as session:
+        session.add(User(email="kept@example.com", name="Kept", roles="admin"))
+        session.commit()
+    services.db._migrated.discard(blank_database_url)  # run Alembic again, not only the in-process shortcut
+    migrate(blank_database_url)
+    migrate(blank_database_url)
+    with Session(engine) as session:
+        assert [u.email for u in session.exec(select(User))] == ["kept@example.com"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+            head_revision(blank_database_url)]
+    assert schema_diff(blank_database_url) == []
+
+
+def test_the_models_match_a_database_built_from_them_directly(blank_database_url) -> None:
+    # The test fixtures build the schema with create_all; it must equal what the migrations build.
+    engine = services.db.get_engine(blank_database_url)
+    SQLModel.metadata.create_all(engine)
+    assert schema_diff(blank_database_url) == []
+
+
+def test_the_configured_database_is_migrated_when_no_url_is_given(monkeypatch, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'configured.db'}"
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url)
+    services.config.get_settings.cache_clear()
+    try:
+        migrate()
+        assert current_revision(url) == head_revision(url)
+    finally:
+        forget_engine(url)
+
+
+def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_url) -> None:
+    """A managed PostgreSQL may refuse CREATE EXTENSION; then the search index is skipped, not the upgrade."""
+    if not blank_database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no extensions")
+    blank = make_url(blank_database_url)
+    role = f"{blank.database}_limited"
+    owner = services.db.get_engine(blank_database_url)
+    with owner.begin() as conn:
+        conn.execute(text("DROP EXTENSION IF EXISTS pg_trgm"))
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        # The role owns the schema it migrates, but may not create extensions in the database.
+        conn.execute(text(f'CREATE SCHEMA app AUTHORIZATION "{role}"'))
+    limited = blank.set(username=role, query={"options": "-csearch_path=app"}).render_as_string(hide_password=False)
+    try:
+        migrate(limited)
+        assert current_revision(limited) == head_revision(limited)
+        with services.db.get_engine(limited).connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM candidate")).scalar() == 0
+    finally:
+        forget_engine(limited)
+        with owner.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS app CASCADE"))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
