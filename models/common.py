@@ -100,7 +100,13 @@ def check_phone(value: str | None) -> str | None:
 
 
 def phone_digits(value: str | None) -> str:
-    return re.sub(r"\D", "", value or "")
+    """The digits of a phone number, with China's country code dropped from mobile numbers
+    (+86 138…, 0086 138… and 138… are the same phone)."""
+    digits = re.sub(r"\D", "", value or "")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 11 and digits[len(prefix)] == "1":
+            return digits[len(prefix):]
+    return digits
 
 
 def split_tags(value: str | list[str] | None) -> str:

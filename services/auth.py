@@ -43,8 +43,8 @@ def check_password_strength(password: str) -> None:
 
 
 def require(user: User | None, *roles: Role) -> User:
-    """The user if they are active and hold one of `roles`; NotAllowed otherwise."""
-    if user is None or not user.is_active or (roles and not user.has_role(*roles)):
+    """The user if they are active and hold one of `roles` (any role when none is named); NotAllowed otherwise."""
+    if user is None or not user.is_active or not user.role_set or (roles and not user.has_role(*roles)):
         raise NotAllowed()
     return user
 
@@ -197,8 +197,10 @@ def sso_user(*, session: Session, email: str, name: str | None = None, subject: 
     return user
 
 
-def change_password(*, session: Session, user: User, old_password: str, new_password: str) -> None:
-    """Change one's own password after checking the old one; every browser session must sign in again."""
+def change_password(*, session: Session, user: User, old_password: str, new_password: str) -> str:
+    """Change one's own password after checking the old one; every other browser must sign in again.
+
+    Returns a one-time ticket that keeps the current browser signed in (its old session is revoked too)."""
     # The stored hash, not the caller's copy of the user: an admin may have reset the password meanwhile.
     db_user = session.get(User, user.id)
     if db_user is None or not db_user.is_active:
@@ -213,6 +215,7 @@ def change_password(*, session: Session, user: User, old_password: str, new_pass
     revoke_all_sessions(session=session, user_id=db_user.id or 0)
     audit.record(session=session, actor=user, entity="user", entity_id=db_user.id or 0, action="change_password")
     session.commit()
+    return issue_ticket(session=session, user=db_user)
 
 
 def sign_in(*, session: Session, email: str, password: str) -> tuple[User, str]:

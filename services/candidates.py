@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from models.candidate import Application, Candidate, CandidateCreate, CandidateUpdate, StageChange, StageMove
 from models.common import TRANSITIONS, Role, Stage, phone_digits, tag_list, utcnow
 from models.job import Job
+from models.mail import OutboxMessage
 from models.user import User
 from services import audit
 from services.auth import require
@@ -74,6 +75,8 @@ def _like_term(q: str) -> str | None:
     if not q:
         return None
     if re.fullmatch(r"[\d\s+()-]+", q) and len(phone_digits(q)) >= 3:
+        # Stored numbers drop China's country code, so a search typed with it must drop it too.
+        q = re.sub(r"^(\+\s*86|0086)", "", q.replace(" ", ""))
         q = phone_digits(q)
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -220,7 +223,7 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
         dupes = find_duplicates(session=session, email=data.email, phone=data.phone, exclude_id=candidate_id)
         if dupes:
             raise DuplicateCandidate(dupes)
-    before = candidate.model_dump()
+    before = candidate.model_dump(warnings=False)  # enums come back from the database as plain text
     values = data.model_dump(exclude={"version"})
     probe = Candidate.model_validate(values)
     probe.refresh_search()
@@ -238,7 +241,7 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
         session.rollback()
         raise Conflict(current=session.get(Candidate, candidate_id))
     session.refresh(candidate)
-    changes = audit.diff(before, candidate.model_dump())
+    changes = audit.diff(before, candidate.model_dump(warnings=False))
     for key in ("search_text", "phone_digits", "updated_at", "version"):
         changes.pop(key, None)
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="update",
@@ -310,7 +313,7 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
 
 
 def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> dict[str, Any]:
-    """A candidate with their applications, the stage timeline of each, and the audit trail."""
+    """A candidate with their applications, the stage timeline of each, the mail sent to them and the audit trail."""
     require(actor, *VIEWERS)
     visible = session.exec(
         select(Candidate).where(Candidate.id == candidate_id, _visible_to(actor))
@@ -337,9 +340,14 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
     for app_id in app_ids:
         trail += audit.list_audit(session=session, entity="application", entity_id=app_id or 0)
     trail.sort(key=lambda r: r["at"], reverse=True)
+    mail = list(session.exec(
+        select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id)
+        .order_by(col(OutboxMessage.created_at).desc()).limit(100)
+    ))
     return {
         "candidate": visible,
         "owner": owner.name if owner else "",
+        "mail": mail,
         "applications": [
             {"application": a, "job": title, "department": dept,
              "next_stages": sorted(s.value for s in TRANSITIONS[Stage(a.stage)])}

@@ -52,6 +52,9 @@ OUTCOMES = [
     (Stage.interviewing, 30), (Stage.decision_pending, 10), (Stage.offer, 6), (Stage.hired, 5),
     (Stage.probation_passed, 6), (Stage.rejected, 30), (Stage.withdrawn, 7), (Stage.talent_pool, 6),
 ]
+ACTIVE_OUTCOMES = {Stage.interviewing, Stage.decision_pending, Stage.offer}
+CLOSED_OUTCOMES = [stage for stage, _ in OUTCOMES if stage not in ACTIVE_OUTCOMES]
+CLOSED_WEIGHTS = [weight for stage, weight in OUTCOMES if stage not in ACTIVE_OUTCOMES]
 PATHS = {
     Stage.interviewing: [],
     Stage.decision_pending: [Stage.decision_pending],
@@ -126,6 +129,12 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
         cand_rows.append(row)
         for job in rng.sample(jobs[:-1], 1 if rng.random() < 0.85 else 2):
             final = rng.choices(outcomes, weights)[0]
+            if n < len(OUTCOMES):
+                # The first few candidates cover every stage, so even a tiny demo shows each one.
+                final, created = OUTCOMES[n][0], now - timedelta(days=rng.uniform(8, 30))
+            elif final in ACTIVE_OUTCOMES and created < now - timedelta(days=45):
+                # Real pipelines close old applications; only recent ones are still open.
+                final = rng.choices(CLOSED_OUTCOMES, CLOSED_WEIGHTS)[0]
             at = created + timedelta(hours=rng.randint(1, 72))
             change_rows.append({"application_id": app_id, "from_stage": None, "to_stage": "interviewing",
                                 "at": at, "by_user_id": row["owner_id"], "reason": ""})

@@ -46,7 +46,8 @@ def get_job(*, session: Session, actor: User, job_id: int) -> Job:
     """One job, if the actor may see it."""
     require(actor, *STAFF)
     job = session.get(Job, job_id)
-    if job is None:
+    only_own = not actor.has_role(Role.admin, Role.recruiter, Role.interviewer)
+    if job is None or (only_own and job.hiring_manager_id != actor.id):
         raise NotFound()
     return job
 
@@ -74,7 +75,7 @@ def update_job(*, session: Session, actor: User, job_id: int, version: int, job_
     data = validate(JobUpdate, job_in).model_dump(exclude_unset=True)
     if "hiring_manager_id" in data:
         _check_manager(session, data["hiring_manager_id"])
-    before = job.model_dump()
+    before = job.model_dump(warnings=False)  # status comes back from the database as plain text
     values = {k: v for k, v in data.items() if k != "status" or v is not None}
     if values.get("status") == JobStatus.closed and job.status != JobStatus.closed:
         values["closed_at"] = utcnow()
@@ -89,6 +90,6 @@ def update_job(*, session: Session, actor: User, job_id: int, version: int, job_
         raise Conflict(current=session.get(Job, job_id))
     session.refresh(job)
     audit.record(session=session, actor=actor, entity="job", entity_id=job_id, action="update",
-                 changes=audit.diff(before, job.model_dump()))
+                 changes=audit.diff(before, job.model_dump(warnings=False)))
     session.commit()
     return job

@@ -87,12 +87,30 @@ def set_password(*, session: Session, actor: User, user_id: int, password: str) 
 
 
 def set_language(*, session: Session, actor: User, language: Language) -> User:
-    """Change the signed-in user's own interface language."""
-    require(actor)
+    """Change the signed-in user's own interface language (also for someone still waiting for a role)."""
+    if actor is None or not actor.is_active:
+        raise NotAllowed()
     user = session.get(User, actor.id)
     if user is None:
         raise NotFound()
     user.language = Language(language)
     session.add(user)
+    session.commit()
+    return user
+
+
+def set_reminder_mode(*, session: Session, actor: User, mode: str) -> User:
+    """Choose between a mail per reminder ("single") and one daily digest ("digest") for oneself."""
+    require(actor)
+    if mode not in ("single", "digest"):
+        raise ValidationError.single("reminder_mode", "err.choice_invalid")
+    user = session.get(User, actor.id)
+    if user is None:
+        raise NotFound()
+    before = user.reminder_mode
+    user.reminder_mode = mode
+    session.add(user)
+    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="update",
+                 changes={"reminder_mode": [before, mode]})
     session.commit()
     return user

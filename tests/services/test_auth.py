@@ -12,7 +12,7 @@ import services.config
 from models.audit import AuditLog
 from models.common import Role, utcnow
 from models.user import AuthSession, LoginThrottle, User
-from services import auth
+from services import auth, users
 from services.errors import AuthFailed, NotAllowed, ValidationError
 from tests.factories import PASSWORD
 
@@ -399,11 +399,14 @@ def test_company_sign_on_with_an_invalid_email_is_refused(session) -> None:
     assert count(session, User) == 0
 
 
-def test_a_roleless_account_passes_no_role_check(session) -> None:
+def test_a_roleless_account_is_refused_everything_until_an_admin_gives_a_role(session) -> None:
     user = auth.sso_user(session=session, email="new@example.com")
-    assert auth.require(user) is user
+    with pytest.raises(NotAllowed):
+        auth.require(user)
     with pytest.raises(NotAllowed):
         auth.require(user, *Role)
+    with pytest.raises(NotAllowed):
+        users.list_users(session=session, actor=user)
 
 
 # --- require ----------------------------------------------------------------------------------------------------

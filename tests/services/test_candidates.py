@@ -54,7 +54,7 @@ def test_a_recruiter_creates_a_candidate_owned_by_themselves(session, make, froz
     stored = session.get(Candidate, cand.id)
     assert stored.name == "张伟"
     assert stored.email == "zhang.wei@example.com"
-    assert stored.phone_digits == "8613800138000"
+    assert stored.phone_digits == "13800138000"  # +86 dropped: same phone as 138 0013 8000
     assert stored.tags == ",java,后端,"
     assert stored.owner_id == recruiter.id
     assert stored.consent_at == utcnow()
@@ -190,9 +190,9 @@ def test_an_edit_saves_every_field_and_bumps_the_version(session, make, frozen_c
         cand, name="张伟伟", phone="+86 139 1234 5678", wechat_id="zw_1", tags="go", owner_id=other.id,
         language="en", consent=True, source="campus"))
     assert (saved.name, saved.phone_digits, saved.owner_id, saved.language, saved.version) == (
-        "张伟伟", "8613912345678", other.id, "en", 2)
+        "张伟伟", "13912345678", other.id, "en", 2)
     assert saved.consent_at == utcnow()
-    assert "zw_1" in saved.search_text and "8613912345678" in saved.search_text
+    assert "zw_1" in saved.search_text and "13912345678" in saved.search_text
     assert search(session, recruiter, q="张伟伟").total == 1
 
 
@@ -660,3 +660,14 @@ def test_anonymised_candidates_are_neither_found_nor_duplicates(session, make, f
     with pytest.raises(NotFound):
         candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=gone.id)
     assert create(session, recruiter, name="张伟", email="zhang@example.com").id != gone.id
+
+
+def test_a_number_with_and_without_chinas_country_code_is_the_same_phone(make, session) -> None:
+    recruiter = make.user("recruiter")
+    first = make.candidate(actor=recruiter, name="王芳", email=None, phone="13800138000")
+    with pytest.raises(candidates.DuplicateCandidate) as caught:
+        candidates.create_candidate(session=session, actor=recruiter,
+                                    candidate_in={"name": "王芳", "phone": "+86 138 0013 8000"})
+    assert [c.id for c in caught.value.existing] == [first.id]
+    found = candidates.search_candidates(session=session, actor=recruiter, q="0086 138 0013")
+    assert [r["id"] for r in found.rows] == [first.id]

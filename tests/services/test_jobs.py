@@ -253,3 +253,11 @@ def test_emptied_optional_text_fields_are_saved_as_empty_text(session, make) -> 
     saved = jobs.update_job(session=session, actor=admin, job_id=job.id, version=1,
                             job_in={"department": None, "location": "  ", "description": None})
     assert (saved.department, saved.location, saved.description) == ("", "", "")
+
+
+def test_a_hiring_manager_cannot_open_another_managers_job(make, session) -> None:
+    mine, theirs = make.user("hiring_manager"), make.user("hiring_manager")
+    job = make.job(hiring_manager_id=theirs.id)
+    with pytest.raises(NotFound):
+        jobs.get_job(session=session, actor=mine, job_id=job.id)
+    assert jobs.get_job(session=session, actor=theirs, job_id=job.id).id == job.id
