@@ -8,22 +8,26 @@ claimable again once the lease has expired (so at most the message in flight is 
 
 from __future__ import annotations
 
-import io
 import logging
+import mimetypes
 import smtplib
 import socket
 import ssl
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email import encoders
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
+from email.utils import formatdate
 
 import yagmail
-from sqlalchemy import and_, or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
-from yagmail.headers import resolve_addresses
-from yagmail.message import prepare_message
+from yagmail.headers import add_message_id, add_recipients_headers, add_subject, resolve_addresses
 
 from models.common import utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
@@ -112,24 +116,69 @@ def connect(settings: Settings) -> yagmail.SMTP:
     return client
 
 
+def _attachment_part(attachment: OutboxAttachment) -> MIMEBase:
+    """One attachment, always marked as such and named (RFC 2231, so Chinese file names survive)."""
+    mime_type = attachment.mime_type if "/" in attachment.mime_type else ""
+    if mime_type in ("", "application/octet-stream"):
+        mime_type = mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
+    maintype, subtype = mime_type.split("/", 1)
+    part = MIMEBase(maintype, subtype, name=("utf-8", "", attachment.filename))
+    del part["MIME-Version"]
+    part.set_payload(attachment.content)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part
+
+
 def build_mime(
     client: yagmail.SMTP, message: OutboxMessage, attachments: list[OutboxAttachment]
 ) -> tuple[list[str], str]:
-    """The recipients and the MIME text of one message, built by yagmail, with a real plain-text part."""
+    """The recipients and the MIME text of one message: yagmail's headers, our own body and attachment parts."""
     to = [a for a in message.to_addrs.split(",") if a]
     cc = [a for a in message.cc_addrs.split(",") if a] or None
     addresses = resolve_addresses(client.user, client.useralias, to, cc, None)
-    files = []
-    for a in attachments:
-        handle = io.BytesIO(a.content)
-        handle.name = a.filename
-        files.append(handle)
-    msg = prepare_message(client.user, client.useralias, addresses, message.subject, message.html, files or None,
-                          None, "utf-8", False, message.message_id, True, None)
-    # yagmail puts the HTML source into the text/plain alternative; put the rendered plain text there instead.
-    alternative = msg.get_payload()[0]
-    alternative.get_payload()[0] = MIMEText(message.text, "plain", "utf-8")
-    return addresses["recipients"], msg.as_string()
+    # Not yagmail's prepare_message: it wraps the HTML in a <div>, turns its newlines into <br> (inside <head>
+    # and <ul> too), copies the HTML source into text/plain, and types attachments by guessing from the file
+    # name ("None/None" without an extension, no Content-Disposition for text or images). Its header helpers
+    # are kept, so From (with its Chinese display name), To, Cc and Message-ID look as yagmail makes them.
+    alternative = MIMEMultipart("alternative", boundary=_boundary())
+    for body in (MIMEText(message.text, "plain", "utf-8"), MIMEText(message.html, "html", "utf-8")):
+        del body["MIME-Version"]  # only the top level needs one (RFC 2045); fewer headers to fold, too
+        alternative.attach(body)
+    del alternative["MIME-Version"]
+    msg = MIMEMultipart("mixed", boundary=_boundary())
+    msg["Date"] = formatdate()
+    add_subject(msg, message.subject)
+    add_recipients_headers(client.user, client.useralias, msg, addresses)
+    add_message_id(msg, message.message_id)
+    msg.attach(alternative)
+    for attachment in attachments:
+        msg.attach(_attachment_part(attachment))
+    # An address in both To and Cc must be one envelope recipient, or some relays deliver the mail twice.
+    return list(dict.fromkeys(addresses["recipients"])), msg.as_string(policy=_PLAIN_HEADERS)
+
+
+class _PlainHeaders(Compat32):
+    """compat32 (what these MIME classes use), but a short plain-ASCII header is written as it is.
+
+    email.header.Header returns such a header unchanged anyway, but slowly: headers were almost half the time
+    spent building a message. Anything else (Chinese subjects, long lines) still goes through Header.
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        if (isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value
+                and (not self.max_line_length or len(name) + len(value) + 2 <= self.max_line_length)):
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+
+_PLAIN_HEADERS = _PlainHeaders()
+
+
+def _boundary() -> str:
+    # Every part is base64, so a random boundary cannot occur in one; given one, the generator also skips
+    # compiling a regular expression per boundary to check (a fifth of the time spent building a message).
+    return f"=_{uuid.uuid4().hex}"
 
 
 def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str) -> None:
@@ -155,25 +204,70 @@ def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str) -> None:
         log.warning("some recipients refused: %s", refused)
 
 
-def _finish(engine: Engine, token: str, message_id: int, **values: object) -> None:
-    with Session(engine) as session:
-        session.exec(  # type: ignore[call-overload]
-            update(OutboxMessage).where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == token)
-            .values(**values)
-        )
-        session.commit()
+# Each message's fate is committed on its own, the moment the server has answered, on one connection held for
+# the batch. Marking sent rows in groups would save commits, but a crash would then resend every message sent
+# since the last group commit; one commit each keeps the promise that a message marked sent is never sent again
+# and a crash repeats at most the one in flight. It costs little: on SQLite (WAL, synchronous=NORMAL) a commit
+# does not wait for the disk. What did cost was a Session per message and an UPDATE built anew each time
+# (0.6 ms a message); the common case now reuses one statement (0.06 ms, commit included).
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(col(OutboxMessage.id) == bindparam("b_id"), col(OutboxMessage.claimed_by) == bindparam("b_token"))
+    .values(status=MailStatus.sent, attempts=bindparam("b_attempts"), sent_at=bindparam("b_sent_at"),
+            last_error="", lease_until=None)
+)
 
 
-def _retry_later(engine: Engine, token: str, message: OutboxMessage, error: str, settings: Settings) -> bool:
+def _mark_sent(conn: Connection, token: str, message: OutboxMessage) -> None:
+    conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token, "b_attempts": message.attempts + 1,
+                              "b_sent_at": utcnow()})
+    conn.commit()
+
+
+def _finish(conn: Connection, token: str, message_id: int, **values: object) -> None:
+    """Record one message's fate and commit it at once, only if this batch still holds the claim."""
+    conn.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id,
+                                             col(OutboxMessage.claimed_by) == token).values(**values))
+    conn.commit()
+
+
+def _retry_later(conn: Connection, token: str, message: OutboxMessage, error: str, settings: Settings) -> bool:
     """Back to the queue with back-off, or failed after the last attempt; True when it will be retried."""
     attempts = message.attempts + 1
     if attempts >= settings.mail_max_attempts:
-        _finish(engine, token, message.id or 0, status=MailStatus.failed, attempts=attempts,
+        _finish(conn, token, message.id or 0, status=MailStatus.failed, attempts=attempts,
                 last_error=f"gave up after {attempts} attempts: {error}"[:2000], lease_until=None)
         return False
-    _finish(engine, token, message.id or 0, status=MailStatus.queued, attempts=attempts,
+    _finish(conn, token, message.id or 0, status=MailStatus.queued, attempts=attempts,
             next_attempt_at=utcnow() + backoff(attempts), last_error=error[:2000], lease_until=None)
     return True
+
+
+def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: list[OutboxMessage],
+                files: dict[int, list[OutboxAttachment]], settings: Settings, result: BatchResult) -> None:
+    for index, message in enumerate(messages):
+        try:
+            recipients, mime = build_mime(client, message, files.get(message.id or 0, []))
+            _send_one(client, recipients, mime)
+        except PermanentFailure as exc:
+            _finish(conn, token, message.id or 0, status=MailStatus.failed, attempts=message.attempts + 1,
+                    last_error=str(exc)[:2000], lease_until=None)
+            result.failed += 1
+            result.errors.append(str(exc))
+        except TransientFailure as exc:
+            if _retry_later(conn, token, message, str(exc), settings):
+                result.retrying += 1
+            else:
+                result.failed += 1
+            result.errors.append(str(exc))
+            if _connection_lost(exc.__cause__):
+                # The connection is gone: hand the rest back untouched for the next run.
+                for rest in messages[index + 1:]:
+                    _finish(conn, token, rest.id or 0, status=MailStatus.queued, lease_until=None)
+                break
+        else:
+            _mark_sent(conn, token, message)
+            result.sent += 1
 
 
 def send_due(*, engine: Engine, settings: Settings | None = None, limit: int | None = None) -> BatchResult:
@@ -193,42 +287,21 @@ def send_due(*, engine: Engine, settings: Settings | None = None, limit: int | N
         files: dict[int, list[OutboxAttachment]] = {}
         for a in session.exec(select(OutboxAttachment).where(col(OutboxAttachment.outbox_id).in_(ids))):
             files.setdefault(a.outbox_id, []).append(a)
-    try:
-        client = connect(settings)
-    except (smtplib.SMTPException, ssl.SSLError, *TRANSIENT_ERRORS) as exc:
-        error = f"cannot connect to {settings.smtp_host}:{settings.smtp_port_effective}: {type(exc).__name__}: {exc}"
-        if isinstance(exc, smtplib.SMTPAuthenticationError):
-            error = f"the mail server refused the login ({exc.smtp_code})"
-        for message in messages:
-            result.retrying += _retry_later(engine, token, message, error, settings)
-        result.failed = result.claimed - result.retrying
-        result.errors.append(error)
-        return result
-    try:
-        for index, message in enumerate(messages):
-            try:
-                recipients, mime = build_mime(client, message, files.get(message.id or 0, []))
-                _send_one(client, recipients, mime)
-            except PermanentFailure as exc:
-                _finish(engine, token, message.id or 0, status=MailStatus.failed, attempts=message.attempts + 1,
-                        last_error=str(exc)[:2000], lease_until=None)
-                result.failed += 1
-                result.errors.append(str(exc))
-            except TransientFailure as exc:
-                if _retry_later(engine, token, message, str(exc), settings):
-                    result.retrying += 1
-                else:
-                    result.failed += 1
-                result.errors.append(str(exc))
-                if _connection_lost(exc.__cause__):
-                    # The connection is gone: hand the rest back untouched for the next run.
-                    for rest in messages[index + 1:]:
-                        _finish(engine, token, rest.id or 0, status=MailStatus.queued, lease_until=None)
-                    break
-            else:
-                _finish(engine, token, message.id or 0, status=MailStatus.sent, attempts=message.attempts + 1,
-                        sent_at=utcnow(), last_error="", lease_until=None)
-                result.sent += 1
-    finally:
-        client.close()
+    with engine.connect() as conn:
+        try:
+            client = connect(settings)
+        except (smtplib.SMTPException, ssl.SSLError, *TRANSIENT_ERRORS) as exc:
+            error = (f"cannot connect to {settings.smtp_host}:{settings.smtp_port_effective}: "
+                     f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                error = f"the mail server refused the login ({exc.smtp_code})"
+            for message in messages:
+                result.retrying += _retry_later(conn, token, message, error, settings)
+            result.failed = result.claimed - result.retrying
+            result.errors.append(error)
+            return result
+        try:
+            _send_batch(conn, client, token, messages, files, settings, result)
+        finally:
+            client.close()
     return result

@@ -102,7 +102,9 @@ def _insert_new(session: Session, item: ReminderItem, now: datetime) -> bool:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(Reminder).values(**values).on_conflict_do_nothing(
         index_elements=["rule", "item_key", "window", "user_id"])
-    return (session.exec(stmt).rowcount or 0) == 1  # type: ignore[call-overload]
+    # RETURNING, not rowcount: SQLAlchemy does not keep an INSERT's rowcount, and with psycopg it reads -1, which
+    # counted as "someone else won" and silently dropped every reminder on PostgreSQL.
+    return session.exec(stmt.returning(col(Reminder.id))).first() is not None  # type: ignore[call-overload]
 
 
 def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Settings | None = None) -> dict[str, int]:
