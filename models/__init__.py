@@ -2,11 +2,21 @@
 
 from models.audit import AuditLog
 from models.candidate import Application, Candidate, StageChange
+from models.evaluation import (
+    Criterion,
+    Decision,
+    Interview,
+    InterviewPanelist,
+    InterviewRound,
+    Scorecard,
+    ScorecardRating,
+)
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
 from models.user import AuthSession, LoginThrottle, User
 
 __all__ = [
+    "Criterion", "Decision", "Interview", "InterviewPanelist", "InterviewRound", "Scorecard", "ScorecardRating",
     "Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "OutboxAttachment", "OutboxMessage",
     "Reminder", "StageChange", "User",
 ]

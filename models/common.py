@@ -64,7 +64,7 @@ ACTIVE_STAGES = [Stage.interviewing, Stage.decision_pending, Stage.offer, Stage.
 
 # Where an application may go from each stage; exits may be reopened into interviewing.
 TRANSITIONS: dict[Stage, set[Stage]] = {
-    Stage.interviewing: {Stage.decision_pending, *EXITS},
+    Stage.interviewing: {Stage.decision_pending, Stage.offer, *EXITS},
     Stage.decision_pending: {Stage.interviewing, Stage.offer, *EXITS},
     Stage.offer: {Stage.hired, Stage.decision_pending, *EXITS},
     Stage.hired: {Stage.probation_passed, Stage.rejected, Stage.withdrawn},

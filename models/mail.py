@@ -12,6 +12,7 @@ from models.common import utcnow
 
 
 class MailStatus(StrEnum):
+    draft = "draft"  # prepared for a person to review, edit and send; never claimed by the worker
     held = "held"  # no mail server configured yet; goes out once one is
     queued = "queued"
     sending = "sending"  # claimed by a worker until lease_until

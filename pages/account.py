@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services import auth
-from services.errors import ValidationError
-from ui.common import current_user, db, role_label, show_validation, tr
+from services import auth, users
+from services.errors import DomainError, ValidationError
+from ui.common import USER_KEY, call, current_user, db, role_label, show_validation, tr
+from ui.frame import continue_signed_in
 
 user = current_user()
 st.title(tr("nav.account"), anchor=False)
 st.markdown(f"**{user.name}** · {user.email}")
 st.caption(" · ".join(role_label(r) for r in sorted(user.role_set)))
 st.caption(tr("account.language_hint"))
+
+st.subheader(tr("account.reminders"), anchor=False)
+modes = {"single": tr("account.reminder_single"), "digest": tr("account.reminder_digest")}
+mode = st.radio(tr("account.reminders"), list(modes), index=list(modes).index(user.reminder_mode),
+                format_func=modes.get, key="account_reminder_mode", horizontal=True, label_visibility="collapsed")
+if mode != user.reminder_mode:
+    saved = call(users.set_reminder_mode, actor=user, mode=mode)
+    if saved is not None:
+        st.session_state[USER_KEY] = saved
+        st.success(tr("account.reminders_saved"), icon=":material/check_circle:")
 
 st.subheader(tr("account.change_password"), anchor=False)
 with st.form("account_pw_form", clear_on_submit=False):
@@ -29,8 +40,12 @@ if submitted:
         if new != repeat:
             raise ValidationError.single("password_repeat", "err.password_mismatch")
         with db() as session:
-            auth.change_password(session=session, user=user, old_password=old, new_password=new)
+            ticket = auth.change_password(session=session, user=user, old_password=old, new_password=new)
     except ValidationError as exc:
         show_validation(exc, {"old_password": slot_old, "password": slot_new, "password_repeat": slot_repeat})
+    except DomainError as exc:
+        st.error(tr(exc.key, **exc.params), icon=":material/error:")
     else:
         st.success(tr("account.password_changed"), icon=":material/check_circle:")
+        # Every session was revoked, this browser's too: trade the new ticket for a fresh cookie.
+        continue_signed_in(user, ticket)

@@ -39,8 +39,12 @@ def _open(candidate_id: int | None) -> None:
         st.query_params.pop("id", None)
 
 
-if "cand_selected" not in st.session_state and st.query_params.get("id", "").isdigit():
-    st.session_state["cand_selected"] = int(st.query_params["id"])
+# The address (?id=) decides which candidate is open, so links from My tasks and mail open the right one.
+_linked = st.query_params.get("id", "")
+if _linked.isdigit() and st.session_state.get("cand_selected") != int(_linked):
+    _open(int(_linked))
+elif not _linked and st.session_state.get("cand_selected"):
+    _open(None)
 
 
 def _duplicate_notice(exc: candidates.DuplicateCandidate, prefix: str) -> None:
@@ -49,6 +53,9 @@ def _duplicate_notice(exc: candidates.DuplicateCandidate, prefix: str) -> None:
         label = f"{existing.name} · {existing.email or ''} {existing.phone or ''}".strip()
         st.button(tr("cand.open_existing", name=label), key=f"{prefix}_dupe_{existing.id}",
                   on_click=_open, args=(existing.id,), icon=":material/open_in_new:")
+    if not st.session_state.get(f"{prefix}_dupes_seen"):
+        # The form draws this button itself from the next run on; this time it must come with the warning.
+        st.button(tr("cand.save_anyway"), key=f"{prefix}_anyway", icon=":material/warning:")
     st.session_state[f"{prefix}_dupes_seen"] = True
 
 
@@ -184,7 +191,7 @@ def detail_view(candidate_id: int) -> None:
     if tag_list(c.tags):
         st.markdown(" ".join(f":blue-badge[{t}]" for t in tag_list(c.tags)))
     tabs = st.tabs([tr("cand.tab_applications"), tr("cand.tab_edit"), tr("cand.tab_timeline"),
-                    tr("cand.tab_audit")])
+                    tr("cand.tab_mail"), tr("cand.tab_audit")])
     with tabs[0]:
         applications(detail)
     with tabs[1]:
@@ -195,6 +202,8 @@ def detail_view(candidate_id: int) -> None:
     with tabs[2]:
         timeline(detail)
     with tabs[3]:
+        mail_list(detail)
+    with tabs[4]:
         audit_trail(detail)
 
 
@@ -207,6 +216,12 @@ def applications(detail: dict) -> None:
         with st.container(border=True):
             st.markdown(f"**{item['job']}** · {item['department']}")
             st.markdown(tr("cand.stage_since", stage=stage_label(app.stage), since=fmt_dt(app.stage_changed_at)))
+            l1, l2, _ = st.columns([1, 1, 2])
+            l1.page_link("pages/debrief.py", label=tr("cand.debrief"), icon=":material/groups:",
+                         query_params={"application": str(app.id)})
+            if detail["can_edit"] and app.stage in ("interviewing", "decision_pending"):
+                l2.page_link("pages/interviews.py", label=tr("cand.schedule"), icon=":material/event:",
+                             query_params={"application": str(app.id)})
             if not item["next_stages"]:
                 continue
             with st.form(f"cand_move_{app.id}"):
@@ -246,10 +261,12 @@ def applications(detail: dict) -> None:
 
 def edit_form(c) -> None:  # noqa: ANN001
     prefix = "cand_edit"
-    if st.session_state.get(f"{prefix}_loaded") != (c.id, c.version) and not st.session_state.get("cand_conflict"):
+    # Load once per opened candidate and after each own save. A version someone else saved meanwhile must not
+    # overwrite what is being typed: saving reports it as a conflict instead.
+    if st.session_state.get(f"{prefix}_loaded") != c.id and not st.session_state.get("cand_conflict"):
         load_into_state(prefix, c)
         st.session_state[f"{prefix}_version"] = c.version
-        st.session_state[f"{prefix}_loaded"] = (c.id, c.version)
+        st.session_state[f"{prefix}_loaded"] = c.id
     conflict = st.session_state.get("cand_conflict")
     if conflict:
         st.warning(tr("cand.conflict", when=fmt_dt(conflict.updated_at)), icon=":material/sync_problem:")
@@ -305,6 +322,18 @@ def timeline(detail: dict) -> None:
         src = stage_label(row["from_stage"]) if row["from_stage"] else tr("cand.created_stage")
         st.markdown(f"**{fmt_dt(row['at'])}** · {row['job']} · {src} → **{stage_label(row['to_stage'])}**"
                     f" · {row['by'] or tr('common.system')}" + (f"  \n> {row['reason']}" if row["reason"] else ""))
+
+
+def mail_list(detail: dict) -> None:
+    if not detail["mail"]:
+        st.info(tr("cand.no_mail"), icon=":material/mail:")
+        return
+    st.dataframe(pd.DataFrame([
+        {tr("outbox.created"): fmt_dt(m.created_at), tr("outbox.subject"): m.subject,
+         tr("outbox.to"): m.to_addrs.replace(",", ", "), tr("field.status"): tr(f"mail_status.{m.status}"),
+         tr("outbox.sent_at"): fmt_dt(m.sent_at)}
+        for m in detail["mail"]
+    ]), hide_index=True, key="cand_mail_table", width="stretch")
 
 
 def audit_trail(detail: dict) -> None:

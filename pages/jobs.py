@@ -78,6 +78,9 @@ else:
         st.caption(tr("jobs.click_to_edit"))
 
 if can_edit:
+    saved_id = st.session_state.pop("jobs_saved_id", None)
+    if saved_id:  # just saved: edit that job from now on (its widgets exist only from this run on)
+        _load(next((r["job"] for r in rows if r["job"].id == saved_id), None))
     editing = st.session_state.get("jobs_edit_id")
     if editing and not any(r["job"].id == editing for r in rows):
         editing = None
@@ -121,5 +124,6 @@ if can_edit:
             st.error(tr(exc.key, **exc.params), icon=":material/error:")
         else:
             flash(tr("jobs.saved", title=saved.title))
-            _load(saved)
+            # The form's widgets are drawn already; their values can only be replaced before the next run draws them.
+            st.session_state["jobs_saved_id"] = saved.id
             st.rerun()

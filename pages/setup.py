@@ -4,8 +4,8 @@ import streamlit as st
 
 from services import auth
 from services.errors import DomainError, ValidationError
-from ui.common import USER_KEY, db, show_validation, tr
-from ui.frame import TICKET_KEY
+from ui.common import db, show_validation, tr
+from ui.frame import continue_signed_in
 
 left, middle, right = st.columns([1, 2, 1])
 with middle:
@@ -39,6 +39,4 @@ with middle:
         except DomainError as exc:  # an admin was created meanwhile
             st.error(tr(exc.key), icon=":material/error:")
         else:
-            st.session_state[USER_KEY] = user
-            st.session_state[TICKET_KEY] = ticket
-            st.rerun()
+            continue_signed_in(user, ticket)

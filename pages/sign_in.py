@@ -4,8 +4,8 @@ import streamlit as st
 
 from services import auth
 from services.errors import AuthFailed
-from ui.common import USER_KEY, db, tr
-from ui.frame import TICKET_KEY, _oidc_configured
+from ui.common import db, tr
+from ui.frame import _oidc_configured, continue_signed_in
 
 left, middle, right = st.columns([1, 2, 1])
 with middle:
@@ -23,9 +23,7 @@ with middle:
         except AuthFailed as exc:
             st.error(tr(exc.key, **exc.params), icon=":material/error:")
         else:
-            st.session_state[USER_KEY] = user
-            st.session_state[TICKET_KEY] = ticket
-            st.rerun()
+            continue_signed_in(user, ticket)
     if _oidc_configured():
         st.divider()
         st.button(tr("signin.company"), key="signin_oidc", on_click=st.login, icon=":material/badge:",

@@ -8,9 +8,13 @@ import streamlit as st
 from models.common import Role
 from services import users
 from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, role_label, show_flash, show_validation, tr
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, role_label, show_flash, show_validation, tr
 
 user = current_user()
+if not has_role(Role.admin):
+    # The account list is open to all staff in the service (to pick owners); this screen is for admins only.
+    st.error(tr("err.not_allowed"), icon=":material/lock:")
+    st.stop()
 st.title(tr("nav.users"), anchor=False)
 show_flash()
 ROLES = [r.value for r in Role]

@@ -278,8 +278,10 @@ def add_application(*, session: Session, actor: User, candidate_id: int, job_id:
 
 
 def move_stage(*, session: Session, actor: User, application_id: int, to_stage: Stage | str,
-               reason: str = "", from_stage: Stage | str | None = None) -> Application:
-    """Move an application to another stage, recording who, when and why; exits need a reason."""
+               reason: str = "", from_stage: Stage | str | None = None, commit: bool = True) -> Application:
+    """Move an application to another stage, recording who, when and why; exits need a reason.
+
+    With commit=False the move joins the caller's transaction (a decision that also prepares a mail)."""
     require(actor, *VIEWERS)
     app = session.get(Application, application_id)
     if app is None:
@@ -307,7 +309,8 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
                             at=now, by_user_id=actor.id, reason=move.reason))
     audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="move_stage",
                  changes={"stage": [current.value, move.to_stage.value], "reason": move.reason})
-    session.commit()
+    if commit:
+        session.commit()
     session.refresh(app)
     return app
 

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, text
 from sqlmodel import Session, func, select
 
 from models.candidate import SOURCES, Application, Candidate, StageChange
-from models.common import Stage, phone_digits, utcnow
+from models.common import Role, Stage, phone_digits, utcnow
+from models.evaluation import (
+    Criterion,
+    Decision,
+    DecisionKind,
+    Interview,
+    InterviewMode,
+    InterviewPanelist,
+    InterviewRound,
+    InterviewStatus,
+    Scorecard,
+    ScorecardRating,
+    ScorecardStatus,
+)
 from models.job import Job
 from models.user import User
 from services.auth import hash_password
+from services.config import get_settings
+from services.evaluation import criteria_for, ensure_default_rounds
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
@@ -113,6 +128,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     start_id = (session.exec(select(func.max(Candidate.id))).one() or 0) + 1
     app_id = (session.exec(select(func.max(Application.id))).one() or 0) + 1
     outcomes, weights = zip(*OUTCOMES, strict=True)
+    recent: list[tuple[int, Stage, datetime, datetime, int]] = []
     for n in range(candidates):
         cid = start_id + n
         person = _person(rng, cid)
@@ -147,16 +163,20 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
                 prev = stage
             app_rows.append({"id": app_id, "candidate_id": cid, "job_id": job.id, "stage": final.value,
                              "stage_changed_at": at, "created_at": created, "created_by_id": row["owner_id"]})
+            if created > now - timedelta(days=40) and len(recent) < INTERVIEWED_APPS:
+                recent.append((app_id, final, created, at, row["owner_id"]))
             app_id += 1
         if len(cand_rows) >= 5000:
             _flush(session, cand_rows, app_rows, change_rows)
     _flush(session, cand_rows, app_rows, change_rows)
+    interviews = _seed_interviews(session, rng, now, recent, staff)
     if session.get_bind().dialect.name == "postgresql":
         for table in ("candidate", "application"):
             session.exec(text(  # type: ignore[call-overload]
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
     session.commit()
-    return {"users": len(staff), "jobs": len(jobs), "candidates": candidates, "applications": app_id - 1}
+    return {"users": len(staff), "jobs": len(jobs), "candidates": candidates, "applications": app_id - 1,
+            "interviews": interviews}
 
 
 def _flush(session: Session, cands: list, apps: list, changes: list) -> None:
@@ -164,3 +184,90 @@ def _flush(session: Session, cands: list, apps: list, changes: list) -> None:
         if rows:
             session.exec(insert(model), params=rows)  # type: ignore[call-overload]
             rows.clear()
+
+
+INTERVIEWED_APPS = 400  # recent applications that get interviews and scorecards
+
+
+def _ratings(rng: random.Random, quality: float, criteria: list[Criterion]) -> tuple[dict[int, int], str]:
+    scores = {c.id or 0: max(1, min(5, round(quality + rng.uniform(-1.2, 1.2)))) for c in criteria}
+    avg = sum(scores.values()) / len(scores)
+    rec = "strong_yes" if avg >= 4.2 else "yes" if avg >= 3.3 else "no" if avg >= 2.3 else "strong_no"
+    return scores, rec
+
+
+def _seed_interviews(session: Session, rng: random.Random, now: datetime,
+                     recent: list[tuple[int, Stage, datetime, datetime, int]], staff: dict[str, User]) -> int:
+    """Interviews and scorecards in every state for recent applications: upcoming, awaiting scorecards,
+    drafts, submitted (agreeing and split panels), cancelled and no-shows, and the decisions that followed."""
+    if not recent:
+        return 0
+    ensure_default_rounds(session=session)
+    tz = get_settings().tz
+    rounds = list(session.exec(select(InterviewRound).order_by(InterviewRound.position)))
+    criteria = {r.id: criteria_for(session=session, round_id=r.id or 0, job_id=None) for r in rounds}
+    panel_pool = [u.id for u in staff.values() if u.has_role(Role.interviewer)]
+    demo_interviewer = staff["interviewer@example.com"].id
+    count = 0
+    strengths = ["基础扎实，思路清晰 / solid fundamentals", "沟通顺畅 / communicates well",
+                 "项目经验丰富 / deep project experience"]
+    weaknesses = ["系统设计经验较少 / little system design", "英文表达一般 / English could be better",
+                  "缺少团队管理经验 / no people management"]
+    for index, (app_id, final, created, last, owner_id) in enumerate(recent):
+        rnd = rounds[1 if index % 3 else 0]
+        panel = list(dict.fromkeys([demo_interviewer if index % 2 == 0 else rng.choice(panel_pool),
+                                    rng.choice(panel_pool)]))
+        if final == Stage.interviewing and index % 4 == 0:
+            starts = now + timedelta(days=rng.randint(1, 6), hours=rng.randint(-3, 3))  # upcoming
+        elif final == Stage.interviewing:
+            starts = now - timedelta(hours=rng.randint(3, 96))  # ended, scorecards coming in
+        else:
+            starts = min(last - timedelta(days=1), created + timedelta(days=2))
+        # Office hours in the company's time zone.
+        local = starts.astimezone(tz)
+        starts = local.replace(hour=9 + (index * 5) % 9, minute=0, second=0, microsecond=0).astimezone(UTC)
+        status = InterviewStatus.scheduled
+        if final == Stage.withdrawn and index % 2:
+            status = InterviewStatus.no_show
+        elif index % 23 == 5:
+            status = InterviewStatus.cancelled
+        interview = Interview(application_id=app_id, round_id=rnd.id or 0, starts_at=starts,
+                              ends_at=starts + timedelta(minutes=60), mode=rng.choice(list(InterviewMode)),
+                              location=rng.choice(["会议室 A / Room A", "https://meet.example.com/abc", "电话"]),
+                              status=status, created_by_id=owner_id)
+        session.add(interview)
+        session.flush()
+        count += 1
+        for uid in panel:
+            session.add(InterviewPanelist(interview_id=interview.id or 0, user_id=uid))
+        if status != InterviewStatus.scheduled or starts > now:
+            continue
+        quality = {Stage.offer: 4.3, Stage.hired: 4.4, Stage.probation_passed: 4.5, Stage.rejected: 2.3,
+                   Stage.talent_pool: 3.4}.get(final, rng.uniform(2.3, 4.6))
+        for position, uid in enumerate(panel):
+            state = "submitted"
+            if final == Stage.interviewing:
+                state = ["submitted", "draft", "missing"][(index + position) % 3]
+            if state == "missing":
+                continue
+            panel_quality = quality + (1.8 if index % 7 == 0 and position == 0 else 0)  # a split panel now and then
+            scores, rec = _ratings(rng, panel_quality, criteria[rnd.id])
+            at = interview.ends_at + timedelta(hours=rng.randint(1, 30))
+            card = Scorecard(interview_id=interview.id or 0, interviewer_id=uid, application_id=app_id,
+                             status=ScorecardStatus.submitted if state == "submitted" else ScorecardStatus.draft,
+                             recommendation=rec, strengths=rng.choice(strengths), weaknesses=rng.choice(weaknesses),
+                             created_at=at, updated_at=at, submitted_at=at if state == "submitted" else None)
+            session.add(card)
+            session.flush()
+            for cid, score in scores.items():
+                session.add(ScorecardRating(scorecard_id=card.id or 0, criterion_id=cid, rating=score))
+        kind = {Stage.offer: DecisionKind.offer, Stage.hired: DecisionKind.offer,
+                Stage.probation_passed: DecisionKind.offer, Stage.rejected: DecisionKind.reject,
+                Stage.decision_pending: DecisionKind.hold}.get(final)
+        if kind:
+            reason = {DecisionKind.offer: "meets_bar", DecisionKind.reject: "skills_below_bar",
+                      DecisionKind.hold: "waiting_other_candidates"}[kind]
+            session.add(Decision(application_id=app_id, kind=kind, reason_code=reason, by_user_id=owner_id,
+                                 at=min(starts + timedelta(days=1), now)))
+    session.flush()
+    return count

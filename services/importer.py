@@ -60,8 +60,10 @@ class ImportReport:
         return not self.errors
 
 
-def read_rows(*, filename: str, content: bytes) -> list[dict[str, str]]:
-    """The data rows of a CSV or XLSX file as {field: text}, by the accepted headers."""
+def read_rows(*, filename: str, content: bytes, headers: dict[str, str] | None = None,
+              required: str = "name") -> list[dict[str, str]]:
+    """The data rows of a CSV or XLSX file as {field: text}, by the accepted headers (candidates' by default)."""
+    headers = headers or HEADERS
     if len(content) > MAX_BYTES:
         raise ImportFileError("err.import_too_big", mb=MAX_BYTES // (1024 * 1024))
     name = filename.lower()
@@ -74,9 +76,10 @@ def read_rows(*, filename: str, content: bytes) -> list[dict[str, str]]:
     table = [r for r in table if any((c or "").strip() for c in r)]
     if not table:
         raise ImportFileError("err.import_empty")
-    header = [HEADERS.get((h or "").strip().lower(), "") for h in table[0]]
-    if "name" not in header:
-        raise ImportFileError("err.import_no_name_column")
+    header = [headers.get((h or "").strip().lower(), "") for h in table[0]]
+    if required not in header:
+        raise ImportFileError("err.import_no_name_column" if required == "name" else "err.import_missing_column",
+                              column=required)
     if len(table) - 1 > MAX_ROWS:
         raise ImportFileError("err.import_too_many_rows", max=MAX_ROWS)
     rows = []

@@ -96,9 +96,11 @@ def queue_mail(
     *, session: Session, to: str | list[str], subject: str, html: str, text: str, key: str,
     cc: str | list[str] | None = None, attachments: list[Attachment] | None = None,
     candidate_id: int | None = None, application_id: int | None = None, recipient_user_id: int | None = None,
-    created_by: User | None = None, template: str = "", language: str = "zh",
+    created_by: User | None = None, template: str = "", language: str = "zh", draft: bool = False,
 ) -> OutboxMessage:
-    """Add a message to the outbox in the caller's transaction (no commit); the same key queues it only once."""
+    """Add a message to the outbox in the caller's transaction (no commit); the same key queues it only once.
+
+    A draft waits for a person to review and send it (`send_draft`)."""
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key[:200])).first()
     if existing is not None:
         return existing
@@ -119,7 +121,7 @@ def queue_mail(
         html=html, text=text, template=template, language=language, candidate_id=candidate_id,
         application_id=application_id, recipient_user_id=recipient_user_id,
         created_by_id=created_by.id if created_by else None,
-        status=MailStatus.queued if get_settings().mail_configured else MailStatus.held,
+        status=MailStatus.draft if draft else MailStatus.queued if get_settings().mail_configured else MailStatus.held,
         message_id=new_message_id(),
     )
     session.add(message)
@@ -227,16 +229,66 @@ def release_held(*, session: Session) -> int:
     return result.rowcount or 0
 
 
-def mail_for_candidate(*, session: Session, actor: User, candidate_id: int, limit: int = 100) -> list[OutboxMessage]:
-    """Mail to one candidate, newest first, for their timeline."""
-    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
-    return list(session.exec(
-        select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id)
-        .order_by(col(OutboxMessage.created_at).desc()).limit(limit)
-    ))
-
-
 def backoff(attempts: int) -> timedelta:
     """Delay before attempt `attempts + 1`: the base delay doubled per failure, at most 6 hours."""
     base = get_settings().mail_retry_seconds
     return timedelta(seconds=min(base * (2 ** max(attempts - 1, 0)), 6 * 3600))
+
+
+def text_to_html(text: str, language: str) -> str:
+    """An edited plain-text body as HTML in the mail layout (escaped; blank lines make paragraphs)."""
+    from markupsafe import escape
+
+    paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    body = "".join(f"<p>{escape(p)}</p>".replace("\n", "<br>") for p in paragraphs)
+    html_env, _ = _envs()
+    layout = html_env.get_template("_base.html.j2")
+    return layout.render(lang=language, app_name="面试后跟进" if language == "zh" else "Interview Follow-up",
+                         base_url=get_settings().base_url).replace("<!--body-->", body)
+
+
+def send_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str) -> OutboxMessage:
+    """Send a prepared draft after review, with the subject and text as edited (recruiter, admin)."""
+    require(actor, *OUTBOX_VIEWERS)
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    subject = " ".join((subject or "").split())
+    fields: dict[str, tuple[str, dict]] = {}
+    if not subject:
+        fields["subject"] = ("err.required", {})
+    elif len(subject) > 300:
+        fields["subject"] = ("err.too_long", {"max": 300})
+    if not (text or "").strip():
+        fields["body"] = ("err.required", {})
+    elif len(text) > 50_000:
+        fields["body"] = ("err.too_long", {"max": 50_000})
+    if fields:
+        raise ValidationError(fields)
+    edited = text.strip() != message.text.strip()
+    html = text_to_html(text, message.language) if edited else message.html
+    status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft)
+        .values(status=status, subject=subject, text=text.strip() + "\n", html=html, next_attempt_at=utcnow(),
+                created_by_id=actor.id)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        _explain(session, message_id, "err.mail_not_draft")
+    session.commit()
+    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+
+
+def discard_draft(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
+    """Drop a prepared draft without sending it."""
+    require(actor, *OUTBOX_VIEWERS)
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft)
+        .values(status=MailStatus.cancelled)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        _explain(session, message_id, "err.mail_not_draft")
+    session.commit()
+    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]

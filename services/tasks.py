@@ -76,3 +76,7 @@ def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> l
         tasks.extend(fn(session, actor, now))
     tasks.sort(key=lambda t: t.due_at)
     return tasks[:LIMIT]
+
+
+# Areas register their providers on import; importing them here makes My tasks complete wherever it is used.
+import services.evaluation_reminders  # noqa: E402,F401

@@ -19,6 +19,7 @@ from services.config import Settings, get_settings
 from services.mail import release_held
 from services.mailer import send_due
 from services.reminders import run_digests, run_reminders
+from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's rules and task providers
 
 log = logging.getLogger("followup.worker")
 

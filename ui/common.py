@@ -59,7 +59,13 @@ def has_role(*roles: Role) -> bool:
 @contextmanager
 def db() -> Iterator[Session]:
     with session_scope() as session:
-        yield session
+        try:
+            yield session
+        except DomainError:
+            # Rows a domain error carries (the duplicates found, the version saved meanwhile) must stay
+            # readable for the message: detached before the rollback, they are not expired by it.
+            session.expunge_all()
+            raise
 
 
 def call(fn: Callable[..., T], /, **kwargs: Any) -> T | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import streamlit as st
@@ -13,7 +14,6 @@ from services.db import migrate
 from ui.common import LANG_KEY, USER_KEY, db, lang, tr
 
 COOKIE = "followup_session"
-TICKET_KEY = "auth_ticket"
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,6 +23,12 @@ def _prepare_database() -> bool:
     return True
 
 
+def _cookie_token() -> str | None:
+    """This browser's session token; anything but a string (AppTest's mocked context) counts as none."""
+    token = st.context.cookies.get(COOKIE)
+    return token if isinstance(token, str) and token else None
+
+
 def _resolve_user():  # noqa: ANN202 - User | None
     """Who is signed in: this tab, the session cookie, the company's proxy header or OIDC login."""
     settings = get_settings()
@@ -30,11 +36,17 @@ def _resolve_user():  # noqa: ANN202 - User | None
     with db() as session:
         if cached is not None:
             fresh = session.get(type(cached), cached.id)
+            token = _cookie_token()
+            if token is not None:
+                # A session revoked elsewhere (password changed or reset, signed out) ends this tab too.
+                owner = auth.user_for_session(session=session, token=token)
+                if owner is None or owner.id != cached.id:
+                    fresh = None
             if fresh is not None and fresh.is_active:
                 return fresh
             st.session_state.pop(USER_KEY, None)
             return None
-        user = auth.user_for_session(session=session, token=st.context.cookies.get(COOKIE))
+        user = auth.user_for_session(session=session, token=_cookie_token())
         if user is None and settings.auth_header:
             email = st.context.headers.get(settings.auth_header)
             if email:
@@ -57,26 +69,45 @@ def _redirect(url: str) -> None:
     st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
 
 
-def _language_picker() -> None:
+def continue_signed_in(user, ticket: str) -> None:  # noqa: ANN001 - models.user.User
+    """After a correct password: the browser trades the one-time ticket for its HttpOnly cookie and comes back.
+
+    The redirect is sent from the page that signed in, in a run that switches no page: sent in the same run as
+    the switch to the signed-in pages, the browser sometimes dropped it and never got the cookie.
+    """
+    st.session_state[USER_KEY] = user  # signed in in this tab even if the redirect does not happen
+    url = f"/session/start?ticket={ticket}"
+    st.info(tr("signin.redirecting"), icon=":material/hourglass_top:")
+    st.html(f'<a href="{html.escape(url)}" target="_self">{html.escape(tr("signin.continue"))}</a>'
+            f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    st.stop()
+
+
+def _choose_language() -> None:
+    """The sidebar select changed: keep the choice with the account (or this browser session)."""
+    choice = st.session_state["frame_language"]
     user = st.session_state.get(USER_KEY)
+    if user is not None and choice != user.language:
+        with db() as session:
+            st.session_state[USER_KEY] = users.set_language(session=session, actor=user, language=choice)
+    st.session_state[LANG_KEY] = choice
+
+
+def _language_picker() -> None:
     options = [Language.zh.value, Language.en.value]
-    current = lang()
-    choice = st.selectbox(
-        tr("nav.language"), options, index=options.index(current), key="frame_language",
+    # Always show the language in use: after signing in it is the account's, not the one picked on the sign-in
+    # page, and a value left over from there must not be taken for a change.
+    st.session_state["frame_language"] = lang()
+    st.selectbox(
+        tr("nav.language"), options, key="frame_language", on_change=_choose_language,
         format_func=lambda code: {"zh": "简体中文", "en": "English"}[code],
     )
-    if choice != current:
-        if user is not None:
-            with db() as session:
-                st.session_state[USER_KEY] = users.set_language(session=session, actor=user, language=choice)
-        st.session_state[LANG_KEY] = choice
-        st.rerun()
 
 
 def sign_out() -> None:
     """Revoke the session, forget the user in this tab and clear the cookie."""
     with db() as session:
-        auth.end_session(session=session, token=st.context.cookies.get(COOKIE))
+        auth.end_session(session=session, token=_cookie_token())
     st.session_state.clear()
     if _oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
@@ -95,10 +126,19 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
                         default=not work))
     if user.has_role(Role.admin, Role.recruiter):
         work.append(st.Page("pages/import_candidates.py", title=tr("nav.import"), icon=":material/upload_file:"))
+    work.insert(0, st.Page("pages/my_tasks.py", title=tr("nav.my_tasks"), icon=":material/checklist:"))
+    work.insert(1, st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:"))
+    # Reached from links (an interview, an application), not from the menu.
+    work.append(st.Page("pages/scorecard.py", title=tr("nav.scorecard"), icon=":material/rate_review:",
+                        visibility="hidden"))
+    work.append(st.Page("pages/debrief.py", title=tr("nav.debrief"), icon=":material/groups:", visibility="hidden"))
+    if user.has_role(Role.admin, Role.recruiter):
+        work.append(st.Page("pages/outbox.py", title=tr("nav.outbox"), icon=":material/outgoing_mail:"))
     sections[tr("nav.section_work")] = work
     admin: list[st.Page] = []
     if user.has_role(Role.admin):
         admin.append(st.Page("pages/users.py", title=tr("nav.users"), icon=":material/manage_accounts:"))
+        admin.append(st.Page("pages/rounds.py", title=tr("nav.rounds"), icon=":material/checklist_rtl:"))
     admin.append(st.Page("pages/account.py", title=tr("nav.account"), icon=":material/person:"))
     sections[tr("nav.section_settings")] = admin
     return sections
@@ -107,10 +147,6 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
 def main() -> None:
     st.set_page_config(page_title=tr("app.title"), page_icon=":material/forum:", layout="wide")
     _prepare_database()
-    ticket = st.session_state.pop(TICKET_KEY, None)
-    if ticket:
-        # Just signed in: let the browser exchange the ticket for its HttpOnly cookie (survives refresh).
-        _redirect(f"/session/start?ticket={ticket}")
     user = _resolve_user()
     if user is None:
         st.session_state.pop(USER_KEY, None)

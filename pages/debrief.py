@@ -1,0 +1,140 @@
+"""Debrief of one application: every submitted scorecard side by side, averages against each round's bar,
+disagreement flagged, who is missing; then the decision (and, for a rejection, the mail to review and send)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from models.evaluation import DECISION_REASONS, DecisionKind
+from services import evaluation, mail
+from services.errors import Conflict, DomainError, ValidationError
+from ui.common import call, current_user, db, flash, fmt_dt, lang, show_flash, show_validation, stage_label, tr
+
+user = current_user()
+raw = st.query_params.get("application", "")
+if not raw.isdigit():
+    st.info(tr("db.pick_application"), icon=":material/groups:")
+    st.stop()
+application_id = int(raw)
+data = call(evaluation.debrief, actor=user, application_id=application_id)
+if data is None:
+    st.stop()
+app, cand, job = data["application"], data["candidate"], data["job"]
+zh = lang() == "zh"
+st.page_link("pages/candidates.py", label=tr("db.back_to_candidate"), icon=":material/arrow_back:",
+             query_params={"id": str(cand.id)})
+st.title(tr("db.title", name=cand.name), anchor=False)
+st.caption(f"{job.title} · {tr('field.stage')}: {stage_label(app.stage)}")
+show_flash()
+
+if not data["rounds"]:
+    st.info(tr("db.no_interviews"), icon=":material/event_busy:")
+for rd in data["rounds"]:
+    rnd = rd.round
+    with st.container(border=True):
+        st.subheader(rnd.name_zh if zh else rnd.name_en, anchor=False)
+        m1, m2, m3 = st.columns(3)
+        m1.metric(tr("db.average"), f"{rd.average:.2f}" if rd.average is not None else "—")
+        m2.metric(tr("db.bar"), f"{rnd.bar:.1f}")
+        verdict = {True: tr("db.meets_bar"), False: tr("db.below_bar"), None: "—"}[rd.meets_bar]
+        m3.metric(tr("db.verdict"), verdict)
+        for key in rd.disagreement:
+            st.warning(tr(key), icon=":material/warning:")
+        if rd.pending:
+            st.info(tr("db.pending", names=", ".join(rd.pending)), icon=":material/hourglass_top:")
+        if not rd.cards:
+            continue
+        def _cell(value: object) -> str:
+            return "" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+        table = []
+        for crit in rd.criteria:
+            row = {tr("db.criterion"): f"{crit.name_zh if zh else crit.name_en} (×{crit.weight:g})"}
+            for c in rd.cards:
+                row[c["interviewer"]] = _cell(c["scores"].get(crit.id))
+            spread = rd.spread.get(crit.id)
+            row[tr("db.spread")] = _cell(spread) + (" !" if spread is not None and spread >= 3 else "")
+            table.append(row)
+        weighted = {tr("db.criterion"): tr("db.weighted"), tr("db.spread"): ""}
+        recs = {tr("db.criterion"): tr("sc.recommendation"), tr("db.spread"): ""}
+        for c in rd.cards:
+            weighted[c["interviewer"]] = _cell(c["weighted"])
+            recs[c["interviewer"]] = tr(f"rec.{c['scorecard'].recommendation}")
+        table += [weighted, recs]
+        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key=f"db_table_{rnd.id}")
+        for c in rd.cards:
+            card = c["scorecard"]
+            with st.expander(f"{c['interviewer']} · {tr(f'rec.{card.recommendation}')} · {fmt_dt(card.submitted_at)}"):
+                st.markdown(f"**{tr('sc.strengths')}**  \n{card.strengths or '—'}")
+                st.markdown(f"**{tr('sc.weaknesses')}**  \n{card.weaknesses or '—'}")
+                if card.comments:
+                    st.markdown(f"**{tr('sc.comments')}**  \n{card.comments}")
+                for crit in rd.criteria:
+                    note = c["notes"].get(crit.id)
+                    if note:
+                        st.caption(f"{crit.name_zh if zh else crit.name_en}: {note}")
+
+if data["decisions"]:
+    st.subheader(tr("db.decisions"), anchor=False)
+    for decision, who in data["decisions"]:
+        text = f": {decision.reason_text}" if decision.reason_text else ""
+        st.markdown(f"- **{tr(f'decision.{decision.kind}')}** · {tr(f'reason.{decision.reason_code}')}{text} · "
+                    f"{who} · {fmt_dt(decision.at)}")
+
+for draft in data["drafts"]:
+    with st.container(border=True):
+        st.markdown(f"**{tr('db.draft_title')}** → {draft.to_addrs}")
+        st.caption(tr("db.draft_hint"))
+        with st.form(f"db_draft_{draft.id}"):
+            subject = st.text_input(tr("field.subject"), value=draft.subject, max_chars=300,
+                                    key=f"db_draft_subject_{draft.id}")
+            slot_subject = st.empty()
+            body = st.text_area(tr("field.body"), value=draft.text, height=260, max_chars=50_000,
+                                key=f"db_draft_body_{draft.id}")
+            slot_body = st.empty()
+            b1, b2, _ = st.columns([1, 1, 3])
+            send = b1.form_submit_button(tr("db.send"), type="primary", icon=":material/send:")
+            discard = b2.form_submit_button(tr("db.discard"), icon=":material/delete:")
+        if send or discard:
+            try:
+                with db() as session:
+                    if send:
+                        mail.send_draft(session=session, actor=user, message_id=draft.id, subject=subject, text=body)
+                    else:
+                        mail.discard_draft(session=session, actor=user, message_id=draft.id)
+            except ValidationError as exc:
+                show_validation(exc, {"subject": slot_subject, "body": slot_body})
+            except DomainError as exc:
+                st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            else:
+                flash(tr("db.sent") if send else tr("db.discarded"))
+                st.rerun()
+
+if data["can_decide"]:
+    st.subheader(tr("db.decide"), anchor=False)
+    kind = st.segmented_control(tr("db.decision"), [k.value for k in DecisionKind], key="db_kind",
+                                format_func=lambda k: tr(f"decision.{k}"), default=DecisionKind.advance.value)
+    if kind:
+        with st.form("db_decision_form"):
+            reason = st.selectbox(tr("field.reason"), DECISION_REASONS[DecisionKind(kind)], key=f"db_reason_{kind}",
+                                  format_func=lambda r: tr(f"reason.{r}"))
+            text = st.text_area(tr("db.reason_text"), key="db_reason_text", max_chars=2000, height=80)
+            slot = st.empty()
+            decide = st.form_submit_button(tr("db.record"), type="primary", icon=":material/gavel:")
+        if decide:
+            try:
+                with db() as session:
+                    evaluation.record_decision(session=session, actor=user, application_id=application_id,
+                                               decision_in={"kind": kind, "reason_code": reason, "reason_text": text},
+                                               from_stage=app.stage)
+            except ValidationError as exc:
+                show_validation(exc, {"__all__": slot, "reason_text": slot, "reason_code": slot})
+            except Conflict as exc:
+                slot.error(tr(exc.key, stage=stage_label(exc.params.get("stage", ""))), icon=":material/sync_problem:")
+            except DomainError as exc:
+                params = {k: stage_label(v) if "stage" in k else v for k, v in exc.params.items()}
+                slot.error(tr(exc.key, **params), icon=":material/error:")
+            else:
+                flash(tr("db.recorded", decision=tr(f"decision.{kind}")))
+                st.rerun()

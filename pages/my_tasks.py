@@ -1,0 +1,43 @@
+"""My tasks: everything due for the signed-in person, most urgent first, each with a link to act."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models.common import utcnow
+from services import tasks
+from ui.common import call, current_user, fmt_dt, stage_label, tr
+
+user = current_user()
+st.title(tr("nav.my_tasks"), anchor=False)
+now = utcnow()
+items = call(tasks.my_tasks, actor=user, now=now)
+if items is None:
+    st.stop()
+if not items:
+    st.success(tr("tasks.none"), icon=":material/task_alt:")
+    st.stop()
+overdue = [t for t in items if t.overdue(now)]
+soon = [t for t in items if not t.overdue(now)]
+m1, m2 = st.columns(2)
+m1.metric(tr("tasks.overdue"), len(overdue))
+m2.metric(tr("tasks.due_soon"), len(soon))
+
+
+def _show(task: tasks.Task, index: int, late: bool) -> None:
+    params = dict(task.params)
+    if "stage" in params:
+        params["stage"] = stage_label(params["stage"])
+    with st.container(border=True):
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        when = tr("tasks.was_due", when=fmt_dt(task.due_at)) if late else tr("tasks.due", when=fmt_dt(task.due_at))
+        left.markdown(f"{':red' if late else ':orange'}[**{when}**]  \n{tr(f'task.{task.kind}', **params)}")
+        right.page_link(task.page, label=tr("tasks.open"), icon=":material/arrow_forward:",
+                        query_params=task.query or None)
+
+
+SHOWN = 50
+for number, task in enumerate((overdue + soon)[:SHOWN]):
+    _show(task, number, task.overdue(now))
+if len(items) > SHOWN:
+    st.caption(tr("tasks.more", count=len(items) - SHOWN))

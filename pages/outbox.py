@@ -1,0 +1,98 @@
+"""Outbox (admin, recruiter): every message's fate; preview, retry a failed one, cancel a queued one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from models.common import Role
+from models.mail import MailStatus
+from services import mail
+from services.config import get_settings
+from services.errors import ValidationError
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_flash, show_validation, tr
+
+user = current_user()
+st.title(tr("nav.outbox"), anchor=False)
+show_flash()
+settings = get_settings()
+if settings.mail_configured:
+    st.caption(tr("outbox.server", host=settings.smtp_host, port=settings.smtp_port_effective,
+                  security=settings.smtp_security))
+else:
+    st.warning(tr("outbox.no_server"), icon=":material/pause_circle:")
+
+status = st.segmented_control(tr("field.status"), [s.value for s in MailStatus], key="outbox_status",
+                              format_func=lambda s: tr(f"mail_status.{s}"))
+page = st.session_state.get("outbox_page", 1)
+listed = call(mail.list_outbox, actor=user, status=status, page=page)
+if listed is None:
+    st.stop()
+rows, counts = listed
+cols = st.columns(len(counts))
+for col, (name, count) in zip(cols, counts.items(), strict=True):
+    col.metric(tr(f"mail_status.{name}"), count)
+
+if not rows:
+    st.info(tr("outbox.empty"), icon=":material/inbox:")
+else:
+    frame = pd.DataFrame([
+        {"id": m.id, tr("outbox.created"): fmt_dt(m.created_at), tr("outbox.to"): m.to_addrs.replace(",", ", "),
+         tr("outbox.subject"): m.subject, tr("field.status"): tr(f"mail_status.{m.status}"),
+         tr("outbox.attempts"): m.attempts,
+         tr("outbox.next_attempt"): fmt_dt(m.next_attempt_at) if m.status == MailStatus.queued else "",
+         tr("outbox.sent_at"): fmt_dt(m.sent_at), tr("outbox.last_error"): m.last_error[:200]}
+        for m in rows
+    ])
+    event = st.dataframe(frame, key="outbox_table", hide_index=True, width="stretch", column_config={"id": None},
+                         on_select="rerun", selection_mode="single-row")
+    st.caption(tr("outbox.click_to_preview"))
+    p1, p2, _ = st.columns([1, 1, 4])
+    if p1.button(tr("common.prev"), key="outbox_prev", disabled=page <= 1, icon=":material/chevron_left:"):
+        st.session_state["outbox_page"] = page - 1
+        st.rerun()
+    if p2.button(tr("common.next"), key="outbox_next", disabled=len(rows) < 50, icon=":material/chevron_right:"):
+        st.session_state["outbox_page"] = page + 1
+        st.rerun()
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        found = call(mail.get_message, actor=user, message_id=int(frame.iloc[picked[0]]["id"]))
+        if found is not None:
+            message, attachments = found
+            with st.container(border=True):
+                st.markdown(f"**{message.subject}**")
+                st.caption(tr("outbox.headers", to=message.to_addrs.replace(",", ", "),
+                              cc=message.cc_addrs.replace(",", ", ") or "—", message_id=message.message_id))
+                if message.last_error:
+                    st.error(tr("outbox.error", error=message.last_error), icon=":material/error:")
+                if attachments:
+                    st.caption(tr("outbox.attachments", names=", ".join(a.filename for a in attachments)))
+                # Sanitised (DOMPurify) rather than an iframe: mail bodies may carry what people typed.
+                with st.container(height=420, border=True):
+                    st.html(message.html)
+                with st.expander(tr("outbox.plain_text")):
+                    st.text(message.text)
+                b1, b2, _ = st.columns([1, 1, 3])
+                retried = message.status in (MailStatus.failed, MailStatus.cancelled) and b1.button(
+                    tr("outbox.retry"), key="outbox_retry", icon=":material/replay:"
+                ) and call(mail.retry_message, actor=user, message_id=message.id)
+                cancelled = message.status in (MailStatus.queued, MailStatus.held) and b2.button(
+                    tr("outbox.cancel"), key="outbox_cancel", icon=":material/cancel:"
+                ) and call(mail.cancel_message, actor=user, message_id=message.id)
+                if retried or cancelled:
+                    flash(tr("outbox.retried") if retried else tr("outbox.cancelled"))
+                    st.rerun()
+
+if has_role(Role.admin):
+    with st.expander(tr("outbox.test_title"), icon=":material/forward_to_inbox:"), st.form("outbox_test_form"):
+        to = st.text_input(tr("outbox.to"), value=user.email, key="outbox_test_to", max_chars=254)
+        slot = st.empty()
+        if st.form_submit_button(tr("outbox.test_send"), icon=":material/send:"):
+            try:
+                with db() as session:
+                    mail.queue_test_message(session=session, actor=user, to=to)
+            except ValidationError as exc:
+                show_validation(exc, {"to": slot})
+            else:
+                flash(tr("outbox.test_queued", to=to))
+                st.rerun()

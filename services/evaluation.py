@@ -1,0 +1,631 @@
+"""Evaluate: rounds and criteria, interviews and panels, scorecards with independent judgement, debrief, decision.
+
+Independence is enforced here: until an interviewer has submitted their own scorecard for an application,
+no function returns anyone else's scores or recommendation for it to them. Recruiters, admins and the job's
+hiring manager see every submitted scorecard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import fmean
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from models.candidate import Application, Candidate
+from models.common import Role, Stage, utcnow
+from models.evaluation import (
+    POSITIVE,
+    Criterion,
+    CriterionBase,
+    Decision,
+    DecisionIn,
+    DecisionKind,
+    Interview,
+    InterviewCreate,
+    InterviewPanelist,
+    InterviewRound,
+    InterviewStatus,
+    Recommendation,
+    RoundBase,
+    Scorecard,
+    ScorecardIn,
+    ScorecardRating,
+    ScorecardStatus,
+)
+from models.job import Job
+from models.mail import MailStatus, OutboxMessage
+from models.user import User
+from services import audit, candidates
+from services.auth import require
+from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError, validate
+from services.mail import queue_template
+
+SCHEDULERS = (Role.admin, Role.recruiter)
+PANEL_ROLES = (Role.interviewer, Role.hiring_manager, Role.recruiter, Role.admin)
+DECIDERS = (Role.admin, Role.recruiter, Role.hiring_manager)
+
+DEFAULT_ROUNDS = [
+    ("电话初筛", "Phone screen", 3.0), ("技术面试", "Technical", 3.5), ("现场面试", "On-site", 3.5),
+    ("HR 面试", "HR", 3.0),
+]
+DEFAULT_CRITERIA = [
+    ("专业技能", "Professional skill", 2.0,
+     ("基础薄弱，无法独立完成岗位核心工作", "Cannot do the core of the job on their own"),
+     ("能独立完成常规工作，复杂问题需要指导", "Handles routine work alone; needs guidance on hard problems"),
+     ("深入掌握，能解决复杂问题并指导他人", "Deep mastery; solves hard problems and teaches others")),
+    ("沟通能力", "Communication", 1.0,
+     ("表达不清，难以理解问题", "Unclear; struggles to follow the question"),
+     ("表达清楚，能有效交流", "Clear and easy to follow"),
+     ("表达精准有说服力，善于倾听", "Precise and persuasive; listens well")),
+    ("团队合作", "Teamwork", 1.0,
+     ("倾向单打独斗，忽视他人", "Works alone; ignores others"),
+     ("能与他人良好配合", "Works well with others"),
+     ("主动协作，带动团队", "Seeks collaboration and lifts the team")),
+]
+
+
+# --------------------------------------------------------------------------- rounds and criteria
+def ensure_default_rounds(*, session: Session) -> None:
+    """Create the default rounds, each with professional skill, communication and teamwork, on an empty table."""
+    if session.exec(select(func.count()).select_from(InterviewRound)).one():
+        return
+    for position, (zh, en, bar) in enumerate(DEFAULT_ROUNDS):
+        rnd = InterviewRound(name_zh=zh, name_en=en, bar=bar, position=position)
+        session.add(rnd)
+        session.flush()
+        for cpos, (czh, cen, weight, one, three, five) in enumerate(DEFAULT_CRITERIA):
+            session.add(Criterion(round_id=rnd.id or 0, name_zh=czh, name_en=cen, weight=weight, position=cpos,
+                                  level1_zh=one[0], level1_en=one[1], level3_zh=three[0], level3_en=three[1],
+                                  level5_zh=five[0], level5_en=five[1]))
+    session.commit()
+
+
+def list_rounds(*, session: Session, actor: User, active_only: bool = True) -> list[InterviewRound]:
+    """The interview rounds in order (creating the defaults on first use)."""
+    require(actor)
+    ensure_default_rounds(session=session)
+    query = select(InterviewRound).order_by(InterviewRound.position, InterviewRound.id)
+    if active_only:
+        query = query.where(InterviewRound.is_active)
+    return list(session.exec(query))
+
+
+def save_round(*, session: Session, actor: User, round_in: dict, round_id: int | None = None,
+               is_active: bool = True) -> InterviewRound:
+    """Create or edit a round: its names, bar (the weighted average it expects) and order (admin)."""
+    require(actor, Role.admin)
+    data = validate(RoundBase, round_in)
+    if round_id is None:
+        rnd = InterviewRound.model_validate(data)
+    else:
+        rnd = session.get(InterviewRound, round_id)
+        if rnd is None:
+            raise NotFound()
+        for key, value in data.model_dump().items():
+            setattr(rnd, key, value)
+    rnd.is_active = is_active
+    session.add(rnd)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="round", entity_id=rnd.id or 0,
+                 action="create" if round_id is None else "update", changes=data.model_dump())
+    session.commit()
+    return rnd
+
+
+def criteria_for(*, session: Session, round_id: int, job_id: int | None) -> list[Criterion]:
+    """The criteria an interview of this round for this job is rated on: the job's override, else the round's."""
+    if job_id is not None:
+        override = list(session.exec(
+            select(Criterion).where(Criterion.round_id == round_id, Criterion.job_id == job_id, Criterion.is_active)
+            .order_by(Criterion.position, Criterion.id)))
+        if override:
+            return override
+    return list(session.exec(
+        select(Criterion).where(Criterion.round_id == round_id, col(Criterion.job_id).is_(None), Criterion.is_active)
+        .order_by(Criterion.position, Criterion.id)))
+
+
+def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in: dict, job_id: int | None = None,
+                   criterion_id: int | None = None) -> Criterion:
+    """Add or edit a criterion of a round, or of one job's override of it (admin)."""
+    require(actor, Role.admin)
+    if session.get(InterviewRound, round_id) is None:
+        raise NotFound()
+    if job_id is not None and session.get(Job, job_id) is None:
+        raise ValidationError.single("job_id", "err.job_unknown")
+    data = validate(CriterionBase, criterion_in)
+    if criterion_id is None and job_id is not None and not session.exec(
+            select(Criterion.id).where(Criterion.round_id == round_id, Criterion.job_id == job_id,
+                                       Criterion.is_active)).first():
+        # A job's first own criterion starts its override from a copy of the round's set, not from nothing.
+        for base in criteria_for(session=session, round_id=round_id, job_id=None):
+            session.add(Criterion(round_id=round_id, job_id=job_id,
+                                  **CriterionBase.model_validate(base, from_attributes=True).model_dump()))
+    if criterion_id is None:
+        crit = Criterion(round_id=round_id, job_id=job_id, **data.model_dump())
+    else:
+        crit = session.get(Criterion, criterion_id)
+        if crit is None or crit.round_id != round_id:
+            raise NotFound()
+        for key, value in data.model_dump().items():
+            setattr(crit, key, value)
+    session.add(crit)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="criterion", entity_id=crit.id or 0,
+                 action="create" if criterion_id is None else "update", changes=data.model_dump())
+    session.commit()
+    return crit
+
+
+def remove_criterion(*, session: Session, actor: User, criterion_id: int) -> None:
+    """Retire a criterion (kept for the scorecards that used it)."""
+    require(actor, Role.admin)
+    crit = session.get(Criterion, criterion_id)
+    if crit is None:
+        raise NotFound()
+    crit.is_active = False
+    session.add(crit)
+    audit.record(session=session, actor=actor, entity="criterion", entity_id=criterion_id, action="remove")
+    session.commit()
+
+
+# --------------------------------------------------------------------------- interviews
+def _application(session: Session, application_id: int) -> tuple[Application, Candidate, Job]:
+    row = session.exec(
+        select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def _check_panel(session: Session, ids: list[int]) -> list[User]:
+    people = list(session.exec(select(User).where(col(User.id).in_(ids)))) if ids else []
+    if len(people) != len(set(ids)) or any(not p.is_active or not p.has_role(*PANEL_ROLES) for p in people):
+        raise ValidationError.single("interviewer_ids", "err.not_an_interviewer")
+    return people
+
+
+def schedule_interview(*, session: Session, actor: User, interview_in: dict, commit: bool = True) -> Interview:
+    """Schedule an interview of an open application with a panel (recruiter, admin); commit=False joins the
+    caller's transaction (an import)."""
+    require(actor, *SCHEDULERS)
+    data = validate(InterviewCreate, interview_in)
+    app, _, _ = _application(session, data.application_id)
+    if app.stage not in (Stage.interviewing, Stage.decision_pending):
+        raise ValidationError.single("application_id", "err.application_not_interviewing")
+    rnd = session.get(InterviewRound, data.round_id)
+    if rnd is None or not rnd.is_active:
+        raise ValidationError.single("round_id", "err.round_unknown")
+    _check_panel(session, data.interviewer_ids)
+    interview = Interview(application_id=app.id or 0, round_id=rnd.id or 0, starts_at=data.starts_at,
+                          ends_at=data.ends_at, mode=data.mode, location=data.location, created_by_id=actor.id)
+    session.add(interview)
+    session.flush()
+    for uid in dict.fromkeys(data.interviewer_ids):
+        session.add(InterviewPanelist(interview_id=interview.id or 0, user_id=uid))
+    audit.record(session=session, actor=actor, entity="interview", entity_id=interview.id or 0, action="create",
+                 changes=data.model_dump(mode="json"))
+    if commit:
+        session.commit()
+    return interview
+
+
+def reschedule_interview(*, session: Session, actor: User, interview_id: int, version: int,
+                         interview_in: dict) -> Interview:
+    """Move an interview or change its panel; Conflict when someone changed it meanwhile."""
+    require(actor, *SCHEDULERS)
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound()
+    if interview.status != InterviewStatus.scheduled:
+        raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
+    data = validate(InterviewCreate, {**interview_in, "application_id": interview.application_id})
+    _check_panel(session, data.interviewer_ids)
+    result = session.exec(  # type: ignore[call-overload]
+        update(Interview).where(col(Interview.id) == interview_id, col(Interview.version) == version)
+        .values(round_id=data.round_id, starts_at=data.starts_at, ends_at=data.ends_at, mode=data.mode,
+                location=data.location, version=Interview.version + 1)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict()
+    current = set(session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == interview_id)))
+    wanted = set(data.interviewer_ids)
+    for uid in current - wanted:
+        has_card = session.exec(select(Scorecard.id).where(Scorecard.interview_id == interview_id,
+                                                          Scorecard.interviewer_id == uid)).first()
+        if has_card:
+            session.rollback()
+            raise ValidationError.single("interviewer_ids", "err.panelist_has_scorecard")
+        panelist = session.exec(select(InterviewPanelist).where(InterviewPanelist.interview_id == interview_id,
+                                                                InterviewPanelist.user_id == uid)).one()
+        session.delete(panelist)
+    for uid in wanted - current:
+        session.add(InterviewPanelist(interview_id=interview_id, user_id=uid))
+    audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action="reschedule",
+                 changes=data.model_dump(mode="json"))
+    session.commit()
+    session.refresh(interview)
+    return interview
+
+
+def set_interview_status(*, session: Session, actor: User, interview_id: int, status: InterviewStatus,
+                         reason: str = "") -> Interview:
+    """Cancel an interview or mark the candidate as a no-show (only a scheduled interview)."""
+    require(actor, *SCHEDULERS)
+    if status == InterviewStatus.scheduled:
+        raise InvalidTransition("err.interview_not_scheduled", status=status)
+    result = session.exec(  # type: ignore[call-overload]
+        update(Interview).where(col(Interview.id) == interview_id, col(Interview.status) == InterviewStatus.scheduled)
+        .values(status=status, version=Interview.version + 1)
+    )
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound()
+    if result.rowcount != 1:
+        session.rollback()
+        raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
+    audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action=str(status),
+                 changes={"reason": reason[:500]})
+    session.commit()
+    session.refresh(interview)
+    return interview
+
+
+@dataclass
+class InterviewRow:
+    interview: Interview
+    candidate: str
+    candidate_id: int
+    job: str
+    round_zh: str
+    round_en: str
+    panel: list[str]
+    my_status: str | None = None  # my scorecard: None (not started), draft or submitted
+
+
+def _rows(session: Session, interviews: list[Interview], me: int | None = None) -> list[InterviewRow]:
+    if not interviews:
+        return []
+    ids = [i.id for i in interviews]
+    info = {
+        iv_id: (cname, cid, title, rzh, ren)
+        for iv_id, cname, cid, title, rzh, ren in session.exec(
+            select(Interview.id, Candidate.name, Candidate.id, Job.title, InterviewRound.name_zh,
+                   InterviewRound.name_en)
+            .join(Application, col(Application.id) == Interview.application_id)
+            .join(Candidate, col(Candidate.id) == Application.candidate_id)
+            .join(Job, col(Job.id) == Application.job_id)
+            .join(InterviewRound, col(InterviewRound.id) == Interview.round_id)
+            .where(col(Interview.id).in_(ids)))
+    }
+    panel: dict[int, list[str]] = {}
+    for iv_id, name in session.exec(select(InterviewPanelist.interview_id, User.name)
+                                    .join(User, col(User.id) == InterviewPanelist.user_id)
+                                    .where(col(InterviewPanelist.interview_id).in_(ids))):
+        panel.setdefault(iv_id, []).append(name)
+    mine: dict[int, str] = {}
+    if me is not None:
+        mine = dict(session.exec(select(Scorecard.interview_id, Scorecard.status)
+                                 .where(col(Scorecard.interview_id).in_(ids), Scorecard.interviewer_id == me)).all())
+    out = []
+    for iv in interviews:
+        cname, cid, title, rzh, ren = info[iv.id]
+        out.append(InterviewRow(iv, cname, cid, title, rzh, ren, sorted(panel.get(iv.id or 0, [])),
+                                mine.get(iv.id or 0)))
+    return out
+
+
+def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> dict[str, list[InterviewRow]]:
+    """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
+    require(actor)
+    now = now or utcnow()
+    mine = (select(Interview).join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
+            .where(InterviewPanelist.user_id == actor.id, Interview.status == InterviewStatus.scheduled))
+    upcoming = list(session.exec(mine.where(col(Interview.ends_at) > now).order_by(Interview.starts_at).limit(200)))
+    submitted = select(Scorecard.interview_id).where(Scorecard.interviewer_id == actor.id,
+                                                     Scorecard.status == ScorecardStatus.submitted)
+    awaiting = list(session.exec(
+        mine.where(col(Interview.starts_at) <= now, col(Interview.id).not_in(submitted))
+        .order_by(Interview.ends_at).limit(200)))
+    return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
+
+
+def list_interviews(*, session: Session, actor: User, start: datetime, end: datetime) -> list[InterviewRow]:
+    """Every interview starting in [start, end), for recruiters planning the week."""
+    require(actor, *SCHEDULERS)
+    found = list(session.exec(select(Interview).where(col(Interview.starts_at) >= start, col(Interview.starts_at) < end)
+                              .order_by(Interview.starts_at).limit(500)))
+    return _rows(session, found)
+
+
+def interviews_for_application(*, session: Session, actor: User, application_id: int) -> list[InterviewRow]:
+    """The interviews of one application, in time order."""
+    require(actor, *DECIDERS)
+    found = list(session.exec(select(Interview).where(Interview.application_id == application_id)
+                              .order_by(Interview.starts_at)))
+    return _rows(session, found)
+
+
+# --------------------------------------------------------------------------- scorecards
+def _on_panel(session: Session, interview_id: int, user_id: int) -> bool:
+    return session.exec(select(InterviewPanelist.id).where(InterviewPanelist.interview_id == interview_id,
+                                                          InterviewPanelist.user_id == user_id)).first() is not None
+
+
+def open_scorecard(*, session: Session, actor: User, interview_id: int) -> dict[str, Any]:
+    """What the scorecard screen shows: candidate, interview, panel, criteria with their levels, my scorecard."""
+    require(actor)
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound()
+    if not _on_panel(session, interview_id, actor.id or 0):
+        raise NotAllowed("err.not_on_panel")
+    app, candidate, job = _application(session, interview.application_id)
+    rnd = session.get(InterviewRound, interview.round_id)
+    card = session.exec(select(Scorecard).where(Scorecard.interview_id == interview_id,
+                                                Scorecard.interviewer_id == actor.id)).first()
+    ratings = {r.criterion_id: r for r in session.exec(
+        select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id))} if card else {}
+    crits = criteria_for(session=session, round_id=interview.round_id, job_id=job.id)
+    rated_ids = set(ratings) - {c.id for c in crits}
+    if rated_ids:  # criteria retired after rating still show on this scorecard
+        crits += list(session.exec(select(Criterion).where(col(Criterion.id).in_(rated_ids))))
+    return {
+        "interview": interview, "application": app, "candidate": candidate, "job": job, "round": rnd,
+        "panel": _rows(session, [interview])[0].panel, "criteria": crits, "scorecard": card, "ratings": ratings,
+    }
+
+
+def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecard_in: dict, submit: bool = False,
+                   version: int | None = None, change_reason: str = "") -> Scorecard:
+    """Save my scorecard as a draft, or submit it (which locks it); a change after submit needs a reason.
+
+    `version` is the one the form was loaded with (None for a new scorecard). Submitting twice with the same
+    content (a double click) submits once and returns the submitted scorecard.
+    """
+    require(actor)
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound()
+    if not _on_panel(session, interview_id, actor.id or 0):
+        raise NotAllowed("err.not_on_panel")
+    if interview.status != InterviewStatus.scheduled:
+        raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
+    data = validate(ScorecardIn, scorecard_in)
+    app, _, job = _application(session, interview.application_id)
+    crits = {c.id: c for c in criteria_for(session=session, round_id=interview.round_id, job_id=job.id)}
+    given = {r.criterion_id: r for r in data.ratings}
+    unknown = set(given) - set(crits)
+    if unknown:
+        raise ValidationError.single("ratings", "err.criterion_unknown")
+    card = session.exec(select(Scorecard).where(Scorecard.interview_id == interview_id,
+                                                Scorecard.interviewer_id == actor.id)).first()
+    was_submitted = card is not None and card.status == ScorecardStatus.submitted
+    if submit or was_submitted:
+        missing = {f"rating_{cid}": ("err.rating_required", {}) for cid in crits
+                   if given.get(cid) is None or given[cid].rating is None}
+        if data.recommendation is None:
+            missing["recommendation"] = ("err.recommendation_required", {})
+        if missing:
+            raise ValidationError(missing)
+        if utcnow() < interview.starts_at:
+            raise InvalidTransition("err.interview_not_started")
+    old = _snapshot(session, card) if card else None
+    new = {"ratings": {str(cid): [r.rating, r.note] for cid, r in sorted(given.items())},
+           "strengths": data.strengths, "weaknesses": data.weaknesses, "comments": data.comments,
+           "recommendation": data.recommendation.value if data.recommendation else None}
+    if card is not None and (version is None or card.version != version):
+        if was_submitted and submit and old == new:
+            return card  # the second click of a double click
+        raise Conflict("err.scorecard_changed")
+    if was_submitted:
+        if old == new:
+            return card  # type: ignore[return-value]
+        reason = " ".join((change_reason or "").split())
+        if not reason:
+            raise ValidationError.single("change_reason", "err.change_reason_required")
+        if len(reason) > 1000:
+            raise ValidationError.single("change_reason", "err.too_long", max=1000)
+    now = utcnow()
+    if card is None:
+        card = Scorecard(interview_id=interview_id, interviewer_id=actor.id or 0, application_id=app.id or 0)
+        session.add(card)
+        session.flush()
+    else:
+        result = session.exec(  # type: ignore[call-overload]
+            update(Scorecard).where(col(Scorecard.id) == card.id, col(Scorecard.version) == card.version)
+            .values(version=Scorecard.version + 1, updated_at=now))
+        if result.rowcount != 1:
+            session.rollback()
+            raise Conflict("err.scorecard_changed")
+        session.refresh(card)
+    card.strengths, card.weaknesses, card.comments = data.strengths, data.weaknesses, data.comments
+    card.recommendation = data.recommendation.value if data.recommendation else None
+    card.updated_at = now
+    if submit and not was_submitted:
+        card.status = ScorecardStatus.submitted
+        card.submitted_at = now
+    session.add(card)
+    existing = {r.criterion_id: r for r in session.exec(
+        select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id))}
+    for cid, rating in given.items():
+        row = existing.get(cid) or ScorecardRating(scorecard_id=card.id or 0, criterion_id=cid)
+        row.rating, row.note = rating.rating, rating.note
+        session.add(row)
+    action = "revise_after_submit" if was_submitted else ("submit" if submit else "save_draft")
+    changes: dict[str, Any] = {"status": card.status}
+    if was_submitted:
+        changes = {"reason": change_reason.strip(), "before": old, "after": new}
+    audit.record(session=session, actor=actor, entity="scorecard", entity_id=card.id or 0, action=action,
+                 changes=changes)
+    session.commit()
+    return card
+
+
+def _snapshot(session: Session, card: Scorecard) -> dict[str, Any]:
+    ratings = {str(r.criterion_id): [r.rating, r.note] for r in session.exec(
+        select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id).order_by(ScorecardRating.criterion_id))}
+    return {"ratings": ratings, "strengths": card.strengths, "weaknesses": card.weaknesses,
+            "comments": card.comments, "recommendation": card.recommendation}
+
+
+# --------------------------------------------------------------------------- independence and debrief
+def _sees_all(session: Session, actor: User, job: Job) -> bool:
+    return actor.has_role(Role.admin, Role.recruiter) or job.hiring_manager_id == actor.id
+
+
+def can_see_peers(*, session: Session, actor: User, application_id: int) -> bool:
+    """True when the actor may see other people's scorecards of this application."""
+    _, _, job = _application(session, application_id)
+    if _sees_all(session, actor, job):
+        return True
+    return session.exec(select(Scorecard.id).where(Scorecard.application_id == application_id,
+                                                  Scorecard.interviewer_id == actor.id,
+                                                  Scorecard.status == ScorecardStatus.submitted)).first() is not None
+
+
+@dataclass
+class RoundDebrief:
+    round: InterviewRound
+    criteria: list[Criterion]
+    cards: list[dict[str, Any]] = field(default_factory=list)  # one per submitted scorecard
+    pending: list[str] = field(default_factory=list)  # panelists who have not submitted
+    average: float | None = None
+    spread: dict[int, int] = field(default_factory=dict)  # criterion id -> max - min
+    disagreement: list[str] = field(default_factory=list)  # message keys
+
+    @property
+    def meets_bar(self) -> bool | None:
+        return None if self.average is None else self.average >= self.round.bar
+
+
+def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, Any]:
+    """All submitted scorecards of an application side by side, per round: weighted averages against the bar,
+    spread per criterion, disagreement, who has not submitted, and the decisions so far."""
+    require(actor)
+    app, candidate, job = _application(session, application_id)
+    if not can_see_peers(session=session, actor=actor, application_id=application_id):
+        raise NotAllowed("err.submit_first")
+    interviews = list(session.exec(select(Interview).where(Interview.application_id == application_id,
+                                                           Interview.status == InterviewStatus.scheduled)
+                                   .order_by(Interview.starts_at)))
+    iv_ids = [i.id for i in interviews]
+    cards = list(session.exec(select(Scorecard, User.name).join(User, col(User.id) == Scorecard.interviewer_id)
+                              .where(col(Scorecard.interview_id).in_(iv_ids)))) if iv_ids else []
+    ratings: dict[int, dict[int, ScorecardRating]] = {}
+    card_ids = [c.id for c, _ in cards]
+    if card_ids:
+        for r in session.exec(select(ScorecardRating).where(col(ScorecardRating.scorecard_id).in_(card_ids))):
+            ratings.setdefault(r.scorecard_id, {})[r.criterion_id] = r
+    panel = list(session.exec(select(InterviewPanelist.interview_id, User.name, User.id)
+                              .join(User, col(User.id) == InterviewPanelist.user_id)
+                              .where(col(InterviewPanelist.interview_id).in_(iv_ids)))) if iv_ids else []
+    rounds: dict[int, RoundDebrief] = {}
+    for iv in interviews:
+        if iv.round_id not in rounds:
+            rnd = session.get(InterviewRound, iv.round_id)
+            rounds[iv.round_id] = RoundDebrief(round=rnd, criteria=criteria_for(  # type: ignore[arg-type]
+                session=session, round_id=iv.round_id, job_id=job.id))
+    submitted_by = {(c.interview_id, c.interviewer_id) for c, _ in cards if c.status == ScorecardStatus.submitted}
+    for iv_id, name, uid in panel:
+        iv = next(i for i in interviews if i.id == iv_id)
+        if (iv_id, uid) not in submitted_by:
+            rounds[iv.round_id].pending.append(name)
+    for card, name in cards:
+        if card.status != ScorecardStatus.submitted:
+            continue
+        iv = next(i for i in interviews if i.id == card.interview_id)
+        rd = rounds[iv.round_id]
+        scores = {cid: r.rating for cid, r in ratings.get(card.id or 0, {}).items() if r.rating}
+        weights = {c.id: c.weight for c in rd.criteria}
+        rated = [(scores[cid], weights[cid]) for cid in weights if cid in scores]
+        weighted = sum(s * w for s, w in rated) / sum(w for _, w in rated) if rated else None
+        rd.cards.append({"scorecard": card, "interviewer": name, "scores": scores, "weighted": weighted,
+                         "notes": {cid: r.note for cid, r in ratings.get(card.id or 0, {}).items() if r.note}})
+    for rd in rounds.values():
+        values = [c["weighted"] for c in rd.cards if c["weighted"] is not None]
+        rd.average = round(fmean(values), 2) if values else None
+        for crit in rd.criteria:
+            given = [c["scores"][crit.id] for c in rd.cards if crit.id in c["scores"]]
+            if len(given) >= 2:
+                rd.spread[crit.id or 0] = max(given) - min(given)
+        recs = {Recommendation(c["scorecard"].recommendation) for c in rd.cards if c["scorecard"].recommendation}
+        if recs & POSITIVE and recs - POSITIVE:
+            rd.disagreement.append("debrief.split_recommendation")
+        if any(s >= 3 for s in rd.spread.values()):
+            rd.disagreement.append("debrief.criterion_spread")
+    decisions = list(session.exec(select(Decision, User.name).join(User, col(User.id) == Decision.by_user_id)
+                                  .where(Decision.application_id == application_id).order_by(col(Decision.at).desc())))
+    drafts = list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
+                                                           OutboxMessage.status == MailStatus.draft)
+                               .order_by(OutboxMessage.id))) if actor.has_role(Role.admin, Role.recruiter) else []
+    return {"application": app, "candidate": candidate, "job": job, "rounds": list(rounds.values()),
+            "decisions": decisions, "can_decide": _can_decide(actor, job), "drafts": drafts}
+
+
+def _can_decide(actor: User, job: Job) -> bool:
+    return actor.has_role(Role.admin, Role.recruiter) or (
+        actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
+
+
+# --------------------------------------------------------------------------- decision
+STAGE_FOR = {
+    DecisionKind.advance: Stage.interviewing, DecisionKind.offer: Stage.offer,
+    DecisionKind.reject: Stage.rejected, DecisionKind.hold: Stage.decision_pending,
+}
+
+
+def record_decision(*, session: Session, actor: User, application_id: int, decision_in: dict,
+                    from_stage: str | None = None) -> Decision:
+    """Decide on an application (advance, offer, reject, hold) with a reason; moves its stage. A rejection
+    prepares the rejection mail as a draft for the recruiter to review and send."""
+    require(actor, *DECIDERS)
+    app, candidate, job = _application(session, application_id)
+    if not _can_decide(actor, job):
+        raise NotAllowed()
+    data = validate(DecisionIn, decision_in)
+    if from_stage is not None and from_stage != app.stage:
+        raise Conflict("err.stage_changed", stage=app.stage)
+    target = STAGE_FOR[data.kind]
+    reason = data.reason_code + (f": {data.reason_text}" if data.reason_text else "")
+    if target != app.stage:
+        candidates.move_stage(session=session, actor=actor, application_id=application_id, to_stage=target,
+                              reason=reason, commit=False)
+    elif data.kind != DecisionKind.advance:
+        raise InvalidTransition(from_stage=app.stage, to_stage=target.value)
+    decision = Decision(application_id=application_id, kind=data.kind, reason_code=data.reason_code,
+                        reason_text=data.reason_text, by_user_id=actor.id or 0)
+    session.add(decision)
+    session.flush()
+    if data.kind == DecisionKind.reject and candidate.email:
+        mail = queue_template(
+            session=session, template="rejection", language=candidate.language, to=candidate.email,
+            key=f"rejection:{application_id}:{decision.id}", draft=True, candidate_id=candidate.id,
+            application_id=application_id, created_by=actor,
+            context={"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name})
+        decision.mail_id = mail.id
+        session.add(decision)
+    audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="decision",
+                 changes={"kind": data.kind.value, "reason": reason})
+    session.commit()
+    return decision
+
+
+def pending_scorecards(*, session: Session, since: datetime, until: datetime) -> list[tuple[Interview, int]]:
+    """(interview, panelist id) pairs whose interview ended in [since, until) without a submitted scorecard."""
+    submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
+                                           Scorecard.interviewer_id == InterviewPanelist.user_id,
+                                           Scorecard.status == ScorecardStatus.submitted).exists()
+    return [(iv, uid) for iv, uid in session.exec(
+        select(Interview, InterviewPanelist.user_id)
+        .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
+        .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= since,
+               col(Interview.ends_at) < until, ~submitted)
+        .order_by(Interview.ends_at).limit(2000))]

@@ -1,0 +1,119 @@
+"""Import interviews from CSV or XLSX: every row or none, with a per-row error report (as for candidates)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from models.candidate import Application, Candidate
+from models.common import Stage
+from models.evaluation import InterviewMode, InterviewRound
+from models.job import Job
+from models.user import User
+from services import evaluation
+from services.auth import require
+from services.config import get_settings
+from services.errors import DomainError, ValidationError
+from services.importer import ImportReport, RowError
+
+HEADERS = {
+    "candidate_email": "candidate_email", "email": "candidate_email", "候选人邮箱": "candidate_email",
+    "邮箱": "candidate_email", "job": "job", "职位": "job", "round": "round", "轮次": "round", "面试轮次": "round",
+    "start": "start", "开始时间": "start", "minutes": "minutes", "时长": "minutes", "时长（分钟）": "minutes",
+    "mode": "mode", "形式": "mode", "location": "location", "地点": "location", "interviewers": "interviewers",
+    "面试官": "interviewers",
+}
+MODES = {"onsite": "onsite", "on-site": "onsite", "现场": "onsite", "video": "video", "视频": "video",
+         "phone": "phone", "电话": "phone", "": "onsite"}
+TEMPLATE = ("candidate_email,job,round,start,minutes,mode,location,interviewers\n"
+            "zhang.wei@example.com,后端工程师 Backend Engineer,技术面试,2026-12-01 10:00,60,video,"
+            "https://meet.example.com/x,interviewer@example.com;manager2@example.com\n")
+
+
+def _parse_start(text: str) -> datetime | None:
+    text = text.strip().replace("/", "-").replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=get_settings().tz)
+        except ValueError:
+            continue
+    return None
+
+
+def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str]]) -> ImportReport:
+    """Schedule one interview per row; if any row is wrong, schedule none and report each problem by row."""
+    require(actor, *evaluation.SCHEDULERS)
+    report = ImportReport()
+    rounds = evaluation.list_rounds(session=session, actor=actor)
+    round_by_name = {r.name_zh.lower(): r for r in rounds} | {r.name_en.lower(): r for r in rounds}
+    emails = {r.get("candidate_email", "").strip().lower() for r in rows} - {""}
+    people = {c.email: c for c in session.exec(select(Candidate).where(col(Candidate.email).in_(emails)))}
+    apps: dict[int, list[tuple[Application, Job]]] = {}
+    if people:
+        for app, job in session.exec(select(Application, Job).join(Job, col(Job.id) == Application.job_id)
+                                     .where(col(Application.candidate_id).in_([c.id for c in people.values()]))):
+            apps.setdefault(app.candidate_id, []).append((app, job))
+    staff = {u.email: u for u in session.exec(select(User).where(User.is_active))}
+    prepared: list[tuple[int, dict]] = []
+    for number, row in enumerate(rows, start=2):
+        errors_before = len(report.errors)
+        candidate = people.get(row.get("candidate_email", "").strip().lower())
+        application = None
+        if candidate is None:
+            report.errors.append(RowError(number, "candidate_email", "err.import_no_candidate",
+                                          value=row.get("candidate_email", "")))
+        else:
+            wanted = row.get("job", "").strip().lower()
+            options = [(a, j) for a, j in apps.get(candidate.id or 0, [])
+                       if not wanted or j.title.lower() == wanted or str(j.id) == wanted]
+            open_ones = [a for a, _ in options if a.stage in (Stage.interviewing, Stage.decision_pending)]
+            if len(open_ones) != 1:
+                report.errors.append(RowError(number, "job", "err.application_not_interviewing",
+                                              value=row.get("job", "")))
+            else:
+                application = open_ones[0]
+        rnd: InterviewRound | None = round_by_name.get(row.get("round", "").strip().lower())
+        if rnd is None:
+            report.errors.append(RowError(number, "round", "err.round_unknown", value=row.get("round", "")))
+        starts = _parse_start(row.get("start", ""))
+        if starts is None:
+            report.errors.append(RowError(number, "start", "err.date_invalid", value=row.get("start", "")))
+        minutes_text = row.get("minutes", "").strip() or "60"
+        if not re.fullmatch(r"\d{1,3}", minutes_text):
+            report.errors.append(RowError(number, "minutes", "err.not_a_number", value=minutes_text))
+        mode = MODES.get(row.get("mode", "").strip().lower())
+        if mode is None:
+            report.errors.append(RowError(number, "mode", "err.choice_invalid", value=row.get("mode", "")))
+        panel_emails = [e.strip().lower() for e in re.split(r"[;,，；\s]+", row.get("interviewers", "")) if e.strip()]
+        panel = [staff.get(e) for e in panel_emails]
+        if not panel or any(p is None or not p.has_role(*evaluation.PANEL_ROLES) for p in panel):
+            report.errors.append(RowError(number, "interviewers", "err.not_an_interviewer",
+                                          value=row.get("interviewers", "")))
+        if len(report.errors) > errors_before:
+            continue
+        assert application is not None and rnd is not None and starts is not None
+        prepared.append((number, {
+            "application_id": application.id, "round_id": rnd.id, "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=int(minutes_text)), "mode": InterviewMode(mode),
+            "location": row.get("location", ""), "interviewer_ids": [p.id for p in panel if p]}))
+    if report.errors:
+        return report
+    current = 0
+    try:
+        for number, data in prepared:
+            current = number
+            evaluation.schedule_interview(session=session, actor=actor, interview_in=data, commit=False)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        for name, (key, params) in exc.fields.items():
+            report.errors.append(RowError(current, name, key, params))
+        return report
+    except DomainError as exc:
+        session.rollback()
+        report.errors.append(RowError(current, "", exc.key, exc.params))
+        return report
+    report.created = len(prepared)
+    return report
