@@ -13,6 +13,7 @@ import mimetypes
 import smtplib
 import socket
 import ssl
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -243,11 +244,30 @@ def _retry_later(conn: Connection, token: str, message: OutboxMessage, error: st
     return True
 
 
+_monotonic = time.monotonic  # a seam for tests
+
+
+def _renew_lease(conn: Connection, token: str, settings: Settings) -> None:
+    """Push the lease of this batch's unsent messages forward, so a slow batch keeps its claim while alive."""
+    conn.execute(update(OutboxMessage).where(col(OutboxMessage.claimed_by) == token,
+                                             col(OutboxMessage.status) == MailStatus.sending)
+                 .values(lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds)))
+    conn.commit()
+
+
 def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: list[OutboxMessage],
                 files: dict[int, list[OutboxAttachment]], settings: Settings, result: BatchResult) -> None:
+    renewed = _monotonic()
     for index, message in enumerate(messages):
+        if _monotonic() - renewed > settings.mail_lease_seconds / 3:
+            # A live worker renews its claim; only a dead one's messages are taken over after the lease.
+            _renew_lease(conn, token, settings)
+            renewed = _monotonic()
         try:
-            recipients, mime = build_mime(client, message, files.get(message.id or 0, []))
+            try:
+                recipients, mime = build_mime(client, message, files.get(message.id or 0, []))
+            except Exception as exc:  # a message that cannot be built must not block the queue
+                raise PermanentFailure(f"the message could not be built: {type(exc).__name__}: {exc}") from exc
             _send_one(client, recipients, mime)
         except PermanentFailure as exc:
             _finish(conn, token, message.id or 0, status=MailStatus.failed, attempts=message.attempts + 1,

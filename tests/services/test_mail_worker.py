@@ -3,6 +3,7 @@ recipients, a dropped connection, an expired lease, a worker killed mid-batch, a
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -275,3 +276,43 @@ def test_two_workers_on_postgresql_send_each_of_1000_messages_exactly_once(engin
     counts = smtp.message_ids()
     assert set(counts) == message_ids and set(counts.values()) == {1}
     assert {r.status for r in outbox(engine)} == {MailStatus.sent}
+
+
+def test_a_message_that_cannot_be_built_fails_with_the_reason_and_does_not_hold_up_the_others(
+        engine, smtp, settings, monkeypatch) -> None:
+    import services.mailer as mailer
+
+    queue(engine, 3)
+    real = mailer.build_mime
+
+    def broken_second(client, message, attachments):  # noqa: ANN001, ANN202
+        if message.idempotency_key == "m:1":
+            raise UnicodeError("cannot encode")
+        return real(client, message, attachments)
+
+    monkeypatch.setattr(mailer, "build_mime", broken_second)
+    assert deliver(engine, settings) == 2
+    by_key = {m.idempotency_key: m for m in outbox(engine)}
+    assert by_key["m:1"].status == MailStatus.failed
+    assert "could not be built" in by_key["m:1"].last_error
+    assert {by_key["m:0"].status, by_key["m:2"].status} == {MailStatus.sent}
+
+
+def test_a_slow_batch_renews_its_lease_so_no_other_worker_takes_its_messages(engine, smtp, monkeypatch) -> None:
+    import services.mailer as mailer
+
+    settings = configure_mail(monkeypatch, smtp.port, mail_lease_seconds=3)
+    queue(engine, 3)
+    leases: list[object] = []
+    real_send = mailer._send_one
+    ticks = itertools.count(0.0, 2.0)  # two seconds pass per look at the clock: past lease/3 every time
+    monkeypatch.setattr(mailer, "_monotonic", lambda: next(ticks))
+
+    def watching(client, recipients, mime):  # noqa: ANN001, ANN202
+        with Session(engine) as s:
+            leases.append(s.exec(select(OutboxMessage.lease_until).where(OutboxMessage.idempotency_key == "m:2")).one())
+        return real_send(client, recipients, mime)
+
+    monkeypatch.setattr(mailer, "_send_one", watching)
+    assert deliver(engine, settings) == 3
+    assert leases[0] is not None and leases[-1] is not None and leases[-1] > leases[0]
