@@ -11,11 +11,13 @@ from models.evaluation import (
     Scorecard,
     ScorecardRating,
 )
+from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResponse
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
 from models.user import AuthSession, LoginThrottle, User
 
 __all__ = [
+    "Contact", "Intent", "PoolEntry", "SurveyInvite", "SurveyResponse",
     "Criterion", "Decision", "Interview", "InterviewPanelist", "InterviewRound", "Scorecard", "ScorecardRating",
     "Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "OutboxAttachment", "OutboxMessage",
     "Reminder", "StageChange", "User",

@@ -216,11 +216,14 @@ def applications(detail: dict) -> None:
         with st.container(border=True):
             st.markdown(f"**{item['job']}** · {item['department']}")
             st.markdown(tr("cand.stage_since", stage=stage_label(app.stage), since=fmt_dt(app.stage_changed_at)))
-            l1, l2, _ = st.columns([1, 1, 2])
+            l1, l2, l3 = st.columns([1, 1, 2])
             l1.page_link("pages/debrief.py", label=tr("cand.debrief"), icon=":material/groups:",
                          query_params={"application": str(app.id)})
             if detail["can_edit"] and app.stage in ("interviewing", "decision_pending"):
                 l2.page_link("pages/interviews.py", label=tr("cand.schedule"), icon=":material/event:",
+                             query_params={"application": str(app.id)})
+            if detail["can_edit"] and app.stage in ("interviewing", "decision_pending", "offer"):
+                l3.page_link("pages/follow_up.py", label=tr("cand.follow_up"), icon=":material/support_agent:",
                              query_params={"application": str(app.id)})
             if not item["next_stages"]:
                 continue

@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from models.evaluation import DECISION_REASONS, DecisionKind
-from services import evaluation, mail
+from services import evaluation
 from services.errors import Conflict, DomainError, ValidationError
 from ui.common import call, current_user, db, flash, fmt_dt, lang, show_flash, show_validation, stage_label, tr
+from ui.drafts import review_draft
 
 user = current_user()
 raw = st.query_params.get("application", "")
@@ -83,33 +84,7 @@ if data["decisions"]:
                     f"{who} · {fmt_dt(decision.at)}")
 
 for draft in data["drafts"]:
-    with st.container(border=True):
-        st.markdown(f"**{tr('db.draft_title')}** → {draft.to_addrs}")
-        st.caption(tr("db.draft_hint"))
-        with st.form(f"db_draft_{draft.id}"):
-            subject = st.text_input(tr("field.subject"), value=draft.subject, max_chars=300,
-                                    key=f"db_draft_subject_{draft.id}")
-            slot_subject = st.empty()
-            body = st.text_area(tr("field.body"), value=draft.text, height=260, max_chars=50_000,
-                                key=f"db_draft_body_{draft.id}")
-            slot_body = st.empty()
-            b1, b2, _ = st.columns([1, 1, 3])
-            send = b1.form_submit_button(tr("db.send"), type="primary", icon=":material/send:")
-            discard = b2.form_submit_button(tr("db.discard"), icon=":material/delete:")
-        if send or discard:
-            try:
-                with db() as session:
-                    if send:
-                        mail.send_draft(session=session, actor=user, message_id=draft.id, subject=subject, text=body)
-                    else:
-                        mail.discard_draft(session=session, actor=user, message_id=draft.id)
-            except ValidationError as exc:
-                show_validation(exc, {"subject": slot_subject, "body": slot_body})
-            except DomainError as exc:
-                st.error(tr(exc.key, **exc.params), icon=":material/error:")
-            else:
-                flash(tr("db.sent") if send else tr("db.discarded"))
-                st.rerun()
+    review_draft(draft, user, tr("db.draft_title"))
 
 if data["can_decide"]:
     st.subheader(tr("db.decide"), anchor=False)

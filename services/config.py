@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = 5.0
     reminder_interval_seconds: float = 60.0
     stale_application_days: int = 7
+    # Follow-up: word to every candidate within this many hours after an interview, a warning this long before.
+    feedback_hours: int = 24
+    feedback_warn_hours: int = 4
+    offer_risk_days: int = 3
+    survey_days: int = 14
     digest_hour: int = 8
 
     @field_validator("timezone")

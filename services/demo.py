@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from models.evaluation import (
     ScorecardRating,
     ScorecardStatus,
 )
+from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResponse
 from models.job import Job
 from models.user import User
 from services.auth import hash_password
@@ -170,6 +172,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
             _flush(session, cand_rows, app_rows, change_rows)
     _flush(session, cand_rows, app_rows, change_rows)
     interviews = _seed_interviews(session, rng, now, recent, staff)
+    _seed_followup(session, rng, now, recent)
     if session.get_bind().dialect.name == "postgresql":
         for table in ("candidate", "application"):
             session.exec(text(  # type: ignore[call-overload]
@@ -271,3 +274,50 @@ def _seed_interviews(session: Session, rng: random.Random, now: datetime,
                                  at=min(starts + timedelta(days=1), now)))
     session.flush()
     return count
+
+
+def _seed_followup(session: Session, rng: random.Random, now: datetime,
+                   recent: list[tuple[int, Stage, datetime, datetime, int]]) -> None:
+    """Contacts, intent with competing offers, survey answers and talent-pool entries for recent applications,
+    so that every column of the follow-up board and the survey results have something in them."""
+    summaries = ["电话沟通面试感受，候选人反馈良好 / talked through the interview",
+                 "微信告知下一步安排 / told them the next step on WeChat", "未接通，已发短信 / no answer, texted"]
+    for index, (app_id, final, _created, last, owner_id) in enumerate(recent):
+        app = session.get(Application, app_id)
+        if app is None:
+            continue
+        if index % 3 != 2:  # two in three have been contacted since
+            outcome = ["reached", "left_message", "replied", "no_answer"][index % 4]
+            at = min(now - timedelta(hours=1), last + timedelta(hours=rng.randint(2, 20)))
+            session.add(Contact(candidate_id=app.candidate_id, application_id=app_id,
+                                channel=["phone", "wechat", "email"][index % 3], direction="outbound",
+                                outcome=outcome, summary=summaries[index % 3], at=at, by_user_id=owner_id,
+                                next_contact_at=at + timedelta(days=rng.choice([1, 2, 3])) if index % 5 == 0 else None))
+        if final in (Stage.interviewing, Stage.decision_pending, Stage.offer) and index % 2 == 0:
+            deadline = (now + timedelta(days=rng.randint(1, 10))).date()
+            offers = [{"company": rng.choice(["字节 ByteCo", "Acme Tech", "云海科技 CloudSea"]), "stage": "offer",
+                       "deadline": deadline.isoformat()}] if index % 4 == 0 else []
+            session.add(Intent(application_id=app_id, interest=rng.choice([2, 3, 4, 4, 5]),
+                               expected_salary=rng.choice([18000, 25000, 32000, 45000]),
+                               decision_deadline=(now + timedelta(days=14)).date(),
+                               offers=json.dumps(offers, ensure_ascii=False),
+                               nearest_offer_deadline=deadline if offers else None,
+                               at=min(now, last + timedelta(days=1)), by_user_id=owner_id))
+        if final not in (Stage.interviewing,) and index % 2 == 1:
+            invite = SurveyInvite(token_hash=f"demo-{app_id}", application_id=app_id, stage=final.value,
+                                  created_at=last, expires_at=last + timedelta(days=14), used_at=last)
+            session.add(invite)
+            session.flush()
+            happy = final in (Stage.offer, Stage.hired, Stage.probation_passed)
+            session.add(SurveyResponse(invite_id=invite.id or 0, job_id=app.job_id, stage=final.value,
+                                       nps=rng.randint(7, 10) if happy else rng.randint(3, 9),
+                                       clarity=rng.randint(3, 5), respect=rng.randint(2, 5),
+                                       treatment=rng.randint(3, 5), at=last,
+                                       comment=rng.choice(["", "流程很顺畅 / smooth process",
+                                                           "等待时间有点长 / long wait"])))
+        if final == Stage.talent_pool:
+            session.add(PoolEntry(candidate_id=app.candidate_id, reason="能力不错，暂无合适名额 / strong, no headcount",
+                                  job_family=rng.choice(["engineering", "product", "sales"]),
+                                  revisit_on=(now + timedelta(days=rng.randint(-3, 60))).date(),
+                                  added_by_id=owner_id, added_at=last))
+    session.flush()

@@ -80,7 +80,7 @@ def _message_for(err: Any) -> tuple[str, dict[str, Any]]:
         return ("err.too_long", {"max": ctx.get("max_length")})
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         return ("err.out_of_range", {})
-    if kind.startswith("int_") or kind.startswith("float_"):
+    if kind.startswith(("int_", "float_", "decimal_")):
         return ("err.not_a_number", {})
     if kind in {"enum", "literal_error"}:
         return ("err.choice_invalid", {})

@@ -80,3 +80,4 @@ def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> l
 
 # Areas register their providers on import; importing them here makes My tasks complete wherever it is used.
 import services.evaluation_reminders  # noqa: E402,F401
+import services.followup_reminders  # noqa: E402,F401

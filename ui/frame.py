@@ -128,6 +128,9 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
         work.append(st.Page("pages/import_candidates.py", title=tr("nav.import"), icon=":material/upload_file:"))
     work.insert(0, st.Page("pages/my_tasks.py", title=tr("nav.my_tasks"), icon=":material/checklist:"))
     work.insert(1, st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:"))
+    if user.has_role(Role.admin, Role.recruiter):
+        work.insert(2, st.Page("pages/follow_up.py", title=tr("nav.follow_up"), icon=":material/support_agent:"))
+        work.append(st.Page("pages/talent_pool.py", title=tr("nav.talent_pool"), icon=":material/bookmarks:"))
     # Reached from links (an interview, an application), not from the menu.
     work.append(st.Page("pages/scorecard.py", title=tr("nav.scorecard"), icon=":material/rate_review:",
                         visibility="hidden"))
@@ -147,6 +150,11 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
 def main() -> None:
     st.set_page_config(page_title=tr("app.title"), page_icon=":material/forum:", layout="wide")
     _prepare_database()
+    if st.query_params.get("survey"):
+        # A candidate's private survey link: no account, no menu, nothing else of the app.
+        st.navigation([st.Page("pages/survey.py", title=tr("survey.title"), icon=":material/reviews:")],
+                      position="hidden").run()
+        return
     user = _resolve_user()
     if user is None:
         st.session_state.pop(USER_KEY, None)

@@ -1,0 +1,233 @@
+"""Follow-up board: word within 24 hours after every interview, contacts, intent and competing offers, risk,
+mail from templates; one place to act on each candidate."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from models.common import Role, utcnow
+from models.followup import Channel, Direction, Outcome
+from services import followup, users
+from services.config import get_settings
+from services.errors import DomainError, ValidationError
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_flash, show_validation, stage_label, tr
+from ui.drafts import review_draft
+
+user = current_user()
+settings = get_settings()
+tz = settings.tz
+now = utcnow()
+st.title(tr("nav.follow_up"), anchor=False)
+show_flash()
+
+owner_id = None
+if has_role(Role.admin):
+    with db() as session:
+        recruiters = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.recruiter,
+                                                               active_only=True)}
+    owner_id = st.selectbox(tr("field.owner_id"), [None, *recruiters], key="fu_owner",
+                            format_func=lambda i: recruiters.get(i, "") if i else tr("common.all"))
+board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id) or []
+
+STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
+counts = {s: sum(1 for r in board if r.state == s) for s in STATES}
+
+
+def _left(row: followup.BoardRow) -> str:
+    left = row.time_left(now)
+    if left is None:
+        return ""
+    hours = int(abs(left.total_seconds()) // 3600)
+    minutes = int(abs(left.total_seconds()) % 3600 // 60)
+    return tr("fu.overdue_by", h=hours, m=minutes) if left.total_seconds() < 0 else tr("fu.left", h=hours, m=minutes)
+
+
+state = st.segmented_control(tr("fu.state"), STATES, key="fu_state", default="awaiting_feedback",
+                             format_func=lambda s: f"{tr(f'fu_state.{s}')} ({counts[s]})")
+shown = [r for r in board if r.state == state] if state else board
+linked_app = st.query_params.get("application", "")
+linked_cand = st.query_params.get("candidate", "")
+
+if not shown:
+    st.info(tr("fu.none"), icon=":material/task_alt:")
+else:
+    frame = pd.DataFrame([
+        {"app": r.application_id, tr("field.name"): r.candidate, tr("field.job"): r.job,
+         tr("field.stage"): stage_label(r.stage), tr("fu.deadline"): _left(r),
+         tr("fu.last_contact"): fmt_dt(r.last_contact),
+         tr("fu.outcome"): tr(f"outcome.{r.last_outcome}") if r.last_outcome else "",
+         tr("fu.interest"): r.interest or "", tr("fu.risks"): "；".join(tr(k) for k in r.risks),
+         tr("field.owner_id"): r.owner}
+        for r in shown
+    ])
+
+    def _overdue_style(value: object) -> str:
+        return "color: #c53030; font-weight: 600" if isinstance(value, str) and value.startswith(
+            tr("fu.overdue_prefix")) else ""
+
+    event = st.dataframe(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key="fu_table",
+                         hide_index=True, width="stretch", column_config={"app": None}, on_select="rerun",
+                         selection_mode="single-row")
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        linked_app = str(int(frame.iloc[picked[0]]["app"]))
+    st.caption(tr("fu.click_to_act"))
+
+current = None
+if linked_app.isdigit():
+    current = next((r for r in board if r.application_id == int(linked_app)), None)
+elif linked_cand.isdigit():
+    current = next((r for r in board if r.candidate_id == int(linked_cand)), None)
+if current is None and (linked_app or linked_cand):
+    st.info(tr("fu.not_on_board"), icon=":material/info:")
+if current is None:
+    st.stop()
+
+st.divider()
+st.subheader(f"{current.candidate} · {current.job}", anchor=False)
+st.page_link("pages/candidates.py", label=tr("fu.open_candidate"), icon=":material/person:",
+             query_params={"id": str(current.candidate_id)})
+for key in current.risks:
+    st.warning(tr(key), icon=":material/warning:")
+if current.clock_running:
+    st.error(tr("fu.clock", left=_left(current), deadline=fmt_dt(current.deadline)), icon=":material/timer:")
+
+contact_tab, intent_tab, mail_tab, pool_tab = st.tabs([tr("fu.tab_contact"), tr("fu.tab_intent"),
+                                                       tr("fu.tab_mail"), tr("fu.tab_pool")])
+with contact_tab:
+    with st.form(f"fu_contact_{current.application_id}", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        channel = c1.selectbox(tr("fu.channel"), [c.value for c in Channel], key="fu_channel",
+                               format_func=lambda c: tr(f"channel.{c}"))
+        direction = c2.selectbox(tr("fu.direction"), [d.value for d in Direction], key="fu_direction",
+                                 format_func=lambda d: tr(f"direction.{d}"))
+        outcome = c3.selectbox(tr("fu.outcome"), [o.value for o in Outcome], key="fu_outcome",
+                               format_func=lambda o: tr(f"outcome.{o}"))
+        summary = st.text_area(tr("fu.summary"), key="fu_summary", max_chars=5000, height=90)
+        slot_summary = st.empty()
+        d1, d2 = st.columns(2)
+        next_day = d1.date_input(tr("fu.next_contact"), value=None, key="fu_next_day",
+                                 min_value=now.astimezone(tz).date())
+        next_time = d2.time_input(tr("fu.next_time"), value=time(10, 0), key="fu_next_time", step=1800)
+        slot_next = st.empty()
+        logged = st.form_submit_button(tr("fu.log"), type="primary", icon=":material/call:")
+    if logged:
+        when = datetime.combine(next_day, next_time, tzinfo=tz) if next_day else None
+        try:
+            with db() as session:
+                followup.log_contact(session=session, actor=user, contact_in={
+                    "candidate_id": current.candidate_id, "application_id": current.application_id,
+                    "channel": channel, "direction": direction, "outcome": outcome, "summary": summary,
+                    "next_contact_at": when})
+        except ValidationError as exc:
+            show_validation(exc, {"summary": slot_summary, "next_contact_at": slot_next})
+        except DomainError as exc:
+            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        else:
+            flash(tr("fu.logged"))
+            st.rerun()
+    history = call(followup.list_contacts, actor=user, candidate_id=current.candidate_id) or []
+    for contact, who in history:
+        nxt = f" · {tr('fu.next_contact')}: {fmt_dt(contact.next_contact_at)}" if contact.next_contact_at else ""
+        st.markdown(f"**{fmt_dt(contact.at)}** · {tr(f'channel.{contact.channel}')} · "
+                    f"{tr(f'direction.{contact.direction}')} · {tr(f'outcome.{contact.outcome}')} · {who}{nxt}  \n"
+                    f"{contact.summary}")
+
+with intent_tab:
+    with st.form(f"fu_intent_{current.application_id}"):
+        interest = st.slider(tr("fu.interest"), 1, 5, value=current.interest or 3, key="fu_interest",
+                             help=tr("help.interest"))
+        i1, i2, i3 = st.columns(3)
+        salary = i1.text_input(tr("fu.salary"), key="fu_salary", max_chars=20, placeholder="30000")
+        start = i2.date_input(tr("fu.earliest_start"), value=None, key="fu_start")
+        deadline = i3.date_input(tr("fu.decision_deadline"), value=None, key="fu_deadline")
+        slots = {"expected_salary": i1.empty(), "earliest_start": i2.empty(), "decision_deadline": i3.empty()}
+        st.markdown(f"**{tr('fu.offers')}**")
+        offers = st.data_editor(pd.DataFrame({"company": pd.Series(dtype="str"), "stage": pd.Series(dtype="str"),
+                                              "deadline": pd.Series(dtype="datetime64[ns]")}),
+                                num_rows="dynamic", key="fu_offers", width="stretch", column_config={
+                                    "company": st.column_config.TextColumn(tr("fu.offer_company"), max_chars=120),
+                                    "stage": st.column_config.TextColumn(tr("fu.offer_stage"), max_chars=60),
+                                    "deadline": st.column_config.DateColumn(tr("fu.offer_deadline"))})
+        slots["offers"] = st.empty()
+        notes = st.text_area(tr("field.notes"), key="fu_notes", max_chars=5000, height=80)
+        slots["notes"] = st.empty()
+        saved = st.form_submit_button(tr("fu.save_intent"), type="primary", icon=":material/save:")
+    if saved:
+        offer_rows = [{"company": r["company"], "stage": r.get("stage") or "",
+                       "deadline": r["deadline"].date() if pd.notna(r.get("deadline")) else None}
+                      for r in offers.to_dict("records") if isinstance(r.get("company"), str) and r["company"].strip()]
+        try:
+            with db() as session:
+                followup.record_intent(session=session, actor=user, intent_in={
+                    "application_id": current.application_id, "interest": interest,
+                    "expected_salary": salary or None, "earliest_start": start, "decision_deadline": deadline,
+                    "notes": notes, "offers": offer_rows})
+        except ValidationError as exc:
+            show_validation(exc, slots)
+        except DomainError as exc:
+            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        else:
+            flash(tr("fu.intent_saved"))
+            st.rerun()
+    for intent, who in call(followup.intent_history, actor=user, application_id=current.application_id) or []:
+        offers_text = "；".join(f"{o['company']}（{o.get('stage') or '—'}，{o.get('deadline') or '—'}）"
+                               for o in json.loads(intent.offers))
+        st.markdown(f"**{fmt_dt(intent.at)}** · {who} · {tr('fu.interest')} {intent.interest}/5"
+                    + (f" · {tr('fu.salary')} {intent.expected_salary:,.0f}" if intent.expected_salary else "")
+                    + (f" · {tr('fu.decision_deadline')} {intent.decision_deadline}" if intent.decision_deadline
+                       else "")
+                    + (f"  \n{tr('fu.offers')}: {offers_text}" if offers_text else "")
+                    + (f"  \n{intent.notes}" if intent.notes else ""))
+
+with mail_tab:
+    m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
+    template = m1.selectbox(tr("fu.template"), list(followup.TEMPLATES[:-1]), key="fu_template",
+                            format_func=lambda t: tr(f"template.{t}"))
+    prepared = m2.button(tr("fu.prepare"), key="fu_prepare", icon=":material/edit_note:") and call(
+        followup.prepare_candidate_mail, actor=user, application_id=current.application_id, template=template)
+    if prepared:
+        st.rerun()
+    for draft in call(followup.drafts_for_application, actor=user, application_id=current.application_id) or []:
+        review_draft(draft, user, tr(f"template.{draft.template}"))
+
+with pool_tab:
+    with st.form(f"fu_pool_{current.candidate_id}"):
+        reason = st.text_input(tr("pool.reason"), key="fu_pool_reason", max_chars=1000)
+        slot_reason = st.empty()
+        p1, p2 = st.columns(2)
+        family = p1.text_input(tr("pool.job_family"), key="fu_pool_family", max_chars=60)
+        revisit = p2.date_input(tr("pool.revisit_on"), key="fu_pool_revisit",
+                                value=(now + timedelta(days=90)).astimezone(tz).date())
+        slot_revisit = st.empty()
+        pooled = st.form_submit_button(tr("pool.add"), icon=":material/bookmark_add:")
+    if pooled:
+        try:
+            with db() as session:
+                followup.add_to_pool(session=session, actor=user, entry_in={
+                    "candidate_id": current.candidate_id, "reason": reason, "job_family": family,
+                    "revisit_on": revisit})
+        except ValidationError as exc:
+            show_validation(exc, {"reason": slot_reason, "revisit_on": slot_revisit})
+        except DomainError as exc:
+            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        else:
+            flash(tr("pool.added"))
+            st.rerun()
+
+with st.expander(tr("fu.survey_results"), icon=":material/reviews:"):
+    groups = call(followup.survey_summary, actor=user) or []
+    if not groups:
+        st.caption(tr("fu.no_answers"))
+    else:
+        st.dataframe(pd.DataFrame([
+            {tr("field.job"): g.key, tr("fu.answers"): g.answers,
+             "NPS": g.nps if g.shown else tr("fu.too_few", n=followup.MIN_GROUP),
+             tr("survey.clarity"): g.clarity if g.shown else "", tr("survey.respect"): g.respect if g.shown else "",
+             tr("survey.treatment"): g.treatment if g.shown else ""}
+            for g in groups
+        ]), hide_index=True, width="stretch", key="fu_survey_table")

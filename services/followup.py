@@ -1,0 +1,466 @@
+"""Follow up with candidates: the 24-hour feedback clock, contact log, intent and competing offers, risk,
+mail from templates, the experience survey and the talent pool.
+
+The clock: an interview that has ended starts it; a mail to the candidate (queued or sent) or a logged
+contact after that moment stops it. Nothing is stored for the clock itself: it is computed from the
+interviews, contacts and outbox, so it cannot drift from what really happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from models.candidate import Application, Candidate
+from models.common import Role, Stage, tag_list, utcnow
+from models.evaluation import Interview, InterviewStatus
+from models.followup import (
+    WAITING_OUTCOMES,
+    Contact,
+    ContactIn,
+    Intent,
+    IntentIn,
+    PoolEntry,
+    PoolEntryIn,
+    SurveyAnswerIn,
+    SurveyInvite,
+    SurveyResponse,
+)
+from models.job import Job
+from models.mail import MailStatus, OutboxMessage
+from models.user import User
+from services import audit
+from services.auth import require
+from services.config import get_settings
+from services.errors import DomainError, NotAllowed, NotFound, ValidationError, validate
+from services.mail import queue_template
+
+FOLLOWERS = (Role.admin, Role.recruiter)
+ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
+COUNTING_MAIL = (MailStatus.queued, MailStatus.held, MailStatus.sending, MailStatus.sent)
+MIN_GROUP = 5  # survey results of a group are shown from this many answers up
+TEMPLATES = ("thank_you", "next_round", "rejection", "survey_invite", "reengage")
+
+
+class SurveyLinkInvalid(DomainError):
+    """Wrong, used or expired: one message for all, so a link reveals nothing."""
+
+    key = "survey.link_invalid"
+
+
+def _application(session: Session, application_id: int) -> tuple[Application, Candidate, Job]:
+    row = session.exec(
+        select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
+    ).first()
+    if row is None or row[1].anonymised_at:
+        raise NotFound()
+    return row
+
+
+def _may_follow(actor: User, job: Job) -> bool:
+    return actor.has_role(*FOLLOWERS) or (actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
+
+
+# --------------------------------------------------------------------------- the board
+@dataclass
+class BoardRow:
+    application_id: int
+    candidate_id: int
+    candidate: str
+    job: str
+    stage: str
+    owner: str
+    interview_ended: datetime | None
+    deadline: datetime | None
+    clock_running: bool
+    last_contact: datetime | None
+    last_outcome: str | None
+    next_contact_at: datetime | None
+    interest: int | None
+    risks: list[str] = field(default_factory=list)
+    state: str = "in_touch"  # awaiting_feedback | awaiting_reply | at_risk | in_touch | decided
+
+    def time_left(self, now: datetime) -> timedelta | None:
+        return None if self.deadline is None else self.deadline - now
+
+
+def _risks(interest: int | None, nearest_offer: date | None, next_contact: datetime | None,
+           last_contact: datetime | None, now: datetime) -> list[str]:
+    settings = get_settings()
+    today = now.astimezone(settings.tz).date()
+    risks = []
+    if interest is not None and interest <= 2:
+        risks.append("risk.low_interest")
+    if nearest_offer is not None and today <= nearest_offer <= today + timedelta(days=settings.offer_risk_days):
+        risks.append("risk.offer_deadline")
+    if next_contact is not None and next_contact < now and (last_contact is None or last_contact <= next_contact):
+        risks.append("risk.silent")
+    return risks
+
+
+def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
+                    limit: int = 500) -> list[BoardRow]:
+    """Every open application (of the owner's candidates, or all for an admin) with its follow-up state."""
+    require(actor, *FOLLOWERS)
+    now = now or utcnow()
+    settings = get_settings()
+    last_end = (select(func.max(Interview.ends_at)).where(
+        Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
+        col(Interview.ends_at) <= now).scalar_subquery())
+    last_contact = select(func.max(Contact.at)).where(Contact.candidate_id == Candidate.id).scalar_subquery()
+    last_mail = (select(func.max(OutboxMessage.created_at)).where(
+        OutboxMessage.candidate_id == Candidate.id, col(OutboxMessage.status).in_(COUNTING_MAIL)).scalar_subquery())
+    latest_intent = select(func.max(Intent.id)).where(Intent.application_id == Application.id).scalar_subquery()
+    owner = aliased(User)
+    query = (
+        select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name, last_end,
+               last_contact, last_mail, latest_intent)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
+        .where(col(Application.stage).in_(ACTIVE), col(Candidate.anonymised_at).is_(None))
+        .order_by(col(Application.stage_changed_at).desc()).limit(limit)
+    )
+    if owner_id is not None:
+        query = query.where(Candidate.owner_id == owner_id)
+    elif not actor.has_role(Role.admin):
+        query = query.where(Candidate.owner_id == actor.id)
+    rows = session.exec(query).all()
+    intent_ids = [r[9] for r in rows if r[9]]
+    intents = {i.id: i for i in session.exec(select(Intent).where(col(Intent.id).in_(intent_ids)))} if intent_ids \
+        else {}
+    cand_ids = list({r[1] for r in rows})
+    latest_contacts: dict[int, Contact] = {}
+    if cand_ids:
+        newest = (select(Contact.candidate_id, func.max(Contact.id).label("cid"))
+                  .where(col(Contact.candidate_id).in_(cand_ids)).group_by(Contact.candidate_id).subquery())
+        for c in session.exec(select(Contact).join(newest, col(Contact.id) == newest.c.cid)):
+            latest_contacts[c.candidate_id] = c
+    board = []
+    for app_id, cand_id, name, title, stage, owner_name, ended, contacted, mailed, intent_id in rows:
+        intent = intents.get(intent_id)
+        contact = latest_contacts.get(cand_id)
+        touched = max([t for t in (contacted, mailed) if t is not None], default=None)
+        running = ended is not None and (touched is None or touched < ended)
+        row = BoardRow(
+            application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
+            owner=owner_name or "", interview_ended=ended,
+            deadline=ended + timedelta(hours=settings.feedback_hours) if running and ended else None,
+            clock_running=running, last_contact=contacted, last_outcome=contact.outcome if contact else None,
+            next_contact_at=contact.next_contact_at if contact else None,
+            interest=intent.interest if intent else None,
+            risks=_risks(intent.interest if intent else None, intent.nearest_offer_deadline if intent else None,
+                         contact.next_contact_at if contact else None, contacted, now))
+        if stage == Stage.offer and not running and not row.risks:
+            row.state = "decided"
+        elif running:
+            row.state = "awaiting_feedback"
+        elif row.risks:
+            row.state = "at_risk"
+        elif contact is not None and contact.outcome in WAITING_OUTCOMES:
+            row.state = "awaiting_reply"
+        board.append(row)
+    order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
+    board.sort(key=lambda r: (order[r.state], r.deadline or now + timedelta(days=3650)))
+    return board
+
+
+# --------------------------------------------------------------------------- contacts and intent
+def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
+    """Record a contact with a candidate (stops a running feedback clock); a next-contact date becomes a task."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    data = validate(ContactIn, contact_in)
+    candidate = session.get(Candidate, data.candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    if data.application_id is not None:
+        app, _, job = _application(session, data.application_id)
+        if app.candidate_id != candidate.id:
+            raise ValidationError.single("application_id", "err.invalid")
+        if not _may_follow(actor, job):
+            raise NotAllowed()
+    elif not actor.has_role(*FOLLOWERS):
+        raise NotAllowed()
+    now = utcnow()
+    if data.next_contact_at is not None:
+        if data.next_contact_at.tzinfo is None:
+            raise ValidationError.single("next_contact_at", "err.timezone_required")
+        if data.next_contact_at <= now:
+            raise ValidationError.single("next_contact_at", "err.next_contact_past")
+        if data.next_contact_at > now + timedelta(days=366):
+            raise ValidationError.single("next_contact_at", "err.out_of_range")
+    contact = Contact(**data.model_dump(), at=now, by_user_id=actor.id or 0)
+    session.add(contact)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="contact",
+                 changes={"channel": data.channel.value, "outcome": data.outcome.value})
+    session.commit()
+    return contact
+
+
+def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: int = 100) -> list[tuple[Contact, str]]:
+    """A candidate's contact log, newest first, with who logged each."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    return list(session.exec(
+        select(Contact, User.name).join(User, col(User.id) == Contact.by_user_id)
+        .where(Contact.candidate_id == candidate_id).order_by(col(Contact.at).desc(), col(Contact.id).desc())
+        .limit(limit)))
+
+
+def record_intent(*, session: Session, actor: User, intent_in: dict) -> Intent:
+    """Record the candidate's current intent for an application (a new row: the history is kept)."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    data = validate(IntentIn, intent_in)
+    _, _, job = _application(session, data.application_id)
+    if not _may_follow(actor, job):
+        raise NotAllowed()
+    deadlines = [o.deadline for o in data.offers if o.deadline]
+    intent = Intent(application_id=data.application_id, interest=data.interest, expected_salary=data.expected_salary,
+                    earliest_start=data.earliest_start, decision_deadline=data.decision_deadline, notes=data.notes,
+                    offers=json.dumps([o.model_dump(mode="json") for o in data.offers], ensure_ascii=False),
+                    nearest_offer_deadline=min(deadlines) if deadlines else None, by_user_id=actor.id or 0)
+    session.add(intent)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="application", entity_id=data.application_id,
+                 action="intent", changes={"interest": data.interest, "offers": len(data.offers)})
+    session.commit()
+    return intent
+
+
+def intent_history(*, session: Session, actor: User, application_id: int) -> list[tuple[Intent, str]]:
+    """Every recorded intent of an application, newest first."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    _, _, job = _application(session, application_id)
+    if not _may_follow(actor, job):
+        raise NotAllowed()
+    return list(session.exec(select(Intent, User.name).join(User, col(User.id) == Intent.by_user_id)
+                             .where(Intent.application_id == application_id)
+                             .order_by(col(Intent.at).desc(), col(Intent.id).desc())))
+
+
+def risk_of(*, session: Session, actor: User, application_id: int, now: datetime | None = None) -> list[str]:
+    """The at-risk reasons of one application (message keys)."""
+    now = now or utcnow()
+    history = intent_history(session=session, actor=actor, application_id=application_id)
+    app, candidate, _ = _application(session, application_id)
+    contact = session.exec(select(Contact).where(Contact.candidate_id == candidate.id)
+                           .order_by(col(Contact.id).desc())).first()
+    intent = history[0][0] if history else None
+    return _risks(intent.interest if intent else None, intent.nearest_offer_deadline if intent else None,
+                  contact.next_contact_at if contact else None, contact.at if contact else None, now)
+
+
+# --------------------------------------------------------------------------- mail and survey
+def _token_hash(token: str) -> str:
+    return hmac.new(get_settings().secret_key.encode(), f"survey:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def prepare_candidate_mail(*, session: Session, actor: User, application_id: int, template: str) -> OutboxMessage:
+    """A draft from a template in the candidate's language, for the recruiter to preview, edit and send.
+    The survey invitation carries a new private link (single use, expiring)."""
+    require(actor, *FOLLOWERS)
+    if template not in TEMPLATES:
+        raise ValidationError.single("template", "err.choice_invalid")
+    app, candidate, job = _application(session, application_id)
+    if not candidate.email:
+        raise ValidationError.single("to", "err.candidate_no_email")
+    settings = get_settings()
+    context: dict[str, Any] = {"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name}
+    invite = None
+    if template == "survey_invite":
+        token = secrets.token_urlsafe(32)
+        invite = SurveyInvite(token_hash=_token_hash(token), application_id=application_id, stage=app.stage,
+                              expires_at=utcnow() + timedelta(days=settings.survey_days))
+        session.add(invite)
+        session.flush()
+        context |= {"survey_link": f"{settings.base_url.rstrip('/')}/?survey={token}",
+                    "days": settings.survey_days}
+    mail = queue_template(session=session, template=template, language=candidate.language, to=candidate.email,
+                          key=f"{template}:{application_id}:{uuid.uuid4().hex}", draft=True,
+                          candidate_id=candidate.id, application_id=application_id, created_by=actor,
+                          context=context)
+    if invite is not None:
+        invite.mail_id = mail.id
+        session.add(invite)
+    session.commit()
+    return mail
+
+
+def drafts_for_application(*, session: Session, actor: User, application_id: int) -> list[OutboxMessage]:
+    """Mail prepared for this application and not yet sent or discarded."""
+    require(actor, *FOLLOWERS)
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
+                                                         OutboxMessage.status == MailStatus.draft)
+                             .order_by(OutboxMessage.id)))
+
+
+def open_survey(*, session: Session, token: str, now: datetime | None = None) -> dict[str, str]:
+    """What the survey page may show for a valid link (the job's title); SurveyLinkInvalid otherwise."""
+    now = now or utcnow()
+    invite = session.exec(select(SurveyInvite).where(SurveyInvite.token_hash == _token_hash(token or ""))).first()
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        raise SurveyLinkInvalid()
+    _, candidate, job = _application(session, invite.application_id)
+    return {"job": job.title, "language": candidate.language}
+
+
+def answer_survey(*, session: Session, token: str, answer_in: dict) -> SurveyResponse:
+    """Store a candidate's answers; the link is spent in the same conditional update, so it works once."""
+    data = validate(SurveyAnswerIn, answer_in)
+    now = utcnow()
+    invite = session.exec(select(SurveyInvite).where(SurveyInvite.token_hash == _token_hash(token or ""))).first()
+    if invite is None:
+        raise SurveyLinkInvalid()
+    spent = session.exec(  # type: ignore[call-overload]
+        update(SurveyInvite).where(col(SurveyInvite.id) == invite.id, col(SurveyInvite.used_at).is_(None),
+                                   col(SurveyInvite.expires_at) > now).values(used_at=now))
+    if spent.rowcount != 1:
+        session.rollback()
+        raise SurveyLinkInvalid()
+    app = session.get(Application, invite.application_id)
+    response = SurveyResponse(invite_id=invite.id or 0, job_id=app.job_id if app else 0, stage=invite.stage,
+                              at=now, **data.model_dump())
+    session.add(response)
+    session.commit()
+    return response
+
+
+@dataclass
+class SurveyGroup:
+    key: str
+    answers: int
+    nps: float | None = None  # promoters% - detractors%, None below MIN_GROUP answers
+    clarity: float | None = None
+    respect: float | None = None
+    treatment: float | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.answers >= MIN_GROUP
+
+
+def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[SurveyGroup]:
+    """Experience results per job or per stage; a group with fewer than 5 answers shows only its count."""
+    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
+    if by not in ("job", "stage"):
+        raise ValidationError.single("by", "err.choice_invalid")
+    key = Job.title if by == "job" else SurveyResponse.stage
+    promoters = func.sum(case((col(SurveyResponse.nps) >= 9, 1), else_=0))
+    detractors = func.sum(case((col(SurveyResponse.nps) <= 6, 1), else_=0))
+    rows = session.exec(
+        select(key, func.count(), func.avg(SurveyResponse.clarity), func.avg(SurveyResponse.respect),
+               func.avg(SurveyResponse.treatment), promoters, detractors)
+        .join(Job, col(Job.id) == SurveyResponse.job_id).group_by(key).order_by(key)
+    ).all()
+    groups = []
+    for name, n, clarity, respect, treatment, pro, det in rows:
+        group = SurveyGroup(key=str(name), answers=n)
+        if n >= MIN_GROUP:
+            group.nps = round(100 * ((pro or 0) - (det or 0)) / n, 1)
+            group.clarity, group.respect, group.treatment = (round(float(v), 2) for v in (clarity, respect, treatment))
+        groups.append(group)
+    return groups
+
+
+# --------------------------------------------------------------------------- talent pool
+def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+    """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
+    require(actor, *FOLLOWERS)
+    data = validate(PoolEntryIn, entry_in)
+    candidate = session.get(Candidate, data.candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    today = utcnow().astimezone(get_settings().tz).date()
+    if data.revisit_on <= today:
+        raise ValidationError.single("revisit_on", "err.revisit_past")
+    entry = session.exec(select(PoolEntry).where(PoolEntry.candidate_id == data.candidate_id)).first()
+    if entry is None:
+        entry = PoolEntry(candidate_id=data.candidate_id, reason=data.reason, job_family=data.job_family,
+                          revisit_on=data.revisit_on, added_by_id=actor.id or 0)
+    else:
+        entry.reason, entry.job_family, entry.revisit_on = data.reason, data.job_family, data.revisit_on
+        entry.status, entry.added_by_id, entry.added_at = "active", actor.id or 0, utcnow()
+    session.add(entry)
+    session.flush()
+    audit.record(session=session, actor=actor, entity="candidate", entity_id=data.candidate_id, action="pool_add",
+                 changes={"reason": data.reason, "revisit_on": data.revisit_on.isoformat()})
+    session.commit()
+    return entry
+
+
+def remove_from_pool(*, session: Session, actor: User, candidate_id: int) -> PoolEntry:
+    """Take a candidate out of the talent pool."""
+    require(actor, *FOLLOWERS)
+    entry = session.exec(select(PoolEntry).where(PoolEntry.candidate_id == candidate_id,
+                                                 PoolEntry.status == "active")).first()
+    if entry is None:
+        raise NotFound()
+    entry.status = "removed"
+    session.add(entry)
+    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="pool_remove")
+    session.commit()
+    return entry
+
+
+def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
+                limit: int = 200) -> list[dict[str, Any]]:
+    """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family."""
+    require(actor, *FOLLOWERS)
+    query = (select(PoolEntry, Candidate).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
+             .where(PoolEntry.status == "active", col(Candidate.anonymised_at).is_(None)))
+    if q.strip():
+        query = query.where(col(PoolEntry.reason).contains(q.strip()[:100], autoescape=True))
+    if tag.strip():
+        query = query.where(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
+    if job_family.strip():
+        query = query.where(PoolEntry.job_family == job_family.strip())
+    rows = session.exec(query.order_by(PoolEntry.revisit_on).limit(limit)).all()
+    return [{"entry": e, "candidate": c, "tags": tag_list(c.tags)} for e, c in rows]
+
+
+def job_families(*, session: Session, actor: User) -> list[str]:
+    """The job families in use in the pool (for the filter)."""
+    require(actor, *FOLLOWERS)
+    return [f for f in session.exec(select(PoolEntry.job_family).where(PoolEntry.status == "active",
+                                                                       PoolEntry.job_family != "")
+                                    .distinct().order_by(PoolEntry.job_family))]
+
+
+def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: int) -> OutboxMessage:
+    """A re-engagement draft for a pooled candidate, in their language, to preview, edit and send."""
+    require(actor, *FOLLOWERS)
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    if not candidate.email:
+        raise ValidationError.single("to", "err.candidate_no_email")
+    mail = queue_template(session=session, template="reengage", language=candidate.language, to=candidate.email,
+                          key=f"reengage:{candidate_id}:{uuid.uuid4().hex}", draft=True, candidate_id=candidate_id,
+                          created_by=actor, context={"candidate_name": candidate.name, "sender_name": actor.name})
+    session.commit()
+    return mail
+
+
+def pool_drafts(*, session: Session, actor: User, candidate_id: int) -> list[OutboxMessage]:
+    """Unsent re-engagement drafts for one candidate."""
+    require(actor, *FOLLOWERS)
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id,
+                                                         col(OutboxMessage.application_id).is_(None),
+                                                         OutboxMessage.status == MailStatus.draft)))
+
+
+def revisit_due(entry: PoolEntry) -> datetime:
+    """When a pool entry's revisit falls due: 09:00 on its date, company time."""
+    return datetime.combine(entry.revisit_on, time(9, 0), tzinfo=get_settings().tz)
+
