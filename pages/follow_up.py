@@ -60,7 +60,7 @@ else:
          tr("field.stage"): stage_label(r.stage), tr("fu.deadline"): _left(r),
          tr("fu.last_contact"): fmt_dt(r.last_contact),
          tr("fu.outcome"): tr(f"outcome.{r.last_outcome}") if r.last_outcome else "",
-         tr("fu.interest"): r.interest or "", tr("fu.risks"): "；".join(tr(k) for k in r.risks),
+         tr("fu.interest"): f"{r.interest}/5" if r.interest else "", tr("fu.risks"): "；".join(tr(k) for k in r.risks),
          tr("field.owner_id"): r.owner}
         for r in shown
     ])
@@ -226,8 +226,9 @@ with st.expander(tr("fu.survey_results"), icon=":material/reviews:"):
     else:
         st.dataframe(pd.DataFrame([
             {tr("field.job"): g.key, tr("fu.answers"): g.answers,
-             "NPS": g.nps if g.shown else tr("fu.too_few", n=followup.MIN_GROUP),
-             tr("survey.clarity"): g.clarity if g.shown else "", tr("survey.respect"): g.respect if g.shown else "",
-             tr("survey.treatment"): g.treatment if g.shown else ""}
+             "NPS": f"{g.nps:+.0f}" if g.shown else tr("fu.too_few", n=followup.MIN_GROUP),
+             tr("survey.clarity"): f"{g.clarity:.2f}" if g.shown else "",
+             tr("survey.respect"): f"{g.respect:.2f}" if g.shown else "",
+             tr("survey.treatment"): f"{g.treatment:.2f}" if g.shown else ""}
             for g in groups
         ]), hide_index=True, width="stretch", key="fu_survey_table")

@@ -282,13 +282,18 @@ def _seed_followup(session: Session, rng: random.Random, now: datetime,
     so that every column of the follow-up board and the survey results have something in them."""
     summaries = ["电话沟通面试感受，候选人反馈良好 / talked through the interview",
                  "微信告知下一步安排 / told them the next step on WeChat", "未接通，已发短信 / no answer, texted"]
+    ended = dict(session.exec(select(Interview.application_id, func.max(Interview.ends_at))
+                              .where(Interview.status == InterviewStatus.scheduled, Interview.ends_at <= now)
+                              .group_by(Interview.application_id)).all())
     for index, (app_id, final, _created, last, owner_id) in enumerate(recent):
         app = session.get(Application, app_id)
         if app is None:
             continue
-        if index % 3 != 2:  # two in three have been contacted since
+        end = ended.get(app_id)
+        # Word went out after most interviews; only some of the last day's are still awaiting feedback.
+        if end is None or end < now - timedelta(hours=40) or index % 2:
             outcome = ["reached", "left_message", "replied", "no_answer"][index % 4]
-            at = min(now - timedelta(hours=1), last + timedelta(hours=rng.randint(2, 20)))
+            at = min(now - timedelta(minutes=30), max(last, end or last) + timedelta(hours=rng.randint(2, 20)))
             session.add(Contact(candidate_id=app.candidate_id, application_id=app_id,
                                 channel=["phone", "wechat", "email"][index % 3], direction="outbound",
                                 outcome=outcome, summary=summaries[index % 3], at=at, by_user_id=owner_id,
