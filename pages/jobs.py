@@ -50,7 +50,8 @@ def _fields(prefix: str) -> dict:
     c2.number_input(tr("field.headcount"), key=f"{prefix}_headcount", min_value=1, max_value=1000, step=1)
     slots["headcount"] = c2.empty()
     st.selectbox(tr("field.hiring_manager_id"), [None, *managers], key=f"{prefix}_hiring_manager_id",
-                 format_func=lambda i: managers.get(i, tr("common.none")) if i else tr("common.none"))
+                 format_func=lambda i: managers.get(i, tr("common.none")) if i else tr("common.none"),
+                 placeholder=tr("common.none"))
     slots["hiring_manager_id"] = st.empty()
     st.text_area(tr("field.description"), key=f"{prefix}_description", max_chars=5000, height=100)
     slots["description"] = st.empty()

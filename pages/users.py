@@ -43,7 +43,8 @@ if picked:
     with st.form("users_edit_form"):
         st.text_input(tr("field.name"), key="users_edit_name", max_chars=100)
         slot_name = st.empty()
-        st.multiselect(tr("field.roles"), ROLES, key="users_edit_roles", format_func=role_label)
+        st.multiselect(tr("field.roles"), ROLES, key="users_edit_roles", format_func=role_label,
+                       placeholder=tr("common.choose_many"))
         st.radio(tr("field.language"), ["zh", "en"], key="users_edit_language", horizontal=True,
                  format_func=lambda c: {"zh": "中文", "en": "English"}[c])
         st.checkbox(tr("field.is_active"), key="users_edit_active")
@@ -84,7 +85,8 @@ with st.form("users_new_form"):
     slot_name = c1.empty()
     email = c2.text_input(tr("field.email"), key="users_new_email", max_chars=254)
     slot_email = c2.empty()
-    roles = c1.multiselect(tr("field.roles"), ROLES, key="users_new_roles", format_func=role_label)
+    roles = c1.multiselect(tr("field.roles"), ROLES, key="users_new_roles", format_func=role_label,
+                           placeholder=tr("common.choose_many"))
     language = c2.radio(tr("field.language"), ["zh", "en"], key="users_new_language", horizontal=True,
                         format_func=lambda c: {"zh": "中文", "en": "English"}[c])
     password = st.text_input(tr("users.initial_password"), type="password", key="users_new_password",

@@ -47,7 +47,8 @@ def render_fields(prefix: str, owners: dict[int, str]) -> tuple[dict[str, Any], 
         st.selectbox(tr("field.source"), SOURCES, key=f"{prefix}_source", format_func=lambda s: tr(f"source.{s}"))
         slots["source"] = st.empty()
         st.selectbox(tr("field.owner_id"), [None, *owners], key=f"{prefix}_owner_id",
-                     format_func=lambda i: owners.get(i, tr("common.none")) if i else tr("common.none"))
+                     format_func=lambda i: owners.get(i, tr("common.none")) if i else tr("common.none"),
+                     placeholder=tr("common.none"))
         slots["owner_id"] = st.empty()
         st.text_input(tr("field.tags"), key=f"{prefix}_tags", max_chars=600, help=tr("help.tags"))
         slots["tags"] = st.empty()
