@@ -10,7 +10,19 @@ from models.common import Role, Stage, tag_list
 from services import candidates, jobs, users
 from services.errors import Conflict, DomainError, ValidationError
 from ui.candidate_form import load_into_state, render_fields
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_flash, show_validation, stage_label, tr
+from ui.common import (
+    call,
+    current_user,
+    db,
+    flash,
+    fmt_dt,
+    has_role,
+    lang,
+    show_flash,
+    show_validation,
+    stage_label,
+    tr,
+)
 
 user = current_user()
 can_edit = has_role(Role.admin, Role.recruiter)
@@ -103,7 +115,8 @@ def list_view() -> None:
         frame = pd.DataFrame([
             {"id": r["id"], tr("field.name"): r["name"], tr("field.email"): r["email"],
              tr("field.phone"): r["phone"],
-             tr("cand.applications"): "；".join(f"{t} · {stage_label(s)}" for t, s in r["applications"]),
+             tr("cand.applications"): ("；" if lang() == "zh" else "; ").join(
+                 f"{t} · {stage_label(s)}" for t, s in r["applications"]),
              tr("field.owner_id"): r["owner"], tr("field.source"): tr(f"source.{r['source']}"),
              tr("field.tags"): ", ".join(r["tags"]), tr("field.created_at"): fmt_dt(r["created_at"])}
             for r in result.rows

@@ -322,7 +322,7 @@ def _seed_followup(session: Session, rng: random.Random, now: datetime,
                                                            "等待时间有点长 / long wait"])))
         if final == Stage.talent_pool:
             session.add(PoolEntry(candidate_id=app.candidate_id, reason="能力不错，暂无合适名额 / strong, no headcount",
-                                  job_family=rng.choice(["engineering", "product", "sales"]),
+                                  job_family=rng.choice(["研发 Engineering", "产品 Product", "销售 Sales"]),
                                   revisit_on=(now + timedelta(days=rng.randint(-3, 60))).date(),
                                   added_by_id=owner_id, added_at=last))
     session.flush()
