@@ -95,14 +95,20 @@ class BoardRow:
         return None if self.deadline is None else self.deadline - now
 
 
-def _risks(interest: int | None, nearest_offer: date | None, next_contact: datetime | None,
+def _offer_deadlines(intent: Intent | None) -> list[date]:
+    return [date.fromisoformat(o["deadline"]) for o in json.loads(intent.offers) if o.get("deadline")] if intent \
+        else []
+
+
+def _risks(interest: int | None, offer_deadlines: list[date], next_contact: datetime | None,
            last_contact: datetime | None, now: datetime) -> list[str]:
     settings = get_settings()
     today = now.astimezone(settings.tz).date()
     risks = []
     if interest is not None and interest <= 2:
         risks.append("risk.low_interest")
-    if nearest_offer is not None and today <= nearest_offer <= today + timedelta(days=settings.offer_risk_days):
+    # Every deadline, not only the nearest: once the nearest has passed, a later one may be the one coming up.
+    if any(today <= d <= today + timedelta(days=settings.offer_risk_days) for d in offer_deadlines):
         risks.append("risk.offer_deadline")
     if next_contact is not None and next_contact < now and (last_contact is None or last_contact <= next_contact):
         risks.append("risk.silent")
@@ -132,10 +138,10 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
         .where(col(Application.stage).in_(ACTIVE), col(Candidate.anonymised_at).is_(None))
         .order_by(col(Application.stage_changed_at).desc()).limit(limit)
     )
-    if owner_id is not None:
-        query = query.where(Candidate.owner_id == owner_id)
-    elif not actor.has_role(Role.admin):
+    if not actor.has_role(Role.admin):  # the owner filter is an admin's; a recruiter sees only their own
         query = query.where(Candidate.owner_id == actor.id)
+    elif owner_id is not None:
+        query = query.where(Candidate.owner_id == owner_id)
     rows = session.exec(query).all()
     intent_ids = [r[9] for r in rows if r[9]]
     intents = {i.id: i for i in session.exec(select(Intent).where(col(Intent.id).in_(intent_ids)))} if intent_ids \
@@ -160,7 +166,7 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
             clock_running=running, last_contact=contacted, last_outcome=contact.outcome if contact else None,
             next_contact_at=contact.next_contact_at if contact else None,
             interest=intent.interest if intent else None,
-            risks=_risks(intent.interest if intent else None, intent.nearest_offer_deadline if intent else None,
+            risks=_risks(intent.interest if intent else None, _offer_deadlines(intent),
                          contact.next_contact_at if contact else None, contacted, now))
         if stage == Stage.offer and not running and not row.risks:
             row.state = "decided"
@@ -257,7 +263,7 @@ def risk_of(*, session: Session, actor: User, application_id: int, now: datetime
     contact = session.exec(select(Contact).where(Contact.candidate_id == candidate.id)
                            .order_by(col(Contact.id).desc())).first()
     intent = history[0][0] if history else None
-    return _risks(intent.interest if intent else None, intent.nearest_offer_deadline if intent else None,
+    return _risks(intent.interest if intent else None, _offer_deadlines(intent),
                   contact.next_contact_at if contact else None, contact.at if contact else None, now)
 
 

@@ -1,0 +1,179 @@
+"""The talent pool: keep a candidate with a reason and a future revisit date, find them again by reason, skill tag
+or job family, take them out, and prepare a re-engagement mail in their language."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from models.followup import PoolEntry
+from models.mail import MailStatus, OutboxMessage
+from models.user import User
+from services import followup
+from services.errors import NotAllowed, NotFound, ValidationError
+from tests.services.test_followup import TODAY, _frozen, fields_of, has_chinese  # noqa: F401
+
+TOMORROW = TODAY + timedelta(days=1)
+
+
+def pool(session: Session, actor: User, candidate_id: int, **values: Any) -> PoolEntry:
+    data = {"candidate_id": candidate_id, "reason": "技术很扎实，这次岗位级别不匹配", "job_family": "后端",
+            "revisit_on": TODAY + timedelta(days=90)} | values
+    return followup.add_to_pool(session=session, actor=actor, entry_in=data)
+
+
+def found(session: Session, actor: User, **filters: str) -> list[int]:
+    return [r["candidate"].id for r in followup.search_pool(session=session, actor=actor, **filters)]
+
+
+def test_a_candidate_is_kept_with_a_reason_and_a_revisit_date(session, make) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter, name="韩梅梅", tags="Python, Go")
+    entry = pool(session, recruiter, candidate.id, reason="  薪资预期高于预算，明年再联系  ", job_family=" 后端 ",
+                 revisit_on="2026-06-01")
+    assert (entry.reason, entry.job_family, entry.revisit_on) == (
+        "薪资预期高于预算，明年再联系", "后端", date(2026, 6, 1))
+    assert (entry.status, entry.added_by_id) == ("active", recruiter.id)
+    [row] = followup.search_pool(session=session, actor=recruiter)
+    assert (row["candidate"].name, row["entry"].id, row["tags"]) == ("韩梅梅", entry.id, ["python", "go"])
+
+
+@pytest.mark.parametrize(("revisit_on", "key"), [
+    (TODAY, "err.revisit_past"),
+    (TODAY - timedelta(days=1), "err.revisit_past"),
+    ("2025-12-31", "err.revisit_past"),
+    ("someday", "err.date_invalid"),
+    (None, "err.date_invalid"),
+], ids=["today", "yesterday", "last_year", "not_a_date", "missing"])
+def test_a_revisit_date_that_is_not_in_the_future_is_refused(session, make, revisit_on, key) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter)
+    with pytest.raises(ValidationError) as err:
+        pool(session, recruiter, candidate.id, revisit_on=revisit_on)
+    assert fields_of(err) == {"revisit_on": key}
+    assert session.exec(select(PoolEntry)).all() == []
+    assert pool(session, recruiter, candidate.id, revisit_on=TOMORROW).revisit_on == TOMORROW
+
+
+def test_today_is_the_company_calendar_day(session, make, frozen_clock) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter)
+    frozen_clock.set(datetime(2026, 3, 1, 23, 30, tzinfo=UTC))  # already 2 March in Shanghai
+    with pytest.raises(ValidationError) as err:
+        pool(session, recruiter, candidate.id, revisit_on=date(2026, 3, 2))
+    assert fields_of(err) == {"revisit_on": "err.revisit_past"}
+
+
+@pytest.mark.parametrize(("values", "field", "key"), [
+    ({"reason": ""}, "reason", "err.required"),
+    ({"reason": "  \n "}, "reason", "err.required"),
+    ({"reason": "x" * 1001}, "reason", "err.too_long"),
+    ({"job_family": "x" * 61}, "job_family", "err.too_long"),
+], ids=["empty_reason", "blank_reason", "long_reason", "long_family"])
+def test_a_pool_entry_needs_a_reason(session, make, values, field, key) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter)
+    with pytest.raises(ValidationError) as err:
+        pool(session, recruiter, candidate.id, **values)
+    assert fields_of(err) == {field: key}
+
+
+def test_pooling_an_unknown_candidate_is_not_found(session, make) -> None:
+    with pytest.raises(NotFound):
+        pool(session, make.admin(), 999_999)
+
+
+def test_adding_again_updates_the_entry_instead_of_duplicating_it(session, make) -> None:
+    first, second = make.user("recruiter"), make.user("recruiter")
+    candidate = make.candidate(actor=first)
+    entry = pool(session, first, candidate.id, reason="第一次", job_family="后端")
+    again = pool(session, second, candidate.id, reason="更新后的原因", job_family="数据", revisit_on=TOMORROW)
+    assert again.id == entry.id
+    rows = session.exec(select(PoolEntry)).all()
+    assert [(e.reason, e.job_family, e.revisit_on, e.added_by_id) for e in rows] == [
+        ("更新后的原因", "数据", TOMORROW, second.id)]
+
+
+def test_search_finds_candidates_by_reason_tag_and_job_family(session, make) -> None:
+    recruiter = make.user("recruiter")
+    go = make.candidate(actor=recruiter, tags="Go, Kubernetes")
+    py = make.candidate(actor=recruiter, tags="Python")
+    pm = make.candidate(actor=recruiter, tags="产品, 数据分析")
+    pool(session, recruiter, go.id, reason="薪资预期高", job_family="后端", revisit_on=TODAY + timedelta(days=30))
+    pool(session, recruiter, py.id, reason="已接受其他 offer，半年后回访", job_family="后端",
+         revisit_on=TODAY + timedelta(days=10))
+    pool(session, recruiter, pm.id, reason="薪资预期高，100% 远程", job_family="产品",
+         revisit_on=TODAY + timedelta(days=20))
+
+    assert found(session, recruiter) == [py.id, pm.id, go.id]  # soonest revisit first
+    assert found(session, recruiter, q="薪资") == [pm.id, go.id]
+    assert found(session, recruiter, q=" offer ") == [py.id]
+    assert found(session, recruiter, q="100%") == [pm.id]
+    assert found(session, recruiter, q="%") == [pm.id]  # a wildcard is searched as a character
+    assert found(session, recruiter, tag="go") == [go.id]
+    assert found(session, recruiter, tag=" Python ") == [py.id]
+    assert found(session, recruiter, tag="数据分析") == [pm.id]
+    assert found(session, recruiter, tag="kube") == []  # whole tags only
+    assert found(session, recruiter, job_family="后端") == [py.id, go.id]
+    assert found(session, recruiter, q="薪资", job_family="后端") == [go.id]
+    assert found(session, recruiter, q="不存在的原因") == []
+    assert followup.job_families(session=session, actor=recruiter) == sorted(["产品", "后端"])
+
+
+def test_a_removed_candidate_leaves_the_pool_and_can_be_added_again(session, make) -> None:
+    recruiter = make.user("recruiter")
+    stays, leaves = make.candidate(actor=recruiter), make.candidate(actor=recruiter)
+    pool(session, recruiter, stays.id, job_family="后端")
+    pool(session, recruiter, leaves.id, job_family="设计")
+    removed = followup.remove_from_pool(session=session, actor=recruiter, candidate_id=leaves.id)
+    assert removed.status == "removed"
+    assert found(session, recruiter) == [stays.id]
+    assert followup.job_families(session=session, actor=recruiter) == ["后端"]
+    with pytest.raises(NotFound):
+        followup.remove_from_pool(session=session, actor=recruiter, candidate_id=leaves.id)
+
+    back = pool(session, recruiter, leaves.id, reason="重新联系上了")
+    assert (back.id, back.status) == (removed.id, "active")
+    assert sorted(found(session, recruiter)) == sorted([stays.id, leaves.id])
+
+
+@pytest.mark.parametrize(("language", "greeting"), [("zh", "您好"), ("en", "Dear")])
+def test_a_re_engagement_draft_is_written_in_the_candidates_language(session, make, language, greeting) -> None:
+    recruiter = make.user("recruiter", name="Wang Fang")
+    candidate = make.candidate(actor=recruiter, name="Li Lei", language=language)
+    pool(session, recruiter, candidate.id)
+    draft = followup.prepare_reengagement_mail(session=session, actor=recruiter, candidate_id=candidate.id)
+    assert (draft.status, draft.template, draft.language) == (MailStatus.draft, "reengage", language)
+    assert (draft.to_addrs, draft.candidate_id, draft.application_id) == (candidate.email, candidate.id, None)
+    assert greeting in draft.text and "Li Lei" in draft.text and "Wang Fang" in draft.text
+    assert has_chinese(draft.subject + draft.text) == (language == "zh")
+    assert followup.pool_drafts(session=session, actor=recruiter, candidate_id=candidate.id) == [draft]
+
+
+def test_a_candidate_without_email_gets_no_re_engagement_draft(session, make) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter, email=None)
+    pool(session, recruiter, candidate.id)
+    with pytest.raises(ValidationError) as err:
+        followup.prepare_reengagement_mail(session=session, actor=recruiter, candidate_id=candidate.id)
+    assert fields_of(err) == {"to": "err.candidate_no_email"}
+    assert session.exec(select(OutboxMessage)).all() == []
+
+
+@pytest.mark.parametrize("roles", ["interviewer", "hiring_manager"])
+def test_the_talent_pool_is_for_recruiters_and_admins(session, make, roles) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter)
+    pool(session, recruiter, candidate.id)
+    other = make.user(roles)
+    for call in (lambda: pool(session, other, candidate.id),
+                 lambda: followup.search_pool(session=session, actor=other),
+                 lambda: followup.job_families(session=session, actor=other),
+                 lambda: followup.remove_from_pool(session=session, actor=other, candidate_id=candidate.id),
+                 lambda: followup.prepare_reengagement_mail(session=session, actor=other, candidate_id=candidate.id)):
+        with pytest.raises(NotAllowed):
+            call()
+    assert found(session, make.admin()) == [candidate.id]
