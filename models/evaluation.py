@@ -113,12 +113,19 @@ class InterviewCreate(SQLModel):
     ends_at: datetime
     mode: InterviewMode = InterviewMode.onsite
     location: str = Field(default="", max_length=300)
-    interviewer_ids: list[int] = Field(min_length=1, max_length=8)
+    interviewer_ids: list[int] = Field(max_length=8)
 
     @field_validator("location", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         return _text(value)
+
+    @field_validator("interviewer_ids")
+    @classmethod
+    def _panel(cls, value: list[int]) -> list[int]:
+        if not value:  # the page's message for an empty panel, not pydantic's generic "too short"
+            raise ValueError("err.not_an_interviewer")
+        return value
 
     @model_validator(mode="after")
     def _times(self) -> InterviewCreate:

@@ -149,7 +149,8 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
         crit = Criterion(round_id=round_id, job_id=job_id, **data.model_dump())
     else:
         crit = session.get(Criterion, criterion_id)
-        if crit is None or crit.round_id != round_id:
+        # A job's override edits only its own criteria; the round's set is shared by every other job.
+        if crit is None or crit.round_id != round_id or crit.job_id != job_id:
             raise NotFound()
         for key, value in data.model_dump().items():
             setattr(crit, key, value)
@@ -226,6 +227,9 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
     if interview.status != InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
     data = validate(InterviewCreate, {**interview_in, "application_id": interview.application_id})
+    rnd = session.get(InterviewRound, data.round_id)
+    if rnd is None or (not rnd.is_active and rnd.id != interview.round_id):  # a retired round may stay, not be chosen
+        raise ValidationError.single("round_id", "err.round_unknown")
     _check_panel(session, data.interviewer_ids)
     result = session.exec(  # type: ignore[call-overload]
         update(Interview).where(col(Interview.id) == interview_id, col(Interview.version) == version)

@@ -22,7 +22,7 @@ ESCALATE_AFTER = timedelta(hours=48)
 LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but stop mailing
 
 
-def _pending(session: Session, *, ended_after: datetime, ended_before: datetime, panelist: int | None = None,
+def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
              owner: int | None = None):  # noqa: ANN202 - result rows
     panelist_user = aliased(User)
     submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
@@ -37,7 +37,7 @@ def _pending(session: Session, *, ended_after: datetime, ended_before: datetime,
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
         .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
-               col(Interview.ends_at) < ended_before, ~submitted)
+               col(Interview.ends_at) <= ended_by, ~submitted)  # at 1 h (48 h) sharp it is due
         .order_by(Interview.ends_at).limit(2000)
     )
     if panelist is not None:
@@ -53,7 +53,7 @@ def scorecard_due(session: Session, now: datetime, settings: Settings) -> Iterab
     after 48 hours the candidate's recruiter is told as well (once)."""
     base = settings.base_url.rstrip("/")
     for iv_id, ends_at, uid, who, _cand_id, cand, owner_id, title, app_id in _pending(
-            session, ended_after=now - LOOKBACK, ended_before=now - FIRST_REMINDER):
+            session, ended_after=now - LOOKBACK, ended_by=now - FIRST_REMINDER):
         late = now - ends_at
         window = "first" if late < timedelta(hours=24) else f"day{late.days}"
         hours = int(late.total_seconds() // 3600)
@@ -81,7 +81,7 @@ def my_pending_scorecards(session: Session, user: User, now: datetime) -> list[T
         Task(kind="scorecard_pending", params={"name": cand, "job": title}, due_at=ends_at + FIRST_REMINDER,
              page="pages/scorecard.py", query={"interview": str(iv_id)})
         for iv_id, ends_at, _uid, _who, _cid, cand, _owner, title, _app in _pending(
-            session, ended_after=now - timedelta(days=90), ended_before=now + HORIZON, panelist=user.id)
+            session, ended_after=now - timedelta(days=90), ended_by=now + HORIZON, panelist=user.id)
         if ends_at <= now
     ]
 
@@ -93,6 +93,6 @@ def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datet
         Task(kind="scorecard_overdue", params={"who": who, "name": cand, "job": title},
              due_at=ends_at + ESCALATE_AFTER, page="pages/debrief.py", query={"application": str(app_id)})
         for _iv, ends_at, uid, who, _cid, cand, _owner, title, app_id in _pending(
-            session, ended_after=now - timedelta(days=90), ended_before=now - ESCALATE_AFTER, owner=user.id)
+            session, ended_after=now - timedelta(days=90), ended_by=now - ESCALATE_AFTER, owner=user.id)
         if uid != user.id
     ]
