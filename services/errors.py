@@ -78,6 +78,8 @@ def _message_for(err: Any) -> tuple[str, dict[str, Any]]:
         return ("err.too_short", {"min": ctx.get("min_length")})
     if kind == "string_too_long":
         return ("err.too_long", {"max": ctx.get("max_length")})
+    if kind == "too_long":  # a list with too many items
+        return ("err.too_many", {"max": ctx.get("max_length")})
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         return ("err.out_of_range", {})
     if kind.startswith(("int_", "float_", "decimal_")):

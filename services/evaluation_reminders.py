@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
+from models.common import Role, Stage
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Scorecard, ScorecardStatus
 from models.job import Job
 from models.user import User
@@ -19,6 +20,7 @@ from services.tasks import HORIZON, Task, provider
 
 FIRST_REMINDER = timedelta(hours=1)
 ESCALATE_AFTER = timedelta(hours=48)
+DECISION_DUE = timedelta(days=2)
 LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but stop mailing
 
 
@@ -96,3 +98,20 @@ def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datet
             session, ended_after=now - timedelta(days=90), ended_by=now - ESCALATE_AFTER, owner=user.id)
         if uid != user.id
     ]
+
+
+@provider
+def decisions_waiting(session: Session, user: User, now: datetime) -> list[Task]:
+    """For a hiring manager: applications to their jobs waiting for a decision (due two days after they got there)."""
+    if not user.has_role(Role.hiring_manager):
+        return []
+    rows = session.exec(
+        select(Application.id, Application.stage_changed_at, Candidate.name, Job.title)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(Job.hiring_manager_id == user.id, Application.stage == Stage.decision_pending,
+               col(Candidate.anonymised_at).is_(None))
+        .order_by(Application.stage_changed_at).limit(200))
+    return [Task(kind="decision_waiting", params={"name": name, "job": title}, due_at=changed + DECISION_DUE,
+                 page="pages/debrief.py", query={"application": str(app_id)})
+            for app_id, changed, name, title in rows]
