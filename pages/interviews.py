@@ -215,7 +215,10 @@ def import_form() -> None:
 
 
 if has_role(Role.admin, Role.recruiter):
-    mine_tab, plan_tab = st.tabs([tr("iv.tab_mine"), tr("iv.tab_plan")])
+    # Scheduling is a recruiter's usual errand here; their own interviews come first only if they interview.
+    plan_first = st.query_params.get("application") or not has_role(Role.interviewer, Role.hiring_manager)
+    mine_tab, plan_tab = st.tabs([tr("iv.tab_mine"), tr("iv.tab_plan")],
+                                 default=tr("iv.tab_plan") if plan_first else tr("iv.tab_mine"))
     with mine_tab:
         my_interviews()
     with plan_tab:
