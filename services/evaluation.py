@@ -13,6 +13,7 @@ from statistics import fmean
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -441,7 +442,11 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
     if card is None:
         card = Scorecard(interview_id=interview_id, interviewer_id=actor.id or 0, application_id=app.id or 0)
         session.add(card)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same person's first save from another tab got there first
+            session.rollback()
+            raise Conflict("err.scorecard_changed") from None
     else:
         result = session.exec(  # type: ignore[call-overload]
             update(Scorecard).where(col(Scorecard.id) == card.id, col(Scorecard.version) == card.version)
@@ -620,16 +625,3 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
                  changes={"kind": data.kind.value, "reason": reason})
     session.commit()
     return decision
-
-
-def pending_scorecards(*, session: Session, since: datetime, until: datetime) -> list[tuple[Interview, int]]:
-    """(interview, panelist id) pairs whose interview ended in [since, until) without a submitted scorecard."""
-    submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
-                                           Scorecard.interviewer_id == InterviewPanelist.user_id,
-                                           Scorecard.status == ScorecardStatus.submitted).exists()
-    return [(iv, uid) for iv, uid in session.exec(
-        select(Interview, InterviewPanelist.user_id)
-        .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-        .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= since,
-               col(Interview.ends_at) < until, ~submitted)
-        .order_by(Interview.ends_at).limit(2000))]

@@ -879,3 +879,23 @@ def test_a_discarded_draft_is_cancelled_and_can_no_longer_be_sent(session, make)
     with pytest.raises(NotFound):
         discard_draft(session=session, actor=s.recruiter, message_id=9999)
     assert evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)["drafts"] == []
+
+
+def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refuse_the_other(
+        make, session, engine, frozen_clock) -> None:
+    from sqlalchemy import event
+
+    s = interview_with_panel(make)
+    crits = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)["criteria"]
+    data = {"ratings": [{"criterion_id": c.id, "rating": 4} for c in crits], "recommendation": "yes"}
+    with Session(engine, expire_on_commit=False) as first, Session(engine, expire_on_commit=False) as second:
+        @event.listens_for(second, "before_flush", once=True)
+        def other_tab_saves_first(*_args: object) -> None:
+            # The second tab has looked and found no scorecard; the first tab saves before it writes.
+            evaluation.save_scorecard(session=first, actor=s.panel[0], interview_id=s.interview.id,
+                                      scorecard_in=data)
+
+        with pytest.raises(Conflict):
+            evaluation.save_scorecard(session=second, actor=s.panel[0], interview_id=s.interview.id,
+                                      scorecard_in=data)
+    assert len(session.exec(select(Scorecard).where(Scorecard.interview_id == s.interview.id)).all()) == 1
