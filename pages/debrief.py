@@ -6,10 +6,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from models.common import Role
 from models.evaluation import DECISION_REASONS, DecisionKind
 from services import evaluation
 from services.errors import Conflict, DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, lang, show_flash, show_validation, stage_label, tr
+from ui.common import (
+    call,
+    current_user,
+    db,
+    flash,
+    fmt_dt,
+    has_role,
+    lang,
+    show_flash,
+    show_validation,
+    stage_label,
+    tr,
+)
 from ui.drafts import review_draft
 
 user = current_user()
@@ -23,8 +36,11 @@ if data is None:
     st.stop()
 app, cand, job = data["application"], data["candidate"], data["job"]
 zh = lang() == "zh"
-st.page_link("pages/candidates.py", label=tr("db.back_to_candidate"), icon=":material/arrow_back:",
-             query_params={"id": str(cand.id)})
+if has_role(Role.admin, Role.recruiter, Role.hiring_manager):
+    st.page_link("pages/candidates.py", label=tr("db.back_to_candidate"), icon=":material/arrow_back:",
+                 query_params={"id": str(cand.id)})
+else:  # an interviewer has no candidates page: back to their interviews
+    st.page_link("pages/interviews.py", label=tr("iv.back"), icon=":material/arrow_back:")
 st.title(tr("db.title", name=cand.name), anchor=False)
 st.caption(f"{job.title} · {tr('field.stage')}: {stage_label(app.stage)}")
 show_flash()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, time, timedelta
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -14,7 +15,19 @@ from models.followup import Channel, Direction, Outcome
 from services import followup, users
 from services.config import get_settings
 from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_flash, show_validation, stage_label, tr
+from ui.common import (
+    call,
+    current_user,
+    db,
+    flash,
+    fmt_dt,
+    has_role,
+    show_flash,
+    show_validation,
+    stage_label,
+    table_key,
+    tr,
+)
 from ui.drafts import review_draft
 
 user = current_user()
@@ -69,12 +82,21 @@ else:
         return "color: #c53030; font-weight: 600" if isinstance(value, str) and value.startswith(
             tr("fu.overdue_prefix")) else ""
 
-    event = st.dataframe(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key="fu_table",
-                         hide_index=True, width="stretch", column_config={"app": None}, on_select="rerun",
-                         selection_mode="single-row")
-    picked = event.selection.rows if event is not None else []
-    if picked:
-        linked_app = str(int(frame.iloc[picked[0]]["app"]))
+    def _follow(key: str, ids: list[int]) -> None:
+        """A row ticked: the panel follows that application by its id, kept in the address, so that it stays with
+        the candidate when the board changes (after a contact is logged, they move to another column)."""
+        rows = st.session_state[key].selection.rows
+        st.query_params.pop("candidate", None)
+        if rows:
+            st.query_params["application"] = str(ids[rows[0]])
+        else:
+            st.query_params.pop("application", None)
+
+    ids = [r.application_id for r in shown]
+    table = table_key("fu_table", ids)
+    st.dataframe(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key=table, hide_index=True,
+                 width="stretch", column_config={"app": None}, on_select=partial(_follow, table, ids),
+                 selection_mode="single-row")
     st.caption(tr("fu.click_to_act"))
 
 current = None
@@ -96,10 +118,18 @@ for key in current.risks:
 if current.clock_running:
     st.error(tr("fu.clock", left=_left(current), deadline=fmt_dt(current.deadline)), icon=":material/timer:")
 
+# Keyed and tracked: an unkeyed tab set is a new one whenever a message above it comes or goes (a flash, the
+# clock), and the browser would jump back to the first tab in the middle of writing a mail.
 contact_tab, intent_tab, mail_tab, pool_tab = st.tabs([tr("fu.tab_contact"), tr("fu.tab_intent"),
-                                                       tr("fu.tab_mail"), tr("fu.tab_pool")])
+                                                       tr("fu.tab_mail"), tr("fu.tab_pool")],
+                                                      key="fu_tabs", on_change="rerun")
 with contact_tab:
-    with st.form(f"fu_contact_{current.application_id}", clear_on_submit=True):
+    # Not clear_on_submit: after a message the rest of what was typed must stay. Once logged, the form is emptied
+    # here, before its widgets, so that the browser shows it empty too (the time of day may stay).
+    if st.session_state.pop("fu_contact_logged", False):
+        st.session_state.update(fu_channel=list(Channel)[0].value, fu_direction=list(Direction)[0].value,
+                                fu_outcome=list(Outcome)[0].value, fu_summary="", fu_next_day=None)
+    with st.form(f"fu_contact_{current.application_id}"):
         c1, c2, c3 = st.columns(3)
         channel = c1.selectbox(tr("fu.channel"), [c.value for c in Channel], key="fu_channel",
                                format_func=lambda c: tr(f"channel.{c}"))
@@ -110,8 +140,9 @@ with contact_tab:
         summary = st.text_area(tr("fu.summary"), key="fu_summary", max_chars=5000, height=90)
         slot_summary = st.empty()
         d1, d2 = st.columns(2)
-        next_day = d1.date_input(tr("fu.next_contact"), value=None, key="fu_next_day",
-                                 min_value=now.astimezone(tz).date())
+        # No min_value: Streamlit silently turns a date below it into "none" (a page left open past midnight);
+        # the service refuses a past date with a message instead.
+        next_day = d1.date_input(tr("fu.next_contact"), value=None, key="fu_next_day")
         next_time = d2.time_input(tr("fu.next_time"), value=time(10, 0), key="fu_next_time", step=1800)
         slot_next = st.empty()
         logged = st.form_submit_button(tr("fu.log"), type="primary", icon=":material/call:")
@@ -128,6 +159,7 @@ with contact_tab:
         except DomainError as exc:
             st.error(tr(exc.key, **exc.params), icon=":material/error:")
         else:
+            st.session_state["fu_contact_logged"] = True
             flash(tr("fu.logged"))
             st.rerun()
     history = call(followup.list_contacts, actor=user, candidate_id=current.candidate_id) or []

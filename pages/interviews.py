@@ -12,7 +12,19 @@ from models.evaluation import InterviewMode, InterviewStatus
 from services import candidates, evaluation, importer, interview_import, users
 from services.config import get_settings
 from services.errors import Conflict, DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, lang, show_flash, show_validation, tr
+from ui.common import (
+    call,
+    current_user,
+    db,
+    flash,
+    fmt_dt,
+    has_role,
+    lang,
+    show_flash,
+    show_validation,
+    table_key,
+    tr,
+)
 
 user = current_user()
 tz = get_settings().tz
@@ -131,7 +143,8 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
          tr("iv.panel"): ", ".join(r.panel), tr("field.status"): tr(f"iv_status.{r.interview.status}")}
         for r in rows
     ])
-    event = st.dataframe(frame, key="iv_week_table", hide_index=True, width="stretch", column_config={"id": None},
+    event = st.dataframe(frame, key=table_key("iv_week_table", [r.interview.id for r in rows]), hide_index=True,
+                         width="stretch", column_config={"id": None},
                          on_select="rerun", selection_mode="single-row")
     picked = event.selection.rows if event is not None else []
     if not picked:
@@ -217,7 +230,8 @@ def import_form() -> None:
 if has_role(Role.admin, Role.recruiter):
     # Scheduling is a recruiter's usual errand here; their own interviews come first only if they interview.
     plan_first = st.query_params.get("application") or not has_role(Role.interviewer, Role.hiring_manager)
-    mine_tab, plan_tab = st.tabs([tr("iv.tab_mine"), tr("iv.tab_plan")],
+    # Keyed and tracked, so that a message coming or going above does not send the browser back to the first tab.
+    mine_tab, plan_tab = st.tabs([tr("iv.tab_mine"), tr("iv.tab_plan")], key="iv_tabs", on_change="rerun",
                                  default=tr("iv.tab_plan") if plan_first else tr("iv.tab_mine"))
     with mine_tab:
         my_interviews()

@@ -14,7 +14,8 @@ try:
         info = followup.open_survey(session=session, token=token)
 except followup.SurveyLinkInvalid:
     info = None
-if info is not None and LANG_KEY not in st.session_state:
+if info is not None:
+    # In the candidate's language, as the invitation was (the frame has already guessed one from the browser).
     st.session_state[LANG_KEY] = info["language"]
 
 left, middle, right = st.columns([1, 3, 1])

@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.common import utcnow
 from services import followup
-from ui.common import call, current_user, flash, fmt_dt, show_flash, tr
+from ui.common import call, current_user, flash, fmt_dt, show_flash, table_key, tr
 from ui.drafts import review_draft
 
 user = current_user()
@@ -32,7 +32,8 @@ else:
          tr("pool.added_at"): fmt_dt(r["entry"].added_at)}
         for r in rows
     ])
-    event = st.dataframe(frame, key="pool_table", hide_index=True, width="stretch", column_config={"cid": None},
+    event = st.dataframe(frame, key=table_key("pool_table", [r["candidate"].id for r in rows]), hide_index=True,
+                         width="stretch", column_config={"cid": None},
                          on_select="rerun", selection_mode="single-row")
     picked = event.selection.rows if event is not None else []
     if picked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -122,6 +123,16 @@ def show_flash() -> None:
             st.success(message, icon=":material/check_circle:")
         else:
             st.info(message, icon=":material/info:")
+
+
+def table_key(prefix: str, ids: list[int]) -> str:
+    """A selectable table's key that changes with the rows it lists, in order.
+
+    Streamlit keeps a table's selection as row numbers: once a row is gone or the order changes (a contact
+    logged, an interview moved) the same number is another row, and the page would act on someone else.
+    A new key starts the changed table without a selection.
+    """
+    return f"{prefix}_{zlib.crc32(','.join(map(str, ids)).encode()):08x}"
 
 
 def stage_label(stage: str) -> str:

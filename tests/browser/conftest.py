@@ -95,7 +95,8 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield {"url": url, "database_url": env["FOLLOWUP_DATABASE_URL"]}
+        yield {"url": url, "database_url": env["FOLLOWUP_DATABASE_URL"],
+               "settings": {k: v for k, v in env.items() if k.startswith("FOLLOWUP_")}}
     finally:
         proc.terminate()
         try:
@@ -163,3 +164,22 @@ def shot(page, name: str) -> None:  # noqa: ANN001
     """Save a screenshot as test-artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"))
+
+
+@pytest.fixture
+def server_db(server: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
+    """Open a Session on the server's database, with the server's settings (time zone, secret key), to make the
+    rows a flow starts from through the services, or to read what the browser did."""
+    from services import config
+    from services.db import make_engine, session_scope
+
+    for name in [n for n in os.environ if n.startswith("FOLLOWUP_")]:
+        monkeypatch.delenv(name)
+    for name, value in server["settings"].items():
+        monkeypatch.setenv(name, value)
+    config.get_settings.cache_clear()
+    engine = make_engine(server["database_url"])
+
+    yield lambda: session_scope(engine)
+    engine.dispose()
+    config.get_settings.cache_clear()
