@@ -33,6 +33,8 @@ if not raw.isdigit():
 application_id = int(raw)
 data = call(evaluation.debrief, actor=user, application_id=application_id)
 if data is None:
+    # Refused (most often: your own scorecard is not in yet) — show the way back to one's interviews.
+    st.page_link("pages/interviews.py", label=tr("iv.back"), icon=":material/arrow_back:")
     st.stop()
 app, cand, job = data["application"], data["candidate"], data["job"]
 zh = lang() == "zh"
@@ -102,7 +104,7 @@ if data["decisions"]:
 for draft in data["drafts"]:
     review_draft(draft, user, tr("db.draft_title"))
 
-if data["can_decide"]:
+if data["can_decide"] and app.stage in ("interviewing", "decision_pending", "offer"):
     st.subheader(tr("db.decide"), anchor=False)
     kind = st.segmented_control(tr("db.decision"), [k.value for k in DecisionKind], key="db_kind",
                                 format_func=lambda k: tr(f"decision.{k}"), default=DecisionKind.advance.value)

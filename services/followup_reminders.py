@@ -127,8 +127,11 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
         select(Contact, Candidate.name).join(Candidate, col(Candidate.id) == Contact.candidate_id)
         .where(Contact.id == newest, Contact.by_user_id == user.id, col(Contact.next_contact_at) <= now + HORIZON,
                col(Candidate.anonymised_at).is_(None)).limit(300))
+    # A hiring manager who logged the contact has no follow-up board: their link opens the candidate.
+    board = user.has_role(Role.admin, Role.recruiter)
     return [Task(kind="next_contact", params={"name": name}, due_at=c.next_contact_at,  # type: ignore[arg-type]
-                 page="pages/follow_up.py", query={"candidate": str(c.candidate_id)}) for c, name in rows]
+                 page="pages/follow_up.py" if board else "pages/candidates.py",
+                 query={"candidate" if board else "id": str(c.candidate_id)}) for c, name in rows]
 
 
 @provider

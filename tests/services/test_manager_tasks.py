@@ -32,3 +32,20 @@ def test_too_many_competing_offers_are_refused_with_a_count_message(make, sessio
         followup.record_intent(session=session, actor=recruiter,
                                intent_in={"application_id": app.id, "interest": 3, "offers": offers})
     assert caught.value.fields == {"offers": ("err.too_many", {"max": 10})}
+
+
+def test_a_hiring_managers_next_contact_task_opens_the_candidate_page_they_can_reach(make, session) -> None:
+    from datetime import timedelta
+
+    from models.common import utcnow
+
+    manager = make.user("hiring_manager")
+    recruiter = make.user("recruiter")
+    job = make.job(hiring_manager_id=manager.id)
+    cand = make.candidate(actor=recruiter, job=job)
+    app = session.exec(select(Application)).one()
+    followup.log_contact(session=session, actor=manager, contact_in={
+        "candidate_id": cand.id, "application_id": app.id, "channel": "phone", "outcome": "reached",
+        "summary": "谈了团队情况", "next_contact_at": utcnow() + timedelta(hours=2)})
+    found = [t for t in tasks.my_tasks(session=session, actor=manager) if t.kind == "next_contact"]
+    assert [(t.page, t.query) for t in found] == [("pages/candidates.py", {"id": str(cand.id)})]
