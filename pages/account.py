@@ -6,7 +6,7 @@ import streamlit as st
 
 from services import auth, users
 from services.errors import DomainError, ValidationError
-from ui.common import USER_KEY, call, current_user, db, role_label, show_validation, tr
+from ui.common import USER_KEY, call, current_user, db, role_label, show_error, tr
 from ui.frame import continue_signed_in
 
 user = current_user()
@@ -41,10 +41,8 @@ if submitted:
             raise ValidationError.single("password_repeat", "err.password_mismatch")
         with db() as session:
             ticket = auth.change_password(session=session, user=user, old_password=old, new_password=new)
-    except ValidationError as exc:
-        show_validation(exc, {"old_password": slot_old, "password": slot_new, "password_repeat": slot_repeat})
     except DomainError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        show_error(exc, {"old_password": slot_old, "password": slot_new, "password_repeat": slot_repeat})
     else:
         st.success(tr("account.password_changed"), icon=":material/check_circle:")
         # Every session was revoked, this browser's too: trade the new ticket for a fresh cookie.

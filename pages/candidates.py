@@ -18,6 +18,7 @@ from ui.common import (
     fmt_dt,
     has_role,
     lang,
+    show_error,
     show_flash,
     show_validation,
     stage_label,
@@ -172,10 +173,8 @@ def create_form() -> None:
                                                           job_id=job_id, allow_duplicate=bool(again))
             except candidates.DuplicateCandidate as exc:
                 _duplicate_notice(exc, prefix)
-            except ValidationError as exc:
-                show_validation(exc, slots)
             except DomainError as exc:
-                st.error(tr(exc.key, **exc.params), icon=":material/error:")
+                show_error(exc, slots)
             else:
                 for key in [k for k in st.session_state if str(k).startswith(prefix)]:
                     del st.session_state[key]
@@ -319,10 +318,8 @@ def edit_form(c) -> None:  # noqa: ANN001
             st.rerun()
         except candidates.DuplicateCandidate as exc:
             _duplicate_notice(exc, prefix)
-        except ValidationError as exc:
-            show_validation(exc, slots)
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            show_error(exc, slots)
         else:
             st.session_state.pop(f"{prefix}_dupes_seen", None)
             st.session_state.pop(f"{prefix}_loaded", None)

@@ -14,7 +14,7 @@ from models.common import Role, utcnow
 from models.followup import Channel, Direction, Outcome
 from services import followup, users
 from services.config import get_settings
-from services.errors import DomainError, ValidationError
+from services.errors import DomainError
 from ui.common import (
     call,
     current_user,
@@ -22,8 +22,8 @@ from ui.common import (
     flash,
     fmt_dt,
     has_role,
+    show_error,
     show_flash,
-    show_validation,
     stage_label,
     table_key,
     tr,
@@ -154,10 +154,8 @@ with contact_tab:
                     "candidate_id": current.candidate_id, "application_id": current.application_id,
                     "channel": channel, "direction": direction, "outcome": outcome, "summary": summary,
                     "next_contact_at": when})
-        except ValidationError as exc:
-            show_validation(exc, {"summary": slot_summary, "next_contact_at": slot_next})
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            show_error(exc, {"summary": slot_summary, "next_contact_at": slot_next})
         else:
             st.session_state["fu_contact_logged"] = True
             flash(tr("fu.logged"))
@@ -199,10 +197,8 @@ with intent_tab:
                     "application_id": current.application_id, "interest": interest,
                     "expected_salary": salary or None, "earliest_start": start, "decision_deadline": deadline,
                     "notes": notes, "offers": offer_rows})
-        except ValidationError as exc:
-            show_validation(exc, slots)
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            show_error(exc, slots)
         else:
             flash(tr("fu.intent_saved"))
             st.rerun()
@@ -243,10 +239,8 @@ with pool_tab:
                 followup.add_to_pool(session=session, actor=user, entry_in={
                     "candidate_id": current.candidate_id, "reason": reason, "job_family": family,
                     "revisit_on": revisit})
-        except ValidationError as exc:
-            show_validation(exc, {"reason": slot_reason, "revisit_on": slot_revisit})
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            show_error(exc, {"reason": slot_reason, "revisit_on": slot_revisit})
         else:
             flash(tr("pool.added"))
             st.rerun()

@@ -7,8 +7,8 @@ import streamlit as st
 
 from models.common import JobStatus, Role
 from services import jobs, users
-from services.errors import Conflict, DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_flash, show_validation, tr
+from services.errors import Conflict, DomainError
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_error, show_flash, tr
 
 user = current_user()
 can_edit = has_role(Role.admin, Role.recruiter)
@@ -119,10 +119,8 @@ if can_edit:
                     saved = jobs.create_job(session=session, actor=user, job_in=values)
         except Conflict:
             st.error(tr("err.conflict_job"), icon=":material/sync_problem:")
-        except ValidationError as exc:
-            show_validation(exc, slots)
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            show_error(exc, slots)
         else:
             flash(tr("jobs.saved", title=saved.title))
             # The form's widgets are drawn already; their values can only be replaced before the next run draws them.

@@ -7,8 +7,19 @@ import streamlit as st
 
 from models.common import Role
 from services import users
-from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, role_label, show_flash, show_validation, tr
+from services.errors import DomainError
+from ui.common import (
+    call,
+    current_user,
+    db,
+    flash,
+    fmt_dt,
+    has_role,
+    role_label,
+    show_error,
+    show_flash,
+    tr,
+)
 
 user = current_user()
 if not has_role(Role.admin):
@@ -55,10 +66,8 @@ if picked:
                         "name": st.session_state["users_edit_name"], "roles": st.session_state["users_edit_roles"],
                         "language": st.session_state["users_edit_language"],
                         "is_active": st.session_state["users_edit_active"]})
-            except ValidationError as exc:
-                show_validation(exc, {"name": slot_name})
             except DomainError as exc:
-                st.error(tr(exc.key, **exc.params), icon=":material/error:")
+                show_error(exc, {"name": slot_name})
             else:
                 st.session_state.pop("users_edit_id", None)
                 flash(tr("users.saved", name=st.session_state["users_edit_name"]))
@@ -71,10 +80,8 @@ if picked:
             try:
                 with db() as session:
                     users.set_password(session=session, actor=user, user_id=target.id, password=new_pw)
-            except ValidationError as exc:
-                show_validation(exc, {"password": slot_pw})
             except DomainError as exc:
-                st.error(tr(exc.key, **exc.params), icon=":material/error:")
+                show_error(exc, {"password": slot_pw})
             else:
                 st.success(tr("users.password_set"), icon=":material/check_circle:")
 
@@ -98,10 +105,8 @@ if submitted:
         with db() as session:
             created = users.create_user(session=session, actor=user, user_in={
                 "name": name, "email": email, "roles": roles, "language": language, "password": password or None})
-    except ValidationError as exc:
-        show_validation(exc, {"name": slot_name, "email": slot_email, "password": slot_password})
     except DomainError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        show_error(exc, {"name": slot_name, "email": slot_email, "password": slot_password})
     else:
         for key in ("users_new_name", "users_new_email", "users_new_roles", "users_new_password"):
             st.session_state.pop(key, None)

@@ -74,13 +74,21 @@ def call(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
     try:
         with db() as session:
             return fn(session=session, **kwargs)
-    except ValidationError as exc:
-        show_validation(exc)
-    except Conflict as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/sync_problem:")
     except DomainError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        show_error(exc)
     return None
+
+
+def show_error(exc: DomainError, where: dict[str, Any] | None = None) -> None:
+    """A service's refusal: field errors under their fields (`where`), anything else as one message, in
+    `where["__all__"]` when there is such a place; stage names in it are translated."""
+    if isinstance(exc, ValidationError):
+        show_validation(exc, where)
+        return
+    params = {k: stage_label(v) if "stage" in k and isinstance(v, str) else v for k, v in exc.params.items()}
+    target = (where or {}).get("__all__") or st
+    icon = ":material/sync_problem:" if isinstance(exc, Conflict) else ":material/error:"
+    target.error(tr(exc.key, **params), icon=icon)
 
 
 def show_validation(exc: ValidationError, where: dict[str, Any] | None = None) -> None:

@@ -7,8 +7,8 @@ import streamlit as st
 from models.mail import OutboxMessage
 from models.user import User
 from services import mail
-from services.errors import DomainError, ValidationError
-from ui.common import db, flash, show_validation, tr
+from services.errors import DomainError
+from ui.common import db, flash, show_error, tr
 
 
 def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
@@ -34,10 +34,8 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
                     mail.send_draft(session=session, actor=user, message_id=draft.id, subject=subject, text=body)
                 else:
                     mail.discard_draft(session=session, actor=user, message_id=draft.id)
-        except ValidationError as exc:
-            show_validation(exc, {"subject": slot_subject, "body": slot_body})
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            show_error(exc, {"subject": slot_subject, "body": slot_body})
         else:
             flash(tr("db.sent") if send else tr("db.discarded"))
             st.rerun()
