@@ -202,8 +202,9 @@ def detail_view(candidate_id: int) -> None:
     m4.metric(tr("field.consent"), tr("common.yes") if c.consent else tr("common.no"))
     if tag_list(c.tags):
         st.markdown(" ".join(f":blue-badge[{t}]" for t in tag_list(c.tags)))
+    # Keyed, so a message appearing above (a save, a conflict) does not throw the editor back to the first tab.
     tabs = st.tabs([tr("cand.tab_applications"), tr("cand.tab_edit"), tr("cand.tab_timeline"),
-                    tr("cand.tab_mail"), tr("cand.tab_audit")])
+                    tr("cand.tab_mail"), tr("cand.tab_audit")], key=f"cand_tabs_{c.id}", on_change="rerun")
     with tabs[0]:
         applications(detail)
     with tabs[1]:
