@@ -56,6 +56,11 @@ def rule(name: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def candidate_link(settings: Settings, candidate_id: int) -> str:
+    """The address of a candidate's page: the Candidates page is the landing page, served at the root."""
+    return f"{settings.base_url.rstrip('/')}/?id={candidate_id}"
+
+
 def _local(value: datetime, settings: Settings) -> str:
     return value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
 
@@ -78,7 +83,6 @@ def stale_applications(session: Session, now: datetime, settings: Settings) -> I
                col(Application.stage_changed_at) <= now - timedelta(days=days),
                col(Application.stage_changed_at) > now - timedelta(days=days * (STALE_MAX_PERIODS + 1)))
     )
-    base = settings.base_url.rstrip("/")
     for app_id, changed, cand_id, name, owner_id, title in rows:
         idle = (now - changed).days
         period = idle // days
@@ -90,7 +94,7 @@ def stale_applications(session: Session, now: datetime, settings: Settings) -> I
             detail_zh=f"该应聘自 {_local(changed, settings)} 起一直处于同一阶段。请联系候选人或做出决定。",
             detail_en=f"This application has been in the same stage since {_local(changed, settings)}. "
                       f"Contact the candidate or decide.",
-            link=f"{base}/candidates?id={cand_id}",
+            link=candidate_link(settings, cand_id),
         )
 
 

@@ -117,34 +117,32 @@ def sign_out() -> None:
 
 def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
     """The navigation sections this user's roles open."""
-    sections: dict[str, list[st.Page]] = {}
-    work: list[st.Page] = []
-    if user.has_role(Role.admin, Role.recruiter, Role.hiring_manager):
+    staff = user.has_role(Role.admin, Role.recruiter)
+    sees_candidates = user.has_role(Role.admin, Role.recruiter, Role.hiring_manager)
+    # The landing page (Candidates, else Jobs) is served at "/" and only there: links in mail to a candidate
+    # therefore use "/?id=…" (services.reminders.candidate_link).
+    work = [st.Page("pages/my_tasks.py", title=tr("nav.my_tasks"), icon=":material/checklist:"),
+            st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:")]
+    if staff:
+        work.append(st.Page("pages/follow_up.py", title=tr("nav.follow_up"), icon=":material/support_agent:"))
+    if sees_candidates:
         work.append(st.Page("pages/candidates.py", title=tr("nav.candidates"), icon=":material/group:",
                             default=True))
-    work.append(st.Page("pages/jobs.py", title=tr("nav.jobs"), icon=":material/work:",
-                        default=not work))
-    if user.has_role(Role.admin, Role.recruiter):
-        work.append(st.Page("pages/import_candidates.py", title=tr("nav.import"), icon=":material/upload_file:"))
-    work.insert(0, st.Page("pages/my_tasks.py", title=tr("nav.my_tasks"), icon=":material/checklist:"))
-    work.insert(1, st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:"))
-    if user.has_role(Role.admin, Role.recruiter):
-        work.insert(2, st.Page("pages/follow_up.py", title=tr("nav.follow_up"), icon=":material/support_agent:"))
-        work.append(st.Page("pages/talent_pool.py", title=tr("nav.talent_pool"), icon=":material/bookmarks:"))
+    work.append(st.Page("pages/jobs.py", title=tr("nav.jobs"), icon=":material/work:", default=not sees_candidates))
+    if staff:
+        work += [st.Page("pages/import_candidates.py", title=tr("nav.import"), icon=":material/upload_file:"),
+                 st.Page("pages/talent_pool.py", title=tr("nav.talent_pool"), icon=":material/bookmarks:"),
+                 st.Page("pages/outbox.py", title=tr("nav.outbox"), icon=":material/outgoing_mail:")]
     # Reached from links (an interview, an application), not from the menu.
-    work.append(st.Page("pages/scorecard.py", title=tr("nav.scorecard"), icon=":material/rate_review:",
-                        visibility="hidden"))
-    work.append(st.Page("pages/debrief.py", title=tr("nav.debrief"), icon=":material/groups:", visibility="hidden"))
-    if user.has_role(Role.admin, Role.recruiter):
-        work.append(st.Page("pages/outbox.py", title=tr("nav.outbox"), icon=":material/outgoing_mail:"))
-    sections[tr("nav.section_work")] = work
-    admin: list[st.Page] = []
+    work += [st.Page("pages/scorecard.py", title=tr("nav.scorecard"), icon=":material/rate_review:",
+                     visibility="hidden"),
+             st.Page("pages/debrief.py", title=tr("nav.debrief"), icon=":material/groups:", visibility="hidden")]
+    settings: list[st.Page] = []
     if user.has_role(Role.admin):
-        admin.append(st.Page("pages/users.py", title=tr("nav.users"), icon=":material/manage_accounts:"))
-        admin.append(st.Page("pages/rounds.py", title=tr("nav.rounds"), icon=":material/checklist_rtl:"))
-    admin.append(st.Page("pages/account.py", title=tr("nav.account"), icon=":material/person:"))
-    sections[tr("nav.section_settings")] = admin
-    return sections
+        settings += [st.Page("pages/users.py", title=tr("nav.users"), icon=":material/manage_accounts:"),
+                     st.Page("pages/rounds.py", title=tr("nav.rounds"), icon=":material/checklist_rtl:")]
+    settings.append(st.Page("pages/account.py", title=tr("nav.account"), icon=":material/person:"))
+    return {tr("nav.section_work"): work, tr("nav.section_settings"): settings}
 
 
 def main() -> None:

@@ -214,3 +214,11 @@ def test_my_tasks_lists_the_owners_overdue_applications_most_urgent_first_and_no
     assert tasks[0].due_at == T0 + 7 * DAY
     assert my_tasks(session=session, actor=other) == []
     assert my_tasks(session=session, actor=make.user("interviewer")) == []
+
+
+def test_a_reminder_links_to_the_candidate_through_the_landing_page_address() -> None:
+    from services.config import Settings
+    from services.reminders import candidate_link
+
+    # Candidates is the landing page, which Streamlit serves at "/" only: "/candidates?id=" would not be found.
+    assert candidate_link(Settings(base_url="https://hr.example.cn/"), 42) == "https://hr.example.cn/?id=42"
