@@ -148,6 +148,12 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
                                   **CriterionBase.model_validate(base, from_attributes=True).model_dump()))
     if criterion_id is None:
         crit = Criterion(round_id=round_id, job_id=job_id, **data.model_dump())
+        if "position" not in criterion_in:  # a new criterion goes last unless placed
+            session.flush()
+            last = session.exec(select(func.max(Criterion.position)).where(
+                Criterion.round_id == round_id, Criterion.job_id == job_id if job_id is not None
+                else col(Criterion.job_id).is_(None))).one()
+            crit.position = (last if last is not None else -1) + 1
     else:
         crit = session.get(Criterion, criterion_id)
         # A job's override edits only its own criteria; the round's set is shared by every other job.

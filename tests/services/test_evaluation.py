@@ -899,3 +899,12 @@ def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refus
             evaluation.save_scorecard(session=second, actor=s.panel[0], interview_id=s.interview.id,
                                       scorecard_in=data)
     assert len(session.exec(select(Scorecard).where(Scorecard.interview_id == s.interview.id)).all()) == 1
+
+
+def test_a_new_criterion_is_listed_last(make, session) -> None:
+    admin = make.admin()
+    rnd = evaluation.list_rounds(session=session, actor=admin)[0]
+    evaluation.save_criterion(session=session, actor=admin, round_id=rnd.id,
+                              criterion_in={"name_zh": "学习能力", "name_en": "Learning", "weight": 1})
+    names = [c.name_en for c in evaluation.criteria_for(session=session, round_id=rnd.id, job_id=None)]
+    assert names[-1] == "Learning" and len(names) == 4
