@@ -24,7 +24,7 @@ m1.metric(tr("tasks.overdue"), len(overdue))
 m2.metric(tr("tasks.due_soon"), len(soon))
 
 
-def _show(task: tasks.Task, index: int, late: bool) -> None:
+def _show(task: tasks.Task, late: bool) -> None:
     params = dict(task.params)
     if "stage" in params:
         params["stage"] = stage_label(params["stage"])
@@ -37,7 +37,7 @@ def _show(task: tasks.Task, index: int, late: bool) -> None:
 
 
 SHOWN = 50
-for number, task in enumerate((overdue + soon)[:SHOWN]):
-    _show(task, number, task.overdue(now))
+for task in items[:SHOWN]:  # already most urgent first
+    _show(task, task.overdue(now))
 if len(items) > SHOWN:
     st.caption(tr("tasks.more", count=len(items) - SHOWN))

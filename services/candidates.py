@@ -81,15 +81,9 @@ def _like_term(q: str) -> str | None:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search_candidates(
-    *, session: Session, actor: User, q: str = "", job_id: int | None = None, stage: Stage | None = None,
-    owner_id: int | None = None, source: str | None = None, tag: str | None = None,
-    page: int = 1, page_size: int = 25,
-) -> SearchResult:
-    """One page of candidates matching a name/email/phone/WeChat search and filters, newest first."""
-    require(actor, *VIEWERS)
-    page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
-    page = max(1, int(page))
+def _matching(actor: User, *, q: str = "", job_id: int | None = None, stage: Stage | None = None,
+              owner_id: int | None = None, source: str | None = None, tag: str | None = None):  # noqa: ANN202
+    """The SQL condition for the candidates `actor` may see that match a search and its filters."""
     conds = [_visible_to(actor), col(Candidate.anonymised_at).is_(None)]
     term = _like_term(q)
     if term:
@@ -108,7 +102,20 @@ def search_candidates(
         if stage:
             app_conds.append(Application.stage == stage)
         conds.append(exists().where(and_(*app_conds)))
-    ordered = select(Candidate.id).where(and_(*conds)).order_by(col(Candidate.id).desc())
+    return and_(*conds)
+
+
+def search_candidates(
+    *, session: Session, actor: User, q: str = "", job_id: int | None = None, stage: Stage | None = None,
+    owner_id: int | None = None, source: str | None = None, tag: str | None = None,
+    page: int = 1, page_size: int = 25,
+) -> SearchResult:
+    """One page of candidates matching a name/email/phone/WeChat search and filters, newest first."""
+    require(actor, *VIEWERS)
+    page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
+    page = max(1, int(page))
+    where = _matching(actor, q=q, job_id=job_id, stage=stage, owner_id=owner_id, source=source, tag=tag)
+    ordered = select(Candidate.id).where(where).order_by(col(Candidate.id).desc())
     # One pass gives both the (capped) count and the page: the ids are small, and a rare search term
     # would otherwise scan the table twice (once to count, once for the page).
     head = list(session.exec(ordered.limit(COUNT_CAP + 1)).all())
@@ -138,6 +145,7 @@ def _summaries(session: Session, ids: list[int]) -> list[dict[str, Any]]:
         by_candidate.setdefault(cid, []).append((title, stage))
     rows = {
         c.id: {"id": c.id, "name": c.name, "email": c.email or "", "phone": c.phone or "",
+               "wechat_id": c.wechat_id or "", "language": c.language, "consent": c.consent,
                "source": c.source, "owner": owner_name or "", "tags": tag_list(c.tags),
                "applications": by_candidate.get(c.id or 0, []), "created_at": c.created_at}
         for c, owner_name in cands
@@ -369,25 +377,25 @@ EXPORT_COLUMNS = ["id", "name", "email", "phone", "wechat_id", "source", "tags",
 def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> Iterator[str]:
     """The candidates matching `filters` as CSV text, produced in chunks (UTF-8 with BOM for Excel)."""
     require(actor, *EDITORS)
+    where = _matching(actor, **filters)
     yield "\ufeff"
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(EXPORT_COLUMNS)
-    page = 1
+    last_id: int | None = None
     while True:
-        result = search_candidates(session=session, actor=actor, page=page, page_size=100, **filters)
-        if not result.rows:
+        # Keyset chunks (id below the last one written): each is one index range, however long the export.
+        chunk = select(Candidate.id).where(where).order_by(col(Candidate.id).desc()).limit(500)
+        if last_id is not None:
+            chunk = chunk.where(col(Candidate.id) < last_id)
+        ids = list(session.exec(chunk).all())
+        if not ids:
             break
-        ids = [r["id"] for r in result.rows]
-        extra = {c.id: c for c in session.exec(select(Candidate).where(col(Candidate.id).in_(ids)))}
-        for r in result.rows:
-            c = extra[r["id"]]
-            writer.writerow([r["id"], r["name"], r["email"], r["phone"], c.wechat_id or "", r["source"],
-                             ",".join(r["tags"]), r["owner"], c.language, "yes" if c.consent else "no",
+        for r in _summaries(session, ids):
+            writer.writerow([r["id"], r["name"], r["email"], r["phone"], r["wechat_id"], r["source"],
+                             ",".join(r["tags"]), r["owner"], r["language"], "yes" if r["consent"] else "no",
                              "; ".join(f"{t} ({s})" for t, s in r["applications"]), r["created_at"].isoformat()])
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
-        if page * 100 >= COUNT_CAP * 100 or len(result.rows) < 100:
-            break
-        page += 1
+        last_id = ids[-1]

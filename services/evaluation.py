@@ -356,14 +356,6 @@ def list_interviews(*, session: Session, actor: User, start: datetime, end: date
     return _rows(session, found)
 
 
-def interviews_for_application(*, session: Session, actor: User, application_id: int) -> list[InterviewRow]:
-    """The interviews of one application, in time order."""
-    require(actor, *DECIDERS)
-    found = list(session.exec(select(Interview).where(Interview.application_id == application_id)
-                              .order_by(Interview.starts_at)))
-    return _rows(session, found)
-
-
 # --------------------------------------------------------------------------- scorecards
 def _on_panel(session: Session, interview_id: int, user_id: int) -> bool:
     return session.exec(select(InterviewPanelist.id).where(InterviewPanelist.interview_id == interview_id,
