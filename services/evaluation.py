@@ -490,6 +490,7 @@ def _sees_all(session: Session, actor: User, job: Job) -> bool:
 
 def can_see_peers(*, session: Session, actor: User, application_id: int) -> bool:
     """True when the actor may see other people's scorecards of this application."""
+    require(actor)
     _, _, job = _application(session, application_id)
     if _sees_all(session, actor, job):
         return True

@@ -1,0 +1,190 @@
+"""Who may do what, in one table: capabilities, the roles that hold them and the scope each role is held in.
+
+The navigation opens a page to whoever holds its capability, and the role × service matrix test calls every
+public service function as every kind of user and compares the outcome with `SERVICES` below. A rule that
+changes here changes in both.
+
+Scopes: `ANY` — every record; `JOB` — only the jobs the person is hiring manager of; `PANEL` — only the
+interviews the person sits on; `PANEL_SUBMITTED` — only interviews they sit on, once their own card is in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.common import Role
+from models.user import User
+from services.errors import NotAllowed
+
+
+class Scope(StrEnum):
+    ANY = "any"
+    JOB = "job"
+    PANEL = "panel"
+    PANEL_SUBMITTED = "panel_submitted"
+
+
+class Cap(StrEnum):
+    use_app = "use_app"  # anything every signed-in person with a role does: own tasks, account, rounds list
+    view_jobs = "view_jobs"
+    edit_jobs = "edit_jobs"
+    view_candidates = "view_candidates"
+    edit_candidates = "edit_candidates"
+    move_stage = "move_stage"
+    schedule = "schedule"
+    score = "score"
+    read_debrief = "read_debrief"
+    decide = "decide"
+    follow_application = "follow_application"  # contacts, intent, risk of one application
+    follow_up = "follow_up"  # the board, candidate mail, talent pool
+    survey_results = "survey_results"
+    outbox = "outbox"
+    mail_test = "mail_test"
+    manage_rounds = "manage_rounds"
+    manage_users = "manage_users"
+
+
+A, R, H, IV = Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer
+ANY, JOB, PANEL = Scope.ANY, Scope.JOB, Scope.PANEL
+
+CAPABILITIES: dict[Cap, dict[Role, Scope]] = {
+    Cap.use_app: {A: ANY, R: ANY, H: ANY, IV: ANY},
+    Cap.view_jobs: {A: ANY, R: ANY, H: JOB, IV: ANY},
+    Cap.edit_jobs: {A: ANY, R: ANY},
+    Cap.view_candidates: {A: ANY, R: ANY, H: JOB},
+    Cap.edit_candidates: {A: ANY, R: ANY},
+    Cap.move_stage: {A: ANY, R: ANY, H: JOB},
+    Cap.schedule: {A: ANY, R: ANY},
+    Cap.score: {A: PANEL, R: PANEL, H: PANEL, IV: PANEL},
+    Cap.read_debrief: {A: ANY, R: ANY, H: JOB, IV: Scope.PANEL_SUBMITTED},
+    Cap.decide: {A: ANY, R: ANY, H: JOB},
+    Cap.follow_application: {A: ANY, R: ANY, H: JOB},
+    Cap.follow_up: {A: ANY, R: ANY},
+    Cap.survey_results: {A: ANY, R: ANY, H: JOB},
+    Cap.outbox: {A: ANY, R: ANY},
+    Cap.mail_test: {A: ANY},
+    Cap.manage_rounds: {A: ANY},
+    Cap.manage_users: {A: ANY},
+}
+
+
+@dataclass(frozen=True)
+class PageRule:
+    path: str
+    cap: Cap
+    hidden: bool = False  # reached from links (an interview, an application), not from the menu
+
+
+# The screens in menu order; the frame shows a page to whoever holds its capability.
+PAGES: tuple[PageRule, ...] = (
+    PageRule("pages/my_tasks.py", Cap.use_app),
+    PageRule("pages/interviews.py", Cap.use_app),
+    PageRule("pages/follow_up.py", Cap.follow_up),
+    PageRule("pages/candidates.py", Cap.view_candidates),
+    PageRule("pages/jobs.py", Cap.view_jobs),
+    PageRule("pages/import_candidates.py", Cap.edit_candidates),
+    PageRule("pages/talent_pool.py", Cap.follow_up),
+    PageRule("pages/outbox.py", Cap.outbox),
+    PageRule("pages/scorecard.py", Cap.use_app, hidden=True),
+    PageRule("pages/debrief.py", Cap.use_app, hidden=True),
+    PageRule("pages/users.py", Cap.manage_users),
+    PageRule("pages/rounds.py", Cap.manage_rounds),
+    PageRule("pages/account.py", Cap.use_app),
+)
+
+# Every public service function that acts for a signed-in person, and the capability it needs. Listing
+# functions (marked `lists`) filter to the person's scope instead of refusing; the others refuse a record
+# out of scope. Functions without an `actor` (public survey links, sign-in, the worker) are not here.
+SERVICES: dict[str, Cap] = {
+    "candidates.search_candidates": Cap.view_candidates,
+    "candidates.get_candidate_detail": Cap.view_candidates,
+    "candidates.create_candidate": Cap.edit_candidates,
+    "candidates.update_candidate": Cap.edit_candidates,
+    "candidates.add_application": Cap.edit_candidates,
+    "candidates.export_candidates_csv": Cap.edit_candidates,
+    "candidates.move_stage": Cap.move_stage,
+    "importer.import_candidates": Cap.edit_candidates,
+    "jobs.list_jobs": Cap.view_jobs,
+    "jobs.get_job": Cap.view_jobs,
+    "jobs.create_job": Cap.edit_jobs,
+    "jobs.update_job": Cap.edit_jobs,
+    "evaluation.list_rounds": Cap.use_app,
+    "evaluation.save_round": Cap.manage_rounds,
+    "evaluation.save_criterion": Cap.manage_rounds,
+    "evaluation.remove_criterion": Cap.manage_rounds,
+    "evaluation.schedule_interview": Cap.schedule,
+    "evaluation.reschedule_interview": Cap.schedule,
+    "evaluation.set_interview_status": Cap.schedule,
+    "evaluation.list_interviews": Cap.schedule,
+    "interview_import.import_interviews": Cap.schedule,
+    "evaluation.my_interviews": Cap.use_app,
+    "evaluation.open_scorecard": Cap.score,
+    "evaluation.save_scorecard": Cap.score,
+    "evaluation.can_see_peers": Cap.use_app,
+    "evaluation.debrief": Cap.read_debrief,
+    "evaluation.record_decision": Cap.decide,
+    "followup.follow_up_board": Cap.follow_up,
+    "followup.log_contact": Cap.follow_application,
+    "followup.list_contacts": Cap.follow_application,
+    "followup.record_intent": Cap.follow_application,
+    "followup.intent_history": Cap.follow_application,
+    "followup.risk_of": Cap.follow_application,
+    "followup.prepare_candidate_mail": Cap.follow_up,
+    "followup.drafts_for_application": Cap.follow_up,
+    "followup.survey_summary": Cap.survey_results,
+    "followup.add_to_pool": Cap.follow_up,
+    "followup.remove_from_pool": Cap.follow_up,
+    "followup.search_pool": Cap.follow_up,
+    "followup.job_families": Cap.follow_up,
+    "followup.prepare_reengagement_mail": Cap.follow_up,
+    "followup.pool_drafts": Cap.follow_up,
+    "mail.list_outbox": Cap.outbox,
+    "mail.get_message": Cap.outbox,
+    "mail.retry_message": Cap.outbox,
+    "mail.cancel_message": Cap.outbox,
+    "mail.send_draft": Cap.outbox,
+    "mail.discard_draft": Cap.outbox,
+    "mail.queue_test_message": Cap.mail_test,
+    "tasks.my_tasks": Cap.use_app,
+    "users.list_users": Cap.use_app,
+    "users.create_user": Cap.manage_users,
+    "users.update_user": Cap.manage_users,
+    "users.set_password": Cap.manage_users,
+    "users.set_language": Cap.use_app,
+    "users.set_reminder_mode": Cap.use_app,
+}
+
+# Open to every active account, even one still waiting for a role: the page that says so is in their language.
+OPEN_TO_ROLELESS: frozenset[str] = frozenset({"users.set_language"})
+
+
+def roles_of(cap: Cap) -> tuple[Role, ...]:
+    """The roles that hold `cap` in some scope."""
+    return tuple(CAPABILITIES[cap])
+
+
+def holds(user: User | None, cap: Cap) -> bool:
+    """True when an active `user` has a role that holds `cap` (in some scope)."""
+    return bool(user is not None and user.is_active and user.role_set and user.has_role(*roles_of(cap)))
+
+
+def scope_of(user: User, cap: Cap) -> Scope | None:
+    """The widest scope in which `user` holds `cap` (ANY beats JOB beats PANEL), or None."""
+    if not holds(user, cap):
+        return None
+    order = (Scope.ANY, Scope.JOB, Scope.PANEL, Scope.PANEL_SUBMITTED)
+    scopes = {scope for role, scope in CAPABILITIES[cap].items() if user.has_role(role)}
+    return next(s for s in order if s in scopes)
+
+
+def require_cap(user: User | None, cap: Cap) -> User:
+    """The user if active and holding `cap` in some scope; NotAllowed otherwise."""
+    if user is None or not holds(user, cap):
+        raise NotAllowed()
+    return user
+
+
+def pages_for(user: User) -> list[PageRule]:
+    """The screens `user` may open, in menu order."""
+    return [page for page in PAGES if holds(user, page.cap)]

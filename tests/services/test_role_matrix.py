@@ -1,0 +1,325 @@
+"""Every public service function, called as every kind of user, does what services.policy says — no more.
+
+One small world (a job with its hiring manager, a candidate applying to it, an interview with one panelist, a
+draft, a held and a failed mail) is made per function; each kind of user then calls the function in a
+session whose commits only flush and which is rolled back afterwards, so one call never sees another's change.
+
+Allowed means the call returns; refused means it raises NotAllowed or NotFound (a record out of one's scope
+is refused as if it did not exist). Listing functions held in the JOB scope filter instead of refusing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models.common import Role, utcnow
+from models.mail import MailStatus, OutboxMessage
+from models.user import User
+from services import candidates, evaluation, jobs, mail
+from services.errors import NotAllowed, NotFound
+from services.policy import CAPABILITIES, OPEN_TO_ROLELESS, PAGES, SERVICES, Cap, Scope
+from tests import factories
+
+MODULES = ("audit", "auth", "candidates", "evaluation", "followup", "importer", "interview_import", "jobs", "mail",
+           "tasks", "users")
+
+# Kinds of user: their roles, and how they stand to the world's job and interview.
+KINDS: dict[str, dict[str, Any]] = {
+    "admin": {"roles": "admin"},
+    "recruiter": {"roles": "recruiter"},
+    "manager": {"roles": "hiring_manager", "manages_job": True},
+    "other_manager": {"roles": "hiring_manager"},
+    "panelist": {"roles": "interviewer", "on_panel": True},
+    "interviewer": {"roles": "interviewer"},
+    "demoted": {"roles": "admin,recruiter", "demote_to": "interviewer"},
+    "deactivated": {"roles": "admin,recruiter", "is_active": False},
+    "roleless": {"roles": ""},
+}
+
+# Take an `actor` only to name who did something, inside another service's transaction.
+RECORDERS = {"audit.record"}
+
+# Listing functions: out of scope they return less, they do not refuse.
+LISTS = {"candidates.search_candidates", "jobs.list_jobs", "followup.survey_summary"}
+
+
+def expected_allowed(kind: str, name: str) -> bool:
+    """What the policy table says `kind` may do with `name` in the world below."""
+    spec = KINDS[kind]
+    if spec.get("is_active") is False:
+        return False
+    if name in OPEN_TO_ROLELESS:
+        return True
+    roles = (spec.get("demote_to") or spec["roles"]).split(",")
+    rules = CAPABILITIES[SERVICES[name]]
+    for role in filter(None, roles):
+        scope = rules.get(Role(role))
+        if scope is None:
+            continue
+        if scope == Scope.ANY:
+            return True
+        if scope == Scope.JOB and (spec.get("manages_job") or name in LISTS):
+            return True
+        if scope == Scope.PANEL and spec.get("on_panel"):
+            return True
+        # PANEL_SUBMITTED: the world's panelist has not submitted, so no kind has it here.
+    return False
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    job_id: int
+    other_job_id: int
+    candidate_id: int
+    application_id: int
+    interview_id: int
+    interview_version: int
+    round_id: int
+    criterion_id: int
+    draft_id: int
+    held_id: int
+    failed_id: int
+
+
+def build_world(session: Session) -> World:
+    make = factories.Factory(session)
+    boss = make.user("admin,recruiter", email="boss@example.com")
+    users = {kind: make.user(spec["roles"], email=f"{kind}@example.com", is_active=spec.get("is_active", True))
+             for kind, spec in KINDS.items()}
+    job = make.job(actor=boss, hiring_manager_id=users["manager"].id)
+    other_job = make.job(actor=boss, hiring_manager_id=users["other_manager"].id)
+    person = make.candidate(actor=boss, job=job, email="person@example.com")
+    detail = candidates.get_candidate_detail(session=session, actor=boss, candidate_id=person.id)
+    application = detail["applications"][0]["application"]
+    rounds = evaluation.list_rounds(session=session, actor=boss)
+    if not rounds:
+        evaluation.ensure_default_rounds(session=session)
+        rounds = evaluation.list_rounds(session=session, actor=boss)
+    first = rounds[0]
+    criterion = evaluation.criteria_for(session=session, round_id=first.id, job_id=job.id)[0]
+    ends = utcnow() - timedelta(hours=1)
+    interview = evaluation.schedule_interview(session=session, actor=boss, interview_in={
+        "application_id": application.id, "round_id": first.id, "starts_at": ends - timedelta(hours=1),
+        "ends_at": ends, "mode": "video", "location": "room 1", "interviewer_ids": [users["panelist"].id]})
+    draft = mail.queue_mail(session=session, to="person@example.com", subject="Draft", html="<p>x</p>", text="x",
+                            key="matrix-draft", candidate_id=person.id, application_id=application.id, draft=True)
+    held = mail.queue_mail(session=session, to="person@example.com", subject="Held", html="<p>x</p>", text="x",
+                           key="matrix-held", candidate_id=person.id)
+    failed = mail.queue_mail(session=session, to="person@example.com", subject="Failed", html="<p>x</p>", text="x",
+                             key="matrix-failed", candidate_id=person.id)
+    failed.status = MailStatus.failed
+    session.add(failed)
+    session.commit()
+    demoted = users["demoted"]
+    demoted.roles = KINDS["demoted"]["demote_to"]
+    session.add(demoted)
+    session.commit()
+    return World(users=users, job_id=job.id, other_job_id=other_job.id, candidate_id=person.id,
+                 application_id=application.id, interview_id=interview.id, interview_version=interview.version,
+                 round_id=first.id, criterion_id=criterion.id, draft_id=draft.id, held_id=held.id,
+                 failed_id=failed.id)
+
+
+Call = Callable[[Session, User, World], Any]
+TODAY = date(2026, 12, 1)
+
+CALLS: dict[str, Call] = {
+    "candidates.search_candidates": lambda s, a, w: candidates.search_candidates(session=s, actor=a),
+    "candidates.get_candidate_detail": lambda s, a, w: candidates.get_candidate_detail(
+        session=s, actor=a, candidate_id=w.candidate_id),
+    "candidates.create_candidate": lambda s, a, w: candidates.create_candidate(
+        session=s, actor=a, candidate_in={"name": "新人 New", "email": "new@example.com"}),
+    "candidates.update_candidate": lambda s, a, w: candidates.update_candidate(
+        session=s, actor=a, candidate_id=w.candidate_id,
+        candidate_in={"name": "改名 Renamed", "email": "person@example.com",
+                      "version": candidates.get_candidate_detail(
+                          session=s, actor=w.users["admin"], candidate_id=w.candidate_id)["candidate"].version}),
+    "candidates.add_application": lambda s, a, w: candidates.add_application(
+        session=s, actor=a, candidate_id=w.candidate_id, job_id=w.other_job_id),
+    "candidates.export_candidates_csv": lambda s, a, w: list(candidates.export_candidates_csv(session=s, actor=a)),
+    "candidates.move_stage": lambda s, a, w: candidates.move_stage(
+        session=s, actor=a, application_id=w.application_id, to_stage="decision_pending"),
+    "importer.import_candidates": lambda s, a, w: _import_candidates(s, a),
+    "jobs.list_jobs": lambda s, a, w: jobs.list_jobs(session=s, actor=a),
+    "jobs.get_job": lambda s, a, w: jobs.get_job(session=s, actor=a, job_id=w.job_id),
+    "jobs.create_job": lambda s, a, w: jobs.create_job(session=s, actor=a, job_in={"title": "New job"}),
+    "jobs.update_job": lambda s, a, w: jobs.update_job(
+        session=s, actor=a, job_id=w.job_id, version=jobs.get_job(session=s, actor=w.users["admin"],
+                                                                   job_id=w.job_id).version,
+        job_in={"title": "Renamed job"}),
+    "evaluation.list_rounds": lambda s, a, w: evaluation.list_rounds(session=s, actor=a),
+    "evaluation.save_round": lambda s, a, w: evaluation.save_round(
+        session=s, actor=a, round_in={"name_zh": "终面", "name_en": "Final", "bar": 3.5, "position": 9}),
+    "evaluation.save_criterion": lambda s, a, w: evaluation.save_criterion(
+        session=s, actor=a, round_id=w.round_id, criterion_in={"name_zh": "学习能力", "name_en": "Learning"}),
+    "evaluation.remove_criterion": lambda s, a, w: evaluation.remove_criterion(
+        session=s, actor=a, criterion_id=w.criterion_id),
+    "evaluation.schedule_interview": lambda s, a, w: evaluation.schedule_interview(session=s, actor=a, interview_in={
+        "application_id": w.application_id, "round_id": w.round_id, "starts_at": utcnow() + timedelta(days=2),
+        "ends_at": utcnow() + timedelta(days=2, hours=1), "interviewer_ids": [w.users["interviewer"].id]}),
+    "evaluation.reschedule_interview": lambda s, a, w: evaluation.reschedule_interview(
+        session=s, actor=a, interview_id=w.interview_id, version=w.interview_version, interview_in={
+            "application_id": w.application_id, "round_id": w.round_id, "starts_at": utcnow() + timedelta(days=3),
+            "ends_at": utcnow() + timedelta(days=3, hours=1), "interviewer_ids": [w.users["panelist"].id]}),
+    "evaluation.set_interview_status": lambda s, a, w: evaluation.set_interview_status(
+        session=s, actor=a, interview_id=w.interview_id, status="no_show", reason="没来 / did not come"),
+    "evaluation.list_interviews": lambda s, a, w: evaluation.list_interviews(
+        session=s, actor=a, start=utcnow() - timedelta(days=7), end=utcnow() + timedelta(days=7)),
+    "interview_import.import_interviews": lambda s, a, w: _import_interviews(s, a, w),
+    "evaluation.my_interviews": lambda s, a, w: evaluation.my_interviews(session=s, actor=a),
+    "evaluation.open_scorecard": lambda s, a, w: evaluation.open_scorecard(
+        session=s, actor=a, interview_id=w.interview_id),
+    "evaluation.save_scorecard": lambda s, a, w: evaluation.save_scorecard(
+        session=s, actor=a, interview_id=w.interview_id, scorecard_in={"strengths": "清楚 / clear"}),
+    "evaluation.can_see_peers": lambda s, a, w: evaluation.can_see_peers(
+        session=s, actor=a, application_id=w.application_id),
+    "evaluation.debrief": lambda s, a, w: evaluation.debrief(session=s, actor=a, application_id=w.application_id),
+    "evaluation.record_decision": lambda s, a, w: evaluation.record_decision(
+        session=s, actor=a, application_id=w.application_id,
+        decision_in={"kind": "hold", "reason_code": "needs_more_signal"}),
+    "followup.follow_up_board": lambda s, a, w: _followup().follow_up_board(session=s, actor=a),
+    "followup.log_contact": lambda s, a, w: _followup().log_contact(session=s, actor=a, contact_in={
+        "candidate_id": w.candidate_id, "application_id": w.application_id, "channel": "phone",
+        "outcome": "reached", "summary": "聊过 / talked"}),
+    "followup.list_contacts": lambda s, a, w: _followup().list_contacts(
+        session=s, actor=a, candidate_id=w.candidate_id),
+    "followup.record_intent": lambda s, a, w: _followup().record_intent(session=s, actor=a, intent_in={
+        "application_id": w.application_id, "interest": 4}),
+    "followup.intent_history": lambda s, a, w: _followup().intent_history(
+        session=s, actor=a, application_id=w.application_id),
+    "followup.risk_of": lambda s, a, w: _followup().risk_of(session=s, actor=a, application_id=w.application_id),
+    "followup.prepare_candidate_mail": lambda s, a, w: _followup().prepare_candidate_mail(
+        session=s, actor=a, application_id=w.application_id, template="thank_you"),
+    "followup.drafts_for_application": lambda s, a, w: _followup().drafts_for_application(
+        session=s, actor=a, application_id=w.application_id),
+    "followup.survey_summary": lambda s, a, w: _followup().survey_summary(session=s, actor=a),
+    "followup.add_to_pool": lambda s, a, w: _followup().add_to_pool(session=s, actor=a, entry_in={
+        "candidate_id": w.candidate_id, "reason": "好苗子 / promising", "revisit_on": TODAY + timedelta(days=90)}),
+    "followup.remove_from_pool": lambda s, a, w: _pool_then(s, w, lambda: _followup().remove_from_pool(
+        session=s, actor=a, candidate_id=w.candidate_id)),
+    "followup.search_pool": lambda s, a, w: _followup().search_pool(session=s, actor=a),
+    "followup.job_families": lambda s, a, w: _followup().job_families(session=s, actor=a),
+    "followup.prepare_reengagement_mail": lambda s, a, w: _pool_then(
+        s, w, lambda: _followup().prepare_reengagement_mail(session=s, actor=a, candidate_id=w.candidate_id)),
+    "followup.pool_drafts": lambda s, a, w: _followup().pool_drafts(session=s, actor=a, candidate_id=w.candidate_id),
+    "mail.list_outbox": lambda s, a, w: mail.list_outbox(session=s, actor=a),
+    "mail.get_message": lambda s, a, w: mail.get_message(session=s, actor=a, message_id=w.held_id),
+    "mail.retry_message": lambda s, a, w: mail.retry_message(session=s, actor=a, message_id=w.failed_id),
+    "mail.cancel_message": lambda s, a, w: mail.cancel_message(session=s, actor=a, message_id=w.held_id),
+    "mail.send_draft": lambda s, a, w: mail.send_draft(session=s, actor=a, message_id=w.draft_id,
+                                                       subject="谢谢 / Thank you", text="正文 / Body"),
+    "mail.discard_draft": lambda s, a, w: mail.discard_draft(session=s, actor=a, message_id=w.draft_id),
+    "mail.queue_test_message": lambda s, a, w: mail.queue_test_message(session=s, actor=a, to="ops@example.com"),
+    "tasks.my_tasks": lambda s, a, w: _tasks().my_tasks(session=s, actor=a),
+    "users.list_users": lambda s, a, w: _users().list_users(session=s, actor=a),
+    "users.create_user": lambda s, a, w: _users().create_user(session=s, actor=a, user_in={
+        "email": "hire@example.com", "name": "New colleague", "roles": ["interviewer"],
+        "password": "a-long-enough-password-1"}),
+    "users.update_user": lambda s, a, w: _users().update_user(
+        session=s, actor=a, user_id=w.users["interviewer"].id, user_in={"name": "Renamed colleague"}),
+    "users.set_password": lambda s, a, w: _users().set_password(
+        session=s, actor=a, user_id=w.users["interviewer"].id, password="another-long-password-2"),
+    "users.set_language": lambda s, a, w: _users().set_language(session=s, actor=a, language="en"),
+    "users.set_reminder_mode": lambda s, a, w: _users().set_reminder_mode(session=s, actor=a, mode="digest"),
+}
+
+
+def _followup():  # noqa: ANN202 - the module, imported late so its reminder rules register with tasks first
+    return importlib.import_module("services.followup")
+
+
+def _tasks():  # noqa: ANN202
+    return importlib.import_module("services.tasks")
+
+
+def _users():  # noqa: ANN202
+    return importlib.import_module("services.users")
+
+
+def _import_candidates(s: Session, actor: User) -> Any:
+    importer = importlib.import_module("services.importer")
+    return importer.import_candidates(session=s, actor=actor, rows=[{"name": "导入 Imported",
+                                                                     "email": "imported@example.com"}])
+
+
+def _import_interviews(s: Session, actor: User, w: World) -> Any:
+    module = importlib.import_module("services.interview_import")
+    return module.import_interviews(session=s, actor=actor, rows=[])
+
+
+def _pool_then(s: Session, w: World, call: Callable[[], Any]) -> Any:
+    """Put the world's candidate in the pool (as the admin, in this rolled-back session), then `call`."""
+    _followup().add_to_pool(session=s, actor=w.users["admin"], entry_in={
+        "candidate_id": w.candidate_id, "reason": "好苗子 / promising", "revisit_on": TODAY + timedelta(days=90)})
+    return call()
+
+
+def public_service_functions() -> set[str]:
+    """Every public function in the services that takes an `actor`: what a signed-in person can make happen."""
+    names = set()
+    for module_name in MODULES:
+        module = importlib.import_module(f"services.{module_name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_") \
+                    and "actor" in inspect.signature(fn).parameters:
+                names.add(f"{module_name}.{name}")
+    return names - RECORDERS
+
+
+def test_every_public_service_function_is_in_the_policy_table_and_the_matrix() -> None:
+    functions = public_service_functions()
+    assert functions - set(SERVICES) == set(), "public service functions without a rule in services.policy"
+    assert set(SERVICES) - functions == set(), "rules in services.policy for functions that do not exist"
+    assert set(CALLS) == set(SERVICES), "every rule needs a call in this test's matrix"
+
+
+def test_every_capability_is_held_by_someone_and_used() -> None:
+    assert set(CAPABILITIES) == set(Cap)
+    assert all(CAPABILITIES[cap] for cap in Cap)
+    assert set(SERVICES.values()) == set(Cap), "a capability that no service function needs"
+    assert {page.cap for page in PAGES} <= set(Cap)
+
+
+def _outcome(engine: Engine, world: World, kind: str, name: str) -> str:
+    with Session(engine, expire_on_commit=False) as session:
+        session.commit = session.flush  # type: ignore[method-assign] - keep the world as it is for the next call
+        actor = session.exec(select(User).where(User.email == f"{kind}@example.com")).one()
+        try:
+            CALLS[name](session, actor, world)
+        except (NotAllowed, NotFound):
+            return "refused"
+        finally:
+            session.rollback()
+    return "allowed"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_answers_every_kind_of_user_as_the_policy_says(engine: Engine, frozen_clock: Any,
+                                                               name: str) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        world = build_world(session)
+    wrong = {}
+    for kind in KINDS:
+        want = "allowed" if expected_allowed(kind, name) else "refused"
+        got = _outcome(engine, world, kind, name)
+        if got != want:
+            wrong[kind] = f"{got}, policy says {want}"
+    assert wrong == {}
+
+
+def test_a_held_draft_and_failed_mail_exist_in_the_world(engine: Engine, frozen_clock: Any) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        world = build_world(session)
+        statuses = {m.id: m.status for m in session.exec(select(OutboxMessage)).all()}
+    assert statuses[world.draft_id] == MailStatus.draft
+    assert statuses[world.failed_id] == MailStatus.failed
