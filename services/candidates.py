@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, literal, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate, CandidateCreate, CandidateUpdate, StageChange, StageMove
@@ -280,8 +281,13 @@ def add_application(*, session: Session, actor: User, candidate_id: int, job_id:
     candidate = session.get(Candidate, candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
-    app = _add_application(session, actor, candidate, _open_job(session, job_id))
-    session.commit()
+    try:
+        app = _add_application(session, actor, candidate, _open_job(session, job_id))
+        session.commit()
+    except IntegrityError:
+        # The same application added at the same instant (a double click, two tabs): the unique key kept one.
+        session.rollback()
+        raise ValidationError.single("job_id", "err.already_applied") from None
     return app
 
 
