@@ -129,3 +129,32 @@ def test_an_edit_saved_meanwhile_by_someone_else_shows_the_conflict_and_keeps_th
     with db.session_scope() as session:
         saved = session.get(Candidate, target.id)
     assert (saved.name, saved.version) == ("我改的名字", target.version + 2)
+
+
+def test_editing_a_candidate_twice_keeps_the_first_save_and_raises_no_false_conflict(demo_db, open_app):
+    target = _first_candidate()
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "zh"))
+    at.query_params["id"] = str(target.id)
+    at.run()
+
+    at.text_input(key="cand_edit_name").input("第一次保存")
+    submit(at, "cand_edit_form")
+    assert_no_exception(at)
+    assert not at.warning
+
+    # The second save starts from what the first one stored: the new name, and the version it made.
+    assert at.text_input(key="cand_edit_name").value == "第一次保存"
+    at.text_input(key="cand_edit_tags").input("复试, second")
+    submit(at, "cand_edit_form")
+    assert_no_exception(at)
+    assert not at.warning
+    with db.session_scope() as session:
+        saved = session.get(Candidate, target.id)
+    assert saved.name == "第一次保存"
+    assert "second" in saved.tags
+    assert saved.version == target.version + 2
+
+    # A third click without a change stores nothing new and says nothing alarming.
+    submit(at, "cand_edit_form")
+    assert_no_exception(at)
+    assert not at.warning and not at.error
