@@ -102,10 +102,19 @@ def test_an_admin_deactivates_a_user_and_activates_them_again(demo_db):
 
 
 def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(demo_db):
-    # Another admin exists, so this is not the last-admin rule: an admin must not lock themselves out.
+    # Alone, the admin is told they are the last one.
     at = _open_users("en")
-    at.multiselect(key="users_new_roles")  # the page is drawn
     admin = _user("admin@example.com")
+    _pick(at, "admin@example.com")
+    at.checkbox(key="users_edit_active").uncheck()
+    submit(at, "users_edit_form")
+    assert_no_exception(at)
+    assert tr("err.last_admin", "en") in all_text(at)
+    # With another admin this is not the last-admin rule: still, an admin must not lock themselves out.
+    with db.session_scope() as session:
+        session.add(User(email="second.admin@example.com", name="Second Admin", roles="admin"))
+        session.commit()
+    at = _open_users("en")
     _pick(at, "admin@example.com")
     at.multiselect(key="users_edit_roles").set_value(["recruiter"])
     submit(at, "users_edit_form")
