@@ -643,6 +643,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # issue 8 — platform
     "err.own_admin": ("不能移除自己的管理员角色或停用自己的账号；请让另一位管理员操作。",
                       "You cannot remove your own admin role or deactivate yourself; ask another admin."),
+    "err.cross_site": ("请求来自其他网站，已拒绝。请直接打开本应用。",
+                       "Refused: the request came from another site. Open the app directly."),
     "err.user_changed": ("{name} 的账号刚被他人修改；已显示最新内容，请检查后再保存。",
                          "{name} was just changed by someone else; the latest values are shown, check them and "
                          "save again."),
