@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.common import Role
 from services import users
-from services.errors import DomainError
+from services.errors import Conflict, DomainError
 from ui.common import (
     call,
     current_user,
@@ -44,12 +44,19 @@ event = st.dataframe(frame, key="users_table", hide_index=True, width="stretch",
 st.caption(tr("users.click_to_edit"))
 picked = event.selection.rows if event is not None else []
 
+
+def _load_editor(account) -> None:  # noqa: ANN001 - models.user.User
+    """Fill the editor from `account` as saved; the roles as plain values, the options' own type."""
+    st.session_state.update(users_edit_id=account.id, users_edit_name=account.name,
+                            users_edit_roles=sorted(r.value for r in account.role_set),
+                            users_edit_language=str(account.language), users_edit_active=account.is_active,
+                            users_edit_version=users.edit_version(account))
+
+
 if picked:
     target = next(u for u in accounts if u.id == int(frame.iloc[picked[0]]["id"]))
     if st.session_state.get("users_edit_id") != target.id:
-        st.session_state.update(users_edit_id=target.id, users_edit_name=target.name,
-                                users_edit_roles=sorted(target.role_set), users_edit_language=target.language,
-                                users_edit_active=target.is_active)
+        _load_editor(target)
     st.subheader(tr("users.edit", name=target.name), anchor=False)
     with st.form("users_edit_form"):
         st.text_input(tr("field.name"), key="users_edit_name", max_chars=100)
@@ -59,19 +66,28 @@ if picked:
         st.radio(tr("field.language"), ["zh", "en"], key="users_edit_language", horizontal=True,
                  format_func=lambda c: {"zh": "中文", "en": "English"}[c])
         st.checkbox(tr("field.is_active"), key="users_edit_active")
+        slot_all = st.empty()
         if st.form_submit_button(tr("common.save"), type="primary", icon=":material/save:"):
             try:
                 with db() as session:
                     users.update_user(session=session, actor=user, user_id=target.id, user_in={
                         "name": st.session_state["users_edit_name"], "roles": st.session_state["users_edit_roles"],
                         "language": st.session_state["users_edit_language"],
-                        "is_active": st.session_state["users_edit_active"]})
+                        "is_active": st.session_state["users_edit_active"]},
+                        seen_version=st.session_state.get("users_edit_version"))
+            except Conflict as exc:
+                # Saved meanwhile by someone else: show what is saved now instead of overwriting it.
+                st.session_state["users_flash_error"] = exc
+                st.session_state.pop("users_edit_id", None)
+                st.rerun()
             except DomainError as exc:
-                show_error(exc, {"name": slot_name})
+                show_error(exc, {"name": slot_name, "__all__": slot_all})
             else:
                 st.session_state.pop("users_edit_id", None)
                 flash(tr("users.saved", name=st.session_state["users_edit_name"]))
                 st.rerun()
+    if "users_flash_error" in st.session_state:
+        show_error(st.session_state.pop("users_flash_error"))
     with st.form("users_pw_form", clear_on_submit=True):
         new_pw = st.text_input(tr("users.new_password"), type="password", key="users_pw", max_chars=200,
                                help=tr("help.password"))
@@ -79,10 +95,14 @@ if picked:
         if st.form_submit_button(tr("users.set_password"), icon=":material/key:"):
             try:
                 with db() as session:
-                    users.set_password(session=session, actor=user, user_id=target.id, password=new_pw)
+                    changed = users.set_password(session=session, actor=user, user_id=target.id,
+                                                 password=new_pw,
+                                                 seen_version=st.session_state.get("users_edit_version"))
             except DomainError as exc:
                 show_error(exc, {"password": slot_pw})
             else:
+                # What the editor above was opened from now includes the new password.
+                st.session_state["users_edit_version"] = users.edit_version(changed)
                 st.success(tr("users.password_set"), icon=":material/check_circle:")
 
 st.subheader(tr("users.new"), anchor=False)

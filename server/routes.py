@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from services import auth
 from services.config import get_settings
 from services.db import migrate, session_scope
+from services.i18n import t
 
 COOKIE = "followup_session"
 
@@ -20,8 +23,44 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+def _own_hosts(request: Request) -> set[str]:
+    """The host[:port] names this app answers under: the request's Host, a proxy's, the configured address."""
+    hosts = {urlsplit(get_settings().base_url).netloc.lower()}
+    for header in ("host", "x-forwarded-host"):
+        value = request.headers.get(header)
+        if value:
+            hosts.add(value.split(",")[0].strip().lower())
+    return hosts
+
+
+def same_site_request(request: Request) -> bool:
+    """False for a request another site made the browser send (a link, an image, a form on another page).
+
+    Browsers say so in Sec-Fetch-Site; older ones still send Origin (on POST) or Referer, which must name one
+    of our own hosts. A request with none of these comes from no browser page, so no other site caused it.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    for header in ("origin", "referer"):
+        value = request.headers.get(header)
+        if value:
+            return value != "null" and urlsplit(value).netloc.lower() in _own_hosts(request)
+    return True
+
+
+def _refused() -> Response:
+    text = "\n".join(t("err.cross_site", lang) for lang in ("zh", "en"))
+    return PlainTextResponse(text, status_code=403, headers={"Cache-Control": "no-store"})
+
+
 def start_session(request: Request) -> Response:
-    """Exchange a one-time sign-in ticket for the session cookie, then go back into the app."""
+    """Exchange a one-time sign-in ticket for the session cookie, then go back into the app.
+
+    Refused when another site sent the browser here: it could sign a person in as someone else (login CSRF).
+    """
+    if not same_site_request(request):
+        return _refused()
     ticket = request.query_params.get("ticket", "")
     response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
     with session_scope() as session:
@@ -36,7 +75,10 @@ def start_session(request: Request) -> Response:
 
 
 def end_session(request: Request) -> Response:
-    """Revoke this browser's session and clear its cookie."""
+    """Revoke this browser's session and clear its cookie: a POST from our own pages only, so an image or a
+    link elsewhere (`![x](/session/end)`) cannot sign anyone out."""
+    if not same_site_request(request):
+        return _refused()
     with session_scope() as session:
         auth.end_session(session=session, token=request.cookies.get(COOKIE))
     response = RedirectResponse("/", status_code=303)
@@ -60,6 +102,6 @@ def health(_request: Request) -> Response:
 
 ROUTES = [
     Route("/session/start", start_session, methods=["GET"]),
-    Route("/session/end", end_session, methods=["GET"]),
+    Route("/session/end", end_session, methods=["POST"]),
     Route("/healthz", health, methods=["GET"]),
 ]

@@ -9,7 +9,9 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import update
+from sqlalchemy import case, delete, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from models.common import Role, utcnow
@@ -75,13 +77,48 @@ def create_first_admin(*, session: Session, user_in: dict) -> User:
     return user
 
 
+def _count_failure(session: Session, email: str) -> None:
+    """Add one failure for `email` in a single atomic upsert, locking the address at the limit.
+
+    Read-then-write lost counts (and raised IntegrityError) when several wrong passwords arrived at once:
+    INSERT … ON CONFLICT DO UPDATE increments in the database, on SQLite and PostgreSQL alike.
+    """
+    settings = get_settings()
+    now = utcnow()
+    until = now + timedelta(minutes=settings.login_lock_minutes)
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    first_locks = settings.login_max_failures <= 1
+    reaches = table.c.failures + 1 >= settings.login_max_failures
+    statement = insert(table).values(
+        email=email, failures=0 if first_locks else 1, locked_until=until if first_locks else None, updated_at=now,
+    ).on_conflict_do_update(index_elements=[table.c.email], set_={
+        "failures": case((reaches, 0), else_=table.c.failures + 1),
+        "locked_until": case((reaches, until), else_=table.c.locked_until),
+        "updated_at": now,
+    })
+    session.execute(statement)
+    session.commit()
+    _forget_throttle(session, email)
+
+
+def _forget_throttle(session: Session, email: str) -> None:
+    """Drop a LoginThrottle row the caller's Session may hold, so it reads the counts the database now has."""
+    held = session.identity_map.get(session.identity_key(LoginThrottle, email))  # type: ignore[arg-type]
+    if held is not None:
+        session.expunge(held)
+
+
 def authenticate(*, session: Session, email: str, password: str) -> User:
     """The user whose email and password match; counts failures and locks the address after too many."""
     settings = get_settings()
     email = (email or "").strip().lower()[:254]
     now = utcnow()
-    throttle = session.get(LoginThrottle, email) if email else None
-    if throttle and throttle.locked_until and throttle.locked_until > now:
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    locked_until = session.execute(
+        select(table.c.locked_until).where(table.c.email == email)  # type: ignore[call-overload]
+    ).scalar_one_or_none() if email else None
+    if locked_until is not None and locked_until > now:
         raise AuthFailed("err.sign_in_locked", minutes=settings.login_lock_minutes)
     user = session.exec(select(User).where(User.email == email)).first() if email else None
     ok = False
@@ -91,17 +128,11 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
         ok = False
     if not (ok and user and user.password_hash and user.is_active):
         if email:
-            throttle = throttle or LoginThrottle(email=email)
-            throttle.failures += 1
-            throttle.updated_at = now
-            if throttle.failures >= settings.login_max_failures:
-                throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-                throttle.failures = 0
-            session.add(throttle)
-            session.commit()
+            _count_failure(session, email)
         raise AuthFailed()
-    if throttle:
-        session.delete(throttle)
+    # A bulk DELETE: another request may have removed the row already, which an ORM delete would take for an error.
+    session.execute(delete(table).where(table.c.email == email))
+    _forget_throttle(session, email)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now

@@ -640,6 +640,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err.import_too_many_rows": ("行数太多（最多 {max} 行），请拆分文件。", "Too many rows (at most {max}); split the file."),
     "err.import_duplicate_in_file": ("与文件第 {row} 行重复。", "Same as row {row} of the file."),
     "err.import_exists": ("已有候选人：{name}（#{id}）。", "Already a candidate: {name} (#{id})."),
+    # issue 8 — platform
+    "err.own_admin": ("不能移除自己的管理员角色或停用自己的账号；请让另一位管理员操作。",
+                      "You cannot remove your own admin role or deactivate yourself; ask another admin."),
+    "err.cross_site": ("请求来自其他网站，已拒绝。请直接打开本应用。",
+                       "Refused: the request came from another site. Open the app directly."),
+    "err.user_changed": ("{name} 的账号刚被他人修改；已显示最新内容，请检查后再保存。",
+                         "{name} was just changed by someone else; the latest values are shown, check them and "
+                         "save again."),
+
 }
 
 

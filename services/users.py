@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.common import Language, Role
 from models.user import User, UserCreate, UserUpdate
 from services import audit
 from services.auth import check_password_strength, hash_password, require, revoke_all_sessions
-from services.errors import NotAllowed, NotFound, ValidationError, validate
+from services.errors import Conflict, NotAllowed, NotFound, ValidationError, validate
 
 
 def list_users(*, session: Session, actor: User, role: Role | None = None, active_only: bool = False) -> list[User]:
@@ -47,19 +50,51 @@ def _remaining_admins(session: Session, excluding: int) -> int:
     ).all())
 
 
-def update_user(*, session: Session, actor: User, user_id: int, user_in: dict) -> User:
-    """Change a user's name, language, roles or active flag (admin only); the last admin stays an admin."""
-    require(actor, Role.admin)
-    user = session.get(User, user_id)
+def edit_version(user: User) -> str:
+    """A fingerprint of what the user editor shows and changes (password included), taken when it opens.
+
+    Passed back on save, it tells a later save from a stale editor apart: users have no version column.
+    """
+    raw = "\x1f".join([user.name, str(user.language), user.roles, str(bool(user.is_active)),
+                        user.password_hash or ""])
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _locked_user(session: Session, user_id: int, seen_version: str | None) -> User:
+    """The user's row, locked for this transaction and read fresh; Conflict when it changed since `seen_version`.
+
+    The lock is a no-op UPDATE as the transaction's first statement: on PostgreSQL it takes the row lock, on
+    SQLite the write lock (waiting for the busy timeout), so two admins saving the same user at once are
+    checked one after the other and the second is told, instead of silently overwriting the first.
+    """
+    locked = session.exec(update(User).where(col(User.id) == user_id).values(id=User.id))  # type: ignore[call-overload]
+    if locked.rowcount != 1:
+        raise NotFound()
+    user = session.get(User, user_id, populate_existing=True)
     if user is None:
         raise NotFound()
+    if seen_version is not None and edit_version(user) != seen_version:
+        raise Conflict("err.user_changed", current=user, name=user.name)
+    return user
+
+
+def update_user(*, session: Session, actor: User, user_id: int, user_in: dict,
+                seen_version: str | None = None) -> User:
+    """Change a user's name, language, roles or active flag (admin only); the last admin stays an admin, and an
+    admin cannot take their own admin role or deactivate themselves. With `seen_version` (edit_version() of
+    what the editor showed) a change saved meanwhile by someone else is refused as a Conflict."""
+    require(actor, Role.admin)
     data = {k: v for k, v in validate(UserUpdate, user_in).model_dump(exclude_unset=True).items() if v is not None}
+    user = _locked_user(session, user_id, seen_version)
     before = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
     if "roles" in data:
         data["roles"] = ",".join(sorted({Role(r).value for r in data["roles"]}))
     loses_admin = ("admin" not in data.get("roles", user.roles)) or data.get("is_active", True) is False
     if "admin" in user.roles and loses_admin and _remaining_admins(session, user.id or 0) == 0:
         raise NotAllowed("err.last_admin")
+    if user.id == actor.id and loses_admin:
+        # Another admin may exist, but locking oneself out by a slip of the mouse is never what was meant.
+        raise NotAllowed("err.own_admin")
     for key, value in data.items():
         setattr(user, key, value)
     if user.is_active is False:
@@ -72,18 +107,20 @@ def update_user(*, session: Session, actor: User, user_id: int, user_in: dict) -
     return user
 
 
-def set_password(*, session: Session, actor: User, user_id: int, password: str) -> None:
-    """Set another user's password (admin only); their open sessions end."""
+def set_password(*, session: Session, actor: User, user_id: int, password: str,
+                 seen_version: str | None = None) -> User:
+    """Set another user's password (admin only); their open sessions end. With `seen_version`, a password or
+    account changed meanwhile (another admin's reset at the same moment) is refused as a Conflict."""
     require(actor, Role.admin)
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound()
     check_password_strength(password)
-    user.password_hash = hash_password(password)
+    password_hash = hash_password(password)  # slow on purpose: done before the row is locked
+    user = _locked_user(session, user_id, seen_version)
+    user.password_hash = password_hash
     revoke_all_sessions(session=session, user_id=user.id or 0)
     session.add(user)
     audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="set_password")
     session.commit()
+    return user
 
 
 def set_language(*, session: Session, actor: User, language: Language) -> User:

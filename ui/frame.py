@@ -64,11 +64,6 @@ def _oidc_configured() -> bool:
         return False
 
 
-def _redirect(url: str) -> None:
-    """Send the browser to one of our own routes (to set or clear the HttpOnly cookie)."""
-    st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
-
-
 def continue_signed_in(user, ticket: str) -> None:  # noqa: ANN001 - models.user.User
     """After a correct password: the browser trades the one-time ticket for its HttpOnly cookie and comes back.
 
@@ -111,7 +106,9 @@ def sign_out() -> None:
     st.session_state.clear()
     if _oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
-    _redirect("/session/end")
+    # A POST from this page (the route refuses GET and other sites), which clears the HttpOnly cookie.
+    st.html("<script>const f = document.createElement('form'); f.method = 'post'; f.action = '/session/end';"
+            "document.body.appendChild(f); f.submit();</script>", unsafe_allow_javascript=True)
     st.stop()
 
 

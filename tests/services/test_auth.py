@@ -166,6 +166,61 @@ def test_the_number_of_allowed_failures_comes_from_the_settings(session, make, m
     assert (caught.value.key, caught.value.params) == ("err.sign_in_locked", {"minutes": 3})
 
 
+@pytest.mark.parametrize("attempts", [8, 12])
+def test_wrong_passwords_at_the_same_moment_all_count_and_lock_the_address(engine, make, attempts) -> None:
+    """Many browsers (or a script) failing at once: no crash, and the lock holds afterwards."""
+    import threading
+
+    make.user(email="anna@example.com")
+    barrier = threading.Barrier(attempts)
+    outcomes: list[object] = [None] * attempts
+
+    def attempt(i: int) -> None:
+        with Session(engine, expire_on_commit=False) as own:
+            barrier.wait()
+            try:
+                auth.authenticate(session=own, email="anna@example.com", password=WRONG)
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                outcomes[i] = exc
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert all(isinstance(o, AuthFailed) for o in outcomes), outcomes
+    with Session(engine) as fresh:
+        assert failure_key(fresh, "anna@example.com", PASSWORD) == "err.sign_in_locked"
+
+
+def test_sign_ins_at_the_same_moment_after_failures_do_not_crash(engine, make) -> None:
+    """A right and a wrong password at once after some failures: the reset and the count do not collide."""
+    import threading
+
+    user = make.user(email="anna@example.com")
+    with Session(engine) as first:
+        for _ in range(3):
+            failure_key(first, "anna@example.com")
+    barrier = threading.Barrier(6)
+    outcomes: list[object] = [None] * 6
+
+    def attempt(i: int) -> None:
+        with Session(engine, expire_on_commit=False) as own:
+            barrier.wait()
+            try:
+                outcomes[i] = auth.authenticate(session=own, email="anna@example.com",
+                                                password=PASSWORD if i % 2 else WRONG)
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                outcomes[i] = exc
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert all(isinstance(o, AuthFailed) or (isinstance(o, User) and o.id == user.id) for o in outcomes), outcomes
+
+
 # --- first admin ------------------------------------------------------------------------------------------------
 
 

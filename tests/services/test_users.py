@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from sqlmodel import Session, select
@@ -11,7 +12,7 @@ from models.audit import AuditLog
 from models.common import Language, Role
 from models.user import AuthSession, User
 from services import auth, users
-from services.errors import NotAllowed, NotFound, ValidationError
+from services.errors import Conflict, NotAllowed, NotFound, ValidationError
 from tests.factories import PASSWORD
 
 
@@ -139,12 +140,23 @@ def test_a_deactivated_admin_does_not_count_as_another_admin(session, make) -> N
         users.update_user(session=session, actor=admin, user_id=admin.id, user_in={"roles": ["interviewer"]})
 
 
-def test_an_admin_may_step_down_while_another_admin_remains(session, make) -> None:
+def test_another_admin_may_demote_an_admin_while_one_admin_remains(session, make) -> None:
     admin, other = make.admin(), make.admin()
-    users.update_user(session=session, actor=admin, user_id=admin.id, user_in={"roles": ["recruiter"]})
+    users.update_user(session=session, actor=other, user_id=admin.id, user_in={"roles": ["recruiter"]})
     assert session.get(User, admin.id).role_set == {Role.recruiter}
     with pytest.raises(NotAllowed):
         users.update_user(session=session, actor=other, user_id=other.id, user_in={"is_active": False})
+
+
+@pytest.mark.parametrize("change", [{"roles": ["recruiter"]}, {"roles": []}, {"is_active": False}])
+def test_an_admin_cannot_lock_themselves_out_even_with_another_admin_left(session, make, change) -> None:
+    admin, _other = make.admin(), make.admin()
+    with pytest.raises(NotAllowed) as caught:
+        users.update_user(session=session, actor=admin, user_id=admin.id, user_in=change)
+    assert caught.value.key == "err.own_admin"
+    session.expire_all()
+    fresh = session.get(User, admin.id)
+    assert Role.admin in fresh.role_set and fresh.is_active
 
 
 def test_the_last_admin_may_gain_roles_and_rename_themselves(session, make) -> None:
@@ -226,3 +238,89 @@ def test_a_signed_out_person_cannot_list_users(session, make) -> None:
     make.admin()
     with pytest.raises(NotAllowed):
         users.list_users(session=session, actor=None)
+
+
+def test_a_save_from_an_editor_opened_before_another_admins_change_is_refused_as_a_conflict(session, make) -> None:
+    first_admin, second_admin = make.admin(), make.admin()
+    target = make.user("interviewer")
+    seen = users.edit_version(target)  # both editors opened on the same saved state
+    users.update_user(session=session, actor=first_admin, user_id=target.id,
+                      user_in={"roles": ["interviewer", "hiring_manager"]}, seen_version=seen)
+    with pytest.raises(Conflict) as caught:
+        users.update_user(session=session, actor=second_admin, user_id=target.id,
+                          user_in={"roles": ["interviewer", "recruiter"]}, seen_version=seen)
+    assert caught.value.key == "err.user_changed"
+    session.expire_all()
+    assert session.get(User, target.id).role_set == {Role.interviewer, Role.hiring_manager}
+    # From the fresh state the second admin's change goes through and keeps the first one's.
+    fresh = session.get(User, target.id)
+    users.update_user(session=session, actor=second_admin, user_id=target.id,
+                      user_in={"roles": ["interviewer", "hiring_manager", "recruiter"]},
+                      seen_version=users.edit_version(fresh))
+    assert session.get(User, target.id).role_set == {Role.interviewer, Role.hiring_manager, Role.recruiter}
+
+
+def test_a_password_reset_after_another_admins_reset_is_refused_as_a_conflict(session, make) -> None:
+    first_admin, second_admin = make.admin(), make.admin()
+    target = make.user("recruiter", email="anna@example.com")
+    seen = users.edit_version(target)
+    users.set_password(session=session, actor=first_admin, user_id=target.id, password="First-pass-11",
+                       seen_version=seen)
+    with pytest.raises(Conflict):
+        users.set_password(session=session, actor=second_admin, user_id=target.id, password="Second-pass-22",
+                           seen_version=seen)
+    assert auth.authenticate(session=session, email="anna@example.com", password="First-pass-11").id == target.id
+
+
+def _at_once(engine, calls) -> list[object]:  # noqa: ANN001
+    """Run each call with its own Session in its own thread, all released by one barrier; their outcomes."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        with Session(engine, expire_on_commit=False) as own:
+            barrier.wait()
+            try:
+                outcomes[i] = calls[i](own)
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
+def test_two_admins_resetting_one_password_at_the_same_moment_one_wins_the_other_is_told(engine, make) -> None:
+    first_admin, second_admin = make.admin(), make.admin()
+    target = make.user("recruiter", email="anna@example.com")
+    seen = users.edit_version(target)
+    passwords = ["First-pass-11", "Second-pass-22"]
+    outcomes = _at_once(engine, [
+        lambda s, a=admin, p=pw: users.set_password(session=s, actor=a, user_id=target.id, password=p,
+                                                    seen_version=seen)
+        for admin, pw in zip([first_admin, second_admin], passwords, strict=True)])
+    won = [i for i, o in enumerate(outcomes) if isinstance(o, User)]
+    lost = [o for o in outcomes if not isinstance(o, User)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert isinstance(lost[0], Conflict) and lost[0].key == "err.user_changed"
+    with Session(engine) as fresh:
+        assert auth.authenticate(session=fresh, email="anna@example.com", password=passwords[won[0]]).id == target.id
+
+
+def test_two_admins_saving_one_user_at_the_same_moment_one_wins_the_other_is_told(engine, make) -> None:
+    first_admin, second_admin = make.admin(), make.admin()
+    target = make.user("interviewer")
+    seen = users.edit_version(target)
+    changes = [["interviewer", "hiring_manager"], ["interviewer", "recruiter"]]
+    outcomes = _at_once(engine, [
+        lambda s, a=admin, r=roles: users.update_user(session=s, actor=a, user_id=target.id, user_in={"roles": r},
+                                                      seen_version=seen)
+        for admin, roles in zip([first_admin, second_admin], changes, strict=True)])
+    won = [i for i, o in enumerate(outcomes) if isinstance(o, User)]
+    assert len(won) == 1, outcomes
+    assert [type(o) for o in outcomes if not isinstance(o, User)] == [Conflict]
+    with Session(engine) as fresh:
+        assert fresh.get(User, target.id).role_set == set(changes[won[0]])
