@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
 from services import audit
+from services.spreadsheet import SafeWriter
 from services.auth import require
 from services.errors import (
     Conflict,
@@ -380,7 +380,7 @@ def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> I
     where = _matching(actor, **filters)
     yield "\ufeff"
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = SafeWriter(buf)
     writer.writerow(EXPORT_COLUMNS)
     last_id: int | None = None
     while True:
