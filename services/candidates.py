@@ -17,7 +17,6 @@ from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
 from services import audit
-from services.spreadsheet import SafeWriter
 from services.auth import require
 from services.errors import (
     Conflict,
@@ -28,6 +27,7 @@ from services.errors import (
     ValidationError,
     validate,
 )
+from services.spreadsheet import SafeWriter
 
 EDITORS = (Role.admin, Role.recruiter)
 VIEWERS = (Role.admin, Role.recruiter, Role.hiring_manager)

@@ -640,6 +640,38 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err.import_too_many_rows": ("行数太多（最多 {max} 行），请拆分文件。", "Too many rows (at most {max}); split the file."),
     "err.import_duplicate_in_file": ("与文件第 {row} 行重复。", "Same as row {row} of the file."),
     "err.import_exists": ("已有候选人：{name}（#{id}）。", "Already a candidate: {name} (#{id})."),
+    # issue 8 — import and export
+    "err.import_choice": ("无法识别该值。可填写：{accepted}", "Unknown value. Accepted: {accepted}"),
+    "err.import_job_unknown": ("找不到该招聘中的职位。可填写职位名称或编号：{accepted}",
+                               "No such open job. Accepted: a job's title or number: {accepted}"),
+    "err.import_nul": ("该单元格含有空字符（NUL），请删除后重新上传。",
+                       "This cell contains a NUL character; remove it and upload again."),
+    "err.import_cell_too_long": ("该单元格太长（最多 {max} 个字符）。", "This cell is too long (at most {max} characters)."),
+    "err.import_cells": ("{rows} 行有无法读取的单元格，未导入任何数据。", "{rows} rows have cells that cannot be read; nothing was imported."),
+    "err.import_xlsx_bomb": ("该 Excel 文件解压后过大（超过 {mb} MB）或压缩比异常，已拒绝。请只保留需要的数据后另存。",
+                             "This Excel file unpacks to too much data (over {mb} MB) or is compressed suspiciously; "
+                             "refused. Keep only the data you need and save it again."),
+    "err.import_too_many_columns": ("列数太多（最多 {max} 列）。", "Too many columns (at most {max})."),
+    "err.import_mapped_twice": ("有两列都对应到“{field}”，每个字段只能对应一列。",
+                                "Two columns are matched to “{field}”; match each field to one column only."),
+    "err.import_name_unmapped": ("请指定哪一列是姓名（或名和姓）。", "Choose which column holds the name (or first and last name)."),
+    "err.import_name_and_parts": ("已有“姓名”列，就不要再对应“名”或“姓”。",
+                                  "A full-name column is matched; do not match first or last name as well."),
+    "err.import_required_unmapped": ("请指定哪一列是“{field}”。", "Choose which column holds “{field}”."),
+    "import.mapping_title": ("核对列的对应关系", "Check how the columns match"),
+    "import.mapping_intro": ("已根据表头猜测每一列对应的字段，请核对并修改；不需要的列选“不导入”。确认后先检查全部行，有错则不导入任何数据。",
+                             "Each column's field was guessed from its header. Check and correct it; pick “Do not "
+                             "import” for columns you do not need. Every row is then checked first; if any is "
+                             "wrong, nothing is imported."),
+    "import.mapping_remembered": ("已使用上次为相同表头确认的对应关系。", "Using the matching confirmed last time for these headers."),
+    "import.mapping_column": ("文件中的列“{column}”", "File column “{column}”"),
+    "import.mapping_sample": ("示例：{sample}", "e.g. {sample}"),
+    "import.ignore": ("不导入此列", "Do not import this column"),
+    "import.column": ("列", "Column"),
+    "import.cancel": ("换一个文件", "Choose another file"),
+    "field.first_name": ("名", "First name"),
+    "field.last_name": ("姓", "Last name"),
+    "field.mapping": ("列的对应关系", "Column matching"),
 }
 
 
