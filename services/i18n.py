@@ -652,12 +652,12 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "This Excel file unpacks to too much data (over {mb} MB) or is compressed suspiciously; "
                              "refused. Keep only the data you need and save it again."),
     "err.import_too_many_columns": ("列数太多（最多 {max} 列）。", "Too many columns (at most {max})."),
-    "err.import_mapped_twice": ("有两列都对应到“{field}”，每个字段只能对应一列。",
-                                "Two columns are matched to “{field}”; match each field to one column only."),
+    "err.import_mapped_twice": ("有两列都对应到“{target}”，每个字段只能对应一列。",
+                                "Two columns are matched to “{target}”; match each field to one column only."),
     "err.import_name_unmapped": ("请指定哪一列是姓名（或名和姓）。", "Choose which column holds the name (or first and last name)."),
     "err.import_name_and_parts": ("已有“姓名”列，就不要再对应“名”或“姓”。",
                                   "A full-name column is matched; do not match first or last name as well."),
-    "err.import_required_unmapped": ("请指定哪一列是“{field}”。", "Choose which column holds “{field}”."),
+    "err.import_required_unmapped": ("请指定哪一列是“{target}”。", "Choose which column holds “{target}”."),
     "import.mapping_title": ("核对列的对应关系", "Check how the columns match"),
     "import.mapping_intro": ("已根据表头猜测每一列对应的字段，请核对并修改；不需要的列选“不导入”。确认后先检查全部行，有错则不导入任何数据。",
                              "Each column's field was guessed from its header. Check and correct it; pick “Do not "

@@ -235,7 +235,7 @@ def check_mapping(mapping: list[str], *, fields: list[str] | None = None, requir
         raise ValidationError.single("mapping", "err.choice_invalid")
     twice = sorted({m for m in used if used.count(m) > 1})
     if twice:
-        raise ValidationError.single("mapping", "err.import_mapped_twice", field=twice[0])
+        raise ValidationError.single("mapping", "err.import_mapped_twice", target=twice[0])
     present = set(used)
     if required == "name":
         if "name" not in present and not {"first_name", "last_name"} & present:
@@ -243,7 +243,7 @@ def check_mapping(mapping: list[str], *, fields: list[str] | None = None, requir
         if "name" in present and {"first_name", "last_name"} & present:
             raise ValidationError.single("mapping", "err.import_name_and_parts")
     elif required not in present:
-        raise ValidationError.single("mapping", "err.import_required_unmapped", field=required)
+        raise ValidationError.single("mapping", "err.import_required_unmapped", target=required)
 
 
 def _join_name(first: str, last: str) -> str:
@@ -327,8 +327,8 @@ def load_mapping(*, session: Session, actor: User, header: list[str], kind: str 
 
 
 def save_mapping(*, session: Session, actor: User, header: list[str], mapping: list[str],
-                 kind: str = "candidates") -> None:
-    """Remember the confirmed mapping for the next file with the same headers (replaces an older one); flushes."""
+                 kind: str = "candidates", commit: bool = True) -> None:
+    """Remember the confirmed mapping for the next file with the same headers (replaces an older one)."""
     require(actor, *candidate_service.EDITORS)
     check_mapping(mapping)
     if len(mapping) != len(header):
@@ -347,6 +347,8 @@ def save_mapping(*, session: Session, actor: User, header: list[str], mapping: l
             session.flush()
     except IntegrityError:  # two people confirmed the same layout at once: the other's mapping stands
         pass
+    if commit:
+        session.commit()
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:

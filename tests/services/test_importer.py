@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 
 from models.candidate import Application, Candidate
 from models.common import Language
+from models.import_mapping import ImportMapping
 from services import importer, jobs
 from services.errors import NotAllowed
 from services.importer import ImportFileError
@@ -408,3 +409,90 @@ def test_nul_bytes_and_long_cells_reach_the_database_never_but_as_row_errors(ses
         run(session, recruiter, importer.read_rows(filename="a.csv", content=content))
     assert caught.value.params == {"rows": 1}
     assert count(session, Candidate) == 0
+
+
+# --- the column-mapping step (issue 8, broken 7) --------------------------------------------------------------
+
+
+def test_headers_of_other_tools_and_spreadsheets_are_guessed_in_both_languages() -> None:
+    header = ["First name", "Last name", "E-mail", "Mobile", "候选人姓名", "应聘职位", "Phone ", "手机", "来源",
+              "Favourite colour", "候选人手机", "EMAIL ADDRESS", "渠道（必填）", "Notes*"]
+    assert importer.guess_mapping(header) == [
+        "", "", "email", "phone", "name", "job", "", "", "source", "", "", "", "", "notes"]
+    assert importer.guess_mapping(["First name", "Last name", "Mobile Number", "候选人手机"]) == [
+        "first_name", "last_name", "phone", ""]
+    assert importer.guess_mapping(["姓", "名", "手机号码", "电子邮箱", "简历来源", "应聘岗位"]) == [
+        "last_name", "first_name", "phone", "email", "source", "job"]
+    assert importer.guess_mapping(["Ｅｍａｉｌ", "候选人邮箱"]) == ["email", ""]
+
+
+def test_first_and_last_name_are_combined_into_the_name() -> None:
+    table = importer.read_table(filename="x.csv", content=(
+        "First name,Last name,Mobile,Notes\nEmma,Wilson,13800138000,x\n芳,王,13900139000,\nOnly,,,\n").encode())
+    mapping = importer.guess_mapping(table.header)
+    importer.check_mapping(mapping)
+    rows = importer.apply_mapping(table, mapping)
+    assert [r["name"] for r in rows] == ["Emma Wilson", "王芳", "Only"]
+    assert rows[0] == {"name": "Emma Wilson", "phone": "13800138000", "notes": "x"}
+
+
+@pytest.mark.parametrize(("mapping", "key"), [
+    (["", "", "email"], "err.import_name_unmapped"),
+    (["name", "first_name", "email"], "err.import_name_and_parts"),
+    (["name", "email", "email"], "err.import_mapped_twice"),
+    (["name", "salary", ""], "err.choice_invalid"),
+])
+def test_a_mapping_without_the_name_or_with_a_field_twice_is_refused(mapping, key) -> None:
+    from services.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        importer.check_mapping(mapping)
+    assert caught.value.fields["mapping"][0] == key
+
+
+def test_a_confirmed_mapping_is_remembered_for_the_next_file_with_the_same_headers(session, make) -> None:
+    recruiter, other = make.user("recruiter"), make.user("admin")
+    header = ["Candidate", "E-mail", "Mobile", "Hobby"]
+    assert importer.load_mapping(session=session, actor=recruiter, header=header) is None
+    importer.save_mapping(session=session, actor=recruiter, header=header, mapping=["name", "email", "", "notes"])
+    session.commit()
+    # Another person, another spelling of the same headers (case, spaces, width): the same layout.
+    same = [" candidate ", "E-MAIL", "mobile", "HOBBY"]
+    assert importer.load_mapping(session=session, actor=other, header=same) == ["name", "email", "", "notes"]
+    assert importer.load_mapping(session=session, actor=other, header=header[:3]) is None
+    # Saving again replaces it; nothing else is kept beside it.
+    importer.save_mapping(session=session, actor=other, header=same, mapping=["name", "email", "phone", ""])
+    session.commit()
+    assert importer.load_mapping(session=session, actor=recruiter, header=header) == ["name", "email", "phone", ""]
+    assert count(session, ImportMapping) == 1
+
+
+def test_a_bad_mapping_is_not_remembered_and_an_interviewer_cannot_save_one(session, make) -> None:
+    from services.errors import ValidationError
+
+    recruiter = make.user("recruiter")
+    with pytest.raises(ValidationError):
+        importer.save_mapping(session=session, actor=recruiter, header=["a", "b"], mapping=["email", ""])
+    with pytest.raises(ValidationError):
+        importer.save_mapping(session=session, actor=recruiter, header=["a", "b"], mapping=["name"])
+    with pytest.raises(NotAllowed):
+        importer.save_mapping(session=session, actor=make.user("interviewer"), header=["a"], mapping=["name"])
+    assert count(session, ImportMapping) == 0
+
+
+def test_a_foreign_file_imports_end_to_end_through_a_corrected_mapping(session, make) -> None:
+    recruiter = make.user("recruiter")
+    job = make.job(title="数据分析师")
+    content = xlsx([["候选人姓名", "E-mail", "Mobile", "应聘职位", "Remarks"],
+                    ["王芳", "wang@example.cn", 13912345678, "数据分析师", "via ![x](/session/end)"],
+                    ["Liam Brown", "liam@example.com", None, None, "=1+1"]])
+    table = importer.read_table(filename="export.xlsx", content=content)
+    mapping = importer.guess_mapping(table.header)
+    assert mapping == ["name", "email", "phone", "job", "notes"]
+    mapping[4] = ""  # the person decides not to import the remarks
+    importer.check_mapping(mapping)
+    report = run(session, recruiter, importer.apply_mapping(table, mapping))
+    assert (report.ok, report.created) == (True, 2)
+    wang = session.exec(select(Candidate).where(Candidate.name == "王芳")).one()
+    assert (wang.phone, wang.notes) == ("13912345678", "")
+    assert session.exec(select(Application.job_id)).one() == job.id
