@@ -12,6 +12,7 @@ from models.evaluation import (
     ScorecardRating,
 )
 from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResponse
+from models.import_mapping import ImportMapping
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
 from models.user import AuthSession, LoginThrottle, User
@@ -19,6 +20,7 @@ from models.user import AuthSession, LoginThrottle, User
 __all__ = [
     "Contact", "Intent", "PoolEntry", "SurveyInvite", "SurveyResponse",
     "Criterion", "Decision", "Interview", "InterviewPanelist", "InterviewRound", "Scorecard", "ScorecardRating",
+    "ImportMapping",
     "Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "OutboxAttachment", "OutboxMessage",
     "Reminder", "StageChange", "User",
 ]

@@ -213,6 +213,8 @@ def import_form() -> None:
                                       headers=interview_import.HEADERS, required="candidate_email")
             with db() as session:
                 report = interview_import.import_interviews(session=session, actor=user, rows=rows)
+        except importer.ImportRowsError as exc:  # unreadable cells: listed by row below, like any row problem
+            report = importer.ImportReport(errors=exc.errors)
         except DomainError as exc:
             st.error(tr(exc.key, **exc.params), icon=":material/error:")
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from services.errors import (
     ValidationError,
     validate,
 )
+from services.spreadsheet import SafeWriter
 
 EDITORS = (Role.admin, Role.recruiter)
 VIEWERS = (Role.admin, Role.recruiter, Role.hiring_manager)
@@ -386,7 +386,7 @@ def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> I
     where = _matching(actor, **filters)
     yield "\ufeff"
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = SafeWriter(buf)
     writer.writerow(EXPORT_COLUMNS)
     last_id: int | None = None
     while True:

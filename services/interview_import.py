@@ -16,7 +16,7 @@ from services import evaluation
 from services.auth import require
 from services.config import get_settings
 from services.errors import DomainError, ValidationError
-from services.importer import ImportReport, RowError
+from services.importer import ImportReport, RowError, make_choices, normalise_choice
 
 HEADERS = {
     "candidate_email": "candidate_email", "email": "candidate_email", "候选人邮箱": "candidate_email",
@@ -25,8 +25,8 @@ HEADERS = {
     "mode": "mode", "形式": "mode", "location": "location", "地点": "location", "interviewers": "interviewers",
     "面试官": "interviewers",
 }
-MODES = {"onsite": "onsite", "on-site": "onsite", "现场": "onsite", "video": "video", "视频": "video",
-         "phone": "phone", "电话": "phone", "": "onsite"}
+MODE_ALIASES = {"on-site": "onsite", "面试现场": "onsite", "线下": "onsite", "视频面试": "video", "线上": "video",
+                "电话面试": "phone"}
 TEMPLATE = ("candidate_email,job,round,start,minutes,mode,location,interviewers\n"
             "zhang.wei@example.com,后端工程师 Backend Engineer,技术面试,2026-12-01 10:00,60,video,"
             "https://meet.example.com/x,interviewer@example.com;manager2@example.com\n")
@@ -47,7 +47,10 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
     require(actor, *evaluation.SCHEDULERS)
     report = ImportReport()
     rounds = evaluation.list_rounds(session=session, actor=actor)
-    round_by_name = {r.name_zh.lower(): r for r in rounds} | {r.name_en.lower(): r for r in rounds}
+    round_by_name = ({normalise_choice(r.name_zh): r for r in rounds} | {normalise_choice(r.name_en): r for r in rounds}
+                     | {str(r.id): r for r in rounds})
+    round_names = "; ".join(f"{r.name_zh} / {r.name_en}" for r in rounds) or "—"
+    modes = make_choices([m.value for m in InterviewMode], "iv_mode.", MODE_ALIASES)
     emails = {r.get("candidate_email", "").strip().lower() for r in rows} - {""}
     people = {c.email: c for c in session.exec(select(Candidate).where(col(Candidate.email).in_(emails)))}
     apps: dict[int, list[tuple[Application, Job]]] = {}
@@ -65,27 +68,29 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
             report.errors.append(RowError(number, "candidate_email", "err.import_no_candidate",
                                           value=row.get("candidate_email", "")))
         else:
-            wanted = row.get("job", "").strip().lower()
+            wanted = normalise_choice(row.get("job", ""))
             options = [(a, j) for a, j in apps.get(candidate.id or 0, [])
-                       if not wanted or j.title.lower() == wanted or str(j.id) == wanted]
+                       if not wanted or normalise_choice(j.title) == wanted or str(j.id) == wanted]
             open_ones = [a for a, _ in options if a.stage in (Stage.interviewing, Stage.decision_pending)]
             if len(open_ones) != 1:
                 report.errors.append(RowError(number, "job", "err.application_not_interviewing",
                                               value=row.get("job", "")))
             else:
                 application = open_ones[0]
-        rnd: InterviewRound | None = round_by_name.get(row.get("round", "").strip().lower())
+        rnd: InterviewRound | None = round_by_name.get(normalise_choice(row.get("round", "")))
         if rnd is None:
-            report.errors.append(RowError(number, "round", "err.round_unknown", value=row.get("round", "")))
+            report.errors.append(RowError(number, "round", "err.import_choice", {"accepted": round_names},
+                                          value=row.get("round", "")))
         starts = _parse_start(row.get("start", ""))
         if starts is None:
             report.errors.append(RowError(number, "start", "err.date_invalid", value=row.get("start", "")))
         minutes_text = row.get("minutes", "").strip() or "60"
         if not re.fullmatch(r"\d{1,3}", minutes_text):
             report.errors.append(RowError(number, "minutes", "err.not_a_number", value=minutes_text))
-        mode = MODES.get(row.get("mode", "").strip().lower())
+        mode = modes.pick(row.get("mode", "")) if row.get("mode", "").strip() else "onsite"
         if mode is None:
-            report.errors.append(RowError(number, "mode", "err.choice_invalid", value=row.get("mode", "")))
+            report.errors.append(RowError(number, "mode", "err.import_choice", {"accepted": modes.accepted},
+                                          value=row.get("mode", "")))
         panel_emails = [e.strip().lower() for e in re.split(r"[;,，；\s]+", row.get("interviewers", "")) if e.strip()]
         panel = [staff.get(e) for e in panel_emails]
         if not panel or any(p is None or not p.has_role(*evaluation.PANEL_ROLES) for p in panel):

@@ -142,7 +142,7 @@ def test_an_import_with_bad_rows_lists_each_row_and_imports_nothing(demo_db, ope
     _upload(at, "candidates.csv", BAD_CSV.encode("utf-8"))
 
     assert [e.value for e in at.error] == [tr("import.failed", "zh", rows=2)]
-    report = at.dataframe[0].value
+    report = at.dataframe[-1].value  # the preview of the file comes first
     rows = report[[tr("import.row", "zh"), tr("common.field", "zh"), tr("import.problem", "zh")]].values.tolist()
     assert rows == [[3, tr("field.email", "zh"), tr("err.email_invalid", "zh")],
                     [4, tr("field.name", "zh"), tr("err.required", "zh")]]
@@ -182,3 +182,94 @@ def test_an_excel_file_imports_and_a_wrong_file_type_is_refused(demo_db, open_ap
     _upload(at, "people.csv", b"\x00\x01not a table")
     assert at.error, "an unreadable file must give a message"
     assert _count(Candidate) == before + 1
+
+
+# --------------------------------------------------------------------------- import: the column-mapping step
+FOREIGN_HEADER = ["First name", "Last name", "E-mail", "Handy", "应聘职位", "来源", "![x](/session/end)"]
+
+
+def _foreign_csv(*people: tuple[str, str, str, str]) -> bytes:
+    lines = [",".join(FOREIGN_HEADER)]
+    lines += [f"{first},{last},{email},{phone},后端工程师 Backend Engineer,内推,hello" for first, last, email, phone
+              in people]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _picker(at, column: int):  # noqa: ANN001, ANN202
+    from services.importer import header_signature
+
+    return at.selectbox(key=f"import_map_{header_signature(FOREIGN_HEADER)[:12]}_{column}")
+
+
+def _choose_file(at, name: str, content: bytes) -> None:  # noqa: ANN001
+    at.file_uploader(key="import_file").set_value((name, content, "text/csv")).run()
+    assert_no_exception(at)
+
+
+def test_a_file_with_foreign_headers_is_matched_corrected_imported_and_its_matching_remembered(demo_db, open_app):
+    before = (_count(Candidate), _count(Application))
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "en")).run()
+    at.switch_page("pages/import_candidates.py").run()
+    _choose_file(at, "export.csv", _foreign_csv(("Emma", "Wilson", "emma.w@example.org", "+44 20 7946 0958")))
+
+    # The guess, shown as one picker per column; the hostile header is plain text, not Markdown.
+    assert [_picker(at, i).value for i in range(7)] == ["first_name", "last_name", "email", "", "job", "source", ""]
+    assert "![x](/session/end)" in [t.value for t in at.text]
+    assert not any("session/end" in m.value for m in at.markdown)
+    _picker(at, 3).set_value("phone")
+    _picker(at, 6).set_value("notes")
+    at.button(key="import_run").click().run()
+    assert_no_exception(at)
+    assert [s.value for s in at.success] == [tr("import.done", "en", count=1)]
+    assert (_count(Candidate), _count(Application)) == (before[0] + 1, before[1] + 1)
+    with db.session_scope() as session:
+        emma = session.exec(select(Candidate).where(Candidate.email == "emma.w@example.org")).one()
+    assert (emma.name, emma.phone, emma.source, emma.notes) == ("Emma Wilson", "+44 20 7946 0958", "referral",
+                                                                "hello")
+
+    # Second time: the next file with the same headers starts from the confirmed matching; the person changes
+    # it again (no notes this time) and imports; what the first import created is still there.
+    at = open_app(demo_user(ROLE_EMAILS["admin"], "zh")).run()
+    at.switch_page("pages/import_candidates.py").run()
+    _choose_file(at, "export-2.csv", _foreign_csv(("芳", "王", "wang.f@example.cn", "13912345678")))
+    assert tr("import.mapping_remembered", "zh") in [i.value for i in at.info]
+    assert [_picker(at, i).value for i in range(7)] == ["first_name", "last_name", "email", "phone", "job", "source",
+                                                         "notes"]
+    _picker(at, 6).set_value("")
+    at.button(key="import_run").click().run()
+    assert [s.value for s in at.success] == [tr("import.done", "zh", count=1)]
+    with db.session_scope() as session:
+        wang = session.exec(select(Candidate).where(Candidate.email == "wang.f@example.cn")).one()
+        assert session.exec(select(Candidate).where(Candidate.email == "emma.w@example.org")).one().notes == "hello"
+    assert (wang.name, wang.notes) == ("王芳", "")
+    _choose_file(at, "export-3.csv", _foreign_csv(("A", "B", "ab@example.cn", "13912345670")))
+    assert _picker(at, 6).value == ""
+
+
+def test_a_matching_without_a_name_column_is_refused_and_nothing_is_imported(demo_db, open_app):
+    before = _count(Candidate)
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "zh")).run()
+    at.switch_page("pages/import_candidates.py").run()
+    _choose_file(at, "export.csv", _foreign_csv(("Emma", "Wilson", "emma.w@example.org", "")))
+    _picker(at, 0).set_value("")
+    _picker(at, 1).set_value("")
+    at.button(key="import_run").click().run()
+    assert [e.value for e in at.error] == [tr("err.import_name_unmapped", "zh")]
+    _picker(at, 1).set_value("email")
+    at.button(key="import_run").click().run()
+    assert [e.value for e in at.error] == [tr("err.import_mapped_twice", "zh", target=tr("field.email", "zh"))]
+    assert _count(Candidate) == before
+
+
+def test_unreadable_cells_and_bombs_are_reported_by_row_and_column_on_the_page(demo_db, open_app):
+    before = _count(Candidate)
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "en")).run()
+    at.switch_page("pages/import_candidates.py").run()
+    _choose_file(at, "nul.csv", b"Name,Email\nA,a@example.com\nB\x00,b@example.com\n")
+    at.button(key="import_run").click().run()
+    assert_no_exception(at)
+    assert [e.value for e in at.error] == [tr("err.import_cells", "en", rows=1)]
+    report = at.dataframe[-1].value
+    assert report[[tr("import.row", "en"), tr("import.column", "en"), tr("import.problem", "en")]].values.tolist() \
+        == [[3, "Name", tr("err.import_nul", "en")]]
+    assert _count(Candidate) == before

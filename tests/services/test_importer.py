@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 
 from models.candidate import Application, Candidate
 from models.common import Language
+from models.import_mapping import ImportMapping
 from services import importer, jobs
 from services.errors import NotAllowed
 from services.importer import ImportFileError
@@ -182,7 +183,7 @@ def test_every_bad_row_is_reported_in_row_order(session, make) -> None:
             {"name": "Bad source", "email": "s@example.com", "source": "newspaper"}]
     report = run(session, recruiter, rows)
     assert errors(report) == [(2, "name", "err.required"), (4, "__all__", "err.contact_required"),
-                              (5, "phone", "err.phone_invalid"), (6, "source", "err.source_invalid")]
+                              (5, "phone", "err.phone_invalid"), (6, "source", "err.import_choice")]
     assert count(session, Candidate) == 0
 
 
@@ -236,7 +237,7 @@ def test_an_unknown_or_closed_job_is_reported(session, make) -> None:
             {"name": "C", "email": "c@example.com", "job": str(closed.id)},
             {"name": "D", "email": "d@example.com", "job": "9999"}]
     report = run(session, admin, rows)
-    assert errors(report) == [(r, "job", "err.job_unknown") for r in (2, 3, 4, 5)]
+    assert errors(report) == [(r, "job", "err.import_job_unknown") for r in (2, 3, 4, 5)]
     assert count(session, Candidate) == 0
     assert count(session, Application) == 0
 
@@ -257,3 +258,241 @@ def test_an_excel_import_runs_end_to_end(session, make) -> None:
     wang = session.exec(select(Candidate).where(Candidate.name == "王芳")).one()
     assert (wang.phone, wang.owner_id) == ("13912345678", recruiter.id)
     assert session.exec(select(Application.job_id).where(Application.candidate_id == wang.id)).one() == job.id
+
+
+# --- enum-like columns in either language (issue 8, broken 7) -------------------------------------------------
+
+
+def test_sources_languages_and_consent_are_accepted_as_the_app_shows_them_in_either_language(session, make) -> None:
+    recruiter = make.user("recruiter")
+    rows = [{"name": "A", "email": "a@example.com", "source": "招聘网站", "language": "英文", "consent": "是"},
+            {"name": "B", "email": "b@example.com", "source": "内推", "language": " English ", "consent": "YES"},
+            {"name": "C", "email": "c@example.com", "source": " 内部推荐 ", "language": "中文", "consent": "否"},
+            {"name": "D", "email": "d@example.com", "source": "Job Board", "language": "ZH", "consent": "no"},
+            {"name": "E", "email": "e@example.com", "source": "CAREER_SITE", "language": "en", "consent": "同意"},
+            {"name": "F", "email": "f@example.com", "source": "career site", "language": "", "consent": ""}]
+    report = run(session, recruiter, rows)
+    assert report.errors == [] and report.created == 6
+    made = {c.name: (c.source, c.language, c.consent) for c in session.exec(select(Candidate))}
+    assert made == {"A": ("job_board", "en", True), "B": ("referral", "en", True), "C": ("referral", "zh", False),
+                    "D": ("job_board", "zh", False), "E": ("career_site", "en", True),
+                    "F": ("career_site", "zh", False)}
+
+
+def test_an_unknown_source_language_or_consent_names_the_accepted_values(session, make) -> None:
+    recruiter = make.user("recruiter")
+    report = run(session, recruiter, [{"name": "A", "email": "a@example.com", "source": "newspaper",
+                                       "language": "klingon", "consent": "maybe"}])
+    assert errors(report) == [(2, "source", "err.import_choice"), (2, "language", "err.import_choice"),
+                              (2, "consent", "err.import_choice")]
+    source, language, consent = report.errors
+    assert source.value == "newspaper"
+    for word in ("内部推荐", "Referral", "招聘网站", "Job board", "referral"):
+        assert word in source.params["accepted"]
+    assert "zh" in language.params["accepted"] and "en" in language.params["accepted"]
+    assert "是" in consent.params["accepted"] and "no" in consent.params["accepted"]
+    assert count(session, Candidate) == 0
+
+
+def test_a_job_is_found_by_its_title_whatever_the_case_and_spacing_and_the_error_lists_open_titles(
+        session, make) -> None:
+    admin = make.admin()
+    job = make.job(actor=admin, title="后端工程师 Backend Engineer")
+    report = run(session, admin, [{"name": "A", "email": "a@example.com", "job": " 后端工程师  backend engineer "},
+                                  {"name": "B", "email": "b@example.com", "job": "Astronaut"}])
+    assert errors(report) == [(3, "job", "err.import_job_unknown")]
+    assert "后端工程师 Backend Engineer" in report.errors[0].params["accepted"]
+    report = run(session, admin, [{"name": "A", "email": "a@example.com", "job": "后端工程师backendengineer"}])
+    assert report.ok
+    assert session.exec(select(Application.job_id)).one() == job.id
+
+
+# --- hostile and odd files (issue 8, security 7 and 8) --------------------------------------------------------
+
+
+def xlsx_bomb(unpacked_mb: int) -> bytes:
+    """A valid-looking .xlsx whose sheet XML unpacks to `unpacked_mb` MB of repeated rows, written in a stream."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx([["name"], ["x"]]))) as good, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for info in good.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(info.filename, good.read(info.filename))
+        row = b'<row><c t="inlineStr"><is><t>' + b"A" * 1000 + b"</t></is></c></row>"
+        with bomb.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+                        b'spreadsheetml/2006/main"><sheetData>')
+            chunk = row * 1024
+            for _ in range(unpacked_mb):
+                sheet.write(chunk)
+            sheet.write(b"</sheetData></worksheet>")
+    return buf.getvalue()
+
+
+def test_an_xlsx_zip_bomb_is_refused_before_it_is_parsed(monkeypatch) -> None:
+    content = xlsx_bomb(64)
+    assert len(content) < importer.MAX_BYTES
+    def no_parse(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the bomb reached openpyxl")
+
+    import openpyxl
+    monkeypatch.setattr(openpyxl, "load_workbook", no_parse)
+    error = file_error("bomb.xlsx", content)
+    assert (error.key, error.params) == ("err.import_xlsx_bomb", {"mb": importer.MAX_XLSX_UNPACKED // 2**20})
+
+
+def test_an_xlsx_member_compressed_far_beyond_a_real_sheet_is_refused_even_when_small_in_total(monkeypatch) -> None:
+    monkeypatch.setattr(importer, "MAX_XLSX_UNPACKED", 10 * 2**30)
+    assert file_error("bomb.xlsx", xlsx_bomb(3)).key == "err.import_xlsx_bomb"
+
+
+def test_an_xlsx_wider_than_the_column_limit_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(importer, "MAX_COLUMNS", 5)
+    assert file_error("wide.xlsx", xlsx([["name"] + [f"c{i}" for i in range(6)], ["A"] * 7])).key \
+        == "err.import_too_many_columns"
+    assert file_error("wide.csv", ("name," + ",".join(f"c{i}" for i in range(6)) + "\nA\n").encode()).key \
+        == "err.import_too_many_columns"
+
+
+def cell_errors(filename: str, content: bytes) -> list[tuple[int, str, str, str]]:
+    with pytest.raises(importer.ImportRowsError) as caught:
+        importer.read_rows(filename=filename, content=content)
+    return [(e.row, e.field, e.column, e.key) for e in caught.value.errors]
+
+
+def test_a_nul_byte_in_a_csv_cell_is_named_by_row_and_column() -> None:
+    content = b"Name,Email,Notes\nA,a@example.com,fine\nB\x00,b@example.com,ok\nC,c@example.com,bad\x00\n"
+    assert cell_errors("nul.csv", content) == [(3, "name", "Name", "err.import_nul"),
+                                               (4, "notes", "Notes", "err.import_nul")]
+
+
+def test_a_cell_over_128_kib_is_named_by_row_and_column_in_csv_and_xlsx() -> None:
+    huge = "x" * (129 * 1024)
+    content = f"姓名,邮箱,备注\nA,a@example.com,short\nB,b@example.com,{huge}\n".encode()
+    assert cell_errors("long.csv", content) == [(3, "notes", "备注", "err.import_cell_too_long")]
+    book = xlsx([["姓名", "邮箱", "备注"], ["A", "a@example.com", "x" * 32_000], ["B", "b@example.com", "ok"]])
+    assert len(importer.read_rows(filename="ok.xlsx", content=book)) == 2
+
+
+def test_a_long_or_nul_cell_in_an_ignored_column_does_not_stop_the_import() -> None:
+    content = ("name,email,whatever\nA,a@example.com," + "y" * 200_000 + "\nB\t,b@example.com,\x00\n").encode()
+    assert [r["name"] for r in importer.read_rows(filename="a.csv", content=content)] == ["A", "B"]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_csv_from_chinese_excel_in_gbk_or_utf8_with_or_without_bom_is_read(encoding) -> None:
+    content = "姓名,邮箱,来源\r\n王芳,wang@example.com,内推\r\n".encode(encoding)
+    assert importer.read_rows(filename="x.csv", content=content) == [
+        {"name": "王芳", "email": "wang@example.com", "source": "内推"}]
+
+
+def test_a_csv_in_no_known_encoding_gives_a_clear_message() -> None:
+    assert file_error("x.csv", "name\nZoë\n".encode("utf-16")).key in ("err.import_encoding", "err.import_format")
+
+
+def test_an_exported_file_imports_again_without_the_formula_quotes(session, make) -> None:
+    from services import candidates
+
+    recruiter = make.user("recruiter")
+    make.candidate(actor=recruiter, name="=Evil", email="evil@example.com", phone="+86 138 0013 8000")
+    exported = "".join(candidates.export_candidates_csv(session=session, actor=recruiter)).encode("utf-8")
+    [row] = importer.read_rows(filename="candidates.csv", content=exported)
+    assert (row["name"], row["phone"]) == ("=Evil", "+86 138 0013 8000")
+
+
+def test_nul_bytes_and_long_cells_reach_the_database_never_but_as_row_errors(session, make) -> None:
+    recruiter = make.user("recruiter")
+    content = b"name,email,notes\nA,a@example.com,x\x00y\n"
+    with pytest.raises(importer.ImportRowsError) as caught:
+        run(session, recruiter, importer.read_rows(filename="a.csv", content=content))
+    assert caught.value.params == {"rows": 1}
+    assert count(session, Candidate) == 0
+
+
+# --- the column-mapping step (issue 8, broken 7) --------------------------------------------------------------
+
+
+def test_headers_of_other_tools_and_spreadsheets_are_guessed_in_both_languages() -> None:
+    header = ["First name", "Last name", "E-mail", "Mobile", "候选人姓名", "应聘职位", "Phone ", "手机", "来源",
+              "Favourite colour", "候选人手机", "EMAIL ADDRESS", "渠道（必填）", "Notes*"]
+    assert importer.guess_mapping(header) == [
+        "", "", "email", "phone", "name", "job", "", "", "source", "", "", "", "", "notes"]
+    assert importer.guess_mapping(["First name", "Last name", "Mobile Number", "候选人手机"]) == [
+        "first_name", "last_name", "phone", ""]
+    assert importer.guess_mapping(["姓", "名", "手机号码", "电子邮箱", "简历来源", "应聘岗位"]) == [
+        "last_name", "first_name", "phone", "email", "source", "job"]
+    assert importer.guess_mapping(["Ｅｍａｉｌ", "候选人邮箱"]) == ["email", ""]
+
+
+def test_first_and_last_name_are_combined_into_the_name() -> None:
+    table = importer.read_table(filename="x.csv", content=(
+        "First name,Last name,Mobile,Notes\nEmma,Wilson,13800138000,x\n芳,王,13900139000,\nOnly,,,\n").encode())
+    mapping = importer.guess_mapping(table.header)
+    importer.check_mapping(mapping)
+    rows = importer.apply_mapping(table, mapping)
+    assert [r["name"] for r in rows] == ["Emma Wilson", "王芳", "Only"]
+    assert rows[0] == {"name": "Emma Wilson", "phone": "13800138000", "notes": "x"}
+
+
+@pytest.mark.parametrize(("mapping", "key"), [
+    (["", "", "email"], "err.import_name_unmapped"),
+    (["name", "first_name", "email"], "err.import_name_and_parts"),
+    (["name", "email", "email"], "err.import_mapped_twice"),
+    (["name", "salary", ""], "err.choice_invalid"),
+])
+def test_a_mapping_without_the_name_or_with_a_field_twice_is_refused(mapping, key) -> None:
+    from services.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        importer.check_mapping(mapping)
+    assert caught.value.fields["mapping"][0] == key
+
+
+def test_a_confirmed_mapping_is_remembered_for_the_next_file_with_the_same_headers(session, make) -> None:
+    recruiter, other = make.user("recruiter"), make.user("admin")
+    header = ["Candidate", "E-mail", "Mobile", "Hobby"]
+    assert importer.load_mapping(session=session, actor=recruiter, header=header) is None
+    importer.save_mapping(session=session, actor=recruiter, header=header, mapping=["name", "email", "", "notes"])
+    session.commit()
+    # Another person, another spelling of the same headers (case, spaces, width): the same layout.
+    same = [" candidate ", "E-MAIL", "mobile", "HOBBY"]
+    assert importer.load_mapping(session=session, actor=other, header=same) == ["name", "email", "", "notes"]
+    assert importer.load_mapping(session=session, actor=other, header=header[:3]) is None
+    # Saving again replaces it; nothing else is kept beside it.
+    importer.save_mapping(session=session, actor=other, header=same, mapping=["name", "email", "phone", ""])
+    session.commit()
+    assert importer.load_mapping(session=session, actor=recruiter, header=header) == ["name", "email", "phone", ""]
+    assert count(session, ImportMapping) == 1
+
+
+def test_a_bad_mapping_is_not_remembered_and_an_interviewer_cannot_save_one(session, make) -> None:
+    from services.errors import ValidationError
+
+    recruiter = make.user("recruiter")
+    with pytest.raises(ValidationError):
+        importer.save_mapping(session=session, actor=recruiter, header=["a", "b"], mapping=["email", ""])
+    with pytest.raises(ValidationError):
+        importer.save_mapping(session=session, actor=recruiter, header=["a", "b"], mapping=["name"])
+    with pytest.raises(NotAllowed):
+        importer.save_mapping(session=session, actor=make.user("interviewer"), header=["a"], mapping=["name"])
+    assert count(session, ImportMapping) == 0
+
+
+def test_a_foreign_file_imports_end_to_end_through_a_corrected_mapping(session, make) -> None:
+    recruiter = make.user("recruiter")
+    job = make.job(title="数据分析师")
+    content = xlsx([["候选人姓名", "E-mail", "Mobile", "应聘职位", "Remarks"],
+                    ["王芳", "wang@example.cn", 13912345678, "数据分析师", "via ![x](/session/end)"],
+                    ["Liam Brown", "liam@example.com", None, None, "=1+1"]])
+    table = importer.read_table(filename="export.xlsx", content=content)
+    mapping = importer.guess_mapping(table.header)
+    assert mapping == ["name", "email", "phone", "job", "notes"]
+    mapping[4] = ""  # the person decides not to import the remarks
+    importer.check_mapping(mapping)
+    report = run(session, recruiter, importer.apply_mapping(table, mapping))
+    assert (report.ok, report.created) == (True, 2)
+    wang = session.exec(select(Candidate).where(Candidate.name == "王芳")).one()
+    assert (wang.phone, wang.notes) == ("13912345678", "")
+    assert session.exec(select(Application.job_id)).one() == job.id
