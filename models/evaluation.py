@@ -117,8 +117,9 @@ class InterviewCreate(SQLModel):
 
     @field_validator("location", mode="before")
     @classmethod
-    def _strip(cls, value: object) -> object:
-        return _text(value)
+    def _one_line(cls, value: object) -> object:
+        # A place or a link is one line; line breaks would only garble the calendar entry and the mail.
+        return " ".join(value.split()) if isinstance(value, str) else _text(value)
 
     @field_validator("interviewer_ids")
     @classmethod

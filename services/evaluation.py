@@ -40,14 +40,24 @@ from models.evaluation import (
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import audit, candidates
+from services import audit, candidates, interview_invites
 from services.auth import require
-from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError, validate
+from services.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    ValidationError,
+    validate,
+)
 from services.mail import queue_template
 
 SCHEDULERS = (Role.admin, Role.recruiter)
 PANEL_ROLES = (Role.interviewer, Role.hiring_manager, Role.recruiter, Role.admin)
 DECIDERS = (Role.admin, Role.recruiter, Role.hiring_manager)
+# The open stages an interview can be scheduled in (an offer, a hire or an exit is past interviewing).
+SCHEDULABLE_STAGES = (Stage.interviewing, Stage.decision_pending)
 
 DEFAULT_ROUNDS = [
     ("电话初筛", "Phone screen", 3.0), ("技术面试", "Technical", 3.5), ("现场面试", "On-site", 3.5),
@@ -100,6 +110,13 @@ def save_round(*, session: Session, actor: User, round_in: dict, round_id: int |
     """Create or edit a round: its names, bar (the weighted average it expects) and order (admin)."""
     require(actor, Role.admin)
     data = validate(RoundBase, round_in)
+    same_name = session.exec(select(InterviewRound).where(
+        (func.lower(InterviewRound.name_zh) == data.name_zh.lower())
+        | (func.lower(InterviewRound.name_en) == data.name_en.lower()))).first()
+    if same_name is not None and same_name.id != round_id:
+        # Also what stops the second click of a double submit from adding the round twice.
+        raise ValidationError.single("name_zh" if same_name.name_zh.lower() == data.name_zh.lower() else "name_en",
+                                     "err.round_exists")
     if round_id is None:
         rnd = InterviewRound.model_validate(data)
     else:
@@ -146,6 +163,16 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
         for base in criteria_for(session=session, round_id=round_id, job_id=None):
             session.add(Criterion(round_id=round_id, job_id=job_id,
                                   **CriterionBase.model_validate(base, from_attributes=True).model_dump()))
+    same_name = session.exec(select(Criterion).where(
+        Criterion.round_id == round_id, Criterion.is_active,
+        Criterion.job_id == job_id if job_id is not None else col(Criterion.job_id).is_(None),
+        (func.lower(Criterion.name_zh) == data.name_zh.lower())
+        | (func.lower(Criterion.name_en) == data.name_en.lower()))).first()
+    if same_name is not None and same_name.id != criterion_id:
+        # Also what stops the second click of a double submit from adding the criterion twice.
+        session.rollback()
+        raise ValidationError.single("name_zh" if same_name.name_zh.lower() == data.name_zh.lower() else "name_en",
+                                     "err.criterion_exists")
     if criterion_id is None:
         crit = Criterion(round_id=round_id, job_id=job_id, **data.model_dump())
         if "position" not in criterion_in:  # a new criterion goes last unless placed
@@ -199,45 +226,163 @@ def _check_panel(session: Session, ids: list[int]) -> list[User]:
     return people
 
 
-def schedule_interview(*, session: Session, actor: User, interview_in: dict, commit: bool = True) -> Interview:
-    """Schedule an interview of an open application with a panel (recruiter, admin); commit=False joins the
-    caller's transaction (an import)."""
+@dataclass
+class Clash:
+    """Another scheduled interview overlapping the one being booked, and who would be in both."""
+
+    interview_id: int
+    starts_at: datetime
+    ends_at: datetime
+    candidate: str
+    job: str
+    people: list[str]  # the double-booked: interviewers' names, and the candidate's when it is them
+    candidate_clash: bool
+
+
+class ScheduleConflict(DomainError):
+    """The interviewer(s) or the candidate are already booked at an overlapping time; `clashes` says where.
+    Calling again with allow_conflicts=True books anyway."""
+
+    key = "err.schedule_conflict"
+
+    def __init__(self, clashes: list[Clash]) -> None:
+        super().__init__(count=len(clashes))
+        self.clashes = clashes
+
+
+def find_clashes(*, session: Session, application_id: int, starts_at: datetime, ends_at: datetime,
+                 interviewer_ids: list[int], exclude_id: int | None = None) -> list[Clash]:
+    """Scheduled interviews overlapping [starts_at, ends_at) that share an interviewer or the candidate.
+    Back-to-back is no overlap; cancelled interviews and no-shows do not count."""
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound()
+    ids = list(dict.fromkeys(interviewer_ids))
+    shares_panel = select(InterviewPanelist.interview_id).where(col(InterviewPanelist.user_id).in_(ids or [-1]))
+    query = (select(Interview, Candidate.id, Candidate.name, Job.title)
+             .join(Application, col(Application.id) == Interview.application_id)
+             .join(Candidate, col(Candidate.id) == Application.candidate_id)
+             .join(Job, col(Job.id) == Application.job_id)
+             .where(Interview.status == InterviewStatus.scheduled, col(Interview.starts_at) < ends_at,
+                    col(Interview.ends_at) > starts_at,
+                    (col(Application.candidate_id) == app.candidate_id) | col(Interview.id).in_(shares_panel))
+             .order_by(Interview.starts_at, Interview.id).limit(50))
+    if exclude_id is not None:
+        query = query.where(col(Interview.id) != exclude_id)
+    found = list(session.exec(query))
+    if not found:
+        return []
+    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all()) if ids else {}
+    booked: dict[int, set[int]] = {}
+    for iv_id, uid in session.exec(select(InterviewPanelist.interview_id, InterviewPanelist.user_id)
+                                   .where(col(InterviewPanelist.interview_id).in_([iv.id for iv, *_ in found]),
+                                          col(InterviewPanelist.user_id).in_(ids or [-1]))):
+        booked.setdefault(iv_id, set()).add(uid)
+    out = []
+    for iv, cand_id, cand_name, title in found:
+        same_candidate = cand_id == app.candidate_id
+        people = sorted(names[u] for u in booked.get(iv.id or 0, set()))
+        if same_candidate:
+            people.insert(0, cand_name)
+        out.append(Clash(iv.id or 0, iv.starts_at, iv.ends_at, cand_name, title, people, same_candidate))
+    return out
+
+
+def _same_interview(session: Session, data: InterviewCreate) -> Interview | None:
+    """An identical interview scheduled already: the second click of a double submit."""
+    twin = session.exec(select(Interview).where(
+        Interview.application_id == data.application_id, Interview.round_id == data.round_id,
+        Interview.starts_at == data.starts_at, Interview.ends_at == data.ends_at, Interview.mode == data.mode,
+        Interview.location == data.location, Interview.status == InterviewStatus.scheduled)).first()
+    if twin is None:
+        return None
+    panel = set(session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == twin.id)))
+    return twin if panel == set(data.interviewer_ids) else None
+
+
+def schedulable_applications(*, session: Session, actor: User, limit: int = 3000) -> list[dict[str, Any]]:
+    """Open applications an interview can be scheduled for (recruiter, admin), by candidate name: what the
+    scheduling form's candidate picker offers."""
+    require(actor, *SCHEDULERS)
+    rows = session.exec(
+        select(Application.id, Application.stage, Candidate.id, Candidate.name, Candidate.email, Job.title)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]))
+        .order_by(Candidate.name, Candidate.id, Job.title).limit(limit))
+    return [{"application_id": app_id, "stage": stage, "candidate_id": cid, "candidate": name,
+             "email": email or "", "job": title} for app_id, stage, cid, name, email, title in rows]
+
+
+def schedule_interview(*, session: Session, actor: User, interview_in: dict, commit: bool = True,
+                       allow_conflicts: bool = False) -> Interview:
+    """Schedule an interview of an open application with a panel (recruiter, admin) and mail each panel member
+    the calendar invitation; commit=False joins the caller's transaction (an import).
+
+    ScheduleConflict when an interviewer or the candidate is booked at an overlapping time, unless
+    allow_conflicts. The same interview submitted twice (a double click) is scheduled once."""
     require(actor, *SCHEDULERS)
     data = validate(InterviewCreate, interview_in)
     app, _, _ = _application(session, data.application_id)
-    if app.stage not in (Stage.interviewing, Stage.decision_pending):
+    if app.stage not in SCHEDULABLE_STAGES:
         raise ValidationError.single("application_id", "err.application_not_interviewing")
     rnd = session.get(InterviewRound, data.round_id)
     if rnd is None or not rnd.is_active:
         raise ValidationError.single("round_id", "err.round_unknown")
     _check_panel(session, data.interviewer_ids)
+    twin = _same_interview(session, data)
+    if twin is not None:
+        return twin
+    if not allow_conflicts:
+        clashes = find_clashes(session=session, application_id=data.application_id, starts_at=data.starts_at,
+                               ends_at=data.ends_at, interviewer_ids=data.interviewer_ids)
+        if clashes:
+            raise ScheduleConflict(clashes)
     interview = Interview(application_id=app.id or 0, round_id=rnd.id or 0, starts_at=data.starts_at,
                           ends_at=data.ends_at, mode=data.mode, location=data.location, created_by_id=actor.id)
     session.add(interview)
     session.flush()
     for uid in dict.fromkeys(data.interviewer_ids):
         session.add(InterviewPanelist(interview_id=interview.id or 0, user_id=uid))
+    session.flush()
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview.id or 0, action="create",
-                 changes=data.model_dump(mode="json"))
+                 changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
+    interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="scheduled")
     if commit:
         session.commit()
     return interview
 
 
 def reschedule_interview(*, session: Session, actor: User, interview_id: int, version: int,
-                         interview_in: dict) -> Interview:
-    """Move an interview or change its panel; Conflict when someone changed it meanwhile."""
+                         interview_in: dict, allow_conflicts: bool = False) -> Interview:
+    """Move an interview or change its panel; the panel gets the updated invitation, someone taken off it a
+    cancellation, someone added the invitation. Conflict when someone changed it meanwhile (unless it already is
+    as asked: a double submit), ScheduleConflict on a double booking unless allow_conflicts."""
     require(actor, *SCHEDULERS)
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise NotFound()
+    data = validate(InterviewCreate, {**interview_in, "application_id": interview.application_id})
+    current = set(session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == interview_id)))
+    wanted = set(data.interviewer_ids)
+    before = (interview.round_id, interview.starts_at, interview.ends_at, str(interview.mode), interview.location)
+    after = (data.round_id, data.starts_at, data.ends_at, str(data.mode), data.location)
+    if interview.version != version and interview.status == InterviewStatus.scheduled \
+            and before == after and current == wanted:
+        return interview  # the second click of a double submit: already as asked
     if interview.status != InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
-    data = validate(InterviewCreate, {**interview_in, "application_id": interview.application_id})
     rnd = session.get(InterviewRound, data.round_id)
     if rnd is None or (not rnd.is_active and rnd.id != interview.round_id):  # a retired round may stay, not be chosen
         raise ValidationError.single("round_id", "err.round_unknown")
     _check_panel(session, data.interviewer_ids)
+    if interview.version != version:
+        raise Conflict()
+    if not allow_conflicts:
+        clashes = find_clashes(session=session, application_id=interview.application_id, starts_at=data.starts_at,
+                               ends_at=data.ends_at, interviewer_ids=data.interviewer_ids, exclude_id=interview_id)
+        if clashes:
+            raise ScheduleConflict(clashes)
     result = session.exec(  # type: ignore[call-overload]
         update(Interview).where(col(Interview.id) == interview_id, col(Interview.version) == version)
         .values(round_id=data.round_id, starts_at=data.starts_at, ends_at=data.ends_at, mode=data.mode,
@@ -246,8 +391,6 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
     if result.rowcount != 1:
         session.rollback()
         raise Conflict()
-    current = set(session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == interview_id)))
-    wanted = set(data.interviewer_ids)
     for uid in current - wanted:
         has_card = session.exec(select(Scorecard.id).where(Scorecard.interview_id == interview_id,
                                                           Scorecard.interviewer_id == uid)).first()
@@ -259,8 +402,19 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
         session.delete(panelist)
     for uid in wanted - current:
         session.add(InterviewPanelist(interview_id=interview_id, user_id=uid))
+    session.flush()
+    session.refresh(interview)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action="reschedule",
-                 changes=data.model_dump(mode="json"))
+                 changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
+    # Who stays hears of a change to the event itself; who joins gets the invitation, who leaves a cancellation.
+    stayed = (current & wanted) if before != after else set()
+    if stayed | (wanted - current):
+        interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="moved",
+                                       to_user_ids=stayed | (wanted - current))
+    if current - wanted:
+        interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="removed",
+                                       to_user_ids=current - wanted)
+    interview_invites.drop_stale_confirmations(session=session, interview=interview)
     session.commit()
     session.refresh(interview)
     return interview
@@ -268,7 +422,8 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
 
 def set_interview_status(*, session: Session, actor: User, interview_id: int, status: InterviewStatus,
                          reason: str = "") -> Interview:
-    """Cancel an interview or mark the candidate as a no-show (only a scheduled interview)."""
+    """Cancel an interview (the panel gets a calendar cancellation) or mark the candidate as a no-show (only a
+    scheduled interview)."""
     require(actor, *SCHEDULERS)
     if status == InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=status)
@@ -282,11 +437,38 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
     if result.rowcount != 1:
         session.rollback()
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
+    session.refresh(interview)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action=str(status),
                  changes={"reason": reason[:500]})
+    if status == InterviewStatus.cancelled:
+        interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="cancelled")
+    interview_invites.drop_stale_confirmations(session=session, interview=interview)
     session.commit()
     session.refresh(interview)
     return interview
+
+
+def prepare_interview_confirmation(*, session: Session, actor: User, interview_id: int) -> OutboxMessage:
+    """A confirmation for the candidate, from the template in their language, with the interview's calendar
+    invitation attached: a draft for the recruiter to preview, edit and send (recruiter, admin)."""
+    require(actor, *SCHEDULERS)
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound()
+    if interview.status != InterviewStatus.scheduled:
+        raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
+    draft = interview_invites.prepare_confirmation(session=session, interview=interview, actor=actor)
+    session.commit()
+    return draft
+
+
+def interview_confirmation_drafts(*, session: Session, actor: User, interview_id: int) -> list[OutboxMessage]:
+    """The candidate confirmations prepared for this interview's current time and not yet sent or discarded."""
+    require(actor, *SCHEDULERS)
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound()
+    return interview_invites.confirmation_drafts(session=session, interview=interview)
 
 
 @dataclass
@@ -299,6 +481,9 @@ class InterviewRow:
     round_en: str
     panel: list[str]
     my_status: str | None = None  # my scorecard: None (not started), draft or submitted
+    # What to show: the stored status, except that a scheduled interview that has ended is "awaiting_scorecards"
+    # until every panel member submitted, then "completed".
+    state: str = InterviewStatus.scheduled.value
 
 
 def _rows(session: Session, interviews: list[Interview], me: int | None = None) -> list[InterviewRow]:
@@ -321,6 +506,11 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
                                     .join(User, col(User.id) == InterviewPanelist.user_id)
                                     .where(col(InterviewPanelist.interview_id).in_(ids))):
         panel.setdefault(iv_id, []).append(name)
+    submitted = dict(session.exec(select(Scorecard.interview_id, func.count())
+                                  .where(col(Scorecard.interview_id).in_(ids),
+                                         Scorecard.status == ScorecardStatus.submitted)
+                                  .group_by(Scorecard.interview_id)).all())
+    now = utcnow()
     mine: dict[int, str] = {}
     if me is not None:
         mine = dict(session.exec(select(Scorecard.interview_id, Scorecard.status)
@@ -328,8 +518,11 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
     out = []
     for iv in interviews:
         cname, cid, title, rzh, ren = info[iv.id]
-        out.append(InterviewRow(iv, cname, cid, title, rzh, ren, sorted(panel.get(iv.id or 0, [])),
-                                mine.get(iv.id or 0)))
+        people = sorted(panel.get(iv.id or 0, []))
+        state = str(iv.status)
+        if iv.status == InterviewStatus.scheduled and iv.ends_at <= now:
+            state = "completed" if submitted.get(iv.id, 0) >= len(people) else "awaiting_scorecards"
+        out.append(InterviewRow(iv, cname, cid, title, rzh, ren, people, mine.get(iv.id or 0), state))
     return out
 
 
@@ -488,15 +681,49 @@ def _sees_all(session: Session, actor: User, job: Job) -> bool:
     return actor.has_role(Role.admin, Role.recruiter) or job.hiring_manager_id == actor.id
 
 
+def _visibility(session: Session, actor: User, job: Job, interview_ids: list[int]) -> dict[int, str | None]:
+    """For each interview: None when the actor may see its panel's scorecards, else why not.
+
+    Whoever sits on an interview's panel sees the other cards of THAT interview only once their own is
+    submitted, whatever their role ("err.submit_first"); the cards of interviews they are not on follow their
+    role: recruiters, admins and the job's hiring manager see them, anyone else does not ("err.not_on_panel").
+    """
+    if not interview_ids:
+        return {}
+    on = set(session.exec(select(InterviewPanelist.interview_id).where(
+        col(InterviewPanelist.interview_id).in_(interview_ids), InterviewPanelist.user_id == actor.id)))
+    done = set(session.exec(select(Scorecard.interview_id).where(
+        col(Scorecard.interview_id).in_(interview_ids), Scorecard.interviewer_id == actor.id,
+        Scorecard.status == ScorecardStatus.submitted)))
+    sees_all = _sees_all(session, actor, job)
+    out: dict[int, str | None] = {}
+    for iv_id in interview_ids:
+        if iv_id in on:
+            out[iv_id] = None if iv_id in done else "err.submit_first"
+        else:
+            out[iv_id] = None if sees_all else "err.not_on_panel"
+    return out
+
+
+def _refusal(session: Session, actor: User, job: Job, visibility: dict[int, str | None]) -> NotAllowed:
+    """Why someone sees no scorecard of an application, in words that help them."""
+    if "err.submit_first" in visibility.values():
+        return NotAllowed("err.submit_first")
+    if actor.has_role(Role.hiring_manager) and job.hiring_manager_id != actor.id:
+        return NotAllowed("err.not_your_job")
+    return NotAllowed("err.not_on_panel")
+
+
 def can_see_peers(*, session: Session, actor: User, application_id: int) -> bool:
-    """True when the actor may see other people's scorecards of this application."""
+    """True when the actor may open the application's debrief: they see every round (recruiter, admin, the job's
+    hiring manager) or at least one interview's cards (they are on its panel and have submitted their own)."""
     require(actor)
     _, _, job = _application(session, application_id)
     if _sees_all(session, actor, job):
         return True
-    return session.exec(select(Scorecard.id).where(Scorecard.application_id == application_id,
-                                                  Scorecard.interviewer_id == actor.id,
-                                                  Scorecard.status == ScorecardStatus.submitted)).first() is not None
+    ids = list(session.exec(select(Interview.id).where(Interview.application_id == application_id,
+                                                       Interview.status == InterviewStatus.scheduled)))
+    return any(v is None for v in _visibility(session, actor, job, ids).values())  # type: ignore[arg-type]
 
 
 @dataclass
@@ -508,6 +735,9 @@ class RoundDebrief:
     average: float | None = None
     spread: dict[int, int] = field(default_factory=dict)  # criterion id -> max - min
     disagreement: list[str] = field(default_factory=list)  # message keys
+    # Interviews of this round whose cards the reader may not see yet, and why (a message key).
+    hidden: int = 0
+    hidden_reason: str | None = None
 
     @property
     def meets_bar(self) -> bool | None:
@@ -515,16 +745,20 @@ class RoundDebrief:
 
 
 def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, Any]:
-    """All submitted scorecards of an application side by side, per round: weighted averages against the bar,
-    spread per criterion, disagreement, who has not submitted, and the decisions so far."""
+    """The submitted scorecards of an application side by side, per round: weighted averages against the bar,
+    spread per criterion, disagreement, who has not submitted, and the decisions so far.
+
+    Only the interviews the reader may see (see `_visibility`) contribute; a round's other interviews are
+    counted in `hidden` with the reason."""
     require(actor)
     app, candidate, job = _application(session, application_id)
-    if not can_see_peers(session=session, actor=actor, application_id=application_id):
-        raise NotAllowed("err.submit_first")
     interviews = list(session.exec(select(Interview).where(Interview.application_id == application_id,
                                                            Interview.status == InterviewStatus.scheduled)
                                    .order_by(Interview.starts_at)))
-    iv_ids = [i.id for i in interviews]
+    visibility = _visibility(session, actor, job, [i.id for i in interviews])  # type: ignore[misc]
+    if not _sees_all(session, actor, job) and not any(v is None for v in visibility.values()):
+        raise _refusal(session, actor, job, visibility)
+    iv_ids = [i.id for i in interviews if visibility[i.id or 0] is None]
     cards = list(session.exec(select(Scorecard, User.name).join(User, col(User.id) == Scorecard.interviewer_id)
                               .where(col(Scorecard.interview_id).in_(iv_ids)))) if iv_ids else []
     ratings: dict[int, dict[int, ScorecardRating]] = {}
@@ -541,6 +775,11 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
             rnd = session.get(InterviewRound, iv.round_id)
             rounds[iv.round_id] = RoundDebrief(round=rnd, criteria=criteria_for(  # type: ignore[arg-type]
                 session=session, round_id=iv.round_id, job_id=job.id))
+        reason = visibility[iv.id or 0]
+        if reason is not None:
+            rd = rounds[iv.round_id]
+            rd.hidden += 1
+            rd.hidden_reason = "err.submit_first" if reason == "err.submit_first" else rd.hidden_reason or reason
     submitted_by = {(c.interview_id, c.interviewer_id) for c, _ in cards if c.status == ScorecardStatus.submitted}
     for iv_id, name, uid in panel:
         iv = next(i for i in interviews if i.id == iv_id)

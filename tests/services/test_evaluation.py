@@ -115,6 +115,12 @@ def panel_of(session: Session, interview: Interview) -> list[int]:
                                .where(InterviewPanelist.interview_id == interview.id)).all())
 
 
+def candidate_mail(session: Session) -> list[OutboxMessage]:
+    """Mail to candidates (the panel's calendar invitations left out)."""
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.recipient_user_id.is_(None))
+                             .order_by(OutboxMessage.id)))
+
+
 def fields_of(exc: pytest.ExceptionInfo) -> dict[str, str]:
     return {name: key for name, (key, _params) in exc.value.fields.items()}
 
@@ -398,7 +404,7 @@ def test_my_interviews_lists_what_is_coming_and_what_still_awaits_my_scorecard(s
     running = interview_with_panel(make, panel=[me], starts=T0 - timedelta(minutes=30))
     tomorrow = interview_with_panel(make, panel=[me, colleague], starts=T0 + DAY)
     cancelled = interview_with_panel(make, panel=[me], starts=T0 + 2 * DAY)
-    interview_with_panel(make, panel=[colleague], starts=T0 + DAY)  # not mine
+    interview_with_panel(make, panel=[colleague], starts=T0 + DAY + 2 * HOUR)  # not mine (colleague: back to back)
     evaluation.save_scorecard(session=session, actor=me, interview_id=drafted.interview.id,
                               scorecard_in=card(drafted.criteria, [4, None, None], None))
     submit(session, me, done, [4, 4, 4])
@@ -627,7 +633,7 @@ def test_an_interviewer_sees_no_peer_scorecards_until_submitting_their_own(sessi
     assert seen["drafts"] == [] and not seen["can_decide"]
 
 
-def test_submitting_for_one_round_opens_the_whole_applications_debrief(session, make) -> None:
+def test_submitting_for_one_round_opens_the_debrief_but_not_a_round_one_is_not_on(session, make) -> None:
     s = interview_with_panel(make, panel=2)
     later = interview_with_panel(make, panel=1, application=s.application, recruiter=s.recruiter,
                                  round_name="On-site", starts=T0 - HOUR)
@@ -636,6 +642,9 @@ def test_submitting_for_one_round_opens_the_whole_applications_debrief(session, 
     submit(session, later.panel[0], later, [3, 3, 3])
     seen = evaluation.debrief(session=session, actor=later.panel[0], application_id=s.application.id)
     assert [rd.round.name_en for rd in seen["rounds"]] == ["Technical", "On-site"]
+    technical, on_site = seen["rounds"]
+    assert (technical.cards, technical.hidden) == ([], 1)  # issue 8: an interviewer sees only their interviews
+    assert [c["interviewer"] for c in on_site.cards] == [later.panel[0].name]
 
 
 def test_recruiters_admins_and_the_jobs_hiring_manager_see_every_submitted_card(session, make) -> None:
@@ -732,7 +741,7 @@ def test_an_offer_moves_the_application_to_offer_with_the_reason_on_record(sessi
     move = session.exec(select(StageChange).where(StageChange.application_id == s.application.id)
                          .order_by(StageChange.id)).all()[-1]
     assert (move.from_stage, move.to_stage, move.reason) == ("interviewing", "offer", "strong_panel")
-    assert session.exec(select(OutboxMessage)).all() == []
+    assert candidate_mail(session) == []
 
 
 def test_hold_then_advance_goes_to_decision_pending_and_back_to_interviewing(session, make) -> None:
@@ -765,7 +774,7 @@ def test_a_rejection_prepares_a_draft_mail_in_the_candidates_language(session, m
                              email="zhang.wei@example.com")
     made = decide(session, recruiter, s, "reject", "skills_below_bar")
     assert stage_of(session, s) == Stage.rejected
-    [mail] = session.exec(select(OutboxMessage)).all()
+    [mail] = candidate_mail(session)
     assert made.mail_id == mail.id
     assert (mail.status, mail.language, mail.template, mail.to_addrs) == (
         MailStatus.draft, language, "rejection", "zhang.wei@example.com")
@@ -779,7 +788,7 @@ def test_a_rejection_of_a_candidate_without_email_prepares_no_mail(session, make
     s = interview_with_panel(make, panel=1, email=None, phone="+86 139 0000 0001")
     made = decide(session, s.recruiter, s, "reject", "other", "岗位调整")
     assert (made.mail_id, stage_of(session, s)) == (None, Stage.rejected)
-    assert session.exec(select(OutboxMessage)).all() == []
+    assert candidate_mail(session) == []
 
 
 @pytest.mark.parametrize(("kind", "code", "text", "expected"), [
@@ -808,7 +817,7 @@ def test_a_decision_from_a_stale_stage_is_a_conflict(session, make) -> None:
     assert err.value.params == {"stage": "decision_pending"}
     assert stage_of(session, s) == Stage.decision_pending
     assert len(session.exec(select(Decision)).all()) == 1
-    assert session.exec(select(OutboxMessage)).all() == []
+    assert candidate_mail(session) == []
 
 
 def test_only_recruiters_admins_and_the_jobs_own_hiring_manager_decide(session, make) -> None:
