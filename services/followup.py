@@ -466,27 +466,65 @@ def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[Su
 
 
 # --------------------------------------------------------------------------- talent pool
-def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
-    """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
-    require(actor, *FOLLOWERS)
+def _entry_of(session: Session, candidate_id: int) -> PoolEntry | None:
+    return session.exec(select(PoolEntry).where(PoolEntry.candidate_id == candidate_id)).first()
+
+
+def validate_pool_entry(entry_in: dict) -> PoolEntryIn:
+    """A pool entry's reason, job family and revisit date checked (the date must be after today, company time)."""
     data = validate(PoolEntryIn, entry_in)
-    candidate = session.get(Candidate, data.candidate_id)
-    if candidate is None or candidate.anonymised_at:
-        raise NotFound()
     today = utcnow().astimezone(get_settings().tz).date()
     if data.revisit_on <= today:
         raise ValidationError.single("revisit_on", "err.revisit_past")
-    entry = session.exec(select(PoolEntry).where(PoolEntry.candidate_id == data.candidate_id)).first()
+    return data
+
+
+def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+    """Put a candidate in the talent pool, or update their entry, in the caller's transaction (no commit):
+    the one way into the pool, for the pool's form and for an application moved to the talent_pool stage."""
+    data = validate_pool_entry(entry_in)
+    candidate = session.get(Candidate, data.candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    entry = _entry_of(session, data.candidate_id)
     if entry is None:
         entry = PoolEntry(candidate_id=data.candidate_id, reason=data.reason, job_family=data.job_family,
                           revisit_on=data.revisit_on, added_by_id=actor.id or 0)
     else:
         entry.reason, entry.job_family, entry.revisit_on = data.reason, data.job_family, data.revisit_on
-        entry.status, entry.added_by_id, entry.added_at = "active", actor.id or 0, utcnow()
+        if entry.status != "active":
+            entry.status, entry.added_at = "active", utcnow()
+        entry.added_by_id = actor.id or 0
     session.add(entry)
     session.flush()
     audit.record(session=session, actor=actor, entity="candidate", entity_id=data.candidate_id, action="pool_add",
                  changes={"reason": data.reason, "revisit_on": data.revisit_on.isoformat()})
+    return entry
+
+
+def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: int) -> None:
+    """An application moved out of the talent_pool stage (re-engaged): once none of the candidate's
+    applications is in that stage any more, their pool entry ends (no commit)."""
+    still = session.exec(select(Application.id).where(Application.candidate_id == candidate_id,
+                                                      Application.stage == Stage.talent_pool)).first()
+    entry = _entry_of(session, candidate_id)
+    if still is None and entry is not None and entry.status == "active":
+        entry.status = "reengaged"
+        session.add(entry)
+        audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id,
+                     action="pool_reengaged")
+
+
+def pool_entry(*, session: Session, actor: User, candidate_id: int) -> PoolEntry | None:
+    """The candidate's talent-pool entry (active or not), for a form to start from."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    return _entry_of(session, candidate_id)
+
+
+def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+    """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
+    require(actor, *FOLLOWERS)
+    entry = keep_in_pool(session=session, actor=actor, entry_in=entry_in)
     session.commit()
     return entry
 
@@ -505,10 +543,26 @@ def remove_from_pool(*, session: Session, actor: User, candidate_id: int) -> Poo
     return entry
 
 
-def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
-                limit: int = 200) -> list[dict[str, Any]]:
-    """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family."""
+CLOSED_STAGES = (Stage.rejected, Stage.withdrawn, Stage.talent_pool)
+
+
+def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: int = 50) -> list[Candidate]:
+    """Candidates who may be added to the pool from its page: not in it, and with no application still open
+    (every one rejected, withdrawn or pooled — or none at all), matching `q` (name, email, phone, WeChat)."""
     require(actor, *FOLLOWERS)
+    open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
+                                            col(Application.stage).not_in(CLOSED_STAGES)).correlate(Candidate)
+    pooled = select(PoolEntry.id).where(PoolEntry.candidate_id == Candidate.id,
+                                        PoolEntry.status == "active").correlate(Candidate)
+    query = select(Candidate).where(col(Candidate.anonymised_at).is_(None), ~open_app.exists(), ~pooled.exists())
+    needle = " ".join(q.split()).lower()[:100]
+    if needle:
+        query = query.where(col(Candidate.search_text).contains(needle, autoescape=True))
+    return list(session.exec(query.order_by(col(Candidate.updated_at).desc(), col(Candidate.id).desc())
+                             .limit(limit)))
+
+
+def _pool_query(q: str, tag: str, job_family: str) -> Any:
     query = (select(PoolEntry, Candidate).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
              .where(PoolEntry.status == "active", col(Candidate.anonymised_at).is_(None)))
     if q.strip():
@@ -517,8 +571,23 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
         query = query.where(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
     if job_family.strip():
         query = query.where(PoolEntry.job_family == job_family.strip())
-    rows = session.exec(query.order_by(PoolEntry.revisit_on).limit(limit)).all()
+    return query
+
+
+def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
+                offset: int = 0, limit: int = 200) -> list[dict[str, Any]]:
+    """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
+    a page at a time (`count_pool` says how many match)."""
+    require(actor, *FOLLOWERS)
+    rows = session.exec(_pool_query(q, tag, job_family).order_by(PoolEntry.revisit_on, col(PoolEntry.id))
+                        .offset(max(offset, 0)).limit(limit)).all()
     return [{"entry": e, "candidate": c, "tags": tag_list(c.tags)} for e, c in rows]
+
+
+def count_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "") -> int:
+    """How many people of the active talent pool match the search."""
+    require(actor, *FOLLOWERS)
+    return session.exec(select(func.count()).select_from(_pool_query(q, tag, job_family).subquery())).one()
 
 
 def job_families(*, session: Session, actor: User) -> list[str]:
