@@ -104,10 +104,16 @@ class IntentIn(SQLModel):
 
 
 class Intent(SQLModel, table=True):
-    """One recorded state of a candidate's intent for an application; every change adds a row (history)."""
+    """One recorded state of a candidate's intent for an application; every change adds a row (history).
+
+    `version` counts the rows of one application (1, 2, …); the unique pair makes two people who both edited
+    version n unable to both save n + 1: the later one gets a conflict instead of silently replacing it."""
+
+    __table_args__ = (UniqueConstraint("application_id", "version"),)
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
+    version: int = Field(default=1)
     interest: int
     expected_salary: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2), nullable=True))
     earliest_start: date | None = None

@@ -46,6 +46,8 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None
+    # Bumped by every edit of a draft (and by sending or discarding it): two tabs acting on one draft conflict.
+    version: int = Field(default=1)
 
 
 class OutboxAttachment(SQLModel, table=True):

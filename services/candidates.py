@@ -292,9 +292,13 @@ def add_application(*, session: Session, actor: User, candidate_id: int, job_id:
 
 
 def move_stage(*, session: Session, actor: User, application_id: int, to_stage: Stage | str,
-               reason: str = "", from_stage: Stage | str | None = None, commit: bool = True) -> Application:
+               reason: str = "", from_stage: Stage | str | None = None, commit: bool = True,
+               pool: dict[str, Any] | None = None) -> Application:
     """Move an application to another stage, recording who, when and why; exits need a reason.
 
+    Moving to the talent_pool stage keeps the candidate in the talent pool in the same transaction: `pool`
+    gives its revisit date (`revisit_on`) and job family, its reason defaults to the move's (not needed when
+    they are in the pool already). Moving out of it again ends their pool entry.
     With commit=False the move joins the caller's transaction (a decision that also prepares a mail)."""
     require(actor, *VIEWERS)
     app = session.get(Application, application_id)
@@ -309,8 +313,20 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
         raise Conflict("err.stage_changed", stage=current.value)
     if move.to_stage not in TRANSITIONS[current]:
         raise InvalidTransition(from_stage=current.value, to_stage=move.to_stage.value)
-    if move.to_stage in {Stage.rejected, Stage.withdrawn, Stage.talent_pool} and not move.reason:
+    if move.to_stage in {Stage.rejected, Stage.withdrawn, Stage.talent_pool} and not move.reason \
+            and not (move.to_stage == Stage.talent_pool and pool and pool.get("reason")):
         raise ValidationError.single("reason", "err.reason_required")
+    from services import followup  # the pool is follow-up's; imported here, as follow-up builds on candidates
+
+    entry_in = None
+    if move.to_stage == Stage.talent_pool:
+        entry = followup.pool_entry(session=session, actor=actor, candidate_id=app.candidate_id)
+        if pool is not None or entry is None or entry.status != "active":
+            entry_in = {"reason": move.reason, "job_family": "", "revisit_on": None} | (pool or {}) \
+                | {"candidate_id": app.candidate_id}
+            if not move.reason:
+                move.reason = followup.validate_pool_entry(entry_in).reason
+            followup.validate_pool_entry(entry_in)
     now = utcnow()
     result = session.exec(  # type: ignore[call-overload]
         update(Application).where(col(Application.id) == application_id, col(Application.stage) == current)
@@ -323,6 +339,10 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
                             at=now, by_user_id=actor.id, reason=move.reason))
     audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="move_stage",
                  changes={"stage": [current.value, move.to_stage.value], "reason": move.reason})
+    if entry_in is not None:
+        followup.keep_in_pool(session=session, actor=actor, entry_in=entry_in)
+    elif current == Stage.talent_pool:
+        followup.leave_pool_on_reengagement(session=session, actor=actor, candidate_id=app.candidate_id)
     if commit:
         session.commit()
     session.refresh(app)

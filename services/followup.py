@@ -1,9 +1,10 @@
 """Follow up with candidates: the 24-hour feedback clock, contact log, intent and competing offers, risk,
 mail from templates, the experience survey and the talent pool.
 
-The clock: an interview that has ended starts it; a mail to the candidate (queued or sent) or a logged
-contact after that moment stops it. Nothing is stored for the clock itself: it is computed from the
-interviews, contacts and outbox, so it cannot drift from what really happened.
+The clock: an interview that has ended starts it; only word that reached the candidate after that moment
+stops it — a contact with outcome reached or replied, or a mail that was actually sent. Nothing is stored
+for the clock itself: it is computed from the interviews, contacts and outbox, so it cannot drift from what
+really happened.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import and_, case, func, not_, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -30,6 +32,7 @@ from models.followup import (
     ContactIn,
     Intent,
     IntentIn,
+    Outcome,
     PoolEntry,
     PoolEntryIn,
     SurveyAnswerIn,
@@ -42,12 +45,14 @@ from models.user import User
 from services import audit
 from services.auth import require
 from services.config import get_settings
-from services.errors import DomainError, NotAllowed, NotFound, ValidationError, validate
+from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
 from services.mail import queue_template
 
 FOLLOWERS = (Role.admin, Role.recruiter)
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
-COUNTING_MAIL = (MailStatus.queued, MailStatus.held, MailStatus.sending, MailStatus.sent)
+# Only word that reached the candidate stops the feedback clock (see `heard_since`).
+STOPPING_OUTCOMES = (Outcome.reached, Outcome.replied)
+BOARD_PAGE = 500  # the board's applications without a running clock are listed this many at a time
 MIN_GROUP = 5  # survey results of a group are shown from this many answers up
 TEMPLATES = ("thank_you", "next_round", "rejection", "survey_invite", "reengage")
 
@@ -72,7 +77,35 @@ def _may_follow(actor: User, job: Job) -> bool:
     return actor.has_role(*FOLLOWERS) or (actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
 
 
-# --------------------------------------------------------------------------- the board
+# --------------------------------------------------------------------------- the clock and the board
+def heard_since(when: Any) -> Any:
+    """SQL: the application's candidate has heard from us at or after `when` — a contact whose outcome reached
+    them (reached, replied) or a mail that actually went out. A call with no answer, a message left, or a mail
+    still drafted, held, queued or failed does not count: the candidate may have heard nothing.
+
+    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule."""
+    contact = (select(Contact.id).where(Contact.candidate_id == Application.candidate_id,
+                                        col(Contact.outcome).in_([o.value for o in STOPPING_OUTCOMES]),
+                                        col(Contact.at) >= when).correlate(Application))
+    mail = (select(OutboxMessage.id).where(OutboxMessage.candidate_id == Application.candidate_id,
+                                           OutboxMessage.status == MailStatus.sent,
+                                           col(OutboxMessage.sent_at) >= when).correlate(Application))
+    return or_(contact.exists(), mail.exists())
+
+
+def last_interview_end(now: datetime) -> Any:
+    """SQL: when the application's last held interview ended (up to `now`), or NULL."""
+    return (select(func.max(Interview.ends_at)).where(
+        Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
+        col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
+
+
+def clock_running(now: datetime) -> tuple[Any, Any]:
+    """SQL (last interview end, the clock runs): an interview has ended and the candidate has not heard since."""
+    ended = last_interview_end(now)
+    return ended, and_(ended.is_not(None), not_(heard_since(ended)))
+
+
 @dataclass
 class BoardRow:
     application_id: int
@@ -90,6 +123,8 @@ class BoardRow:
     interest: int | None
     risks: list[str] = field(default_factory=list)
     state: str = "in_touch"  # awaiting_feedback | awaiting_reply | at_risk | in_touch | decided
+    # The candidate's newest mail has not reached them: "held" (no mail server), "retrying" or "failed".
+    mail_problem: str | None = None
 
     def time_left(self, now: datetime) -> timedelta | None:
         return None if self.deadline is None else self.deadline - now
@@ -115,62 +150,77 @@ def _risks(interest: int | None, offer_deadlines: list[date], next_contact: date
     return risks
 
 
-def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
-                    limit: int = 500) -> list[BoardRow]:
-    """Every open application (of the owner's candidates, or all for an admin) with its follow-up state."""
-    require(actor, *FOLLOWERS)
-    now = now or utcnow()
-    settings = get_settings()
-    last_end = (select(func.max(Interview.ends_at)).where(
-        Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
-        col(Interview.ends_at) <= now).scalar_subquery())
+def _board_query(actor: User, now: datetime, owner_id: int | None) -> tuple[Any, Any, Any]:
+    """The board's rows as SQL, with the clock computed in the database (so it can filter and sort)."""
+    ended, running = clock_running(now)
     last_contact = select(func.max(Contact.at)).where(Contact.candidate_id == Candidate.id).scalar_subquery()
-    last_mail = (select(func.max(OutboxMessage.created_at)).where(
-        OutboxMessage.candidate_id == Candidate.id, col(OutboxMessage.status).in_(COUNTING_MAIL)).scalar_subquery())
     latest_intent = select(func.max(Intent.id)).where(Intent.application_id == Application.id).scalar_subquery()
+    newest_mail = (select(case((OutboxMessage.status == MailStatus.held, "held"),
+                               (OutboxMessage.status == MailStatus.failed, "failed"),
+                               (and_(OutboxMessage.status == MailStatus.queued, col(OutboxMessage.attempts) > 0),
+                                "retrying"), else_=None))
+                   .where(OutboxMessage.candidate_id == Candidate.id,
+                          col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]))
+                   .order_by(col(OutboxMessage.id).desc()).limit(1).scalar_subquery())
     owner = aliased(User)
     query = (
-        select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name, last_end,
-               last_contact, last_mail, latest_intent)
+        select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name, ended,
+               last_contact, latest_intent, newest_mail, case((running, 1), else_=0))
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
         .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
         .where(col(Application.stage).in_(ACTIVE), col(Candidate.anonymised_at).is_(None))
-        .order_by(col(Application.stage_changed_at).desc()).limit(limit)
     )
     if not actor.has_role(Role.admin):  # the owner filter is an admin's; a recruiter sees only their own
         query = query.where(Candidate.owner_id == actor.id)
     elif owner_id is not None:
         query = query.where(Candidate.owner_id == owner_id)
-    rows = session.exec(query).all()
-    intent_ids = [r[9] for r in rows if r[9]]
+    return query, ended, running
+
+
+def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
+                    offset: int = 0, limit: int = BOARD_PAGE) -> list[BoardRow]:
+    """Every open application (of the owner's candidates, or all for an admin) with its follow-up state.
+
+    Every application whose feedback clock runs is listed, always, most overdue first (filtered and sorted in
+    the database, however many there are); the others follow a page at a time (`offset`, `limit`), most
+    recently changed first — `count_board_others` says how many there are."""
+    require(actor, *FOLLOWERS)
+    now = now or utcnow()
+    settings = get_settings()
+    query, ended, running = _board_query(actor, now, owner_id)
+    rows = list(session.exec(query.where(running).order_by(ended, col(Application.id))).all())
+    rows += session.exec(query.where(not_(running)).order_by(col(Application.stage_changed_at).desc(),
+                                                             col(Application.id).desc())
+                         .offset(max(offset, 0)).limit(max(limit, 0))).all()
+    intent_ids = [r[8] for r in rows if r[8]]
     intents = {i.id: i for i in session.exec(select(Intent).where(col(Intent.id).in_(intent_ids)))} if intent_ids \
         else {}
     cand_ids = list({r[1] for r in rows})
     latest_contacts: dict[int, Contact] = {}
-    if cand_ids:
+    for chunk in range(0, len(cand_ids), 500):
         newest = (select(Contact.candidate_id, func.max(Contact.id).label("cid"))
-                  .where(col(Contact.candidate_id).in_(cand_ids)).group_by(Contact.candidate_id).subquery())
+                  .where(col(Contact.candidate_id).in_(cand_ids[chunk:chunk + 500])).group_by(Contact.candidate_id)
+                  .subquery())
         for c in session.exec(select(Contact).join(newest, col(Contact.id) == newest.c.cid)):
             latest_contacts[c.candidate_id] = c
     board = []
-    for app_id, cand_id, name, title, stage, owner_name, ended, contacted, mailed, intent_id in rows:
+    for app_id, cand_id, name, title, stage, owner_name, ended_at, contacted, intent_id, mail_problem, runs in rows:
         intent = intents.get(intent_id)
         contact = latest_contacts.get(cand_id)
-        touched = max([t for t in (contacted, mailed) if t is not None], default=None)
-        running = ended is not None and (touched is None or touched < ended)
+        is_running = bool(runs)
         row = BoardRow(
             application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
-            owner=owner_name or "", interview_ended=ended,
-            deadline=ended + timedelta(hours=settings.feedback_hours) if running and ended else None,
-            clock_running=running, last_contact=contacted, last_outcome=contact.outcome if contact else None,
+            owner=owner_name or "", interview_ended=ended_at,
+            deadline=ended_at + timedelta(hours=settings.feedback_hours) if is_running and ended_at else None,
+            clock_running=is_running, last_contact=contacted, last_outcome=contact.outcome if contact else None,
             next_contact_at=contact.next_contact_at if contact else None,
-            interest=intent.interest if intent else None,
+            interest=intent.interest if intent else None, mail_problem=mail_problem,
             risks=_risks(intent.interest if intent else None, _offer_deadlines(intent),
                          contact.next_contact_at if contact else None, contacted, now))
-        if stage == Stage.offer and not running and not row.risks:
+        if stage == Stage.offer and not is_running and not row.risks:
             row.state = "decided"
-        elif running:
+        elif is_running:
             row.state = "awaiting_feedback"
         elif row.risks:
             row.state = "at_risk"
@@ -180,6 +230,14 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
     board.sort(key=lambda r: (order[r.state], r.deadline or now + timedelta(days=3650)))
     return board
+
+
+def count_board_others(*, session: Session, actor: User, now: datetime | None = None,
+                       owner_id: int | None = None) -> int:
+    """How many of the board's applications have no running clock (the ones listed a page at a time)."""
+    require(actor, *FOLLOWERS)
+    query, _, running = _board_query(actor, now or utcnow(), owner_id)
+    return session.exec(select(func.count()).select_from(query.where(not_(running)).subquery())).one()
 
 
 # --------------------------------------------------------------------------- contacts and intent
@@ -224,22 +282,50 @@ def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: in
         .limit(limit)))
 
 
-def record_intent(*, session: Session, actor: User, intent_in: dict) -> Intent:
-    """Record the candidate's current intent for an application (a new row: the history is kept)."""
+def latest_intent(*, session: Session, actor: User, application_id: int) -> Intent | None:
+    """The newest recorded intent of an application (what the intent form starts from), or None."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    _, _, job = _application(session, application_id)
+    if not _may_follow(actor, job):
+        raise NotAllowed()
+    return _newest_intent(session, application_id)
+
+
+def _newest_intent(session: Session, application_id: int) -> Intent | None:
+    return session.exec(select(Intent).where(Intent.application_id == application_id)
+                        .order_by(col(Intent.version).desc())).first()
+
+
+def record_intent(*, session: Session, actor: User, intent_in: dict, version: int | None = None) -> Intent:
+    """Record the candidate's current intent for an application (a new row: the history is kept).
+
+    `version` is the version the person's form started from (None or 0: there was none yet). When someone
+    recorded a newer one meanwhile — also at the very same moment — this one is refused with a Conflict that
+    carries theirs, and nothing is saved."""
     require(actor, *FOLLOWERS, Role.hiring_manager)
     data = validate(IntentIn, intent_in)
     _, _, job = _application(session, data.application_id)
     if not _may_follow(actor, job):
         raise NotAllowed()
+    base = version or 0
+    newest = _newest_intent(session, data.application_id)
+    if (newest.version if newest else 0) != base:
+        raise Conflict("err.intent_changed", current=newest)
     deadlines = [o.deadline for o in data.offers if o.deadline]
-    intent = Intent(application_id=data.application_id, interest=data.interest, expected_salary=data.expected_salary,
-                    earliest_start=data.earliest_start, decision_deadline=data.decision_deadline, notes=data.notes,
+    intent = Intent(application_id=data.application_id, version=base + 1, interest=data.interest,
+                    expected_salary=data.expected_salary, earliest_start=data.earliest_start,
+                    decision_deadline=data.decision_deadline, notes=data.notes,
                     offers=json.dumps([o.model_dump(mode="json") for o in data.offers], ensure_ascii=False),
                     nearest_offer_deadline=min(deadlines) if deadlines else None, by_user_id=actor.id or 0)
     session.add(intent)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another save of the same version won the race (unique application_id, version)
+        session.rollback()
+        raise Conflict("err.intent_changed", current=_newest_intent(session, data.application_id)) from None
     audit.record(session=session, actor=actor, entity="application", entity_id=data.application_id,
-                 action="intent", changes={"interest": data.interest, "offers": len(data.offers)})
+                 action="intent", changes={"interest": data.interest, "offers": len(data.offers),
+                                           "version": intent.version})
     session.commit()
     return intent
 
@@ -252,7 +338,7 @@ def intent_history(*, session: Session, actor: User, application_id: int) -> lis
         raise NotAllowed()
     return list(session.exec(select(Intent, User.name).join(User, col(User.id) == Intent.by_user_id)
                              .where(Intent.application_id == application_id)
-                             .order_by(col(Intent.at).desc(), col(Intent.id).desc())))
+                             .order_by(col(Intent.version).desc())))
 
 
 def risk_of(*, session: Session, actor: User, application_id: int, now: datetime | None = None) -> list[str]:
@@ -380,27 +466,65 @@ def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[Su
 
 
 # --------------------------------------------------------------------------- talent pool
-def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
-    """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
-    require(actor, *FOLLOWERS)
+def _entry_of(session: Session, candidate_id: int) -> PoolEntry | None:
+    return session.exec(select(PoolEntry).where(PoolEntry.candidate_id == candidate_id)).first()
+
+
+def validate_pool_entry(entry_in: dict) -> PoolEntryIn:
+    """A pool entry's reason, job family and revisit date checked (the date must be after today, company time)."""
     data = validate(PoolEntryIn, entry_in)
-    candidate = session.get(Candidate, data.candidate_id)
-    if candidate is None or candidate.anonymised_at:
-        raise NotFound()
     today = utcnow().astimezone(get_settings().tz).date()
     if data.revisit_on <= today:
         raise ValidationError.single("revisit_on", "err.revisit_past")
-    entry = session.exec(select(PoolEntry).where(PoolEntry.candidate_id == data.candidate_id)).first()
+    return data
+
+
+def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+    """Put a candidate in the talent pool, or update their entry, in the caller's transaction (no commit):
+    the one way into the pool, for the pool's form and for an application moved to the talent_pool stage."""
+    data = validate_pool_entry(entry_in)
+    candidate = session.get(Candidate, data.candidate_id)
+    if candidate is None or candidate.anonymised_at:
+        raise NotFound()
+    entry = _entry_of(session, data.candidate_id)
     if entry is None:
         entry = PoolEntry(candidate_id=data.candidate_id, reason=data.reason, job_family=data.job_family,
                           revisit_on=data.revisit_on, added_by_id=actor.id or 0)
     else:
         entry.reason, entry.job_family, entry.revisit_on = data.reason, data.job_family, data.revisit_on
-        entry.status, entry.added_by_id, entry.added_at = "active", actor.id or 0, utcnow()
+        if entry.status != "active":
+            entry.status, entry.added_at = "active", utcnow()
+        entry.added_by_id = actor.id or 0
     session.add(entry)
     session.flush()
     audit.record(session=session, actor=actor, entity="candidate", entity_id=data.candidate_id, action="pool_add",
                  changes={"reason": data.reason, "revisit_on": data.revisit_on.isoformat()})
+    return entry
+
+
+def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: int) -> None:
+    """An application moved out of the talent_pool stage (re-engaged): once none of the candidate's
+    applications is in that stage any more, their pool entry ends (no commit)."""
+    still = session.exec(select(Application.id).where(Application.candidate_id == candidate_id,
+                                                      Application.stage == Stage.talent_pool)).first()
+    entry = _entry_of(session, candidate_id)
+    if still is None and entry is not None and entry.status == "active":
+        entry.status = "reengaged"
+        session.add(entry)
+        audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id,
+                     action="pool_reengaged")
+
+
+def pool_entry(*, session: Session, actor: User, candidate_id: int) -> PoolEntry | None:
+    """The candidate's talent-pool entry (active or not), for a form to start from."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
+    return _entry_of(session, candidate_id)
+
+
+def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+    """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
+    require(actor, *FOLLOWERS)
+    entry = keep_in_pool(session=session, actor=actor, entry_in=entry_in)
     session.commit()
     return entry
 
@@ -419,10 +543,26 @@ def remove_from_pool(*, session: Session, actor: User, candidate_id: int) -> Poo
     return entry
 
 
-def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
-                limit: int = 200) -> list[dict[str, Any]]:
-    """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family."""
+CLOSED_STAGES = (Stage.rejected, Stage.withdrawn, Stage.talent_pool)
+
+
+def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: int = 50) -> list[Candidate]:
+    """Candidates who may be added to the pool from its page: not in it, and with no application still open
+    (every one rejected, withdrawn or pooled — or none at all), matching `q` (name, email, phone, WeChat)."""
     require(actor, *FOLLOWERS)
+    open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
+                                            col(Application.stage).not_in(CLOSED_STAGES)).correlate(Candidate)
+    pooled = select(PoolEntry.id).where(PoolEntry.candidate_id == Candidate.id,
+                                        PoolEntry.status == "active").correlate(Candidate)
+    query = select(Candidate).where(col(Candidate.anonymised_at).is_(None), ~open_app.exists(), ~pooled.exists())
+    needle = " ".join(q.split()).lower()[:100]
+    if needle:
+        query = query.where(col(Candidate.search_text).contains(needle, autoescape=True))
+    return list(session.exec(query.order_by(col(Candidate.updated_at).desc(), col(Candidate.id).desc())
+                             .limit(limit)))
+
+
+def _pool_query(q: str, tag: str, job_family: str) -> Any:
     query = (select(PoolEntry, Candidate).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
              .where(PoolEntry.status == "active", col(Candidate.anonymised_at).is_(None)))
     if q.strip():
@@ -431,8 +571,23 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
         query = query.where(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
     if job_family.strip():
         query = query.where(PoolEntry.job_family == job_family.strip())
-    rows = session.exec(query.order_by(PoolEntry.revisit_on).limit(limit)).all()
+    return query
+
+
+def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
+                offset: int = 0, limit: int = 200) -> list[dict[str, Any]]:
+    """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
+    a page at a time (`count_pool` says how many match)."""
+    require(actor, *FOLLOWERS)
+    rows = session.exec(_pool_query(q, tag, job_family).order_by(PoolEntry.revisit_on, col(PoolEntry.id))
+                        .offset(max(offset, 0)).limit(limit)).all()
     return [{"entry": e, "candidate": c, "tags": tag_list(c.tags)} for e, c in rows]
+
+
+def count_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "") -> int:
+    """How many people of the active talent pool match the search."""
+    require(actor, *FOLLOWERS)
+    return session.exec(select(func.count()).select_from(_pool_query(q, tag, job_family).subquery())).one()
 
 
 def job_families(*, session: Session, actor: User) -> list[str]:

@@ -11,13 +11,11 @@ from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
 from models.common import Role
-from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
-from models.mail import OutboxMessage
 from models.user import User
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, COUNTING_MAIL, revisit_due
+from services.followup import ACTIVE, clock_running, revisit_due
 from services.reminders import ReminderItem, rule
 from services.tasks import HORIZON, Task, provider
 
@@ -25,21 +23,15 @@ LOOKBACK = timedelta(days=14)
 
 
 def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa: ANN202 - rows
-    """Open applications whose last interview ended (within the lookback) with no word to the candidate since."""
-    last_end = (select(func.max(Interview.ends_at)).where(
-        Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
-        col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
-    touched_contact = select(Contact.id).where(Contact.candidate_id == Candidate.id, col(Contact.at) >= last_end)
-    touched_mail = select(OutboxMessage.id).where(OutboxMessage.candidate_id == Candidate.id,
-                                                  col(OutboxMessage.status).in_(COUNTING_MAIL),
-                                                  col(OutboxMessage.created_at) >= last_end)
+    """Open applications whose last interview ended (within the lookback) and whose candidate has heard nothing
+    since: the same definition as the board's clock (`followup.clock_running`)."""
+    last_end, running = clock_running(now)
     query = (select(Application.id, Candidate.id, Candidate.name, Candidate.owner_id, Job.title, last_end)
              .join(Candidate, col(Candidate.id) == Application.candidate_id)
              .join(Job, col(Job.id) == Application.job_id)
              .where(col(Application.stage).in_(ACTIVE), col(Candidate.owner_id).is_not(None),
-                    col(Candidate.anonymised_at).is_(None), last_end.is_not(None), last_end >= now - LOOKBACK,
-                    ~touched_contact.exists(), ~touched_mail.exists())
-             .limit(2000))
+                    col(Candidate.anonymised_at).is_(None), running, last_end >= now - LOOKBACK)
+             .order_by(last_end).limit(2000))
     if owner is not None:
         query = query.where(Candidate.owner_id == owner)
     return session.exec(query).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -502,7 +503,8 @@ def test_an_exit_needs_a_reason(session, pipeline, exit_stage) -> None:
         with pytest.raises(ValidationError) as caught:
             move(session, pipeline["admin"], pipeline["app"], exit_stage, reason=reason)
         assert caught.value.fields == {"reason": ("err.reason_required", {})}
-    moved = move(session, pipeline["admin"], pipeline["app"], exit_stage, reason="accepted elsewhere")
+    pool = {"pool": {"revisit_on": (utcnow() + timedelta(days=30)).date()}} if exit_stage == "talent_pool" else {}
+    moved = move(session, pipeline["admin"], pipeline["app"], exit_stage, reason="accepted elsewhere", **pool)
     assert moved.stage == exit_stage
 
 

@@ -29,6 +29,7 @@ from services.config import get_settings
 from services.errors import NotAllowed, NotFound, ValidationError
 from services.mail import cancel_message, discard_draft, send_draft
 from services.mailer import send_due
+from services.tasks import my_tasks
 from tests.factories import Factory
 from tests.services.mail_server import configure_mail, running_server
 
@@ -101,9 +102,13 @@ def contact(session: Session, actor: User, setup: Setup, **values: Any) -> Conta
     return followup.log_contact(session=session, actor=actor, contact_in=data)
 
 
-def intent(session: Session, actor: User, setup: Setup, **values: Any) -> Intent:
+def intent(session: Session, actor: User, setup: Setup, *, version: int | None = -1, **values: Any) -> Intent:
+    """Record an intent, by default as an edit of the newest one (version=-1); or from `version`."""
     data = {"application_id": setup.application.id, "interest": 4} | values
-    return followup.record_intent(session=session, actor=actor, intent_in=data)
+    if version == -1:
+        newest = followup.latest_intent(session=session, actor=actor, application_id=setup.application.id)
+        version = newest.version if newest else None
+    return followup.record_intent(session=session, actor=actor, intent_in=data, version=version)
 
 
 def sent_mail(session: Session, actor: User, setup: Setup, template: str = "thank_you") -> OutboxMessage:
@@ -179,17 +184,69 @@ def test_a_contact_without_an_application_stops_the_clock_too(session, make, fro
     assert not board_row(session, s.recruiter, s).clock_running
 
 
-@pytest.mark.parametrize("smtp_host", ["", "smtp.example.com"], ids=["held", "queued"])
-def test_a_mail_to_the_candidate_waiting_in_the_outbox_stops_the_clock(session, make, frozen_clock, monkeypatch,
-                                                                       smtp_host) -> None:
+@pytest.mark.parametrize("outcome", ["no_answer", "left_message"])
+def test_a_call_that_did_not_reach_the_candidate_leaves_the_clock_running(session, make, frozen_clock,
+                                                                          outcome) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + 2 * HOUR)
+    contact(session, s.recruiter, s, outcome=outcome, summary="打了电话 / called")
+    row = board_row(session, s.recruiter, s)
+    assert (row.clock_running, row.state, row.deadline) == (True, "awaiting_feedback", END + 24 * HOUR)
+    assert (row.last_contact, row.last_outcome) == (END + 2 * HOUR, outcome)
+    # Once they are reached, it stops.
+    frozen_clock.set(END + 3 * HOUR)
+    contact(session, s.recruiter, s, outcome="reached")
+    assert not board_row(session, s.recruiter, s).clock_running
+
+
+@pytest.mark.parametrize("outcome", ["reached", "replied"])
+def test_a_contact_that_reached_the_candidate_stops_the_clock(session, make, frozen_clock, outcome) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + 2 * HOUR)
+    contact(session, s.recruiter, s, outcome=outcome)
+    assert not board_row(session, s.recruiter, s).clock_running
+
+
+def _force_status(session: Session, mail: OutboxMessage, status: MailStatus, attempts: int = 0,
+                  error: str = "") -> None:
+    mail.status, mail.attempts, mail.last_error = status, attempts, error
+    session.add(mail)
+    session.commit()
+
+
+@pytest.mark.parametrize(("smtp_host", "status", "attempts", "problem"), [
+    ("", MailStatus.held, 0, "held"),
+    ("smtp.example.com", MailStatus.queued, 0, None),
+    ("smtp.example.com", MailStatus.queued, 2, "retrying"),
+    ("smtp.example.com", MailStatus.sending, 0, None),
+    ("smtp.example.com", MailStatus.failed, 8, "failed"),
+], ids=["held", "queued", "retrying", "sending", "failed"])
+def test_a_mail_that_has_not_gone_out_leaves_the_clock_running_and_the_board_says_so(
+        session, make, frozen_clock, monkeypatch, smtp_host, status, attempts, problem) -> None:
     monkeypatch.setenv("FOLLOWUP_SMTP_HOST", smtp_host)
     get_settings.cache_clear()
     s = interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     mail = sent_mail(session, s.recruiter, s)
     assert mail.status == (MailStatus.queued if smtp_host else MailStatus.held)
+    if status != mail.status or attempts:
+        _force_status(session, mail, status, attempts, "550 mailbox unavailable" if status == "failed" else "")
     row = board_row(session, s.recruiter, s)
-    assert (row.clock_running, row.state) == (False, "in_touch")
+    assert (row.clock_running, row.state, row.mail_problem) == (True, "awaiting_feedback", problem)
+    # The same definition drives My tasks (and the reminder rule, see test_followup_reminders).
+    assert [t.kind for t in my_tasks(session=session, actor=s.recruiter, now=END + 2 * HOUR)
+            if t.kind == "feedback_due"] == ["feedback_due"]
+
+
+def test_a_failed_mail_stays_on_the_board_after_word_reached_the_candidate_another_way(session, make,
+                                                                                     frozen_clock) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + 2 * HOUR)
+    mail = sent_mail(session, s.recruiter, s)
+    _force_status(session, mail, MailStatus.failed, 1, "550 no such user")
+    contact(session, s.recruiter, s, outcome="reached")
+    row = board_row(session, s.recruiter, s)
+    assert (row.clock_running, row.mail_problem) == (False, "failed")
 
 
 def test_a_mail_that_has_gone_out_stops_the_clock(engine, session, make, frozen_clock, monkeypatch) -> None:
@@ -217,7 +274,7 @@ def test_a_draft_or_a_cancelled_mail_does_not_stop_the_clock(session, make, froz
     assert board_row(session, s.recruiter, s).clock_running
 
     held = sent_mail(session, s.recruiter, s)
-    assert not board_row(session, s.recruiter, s).clock_running
+    assert board_row(session, s.recruiter, s).mail_problem == "held"
     cancel_message(session=session, actor=s.recruiter, message_id=held.id)
     row = board_row(session, s.recruiter, s)
     assert (row.clock_running, row.state, row.deadline) == (True, "awaiting_feedback", END + 24 * HOUR)
@@ -267,6 +324,7 @@ def test_running_clocks_come_first_soonest_deadline_first(session, make, frozen_
 def test_no_answer_or_a_left_message_means_awaiting_the_candidates_reply(session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
+    contact(session, s.recruiter, s, outcome="reached")  # word reached them: the clock stops
     for outcome, state in [("no_answer", "awaiting_reply"), ("left_message", "awaiting_reply"),
                            ("replied", "in_touch"), ("reached", "in_touch")]:
         contact(session, s.recruiter, s, outcome=outcome)
@@ -352,6 +410,8 @@ def test_the_offer_deadline_risk_uses_the_company_time_zone(session, make, froze
 def test_silence_after_the_next_contact_date_is_a_risk_until_someone_gets_in_touch(session, make,
                                                                                    frozen_clock) -> None:
     s = interviewed(make)
+    frozen_clock.set(END + 30 * MINUTE)
+    contact(session, s.recruiter, s, outcome="reached")  # the clock stops
     frozen_clock.set(END + HOUR)
     contact(session, s.recruiter, s, outcome="left_message", next_contact_at=END + DAY)
     row = board_row(session, s.recruiter, s)
@@ -607,3 +667,45 @@ def test_an_interviewer_cannot_prepare_mail_to_the_candidate(session, make) -> N
     with pytest.raises(NotAllowed):
         followup.prepare_candidate_mail(session=session, actor=s.panel[0], application_id=s.application.id,
                                         template="thank_you")
+
+
+# --------------------------------------------------------------------------- the board at scale
+def _many_applications(make: Factory, recruiter: User, job: Job, count: int) -> None:
+    """`count` quiet applications of `recruiter`'s candidates, changed in the last hours (newest first)."""
+    session = make.session
+    people = [Candidate(name=f"批量 {n}", email=f"bulk{n}@example.com", owner_id=recruiter.id) for n in range(count)]
+    session.add_all(people)
+    session.flush()
+    session.add_all([Application(candidate_id=p.id, job_id=job.id, stage=Stage.interviewing,
+                                 stage_changed_at=T0 - n * MINUTE) for n, p in enumerate(people)])
+    session.commit()
+
+
+def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_recently(session, make,
+                                                                                        frozen_clock) -> None:
+    recruiter = make.user("recruiter")
+    frozen_clock.set(T0 - 30 * DAY)
+    overdue = interviewed(make, recruiter=recruiter, starts=T0 - 30 * DAY)  # the oldest-changed application
+    _many_applications(make, recruiter, overdue.job, 520)
+    frozen_clock.set(T0 + 5 * HOUR)
+    board = followup.follow_up_board(session=session, actor=recruiter, limit=followup.BOARD_PAGE)
+    assert board[0].application_id == overdue.application.id
+    assert (board[0].state, board[0].clock_running) == ("awaiting_feedback", True)
+    assert len(board) == 1 + followup.BOARD_PAGE
+    # The rest a page at a time: every one of them is reachable, none twice.
+    assert followup.count_board_others(session=session, actor=recruiter) == 520
+    second = followup.follow_up_board(session=session, actor=recruiter, offset=followup.BOARD_PAGE)
+    assert second[0].application_id == overdue.application.id  # the overdue one is on every page
+    seen = {r.application_id for r in board[1:]} | {r.application_id for r in second[1:]}
+    assert len(seen) == 520 and len(second) == 1 + 20
+
+
+def test_every_running_clock_is_listed_most_overdue_first(session, make, frozen_clock) -> None:
+    recruiter = make.user("recruiter")
+    first = interviewed(make, recruiter=recruiter, starts=T0 - 3 * DAY)
+    second = interviewed(make, recruiter=recruiter, starts=T0 - 2 * DAY)
+    frozen_clock.set(T0 + HOUR)
+    _many_applications(make, recruiter, first.job, 5)
+    board = followup.follow_up_board(session=session, actor=recruiter, limit=2)
+    assert [r.application_id for r in board[:2]] == [first.application.id, second.application.id]
+    assert len(board) == 4

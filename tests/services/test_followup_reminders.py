@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from threading import Barrier
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models.mail import OutboxMessage, Reminder
+from models.mail import MailStatus, OutboxMessage, Reminder
 from models.user import User
 from services import followup
 from services.config import get_settings
@@ -25,6 +26,7 @@ from tests.services.test_followup import (  # noqa: F401
     MINUTE,
     T0,
     TODAY,
+    _force_status,
     _frozen,
     contact,
     interview,
@@ -89,10 +91,27 @@ def test_word_to_the_candidate_before_the_deadline_means_no_reminder(engine, ses
     by_phone, by_mail = interviewed(make), interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     contact(session, by_phone.recruiter, by_phone)
-    sent_mail(session, by_mail.recruiter, by_mail)
+    mail = sent_mail(session, by_mail.recruiter, by_mail)
+    mail.sent_at = END + 2 * HOUR + MINUTE
+    _force_status(session, mail, MailStatus.sent, 1)
     assert remind(engine, DEADLINE - 4 * HOUR) == 0
     assert remind(engine, DEADLINE) == 0
     assert raised(engine) == []
+
+
+@pytest.mark.parametrize("word", ["no_answer", "left_message", "held", "queued", "failed"])
+def test_a_call_or_a_mail_that_did_not_reach_the_candidate_leaves_the_reminder(engine, session, make, frozen_clock,
+                                                                               word) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + 2 * HOUR)
+    if word in ("no_answer", "left_message"):
+        contact(session, s.recruiter, s, outcome=word)
+    else:
+        mail = sent_mail(session, s.recruiter, s)
+        _force_status(session, mail, MailStatus(word), 8 if word == "failed" else 0)
+    assert remind(engine, DEADLINE - 4 * HOUR) == 1
+    assert remind(engine, DEADLINE) == 1
+    assert raised(engine) == [(s.recruiter.id, "warn"), (s.recruiter.id, "overdue")]
 
 
 def test_a_draft_to_the_candidate_does_not_stop_the_reminder(engine, session, make, frozen_clock) -> None:

@@ -120,3 +120,48 @@ def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_
         with owner.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS app CASCADE"))
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+
+
+def test_0008_numbers_intent_history_and_pools_applications_already_in_the_talent_pool_stage(
+        blank_database_url) -> None:
+    """Data made before 0008 (reached by downgrading to 0005): each application's intents get versions 1, 2, …
+    in order, and a person with an application in the talent_pool stage gets a pool entry with the move's reason."""
+    from datetime import timedelta
+
+    from alembic import command
+
+    from models.candidate import Application
+    from models.common import utcnow
+    from models.followup import PoolEntry
+    from services import candidates, followup
+    from tests.factories import Factory
+
+    migrate(blank_database_url)
+    engine = services.db.get_engine(blank_database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        make = Factory(session)
+        recruiter = make.user("recruiter")
+        job = make.job(actor=recruiter)
+        pooled = make.candidate(actor=recruiter, job=job)
+        app = session.exec(select(Application).where(Application.candidate_id == pooled.id)).one()
+        for version, interest in enumerate((4, 2), start=0):
+            followup.record_intent(session=session, actor=recruiter, version=version,
+                                   intent_in={"application_id": app.id, "interest": interest})
+        candidates.move_stage(session=session, actor=recruiter, application_id=app.id, to_stage="talent_pool",
+                              reason="强，但暂无名额", pool={"revisit_on": (utcnow() + timedelta(days=3)).date()})
+    cfg = alembic_config(blank_database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM poolentry"))  # as before 0008: the stage moved, the pool did not know
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT interest, version FROM intent ORDER BY id")).all() == [(4, 1), (2, 2)]
+    with Session(engine) as session:
+        [entry] = session.exec(select(PoolEntry)).all()
+        assert (entry.candidate_id, entry.reason, entry.status, entry.added_by_id) == (
+            pooled.id, "强，但暂无名额", "active", recruiter.id)
+        assert entry.revisit_on >= utcnow().date() + timedelta(days=14)
+    assert schema_diff(blank_database_url) == []

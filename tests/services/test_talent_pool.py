@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from models.candidate import Application, StageChange
+from models.common import Stage
 from models.followup import PoolEntry
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import followup
+from services import audit, followup
+from services.candidates import move_stage
 from services.errors import NotAllowed, NotFound, ValidationError
 from tests.services.test_followup import TODAY, _frozen, fields_of, has_chinese  # noqa: F401
 
@@ -177,3 +180,127 @@ def test_the_talent_pool_is_for_recruiters_and_admins(session, make, roles) -> N
         with pytest.raises(NotAllowed):
             call()
     assert found(session, make.admin()) == [candidate.id]
+
+
+# --------------------------------------------------------------------------- one pool: the stage and the page
+def _application_of(session: Session, candidate_id: int) -> Application:
+    return session.exec(select(Application).where(Application.candidate_id == candidate_id)).one()
+
+
+def test_moving_an_application_to_the_talent_pool_stage_puts_the_person_in_the_pool(session, make) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter), name="周杰")
+    app = _application_of(session, candidate.id)
+    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
+               reason="很优秀，暂无名额", pool={"revisit_on": TODAY + timedelta(days=60), "job_family": "后端"})
+    [row] = followup.search_pool(session=session, actor=recruiter)
+    assert (row["candidate"].id, row["entry"].reason, row["entry"].job_family, row["entry"].revisit_on) == (
+        candidate.id, "很优秀，暂无名额", "后端", TODAY + timedelta(days=60))
+    assert followup.count_pool(session=session, actor=recruiter) == 1
+
+
+@pytest.mark.parametrize(("pool_in", "field", "key"), [
+    ({}, "revisit_on", "err.date_invalid"),
+    ({"revisit_on": TODAY}, "revisit_on", "err.revisit_past"),
+    ({"revisit_on": TOMORROW, "job_family": "x" * 61}, "job_family", "err.too_long"),
+], ids=["no_date", "today", "long_family"])
+def test_a_move_to_the_talent_pool_stage_without_a_good_revisit_date_is_refused_and_nothing_moves(
+        session, make, pool_in, field, key) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter))
+    app = _application_of(session, candidate.id)
+    with pytest.raises(ValidationError) as err:
+        move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
+                   reason="暂无名额", pool=pool_in)
+    assert fields_of(err) == {field: key}
+    session.rollback()
+    assert _application_of(session, candidate.id).stage == Stage.interviewing
+    assert followup.search_pool(session=session, actor=recruiter) == []
+
+
+def test_the_pool_reason_alone_is_enough_for_the_move(session, make) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter))
+    app = _application_of(session, candidate.id)
+    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
+               pool={"reason": "明年有新团队", "revisit_on": TOMORROW})
+    change = session.exec(select(StageChange).where(StageChange.to_stage == Stage.talent_pool)).one()
+    assert change.reason == "明年有新团队"
+
+
+def test_a_hiring_manager_moving_their_jobs_application_to_the_pool_keeps_the_person(session, make) -> None:
+    recruiter, manager = make.user("recruiter"), make.user("hiring_manager")
+    job = make.job(actor=recruiter, hiring_manager_id=manager.id)
+    candidate = make.candidate(actor=recruiter, job=job)
+    app = _application_of(session, candidate.id)
+    move_stage(session=session, actor=manager, application_id=app.id, to_stage=Stage.talent_pool,
+               reason="later", pool={"revisit_on": TOMORROW})
+    assert found(session, recruiter) == [candidate.id]
+
+
+def test_moving_again_to_the_pool_updates_the_entry_and_keeps_what_was_not_changed(session, make) -> None:
+    recruiter = make.user("recruiter")
+    job1, job2 = make.job(actor=recruiter), make.job(actor=recruiter)
+    candidate = make.candidate(actor=recruiter, job=job1)
+    app1 = _application_of(session, candidate.id)
+    app2 = make.application(candidate=candidate, job=job2, actor=recruiter)
+    move_stage(session=session, actor=recruiter, application_id=app1.id, to_stage=Stage.talent_pool,
+               reason="第一次", pool={"revisit_on": TOMORROW, "job_family": "后端"})
+    # Already in the pool: a second application can follow without new details, and nothing is lost.
+    move_stage(session=session, actor=recruiter, application_id=app2.id, to_stage=Stage.talent_pool,
+               reason="第二次")
+    [row] = followup.search_pool(session=session, actor=recruiter)
+    assert (row["entry"].reason, row["entry"].job_family, row["entry"].revisit_on) == ("第一次", "后端", TOMORROW)
+
+
+def test_re_engaging_a_pooled_application_takes_the_person_out_of_the_pool(session, make) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter))
+    app = _application_of(session, candidate.id)
+    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
+               reason="later", pool={"revisit_on": TOMORROW})
+    draft = followup.prepare_reengagement_mail(session=session, actor=recruiter, candidate_id=candidate.id)
+    assert draft.template == "reengage"
+    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.interviewing,
+               reason="有新岗位")
+    assert found(session, recruiter) == []
+    assert session.exec(select(PoolEntry)).one().status == "reengaged"
+
+
+def test_a_closed_candidate_is_offered_for_the_pool_and_added(session, make) -> None:
+    recruiter = make.user("recruiter")
+    job = make.job(actor=recruiter)
+    closed = make.candidate(actor=recruiter, job=job, name="已拒绝 张三")
+    move_stage(session=session, actor=recruiter, application_id=_application_of(session, closed.id).id,
+               to_stage=Stage.rejected, reason="级别不够")
+    active = make.candidate(actor=recruiter, job=job, name="面试中 李四")
+    no_app = make.candidate(actor=recruiter, name="无应聘 王五")
+    offered = [c.id for c in followup.poolable_candidates(session=session, actor=recruiter)]
+    assert closed.id in offered and no_app.id in offered and active.id not in offered
+    assert [c.id for c in followup.poolable_candidates(session=session, actor=recruiter, q="张三")] == [closed.id]
+    pool(session, recruiter, closed.id, reason="明年再看")
+    assert found(session, recruiter) == [closed.id]
+    assert closed.id not in [c.id for c in followup.poolable_candidates(session=session, actor=recruiter)]
+
+
+def test_the_pool_page_lists_everyone_a_page_at_a_time(session, make) -> None:
+    recruiter = make.user("recruiter")
+    people = [make.candidate(actor=recruiter) for _ in range(5)]
+    for n, person in enumerate(people):
+        pool(session, recruiter, person.id, revisit_on=TODAY + timedelta(days=10 + n))
+    assert followup.count_pool(session=session, actor=recruiter) == 5
+    pages = [found(session, recruiter, offset=o, limit=2) for o in (0, 2, 4)]
+    assert [i for page in pages for i in page] == [p.id for p in people]
+
+
+def test_pool_second_time_nothing_recorded_before_is_lost(session, make) -> None:
+    recruiter = make.user("recruiter")
+    candidate = make.candidate(actor=recruiter)
+    first = pool(session, recruiter, candidate.id, reason="第一次", job_family="后端")
+    second = pool(session, recruiter, candidate.id, reason="第二次", job_family="后端",
+                  revisit_on=first.revisit_on + timedelta(days=1))
+    assert (second.id, second.reason, second.job_family, second.added_at) == (
+        first.id, "第二次", "后端", first.added_at)
+    trail = [r["changes"]["reason"] for r in audit.list_audit(session=session, entity="candidate",
+                                                              entity_id=candidate.id) if r["action"] == "pool_add"]
+    assert sorted(trail) == ["第一次", "第二次"]  # the earlier reason stays in the audit trail
