@@ -18,6 +18,7 @@ from ui.common import (
     fmt_dt,
     has_role,
     lang,
+    row_table,
     show_error,
     show_flash,
     show_validation,
@@ -122,13 +123,11 @@ def list_view() -> None:
              tr("field.tags"): ", ".join(r["tags"]), tr("field.created_at"): fmt_dt(r["created_at"])}
             for r in result.rows
         ])
-        event = st.dataframe(frame, key="cand_table", hide_index=True, on_select="rerun",
-                             selection_mode="single-row", column_config={"id": None}, width="stretch")
-        picked = event.selection.rows if event is not None else []
+        picked = row_table(frame, key="cand_table", ids=[int(r["id"]) for r in result.rows],
+                           column_config={"id": None}, caption=tr("cand.click_to_open"))
         if picked:
-            _open(int(frame.iloc[picked[0]]["id"]))
+            _open(picked)
             st.rerun()
-        st.caption(tr("cand.click_to_open"))
     p1, p2, p3, p4 = st.columns([1, 1, 2, 2])
     if p1.button(tr("common.prev"), key="cand_prev", disabled=result.page <= 1, icon=":material/chevron_left:"):
         st.session_state["cand_page"] = result.page - 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, time, timedelta
-from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -22,10 +21,10 @@ from ui.common import (
     flash,
     fmt_dt,
     has_role,
+    row_table,
     show_error,
     show_flash,
     stage_label,
-    table_key,
     tr,
 )
 from ui.drafts import review_draft
@@ -82,22 +81,18 @@ else:
         return "color: #c53030; font-weight: 600" if isinstance(value, str) and value.startswith(
             tr("fu.overdue_prefix")) else ""
 
-    def _follow(key: str, ids: list[int]) -> None:
-        """A row ticked: the panel follows that application by its id, kept in the address, so that it stays with
+    def _follow(application_id: int | None) -> None:
+        """A row clicked: the panel follows that application by its id, kept in the address, so that it stays with
         the candidate when the board changes (after a contact is logged, they move to another column)."""
-        rows = st.session_state[key].selection.rows
         st.query_params.pop("candidate", None)
-        if rows:
-            st.query_params["application"] = str(ids[rows[0]])
+        if application_id:
+            st.query_params["application"] = str(application_id)
         else:
             st.query_params.pop("application", None)
 
-    ids = [r.application_id for r in shown]
-    table = table_key("fu_table", ids)
-    st.dataframe(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key=table, hide_index=True,
-                 width="stretch", column_config={"app": None}, on_select=partial(_follow, table, ids),
-                 selection_mode="single-row")
-    st.caption(tr("fu.click_to_act"))
+    row_table(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key="fu_table",
+              ids=[r.application_id for r in shown], column_config={"app": None}, on_pick=_follow,
+              caption=tr("fu.click_to_act"))
 
 current = None
 if linked_app.isdigit():

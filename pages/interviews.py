@@ -20,9 +20,9 @@ from ui.common import (
     fmt_dt,
     has_role,
     lang,
+    row_table,
     show_flash,
     show_validation,
-    table_key,
     tr,
 )
 
@@ -143,14 +143,11 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
          tr("iv.panel"): ", ".join(r.panel), tr("field.status"): tr(f"iv_status.{r.interview.status}")}
         for r in rows
     ])
-    event = st.dataframe(frame, key=table_key("iv_week_table", [r.interview.id for r in rows]), hide_index=True,
-                         width="stretch", column_config={"id": None},
-                         on_select="rerun", selection_mode="single-row")
-    picked = event.selection.rows if event is not None else []
+    picked = row_table(frame, key="iv_week_table", ids=[r.interview.id for r in rows], column_config={"id": None},
+                       caption=tr("iv.click_to_change"))
     if not picked:
-        st.caption(tr("iv.click_to_change"))
         return
-    row = next(r for r in rows if r.interview.id == int(frame.iloc[picked[0]]["id"]))
+    row = next(r for r in rows if r.interview.id == picked)
     iv = row.interview
     if iv.status != InterviewStatus.scheduled:
         st.info(tr("iv.not_scheduled_any_more"), icon=":material/info:")

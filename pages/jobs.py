@@ -8,7 +8,7 @@ import streamlit as st
 from models.common import JobStatus, Role
 from services import jobs, users
 from services.errors import Conflict, DomainError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_error, show_flash, tr
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_error, show_flash, tr
 
 user = current_user()
 can_edit = has_role(Role.admin, Role.recruiter)
@@ -68,15 +68,13 @@ else:
          tr("field.status"): tr(f"job_status.{r['job'].status}"), tr("field.created_at"): fmt_dt(r["job"].created_at)}
         for r in rows
     ])
-    event = st.dataframe(frame, key="jobs_table", hide_index=True, width="stretch", column_config={"id": None},
-                         on_select="rerun" if can_edit else "ignore", selection_mode="single-row")
-    picked = event.selection.rows if can_edit and event is not None else []
-    if picked:
-        job_id = int(frame.iloc[picked[0]]["id"])
-        if st.session_state.get("jobs_edit_id") != job_id:
-            _load(next(r["job"] for r in rows if r["job"].id == job_id))
     if can_edit:
-        st.caption(tr("jobs.click_to_edit"))
+        job_id = row_table(frame, key="jobs_table", ids=[r["job"].id for r in rows], column_config={"id": None},
+                           caption=tr("jobs.click_to_edit"))
+        if job_id and st.session_state.get("jobs_edit_id") != job_id:
+            _load(next(r["job"] for r in rows if r["job"].id == job_id))
+    else:
+        st.dataframe(frame, key="jobs_table", hide_index=True, width="stretch", column_config={"id": None})
 
 if can_edit:
     saved_id = st.session_state.pop("jobs_saved_id", None)

@@ -10,7 +10,7 @@ from models.mail import MailStatus
 from services import mail
 from services.config import get_settings
 from services.errors import ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, show_flash, show_validation, tr
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_flash, show_validation, tr
 
 user = current_user()
 st.title(tr("nav.outbox"), anchor=False)
@@ -44,9 +44,8 @@ else:
          tr("outbox.sent_at"): fmt_dt(m.sent_at), tr("outbox.last_error"): m.last_error[:200]}
         for m in rows
     ])
-    event = st.dataframe(frame, key="outbox_table", hide_index=True, width="stretch", column_config={"id": None},
-                         on_select="rerun", selection_mode="single-row")
-    st.caption(tr("outbox.click_to_preview"))
+    picked = row_table(frame, key="outbox_table", ids=[m.id for m in rows], column_config={"id": None},
+                       caption=tr("outbox.click_to_preview"))
     p1, p2, _ = st.columns([1, 1, 4])
     if p1.button(tr("common.prev"), key="outbox_prev", disabled=page <= 1, icon=":material/chevron_left:"):
         st.session_state["outbox_page"] = page - 1
@@ -54,9 +53,8 @@ else:
     if p2.button(tr("common.next"), key="outbox_next", disabled=len(rows) < 50, icon=":material/chevron_right:"):
         st.session_state["outbox_page"] = page + 1
         st.rerun()
-    picked = event.selection.rows if event is not None else []
     if picked:
-        found = call(mail.get_message, actor=user, message_id=int(frame.iloc[picked[0]]["id"]))
+        found = call(mail.get_message, actor=user, message_id=picked)
         if found is not None:
             message, attachments = found
             with st.container(border=True):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.common import utcnow
 from services import followup
-from ui.common import call, current_user, flash, fmt_dt, show_flash, table_key, tr
+from ui.common import call, current_user, flash, fmt_dt, row_table, show_flash, tr
 from ui.drafts import review_draft
 
 user = current_user()
@@ -32,13 +32,10 @@ else:
          tr("pool.added_at"): fmt_dt(r["entry"].added_at)}
         for r in rows
     ])
-    event = st.dataframe(frame, key=table_key("pool_table", [r["candidate"].id for r in rows]), hide_index=True,
-                         width="stretch", column_config={"cid": None},
-                         on_select="rerun", selection_mode="single-row")
-    picked = event.selection.rows if event is not None else []
+    picked = row_table(frame, key="pool_table", ids=[r["candidate"].id for r in rows], column_config={"cid": None},
+                       caption=tr("pool.click_to_act"))
     if picked:
-        linked = str(int(frame.iloc[picked[0]]["cid"]))
-    st.caption(tr("pool.click_to_act"))
+        linked = str(picked)
 
 chosen = next((r for r in rows if linked.isdigit() and r["candidate"].id == int(linked)), None)
 if chosen is not None:

@@ -16,6 +16,7 @@ from ui.common import (
     fmt_dt,
     has_role,
     role_label,
+    row_table,
     show_error,
     show_flash,
     tr,
@@ -39,10 +40,8 @@ frame = pd.DataFrame([
      tr("users.last_login"): fmt_dt(u.last_login_at)}
     for u in accounts
 ])
-event = st.dataframe(frame, key="users_table", hide_index=True, width="stretch", column_config={"id": None},
-                     on_select="rerun", selection_mode="single-row")
-st.caption(tr("users.click_to_edit"))
-picked = event.selection.rows if event is not None else []
+picked = row_table(frame, key="users_table", ids=[u.id for u in accounts], column_config={"id": None},
+                   caption=tr("users.click_to_edit"))
 
 
 def _load_editor(account) -> None:  # noqa: ANN001 - models.user.User
@@ -54,7 +53,7 @@ def _load_editor(account) -> None:  # noqa: ANN001 - models.user.User
 
 
 if picked:
-    target = next(u for u in accounts if u.id == int(frame.iloc[picked[0]]["id"]))
+    target = next(u for u in accounts if u.id == picked)
     if st.session_state.get("users_edit_id") != target.id:
         _load_editor(target)
     st.subheader(tr("users.edit", name=target.name), anchor=False)

@@ -143,6 +143,41 @@ def table_key(prefix: str, ids: list[int]) -> str:
     return f"{prefix}_{zlib.crc32(','.join(map(str, ids)).encode()):08x}"
 
 
+def picked_row(state: Any) -> int | None:
+    """The position of the row a table's selection points at: the row of the clicked cell (or a ticked row)."""
+    if not state:
+        return None
+    selection = state.get("selection") or {}
+    cells = selection.get("cells") or []
+    if cells:
+        return int(cells[0][0])
+    rows = selection.get("rows") or []
+    return int(rows[0]) if rows else None
+
+
+def row_table(data: Any, *, key: str, ids: list[int], column_config: dict[str, Any] | None = None,
+              on_pick: Callable[[int | None], None] | None = None, caption: str | None = None) -> int | None:
+    """A table in which a click on any cell of a row opens that row; returns the id (from `ids`) of the row
+    picked, or None. `on_pick` (optional) is called with that id as soon as the click arrives, before the run.
+
+    Single-cell selection, not single-row: a row can then only be picked through its narrow checkbox column,
+    and a click anywhere else did nothing. The key changes with the rows listed (`table_key`), so a changed
+    table starts without a selection. `caption` (already translated) says under the table what a click does.
+    """
+    full_key = table_key(key, ids)
+
+    def _changed() -> None:
+        index = picked_row(st.session_state.get(full_key))
+        on_pick(ids[index] if index is not None and index < len(ids) else None)  # type: ignore[misc]
+
+    event = st.dataframe(data, key=full_key, hide_index=True, width="stretch", column_config=column_config,
+                         on_select=_changed if on_pick else "rerun", selection_mode="single-cell")
+    if caption:
+        st.caption(caption)
+    index = picked_row(event)
+    return ids[index] if index is not None and index < len(ids) else None
+
+
 def stage_label(stage: str) -> str:
     return tr(f"stage.{stage}")
 

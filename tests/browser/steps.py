@@ -19,3 +19,19 @@ def shot_when_drawn(page: Page, name: str) -> None:
     settle(page)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     shot(page, name)
+
+
+ROW_HEIGHT = 35  # st.dataframe's header and row height, in CSS pixels
+
+
+def click_cell(page: Page, table: Locator, row: int = 0, x_fraction: float = 0.5) -> None:
+    """Click a cell of `row` (by default in the middle of the table, far from any checkbox), as a person does.
+
+    The grid is a canvas; the click lands at the row's height and `x_fraction` of the table's width.
+    """
+    table.scroll_into_view_if_needed()
+    box = table.get_by_test_id("data-grid-canvas").bounding_box()
+    assert box, "the table is not drawn"
+    y = ROW_HEIGHT * (row + 1) + ROW_HEIGHT / 2
+    assert y < box["height"], (box, row)
+    page.mouse.click(box["x"] + box["width"] * x_fraction, box["y"] + y)

@@ -62,3 +62,18 @@ def tr(key: str, lang: str, **params: Any) -> str:
 
 def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def table_key_of(at: AppTest, prefix: str) -> str:
+    """The key of the table whose key starts with `prefix` (selectable tables' keys change with their rows)."""
+    for frame in at.dataframe:
+        key = frame.key or ""
+        if key.startswith(prefix):
+            return key
+    raise AssertionError(f"no table with a key starting {prefix!r} on the page")
+
+
+def click_cell(at: AppTest, prefix: str, row: int, column: str) -> AppTest:
+    """Click the cell in `column` of the table's `row` (not its checkbox) and run: what a person's click sends."""
+    at.session_state[table_key_of(at, prefix)] = {"selection": {"rows": [], "columns": [], "cells": [[row, column]]}}
+    return at.run()

@@ -1,0 +1,75 @@
+"""Every selectable table opens a row on a click in any of its cells, not only on its narrow checkbox column."""
+
+from __future__ import annotations
+
+import pytest
+
+from services import db
+from services.mail import queue_test_message
+from tests.pages.conftest import ROLE_EMAILS, demo_user
+from tests.pages.support import assert_no_exception, click_cell, tr
+
+
+def test_a_click_on_a_candidates_name_opens_the_candidate(demo_db, open_app):
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "en")).run()
+    name = at.dataframe[0].value[tr("field.name", "en")].iloc[1]
+    click_cell(at, "cand_table", 1, tr("field.email", "en"))
+    assert_no_exception(at)
+    assert at.title[0].value == name
+    assert at.query_params["id"]
+
+
+def test_a_click_on_a_jobs_department_opens_the_job_for_editing(demo_db, open_app):
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "zh")).run()
+    at.switch_page("pages/jobs.py").run()
+    title = at.dataframe[0].value[tr("field.title", "zh")].iloc[0]
+    click_cell(at, "jobs_table", 0, tr("field.department", "zh"))
+    assert_no_exception(at)
+    assert at.subheader[0].value == tr("jobs.edit", "zh")
+    assert at.text_input(key="jobs_edit_title").value == title
+
+
+@pytest.mark.xfail(reason="issue 8, broken 1: the roles picker raises ValueError (fixed on another branch; "
+                          "remove this mark after the merge)", strict=False)
+def test_a_click_on_a_users_email_opens_the_user(demo_db, open_app):
+    at = open_app(demo_user(ROLE_EMAILS["admin"], "en")).run()
+    at.switch_page("pages/users.py").run()
+    name = at.dataframe[0].value[tr("field.name", "en")].iloc[2]
+    click_cell(at, "users_table", 2, tr("field.email", "en"))
+    assert_no_exception(at)
+    assert at.subheader[0].value == tr("users.edit", "en", name=name)
+
+
+def test_a_click_on_a_pool_reason_opens_the_person(demo_db, open_app):
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "zh")).run()
+    at.switch_page("pages/talent_pool.py").run()
+    name = at.dataframe[0].value[tr("field.name", "zh")].iloc[0]
+    click_cell(at, "pool_table", 0, tr("pool.reason", "zh"))
+    assert_no_exception(at)
+    assert at.subheader[0].value == name
+
+
+def test_a_click_on_a_messages_subject_previews_it(demo_db, open_app):
+    admin = demo_user(ROLE_EMAILS["admin"], "en")
+    with db.session_scope() as session:
+        queue_test_message(session=session, actor=admin, to="someone@example.com")
+    at = open_app(admin).run()
+    at.switch_page("pages/outbox.py").run()
+    click_cell(at, "outbox_table", 0, tr("outbox.subject", "en"))
+    assert_no_exception(at)
+    assert [e for e in at.expander if e.label == tr("outbox.plain_text", "en")]
+
+
+def test_a_click_on_an_interviews_candidate_opens_it_to_change(demo_db, open_app):
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "en")).run()
+    at.switch_page("pages/interviews.py").run()
+    if not at.dataframe:  # no interview this week in the demo data: the week before has some
+        at.date_input(key="iv_week").set_value(at.date_input(key="iv_week").value.replace(day=1)).run()
+    table = at.dataframe[-1].value
+    status = table[tr("field.status", "en")].iloc[0]
+    click_cell(at, "iv_week_table", 0, tr("field.name", "en"))
+    assert_no_exception(at)
+    if status == tr("iv_status.scheduled", "en"):
+        assert "iv_edit_form" in {getattr(b, "form_id", "") for b in at.button}
+    else:
+        assert tr("iv.not_scheduled_any_more", "en") in [i.value for i in at.info]
