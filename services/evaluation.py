@@ -41,7 +41,7 @@ from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit, candidates
-from services.auth import require
+from services.auth import require, require_current
 from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError, validate
 from services.mail import queue_template
 
@@ -485,7 +485,10 @@ def _snapshot(session: Session, card: Scorecard) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- independence and debrief
 def _sees_all(session: Session, actor: User, job: Job) -> bool:
-    return actor.has_role(Role.admin, Role.recruiter) or job.hiring_manager_id == actor.id
+    # The roles as they are now: being still named on a job does not keep a former manager's access.
+    actor = require_current(session, actor)
+    return actor.has_role(Role.admin, Role.recruiter) or (
+        actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
 
 
 def can_see_peers(*, session: Session, actor: User, application_id: int) -> bool:
@@ -516,7 +519,7 @@ class RoundDebrief:
 def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, Any]:
     """All submitted scorecards of an application side by side, per round: weighted averages against the bar,
     spread per criterion, disagreement, who has not submitted, and the decisions so far."""
-    require(actor)
+    actor = require_current(session, actor)
     app, candidate, job = _application(session, application_id)
     if not can_see_peers(session=session, actor=actor, application_id=application_id):
         raise NotAllowed("err.submit_first")
@@ -593,7 +596,7 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
                     from_stage: str | None = None) -> Decision:
     """Decide on an application (advance, offer, reject, hold) with a reason; moves its stage. A rejection
     prepares the rejection mail as a draft for the recruiter to review and send."""
-    require(actor, *DECIDERS)
+    actor = require_current(session, actor, *DECIDERS)
     app, candidate, job = _application(session, application_id)
     if not _can_decide(actor, job):
         raise NotAllowed()
