@@ -496,3 +496,13 @@ def test_a_foreign_file_imports_end_to_end_through_a_corrected_mapping(session, 
     wang = session.exec(select(Candidate).where(Candidate.name == "王芳")).one()
     assert (wang.phone, wang.notes) == ("13912345678", "")
     assert session.exec(select(Application.job_id)).one() == job.id
+
+
+def test_a_row_after_blank_lines_is_named_by_its_line_in_the_file(session, make) -> None:
+    recruiter = make.user("recruiter")
+    content = b"name,email\nA,a@example.com\n\n,,\nB,not-an-email\n"
+    report = run(session, recruiter, importer.read_rows(filename="a.csv", content=content))
+    assert errors(report) == [(5, "email", "err.email_invalid")]
+    book = xlsx([["name", "email"], [None, None], ["A", "bad"]])
+    report = run(session, recruiter, importer.read_rows(filename="a.xlsx", content=book))
+    assert errors(report) == [(3, "email", "err.email_invalid")]
