@@ -506,3 +506,11 @@ def test_a_row_after_blank_lines_is_named_by_its_line_in_the_file(session, make)
     book = xlsx([["name", "email"], [None, None], ["A", "bad"]])
     report = run(session, recruiter, importer.read_rows(filename="a.xlsx", content=book))
     assert errors(report) == [(3, "email", "err.email_invalid")]
+
+
+def test_a_huge_xlsx_cell_is_a_row_error_naming_row_and_field(session, make) -> None:
+    # openpyxl keeps at most Excel's 32,767 characters of a cell; what is left is still too long for notes.
+    book = xlsx([["姓名", "邮箱", "备注"], ["A", "a@example.com", "ok"], ["B", "b@example.com", "y" * 140_000]])
+    report = run(session, make.user("recruiter"), importer.read_rows(filename="long.xlsx", content=book))
+    assert [(e.row, e.field) for e in report.errors] == [(3, "notes")]
+    assert count(session, Candidate) == 0
