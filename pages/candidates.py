@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.candidate import SOURCES
 from models.common import Role, Stage, tag_list
-from services import candidates, jobs, users
+from services import candidates, users
 from services.errors import Conflict, DomainError, ValidationError
 from ui.candidate_form import load_into_state, render_fields
 from ui.common import (
@@ -35,8 +35,10 @@ def _options() -> tuple[dict[int, str], dict[int, str]]:
     with db() as session:
         owners = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.recruiter,
                                                            active_only=True)}
-        job_rows = {r["job"].id: f'{r["job"].title} · {r["job"].department}'.rstrip(" ·")
-                    for r in jobs.list_jobs(session=session, actor=user)}
+        # A hiring manager filters by the jobs they manage only (the service refuses others anyway).
+        job_rows = {j.id: f"{j.title} · {j.department}".rstrip(" ·")
+                    for j in candidates.filter_jobs(session=session, actor=user)} \
+            if has_role(*candidates.VIEWERS) else {}
     return owners, job_rows
 
 

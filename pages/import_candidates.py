@@ -67,8 +67,11 @@ def _column_names(header: list[str]) -> list[str]:
 def mapping_step(table: importer.Table) -> list[str]:
     """One picker per file column, started from the remembered mapping for these headers, else the guess."""
     signature = importer.header_signature(table.header)[:12]
-    with db() as session:
-        remembered = importer.load_mapping(session=session, actor=user, header=table.header)
+    try:
+        with db() as session:
+            remembered = importer.load_mapping(session=session, actor=user, header=table.header)
+    except DomainError:  # someone who may not import: the import button says so
+        remembered = None
     start = remembered or importer.guess_mapping(table.header)
     st.subheader(tr("import.mapping_title"), anchor=False)
     st.write(tr("import.mapping_intro"))

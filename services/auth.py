@@ -51,6 +51,16 @@ def require(user: User | None, *roles: Role) -> User:
     return user
 
 
+def require_current(session: Session, actor: User | None, *roles: Role) -> User:
+    """As `require`, on the person's roles and status as the database has them now.
+
+    A browser tab (or a long-running caller) holds a User loaded before an admin removed a role or deactivated
+    the account; its stale copy must not keep the access. Returns the current row, to be used from then on."""
+    if actor is None or actor.id is None:
+        raise NotAllowed()
+    return require(session.get(User, actor.id, populate_existing=True), *roles)
+
+
 def needs_first_admin(*, session: Session) -> bool:
     """True while no active admin exists (a fresh database)."""
     count = session.exec(

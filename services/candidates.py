@@ -18,7 +18,7 @@ from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
 from services import audit
-from services.auth import require
+from services.auth import require, require_current
 from services.errors import (
     Conflict,
     DomainError,
@@ -71,6 +71,26 @@ def _visible_to(actor: User):  # noqa: ANN202 - a SQL expression
     return literal(False)
 
 
+def _job_scope(actor: User):  # noqa: ANN202 - a SQL expression or None
+    """The jobs whose applications `actor` may see: all for admins and recruiters (None), else the jobs they manage.
+
+    A candidate shared with another manager's job is visible to a hiring manager, but that job's application,
+    stages, reasons, audit, mail and contacts are not."""
+    if actor.has_role(*EDITORS):
+        return None
+    return select(Job.id).where(Job.hiring_manager_id == actor.id)
+
+
+def filter_jobs(*, session: Session, actor: User) -> list[Job]:
+    """The jobs the actor may filter candidates by: every job for recruiters and admins, a manager's own jobs."""
+    actor = require_current(session, actor, *VIEWERS)
+    query = select(Job).order_by(col(Job.status).desc(), Job.title, Job.id)
+    scope = _job_scope(actor)
+    if scope is not None:
+        query = query.where(col(Job.id).in_(scope))
+    return list(session.exec(query))
+
+
 def _like_term(q: str) -> str | None:
     q = (q or "").strip().lower()[:100]
     if not q:
@@ -98,6 +118,9 @@ def _matching(actor: User, *, q: str = "", job_id: int | None = None, stage: Sta
         conds.append(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
     if job_id or stage:
         app_conds = [Application.candidate_id == Candidate.id]
+        scope = _job_scope(actor)
+        if scope is not None:  # a manager's filters reach only the applications of their own jobs
+            app_conds.append(col(Application.job_id).in_(scope))
         if job_id:
             app_conds.append(Application.job_id == job_id)
         if stage:
@@ -112,7 +135,7 @@ def search_candidates(
     page: int = 1, page_size: int = 25,
 ) -> SearchResult:
     """One page of candidates matching a name/email/phone/WeChat search and filters, newest first."""
-    require(actor, *VIEWERS)
+    actor = require_current(session, actor, *VIEWERS)
     page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
     page = max(1, int(page))
     where = _matching(actor, q=q, job_id=job_id, stage=stage, owner_id=owner_id, source=source, tag=tag)
@@ -125,22 +148,26 @@ def search_candidates(
         ids = head[start:start + page_size]
     else:
         ids = list(session.exec(ordered.offset(start).limit(page_size)).all())
-    return SearchResult(rows=_summaries(session, ids), total=min(len(head), COUNT_CAP),
+    return SearchResult(rows=_summaries(session, ids, _job_scope(actor)), total=min(len(head), COUNT_CAP),
                         capped=len(head) > COUNT_CAP, page=page, page_size=page_size)
 
 
-def _summaries(session: Session, ids: list[int]) -> list[dict[str, Any]]:
-    """Table rows for the given candidates: contact, owner and their applications as 'job · stage'."""
+def _summaries(session: Session, ids: list[int], job_scope: Any = None) -> list[dict[str, Any]]:
+    """Table rows for the given candidates: contact, owner and their applications as 'job · stage'
+    (only those of the jobs in `job_scope`, when given)."""
     if not ids:
         return []
     owner = select(User.name).where(User.id == Candidate.owner_id).scalar_subquery()
     cands = session.exec(select(Candidate, owner).where(col(Candidate.id).in_(ids))).all()
-    apps = session.exec(
+    app_query = (
         select(Application.candidate_id, Application.stage, Job.title)
         .join(Job, col(Job.id) == Application.job_id)
         .where(col(Application.candidate_id).in_(ids))
         .order_by(col(Application.stage_changed_at).desc())
-    ).all()
+    )
+    if job_scope is not None:
+        app_query = app_query.where(col(Application.job_id).in_(job_scope))
+    apps = session.exec(app_query).all()
     by_candidate: dict[int, list[tuple[str, str]]] = {}
     for cid, stage, title in apps:
         by_candidate.setdefault(cid, []).append((title, stage))
@@ -300,7 +327,7 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
     gives its revisit date (`revisit_on`) and job family, its reason defaults to the move's (not needed when
     they are in the pool already). Moving out of it again ends their pool entry.
     With commit=False the move joins the caller's transaction (a decision that also prepares a mail)."""
-    require(actor, *VIEWERS)
+    actor = require_current(session, actor, *VIEWERS)
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound()
@@ -351,17 +378,19 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
 
 def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> dict[str, Any]:
     """A candidate with their applications, the stage timeline of each, the mail sent to them and the audit trail."""
-    require(actor, *VIEWERS)
+    actor = require_current(session, actor, *VIEWERS)
     visible = session.exec(
         select(Candidate).where(Candidate.id == candidate_id, _visible_to(actor))
     ).first()
     if visible is None or visible.anonymised_at:
         raise NotFound()
     owner = session.get(User, visible.owner_id) if visible.owner_id else None
-    apps = session.exec(
-        select(Application, Job.title, Job.department).join(Job, col(Job.id) == Application.job_id)
-        .where(Application.candidate_id == candidate_id).order_by(col(Application.created_at))
-    ).all()
+    scope = _job_scope(actor)
+    app_query = (select(Application, Job.title, Job.department).join(Job, col(Job.id) == Application.job_id)
+                 .where(Application.candidate_id == candidate_id).order_by(col(Application.created_at)))
+    if scope is not None:
+        app_query = app_query.where(col(Application.job_id).in_(scope))
+    apps = session.exec(app_query).all()
     app_ids = [a.id for a, _, _ in apps]
     titles = {a.id: title for a, title, _ in apps}
     history = session.exec(
@@ -373,14 +402,15 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
          "from_stage": sc.from_stage, "to_stage": sc.to_stage, "by": name or "", "reason": sc.reason}
         for sc, name in history
     ]
-    trail = audit.list_audit(session=session, entity="candidate", entity_id=candidate_id)
+    # The candidate's own record (edits, contacts, pool) is the recruiters'; a manager sees their applications'.
+    trail = audit.list_audit(session=session, entity="candidate", entity_id=candidate_id) if scope is None else []
     for app_id in app_ids:
         trail += audit.list_audit(session=session, entity="application", entity_id=app_id or 0)
     trail.sort(key=lambda r: r["at"], reverse=True)
-    mail = list(session.exec(
-        select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id)
-        .order_by(col(OutboxMessage.created_at).desc()).limit(100)
-    ))
+    mail_query = select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id)
+    if scope is not None:  # mail about other jobs (and survey links in it) is not a manager's to read
+        mail_query = mail_query.where(col(OutboxMessage.application_id).in_(app_ids or [-1]))
+    mail = list(session.exec(mail_query.order_by(col(OutboxMessage.created_at).desc()).limit(100)))
     return {
         "candidate": visible,
         "owner": owner.name if owner else "",
@@ -402,7 +432,7 @@ EXPORT_COLUMNS = ["id", "name", "email", "phone", "wechat_id", "source", "tags",
 
 def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> Iterator[str]:
     """The candidates matching `filters` as CSV text, produced in chunks (UTF-8 with BOM for Excel)."""
-    require(actor, *EDITORS)
+    actor = require_current(session, actor, *EDITORS)
     where = _matching(actor, **filters)
     yield "\ufeff"
     buf = io.StringIO()

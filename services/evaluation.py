@@ -41,7 +41,7 @@ from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit, candidates, interview_invites
-from services.auth import require
+from services.auth import require, require_current
 from services.errors import (
     Conflict,
     DomainError,
@@ -678,7 +678,10 @@ def _snapshot(session: Session, card: Scorecard) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- independence and debrief
 def _sees_all(session: Session, actor: User, job: Job) -> bool:
-    return actor.has_role(Role.admin, Role.recruiter) or job.hiring_manager_id == actor.id
+    # The roles as they are now: being still named on a job does not keep a former manager's access.
+    actor = require_current(session, actor)
+    return actor.has_role(Role.admin, Role.recruiter) or (
+        actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
 
 
 def _visibility(session: Session, actor: User, job: Job, interview_ids: list[int]) -> dict[int, str | None]:
@@ -750,7 +753,7 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
 
     Only the interviews the reader may see (see `_visibility`) contribute; a round's other interviews are
     counted in `hidden` with the reason."""
-    require(actor)
+    actor = require_current(session, actor)
     app, candidate, job = _application(session, application_id)
     interviews = list(session.exec(select(Interview).where(Interview.application_id == application_id,
                                                            Interview.status == InterviewStatus.scheduled)
@@ -833,7 +836,7 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
                     from_stage: str | None = None) -> Decision:
     """Decide on an application (advance, offer, reject, hold) with a reason; moves its stage. A rejection
     prepares the rejection mail as a draft for the recruiter to review and send."""
-    require(actor, *DECIDERS)
+    actor = require_current(session, actor, *DECIDERS)
     app, candidate, job = _application(session, application_id)
     if not _can_decide(actor, job):
         raise NotAllowed()

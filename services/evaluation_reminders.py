@@ -15,7 +15,7 @@ from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Sco
 from models.job import Job
 from models.user import User
 from services.config import Settings
-from services.reminders import ReminderItem, rule
+from services.reminders import RECIPIENT_ROLES, ReminderItem, rule
 from services.tasks import HORIZON, Task, provider
 
 FIRST_REMINDER = timedelta(hours=1)
@@ -47,6 +47,10 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
     if owner is not None:
         query = query.where(Candidate.owner_id == owner)
     return session.exec(query).all()
+
+
+# The 48-hour escalation goes to the candidate's recruiter, only while they are one.
+RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
 
 
 @rule("scorecard_due")
@@ -91,6 +95,8 @@ def my_pending_scorecards(session: Session, user: User, now: datetime) -> list[T
 @provider
 def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datetime) -> list[Task]:
     """For a recruiter: colleagues' scorecards on my candidates more than 48 hours late."""
+    if not user.has_role(Role.admin, Role.recruiter):
+        return []
     return [
         Task(kind="scorecard_overdue", params={"who": who, "name": cand, "job": title},
              due_at=ends_at + ESCALATE_AFTER, page="pages/debrief.py", query={"application": str(app_id)})

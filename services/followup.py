@@ -43,7 +43,7 @@ from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit
-from services.auth import require
+from services.auth import require, require_current
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
 from services.mail import queue_template
@@ -243,7 +243,7 @@ def count_board_others(*, session: Session, actor: User, now: datetime | None = 
 # --------------------------------------------------------------------------- contacts and intent
 def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
     """Record a contact with a candidate (stops a running feedback clock); a next-contact date becomes a task."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
     data = validate(ContactIn, contact_in)
     candidate = session.get(Candidate, data.candidate_id)
     if candidate is None or candidate.anonymised_at:
@@ -274,17 +274,23 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
 
 
 def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: int = 100) -> list[tuple[Contact, str]]:
-    """A candidate's contact log, newest first, with who logged each."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
-    return list(session.exec(
-        select(Contact, User.name).join(User, col(User.id) == Contact.by_user_id)
-        .where(Contact.candidate_id == candidate_id).order_by(col(Contact.at).desc(), col(Contact.id).desc())
-        .limit(limit)))
+    """A candidate's contact log, newest first, with who logged each; a hiring manager gets only the contacts
+    about applications to the jobs they manage, and none for a candidate of other jobs."""
+    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
+    query = (select(Contact, User.name).join(User, col(User.id) == Contact.by_user_id)
+             .where(Contact.candidate_id == candidate_id))
+    if not actor.has_role(*FOLLOWERS):
+        theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
+            Application.candidate_id == candidate_id, Job.hiring_manager_id == actor.id)
+        if session.exec(theirs.limit(1)).first() is None:
+            raise NotAllowed()
+        query = query.where(col(Contact.application_id).in_(theirs))
+    return list(session.exec(query.order_by(col(Contact.at).desc(), col(Contact.id).desc()).limit(limit)))
 
 
 def latest_intent(*, session: Session, actor: User, application_id: int) -> Intent | None:
     """The newest recorded intent of an application (what the intent form starts from), or None."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
     _, _, job = _application(session, application_id)
     if not _may_follow(actor, job):
         raise NotAllowed()
@@ -302,7 +308,7 @@ def record_intent(*, session: Session, actor: User, intent_in: dict, version: in
     `version` is the version the person's form started from (None or 0: there was none yet). When someone
     recorded a newer one meanwhile — also at the very same moment — this one is refused with a Conflict that
     carries theirs, and nothing is saved."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
     data = validate(IntentIn, intent_in)
     _, _, job = _application(session, data.application_id)
     if not _may_follow(actor, job):
@@ -332,7 +338,7 @@ def record_intent(*, session: Session, actor: User, intent_in: dict, version: in
 
 def intent_history(*, session: Session, actor: User, application_id: int) -> list[tuple[Intent, str]]:
     """Every recorded intent of an application, newest first."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
     _, _, job = _application(session, application_id)
     if not _may_follow(actor, job):
         raise NotAllowed()

@@ -37,7 +37,7 @@ def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa:
     return session.exec(query).all()
 
 
-@rule("feedback_due")
+@rule("feedback_due", recipients=(Role.admin, Role.recruiter))
 def feedback_due(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
     """Word to the candidate is due within N hours of the interview: warn the owner before, and when it passes."""
     base = settings.base_url.rstrip("/")
@@ -61,7 +61,7 @@ def feedback_due(session: Session, now: datetime, settings: Settings) -> Iterabl
             link=f"{base}/follow_up?application={app_id}", due=local)
 
 
-@rule("next_contact")
+@rule("next_contact", recipients=(Role.admin, Role.recruiter, Role.hiring_manager))
 def next_contact(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
     base = settings.base_url.rstrip("/")
@@ -80,7 +80,7 @@ def next_contact(session: Session, now: datetime, settings: Settings) -> Iterabl
             link=f"{base}/follow_up?candidate={contact.candidate_id}", due=local)
 
 
-@rule("pool_revisit")
+@rule("pool_revisit", recipients=(Role.admin, Role.recruiter))
 def pool_revisit(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
     """A talent-pool candidate whose revisit date has come reminds the person who pooled them."""
     base = settings.base_url.rstrip("/")
@@ -113,6 +113,8 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
 @provider
 def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     """Next-contact dates I set that have come or come within the horizon (and no newer contact since)."""
+    if not user.has_role(Role.admin, Role.recruiter, Role.hiring_manager):
+        return []
     newest = select(func.max(Contact.id)).where(Contact.candidate_id == Candidate.id).correlate(Candidate) \
         .scalar_subquery()
     rows = session.exec(
@@ -129,6 +131,8 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
 @provider
 def pool_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     """Talent-pool candidates I pooled whose revisit date has come or comes within the horizon."""
+    if not user.has_role(Role.admin, Role.recruiter):
+        return []
     horizon = (now + HORIZON).astimezone(get_settings().tz).date()
     rows = session.exec(
         select(PoolEntry, Candidate.name).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)

@@ -171,6 +171,19 @@ class ImportReport:
         return not self.errors
 
 
+class Rows(list[dict[str, str]]):
+    """The data rows as {field: text}, with the spreadsheet's row number of each (blank lines are skipped,
+    so the n-th row is not always on line n + 1)."""
+
+    numbers: list[int]
+
+
+def row_numbers(rows: list[dict[str, str]]) -> list[int]:
+    """The spreadsheet row number of each row (rows given as a plain list count from 2, below the header)."""
+    numbers = getattr(rows, "numbers", None)
+    return list(numbers) if numbers is not None and len(numbers) == len(rows) else list(range(2, len(rows) + 2))
+
+
 @dataclass
 class Table:
     """A file as read: its header row and its data rows (row numbers as a spreadsheet shows them)."""
@@ -259,10 +272,11 @@ def _is_han(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
 
 
-def apply_mapping(table: Table, mapping: list[str]) -> list[dict[str, str]]:
+def apply_mapping(table: Table, mapping: list[str]) -> Rows:
     """The data rows as {field: text} by the mapping; ImportRowsError names every unusable cell by row and column."""
     problems: list[RowError] = []
-    rows = []
+    rows = Rows()
+    rows.numbers = [number for number, _ in table.rows]
     for number, raw in table.rows:
         row: dict[str, str] = {}
         for i, target in enumerate(mapping):
@@ -289,7 +303,7 @@ def apply_mapping(table: Table, mapping: list[str]) -> list[dict[str, str]]:
 
 
 def read_rows(*, filename: str, content: bytes, headers: dict[str, str] | None = None,
-              required: str = "name") -> list[dict[str, str]]:
+              required: str = "name") -> Rows:
     """The data rows of a CSV or XLSX file as {field: text}, by the accepted headers (candidates' by default)."""
     headers = headers or HEADERS
     table = read_table(filename=filename, content=content)
@@ -430,7 +444,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
     seen_email: dict[str, int] = {}
     seen_phone: dict[str, int] = {}
     prepared: list[tuple[int, dict, int | None]] = []
-    for index, row in enumerate(rows, start=2):
+    for index, row in zip(row_numbers(rows), rows, strict=True):
         errors_before = len(report.errors)
         data: dict[str, Any] = {k: row.get(k, "") for k in ("name", "email", "phone", "wechat_id", "tags", "notes")}
         data["email"] = data["email"] or None

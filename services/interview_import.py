@@ -16,7 +16,7 @@ from services import evaluation
 from services.auth import require
 from services.config import get_settings
 from services.errors import DomainError, ValidationError
-from services.importer import ImportReport, RowError, make_choices, normalise_choice
+from services.importer import ImportReport, RowError, make_choices, normalise_choice, row_numbers
 
 HEADERS = {
     "candidate_email": "candidate_email", "email": "candidate_email", "候选人邮箱": "candidate_email",
@@ -60,7 +60,7 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
             apps.setdefault(app.candidate_id, []).append((app, job))
     staff = {u.email: u for u in session.exec(select(User).where(User.is_active))}
     prepared: list[tuple[int, dict]] = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in zip(row_numbers(rows), rows, strict=True):
         errors_before = len(report.errors)
         candidate = people.get(row.get("candidate_email", "").strip().lower())
         application = None

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import Stage, utcnow
+from models.common import Role, Stage, utcnow
 from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
@@ -44,16 +44,29 @@ class ReminderItem:
 
 Rule = Callable[[Session, datetime, Settings], Iterable[ReminderItem]]
 RULES: dict[str, Rule] = {}
+# The roles a reminder is for, by the item's rule: a person who no longer holds one (an owner who stopped
+# recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
+RECIPIENT_ROLES: dict[str, tuple[Role, ...]] = {}
 
 
-def rule(name: str) -> Callable[[Rule], Rule]:
-    """Register a reminder rule under `name`."""
+def rule(name: str, recipients: tuple[Role, ...] = ()) -> Callable[[Rule], Rule]:
+    """Register a reminder rule under `name`, for people holding one of `recipients` (any role when empty)."""
 
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
+        if recipients:
+            RECIPIENT_ROLES[name] = recipients
         return fn
 
     return register
+
+
+def may_receive(person: User | None, rule_name: str) -> bool:
+    """True when `person` is active and still holds a role the rule's reminders are for."""
+    if person is None or not person.is_active or not person.role_set:
+        return False
+    roles = RECIPIENT_ROLES.get(rule_name, ())
+    return not roles or person.has_role(*roles)
 
 
 def candidate_link(settings: Settings, candidate_id: int) -> str:
@@ -69,7 +82,7 @@ STALE_STAGES = (Stage.interviewing, Stage.decision_pending, Stage.offer)
 STALE_MAX_PERIODS = 4  # after four reminders the application is left to My tasks; no endless nagging
 
 
-@rule("stale_application")
+@rule("stale_application", recipients=(Role.recruiter, Role.admin))
 def stale_applications(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
     """An open application without a stage change for N days reminds the candidate's owner, once per N days."""
     days = settings.stale_application_days
@@ -124,7 +137,7 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
                 if item.user_id not in people:
                     people[item.user_id] = session.get(User, item.user_id)
                 person = people[item.user_id]
-                if person is None or not person.is_active or not _insert_new(session, item, now):
+                if not may_receive(person, item.rule) or not _insert_new(session, item, now):
                     continue
                 new += 1
                 if person.reminder_mode != "digest":
@@ -162,7 +175,15 @@ def run_digests(*, engine: Engine, now: datetime | None = None, settings: Settin
                                        col(Reminder.digested_at).is_(None))
                 .order_by(col(Reminder.created_at)).limit(200)
             ))
+            fresh = session.get(User, person.id)
+            # What was raised for a role the reader has lost since is dropped, not mailed.
+            dropped = [r for r in pending if not may_receive(fresh, r.rule)]
+            for r in dropped:
+                r.digested_at = now
+                session.add(r)
+            pending = [r for r in pending if r not in dropped]
             if not pending:
+                session.commit()
                 continue
             items = [json.loads(r.payload) for r in pending]
             try:

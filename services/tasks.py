@@ -16,7 +16,7 @@ from models.candidate import Application, Candidate
 from models.common import Role, utcnow
 from models.job import Job
 from models.user import User
-from services.auth import require
+from services.auth import require_current
 from services.config import get_settings
 from services.reminders import STALE_STAGES
 
@@ -68,8 +68,8 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
 
 
 def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> list[Task]:
-    """The signed-in person's due and soon-due work, most urgent (earliest due) first."""
-    require(actor)
+    """The signed-in person's due and soon-due work, most urgent (earliest due) first (by the roles they hold now)."""
+    actor = require_current(session, actor)
     now = now or utcnow()
     tasks: list[Task] = []
     for fn in PROVIDERS:

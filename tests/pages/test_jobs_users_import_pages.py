@@ -273,3 +273,16 @@ def test_unreadable_cells_and_bombs_are_reported_by_row_and_column_on_the_page(d
     assert report[[tr("import.row", "en"), tr("import.column", "en"), tr("import.problem", "en")]].values.tolist() \
         == [[3, "Name", tr("err.import_nul", "en")]]
     assert _count(Candidate) == before
+
+
+def test_a_second_click_on_import_creates_nobody_twice(demo_db, open_app):
+    before = _count(Candidate)
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "en")).run()
+    at.switch_page("pages/import_candidates.py").run()
+    _choose_file(at, "export.csv", _foreign_csv(("Emma", "Wilson", "emma.w@example.org", "")))
+    at.button(key="import_run").click().run()
+    assert [s.value for s in at.success] == [tr("import.done", "en", count=1)]
+    at.button(key="import_run").click().run()
+    assert_no_exception(at)
+    assert not at.success and [e.value for e in at.error] == [tr("import.failed", "en", rows=1)]
+    assert _count(Candidate) == before + 1
