@@ -3,11 +3,13 @@ disagreement flagged, who is missing; then the decision (and, for a rejection, t
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 import streamlit as st
 
 from models.common import Role
-from models.evaluation import DECISION_REASONS, DecisionKind
+from models.evaluation import DECISION_REASONS, DecisionKind, Recommendation
 from services import evaluation
 from services.errors import Conflict, DomainError, ValidationError
 from ui.common import (
@@ -62,6 +64,9 @@ for rd in data["rounds"]:
             st.warning(tr(key), icon=":material/warning:")
         if rd.pending:
             st.info(tr("db.pending", names=", ".join(rd.pending)), icon=":material/hourglass_top:")
+        if rd.hidden:
+            key = "db.hidden_submit_first" if rd.hidden_reason == "err.submit_first" else "db.hidden_not_on_panel"
+            st.info(tr(key, count=rd.hidden), icon=":material/visibility_off:")
         if not rd.cards:
             continue
         def _cell(value: object) -> str:
@@ -106,8 +111,16 @@ for draft in data["drafts"]:
 
 if data["can_decide"] and app.stage in ("interviewing", "decision_pending", "offer"):
     st.subheader(tr("db.decide"), anchor=False)
+    # Nothing is chosen for the decider: the scorecards' recommendations are shown beside the choice instead.
+    said = Counter(c["scorecard"].recommendation for rd in data["rounds"] for c in rd.cards
+                   if c["scorecard"].recommendation)
+    if said:
+        st.caption(tr("db.suggested", recommendations=", ".join(
+            f"{tr(f'rec.{rec}')} ×{said[rec]}" for rec in [r.value for r in Recommendation] if rec in said)))
     kind = st.segmented_control(tr("db.decision"), [k.value for k in DecisionKind], key="db_kind",
-                                format_func=lambda k: tr(f"decision.{k}"), default=DecisionKind.advance.value)
+                                format_func=lambda k: tr(f"decision.{k}"), default=None)
+    if not kind:
+        st.caption(tr("db.pick_decision"))
     if kind:
         with st.form("db_decision_form"):
             reason = st.selectbox(tr("field.reason"), DECISION_REASONS[DecisionKind(kind)], key=f"db_reason_{kind}",
