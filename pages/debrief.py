@@ -90,14 +90,18 @@ for rd in data["rounds"]:
         for c in rd.cards:
             card = c["scorecard"]
             with st.expander(f"{c['interviewer']} · {tr(f'rec.{card.recommendation}')} · {fmt_dt(card.submitted_at)}"):
-                st.markdown(f"**{tr('sc.strengths')}**  \n{card.strengths or '—'}")
-                st.markdown(f"**{tr('sc.weaknesses')}**  \n{card.weaknesses or '—'}")
+                # What interviewers wrote is text, never Markdown (a link or image in it would act on the reader).
+                st.markdown(f"**{tr('sc.strengths')}**")
+                st.text(card.strengths or "—")
+                st.markdown(f"**{tr('sc.weaknesses')}**")
+                st.text(card.weaknesses or "—")
                 if card.comments:
-                    st.markdown(f"**{tr('sc.comments')}**  \n{card.comments}")
+                    st.markdown(f"**{tr('sc.comments')}**")
+                    st.text(card.comments)
                 for crit in rd.criteria:
                     note = c["notes"].get(crit.id)
                     if note:
-                        st.caption(f"{crit.name_zh if zh else crit.name_en}: {note}")
+                        st.text(f"{crit.name_zh if zh else crit.name_en}: {note}")
 
 if data["decisions"]:
     st.subheader(tr("db.decisions"), anchor=False)

@@ -523,3 +523,19 @@ def test_an_admin_adds_a_round_and_cannot_add_it_twice(demo_db, open_app):
     with db.session_scope() as session:
         rounds = session.exec(select(InterviewRound).where(InterviewRound.name_zh == "终面")).all()
     assert [(r.name_en, r.bar) for r in rounds] == [("Final round", 3.8)]
+
+
+def test_what_an_interviewer_wrote_is_shown_as_text_in_the_debrief(demo_db, open_app):
+    case = _case(name="Jonas Weber", email="jonas.weber@example.net", panel=("interviewer@example.com",))
+    with db.session_scope() as session:
+        evaluation.save_scorecard(
+            session=session, actor=account(session, "interviewer@example.com"), interview_id=case.interview_id,
+            submit=True, scorecard_in={
+                "ratings": [{"criterion_id": c, "rating": 3, "note": HOSTILE} for c in case.criteria],
+                "strengths": HOSTILE, "weaknesses": "[link](http://evil.example)", "recommendation": "yes"})
+    at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/debrief.py", "en", application=str(case.application_id))
+    assert_no_exception(at)
+    shown = [t.value for t in at.text]
+    assert HOSTILE in shown and "[link](http://evil.example)" in shown
+    assert not any(HOSTILE in m.value or "evil.example" in m.value for m in at.markdown)
+    assert not any(HOSTILE in c.value for c in at.caption)
