@@ -18,11 +18,17 @@ from services import db, evaluation
 from services.config import get_settings
 from tests.pages.conftest import ROLE_EMAILS, demo_user, open_page_alone
 from tests.pages.layout import message_below
-from tests.pages.support import all_text, assert_no_exception, submit, tr
+from tests.pages.support import all_text as _markup_text
+from tests.pages.support import assert_no_exception, submit, texts, tr
 from tests.scenarios import Interviewed, account, interviewed_candidate, submit_scorecard
 
 EVERYONE = tuple(ROLE_EMAILS.values())
 HOSTILE = "![x](/session/end) =1+1 <b>bold</b>"
+
+
+def all_text(at) -> str:  # noqa: ANN001
+    """Everything readable on the page, including what is shown as plain text (people's names and notes)."""
+    return _markup_text(at) + "\n" + "\n".join(texts(at.text))
 
 
 def _case(name: str = "林雨桐", email: str = "lin.yutong@example.com", **kw) -> Interviewed:  # noqa: ANN003
