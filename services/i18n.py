@@ -651,6 +651,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "iv.conflict_who": ("重叠的人", "Booked twice"),
     "iv.schedule_anyway": ("仍然安排", "Schedule anyway"),
     "iv.save_anyway": ("仍然保存", "Save anyway"),
+    "iv.change_instead": ("不安排，返回修改", "Don't book it; change it instead"),
     "iv.candidate_pick": ("候选人 · 职位 · 阶段（可输入搜索）", "Candidate · job · stage (type to search)"),
     "iv.candidate_pick_hint": ("列出所有可安排面试的应聘（面试中、待决定）。",
                                "Lists every open application an interview can be scheduled for (interviewing, decision pending)."),
