@@ -67,9 +67,10 @@ st.dataframe(pd.DataFrame([
 
 editable = [c for c in criteria if c.job_id == job_id]
 options = {None: tr("rounds.new_criterion"), **{c.id: c.name_zh if zh else c.name_en for c in editable}}
+pick_key = f"rounds_crit_pick_{rnd.id}_{job_id}"  # one per round and job: another's criterion is never picked here
 if st.session_state.pop("rounds_crit_reset", False):  # the criterion just retired is no longer listed
-    st.session_state.pop("rounds_crit_pick", None)
-chosen = st.selectbox(tr("rounds.edit_criterion"), list(options), format_func=options.get, key="rounds_crit_pick")
+    st.session_state.pop(pick_key, None)
+chosen = st.selectbox(tr("rounds.edit_criterion"), list(options), format_func=options.get, key=pick_key)
 current = next((c for c in editable if c.id == chosen), None)
 fields = ["name_zh", "name_en", "level1_zh", "level1_en", "level3_zh", "level3_en", "level5_zh", "level5_en"]
 # A new form (new widget keys) after every save: a criterion just added is not left in the boxes to be added again.

@@ -12,7 +12,15 @@ from sqlmodel import col, func, select
 from models.audit import AuditLog
 from models.candidate import Application
 from models.common import Stage
-from models.evaluation import Decision, Interview, InterviewPanelist, InterviewRound, Scorecard, ScorecardStatus
+from models.evaluation import (
+    Criterion,
+    Decision,
+    Interview,
+    InterviewPanelist,
+    InterviewRound,
+    Scorecard,
+    ScorecardStatus,
+)
 from models.mail import MailStatus, OutboxMessage
 from services import db, evaluation
 from services.config import get_settings
@@ -545,3 +553,23 @@ def test_what_an_interviewer_wrote_is_shown_as_text_in_the_debrief(demo_db, open
     assert HOSTILE in shown and "[link](http://evil.example)" in shown
     assert not any(HOSTILE in m.value or "evil.example" in m.value for m in at.markdown)
     assert not any(HOSTILE in c.value for c in at.caption)
+
+
+def test_a_criterion_picked_in_one_round_does_not_break_another_round_and_retiring_it_works(demo_db, open_app):
+    at = _open(open_app, ROLE_EMAILS["admin"], "pages/rounds.py", "en")
+    first = at.selectbox(key="rounds_pick").value
+    with db.session_scope() as session:
+        chosen = evaluation.criteria_for(session=session, round_id=first, job_id=None)[0].id
+        other = next(r.id for r in evaluation.list_rounds(session=session, actor=account(session, ROLE_EMAILS["admin"]))
+                     if r.id != first)
+    at.selectbox(key=f"rounds_crit_pick_{first}_None").set_value(chosen).run()
+    at.selectbox(key="rounds_pick").set_value(other).run()
+    assert_no_exception(at)
+    at.selectbox(key="rounds_pick").set_value(first).run()
+    assert_no_exception(at)
+    at.selectbox(key=f"rounds_crit_pick_{first}_None").set_value(chosen).run()
+    [retire] = [b for b in at.button if b.label == tr("rounds.remove", "en")]
+    retire.click().run()
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert not session.get(Criterion, chosen).is_active
