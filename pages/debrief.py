@@ -3,11 +3,13 @@ disagreement flagged, who is missing; then the decision (and, for a rejection, t
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 import streamlit as st
 
 from models.common import Role
-from models.evaluation import DECISION_REASONS, DecisionKind
+from models.evaluation import DECISION_REASONS, DecisionKind, Recommendation
 from services import evaluation
 from services.errors import Conflict, DomainError, ValidationError
 from ui.common import (
@@ -62,6 +64,9 @@ for rd in data["rounds"]:
             st.warning(tr(key), icon=":material/warning:")
         if rd.pending:
             st.info(tr("db.pending", names=", ".join(rd.pending)), icon=":material/hourglass_top:")
+        if rd.hidden:
+            key = "db.hidden_submit_first" if rd.hidden_reason == "err.submit_first" else "db.hidden_not_on_panel"
+            st.info(tr(key, count=rd.hidden), icon=":material/visibility_off:")
         if not rd.cards:
             continue
         def _cell(value: object) -> str:
@@ -85,14 +90,18 @@ for rd in data["rounds"]:
         for c in rd.cards:
             card = c["scorecard"]
             with st.expander(f"{c['interviewer']} · {tr(f'rec.{card.recommendation}')} · {fmt_dt(card.submitted_at)}"):
-                st.markdown(f"**{tr('sc.strengths')}**  \n{card.strengths or '—'}")
-                st.markdown(f"**{tr('sc.weaknesses')}**  \n{card.weaknesses or '—'}")
+                # What interviewers wrote is text, never Markdown (a link or image in it would act on the reader).
+                st.markdown(f"**{tr('sc.strengths')}**")
+                st.text(card.strengths or "—")
+                st.markdown(f"**{tr('sc.weaknesses')}**")
+                st.text(card.weaknesses or "—")
                 if card.comments:
-                    st.markdown(f"**{tr('sc.comments')}**  \n{card.comments}")
+                    st.markdown(f"**{tr('sc.comments')}**")
+                    st.text(card.comments)
                 for crit in rd.criteria:
                     note = c["notes"].get(crit.id)
                     if note:
-                        st.caption(f"{crit.name_zh if zh else crit.name_en}: {note}")
+                        st.text(f"{crit.name_zh if zh else crit.name_en}: {note}")
 
 if data["decisions"]:
     st.subheader(tr("db.decisions"), anchor=False)
@@ -106,8 +115,16 @@ for draft in data["drafts"]:
 
 if data["can_decide"] and app.stage in ("interviewing", "decision_pending", "offer"):
     st.subheader(tr("db.decide"), anchor=False)
+    # Nothing is chosen for the decider: the scorecards' recommendations are shown beside the choice instead.
+    said = Counter(c["scorecard"].recommendation for rd in data["rounds"] for c in rd.cards
+                   if c["scorecard"].recommendation)
+    if said:
+        st.caption(tr("db.suggested", recommendations=", ".join(
+            f"{tr(f'rec.{rec}')} ×{said[rec]}" for rec in [r.value for r in Recommendation] if rec in said)))
     kind = st.segmented_control(tr("db.decision"), [k.value for k in DecisionKind], key="db_kind",
-                                format_func=lambda k: tr(f"decision.{k}"), default=DecisionKind.advance.value)
+                                format_func=lambda k: tr(f"decision.{k}"), default=None)
+    if not kind:
+        st.caption(tr("db.pick_decision"))
     if kind:
         with st.form("db_decision_form"):
             reason = st.selectbox(tr("field.reason"), DECISION_REASONS[DecisionKind(kind)], key=f"db_reason_{kind}",

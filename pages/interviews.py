@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from models.common import Role, utcnow
 from models.evaluation import InterviewMode, InterviewStatus
-from services import candidates, evaluation, importer, interview_import, users
+from services import evaluation, importer, interview_import, users
 from services.config import get_settings
-from services.errors import Conflict, DomainError, ValidationError
+from services.errors import DomainError
 from ui.common import (
     call,
     current_user,
@@ -21,10 +22,12 @@ from ui.common import (
     has_role,
     lang,
     row_table,
+    show_error,
     show_flash,
-    show_validation,
+    stage_label,
     tr,
 )
+from ui.drafts import review_draft
 
 user = current_user()
 tz = get_settings().tz
@@ -52,8 +55,9 @@ def my_interviews() -> None:
         with st.container(border=True):
             left, right = st.columns([5, 1], vertical_alignment="center")
             state = tr("iv.draft_saved") if row.my_status == "draft" else tr("iv.not_started")
-            left.markdown(f"**{row.candidate}** · {row.job} · {_round_name(row)}  \n"
-                          f":red[{tr('iv.ended', when=_when(row))}] · {state}")
+            # Names and places are people's text: shown as text, never as Markdown.
+            left.text(f"{row.candidate} · {row.job} · {_round_name(row)}")
+            left.markdown(f":red[{tr('iv.ended', when=_when(row))}] · {state}")
             right.page_link("pages/scorecard.py", label=tr("iv.open_scorecard"), icon=":material/rate_review:",
                             query_params={"interview": str(row.interview.id)})
     st.subheader(tr("iv.upcoming"), anchor=False)
@@ -63,8 +67,16 @@ def my_interviews() -> None:
         with st.container(border=True):
             iv = row.interview
             place = f" · {iv.location}" if iv.location else ""
-            st.markdown(f"**{row.candidate}** · {row.job} · {_round_name(row)}  \n{_when(row)} · "
-                        f"{tr(f'iv_mode.{iv.mode}')}{place} · {tr('iv.panel')}: {', '.join(row.panel)}")
+            st.text(f"{row.candidate} · {row.job} · {_round_name(row)}")
+            st.text(f"{_when(row)} · {tr(f'iv_mode.{iv.mode}')}{place} · {tr('iv.panel')}: {', '.join(row.panel)}")
+
+
+def _show_clashes(clashes: list[evaluation.Clash]) -> None:
+    st.warning(tr("iv.conflicts_title"), icon=":material/event_busy:")
+    st.dataframe(pd.DataFrame([
+        {tr("iv.when"): f"{fmt_dt(c.starts_at)}–{c.ends_at.astimezone(tz):%H:%M}", tr("field.name"): c.candidate,
+         tr("field.job"): c.job, tr("iv.conflict_who"): ", ".join(c.people)} for c in clashes
+    ]), hide_index=True, width="stretch", key=f"iv_clashes_{len(clashes)}_{clashes[0].interview_id}")
 
 
 def _panel_options() -> dict[int, str]:
@@ -79,54 +91,78 @@ def _rounds() -> dict[int, str]:
     return {r.id: (r.name_zh if lang() == "zh" else r.name_en) for r in rounds}
 
 
-def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
-    preset = st.query_params.get("application", "")
-    with st.form("iv_new_form"):
-        st.markdown(f"**{tr('iv.schedule')}**")
-        if preset.isdigit():
-            st.caption(tr("iv.for_application", id=preset))
-            q = ""
-        else:
-            q = st.text_input(tr("iv.find_candidate"), key="iv_new_q", max_chars=100)
-        c1, c2, c3 = st.columns(3)
-        day = c1.date_input(tr("iv.date"), key="iv_new_day", value=(utcnow() + timedelta(days=1)).astimezone(tz).date())
-        start = c2.time_input(tr("iv.start"), key="iv_new_start", value=time(10, 0), step=900)
-        minutes = c3.number_input(tr("iv.minutes"), key="iv_new_minutes", min_value=15, max_value=480, value=60,
-                                  step=15)
-        c4, c5 = st.columns(2)
-        round_id = c4.selectbox(tr("iv.round"), list(rounds), format_func=rounds.get, key="iv_new_round")
-        mode = c5.selectbox(tr("iv.mode"), [m.value for m in InterviewMode], key="iv_new_mode",
-                            format_func=lambda m: tr(f"iv_mode.{m}"))
-        location = st.text_input(tr("iv.location"), key="iv_new_location", max_chars=300)
-        panelists = st.multiselect(tr("iv.panel"), list(panel), format_func=panel.get, key="iv_new_panel")
-        slot = st.empty()
-        submitted = st.form_submit_button(tr("iv.schedule"), type="primary", icon=":material/event:")
-    if not submitted:
-        return
-    application_id = int(preset) if preset.isdigit() else None
-    if application_id is None:
-        with db() as session:
-            found = candidates.search_candidates(session=session, actor=user, q=q, stage="interviewing")
-        if len(found.rows) != 1 or len(found.rows[0]["applications"]) != 1:
-            slot.error(tr("iv.pick_one_application", count=len(found.rows)), icon=":material/error:")
-            return
-        with db() as session:
-            detail = candidates.get_candidate_detail(session=session, actor=user, candidate_id=found.rows[0]["id"])
-        application_id = detail["applications"][0]["application"].id
-    starts = datetime.combine(day, start, tzinfo=tz)
+def _applications() -> dict[int, str]:
+    found = call(evaluation.schedulable_applications, actor=user) or []
+    return {a["application_id"]: " · ".join(x for x in (a["candidate"], a["email"], a["job"],
+                                                           stage_label(a["stage"])) if x) for a in found}
+
+
+def _schedule(request: dict, allow_conflicts: bool, slot: Any) -> None:
+    """Book it; a double booking is kept in the session to show and to confirm with "Schedule anyway"."""
     try:
         with db() as session:
-            evaluation.schedule_interview(session=session, actor=user, interview_in={
-                "application_id": application_id, "round_id": round_id, "starts_at": starts,
-                "ends_at": starts + timedelta(minutes=int(minutes)), "mode": mode, "location": location,
-                "interviewer_ids": panelists})
-    except ValidationError as exc:
-        show_validation(exc, {"interviewer_ids": slot})
-    except DomainError as exc:
-        slot.error(tr(exc.key, **exc.params), icon=":material/error:")
-    else:
-        flash(tr("iv.scheduled"))
+            evaluation.schedule_interview(session=session, actor=user, interview_in=request,
+                                          allow_conflicts=allow_conflicts)
+    except evaluation.ScheduleConflict as exc:
+        st.session_state["iv_new_pending"] = {"request": request, "clashes": exc.clashes}
         st.rerun()
+    except DomainError as exc:
+        show_error(exc, {"interviewer_ids": slot, "application_id": slot, "__all__": slot})
+    else:
+        # A new form (new widget keys): the next click cannot book the same interview again.
+        st.session_state.pop("iv_new_pending", None)
+        st.session_state["iv_new_nonce"] = st.session_state.get("iv_new_nonce", 0) + 1
+        flash(tr("iv.scheduled") + " " + tr("iv.invites_sent"))
+        st.rerun()
+
+
+def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
+    preset = st.query_params.get("application", "")
+    apps = _applications()
+    n = st.session_state.get("iv_new_nonce", 0)
+    with st.form(f"iv_new_form_{n}"):
+        st.markdown(f"**{tr('iv.schedule')}**")
+        options = list(apps)
+        index = options.index(int(preset)) if preset.isdigit() and int(preset) in apps else None
+        application_id = st.selectbox(tr("iv.candidate_pick"), options, index=index, format_func=apps.get,
+                                      key=f"iv_new_app_{n}", placeholder=tr("iv.candidate_pick"),
+                                      help=tr("iv.candidate_pick_hint"))
+        app_slot = st.empty()
+        c1, c2, c3 = st.columns(3)
+        day = c1.date_input(tr("iv.date"), key=f"iv_new_day_{n}",
+                            value=(utcnow() + timedelta(days=1)).astimezone(tz).date())
+        start = c2.time_input(tr("iv.start"), key=f"iv_new_start_{n}", value=time(10, 0), step=900)
+        minutes = c3.number_input(tr("iv.minutes"), key=f"iv_new_minutes_{n}", min_value=15, max_value=480,
+                                  value=60, step=15)
+        c4, c5 = st.columns(2)
+        round_id = c4.selectbox(tr("iv.round"), list(rounds), format_func=rounds.get, key=f"iv_new_round_{n}")
+        mode = c5.selectbox(tr("iv.mode"), [m.value for m in InterviewMode], key=f"iv_new_mode_{n}",
+                            format_func=lambda m: tr(f"iv_mode.{m}"))
+        location = st.text_input(tr("iv.location"), key=f"iv_new_location_{n}", max_chars=300)
+        panelists = st.multiselect(tr("iv.panel"), list(panel), format_func=panel.get, key=f"iv_new_panel_{n}")
+        slot = st.empty()
+        submitted = st.form_submit_button(tr("iv.schedule"), type="primary", icon=":material/event:")
+    if not apps:
+        st.caption(tr("iv.no_open_applications"))
+    if submitted:
+        st.session_state.pop("iv_new_pending", None)
+        if application_id is None:
+            app_slot.error(tr("iv.candidate_required"), icon=":material/error:")
+            return
+        starts = datetime.combine(day, start, tzinfo=tz)
+        _schedule({"application_id": application_id, "round_id": round_id, "starts_at": starts,
+                   "ends_at": starts + timedelta(minutes=int(minutes)), "mode": mode, "location": location,
+                   "interviewer_ids": panelists}, allow_conflicts=False, slot=slot)
+        return
+    pending = st.session_state.get("iv_new_pending")
+    if pending:
+        _show_clashes(pending["clashes"])
+        b1, b2, _ = st.columns([1, 1, 3])
+        if b1.button(tr("iv.schedule_anyway"), key="iv_new_anyway", type="primary", icon=":material/event:"):
+            _schedule(pending["request"], allow_conflicts=True, slot=st.empty())
+        if b2.button(tr("iv.change_instead"), key="iv_new_dont", icon=":material/close:"):
+            st.session_state.pop("iv_new_pending", None)
+            st.rerun()
 
 
 def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
@@ -140,7 +176,7 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
     frame = pd.DataFrame([
         {"id": r.interview.id, tr("iv.when"): _when(r), tr("field.name"): r.candidate, tr("field.job"): r.job,
          tr("iv.round"): _round_name(r), tr("iv.mode"): tr(f"iv_mode.{r.interview.mode}"),
-         tr("iv.panel"): ", ".join(r.panel), tr("field.status"): tr(f"iv_status.{r.interview.status}")}
+         tr("iv.panel"): ", ".join(r.panel), tr("field.status"): tr(f"iv_status.{r.state}")}
         for r in rows
     ])
     picked = row_table(frame, key="iv_week_table", ids=[r.interview.id for r in rows], column_config={"id": None},
@@ -152,48 +188,78 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
     if iv.status != InterviewStatus.scheduled:
         st.info(tr("iv.not_scheduled_any_more"), icon=":material/info:")
         return
-    with st.form("iv_edit_form"):
-        st.markdown(f"**{tr('iv.reschedule')}** · {row.candidate} · {row.job}")
+    with st.form(f"iv_edit_form_{iv.id}_{iv.version}"):
+        st.markdown(f"**{tr('iv.reschedule')}**")
+        st.text(f"{row.candidate} · {row.job}")
         local = iv.starts_at.astimezone(tz)
         c1, c2, c3 = st.columns(3)
-        day = c1.date_input(tr("iv.date"), value=local.date(), key=f"iv_edit_day_{iv.id}")
+        day = c1.date_input(tr("iv.date"), value=local.date(), key=f"iv_edit_day_{iv.id}_{iv.version}")
         start = c2.time_input(tr("iv.start"), value=local.time().replace(tzinfo=None), step=900,
-                              key=f"iv_edit_start_{iv.id}")
+                              key=f"iv_edit_start_{iv.id}_{iv.version}")
         minutes = c3.number_input(tr("iv.minutes"), min_value=15, max_value=480, step=15,
                                   value=int((iv.ends_at - iv.starts_at).total_seconds() // 60),
-                                  key=f"iv_edit_min_{iv.id}")
-        location = st.text_input(tr("iv.location"), value=iv.location, max_chars=300, key=f"iv_edit_loc_{iv.id}")
+                                  key=f"iv_edit_min_{iv.id}_{iv.version}")
+        location = st.text_input(tr("iv.location"), value=iv.location, max_chars=300,
+                                 key=f"iv_edit_loc_{iv.id}_{iv.version}")
         current = [uid for uid, name in panel.items() if name in row.panel]
         panelists = st.multiselect(tr("iv.panel"), list(panel), default=current, format_func=panel.get,
-                                   key=f"iv_edit_panel_{iv.id}")
+                                   key=f"iv_edit_panel_{iv.id}_{iv.version}")
         slot = st.empty()
         b1, b2, b3 = st.columns(3)
         save = b1.form_submit_button(tr("common.save"), type="primary", icon=":material/save:")
         cancel = b2.form_submit_button(tr("iv.cancel"), icon=":material/event_busy:")
         no_show = b3.form_submit_button(tr("iv.no_show"), icon=":material/person_off:")
+    pending = st.session_state.get("iv_edit_pending")
+    if pending and pending["interview_id"] != iv.id:
+        pending = None
+    anyway = False
+    if pending and "clashes" in pending:
+        _show_clashes(pending["clashes"])
+        anyway = st.button(tr("iv.save_anyway"), key="iv_edit_anyway", type="primary", icon=":material/save:")
     try:
         if save:
             starts = datetime.combine(day, start, tzinfo=tz)
-            with db() as session:
-                evaluation.reschedule_interview(session=session, actor=user, interview_id=iv.id, version=iv.version,
-                                                interview_in={"round_id": iv.round_id, "starts_at": starts,
-                                                              "ends_at": starts + timedelta(minutes=int(minutes)),
-                                                              "mode": iv.mode, "location": location,
-                                                              "interviewer_ids": panelists})
-            flash(tr("iv.rescheduled"))
-            st.rerun()
+            pending = {"interview_id": iv.id, "version": iv.version,
+                       "request": {"round_id": iv.round_id, "starts_at": starts,
+                                   "ends_at": starts + timedelta(minutes=int(minutes)), "mode": iv.mode,
+                                   "location": location, "interviewer_ids": panelists}}
+            _reschedule(pending, allow_conflicts=False)
+        elif pending and anyway:
+            _reschedule(pending, allow_conflicts=True)
         if cancel or no_show:
             status = InterviewStatus.cancelled if cancel else InterviewStatus.no_show
             with db() as session:
                 evaluation.set_interview_status(session=session, actor=user, interview_id=iv.id, status=status)
+            st.session_state.pop("iv_edit_pending", None)
             flash(tr(f"iv_status.{status}"))
             st.rerun()
-    except ValidationError as exc:
-        show_validation(exc, {"interviewer_ids": slot})
-    except Conflict:
-        slot.error(tr("err.conflict"), icon=":material/sync_problem:")
+    except evaluation.ScheduleConflict as exc:
+        st.session_state["iv_edit_pending"] = (pending or {}) | {"clashes": exc.clashes}
+        st.rerun()
     except DomainError as exc:
-        slot.error(tr(exc.key, **exc.params), icon=":material/error:")
+        show_error(exc, {"interviewer_ids": slot, "__all__": slot})
+    confirmation(iv.id)
+
+
+def _reschedule(pending: dict, allow_conflicts: bool) -> None:
+    with db() as session:
+        evaluation.reschedule_interview(session=session, actor=user, interview_id=pending["interview_id"],
+                                        version=pending["version"], interview_in=pending["request"],
+                                        allow_conflicts=allow_conflicts)
+    st.session_state.pop("iv_edit_pending", None)
+    flash(tr("iv.rescheduled") + " " + tr("iv.invites_sent"))
+    st.rerun()
+
+
+def confirmation(interview_id: int) -> None:
+    """The candidate's confirmation with the invitation attached: prepared on request, reviewed, sent."""
+    drafts = call(evaluation.interview_confirmation_drafts, actor=user, interview_id=interview_id) or []
+    if not drafts and st.button(tr("iv.confirm_candidate"), key=f"iv_confirm_{interview_id}",
+                                icon=":material/forward_to_inbox:") \
+            and call(evaluation.prepare_interview_confirmation, actor=user, interview_id=interview_id) is not None:
+        st.rerun()
+    for draft in drafts:
+        review_draft(draft, user, tr("iv.confirmation_title"))
 
 
 def import_form() -> None:

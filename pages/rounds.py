@@ -8,7 +8,7 @@ import streamlit as st
 
 from services import evaluation, jobs
 from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, lang, show_flash, show_validation, tr
+from ui.common import call, current_user, db, flash, lang, show_error, show_flash, show_validation, tr
 
 user = current_user()
 st.title(tr("nav.rounds"), anchor=False)
@@ -19,6 +19,8 @@ if not rounds:
     st.stop()
 names = {r.id: (r.name_zh if zh else r.name_en) + ("" if r.is_active else f" ({tr('rounds.inactive')})")
          for r in rounds}
+if "rounds_pick_next" in st.session_state:  # a round just added opens (set before its widget is drawn)
+    st.session_state["rounds_pick"] = st.session_state.pop("rounds_pick_next")
 round_id = st.selectbox(tr("iv.round"), list(names), format_func=names.get, key="rounds_pick")
 rnd = next(r for r in rounds if r.id == round_id)
 job_rows = call(jobs.list_jobs, actor=user) or []
@@ -65,17 +67,25 @@ st.dataframe(pd.DataFrame([
 
 editable = [c for c in criteria if c.job_id == job_id]
 options = {None: tr("rounds.new_criterion"), **{c.id: c.name_zh if zh else c.name_en for c in editable}}
-chosen = st.selectbox(tr("rounds.edit_criterion"), list(options), format_func=options.get, key="rounds_crit_pick")
+pick_key = f"rounds_crit_pick_{rnd.id}_{job_id}"  # one per round and job: another's criterion is never picked here
+if st.session_state.pop("rounds_crit_reset", False):  # the criterion just retired is no longer listed
+    st.session_state.pop(pick_key, None)
+chosen = st.selectbox(tr("rounds.edit_criterion"), list(options), format_func=options.get, key=pick_key)
 current = next((c for c in editable if c.id == chosen), None)
 fields = ["name_zh", "name_en", "level1_zh", "level1_en", "level3_zh", "level3_en", "level5_zh", "level5_en"]
-with st.form(f"rounds_crit_{rnd.id}_{job_id}_{chosen}"):
+# A new form (new widget keys) after every save: a criterion just added is not left in the boxes to be added again.
+n = st.session_state.get("rounds_crit_nonce", 0)
+form_id = f"rounds_crit_{rnd.id}_{job_id}_{chosen}_{n}"
+with st.form(form_id):
     values = {}
     for left, right in zip(fields[::2], fields[1::2], strict=True):
         c1, c2 = st.columns(2)
-        values[left] = c1.text_input(tr(f"rounds.{left}"), value=getattr(current, left, ""), max_chars=300)
-        values[right] = c2.text_input(tr(f"rounds.{right}"), value=getattr(current, right, ""), max_chars=300)
+        values[left] = c1.text_input(tr(f"rounds.{left}"), value=getattr(current, left, ""), max_chars=300,
+                                     key=f"{form_id}_{left}")
+        values[right] = c2.text_input(tr(f"rounds.{right}"), value=getattr(current, right, ""), max_chars=300,
+                                      key=f"{form_id}_{right}")
     values["weight"] = st.number_input(tr("rounds.weight"), min_value=0.1, max_value=10.0, step=0.5,
-                                       value=float(getattr(current, "weight", 1.0)))
+                                       value=float(getattr(current, "weight", 1.0)), key=f"{form_id}_weight")
     slot = st.empty()
     b1, b2, _ = st.columns([1, 1, 3])
     save = b1.form_submit_button(tr("common.save"), type="primary", icon=":material/save:")
@@ -93,5 +103,36 @@ if save or remove:
     except DomainError as exc:
         slot.error(tr(exc.key, **exc.params), icon=":material/error:")
     else:
-        flash(tr("rounds.saved"))
+        st.session_state["rounds_crit_nonce"] = n + 1
+        if remove:
+            st.session_state["rounds_crit_reset"] = True
+        flash(tr("rounds.criterion_added") if chosen is None and not remove else tr("rounds.saved"))
         st.rerun()
+
+st.divider()
+r = st.session_state.get("rounds_new_nonce", 0)
+with st.expander(tr("rounds.new_round"), icon=":material/add:"), st.form(f"rounds_new_{r}"):
+    c1, c2 = st.columns(2)
+    new_zh = c1.text_input(tr("rounds.name_zh"), max_chars=60, key=f"rounds_new_zh_{r}")
+    new_en = c2.text_input(tr("rounds.name_en"), max_chars=60, key=f"rounds_new_en_{r}")
+    c3, c4 = st.columns(2)
+    new_bar = c3.number_input(tr("db.bar"), min_value=1.0, max_value=5.0, step=0.1, value=3.0,
+                              key=f"rounds_new_bar_{r}", help=tr("help.bar"))
+    new_pos = c4.number_input(tr("rounds.position"), min_value=0, max_value=100,
+                              value=min(max((x.position for x in rounds), default=-1) + 1, 100),
+                              key=f"rounds_new_pos_{r}")
+    new_slot = st.empty()
+    if st.form_submit_button(tr("rounds.new_round"), type="primary", icon=":material/add:"):
+        try:
+            with db() as session:
+                added = evaluation.save_round(session=session, actor=user,
+                                              round_in={"name_zh": new_zh, "name_en": new_en, "bar": new_bar,
+                                                        "position": new_pos})
+                added_id = added.id
+        except DomainError as exc:
+            show_error(exc, {"__all__": new_slot, "name_zh": new_slot, "name_en": new_slot})
+        else:
+            st.session_state["rounds_new_nonce"] = r + 1
+            st.session_state["rounds_pick_next"] = added_id  # open the new round to add its criteria
+            flash(tr("rounds.added"))
+            st.rerun()

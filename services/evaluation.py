@@ -813,7 +813,9 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
             rd.disagreement.append("debrief.criterion_spread")
     decisions = list(session.exec(select(Decision, User.name).join(User, col(User.id) == Decision.by_user_id)
                                   .where(Decision.application_id == application_id).order_by(col(Decision.at).desc())))
+    # The rejection drafts (an interview confirmation waiting for review is the interviews page's business).
     drafts = list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
+                                                           OutboxMessage.template == "rejection",
                                                            OutboxMessage.status == MailStatus.draft)
                                .order_by(OutboxMessage.id))) if actor.has_role(Role.admin, Role.recruiter) else []
     return {"application": app, "candidate": candidate, "job": job, "rounds": list(rounds.values()),

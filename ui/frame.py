@@ -116,16 +116,17 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
     """The navigation sections this user's roles open."""
     staff = user.has_role(Role.admin, Role.recruiter)
     sees_candidates = user.has_role(Role.admin, Role.recruiter, Role.hiring_manager)
-    # The landing page (Candidates, else Jobs) is served at "/" and only there: links in mail to a candidate
-    # therefore use "/?id=…" (services.reminders.candidate_link).
+    # The landing page (Candidates; for someone who only interviews, their interviews) is served at "/" and
+    # only there: links in mail to a candidate therefore use "/?id=…" (services.reminders.candidate_link).
     work = [st.Page("pages/my_tasks.py", title=tr("nav.my_tasks"), icon=":material/checklist:"),
-            st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:")]
+            st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:",
+                    default=not sees_candidates)]
     if staff:
         work.append(st.Page("pages/follow_up.py", title=tr("nav.follow_up"), icon=":material/support_agent:"))
     if sees_candidates:
         work.append(st.Page("pages/candidates.py", title=tr("nav.candidates"), icon=":material/group:",
                             default=True))
-    work.append(st.Page("pages/jobs.py", title=tr("nav.jobs"), icon=":material/work:", default=not sees_candidates))
+    work.append(st.Page("pages/jobs.py", title=tr("nav.jobs"), icon=":material/work:"))
     if staff:
         work += [st.Page("pages/import_candidates.py", title=tr("nav.import"), icon=":material/upload_file:"),
                  st.Page("pages/talent_pool.py", title=tr("nav.talent_pool"), icon=":material/bookmarks:"),

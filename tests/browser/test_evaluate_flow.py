@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, time, timedelta
 
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from models.candidate import Application
-from models.common import Stage
-from models.evaluation import Decision, Scorecard, ScorecardStatus
+from models.common import Stage, utcnow
+from models.evaluation import Decision, Interview, Scorecard, ScorecardStatus
 from models.mail import MailStatus, OutboxMessage
+from services import evaluation
+from services.config import get_settings
 from services.i18n import t
 from tests.browser.flows import click_until, open_page, settle, sign_in
 from tests.browser.steps import main, shot_when_drawn
@@ -141,3 +144,55 @@ def test_two_interviewers_score_independently_and_the_recruiter_decides(new_page
         draft = session.get(OutboxMessage, decision.mail_id)
     assert (decision.kind, decision.reason_code) == ("reject", "skills_below_bar")
     assert draft.status == MailStatus.draft and draft.to_addrs == case.email
+
+
+def test_a_recruiter_books_a_double_booked_interviewer_only_after_confirming_and_the_form_empties(new_page, server_db):
+    tag = uuid.uuid4().hex[:8]
+    with server_db() as session:
+        case = interviewed_candidate(session, name="诸葛明轩", email=f"zhuge.mingxuan.{tag}@example.com")
+        busy = interviewed_candidate(session, name="端木静怡", email=f"duanmu.jingyi.{tag}@example.com")
+        tz = get_settings().tz
+        tomorrow_10 = datetime.combine((utcnow() + timedelta(days=1)).astimezone(tz).date(), time(10, 0), tzinfo=tz)
+        owner = account(session, "recruiter@example.com")
+        # B is already booked tomorrow 10:00–11:00 (the form's default slot) with another candidate.
+        on_site = evaluation.list_rounds(session=session, actor=owner)[2]
+        evaluation.schedule_interview(session=session, actor=owner, allow_conflicts=True, interview_in={
+            "application_id": busy.application_id, "round_id": on_site.id,
+            "starts_at": tomorrow_10, "ends_at": tomorrow_10 + timedelta(hours=1), "mode": "onsite",
+            "location": "", "interviewer_ids": [account(session, B).id]})
+        name_b = account(session, B).name
+
+    page = new_page("zh-CN")
+    sign_in(page, "recruiter@example.com", browser_language="zh")
+    page.goto(f"/interviews?application={case.application_id}")
+    expect(page.locator("h1").first).to_have_text(t("nav.interviews", "zh"))
+    settle(page)
+    picker = main(page).get_by_role("combobox", name=t("iv.candidate_pick", "zh"))
+    expect(picker).to_have_value(re.compile(re.escape(case.candidate)))
+    location = main(page).get_by_role("textbox", name=t("iv.location", "zh"))
+    location.fill("会议室 A ![x](/session/end)")
+    panel = main(page).get_by_role("combobox", name=t("iv.panel", "zh"))
+    panel.click()
+    panel.fill(name_b.split()[0])
+    page.get_by_role("option", name=name_b).click()
+    page.keyboard.press("Escape")  # close the list of people
+    book = main(page).get_by_role("button", name=t("iv.schedule", "zh"), exact=True)
+    click_until(page, book, main(page).get_by_text(t("iv.conflicts_title", "zh")))
+    shot_when_drawn(page, "evaluate-schedule_conflict-zh")
+    with server_db() as session:
+        booked = session.exec(select(Interview).where(Interview.application_id == case.application_id)).all()
+    assert [i.id for i in booked] == [case.interview_id]  # nothing booked yet
+
+    anyway = main(page).get_by_role("button", name=t("iv.schedule_anyway", "zh"))
+    click_until(page, anyway, main(page).get_by_text(t("iv.scheduled", "zh") + " " + t("iv.invites_sent", "zh")))
+    expect(main(page).get_by_role("textbox", name=t("iv.location", "zh"))).to_have_value("")
+    expect(main(page).get_by_text(t("iv.conflicts_title", "zh"))).to_have_count(0)
+    shot_when_drawn(page, "evaluate-scheduled-zh")
+    with server_db() as session:
+        booked = session.exec(select(Interview).where(Interview.application_id == case.application_id)
+                              .order_by(Interview.id)).all()
+        assert len(booked) == 2 and booked[1].starts_at == tomorrow_10
+        assert booked[1].location == "会议室 A ![x](/session/end)"
+        invite = session.exec(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.startswith(f"iv-invite:{booked[1].id}:"))).one()
+        assert invite.to_addrs == B and invite.template == "interview_panel"

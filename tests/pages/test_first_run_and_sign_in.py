@@ -132,10 +132,10 @@ def test_signing_out_returns_to_the_sign_in_page(demo_db, open_app):
 
 def test_switching_the_language_in_the_sidebar_is_kept_with_the_account(demo_db, open_app):
     at = open_app(demo_user("interviewer@example.com", "zh")).run()
-    assert at.title[0].value == tr("nav.jobs", "zh")
+    assert at.title[0].value == tr("nav.interviews", "zh")  # an interviewer lands on their interviews
     at.sidebar.selectbox(key="frame_language").set_value("en").run()
     assert_no_exception(at)
-    assert at.title[0].value == tr("nav.jobs", "en")
+    assert at.title[0].value == tr("nav.interviews", "en")
     assert demo_user("interviewer@example.com").language == "en"
 
 

@@ -66,7 +66,7 @@ def test_a_job_without_a_title_is_refused_next_to_the_title(demo_db, open_app):
 
 
 def test_an_interviewer_sees_the_jobs_but_no_form_to_change_them(demo_db, open_app):
-    at = open_app(demo_user(ROLE_EMAILS["interviewer"], "en")).run()
+    at = open_app(demo_user(ROLE_EMAILS["interviewer"], "en")).run().switch_page("pages/jobs.py").run()
     assert at.title[0].value == tr("nav.jobs", "en")
     assert len(at.dataframe[0].value) > 0
     assert not [w for w in at.text_input if str(w.key).startswith("jobs_edit")]
