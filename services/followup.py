@@ -46,7 +46,7 @@ from services import audit
 from services.auth import require
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
-from services.mail import queue_template
+from services.mail import queue_template, team_signature
 
 FOLLOWERS = (Role.admin, Role.recruiter)
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
@@ -368,7 +368,8 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
     if not candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
     settings = get_settings()
-    context: dict[str, Any] = {"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name}
+    context: dict[str, Any] = {"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name,
+                               "team_name": team_signature(candidate.language)}
     invite = None
     if template == "survey_invite":
         token = secrets.token_urlsafe(32)
