@@ -223,3 +223,17 @@ def test_the_owner_finds_the_rejection_draft_on_my_tasks_and_edits_saves_and_sen
     assert [(m.status, m.subject) for m in sent] == [(MailStatus.held, "关于您的申请")]
     at = _open(open_app, "recruiter", "pages/my_tasks.py")
     assert "何平" not in all_text(at)
+
+
+def test_a_drafts_subject_on_my_tasks_is_shown_as_text_not_markdown(demo_db, open_app):
+    from services import mail
+
+    _, mail_id = _rejected_by_the_manager("![x](/session/end)")
+    with db.session_scope() as session:
+        mail.save_draft(session=session, actor=demo_user(ROLE_EMAILS["recruiter"]), message_id=mail_id,
+                        subject="[click](https://evil.example) =1+1", text="你好")
+    at = _open(open_app, "recruiter", "pages/my_tasks.py", "en")
+    assert_no_exception(at)
+    [line] = [t.value for t in at.text if "evil.example" in t.value]
+    assert "![x](/session/end)" in line and "[click](https://evil.example) =1+1" in line
+    assert not [m.value for m in at.markdown if "evil.example" in m.value or "/session/end" in m.value]
