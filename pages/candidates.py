@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
 from models.candidate import SOURCES
-from models.common import Role, Stage, tag_list
+from models.common import Role, Stage, tag_list, utcnow
 from services import candidates, users
+from services.config import get_settings
 from services.errors import Conflict, DomainError, ValidationError
 from ui.candidate_form import load_into_state, render_fields
 from ui.common import (
@@ -248,13 +251,23 @@ def applications(detail: dict) -> None:
                 reason = m2.text_input(tr("field.reason"), key=f"cand_move_reason_{app.id}", max_chars=1000,
                                        help=tr("help.reason"))
                 slot = st.empty()
+                # Moving to the talent pool stage keeps the person in the talent pool: it asks when to revisit.
+                pool_in = None
+                if "talent_pool" in item["next_stages"]:
+                    p1, p2 = st.columns([1, 2])
+                    revisit = p1.date_input(tr("cand.pool_revisit"), key=f"cand_pool_revisit_{app.id}",
+                                            value=utcnow().astimezone(get_settings().tz).date() + timedelta(days=90))
+                    family = p2.text_input(tr("cand.pool_family"), key=f"cand_pool_family_{app.id}", max_chars=60)
+                    pool_in = {"revisit_on": revisit, "job_family": family}
+                slot_pool = st.empty()
                 if st.form_submit_button(tr("cand.move"), icon=":material/arrow_forward:"):
                     try:
                         with db() as session:
                             candidates.move_stage(session=session, actor=user, application_id=app.id,
-                                                  to_stage=to_stage, reason=reason, from_stage=app.stage)
+                                                  to_stage=to_stage, reason=reason, from_stage=app.stage,
+                                                  pool=pool_in if to_stage == "talent_pool" else None)
                     except ValidationError as exc:
-                        show_validation(exc, {"reason": slot})
+                        show_validation(exc, {"reason": slot, "revisit_on": slot_pool, "job_family": slot_pool})
                     except DomainError as exc:
                         slot.error(tr(exc.key, **{k: stage_label(v) if "stage" in k else v
                                                   for k, v in exc.params.items()}), icon=":material/error:")

@@ -13,7 +13,7 @@ from models.common import Role, utcnow
 from models.followup import Channel, Direction, Outcome
 from services import followup, users
 from services.config import get_settings
-from services.errors import DomainError
+from services.errors import Conflict, DomainError
 from ui.common import (
     call,
     current_user,
@@ -43,7 +43,9 @@ if has_role(Role.admin):
                                                                active_only=True)}
     owner_id = st.selectbox(tr("field.owner_id"), [None, *recruiters], key="fu_owner",
                             format_func=lambda i: recruiters.get(i, "") if i else tr("common.all"))
-board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id) or []
+offset = st.session_state.get("fu_offset", 0)
+board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, offset=offset) or []
+others = call(followup.count_board_others, actor=user, now=now, owner_id=owner_id) or 0
 
 STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
 counts = {s: sum(1 for r in board if r.state == s) for s in STATES}
@@ -72,6 +74,7 @@ else:
          tr("field.stage"): stage_label(r.stage), tr("fu.deadline"): _left(r),
          tr("fu.last_contact"): fmt_dt(r.last_contact),
          tr("fu.outcome"): tr(f"outcome.{r.last_outcome}") if r.last_outcome else "",
+         tr("fu.mail"): tr(f"fu.mail_{r.mail_problem}") if r.mail_problem else "",
          tr("fu.interest"): f"{r.interest}/5" if r.interest else "", tr("fu.risks"): "；".join(tr(k) for k in r.risks),
          tr("field.owner_id"): r.owner}
         for r in shown
@@ -93,6 +96,17 @@ else:
     row_table(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key="fu_table",
               ids=[r.application_id for r in shown], column_config={"app": None}, on_pick=_follow,
               caption=tr("fu.click_to_act"))
+if others > followup.BOARD_PAGE:
+    # Every running clock is listed on every page; the others come a page at a time.
+    st.caption(tr("fu.others_page", start=offset + 1, end=min(offset + followup.BOARD_PAGE, others), total=others))
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button(tr("common.prev"), key="fu_prev", disabled=offset <= 0, icon=":material/chevron_left:"):
+        st.session_state["fu_offset"] = max(offset - followup.BOARD_PAGE, 0)
+        st.rerun()
+    if b2.button(tr("common.next"), key="fu_next", disabled=offset + followup.BOARD_PAGE >= others,
+                 icon=":material/chevron_right:"):
+        st.session_state["fu_offset"] = offset + followup.BOARD_PAGE
+        st.rerun()
 
 current = None
 if linked_app.isdigit():
@@ -112,6 +126,8 @@ for key in current.risks:
     st.warning(tr(key), icon=":material/warning:")
 if current.clock_running:
     st.error(tr("fu.clock", left=_left(current), deadline=fmt_dt(current.deadline)), icon=":material/timer:")
+if current.mail_problem:
+    st.warning(tr(f"fu.mail_{current.mail_problem}") + " — " + tr("fu.mail_problem_hint"), icon=":material/mail:")
 
 # Keyed and tracked: an unkeyed tab set is a new one whenever a message above it comes or goes (a flash, the
 # clock), and the browser would jump back to the first tab in the middle of writing a mail.
@@ -163,24 +179,45 @@ with contact_tab:
                     f"{contact.summary}")
 
 with intent_tab:
+    # The form starts from the newest recorded intent (a second save must not drop what the first recorded), and
+    # remembers which version it started from: a save after someone else's is refused, and what was typed stays.
+    # Loaded when the panel opens an application and after one's own save — not when someone else saves while
+    # this form is being filled in: that save is then refused, not silently replaced.
+    if st.session_state.get("fu_intent_loaded") != current.application_id \
+            or st.session_state.pop("fu_intent_saved", False):
+        latest = call(followup.latest_intent, actor=user, application_id=current.application_id)
+        st.session_state.update(
+            fu_intent_loaded=current.application_id, fu_intent_version=latest.version if latest else 0,
+            fu_interest=latest.interest if latest else 3,
+            fu_salary=f"{latest.expected_salary:.2f}".rstrip("0").rstrip(".") if latest and latest.expected_salary
+            is not None else "",
+            fu_start=latest.earliest_start if latest else None,
+            fu_deadline=latest.decision_deadline if latest else None,
+            fu_notes=latest.notes if latest else "",
+            fu_offers_seed=json.loads(latest.offers) if latest else [],
+            fu_offers_gen=st.session_state.get("fu_offers_gen", 0) + 1)
+    seed = st.session_state["fu_offers_seed"]
     with st.form(f"fu_intent_{current.application_id}"):
-        interest = st.slider(tr("fu.interest"), 1, 5, value=current.interest or 3, key="fu_interest",
-                             help=tr("help.interest"))
+        interest = st.slider(tr("fu.interest"), 1, 5, key="fu_interest", help=tr("help.interest"))
         i1, i2, i3 = st.columns(3)
         salary = i1.text_input(tr("fu.salary"), key="fu_salary", max_chars=20, placeholder="30000")
         start = i2.date_input(tr("fu.earliest_start"), value=None, key="fu_start")
         deadline = i3.date_input(tr("fu.decision_deadline"), value=None, key="fu_deadline")
         slots = {"expected_salary": i1.empty(), "earliest_start": i2.empty(), "decision_deadline": i3.empty()}
         st.markdown(f"**{tr('fu.offers')}**")
-        offers = st.data_editor(pd.DataFrame({"company": pd.Series(dtype="str"), "stage": pd.Series(dtype="str"),
-                                              "deadline": pd.Series(dtype="datetime64[ns]")}),
-                                num_rows="dynamic", key="fu_offers", width="stretch", column_config={
-                                    "company": st.column_config.TextColumn(tr("fu.offer_company"), max_chars=120),
-                                    "stage": st.column_config.TextColumn(tr("fu.offer_stage"), max_chars=60),
-                                    "deadline": st.column_config.DateColumn(tr("fu.offer_deadline"))})
+        offers = st.data_editor(pd.DataFrame({
+            "company": pd.Series([o.get("company", "") for o in seed], dtype="str"),
+            "stage": pd.Series([o.get("stage") or "" for o in seed], dtype="str"),
+            "deadline": pd.Series(pd.to_datetime([o.get("deadline") for o in seed]), dtype="datetime64[ns]")}),
+            num_rows="dynamic", key=f"fu_offers_{st.session_state['fu_offers_gen']}", width="stretch",
+            column_config={
+                "company": st.column_config.TextColumn(tr("fu.offer_company"), max_chars=120),
+                "stage": st.column_config.TextColumn(tr("fu.offer_stage"), max_chars=60),
+                "deadline": st.column_config.DateColumn(tr("fu.offer_deadline"))})
         slots["offers"] = st.empty()
         notes = st.text_area(tr("field.notes"), key="fu_notes", max_chars=5000, height=80)
         slots["notes"] = st.empty()
+        slots["__all__"] = st.empty()
         saved = st.form_submit_button(tr("fu.save_intent"), type="primary", icon=":material/save:")
     if saved:
         offer_rows = [{"company": r["company"], "stage": r.get("stage") or "",
@@ -188,24 +225,32 @@ with intent_tab:
                       for r in offers.to_dict("records") if isinstance(r.get("company"), str) and r["company"].strip()]
         try:
             with db() as session:
-                followup.record_intent(session=session, actor=user, intent_in={
+                followup.record_intent(session=session, actor=user, version=st.session_state["fu_intent_version"],
+                                       intent_in={
                     "application_id": current.application_id, "interest": interest,
                     "expected_salary": salary or None, "earliest_start": start, "decision_deadline": deadline,
                     "notes": notes, "offers": offer_rows})
+        except Conflict as exc:
+            show_error(exc, slots)
+            if exc.current is not None:
+                # What the other person saved is listed below; saving again now replaces it with what is typed.
+                st.session_state["fu_intent_version"] = exc.current.version
         except DomainError as exc:
             show_error(exc, slots)
         else:
+            st.session_state["fu_intent_saved"] = True
             flash(tr("fu.intent_saved"))
             st.rerun()
     for intent, who in call(followup.intent_history, actor=user, application_id=current.application_id) or []:
         offers_text = "；".join(f"{o['company']}（{o.get('stage') or '—'}，{o.get('deadline') or '—'}）"
                                for o in json.loads(intent.offers))
-        st.markdown(f"**{fmt_dt(intent.at)}** · {who} · {tr('fu.interest')} {intent.interest}/5"
-                    + (f" · {tr('fu.salary')} {intent.expected_salary:,.0f}" if intent.expected_salary else "")
-                    + (f" · {tr('fu.decision_deadline')} {intent.decision_deadline}" if intent.decision_deadline
-                       else "")
-                    + (f"  \n{tr('fu.offers')}: {offers_text}" if offers_text else "")
-                    + (f"  \n{intent.notes}" if intent.notes else ""))
+        st.text(f"{fmt_dt(intent.at)} · {who} · {tr('fu.interest')} {intent.interest}/5"
+                + (f" · {tr('fu.salary')} {intent.expected_salary:,.0f}" if intent.expected_salary else "")
+                + (f" · {tr('fu.earliest_start')} {intent.earliest_start}" if intent.earliest_start else "")
+                + (f" · {tr('fu.decision_deadline')} {intent.decision_deadline}" if intent.decision_deadline
+                   else "")
+                + (f"\n{tr('fu.offers')}: {offers_text}" if offers_text else "")
+                + (f"\n{intent.notes}" if intent.notes else ""))
 
 with mail_tab:
     m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -219,13 +264,22 @@ with mail_tab:
         review_draft(draft, user, tr(f"template.{draft.template}"))
 
 with pool_tab:
+    # Starts from the candidate's pool entry when there is one: saving again changes it, it does not start over.
+    entry = call(followup.pool_entry, actor=user, candidate_id=current.candidate_id)
+    today = now.astimezone(tz).date()
+    if st.session_state.get("fu_pool_loaded") != current.candidate_id or st.session_state.pop("fu_pool_saved", False):
+        st.session_state.update(
+            fu_pool_loaded=current.candidate_id, fu_pool_reason=entry.reason if entry else "",
+            fu_pool_family=entry.job_family if entry else "",
+            fu_pool_revisit=entry.revisit_on if entry and entry.revisit_on > today else today + timedelta(days=90))
+    if entry is not None and entry.status == "active":
+        st.caption(tr("pool.already_in"))
     with st.form(f"fu_pool_{current.candidate_id}"):
         reason = st.text_input(tr("pool.reason"), key="fu_pool_reason", max_chars=1000)
         slot_reason = st.empty()
         p1, p2 = st.columns(2)
         family = p1.text_input(tr("pool.job_family"), key="fu_pool_family", max_chars=60)
-        revisit = p2.date_input(tr("pool.revisit_on"), key="fu_pool_revisit",
-                                value=(now + timedelta(days=90)).astimezone(tz).date())
+        revisit = p2.date_input(tr("pool.revisit_on"), key="fu_pool_revisit", value=None)
         slot_revisit = st.empty()
         pooled = st.form_submit_button(tr("pool.add"), icon=":material/bookmark_add:")
     if pooled:
@@ -237,19 +291,27 @@ with pool_tab:
         except DomainError as exc:
             show_error(exc, {"reason": slot_reason, "revisit_on": slot_revisit})
         else:
+            st.session_state["fu_pool_saved"] = True
             flash(tr("pool.added"))
             st.rerun()
 
 with st.expander(tr("fu.survey_results"), icon=":material/reviews:"):
-    groups = call(followup.survey_summary, actor=user) or []
-    if not groups:
+    by = st.segmented_control(tr("fu.survey_by"), ["job", "stage"], key="fu_survey_by", default="job",
+                              format_func=lambda b: tr(f"fu.survey_by_{b}")) or "job"
+    groups = call(followup.survey_summary, actor=user, by=by) or []
+    overall = call(followup.survey_overall, actor=user)
+    if not groups or overall is None:
         st.caption(tr("fu.no_answers"))
     else:
-        st.dataframe(pd.DataFrame([
-            {tr("field.job"): g.key, tr("fu.answers"): g.answers,
-             "NPS": f"{g.nps:+.0f}" if g.shown else tr("fu.too_few", n=followup.MIN_GROUP),
-             tr("survey.clarity"): f"{g.clarity:.2f}" if g.shown else "",
-             tr("survey.respect"): f"{g.respect:.2f}" if g.shown else "",
-             tr("survey.treatment"): f"{g.treatment:.2f}" if g.shown else ""}
-            for g in groups
-        ]), hide_index=True, width="stretch", key="fu_survey_table")
+        def _line(name: str, g: followup.SurveyGroup) -> dict:
+            return {tr("field.job") if by == "job" else tr("field.stage"): name, tr("fu.answers"): g.answers,
+                    tr("fu.counted"): g.counted,
+                    "NPS": f"{g.nps:+.0f}" if g.shown else tr("fu.too_few", n=followup.MIN_GROUP),
+                    tr("survey.clarity"): f"{g.clarity:.2f}" if g.shown else "",
+                    tr("survey.respect"): f"{g.respect:.2f}" if g.shown else "",
+                    tr("survey.treatment"): f"{g.treatment:.2f}" if g.shown else ""}
+
+        rows = [_line(stage_label(g.key) if by == "stage" else g.key, g) for g in groups]
+        rows.append(_line(tr("fu.overall"), overall))
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="fu_survey_table")
+        st.caption(tr("fu.survey_rule", n=followup.MIN_GROUP))

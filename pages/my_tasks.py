@@ -31,7 +31,9 @@ def _show(task: tasks.Task, late: bool) -> None:
     with st.container(border=True):
         left, right = st.columns([5, 1], vertical_alignment="center")
         when = tr("tasks.was_due", when=fmt_dt(task.due_at)) if late else tr("tasks.due", when=fmt_dt(task.due_at))
-        left.markdown(f"{':red' if late else ':orange'}[**{when}**]  \n{tr(f'task.{task.kind}', **params)}")
+        left.markdown(f"{':red' if late else ':orange'}[**{when}**]")
+        # Names and subjects are people's text: shown as text, never as Markdown.
+        left.text(tr(f"task.{task.kind}", **params))
         right.page_link(task.page, label=tr("tasks.open"), icon=":material/arrow_forward:",
                         query_params=task.query or None)
 

@@ -11,6 +11,7 @@ from services import mail
 from services.config import get_settings
 from services.errors import ValidationError
 from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_flash, show_validation, tr
+from ui.drafts import review_draft
 
 user = current_user()
 st.title(tr("nav.outbox"), anchor=False)
@@ -21,6 +22,20 @@ if settings.mail_configured:
                   security=settings.smtp_security))
 else:
     st.warning(tr("outbox.no_server"), icon=":material/pause_circle:")
+
+# Drafts to my candidates (a rejection prepared by a decision, say) wait here until someone reviews them; My tasks
+# links each one here (?draft=<id>).
+linked_draft = st.query_params.get("draft", "")
+waiting = call(mail.drafts_waiting_for, actor=user) or []
+if waiting:
+    st.subheader(tr("outbox.drafts_for_me") + f" ({len(waiting)})", anchor=False)
+    for draft in waiting[:20]:
+        with st.expander(f"{draft.subject} → {draft.to_addrs}", expanded=str(draft.id) == linked_draft
+                         or len(waiting) == 1, icon=":material/edit_note:"):
+            review_draft(draft, user, tr(f"template.{draft.template}") if draft.template else tr("field.subject"))
+    st.divider()
+if linked_draft and linked_draft not in {str(d.id) for d in waiting}:
+    st.info(tr("outbox.draft_gone"), icon=":material/info:")
 
 status = st.segmented_control(tr("field.status"), [s.value for s in MailStatus], key="outbox_status",
                               format_func=lambda s: tr(f"mail_status.{s}"))
@@ -58,7 +73,7 @@ else:
         if found is not None:
             message, attachments = found
             with st.container(border=True):
-                st.markdown(f"**{message.subject}**")
+                st.text(message.subject)
                 st.caption(tr("outbox.headers", to=message.to_addrs.replace(",", ", "),
                               cc=message.cc_addrs.replace(",", ", ") or "—", message_id=message.message_id))
                 if message.last_error:
@@ -70,6 +85,9 @@ else:
                     st.html(message.html)
                 with st.expander(tr("outbox.plain_text")):
                     st.text(message.text)
+                if message.status == MailStatus.draft:
+                    review_draft(message, user, tr(f"template.{message.template}") if message.template
+                                 else tr("field.subject"))
                 b1, b2, _ = st.columns([1, 1, 3])
                 retried = message.status in (MailStatus.failed, MailStatus.cancelled) and b1.button(
                     tr("outbox.retry"), key="outbox_retry", icon=":material/replay:"

@@ -51,7 +51,7 @@ from services.errors import (
     ValidationError,
     validate,
 )
-from services.mail import queue_template
+from services.mail import queue_template, team_signature
 
 SCHEDULERS = (Role.admin, Role.recruiter)
 PANEL_ROLES = (Role.interviewer, Role.hiring_manager, Role.recruiter, Role.admin)
@@ -861,7 +861,9 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
             session=session, template="rejection", language=candidate.language, to=candidate.email,
             key=f"rejection:{application_id}:{decision.id}", draft=True, candidate_id=candidate.id,
             application_id=application_id, created_by=actor,
-            context={"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name})
+            # Signed by the recruiting team: whoever decided (a hiring manager, say) is not who writes to them.
+            context={"candidate_name": candidate.name, "job_title": job.title,
+                     "team_name": team_signature(candidate.language)})
         decision.mail_id = mail.id
         session.add(decision)
     audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="decision",

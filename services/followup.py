@@ -46,7 +46,7 @@ from services import audit
 from services.auth import require, require_current
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
-from services.mail import queue_template
+from services.mail import queue_template, team_signature
 
 FOLLOWERS = (Role.admin, Role.recruiter)
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
@@ -374,7 +374,8 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
     if not candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
     settings = get_settings()
-    context: dict[str, Any] = {"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name}
+    context: dict[str, Any] = {"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name,
+                               "team_name": team_signature(candidate.language)}
     invite = None
     if template == "survey_invite":
         token = secrets.token_urlsafe(32)
@@ -437,38 +438,81 @@ def answer_survey(*, session: Session, token: str, answer_in: dict) -> SurveyRes
 @dataclass
 class SurveyGroup:
     key: str
-    answers: int
-    nps: float | None = None  # promoters% - detractors%, None below MIN_GROUP answers
+    answers: int  # received
+    counted: int = 0  # released: the figures below are over this many (a multiple of MIN_GROUP)
+    nps: float | None = None  # promoters% - detractors%, None while nothing is released
     clarity: float | None = None
     respect: float | None = None
     treatment: float | None = None
 
     @property
     def shown(self) -> bool:
-        return self.answers >= MIN_GROUP
+        return self.counted >= MIN_GROUP
 
 
-def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[SurveyGroup]:
-    """Experience results per job or per stage; a group with fewer than 5 answers shows only its count."""
-    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
-    if by not in ("job", "stage"):
-        raise ValidationError.single("by", "err.choice_invalid")
-    key = Job.title if by == "job" else SurveyResponse.stage
-    promoters = func.sum(case((col(SurveyResponse.nps) >= 9, 1), else_=0))
-    detractors = func.sum(case((col(SurveyResponse.nps) <= 6, 1), else_=0))
-    rows = session.exec(
-        select(key, func.count(), func.avg(SurveyResponse.clarity), func.avg(SurveyResponse.respect),
-               func.avg(SurveyResponse.treatment), promoters, detractors)
-        .join(Job, col(Job.id) == SurveyResponse.job_id).group_by(key).order_by(key)
-    ).all()
+def _released_answers() -> Any:
+    """The answers that results may use, as a subquery: the finest grouping shown (job × stage when invited) is
+    the unit, and of each such cell only its earliest answers in whole batches of MIN_GROUP count.
+
+    Every figure shown — per job, per stage, overall — is computed over these answers only, so each is an
+    aggregate of whole cells of at least five people: subtracting one group or grouping from another (or from
+    the overall figure) never isolates anyone, and an answer kept back never shows in any total. A figure
+    changes only when some cell completes another batch of five, so watching results between two answers shows
+    nothing about either. The price: up to four answers per cell wait for the next ones."""
+    cell = (SurveyResponse.job_id, SurveyResponse.stage)
+    numbered = select(SurveyResponse.id, SurveyResponse.job_id, SurveyResponse.stage, SurveyResponse.nps,
+                      SurveyResponse.clarity, SurveyResponse.respect, SurveyResponse.treatment,
+                      func.row_number().over(partition_by=cell, order_by=col(SurveyResponse.id)).label("rn"),
+                      func.count().over(partition_by=cell).label("n")).subquery()
+    return select(numbered).where(numbered.c.rn <= numbered.c.n - numbered.c.n % MIN_GROUP).subquery()
+
+
+def _survey_groups(session: Session, by: str | None) -> list[SurveyGroup]:
+    released = _released_answers()
+    promoters = func.sum(case((released.c.nps >= 9, 1), else_=0))
+    detractors = func.sum(case((released.c.nps <= 6, 1), else_=0))
+    stats = select(func.count(), func.avg(released.c.clarity), func.avg(released.c.respect),
+                   func.avg(released.c.treatment), promoters, detractors)
+    if by is None:
+        received = {"": session.exec(select(func.count()).select_from(SurveyResponse)).one()}
+        rows = [("", *session.exec(stats.select_from(released)).one())]
+    else:
+        if by == "job":
+            key, rkey = Job.title, Job.title
+            stats = stats.add_columns(Job.title).join_from(released, Job, col(Job.id) == released.c.job_id)
+        else:
+            key, rkey = SurveyResponse.stage, released.c.stage
+            stats = stats.add_columns(released.c.stage).select_from(released)
+        received = dict(session.exec(select(key, func.count()).select_from(SurveyResponse)
+                                     .join(Job, col(Job.id) == SurveyResponse.job_id).group_by(key)).all())
+        rows = [(r[-1], *r[:-1]) for r in session.exec(stats.group_by(rkey)).all()]
+    released_by = {str(name): rest for name, *rest in rows}
     groups = []
-    for name, n, clarity, respect, treatment, pro, det in rows:
-        group = SurveyGroup(key=str(name), answers=n)
-        if n >= MIN_GROUP:
+    for name in sorted(received, key=str):
+        group = SurveyGroup(key=str(name), answers=received[name])
+        n, clarity, respect, treatment, pro, det = released_by.get(str(name), (0, None, None, None, 0, 0))
+        group.counted = n or 0
+        if group.counted >= MIN_GROUP:
             group.nps = round(100 * ((pro or 0) - (det or 0)) / n, 1)
             group.clarity, group.respect, group.treatment = (round(float(v), 2) for v in (clarity, respect, treatment))
         groups.append(group)
     return groups
+
+
+def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[SurveyGroup]:
+    """Experience results per job or per stage, over the released answers only (see `_released_answers`);
+    a group with fewer than five of them shows only how many answers it received."""
+    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
+    if by not in ("job", "stage"):
+        raise ValidationError.single("by", "err.choice_invalid")
+    return _survey_groups(session, by)
+
+
+def survey_overall(*, session: Session, actor: User) -> SurveyGroup:
+    """The results over every released answer (the same set every group is computed from)."""
+    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
+    [overall] = _survey_groups(session, None) or [SurveyGroup(key="", answers=0)]
+    return overall
 
 
 # --------------------------------------------------------------------------- talent pool

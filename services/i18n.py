@@ -668,6 +668,46 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rounds.new_round": ("新增面试轮次", "Add a round"),
     "rounds.added": ("已新增面试轮次。", "Round added."),
     "rounds.criterion_added": ("已新增评价项，可继续添加下一个。", "Criterion added; you can add the next one."),
+    # issue 8 — follow up (talent pool, intent, feedback clock, drafts, board pages, survey)
+    "audit.pool_reengaged": ("重新启用，离开人才库", "Re-engaged: left the talent pool"),
+    "err.intent_changed": ("其他人刚刚记录了新的意向，您的修改尚未保存。对方的内容见下方历史；您填写的内容仍在表单里，再次保存即以它为准。",
+                           "Someone has just recorded a newer intent; yours is not saved yet. Theirs is in the history "
+                           "below; what you typed is still in the form — save again to make it the latest."),
+    "err.draft_changed": ("这封草稿刚被其他人修改过，您的操作没有执行。请查看最新内容后再试。",
+                          "Someone has just changed this draft; nothing was done. Look at the latest version and try "
+                          "again."),
+    "task.mail_draft": ("有一封邮件草稿等您审阅发送：{name}（{subject}）", "A mail draft waits for you to review and send: {name} ({subject})"),
+    "fu.mail": ("邮件", "Mail"),
+    "fu.mail_held": ("邮件未发出：等待配置邮件服务器", "Mail not delivered: held (no mail server)"),
+    "fu.mail_retrying": ("邮件未发出：正在重试", "Mail not delivered yet: retrying"),
+    "fu.mail_failed": ("邮件发送失败", "Mail not delivered: failed"),
+    "fu.mail_problem_hint": ("候选人可能还没有收到消息，请在发件箱查看，或打电话联系。",
+                             "The candidate may have heard nothing: check the outbox, or call them."),
+    "fu.others_page": ("其余候选人：第 {start}–{end} 位，共 {total} 位（计时中的候选人每页都显示）",
+                       "Others: {start}–{end} of {total} (candidates whose clock runs are on every page)"),
+    "fu.survey_by": ("分组", "Group by"),
+    "fu.survey_by_job": ("按职位", "By job"),
+    "fu.survey_by_stage": ("按阶段", "By stage"),
+    "fu.counted": ("计入", "Counted"),
+    "fu.overall": ("全部", "Overall"),
+    "fu.survey_rule": ("为保护匿名，结果只按每 {n} 份一批计入（同一职位、同一阶段），不足一批的回复暂不计入任何数字，包括“全部”。",
+                       "To keep answers anonymous, results count answers only in batches of {n} (same job and stage); "
+                       "answers short of a batch count in no figure yet, the overall one included."),
+    "pool.already_in": ("该候选人已在人才库中；保存将更新其入库信息。", "Already in the talent pool: saving updates the entry."),
+    "pool.add_someone": ("将候选人放入人才库", "Add a candidate to the talent pool"),
+    "pool.find": ("查找候选人（姓名、邮箱、电话）", "Find a candidate (name, email, phone)"),
+    "pool.pick": ("候选人（所有应聘均已结束）", "Candidate (all applications closed)"),
+    "pool.pick_placeholder": ("选择候选人", "Choose a candidate"),
+    "pool.none_to_add": ("没有可放入人才库的候选人（仍有进行中应聘的候选人请在其应聘上移到“人才库”阶段）。",
+                         "No candidate to add (one with an open application moves to the talent pool stage from "
+                         "that application)."),
+    "pool.page": ("第 {start}–{end} 位，共 {total} 位", "{start}–{end} of {total}"),
+    "cand.pool_revisit": ("人才库回访日期（移入人才库时）", "Talent pool revisit date (when moving to the pool)"),
+    "cand.pool_family": ("人才库职位类别（可选）", "Talent pool job family (optional)"),
+    "db.save": ("保存草稿", "Save draft"),
+    "db.saved": ("草稿已保存。", "Draft saved."),
+    "outbox.drafts_for_me": ("等您审阅的草稿", "Drafts waiting for you"),
+    "outbox.draft_gone": ("这封草稿已发送或已放弃，不在等待审阅的草稿中。", "This draft was sent or discarded already; it no longer waits for review."),
 }
 
 

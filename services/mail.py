@@ -13,15 +13,15 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, func, select
 
 from models.common import Role, check_email, utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from models.user import User
 from services.auth import require
-from services.config import ROOT, get_settings
-from services.errors import InvalidTransition, NotFound, ValidationError
+from services.config import ROOT, Settings, get_settings
+from services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 
 TEMPLATES = ROOT / "templates" / "mail"
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -247,12 +247,16 @@ def text_to_html(text: str, language: str) -> str:
                          base_url=get_settings().base_url).replace("<!--body-->", body)
 
 
-def send_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str) -> OutboxMessage:
-    """Send a prepared draft after review, with the subject and text as edited (recruiter, admin)."""
-    require(actor, *OUTBOX_VIEWERS)
-    message = session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound()
+def team_signature(language: str) -> str:
+    """Who mail to candidates is signed by: the recruiting team — the sender name from the settings
+    (FOLLOWUP_MAIL_FROM_NAME), or "招聘团队" / "Recruiting team" while it is the bilingual default."""
+    name = " ".join(get_settings().mail_from_name.split())
+    if not name or name == Settings.model_fields["mail_from_name"].default:
+        return "Recruiting team" if language == "en" else "招聘团队"
+    return name
+
+
+def _draft_fields(subject: str, text: str) -> tuple[str, str]:
     subject = " ".join((subject or "").split())
     fields: dict[str, tuple[str, dict]] = {}
     if not subject:
@@ -265,30 +269,76 @@ def send_draft(*, session: Session, actor: User, message_id: int, subject: str, 
         fields["body"] = ("err.too_long", {"max": 50_000})
     if fields:
         raise ValidationError(fields)
-    edited = text.strip() != message.text.strip()
-    html = text_to_html(text, message.language) if edited else message.html
-    status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
+    return subject, text.strip() + "\n"
+
+
+def _draft_update(session: Session, message_id: int, version: int | None, **values: Any) -> OutboxMessage:
+    """Change a draft only while it is one and (given `version`) still the version the person saw: of two
+    tabs acting on one draft, the second is refused (a Conflict while it is still a draft)."""
+    where = [col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft]
+    if version is not None:
+        where.append(col(OutboxMessage.version) == version)
     result = session.exec(  # type: ignore[call-overload]
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft)
-        .values(status=status, subject=subject, text=text.strip() + "\n", html=html, next_attempt_at=utcnow(),
-                created_by_id=actor.id)
-    )
+        update(OutboxMessage).where(*where).values(version=OutboxMessage.version + 1, **values))
     if result.rowcount != 1:
         session.rollback()
-        _explain(session, message_id, "err.mail_not_draft")
+        message = session.get(OutboxMessage, message_id)
+        if message is None:
+            raise NotFound()
+        if message.status == MailStatus.draft:
+            raise Conflict("err.draft_changed", current=message)
+        raise InvalidTransition("err.mail_not_draft", status=message.status)
     session.commit()
-    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+    message = session.get(OutboxMessage, message_id)
+    session.refresh(message)
+    return message  # type: ignore[return-value]
 
 
-def discard_draft(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
+def save_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str,
+               version: int | None = None) -> OutboxMessage:
+    """Keep the edited subject and text of a draft without sending it (recruiter, admin)."""
+    require(actor, *OUTBOX_VIEWERS)
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    subject, text = _draft_fields(subject, text)
+    html = text_to_html(text, message.language) if text.strip() != message.text.strip() else message.html
+    return _draft_update(session, message_id, version, subject=subject, text=text, html=html)
+
+
+def send_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str,
+               version: int | None = None) -> OutboxMessage:
+    """Send a prepared draft after review, with the subject and text as edited (recruiter, admin); it goes once,
+    however many tabs press Send."""
+    require(actor, *OUTBOX_VIEWERS)
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    subject, text = _draft_fields(subject, text)
+    html = text_to_html(text, message.language) if text.strip() != message.text.strip() else message.html
+    status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
+    return _draft_update(session, message_id, version, status=status, subject=subject, text=text, html=html,
+                         next_attempt_at=utcnow(), created_by_id=actor.id)
+
+
+def discard_draft(*, session: Session, actor: User, message_id: int, version: int | None = None) -> OutboxMessage:
     """Drop a prepared draft without sending it."""
     require(actor, *OUTBOX_VIEWERS)
-    result = session.exec(  # type: ignore[call-overload]
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft)
-        .values(status=MailStatus.cancelled)
-    )
-    if result.rowcount != 1:
-        session.rollback()
-        _explain(session, message_id, "err.mail_not_draft")
-    session.commit()
-    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+    return _draft_update(session, message_id, version, status=MailStatus.cancelled)
+
+
+def drafts_waiting_for(*, session: Session, actor: User, limit: int = 200) -> list[OutboxMessage]:
+    """Drafts to candidates waiting for this person to review: those of the candidates they own; an admin also
+    gets the drafts of candidates nobody owns. Oldest first."""
+    require(actor, *OUTBOX_VIEWERS)
+    return list(session.exec(_waiting_query(actor).order_by(col(OutboxMessage.id)).limit(limit)))
+
+
+def _waiting_query(actor: User) -> Any:
+    from models.candidate import Candidate  # mail knows no screen; the candidate decides whose draft it is
+
+    mine = Candidate.owner_id == actor.id
+    if actor.has_role(Role.admin):
+        mine = or_(mine, col(Candidate.owner_id).is_(None))
+    return (select(OutboxMessage).join(Candidate, col(Candidate.id) == OutboxMessage.candidate_id)
+            .where(OutboxMessage.status == MailStatus.draft, col(Candidate.anonymised_at).is_(None), mine))

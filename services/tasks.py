@@ -67,6 +67,21 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
     ]
 
 
+@provider
+def draft_tasks(session: Session, user: User, now: datetime) -> list[Task]:
+    """Mail drafts to my candidates (a rejection prepared by a decision, say) waiting for me to review and send:
+    due as soon as they were prepared."""
+    if not user.has_role(Role.recruiter, Role.admin):
+        return []
+    from services.mail import drafts_waiting_for
+
+    rows = drafts_waiting_for(session=session, actor=user, limit=LIMIT)
+    ids = list({m.candidate_id for m in rows})
+    names = {i: n for i, n in session.exec(select(Candidate.id, Candidate.name).where(col(Candidate.id).in_(ids)))}
+    return [Task(kind="mail_draft", params={"name": names.get(m.candidate_id, ""), "subject": m.subject},
+                 due_at=m.created_at, page="pages/outbox.py", query={"draft": str(m.id)}) for m in rows]
+
+
 def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> list[Task]:
     """The signed-in person's due and soon-due work, most urgent (earliest due) first (by the roles they hold now)."""
     actor = require_current(session, actor)

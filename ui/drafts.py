@@ -1,4 +1,4 @@
-"""Review, edit and send (or discard) a prepared mail draft: shared by debrief, follow-up and talent pool."""
+"""Review, edit and send (or discard) a prepared mail draft: shared by debrief, follow-up, talent pool and outbox."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import streamlit as st
 from models.mail import OutboxMessage
 from models.user import User
 from services import mail
-from services.errors import DomainError
+from services.errors import Conflict, DomainError
 from ui.common import db, flash, show_error, tr
 
 
 def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
-    """A box with the draft's subject and text to edit, and Send / Discard."""
+    """A box with the draft's subject and text to edit, and Save / Send / Discard.
+
+    The box remembers the version of the draft it started from: when someone else saved, sent or discarded the
+    draft meanwhile (another tab, a colleague), the action is refused and what was typed stays."""
+    base_key = f"draft_version_{draft.id}"
+    st.session_state.setdefault(base_key, draft.version)
     with st.container(border=True):
-        st.markdown(f"**{title}** → {draft.to_addrs}")
+        st.text(f"{title} → {draft.to_addrs}")
         st.caption(tr("db.draft_hint"))
         with st.form(f"draft_{draft.id}"):
             subject = st.text_input(tr("field.subject"), value=draft.subject, max_chars=300,
@@ -23,19 +28,31 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
             body = st.text_area(tr("field.body"), value=draft.text, height=260, max_chars=50_000,
                                 key=f"draft_body_{draft.id}")
             slot_body = st.empty()
-            b1, b2, _ = st.columns([1, 1, 3])
+            slot_all = st.empty()
+            b1, b2, b3, _ = st.columns([1, 1, 1, 2])
             send = b1.form_submit_button(tr("db.send"), type="primary", icon=":material/send:")
-            discard = b2.form_submit_button(tr("db.discard"), icon=":material/delete:")
-        if not (send or discard):
+            save = b2.form_submit_button(tr("db.save"), icon=":material/save:")
+            discard = b3.form_submit_button(tr("db.discard"), icon=":material/delete:")
+        if not (send or save or discard):
             return
+        version = st.session_state[base_key]
         try:
             with db() as session:
                 if send:
-                    mail.send_draft(session=session, actor=user, message_id=draft.id, subject=subject, text=body)
+                    mail.send_draft(session=session, actor=user, message_id=draft.id, subject=subject, text=body,
+                                    version=version)
+                elif save:
+                    saved = mail.save_draft(session=session, actor=user, message_id=draft.id, subject=subject,
+                                            text=body, version=version)
+                    st.session_state[base_key] = saved.version
                 else:
-                    mail.discard_draft(session=session, actor=user, message_id=draft.id)
+                    mail.discard_draft(session=session, actor=user, message_id=draft.id, version=version)
+        except Conflict as exc:
+            show_error(exc, {"__all__": slot_all})
+            if exc.current is not None:  # pressing again now acts on the latest version, with what is typed
+                st.session_state[base_key] = exc.current.version
         except DomainError as exc:
-            show_error(exc, {"subject": slot_subject, "body": slot_body})
+            show_error(exc, {"subject": slot_subject, "body": slot_body, "__all__": slot_all})
         else:
-            flash(tr("db.sent") if send else tr("db.discarded"))
+            flash(tr("db.sent") if send else tr("db.saved") if save else tr("db.discarded"))
             st.rerun()

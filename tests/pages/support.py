@@ -39,9 +39,9 @@ def texts(elements: Any) -> list[str]:
 
 
 def all_text(at: AppTest) -> str:
-    """Everything readable on the page (titles, markdown, messages, captions) as one string."""
+    """Everything readable on the page (titles, markdown, plain text, messages, captions) as one string."""
     parts: list[str] = []
-    for kind in ("title", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
+    for kind in ("title", "subheader", "markdown", "text", "caption", "error", "warning", "info", "success"):
         parts += texts(getattr(at, kind))
     return "\n".join(parts)
 

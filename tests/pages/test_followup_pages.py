@@ -176,9 +176,12 @@ def test_the_survey_invitation_is_prepared_reviewed_and_sent_from_the_mail_tab(d
     assert_no_exception(at)
     assert tr("db.sent", language) in [s.value for s in at.success]
     with db.session_scope() as session:
-        assert session.get(OutboxMessage, draft.id).status in (MailStatus.queued, MailStatus.held)
-    # A queued mail to the candidate is word after the interview: the clock stops.
-    assert _board_state(case) != "awaiting_feedback"
+        assert session.get(OutboxMessage, draft.id).status == MailStatus.held  # no mail server in these tests
+    # A mail that has not gone out is no word to the candidate: the clock runs on, and the board says why.
+    assert _board_state(case) == "awaiting_feedback"
+    at.run()
+    assert tr("fu.mail_held", language) in [w.value.split(" — ")[0] for w in at.warning]
+    assert tr("fu.mail_held", language) in at.dataframe[0].value[tr("fu.mail", language)].tolist()
 
 
 def _survey_link(case: Interviewed) -> str:

@@ -8,9 +8,12 @@ import the helpers from here.
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from threading import Barrier
 from typing import Any
 
 import pytest
@@ -26,7 +29,7 @@ from models.user import User
 from services import evaluation, followup
 from services.candidates import move_stage
 from services.config import get_settings
-from services.errors import NotAllowed, NotFound, ValidationError
+from services.errors import Conflict, NotAllowed, NotFound, ValidationError
 from services.mail import cancel_message, discard_draft, send_draft
 from services.mailer import send_due
 from services.tasks import my_tasks
@@ -641,7 +644,10 @@ def test_each_draft_is_written_in_the_candidates_language(session, make, templat
     assert (zh_mail.status, zh_mail.template, zh_mail.to_addrs) == (MailStatus.draft, template, zh.candidate.email)
     assert (zh_mail.candidate_id, zh_mail.application_id) == (zh.candidate.id, zh.application.id)
     assert "李雷" in zh_mail.text and "Alice Smith" in en_mail.text
-    assert "王芳" in zh_mail.text and "王芳" in en_mail.text  # signed by the recruiter
+    if template == "rejection":  # a rejection is signed by the recruiting team, the others by the recruiter
+        assert "招聘团队" in zh_mail.text and "Recruiting team" in en_mail.text and "王芳" not in zh_mail.text
+    else:
+        assert "王芳" in zh_mail.text and "王芳" in en_mail.text
     assert has_chinese(zh_mail.subject) and has_chinese(zh_mail.text.replace("李雷", "").replace("王芳", ""))
     assert not has_chinese(en_mail.subject + en_mail.text.replace("王芳", ""))
     assert followup.drafts_for_application(session=session, actor=recruiter,
@@ -710,3 +716,63 @@ def test_every_running_clock_is_listed_most_overdue_first(session, make, frozen_
     board = followup.follow_up_board(session=session, actor=recruiter, limit=2)
     assert [r.application_id for r in board[:2]] == [first.application.id, second.application.id]
     assert len(board) == 4
+
+
+# --------------------------------------------------------------------------- intent: the second save and two editors
+def test_a_second_intent_save_from_the_form_keeps_the_offers_and_dates_recorded_before(session, make,
+                                                                                       frozen_clock) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + HOUR)
+    first = intent(session, s.recruiter, s, version=None, interest=4, expected_salary="30000",
+                   earliest_start=TODAY + 30 * DAY, decision_deadline=TODAY + 7 * DAY,
+                   offers=[{"company": "字节跳动", "stage": "口头 offer", "deadline": TODAY + 2 * DAY}])
+    assert board_row(session, s.recruiter, s).risks == ["risk.offer_deadline"]
+    # The form starts from the newest values; the person changes only the interest and saves again.
+    latest = followup.latest_intent(session=session, actor=s.recruiter, application_id=s.application.id)
+    again = {"interest": 3, "expected_salary": latest.expected_salary, "earliest_start": latest.earliest_start,
+             "decision_deadline": latest.decision_deadline, "notes": latest.notes,
+             "offers": json.loads(latest.offers)}
+    second = intent(session, s.recruiter, s, version=latest.version, **again)
+    assert (second.version, second.interest, second.expected_salary) == (2, 3, Decimal("30000"))
+    assert (second.earliest_start, second.decision_deadline, second.offers) == (
+        first.earliest_start, first.decision_deadline, first.offers)
+    assert board_row(session, s.recruiter, s).risks == ["risk.offer_deadline"]  # the at-risk flag stays
+    history = followup.intent_history(session=session, actor=s.recruiter, application_id=s.application.id)
+    assert [(i.version, i.interest) for i, _ in history] == [(2, 3), (1, 4)]
+
+
+def test_an_intent_save_based_on_an_older_version_is_a_conflict(session, make, frozen_clock) -> None:
+    s = interviewed(make)
+    other = make.admin()
+    intent(session, s.recruiter, s, version=None, interest=4)
+    intent(session, other, s, version=1, interest=2, notes="另一位同事刚更新")
+    with pytest.raises(Conflict) as err:
+        intent(session, s.recruiter, s, version=1, interest=5)
+    assert (err.value.key, err.value.current.version, err.value.current.notes) == (
+        "err.intent_changed", 2, "另一位同事刚更新")
+    with pytest.raises(Conflict):
+        intent(session, s.recruiter, s, version=None, interest=5)  # a form that started empty, too
+    assert [i.interest for i, _ in followup.intent_history(session=session, actor=s.recruiter,
+                                                          application_id=s.application.id)] == [2, 4]
+
+
+def test_two_intent_saves_at_the_same_moment_store_one_and_refuse_the_other(engine, session, make) -> None:
+    s = interviewed(make)
+    intent(session, s.recruiter, s, version=None, interest=4)
+    start = Barrier(2)
+
+    def save(interest: int) -> str:
+        with Session(engine, expire_on_commit=False) as own:
+            start.wait()
+            try:
+                followup.record_intent(session=own, actor=s.recruiter, version=1,
+                                       intent_in={"application_id": s.application.id, "interest": interest})
+                return "saved"
+            except Conflict:
+                return "conflict"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(f.result() for f in [pool.submit(save, 1), pool.submit(save, 5)])
+    assert outcomes == ["conflict", "saved"]
+    session.expire_all()
+    assert sorted(i.version for i in session.exec(select(Intent))) == [1, 2]

@@ -240,7 +240,7 @@ def test_nps_is_the_share_of_promoters_minus_the_share_of_detractors(session, ma
     groups = followup.survey_summary(session=session, actor=recruiter, by="job")
     assert [(g.key, g.answers, g.nps) for g in groups] == [
         ("A 产品经理", 5, 20.0),  # 2 promoters, 1 detractor of 5
-        ("B 数据分析", 6, 50.0),  # 4 promoters, 1 detractor of 6
+        ("B 数据分析", 6, 80.0),  # the first 5 of 6 count (4 promoters): the 6th waits for 4 more
         ("C 测试", 5, -100.0),
         ("D 运维", 2, None)]
     assert (groups[0].clarity, groups[0].respect, groups[0].treatment) == (3.0, 5.0, 4.0)
@@ -263,3 +263,54 @@ def test_results_are_for_recruiters_admins_and_hiring_managers_only(session, mak
     with pytest.raises(ValidationError) as err:
         followup.survey_summary(session=session, actor=make.admin(), by="candidate")
     assert fields_of(err) == {"by": "err.choice_invalid"}
+
+
+# --------------------------------------------------------------------------- the floor cannot be undone
+def figures(group: followup.SurveyGroup) -> tuple:
+    return (group.counted, group.nps, group.clarity, group.respect, group.treatment)
+
+
+def test_subtracting_one_grouping_from_another_reveals_no_one(session, make) -> None:
+    """Job A has five answers, job B one; both were invited while interviewing. Before: the stage figure covered
+    all six, so stage minus job A gave B's single answer. Now the lone answer counts nowhere."""
+    recruiter = make.user("recruiter")
+    answered(make, recruiter, make.job(title="A"), [10, 10, 9, 9, 8], clarity=[5, 5, 4, 4, 4])
+    answered(make, recruiter, make.job(title="B"), [0], clarity=[1])
+    [a, b] = followup.survey_summary(session=session, actor=recruiter, by="job")
+    [stage] = followup.survey_summary(session=session, actor=recruiter, by="stage")
+    overall = followup.survey_overall(session=session, actor=recruiter)
+    assert (b.answers, b.shown, b.nps) == (1, False, None)
+    assert (stage.answers, overall.answers) == (6, 6)  # received
+    assert figures(stage) == figures(overall) == figures(a) == (5, 80.0, 4.4, 5.0, 4.0)
+
+
+def test_results_change_only_in_batches_of_five_so_watching_them_reveals_no_single_answer(session, make) -> None:
+    recruiter = make.user("recruiter")
+    job = make.job(title="后端")
+    answered(make, recruiter, job, [9, 9, 9, 9, 9])
+    seen = [figures(followup.survey_overall(session=session, actor=recruiter))]
+    for nps in (0, 0, 0, 0):  # one at a time: nothing moves
+        answered(make, recruiter, job, [nps])
+        seen.append(figures(followup.survey_overall(session=session, actor=recruiter)))
+        [group] = followup.survey_summary(session=session, actor=recruiter)
+        assert figures(group) == seen[0]
+    assert set(seen) == {(5, 100.0, 3.0, 5.0, 4.0)}
+    answered(make, recruiter, job, [0])  # the fifth of the new batch: all five are released together
+    assert figures(followup.survey_overall(session=session, actor=recruiter)) == (10, 0.0, 3.0, 5.0, 4.0)
+
+
+def test_a_small_cell_hidden_in_one_grouping_is_hidden_in_every_grouping_and_the_total(session, make) -> None:
+    """Job A: 5 interviewing + 1 decision_pending; job B: 4 decision_pending. By stage, decision_pending has
+    five; by job, A has six. Without cells, (A by job) − (interviewing by stage) would be one person."""
+    recruiter = make.user("recruiter")
+    job_a, job_b = make.job(title="A"), make.job(title="B")
+    answered(make, recruiter, job_a, [10, 10, 10, 10, 10])
+    answered(make, recruiter, job_a, [0], stage=Stage.decision_pending)
+    answered(make, recruiter, job_b, [5, 5, 5, 5], stage=Stage.decision_pending)
+    by_job = {g.key: g for g in followup.survey_summary(session=session, actor=recruiter, by="job")}
+    by_stage = {g.key: g for g in followup.survey_summary(session=session, actor=recruiter, by="stage")}
+    overall = followup.survey_overall(session=session, actor=recruiter)
+    assert (by_job["A"].answers, by_job["A"].counted, by_job["A"].nps) == (6, 5, 100.0)
+    assert (by_job["B"].shown, by_stage["decision_pending"].answers, by_stage["decision_pending"].shown) == (
+        False, 5, False)
+    assert figures(by_stage["interviewing"]) == figures(by_job["A"]) == figures(overall)
