@@ -708,11 +708,41 @@ TEXTS: dict[str, tuple[str, str]] = {
     "db.saved": ("草稿已保存。", "Draft saved."),
     "outbox.drafts_for_me": ("等您审阅的草稿", "Drafts waiting for you"),
     "outbox.draft_gone": ("这封草稿已发送或已放弃，不在等待审阅的草稿中。", "This draft was sent or discarded already; it no longer waits for review."),
+    # issue 8 — sweep: English singulars ("1 candidate", not "1 candidates"); t() picks `<key>.one` when the count
+    # named in PLURAL_COUNT is 1. Chinese has no plural, so its text is the same as the key's.
+    "cand.results.one": ("共 {total} 位候选人 · 第 {page}/{pages} 页", "{total} candidate · page {page} of {pages}"),
+    "import.done.one": ("已导入 {count} 位候选人。", "{count} candidate imported."),
+    "import.failed.one": ("{rows} 行有问题，未导入任何数据。请修改后重新上传。",
+                          "{rows} row has a problem; nothing was imported. Fix it and upload again."),
+    "iv.imported.one": ("已导入 {count} 场面试。", "{count} interview imported."),
+    "iv.pick_one_application.one": ("找到 {count} 位候选人：请输入更准确的信息，或从候选人页面点击“安排面试”。",
+                                    "{count} candidate found: type more precisely, or use “Schedule interview” on "
+                                    "the candidate's page."),
+    "task.stale_application.one": ("{name} · {job}：在“{stage}”阶段已停留 {days} 天，请联系候选人或做出决定。",
+                                   "{name} · {job}: {days} day in “{stage}”; contact the candidate or decide."),
+    "err.sign_in_locked.one": ("尝试次数过多，请 {minutes} 分钟后再试。", "Too many attempts; try again in {minutes} minute."),
+}
+
+
+# Texts that say how many of something, and which of their parameters is the count: when it is 1, t() uses
+# the `<key>.one` text (the key's own text is the plural).
+PLURAL_COUNT: dict[str, str] = {
+    "cand.results": "total",
+    "import.done": "count",
+    "import.failed": "rows",
+    "iv.imported": "count",
+    "iv.pick_one_application": "count",
+    "task.stale_application": "days",
+    "err.sign_in_locked": "minutes",
 }
 
 
 def t(key: str, lang: str = "zh", /, **params: Any) -> str:
-    """The text for `key` in `lang`; an unknown key shows itself so a gap is visible, never a crash."""
+    """The text for `key` in `lang`; an unknown key shows itself so a gap is visible, never a crash. A text that
+    counts something (PLURAL_COUNT) is singular when its count is 1."""
+    count = PLURAL_COUNT.get(key)
+    if count is not None and str(params.get(count)) == "1":
+        key = f"{key}.one"
     pair = TEXTS.get(key)
     if pair is None:
         return key
