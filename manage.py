@@ -19,9 +19,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
+import services.config
 from models.common import Role
 from models.user import User
-from services.config import DATA_DIR, get_settings
+from services.config import create_private_file, get_settings, make_private_dir
 from services.db import migrate, session_scope
 from services.errors import DomainError, ValidationError
 
@@ -97,8 +98,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not source.is_file():
         print(f"no database file at {source}", file=sys.stderr)
         return 2
-    target = Path(args.to or DATA_DIR / "backups" / f"followup-{datetime.now():%Y%m%d-%H%M%S}.db")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(args.to or services.config.DATA_DIR / "backups" / f"followup-{datetime.now():%Y%m%d-%H%M%S}.db")
+    make_private_dir(target.parent)
+    create_private_file(target)  # 0600 before a byte of the copy is in it (an existing target keeps its mode)
     # SQLite's online backup API gives a consistent copy even while the app is writing.
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)

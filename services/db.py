@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from services.config import ROOT, get_settings
+from services.config import ROOT, create_private_file, get_settings, make_private_dir
 
 # Indexes made by hand in migrations for one database only (not in the models); autogenerate must ignore them.
 DATABASE_SPECIFIC_INDEXES = {"ix_candidate_search_trgm"}
@@ -35,9 +35,11 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+            make_private_dir(Path(path).parent)
+            create_private_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -14,6 +14,7 @@ from services.db import migrate
 from ui.common import LANG_KEY, USER_KEY, db, lang, tr
 
 COOKIE = "followup_session"
+TAB_KEY = "auth_tab_token"  # this tab's own sign-in (services.auth.open_tab_session), kept server-side only
 
 
 @st.cache_resource(show_spinner=False)
@@ -29,6 +30,32 @@ def _cookie_token() -> str | None:
     return token if isinstance(token, str) and token else None
 
 
+def _sso_email() -> str | None:
+    """The email the company's proxy header or OIDC sign-on vouches for in this run, if any."""
+    settings = get_settings()
+    if settings.auth_header:
+        email = st.context.headers.get(settings.auth_header)
+        if email:
+            return str(email).strip().lower()
+    if _oidc_configured() and st.user.get("is_logged_in", False):
+        return str(st.user.get("email", "")).strip().lower() or None
+    return None
+
+
+def _tab_still_signed_in(session, cached) -> bool:  # noqa: ANN001 - Session, User
+    """Whether what signed this tab in still holds, asked of the database on every run: the cookie's session,
+    else the tab's own sign-in (no cookie arrived), else the company's sign-on. Revoked or expired: no."""
+    token = _cookie_token()
+    if token is not None:
+        owner = auth.user_for_session(session=session, token=token)
+        return owner is not None and owner.id == cached.id
+    tab = st.session_state.get(TAB_KEY)
+    if tab:
+        owner = auth.user_for_session(session=session, token=tab, kind="tab")
+        return owner is not None and owner.id == cached.id
+    return _sso_email() == cached.email
+
+
 def _resolve_user():  # noqa: ANN202 - User | None
     """Who is signed in: this tab, the session cookie, the company's proxy header or OIDC login."""
     settings = get_settings()
@@ -36,15 +63,10 @@ def _resolve_user():  # noqa: ANN202 - User | None
     with db() as session:
         if cached is not None:
             fresh = session.get(type(cached), cached.id)
-            token = _cookie_token()
-            if token is not None:
-                # A session revoked elsewhere (password changed or reset, signed out) ends this tab too.
-                owner = auth.user_for_session(session=session, token=token)
-                if owner is None or owner.id != cached.id:
-                    fresh = None
-            if fresh is not None and fresh.is_active:
+            if fresh is not None and fresh.is_active and _tab_still_signed_in(session, cached):
                 return fresh
             st.session_state.pop(USER_KEY, None)
+            st.session_state.pop(TAB_KEY, None)
             return None
         user = auth.user_for_session(session=session, token=_cookie_token())
         if user is None and settings.auth_header:
@@ -70,7 +92,10 @@ def continue_signed_in(user, ticket: str) -> None:  # noqa: ANN001 - models.user
     The redirect is sent from the page that signed in, in a run that switches no page: sent in the same run as
     the switch to the signed-in pages, the browser sometimes dropped it and never got the cookie.
     """
-    st.session_state[USER_KEY] = user  # signed in in this tab even if the redirect does not happen
+    # Signed in in this tab even if the redirect does not happen, through a sign-in the database can revoke.
+    with db() as session:
+        st.session_state[TAB_KEY] = auth.open_tab_session(session=session, user=user)
+    st.session_state[USER_KEY] = user
     url = f"/session/start?ticket={ticket}"
     st.info(tr("signin.redirecting"), icon=":material/hourglass_top:")
     st.html(f'<a href="{html.escape(url)}" target="_self">{html.escape(tr("signin.continue"))}</a>'
@@ -103,6 +128,7 @@ def sign_out() -> None:
     """Revoke the session, forget the user in this tab and clear the cookie."""
     with db() as session:
         auth.end_session(session=session, token=_cookie_token())
+        auth.end_session(session=session, token=st.session_state.get(TAB_KEY))
     st.session_state.clear()
     if _oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
