@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+from datetime import timedelta
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.common import Language, Role
 from services import auth, users
 from services.config import get_settings
-from services.db import migrate
+from services.db import database_problem, database_ready, migrate
+from services.i18n import t
 from ui.common import LANG_KEY, USER_KEY, db, lang, tr
 
 COOKIE = "followup_session"
+log = logging.getLogger("followup.frame")
 TAB_KEY = "auth_tab_token"  # this tab's own sign-in (services.auth.open_tab_session), kept server-side only
 
 
-@st.cache_resource(show_spinner=False)
-def _prepare_database() -> bool:
-    """Run migrations once per server process (the ASGI lifespan usually did already)."""
+def _prepare_database() -> None:
+    """Migrate once per server process and database (the ASGI lifespan usually did already); after a failure
+    (the database was down at start) the next run tries again, so it is migrated as soon as it is back."""
     migrate()
-    return True
 
 
 def _cookie_token() -> str | None:
@@ -168,8 +172,39 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
     return {tr("nav.section_work"): work, tr("nav.section_settings"): settings}
 
 
+def _database_unavailable(problem: str) -> None:
+    """The page shown while the database cannot be reached or written: in both languages (who is reading may
+    not be known), no traceback; it retries by itself and carries on once the database answers again."""
+    st.title(f"{t('dbdown.title', 'zh')} · {t('dbdown.title', 'en')}", anchor=False)
+    key = "dbdown.read_only" if problem == "read_only" else "dbdown.unavailable"
+    st.warning(t(key, "zh"), icon=":material/cloud_off:")
+    st.warning(t(key, "en"), icon=":material/cloud_off:")
+    st.button(f"{t('dbdown.retry', 'zh')} · {t('dbdown.retry', 'en')}", key="frame_db_retry", icon=":material/refresh:")
+    if problem == "unavailable":
+        _wait_for_database()
+
+
+@st.fragment(run_every=timedelta(seconds=10))
+def _wait_for_database() -> None:
+    # Every 10 seconds: once the database answers (migrated if it just came back), the whole page runs again.
+    if database_ready():
+        st.rerun(scope="app")
+
+
 def main() -> None:
     st.set_page_config(page_title=tr("app.title"), page_icon=":material/forum:", layout="wide")
+    try:
+        _main()
+    except SQLAlchemyError as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        log.warning("database %s (%s: %s)", problem, type(exc).__name__,
+                    str(getattr(exc, "orig", None) or exc).splitlines()[0][:300])
+        _database_unavailable(problem)
+
+
+def _main() -> None:
     _prepare_database()
     if st.query_params.get("survey"):
         # A candidate's private survey link: no account, no menu, nothing else of the app.

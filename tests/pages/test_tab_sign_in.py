@@ -16,6 +16,9 @@ from tests.pages.support import assert_no_exception, nav_pages, submit
 
 def _signed_in_tab(open_app, email: str):  # noqa: ANN001, ANN202
     """Sign in on the sign-in page; AppTest has no cookies, so this tab never collects its session cookie."""
+    from tests.pages.conftest import _default_language
+
+    _default_language(demo_user(email).language)
     at = open_app().run()
     at.text_input(key="signin_email").input(email)
     at.text_input(key="signin_password").input(DEMO_PASSWORD)
