@@ -5,7 +5,7 @@
     python manage.py seed-demo --candidates 500 [--seed 7] [--password demo-password-1]
     python manage.py backup [--to data/backups/followup-YYYYmmdd-HHMMSS.db]
     python manage.py worker [--once]
-    python manage.py mail-test --to someone@example.com
+    python manage.py mail-test --to someone@example.com [--language en]
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
+import services.config
 from models.common import Role
 from models.user import User
-from services.config import DATA_DIR, get_settings
+from services.config import create_private_file, get_settings, make_private_dir
 from services.db import migrate, session_scope
 from services.errors import DomainError, ValidationError
 
@@ -71,7 +72,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from services.demo import seed_demo
+    from sqlalchemy.exc import IntegrityError
+
+    from services.demo import DEMO_USERS, seed_demo
 
     migrate()
     started = datetime.now()
@@ -81,9 +84,18 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 2
+        except IntegrityError as exc:  # a clash with data that exists: one line, not a traceback
+            print(f"refused: the demo data clashes with what is in the database ({str(exc.orig).splitlines()[0]})",
+                  file=sys.stderr)
+            return 2
     seconds = (datetime.now() - started).total_seconds()
-    print(f"seeded {counts} in {seconds:.1f}s; demo accounts admin@, recruiter@, manager@, interviewer@example.com "
-          f"with password {args.password!r}")
+    kept = counts.pop("kept", [])
+    new = [email for email, *_ in DEMO_USERS if email not in kept]
+    print(f"seeded {counts} in {seconds:.1f}s")
+    if new:
+        print(f"demo accounts {', '.join(new)} with password {args.password!r}")
+    if kept:
+        print(f"existing accounts kept as they were (password unchanged): {', '.join(kept)}")
     return 0
 
 
@@ -97,8 +109,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not source.is_file():
         print(f"no database file at {source}", file=sys.stderr)
         return 2
-    target = Path(args.to or DATA_DIR / "backups" / f"followup-{datetime.now():%Y%m%d-%H%M%S}.db")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(args.to or services.config.DATA_DIR / "backups" / f"followup-{datetime.now():%Y%m%d-%H%M%S}.db")
+    make_private_dir(target.parent)
+    create_private_file(target)  # 0600 before a byte of the copy is in it (an existing target keeps its mode)
     # SQLite's online backup API gives a consistent copy even while the app is writing.
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
@@ -133,22 +146,37 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_mail_test(args: argparse.Namespace) -> int:
-    from services.mail import queue_test_message
+    """Queue a test message and, with a mail server configured, send it now and say what the server answered.
+
+    Needs no account (an operator checks the mail server before anyone has signed in)."""
+    from models.mail import MailStatus, OutboxMessage
+    from services.db import get_engine
+    from services.mail import queue_operator_test_message
+    from services.mailer import send_due
 
     migrate()
+    settings = get_settings()
     with session_scope() as session:
-        admin = session.exec(select(User).where(User.roles.contains("admin"), User.is_active)).first()
-        if admin is None:
-            print("refused: create an admin first", file=sys.stderr)
-            return 2
         try:
-            message = queue_test_message(session=session, actor=admin, to=args.to)
+            message = queue_operator_test_message(session=session, to=args.to, language=args.language)
         except DomainError as exc:
             print(f"refused: {getattr(exc, 'fields', exc.key)}", file=sys.stderr)
             return 2
-    state = "queued" if get_settings().mail_configured else "held until a mail server is configured"
-    print(f"test message #{message.id} to {args.to} {state}")
-    return 0
+    if not settings.mail_configured:
+        print(f"test message #{message.id} to {args.to} held until a mail server is configured (FOLLOWUP_SMTP_HOST)")
+        return 0
+    result = send_due(engine=get_engine(), settings=settings)
+    with session_scope() as session:
+        row = session.get(OutboxMessage, message.id)
+    if row is not None and row.status == MailStatus.sent:
+        note = f" ({row.last_error})" if row.last_error else ""
+        print(f"test message #{message.id} sent to {args.to} through {settings.smtp_host}:"
+              f"{settings.smtp_port_effective}{note}")
+        return 0
+    status = row.status if row is not None else "unknown"
+    reason = (row.last_error if row is not None and row.last_error else "; ".join(result.errors)) or "not sent"
+    print(f"test message #{message.id} to {args.to} not sent ({status}): {reason}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("worker", help="send mail and evaluate reminders (runs until stopped)")
     p.add_argument("--once", action="store_true", help="handle what is due now and exit")
     p.set_defaults(func=cmd_worker)
-    p = sub.add_parser("mail-test", help="queue a test message")
+    p = sub.add_parser("mail-test", help="send a test message now (no account needed) and report the result")
     p.add_argument("--to", required=True)
+    p.add_argument("--language", default="zh", choices=["zh", "en"])
     p.set_defaults(func=cmd_mail_test)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -10,10 +11,11 @@ from starlette.routing import Route
 
 from services import auth
 from services.config import get_settings
-from services.db import migrate, session_scope
+from services.db import database_problem, database_ready, session_scope
 from services.i18n import t
 
 COOKIE = "followup_session"
+log = logging.getLogger("followup.server")
 
 
 def _safe_next(value: str | None) -> str:
@@ -88,20 +90,38 @@ def end_session(request: Request) -> Response:
 
 
 def health(_request: Request) -> Response:
-    """200 when the database answers (for a load balancer or a deployment check)."""
-    from sqlalchemy import text
+    """200 when the database answers and is migrated (for a load balancer or a deployment check), else 503."""
+    if not database_ready():
+        return JSONResponse({"status": "error", "error": "database unavailable"}, status_code=503,
+                            headers={"Retry-After": "10", "Cache-Control": "no-store"})
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
-    try:
-        migrate()
-        with session_scope() as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except Exception as exc:  # any database failure means unhealthy
-        return JSONResponse({"status": "error", "error": type(exc).__name__}, status_code=503)
-    return JSONResponse({"status": "ok"})
+
+def _database_unavailable(problem: str) -> Response:
+    key = "dbdown.read_only" if problem == "read_only" else "dbdown.unavailable"
+    text = "\n".join(t(key, lang) for lang in ("zh", "en"))
+    return PlainTextResponse(text, status_code=503, headers={"Retry-After": "10", "Cache-Control": "no-store"})
+
+
+def _guarded(route):  # noqa: ANN001, ANN202 - a Starlette endpoint
+    """A route whose database outage is a 503 with a message in both languages, not a traceback."""
+
+    def endpoint(request: Request) -> Response:
+        try:
+            return route(request)
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            log.warning("database %s during %s (%s)", problem, request.url.path, type(exc).__name__)
+            return _database_unavailable(problem)
+
+    endpoint.__doc__ = route.__doc__
+    return endpoint
 
 
 ROUTES = [
-    Route("/session/start", start_session, methods=["GET"]),
-    Route("/session/end", end_session, methods=["POST"]),
+    Route("/session/start", _guarded(start_session), methods=["GET"]),
+    Route("/session/end", _guarded(end_session), methods=["POST"]),
     Route("/healthz", health, methods=["GET"]),
 ]

@@ -187,17 +187,29 @@ def redeem_ticket(*, session: Session, ticket: str) -> str | None:
     return token
 
 
-def user_for_session(*, session: Session, token: str | None) -> User | None:
-    """The active user behind a session cookie, or None when it is unknown, expired or revoked."""
+def user_for_session(*, session: Session, token: str | None, kind: str = "session") -> User | None:
+    """The active user behind a session cookie (or, with kind="tab", a tab's own sign-in), or None when it is
+    unknown, expired or revoked."""
     if not token:
         return None
     row = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == _token_hash(token), AuthSession.kind == "session")
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(token), AuthSession.kind == kind)
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     user = session.get(User, row.user_id)
     return user if user and user.is_active else None
+
+
+def open_tab_session(*, session: Session, user: User) -> str:
+    """A sign-in held by one browser tab (server-side, never sent to the browser), for when the cookie never
+    arrives: checked on every run like a cookie session, so a password reset, deactivation or sign-out ends it,
+    and it expires after the session days."""
+    token = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id or 0, kind="tab",
+                            expires_at=utcnow() + timedelta(days=get_settings().session_days)))
+    session.commit()
+    return token
 
 
 def end_session(*, session: Session, token: str | None) -> None:

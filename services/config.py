@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import time
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -111,16 +113,38 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and its parents) readable by this user only; an existing folder is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+
+
+def create_private_file(path: Path, content: bytes = b"") -> bool:
+    """Create `path` with mode 0600 from the start (never readable by others, not even for a moment), holding
+    `content`; False when it exists already (then it is left untouched)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+    return True
+
+
 def _kept_secret_key() -> str:
     """The key generated on first start and kept under data/, so sessions survive a restart."""
     path = DATA_DIR / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.is_file():
+        make_private_dir(DATA_DIR)
+        # O_EXCL: when two processes start at once, one writes the key and both read that one.
+        create_private_file(path, secrets.token_urlsafe(48).encode())
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)  # the other process is between creating the file and writing the key
+    raise RuntimeError(f"{path} is empty; delete it to have a new key generated")
 
 
 @lru_cache

@@ -11,13 +11,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from services.config import ROOT, get_settings
+from services.config import ROOT, create_private_file, get_settings, make_private_dir
 
 # Indexes made by hand in migrations for one database only (not in the models); autogenerate must ignore them.
 DATABASE_SPECIFIC_INDEXES = {"ix_candidate_search_trgm"}
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_migrate_lock = threading.Lock()  # one upgrade at a time per process (start-up, a page, /healthz)
 _migrated: set[str] = set()
 
 
@@ -35,13 +36,17 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+            make_private_dir(Path(path).parent)
+            create_private_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # A database host that does not answer must not hold a page (or /healthz) for minutes.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5})
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -86,10 +91,44 @@ def migrate(url: str | None = None) -> None:
     with _lock:
         if url in _migrated:
             return
-    engine = get_engine(url)
-    cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    with _lock:
-        _migrated.add(url)
+    with _migrate_lock:
+        with _lock:
+            if url in _migrated:
+                return
+        engine = get_engine(url)
+        cfg = alembic_config(url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        with _lock:
+            _migrated.add(url)
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """What a database error means for the people using the app: "read_only" (the file or server refuses
+    writes), "unavailable" (cannot connect, connection lost, pool exhausted) or None (a bug, not an outage)."""
+    from sqlalchemy import exc as sa_exc
+
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, sa_exc.DBAPIError) and ("readonly" in text or "read-only" in text):
+        return "read_only"
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return "unavailable"
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return "unavailable"
+    return None
+
+
+def database_ready(url: str | None = None) -> bool:
+    """True when the database answers and is migrated (migrating it now if it just came back)."""
+    from sqlalchemy import text
+
+    try:
+        migrate(url)
+        with get_engine(url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach it means not ready
+        if database_problem(exc) is None and not isinstance(exc, OSError):
+            raise
+        return False
+    return True

@@ -104,20 +104,24 @@ def _person(rng: random.Random, index: int) -> dict[str, Any]:
 
 
 def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str = "demo-password-1") -> dict:
-    """Fill an empty database with demo staff, jobs and `candidates` candidates; refuses a non-empty one."""
+    """Add demo staff, jobs and `candidates` candidates beside the accounts that exist (a demo account whose
+    email is taken is kept as it is, password included); refused once there are candidates."""
     if session.exec(select(func.count()).select_from(Candidate)).one():
-        raise ValueError("the database already has candidates; seed-demo only fills an empty one")
+        raise ValueError("the database already has candidates; seed-demo only adds demo data where there are none")
     rng = random.Random(seed)
     now = utcnow()
     staff: dict[str, User] = {u.email: u for u in session.exec(select(User))}
+    kept = [email for email, *_ in DEMO_USERS if email in staff]
     pw_hash = hash_password(password)
     for email, name, roles, lang in DEMO_USERS:
         if email not in staff:
             staff[email] = User(email=email, name=name, roles=roles, language=lang, password_hash=pw_hash)
             session.add(staff[email])
     session.flush()
-    recruiters = [u.id for u in staff.values() if "recruiter" in u.roles]
-    managers = [u.id for u in staff.values() if "hiring_manager" in u.roles]
+    # Demo accounts that existed keep their roles: fall back on anyone active, so every list has someone.
+    everyone = [u.id for u in staff.values() if u.is_active] or [u.id for u in staff.values()]
+    recruiters = [u.id for u in staff.values() if "recruiter" in u.roles and u.is_active] or everyone
+    managers = [u.id for u in staff.values() if "hiring_manager" in u.roles and u.is_active] or everyone
     jobs = []
     for i, (title, dept, loc, heads) in enumerate(JOBS):
         job = Job(title=title, department=dept, location=loc, headcount=heads,
@@ -179,7 +183,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
     session.commit()
     return {"users": len(staff), "jobs": len(jobs), "candidates": candidates, "applications": app_id - 1,
-            "interviews": interviews}
+            "interviews": interviews, "kept": kept}
 
 
 def _flush(session: Session, cands: list, apps: list, changes: list) -> None:
@@ -209,7 +213,7 @@ def _seed_interviews(session: Session, rng: random.Random, now: datetime,
     tz = get_settings().tz
     rounds = list(session.exec(select(InterviewRound).order_by(InterviewRound.position)))
     criteria = {r.id: criteria_for(session=session, round_id=r.id or 0, job_id=None) for r in rounds}
-    panel_pool = [u.id for u in staff.values() if u.has_role(Role.interviewer)]
+    panel_pool = [u.id for u in staff.values() if u.has_role(Role.interviewer)] or [u.id for u in staff.values()]
     demo_interviewer = staff["interviewer@example.com"].id
     count = 0
     strengths = ["基础扎实，思路清晰 / solid fundamentals", "沟通顺畅 / communicates well",
@@ -285,6 +289,7 @@ def _seed_followup(session: Session, rng: random.Random, now: datetime,
     ended = dict(session.exec(select(Interview.application_id, func.max(Interview.ends_at))
                               .where(Interview.status == InterviewStatus.scheduled, Interview.ends_at <= now)
                               .group_by(Interview.application_id)).all())
+    pooled: set[int] = set(session.exec(select(PoolEntry.candidate_id)))
     for index, (app_id, final, _created, last, owner_id) in enumerate(recent):
         app = session.get(Application, app_id)
         if app is None:
@@ -320,7 +325,9 @@ def _seed_followup(session: Session, rng: random.Random, now: datetime,
                                        treatment=rng.randint(3, 5), at=last,
                                        comment=rng.choice(["", "流程很顺畅 / smooth process",
                                                            "等待时间有点长 / long wait"])))
-        if final == Stage.talent_pool:
+        if final == Stage.talent_pool and app.candidate_id not in pooled:
+            # One pool entry per person, though two of their applications may have ended in the pool.
+            pooled.add(app.candidate_id)
             session.add(PoolEntry(candidate_id=app.candidate_id, reason="能力不错，暂无合适名额 / strong, no headcount",
                                   job_family=rng.choice(["研发 Engineering", "产品 Product", "销售 Sales"]),
                                   revisit_on=(now + timedelta(days=rng.randint(-3, 60))).date(),

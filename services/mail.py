@@ -154,6 +154,20 @@ def queue_test_message(*, session: Session, actor: User, to: str) -> OutboxMessa
     return message
 
 
+def queue_operator_test_message(*, session: Session, to: str, language: str = "zh") -> OutboxMessage:
+    """Queue a test message to `to` for the command line (`manage.py mail-test`), which needs no account: the
+    person running it holds the server and its database, and may check the mail server before anyone signs in."""
+    now = utcnow()
+    message = queue_template(
+        session=session, template="test_message", language=language, to=to,
+        key=f"test:cli:{uuid.uuid4().hex}",
+        context={"requested_by": "manage.py mail-test",
+                 "requested_at": now.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")},
+    )
+    session.commit()
+    return message
+
+
 def list_outbox(*, session: Session, actor: User, status: str | None = None, page: int = 1,
                 page_size: int = 50) -> tuple[list[OutboxMessage], dict[str, int]]:
     """One page of the outbox, newest first, and the number of messages in each status."""

@@ -182,13 +182,22 @@ def _boundary() -> str:
     return f"=_{uuid.uuid4().hex}"
 
 
-def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str) -> None:
+def _refusal_detail(refused: dict) -> str:
+    return "; ".join(f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+                     for addr, (code, msg) in refused.items())
+
+
+def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str, to: list[str]) -> str:
+    """Send one message; returns a note about refused Cc recipients ("" when every one was accepted).
+
+    A refused To recipient is a failure even when a Cc was accepted: the person the message is for did not get
+    it. It is not retried, because the copies already went out and would go out twice.
+    """
     try:
         refused = client.smtp.sendmail(client.user, recipients, mime)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
-        detail = "; ".join(f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-                           for addr, (code, msg) in exc.recipients.items())
+        detail = _refusal_detail(exc.recipients)
         if all(400 <= c < 500 for c in codes):
             raise TransientFailure(f"recipients refused for now: {detail}") from exc
         raise PermanentFailure(f"every recipient refused: {detail}") from exc
@@ -201,8 +210,17 @@ def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str) -> None:
         raise TransientFailure(f"{type(exc).__name__}: {exc}") from exc
     if refused is False:
         raise TransientFailure("yagmail reported the message as not sent")
-    if refused:
-        log.warning("some recipients refused: %s", refused)
+    if not refused:
+        return ""
+    wanted = {a.strip().lower() for a in to}
+    refused_to = {a: r for a, r in refused.items() if a.strip().lower() in wanted}
+    refused_cc = {a: r for a, r in refused.items() if a not in refused_to}
+    accepted = [a for a in recipients if a not in refused]
+    if refused_to:
+        raise PermanentFailure(f"To recipient refused: {_refusal_detail(refused_to)}; "
+                               f"delivered only to {', '.join(accepted)}")
+    log.warning("Cc recipients refused: %s", refused_cc)
+    return f"sent, but a Cc recipient was refused: {_refusal_detail(refused_cc)}"
 
 
 # Each message's fate is committed on its own, the moment the server has answered, on one connection held for
@@ -215,13 +233,13 @@ _MARK_SENT = (
     update(OutboxMessage)
     .where(col(OutboxMessage.id) == bindparam("b_id"), col(OutboxMessage.claimed_by) == bindparam("b_token"))
     .values(status=MailStatus.sent, attempts=bindparam("b_attempts"), sent_at=bindparam("b_sent_at"),
-            last_error="", lease_until=None)
+            last_error=bindparam("b_note"), lease_until=None)
 )
 
 
-def _mark_sent(conn: Connection, token: str, message: OutboxMessage) -> None:
+def _mark_sent(conn: Connection, token: str, message: OutboxMessage, note: str = "") -> None:
     conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token, "b_attempts": message.attempts + 1,
-                              "b_sent_at": utcnow()})
+                              "b_sent_at": utcnow(), "b_note": note[:2000]})
     conn.commit()
 
 
@@ -268,7 +286,7 @@ def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: li
                 recipients, mime = build_mime(client, message, files.get(message.id or 0, []))
             except Exception as exc:  # a message that cannot be built must not block the queue
                 raise PermanentFailure(f"the message could not be built: {type(exc).__name__}: {exc}") from exc
-            _send_one(client, recipients, mime)
+            note = _send_one(client, recipients, mime, to=message.to_addrs.split(","))
         except PermanentFailure as exc:
             _finish(conn, token, message.id or 0, status=MailStatus.failed, attempts=message.attempts + 1,
                     last_error=str(exc)[:2000], lease_until=None)
@@ -286,7 +304,7 @@ def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: li
                     _finish(conn, token, rest.id or 0, status=MailStatus.queued, lease_until=None)
                 break
         else:
-            _mark_sent(conn, token, message)
+            _mark_sent(conn, token, message, note)
             result.sent += 1
 
 

@@ -4,29 +4,60 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+from datetime import timedelta
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.common import Language, Role
 from services import auth, users
 from services.config import get_settings
-from services.db import migrate
+from services.db import database_problem, database_ready, migrate
+from services.i18n import t
 from ui.common import LANG_KEY, USER_KEY, db, lang, tr
 
 COOKIE = "followup_session"
+log = logging.getLogger("followup.frame")
+TAB_KEY = "auth_tab_token"  # this tab's own sign-in (services.auth.open_tab_session), kept server-side only
 
 
-@st.cache_resource(show_spinner=False)
-def _prepare_database() -> bool:
-    """Run migrations once per server process (the ASGI lifespan usually did already)."""
+def _prepare_database() -> None:
+    """Migrate once per server process and database (the ASGI lifespan usually did already); after a failure
+    (the database was down at start) the next run tries again, so it is migrated as soon as it is back."""
     migrate()
-    return True
 
 
 def _cookie_token() -> str | None:
     """This browser's session token; anything but a string (AppTest's mocked context) counts as none."""
     token = st.context.cookies.get(COOKIE)
     return token if isinstance(token, str) and token else None
+
+
+def _sso_email() -> str | None:
+    """The email the company's proxy header or OIDC sign-on vouches for in this run, if any."""
+    settings = get_settings()
+    if settings.auth_header:
+        email = st.context.headers.get(settings.auth_header)
+        if email:
+            return str(email).strip().lower()
+    if _oidc_configured() and st.user.get("is_logged_in", False):
+        return str(st.user.get("email", "")).strip().lower() or None
+    return None
+
+
+def _tab_still_signed_in(session, cached) -> bool:  # noqa: ANN001 - Session, User
+    """Whether what signed this tab in still holds, asked of the database on every run: the cookie's session,
+    else the tab's own sign-in (no cookie arrived), else the company's sign-on. Revoked or expired: no."""
+    token = _cookie_token()
+    if token is not None:
+        owner = auth.user_for_session(session=session, token=token)
+        return owner is not None and owner.id == cached.id
+    tab = st.session_state.get(TAB_KEY)
+    if tab:
+        owner = auth.user_for_session(session=session, token=tab, kind="tab")
+        return owner is not None and owner.id == cached.id
+    return _sso_email() == cached.email
 
 
 def _resolve_user():  # noqa: ANN202 - User | None
@@ -36,15 +67,10 @@ def _resolve_user():  # noqa: ANN202 - User | None
     with db() as session:
         if cached is not None:
             fresh = session.get(type(cached), cached.id)
-            token = _cookie_token()
-            if token is not None:
-                # A session revoked elsewhere (password changed or reset, signed out) ends this tab too.
-                owner = auth.user_for_session(session=session, token=token)
-                if owner is None or owner.id != cached.id:
-                    fresh = None
-            if fresh is not None and fresh.is_active:
+            if fresh is not None and fresh.is_active and _tab_still_signed_in(session, cached):
                 return fresh
             st.session_state.pop(USER_KEY, None)
+            st.session_state.pop(TAB_KEY, None)
             return None
         user = auth.user_for_session(session=session, token=_cookie_token())
         if user is None and settings.auth_header:
@@ -70,7 +96,10 @@ def continue_signed_in(user, ticket: str) -> None:  # noqa: ANN001 - models.user
     The redirect is sent from the page that signed in, in a run that switches no page: sent in the same run as
     the switch to the signed-in pages, the browser sometimes dropped it and never got the cookie.
     """
-    st.session_state[USER_KEY] = user  # signed in in this tab even if the redirect does not happen
+    # Signed in in this tab even if the redirect does not happen, through a sign-in the database can revoke.
+    with db() as session:
+        st.session_state[TAB_KEY] = auth.open_tab_session(session=session, user=user)
+    st.session_state[USER_KEY] = user
     url = f"/session/start?ticket={ticket}"
     st.info(tr("signin.redirecting"), icon=":material/hourglass_top:")
     st.html(f'<a href="{html.escape(url)}" target="_self">{html.escape(tr("signin.continue"))}</a>'
@@ -103,6 +132,7 @@ def sign_out() -> None:
     """Revoke the session, forget the user in this tab and clear the cookie."""
     with db() as session:
         auth.end_session(session=session, token=_cookie_token())
+        auth.end_session(session=session, token=st.session_state.get(TAB_KEY))
     st.session_state.clear()
     if _oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
@@ -143,8 +173,39 @@ def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
     return {tr("nav.section_work"): work, tr("nav.section_settings"): settings}
 
 
+def _database_unavailable(problem: str) -> None:
+    """The page shown while the database cannot be reached or written: in both languages (who is reading may
+    not be known), no traceback; it retries by itself and carries on once the database answers again."""
+    st.title(f"{t('dbdown.title', 'zh')} · {t('dbdown.title', 'en')}", anchor=False)
+    key = "dbdown.read_only" if problem == "read_only" else "dbdown.unavailable"
+    st.warning(t(key, "zh"), icon=":material/cloud_off:")
+    st.warning(t(key, "en"), icon=":material/cloud_off:")
+    st.button(f"{t('dbdown.retry', 'zh')} · {t('dbdown.retry', 'en')}", key="frame_db_retry", icon=":material/refresh:")
+    if problem == "unavailable":
+        _wait_for_database()
+
+
+@st.fragment(run_every=timedelta(seconds=10))
+def _wait_for_database() -> None:
+    # Every 10 seconds: once the database answers (migrated if it just came back), the whole page runs again.
+    if database_ready():
+        st.rerun(scope="app")
+
+
 def main() -> None:
     st.set_page_config(page_title=tr("app.title"), page_icon=":material/forum:", layout="wide")
+    try:
+        _main()
+    except SQLAlchemyError as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        log.warning("database %s (%s: %s)", problem, type(exc).__name__,
+                    str(getattr(exc, "orig", None) or exc).splitlines()[0][:300])
+        _database_unavailable(problem)
+
+
+def _main() -> None:
     _prepare_database()
     if st.query_params.get("survey"):
         # A candidate's private survey link: no account, no menu, nothing else of the app.

@@ -105,10 +105,22 @@ def open_app() -> Callable[..., AppTest]:
             _default_language(user.language)
         at = AppTest.from_file(APP, default_timeout=30)
         if user is not None:
-            at.session_state[USER_KEY] = user
+            signed_in_as(at, user)
         return at
 
     return _open
+
+
+def signed_in_as(at: AppTest, user: User) -> AppTest:
+    """Put `user` into the tab as a sign-in does: the user and the tab's own sign-in, which the frame checks
+    against the database on every run (AppTest has no cookies)."""
+    from services import auth
+    from ui.frame import TAB_KEY
+
+    with db.session_scope() as session:
+        at.session_state[TAB_KEY] = auth.open_tab_session(session=session, user=user)
+    at.session_state[USER_KEY] = user
+    return at
 
 
 def _default_language(language: str) -> None:

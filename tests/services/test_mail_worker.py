@@ -120,14 +120,44 @@ def test_a_message_whose_every_recipient_is_refused_fails_at_once(engine, settin
     assert smtp.received == []
 
 
-def test_a_message_with_some_recipients_refused_is_sent_to_the_others(engine, settings, smtp) -> None:
+def test_a_message_whose_to_recipient_is_refused_fails_with_the_reason_though_the_cc_got_it(engine, settings,
+                                                                                          smtp) -> None:
+    smtp.handler.refused = {"gone@example.com"}
+    [message] = queue(engine, 1, to="gone@example.com", cc="boss@example.com")
+
+    result = send_due(engine=engine, settings=settings)
+
+    assert (result.sent, result.failed) == (0, 1)
+    [row] = outbox(engine)
+    assert row.status == MailStatus.failed and row.sent_at is None
+    assert "gone@example.com: 550" in row.last_error and "To" in row.last_error
+    assert "boss@example.com" in row.last_error  # who got the copy anyway
+    assert [(r.message_id, r.rcpt_tos) for r in smtp.received] == [(message.message_id, ["boss@example.com"])]
+    assert send_due(engine=engine, settings=settings).claimed == 0  # not retried: the copy would go twice
+
+
+def test_one_of_two_to_recipients_refused_is_a_failure_naming_it(engine, settings, smtp) -> None:
     smtp.handler.refused = {"gone@example.com"}
     [message] = queue(engine, 1, to="gone@example.com, here@example.com")
 
-    assert send_due(engine=engine, settings=settings).sent == 1
+    assert send_due(engine=engine, settings=settings).failed == 1
 
     assert [(r.message_id, r.rcpt_tos) for r in smtp.received] == [(message.message_id, ["here@example.com"])]
-    assert outbox(engine)[0].status == MailStatus.sent
+    [row] = outbox(engine)
+    assert row.status == MailStatus.failed
+    assert "gone@example.com: 550" in row.last_error and "here@example.com" in row.last_error
+
+
+def test_a_refused_cc_alone_leaves_the_message_sent_with_a_note(engine, settings, smtp) -> None:
+    smtp.handler.refused = {"left@example.com"}
+    [message] = queue(engine, 1, to="Candidate@Example.com", cc="left@example.com")
+
+    assert send_due(engine=engine, settings=settings).sent == 1
+
+    [row] = outbox(engine)
+    assert row.status == MailStatus.sent
+    assert "left@example.com: 550" in row.last_error and "Cc" in row.last_error
+    assert [r.rcpt_tos for r in smtp.received] == [["candidate@example.com"]]
 
 
 def test_a_4xx_reply_is_retried_with_the_back_off_doubling_until_the_worker_gives_up(engine, settings, smtp,
@@ -308,10 +338,10 @@ def test_a_slow_batch_renews_its_lease_so_no_other_worker_takes_its_messages(eng
     ticks = itertools.count(0.0, 2.0)  # two seconds pass per look at the clock: past lease/3 every time
     monkeypatch.setattr(mailer, "_monotonic", lambda: next(ticks))
 
-    def watching(client, recipients, mime):  # noqa: ANN001, ANN202
+    def watching(client, recipients, mime, **kw):  # noqa: ANN001, ANN003, ANN202
         with Session(engine) as s:
             leases.append(s.exec(select(OutboxMessage.lease_until).where(OutboxMessage.idempotency_key == "m:2")).one())
-        return real_send(client, recipients, mime)
+        return real_send(client, recipients, mime, **kw)
 
     monkeypatch.setattr(mailer, "_send_one", watching)
     assert deliver(engine, settings) == 3

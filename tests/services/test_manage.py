@@ -148,3 +148,75 @@ def test_migrate_brings_a_blank_database_up_to_date(database_url, capsys) -> Non
     assert "up to date" in capsys.readouterr().out
     with open_session(database_url) as session:
         assert session.exec(select(func.count()).select_from(User)).one() == 0
+
+
+# --- seed-demo beside what exists, mail-test before anyone signed in (issue 8) --------------------------------
+def test_seed_demo_adds_the_demo_beside_an_existing_admin(database_url, capsys) -> None:
+    assert manage.main(["create-user", "--email", "boss@corp.cn", "--name", "Boss", "--roles", "admin,recruiter",
+                        "--password", "Boss-pass-2026"]) == 0
+    assert manage.main(["seed-demo", "--candidates", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "seeded" in out
+    with open_session(database_url) as session:
+        assert set(session.exec(select(User.email))) >= DEMO_ACCOUNTS | {"boss@corp.cn"}
+        assert session.exec(select(func.count()).select_from(Candidate)).one() == 20
+        assert auth.authenticate(session=session, email="boss@corp.cn", password="Boss-pass-2026").name == "Boss"
+        assert auth.authenticate(session=session, email="recruiter@example.com", password="demo-password-1")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 7, 11])
+def test_seed_demo_never_puts_one_person_in_the_talent_pool_twice(sqlite_url, seed) -> None:
+    # A candidate with two applications that both ended in the talent pool broke the unique pool entry.
+    assert manage.main(["seed-demo", "--candidates", "60", "--seed", str(seed)]) == 0
+
+
+def test_seed_demo_keeps_an_existing_demo_account_and_its_password(database_url, capsys) -> None:
+    assert manage.main(["create-user", "--email", "admin@example.com", "--name", "Real Admin", "--roles",
+                        "admin", "--password", "Real-admin-2026"]) == 0
+    assert manage.main(["seed-demo", "--candidates", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "admin@example.com" in out and "kept" in out
+    with open_session(database_url) as session:
+        kept = auth.authenticate(session=session, email="admin@example.com", password="Real-admin-2026")
+        assert (kept.name, kept.roles) == ("Real Admin", "admin")
+
+
+def test_seed_demo_over_existing_candidates_is_refused_in_one_line(sqlite_url, capsys) -> None:
+    assert manage.main(["seed-demo", "--candidates", "5"]) == 0
+    capsys.readouterr()
+    assert manage.main(["seed-demo", "--candidates", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("refused:") and len(err.strip().splitlines()) == 1
+
+
+def test_mail_test_works_before_any_admin_exists_and_reports_delivery(sqlite_url, monkeypatch, capsys) -> None:
+    from tests.services.mail_server import configure_mail, running_server
+
+    with running_server() as smtp:
+        configure_mail(monkeypatch, smtp.port)
+        assert manage.main(["mail-test", "--to", "ops@example.com"]) == 0
+        out = capsys.readouterr().out
+        assert "sent" in out and "ops@example.com" in out
+        assert [r.rcpt_tos for r in smtp.received] == [["ops@example.com"]]
+
+
+def test_mail_test_says_why_when_the_mail_server_refuses_or_is_down(sqlite_url, monkeypatch, capsys) -> None:
+    from tests.services.mail_server import configure_mail, free_port, running_server
+
+    with running_server() as smtp:
+        configure_mail(monkeypatch, smtp.port)
+        smtp.handler.refused = {"ops@example.com"}
+        assert manage.main(["mail-test", "--to", "ops@example.com"]) == 1
+        err = capsys.readouterr().err
+        assert "550" in err and "ops@example.com" in err and "Traceback" not in err
+    configure_mail(monkeypatch, free_port())  # nothing listens there
+    assert manage.main(["mail-test", "--to", "ops@example.com"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot connect" in err
+
+
+def test_mail_test_without_a_mail_server_or_with_a_bad_address(sqlite_url, capsys) -> None:
+    assert manage.main(["mail-test", "--to", "ops@example.com"]) == 0
+    assert "held" in capsys.readouterr().out
+    assert manage.main(["mail-test", "--to", "not an address"]) == 2
+    assert capsys.readouterr().err.startswith("refused:")
