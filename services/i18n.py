@@ -721,7 +721,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "task.stale_application.one": ("{name} · {job}：在“{stage}”阶段已停留 {days} 天，请联系候选人或做出决定。",
                                    "{name} · {job}: {days} day in “{stage}”; contact the candidate or decide."),
     "err.sign_in_locked.one": ("尝试次数过多，请 {minutes} 分钟后再试。", "Too many attempts; try again in {minutes} minute."),
-}
     # issue 8 — platform
     "err.own_admin": ("不能移除自己的管理员角色或停用自己的账号；请让另一位管理员操作。",
                       "You cannot remove your own admin role or deactivate yourself; ask another admin."),
@@ -738,6 +737,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err.user_changed": ("{name} 的账号刚被他人修改；已显示最新内容，请检查后再保存。",
                          "{name} was just changed by someone else; the latest values are shown, check them and "
                          "save again."),
+}
 
 
 # Texts that say how many of something, and which of their parameters is the count: when it is 1, t() uses
