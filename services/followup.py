@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, update
+from sqlalchemy import Select, and_, case, func, not_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -273,6 +273,15 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
     return contact
 
 
+def _managed_applications(session: Session, actor: User, candidate_id: int) -> Select:
+    """The candidate's applications to jobs `actor` manages, as a subquery; NotAllowed when there is none."""
+    theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
+        Application.candidate_id == candidate_id, Job.hiring_manager_id == actor.id)
+    if session.exec(theirs.limit(1)).first() is None:
+        raise NotAllowed()
+    return theirs
+
+
 def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: int = 100) -> list[tuple[Contact, str]]:
     """A candidate's contact log, newest first, with who logged each; a hiring manager gets only the contacts
     about applications to the jobs they manage, and none for a candidate of other jobs."""
@@ -280,11 +289,7 @@ def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: in
     query = (select(Contact, User.name).join(User, col(User.id) == Contact.by_user_id)
              .where(Contact.candidate_id == candidate_id))
     if not actor.has_role(*FOLLOWERS):
-        theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
-            Application.candidate_id == candidate_id, Job.hiring_manager_id == actor.id)
-        if session.exec(theirs.limit(1)).first() is None:
-            raise NotAllowed()
-        query = query.where(col(Contact.application_id).in_(theirs))
+        query = query.where(col(Contact.application_id).in_(_managed_applications(session, actor, candidate_id)))
     return list(session.exec(query.order_by(col(Contact.at).desc(), col(Contact.id).desc()).limit(limit)))
 
 
@@ -566,8 +571,11 @@ def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: i
 
 
 def pool_entry(*, session: Session, actor: User, candidate_id: int) -> PoolEntry | None:
-    """The candidate's talent-pool entry (active or not), for a form to start from."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    """The candidate's talent-pool entry (active or not), for a form to start from; a hiring manager reads it
+    only for a candidate of one of their jobs."""
+    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
+    if not actor.has_role(*FOLLOWERS):
+        _managed_applications(session, actor, candidate_id)
     return _entry_of(session, candidate_id)
 
 

@@ -99,12 +99,15 @@ PAGES: tuple[PageRule, ...] = (
 SERVICES: dict[str, Cap] = {
     "candidates.search_candidates": Cap.view_candidates,
     "candidates.get_candidate_detail": Cap.view_candidates,
+    "candidates.filter_jobs": Cap.view_candidates,
     "candidates.create_candidate": Cap.edit_candidates,
     "candidates.update_candidate": Cap.edit_candidates,
     "candidates.add_application": Cap.edit_candidates,
     "candidates.export_candidates_csv": Cap.edit_candidates,
     "candidates.move_stage": Cap.move_stage,
     "importer.import_candidates": Cap.edit_candidates,
+    "importer.load_mapping": Cap.edit_candidates,
+    "importer.save_mapping": Cap.edit_candidates,
     "jobs.list_jobs": Cap.view_jobs,
     "jobs.get_job": Cap.view_jobs,
     "jobs.create_job": Cap.edit_jobs,
@@ -117,6 +120,9 @@ SERVICES: dict[str, Cap] = {
     "evaluation.reschedule_interview": Cap.schedule,
     "evaluation.set_interview_status": Cap.schedule,
     "evaluation.list_interviews": Cap.schedule,
+    "evaluation.schedulable_applications": Cap.schedule,
+    "evaluation.prepare_interview_confirmation": Cap.schedule,
+    "evaluation.interview_confirmation_drafts": Cap.schedule,
     "interview_import.import_interviews": Cap.schedule,
     "evaluation.my_interviews": Cap.use_app,
     "evaluation.open_scorecard": Cap.score,
@@ -125,17 +131,23 @@ SERVICES: dict[str, Cap] = {
     "evaluation.debrief": Cap.read_debrief,
     "evaluation.record_decision": Cap.decide,
     "followup.follow_up_board": Cap.follow_up,
+    "followup.count_board_others": Cap.follow_up,
     "followup.log_contact": Cap.follow_application,
     "followup.list_contacts": Cap.follow_application,
     "followup.record_intent": Cap.follow_application,
     "followup.intent_history": Cap.follow_application,
+    "followup.latest_intent": Cap.follow_application,
+    "followup.pool_entry": Cap.follow_application,
     "followup.risk_of": Cap.follow_application,
     "followup.prepare_candidate_mail": Cap.follow_up,
     "followup.drafts_for_application": Cap.follow_up,
     "followup.survey_summary": Cap.survey_results,
+    "followup.survey_overall": Cap.survey_results,
     "followup.add_to_pool": Cap.follow_up,
     "followup.remove_from_pool": Cap.follow_up,
     "followup.search_pool": Cap.follow_up,
+    "followup.count_pool": Cap.follow_up,
+    "followup.poolable_candidates": Cap.follow_up,
     "followup.job_families": Cap.follow_up,
     "followup.prepare_reengagement_mail": Cap.follow_up,
     "followup.pool_drafts": Cap.follow_up,
@@ -145,6 +157,8 @@ SERVICES: dict[str, Cap] = {
     "mail.cancel_message": Cap.outbox,
     "mail.send_draft": Cap.outbox,
     "mail.discard_draft": Cap.outbox,
+    "mail.save_draft": Cap.outbox,
+    "mail.drafts_waiting_for": Cap.outbox,
     "mail.queue_test_message": Cap.mail_test,
     "tasks.my_tasks": Cap.use_app,
     "users.list_users": Cap.use_app,
@@ -154,6 +168,13 @@ SERVICES: dict[str, Cap] = {
     "users.set_language": Cap.use_app,
     "users.set_reminder_mode": Cap.use_app,
 }
+
+# Steps that other services take inside their own transaction after checking who acts; they take the actor
+# only to record who did it. Pages never call them (a test checks).
+STEPS: frozenset[str] = frozenset({
+    "audit.record", "auth.require_current", "followup.keep_in_pool", "followup.leave_pool_on_reengagement",
+    "interview_invites.notify_panel", "interview_invites.prepare_confirmation",
+})
 
 # Open to every active account, even one still waiting for a role: the page that says so is in their language.
 OPEN_TO_ROLELESS: frozenset[str] = frozenset({"users.set_language"})

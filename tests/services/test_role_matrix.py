@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,11 +27,11 @@ from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import candidates, evaluation, jobs, mail
 from services.errors import NotAllowed, NotFound
-from services.policy import CAPABILITIES, OPEN_TO_ROLELESS, PAGES, SERVICES, Cap, Scope
+from services.policy import CAPABILITIES, OPEN_TO_ROLELESS, PAGES, SERVICES, STEPS, Cap, Scope
 from tests import factories
 
-MODULES = ("audit", "auth", "candidates", "evaluation", "followup", "importer", "interview_import", "jobs", "mail",
-           "tasks", "users")
+MODULES = ("audit", "auth", "candidates", "evaluation", "followup", "importer", "interview_import",
+           "interview_invites", "jobs", "mail", "tasks", "users")
 
 # Kinds of user: their roles, and how they stand to the world's job and interview.
 KINDS: dict[str, dict[str, Any]] = {
@@ -45,11 +46,9 @@ KINDS: dict[str, dict[str, Any]] = {
     "roleless": {"roles": ""},
 }
 
-# Take an `actor` only to name who did something, inside another service's transaction.
-RECORDERS = {"audit.record"}
-
 # Listing functions: out of scope they return less, they do not refuse.
-LISTS = {"candidates.search_candidates", "jobs.list_jobs", "followup.survey_summary"}
+LISTS = {"candidates.search_candidates", "candidates.filter_jobs", "jobs.list_jobs", "followup.survey_summary",
+         "followup.survey_overall"}
 
 
 def expected_allowed(kind: str, name: str) -> bool:
@@ -137,6 +136,7 @@ CALLS: dict[str, Call] = {
     "candidates.search_candidates": lambda s, a, w: candidates.search_candidates(session=s, actor=a),
     "candidates.get_candidate_detail": lambda s, a, w: candidates.get_candidate_detail(
         session=s, actor=a, candidate_id=w.candidate_id),
+    "candidates.filter_jobs": lambda s, a, w: candidates.filter_jobs(session=s, actor=a),
     "candidates.create_candidate": lambda s, a, w: candidates.create_candidate(
         session=s, actor=a, candidate_in={"name": "新人 New", "email": "new@example.com"}),
     "candidates.update_candidate": lambda s, a, w: candidates.update_candidate(
@@ -150,6 +150,10 @@ CALLS: dict[str, Call] = {
     "candidates.move_stage": lambda s, a, w: candidates.move_stage(
         session=s, actor=a, application_id=w.application_id, to_stage="decision_pending"),
     "importer.import_candidates": lambda s, a, w: _import_candidates(s, a),
+    "importer.load_mapping": lambda s, a, w: importlib.import_module("services.importer").load_mapping(
+        session=s, actor=a, header=["候选人姓名", "手机"]),
+    "importer.save_mapping": lambda s, a, w: importlib.import_module("services.importer").save_mapping(
+        session=s, actor=a, header=["候选人姓名", "手机"], mapping=["name", "phone"]),
     "jobs.list_jobs": lambda s, a, w: jobs.list_jobs(session=s, actor=a),
     "jobs.get_job": lambda s, a, w: jobs.get_job(session=s, actor=a, job_id=w.job_id),
     "jobs.create_job": lambda s, a, w: jobs.create_job(session=s, actor=a, job_in={"title": "New job"}),
@@ -175,6 +179,11 @@ CALLS: dict[str, Call] = {
         session=s, actor=a, interview_id=w.interview_id, status="no_show", reason="没来 / did not come"),
     "evaluation.list_interviews": lambda s, a, w: evaluation.list_interviews(
         session=s, actor=a, start=utcnow() - timedelta(days=7), end=utcnow() + timedelta(days=7)),
+    "evaluation.schedulable_applications": lambda s, a, w: evaluation.schedulable_applications(session=s, actor=a),
+    "evaluation.prepare_interview_confirmation": lambda s, a, w: evaluation.prepare_interview_confirmation(
+        session=s, actor=a, interview_id=w.interview_id),
+    "evaluation.interview_confirmation_drafts": lambda s, a, w: evaluation.interview_confirmation_drafts(
+        session=s, actor=a, interview_id=w.interview_id),
     "interview_import.import_interviews": lambda s, a, w: _import_interviews(s, a, w),
     "evaluation.my_interviews": lambda s, a, w: evaluation.my_interviews(session=s, actor=a),
     "evaluation.open_scorecard": lambda s, a, w: evaluation.open_scorecard(
@@ -188,6 +197,16 @@ CALLS: dict[str, Call] = {
         session=s, actor=a, application_id=w.application_id,
         decision_in={"kind": "hold", "reason_code": "needs_more_signal"}),
     "followup.follow_up_board": lambda s, a, w: _followup().follow_up_board(session=s, actor=a),
+    "followup.count_board_others": lambda s, a, w: _followup().count_board_others(session=s, actor=a),
+    "followup.latest_intent": lambda s, a, w: _followup().latest_intent(
+        session=s, actor=a, application_id=w.application_id),
+    "followup.pool_entry": lambda s, a, w: _followup().pool_entry(session=s, actor=a, candidate_id=w.candidate_id),
+    "followup.survey_overall": lambda s, a, w: _followup().survey_overall(session=s, actor=a),
+    "followup.count_pool": lambda s, a, w: _followup().count_pool(session=s, actor=a),
+    "followup.poolable_candidates": lambda s, a, w: _followup().poolable_candidates(session=s, actor=a),
+    "mail.save_draft": lambda s, a, w: mail.save_draft(session=s, actor=a, message_id=w.draft_id,
+                                                       subject="改过 / Edited", text="正文 / Body"),
+    "mail.drafts_waiting_for": lambda s, a, w: mail.drafts_waiting_for(session=s, actor=a),
     "followup.log_contact": lambda s, a, w: _followup().log_contact(session=s, actor=a, contact_in={
         "candidate_id": w.candidate_id, "application_id": w.application_id, "channel": "phone",
         "outcome": "reached", "summary": "聊过 / talked"}),
@@ -273,7 +292,7 @@ def public_service_functions() -> set[str]:
             if fn.__module__ == module.__name__ and not name.startswith("_") \
                     and "actor" in inspect.signature(fn).parameters:
                 names.add(f"{module_name}.{name}")
-    return names - RECORDERS
+    return names - STEPS
 
 
 def test_every_public_service_function_is_in_the_policy_table_and_the_matrix() -> None:
@@ -281,6 +300,14 @@ def test_every_public_service_function_is_in_the_policy_table_and_the_matrix() -
     assert functions - set(SERVICES) == set(), "public service functions without a rule in services.policy"
     assert set(SERVICES) - functions == set(), "rules in services.policy for functions that do not exist"
     assert set(CALLS) == set(SERVICES), "every rule needs a call in this test's matrix"
+
+
+def test_no_page_calls_a_step_that_checks_nobody() -> None:
+    """The steps in services.policy.STEPS trust their caller; only services may call them."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [p for folder in ("pages", "ui") for p in (root / folder).glob("*.py")] + [root / "app.py"]
+    called = {step for step in STEPS for src in sources if step.split(".")[1] + "(" in src.read_text("utf-8")}
+    assert called == set()
 
 
 def test_every_capability_is_held_by_someone_and_used() -> None:
