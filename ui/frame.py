@@ -10,8 +10,8 @@ from datetime import timedelta
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from models.common import Language, Role
-from services import auth, users
+from models.common import Language
+from services import auth, policy, users
 from services.config import get_settings
 from services.db import database_problem, database_ready, migrate
 from services.i18n import t
@@ -142,34 +142,38 @@ def sign_out() -> None:
     st.stop()
 
 
+# Title and icon of each screen; who sees it is services.policy.PAGES' business.
+_PAGE_LOOK = {
+    "pages/my_tasks.py": ("nav.my_tasks", ":material/checklist:"),
+    "pages/interviews.py": ("nav.interviews", ":material/event:"),
+    "pages/follow_up.py": ("nav.follow_up", ":material/support_agent:"),
+    "pages/candidates.py": ("nav.candidates", ":material/group:"),
+    "pages/jobs.py": ("nav.jobs", ":material/work:"),
+    "pages/import_candidates.py": ("nav.import", ":material/upload_file:"),
+    "pages/talent_pool.py": ("nav.talent_pool", ":material/bookmarks:"),
+    "pages/outbox.py": ("nav.outbox", ":material/outgoing_mail:"),
+    "pages/scorecard.py": ("nav.scorecard", ":material/rate_review:"),
+    "pages/debrief.py": ("nav.debrief", ":material/groups:"),
+    "pages/users.py": ("nav.users", ":material/manage_accounts:"),
+    "pages/rounds.py": ("nav.rounds", ":material/checklist_rtl:"),
+    "pages/account.py": ("nav.account", ":material/person:"),
+}
+_SETTINGS_PAGES = {"pages/users.py", "pages/rounds.py", "pages/account.py"}
+
+
 def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
-    """The navigation sections this user's roles open."""
-    staff = user.has_role(Role.admin, Role.recruiter)
-    sees_candidates = user.has_role(Role.admin, Role.recruiter, Role.hiring_manager)
+    """The navigation sections this user's capabilities open (services.policy.PAGES)."""
+    allowed = policy.pages_for(user)
     # The landing page (Candidates; for someone who only interviews, their interviews) is served at "/" and
     # only there: links in mail to a candidate therefore use "/?id=…" (services.reminders.candidate_link).
-    work = [st.Page("pages/my_tasks.py", title=tr("nav.my_tasks"), icon=":material/checklist:"),
-            st.Page("pages/interviews.py", title=tr("nav.interviews"), icon=":material/event:",
-                    default=not sees_candidates)]
-    if staff:
-        work.append(st.Page("pages/follow_up.py", title=tr("nav.follow_up"), icon=":material/support_agent:"))
-    if sees_candidates:
-        work.append(st.Page("pages/candidates.py", title=tr("nav.candidates"), icon=":material/group:",
-                            default=True))
-    work.append(st.Page("pages/jobs.py", title=tr("nav.jobs"), icon=":material/work:"))
-    if staff:
-        work += [st.Page("pages/import_candidates.py", title=tr("nav.import"), icon=":material/upload_file:"),
-                 st.Page("pages/talent_pool.py", title=tr("nav.talent_pool"), icon=":material/bookmarks:"),
-                 st.Page("pages/outbox.py", title=tr("nav.outbox"), icon=":material/outgoing_mail:")]
-    # Reached from links (an interview, an application), not from the menu.
-    work += [st.Page("pages/scorecard.py", title=tr("nav.scorecard"), icon=":material/rate_review:",
-                     visibility="hidden"),
-             st.Page("pages/debrief.py", title=tr("nav.debrief"), icon=":material/groups:", visibility="hidden")]
+    landing = "pages/candidates.py" if policy.holds(user, policy.Cap.view_candidates) else "pages/interviews.py"
+    work: list[st.Page] = []
     settings: list[st.Page] = []
-    if user.has_role(Role.admin):
-        settings += [st.Page("pages/users.py", title=tr("nav.users"), icon=":material/manage_accounts:"),
-                     st.Page("pages/rounds.py", title=tr("nav.rounds"), icon=":material/checklist_rtl:")]
-    settings.append(st.Page("pages/account.py", title=tr("nav.account"), icon=":material/person:"))
+    for rule in allowed:
+        title, icon = _PAGE_LOOK[rule.path]
+        page = st.Page(rule.path, title=tr(title), icon=icon, default=rule.path == landing,
+                       visibility="hidden" if rule.hidden else "visible")
+        (settings if rule.path in _SETTINGS_PAGES else work).append(page)
     return {tr("nav.section_work"): work, tr("nav.section_settings"): settings}
 
 

@@ -147,3 +147,13 @@ def test_a_hiring_manager_reaching_the_import_page_cannot_import(demo_db):
         assert not session.exec(select(Candidate).where(Candidate.email == "eve@example.com")).first()
         with pytest.raises(NotAllowed):
             importer.import_candidates(session=session, actor=manager, rows=[{"name": "Eve", "email": "e@x.io"}])
+
+
+@pytest.mark.parametrize("role", list(ROLE_PAGES))
+def test_the_navigation_is_exactly_what_the_policy_table_opens_to_the_role(demo_db, open_app, role):
+    from services import policy
+
+    user = demo_user(ROLE_EMAILS[role], "en")
+    at = open_app(user).run()
+    assert_no_exception(at)
+    assert nav_pages(at) == {page.path for page in policy.pages_for(user)}
