@@ -726,11 +726,11 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "You cannot remove your own admin role or deactivate yourself; ask another admin."),
     "dbdown.title": ("数据库暂时不可用", "Database unavailable"),
     "dbdown.unavailable": ("暂时连不上数据库，正在自动重试；恢复后本页会自动继续。如持续出现，请联系管理员。",
-                       "The database cannot be reached right now; retrying automatically, and this page carries on "
-                       "once it is back. If this lasts, tell your administrator."),
+                           "The database cannot be reached right now; retrying automatically, and this page carries on "
+                           "once it is back. If this lasts, tell your administrator."),
     "dbdown.read_only": ("数据库当前只读（文件权限或磁盘已满），无法保存任何内容，也无法登录。请联系管理员。",
-                     "The database is read-only right now (file permissions or a full disk): nothing can be saved "
-                     "and nobody can sign in. Tell your administrator."),
+                         "The database is read-only right now (file permissions or a full disk): nothing can be saved "
+                         "and nobody can sign in. Tell your administrator."),
     "dbdown.retry": ("重试", "Try again"),
     "err.cross_site": ("请求来自其他网站，已拒绝。请直接打开本应用。",
                        "Refused: the request came from another site. Open the app directly."),

@@ -85,6 +85,12 @@ def update_user(*, session: Session, actor: User, user_id: int, user_in: dict,
     what the editor showed) a change saved meanwhile by someone else is refused as a Conflict."""
     require(actor, Role.admin)
     data = {k: v for k, v in validate(UserUpdate, user_in).model_dump(exclude_unset=True).items() if v is not None}
+    if "roles" in data or "is_active" in data:
+        # The admins' rows first, in id order: two admins demoting each other at once are then checked one after
+        # the other, so the "someone stays admin" rule cannot be passed by both (PostgreSQL; SQLite writes are
+        # serialised anyway). The same order everywhere means no deadlock.
+        session.exec(select(User.id).where(col(User.roles).contains("admin")).order_by(col(User.id))
+                     .with_for_update()).all()
     user = _locked_user(session, user_id, seen_version)
     before = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
     if "roles" in data:

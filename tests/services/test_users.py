@@ -324,3 +324,22 @@ def test_two_admins_saving_one_user_at_the_same_moment_one_wins_the_other_is_tol
     assert [type(o) for o in outcomes if not isinstance(o, User)] == [Conflict]
     with Session(engine) as fresh:
         assert fresh.get(User, target.id).role_set == set(changes[won[0]])
+
+
+def test_two_admins_demoting_each_other_at_the_same_moment_leave_one_admin(engine, make) -> None:
+    for _ in range(5):  # a race: tried a few times
+        first, second = make.admin(), make.admin()
+        outcomes = _at_once(engine, [
+            lambda s, a=first, b=second: users.update_user(session=s, actor=a, user_id=b.id,
+                                                           user_in={"roles": ["recruiter"]}),
+            lambda s, a=second, b=first: users.update_user(session=s, actor=a, user_id=b.id,
+                                                           user_in={"roles": ["recruiter"]}),
+        ])
+        assert sorted(type(o).__name__ for o in outcomes) == ["NotAllowed", "User"], outcomes
+        with Session(engine) as fresh:
+            assert not auth.needs_first_admin(session=fresh)
+            # The next round's two new admins are then the only ones.
+            for user in fresh.exec(select(User).where(User.id.in_([first.id, second.id]))):
+                user.roles = "recruiter"
+                fresh.add(user)
+            fresh.commit()
