@@ -1,8 +1,9 @@
 """Evaluate: rounds and criteria, interviews and panels, scorecards with independent judgement, debrief, decision.
 
-Independence is enforced here: until an interviewer has submitted their own scorecard for an application,
-no function returns anyone else's scores or recommendation for it to them. Recruiters, admins and the job's
-hiring manager see every submitted scorecard.
+Independence is enforced here: whoever sits on an interview's panel is shown nobody else's scores or
+recommendation for that interview until their own scorecard for it is submitted, whatever their role.
+Interviews they are not on follow their role: recruiters, admins and the job's hiring manager see their
+submitted scorecards, anyone else does not.
 """
 
 from __future__ import annotations
