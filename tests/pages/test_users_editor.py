@@ -8,13 +8,15 @@ from models.user import AuthSession, User
 from services import auth, db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.support import all_text, assert_no_exception, element_after, submit, tr
+from ui.common import table_key
 
 
 def _pick(at, email: str):  # noqa: ANN001, ANN202
     """Select the table row of `email` the way a click does (AppTest cannot click a dataframe row)."""
     rows = at.dataframe[0].value
     index = rows[tr("field.email", at.session_state["auth_user"].language)].tolist().index(email)
-    at.session_state["users_table"] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    key = table_key("users_table", [int(i) for i in rows["id"].tolist()])  # the key ui.common.row_table gives it
+    at.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": [[index, "name"]]}}
     return at.run()
 
 
