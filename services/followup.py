@@ -536,7 +536,9 @@ def validate_pool_entry(entry_in: dict) -> PoolEntryIn:
 
 def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
     """Put a candidate in the talent pool, or update their entry, in the caller's transaction (no commit):
-    the one way into the pool, for the pool's form and for an application moved to the talent_pool stage."""
+    the one way into the pool, for the pool's form and for an application moved to the talent_pool stage (which
+    a job's hiring manager may do; `add_to_pool` is the recruiters' own way in)."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
     data = validate_pool_entry(entry_in)
     candidate = session.get(Candidate, data.candidate_id)
     if candidate is None or candidate.anonymised_at:
@@ -560,6 +562,7 @@ def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
 def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: int) -> None:
     """An application moved out of the talent_pool stage (re-engaged): once none of the candidate's
     applications is in that stage any more, their pool entry ends (no commit)."""
+    require(actor, *FOLLOWERS, Role.hiring_manager)
     still = session.exec(select(Application.id).where(Application.candidate_id == candidate_id,
                                                       Application.stage == Stage.talent_pool)).first()
     entry = _entry_of(session, candidate_id)
