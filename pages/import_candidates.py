@@ -7,7 +7,7 @@ import streamlit as st
 
 from services import importer
 from services.errors import DomainError
-from ui.common import current_user, db, tr
+from ui.common import current_user, db, tr, tr_md
 
 user = current_user()
 st.title(tr("nav.import"), anchor=False)
@@ -24,7 +24,7 @@ if upload is not None and st.button(tr("import.run"), key="import_run", type="pr
         with db() as session:
             report = importer.import_candidates(session=session, actor=user, rows=rows)
     except DomainError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
     else:
         if report.ok:
             st.success(tr("import.done", count=report.created), icon=":material/check_circle:")

@@ -20,10 +20,12 @@ from ui.common import (
     fmt_dt,
     has_role,
     lang,
+    md_escape,
     row_table,
     show_flash,
     show_validation,
     tr,
+    tr_md,
 )
 
 user = current_user()
@@ -52,7 +54,7 @@ def my_interviews() -> None:
         with st.container(border=True):
             left, right = st.columns([5, 1], vertical_alignment="center")
             state = tr("iv.draft_saved") if row.my_status == "draft" else tr("iv.not_started")
-            left.markdown(f"**{row.candidate}** · {row.job} · {_round_name(row)}  \n"
+            left.markdown(f"**{md_escape(row.candidate)}** · {md_escape(row.job)} · {md_escape(_round_name(row))}  \n"
                           f":red[{tr('iv.ended', when=_when(row))}] · {state}")
             right.page_link("pages/scorecard.py", label=tr("iv.open_scorecard"), icon=":material/rate_review:",
                             query_params={"interview": str(row.interview.id)})
@@ -62,9 +64,10 @@ def my_interviews() -> None:
     for row in mine["upcoming"]:
         with st.container(border=True):
             iv = row.interview
-            place = f" · {iv.location}" if iv.location else ""
-            st.markdown(f"**{row.candidate}** · {row.job} · {_round_name(row)}  \n{_when(row)} · "
-                        f"{tr(f'iv_mode.{iv.mode}')}{place} · {tr('iv.panel')}: {', '.join(row.panel)}")
+            place = f" · {md_escape(iv.location)}" if iv.location else ""
+            st.markdown(f"**{md_escape(row.candidate)}** · {md_escape(row.job)} · {md_escape(_round_name(row))}  \n"
+                        f"{_when(row)} · {tr(f'iv_mode.{iv.mode}')}{place} · {tr('iv.panel')}: "
+                        f"{md_escape(', '.join(row.panel))}")
 
 
 def _panel_options() -> dict[int, str]:
@@ -123,7 +126,7 @@ def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
     except ValidationError as exc:
         show_validation(exc, {"interviewer_ids": slot})
     except DomainError as exc:
-        slot.error(tr(exc.key, **exc.params), icon=":material/error:")
+        slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
     else:
         flash(tr("iv.scheduled"))
         st.rerun()
@@ -153,7 +156,7 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
         st.info(tr("iv.not_scheduled_any_more"), icon=":material/info:")
         return
     with st.form("iv_edit_form"):
-        st.markdown(f"**{tr('iv.reschedule')}** · {row.candidate} · {row.job}")
+        st.markdown(f"**{tr('iv.reschedule')}** · {md_escape(row.candidate)} · {md_escape(row.job)}")
         local = iv.starts_at.astimezone(tz)
         c1, c2, c3 = st.columns(3)
         day = c1.date_input(tr("iv.date"), value=local.date(), key=f"iv_edit_day_{iv.id}")
@@ -193,7 +196,7 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
     except Conflict:
         slot.error(tr("err.conflict"), icon=":material/sync_problem:")
     except DomainError as exc:
-        slot.error(tr(exc.key, **exc.params), icon=":material/error:")
+        slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
 
 
 def import_form() -> None:
@@ -211,7 +214,7 @@ def import_form() -> None:
             with db() as session:
                 report = interview_import.import_interviews(session=session, actor=user, rows=rows)
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
             return
         if report.ok:
             st.success(tr("iv.imported", count=report.created), icon=":material/check_circle:")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from models.common import utcnow
 from services import tasks
-from ui.common import call, current_user, fmt_dt, stage_label, tr
+from ui.common import call, current_user, fmt_dt, stage_label, tr, tr_md
 
 user = current_user()
 st.title(tr("nav.my_tasks"), anchor=False)
@@ -31,7 +31,7 @@ def _show(task: tasks.Task, late: bool) -> None:
     with st.container(border=True):
         left, right = st.columns([5, 1], vertical_alignment="center")
         when = tr("tasks.was_due", when=fmt_dt(task.due_at)) if late else tr("tasks.due", when=fmt_dt(task.due_at))
-        left.markdown(f"{':red' if late else ':orange'}[**{when}**]  \n{tr(f'task.{task.kind}', **params)}")
+        left.markdown(f"{':red' if late else ':orange'}[**{when}**]  \n{tr_md(f'task.{task.kind}', **params)}")
         right.page_link(task.page, label=tr("tasks.open"), icon=":material/arrow_forward:",
                         query_params=task.query or None)
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.common import utcnow
 from services import followup
-from ui.common import call, current_user, flash, fmt_dt, row_table, show_flash, tr
+from ui.common import call, current_user, flash, fmt_dt, md_escape, row_table, show_flash, tr
 from ui.drafts import review_draft
 
 user = current_user()
@@ -40,8 +40,8 @@ else:
 chosen = next((r for r in rows if linked.isdigit() and r["candidate"].id == int(linked)), None)
 if chosen is not None:
     cand = chosen["candidate"]
-    st.subheader(cand.name, anchor=False)
-    st.caption(" · ".join(x for x in [cand.email, cand.phone] if x))
+    st.subheader(md_escape(cand.name), anchor=False)
+    st.caption(md_escape(" · ".join(x for x in [cand.email, cand.phone] if x)))
     a1, a2, a3 = st.columns(3)
     a1.page_link("pages/candidates.py", label=tr("fu.open_candidate"), icon=":material/person:",
                  query_params={"id": str(cand.id)})

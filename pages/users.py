@@ -20,6 +20,7 @@ from ui.common import (
     show_error,
     show_flash,
     tr,
+    tr_md,
 )
 
 user = current_user()
@@ -49,7 +50,7 @@ if picked:
         st.session_state.update(users_edit_id=target.id, users_edit_name=target.name,
                                 users_edit_roles=sorted(target.role_set), users_edit_language=target.language,
                                 users_edit_active=target.is_active)
-    st.subheader(tr("users.edit", name=target.name), anchor=False)
+    st.subheader(tr_md("users.edit", name=target.name), anchor=False)
     with st.form("users_edit_form"):
         st.text_input(tr("field.name"), key="users_edit_name", max_chars=100)
         slot_name = st.empty()
@@ -69,7 +70,7 @@ if picked:
                 show_error(exc, {"name": slot_name})
             else:
                 st.session_state.pop("users_edit_id", None)
-                flash(tr("users.saved", name=st.session_state["users_edit_name"]))
+                flash(tr_md("users.saved", name=st.session_state["users_edit_name"]))
                 st.rerun()
     with st.form("users_pw_form", clear_on_submit=True):
         new_pw = st.text_input(tr("users.new_password"), type="password", key="users_pw", max_chars=200,
@@ -109,5 +110,5 @@ if submitted:
     else:
         for key in ("users_new_name", "users_new_email", "users_new_roles", "users_new_password"):
             st.session_state.pop(key, None)
-        flash(tr("users.created", name=created.name))
+        flash(tr_md("users.created", name=created.name))
         st.rerun()

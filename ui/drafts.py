@@ -8,13 +8,13 @@ from models.mail import OutboxMessage
 from models.user import User
 from services import mail
 from services.errors import DomainError
-from ui.common import db, flash, show_error, tr
+from ui.common import db, flash, md_escape, show_error, tr
 
 
 def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
     """A box with the draft's subject and text to edit, and Send / Discard."""
     with st.container(border=True):
-        st.markdown(f"**{title}** → {draft.to_addrs}")
+        st.markdown(f"**{title}** → {md_escape(draft.to_addrs)}")
         st.caption(tr("db.draft_hint"))
         with st.form(f"draft_{draft.id}"):
             subject = st.text_input(tr("field.subject"), value=draft.subject, max_chars=300,

@@ -11,7 +11,7 @@ from models.common import Language, Role
 from services import auth, users
 from services.config import get_settings
 from services.db import migrate
-from ui.common import LANG_KEY, USER_KEY, db, lang, tr
+from ui.common import LANG_KEY, USER_KEY, db, lang, md_escape, tr
 
 COOKIE = "followup_session"
 
@@ -166,7 +166,8 @@ def main() -> None:
         return
     st.session_state[USER_KEY] = user
     with st.sidebar:
-        st.markdown(f"**{user.name}**  \n{user.email}")
+        st.markdown(f"**{md_escape(user.name)}**")
+        st.text(user.email)
         roles = " · ".join(tr(f"role.{r}") for r in sorted(user.role_set)) or tr("role.none")
         st.caption(roles)
         _language_picker()
