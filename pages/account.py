@@ -6,12 +6,13 @@ import streamlit as st
 
 from services import auth, users
 from services.errors import DomainError, ValidationError
-from ui.common import USER_KEY, call, current_user, db, role_label, show_error, tr
+from ui.common import USER_KEY, call, current_user, db, md_escape, role_label, show_error, tr
 from ui.frame import continue_signed_in
 
 user = current_user()
 st.title(tr("nav.account"), anchor=False)
-st.markdown(f"**{user.name}** · {user.email}")
+st.markdown(f"**{md_escape(user.name)}**")
+st.text(user.email)
 st.caption(" · ".join(role_label(r) for r in sorted(user.role_set)))
 st.caption(tr("account.language_hint"))
 

@@ -21,12 +21,14 @@ from ui.common import (
     fmt_dt,
     has_role,
     lang,
+    md_escape,
     row_table,
     show_error,
     show_flash,
     show_validation,
     stage_label,
     tr,
+    tr_md,
 )
 
 user = current_user()
@@ -70,7 +72,7 @@ def _duplicate_notice(exc: candidates.DuplicateCandidate, prefix: str) -> None:
     st.warning(tr("err.duplicate_candidate"), icon=":material/content_copy:")
     for existing in exc.existing:
         label = f"{existing.name} · {existing.email or ''} {existing.phone or ''}".strip()
-        st.button(tr("cand.open_existing", name=label), key=f"{prefix}_dupe_{existing.id}",
+        st.button(tr_md("cand.open_existing", name=label), key=f"{prefix}_dupe_{existing.id}",
                   on_click=_open, args=(existing.id,), icon=":material/open_in_new:")
     if not st.session_state.get(f"{prefix}_dupes_seen"):
         # The form draws this button itself from the next run on; this time it must come with the warning.
@@ -182,7 +184,7 @@ def create_form() -> None:
             else:
                 for key in [k for k in st.session_state if str(k).startswith(prefix)]:
                     del st.session_state[key]
-                flash(tr("cand.created", name=created.name))
+                flash(tr_md("cand.created", name=created.name))
                 _open(created.id)
                 st.rerun()
 
@@ -195,17 +197,17 @@ def detail_view(candidate_id: int) -> None:
     if detail is None:
         return
     c = detail["candidate"]
-    st.title(c.name, anchor=False)
+    st.title(md_escape(c.name), anchor=False)
     show_flash()
     contact = " · ".join(x for x in [c.email, c.phone, f"WeChat {c.wechat_id}" if c.wechat_id else None] if x)
-    st.caption(contact)
+    st.caption(md_escape(contact))
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(tr("field.owner_id"), detail["owner"] or tr("common.none"))
+    m1.metric(tr("field.owner_id"), md_escape(detail["owner"]) if detail["owner"] else tr("common.none"))
     m2.metric(tr("field.source"), tr(f"source.{c.source}"))
     m3.metric(tr("field.language"), {"zh": "中文", "en": "English"}[c.language])
     m4.metric(tr("field.consent"), tr("common.yes") if c.consent else tr("common.no"))
     if tag_list(c.tags):
-        st.markdown(" ".join(f":blue-badge[{t}]" for t in tag_list(c.tags)))
+        st.markdown(" ".join(f":blue-badge[{md_escape(t)}]" for t in tag_list(c.tags)))
     # Keyed, so a message appearing above (a save, a conflict) does not throw the editor back to the first tab.
     tabs = st.tabs([tr("cand.tab_applications"), tr("cand.tab_edit"), tr("cand.tab_timeline"),
                     tr("cand.tab_mail"), tr("cand.tab_audit")], key=f"cand_tabs_{c.id}", on_change="rerun")
@@ -231,7 +233,7 @@ def applications(detail: dict) -> None:
     for item in detail["applications"]:
         app = item["application"]
         with st.container(border=True):
-            st.markdown(f"**{item['job']}** · {item['department']}")
+            st.markdown(f"**{md_escape(item['job'])}** · {md_escape(item['department'])}")
             st.markdown(tr("cand.stage_since", stage=stage_label(app.stage), since=fmt_dt(app.stage_changed_at)))
             l1, l2, l3 = st.columns([1, 1, 2])
             l1.page_link("pages/debrief.py", label=tr("cand.debrief"), icon=":material/groups:",
@@ -338,7 +340,7 @@ def edit_form(c) -> None:  # noqa: ANN001
         else:
             st.session_state.pop(f"{prefix}_dupes_seen", None)
             st.session_state.pop(f"{prefix}_loaded", None)
-            flash(tr("cand.saved", name=saved.name))
+            flash(tr_md("cand.saved", name=saved.name))
             st.rerun()
 
 
@@ -348,8 +350,9 @@ def timeline(detail: dict) -> None:
         return
     for row in reversed(detail["timeline"]):
         src = stage_label(row["from_stage"]) if row["from_stage"] else tr("cand.created_stage")
-        st.markdown(f"**{fmt_dt(row['at'])}** · {row['job']} · {src} → **{stage_label(row['to_stage'])}**"
-                    f" · {row['by'] or tr('common.system')}" + (f"  \n> {row['reason']}" if row["reason"] else ""))
+        st.markdown(f"**{fmt_dt(row['at'])}** · {md_escape(row['job'])} · {src} → **{stage_label(row['to_stage'])}**"
+                    f" · {md_escape(row['by']) if row['by'] else tr('common.system')}"
+                    + (f"  \n> {md_escape(row['reason'])}" if row["reason"] else ""))
 
 
 def mail_list(detail: dict) -> None:

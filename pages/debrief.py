@@ -20,10 +20,12 @@ from ui.common import (
     fmt_dt,
     has_role,
     lang,
+    md_escape,
     show_flash,
     show_validation,
     stage_label,
     tr,
+    tr_md,
 )
 from ui.drafts import review_draft
 
@@ -45,8 +47,8 @@ if has_role(Role.admin, Role.recruiter, Role.hiring_manager):
                  query_params={"id": str(cand.id)})
 else:  # an interviewer has no candidates page: back to their interviews
     st.page_link("pages/interviews.py", label=tr("iv.back"), icon=":material/arrow_back:")
-st.title(tr("db.title", name=cand.name), anchor=False)
-st.caption(f"{job.title} · {tr('field.stage')}: {stage_label(app.stage)}")
+st.title(tr_md("db.title", name=cand.name), anchor=False)
+st.caption(f"{md_escape(job.title)} · {tr('field.stage')}: {stage_label(app.stage)}")
 show_flash()
 
 if not data["rounds"]:
@@ -54,7 +56,7 @@ if not data["rounds"]:
 for rd in data["rounds"]:
     rnd = rd.round
     with st.container(border=True):
-        st.subheader(rnd.name_zh if zh else rnd.name_en, anchor=False)
+        st.subheader(md_escape(rnd.name_zh if zh else rnd.name_en), anchor=False)
         m1, m2, m3 = st.columns(3)
         m1.metric(tr("db.average"), f"{rd.average:.2f}" if rd.average is not None else "—")
         m2.metric(tr("db.bar"), f"{rnd.bar:.1f}")
@@ -63,7 +65,7 @@ for rd in data["rounds"]:
         for key in rd.disagreement:
             st.warning(tr(key), icon=":material/warning:")
         if rd.pending:
-            st.info(tr("db.pending", names=", ".join(rd.pending)), icon=":material/hourglass_top:")
+            st.info(tr_md("db.pending", names=", ".join(rd.pending)), icon=":material/hourglass_top:")
         if rd.hidden:
             key = "db.hidden_submit_first" if rd.hidden_reason == "err.submit_first" else "db.hidden_not_on_panel"
             st.info(tr(key, count=rd.hidden), icon=":material/visibility_off:")
@@ -89,7 +91,8 @@ for rd in data["rounds"]:
         st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key=f"db_table_{rnd.id}")
         for c in rd.cards:
             card = c["scorecard"]
-            with st.expander(f"{c['interviewer']} · {tr(f'rec.{card.recommendation}')} · {fmt_dt(card.submitted_at)}"):
+            with st.expander(f"{md_escape(c['interviewer'])} · {tr(f'rec.{card.recommendation}')} · "
+                             f"{fmt_dt(card.submitted_at)}"):
                 # What interviewers wrote is text, never Markdown (a link or image in it would act on the reader).
                 st.markdown(f"**{tr('sc.strengths')}**")
                 st.text(card.strengths or "—")
@@ -106,9 +109,9 @@ for rd in data["rounds"]:
 if data["decisions"]:
     st.subheader(tr("db.decisions"), anchor=False)
     for decision, who in data["decisions"]:
-        text = f": {decision.reason_text}" if decision.reason_text else ""
+        text = f": {md_escape(decision.reason_text)}" if decision.reason_text else ""
         st.markdown(f"- **{tr(f'decision.{decision.kind}')}** · {tr(f'reason.{decision.reason_code}')}{text} · "
-                    f"{who} · {fmt_dt(decision.at)}")
+                    f"{md_escape(who)} · {fmt_dt(decision.at)}")
 
 for draft in data["drafts"]:
     review_draft(draft, user, tr("db.draft_title"))
@@ -144,7 +147,7 @@ if data["can_decide"] and app.stage in ("interviewing", "decision_pending", "off
                 slot.error(tr(exc.key, stage=stage_label(exc.params.get("stage", ""))), icon=":material/sync_problem:")
             except DomainError as exc:
                 params = {k: stage_label(v) if "stage" in k else v for k, v in exc.params.items()}
-                slot.error(tr(exc.key, **params), icon=":material/error:")
+                slot.error(tr_md(exc.key, **params), icon=":material/error:")
             else:
                 flash(tr("db.recorded", decision=tr(f"decision.{kind}")))
                 st.rerun()

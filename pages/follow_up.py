@@ -21,6 +21,7 @@ from ui.common import (
     flash,
     fmt_dt,
     has_role,
+    md_escape,
     row_table,
     show_error,
     show_flash,
@@ -119,7 +120,7 @@ if current is None:
     st.stop()
 
 st.divider()
-st.subheader(f"{current.candidate} · {current.job}", anchor=False)
+st.subheader(f"{md_escape(current.candidate)} · {md_escape(current.job)}", anchor=False)
 st.page_link("pages/candidates.py", label=tr("fu.open_candidate"), icon=":material/person:",
              query_params={"id": str(current.candidate_id)})
 for key in current.risks:
@@ -175,8 +176,8 @@ with contact_tab:
     for contact, who in history:
         nxt = f" · {tr('fu.next_contact')}: {fmt_dt(contact.next_contact_at)}" if contact.next_contact_at else ""
         st.markdown(f"**{fmt_dt(contact.at)}** · {tr(f'channel.{contact.channel}')} · "
-                    f"{tr(f'direction.{contact.direction}')} · {tr(f'outcome.{contact.outcome}')} · {who}{nxt}  \n"
-                    f"{contact.summary}")
+                    f"{tr(f'direction.{contact.direction}')} · {tr(f'outcome.{contact.outcome}')} · "
+                    f"{md_escape(who)}{nxt}  \n{md_escape(contact.summary, lines=True)}")
 
 with intent_tab:
     # The form starts from the newest recorded intent (a second save must not drop what the first recorded), and
@@ -242,7 +243,7 @@ with intent_tab:
             flash(tr("fu.intent_saved"))
             st.rerun()
     for intent, who in call(followup.intent_history, actor=user, application_id=current.application_id) or []:
-        offers_text = "；".join(f"{o['company']}（{o.get('stage') or '—'}，{o.get('deadline') or '—'}）"
+        offers_text = "；".join(md_escape(f"{o['company']}（{o.get('stage') or '—'}，{o.get('deadline') or '—'}）")
                                for o in json.loads(intent.offers))
         st.text(f"{fmt_dt(intent.at)} · {who} · {tr('fu.interest')} {intent.interest}/5"
                 + (f" · {tr('fu.salary')} {intent.expected_salary:,.0f}" if intent.expected_salary else "")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from services import importer
 from services.errors import DomainError, ValidationError
-from ui.common import current_user, db, tr
+from ui.common import current_user, db, tr, tr_md
 
 user = current_user()
 st.title(tr("nav.import"), anchor=False)
@@ -46,7 +46,7 @@ def _table() -> importer.Table | None:
     try:
         table = importer.read_table(filename=upload.name, content=upload.getvalue())
     except DomainError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
         st.session_state.pop("import_table", None)
         return None
     st.session_state["import_table"] = (upload.file_id, table)
@@ -99,7 +99,7 @@ def run_import(table: importer.Table, mapping: list[str]) -> None:
         key, params = exc.fields["mapping"]
         if "target" in params:
             params = params | {"target": _field_label(params["target"])}
-        st.error(tr(key, **params), icon=":material/error:")
+        st.error(tr_md(key, **params), icon=":material/error:")
         return
     try:
         rows = importer.apply_mapping(table, mapping)
@@ -110,11 +110,11 @@ def run_import(table: importer.Table, mapping: list[str]) -> None:
         with db() as session:
             report = importer.import_candidates(session=session, actor=user, rows=rows)
     except importer.ImportRowsError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
         _show_row_errors(exc.errors)
         return
     except DomainError as exc:
-        st.error(tr(exc.key, **exc.params), icon=":material/error:")
+        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
         return
     if report.ok:
         st.success(tr("import.done", count=report.created), icon=":material/check_circle:")

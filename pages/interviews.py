@@ -26,6 +26,7 @@ from ui.common import (
     show_flash,
     stage_label,
     tr,
+    tr_md,
 )
 from ui.drafts import review_draft
 
@@ -279,7 +280,7 @@ def import_form() -> None:
         except importer.ImportRowsError as exc:  # unreadable cells: listed by row below, like any row problem
             report = importer.ImportReport(errors=exc.errors)
         except DomainError as exc:
-            st.error(tr(exc.key, **exc.params), icon=":material/error:")
+            st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
             return
         if report.ok:
             st.success(tr("iv.imported", count=report.created), icon=":material/check_circle:")

@@ -8,7 +8,7 @@ import streamlit as st
 from models.common import JobStatus, Role
 from services import jobs, users
 from services.errors import Conflict, DomainError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_error, show_flash, tr
+from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_error, show_flash, tr, tr_md
 
 user = current_user()
 can_edit = has_role(Role.admin, Role.recruiter)
@@ -120,7 +120,7 @@ if can_edit:
         except DomainError as exc:
             show_error(exc, slots)
         else:
-            flash(tr("jobs.saved", title=saved.title))
+            flash(tr_md("jobs.saved", title=saved.title))
             # The form's widgets are drawn already; their values can only be replaced before the next run draws them.
             st.session_state["jobs_saved_id"] = saved.id
             st.rerun()

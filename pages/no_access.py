@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui.common import current_user, tr
+from ui.common import current_user, tr, tr_md
 
 user = current_user()
 st.title(tr("noaccess.title"), anchor=False)
-st.info(tr("noaccess.body", email=user.email), icon=":material/lock:")
+st.info(tr_md("noaccess.body", email=user.email), icon=":material/lock:")

@@ -10,7 +10,19 @@ from models.mail import MailStatus
 from services import mail
 from services.config import get_settings
 from services.errors import ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_flash, show_validation, tr
+from ui.common import (
+    call,
+    current_user,
+    db,
+    flash,
+    fmt_dt,
+    has_role,
+    row_table,
+    show_flash,
+    show_validation,
+    tr,
+    tr_md,
+)
 from ui.drafts import review_draft
 
 user = current_user()
@@ -74,12 +86,12 @@ else:
             message, attachments = found
             with st.container(border=True):
                 st.text(message.subject)
-                st.caption(tr("outbox.headers", to=message.to_addrs.replace(",", ", "),
+                st.caption(tr_md("outbox.headers", to=message.to_addrs.replace(",", ", "),
                               cc=message.cc_addrs.replace(",", ", ") or "—", message_id=message.message_id))
                 if message.last_error:
-                    st.error(tr("outbox.error", error=message.last_error), icon=":material/error:")
+                    st.error(tr_md("outbox.error", error=message.last_error), icon=":material/error:")
                 if attachments:
-                    st.caption(tr("outbox.attachments", names=", ".join(a.filename for a in attachments)))
+                    st.caption(tr_md("outbox.attachments", names=", ".join(a.filename for a in attachments)))
                 # Sanitised (DOMPurify) rather than an iframe: mail bodies may carry what people typed.
                 with st.container(height=420, border=True):
                     st.html(message.html)
@@ -110,5 +122,5 @@ if has_role(Role.admin):
             except ValidationError as exc:
                 show_validation(exc, {"to": slot})
             else:
-                flash(tr("outbox.test_queued", to=to))
+                flash(tr_md("outbox.test_queued", to=to))
                 st.rerun()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from services import evaluation, jobs
 from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, lang, show_error, show_flash, show_validation, tr
+from ui.common import call, current_user, db, flash, lang, show_error, show_flash, show_validation, tr, tr_md
 
 user = current_user()
 st.title(tr("nav.rounds"), anchor=False)
@@ -48,7 +48,7 @@ with st.expander(tr("rounds.edit_round"), icon=":material/tune:"), st.form(f"rou
         except ValidationError as exc:
             show_validation(exc, {"__all__": slot})
         except DomainError as exc:
-            slot.error(tr(exc.key, **exc.params), icon=":material/error:")
+            slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
         else:
             flash(tr("rounds.saved"))
             st.rerun()
@@ -101,7 +101,7 @@ if save or remove:
     except ValidationError as exc:
         show_validation(exc, {"__all__": slot})
     except DomainError as exc:
-        slot.error(tr(exc.key, **exc.params), icon=":material/error:")
+        slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
     else:
         st.session_state["rounds_crit_nonce"] = n + 1
         if remove:

@@ -9,7 +9,7 @@ from models.evaluation import Recommendation, ScorecardStatus
 from services import evaluation
 from services.config import get_settings
 from services.errors import Conflict, DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, lang, show_flash, show_validation, tr
+from ui.common import call, current_user, db, flash, fmt_dt, lang, md_escape, show_flash, show_validation, tr, tr_md
 
 user = current_user()
 tz = get_settings().tz
@@ -27,16 +27,16 @@ card, ratings, criteria = ctx["scorecard"], ctx["ratings"], ctx["criteria"]
 zh = lang() == "zh"
 prefix = f"sc_{interview_id}"
 
-st.title(tr("sc.title", name=cand.name), anchor=False)
+st.title(tr_md("sc.title", name=cand.name), anchor=False)
 show_flash()
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
-    c1.markdown(f"**{tr('field.job')}**  \n{job.title}")
-    c2.markdown(f"**{tr('iv.round')}**  \n{rnd.name_zh if zh else rnd.name_en}")
+    c1.markdown(f"**{tr('field.job')}**  \n{md_escape(job.title)}")
+    c2.markdown(f"**{tr('iv.round')}**  \n{md_escape(rnd.name_zh if zh else rnd.name_en)}")
     c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{iv.ends_at.astimezone(tz):%H:%M} · "
                 f"{tr(f'iv_mode.{iv.mode}')}")
     contact = " · ".join(x for x in [cand.email, cand.phone] if x)
-    st.caption(f"{contact} · {tr('iv.panel')}: {', '.join(ctx['panel'])}")
+    st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx['panel']))}")
 
 submitted = card is not None and card.status == ScorecardStatus.submitted
 if submitted:
@@ -62,10 +62,10 @@ with st.form(f"{prefix}_form"):
     slots = {}
     for crit in criteria:
         name = crit.name_zh if zh else crit.name_en
-        st.markdown(f"**{name}** · {tr('sc.weight', weight=f'{crit.weight:g}')}")
+        st.markdown(f"**{md_escape(name)}** · {tr('sc.weight', weight=f'{crit.weight:g}')}")
         levels = [(1, crit.level1_zh if zh else crit.level1_en), (3, crit.level3_zh if zh else crit.level3_en),
                   (5, crit.level5_zh if zh else crit.level5_en)]
-        st.caption("  \n".join(f"**{n}** — {text}" for n, text in levels if text))
+        st.caption("  \n".join(f"**{n}** — {md_escape(text)}" for n, text in levels if text))
         r1, r2 = st.columns([2, 3])
         r1.segmented_control(tr("sc.rating"), LEVELS, key=f"{prefix}_r{crit.id}", label_visibility="collapsed")
         r2.text_input(tr("sc.note"), key=f"{prefix}_n{crit.id}", max_chars=2000, placeholder=tr("sc.note_hint"),
@@ -111,7 +111,7 @@ if save or submit:
     except Conflict as exc:
         slots["__all__"].error(tr(exc.key), icon=":material/sync_problem:")
     except DomainError as exc:
-        slots["__all__"].error(tr(exc.key, **exc.params), icon=":material/error:")
+        slots["__all__"].error(tr_md(exc.key, **exc.params), icon=":material/error:")
     else:
         st.session_state.pop(f"{prefix}_loaded", None)
         flash(tr("sc.submitted") if submit else tr("sc.saved_change") if submitted else tr("sc.draft_saved"))

@@ -6,7 +6,7 @@ import streamlit as st
 
 from services import followup
 from services.errors import ValidationError
-from ui.common import LANG_KEY, db, show_validation, tr
+from ui.common import LANG_KEY, db, show_validation, tr, tr_md
 
 token = st.query_params.get("survey", "")
 try:
@@ -29,7 +29,7 @@ with middle:
         st.info(tr("survey.link_invalid"), icon=":material/link_off:")
         st.stop()
     st.title(tr("survey.title"), anchor=False)
-    st.caption(tr("survey.intro", job=info["job"]))
+    st.caption(tr_md("survey.intro", job=info["job"]))
     with st.form("survey_form"):
         # No pre-selected answer: a default would nudge every score toward it.
         nps = st.segmented_control(tr("survey.nps"), list(range(11)), key="survey_nps")

@@ -11,7 +11,7 @@ from models.common import utcnow
 from services import followup
 from services.config import get_settings
 from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, row_table, show_error, show_flash, tr
+from ui.common import call, current_user, db, flash, fmt_dt, md_escape, row_table, show_error, show_flash, tr
 from ui.drafts import review_draft
 
 user = current_user()
@@ -57,7 +57,7 @@ else:
 chosen = next((r for r in rows if linked.isdigit() and r["candidate"].id == int(linked)), None)
 if chosen is not None:
     cand = chosen["candidate"]
-    st.subheader(cand.name, anchor=False)
+    st.subheader(md_escape(cand.name), anchor=False)
     st.text(" · ".join(x for x in [cand.email, cand.phone] if x))
     a1, a2, a3 = st.columns(3)
     a1.page_link("pages/candidates.py", label=tr("fu.open_candidate"), icon=":material/person:",

@@ -20,6 +20,7 @@ from ui.common import (
     show_error,
     show_flash,
     tr,
+    tr_md,
 )
 
 user = current_user()
@@ -56,7 +57,7 @@ if picked:
     target = next(u for u in accounts if u.id == picked)
     if st.session_state.get("users_edit_id") != target.id:
         _load_editor(target)
-    st.subheader(tr("users.edit", name=target.name), anchor=False)
+    st.subheader(tr_md("users.edit", name=target.name), anchor=False)
     with st.form("users_edit_form"):
         st.text_input(tr("field.name"), key="users_edit_name", max_chars=100)
         slot_name = st.empty()
@@ -83,7 +84,7 @@ if picked:
                 show_error(exc, {"name": slot_name, "__all__": slot_all})
             else:
                 st.session_state.pop("users_edit_id", None)
-                flash(tr("users.saved", name=st.session_state["users_edit_name"]))
+                flash(tr_md("users.saved", name=st.session_state["users_edit_name"]))
                 st.rerun()
     if "users_flash_error" in st.session_state:
         show_error(st.session_state.pop("users_flash_error"))
@@ -129,5 +130,5 @@ if submitted:
     else:
         for key in ("users_new_name", "users_new_email", "users_new_roles", "users_new_password"):
             st.session_state.pop(key, None)
-        flash(tr("users.created", name=created.name))
+        flash(tr_md("users.created", name=created.name))
         st.rerun()

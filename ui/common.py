@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +44,31 @@ def lang() -> str:
 def tr(key: str, **params: Any) -> str:
     """`key` in the current language."""
     return t(key, lang(), **params)
+
+
+# Every ASCII punctuation character may be backslash-escaped in (CommonMark) Markdown and then stands for itself:
+# no link, image, emphasis, heading, list, table, HTML tag, Streamlit directive (:red[…], :material/…:) or LaTeX.
+_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+_AUTOLINK = re.compile(r":/|www\.|@", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def md_escape(text: object, *, lines: bool = False) -> str:
+    """User text (a name, a title, a note) made inert for the Markdown that Streamlit renders in st.markdown,
+    st.caption, st.title/st.subheader, messages (st.info/st.error/…) and the labels of buttons, expanders, tabs
+    and metrics: `![x](/session/end)` shows as those characters instead of loading /session/end as an image.
+    `lines`: keep the text's line breaks (Markdown joins lines otherwise)."""
+    plain = "" if text is None else str(text)
+    # GitHub's "autolink literals" (http://…, www.…, a@b.c) become links even with every character escaped: an
+    # invisible word joiner inside the pattern keeps them text.
+    plain = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], plain)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
+    return escaped.replace("\r\n", "\n").replace("\n", "  \n") if lines else escaped
+
+
+def tr_md(key: str, **params: Any) -> str:
+    """`key` in the current language with its parameters escaped (md_escape), for a place that renders Markdown."""
+    return tr(key, **{k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()})
 
 
 def current_user() -> User:
@@ -88,7 +115,7 @@ def show_error(exc: DomainError, where: dict[str, Any] | None = None) -> None:
     params = {k: stage_label(v) if "stage" in k and isinstance(v, str) else v for k, v in exc.params.items()}
     target = (where or {}).get("__all__") or st
     icon = ":material/sync_problem:" if isinstance(exc, Conflict) else ":material/error:"
-    target.error(tr(exc.key, **params), icon=icon)
+    target.error(tr_md(exc.key, **params), icon=icon)  # params may quote what was typed or uploaded
 
 
 def show_validation(exc: ValidationError, where: dict[str, Any] | None = None) -> None:
@@ -96,7 +123,7 @@ def show_validation(exc: ValidationError, where: dict[str, Any] | None = None) -
     loose = []
     for field, (key, params) in exc.fields.items():
         label = tr(f"field.{field}") if f"field.{field}" in _known_fields() else field
-        message = tr(key, **(params or {}))
+        message = tr_md(key, **(params or {}))
         if where and field in where:
             where[field].error(message, icon=":material/error:")
         else:

@@ -15,7 +15,7 @@ from services import auth, policy, users
 from services.config import get_settings
 from services.db import database_problem, database_ready, migrate
 from services.i18n import t
-from ui.common import LANG_KEY, USER_KEY, db, lang, tr
+from ui.common import LANG_KEY, USER_KEY, db, lang, md_escape, tr
 
 COOKIE = "followup_session"
 log = logging.getLogger("followup.frame")
@@ -229,7 +229,8 @@ def _main() -> None:
         return
     st.session_state[USER_KEY] = user
     with st.sidebar:
-        st.markdown(f"**{user.name}**  \n{user.email}")
+        st.markdown(f"**{md_escape(user.name)}**")
+        st.text(user.email)
         roles = " · ".join(tr(f"role.{r}") for r in sorted(user.role_set)) or tr("role.none")
         st.caption(roles)
         _language_picker()

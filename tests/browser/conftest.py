@@ -95,7 +95,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield {"url": url, "database_url": env["FOLLOWUP_DATABASE_URL"],
+        yield {"url": url, "database_url": env["FOLLOWUP_DATABASE_URL"], "log": log,
                "settings": {k: v for k, v in env.items() if k.startswith("FOLLOWUP_")}}
     finally:
         proc.terminate()

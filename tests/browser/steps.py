@@ -24,14 +24,20 @@ def shot_when_drawn(page: Page, name: str) -> None:
 ROW_HEIGHT = 35  # st.dataframe's header and row height, in CSS pixels
 
 
-def click_cell(page: Page, table: Locator, row: int = 0, x_fraction: float = 0.5) -> None:
-    """Click a cell of `row` (by default in the middle of the table, far from any checkbox), as a person does.
-
-    The grid is a canvas; the click lands at the row's height and `x_fraction` of the table's width.
-    """
-    table.scroll_into_view_if_needed()
-    box = table.get_by_test_id("data-grid-canvas").bounding_box()
+def click_cell(page: Page, table: Locator, row: int = 0, x_fraction: float = 0.5) -> bool:
+    """Click a cell of `row` (by default in the middle of the table, far from any checkbox), as a person does;
+    False when the table has no such row. The grid is a canvas: the click lands at the row's height."""
+    canvas = table.get_by_test_id("data-grid-canvas")
+    expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     assert box, "the table is not drawn"
+    # The grid keeps an accessible copy of the cells it shows (td data-testid="glide-cell-<column>-<row>").
+    cells = table.locator(f"td[data-testid^='glide-cell-'][data-testid$='-{row}']")
+    try:
+        expect(cells.first).to_be_attached(timeout=1_500)
+    except AssertionError:
+        return False
     y = ROW_HEIGHT * (row + 1) + ROW_HEIGHT / 2
-    assert y < box["height"], (box, row)
     page.mouse.click(box["x"] + box["width"] * x_fraction, box["y"] + y)
+    return True

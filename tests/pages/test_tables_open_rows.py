@@ -70,6 +70,6 @@ def test_a_click_on_an_interviews_candidate_opens_it_to_change(demo_db, open_app
     click_cell(at, "iv_week_table", 0, tr("field.name", "en"))
     assert_no_exception(at)
     if status == tr("iv_status.scheduled", "en"):
-        assert "iv_edit_form" in {getattr(b, "form_id", "") for b in at.button}
+        assert any(getattr(b, "form_id", "").startswith("iv_edit_form") for b in at.button)
     else:
         assert tr("iv.not_scheduled_any_more", "en") in [i.value for i in at.info]
