@@ -140,7 +140,8 @@ def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
         mode = c5.selectbox(tr("iv.mode"), [m.value for m in InterviewMode], key=f"iv_new_mode_{n}",
                             format_func=lambda m: tr(f"iv_mode.{m}"))
         location = st.text_input(tr("iv.location"), key=f"iv_new_location_{n}", max_chars=300)
-        panelists = st.multiselect(tr("iv.panel"), list(panel), format_func=panel.get, key=f"iv_new_panel_{n}")
+        panelists = st.multiselect(tr("iv.panel"), list(panel), format_func=panel.get, key=f"iv_new_panel_{n}",
+                                   placeholder=tr("common.choose_many"))
         slot = st.empty()
         submitted = st.form_submit_button(tr("iv.schedule"), type="primary", icon=":material/event:")
     if not apps:
@@ -204,7 +205,7 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
                                  key=f"iv_edit_loc_{iv.id}_{iv.version}")
         current = [uid for uid, name in panel.items() if name in row.panel]
         panelists = st.multiselect(tr("iv.panel"), list(panel), default=current, format_func=panel.get,
-                                   key=f"iv_edit_panel_{iv.id}_{iv.version}")
+                                   key=f"iv_edit_panel_{iv.id}_{iv.version}", placeholder=tr("common.choose_many"))
         slot = st.empty()
         b1, b2, b3 = st.columns(3)
         save = b1.form_submit_button(tr("common.save"), type="primary", icon=":material/save:")

@@ -1,0 +1,37 @@
+"""Streamlit's own widget texts are English unless a parameter sets them: every picker that can show its
+placeholder ("Choose options", "Choose an option") gets one from our texts."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _calls(name: str) -> list[tuple[str, ast.Call]]:
+    found = []
+    for path in sorted([*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name:
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node))
+    return found
+
+
+def _keywords(call: ast.Call) -> dict[str, ast.expr]:
+    return {k.arg: k.value for k in call.keywords if k.arg}
+
+
+def test_every_multiselect_has_a_placeholder_from_our_texts() -> None:
+    missing = [where for where, call in _calls("multiselect") if "placeholder" not in _keywords(call)]
+    assert missing == []
+
+
+def test_every_selectbox_that_starts_empty_has_a_placeholder_from_our_texts() -> None:
+    missing = []
+    for where, call in _calls("selectbox"):
+        keywords = _keywords(call)
+        starts_empty = isinstance(keywords.get("index"), ast.Constant) and keywords["index"].value is None
+        if starts_empty and "placeholder" not in keywords:
+            missing.append(where)
+    assert missing == []
