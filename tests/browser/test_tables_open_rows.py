@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from services.i18n import t
@@ -49,8 +48,6 @@ def test_a_recruiter_opens_a_row_of_every_table_by_clicking_a_cell(new_page):
     _opens(page, lambda: main(page).get_by_text(t("outbox.plain_text", "zh")), "outbox")
 
 
-@pytest.mark.xfail(reason="issue 8, broken 1: the roles picker raises ValueError (fixed on another branch; "
-                          "remove this mark after the merge)", strict=False)
 def test_an_admin_opens_a_user_by_clicking_a_cell(new_page):
     page = new_page("en-US")
     sign_in(page, "admin@example.com", browser_language="en")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from services import db
 from services.mail import queue_test_message
 from tests.pages.conftest import ROLE_EMAILS, demo_user
@@ -29,8 +27,6 @@ def test_a_click_on_a_jobs_department_opens_the_job_for_editing(demo_db, open_ap
     assert at.text_input(key="jobs_edit_title").value == title
 
 
-@pytest.mark.xfail(reason="issue 8, broken 1: the roles picker raises ValueError (fixed on another branch; "
-                          "remove this mark after the merge)", strict=False)
 def test_a_click_on_a_users_email_opens_the_user(demo_db, open_app):
     at = open_app(demo_user(ROLE_EMAILS["admin"], "en")).run()
     at.switch_page("pages/users.py").run()
