@@ -28,8 +28,12 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
+# Names service functions ("users.create_user"), not texts.
+NOT_TEXTS = {ROOT / "services" / "policy.py"}
+
+
 def source_files() -> list[Path]:
-    files = [p for d in SCANNED for p in sorted((ROOT / d).rglob("*.py"))]
+    files = [p for d in SCANNED for p in sorted((ROOT / d).rglob("*.py")) if p not in NOT_TEXTS]
     assert files, "the scan found no code"
     return files
 
