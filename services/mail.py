@@ -286,6 +286,16 @@ def _draft_fields(subject: str, text: str) -> tuple[str, str]:
     return subject, text.strip() + "\n"
 
 
+def _edited_draft(session: Session, message_id: int, subject: str, text: str) -> tuple[str, str, str]:
+    """A draft's subject, text and HTML as the person edited them (the HTML rebuilt only if the text changed)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    subject, text = _draft_fields(subject, text)
+    html = text_to_html(text, message.language) if text.strip() != message.text.strip() else message.html
+    return subject, text, html
+
+
 def _draft_update(session: Session, message_id: int, version: int | None, **values: Any) -> OutboxMessage:
     """Change a draft only while it is one and (given `version`) still the version the person saw: of two
     tabs acting on one draft, the second is refused (a Conflict while it is still a draft)."""
@@ -312,11 +322,7 @@ def save_draft(*, session: Session, actor: User, message_id: int, subject: str, 
                version: int | None = None) -> OutboxMessage:
     """Keep the edited subject and text of a draft without sending it (recruiter, admin)."""
     require(actor, *OUTBOX_VIEWERS)
-    message = session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound()
-    subject, text = _draft_fields(subject, text)
-    html = text_to_html(text, message.language) if text.strip() != message.text.strip() else message.html
+    subject, text, html = _edited_draft(session, message_id, subject, text)
     return _draft_update(session, message_id, version, subject=subject, text=text, html=html)
 
 
@@ -325,11 +331,7 @@ def send_draft(*, session: Session, actor: User, message_id: int, subject: str, 
     """Send a prepared draft after review, with the subject and text as edited (recruiter, admin); it goes once,
     however many tabs press Send."""
     require(actor, *OUTBOX_VIEWERS)
-    message = session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound()
-    subject, text = _draft_fields(subject, text)
-    html = text_to_html(text, message.language) if text.strip() != message.text.strip() else message.html
+    subject, text, html = _edited_draft(session, message_id, subject, text)
     status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
     return _draft_update(session, message_id, version, status=status, subject=subject, text=text, html=html,
                          next_attempt_at=utcnow(), created_by_id=actor.id)
