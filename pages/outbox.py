@@ -17,6 +17,7 @@ from ui.common import (
     flash,
     fmt_dt,
     has_role,
+    md_escape,
     row_table,
     show_flash,
     show_validation,
@@ -42,8 +43,8 @@ waiting = call(mail.drafts_waiting_for, actor=user) or []
 if waiting:
     st.subheader(tr("outbox.drafts_for_me") + f" ({len(waiting)})", anchor=False)
     for draft in waiting[:20]:
-        with st.expander(f"{draft.subject} → {draft.to_addrs}", expanded=str(draft.id) == linked_draft
-                         or len(waiting) == 1, icon=":material/edit_note:"):
+        with st.expander(f"{md_escape(draft.subject)} → {md_escape(draft.to_addrs)}",
+                         expanded=str(draft.id) == linked_draft or len(waiting) == 1, icon=":material/edit_note:"):
             review_draft(draft, user, tr(f"template.{draft.template}") if draft.template else tr("field.subject"))
     st.divider()
 if linked_draft and linked_draft not in {str(d.id) for d in waiting}:
@@ -97,7 +98,10 @@ else:
                     st.html(message.html)
                 with st.expander(tr("outbox.plain_text")):
                     st.text(message.text)
-                if message.status == MailStatus.draft:
+                if message.status == MailStatus.draft and message.id in {d.id for d in waiting[:20]}:
+                    # One draft, one editor: two forms for it would clash (and could save over each other).
+                    st.info(tr("outbox.draft_above"), icon=":material/arrow_upward:")
+                elif message.status == MailStatus.draft:
                     review_draft(message, user, tr(f"template.{message.template}") if message.template
                                  else tr("field.subject"))
                 b1, b2, _ = st.columns([1, 1, 3])

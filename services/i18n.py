@@ -739,6 +739,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "db.save": ("保存草稿", "Save draft"),
     "db.saved": ("草稿已保存。", "Draft saved."),
     "outbox.drafts_for_me": ("等您审阅的草稿", "Drafts waiting for you"),
+    "outbox.draft_above": ("这封草稿在上方“等您审阅的草稿”中编辑和发送。",
+                           "Edit and send this draft above, under “Drafts waiting for you”."),
     "outbox.draft_gone": ("这封草稿已发送或已放弃，不在等待审阅的草稿中。", "This draft was sent or discarded already; it no longer waits for review."),
     # issue 8 — sweep: English singulars ("1 candidate", not "1 candidates"); t() picks `<key>.one` when the count
     # named in PLURAL_COUNT is 1. Chinese has no plural, so its text is the same as the key's.

@@ -69,3 +69,26 @@ def test_a_click_on_an_interviews_candidate_opens_it_to_change(demo_db, open_app
         assert any(getattr(b, "form_id", "").startswith("iv_edit_form") for b in at.button)
     else:
         assert tr("iv.not_scheduled_any_more", "en") in [i.value for i in at.info]
+
+
+def test_a_draft_waiting_for_me_picked_in_the_outbox_table_opens_once_without_a_crash(demo_db, open_app):
+    from services import candidates, mail
+
+    recruiter = demo_user(ROLE_EMAILS["recruiter"], "en")
+    with db.session_scope() as session:
+        person = candidates.create_candidate(session=session, actor=recruiter, allow_duplicate=True, candidate_in={
+            "name": "Draft Person", "email": "draft.person@example.com"})
+        mail.queue_mail(session=session, to="draft.person@example.com", subject="[x](http://evil) Thanks",
+                        html="<p>Thanks</p>", text="Thanks", key="outbox-walk-draft", candidate_id=person.id,
+                        draft=True)
+        session.commit()
+    at = open_app(recruiter).run()
+    at.switch_page("pages/outbox.py").run()
+    at.segmented_control(key="outbox_status").set_value("draft").run()
+    assert_no_exception(at)
+    row = at.dataframe[-1].value[tr("outbox.subject", "en")].tolist().index("[x](http://evil) Thanks")
+    click_cell(at, "outbox_table", row, tr("outbox.subject", "en"))
+    assert_no_exception(at)
+    assert tr("outbox.draft_above", "en") in [i.value for i in at.info]
+    # The draft's box above shows the subject as text, not as a link.
+    assert all("](http://evil)" not in e.label for e in at.expander)

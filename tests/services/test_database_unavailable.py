@@ -27,6 +27,7 @@ from services.config import ROOT
 from services.i18n import t
 
 # Autouse: a rerun runs the frame (sign-in gate, navigation), not a page file alone, as in a running server.
+from tests import asyncrun
 from tests.pages.conftest import navigation_like_a_running_server  # noqa: F401
 from tests.services.conftest import forget_engine
 from tests.services.mail_server import free_port
@@ -128,7 +129,7 @@ def test_the_server_starts_with_postgresql_unreachable_and_healthz_says_503(monk
             return status, body
 
     try:
-        status, body = asyncio.run(asyncio.wait_for(start_and_ask(), 90))
+        status, body = asyncrun.run(asyncio.wait_for(start_and_ask(), 90))
     finally:
         forget_engine(UNREACHABLE)
     assert status == 503 and b"database unavailable" in body
@@ -179,7 +180,7 @@ def test_the_start_up_thread_migrates_when_postgresql_comes_back(monkeypatch, sw
                 await asyncio.sleep(0.2)
             return (await asyncio.to_thread(call, "GET", "/healthz"))[0]
 
-    assert asyncio.run(asyncio.wait_for(start_then_restore(), 90)) == 200
+    assert asyncrun.run(asyncio.wait_for(start_then_restore(), 90)) == 200
     assert url in db._migrated
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import services.config
 from models.user import AuthSession, User
 from server.routes import COOKIE, ROUTES
 from services import auth, db
+from tests import asyncrun
 from tests.factories import Factory
 from tests.services.conftest import forget_engine
 
@@ -49,7 +49,7 @@ def call(method: str, path: str, *, query: str = "", headers: dict[str, str] | N
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(Starlette(routes=ROUTES)(scope, receive, send))
+    asyncrun.run(Starlette(routes=ROUTES)(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     found: dict[str, list[str]] = {}
     for key, value in start["headers"]:
