@@ -88,13 +88,16 @@ def list_view() -> None:
                       icon=":material/search:", max_chars=100)
     f1, f2, f3, f4, f5 = st.columns(5)
     job_id = f1.selectbox(tr("field.job"), [None, *job_names], key="cand_f_job",
-                          format_func=lambda i: job_names.get(i, "") if i else tr("common.all"))
+                          format_func=lambda i: job_names.get(i, "") if i else tr("common.all"),
+                          placeholder=tr("common.all"))
     stage = f2.selectbox(tr("field.stage"), [None, *[s.value for s in Stage]], key="cand_f_stage",
-                         format_func=lambda s: stage_label(s) if s else tr("common.all"))
+                         format_func=lambda s: stage_label(s) if s else tr("common.all"), placeholder=tr("common.all"))
     owner_id = f3.selectbox(tr("field.owner_id"), [None, *owners], key="cand_f_owner",
-                            format_func=lambda i: owners.get(i, "") if i else tr("common.all"))
+                            format_func=lambda i: owners.get(i, "") if i else tr("common.all"),
+                            placeholder=tr("common.all"))
     source = f4.selectbox(tr("field.source"), [None, *SOURCES], key="cand_f_source",
-                          format_func=lambda s: tr(f"source.{s}") if s else tr("common.all"))
+                          format_func=lambda s: tr(f"source.{s}") if s else tr("common.all"),
+                          placeholder=tr("common.all"))
     tag = f5.text_input(tr("field.tag"), key="cand_f_tag", max_chars=40)
     filters = {"q": q, "job_id": job_id, "stage": stage, "owner_id": owner_id, "source": source, "tag": tag}
     if st.session_state.get("cand_last_filters") != filters:
@@ -166,7 +169,8 @@ def create_form() -> None:
         with st.form(f"{prefix}_form", clear_on_submit=False):
             values, slots = render_fields(prefix, owners)
             job_id = st.selectbox(tr("cand.apply_to"), [None, *job_names], key=f"{prefix}_job",
-                                  format_func=lambda i: job_names.get(i, "") if i else tr("common.none"))
+                                  format_func=lambda i: job_names.get(i, "") if i else tr("common.none"),
+                                  placeholder=tr("common.none"))
             slots["job_id"] = st.empty()
             submitted = st.form_submit_button(tr("common.save"), type="primary", icon=":material/save:")
         again = st.session_state.get(f"{prefix}_dupes_seen") and st.button(

@@ -43,7 +43,8 @@ if has_role(Role.admin):
         recruiters = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.recruiter,
                                                                active_only=True)}
     owner_id = st.selectbox(tr("field.owner_id"), [None, *recruiters], key="fu_owner",
-                            format_func=lambda i: recruiters.get(i, "") if i else tr("common.all"))
+                            format_func=lambda i: recruiters.get(i, "") if i else tr("common.all"),
+                            placeholder=tr("common.all"))
 offset = st.session_state.get("fu_offset", 0)
 board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, offset=offset) or []
 others = call(followup.count_board_others, actor=user, now=now, owner_id=owner_id) or 0

@@ -26,7 +26,8 @@ rnd = next(r for r in rounds if r.id == round_id)
 job_rows = call(jobs.list_jobs, actor=user) or []
 job_names = {r["job"].id: r["job"].title for r in job_rows}
 job_id = st.selectbox(tr("rounds.criteria_for"), [None, *job_names], key="rounds_job",
-                      format_func=lambda j: job_names.get(j, "") if j else tr("rounds.all_jobs"))
+                      format_func=lambda j: job_names.get(j, "") if j else tr("rounds.all_jobs"),
+                      placeholder=tr("rounds.all_jobs"))
 
 with st.expander(tr("rounds.edit_round"), icon=":material/tune:"), st.form(f"rounds_round_{rnd.id}"):
     c1, c2 = st.columns(2)

@@ -35,3 +35,16 @@ def test_every_selectbox_that_starts_empty_has_a_placeholder_from_our_texts() ->
         if starts_empty and "placeholder" not in keywords:
             missing.append(where)
     assert missing == []
+
+
+def test_every_selectbox_whose_first_option_is_none_has_a_placeholder_from_our_texts() -> None:
+    """Streamlit shows the placeholder, not the None option's label, for a None value (e.g. after the language
+    changed): without one the Chinese page says "Choose an option"."""
+    missing = []
+    for where, call in _calls("selectbox"):
+        options = call.args[1] if len(call.args) > 1 else _keywords(call).get("options")
+        first_is_none = isinstance(options, ast.List) and options.elts and isinstance(options.elts[0], ast.Constant) \
+            and options.elts[0].value is None
+        if first_is_none and "placeholder" not in _keywords(call):
+            missing.append(where)
+    assert missing == []
