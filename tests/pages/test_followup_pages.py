@@ -5,37 +5,26 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import col, select
 
-from models.common import utcnow
 from models.followup import Contact, SurveyResponse
 from models.mail import MailStatus, OutboxMessage
 from services import config, db, followup
 from tests.pages.conftest import ROLE_EMAILS, demo_user
+from tests.pages.followup_support import case
+from tests.pages.followup_support import open_as as _open
+from tests.pages.followup_support import today as _today
 from tests.pages.layout import message_below
 from tests.pages.support import all_text, assert_no_exception, submit, tr
-from tests.scenarios import Interviewed, interviewed_candidate
+from tests.scenarios import Interviewed
 
 FOLLOWERS = ("admin", "recruiter")
 
 
-def _case(name: str = "韩子涵", email: str = "han.zihan@example.com", **kw) -> Interviewed:  # noqa: ANN003
-    with db.session_scope() as session:
-        return interviewed_candidate(session, name=name, email=email, **kw)
-
-
-def _open(open_app, role: str, page: str, language: str = "zh", **params: str):  # noqa: ANN001, ANN202
-    at = open_app(demo_user(ROLE_EMAILS[role], language))
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    return at.switch_page(page).run()
-
-
-def _today() -> date:
-    return utcnow().astimezone(config.get_settings().tz).date()
+_case = partial(case, name="韩子涵", email="han.zihan@example.com")
 
 
 def _board_state(case: Interviewed) -> str:

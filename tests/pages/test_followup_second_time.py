@@ -6,36 +6,25 @@ My tasks and is edited, saved and sent from the Outbox, once."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from sqlmodel import select
 
 from models.candidate import Application
-from models.common import Stage, utcnow
+from models.common import Stage
 from models.followup import Intent, PoolEntry
 from models.mail import MailStatus, OutboxMessage
-from services import candidates, config, db, evaluation, followup
+from services import candidates, db, evaluation, followup
 from tests.pages.conftest import ROLE_EMAILS, demo_user
+from tests.pages.followup_support import case
+from tests.pages.followup_support import open_as as _open
+from tests.pages.followup_support import today as _today
 from tests.pages.support import all_text, assert_no_exception, submit, tr
 from tests.scenarios import Interviewed, interviewed_candidate
 
-
-def _case(name: str = "宋雨", email: str = "song.yu@example.com", **kw) -> Interviewed:  # noqa: ANN003
-    with db.session_scope() as session:
-        return interviewed_candidate(session, name=name, email=email, **kw)
-
-
-def _open(open_app, role: str, page: str, language: str = "zh", **params: str):  # noqa: ANN001, ANN202
-    at = open_app(demo_user(ROLE_EMAILS[role], language))
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    return at.switch_page(page).run()
-
-
-def _today() -> date:
-    return utcnow().astimezone(config.get_settings().tz).date()
+_case = partial(case, name="宋雨", email="song.yu@example.com")
 
 
 def _intents(case: Interviewed) -> list[Intent]:
