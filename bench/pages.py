@@ -2,14 +2,15 @@
 
     python -m bench.pages                                    # SQLite at 1,000, 10,000 and 100,000 candidates
     python -m bench.pages --sizes 1000,10000 --repeat 10
-    python -m bench.pages --postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench   # PostgreSQL as well
+    python -m bench.pages --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # PostgreSQL too
     python -m bench.pages --pages candidates,follow_up       # only some pages
 
 Each size is seeded once (`seed_demo`, seed SEED) and kept: a SQLite file under ~/.cache/followup-bench/
-(FOLLOWUP_BENCH_CACHE moves it), and on PostgreSQL a schema per size in the given database. The cache key holds
-the size, the seed, the newest migration and a hash of services/demo.py, so a new migration or a changed demo
-seeds anew (delete the directory or the bench_* schemas to reclaim the space). The app's clock is frozen at the
-moment the database was seeded, so a database seeded last week still has interviews tomorrow and scorecards due.
+(FOLLOWUP_BENCH_CACHE moves it), and on PostgreSQL a database per size (followup_bench_*) beside the one the URL
+names. The cache key holds the size, the seed, the newest migration and a hash of services/demo.py, so a new
+migration or a changed demo seeds anew (delete the directory or the followup_bench_* databases to reclaim space).
+The app's clock is frozen at the moment the database was seeded, so a database seeded last week still has
+interviews tomorrow and scorecards due.
 
 The benchmark never runs ANALYZE, because the app does not: what the planner knows is what a fresh production
 database knows (PostgreSQL's autovacuum may still analyze a table on its own, as it would in production).
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 
 from models.common import Role, Stage, clock, utcnow
@@ -52,6 +53,7 @@ from services.errors import DomainError
 
 SEED = 1
 TARGET_MS = 50.0
+SLOW_SECONDS = 5.0  # a case slower than this is timed fewer times (see `measure`)
 ROLES = ("admin@example.com", "recruiter@example.com", "manager@example.com", "interviewer@example.com")
 CACHE = Path(os.environ.get("FOLLOWUP_BENCH_CACHE", Path.home() / ".cache" / "followup-bench"))
 
@@ -99,33 +101,34 @@ def sqlite_database(size: int, seed: int = SEED) -> Iterator[tuple[Engine, datet
 
 @contextmanager
 def postgres_database(url: str, size: int, seed: int = SEED) -> Iterator[tuple[Engine, datetime]]:
-    """A schema of `url`'s database holding `size` candidates (seeded on first use), and when it was seeded;
-    the time is kept as the schema's comment, written once the seed has committed."""
-    schema = "bench_" + re.sub(r"[^a-z0-9_]", "_", cache_key(size, seed).lower())
-    admin = make_engine(url)
-    scoped = url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    """A database beside `url`'s holding `size` candidates (seeded on first use), and when it was seeded; the
+    time is kept as the database's comment, written once the seed has committed. (A database, not a schema:
+    the pg_trgm extension the migrations create lives in one schema, which other schemas would not see.)"""
+    name = "followup_bench_" + re.sub(r"[^a-z0-9_]", "_", cache_key(size, seed).lower())
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    target = make_url(url).set(database=name).render_as_string(hide_password=False)
     try:
         with admin.connect() as conn:
-            comment = conn.execute(text("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
-                                        "WHERE nspname = :s"), {"s": schema}).scalar()
+            comment = conn.execute(text("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                                        "WHERE datname = :n"), {"n": name}).scalar()
+            if not comment:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
         if not comment:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            migrate(scoped)
-            engine = make_engine(scoped)
+            migrate(target)
+            engine = make_engine(target)
             seeded_at = _seed(engine, size, seed)
             engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f"COMMENT ON SCHEMA \"{schema}\" IS '{seeded_at.isoformat()}'"))
+            with admin.connect() as conn:
+                conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{seeded_at.isoformat()}'"))
             comment = seeded_at.isoformat()
-        engine = make_engine(scoped)
+        engine = make_engine(target)
         try:
             yield engine, datetime.fromisoformat(comment)
         finally:
             engine.dispose()
     finally:
-        admin.dispose()
+        admin.engine.dispose()
 
 
 # --------------------------------------------------------------------------- what each page calls
@@ -376,10 +379,17 @@ class StatementCounter:
 
 
 def measure(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """Median and 95th percentile (nearest rank) in ms of `repeat` runs after one warm-up, and its result."""
+    """Median and 95th percentile (nearest rank) in ms of `repeat` runs after one warm-up, and the result.
+
+    A slow case is not run `repeat` times: once the runs have taken SLOW_SECONDS, three are enough, and a
+    warm-up slower than that is the only run (its time is then both the median and the p95)."""
+    start = time.perf_counter()
     result = fn()
-    times = []
-    for _ in range(repeat):
+    first = (time.perf_counter() - start) * 1000
+    if first > SLOW_SECONDS * 1000:
+        return first, first, result
+    times: list[float] = []
+    while len(times) < repeat and (len(times) < 3 or sum(times) < SLOW_SECONDS * 1000):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
@@ -466,7 +476,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--postgres", default="", help="a PostgreSQL URL; each size gets a bench_* schema there")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL URL; each size gets a database beside it")
     parser.add_argument("--pages", default="", help="comma-separated page names (default: every page)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()

@@ -266,7 +266,9 @@ class _Demo:
         for model in TABLES:
             rows = self.rows[model]
             if rows:
-                self.session.exec(insert(model), params=rows)  # type: ignore[call-overload]
+                # Core's executemany on the session's connection: the ORM's bulk path splits rows whose nullable
+                # columns hold None into one statement each on PostgreSQL (5,000 round trips per 1,000 candidates).
+                self.session.connection().execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
                 self.added[model] += len(rows)
                 rows.clear()
         self.pending = 0
