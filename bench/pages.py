@@ -7,8 +7,8 @@
 
 Each size is seeded once (`seed_demo`, seed SEED) and kept: a SQLite file under ~/.cache/followup-bench/
 (FOLLOWUP_BENCH_CACHE moves it), and on PostgreSQL a database per size (followup_bench_*) beside the one the URL
-names. The cache key holds the size, the seed, the newest migration and a hash of services/demo.py, so a new
-migration or a changed demo seeds anew (delete the directory or the followup_bench_* databases to reclaim space).
+names. The cache key holds the size, the seed and a hash of the migrations and services/demo.py, so a
+changed migration or demo seeds anew (delete the directory or the followup_bench_* databases to reclaim space).
 The app's clock is frozen at the moment the database was seeded, so a database seeded last week still has
 interviews tomorrow and scorecards due.
 
@@ -47,7 +47,7 @@ from models.common import Role, Stage, clock, utcnow
 from models.user import User
 from services import candidates, evaluation, followup, jobs, mail, policy, tasks, users
 from services.config import get_settings
-from services.db import ROOT, alembic_config, make_engine, migrate
+from services.db import ROOT, make_engine, migrate
 from services.demo import seed_demo
 from services.errors import DomainError
 
@@ -60,12 +60,12 @@ CACHE = Path(os.environ.get("FOLLOWUP_BENCH_CACHE", Path.home() / ".cache" / "fo
 
 # --------------------------------------------------------------------------- the cached databases
 def cache_key(size: int, seed: int = SEED) -> str:
-    """Size, seed, migration head and the demo's code: a change to any of them seeds anew."""
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    demo = hashlib.sha1((ROOT / "services" / "demo.py").read_bytes()).hexdigest()[:8]
-    return f"{size}_s{seed}_m{head}_{demo}"
+    """Size, seed, and a hash of the migrations and the demo's code: a change to either seeds anew (a migration
+    edited in place, as 0009 is while indexes are measured, counts as a change)."""
+    digest = hashlib.sha1()
+    for path in [*sorted((ROOT / "migrations" / "versions").glob("*.py")), ROOT / "services" / "demo.py"]:
+        digest.update(path.read_bytes())
+    return f"{size}_s{seed}_{digest.hexdigest()[:10]}"
 
 
 def _seed(engine: Engine, size: int, seed: int) -> datetime:
