@@ -86,7 +86,7 @@ class Candidate(CandidateFields, table=True):
     phone_digits: str = Field(default="", max_length=20, index=True)
     consent_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)  # the pool page's picker: recent first
     anonymised_at: datetime | None = None
     version: int = Field(default=1)
 

@@ -22,9 +22,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_application_job_stage', ['job_id', 'stage', 'candidate_id'], unique=False)
         batch_op.drop_index('ix_application_stage')
         batch_op.drop_index('ix_application_job_id')
+    # The talent pool page offers the most recently changed closed candidates: read in that order, not sorted.
+    with op.batch_alter_table('candidate', schema=None) as batch_op:
+        batch_op.create_index('ix_candidate_updated_at', ['updated_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('candidate', schema=None) as batch_op:
+        batch_op.drop_index('ix_candidate_updated_at')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index('ix_application_job_id', ['job_id'], unique=False)
         batch_op.create_index('ix_application_stage', ['stage'], unique=False)
