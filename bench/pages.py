@@ -20,7 +20,8 @@ interviewer@example.com) and the filters people use, it calls the services the p
 each call in its own session, as ui.common.call does — and prints the median and 95th percentile of the whole
 render's service time, the SQL statements it issued (counted with a before_cursor_execute event), and for the
 follow-up board and the candidate search the ratio to a hand-written SQL query returning the same rows, timed in
-the same run. Rows over the 50 ms target are marked with `!`. A role a service refuses is listed as refused.
+the same run. Rows over the 50 ms target are marked with `!`. A role a service refuses is listed as refused; a
+render still running after --limit seconds (60) is stopped and listed as such.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from models.common import Role, Stage, clock, utcnow
@@ -54,6 +56,7 @@ from services.errors import DomainError
 SEED = 1
 TARGET_MS = 50.0
 SLOW_SECONDS = 5.0  # a case slower than this is timed fewer times (see `measure`)
+LIMIT = {"seconds": 60.0, "deadline": float("inf")}  # a render still running after this long is stopped
 ROLES = ("admin@example.com", "recruiter@example.com", "manager@example.com", "interviewer@example.com")
 CACHE = Path(os.environ.get("FOLLOWUP_BENCH_CACHE", Path.home() / ".cache" / "followup-bench"))
 
@@ -66,6 +69,23 @@ def cache_key(size: int, seed: int = SEED) -> str:
     for path in [*sorted((ROOT / "migrations" / "versions").glob("*.py")), ROOT / "services" / "demo.py"]:
         digest.update(path.read_bytes())
     return f"{size}_s{seed}_{digest.hexdigest()[:10]}"
+
+
+def bench_engine(url: str) -> Engine:
+    """An engine whose statements stop once the render they belong to has run LIMIT seconds (SQLite: a progress
+    handler; PostgreSQL: statement_timeout), so that one pathological case cannot hold the benchmark for hours."""
+    engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _limit(dbapi_conn: Any, _record: Any) -> None:
+        if engine.dialect.name == "sqlite":
+            dbapi_conn.set_progress_handler(lambda: int(time.perf_counter() > LIMIT["deadline"]), 100_000)
+        else:
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {int(LIMIT['seconds'] * 1000)}")
+            dbapi_conn.commit()
+
+    return engine
 
 
 def _seed(engine: Engine, size: int, seed: int) -> datetime:
@@ -92,7 +112,7 @@ def sqlite_database(size: int, seed: int = SEED) -> Iterator[tuple[Engine, datet
         engine.dispose()
         meta.write_text(json.dumps({"seeded_at": seeded_at.isoformat(), "size": size, "seed": seed}))
     seeded_at = datetime.fromisoformat(json.loads(meta.read_text())["seeded_at"])
-    engine = make_engine(f"sqlite:///{path}")
+    engine = bench_engine(f"sqlite:///{path}")
     try:
         yield engine, seeded_at
     finally:
@@ -122,7 +142,7 @@ def postgres_database(url: str, size: int, seed: int = SEED) -> Iterator[tuple[E
             with admin.connect() as conn:
                 conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{seeded_at.isoformat()}'"))
             comment = seeded_at.isoformat()
-        engine = make_engine(target)
+        engine = bench_engine(target)
         try:
             yield engine, datetime.fromisoformat(comment)
         finally:
@@ -378,8 +398,9 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
-def measure(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """Median and 95th percentile (nearest rank) in ms of `repeat` runs after one warm-up, and the result.
+def measure(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any, int]:
+    """Median and 95th percentile (nearest rank) in ms of `repeat` runs after one warm-up, the result, and how
+    many times `fn` ran.
 
     A slow case is not run `repeat` times: once the runs have taken SLOW_SECONDS, three are enough, and a
     warm-up slower than that is the only run (its time is then both the median and the p95)."""
@@ -387,22 +408,27 @@ def measure(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     result = fn()
     first = (time.perf_counter() - start) * 1000
     if first > SLOW_SECONDS * 1000:
-        return first, first, result
+        return first, first, result, 1
     times: list[float] = []
     while len(times) < repeat and (len(times) < 3 or sum(times) < SLOW_SECONDS * 1000):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return statistics.median(times), times[min(len(times) - 1, max(0, -(-len(times) * 95 // 100) - 1))], result
+    p95 = times[min(len(times) - 1, max(0, -(-len(times) * 95 // 100) - 1))]
+    return statistics.median(times), p95, result, len(times) + 1
 
 
 def render(engine: Engine, calls: list[Call], user: User) -> list[Any]:
     """Every call of one render, each in its own session (as ui.common.call does); their results."""
     results = []
-    for fn, kwargs in calls:
-        with Session(engine, expire_on_commit=False) as session:
-            results.append(fn(session=session, actor=user, **kwargs))
+    LIMIT["deadline"] = time.perf_counter() + LIMIT["seconds"]
+    try:
+        for fn, kwargs in calls:
+            with Session(engine, expire_on_commit=False) as session:
+                results.append(fn(session=session, actor=user, **kwargs))
+    finally:
+        LIMIT["deadline"] = float("inf")
     return results
 
 
@@ -427,11 +453,18 @@ def run(label: str, engine: Engine, seeded_at: datetime, size: int, repeat: int,
                 name = email.split("@")[0]
                 try:
                     before = counter.count
-                    render(engine, calls, user)
-                    statements = counter.count - before
-                    median, p95, results = measure(lambda calls=calls, user=user: render(engine, calls, user), repeat)
+                    median, p95, results, runs = measure(lambda calls=calls, user=user: render(engine, calls, user),
+                                                         repeat)
+                    statements = (counter.count - before) // runs
                 except DomainError as exc:
                     print(f"  {case.page:12} {case.label:26} {name:12} refused ({type(exc).__name__})")
+                    continue
+                except DBAPIError as exc:
+                    if not stopped(exc):
+                        raise
+                    limit = f"> {LIMIT['seconds']:g} s"
+                    print(f"! {case.page:12} {case.label:26} {name:12} {limit:>9} (stopped)", flush=True)
+                    worst.append((LIMIT["seconds"] * 1000, f"{case.page} {case.label} as {name} (stopped)"))
                     continue
                 raw_ms, ratio = "", ""
                 if case.raw is not None and user.has_role(Role.admin, Role.recruiter):
@@ -462,14 +495,28 @@ def compare(engine: Engine, case: Case, sample: Sample, user: User, calls: list[
     index = next(i for i, (fn, _) in enumerate(calls) if fn in COMPARED)
 
     def raw() -> list[int]:
-        with Session(engine) as session:
-            return run_raw(session, case.page, sql, params)
+        LIMIT["deadline"] = time.perf_counter() + LIMIT["seconds"]
+        try:
+            with Session(engine) as session:
+                return run_raw(session, case.page, sql, params)
+        finally:
+            LIMIT["deadline"] = float("inf")
 
-    raw_median, _, ids = measure(raw, repeat)
-    service_median, _, _ = measure(lambda: render(engine, calls[index:index + 1], user), repeat)
+    try:
+        raw_median, _, ids, _ = measure(raw, repeat)
+        service_median, _, _, _ = measure(lambda: render(engine, calls[index:index + 1], user), repeat)
+    except DBAPIError as exc:
+        if not stopped(exc):
+            raise
+        return "stopped", ""
     service = service_ids(case.page, results[index])
     same = ids == service if case.page == "candidates" else sorted(ids) == sorted(service)
     return f"{raw_median:.1f}", f"{service_median / raw_median:.1f}x" + ("" if same else "≠")
+
+
+def stopped(exc: DBAPIError) -> bool:
+    """The statement was stopped by the benchmark's time limit (SQLite 'interrupted', PostgreSQL's timeout)."""
+    return "interrupted" in str(exc.orig) or "statement timeout" in str(exc.orig)
 
 
 def main() -> None:
@@ -479,7 +526,10 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL; each size gets a database beside it")
     parser.add_argument("--pages", default="", help="comma-separated page names (default: every page)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--limit", type=float, default=LIMIT["seconds"],
+                        help="seconds after which a render is stopped and reported as such")
     args = parser.parse_args()
+    LIMIT["seconds"] = args.limit
     pages = {p.strip() for p in args.pages.split(",") if p.strip()} or None
     for size in (int(s) for s in args.sizes.split(",")):
         if not args.no_sqlite:
