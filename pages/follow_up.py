@@ -47,7 +47,7 @@ if has_role(Role.admin):
                             placeholder=tr("common.all"))
 offset = st.session_state.get("fu_offset", 0)
 board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, offset=offset) or []
-others = call(followup.count_board_others, actor=user, now=now, owner_id=owner_id) or 0
+others = getattr(board, "others", 0)
 
 STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
 counts = {s: sum(1 for r in board if r.state == s) for s in STATES}

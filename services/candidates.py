@@ -410,8 +410,7 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
     ]
     # The candidate's own record (edits, contacts, pool) is the recruiters'; a manager sees their applications'.
     trail = audit.list_audit(session=session, entity="candidate", entity_id=candidate_id) if scope is None else []
-    for app_id in app_ids:
-        trail += audit.list_audit(session=session, entity="application", entity_id=app_id or 0)
+    trail += audit.list_audit(session=session, entity="application", entity_ids=[i for i in app_ids if i])
     trail.sort(key=lambda r: r["at"], reverse=True)
     mail_query = select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id)
     if scope is not None:  # mail about other jobs (and survey links in it) is not a manager's to read

@@ -163,24 +163,26 @@ def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
 
 
 def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int,
-                  limit: int) -> list[tuple[int, Any, bool]]:
+                  limit: int) -> tuple[list[tuple[int, Any, bool]], int | None]:
     """(application id, last interview end, clock runs) for the board's rows: every application whose clock
-    runs, most overdue first, then one page of the others, most recently changed first. One statement: the
-    clock is computed in the database once per application, and only the rows shown come back."""
+    runs, most overdue first, then one page of the others, most recently changed first; and how many others
+    there are (None when the page is past their end). One statement: the clock is computed in the database
+    once per application, and only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
     runs = and_(apps.c.ended.is_not(None), not_(heard_since(apps.c.ended, apps.c.candidate_id)))
     running = (select(apps.c.id, apps.c.ended, literal(1).label("runs"), literal(0).label("part"),
-                      func.row_number().over(order_by=(apps.c.ended, apps.c.id)).label("pos"))
+                      func.row_number().over(order_by=(apps.c.ended, apps.c.id)).label("pos"),
+                      literal(None).label("total"))
                .where(runs))
     others = (select(apps.c.id, apps.c.ended, literal(0).label("runs"), literal(1).label("part"),
                      func.row_number().over(order_by=(apps.c.stage_changed_at.desc(), apps.c.id.desc()))
-                     .label("pos"))
+                     .label("pos"), func.count().over().label("total"))
               .where(not_(runs)).order_by(apps.c.stage_changed_at.desc(), apps.c.id.desc())
               .offset(max(offset, 0)).limit(max(limit, 0)).subquery())
-    both = union_all(running, select(others.c.id, others.c.ended, others.c.runs, others.c.part, others.c.pos))
-    union = both.subquery()
-    rows = session.exec(select(*union.c)).all()
-    return [(app_id, end, bool(running)) for app_id, end, running, _part, _pos in sorted(rows, key=lambda r: r[3:])]
+    union = union_all(running, select(*others.c)).subquery()
+    rows = sorted(session.exec(select(*union.c)).all(), key=lambda r: (r[3], r[4]))
+    total = next((r[5] for r in rows if r[3] == 1), None)
+    return [(app_id, end, bool(runs)) for app_id, end, runs, *_ in rows], total
 
 
 def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
@@ -217,18 +219,26 @@ def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
     return rows
 
 
+class Board(list[BoardRow]):
+    """The board's rows, and how many applications without a running clock there are in all (`others`)."""
+
+    def __init__(self, rows: list[BoardRow], *, others: int) -> None:
+        super().__init__(rows)
+        self.others = others
+
+
 def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
-                    offset: int = 0, limit: int = BOARD_PAGE) -> list[BoardRow]:
+                    offset: int = 0, limit: int = BOARD_PAGE) -> Board:
     """Every open application (of the owner's candidates, or all for an admin) with its follow-up state.
 
     Every application whose feedback clock runs is listed, always, most overdue first (the clock computed in
     the database, however many there are); the others follow a page at a time (`offset`, `limit`), most
-    recently changed first — `count_board_others` says how many there are. The clocks are read in one light
-    pass; the board's other columns only for the rows shown."""
+    recently changed first — the result's `others` says how many there are. The clocks are read in one
+    light pass; the board's other columns only for the rows shown."""
     require(actor, *FOLLOWERS)
     now = now or utcnow()
     settings = get_settings()
-    shown = _board_clocks(session, actor, now, owner_id, offset, limit)
+    shown, others = _board_clocks(session, actor, now, owner_id, offset, limit)
     details = _board_rows(session, [c[0] for c in shown])
     intent_ids = [details[c[0]][7] for c in shown if c[0] in details and details[c[0]][7]]
     intents = {i.id: i for i in session.exec(select(Intent).where(col(Intent.id).in_(intent_ids)))} if intent_ids \
@@ -268,7 +278,9 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
         board.append(row)
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
     board.sort(key=lambda r: (order[r.state], r.deadline or now + timedelta(days=3650)))
-    return board
+    if others is None:  # a page past the end of the others: count them apart
+        others = count_board_others(session=session, actor=actor, now=now, owner_id=owner_id)
+    return Board(board, others=others)
 
 
 def count_board_others(*, session: Session, actor: User, now: datetime | None = None,

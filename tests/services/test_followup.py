@@ -705,6 +705,9 @@ def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_r
     assert second[0].application_id == overdue.application.id  # the overdue one is on every page
     seen = {r.application_id for r in board[1:]} | {r.application_id for r in second[1:]}
     assert len(seen) == 520 and len(second) == 1 + 20
+    # The board says how many others there are, from the same statement, on every page (past the end too).
+    assert board.others == second.others == 520
+    assert followup.follow_up_board(session=session, actor=recruiter, offset=600).others == 520
 
 
 def test_every_running_clock_is_listed_most_overdue_first(session, make, frozen_clock) -> None:
