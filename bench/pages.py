@@ -350,10 +350,9 @@ def search_sql(user: User, *, q: str = "", stage: str | None = None, job_id: int
     if owner_id:
         where.append("c.owner_id = :owner")
         params["owner"] = owner_id
-    if stage or job_id:
-        inner = ["a.candidate_id = c.id"] + (["a.stage = :stage"] if stage else []) + \
-            (["a.job_id = :job"] if job_id else [])
-        where.append(f"EXISTS (SELECT 1 FROM application a WHERE {' AND '.join(inner)})")
+    if stage or job_id:  # the candidates with such an application, read from the application side
+        inner = (["a.stage = :stage"] if stage else []) + (["a.job_id = :job"] if job_id else [])
+        where.append(f"c.id IN (SELECT a.candidate_id FROM application a WHERE {' AND '.join(inner)})")
         params |= ({"stage": stage} if stage else {}) | ({"job": job_id} if job_id else {})
     return f"SELECT c.id FROM candidate c WHERE {' AND '.join(where)} ORDER BY c.id DESC LIMIT :cap", params
 
