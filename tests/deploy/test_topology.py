@@ -24,7 +24,7 @@ from tests.scenarios import interviewed_candidate
 
 ROUTE = "followup_route"
 SERVER = "x-followup-server"
-OUTAGE_SECONDS = 8  # what the issue asks the deployment to ride out
+OUTAGE_SECONDS = 30  # what the issue asks the deployment to ride out
 
 
 def served_by(page: Page) -> str:
