@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from models.common import (
@@ -86,7 +86,7 @@ class Candidate(CandidateFields, table=True):
     phone_digits: str = Field(default="", max_length=20, index=True)
     consent_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)  # the pool page's picker: recent first
     anonymised_at: datetime | None = None
     version: int = Field(default=1)
 
@@ -110,12 +110,18 @@ class ApplicationCreate(SQLModel):
 
 
 class Application(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("candidate_id", "job_id"),)
+    # The candidate list's filters read candidate ids straight from these (stage; job, stage), so a filter costs
+    # what it matches, not a scan of every candidate; they also serve the board's and the counts' stage tests.
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "job_id"),
+        Index("ix_application_stage_candidate", "stage", "candidate_id"),
+        Index("ix_application_job_stage", "job_id", "stage", "candidate_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     candidate_id: int = Field(foreign_key="candidate.id", index=True)
-    job_id: int = Field(foreign_key="job.id", index=True)
-    stage: Stage = Field(default=Stage.interviewing, max_length=20, index=True, sa_type=AutoString)
+    job_id: int = Field(foreign_key="job.id")
+    stage: Stage = Field(default=Stage.interviewing, max_length=20, sa_type=AutoString)
     stage_changed_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")

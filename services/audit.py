@@ -40,12 +40,17 @@ def record(
     )
 
 
-def list_audit(*, session: Session, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]:
-    """The audit trail of one record, newest first, with the actor's name."""
+def list_audit(*, session: Session, entity: str, entity_id: int | None = None, entity_ids: list[int] | None = None,
+               limit: int = 200) -> list[dict[str, Any]]:
+    """The audit trail of one record (or of several of one kind, in one query), newest first, with the actor's
+    name."""
+    ids = [entity_id] if entity_id is not None else list(entity_ids or [])
+    if not ids:
+        return []
     rows = session.exec(
         select(AuditLog, User.name)
         .join(User, col(User.id) == AuditLog.user_id, isouter=True)
-        .where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
+        .where(AuditLog.entity == entity, col(AuditLog.entity_id).in_(ids))
         .order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
         .limit(limit)
     ).all()

@@ -13,7 +13,7 @@ from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -146,6 +146,20 @@ def criteria_for(*, session: Session, round_id: int, job_id: int | None) -> list
     return list(session.exec(
         select(Criterion).where(Criterion.round_id == round_id, col(Criterion.job_id).is_(None), Criterion.is_active)
         .order_by(Criterion.position, Criterion.id)))
+
+
+def criteria_for_rounds(*, session: Session, round_ids: list[int], job_id: int | None) -> dict[int, list[Criterion]]:
+    """`criteria_for` of several rounds in one query: per round, the job's override, else the round's own."""
+    if not round_ids:
+        return {}
+    query = select(Criterion).where(col(Criterion.round_id).in_(round_ids), Criterion.is_active)
+    query = query.where(or_(col(Criterion.job_id).is_(None), Criterion.job_id == job_id)) if job_id is not None \
+        else query.where(col(Criterion.job_id).is_(None))
+    own: dict[int, list[Criterion]] = {}
+    override: dict[int, list[Criterion]] = {}
+    for crit in session.exec(query.order_by(Criterion.position, Criterion.id)):
+        (own if crit.job_id is None else override).setdefault(crit.round_id, []).append(crit)
+    return {rid: override.get(rid) or own.get(rid, []) for rid in round_ids}
 
 
 def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in: dict, job_id: int | None = None,
@@ -773,12 +787,14 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
     panel = list(session.exec(select(InterviewPanelist.interview_id, User.name, User.id)
                               .join(User, col(User.id) == InterviewPanelist.user_id)
                               .where(col(InterviewPanelist.interview_id).in_(iv_ids)))) if iv_ids else []
+    round_ids = list(dict.fromkeys(iv.round_id for iv in interviews))  # in interview order
+    found = {r.id: r for r in session.exec(select(InterviewRound).where(col(InterviewRound.id).in_(round_ids)))} \
+        if round_ids else {}
+    criteria = criteria_for_rounds(session=session, round_ids=round_ids, job_id=job.id)
     rounds: dict[int, RoundDebrief] = {}
     for iv in interviews:
         if iv.round_id not in rounds:
-            rnd = session.get(InterviewRound, iv.round_id)
-            rounds[iv.round_id] = RoundDebrief(round=rnd, criteria=criteria_for(  # type: ignore[arg-type]
-                session=session, round_id=iv.round_id, job_id=job.id))
+            rounds[iv.round_id] = RoundDebrief(round=found[iv.round_id], criteria=criteria[iv.round_id])
         reason = visibility[iv.id or 0]
         if reason is not None:
             rd = rounds[iv.round_id]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, not_, or_, update
+from sqlalchemy import Select, and_, case, func, literal, not_, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -78,18 +78,19 @@ def _may_follow(actor: User, job: Job) -> bool:
 
 
 # --------------------------------------------------------------------------- the clock and the board
-def heard_since(when: Any) -> Any:
+def heard_since(when: Any, candidate_id: Any = None) -> Any:
     """SQL: the application's candidate has heard from us at or after `when` — a contact whose outcome reached
     them (reached, replied) or a mail that actually went out. A call with no answer, a message left, or a mail
     still drafted, held, queued or failed does not count: the candidate may have heard nothing.
 
     The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule."""
-    contact = (select(Contact.id).where(Contact.candidate_id == Application.candidate_id,
+    candidate_id = Application.candidate_id if candidate_id is None else candidate_id
+    contact = (select(Contact.id).where(Contact.candidate_id == candidate_id,
                                         col(Contact.outcome).in_([o.value for o in STOPPING_OUTCOMES]),
-                                        col(Contact.at) >= when).correlate(Application))
-    mail = (select(OutboxMessage.id).where(OutboxMessage.candidate_id == Application.candidate_id,
+                                        col(Contact.at) >= when).correlate_except(Contact))
+    mail = (select(OutboxMessage.id).where(OutboxMessage.candidate_id == candidate_id,
                                            OutboxMessage.status == MailStatus.sent,
-                                           col(OutboxMessage.sent_at) >= when).correlate(Application))
+                                           col(OutboxMessage.sent_at) >= when).correlate_except(OutboxMessage))
     return or_(contact.exists(), mail.exists())
 
 
@@ -150,9 +151,48 @@ def _risks(interest: int | None, offer_deadlines: list[date], next_contact: date
     return risks
 
 
-def _board_query(actor: User, now: datetime, owner_id: int | None) -> tuple[Any, Any, Any]:
-    """The board's rows as SQL, with the clock computed in the database (so it can filter and sort)."""
-    ended, running = clock_running(now)
+def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
+    """`columns` of the board's open applications: an admin's (all, or one owner's), else the recruiter's own."""
+    query = (select(*columns).select_from(Application).join(Candidate, col(Candidate.id) == Application.candidate_id)
+             .where(col(Application.stage).in_(ACTIVE), col(Candidate.anonymised_at).is_(None)))
+    if not actor.has_role(Role.admin):  # the owner filter is an admin's; a recruiter sees only their own
+        return query.where(Candidate.owner_id == actor.id)
+    if owner_id is not None:
+        return query.where(Candidate.owner_id == owner_id)
+    return query
+
+
+def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int,
+                  limit: int) -> list[tuple[int, Any, bool]]:
+    """(application id, last interview end, clock runs) for the board's rows: every application whose clock
+    runs, most overdue first, then one page of the others, most recently changed first. One statement: the
+    clock is computed in the database once per application, and only the rows shown come back."""
+    apps = _board_ends(actor, now, owner_id)
+    runs = and_(apps.c.ended.is_not(None), not_(heard_since(apps.c.ended, apps.c.candidate_id)))
+    running = (select(apps.c.id, apps.c.ended, literal(1).label("runs"), literal(0).label("part"),
+                      func.row_number().over(order_by=(apps.c.ended, apps.c.id)).label("pos"))
+               .where(runs))
+    others = (select(apps.c.id, apps.c.ended, literal(0).label("runs"), literal(1).label("part"),
+                     func.row_number().over(order_by=(apps.c.stage_changed_at.desc(), apps.c.id.desc()))
+                     .label("pos"))
+              .where(not_(runs)).order_by(apps.c.stage_changed_at.desc(), apps.c.id.desc())
+              .offset(max(offset, 0)).limit(max(limit, 0)).subquery())
+    both = union_all(running, select(others.c.id, others.c.ended, others.c.runs, others.c.part, others.c.pos))
+    union = both.subquery()
+    rows = session.exec(select(*union.c)).all()
+    return [(app_id, end, bool(running)) for app_id, end, running, _part, _pos in sorted(rows, key=lambda r: r[3:])]
+
+
+def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
+    """The board's applications with their last interview's end, as a materialised CTE: the end is computed
+    once per application (inlined, both databases evaluated it again in every test that reads it)."""
+    return _board_scope(actor, owner_id, col(Application.id).label("id"), Application.candidate_id,
+                        Application.stage_changed_at, last_interview_end(now).label("ended")) \
+        .cte("board_apps").prefix_with("MATERIALIZED")
+
+
+def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
+    """The board's columns for the given applications only (names, last contact, newest intent and mail)."""
     last_contact = select(func.max(Contact.at)).where(Contact.candidate_id == Candidate.id).scalar_subquery()
     latest_intent = select(func.max(Intent.id)).where(Intent.application_id == Application.id).scalar_subquery()
     newest_mail = (select(case((OutboxMessage.status == MailStatus.held, "held"),
@@ -163,40 +203,37 @@ def _board_query(actor: User, now: datetime, owner_id: int | None) -> tuple[Any,
                           col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]))
                    .order_by(col(OutboxMessage.id).desc()).limit(1).scalar_subquery())
     owner = aliased(User)
-    query = (
-        select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name, ended,
-               last_contact, latest_intent, newest_mail, case((running, 1), else_=0))
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id)
-        .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
-        .where(col(Application.stage).in_(ACTIVE), col(Candidate.anonymised_at).is_(None))
-    )
-    if not actor.has_role(Role.admin):  # the owner filter is an admin's; a recruiter sees only their own
-        query = query.where(Candidate.owner_id == actor.id)
-    elif owner_id is not None:
-        query = query.where(Candidate.owner_id == owner_id)
-    return query, ended, running
+    rows: dict[int, tuple] = {}
+    for chunk in range(0, len(app_ids), 500):
+        query = (
+            select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name,
+                   last_contact, latest_intent, newest_mail)
+            .join(Candidate, col(Candidate.id) == Application.candidate_id)
+            .join(Job, col(Job.id) == Application.job_id)
+            .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
+            .where(col(Application.id).in_(app_ids[chunk:chunk + 500]))
+        )
+        rows.update((r[0], tuple(r)) for r in session.exec(query))
+    return rows
 
 
 def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
                     offset: int = 0, limit: int = BOARD_PAGE) -> list[BoardRow]:
     """Every open application (of the owner's candidates, or all for an admin) with its follow-up state.
 
-    Every application whose feedback clock runs is listed, always, most overdue first (filtered and sorted in
+    Every application whose feedback clock runs is listed, always, most overdue first (the clock computed in
     the database, however many there are); the others follow a page at a time (`offset`, `limit`), most
-    recently changed first — `count_board_others` says how many there are."""
+    recently changed first — `count_board_others` says how many there are. The clocks are read in one light
+    pass; the board's other columns only for the rows shown."""
     require(actor, *FOLLOWERS)
     now = now or utcnow()
     settings = get_settings()
-    query, ended, running = _board_query(actor, now, owner_id)
-    rows = list(session.exec(query.where(running).order_by(ended, col(Application.id))).all())
-    rows += session.exec(query.where(not_(running)).order_by(col(Application.stage_changed_at).desc(),
-                                                             col(Application.id).desc())
-                         .offset(max(offset, 0)).limit(max(limit, 0))).all()
-    intent_ids = [r[8] for r in rows if r[8]]
+    shown = _board_clocks(session, actor, now, owner_id, offset, limit)
+    details = _board_rows(session, [c[0] for c in shown])
+    intent_ids = [details[c[0]][7] for c in shown if c[0] in details and details[c[0]][7]]
     intents = {i.id: i for i in session.exec(select(Intent).where(col(Intent.id).in_(intent_ids)))} if intent_ids \
         else {}
-    cand_ids = list({r[1] for r in rows})
+    cand_ids = list({details[c[0]][1] for c in shown if c[0] in details})
     latest_contacts: dict[int, Contact] = {}
     for chunk in range(0, len(cand_ids), 500):
         newest = (select(Contact.candidate_id, func.max(Contact.id).label("cid"))
@@ -205,10 +242,12 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
         for c in session.exec(select(Contact).join(newest, col(Contact.id) == newest.c.cid)):
             latest_contacts[c.candidate_id] = c
     board = []
-    for app_id, cand_id, name, title, stage, owner_name, ended_at, contacted, intent_id, mail_problem, runs in rows:
+    for app_id, ended_at, is_running in shown:
+        if app_id not in details:
+            continue
+        _, cand_id, name, title, stage, owner_name, contacted, intent_id, mail_problem = details[app_id]
         intent = intents.get(intent_id)
         contact = latest_contacts.get(cand_id)
-        is_running = bool(runs)
         row = BoardRow(
             application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
             owner=owner_name or "", interview_ended=ended_at,
@@ -236,8 +275,9 @@ def count_board_others(*, session: Session, actor: User, now: datetime | None = 
                        owner_id: int | None = None) -> int:
     """How many of the board's applications have no running clock (the ones listed a page at a time)."""
     require(actor, *FOLLOWERS)
-    query, _, running = _board_query(actor, now or utcnow(), owner_id)
-    return session.exec(select(func.count()).select_from(query.where(not_(running)).subquery())).one()
+    apps = _board_ends(actor, now or utcnow(), owner_id)
+    stopped = or_(apps.c.ended.is_(None), heard_since(apps.c.ended, apps.c.candidate_id))
+    return session.exec(select(func.count()).select_from(apps).where(stopped)).one()
 
 
 # --------------------------------------------------------------------------- contacts and intent

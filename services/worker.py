@@ -20,12 +20,14 @@ from sqlmodel import Session
 from models.common import utcnow
 from models.worker import WorkerHeartbeat
 from services.config import Settings, get_settings
+from services.db import refresh_statistics
 from services.mail import release_held
 from services.mailer import send_due
 from services.reminders import run_digests, run_reminders
 from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's rules and task providers
 
 log = logging.getLogger("followup.worker")
+STATISTICS_INTERVAL = 3600.0  # seconds between refreshes of the query planner's statistics
 
 
 @dataclass
@@ -35,6 +37,7 @@ class PassResult:
     failed: int = 0
     reminders: dict[str, int] = field(default_factory=dict)
     digests: int = 0
+    analysed: list[str] = field(default_factory=list)
 
 
 # After a failed pass (the database away, say) the next one waits twice as long as the last, up to this.
@@ -70,6 +73,7 @@ class Worker:
         self.engine = engine
         self.settings = settings or get_settings()
         self._last_rules = 0.0
+        self._last_statistics = -STATISTICS_INTERVAL  # refreshed in the first pass with rules, then hourly
         self.name = worker_name(kind, self.settings)
         self.started_at = utcnow()
         self.failures = 0  # consecutive failed passes; the wait before the next one doubles with each
@@ -81,6 +85,9 @@ class Worker:
             result.reminders = run_reminders(engine=self.engine, settings=self.settings)
             result.digests = run_digests(engine=self.engine, settings=self.settings)
             self._last_rules = time.monotonic()
+            if time.monotonic() - self._last_statistics >= STATISTICS_INTERVAL:
+                result.analysed = refresh_statistics(self.engine)
+                self._last_statistics = time.monotonic()
         with Session(self.engine) as session:
             release_held(session=session)
         for _ in range(max_batches):

@@ -1,0 +1,131 @@
+"""How the databases run the list queries: SQLite's plans for the candidate filters (no scan of every candidate
+per application), the planner statistics the app keeps current, and PostgreSQL's JIT left off."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, select
+
+from models.common import Stage
+from models.job import Job
+from models.user import User
+from services import candidates
+from services.db import make_engine, refresh_statistics
+from services.demo import seed_demo
+from services.worker import Worker
+from tests.conftest import PG_URL
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """A small demo database on SQLite, without statistics (as a new installation has)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'plans.db'}")
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        seed_demo(session=session, candidates=200)
+    return engine
+
+
+def _plan_of_search(engine: Engine, actor_email: str, **filters: object) -> list[str]:
+    """SQLite's plan for the statement that picks the candidate ids of a filtered list."""
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
+        statements.append((statement, params))
+
+    with Session(engine) as session:
+        actor = session.exec(select(User).where(User.email == actor_email)).one()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            candidates.search_candidates(session=session, actor=actor, **filters)  # type: ignore[arg-type]
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        statement, params = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT candidate.id"))
+        rows = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+    return [row[-1] for row in rows]
+
+
+def _job_id(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(Job.id).order_by(Job.id)).first() or 0
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+@pytest.mark.parametrize("who", ["recruiter@example.com", "manager@example.com"])
+def test_a_stage_filter_reads_candidate_ids_from_an_index_not_a_scan_per_candidate(seeded: Engine, stage: Stage,
+                                                                                  who: str) -> None:
+    plan = _plan_of_search(seeded, who, stage=stage)
+    assert not any("CORRELATED" in line for line in plan), plan
+    assert not any(line.startswith("SCAN candidate") for line in plan), plan
+    assert any("SEARCH candidate USING INTEGER PRIMARY KEY" in line for line in plan), plan
+    assert any("SEARCH application USING" in line and "INDEX ix_application_" in line and "stage=?" in line
+               for line in plan), plan
+
+
+@pytest.mark.parametrize("filters", [{"stage": Stage.offer}, {}], ids=["job and stage", "job"])
+def test_a_job_filter_reads_the_job_stage_index(seeded: Engine, filters: dict) -> None:
+    plan = _plan_of_search(seeded, "recruiter@example.com", job_id=_job_id(seeded), **filters)
+    assert not any("CORRELATED" in line or line.startswith("SCAN candidate") for line in plan), plan
+    assert any("ix_application_job_stage" in line for line in plan), plan
+
+
+def test_a_managers_unfiltered_list_reads_their_jobs_applications(seeded: Engine) -> None:
+    plan = _plan_of_search(seeded, "manager@example.com")
+    assert not any("CORRELATED" in line or line.startswith("SCAN candidate") for line in plan), plan
+
+
+def test_sqlite_statistics_are_refreshed_with_pragma_optimize(seeded: Engine) -> None:
+    assert refresh_statistics(seeded) == ["optimize"]
+    # Still the indexed plan once statistics may exist.
+    assert not any("CORRELATED" in line for line in _plan_of_search(seeded, "recruiter@example.com",
+                                                                    stage=Stage.hired))
+
+
+def test_the_worker_refreshes_statistics_in_its_first_pass_with_rules_then_hourly(seeded: Engine) -> None:
+    worker = Worker(seeded)
+    assert worker.run_once(rules=True).analysed == ["optimize"]
+    assert worker.run_once(rules=True).analysed == []  # an hour has not passed
+    assert worker.run_once(rules=False).analysed == []
+
+
+@pytest.fixture
+def pg_schema() -> Engine:
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set FOLLOWUP_TEST_DATABASE_URL to run these tests on it")
+    schema = "t_stats_" + str(abs(hash(PG_URL)) % 10**6)
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}")
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(pg_schema: Engine) -> None:
+    with pg_schema.connect() as conn:
+        assert conn.execute(text("SHOW jit")).scalar() == "off"
+        assert conn.execute(text("SELECT current_schema()")).scalar().startswith("t_stats_")
+
+
+def test_postgresql_tables_changed_a_lot_are_analysed_when_autovacuum_is_off(pg_schema: Engine) -> None:
+    with pg_schema.begin() as conn:
+        conn.execute(text("CREATE TABLE big (id int); CREATE TABLE small (id int)"))
+        conn.execute(text("INSERT INTO big SELECT generate_series(1, 500); INSERT INTO small VALUES (1)"))
+    # The statistics collector reports changes after the transaction, not always at once.
+    with pg_schema.connect() as conn:
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+        autovacuum = conn.execute(text("SHOW autovacuum")).scalar()
+    analysed = refresh_statistics(pg_schema)
+    if autovacuum == "on":
+        assert analysed == []  # the database's own daemon does it
+        return
+    assert analysed == ["big"]  # 500 changes > 50 + 10 %; one row in `small` is not worth an ANALYZE
+    with pg_schema.connect() as conn:
+        assert conn.execute(text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                                 "WHERE relname = 'big' AND schemaname = current_schema()")).scalar()
+    assert refresh_statistics(pg_schema) == []  # nothing changed since
