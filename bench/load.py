@@ -375,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                     measure(deployment, args.database, 2, first, 0.0, base=f"http://{address}")
                 time.sleep(2)
                 baseline = deployment.rss_kib()
+                print(f"{servers} server(s): {baseline / 1024 / servers:.0f} MiB RSS per app server after warming up",
+                      flush=True)
                 for sessions in [int(n) for n in args.sessions.split(",")]:
                     timings, errors, rss, wall = measure(deployment, args.database, sessions, first, args.think)
                     kib = (rss - baseline) / sessions  # an upper bound: it includes what the allocator keeps
