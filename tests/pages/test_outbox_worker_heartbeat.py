@@ -11,9 +11,11 @@ from services import db
 from services.i18n import t
 from services.worker import record_heartbeat
 from tests.pages.conftest import demo_user
+from ui.common import md_escape
 
 
 def _texts(at) -> str:  # noqa: ANN001
+    """The warnings and captions as Streamlit received them (names and errors escaped for Markdown)."""
     return "\n".join(str(e.value) for kind in ("warning", "caption") for e in getattr(at, kind))
 
 
@@ -32,11 +34,11 @@ def test_the_outbox_names_the_worker_that_ran_last_and_warns_when_it_stopped_or_
     engine = db.get_engine()
     record_heartbeat(engine=engine, name="app1/worker", started_at=utcnow())
     at = _outbox(open_app, "zh")
-    assert "app1/worker" in _texts(at) and t("outbox.worker_none", "zh") not in _texts(at)
+    assert md_escape("app1/worker") in _texts(at) and t("outbox.worker_none", "zh") not in _texts(at)
 
     record_heartbeat(engine=engine, name="app1/worker", started_at=utcnow(), error="OperationalError: gone")
     at = _outbox(open_app, "en")
-    assert "OperationalError: gone" in _texts(at)
+    assert md_escape("OperationalError: gone") in _texts(at)
 
     with engine.begin() as conn:
         conn.execute(text("UPDATE workerheartbeat SET last_pass_at = :at"), {"at": utcnow() - timedelta(minutes=12)})
