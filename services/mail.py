@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 from models.common import Role, check_email, utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from models.user import User
+from models.worker import WorkerHeartbeat
 from services.auth import require
 from services.config import ROOT, Settings, get_settings
 from services.errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -178,6 +179,12 @@ def list_outbox(*, session: Session, actor: User, status: str | None = None, pag
     rows = list(session.exec(query.offset((max(page, 1) - 1) * page_size).limit(page_size)))
     counts = dict(session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return rows, {s.value: counts.get(s.value, 0) for s in MailStatus}
+
+
+def worker_heartbeats(*, session: Session, actor: User) -> list[WorkerHeartbeat]:
+    """Every worker that ever ran against this database, the most recent pass first (nothing changes)."""
+    require(actor, *OUTBOX_VIEWERS)
+    return list(session.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_pass_at).desc())))
 
 
 def get_message(*, session: Session, actor: User, message_id: int) -> tuple[OutboxMessage, list[OutboxAttachment]]:
