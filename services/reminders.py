@@ -37,7 +37,7 @@ from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
 from services.config import Settings, get_settings
-from services.mail import queue_template
+from services.mail import queue_template, queue_templates
 
 
 @dataclass
@@ -315,14 +315,13 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
         with Session(engine, expire_on_commit=False) as session:
             new = 0
             for found in fn(now, settings):
-                for item, person in _raise(session, found, now):
-                    new += 1
-                    if person.reminder_mode != "digest":
-                        queue_template(session=session, template="reminder", language=person.language,
-                                       to=person.email, key=f"reminder:{item.rule}:{item.item_key}:{item.window}:"
-                                                            f"{person.id}",
-                                       recipient_user_id=person.id,
-                                       context={"recipient_name": person.name, "item": asdict(item)})
+                raised = _raise(session, found, now)
+                new += len(raised)
+                queue_templates(session=session, template="reminder", messages=[
+                    {"language": person.language, "to": person.email, "recipient_user_id": person.id,
+                     "key": f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
+                     "context": {"recipient_name": person.name, "item": asdict(item)}}
+                    for item, person in raised if person.reminder_mode != "digest"])
             session.commit()
             counts[name] = new
     return counts
