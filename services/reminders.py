@@ -8,7 +8,13 @@ for yet (NOT EXISTS against `reminder`, in the same statement), so a pass costs 
 with nothing new, one SELECT per kind of reminder. The new ones are written in one INSERT … ON CONFLICT DO
 NOTHING … RETURNING, so however often it runs and however many workers run it, only the first insert wins and
 only that one queues a mail (or, for people who chose the daily digest, waits for the digest). Later screens
-add rules with the `@rule` decorator.
+add rules with the `@rule` decorator, e.g.
+
+    @rule("offer_expiring", recipients=(Role.recruiter,))
+    def offer_expiring(now, settings):
+        query = select(key("offer:", Offer.id).label("item_key"), date_text(Offer.expires_on).label("window"),
+                       col(Offer.owner_id).label("user_id"), Candidate.name).join(…).where(…)
+        yield Found("offer_expiring", query, lambda row: Words(title_zh=…, title_en=…, detail_zh=…, …))
 
 The keys are the strings the engine wrote before it computed them in SQL (issue 9), so a reminder raised by an
 older version is not raised again: `tests/services/test_reminder_scan.py` holds the two to the same keys.
@@ -22,7 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Row, Select, String, case, cast, literal
+from sqlalchemy import Row, Select, String, case, cast, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -124,30 +130,32 @@ class _TimeText(FunctionElement[str]):
     """A UTC timestamp shifted by `seconds` and formatted with `fmt` (strftime codes), as Python would."""
 
     type = String()
-    inherit_cache = False  # fmt and seconds are not in the cache key
+    # The format and the shift travel as literal SQL arguments, so they are part of the statement's cache key
+    # and the compiled SQL is reused from pass to pass.
+    inherit_cache = True
     name = "time_text"
 
     def __init__(self, value: Any, fmt: str, seconds: int = 0) -> None:
-        if "'" in fmt:
-            raise ValueError(fmt)
-        self.fmt, self.seconds = fmt, int(seconds)
-        super().__init__(value)
+        if "'" in fmt or any(c not in "%YmdHM-: " for c in fmt):
+            raise ValueError(f"unsupported time format {fmt!r}")
+        pg = fmt
+        for code, pg_code in _PG_FORMAT.items():
+            pg = pg.replace(code, pg_code)
+        super().__init__(value, literal_column(f"'{fmt}'"), literal_column(f"'{pg}'"),
+                         literal_column(f"'{int(seconds):+d} seconds'"))
 
 
 @compiles(_TimeText, "sqlite")
 def _time_text_sqlite(element: _TimeText, compiler: Any, **kw: Any) -> str:
-    value = compiler.process(element.clauses, **kw)
+    value, fmt, _pg, shift = (compiler.process(c, **kw) for c in element.clauses)
     # Whole seconds first: Python's strftime truncates the fraction; SQLite would round it to milliseconds.
-    return f"strftime('{element.fmt}', substr({value}, 1, 19), '{element.seconds:+d} seconds')"
+    return f"strftime({fmt}, substr({value}, 1, 19), {shift})"
 
 
 @compiles(_TimeText, "postgresql")
 def _time_text_postgresql(element: _TimeText, compiler: Any, **kw: Any) -> str:
-    value = compiler.process(element.clauses, **kw)
-    fmt = element.fmt
-    for code, pg in _PG_FORMAT.items():
-        fmt = fmt.replace(code, pg)
-    return f"to_char(({value} AT TIME ZONE 'UTC') + interval '{element.seconds} seconds', '{fmt}')"
+    value, _fmt, fmt, shift = (compiler.process(c, **kw) for c in element.clauses)
+    return f"to_char(({value} AT TIME ZONE 'UTC') + interval {shift}, {fmt})"
 
 
 class _DateText(FunctionElement[str]):
