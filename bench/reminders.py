@@ -4,8 +4,9 @@
     python -m bench.reminders --candidates 10000 --databases sqlite --no-before
     python -m bench.reminders --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-Seeds `seed-demo --candidates N` once per size and database and keeps it (SQLite: data/bench/reminders-N.db;
-PostgreSQL: database bench_reminders_N beside the one --pg-url names), never runs ANALYZE, and for every run
+Seeds `seed-demo --candidates N` once per size, demo generator and database and keeps it (SQLite:
+data/bench/reminders-N-<hash of services/demo.py>.db; PostgreSQL: database bench_reminders_N_<hash> beside the one
+--pg-url names), never runs ANALYZE, and for every run
 starts from a copy of that seed (a file copy; CREATE DATABASE … TEMPLATE). For the engine as it is and, unless
 --no-before, the engine before issue 9 (bench/reminders_before.py), prints the first pass (seconds, SQL
 statements, reminders raised) and the steady-state pass (median and worst of --repeat, statements).
@@ -15,6 +16,7 @@ Targets at 100k: first pass <= 5 s, steady state <= 100 ms, on both databases.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import statistics
 import time
@@ -30,13 +32,15 @@ from sqlmodel import Session
 import bench.reminders_before as before
 import services.db
 from models.common import utcnow
-from services.config import DATA_DIR, get_settings
+from services.config import DATA_DIR, ROOT, get_settings
 from services.db import make_engine, migrate
 from services.demo import seed_demo
 from services.reminders import run_reminders
 from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's reminder rules
 
 Scan = Callable[..., dict[str, int]]
+# A seed made by another version of seed-demo is another database.
+DEMO = hashlib.sha256((ROOT / "services" / "demo.py").read_bytes()).hexdigest()[:8]
 ENGINES: dict[str, Scan] = {"now": run_reminders, "before": before.run_reminders}
 
 
@@ -70,7 +74,7 @@ def seed(url: str, candidates: int) -> None:
 
 class SqliteCopies:
     def __init__(self, candidates: int) -> None:
-        self.base = DATA_DIR / "bench" / f"reminders-{candidates}.db"
+        self.base = DATA_DIR / "bench" / f"reminders-{candidates}-{DEMO}.db"
         if not self.base.exists():
             self.base.parent.mkdir(parents=True, exist_ok=True)
             partial = self.base.with_suffix(".partial")
@@ -91,7 +95,7 @@ class PostgresCopies:
     def __init__(self, url: str, candidates: int) -> None:
         self.url = make_url(url)
         self.admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-        self.base = f"bench_reminders_{candidates}"
+        self.base = f"bench_reminders_{candidates}_{DEMO}"
         with self.admin.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.base}).first()
         if not exists:
