@@ -15,8 +15,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # reminder scan (helper)
+    op.create_index("ix_outbox_candidate_sent", "outboxmessage", ["candidate_id", "status", "sent_at"])
 
 
 def downgrade() -> None:
-    pass
+    # reminder scan (helper)
+    op.drop_index("ix_outbox_candidate_sent", table_name="outboxmessage")
