@@ -4,12 +4,12 @@
     python -m bench.reminders --candidates 10000 --databases sqlite --no-before
     python -m bench.reminders --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-Seeds `seed-demo --candidates N` once per size, demo generator and database and keeps it (SQLite:
-data/bench/reminders-N-<hash of the demo and migrations>.db; PostgreSQL: database bench_reminders_N_<hash> beside the one
---pg-url names), never runs ANALYZE, and for every run
-starts from a copy of that seed (a file copy; CREATE DATABASE … TEMPLATE). For the engine as it is and, unless
---no-before, the engine before issue 9 (bench/reminders_before.py), prints the first pass (seconds, SQL
-statements, reminders raised) and the steady-state pass (median and worst of --repeat, statements).
+Seeds `seed-demo --candidates N` once per size, demo generator, migrations and database and keeps it
+(SQLite: data/bench/reminders-N-<hash>.db; PostgreSQL: database bench_reminders_N_<hash> beside the one --pg-url
+names), never runs ANALYZE, and for every run starts from a copy of that seed (a file copy; CREATE DATABASE …
+TEMPLATE). For the engine as it is and, unless --no-before, the engine before issue 9 (bench/reminders_before.py),
+prints the first pass (seconds, SQL statements, reminders raised) and the steady state: passes a minute apart
+(median and worst of --repeat, the most statements a pass issued, reminders they raised).
 Targets at 100k: first pass <= 5 s, steady state <= 100 ms, on both databases.
 """
 
