@@ -62,20 +62,47 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
 RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
 
 
+def _owed(ended_after: datetime, ended_by: datetime) -> Any:
+    """(interview_id, user_id, ends_at, application_id): the scorecards still owed for interviews ended between the
+    two instants — computed on its own (MATERIALIZED) from the interview, panel and scorecard indexes, so the
+    candidate, job and names are looked up only for what is owed, not for every recent interview."""
+    submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
+                                           Scorecard.interviewer_id == InterviewPanelist.user_id,
+                                           Scorecard.status == ScorecardStatus.submitted).exists()
+    return (select(col(Interview.id).label("interview_id"), col(InterviewPanelist.user_id).label("user_id"),
+                   col(Interview.ends_at).label("ends_at"), col(Interview.application_id).label("application_id"))
+            .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
+            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
+                   col(Interview.ends_at) <= ended_by, ~submitted)
+            .cte("owed").prefix_with("MATERIALIZED"))
+
+
+def _owed_select(owed: Any, *columns: Any) -> Select[Any]:
+    who = aliased(User)
+    return (select(*columns, col(who.name).label("who"), col(Candidate.name).label("candidate"), Job.title,
+                   col(Candidate.owner_id).label("owner_id"))
+            .select_from(owed)
+            .join(who, col(who.id) == owed.c.user_id)
+            .join(Application, col(Application.id) == owed.c.application_id)
+            .join(Candidate, col(Candidate.id) == Application.candidate_id)
+            .join(Job, col(Job.id) == Application.job_id))
+
+
 @rule("scorecard_due")
 def scorecard_due(now: datetime, settings: Settings) -> Iterable[Found]:
     """A scorecard not submitted 1 hour after the interview ended reminds the interviewer, then once a day;
     after 48 hours the candidate's recruiter is told as well (once)."""
     base = settings.base_url.rstrip("/")
-    who = aliased(User)
-    ends_at = col(Interview.ends_at)
-    item_key = key("scorecard:", Interview.id, ":", InterviewPanelist.user_id).label("item_key")
-    about = (ends_at.label("ends_at"), col(Interview.id).label("interview_id"), col(who.name).label("who"),
-             col(Candidate.name).label("candidate"), Job.title, col(Application.id).label("application_id"))
+
+    def about(owed: Any) -> tuple[Any, ...]:
+        return (key("scorecard:", owed.c.interview_id, ":", owed.c.user_id).label("item_key"), owed.c.ends_at,
+                owed.c.interview_id, owed.c.application_id)
+
+    owed = _owed(now - LOOKBACK, now - FIRST_REMINDER)
     # "first" within 24 hours of the end, then "day1", "day2" … by whole days since (the lookback is 14 days).
-    window = elapsed(ends_at, now, timedelta(days=1), ["first"] + [f"day{n}" for n in range(1, LOOKBACK.days + 1)])
-    due = _pending_select(item_key, window.label("window"), col(InterviewPanelist.user_id).label("user_id"), *about,
-                          ended_after=now - LOOKBACK, ended_by=now - FIRST_REMINDER, who=who)
+    window = elapsed(owed.c.ends_at, now, timedelta(days=1),
+                     ["first"] + [f"day{n}" for n in range(1, LOOKBACK.days + 1)])
+    due = _owed_select(owed, *about(owed), window.label("window"), owed.c.user_id)
 
     def due_words(row: Row[Any]) -> Words:
         hours = int((now - row.ends_at).total_seconds() // 3600)
@@ -88,10 +115,10 @@ def scorecard_due(now: datetime, settings: Settings) -> Iterable[Found]:
 
     yield Found("scorecard_due", due, due_words, cap=2000)
 
-    overdue = _pending_select(item_key, literal("48h", String).label("window"),
-                              col(Candidate.owner_id).label("user_id"), *about,
-                              ended_after=now - LOOKBACK, ended_by=now - ESCALATE_AFTER, who=who) \
-        .where(col(Candidate.owner_id).is_not(None), Candidate.owner_id != InterviewPanelist.user_id)
+    late = _owed(now - LOOKBACK, now - ESCALATE_AFTER)
+    overdue = _owed_select(late, *about(late), literal("48h", String).label("window"),
+                           col(Candidate.owner_id).label("user_id")) \
+        .where(col(Candidate.owner_id).is_not(None), Candidate.owner_id != late.c.user_id)
 
     def overdue_words(row: Row[Any]) -> Words:
         ended = row.ends_at.astimezone(settings.tz)
