@@ -104,10 +104,10 @@ def queue_mail(
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key[:200])).first()
     if existing is not None:
         return existing
-    message = _message(to=to, subject=subject, html=html, text=text, key=key, cc=cc, attachments=attachments,
-                       candidate_id=candidate_id, application_id=application_id,
-                       recipient_user_id=recipient_user_id, created_by=created_by, template=template,
-                       language=language, draft=draft)
+    message = OutboxMessage(**_message_values(
+        to=to, subject=subject, html=html, text=text, key=key, cc=cc, attachments=attachments,
+        candidate_id=candidate_id, application_id=application_id, recipient_user_id=recipient_user_id,
+        created_by=created_by, template=template, language=language, draft=draft))
     session.add(message)
     session.flush()
     for a in attachments or []:
@@ -116,13 +116,13 @@ def queue_mail(
     return message
 
 
-def _message(
+def _message_values(
     *, to: str | list[str], subject: str, html: str, text: str, key: str, cc: str | list[str] | None = None,
     attachments: list[Attachment] | None = None, candidate_id: int | None = None, application_id: int | None = None,
     recipient_user_id: int | None = None, created_by: User | None = None, template: str = "", language: str = "zh",
     draft: bool = False,
-) -> OutboxMessage:
-    """A validated outbox row, not added to any session."""
+) -> dict[str, Any]:
+    """The column values of a validated outbox row (the columns left out take their defaults)."""
     to_list = _addresses(to, "to", required=True)
     cc_list = _addresses(cc, "cc", required=False)
     subject = " ".join((subject or "").split())
@@ -135,7 +135,7 @@ def _message(
     total = sum(len(a.content) for a in attachments or [])
     if total > MAX_ATTACHMENT_BYTES:
         raise ValidationError.single("attachments", "err.attachments_too_big", mb=MAX_ATTACHMENT_BYTES // 2**20)
-    return OutboxMessage(
+    return dict(
         idempotency_key=key[:200], to_addrs=",".join(to_list), cc_addrs=",".join(cc_list), subject=subject,
         html=html, text=text, template=template, language=language, candidate_id=candidate_id,
         application_id=application_id, recipient_user_id=recipient_user_id,
@@ -170,12 +170,10 @@ def queue_templates(*, session: Session, template: str, messages: list[dict[str,
             continue
         queued.add(fields["key"][:200])
         rendered = render(template, fields["language"], **context)
-        rows.append(_message(subject=rendered.subject, html=rendered.html, text=rendered.text, template=template,
-                             **fields))
-    if rows:  # one executemany: the rows' ids are not needed, and the ORM would insert them one by one
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        names = [c.name for c in table.columns if c.name != "id"]
-        session.execute(table.insert(), [{n: getattr(r, n) for n in names} for r in rows])
+        rows.append(_message_values(subject=rendered.subject, html=rendered.html, text=rendered.text,
+                                    template=template, **fields))
+    if rows:  # one executemany of plain values: no ids are needed, and the ORM would insert them one by one
+        session.execute(OutboxMessage.__table__.insert(), rows)  # type: ignore[attr-defined]
     return len(rows)
 
 

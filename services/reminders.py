@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -296,7 +296,7 @@ def _raise(session: Session, found: Found, now: datetime) -> list[tuple[Reminder
         if person is None or not may_receive(person, found.rule):
             continue
         item = ReminderItem(rule=found.rule, item_key=row.item_key, window=row.window, user_id=row.user_id,
-                            **asdict(found.words(row)))
+                            **vars(found.words(row)))
         items[(item.item_key, item.window, item.user_id)] = (item, person)
     if not items:
         return []
@@ -308,7 +308,7 @@ def _raise(session: Session, found: Found, now: datetime) -> list[tuple[Reminder
     # out only for those. A digest reader's reminder waits unmailed for the digest.
     won = session.execute(stmt, [
         {"rule": item.rule, "item_key": item.item_key, "window": item.window, "user_id": item.user_id,
-         "created_at": now, "payload": json.dumps(asdict(item), ensure_ascii=False),
+         "created_at": now, "payload": json.dumps(vars(item), ensure_ascii=False),
          "mailed": person.reminder_mode != "digest", "digested_at": None}
         for item, person in items.values()]).all()
     return [items[(k, w, u)] for k, w, u in won]
@@ -328,7 +328,7 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
                 queue_templates(session=session, template="reminder", messages=[
                     {"language": person.language, "to": person.email, "recipient_user_id": person.id,
                      "key": f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
-                     "context": {"recipient_name": person.name, "item": asdict(item)}}
+                     "context": {"recipient_name": person.name, "item": vars(item)}}
                     for item, person in raised if person.reminder_mode != "digest"])
             session.commit()
             counts[name] = new
