@@ -83,7 +83,9 @@ def heard_since(when: Any, candidate_id: Any = None) -> Any:
     them (reached, replied) or a mail that actually went out. A call with no answer, a message left, or a mail
     still drafted, held, queued or failed does not count: the candidate may have heard nothing.
 
-    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule."""
+    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule. `when`
+    may come from any table of the enclosing query (the reminder rule's is a derived table of interview ends):
+    everything but the subquery's own table is correlated."""
     candidate_id = Application.candidate_id if candidate_id is None else candidate_id
     contact = (select(Contact.id).where(Contact.candidate_id == candidate_id,
                                         col(Contact.outcome).in_([o.value for o in STOPPING_OUTCOMES]),
@@ -746,5 +748,10 @@ def pool_drafts(*, session: Session, actor: User, candidate_id: int) -> list[Out
 
 def revisit_due(entry: PoolEntry) -> datetime:
     """When a pool entry's revisit falls due: 09:00 on its date, company time."""
-    return datetime.combine(entry.revisit_on, time(9, 0), tzinfo=get_settings().tz)
+    return revisit_time(entry.revisit_on)
+
+
+def revisit_time(day: date) -> datetime:
+    """When a revisit on `day` falls due: 09:00 that day, company time."""
+    return datetime.combine(day, time(9, 0), tzinfo=get_settings().tz)
 
