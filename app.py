@@ -11,7 +11,10 @@ if __name__ == "__main__":
 
     main()
 else:  # imported by the ASGI server that `streamlit run` starts
+    from starlette.middleware import Middleware
+
     from server.lifespan import lifespan
+    from server.middleware import ServerNameMiddleware
     from server.routes import ROUTES
 
-    app = st.App(__file__, routes=ROUTES, lifespan=lifespan)
+    app = st.App(__file__, routes=ROUTES, lifespan=lifespan, middleware=[Middleware(ServerNameMiddleware)])

@@ -124,23 +124,36 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from services.db import get_engine
+    from services.db import database_problem, get_engine
     from services.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    migrate()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    delay = 1.0
+    while True:  # a worker started while the database is away waits for it instead of exiting
+        try:
+            migrate()
+            break
+        except Exception as exc:
+            if database_problem(exc) is None or args.once:
+                raise
+            logging.getLogger("followup.worker").warning("database unavailable at start (%s); trying again in "
+                                                         "%.0fs", type(exc).__name__, delay)
+            if stop.wait(delay):
+                return 0
+            delay = min(delay * 2, 30.0)
     settings = get_settings()
     if not settings.mail_configured:
         print("no mail server configured (FOLLOWUP_SMTP_HOST): messages stay held in the outbox", file=sys.stderr)
     worker = Worker(get_engine(), settings)
     if args.once:
         result = worker.run_once(rules=True)
+        worker.beat()
         print(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
               f"new reminders {result.reminders}, digests {result.digests}")
         return 0
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     worker.run_forever(stop)
     return 0
 

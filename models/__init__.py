@@ -16,11 +16,12 @@ from models.import_mapping import ImportMapping
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
 from models.user import AuthSession, LoginThrottle, User
+from models.worker import WorkerHeartbeat
 
 __all__ = [
     "Contact", "Intent", "PoolEntry", "SurveyInvite", "SurveyResponse",
     "Criterion", "Decision", "Interview", "InterviewPanelist", "InterviewRound", "Scorecard", "ScorecardRating",
     "ImportMapping",
     "Application", "AuditLog", "AuthSession", "Candidate", "Job", "LoginThrottle", "OutboxAttachment", "OutboxMessage",
-    "Reminder", "StageChange", "User",
+    "Reminder", "StageChange", "User", "WorkerHeartbeat",
 ]

@@ -22,7 +22,12 @@ class MailStatus(StrEnum):
 
 
 class OutboxMessage(SQLModel, table=True):
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The feedback clock asks per application whether a mail reached the candidate since the interview
+        # (followup.heard_since); without it SQLite reads every sent mail for each one (issue 9).
+        Index("ix_outbox_candidate_sent", "candidate_id", "status", "sent_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)

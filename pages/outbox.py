@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from models.common import Role
+from models.common import Role, utcnow
 from models.mail import MailStatus
 from services import mail
 from services.config import get_settings
@@ -26,6 +26,8 @@ from ui.common import (
 )
 from ui.drafts import review_draft
 
+WORKER_STALE_MINUTES = 5  # a worker passes every few seconds, a minute apart at most while backing off
+
 user = current_user()
 st.title(tr("nav.outbox"), anchor=False)
 show_flash()
@@ -35,6 +37,22 @@ if settings.mail_configured:
                   security=settings.smtp_security))
 else:
     st.warning(tr("outbox.no_server"), icon=":material/pause_circle:")
+
+# When a worker last ran: with none running, queued mail and reminders silently wait.
+beats = call(mail.worker_heartbeats, actor=user) or []
+if not beats:
+    st.warning(tr("outbox.worker_none"), icon=":material/engineering:")
+else:
+    newest = beats[0]
+    age_minutes = int((utcnow() - newest.last_pass_at).total_seconds() // 60)
+    if age_minutes >= WORKER_STALE_MINUTES:
+        st.warning(tr_md("outbox.worker_stale", when=fmt_dt(newest.last_pass_at), minutes=age_minutes),
+                   icon=":material/engineering:")
+    else:
+        st.caption(tr_md("outbox.worker_last", when=fmt_dt(newest.last_pass_at), name=newest.name,
+                         count=len([b for b in beats if (utcnow() - b.last_pass_at).total_seconds() < 600])))
+    if newest.last_error:
+        st.warning(tr_md("outbox.worker_error", error=newest.last_error[:300]), icon=":material/error:")
 
 # Drafts to my candidates (a rejection prepared by a decision, say) wait here until someone reviews them; My tasks
 # links each one here (?draft=<id>).

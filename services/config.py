@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     mail_batch_size: int = 100
     mail_lease_seconds: int = 300
     embedded_worker: bool = True
+    # How this process names itself in the X-Followup-Server header and the worker heartbeat (default: the host
+    # name, with the port for an app server); set one per app server behind a proxy, e.g. "app1".
+    server_name: str = ""
     worker_interval_seconds: float = 5.0
     reminder_interval_seconds: float = 60.0
     stale_application_days: int = 7

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row, Select, String, literal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -15,7 +17,7 @@ from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Sco
 from models.job import Job
 from models.user import User
 from services.config import Settings
-from services.reminders import RECIPIENT_ROLES, ReminderItem, rule
+from services.reminders import RECIPIENT_ROLES, Found, Words, elapsed, key, rule
 from services.tasks import HORIZON, Task, provider
 
 FIRST_REMINDER = timedelta(hours=1)
@@ -24,24 +26,31 @@ DECISION_DUE = timedelta(days=2)
 LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but stop mailing
 
 
-def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
-             owner: int | None = None):  # noqa: ANN202 - result rows
-    panelist_user = aliased(User)
+def _pending_select(*columns: Any, ended_after: datetime, ended_by: datetime, who: Any) -> Select[Any]:
+    """Scheduled interviews ended between the two instants, one row per panelist without a submitted scorecard;
+    `who` is the aliased panelist User the columns may read."""
     submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
                                            Scorecard.interviewer_id == InterviewPanelist.user_id,
                                            Scorecard.status == ScorecardStatus.submitted).exists()
-    query = (
-        select(Interview.id, Interview.ends_at, InterviewPanelist.user_id, panelist_user.name, Candidate.id,
-               Candidate.name, Candidate.owner_id, Job.title, Application.id)
+    return (
+        select(*columns)
+        .select_from(Interview)
         .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-        .join(panelist_user, col(panelist_user.id) == InterviewPanelist.user_id)
+        .join(who, col(who.id) == InterviewPanelist.user_id)
         .join(Application, col(Application.id) == Interview.application_id)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
         .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
                col(Interview.ends_at) <= ended_by, ~submitted)  # at 1 h (48 h) sharp it is due
-        .order_by(Interview.ends_at).limit(2000)
     )
+
+
+def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
+             owner: int | None = None):  # noqa: ANN202 - result rows
+    who = aliased(User)
+    query = _pending_select(Interview.id, Interview.ends_at, InterviewPanelist.user_id, who.name, Candidate.id,
+                            Candidate.name, Candidate.owner_id, Job.title, Application.id,
+                            ended_after=ended_after, ended_by=ended_by, who=who).order_by(Interview.ends_at).limit(2000)
     if panelist is not None:
         query = query.where(InterviewPanelist.user_id == panelist)
     if owner is not None:
@@ -53,31 +62,74 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
 RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
 
 
+def _owed(ended_after: datetime, ended_by: datetime) -> Any:
+    """(interview_id, user_id, ends_at, application_id): the scorecards still owed for interviews ended between the
+    two instants — computed on its own (MATERIALIZED) from the interview, panel and scorecard indexes, so the
+    candidate, job and names are looked up only for what is owed, not for every recent interview."""
+    submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
+                                           Scorecard.interviewer_id == InterviewPanelist.user_id,
+                                           Scorecard.status == ScorecardStatus.submitted).exists()
+    return (select(col(Interview.id).label("interview_id"), col(InterviewPanelist.user_id).label("user_id"),
+                   col(Interview.ends_at).label("ends_at"), col(Interview.application_id).label("application_id"))
+            .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
+            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
+                   col(Interview.ends_at) <= ended_by, ~submitted)
+            .cte("owed").prefix_with("MATERIALIZED"))
+
+
+def _owed_select(owed: Any, *columns: Any) -> Select[Any]:
+    who = aliased(User)
+    return (select(*columns, col(who.name).label("who"), col(Candidate.name).label("candidate"), Job.title,
+                   col(Candidate.owner_id).label("owner_id"))
+            .select_from(owed)
+            .join(who, col(who.id) == owed.c.user_id)
+            .join(Application, col(Application.id) == owed.c.application_id)
+            .join(Candidate, col(Candidate.id) == Application.candidate_id)
+            .join(Job, col(Job.id) == Application.job_id))
+
+
 @rule("scorecard_due")
-def scorecard_due(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
+def scorecard_due(now: datetime, settings: Settings) -> Iterable[Found]:
     """A scorecard not submitted 1 hour after the interview ended reminds the interviewer, then once a day;
     after 48 hours the candidate's recruiter is told as well (once)."""
     base = settings.base_url.rstrip("/")
-    for iv_id, ends_at, uid, who, _cand_id, cand, owner_id, title, app_id in _pending(
-            session, ended_after=now - LOOKBACK, ended_by=now - FIRST_REMINDER):
-        late = now - ends_at
-        window = "first" if late < timedelta(hours=24) else f"day{late.days}"
-        hours = int(late.total_seconds() // 3600)
-        yield ReminderItem(
-            rule="scorecard_due", item_key=f"scorecard:{iv_id}:{uid}", window=window, user_id=uid,
-            title_zh=f"请提交 {cand} 的面试评价（{title}）",
-            title_en=f"Please submit your scorecard for {cand} ({title})",
+
+    def about(owed: Any) -> tuple[Any, ...]:
+        return (key("scorecard:", owed.c.interview_id, ":", owed.c.user_id).label("item_key"), owed.c.ends_at,
+                owed.c.interview_id, owed.c.application_id)
+
+    owed = _owed(now - LOOKBACK, now - FIRST_REMINDER)
+    # "first" within 24 hours of the end, then "day1", "day2" … by whole days since (the lookback is 14 days).
+    window = elapsed(owed.c.ends_at, now, timedelta(days=1),
+                     ["first"] + [f"day{n}" for n in range(1, LOOKBACK.days + 1)])
+    due = _owed_select(owed, *about(owed), window.label("window"), owed.c.user_id)
+
+    def due_words(row: Row[Any]) -> Words:
+        hours = int((now - row.ends_at).total_seconds() // 3600)
+        return Words(
+            title_zh=f"请提交 {row.candidate} 的面试评价（{row.title}）",
+            title_en=f"Please submit your scorecard for {row.candidate} ({row.title})",
             detail_zh=f"面试已结束 {hours} 小时，您的评价还未提交。",
             detail_en=f"The interview ended {hours} hours ago; your scorecard is not in yet.",
-            link=f"{base}/scorecard?interview={iv_id}")
-        if late >= ESCALATE_AFTER and owner_id and owner_id != uid:
-            yield ReminderItem(
-                rule="scorecard_overdue", item_key=f"scorecard:{iv_id}:{uid}", window="48h", user_id=owner_id,
-                title_zh=f"{who} 尚未提交 {cand} 的面试评价（已超过 48 小时）",
-                title_en=f"{who} has not submitted the scorecard for {cand} (over 48 hours)",
-                detail_zh=f"{title} · 面试结束于 {ends_at.astimezone(settings.tz):%Y-%m-%d %H:%M}",
-                detail_en=f"{title} · interview ended {ends_at.astimezone(settings.tz):%Y-%m-%d %H:%M}",
-                link=f"{base}/debrief?application={app_id}")
+            link=f"{base}/scorecard?interview={row.interview_id}")
+
+    yield Found("scorecard_due", due, due_words, cap=2000)
+
+    late = _owed(now - LOOKBACK, now - ESCALATE_AFTER)
+    overdue = _owed_select(late, *about(late), literal("48h", String).label("window"),
+                           col(Candidate.owner_id).label("user_id")) \
+        .where(col(Candidate.owner_id).is_not(None), Candidate.owner_id != late.c.user_id)
+
+    def overdue_words(row: Row[Any]) -> Words:
+        ended = row.ends_at.astimezone(settings.tz)
+        return Words(
+            title_zh=f"{row.who} 尚未提交 {row.candidate} 的面试评价（已超过 48 小时）",
+            title_en=f"{row.who} has not submitted the scorecard for {row.candidate} (over 48 hours)",
+            detail_zh=f"{row.title} · 面试结束于 {ended:%Y-%m-%d %H:%M}",
+            detail_en=f"{row.title} · interview ended {ended:%Y-%m-%d %H:%M}",
+            link=f"{base}/debrief?application={row.application_id}")
+
+    yield Found("scorecard_overdue", overdue, overdue_words, cap=2000)
 
 
 @provider

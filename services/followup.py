@@ -83,7 +83,9 @@ def heard_since(when: Any, candidate_id: Any = None) -> Any:
     them (reached, replied) or a mail that actually went out. A call with no answer, a message left, or a mail
     still drafted, held, queued or failed does not count: the candidate may have heard nothing.
 
-    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule."""
+    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule. `when`
+    may come from any table of the enclosing query (the reminder rule's is a derived table of interview ends):
+    everything but the subquery's own table is correlated."""
     candidate_id = Application.candidate_id if candidate_id is None else candidate_id
     contact = (select(Contact.id).where(Contact.candidate_id == candidate_id,
                                         col(Contact.outcome).in_([o.value for o in STOPPING_OUTCOMES]),
@@ -132,8 +134,12 @@ class BoardRow:
 
 
 def _offer_deadlines(intent: Intent | None) -> list[date]:
-    return [date.fromisoformat(o["deadline"]) for o in json.loads(intent.offers) if o.get("deadline")] if intent \
-        else []
+    return _deadlines_in(intent.offers) if intent else []
+
+
+def _deadlines_in(offers: str) -> list[date]:
+    """The deadlines of an intent's competing offers (its `offers` JSON)."""
+    return [date.fromisoformat(o["deadline"]) for o in json.loads(offers or "[]") if o.get("deadline")]
 
 
 def _risks(interest: int | None, offer_deadlines: list[date], next_contact: datetime | None,
@@ -206,17 +212,20 @@ def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
                    .order_by(col(OutboxMessage.id).desc()).limit(1).scalar_subquery())
     owner = aliased(User)
     rows: dict[int, tuple] = {}
-    for chunk in range(0, len(app_ids), 500):
+    for chunk in range(0, len(app_ids), CHUNK):
         query = (
             select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name,
                    last_contact, latest_intent, newest_mail)
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
-            .where(col(Application.id).in_(app_ids[chunk:chunk + 500]))
+            .where(col(Application.id).in_(app_ids[chunk:chunk + CHUNK]))
         )
         rows.update((r[0], tuple(r)) for r in session.exec(query))
     return rows
+
+
+CHUNK = 2000  # ids per IN list: well within SQLite's and PostgreSQL's limits on bound parameters
 
 
 class Board(list[BoardRow]):
@@ -241,43 +250,46 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     shown, others = _board_clocks(session, actor, now, owner_id, offset, limit)
     details = _board_rows(session, [c[0] for c in shown])
     intent_ids = [details[c[0]][7] for c in shown if c[0] in details and details[c[0]][7]]
-    intents = {i.id: i for i in session.exec(select(Intent).where(col(Intent.id).in_(intent_ids)))} if intent_ids \
-        else {}
+    intents: dict[int, tuple[int | None, str]] = {}  # intent id -> (interest, offers); columns, not objects
+    for chunk in range(0, len(intent_ids), CHUNK):
+        intents.update((i, (interest, offers)) for i, interest, offers in session.exec(
+            select(Intent.id, Intent.interest, Intent.offers)
+            .where(col(Intent.id).in_(intent_ids[chunk:chunk + CHUNK]))))
     cand_ids = list({details[c[0]][1] for c in shown if c[0] in details})
-    latest_contacts: dict[int, Contact] = {}
-    for chunk in range(0, len(cand_ids), 500):
+    latest_contacts: dict[int, tuple[str, datetime | None]] = {}  # candidate -> (outcome, next contact)
+    for chunk in range(0, len(cand_ids), CHUNK):
         newest = (select(Contact.candidate_id, func.max(Contact.id).label("cid"))
-                  .where(col(Contact.candidate_id).in_(cand_ids[chunk:chunk + 500])).group_by(Contact.candidate_id)
+                  .where(col(Contact.candidate_id).in_(cand_ids[chunk:chunk + CHUNK])).group_by(Contact.candidate_id)
                   .subquery())
-        for c in session.exec(select(Contact).join(newest, col(Contact.id) == newest.c.cid)):
-            latest_contacts[c.candidate_id] = c
+        latest_contacts.update((cid, (outcome, next_at)) for cid, outcome, next_at in session.exec(
+            select(Contact.candidate_id, Contact.outcome, Contact.next_contact_at)
+            .join(newest, col(Contact.id) == newest.c.cid)))
     board = []
     for app_id, ended_at, is_running in shown:
         if app_id not in details:
             continue
         _, cand_id, name, title, stage, owner_name, contacted, intent_id, mail_problem = details[app_id]
-        intent = intents.get(intent_id)
-        contact = latest_contacts.get(cand_id)
+        interest, offers = intents.get(intent_id, (None, "[]"))
+        outcome, next_at = latest_contacts.get(cand_id, (None, None))
         row = BoardRow(
             application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
             owner=owner_name or "", interview_ended=ended_at,
             deadline=ended_at + timedelta(hours=settings.feedback_hours) if is_running and ended_at else None,
-            clock_running=is_running, last_contact=contacted, last_outcome=contact.outcome if contact else None,
-            next_contact_at=contact.next_contact_at if contact else None,
-            interest=intent.interest if intent else None, mail_problem=mail_problem,
-            risks=_risks(intent.interest if intent else None, _offer_deadlines(intent),
-                         contact.next_contact_at if contact else None, contacted, now))
+            clock_running=is_running, last_contact=contacted, last_outcome=outcome, next_contact_at=next_at,
+            interest=interest, mail_problem=mail_problem,
+            risks=_risks(interest, _deadlines_in(offers), next_at, contacted, now))
         if stage == Stage.offer and not is_running and not row.risks:
             row.state = "decided"
         elif is_running:
             row.state = "awaiting_feedback"
         elif row.risks:
             row.state = "at_risk"
-        elif contact is not None and contact.outcome in WAITING_OUTCOMES:
+        elif outcome in WAITING_OUTCOMES:
             row.state = "awaiting_reply"
         board.append(row)
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
-    board.sort(key=lambda r: (order[r.state], r.deadline or now + timedelta(days=3650)))
+    never = now + timedelta(days=3650)
+    board.sort(key=lambda r: (order[r.state], r.deadline or never))
     if others is None:  # a page past the end of the others: count them apart
         others = count_board_others(session=session, actor=actor, now=now, owner_id=owner_id)
     return Board(board, others=others)
@@ -736,5 +748,10 @@ def pool_drafts(*, session: Session, actor: User, candidate_id: int) -> list[Out
 
 def revisit_due(entry: PoolEntry) -> datetime:
     """When a pool entry's revisit falls due: 09:00 on its date, company time."""
-    return datetime.combine(entry.revisit_on, time(9, 0), tzinfo=get_settings().tz)
+    return revisit_time(entry.revisit_on)
+
+
+def revisit_time(day: date) -> datetime:
+    """When a revisit on `day` falls due: 09:00 that day, company time."""
+    return datetime.combine(day, time(9, 0), tzinfo=get_settings().tz)
 

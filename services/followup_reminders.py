@@ -5,98 +5,132 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, Select, String, case, func, literal
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
 from models.common import Role
+from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, clock_running, revisit_due
-from services.reminders import ReminderItem, rule
+from services.followup import ACTIVE, heard_since, revisit_due, revisit_time
+from services.reminders import Found, Words, date_text, key, local_text, rule, utc_text
 from services.tasks import HORIZON, Task, provider
 
 LOOKBACK = timedelta(days=14)
 
 
+def _recent_ends(now: datetime) -> Any:
+    """A derived table (application_id, ended): when each application's last held interview ended, for those
+    whose last one ended within the lookback — `followup.last_interview_end`, read from the interviews of the
+    last two weeks (the index on interview.ends_at) rather than computed for every open application."""
+    return (select(col(Interview.application_id).label("application_id"),
+                   func.max(Interview.ends_at).label("ended"))
+            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) <= now,
+                   col(Interview.ends_at) >= now - LOOKBACK)
+            .group_by(Interview.application_id).subquery("recent"))
+
+
+def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
+    """Open applications whose last interview ended (within the lookback, `recent` from `_recent_ends`) and
+    whose candidate has heard nothing since: the board's clock (`followup.clock_running`)."""
+    return (select(*columns)
+            .select_from(recent)
+            .join(Application, col(Application.id) == recent.c.application_id)
+            .join(Candidate, col(Candidate.id) == Application.candidate_id)
+            .join(Job, col(Job.id) == Application.job_id)
+            .where(col(Application.stage).in_(ACTIVE), col(Candidate.owner_id).is_not(None),
+                   col(Candidate.anonymised_at).is_(None), ~heard_since(recent.c.ended)))
+
+
 def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa: ANN202 - rows
-    """Open applications whose last interview ended (within the lookback) and whose candidate has heard nothing
-    since: the same definition as the board's clock (`followup.clock_running`)."""
-    last_end, running = clock_running(now)
-    query = (select(Application.id, Candidate.id, Candidate.name, Candidate.owner_id, Job.title, last_end)
-             .join(Candidate, col(Candidate.id) == Application.candidate_id)
-             .join(Job, col(Job.id) == Application.job_id)
-             .where(col(Application.stage).in_(ACTIVE), col(Candidate.owner_id).is_not(None),
-                    col(Candidate.anonymised_at).is_(None), running, last_end >= now - LOOKBACK)
-             .order_by(last_end).limit(2000))
+    """(application, candidate, name, owner, job title, ended) of the running clocks, oldest first."""
+    recent = _recent_ends(now)
+    query = _clock_select(recent, Application.id, Candidate.id, Candidate.name, Candidate.owner_id, Job.title,
+                          recent.c.ended).order_by(recent.c.ended).limit(2000)
     if owner is not None:
         query = query.where(Candidate.owner_id == owner)
     return session.exec(query).all()
 
 
 @rule("feedback_due", recipients=(Role.admin, Role.recruiter))
-def feedback_due(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
+def feedback_due(now: datetime, settings: Settings) -> Iterable[Found]:
     """Word to the candidate is due within N hours of the interview: warn the owner before, and when it passes."""
     base = settings.base_url.rstrip("/")
     hours = timedelta(hours=settings.feedback_hours)
     warn = timedelta(hours=settings.feedback_warn_hours)
-    for app_id, _cand_id, name, owner_id, title, ended in _clocks(session, now):
-        deadline = ended + hours
-        if now < deadline - warn:
-            continue
-        late = now >= deadline
-        local = deadline.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        yield ReminderItem(
-            rule="feedback_due", item_key=f"feedback:{app_id}:{ended:%Y%m%d%H%M}",
-            window="overdue" if late else "warn", user_id=owner_id,
-            title_zh=f"{'已超时' if late else '即将超时'}：给 {name} 的面试反馈（{title}）",
-            title_en=f"{'Overdue' if late else 'Due soon'}: feedback to {name} ({title})",
+    recent = _recent_ends(now)
+    ended = recent.c.ended
+    query = _clock_select(
+        recent, key("feedback:", Application.id, ":", utc_text(ended, "%Y%m%d%H%M")).label("item_key"),
+        case((ended <= now - hours, literal("overdue", String)), else_=literal("warn", String)).label("window"),
+        col(Candidate.owner_id).label("user_id"), col(Application.id).label("application_id"), Candidate.name,
+        Job.title, ended.label("ended"),
+    ).where(ended <= now - hours + warn)  # from `warn` before the deadline
+
+    def words(row: Row[Any]) -> Words:
+        late = now >= row.ended + hours
+        local = (row.ended + hours).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        return Words(
+            title_zh=f"{'已超时' if late else '即将超时'}：给 {row.name} 的面试反馈（{row.title}）",
+            title_en=f"{'Overdue' if late else 'Due soon'}: feedback to {row.name} ({row.title})",
             detail_zh=f"面试结束后 {settings.feedback_hours} 小时内应给候选人回复，截止 {local}。"
                       f"发邮件或记录一次联系即可。",
             detail_en=f"Candidates hear from us within {settings.feedback_hours} hours of an interview; due {local}. "
                       f"Send a mail or log a contact.",
-            link=f"{base}/follow_up?application={app_id}", due=local)
+            link=f"{base}/follow_up?application={row.application_id}", due=local)
 
-
+    yield Found("feedback_due", query, words, cap=2000)
 @rule("next_contact", recipients=(Role.admin, Role.recruiter, Role.hiring_manager))
-def next_contact(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
+def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
     base = settings.base_url.rstrip("/")
     newest = select(func.max(Contact.id)).where(Contact.candidate_id == Candidate.id).correlate(Candidate) \
         .scalar_subquery()
-    rows = session.exec(
-        select(Contact, Candidate.name).join(Candidate, col(Candidate.id) == Contact.candidate_id)
-        .where(Contact.id == newest, col(Contact.next_contact_at) <= now,
-               col(Contact.next_contact_at) >= now - LOOKBACK, col(Candidate.anonymised_at).is_(None)).limit(2000))
-    for contact, name in rows:
-        local = contact.next_contact_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        yield ReminderItem(
-            rule="next_contact", item_key=f"contact:{contact.id}", window=local, user_id=contact.by_user_id,
-            title_zh=f"约定的联系时间到了：{name}", title_en=f"Time to contact {name} again",
-            detail_zh=f"上次联系时约定 {local} 再联系。", detail_en=f"You planned to get back in touch at {local}.",
-            link=f"{base}/follow_up?candidate={contact.candidate_id}", due=local)
+    at = col(Contact.next_contact_at)
+    query = (
+        select(key("contact:", Contact.id).label("item_key"),
+               local_text(at, "%Y-%m-%d %H:%M", settings.tz, now - LOOKBACK, now).label("window"),
+               col(Contact.by_user_id).label("user_id"), col(Contact.candidate_id).label("candidate_id"),
+               Candidate.name)
+        .join(Candidate, col(Candidate.id) == Contact.candidate_id)
+        .where(Contact.id == newest, at <= now, at >= now - LOOKBACK, col(Candidate.anonymised_at).is_(None)))
+
+    def words(row: Row[Any]) -> Words:
+        return Words(
+            title_zh=f"约定的联系时间到了：{row.name}", title_en=f"Time to contact {row.name} again",
+            detail_zh=f"上次联系时约定 {row.window} 再联系。",
+            detail_en=f"You planned to get back in touch at {row.window}.",
+            link=f"{base}/follow_up?candidate={row.candidate_id}", due=row.window)
+
+    yield Found("next_contact", query, words, cap=2000)
 
 
 @rule("pool_revisit", recipients=(Role.admin, Role.recruiter))
-def pool_revisit(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
+def pool_revisit(now: datetime, settings: Settings) -> Iterable[Found]:
     """A talent-pool candidate whose revisit date has come reminds the person who pooled them."""
     base = settings.base_url.rstrip("/")
     today = now.astimezone(settings.tz).date()
-    rows = session.exec(
-        select(PoolEntry, Candidate.name).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
-        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= today,
-               col(PoolEntry.revisit_on) >= today - timedelta(days=30)).limit(2000))
-    for entry, name in rows:
-        if revisit_due(entry) > now:
-            continue
-        yield ReminderItem(
-            rule="pool_revisit", item_key=f"pool:{entry.id}", window=entry.revisit_on.isoformat(),
-            user_id=entry.added_by_id, title_zh=f"人才库回访：{name}", title_en=f"Talent pool: time to revisit {name}",
-            detail_zh=f"入库原因：{entry.reason[:200]}", detail_en=f"Kept because: {entry.reason[:200]}",
-            link=f"{base}/talent_pool?candidate={entry.candidate_id}", due=entry.revisit_on.isoformat())
+    due_by = today if revisit_time(today) <= now else today - timedelta(days=1)  # due at 09:00 on the day
+    query = (
+        select(key("pool:", PoolEntry.id).label("item_key"), date_text(PoolEntry.revisit_on).label("window"),
+               col(PoolEntry.added_by_id).label("user_id"), col(PoolEntry.candidate_id).label("candidate_id"),
+               PoolEntry.reason, Candidate.name)
+        .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
+        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by,
+               col(PoolEntry.revisit_on) >= today - timedelta(days=30)))
+
+    def words(row: Row[Any]) -> Words:
+        return Words(
+            title_zh=f"人才库回访：{row.name}", title_en=f"Talent pool: time to revisit {row.name}",
+            detail_zh=f"入库原因：{row.reason[:200]}", detail_en=f"Kept because: {row.reason[:200]}",
+            link=f"{base}/talent_pool?candidate={row.candidate_id}", due=row.window)
+
+    yield Found("pool_revisit", query, words, cap=2000)
 
 
 @provider

@@ -242,6 +242,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "outbox.test_title": ("发送测试邮件", "Send a test message"),
     "outbox.test_send": ("加入发送队列", "Queue it"),
     "outbox.test_queued": ("测试邮件已加入队列：{to}", "Test message queued for {to}"),
+    # --- deploy / worker heartbeat (issue 14) ---
+    "outbox.worker_last": ("邮件与提醒任务最近一次运行：{when}（{name}；最近 10 分钟内运行的任务：{count} 个）",
+                           "Mail and reminder worker last ran {when} ({name}; workers seen in the last 10 minutes: "
+                           "{count})"),
+    "outbox.worker_none": ("还没有任何邮件与提醒任务（worker）在这个数据库上运行过：邮件不会发出，提醒也不会产生。"
+                           "请运行 `python manage.py worker`，或在应用服务器中启用内置任务（FOLLOWUP_EMBEDDED_WORKER=1）。",
+                           "No mail and reminder worker has run against this database yet: no mail goes out and no "
+                           "reminder is raised. Run `python manage.py worker`, or let the app servers run their own "
+                           "(FOLLOWUP_EMBEDDED_WORKER=1)."),
+    "outbox.worker_stale": ("邮件与提醒任务最近一次运行是在 {when}，已过去 {minutes} 分钟：请检查 worker 是否仍在运行。",
+                            "The mail and reminder worker last ran {when}, {minutes} minutes ago: check that a worker "
+                            "is still running."),
+    "outbox.worker_error": ("邮件与提醒任务最近一次运行出错，正在重试：{error}",
+                            "The worker's last pass failed and is being retried: {error}"),
     "tasks.none": ("太好了，目前没有待办事项。", "All clear: nothing is due."),
     "tasks.overdue": ("已逾期", "Overdue"),
     "tasks.due_soon": ("即将到期", "Due soon"),

@@ -159,6 +159,7 @@ SERVICES: dict[str, Cap] = {
     "mail.discard_draft": Cap.outbox,
     "mail.save_draft": Cap.outbox,
     "mail.drafts_waiting_for": Cap.outbox,
+    "mail.worker_heartbeats": Cap.outbox,
     "mail.queue_test_message": Cap.mail_test,
     "tasks.my_tasks": Cap.use_app,
     "users.list_users": Cap.use_app,

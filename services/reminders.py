@@ -1,22 +1,40 @@
-"""The reminder engine: rules are small functions over the database; each fires once per item, window and person.
+"""The reminder engine: rules say in SQL which items may need a reminder now; each fires once per item, window
+and person.
 
-A rule yields `ReminderItem`s. The engine records each in the `reminder` table under a unique key
-(rule, item, window, person) with INSERT … ON CONFLICT DO NOTHING, so however often it runs and however
-many workers run it, only the first insert wins and only that one queues a mail (or, for people who chose
-the daily digest, waits for the digest). Later screens add rules with the `@rule` decorator.
+A rule yields `Found`s: a SELECT whose labelled columns `item_key`, `window` and `user_id` are the reminder's
+unique key, computed in SQL (with `key`, `utc_text`, `local_text`, `date_text` and `elapsed` below), and a
+function writing the words of one reminder from a row. The engine keeps only the rows no reminder was raised
+for yet (NOT EXISTS against `reminder`, in the same statement), so a pass costs what is new, not what exists:
+with nothing new, one SELECT per kind of reminder. The new ones are written in one INSERT … ON CONFLICT DO
+NOTHING … RETURNING, so however often it runs and however many workers run it, only the first insert wins and
+only that one queues a mail (or, for people who chose the daily digest, waits for the digest). Later screens
+add rules with the `@rule` decorator, e.g.
+
+    @rule("offer_expiring", recipients=(Role.recruiter,))
+    def offer_expiring(now, settings):
+        query = select(key("offer:", Offer.id).label("item_key"), date_text(Offer.expires_on).label("window"),
+                       col(Offer.owner_id).label("user_id"), Candidate.name).join(…).where(…)
+        yield Found("offer_expiring", query, lambda row: Words(title_zh=…, title_en=…, detail_zh=…, …))
+
+The keys are the strings the engine wrote before it computed them in SQL (issue 9), so a reminder raised by an
+older version is not raised again: `tests/services/test_reminder_scan.py` holds the two to the same keys.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Row, Select, String, case, cast, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -25,7 +43,7 @@ from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
 from services.config import Settings, get_settings
-from services.mail import queue_template
+from services.mail import queue_template, queue_templates
 
 
 @dataclass
@@ -42,7 +60,31 @@ class ReminderItem:
     due: str = ""
 
 
-Rule = Callable[[Session, datetime, Settings], Iterable[ReminderItem]]
+@dataclass(frozen=True)
+class Words:
+    """What one reminder says, in both languages, and where it leads."""
+
+    title_zh: str
+    title_en: str
+    detail_zh: str
+    detail_en: str
+    link: str
+    due: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One kind of reminder a rule raises: `query` selects the items that may need one now (labelled columns
+    item_key, window, user_id, and whatever `words` reads), `words` writes a new one's text. At most `cap` new
+    ones a pass (the rest come with the next)."""
+
+    rule: str
+    query: Select[Any]
+    words: Callable[[Row[Any]], Words]
+    cap: int | None = None
+
+
+Rule = Callable[[datetime, Settings], Iterable[Found]]
 RULES: dict[str, Rule] = {}
 # The roles a reminder is for, by the item's rule: a person who no longer holds one (an owner who stopped
 # recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
@@ -78,50 +120,198 @@ def _local(value: datetime, settings: Settings) -> str:
     return value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
 
 
+# --------------------------------------------------------------------------- keys computed in SQL
+# SQLite and PostgreSQL format times differently (strftime on the stored text; to_char on timestamptz), so the
+# few formats keys use are one construct compiled for each. Only %Y %m %d %H %M are supported.
+_PG_FORMAT = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH24", "%M": "MI"}
+
+
+class _TimeText(FunctionElement[str]):
+    """A UTC timestamp shifted by `seconds` and formatted with `fmt` (strftime codes), as Python would."""
+
+    type = String()
+    # The format and the shift travel as literal SQL arguments, so they are part of the statement's cache key
+    # and the compiled SQL is reused from pass to pass.
+    inherit_cache = True
+    name = "time_text"
+
+    def __init__(self, value: Any, fmt: str, seconds: int = 0) -> None:
+        if "'" in fmt or any(c not in "%YmdHM-: " for c in fmt):
+            raise ValueError(f"unsupported time format {fmt!r}")
+        pg = fmt
+        for code, pg_code in _PG_FORMAT.items():
+            pg = pg.replace(code, pg_code)
+        super().__init__(value, literal_column(f"'{fmt}'"), literal_column(f"'{pg}'"),
+                         literal_column(f"'{int(seconds):+d} seconds'"))
+
+
+@compiles(_TimeText, "sqlite")
+def _time_text_sqlite(element: _TimeText, compiler: Any, **kw: Any) -> str:
+    value, fmt, _pg, shift = (compiler.process(c, **kw) for c in element.clauses)
+    # Whole seconds first: Python's strftime truncates the fraction; SQLite would round it to milliseconds.
+    return f"strftime({fmt}, substr({value}, 1, 19), {shift})"
+
+
+@compiles(_TimeText, "postgresql")
+def _time_text_postgresql(element: _TimeText, compiler: Any, **kw: Any) -> str:
+    value, _fmt, fmt, shift = (compiler.process(c, **kw) for c in element.clauses)
+    return f"to_char(({value} AT TIME ZONE 'UTC') + interval {shift}, {fmt})"
+
+
+class _DateText(FunctionElement[str]):
+    """A DATE as YYYY-MM-DD (`date.isoformat()`)."""
+
+    type = String()
+    inherit_cache = True
+    name = "date_text"
+
+
+@compiles(_DateText, "sqlite")
+def _date_text_sqlite(element: _DateText, compiler: Any, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(_DateText, "postgresql")
+def _date_text_postgresql(element: _DateText, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+def _text(part: Any) -> ColumnElement[str]:
+    if isinstance(part, str):
+        return cast(literal(part, String), String)
+    return part if isinstance(getattr(part, "type", None), String) else cast(part, String)
+
+
+def key(*parts: Any) -> ColumnElement[str]:
+    """SQL: the parts (constant strings, numbers, texts) joined, like an f-string: key("application:", App.id)."""
+    out = _text(parts[0])
+    for part in parts[1:]:
+        out = out + _text(part)
+    return out
+
+
+def utc_text(value: Any, fmt: str) -> ColumnElement[str]:
+    """SQL: f"{value:fmt}" of a UTC timestamp column (the engine reads them back as aware UTC)."""
+    return _TimeText(value, fmt)
+
+
+def date_text(value: Any) -> ColumnElement[str]:
+    """SQL: value.isoformat() of a DATE column."""
+    return _DateText(value)
+
+
+def _offsets(tz: tzinfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """(from when, UTC offset in seconds) for `tz` between two instants: one entry unless the zone changes
+    its clock in between."""
+    def offset(at: datetime) -> int:
+        return int(at.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    out = [(since, offset(since))]
+    at = since
+    while at < until:
+        step = min(at + timedelta(hours=1), until)
+        if offset(step) != out[-1][1]:
+            lo, hi = at, step  # the change lies in (lo, hi]: find its second
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (lo, mid) if offset(mid) != out[-1][1] else (mid, hi)
+            out.append((hi, offset(hi)))
+        at = step
+    return out
+
+
+def local_text(value: Any, fmt: str, tz: tzinfo, since: datetime, until: datetime) -> ColumnElement[str]:
+    """SQL: f"{value.astimezone(tz):fmt}" for a UTC timestamp column whose values the query keeps between `since`
+    and `until` (the zone's offsets in that span are worked out here: SQLite knows no time zones)."""
+    offsets = _offsets(tz, since, until)
+    if len(offsets) == 1:
+        return _TimeText(value, fmt, offsets[0][1])
+    whens = [(value < start, _TimeText(value, fmt, seconds))
+             for (_, seconds), (start, _) in zip(offsets, offsets[1:], strict=False)]
+    return case(*whens, else_=_TimeText(value, fmt, offsets[-1][1]))
+
+
+def elapsed(value: Any, now: datetime, step: timedelta, labels: Sequence[str], start: int = 0) -> ColumnElement[str]:
+    """SQL: labels[n - start] where n = whole `step`s from the timestamp `value` to `now` (Python's
+    `(now - value) // step`), for a query that keeps n between start and start + len(labels) - 1."""
+    whens = [(value > now - (start + i + 1) * step, literal(label, String)) for i, label in enumerate(labels[:-1])]
+    return case(*whens, else_=literal(labels[-1], String)) if whens else literal(labels[-1], String)
+
+
 STALE_STAGES = (Stage.interviewing, Stage.decision_pending, Stage.offer)
 STALE_MAX_PERIODS = 4  # after four reminders the application is left to My tasks; no endless nagging
 
 
 @rule("stale_application", recipients=(Role.recruiter, Role.admin))
-def stale_applications(session: Session, now: datetime, settings: Settings) -> Iterable[ReminderItem]:
+def stale_applications(now: datetime, settings: Settings) -> Iterable[Found]:
     """An open application without a stage change for N days reminds the candidate's owner, once per N days."""
     days = settings.stale_application_days
-    rows = session.exec(
-        select(Application.id, Application.stage_changed_at, Candidate.id, Candidate.name,
-               Candidate.owner_id, Job.title)
+    changed = col(Application.stage_changed_at)
+    query = (
+        select(key("application:", Application.id).label("item_key"),
+               key(utc_text(changed, "%Y%m%d%H%M"), ":",
+                   elapsed(changed, now, timedelta(days=days), [str(n) for n in range(1, STALE_MAX_PERIODS + 1)],
+                           start=1)).label("window"),
+               col(Candidate.owner_id).label("user_id"), changed.label("changed"),
+               col(Candidate.id).label("candidate_id"), Candidate.name, Job.title)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
         .where(col(Application.stage).in_(STALE_STAGES), col(Candidate.owner_id).is_not(None),
                col(Candidate.anonymised_at).is_(None), Job.status == "open",
-               col(Application.stage_changed_at) <= now - timedelta(days=days),
-               col(Application.stage_changed_at) > now - timedelta(days=days * (STALE_MAX_PERIODS + 1)))
+               changed <= now - timedelta(days=days),
+               changed > now - timedelta(days=days * (STALE_MAX_PERIODS + 1)))
     )
-    for app_id, changed, cand_id, name, owner_id, title in rows:
-        idle = (now - changed).days
-        period = idle // days
-        yield ReminderItem(
-            rule="stale_application", item_key=f"application:{app_id}", window=f"{changed:%Y%m%d%H%M}:{period}",
-            user_id=owner_id,
-            title_zh=f"{name} · {title}：已 {idle} 天没有进展",
-            title_en=f"{name} · {title}: no progress for {idle} days",
-            detail_zh=f"该应聘自 {_local(changed, settings)} 起一直处于同一阶段。请联系候选人或做出决定。",
-            detail_en=f"This application has been in the same stage since {_local(changed, settings)}. "
+
+    def words(row: Row[Any]) -> Words:
+        idle = (now - row.changed).days
+        return Words(
+            title_zh=f"{row.name} · {row.title}：已 {idle} 天没有进展",
+            title_en=f"{row.name} · {row.title}: no progress for {idle} days",
+            detail_zh=f"该应聘自 {_local(row.changed, settings)} 起一直处于同一阶段。请联系候选人或做出决定。",
+            detail_en=f"This application has been in the same stage since {_local(row.changed, settings)}. "
                       f"Contact the candidate or decide.",
-            link=candidate_link(settings, cand_id),
-        )
+            link=candidate_link(settings, row.candidate_id))
+
+    yield Found("stale_application", query, words)
 
 
-def _insert_new(session: Session, item: ReminderItem, now: datetime) -> bool:
-    values = {"rule": item.rule, "item_key": item.item_key[:100], "window": item.window[:40],
-              "user_id": item.user_id, "created_at": now, "payload": json.dumps(asdict(item), ensure_ascii=False),
-              "mailed": False}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Reminder).values(**values).on_conflict_do_nothing(
-        index_elements=["rule", "item_key", "window", "user_id"])
-    # RETURNING, not rowcount: SQLAlchemy does not keep an INSERT's rowcount, and with psycopg it reads -1, which
-    # counted as "someone else won" and silently dropped every reminder on PostgreSQL.
-    return session.exec(stmt.returning(col(Reminder.id))).first() is not None  # type: ignore[call-overload]
+# --------------------------------------------------------------------------- the engine
+def _new_rows(session: Session, found: Found) -> list[Row[Any]]:
+    items = found.query.subquery("item")
+    raised = select(Reminder.id).where(Reminder.rule == found.rule, Reminder.item_key == items.c.item_key,
+                                       Reminder.window == items.c.window, Reminder.user_id == items.c.user_id)
+    query = select(items).where(~raised.exists())
+    return list(session.execute(query.limit(found.cap) if found.cap else query).all())
+
+
+def _raise(session: Session, found: Found, now: datetime) -> list[tuple[ReminderItem, User]]:
+    """Insert the reminders `found` finds that were not raised yet; those this call inserted, with their person."""
+    rows = _new_rows(session, found)
+    if not rows:
+        return []
+    people = {p.id: p for p in session.exec(select(User).where(col(User.id).in_({r.user_id for r in rows})))}
+    items: dict[tuple[str, str, int], tuple[ReminderItem, User]] = {}
+    for row in rows:
+        person = people.get(row.user_id)
+        if person is None or not may_receive(person, found.rule):
+            continue
+        item = ReminderItem(rule=found.rule, item_key=row.item_key, window=row.window, user_id=row.user_id,
+                            **vars(found.words(row)))
+        items[(item.item_key, item.window, item.user_id)] = (item, person)
+    if not items:
+        return []
+    table = Reminder.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["rule", "item_key", "window", "user_id"]) \
+        .returning(table.c.item_key, table.c.window, table.c.user_id)
+    # RETURNING tells which rows this call inserted (another worker may have won some a moment ago); mail goes
+    # out only for those. A digest reader's reminder waits unmailed for the digest.
+    won = session.execute(stmt, [
+        {"rule": item.rule, "item_key": item.item_key, "window": item.window, "user_id": item.user_id,
+         "created_at": now, "payload": json.dumps(vars(item), ensure_ascii=False),
+         "mailed": person.reminder_mode != "digest", "digested_at": None}
+        for item, person in items.values()]).all()
+    return [items[(k, w, u)] for k, w, u in won]
 
 
 def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Settings | None = None) -> dict[str, int]:
@@ -131,24 +321,15 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
     counts: dict[str, int] = {}
     for name, fn in RULES.items():
         with Session(engine, expire_on_commit=False) as session:
-            people: dict[int, User | None] = {}
             new = 0
-            for item in fn(session, now, settings):
-                if item.user_id not in people:
-                    people[item.user_id] = session.get(User, item.user_id)
-                person = people[item.user_id]
-                if not may_receive(person, item.rule) or not _insert_new(session, item, now):
-                    continue
-                new += 1
-                if person.reminder_mode != "digest":
-                    queue_template(session=session, template="reminder", language=person.language, to=person.email,
-                                   key=f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
-                                   recipient_user_id=person.id, context={"recipient_name": person.name,
-                                                                         "item": asdict(item)})
-                    session.exec(update(Reminder).where(  # type: ignore[call-overload]
-                        col(Reminder.rule) == item.rule, col(Reminder.item_key) == item.item_key[:100],
-                        col(Reminder.window) == item.window[:40], col(Reminder.user_id) == person.id,
-                    ).values(mailed=True))
+            for found in fn(now, settings):
+                raised = _raise(session, found, now)
+                new += len(raised)
+                queue_templates(session=session, template="reminder", messages=[
+                    {"language": person.language, "to": person.email, "recipient_user_id": person.id,
+                     "key": f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
+                     "context": {"recipient_name": person.name, "item": vars(item)}}
+                    for item, person in raised if person.reminder_mode != "digest"])
             session.commit()
             counts[name] = new
     return counts

@@ -8,13 +8,17 @@ Any number of workers may run against one database; claiming and reminder keys k
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from models.common import utcnow
+from models.worker import WorkerHeartbeat
 from services.config import Settings, get_settings
 from services.db import refresh_statistics
 from services.mail import release_held
@@ -36,12 +40,43 @@ class PassResult:
     analysed: list[str] = field(default_factory=list)
 
 
+# After a failed pass (the database away, say) the next one waits twice as long as the last, up to this.
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def worker_name(kind: str, settings: Settings | None = None) -> str:
+    """The heartbeat's name: FOLLOWUP_SERVER_NAME (or the host name) and the kind, "worker" or "embedded"."""
+    settings = settings or get_settings()
+    return f"{settings.server_name or socket.gethostname()}/{kind}"[:120]
+
+
+def record_heartbeat(*, engine: Engine, name: str, started_at: datetime, error: str = "") -> None:
+    """Upsert this worker's row: the time of the pass just finished and its error ("" when it went through)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    table = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(name=name, started_at=started_at, last_pass_at=now, last_error=error[:2000],
+                                     passes=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"started_at": started_at, "last_pass_at": now, "last_error": error[:2000],
+              "passes": table.c.passes + 1})
+    with engine.begin() as conn:
+        conn.execute(statement)
+
+
 class Worker:
-    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None, *, kind: str = "worker") -> None:
         self.engine = engine
         self.settings = settings or get_settings()
         self._last_rules = 0.0
         self._last_statistics = -STATISTICS_INTERVAL  # refreshed in the first pass with rules, then hourly
+        self.name = worker_name(kind, self.settings)
+        self.started_at = utcnow()
+        self.failures = 0  # consecutive failed passes; the wait before the next one doubles with each
 
     def run_once(self, *, rules: bool = True, max_batches: int = 50) -> PassResult:
         """Send what is due (in batches) and, when `rules`, evaluate reminders and digests."""
@@ -64,16 +99,41 @@ class Worker:
                 break
         return result
 
+    def beat(self, error: str = "") -> None:
+        """Record the heartbeat; a database that cannot take it (the outage that failed the pass) is not an error."""
+        try:
+            record_heartbeat(engine=self.engine, name=self.name, started_at=self.started_at, error=error)
+        except Exception as exc:  # noqa: BLE001 - the next pass beats again
+            log.debug("heartbeat not recorded: %s", type(exc).__name__)
+
+    def pass_once(self) -> float:
+        """One pass of the loop (rules when due, then mail) and its heartbeat; returns how long to wait next:
+        the interval, or after failures the interval doubled per failure in a row (at most a minute)."""
+        try:
+            due_rules = time.monotonic() - self._last_rules >= self.settings.reminder_interval_seconds
+            self.run_once(rules=due_rules)
+        except Exception as exc:  # the worker must outlive a bad pass (database restart, bad template …)
+            from services.db import database_problem
+
+            self.failures += 1
+            wait = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
+            if database_problem(exc) and self.failures > 1:
+                log.warning("database still unavailable (%s); next try in %.0fs", type(exc).__name__, wait)
+            else:
+                log.exception("worker pass failed; next try in %.0fs", wait)
+            self.beat(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
+            return wait
+        if self.failures:
+            log.warning("worker pass went through again after %d failed", self.failures)
+        self.failures = 0
+        self.beat()
+        return self.settings.worker_interval_seconds
+
     def run_forever(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set; an error is logged and the loop goes on."""
-        log.info("mail and reminder worker started")
+        """Loop until `stop` is set; a failed pass is logged and the loop goes on, backing off while it fails."""
+        log.info("mail and reminder worker %s started", self.name)
         while not stop.is_set():
-            try:
-                due_rules = time.monotonic() - self._last_rules >= self.settings.reminder_interval_seconds
-                self.run_once(rules=due_rules)
-            except Exception:  # the worker must outlive a bad pass (database restart, bad template …)
-                log.exception("worker pass failed; trying again shortly")
-            stop.wait(self.settings.worker_interval_seconds)
+            stop.wait(self.pass_once())
         log.info("mail and reminder worker stopped")
 
 
@@ -84,7 +144,7 @@ def start_embedded(engine: Engine) -> tuple[threading.Thread, threading.Event] |
         log.info("embedded worker off (FOLLOWUP_EMBEDDED_WORKER=0)")
         return None
     stop = threading.Event()
-    thread = threading.Thread(target=Worker(engine, settings).run_forever, args=(stop,), name="followup-worker",
-                              daemon=True)
+    worker = Worker(engine, settings, kind="embedded")
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="followup-worker", daemon=True)
     thread.start()
     return thread, stop

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -22,6 +23,9 @@ from tests import factories
 
 PG_URL = os.environ.get("FOLLOWUP_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +95,30 @@ def frozen_clock() -> Iterator[type]:
 def make(session: Session) -> factories.Factory:
     """Factories bound to this test's session: make.user(...), make.job(...), make.candidate(...)."""
     return factories.Factory(session)
+
+
+# One Playwright and one Chromium for the run, shared by the browser tests and the deploy tests (Playwright's sync
+# API allows one instance per thread).
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium; a missing one skips these tests, or fails them when the browser is required."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (Debian package `chromium`); browser tests need it"
+        if os.environ.get("FOLLOWUP_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"FOLLOWUP_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("the Python package `playwright` is missing: pip install -r requirements-dev.txt", pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: Path) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+# `chromium` and `browser` are fixtures of tests/conftest.py: the deploy tests drive the same one Playwright.
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 DEMO_PASSWORD = "demo-password-1"
 DEMO_CANDIDATES = 200
 COOKIE = "followup_session"
@@ -34,21 +34,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's Chromium; a missing one skips these tests, or fails them when the browser is required."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (Debian package `chromium`); browser tests need it"
-        if os.environ.get("FOLLOWUP_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"FOLLOWUP_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.fail("the Python package `playwright` is missing: pip install -r requirements-dev.txt", pytrace=False)
-    return CHROMIUM
 
 
 def _free_port() -> int:
@@ -104,16 +89,6 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser(chromium: Path) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -232,6 +232,7 @@ CALLS: dict[str, Call] = {
         s, w, lambda: _followup().prepare_reengagement_mail(session=s, actor=a, candidate_id=w.candidate_id)),
     "followup.pool_drafts": lambda s, a, w: _followup().pool_drafts(session=s, actor=a, candidate_id=w.candidate_id),
     "mail.list_outbox": lambda s, a, w: mail.list_outbox(session=s, actor=a),
+    "mail.worker_heartbeats": lambda s, a, w: mail.worker_heartbeats(session=s, actor=a),
     "mail.get_message": lambda s, a, w: mail.get_message(session=s, actor=a, message_id=w.held_id),
     "mail.retry_message": lambda s, a, w: mail.retry_message(session=s, actor=a, message_id=w.failed_id),
     "mail.cancel_message": lambda s, a, w: mail.cancel_message(session=s, actor=a, message_id=w.held_id),

@@ -1,0 +1,181 @@
+"""The reminder scan at size: first pass over a freshly seeded database, then the steady state (nothing new).
+
+    python -m bench.reminders                                   # 100,000 candidates, SQLite and PostgreSQL
+    python -m bench.reminders --candidates 10000 --databases sqlite --no-before
+    python -m bench.reminders --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+Seeds `seed-demo --candidates N` once per size, demo generator, migrations and database and keeps it
+(SQLite: data/bench/reminders-N-<hash>.db; PostgreSQL: database bench_reminders_N_<hash> beside the one --pg-url
+names), never runs ANALYZE, and for every run starts from a copy of that seed (a file copy; CREATE DATABASE …
+TEMPLATE). For the engine as it is and, unless --no-before, the engine before issue 9 (bench/reminders_before.py),
+prints the first pass (seconds, SQL statements, reminders raised) and the steady state: passes a minute apart
+(median and worst of --repeat, the most statements a pass issued, reminders they raised).
+Targets at 100k: first pass <= 5 s, steady state <= 100 ms, on both databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+import bench.reminders_before as before
+import services.db
+from models.common import utcnow
+from services.config import DATA_DIR, ROOT, get_settings
+from services.db import make_engine, migrate
+from services.demo import seed_demo
+from services.reminders import run_reminders
+from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's reminder rules
+
+Scan = Callable[..., dict[str, int]]
+# A seed made by another version of seed-demo or migrated by other migrations (0009 is edited in place while
+# indexes are measured) is another database.
+DEMO = hashlib.sha256(b"".join(p.read_bytes() for p in [ROOT / "services" / "demo.py",
+                                                        *sorted((ROOT / "migrations" / "versions").glob("*.py"))])
+                      ).hexdigest()[:8]
+ENGINES: dict[str, Scan] = {"now": run_reminders, "before": before.run_reminders}
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[int]]:
+    seen = [0]
+
+    def count(*_args: object) -> None:
+        seen[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def seed(url: str, candidates: int) -> None:
+    started = time.perf_counter()
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        seed_demo(session=session, candidates=candidates)
+        session.commit()
+    engine.dispose()
+    migrated = services.db._engines.pop(url, None)  # let go of the file / database before it is renamed
+    if migrated is not None:
+        migrated.dispose()
+    print(f"  seeded {candidates:,} candidates in {time.perf_counter() - started:.0f} s")
+
+
+class SqliteCopies:
+    def __init__(self, candidates: int) -> None:
+        self.base = DATA_DIR / "bench" / f"reminders-{candidates}-{DEMO}.db"
+        if not self.base.exists():
+            self.base.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.base.with_suffix(".partial")
+            for leftover in self.base.parent.glob(partial.name + "*"):
+                leftover.unlink()
+            seed(f"sqlite:///{partial}", candidates)
+            partial.rename(self.base)
+
+    def fresh(self, name: str) -> str:
+        path = self.base.with_name(f"{self.base.stem}-{name}.db")
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+        shutil.copyfile(self.base, path)
+        return f"sqlite:///{path}"
+
+
+class PostgresCopies:
+    def __init__(self, url: str, candidates: int) -> None:
+        self.url = make_url(url)
+        self.admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+        self.base = f"bench_reminders_{candidates}_{DEMO}"
+        with self.admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.base}).first()
+        if not exists:
+            building = self.base + "_partial"
+            self._create(building)
+            seed(self._url(building), candidates)
+            with self.admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{self.base}"'))
+
+    def _url(self, database: str) -> str:
+        return self.url.set(database=database).render_as_string(hide_password=False)
+
+    def _create(self, name: str, template: str | None = None) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+
+    def fresh(self, name: str) -> str:
+        self._create(f"{self.base}_{name}", template=self.base)
+        return self._url(f"{self.base}_{name}")
+
+
+def measure(url: str, scan: Scan, repeat: int) -> dict[str, float]:
+    engine = make_engine(url)
+    settings = get_settings()
+    now: datetime = utcnow()
+    with counted(engine) as first_statements:
+        started = time.perf_counter()
+        raised = scan(engine=engine, now=now, settings=settings)
+        first = time.perf_counter() - started
+    # The worker's next passes, a minute apart: at 100k about one stale application a minute crosses into a
+    # new reminder window, so a pass may raise one (statements: the most any pass issued).
+    steady, statements, later = [], 0, 0
+    for i in range(repeat):
+        with counted(engine) as seen:
+            started = time.perf_counter()
+            again = scan(engine=engine, now=now + timedelta(minutes=i + 1), settings=settings)
+            steady.append(time.perf_counter() - started)
+        statements = max(statements, seen[0])
+        later += sum(again.values())
+    engine.dispose()
+    return {"first_s": first, "first_statements": first_statements[0], "raised": sum(raised.values()),
+            "steady_ms": statistics.median(steady) * 1000, "steady_worst_ms": max(steady) * 1000,
+            "steady_statements": statements, "steady_raised": later}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidates", type=int, default=100_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                        help="any database on the server: the bench creates its own beside it")
+    parser.add_argument("--repeat", type=int, default=7, help="steady-state passes (the engine before: 3)")
+    parser.add_argument("--no-before", action="store_true", help="skip the engine before issue 9 (slow)")
+    args = parser.parse_args()
+    rows = []
+    for database in args.databases.split(","):
+        print(f"{database}: {args.candidates:,} candidates")
+        copies = SqliteCopies(args.candidates) if database == "sqlite" else PostgresCopies(args.pg_url,
+                                                                                           args.candidates)
+        for name, scan in ENGINES.items():
+            if name == "before" and args.no_before:
+                continue
+            url = copies.fresh(name)
+            figures = measure(url, scan, args.repeat if name == "now" else min(args.repeat, 3))
+            rows.append((database, name, figures))
+            print(f"  {name:6} first pass {figures['first_s']:6.2f} s  {figures['first_statements']:6} statements "
+                  f"{figures['raised']:6} reminders | steady {figures['steady_ms']:7.1f} ms (worst "
+                  f"{figures['steady_worst_ms']:.1f}) {figures['steady_statements']:5} statements, "
+                  f"{figures['steady_raised']} reminders in {args.repeat if name == 'now' else min(args.repeat, 3)} "
+                  f"passes", flush=True)
+            if database == "sqlite":
+                path = Path(url.split("///", 1)[1])
+                for leftover in path.parent.glob(path.name + "*"):
+                    leftover.unlink()
+    print("\ntargets at 100k: first pass <= 5 s, steady <= 100 ms")
+
+
+if __name__ == "__main__":
+    main()

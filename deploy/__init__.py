@@ -1,0 +1,1 @@
+"""What an operator deploys: the nginx site (rendered here), systemd units, Dockerfile and compose file."""
