@@ -42,11 +42,17 @@ if has_role(Role.admin):
     with db() as session:
         recruiters = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.recruiter,
                                                                active_only=True)}
+    # Another owner's board starts at its first page (a later page of the last one may not exist in theirs).
     owner_id = st.selectbox(tr("field.owner_id"), [None, *recruiters], key="fu_owner",
                             format_func=lambda i: recruiters.get(i, "") if i else tr("common.all"),
-                            placeholder=tr("common.all"))
+                            placeholder=tr("common.all"), on_change=lambda: st.session_state.pop("fu_offset", None))
 offset = st.session_state.get("fu_offset", 0)
-board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, offset=offset) or []
+linked_app = st.query_params.get("application", "")
+linked_cand = st.query_params.get("candidate", "")
+# A link (My tasks, a mail, a row picked on a later page) opens its application wherever it is on the board.
+board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, offset=offset,
+             limit=followup.BOARD_PAGE, focus_application=int(linked_app) if linked_app.isdigit() else None,
+             focus_candidate=int(linked_cand) if linked_cand.isdigit() and not linked_app else None) or []
 others = getattr(board, "others", 0)
 
 STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
@@ -64,9 +70,10 @@ def _left(row: followup.BoardRow) -> str:
 
 state = st.segmented_control(tr("fu.state"), STATES, key="fu_state", default="awaiting_feedback",
                              format_func=lambda s: f"{tr(f'fu_state.{s}')} ({counts[s]})")
+if others > followup.BOARD_PAGE:
+    # Waiting for feedback counts every such candidate; the other columns count the page shown.
+    st.caption(tr("fu.counts_this_page"))
 shown = [r for r in board if r.state == state] if state else board
-linked_app = st.query_params.get("application", "")
-linked_cand = st.query_params.get("candidate", "")
 
 if not shown:
     st.info(tr("fu.none"), icon=":material/task_alt:")
@@ -110,11 +117,7 @@ if others > followup.BOARD_PAGE:
         st.session_state["fu_offset"] = offset + followup.BOARD_PAGE
         st.rerun()
 
-current = None
-if linked_app.isdigit():
-    current = next((r for r in board if r.application_id == int(linked_app)), None)
-elif linked_cand.isdigit():
-    current = next((r for r in board if r.candidate_id == int(linked_cand)), None)
+current = getattr(board, "focus", None)
 if current is None and (linked_app or linked_cand):
     st.info(tr("fu.not_on_board"), icon=":material/info:")
 if current is None:

@@ -169,11 +169,13 @@ def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
 
 
 def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int,
-                  limit: int) -> tuple[list[tuple[int, Any, bool]], int | None]:
+                  limit: int, focus: tuple[int | None, int | None] = (None, None),
+                  ) -> tuple[list[tuple[int, Any, bool]], int | None, tuple[int, Any, bool] | None]:
     """(application id, last interview end, clock runs) for the board's rows: every application whose clock
     runs, most overdue first, then one page of the others, most recently changed first; and how many others
-    there are (None when the page is past their end). One statement: the clock is computed in the database
-    once per application, and only the rows shown come back."""
+    there are (None when the page is past their end); and the row of the application (or candidate) in `focus`
+    wherever it is on the board. One statement: the clock is computed in the database once per application, and
+    only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
     runs = and_(apps.c.ended.is_not(None), not_(heard_since(apps.c.ended, apps.c.candidate_id)))
     running = (select(apps.c.id, apps.c.ended, literal(1).label("runs"), literal(0).label("part"),
@@ -185,10 +187,17 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
                      .label("pos"), func.count().over().label("total"))
               .where(not_(runs)).order_by(apps.c.stage_changed_at.desc(), apps.c.id.desc())
               .offset(max(offset, 0)).limit(max(limit, 0)).subquery())
-    union = union_all(running, select(*others.c)).subquery()
-    rows = sorted(session.exec(select(*union.c)).all(), key=lambda r: (r[3], r[4]))
+    arms = [running, select(*others.c)]
+    app_id, candidate_id = focus
+    if app_id or candidate_id:
+        wanted = apps.c.id == app_id if app_id else apps.c.candidate_id == candidate_id
+        arms.append(select(apps.c.id, apps.c.ended, case((runs, 1), else_=0).label("runs"), literal(2).label("part"),
+                           literal(0).label("pos"), literal(None).label("total")).where(wanted))
+    union = union_all(*arms).subquery()
+    rows = sorted(session.exec(select(*union.c)).all(), key=lambda r: (r[3], -r[2] if r[3] == 2 else r[4]))
     total = next((r[5] for r in rows if r[3] == 1), None)
-    return [(app_id, end, bool(runs)) for app_id, end, runs, *_ in rows], total
+    focused = next(((r[0], r[1], bool(r[2])) for r in rows if r[3] == 2), None)
+    return [(a, end, bool(runs)) for a, end, runs, part, *_ in rows if part != 2], total, focused
 
 
 def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
@@ -229,15 +238,18 @@ CHUNK = 2000  # ids per IN list: well within SQLite's and PostgreSQL's limits on
 
 
 class Board(list[BoardRow]):
-    """The board's rows, and how many applications without a running clock there are in all (`others`)."""
+    """The board's rows, how many applications without a running clock there are in all (`others`), and the row
+    a link asked for (`focus`), found wherever it is on the board, on this page or not (None: not on the board)."""
 
-    def __init__(self, rows: list[BoardRow], *, others: int) -> None:
+    def __init__(self, rows: list[BoardRow], *, others: int, focus: BoardRow | None = None) -> None:
         super().__init__(rows)
         self.others = others
+        self.focus = focus
 
 
 def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
-                    offset: int = 0, limit: int = BOARD_PAGE) -> Board:
+                    offset: int = 0, limit: int = BOARD_PAGE, focus_application: int | None = None,
+                    focus_candidate: int | None = None) -> Board:
     """Every open application (of the owner's candidates, or all for an admin) with its follow-up state.
 
     Every application whose feedback clock runs is listed, always, most overdue first (the clock computed in
@@ -247,7 +259,10 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     require(actor, *FOLLOWERS)
     now = now or utcnow()
     settings = get_settings()
-    shown, others = _board_clocks(session, actor, now, owner_id, offset, limit)
+    shown, others, focused = _board_clocks(session, actor, now, owner_id, offset, limit,
+                                           (focus_application, focus_candidate))
+    if focused is not None:
+        shown.append(focused)  # built with the others; taken out again below
     details = _board_rows(session, [c[0] for c in shown])
     intent_ids = [details[c[0]][7] for c in shown if c[0] in details and details[c[0]][7]]
     intents: dict[int, tuple[int | None, str]] = {}  # intent id -> (interest, offers); columns, not objects
@@ -287,12 +302,16 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
         elif outcome in WAITING_OUTCOMES:
             row.state = "awaiting_reply"
         board.append(row)
+    focus = board.pop() if focused is not None and board and board[-1].application_id == focused[0] else None
+    if focus is not None:
+        board = [r for r in board if r.application_id != focus.application_id] + \
+            ([focus] if any(c[0] == focus.application_id for c in shown[:-1]) else [])
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
     never = now + timedelta(days=3650)
     board.sort(key=lambda r: (order[r.state], r.deadline or never))
     if others is None:  # a page past the end of the others: count them apart
         others = count_board_others(session=session, actor=actor, now=now, owner_id=owner_id)
-    return Board(board, others=others)
+    return Board(board, others=others, focus=focus)
 
 
 def count_board_others(*, session: Session, actor: User, now: datetime | None = None,

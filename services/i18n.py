@@ -731,6 +731,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "The candidate may have heard nothing: check the outbox, or call them."),
     "fu.others_page": ("其余候选人：第 {start}–{end} 位，共 {total} 位（计时中的候选人每页都显示）",
                        "Others: {start}–{end} of {total} (candidates whose clock runs are on every page)"),
+    "fu.counts_this_page": ("“待反馈”计入全部候选人；其余各栏的数字只计本页。",
+                            "'Awaiting feedback' counts everyone; the other columns count this page only."),
     "fu.survey_by": ("分组", "Group by"),
     "fu.survey_by_job": ("按职位", "By job"),
     "fu.survey_by_stage": ("按阶段", "By stage"),

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from models.followup import Contact, SurveyResponse
 from models.mail import MailStatus, OutboxMessage
+from models.user import User
 from services import config, db, followup
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.followup_support import case
@@ -239,3 +240,32 @@ def test_a_candidate_answers_the_survey_once_in_their_language(demo_db, open_app
     assert_no_exception(again)
     assert [i.value for i in again.info] == [tr("survey.link_invalid", "zh")]
     assert not again.segmented_control
+
+
+def _board_ids(user_email: str, **kw) -> list[int]:  # noqa: ANN003
+    with db.session_scope() as session:
+        user = session.exec(select(User).where(User.email == user_email)).one()
+        return [r.application_id for r in followup.follow_up_board(session=session, actor=user, **kw)]
+
+
+def test_a_link_to_a_row_on_a_later_page_of_the_board_opens_its_panel(demo_db, open_app, monkeypatch):
+    monkeypatch.setattr(followup, "BOARD_PAGE", 3)
+    first = _board_ids(ROLE_EMAILS["admin"], limit=3)
+    later = [i for i in _board_ids(ROLE_EMAILS["admin"], offset=3, limit=3) if i not in first]
+    assert later, "the demo board has more than one page of three"
+    at = _open(open_app, "admin", "pages/follow_up.py", application=str(later[0]))
+    assert_no_exception(at)
+    assert tr("fu.not_on_board", "zh") not in [i.value for i in at.info]
+    assert at.tabs, "the panel with its tabs opens"
+    assert tr("fu.counts_this_page", "zh") in [c.value for c in at.caption]
+
+
+def test_choosing_another_owner_starts_their_board_at_its_first_page(demo_db, open_app, monkeypatch):
+    monkeypatch.setattr(followup, "BOARD_PAGE", 3)
+    at = _open(open_app, "admin", "pages/follow_up.py")
+    at.button(key="fu_next").click().run()
+    assert at.session_state["fu_offset"] == 3
+    recruiter = demo_user(ROLE_EMAILS["recruiter"])
+    at.selectbox(key="fu_owner").select(recruiter.id).run()
+    assert_no_exception(at)
+    assert "fu_offset" not in at.session_state

@@ -710,6 +710,32 @@ def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_r
     assert followup.follow_up_board(session=session, actor=recruiter, offset=600).others == 520
 
 
+def test_a_link_opens_its_application_wherever_it_is_on_the_board(session, make, frozen_clock) -> None:
+    """A row past the first page (a link from My tasks, a mail, a row picked on page 2) is found all the same."""
+    recruiter = make.user("recruiter")
+    frozen_clock.set(T0 - 30 * DAY)
+    overdue = interviewed(make, recruiter=recruiter, starts=T0 - 30 * DAY)
+    _many_applications(make, recruiter, overdue.job, 30)
+    frozen_clock.set(T0 + 5 * HOUR)
+    first = followup.follow_up_board(session=session, actor=recruiter, limit=10)
+    second = followup.follow_up_board(session=session, actor=recruiter, offset=10, limit=10)
+    later = second[-1]
+    assert later.application_id not in {r.application_id for r in first}
+    board = followup.follow_up_board(session=session, actor=recruiter, limit=10,
+                                     focus_application=later.application_id)
+    assert board.focus is not None and board.focus.application_id == later.application_id
+    assert board.focus.candidate == later.candidate
+    assert [r.application_id for r in board] == [r.application_id for r in first]  # the page is unchanged
+    by_candidate = followup.follow_up_board(session=session, actor=recruiter, limit=10,
+                                            focus_candidate=overdue.candidate.id)
+    assert by_candidate.focus is not None and by_candidate.focus.clock_running
+    assert len(by_candidate) == len(first)  # the running one is on the page already, not twice
+    # Not on this reader's board (another recruiter's candidate): no row.
+    other = make.user("recruiter")
+    assert followup.follow_up_board(session=session, actor=other,
+                                    focus_application=later.application_id).focus is None
+
+
 def test_every_running_clock_is_listed_most_overdue_first(session, make, frozen_clock) -> None:
     recruiter = make.user("recruiter")
     first = interviewed(make, recruiter=recruiter, starts=T0 - 3 * DAY)
