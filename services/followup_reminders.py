@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, String, case, func, literal
+from sqlalchemy import Row, Select, String, and_, case, func, literal
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -151,15 +151,20 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
         return []
     newest = select(func.max(Contact.id)).where(Contact.candidate_id == Candidate.id).correlate(Candidate) \
         .scalar_subquery()
+    # The link opens the follow-up board only where the candidate is on the reader's board (an open application;
+    # a recruiter's own candidate): a hiring manager has no board, and a closed candidate is not on it.
+    open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
+                                            col(Application.stage).in_(ACTIVE)).correlate(Candidate).exists()
+    on_board = open_app if user.has_role(Role.admin) else and_(open_app, Candidate.owner_id == user.id) \
+        if user.has_role(Role.recruiter) else literal(False)
     rows = session.exec(
-        select(Contact, Candidate.name).join(Candidate, col(Candidate.id) == Contact.candidate_id)
+        select(Contact, Candidate.name, case((on_board, 1), else_=0))
+        .join(Candidate, col(Candidate.id) == Contact.candidate_id)
         .where(Contact.id == newest, Contact.by_user_id == user.id, col(Contact.next_contact_at) <= now + HORIZON,
                col(Candidate.anonymised_at).is_(None)).limit(300))
-    # A hiring manager who logged the contact has no follow-up board: their link opens the candidate.
-    board = user.has_role(Role.admin, Role.recruiter)
     return [Task(kind="next_contact", params={"name": name}, due_at=c.next_contact_at,  # type: ignore[arg-type]
                  page="pages/follow_up.py" if board else "pages/candidates.py",
-                 query={"candidate" if board else "id": str(c.candidate_id)}) for c, name in rows]
+                 query={"candidate" if board else "id": str(c.candidate_id)}) for c, name, board in rows]
 
 
 @provider

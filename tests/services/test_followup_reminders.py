@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from models.common import Stage
 from models.mail import MailStatus, OutboxMessage, Reminder
 from models.user import User
+from services import candidates as candidates_service
 from services import followup
 from services.config import get_settings
 from services.reminders import run_reminders
@@ -245,9 +247,22 @@ def test_my_tasks_lists_a_next_contact_for_the_person_who_set_it(session, make, 
     frozen_clock.set(END + HOUR)
     contact(session, colleague, s, next_contact_at=END + 5 * DAY)
     assert tasks(session, colleague, END + HOUR) == []  # beyond the two-day horizon
+    # Not on the colleague's board (a recruiter's board holds their own candidates): the link opens the candidate.
     assert tasks(session, colleague, END + 3 * DAY + HOUR) == [
-        ("next_contact", END + 5 * DAY, {"candidate": str(s.candidate.id)})]
+        ("next_contact", END + 5 * DAY, {"id": str(s.candidate.id)})]
     assert tasks(session, s.recruiter, END + 3 * DAY + HOUR) == []
+
+
+def test_a_next_contact_task_opens_the_board_only_where_the_candidate_is_on_it(session, make, frozen_clock) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + HOUR)
+    contact(session, s.recruiter, s, next_contact_at=END + 2 * DAY)
+    at = END + 2 * DAY + HOUR
+    assert tasks(session, s.recruiter, at) == [("next_contact", END + 2 * DAY, {"candidate": str(s.candidate.id)})]
+    # Their only application closed: no longer on the board, so the task opens the candidate's page instead.
+    candidates_service.move_stage(session=session, actor=s.recruiter, application_id=s.application.id,
+                                  to_stage=Stage.rejected, reason="技能不匹配")
+    assert tasks(session, s.recruiter, at) == [("next_contact", END + 2 * DAY, {"id": str(s.candidate.id)})]
 
 
 def test_my_tasks_lists_a_pool_revisit_for_the_person_who_pooled_the_candidate(session, make) -> None:
