@@ -81,9 +81,31 @@ def _duplicate_notice(exc: candidates.DuplicateCandidate, prefix: str) -> None:
 
 
 # --------------------------------------------------------------------------- list view
+# Streamlit forgets a widget's value once a run does not draw it (the detail view draws no filters): the list's
+# search and filters are kept under keys of their own and put back when the list is drawn again.
+_FILTER_KEYS = ("cand_q", "cand_f_job", "cand_f_stage", "cand_f_owner", "cand_f_source", "cand_f_tag",
+                "cand_page_size")
+
+
+def _restore_filters(options: dict[str, list]) -> None:
+    for key in _FILTER_KEYS:
+        kept = st.session_state.get(f"kept_{key}")
+        if key not in st.session_state and kept is not None and (key not in options or kept in options[key]):
+            st.session_state[key] = kept
+
+
+def _keep_filters() -> None:
+    for key in _FILTER_KEYS:
+        if key in st.session_state:
+            st.session_state[f"kept_{key}"] = st.session_state[key]
+
+
 def list_view() -> None:
     st.title(tr("nav.candidates"), anchor=False)
     show_flash()
+    _restore_filters({"cand_f_job": list(job_names), "cand_f_stage": [s.value for s in Stage],
+                      "cand_f_owner": list(owners), "cand_f_source": list(SOURCES),
+                      "cand_page_size": list(candidates.PAGE_SIZES)})
     q = st.text_input(tr("cand.search"), key="cand_q", placeholder=tr("cand.search_hint"),
                       icon=":material/search:", max_chars=100)
     f1, f2, f3, f4, f5 = st.columns(5)
@@ -100,6 +122,7 @@ def list_view() -> None:
                           placeholder=tr("common.all"))
     tag = f5.text_input(tr("field.tag"), key="cand_f_tag", max_chars=40)
     filters = {"q": q, "job_id": job_id, "stage": stage, "owner_id": owner_id, "source": source, "tag": tag}
+    _keep_filters()
     if st.session_state.get("cand_last_filters") != filters:
         st.session_state["cand_page"] = 1
         st.session_state["cand_last_filters"] = filters

@@ -158,3 +158,20 @@ def test_editing_a_candidate_twice_keeps_the_first_save_and_raises_no_false_conf
     submit(at, "cand_edit_form")
     assert_no_exception(at)
     assert not at.warning and not at.error
+
+
+def test_the_search_and_filters_are_still_set_after_opening_a_candidate_and_going_back(demo_db, open_app):
+    """Streamlit forgets the value of a widget a run does not draw: the candidate's page draws no filters."""
+    at = open_app(demo_user(ROLE_EMAILS["recruiter"], "zh")).run()
+    at.selectbox(key="cand_f_stage").select("rejected").run()
+    at.text_input(key="cand_q").input("a").run()
+    at.selectbox(key="cand_page_size").select(50).run()
+    assert_no_exception(at)
+    at.query_params["id"] = str(_first_candidate().id)  # a row picked: the candidate opens
+    at.run()
+    assert all(s.key != "cand_f_stage" for s in at.selectbox)  # the list is not drawn
+    at.button(key="cand_back").click().run()
+    assert_no_exception(at)
+    assert at.selectbox(key="cand_f_stage").value == "rejected"
+    assert at.text_input(key="cand_q").value == "a"
+    assert at.selectbox(key="cand_page_size").value == 50
