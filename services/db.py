@@ -144,7 +144,8 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
     SQLite: `PRAGMA optimize` (its documentation: run it periodically on long-lived connections and after
     large changes; it analyses only the tables whose statistics are missing or stale, within analysis_limit).
     PostgreSQL: autovacuum does this; where it is turned off, the tables changed by more than autovacuum's
-    own threshold (50 rows + 10 %) since their last ANALYZE are analysed here."""
+    own threshold (50 rows + 10 %) since their last ANALYZE are analysed here, and tables holding data that
+    were never analysed (a restored or copied database starts with no statistics and no change counts)."""
     from sqlalchemy import text
 
     engine = engine or get_engine()
@@ -160,8 +161,9 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
         if conn.execute(text("SHOW autovacuum")).scalar() == "on":
             return []
         stale = [name for (name,) in conn.execute(text(
-            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
-            "AND n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY relname"))]
+            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.schemaname = current_schema() AND (s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup "
+            "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL AND c.relpages > 0)) ORDER BY s.relname"))]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for name in stale:
             conn.exec_driver_sql(f'ANALYZE "{name}"')

@@ -129,3 +129,16 @@ def test_postgresql_tables_changed_a_lot_are_analysed_when_autovacuum_is_off(pg_
         assert conn.execute(text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
                                  "WHERE relname = 'big' AND schemaname = current_schema()")).scalar()
     assert refresh_statistics(pg_schema) == []  # nothing changed since
+
+
+def test_postgresql_tables_never_analysed_are_analysed_though_no_changes_are_counted(pg_schema: Engine) -> None:
+    """A restored or copied database has data but no statistics and no change counts: analysed all the same."""
+    with pg_schema.begin() as conn:
+        conn.execute(text("CREATE TABLE copied (id int); INSERT INTO copied SELECT generate_series(1, 20)"))
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+    with pg_schema.connect() as conn:
+        autovacuum = conn.execute(text("SHOW autovacuum")).scalar()
+    with pg_schema.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM copied")  # relpages known, as in a restored database; still never analysed
+    analysed = refresh_statistics(pg_schema)
+    assert analysed == ([] if autovacuum == "on" else ["copied"])
