@@ -161,9 +161,10 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
         if conn.execute(text("SHOW autovacuum")).scalar() == "on":
             return []
         stale = [name for (name,) in conn.execute(text(
-            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "SELECT s.relname FROM pg_stat_user_tables s "
             "WHERE s.schemaname = current_schema() AND (s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup "
-            "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL AND c.relpages > 0)) ORDER BY s.relname"))]
+            "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL AND pg_relation_size(s.relid) > 0)) "
+            "ORDER BY s.relname"))]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for name in stale:
             conn.exec_driver_sql(f'ANALYZE "{name}"')
