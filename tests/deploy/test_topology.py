@@ -35,10 +35,15 @@ def served_by(page: Page) -> str:
 
 def move_to_other_server(page: Page, current: str, *, path: str | None = None) -> str:
     """Forget the route cookie and load the page again until nginx sends it to another app server than
-    `current` (a new route key is drawn at random, so one or two tries usually do)."""
+    `current` (a new route key is drawn at random, so one or two tries usually do).
+
+    The old page is left first: its scripts (health checks, the WebSocket reconnecting) would otherwise send a
+    request without the cookie between the clearing and the reload, and be given a route key of their own."""
+    target = path or page.url
     for _ in range(40):
+        page.goto("about:blank")
         page.context.clear_cookies(name=ROUTE)
-        response = page.goto(path) if path else page.reload()
+        response = page.goto(target)
         assert response is not None
         if response.headers[SERVER] != current:
             assert served_by(page) == response.headers[SERVER]  # the new route cookie sticks
