@@ -229,7 +229,6 @@ def _board(owner: bool = False) -> Callable[[Sample, User], list[Call]]:
         owner_id = s.owner_id if owner else None
         return [(users.list_users, {"role": Role.recruiter, "active_only": True}),
                 (followup.follow_up_board, {"now": utcnow(), "owner_id": owner_id, "offset": 0}),
-                (followup.count_board_others, {"now": utcnow(), "owner_id": owner_id}),
                 (followup.survey_summary, {"by": "job"}), (followup.survey_overall, {})]
     return calls
 

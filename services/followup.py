@@ -103,10 +103,16 @@ def last_interview_end(now: datetime) -> Any:
         col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
 
 
+def clock_runs(ended: Any, candidate_id: Any = None) -> Any:
+    """SQL: the feedback clock runs — an interview ended (`ended`, the last one's end) and the candidate has not
+    heard from us since (`heard_since`). Board, My tasks and the reminder rule all test this."""
+    return and_(ended.is_not(None), not_(heard_since(ended, candidate_id)))
+
+
 def clock_running(now: datetime) -> tuple[Any, Any]:
-    """SQL (last interview end, the clock runs): an interview has ended and the candidate has not heard since."""
+    """SQL (last interview end, the clock runs) of the application in the enclosing query."""
     ended = last_interview_end(now)
-    return ended, and_(ended.is_not(None), not_(heard_since(ended)))
+    return ended, clock_runs(ended)
 
 
 @dataclass
@@ -177,7 +183,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     wherever it is on the board. One statement: the clock is computed in the database once per application, and
     only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
-    runs = and_(apps.c.ended.is_not(None), not_(heard_since(apps.c.ended, apps.c.candidate_id)))
+    runs = clock_runs(apps.c.ended, apps.c.candidate_id)
     running = (select(apps.c.id, apps.c.ended, literal(1).label("runs"), literal(0).label("part"),
                       func.row_number().over(order_by=(apps.c.ended, apps.c.id)).label("pos"),
                       literal(None).label("total"))
@@ -194,6 +200,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
         arms.append(select(apps.c.id, apps.c.ended, case((runs, 1), else_=0).label("runs"), literal(2).label("part"),
                            literal(0).label("pos"), literal(None).label("total")).where(wanted))
     union = union_all(*arms).subquery()
+    # Running clocks, then the page of others, each in its order; a candidate's focus prefers a running clock.
     rows = sorted(session.exec(select(*union.c)).all(), key=lambda r: (r[3], -r[2] if r[3] == 2 else r[4]))
     total = next((r[5] for r in rows if r[3] == 1), None)
     focused = next(((r[0], r[1], bool(r[2])) for r in rows if r[3] == 2), None)
@@ -261,16 +268,15 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     settings = get_settings()
     shown, others, focused = _board_clocks(session, actor, now, owner_id, offset, limit,
                                            (focus_application, focus_candidate))
-    if focused is not None:
-        shown.append(focused)  # built with the others; taken out again below
-    details = _board_rows(session, [c[0] for c in shown])
-    intent_ids = [details[c[0]][7] for c in shown if c[0] in details and details[c[0]][7]]
+    clocks = shown + ([focused] if focused is not None else [])
+    details = _board_rows(session, list({c[0] for c in clocks}))
+    intent_ids = [details[c[0]][7] for c in clocks if c[0] in details and details[c[0]][7]]
     intents: dict[int, tuple[int | None, str]] = {}  # intent id -> (interest, offers); columns, not objects
     for chunk in range(0, len(intent_ids), CHUNK):
         intents.update((i, (interest, offers)) for i, interest, offers in session.exec(
             select(Intent.id, Intent.interest, Intent.offers)
             .where(col(Intent.id).in_(intent_ids[chunk:chunk + CHUNK]))))
-    cand_ids = list({details[c[0]][1] for c in shown if c[0] in details})
+    cand_ids = list({details[c[0]][1] for c in clocks if c[0] in details})
     latest_contacts: dict[int, tuple[str, datetime | None]] = {}  # candidate -> (outcome, next contact)
     for chunk in range(0, len(cand_ids), CHUNK):
         newest = (select(Contact.candidate_id, func.max(Contact.id).label("cid"))
@@ -279,10 +285,10 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
         latest_contacts.update((cid, (outcome, next_at)) for cid, outcome, next_at in session.exec(
             select(Contact.candidate_id, Contact.outcome, Contact.next_contact_at)
             .join(newest, col(Contact.id) == newest.c.cid)))
-    board = []
-    for app_id, ended_at, is_running in shown:
+
+    def board_row(app_id: int, ended_at: datetime | None, is_running: bool) -> BoardRow | None:
         if app_id not in details:
-            continue
+            return None
         _, cand_id, name, title, stage, owner_name, contacted, intent_id, mail_problem = details[app_id]
         interest, offers = intents.get(intent_id, (None, "[]"))
         outcome, next_at = latest_contacts.get(cand_id, (None, None))
@@ -301,11 +307,10 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
             row.state = "at_risk"
         elif outcome in WAITING_OUTCOMES:
             row.state = "awaiting_reply"
-        board.append(row)
-    focus = board.pop() if focused is not None and board and board[-1].application_id == focused[0] else None
-    if focus is not None:
-        board = [r for r in board if r.application_id != focus.application_id] + \
-            ([focus] if any(c[0] == focus.application_id for c in shown[:-1]) else [])
+        return row
+
+    board = [row for row in (board_row(*c) for c in shown) if row is not None]
+    focus = board_row(*focused) if focused is not None else None
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
     never = now + timedelta(days=3650)
     board.sort(key=lambda r: (order[r.state], r.deadline or never))
@@ -319,8 +324,8 @@ def count_board_others(*, session: Session, actor: User, now: datetime | None = 
     """How many of the board's applications have no running clock (the ones listed a page at a time)."""
     require(actor, *FOLLOWERS)
     apps = _board_ends(actor, now or utcnow(), owner_id)
-    stopped = or_(apps.c.ended.is_(None), heard_since(apps.c.ended, apps.c.candidate_id))
-    return session.exec(select(func.count()).select_from(apps).where(stopped)).one()
+    return session.exec(select(func.count()).select_from(apps)
+                        .where(not_(clock_runs(apps.c.ended, apps.c.candidate_id)))).one()
 
 
 # --------------------------------------------------------------------------- contacts and intent

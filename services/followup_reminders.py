@@ -17,7 +17,7 @@ from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, heard_since, revisit_due, revisit_time
+from services.followup import ACTIVE, clock_runs, revisit_due, revisit_time
 from services.reminders import Found, Words, date_text, key, local_text, rule, utc_text
 from services.tasks import HORIZON, Task, provider
 
@@ -37,14 +37,14 @@ def _recent_ends(now: datetime) -> Any:
 
 def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
     """Open applications whose last interview ended (within the lookback, `recent` from `_recent_ends`) and
-    whose candidate has heard nothing since: the board's clock (`followup.clock_running`)."""
+    whose candidate has heard nothing since: the board's clock (`followup.clock_runs`)."""
     return (select(*columns)
             .select_from(recent)
             .join(Application, col(Application.id) == recent.c.application_id)
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .where(col(Application.stage).in_(ACTIVE), col(Candidate.owner_id).is_not(None),
-                   col(Candidate.anonymised_at).is_(None), ~heard_since(recent.c.ended)))
+                   col(Candidate.anonymised_at).is_(None), clock_runs(recent.c.ended)))
 
 
 def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa: ANN202 - rows
