@@ -26,31 +26,31 @@ DECISION_DUE = timedelta(days=2)
 LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but stop mailing
 
 
-def _pending_select(*columns: Any, ended_after: datetime, ended_by: datetime, who: Any) -> Select[Any]:
-    """Scheduled interviews ended between the two instants, one row per panelist without a submitted scorecard;
-    `who` is the aliased panelist User the columns may read."""
+def _owes(ended_after: datetime, ended_by: datetime) -> list[Any]:
+    """SQL: a panel seat (InterviewPanelist joined to its Interview) of a held interview ended between the two
+    instants whose scorecard is not submitted — the one definition of a scorecard still owed."""
     submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
                                            Scorecard.interviewer_id == InterviewPanelist.user_id,
                                            Scorecard.status == ScorecardStatus.submitted).exists()
-    return (
-        select(*columns)
+    return [Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
+            col(Interview.ends_at) <= ended_by, ~submitted]  # at 1 h (48 h) sharp it is due
+
+
+def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
+             owner: int | None = None):  # noqa: ANN202 - result rows
+    who = aliased(User)
+    query = (
+        select(Interview.id, Interview.ends_at, InterviewPanelist.user_id, who.name, Candidate.id, Candidate.name,
+               Candidate.owner_id, Job.title, Application.id)
         .select_from(Interview)
         .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
         .join(who, col(who.id) == InterviewPanelist.user_id)
         .join(Application, col(Application.id) == Interview.application_id)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
-        .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
-               col(Interview.ends_at) <= ended_by, ~submitted)  # at 1 h (48 h) sharp it is due
+        .where(*_owes(ended_after, ended_by))
+        .order_by(Interview.ends_at).limit(2000)
     )
-
-
-def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
-             owner: int | None = None):  # noqa: ANN202 - result rows
-    who = aliased(User)
-    query = _pending_select(Interview.id, Interview.ends_at, InterviewPanelist.user_id, who.name, Candidate.id,
-                            Candidate.name, Candidate.owner_id, Job.title, Application.id,
-                            ended_after=ended_after, ended_by=ended_by, who=who).order_by(Interview.ends_at).limit(2000)
     if panelist is not None:
         query = query.where(InterviewPanelist.user_id == panelist)
     if owner is not None:
@@ -66,14 +66,10 @@ def _owed(ended_after: datetime, ended_by: datetime) -> Any:
     """(interview_id, user_id, ends_at, application_id): the scorecards still owed for interviews ended between the
     two instants — computed on its own (MATERIALIZED) from the interview, panel and scorecard indexes, so the
     candidate, job and names are looked up only for what is owed, not for every recent interview."""
-    submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
-                                           Scorecard.interviewer_id == InterviewPanelist.user_id,
-                                           Scorecard.status == ScorecardStatus.submitted).exists()
     return (select(col(Interview.id).label("interview_id"), col(InterviewPanelist.user_id).label("user_id"),
                    col(Interview.ends_at).label("ends_at"), col(Interview.application_id).label("application_id"))
             .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
-                   col(Interview.ends_at) <= ended_by, ~submitted)
+            .where(*_owes(ended_after, ended_by))
             .cte("owed").prefix_with("MATERIALIZED"))
 
 
