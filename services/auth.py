@@ -10,14 +10,13 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from models.common import Role, utcnow
 from models.user import AuthSession, LoginThrottle, User, UserCreate
 from services import audit
 from services.config import get_settings
+from services.db import upsert_insert
 from services.errors import AuthFailed, NotAllowed, ValidationError, validate
 
 _hasher = PasswordHasher()
@@ -97,7 +96,7 @@ def _count_failure(session: Session, email: str) -> None:
     now = utcnow()
     until = now + timedelta(minutes=settings.login_lock_minutes)
     table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session.get_bind())
     first_locks = settings.login_max_failures <= 1
     reaches = table.c.failures + 1 >= settings.login_max_failures
     statement = insert(table).values(

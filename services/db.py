@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -60,6 +61,15 @@ def get_engine(url: str | None = None) -> Engine:
         if url not in _engines:
             _engines[url] = make_engine(url)
         return _engines[url]
+
+
+def upsert_insert(bind: Engine | Any) -> Any:
+    """The dialect's INSERT, the one with ON CONFLICT (`on_conflict_do_nothing/do_update`), for `bind`'s database."""
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 @contextmanager

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Row, Select, String, case, cast, literal, literal_column
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
@@ -43,6 +42,7 @@ from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
 from services.config import Settings, get_settings
+from services.db import upsert_insert
 from services.mail import queue_template, queue_templates
 
 
@@ -301,7 +301,7 @@ def _raise(session: Session, found: Found, now: datetime) -> list[tuple[Reminder
     if not items:
         return []
     table = Reminder.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind())
     stmt = insert(table).on_conflict_do_nothing(index_elements=["rule", "item_key", "window", "user_id"]) \
         .returning(table.c.item_key, table.c.window, table.c.user_id)
     # RETURNING tells which rows this call inserted (another worker may have won some a moment ago); mail goes

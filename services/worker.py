@@ -20,7 +20,7 @@ from sqlmodel import Session
 from models.common import utcnow
 from models.worker import WorkerHeartbeat
 from services.config import Settings, get_settings
-from services.db import refresh_statistics
+from services.db import database_problem, refresh_statistics, upsert_insert
 from services.mail import release_held
 from services.mailer import send_due
 from services.reminders import run_digests, run_reminders
@@ -52,10 +52,7 @@ def worker_name(kind: str, settings: Settings | None = None) -> str:
 
 def record_heartbeat(*, engine: Engine, name: str, started_at: datetime, error: str = "") -> None:
     """Upsert this worker's row: the time of the pass just finished and its error ("" when it went through)."""
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = upsert_insert(engine)
     now = utcnow()
     table = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
     statement = insert(table).values(name=name, started_at=started_at, last_pass_at=now, last_error=error[:2000],
@@ -113,8 +110,6 @@ class Worker:
             due_rules = time.monotonic() - self._last_rules >= self.settings.reminder_interval_seconds
             self.run_once(rules=due_rules)
         except Exception as exc:  # the worker must outlive a bad pass (database restart, bad template …)
-            from services.db import database_problem
-
             self.failures += 1
             wait = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
             if database_problem(exc) and self.failures > 1:
