@@ -102,20 +102,6 @@ REASONS = {
 }
 
 
-def _person(rng: random.Random, index: int) -> dict[str, Any]:
-    if rng.random() < 0.7:
-        surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
-        name, lang = surname + given, "zh"
-        local = f"{PINYIN.get(surname, 'cand')}{index}"
-    else:
-        first, last = rng.choice(FIRST_EN), rng.choice(LAST_EN)
-        name, lang = f"{first} {last}", "en"
-        local = f"{first.lower()}.{last.lower()}{index}"
-    domain = rng.choice(["example.com", "example.cn", "mail.example.org"])
-    phone = f"+86 1{rng.choice('3456789')}{rng.randint(0, 9)} {index // 10000 % 10000:04d} {index % 10000:04d}"
-    return {"name": name, "language": lang, "email": f"{local}@{domain}", "phone": phone}
-
-
 # Rounds an application went through before ending where it did (weights for 1, 2, 3, 4 rounds).
 ROUNDS_TAKEN: dict[Stage, list[int]] = {
     Stage.interviewing: [5, 3, 2, 0], Stage.decision_pending: [4, 4, 2, 0], Stage.offer: [0, 1, 5, 4],
