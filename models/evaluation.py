@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 
 from models.common import clean_text, utcnow
@@ -154,11 +154,19 @@ class Interview(SQLModel, table=True):
 
 
 class InterviewPanelist(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("interview_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("interview_id", "user_id"),
+        # The seats whose scorecard is not in: My tasks, the interviewer's list and the reminder rule read only
+        # these (a few per cent of all seats), not every seat joined to every scorecard.
+        Index("ix_panelist_owed", "user_id", "interview_id", sqlite_where=text("submitted_at IS NULL"),
+              postgresql_where=text("submitted_at IS NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     interview_id: int = Field(foreign_key="interview.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
+    # When this panelist's scorecard was submitted (set by save_scorecard, once; a submitted card stays so).
+    submitted_at: datetime | None = None
 
 
 class RatingIn(SQLModel):

@@ -43,6 +43,7 @@ from models.user import User
 from services.auth import hash_password
 from services.config import get_settings
 from services.evaluation import criteria_for, ensure_default_rounds
+from services.followup import STOPPING_OUTCOMES
 from services.mail import render, team_signature
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -214,6 +215,7 @@ class _Demo:
         self.session, self.rng, self.now, self.jobs = session, rng, now, jobs
         self.tz = get_settings().tz
         self.rows: dict[type, list[dict[str, Any]]] = {model: [] for model in TABLES}
+        self.seats: dict[tuple[int, int], dict[str, Any]] = {}  # the current candidate's panel seats, by (iv, user)
         self.next_id = {model: (session.exec(select(func.max(model.id))).one() or 0) + 1  # type: ignore[attr-defined]
                         for model in TABLES}
         self.added = dict.fromkeys(TABLES, 0)
@@ -258,6 +260,7 @@ class _Demo:
                 self.added[model] += len(rows)
                 rows.clear()
         self.pending = 0
+        self.seats.clear()
 
     def audit(self, at: datetime, user_id: int | None, entity: str, entity_id: int, action: str,
               changes: dict[str, Any]) -> None:
@@ -283,11 +286,13 @@ class _Demo:
         row = {"name": person["name"], "email": person["email"], "phone": person["phone"],
                "wechat_id": f"wx_{cid}" if rng.random() < 0.5 else None, "source": rng.choice(SOURCES[:-2]),
                "tags": ("," + ",".join(tags) + ",") if tags else "", "owner_id": owner,
-               "language": person["language"], "consent": True, "notes": "", "anonymised_at": None, "version": 1}
+               "language": person["language"], "consent": True, "notes": "", "anonymised_at": None, "version": 1,
+               "heard_at": None}
         row["phone_digits"] = phone_digits(row["phone"])
         row["search_text"] = " ".join(
             x.lower() for x in [row["name"], row["email"], row["phone_digits"], row["wechat_id"] or ""] if x)
         self.add(Candidate, row)
+        contacts, mails = len(self.rows[Contact]), len(self.rows[OutboxMessage])  # where this candidate's begin
         plan: list[tuple[Job, Stage, int, str]] = []
         if n < len(FIRST):
             stage, rounds, board = FIRST[n]
@@ -305,6 +310,11 @@ class _Demo:
                 plan.append((job, stage, rounds, ""))
         firsts = [self.application(cid, row, job, stage, rounds, board, recent=n < len(FIRST))
                   for job, stage, rounds, board in plan]
+        # When word last reached them, as the app keeps it (contacts that reached them, mail sent): read once the
+        # histories have been moved to their dates; the rows not yet inserted are this candidate's and later.
+        heard = [r["at"] for r in self.rows[Contact][contacts:] if r["outcome"] in STOPPING_OUTCOMES]
+        heard += [r["sent_at"] for r in self.rows[OutboxMessage][mails:] if r["sent_at"]]
+        row["heard_at"] = max(heard, default=None)
         created = min(firsts) - timedelta(hours=rng.uniform(0.5, 48))
         row |= {"created_at": created, "updated_at": created, "consent_at": created}
         self.audit(created, owner, "candidate", cid, "create",
@@ -477,6 +487,8 @@ class _Demo:
                 "recommendation": rec, "strengths": rng.choice(STRENGTHS), "weaknesses": rng.choice(WEAKNESSES),
                 "comments": "", "created_at": at, "updated_at": at,
                 "submitted_at": at if state == "submitted" else None, "version": 1})
+            if state == "submitted":
+                self.seats.pop((iv, uid))["submitted_at"] = at  # the seat's mark, as save_scorecard sets it
             for criterion, score in scores.items():
                 self.add(ScorecardRating, {"scorecard_id": card, "criterion_id": criterion, "rating": score,
                                            "note": ""})
@@ -509,7 +521,8 @@ class _Demo:
                                   "ends_at": ends, "mode": mode, "location": location, "status": status.value,
                                   "created_by_id": owner, "created_at": booked, "version": 1})
         for uid in panel:
-            self.add(InterviewPanelist, {"interview_id": iv, "user_id": uid})
+            self.seats[(iv, uid)] = {"interview_id": iv, "user_id": uid, "submitted_at": None}
+            self.add(InterviewPanelist, self.seats[(iv, uid)])
         self.audit(booked, owner, "interview", iv, "create",
                    {"application_id": app_id, "round_id": round_id, "starts_at": starts.isoformat(),
                     "ends_at": ends.isoformat(), "mode": mode, "location": location, "interviewer_ids": panel})

@@ -548,10 +548,8 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
     mine = (select(Interview).join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
             .where(InterviewPanelist.user_id == actor.id, Interview.status == InterviewStatus.scheduled))
     upcoming = list(session.exec(mine.where(col(Interview.ends_at) > now).order_by(Interview.starts_at).limit(200)))
-    submitted = select(Scorecard.interview_id).where(Scorecard.interviewer_id == actor.id,
-                                                     Scorecard.status == ScorecardStatus.submitted)
-    awaiting = list(session.exec(
-        mine.where(col(Interview.starts_at) <= now, col(Interview.id).not_in(submitted))
+    awaiting = list(session.exec(  # the seats whose scorecard is not in (ix_panelist_owed)
+        mine.where(col(Interview.starts_at) <= now, col(InterviewPanelist.submitted_at).is_(None))
         .order_by(Interview.ends_at).limit(200)))
     return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
 
@@ -667,6 +665,10 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
     if submit and not was_submitted:
         card.status = ScorecardStatus.submitted
         card.submitted_at = now
+        # The seat is no longer owed: My tasks, the interviewer's list and the reminder rule read this mark.
+        session.exec(update(InterviewPanelist).where(  # type: ignore[call-overload]
+            col(InterviewPanelist.interview_id) == interview_id, col(InterviewPanelist.user_id) == actor.id)
+            .values(submitted_at=now))
     session.add(card)
     existing = {r.criterion_id: r for r in session.exec(
         select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id))}

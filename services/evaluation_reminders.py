@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
 from models.common import Role, Stage
-from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Scorecard, ScorecardStatus
+from models.evaluation import Interview, InterviewPanelist, InterviewStatus
 from models.job import Job
 from models.user import User
 from services.config import Settings
@@ -28,12 +28,10 @@ LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but s
 
 def _owes(ended_after: datetime, ended_by: datetime) -> list[Any]:
     """SQL: a panel seat (InterviewPanelist joined to its Interview) of a held interview ended between the two
-    instants whose scorecard is not submitted — the one definition of a scorecard still owed."""
-    submitted = select(Scorecard.id).where(Scorecard.interview_id == Interview.id,
-                                           Scorecard.interviewer_id == InterviewPanelist.user_id,
-                                           Scorecard.status == ScorecardStatus.submitted).exists()
+    instants whose scorecard is not submitted — the one definition of a scorecard still owed. The seat's own
+    mark (`submitted_at`, set as the card is submitted) is read through the partial index of owed seats."""
     return [Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
-            col(Interview.ends_at) <= ended_by, ~submitted]  # at 1 h (48 h) sharp it is due
+            col(Interview.ends_at) <= ended_by, col(InterviewPanelist.submitted_at).is_(None)]  # at 1 h (48 h) sharp
 
 
 def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,

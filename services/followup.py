@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, not_, or_, union_all, update
+from sqlalchemy import Select, and_, case, func, literal, not_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -46,7 +46,7 @@ from services import audit
 from services.auth import require, require_current
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
-from services.mail import queue_template, team_signature
+from services.mail import heard_update, queue_template, team_signature
 
 FOLLOWERS = (Role.admin, Role.recruiter)
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
@@ -78,22 +78,16 @@ def _may_follow(actor: User, job: Job) -> bool:
 
 
 # --------------------------------------------------------------------------- the clock and the board
-def heard_since(when: Any, candidate_id: Any = None) -> Any:
-    """SQL: the application's candidate has heard from us at or after `when` — a contact whose outcome reached
-    them (reached, replied) or a mail that actually went out. A call with no answer, a message left, or a mail
-    still drafted, held, queued or failed does not count: the candidate may have heard nothing.
+def heard_since(when: Any, heard_at: Any = None) -> Any:
+    """SQL: the candidate has heard from us at or after `when` — a contact whose outcome reached them (reached,
+    replied) or a mail that actually went out. A call with no answer, a message left, or a mail still drafted,
+    held, queued or failed does not count: the candidate may have heard nothing.
 
-    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule. `when`
-    may come from any table of the enclosing query (the reminder rule's is a derived table of interview ends):
-    everything but the subquery's own table is correlated."""
-    candidate_id = Application.candidate_id if candidate_id is None else candidate_id
-    contact = (select(Contact.id).where(Contact.candidate_id == candidate_id,
-                                        col(Contact.outcome).in_([o.value for o in STOPPING_OUTCOMES]),
-                                        col(Contact.at) >= when).correlate_except(Contact))
-    mail = (select(OutboxMessage.id).where(OutboxMessage.candidate_id == candidate_id,
-                                           OutboxMessage.status == MailStatus.sent,
-                                           col(OutboxMessage.sent_at) >= when).correlate_except(OutboxMessage))
-    return or_(contact.exists(), mail.exists())
+    The one definition of what stops the feedback clock, for the board, My tasks and the reminder rule. It reads
+    `candidate.heard_at` (or the column given, from a derived table), which `log_contact` and the mail worker
+    move forward as word reaches the person (`mail.heard_update`)."""
+    heard_at = Candidate.heard_at if heard_at is None else heard_at
+    return and_(heard_at.is_not(None), heard_at >= when)
 
 
 def last_interview_end(now: datetime) -> Any:
@@ -103,10 +97,10 @@ def last_interview_end(now: datetime) -> Any:
         col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
 
 
-def clock_runs(ended: Any, candidate_id: Any = None) -> Any:
+def clock_runs(ended: Any, heard_at: Any = None) -> Any:
     """SQL: the feedback clock runs — an interview ended (`ended`, the last one's end) and the candidate has not
     heard from us since (`heard_since`). Board, My tasks and the reminder rule all test this."""
-    return and_(ended.is_not(None), not_(heard_since(ended, candidate_id)))
+    return and_(ended.is_not(None), not_(heard_since(ended, heard_at)))
 
 
 def clock_running(now: datetime) -> tuple[Any, Any]:
@@ -183,7 +177,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     wherever it is on the board. One statement: the clock is computed in the database once per application, and
     only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
-    runs = clock_runs(apps.c.ended, apps.c.candidate_id)
+    runs = clock_runs(apps.c.ended, apps.c.heard_at)
     running = (select(apps.c.id, apps.c.ended, literal(1).label("runs"), literal(0).label("part"),
                       func.row_number().over(order_by=(apps.c.ended, apps.c.id)).label("pos"),
                       literal(None).label("total"))
@@ -211,7 +205,7 @@ def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
     """The board's applications with their last interview's end, as a materialised CTE: the end is computed
     once per application (inlined, both databases evaluated it again in every test that reads it)."""
     return _board_scope(actor, owner_id, col(Application.id).label("id"), Application.candidate_id,
-                        Application.stage_changed_at, last_interview_end(now).label("ended")) \
+                        Application.stage_changed_at, Candidate.heard_at, last_interview_end(now).label("ended")) \
         .cte("board_apps").prefix_with("MATERIALIZED")
 
 
@@ -325,7 +319,7 @@ def count_board_others(*, session: Session, actor: User, now: datetime | None = 
     require(actor, *FOLLOWERS)
     apps = _board_ends(actor, now or utcnow(), owner_id)
     return session.exec(select(func.count()).select_from(apps)
-                        .where(not_(clock_runs(apps.c.ended, apps.c.candidate_id)))).one()
+                        .where(not_(clock_runs(apps.c.ended, apps.c.heard_at)))).one()
 
 
 # --------------------------------------------------------------------------- contacts and intent
@@ -355,6 +349,8 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
     contact = Contact(**data.model_dump(), at=now, by_user_id=actor.id or 0)
     session.add(contact)
     session.flush()
+    if data.outcome in STOPPING_OUTCOMES:
+        session.exec(heard_update(candidate.id, now))  # type: ignore[call-overload]
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="contact",
                  changes={"channel": data.channel.value, "outcome": data.outcome.value})
     session.commit()

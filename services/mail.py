@@ -287,6 +287,17 @@ def release_held(*, session: Session) -> int:
     return result.rowcount or 0
 
 
+def heard_update(candidate_id: Any, at: Any) -> Any:
+    """The UPDATE that records word reaching a candidate at `at` (a mail sent, a contact that reached them):
+    `candidate.heard_at` moves forward, never back. Run by the mail worker as it marks a mail sent and by
+    followup.log_contact; it does not touch the candidate's version (an open edit form is not invalidated)."""
+    from models.candidate import Candidate
+
+    return (update(Candidate).where(col(Candidate.id) == candidate_id,
+                                    or_(col(Candidate.heard_at).is_(None), col(Candidate.heard_at) < at))
+            .values(heard_at=at))
+
+
 def backoff(attempts: int) -> timedelta:
     """Delay before attempt `attempts + 1`: the base delay doubled per failure, at most 6 hours."""
     base = get_settings().mail_retry_seconds

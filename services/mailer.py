@@ -33,7 +33,7 @@ from yagmail.headers import add_message_id, add_recipients_headers, add_subject,
 from models.common import utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from services.config import Settings, get_settings
-from services.mail import backoff
+from services.mail import backoff, heard_update
 
 log = logging.getLogger("followup.mailer")
 TRANSIENT_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror, smtplib.SMTPServerDisconnected,
@@ -238,8 +238,12 @@ _MARK_SENT = (
 
 
 def _mark_sent(conn: Connection, token: str, message: OutboxMessage, note: str = "") -> None:
-    conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token, "b_attempts": message.attempts + 1,
-                              "b_sent_at": utcnow(), "b_note": note[:2000]})
+    """Mark the message sent and, for a mail to a candidate, that word reached them (in the same commit)."""
+    sent_at = utcnow()
+    marked = conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token, "b_attempts": message.attempts + 1,
+                                       "b_sent_at": sent_at, "b_note": note[:2000]})
+    if marked.rowcount == 1 and message.candidate_id is not None:
+        conn.execute(heard_update(message.candidate_id, sent_at))
     conn.commit()
 
 

@@ -1,0 +1,47 @@
+"""speed: the feedback clock's and the owed scorecards' inputs kept on the rows they describe
+
+`candidate.heard_at` — when word from us last reached the person (a contact reached or replied, a mail sent) —
+and `interviewpanelist.submitted_at` — when that panelist's scorecard was submitted — are filled here from the
+contacts, mails and scorecards that exist, and kept from now on by the paths that write those.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-01
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = '0011'
+down_revision: str | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN (nullable), which both databases do in place: a batch on SQLite would copy the table,
+    # and dropping `candidate` for the copy fails on the foreign keys that point at it.
+    op.add_column('candidate', sa.Column('heard_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    op.add_column('interviewpanelist', sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    op.execute(
+        "UPDATE candidate SET heard_at = (SELECT max(h.t) FROM ("
+        " SELECT contact.at AS t FROM contact WHERE contact.candidate_id = candidate.id"
+        "  AND contact.outcome IN ('reached', 'replied')"
+        " UNION ALL"
+        " SELECT outboxmessage.sent_at FROM outboxmessage WHERE outboxmessage.candidate_id = candidate.id"
+        "  AND outboxmessage.status = 'sent') AS h)")
+    op.execute(
+        "UPDATE interviewpanelist SET submitted_at = (SELECT coalesce(s.submitted_at, s.updated_at) FROM scorecard s"
+        " WHERE s.interview_id = interviewpanelist.interview_id AND s.interviewer_id = interviewpanelist.user_id"
+        " AND s.status = 'submitted')")
+    op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'interview_id'], unique=False,
+                    sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
+
+
+def downgrade() -> None:
+    op.drop_index('ix_panelist_owed', table_name='interviewpanelist',
+                  sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
+    op.drop_column('interviewpanelist', 'submitted_at')  # SQLite 3.35+ drops a plain column in place
+    op.drop_column('candidate', 'heard_at')

@@ -1,0 +1,187 @@
+"""State kept on the rows it describes (issue 9): `candidate.heard_at` (when word from us last reached the person)
+and `interviewpanelist.submitted_at` (when that seat's scorecard went in). The board, My tasks, the interviewer's
+list and the reminder rules read these instead of searching contacts, mail and scorecards for every row, so every
+path that writes a contact, sends a mail or submits a scorecard must keep them — and migration 0011 must derive
+the same values from what an older database holds."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+import services.db
+from models.candidate import Candidate
+from models.evaluation import InterviewPanelist, Scorecard, ScorecardStatus
+from models.followup import Contact
+from models.mail import MailStatus, OutboxMessage
+from services import candidates, evaluation
+from services.db import alembic_config, migrate
+from services.demo import seed_demo
+from services.errors import ValidationError
+from services.mailer import send_due
+from tests.services.mail_server import configure_mail, running_server
+from tests.services.test_evaluation import T0, card, interview_with_panel, submit
+from tests.services.test_followup import END, HOUR, contact, interviewed, sent_mail
+
+
+def heard_at(session: Session, candidate_id: int) -> object:
+    session.expire_all()
+    return session.get(Candidate, candidate_id).heard_at
+
+
+def seat_submitted(session: Session, interview_id: int, user_id: int) -> object:
+    session.expire_all()
+    return session.exec(select(InterviewPanelist.submitted_at).where(
+        InterviewPanelist.interview_id == interview_id, InterviewPanelist.user_id == user_id)).one()
+
+
+# --------------------------------------------------------------------------- heard_at
+def test_a_contact_that_reached_the_candidate_moves_heard_at_and_one_that_did_not_leaves_it(
+        session, make, frozen_clock) -> None:
+    s = interviewed(make)
+    assert heard_at(session, s.candidate.id) is None
+    frozen_clock.set(END + HOUR)
+    contact(session, s.recruiter, s, outcome="no_answer")
+    contact(session, s.recruiter, s, outcome="left_message")
+    assert heard_at(session, s.candidate.id) is None
+    frozen_clock.set(END + 2 * HOUR)
+    contact(session, s.recruiter, s, outcome="reached")
+    assert heard_at(session, s.candidate.id) == END + 2 * HOUR
+    frozen_clock.set(END + 3 * HOUR)
+    contact(session, s.recruiter, s, outcome="replied")
+    assert heard_at(session, s.candidate.id) == END + 3 * HOUR
+    contact(session, s.recruiter, s, outcome="no_answer")  # a later miss does not undo what reached them
+    assert heard_at(session, s.candidate.id) == END + 3 * HOUR
+
+
+def test_heard_at_does_not_touch_the_candidates_version_so_an_open_edit_form_still_saves(
+        session, make, frozen_clock) -> None:
+    s = interviewed(make)
+    version = session.get(Candidate, s.candidate.id).version
+    frozen_clock.set(END + HOUR)
+    contact(session, s.recruiter, s, outcome="reached")
+    session.expire_all()
+    fresh = session.get(Candidate, s.candidate.id)
+    assert fresh.version == version
+    saved = candidates.update_candidate(session=session, actor=s.recruiter, candidate_id=s.candidate.id,
+                                        candidate_in={"name": "改过的名字", "email": fresh.email, "phone": fresh.phone,
+                                                      "source": fresh.source, "version": version})
+    assert saved.name == "改过的名字" and heard_at(session, s.candidate.id) == END + HOUR
+
+
+def test_a_mail_marked_sent_by_the_worker_moves_heard_at_and_a_failed_one_does_not(
+        engine, session, make, frozen_clock, monkeypatch) -> None:
+    delivered, refused = interviewed(make), interviewed(make, email="nobody@refused.example.com")
+    frozen_clock.set(END + HOUR)
+    with running_server() as smtp:
+        smtp.handler.refused = {"nobody@refused.example.com"}  # a permanent 550: the mail fails
+        settings = configure_mail(monkeypatch, smtp.port)
+        sent_mail(session, delivered.recruiter, delivered)
+        sent_mail(session, refused.recruiter, refused)
+        send_due(engine=engine, settings=settings)
+    session.expire_all()
+    statuses = {m.candidate_id: m.status for m in session.exec(select(OutboxMessage).where(
+        OutboxMessage.candidate_id.in_([delivered.candidate.id, refused.candidate.id])))}
+    assert statuses == {delivered.candidate.id: MailStatus.sent, refused.candidate.id: MailStatus.failed}
+    sent_at = session.exec(select(OutboxMessage.sent_at).where(
+        OutboxMessage.candidate_id == delivered.candidate.id)).one()
+    assert heard_at(session, delivered.candidate.id) == sent_at == END + HOUR
+    assert heard_at(session, refused.candidate.id) is None
+
+
+def test_a_mail_sent_before_a_later_contact_does_not_move_heard_at_back(engine, session, make, frozen_clock,
+                                                                       monkeypatch) -> None:
+    s = interviewed(make)
+    frozen_clock.set(END + HOUR)
+    with running_server() as smtp:
+        settings = configure_mail(monkeypatch, smtp.port)
+        sent_mail(session, s.recruiter, s)  # queued now, sent below
+        frozen_clock.set(END + 3 * HOUR)
+        contact(session, s.recruiter, s, outcome="reached")
+        frozen_clock.set(END + 2 * HOUR)  # the worker's clock behind the contact's (another server's clock)
+        assert send_due(engine=engine, settings=settings).sent >= 1
+    assert heard_at(session, s.candidate.id) == END + 3 * HOUR
+
+
+# --------------------------------------------------------------------------- a seat's submitted_at
+def test_submitting_marks_the_seat_and_a_draft_or_a_colleagues_card_does_not(session, make, frozen_clock) -> None:
+    s = interview_with_panel(make, panel=2)
+    first, second = s.panel
+    draft = evaluation.save_scorecard(session=session, actor=first, interview_id=s.interview.id,
+                                      scorecard_in=card(s.criteria, [3] + [None] * (len(s.criteria) - 1), None))
+    assert seat_submitted(session, s.interview.id, first.id) is None
+    submitted = submit(session, first, s, [4] * len(s.criteria), version=draft.version)
+    assert seat_submitted(session, s.interview.id, first.id) == submitted.submitted_at is not None
+    assert seat_submitted(session, s.interview.id, second.id) is None
+
+
+def test_a_double_submit_and_a_revision_after_submit_keep_the_first_submission_time(session, make,
+                                                                                    frozen_clock) -> None:
+    s = interview_with_panel(make, panel=1)
+    [who] = s.panel
+    first = submit(session, who, s, [4] * len(s.criteria))
+    when = seat_submitted(session, s.interview.id, who.id)
+    submit(session, who, s, [4] * len(s.criteria), version=first.version)  # the second click of a double click
+    frozen_clock.set(T0 + HOUR)
+    evaluation.save_scorecard(session=session, actor=who, interview_id=s.interview.id, version=first.version,
+                              scorecard_in=card(s.criteria, [2] * len(s.criteria), "no"), submit=True,
+                              change_reason="看错了候选人")
+    assert seat_submitted(session, s.interview.id, who.id) == when
+
+
+def test_a_failed_submission_leaves_the_seat_owed(session, make) -> None:
+    s = interview_with_panel(make, panel=1)
+    [who] = s.panel
+    with pytest.raises(ValidationError):
+        submit(session, who, s, [None] * len(s.criteria))  # ratings missing: refused
+    session.rollback()
+    assert seat_submitted(session, s.interview.id, who.id) is None
+
+
+# --------------------------------------------------------------------------- migration 0011 derives the same
+def kept_values(engine) -> tuple[list, list]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
+                conn.execute(text("SELECT id, submitted_at FROM interviewpanelist ORDER BY id")).all())
+
+
+def test_migration_0011_fills_both_from_the_contacts_mail_and_scorecards_as_the_app_keeps_them(
+        blank_database_url) -> None:
+    """A demo history (contacts of every outcome, sent and failed mail, drafts and submitted scorecards) kept by
+    the app's own rules; downgraded to 0010 (the columns dropped) and upgraded, the migration must derive the
+    very same values."""
+    migrate(blank_database_url)
+    engine = services.db.get_engine(blank_database_url)
+    with Session(engine) as session:
+        seed_demo(session=session, candidates=150, seed=5)
+    kept = kept_values(engine)
+    assert any(at for _, at in kept[0]) and any(at is None for _, at in kept[0])
+    assert any(at for _, at in kept[1]) and any(at is None for _, at in kept[1])
+    cfg = alembic_config(blank_database_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert kept_values(engine) == kept
+
+
+def test_the_demo_keeps_the_state_as_the_app_does(session) -> None:
+    """seed-demo writes rows directly: its heard_at and seat marks follow the same definitions."""
+    seed_demo(session=session, candidates=120, seed=11)
+    for cand in session.exec(select(Candidate)):
+        contacts = session.exec(select(Contact.at).where(Contact.candidate_id == cand.id,
+                                                         Contact.outcome.in_(["reached", "replied"]))).all()
+        mails = session.exec(select(OutboxMessage.sent_at).where(OutboxMessage.candidate_id == cand.id,
+                                                                 OutboxMessage.status == MailStatus.sent)).all()
+        assert cand.heard_at == max([*contacts, *mails], default=None), cand.id
+    owed = {(p.interview_id, p.user_id) for p in session.exec(select(InterviewPanelist))
+            if p.submitted_at is None}
+    submitted = {(c.interview_id, c.interviewer_id) for c in session.exec(
+        select(Scorecard).where(Scorecard.status == ScorecardStatus.submitted))}
+    seats = {(p.interview_id, p.user_id) for p in session.exec(select(InterviewPanelist))}
+    assert owed == seats - submitted
+
