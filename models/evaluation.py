@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import field_validator, model_validator
@@ -10,6 +10,8 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 
 from models.common import clean_text, utcnow
+
+MAX_LENGTH = timedelta(hours=8)  # the longest interview accepted (lists of upcoming interviews rely on it)
 
 
 class InterviewMode(StrEnum):
@@ -134,17 +136,24 @@ class InterviewCreate(SQLModel):
             raise ValueError("err.timezone_required")
         if self.ends_at <= self.starts_at:
             raise ValueError("err.end_before_start")
-        if (self.ends_at - self.starts_at).total_seconds() > 8 * 3600:
+        if self.ends_at - self.starts_at > MAX_LENGTH:
             raise ValueError("err.interview_too_long")
         return self
 
 
 class Interview(SQLModel, table=True):
+    __table_args__ = (
+        # An application's last held interview (the feedback clock) read from the index alone, per application,
+        # and the interviews ended in a window (reminders, My tasks) with the application they belong to.
+        Index("ix_interview_application_status_end", "application_id", "status", "ends_at"),
+        Index("ix_interview_end_status_application", "ends_at", "status", "application_id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
-    application_id: int = Field(foreign_key="application.id", index=True)
+    application_id: int = Field(foreign_key="application.id")
     round_id: int = Field(foreign_key="interviewround.id")
     starts_at: datetime = Field(index=True)
-    ends_at: datetime = Field(index=True)
+    ends_at: datetime
     mode: InterviewMode = Field(default=InterviewMode.onsite, max_length=10, sa_type=AutoString)
     location: str = Field(default="", max_length=300)
     status: InterviewStatus = Field(default=InterviewStatus.scheduled, max_length=12, sa_type=AutoString)
@@ -156,17 +165,18 @@ class Interview(SQLModel, table=True):
 class InterviewPanelist(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("interview_id", "user_id"),
-        # The seats whose scorecard is not in: My tasks, the interviewer's list and the reminder rule read only
+        # The seats still owing a scorecard: My tasks, the interviewer's list and the reminder rules read only
         # these (a few per cent of all seats), not every seat joined to every scorecard.
-        Index("ix_panelist_owed", "user_id", "interview_id", sqlite_where=text("submitted_at IS NULL"),
-              postgresql_where=text("submitted_at IS NULL")),
+        Index("ix_panelist_owed", "user_id", "interview_id", sqlite_where=text("settled_at IS NULL"),
+              postgresql_where=text("settled_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     interview_id: int = Field(foreign_key="interview.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
-    # When this panelist's scorecard was submitted (set by save_scorecard, once; a submitted card stays so).
-    submitted_at: datetime | None = None
+    # When this seat stopped owing a scorecard: its card submitted (save_scorecard), or the interview cancelled
+    # or marked a no-show (set_interview_status). Both are final; NULL means the scorecard is owed.
+    settled_at: datetime | None = None
 
 
 class RatingIn(SQLModel):

@@ -37,26 +37,35 @@ now = utcnow()
 st.title(tr("nav.follow_up"), anchor=False)
 show_flash()
 
+
+def _first_pages() -> None:
+    """Another owner's board starts at its first pages (a later page of the last one may not exist in theirs)."""
+    st.session_state.pop("fu_offset", None)
+    st.session_state.pop("fu_run_offset", None)
+
+
 owner_id = None
 if has_role(Role.admin):
     with db() as session:
         recruiters = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.recruiter,
                                                                active_only=True)}
-    # Another owner's board starts at its first page (a later page of the last one may not exist in theirs).
     owner_id = st.selectbox(tr("field.owner_id"), [None, *recruiters], key="fu_owner",
                             format_func=lambda i: recruiters.get(i, "") if i else tr("common.all"),
-                            placeholder=tr("common.all"), on_change=lambda: st.session_state.pop("fu_offset", None))
+                            placeholder=tr("common.all"), on_change=_first_pages)
 offset = st.session_state.get("fu_offset", 0)
+running_offset = st.session_state.get("fu_run_offset", 0)
 linked_app = st.query_params.get("application", "")
 linked_cand = st.query_params.get("candidate", "")
 # A link (My tasks, a mail, a row picked on a later page) opens its application wherever it is on the board.
 board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, offset=offset,
              limit=followup.BOARD_PAGE, focus_application=int(linked_app) if linked_app.isdigit() else None,
-             focus_candidate=int(linked_cand) if linked_cand.isdigit() and not linked_app else None) or []
-others = getattr(board, "others", 0)
+             focus_candidate=int(linked_cand) if linked_cand.isdigit() and not linked_app else None,
+             running_offset=running_offset) or []
+others, running = getattr(board, "others", 0), getattr(board, "running", 0)
 
 STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
 counts = {s: sum(1 for r in board if r.state == s) for s in STATES}
+counts["awaiting_feedback"] = running  # every one, on this page or not
 
 
 def _left(row: followup.BoardRow) -> str:
@@ -70,7 +79,7 @@ def _left(row: followup.BoardRow) -> str:
 
 state = st.segmented_control(tr("fu.state"), STATES, key="fu_state", default="awaiting_feedback",
                              format_func=lambda s: f"{tr(f'fu_state.{s}')} ({counts[s]})")
-if others > followup.BOARD_PAGE:
+if others > followup.BOARD_PAGE or running > followup.BOARD_PAGE:
     # Waiting for feedback counts every such candidate; the other columns count the page shown.
     st.caption(tr("fu.counts_this_page"))
 shown = [r for r in board if r.state == state] if state else board
@@ -105,17 +114,27 @@ else:
     row_table(frame.style.map(_overdue_style, subset=[tr("fu.deadline")]), key="fu_table",
               ids=[r.application_id for r in shown], column_config={"app": None}, on_pick=_follow,
               caption=tr("fu.click_to_act"))
-if others > followup.BOARD_PAGE:
-    # Every running clock is listed on every page; the others come a page at a time.
-    st.caption(tr("fu.others_page", start=offset + 1, end=min(offset + followup.BOARD_PAGE, others), total=others))
+
+
+def _pager(label: str, key: str, at: int, total: int) -> None:
+    """Previous / next for one part of the board (`key` holds its offset in the session)."""
+    st.caption(tr(label, start=at + 1, end=min(at + followup.BOARD_PAGE, total), total=total))
     b1, b2, _ = st.columns([1, 1, 4])
-    if b1.button(tr("common.prev"), key="fu_prev", disabled=offset <= 0, icon=":material/chevron_left:"):
-        st.session_state["fu_offset"] = max(offset - followup.BOARD_PAGE, 0)
+    if b1.button(tr("common.prev"), key=f"{key}_prev", disabled=at <= 0, icon=":material/chevron_left:"):
+        st.session_state[key] = max(at - followup.BOARD_PAGE, 0)
         st.rerun()
-    if b2.button(tr("common.next"), key="fu_next", disabled=offset + followup.BOARD_PAGE >= others,
+    if b2.button(tr("common.next"), key=f"{key}_next", disabled=at + followup.BOARD_PAGE >= total,
                  icon=":material/chevron_right:"):
-        st.session_state["fu_offset"] = offset + followup.BOARD_PAGE
+        st.session_state[key] = at + followup.BOARD_PAGE
         st.rerun()
+
+
+# Those awaiting feedback and the others come a page at a time each, so a backlog of overdue feedback never
+# pushes the candidates at risk off the first page.
+if state in (None, "awaiting_feedback") and running > followup.BOARD_PAGE:
+    _pager("fu.running_page", "fu_run_offset", running_offset, running)
+if state != "awaiting_feedback" and others > followup.BOARD_PAGE:
+    _pager("fu.others_page", "fu_offset", offset, others)
 
 current = getattr(board, "focus", None)
 if current is None and (linked_app or linked_cand):

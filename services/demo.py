@@ -488,7 +488,7 @@ class _Demo:
                 "comments": "", "created_at": at, "updated_at": at,
                 "submitted_at": at if state == "submitted" else None, "version": 1})
             if state == "submitted":
-                self.seats.pop((iv, uid))["submitted_at"] = at  # the seat's mark, as save_scorecard sets it
+                self.seats.pop((iv, uid))["settled_at"] = at  # the seat's mark, as save_scorecard sets it
             for criterion, score in scores.items():
                 self.add(ScorecardRating, {"scorecard_id": card, "criterion_id": criterion, "rating": score,
                                            "note": ""})
@@ -521,7 +521,9 @@ class _Demo:
                                   "ends_at": ends, "mode": mode, "location": location, "status": status.value,
                                   "created_by_id": owner, "created_at": booked, "version": 1})
         for uid in panel:
-            self.seats[(iv, uid)] = {"interview_id": iv, "user_id": uid, "submitted_at": None}
+            # Settled when the card goes in, or at once for a slot cancelled or a no-show (set_interview_status).
+            settled = None if status == InterviewStatus.scheduled else min(starts, self.now)
+            self.seats[(iv, uid)] = {"interview_id": iv, "user_id": uid, "settled_at": settled}
             self.add(InterviewPanelist, self.seats[(iv, uid)])
         self.audit(booked, owner, "interview", iv, "create",
                    {"application_id": app_id, "round_id": round_id, "starts_at": starts.isoformat(),

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from models.candidate import Application, Candidate
 from models.common import Role, Stage, utcnow
 from models.evaluation import (
+    MAX_LENGTH,
     POSITIVE,
     Criterion,
     CriterionBase,
@@ -453,6 +454,10 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
         session.rollback()
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
     session.refresh(interview)
+    # No scorecard is owed for an interview that did not take place (My tasks and the reminders read this).
+    session.exec(update(InterviewPanelist).where(  # type: ignore[call-overload]
+        col(InterviewPanelist.interview_id) == interview_id, col(InterviewPanelist.settled_at).is_(None))
+        .values(settled_at=utcnow()))
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action=str(status),
                  changes={"reason": reason[:500]})
     if status == InterviewStatus.cancelled:
@@ -547,9 +552,16 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
     now = now or utcnow()
     mine = (select(Interview).join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
             .where(InterviewPanelist.user_id == actor.id, Interview.status == InterviewStatus.scheduled))
-    upcoming = list(session.exec(mine.where(col(Interview.ends_at) > now).order_by(Interview.starts_at).limit(200)))
+    # Upcoming: read from the interviews not yet over (a few days' worth; none lasts over MAX_LENGTH, so the
+    # start bounds them too), each checked for my seat — not from every seat I ever held.
+    on_my_panel = select(InterviewPanelist.id).where(InterviewPanelist.interview_id == Interview.id,
+                                                     InterviewPanelist.user_id == actor.id).exists()
+    upcoming = list(session.exec(
+        select(Interview).where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) > now,
+                                col(Interview.starts_at) > now - MAX_LENGTH, on_my_panel)
+        .order_by(Interview.starts_at).limit(200)))
     awaiting = list(session.exec(  # the seats whose scorecard is not in (ix_panelist_owed)
-        mine.where(col(Interview.starts_at) <= now, col(InterviewPanelist.submitted_at).is_(None))
+        mine.where(col(Interview.starts_at) <= now, col(InterviewPanelist.settled_at).is_(None))
         .order_by(Interview.ends_at).limit(200)))
     return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
 
@@ -668,7 +680,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
         # The seat is no longer owed: My tasks, the interviewer's list and the reminder rule read this mark.
         session.exec(update(InterviewPanelist).where(  # type: ignore[call-overload]
             col(InterviewPanelist.interview_id) == interview_id, col(InterviewPanelist.user_id) == actor.id)
-            .values(submitted_at=now))
+            .values(settled_at=now))
     session.add(card)
     existing = {r.criterion_id: r for r in session.exec(
         select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id))}

@@ -18,7 +18,7 @@ from models.job import Job
 from models.user import User
 from services.config import Settings
 from services.reminders import RECIPIENT_ROLES, Found, Words, elapsed, key, rule
-from services.tasks import HORIZON, Task, provider
+from services.tasks import LIMIT, Task, provider
 
 FIRST_REMINDER = timedelta(hours=1)
 ESCALATE_AFTER = timedelta(hours=48)
@@ -26,48 +26,21 @@ DECISION_DUE = timedelta(days=2)
 LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but stop mailing
 
 
-def _owes(ended_after: datetime, ended_by: datetime) -> list[Any]:
-    """SQL: a panel seat (InterviewPanelist joined to its Interview) of a held interview ended between the two
-    instants whose scorecard is not submitted — the one definition of a scorecard still owed. The seat's own
-    mark (`submitted_at`, set as the card is submitted) is read through the partial index of owed seats."""
-    return [Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
-            col(Interview.ends_at) <= ended_by, col(InterviewPanelist.submitted_at).is_(None)]  # at 1 h (48 h) sharp
-
-
-def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
-             owner: int | None = None):  # noqa: ANN202 - result rows
-    who = aliased(User)
-    query = (
-        select(Interview.id, Interview.ends_at, InterviewPanelist.user_id, who.name, Candidate.id, Candidate.name,
-               Candidate.owner_id, Job.title, Application.id)
-        .select_from(Interview)
-        .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-        .join(who, col(who.id) == InterviewPanelist.user_id)
-        .join(Application, col(Application.id) == Interview.application_id)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id)
-        .where(*_owes(ended_after, ended_by))
-        .order_by(Interview.ends_at).limit(2000)
-    )
+def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None) -> Any:
+    """(interview_id, user_id, ends_at, application_id): the scorecards still owed — a seat not settled (no card
+    submitted, the interview neither cancelled nor a no-show) of a held interview ended between the two instants;
+    the one definition of a scorecard owed. The owed seats are read first, on their own (MATERIALIZED), through
+    the partial index that holds only them; the interview, candidate, job and names only for what is owed."""
+    seats = select(InterviewPanelist.interview_id, InterviewPanelist.user_id) \
+        .where(col(InterviewPanelist.settled_at).is_(None))
     if panelist is not None:
-        query = query.where(InterviewPanelist.user_id == panelist)
-    if owner is not None:
-        query = query.where(Candidate.owner_id == owner)
-    return session.exec(query).all()
-
-
-# The 48-hour escalation goes to the candidate's recruiter, only while they are one.
-RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
-
-
-def _owed(ended_after: datetime, ended_by: datetime) -> Any:
-    """(interview_id, user_id, ends_at, application_id): the scorecards still owed for interviews ended between the
-    two instants — computed on its own (MATERIALIZED) from the interview, panel and scorecard indexes, so the
-    candidate, job and names are looked up only for what is owed, not for every recent interview."""
-    return (select(col(Interview.id).label("interview_id"), col(InterviewPanelist.user_id).label("user_id"),
+        seats = seats.where(InterviewPanelist.user_id == panelist)
+    owed_seats = seats.cte("owed_seats").prefix_with("MATERIALIZED")
+    return (select(col(Interview.id).label("interview_id"), owed_seats.c.user_id,
                    col(Interview.ends_at).label("ends_at"), col(Interview.application_id).label("application_id"))
-            .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-            .where(*_owes(ended_after, ended_by))
+            .select_from(owed_seats).join(Interview, col(Interview.id) == owed_seats.c.interview_id)
+            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
+                   col(Interview.ends_at) <= ended_by)  # at 1 h (48 h) sharp it is due
             .cte("owed").prefix_with("MATERIALIZED"))
 
 
@@ -80,6 +53,26 @@ def _owed_select(owed: Any, *columns: Any) -> Select[Any]:
             .join(Application, col(Application.id) == owed.c.application_id)
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id))
+
+
+def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, panelist: int | None = None,
+             owner: int | None = None) -> list[Row[Any]]:
+    """The owed scorecards (of `panelist`, or of `owner`'s candidates), oldest first: (interview_id, ends_at,
+    user_id, application_id, who, candidate, title, owner_id)."""
+    owed = _owed(ended_after, ended_by, panelist)
+    query = _owed_select(owed, owed.c.interview_id, owed.c.ends_at, owed.c.user_id, owed.c.application_id) \
+        .order_by(owed.c.ends_at).limit(LIMIT)  # My tasks shows the LIMIT most urgent: no more is needed
+    if owner is not None:
+        # As a test of each owed row (few), not a filter the planner would start from (every candidate of the
+        # owner, thousands, when it has no statistics to know better).
+        mine = aliased(Candidate)
+        query = query.where(select(mine.id).where(mine.id == Application.candidate_id, mine.owner_id == owner)
+                            .correlate(Application).exists())
+    return list(session.exec(query).all())
+
+
+# The 48-hour escalation goes to the candidate's recruiter, only while they are one.
+RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
 
 
 @rule("scorecard_due")
@@ -130,11 +123,9 @@ def scorecard_due(now: datetime, settings: Settings) -> Iterable[Found]:
 def my_pending_scorecards(session: Session, user: User, now: datetime) -> list[Task]:
     """Scorecards I still owe, due an hour after each interview ended."""
     return [
-        Task(kind="scorecard_pending", params={"name": cand, "job": title}, due_at=ends_at + FIRST_REMINDER,
-             page="pages/scorecard.py", query={"interview": str(iv_id)})
-        for iv_id, ends_at, _uid, _who, _cid, cand, _owner, title, _app in _pending(
-            session, ended_after=now - timedelta(days=90), ended_by=now + HORIZON, panelist=user.id)
-        if ends_at <= now
+        Task(kind="scorecard_pending", params={"name": row.candidate, "job": row.title},
+             due_at=row.ends_at + FIRST_REMINDER, page="pages/scorecard.py", query={"interview": str(row.interview_id)})
+        for row in _pending(session, ended_after=now - timedelta(days=90), ended_by=now, panelist=user.id)
     ]
 
 
@@ -144,11 +135,12 @@ def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datet
     if not user.has_role(Role.admin, Role.recruiter):
         return []
     return [
-        Task(kind="scorecard_overdue", params={"who": who, "name": cand, "job": title},
-             due_at=ends_at + ESCALATE_AFTER, page="pages/debrief.py", query={"application": str(app_id)})
-        for _iv, ends_at, uid, who, _cid, cand, _owner, title, app_id in _pending(
-            session, ended_after=now - timedelta(days=90), ended_by=now - ESCALATE_AFTER, owner=user.id)
-        if uid != user.id
+        Task(kind="scorecard_overdue", params={"who": row.who, "name": row.candidate, "job": row.title},
+             due_at=row.ends_at + ESCALATE_AFTER, page="pages/debrief.py",
+             query={"application": str(row.application_id)})
+        for row in _pending(session, ended_after=now - timedelta(days=90), ended_by=now - ESCALATE_AFTER,
+                            owner=user.id)
+        if row.user_id != user.id
     ]
 
 

@@ -52,7 +52,7 @@ FOLLOWERS = (Role.admin, Role.recruiter)
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
 # Only word that reached the candidate stops the feedback clock (see `heard_since`).
 STOPPING_OUTCOMES = (Outcome.reached, Outcome.replied)
-BOARD_PAGE = 500  # the board's applications without a running clock are listed this many at a time
+BOARD_PAGE = 200  # the board lists this many running clocks, and this many others, at a time
 MIN_GROUP = 5  # survey results of a group are shown from this many answers up
 TEMPLATES = ("thank_you", "next_round", "rejection", "survey_invite", "reengage")
 
@@ -168,26 +168,25 @@ def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
     return query
 
 
-def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int,
-                  limit: int, focus: tuple[int | None, int | None] = (None, None),
-                  ) -> tuple[list[tuple[int, Any, bool]], int | None, tuple[int, Any, bool] | None]:
-    """(application id, last interview end, clock runs) for the board's rows: every application whose clock
-    runs, most overdue first, then one page of the others, most recently changed first; and how many others
-    there are (None when the page is past their end); and the row of the application (or candidate) in `focus`
-    wherever it is on the board. One statement: the clock is computed in the database once per application, and
-    only the rows shown come back."""
+def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int, limit: int,
+                  focus: tuple[int | None, int | None] = (None, None), running_offset: int = 0,
+                  ) -> tuple[list[tuple[int, Any, bool]], tuple[int | None, int | None], tuple[int, Any, bool] | None]:
+    """(application id, last interview end, clock runs) for the board's rows: one page of the applications whose
+    clock runs, most overdue first (`running_offset`, `limit`), then one page of the others, most recently
+    changed first (`offset`, `limit`); how many there are of each (None for a page past their end); and the row
+    of the application (or candidate) in `focus` wherever it is on the board. One statement: the clock is
+    computed in the database once per application, and only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
     runs = clock_runs(apps.c.ended, apps.c.heard_at)
-    running = (select(apps.c.id, apps.c.ended, literal(1).label("runs"), literal(0).label("part"),
-                      func.row_number().over(order_by=(apps.c.ended, apps.c.id)).label("pos"),
-                      literal(None).label("total"))
-               .where(runs))
-    others = (select(apps.c.id, apps.c.ended, literal(0).label("runs"), literal(1).label("part"),
-                     func.row_number().over(order_by=(apps.c.stage_changed_at.desc(), apps.c.id.desc()))
-                     .label("pos"), func.count().over().label("total"))
-              .where(not_(runs)).order_by(apps.c.stage_changed_at.desc(), apps.c.id.desc())
-              .offset(max(offset, 0)).limit(max(limit, 0)).subquery())
-    arms = [running, select(*others.c)]
+
+    def page(part: int, where: Any, order: tuple[Any, ...], skip: int) -> Any:
+        return (select(apps.c.id, apps.c.ended, literal(1 - part).label("runs"), literal(part).label("part"),
+                       func.row_number().over(order_by=order).label("pos"), func.count().over().label("total"))
+                .where(where).order_by(*order).offset(max(skip, 0)).limit(max(limit, 0)).subquery())
+
+    running = page(0, runs, (apps.c.ended, apps.c.id), running_offset)
+    others = page(1, not_(runs), (apps.c.stage_changed_at.desc(), apps.c.id.desc()), offset)
+    arms = [select(*running.c), select(*others.c)]
     app_id, candidate_id = focus
     if app_id or candidate_id:
         wanted = apps.c.id == app_id if app_id else apps.c.candidate_id == candidate_id
@@ -196,9 +195,9 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     union = union_all(*arms).subquery()
     # Running clocks, then the page of others, each in its order; a candidate's focus prefers a running clock.
     rows = sorted(session.exec(select(*union.c)).all(), key=lambda r: (r[3], -r[2] if r[3] == 2 else r[4]))
-    total = next((r[5] for r in rows if r[3] == 1), None)
+    totals = (next((r[5] for r in rows if r[3] == 0), None), next((r[5] for r in rows if r[3] == 1), None))
     focused = next(((r[0], r[1], bool(r[2])) for r in rows if r[3] == 2), None)
-    return [(a, end, bool(runs)) for a, end, runs, part, *_ in rows if part != 2], total, focused
+    return [(a, end, bool(runs)) for a, end, runs, part, *_ in rows if part != 2], totals, focused
 
 
 def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
@@ -239,29 +238,32 @@ CHUNK = 2000  # ids per IN list: well within SQLite's and PostgreSQL's limits on
 
 
 class Board(list[BoardRow]):
-    """The board's rows, how many applications without a running clock there are in all (`others`), and the row
-    a link asked for (`focus`), found wherever it is on the board, on this page or not (None: not on the board)."""
+    """The board's rows; how many applications there are in all whose clock runs (`running`) and without a
+    running clock (`others`) — each listed a page at a time —; and the row a link asked for (`focus`), found
+    wherever it is on the board, on this page or not (None: not on the board)."""
 
-    def __init__(self, rows: list[BoardRow], *, others: int, focus: BoardRow | None = None) -> None:
+    def __init__(self, rows: list[BoardRow], *, running: int, others: int, focus: BoardRow | None = None) -> None:
         super().__init__(rows)
+        self.running = running
         self.others = others
         self.focus = focus
 
 
 def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
                     offset: int = 0, limit: int = BOARD_PAGE, focus_application: int | None = None,
-                    focus_candidate: int | None = None) -> Board:
-    """Every open application (of the owner's candidates, or all for an admin) with its follow-up state.
+                    focus_candidate: int | None = None, running_offset: int = 0) -> Board:
+    """The open applications (of the owner's candidates, or all for an admin) with their follow-up state.
 
-    Every application whose feedback clock runs is listed, always, most overdue first (the clock computed in
-    the database, however many there are); the others follow a page at a time (`offset`, `limit`), most
-    recently changed first — the result's `others` says how many there are. The clocks are read in one
-    light pass; the board's other columns only for the rows shown."""
+    The applications whose feedback clock runs come first, most overdue first, a page at a time
+    (`running_offset`, `limit`); the others follow, a page at a time of their own (`offset`, `limit`), most
+    recently changed first — so a backlog of overdue feedback never pushes the candidates at risk off the first
+    page. The result's `running` and `others` say how many there are of each. The clocks are computed in the
+    database in one light pass; the board's other columns only for the rows shown."""
     require(actor, *FOLLOWERS)
     now = now or utcnow()
     settings = get_settings()
-    shown, others, focused = _board_clocks(session, actor, now, owner_id, offset, limit,
-                                           (focus_application, focus_candidate))
+    shown, (running, others), focused = _board_clocks(session, actor, now, owner_id, offset, limit,
+                                                      (focus_application, focus_candidate), running_offset)
     clocks = shown + ([focused] if focused is not None else [])
     details = _board_rows(session, list({c[0] for c in clocks}))
     intent_ids = [details[c[0]][7] for c in clocks if c[0] in details and details[c[0]][7]]
@@ -308,18 +310,19 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
     never = now + timedelta(days=3650)
     board.sort(key=lambda r: (order[r.state], r.deadline or never))
-    if others is None:  # a page past the end of the others: count them apart
-        others = count_board_others(session=session, actor=actor, now=now, owner_id=owner_id)
-    return Board(board, others=others, focus=focus)
+    if running is None or others is None:  # a page past the end of either: count them apart
+        running, others = board_counts(session=session, actor=actor, now=now, owner_id=owner_id)
+    return Board(board, running=running, others=others, focus=focus)
 
 
-def count_board_others(*, session: Session, actor: User, now: datetime | None = None,
-                       owner_id: int | None = None) -> int:
-    """How many of the board's applications have no running clock (the ones listed a page at a time)."""
+def board_counts(*, session: Session, actor: User, now: datetime | None = None,
+                 owner_id: int | None = None) -> tuple[int, int]:
+    """How many of the board's applications have a running clock, and how many do not."""
     require(actor, *FOLLOWERS)
     apps = _board_ends(actor, now or utcnow(), owner_id)
-    return session.exec(select(func.count()).select_from(apps)
-                        .where(not_(clock_runs(apps.c.ended, apps.c.heard_at)))).one()
+    runs = case((clock_runs(apps.c.ended, apps.c.heard_at), 1), else_=0)
+    running, total = session.exec(select(func.coalesce(func.sum(runs), 0), func.count()).select_from(apps)).one()
+    return int(running), int(total) - int(running)
 
 
 # --------------------------------------------------------------------------- contacts and intent

@@ -19,7 +19,7 @@ from models.user import User
 from services.config import Settings, get_settings
 from services.followup import ACTIVE, clock_runs, revisit_due, revisit_time
 from services.reminders import Found, Words, date_text, key, local_text, rule, utc_text
-from services.tasks import HORIZON, Task, provider
+from services.tasks import HORIZON, LIMIT, Task, provider
 
 LOOKBACK = timedelta(days=14)
 
@@ -51,7 +51,7 @@ def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa:
     """(application, candidate, name, owner, job title, ended) of the running clocks, oldest first."""
     recent = _recent_ends(now)
     query = _clock_select(recent, Application.id, Candidate.id, Candidate.name, Candidate.owner_id, Job.title,
-                          recent.c.ended).order_by(recent.c.ended).limit(2000)
+                          recent.c.ended).order_by(recent.c.ended).limit(LIMIT)  # My tasks shows no more
     if owner is not None:
         query = query.where(Candidate.owner_id == owner)
     return session.exec(query).all()

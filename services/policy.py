@@ -131,7 +131,7 @@ SERVICES: dict[str, Cap] = {
     "evaluation.debrief": Cap.read_debrief,
     "evaluation.record_decision": Cap.decide,
     "followup.follow_up_board": Cap.follow_up,
-    "followup.count_board_others": Cap.follow_up,
+    "followup.board_counts": Cap.follow_up,
     "followup.log_contact": Cap.follow_application,
     "followup.list_contacts": Cap.follow_application,
     "followup.record_intent": Cap.follow_application,

@@ -1,8 +1,10 @@
 """speed: the feedback clock's and the owed scorecards' inputs kept on the rows they describe
 
 `candidate.heard_at` — when word from us last reached the person (a contact reached or replied, a mail sent) —
-and `interviewpanelist.submitted_at` — when that panelist's scorecard was submitted — are filled here from the
-contacts, mails and scorecards that exist, and kept from now on by the paths that write those.
+and `interviewpanelist.settled_at` — when that seat stopped owing a scorecard: the card submitted, or the
+interview cancelled or marked a no-show (the time from the audit log, else the interview's start) — are filled
+here from the contacts, mails, scorecards and interviews that exist, and kept from now on by the paths that
+write those.
 
 Revision ID: 0011
 Revises: 0010
@@ -24,7 +26,7 @@ def upgrade() -> None:
     # Plain ADD COLUMN (nullable), which both databases do in place: a batch on SQLite would copy the table,
     # and dropping `candidate` for the copy fails on the foreign keys that point at it.
     op.add_column('candidate', sa.Column('heard_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-    op.add_column('interviewpanelist', sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    op.add_column('interviewpanelist', sa.Column('settled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     op.execute(
         "UPDATE candidate SET heard_at = (SELECT max(h.t) FROM ("
         " SELECT contact.at AS t FROM contact WHERE contact.candidate_id = candidate.id"
@@ -33,15 +35,29 @@ def upgrade() -> None:
         " SELECT outboxmessage.sent_at FROM outboxmessage WHERE outboxmessage.candidate_id = candidate.id"
         "  AND outboxmessage.status = 'sent') AS h)")
     op.execute(
-        "UPDATE interviewpanelist SET submitted_at = (SELECT coalesce(s.submitted_at, s.updated_at) FROM scorecard s"
-        " WHERE s.interview_id = interviewpanelist.interview_id AND s.interviewer_id = interviewpanelist.user_id"
-        " AND s.status = 'submitted')")
+        "UPDATE interviewpanelist SET settled_at = coalesce("
+        " (SELECT coalesce(s.submitted_at, s.updated_at) FROM scorecard s"
+        "  WHERE s.interview_id = interviewpanelist.interview_id AND s.interviewer_id = interviewpanelist.user_id"
+        "  AND s.status = 'submitted'),"
+        " (SELECT coalesce((SELECT max(l.at) FROM auditlog l WHERE l.entity = 'interview' AND l.entity_id = i.id"
+        "                   AND l.action IN ('cancelled', 'no_show')), i.starts_at)"
+        "  FROM interview i WHERE i.id = interviewpanelist.interview_id AND i.status <> 'scheduled'))")
+    # Covering indexes for the clock (an application's last held interview) and for the interviews ended in a
+    # window; they replace the single-column indexes on application_id and ends_at (their leading columns).
+    op.create_index('ix_interview_application_status_end', 'interview', ['application_id', 'status', 'ends_at'])
+    op.create_index('ix_interview_end_status_application', 'interview', ['ends_at', 'status', 'application_id'])
+    op.drop_index('ix_interview_application_id', table_name='interview')
+    op.drop_index('ix_interview_ends_at', table_name='interview')
     op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'interview_id'], unique=False,
-                    sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
+                    sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
 
 
 def downgrade() -> None:
+    op.create_index('ix_interview_ends_at', 'interview', ['ends_at'])
+    op.create_index('ix_interview_application_id', 'interview', ['application_id'])
+    op.drop_index('ix_interview_end_status_application', table_name='interview')
+    op.drop_index('ix_interview_application_status_end', table_name='interview')
     op.drop_index('ix_panelist_owed', table_name='interviewpanelist',
-                  sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
-    op.drop_column('interviewpanelist', 'submitted_at')  # SQLite 3.35+ drops a plain column in place
+                  sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
+    op.drop_column('interviewpanelist', 'settled_at')  # SQLite 3.35+ drops a plain column in place
     op.drop_column('candidate', 'heard_at')

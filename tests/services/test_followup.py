@@ -700,14 +700,36 @@ def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_r
     assert (board[0].state, board[0].clock_running) == ("awaiting_feedback", True)
     assert len(board) == 1 + followup.BOARD_PAGE
     # The rest a page at a time: every one of them is reachable, none twice.
-    assert followup.count_board_others(session=session, actor=recruiter) == 520
-    second = followup.follow_up_board(session=session, actor=recruiter, offset=followup.BOARD_PAGE)
-    assert second[0].application_id == overdue.application.id  # the overdue one is on every page
-    seen = {r.application_id for r in board[1:]} | {r.application_id for r in second[1:]}
-    assert len(seen) == 520 and len(second) == 1 + 20
-    # The board says how many others there are, from the same statement, on every page (past the end too).
-    assert board.others == second.others == 520
-    assert followup.follow_up_board(session=session, actor=recruiter, offset=600).others == 520
+    assert followup.board_counts(session=session, actor=recruiter) == (1, 520)
+    pages = [board]
+    while sum(len(p) - 1 for p in pages) < 520:
+        pages.append(followup.follow_up_board(session=session, actor=recruiter,
+                                              offset=followup.BOARD_PAGE * len(pages)))
+        assert pages[-1][0].application_id == overdue.application.id  # its running clock's page is the first
+    seen = [r.application_id for p in pages for r in p[1:]]
+    assert len(seen) == len(set(seen)) == 520
+    # The board says how many there are of each, from the same statement, on every page (past the end too).
+    assert {(p.running, p.others) for p in pages} == {(1, 520)}
+    past = followup.follow_up_board(session=session, actor=recruiter, offset=600, running_offset=600)
+    assert (past.running, past.others, list(past)) == (1, 520, [])
+
+
+def test_a_backlog_of_overdue_feedback_is_paged_most_overdue_first_and_leaves_the_others_on_the_first_page(
+        session, make, frozen_clock) -> None:
+    """Hundreds of clocks running do not push the candidates at risk or in touch off the first page: each part
+    of the board has its own pages, and the count of those awaiting feedback is of all of them."""
+    recruiter = make.user("recruiter")
+    late = [interviewed(make, recruiter=recruiter, starts=T0 - (10 - n) * HOUR) for n in range(5)]
+    quiet = interviewed(make, recruiter=recruiter, starts=T0 - 20 * HOUR)
+    frozen_clock.set(T0 + HOUR)
+    contact(session, recruiter, quiet)
+    first = followup.follow_up_board(session=session, actor=recruiter, limit=2)
+    assert (first.running, first.others) == (5, 1)
+    assert [r.application_id for r in first] == [late[0].application.id, late[1].application.id,
+                                                 quiet.application.id]
+    ids = [r.application_id for off in (0, 2, 4) for r in followup.follow_up_board(
+        session=session, actor=recruiter, limit=2, running_offset=off) if r.clock_running]
+    assert ids == [s.application.id for s in late]  # every one, most overdue first, none twice
 
 
 def test_a_link_opens_its_application_wherever_it_is_on_the_board(session, make, frozen_clock) -> None:

@@ -1,5 +1,6 @@
 """State kept on the rows it describes (issue 9): `candidate.heard_at` (when word from us last reached the person)
-and `interviewpanelist.submitted_at` (when that seat's scorecard went in). The board, My tasks, the interviewer's
+and `interviewpanelist.settled_at` (when that seat stopped owing a scorecard: submitted, or the interview
+cancelled or a no-show). The board, My tasks, the interviewer's
 list and the reminder rules read these instead of searching contacts, mail and scorecards for every row, so every
 path that writes a contact, sends a mail or submits a scorecard must keep them — and migration 0011 must derive
 the same values from what an older database holds."""
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 
 import services.db
 from models.candidate import Candidate
-from models.evaluation import InterviewPanelist, Scorecard, ScorecardStatus
+from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Scorecard, ScorecardStatus
 from models.followup import Contact
 from models.mail import MailStatus, OutboxMessage
 from services import candidates, evaluation
@@ -31,9 +32,9 @@ def heard_at(session: Session, candidate_id: int) -> object:
     return session.get(Candidate, candidate_id).heard_at
 
 
-def seat_submitted(session: Session, interview_id: int, user_id: int) -> object:
+def seat_settled(session: Session, interview_id: int, user_id: int) -> object:
     session.expire_all()
-    return session.exec(select(InterviewPanelist.submitted_at).where(
+    return session.exec(select(InterviewPanelist.settled_at).where(
         InterviewPanelist.interview_id == interview_id, InterviewPanelist.user_id == user_id)).one()
 
 
@@ -105,16 +106,16 @@ def test_a_mail_sent_before_a_later_contact_does_not_move_heard_at_back(engine, 
     assert heard_at(session, s.candidate.id) == END + 3 * HOUR
 
 
-# --------------------------------------------------------------------------- a seat's submitted_at
+# --------------------------------------------------------------------------- a seat's settled_at
 def test_submitting_marks_the_seat_and_a_draft_or_a_colleagues_card_does_not(session, make, frozen_clock) -> None:
     s = interview_with_panel(make, panel=2)
     first, second = s.panel
     draft = evaluation.save_scorecard(session=session, actor=first, interview_id=s.interview.id,
                                       scorecard_in=card(s.criteria, [3] + [None] * (len(s.criteria) - 1), None))
-    assert seat_submitted(session, s.interview.id, first.id) is None
+    assert seat_settled(session, s.interview.id, first.id) is None
     submitted = submit(session, first, s, [4] * len(s.criteria), version=draft.version)
-    assert seat_submitted(session, s.interview.id, first.id) == submitted.submitted_at is not None
-    assert seat_submitted(session, s.interview.id, second.id) is None
+    assert seat_settled(session, s.interview.id, first.id) == submitted.submitted_at is not None
+    assert seat_settled(session, s.interview.id, second.id) is None
 
 
 def test_a_double_submit_and_a_revision_after_submit_keep_the_first_submission_time(session, make,
@@ -122,13 +123,26 @@ def test_a_double_submit_and_a_revision_after_submit_keep_the_first_submission_t
     s = interview_with_panel(make, panel=1)
     [who] = s.panel
     first = submit(session, who, s, [4] * len(s.criteria))
-    when = seat_submitted(session, s.interview.id, who.id)
+    when = seat_settled(session, s.interview.id, who.id)
     submit(session, who, s, [4] * len(s.criteria), version=first.version)  # the second click of a double click
     frozen_clock.set(T0 + HOUR)
     evaluation.save_scorecard(session=session, actor=who, interview_id=s.interview.id, version=first.version,
                               scorecard_in=card(s.criteria, [2] * len(s.criteria), "no"), submit=True,
                               change_reason="看错了候选人")
-    assert seat_submitted(session, s.interview.id, who.id) == when
+    assert seat_settled(session, s.interview.id, who.id) == when
+
+
+@pytest.mark.parametrize("status", [InterviewStatus.cancelled, InterviewStatus.no_show])
+def test_a_cancelled_interview_or_a_no_show_settles_every_seat_but_keeps_a_submitted_cards_time(
+        session, make, frozen_clock, status) -> None:
+    s = interview_with_panel(make, panel=2)
+    first, second = s.panel
+    submit(session, first, s, [4] * len(s.criteria))
+    submitted_at = seat_settled(session, s.interview.id, first.id)
+    frozen_clock.set(T0 + HOUR)
+    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id, status=status)
+    assert seat_settled(session, s.interview.id, first.id) == submitted_at
+    assert seat_settled(session, s.interview.id, second.id) == T0 + HOUR
 
 
 def test_a_failed_submission_leaves_the_seat_owed(session, make) -> None:
@@ -137,14 +151,14 @@ def test_a_failed_submission_leaves_the_seat_owed(session, make) -> None:
     with pytest.raises(ValidationError):
         submit(session, who, s, [None] * len(s.criteria))  # ratings missing: refused
     session.rollback()
-    assert seat_submitted(session, s.interview.id, who.id) is None
+    assert seat_settled(session, s.interview.id, who.id) is None
 
 
 # --------------------------------------------------------------------------- migration 0011 derives the same
 def kept_values(engine) -> tuple[list, list]:  # noqa: ANN001
     with engine.connect() as conn:
         return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
-                conn.execute(text("SELECT id, submitted_at FROM interviewpanelist ORDER BY id")).all())
+                conn.execute(text("SELECT id, settled_at FROM interviewpanelist ORDER BY id")).all())
 
 
 def test_migration_0011_fills_both_from_the_contacts_mail_and_scorecards_as_the_app_keeps_them(
@@ -179,9 +193,12 @@ def test_the_demo_keeps_the_state_as_the_app_does(session) -> None:
                                                                  OutboxMessage.status == MailStatus.sent)).all()
         assert cand.heard_at == max([*contacts, *mails], default=None), cand.id
     owed = {(p.interview_id, p.user_id) for p in session.exec(select(InterviewPanelist))
-            if p.submitted_at is None}
+            if p.settled_at is None}
     submitted = {(c.interview_id, c.interviewer_id) for c in session.exec(
         select(Scorecard).where(Scorecard.status == ScorecardStatus.submitted))}
-    seats = {(p.interview_id, p.user_id) for p in session.exec(select(InterviewPanelist))}
+    seats = {(p.interview_id, p.user_id) for p, status in session.exec(
+        select(InterviewPanelist, Interview.status).join(Interview, Interview.id == InterviewPanelist.interview_id))
+        if status == InterviewStatus.scheduled}
+    assert submitted and seats - submitted
     assert owed == seats - submitted
 

@@ -197,7 +197,7 @@ CALLS: dict[str, Call] = {
         session=s, actor=a, application_id=w.application_id,
         decision_in={"kind": "hold", "reason_code": "needs_more_signal"}),
     "followup.follow_up_board": lambda s, a, w: _followup().follow_up_board(session=s, actor=a),
-    "followup.count_board_others": lambda s, a, w: _followup().count_board_others(session=s, actor=a),
+    "followup.board_counts": lambda s, a, w: _followup().board_counts(session=s, actor=a),
     "followup.latest_intent": lambda s, a, w: _followup().latest_intent(
         session=s, actor=a, application_id=w.application_id),
     "followup.pool_entry": lambda s, a, w: _followup().pool_entry(session=s, actor=a, candidate_id=w.candidate_id),
