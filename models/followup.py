@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import field_validator
-from sqlalchemy import Column, Numeric, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from models.common import clean_text, utcnow
@@ -57,8 +57,16 @@ class ContactIn(SQLModel):
 
 
 class Contact(SQLModel, table=True):
+    __table_args__ = (
+        # My tasks' next-contact dates: one person's, in date order (read until enough are found).
+        Index("ix_contact_by_next", "by_user_id", "next_contact_at"),
+        # A candidate's newest contact, and their last contact's time, each one index lookup.
+        Index("ix_contact_candidate_newest", "candidate_id", "id"),
+        Index("ix_contact_candidate_at", "candidate_id", "at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
-    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id")
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     channel: str = Field(max_length=12)
     direction: str = Field(max_length=10)

@@ -24,9 +24,9 @@ class MailStatus(StrEnum):
 class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
-        # The feedback clock asks per application whether a mail reached the candidate since the interview
-        # (followup.heard_since); without it SQLite reads every sent mail for each one (issue 9).
-        Index("ix_outbox_candidate_sent", "candidate_id", "status", "sent_at"),
+        # A candidate's mail newest first (the board's "newest mail did not go out", the candidate's history):
+        # without the id in it, PostgreSQL with no statistics walked the whole table backwards for each row.
+        Index("ix_outbox_candidate_newest", "candidate_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -38,7 +38,7 @@ class OutboxMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     template: str = Field(default="", max_length=60)
     language: str = Field(default="zh", max_length=5)
-    candidate_id: int | None = Field(default=None, foreign_key="candidate.id", index=True)
+    candidate_id: int | None = Field(default=None, foreign_key="candidate.id")
     application_id: int | None = Field(default=None, foreign_key="application.id")
     recipient_user_id: int | None = Field(default=None, foreign_key="user.id")
     created_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -90,6 +90,15 @@ def heard_since(when: Any, heard_at: Any = None) -> Any:
     return and_(heard_at.is_not(None), heard_at >= when)
 
 
+def newest_contact() -> Any:
+    """SQL: the Contact of the enclosing query is its candidate's newest (no contact of theirs was logged after
+    it) — whose next-contact date is the one that stands. A test per contact (an index lookup), not the newest
+    contact computed for every candidate."""
+    later = aliased(Contact)
+    return ~select(later.id).where(later.candidate_id == Contact.candidate_id, later.id > Contact.id) \
+        .correlate(Contact).exists()
+
+
 def last_interview_end(now: datetime) -> Any:
     """SQL: when the application's last held interview ended (up to `now`), or NULL."""
     return (select(func.max(Interview.ends_at)).where(
@@ -209,22 +218,31 @@ def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
 
 
 def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
-    """The board's columns for the given applications only (names, last contact, newest intent and mail)."""
+    """The board's columns for the given applications only: (application, candidate, name, job, stage, owner,
+    last contact's time, newest contact's outcome and next-contact date, newest intent's interest and offers,
+    newest mail's problem). Each "newest" is one lookup in an index that holds it in order (candidate, id)."""
+
+    def newest(column: Any, where: Any, order: Any) -> Any:
+        return select(column).where(where).order_by(order.desc()).limit(1).scalar_subquery()
+
     last_contact = select(func.max(Contact.at)).where(Contact.candidate_id == Candidate.id).scalar_subquery()
-    latest_intent = select(func.max(Intent.id)).where(Intent.application_id == Application.id).scalar_subquery()
-    newest_mail = (select(case((OutboxMessage.status == MailStatus.held, "held"),
-                               (OutboxMessage.status == MailStatus.failed, "failed"),
-                               (and_(OutboxMessage.status == MailStatus.queued, col(OutboxMessage.attempts) > 0),
-                                "retrying"), else_=None))
-                   .where(OutboxMessage.candidate_id == Candidate.id,
-                          col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]))
-                   .order_by(col(OutboxMessage.id).desc()).limit(1).scalar_subquery())
+    of_contact = Contact.candidate_id == Candidate.id
+    of_intent = Intent.application_id == Application.id
+    mail_problem = case((OutboxMessage.status == MailStatus.held, "held"),
+                        (OutboxMessage.status == MailStatus.failed, "failed"),
+                        (and_(OutboxMessage.status == MailStatus.queued, col(OutboxMessage.attempts) > 0),
+                         "retrying"), else_=None)
+    of_mail = and_(OutboxMessage.candidate_id == Candidate.id,
+                   col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]))
     owner = aliased(User)
     rows: dict[int, tuple] = {}
     for chunk in range(0, len(app_ids), CHUNK):
         query = (
             select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name,
-                   last_contact, latest_intent, newest_mail)
+                   last_contact, newest(Contact.outcome, of_contact, Contact.id),
+                   newest(Contact.next_contact_at, of_contact, Contact.id),
+                   newest(Intent.interest, of_intent, Intent.version), newest(Intent.offers, of_intent, Intent.version),
+                   newest(mail_problem, of_mail, OutboxMessage.id))
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
@@ -266,35 +284,19 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
                                                       (focus_application, focus_candidate), running_offset)
     clocks = shown + ([focused] if focused is not None else [])
     details = _board_rows(session, list({c[0] for c in clocks}))
-    intent_ids = [details[c[0]][7] for c in clocks if c[0] in details and details[c[0]][7]]
-    intents: dict[int, tuple[int | None, str]] = {}  # intent id -> (interest, offers); columns, not objects
-    for chunk in range(0, len(intent_ids), CHUNK):
-        intents.update((i, (interest, offers)) for i, interest, offers in session.exec(
-            select(Intent.id, Intent.interest, Intent.offers)
-            .where(col(Intent.id).in_(intent_ids[chunk:chunk + CHUNK]))))
-    cand_ids = list({details[c[0]][1] for c in clocks if c[0] in details})
-    latest_contacts: dict[int, tuple[str, datetime | None]] = {}  # candidate -> (outcome, next contact)
-    for chunk in range(0, len(cand_ids), CHUNK):
-        newest = (select(Contact.candidate_id, func.max(Contact.id).label("cid"))
-                  .where(col(Contact.candidate_id).in_(cand_ids[chunk:chunk + CHUNK])).group_by(Contact.candidate_id)
-                  .subquery())
-        latest_contacts.update((cid, (outcome, next_at)) for cid, outcome, next_at in session.exec(
-            select(Contact.candidate_id, Contact.outcome, Contact.next_contact_at)
-            .join(newest, col(Contact.id) == newest.c.cid)))
 
     def board_row(app_id: int, ended_at: datetime | None, is_running: bool) -> BoardRow | None:
         if app_id not in details:
             return None
-        _, cand_id, name, title, stage, owner_name, contacted, intent_id, mail_problem = details[app_id]
-        interest, offers = intents.get(intent_id, (None, "[]"))
-        outcome, next_at = latest_contacts.get(cand_id, (None, None))
+        (_, cand_id, name, title, stage, owner_name, contacted, outcome, next_at, interest, offers,
+         mail_problem) = details[app_id]
         row = BoardRow(
             application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
             owner=owner_name or "", interview_ended=ended_at,
             deadline=ended_at + timedelta(hours=settings.feedback_hours) if is_running and ended_at else None,
             clock_running=is_running, last_contact=contacted, last_outcome=outcome, next_contact_at=next_at,
             interest=interest, mail_problem=mail_problem,
-            risks=_risks(interest, _deadlines_in(offers), next_at, contacted, now))
+            risks=_risks(interest, _deadlines_in(offers or "[]"), next_at, contacted, now))
         if stage == Stage.offer and not is_running and not row.risks:
             row.state = "decided"
         elif is_running:

@@ -17,7 +17,7 @@ from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, clock_runs, revisit_due, revisit_time
+from services.followup import ACTIVE, clock_runs, newest_contact, revisit_due, revisit_time
 from services.reminders import Found, Words, date_text, key, local_text, rule, utc_text
 from services.tasks import HORIZON, LIMIT, Task, provider
 
@@ -89,8 +89,6 @@ def feedback_due(now: datetime, settings: Settings) -> Iterable[Found]:
 def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
     base = settings.base_url.rstrip("/")
-    newest = select(func.max(Contact.id)).where(Contact.candidate_id == Candidate.id).correlate(Candidate) \
-        .scalar_subquery()
     at = col(Contact.next_contact_at)
     query = (
         select(key("contact:", Contact.id).label("item_key"),
@@ -98,7 +96,7 @@ def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
                col(Contact.by_user_id).label("user_id"), col(Contact.candidate_id).label("candidate_id"),
                Candidate.name)
         .join(Candidate, col(Candidate.id) == Contact.candidate_id)
-        .where(Contact.id == newest, at <= now, at >= now - LOOKBACK, col(Candidate.anonymised_at).is_(None)))
+        .where(at <= now, at >= now - LOOKBACK, newest_contact(), col(Candidate.anonymised_at).is_(None)))
 
     def words(row: Row[Any]) -> Words:
         return Words(
@@ -149,8 +147,6 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     """Next-contact dates I set that have come or come within the horizon (and no newer contact since)."""
     if not user.has_role(Role.admin, Role.recruiter, Role.hiring_manager):
         return []
-    newest = select(func.max(Contact.id)).where(Contact.candidate_id == Candidate.id).correlate(Candidate) \
-        .scalar_subquery()
     # The link opens the follow-up board only where the candidate is on the reader's board (an open application;
     # a recruiter's own candidate): a hiring manager has no board, and a closed candidate is not on it.
     open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
@@ -160,8 +156,9 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     rows = session.exec(
         select(Contact, Candidate.name, case((on_board, 1), else_=0))
         .join(Candidate, col(Candidate.id) == Contact.candidate_id)
-        .where(Contact.id == newest, Contact.by_user_id == user.id, col(Contact.next_contact_at) <= now + HORIZON,
-               col(Candidate.anonymised_at).is_(None)).limit(300))
+        .where(Contact.by_user_id == user.id, col(Contact.next_contact_at) <= now + HORIZON, newest_contact(),
+               col(Candidate.anonymised_at).is_(None))
+        .order_by(Contact.next_contact_at).limit(LIMIT))  # the most urgent: My tasks shows no more
     return [Task(kind="next_contact", params={"name": name}, due_at=c.next_contact_at,  # type: ignore[arg-type]
                  page="pages/follow_up.py" if board else "pages/candidates.py",
                  query={"candidate" if board else "id": str(c.candidate_id)}) for c, name, board in rows]
@@ -176,6 +173,6 @@ def pool_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     rows = session.exec(
         select(PoolEntry, Candidate.name).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
         .where(PoolEntry.status == "active", PoolEntry.added_by_id == user.id, col(PoolEntry.revisit_on) <= horizon)
-        .limit(300))
+        .order_by(PoolEntry.revisit_on).limit(LIMIT))  # the most urgent: My tasks shows no more
     return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_due(e), page="pages/talent_pool.py",
                  query={"candidate": str(e.candidate_id)}) for e, name in rows]

@@ -48,11 +48,28 @@ def upgrade() -> None:
     op.create_index('ix_interview_end_status_application', 'interview', ['ends_at', 'status', 'application_id'])
     op.drop_index('ix_interview_application_id', table_name='interview')
     op.drop_index('ix_interview_ends_at', table_name='interview')
+    op.create_index('ix_contact_by_next', 'contact', ['by_user_id', 'next_contact_at'])
+    # A candidate's newest contact and mail, and last contact's time, each one index lookup: PostgreSQL without
+    # statistics otherwise walked a whole table backwards (by id or by time) for each row of the board. They
+    # replace the single-column candidate_id indexes; the sent-mail index served the clock before heard_at.
+    op.create_index('ix_contact_candidate_newest', 'contact', ['candidate_id', 'id'])
+    op.create_index('ix_contact_candidate_at', 'contact', ['candidate_id', 'at'])
+    op.drop_index('ix_contact_candidate_id', table_name='contact')
+    op.create_index('ix_outbox_candidate_newest', 'outboxmessage', ['candidate_id', 'id'])
+    op.drop_index('ix_outboxmessage_candidate_id', table_name='outboxmessage')
+    op.drop_index('ix_outbox_candidate_sent', table_name='outboxmessage')
     op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'interview_id'], unique=False,
                     sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
 
 
 def downgrade() -> None:
+    op.create_index('ix_outbox_candidate_sent', 'outboxmessage', ['candidate_id', 'status', 'sent_at'])
+    op.create_index('ix_outboxmessage_candidate_id', 'outboxmessage', ['candidate_id'])
+    op.drop_index('ix_outbox_candidate_newest', table_name='outboxmessage')
+    op.create_index('ix_contact_candidate_id', 'contact', ['candidate_id'])
+    op.drop_index('ix_contact_candidate_at', table_name='contact')
+    op.drop_index('ix_contact_candidate_newest', table_name='contact')
+    op.drop_index('ix_contact_by_next', table_name='contact')
     op.create_index('ix_interview_ends_at', 'interview', ['ends_at'])
     op.create_index('ix_interview_application_id', 'interview', ['application_id'])
     op.drop_index('ix_interview_end_status_application', table_name='interview')
