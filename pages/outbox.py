@@ -77,7 +77,7 @@ if listed is None:
 rows, counts = listed
 cols = st.columns(len(counts))
 for col, (name, count) in zip(cols, counts.items(), strict=True):
-    col.metric(tr(f"mail_status.{name}"), count)
+    col.metric(tr(f"mail_status.{name}"), f"{mail.COUNT_CAP:,}+" if count > mail.COUNT_CAP else f"{count:,}")
 
 if not rows:
     st.info(tr("outbox.empty"), icon=":material/inbox:")

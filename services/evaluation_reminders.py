@@ -64,10 +64,11 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
         .order_by(owed.c.ends_at).limit(LIMIT)  # My tasks shows the LIMIT most urgent: no more is needed
     if owner is not None:
         # As a test of each owed row (few), not a filter the planner would start from (every candidate of the
-        # owner, thousands, when it has no statistics to know better).
+        # owner, thousands, when it has no statistics to know better); a scalar subquery, which neither
+        # database turns into a join.
         mine = aliased(Candidate)
-        query = query.where(select(mine.id).where(mine.id == Application.candidate_id, mine.owner_id == owner)
-                            .correlate(Application).exists())
+        query = query.where(select(mine.owner_id).where(mine.id == Application.candidate_id)
+                            .correlate(Application).scalar_subquery() == owner)
     return list(session.exec(query).all())
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 
 import manage
 import services.config
+import services.mail
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from services.config import Settings
 from services.db import get_engine, migrate, session_scope
@@ -250,7 +251,7 @@ def test_a_message_already_sent_cannot_be_cancelled(engine, session, make, setti
 
 
 def test_the_outbox_lists_newest_first_with_the_count_in_each_status(engine, session, make, settings,
-                                                                    smtp) -> None:
+                                                                    smtp, monkeypatch) -> None:
     recruiter = make.user("recruiter")
     for n in range(3):
         simple_mail(session, f"sent:{n}")
@@ -265,6 +266,16 @@ def test_the_outbox_lists_newest_first_with_the_count_in_each_status(engine, ses
     assert set(counts) == {s.value for s in MailStatus}  # every status, even those with none
     assert {status: n for status, n in counts.items() if n} == {"queued": 2, "sent": 3, "cancelled": 1}
     assert [r.id for r in rows] == sorted((r.id for r in rows), reverse=True) and len(rows) == 6
+
+    # Each status is counted up to the cap and one more (the page shows "2+"); the rows are not capped.
+    monkeypatch.setattr(services.mail, "COUNT_CAP", 2)
+    rows, counts = list_outbox(session=session, actor=recruiter)
+    assert {status: n for status, n in counts.items() if n} == {"queued": 2, "sent": 3, "cancelled": 1}
+    assert len(rows) == 6
+    with Session(engine) as fresh:  # the list leaves the bodies unread
+        assert "html" not in list_outbox(session=fresh, actor=recruiter)[0][0].__dict__
+    monkeypatch.setattr(services.mail, "COUNT_CAP", 1)
+    assert list_outbox(session=session, actor=recruiter)[1]["sent"] == 2
 
     queued, _ = list_outbox(session=session, actor=recruiter, status="queued")
     assert [r.idempotency_key for r in queued] == [w.idempotency_key for w in reversed(waiting)]

@@ -314,3 +314,28 @@ def test_a_small_cell_hidden_in_one_grouping_is_hidden_in_every_grouping_and_the
     assert (by_job["B"].shown, by_stage["decision_pending"].answers, by_stage["decision_pending"].shown) == (
         False, 5, False)
     assert figures(by_stage["interviewing"]) == figures(by_job["A"]) == figures(overall)
+
+
+# --------------------------------------------------------------------------- computed once until something changes
+def test_results_are_computed_once_and_again_after_a_new_answer_or_a_renamed_job(engine, session, make) -> None:
+    from sqlalchemy import event
+
+    from services import jobs
+
+    recruiter = make.admin()
+    job = make.job(title="旧名字")
+    answered(make, recruiter, job, [10, 10, 9, 9, 8])
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first = followup.survey_summary(session=session, actor=recruiter)
+    computed = len(statements)
+    first[0].nps = -100.0  # the caller's copy: the next reader must not see it
+    again = followup.survey_summary(session=session, actor=recruiter)
+    assert len(statements) - computed == 1  # only the stamp, not the numbering of every answer
+    assert [(g.key, g.nps) for g in again] == [("旧名字", 80.0)]
+    jobs.update_job(session=session, actor=recruiter, job_id=job.id, version=job.version,
+                    job_in={"title": "新名字 <b>", "department": job.department, "location": job.location})
+    assert [g.key for g in followup.survey_summary(session=session, actor=recruiter)] == ["新名字 <b>"]
+    answered(make, recruiter, job, [0, 0, 0, 0, 0])
+    assert [(g.key, g.answers, g.nps) for g in followup.survey_summary(session=session, actor=recruiter)] == [
+        ("新名字 <b>", 10, -10.0)]  # 4 promoters, 5 detractors of 10
