@@ -120,6 +120,8 @@ class Application(SQLModel, table=True):
         UniqueConstraint("candidate_id", "job_id"),
         Index("ix_application_stage_candidate", "stage", "candidate_id"),
         Index("ix_application_job_stage", "job_id", "stage", "candidate_id"),
+        # Open applications by how long they have not moved (My tasks' stale applications, the reminder rule).
+        Index("ix_application_stage_changed", "stage", "stage_changed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

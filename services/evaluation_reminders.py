@@ -16,6 +16,7 @@ from models.common import Role, Stage
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus
 from models.job import Job
 from models.user import User
+from services.candidates import owned_by
 from services.config import Settings
 from services.reminders import RECIPIENT_ROLES, Found, Words, elapsed, key, rule
 from services.tasks import LIMIT, Task, provider
@@ -63,12 +64,7 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
     query = _owed_select(owed, owed.c.interview_id, owed.c.ends_at, owed.c.user_id, owed.c.application_id) \
         .order_by(owed.c.ends_at).limit(LIMIT)  # My tasks shows the LIMIT most urgent: no more is needed
     if owner is not None:
-        # As a test of each owed row (few), not a filter the planner would start from (every candidate of the
-        # owner, thousands, when it has no statistics to know better); a scalar subquery, which neither
-        # database turns into a join.
-        mine = aliased(Candidate)
-        query = query.where(select(mine.owner_id).where(mine.id == Application.candidate_id)
-                            .correlate(Application).scalar_subquery() == owner)
+        query = query.where(owned_by(Application.candidate_id, owner))  # tested per owed row (few)
     return list(session.exec(query).all())
 
 

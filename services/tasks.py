@@ -17,6 +17,7 @@ from models.common import Role, utcnow
 from models.job import Job
 from models.user import User
 from services.auth import require_current
+from services.candidates import owned_by
 from services.config import get_settings
 from services.reminders import STALE_STAGES
 
@@ -51,12 +52,12 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
     if not user.has_role(Role.recruiter, Role.admin):
         return []
     days = timedelta(days=get_settings().stale_application_days)
-    rows = session.exec(
+    rows = session.exec(  # read from the open applications by how long they have not moved (their index)
         select(Application.stage, Application.stage_changed_at, Candidate.id, Candidate.name, Job.title)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
-        .where(Candidate.owner_id == user.id, col(Application.stage).in_(STALE_STAGES), Job.status == "open",
-               col(Candidate.anonymised_at).is_(None), col(Application.stage_changed_at) <= now - days + HORIZON)
+        .where(col(Application.stage).in_(STALE_STAGES), col(Application.stage_changed_at) <= now - days + HORIZON,
+               Job.status == "open", owned_by(Application.candidate_id, user.id or 0))
         .order_by(col(Application.stage_changed_at)).limit(LIMIT)
     )
     return [

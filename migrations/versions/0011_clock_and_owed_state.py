@@ -49,6 +49,7 @@ def upgrade() -> None:
     op.drop_index('ix_interview_application_id', table_name='interview')
     op.drop_index('ix_interview_ends_at', table_name='interview')
     op.create_index('ix_contact_by_next', 'contact', ['by_user_id', 'next_contact_at'])
+    op.create_index('ix_application_stage_changed', 'application', ['stage', 'stage_changed_at'])
     # A candidate's newest contact and mail, and last contact's time, each one index lookup: PostgreSQL without
     # statistics otherwise walked a whole table backwards (by id or by time) for each row of the board. They
     # replace the single-column candidate_id indexes; the sent-mail index served the clock before heard_at.
@@ -70,6 +71,7 @@ def downgrade() -> None:
     op.drop_index('ix_contact_candidate_at', table_name='contact')
     op.drop_index('ix_contact_candidate_newest', table_name='contact')
     op.drop_index('ix_contact_by_next', table_name='contact')
+    op.drop_index('ix_application_stage_changed', table_name='application')
     op.create_index('ix_interview_ends_at', 'interview', ['ends_at'])
     op.create_index('ix_interview_application_id', 'interview', ['application_id'])
     op.drop_index('ix_interview_end_status_application', table_name='interview')
