@@ -92,8 +92,9 @@ def _rounds() -> dict[int, str]:
     return {r.id: (r.name_zh if lang() == "zh" else r.name_en) for r in rounds}
 
 
-def _applications() -> dict[int, str]:
-    found = call(evaluation.schedulable_applications, actor=user) or []
+def _applications(q: str, preset: str) -> dict[int, str]:
+    found = call(evaluation.schedulable_applications, actor=user, q=q,
+                 include=int(preset) if preset.isdigit() else None) or []
     return {a["application_id"]: " · ".join(x for x in (a["candidate"], a["email"], a["job"],
                                                            stage_label(a["stage"])) if x) for a in found}
 
@@ -119,7 +120,12 @@ def _schedule(request: dict, allow_conflicts: bool, slot: Any) -> None:
 
 def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
     preset = st.query_params.get("application", "")
-    apps = _applications()
+    # Outside the form, so that a search runs as it is typed (Enter); the picker then offers what it found.
+    q = st.text_input(tr("iv.candidate_search"), key="iv_app_q", max_chars=100,
+                      placeholder=tr("iv.candidate_search_hint"))
+    apps = _applications(q, preset)
+    if q.strip() and not apps:
+        st.caption(tr("iv.candidate_search_none"))
     n = st.session_state.get("iv_new_nonce", 0)
     with st.form(f"iv_new_form_{n}"):
         st.markdown(f"**{tr('iv.schedule')}**")

@@ -102,7 +102,7 @@ def filter_jobs(*, session: Session, actor: User) -> list[Job]:
     return list(session.exec(query))
 
 
-def _like_term(q: str) -> str | None:
+def like_term(q: str) -> str | None:
     q = (q or "").strip().lower()[:100]
     if not q:
         return None
@@ -124,7 +124,7 @@ def _matching(actor: User, *, q: str = "", job_id: int | None = None, stage: Sta
     applications of their own jobs (which is also what their job/stage filters may reach)."""
     conds = [col(Candidate.anonymised_at).is_(None)]
     scope = _job_scope(actor)
-    term = _like_term(q)
+    term = like_term(q)
     if term:
         conds.append(col(Candidate.search_text).like(term, escape="\\"))
     if owner_id:

@@ -316,16 +316,28 @@ def _same_interview(session: Session, data: InterviewCreate) -> Interview | None
     return twin if panel == set(data.interviewer_ids) else None
 
 
-def schedulable_applications(*, session: Session, actor: User, limit: int = 3000) -> list[dict[str, Any]]:
-    """Open applications an interview can be scheduled for (recruiter, admin), by candidate name: what the
-    scheduling form's candidate picker offers."""
+PICKER_LIMIT = 200  # the scheduling picker offers this many applications at a time
+
+
+def schedulable_applications(*, session: Session, actor: User, q: str = "", include: int | None = None,
+                             limit: int | None = None) -> list[dict[str, Any]]:
+    """Open applications an interview can be scheduled for (recruiter, admin): what the scheduling form's
+    candidate picker offers — those matching `q` (name, email, phone, WeChat), else the most recently moved
+    (an application just advanced is the one to schedule), at most `limit`; and application `include` (a link
+    to schedule it) wherever it is. Every open application is reachable by a search, however many there are
+    (the picker used to offer the first 3,000 by name: at 100k candidates a later name could not be picked)."""
     require(actor, *SCHEDULERS)
-    rows = session.exec(
-        select(Application.id, Application.stage, Candidate.id, Candidate.name, Candidate.email, Job.title)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id)
-        .where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]))
-        .order_by(Candidate.name, Candidate.id, Job.title).limit(limit))
+    columns = (Application.id, Application.stage, Candidate.id, Candidate.name, Candidate.email, Job.title)
+    base = (select(*columns).join(Candidate, col(Candidate.id) == Application.candidate_id)
+            .join(Job, col(Job.id) == Application.job_id)
+            .where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]),
+                   col(Candidate.anonymised_at).is_(None)))
+    term = candidates.like_term(q)
+    found = base.where(col(Candidate.search_text).like(term, escape="\\")) if term else base
+    rows = list(session.exec(found.order_by(col(Application.stage_changed_at).desc(), col(Application.id).desc())
+                             .limit(PICKER_LIMIT if limit is None else limit)))
+    if include is not None and include not in {r[0] for r in rows}:
+        rows = list(session.exec(base.where(Application.id == include))) + rows
     return [{"application_id": app_id, "stage": stage, "candidate_id": cid, "candidate": name,
              "email": email or "", "job": title} for app_id, stage, cid, name, email, title in rows]
 

@@ -391,6 +391,25 @@ def test_the_candidate_picker_finds_open_applications_and_a_second_booking_keeps
     assert (second.starts_at - first.starts_at).days == 1
 
 
+def test_a_candidate_past_the_pickers_first_offer_is_found_by_a_search(demo_db, open_app, monkeypatch):
+    """The picker offers the most recently moved applications; any other is found by typing a name."""
+    with db.session_scope() as session:
+        every = evaluation.schedulable_applications(session=session, actor=demo_user(ROLE_EMAILS["recruiter"]),
+                                                    limit=10_000)
+    oldest = every[-1]
+    monkeypatch.setattr(evaluation, "PICKER_LIMIT", 1)
+    at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/interviews.py")
+    assert at.selectbox(key="iv_new_app_0").options == [at.selectbox(key="iv_new_app_0").format_func(
+        every[0]["application_id"])]
+    at.text_input(key="iv_app_q").input(oldest["email"]).run()
+    assert_no_exception(at)
+    assert any(oldest["candidate"] in o for o in at.selectbox(key="iv_new_app_0").options)
+    at.text_input(key="iv_app_q").input("![x](/session/end) 不存在的人").run()
+    assert_no_exception(at)
+    assert at.selectbox(key="iv_new_app_0").options == []
+    assert tr("iv.candidate_search_none", "zh") in [c.value for c in at.caption]
+
+
 def test_a_double_booking_is_shown_and_booked_only_when_confirmed(demo_db, open_app):
     case = _case(name="Lucas Meyer", email="lucas.meyer@example.net", panel=("interviewer2@example.com",))
     with db.session_scope() as session:

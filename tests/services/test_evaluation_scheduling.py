@@ -174,6 +174,32 @@ def test_the_picker_lists_open_applications_of_every_stage_that_can_be_scheduled
         evaluation.schedulable_applications(session=session, actor=s.panel[0])
 
 
+def test_the_picker_offers_the_most_recently_moved_and_finds_any_other_by_a_search(session, make,
+                                                                                  monkeypatch) -> None:
+    """However many open applications there are, each can be found: the picker offers the most recently moved
+    at first, and a search (name, email, phone; hostile text is only text) finds the rest."""
+    recruiter = make.user("recruiter")
+    job = make.job(actor=recruiter)
+    made = [make.candidate(actor=recruiter, job=job, name=f"候选人{n:02d}", email=f"p{n}@example.com",
+                           phone=f"+86 139 0000 {n:04d}") for n in range(6)]
+    apps = {c.id: session.exec(select(Application.id).where(Application.candidate_id == c.id)).one() for c in made}
+    monkeypatch.setattr(evaluation, "PICKER_LIMIT", 3)
+    offered = evaluation.schedulable_applications(session=session, actor=recruiter)
+    assert [r["application_id"] for r in offered] == [apps[c.id] for c in reversed(made[-3:])]
+    first = made[0]
+    assert [r["candidate"] for r in evaluation.schedulable_applications(
+        session=session, actor=recruiter, q="候选人00")] == [first.name]
+    assert [r["candidate"] for r in evaluation.schedulable_applications(
+        session=session, actor=recruiter, q="P1@EXAMPLE")] == [made[1].name]
+    assert [r["candidate"] for r in evaluation.schedulable_applications(
+        session=session, actor=recruiter, q="0000 0002")] == [made[2].name]
+    for hostile in ("%", "_", "' OR 1=1 --", "<b>x</b>", "=1+1", "x" * 500):
+        assert evaluation.schedulable_applications(session=session, actor=recruiter, q=hostile) == []
+    # A link to schedule one application puts it in the picker wherever it is.
+    linked = evaluation.schedulable_applications(session=session, actor=recruiter, include=apps[first.id])
+    assert linked[0]["application_id"] == apps[first.id] and len(linked) == 4
+
+
 # --------------------------------------------------------------------------- invitations
 def test_scheduling_sends_each_panel_member_a_request_with_a_stable_uid(session, make) -> None:
     s = interview_with_panel(make, panel=2, starts=T0 + DAY)
