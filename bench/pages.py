@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -46,11 +47,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
+import services.db as services_db
 from models.common import Role, Stage, clock, utcnow
 from models.user import User
 from services import candidates, evaluation, followup, jobs, mail, policy, tasks, users
 from services.config import get_settings
-from services.db import ROOT, make_engine, migrate
+from services.db import ROOT, make_engine, migrate, refresh_statistics
 from services.demo import seed_demo
 from services.errors import DomainError
 
@@ -98,8 +100,9 @@ def _seed(engine: Engine, size: int, seed: int) -> datetime:
 
 
 @contextmanager
-def sqlite_database(size: int, seed: int = SEED) -> Iterator[tuple[Engine, datetime]]:
-    """The cached SQLite database of `size` candidates (seeded on first use) and when it was seeded."""
+def sqlite_database(size: int, seed: int = SEED, copy: bool = False) -> Iterator[tuple[Engine, datetime]]:
+    """The cached SQLite database of `size` candidates (seeded on first use) and when it was seeded; with `copy`,
+    a copy of it (to change, e.g. to analyse, leaving the cache as a new installation's)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"sqlite_{cache_key(size, seed)}.db"
     meta = path.with_suffix(".json")
@@ -113,6 +116,10 @@ def sqlite_database(size: int, seed: int = SEED) -> Iterator[tuple[Engine, datet
         meta.write_text(json.dumps({"seeded_at": seeded_at.isoformat(), "size": size, "seed": seed}))
     seeded_at = datetime.fromisoformat(json.loads(meta.read_text())["seeded_at"])
     migrate(f"sqlite:///{path}")  # the migrations added since it was seeded
+    if copy:
+        with sqlite3.connect(path) as source, sqlite3.connect(path.with_suffix(".copy.db")) as target:
+            source.backup(target)
+        path = path.with_suffix(".copy.db")
     engine = bench_engine(f"sqlite:///{path}")
     try:
         yield engine, seeded_at
@@ -121,7 +128,7 @@ def sqlite_database(size: int, seed: int = SEED) -> Iterator[tuple[Engine, datet
 
 
 @contextmanager
-def postgres_database(url: str, size: int, seed: int = SEED) -> Iterator[tuple[Engine, datetime]]:
+def postgres_database(url: str, size: int, seed: int = SEED, copy: bool = False) -> Iterator[tuple[Engine, datetime]]:
     """A database beside `url`'s holding `size` candidates (seeded on first use), and when it was seeded; the
     time is kept as the database's comment, written once the seed has committed. (A database, not a schema:
     the pg_trgm extension the migrations create lives in one schema, which other schemas would not see.)"""
@@ -144,6 +151,12 @@ def postgres_database(url: str, size: int, seed: int = SEED) -> Iterator[tuple[E
                 conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{seeded_at.isoformat()}'"))
             comment = seeded_at.isoformat()
         migrate(target)  # the migrations added since it was seeded
+        if copy:  # a copy to change (e.g. to analyse), leaving the cached database as a new installation's
+            services_db.get_engine(target).dispose()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_copy"'))
+                conn.execute(text(f'CREATE DATABASE "{name}_copy" TEMPLATE "{name}"'))
+            target = make_url(url).set(database=f"{name}_copy").render_as_string(hide_password=False)
         engine = bench_engine(target)
         try:
             yield engine, datetime.fromisoformat(comment)
@@ -525,6 +538,9 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL; each size gets a database beside it")
     parser.add_argument("--pages", default="", help="comma-separated page names (default: every page)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--app-statistics", action="store_true",
+                        help="first refresh the planner statistics as the app's worker does (services.db."
+                             "refresh_statistics) — a database the app has been running on; by default none")
     parser.add_argument("--limit", type=float, default=LIMIT["seconds"],
                         help="seconds after which a render is stopped and reported as such")
     args = parser.parse_args()
@@ -532,11 +548,22 @@ def main() -> None:
     pages = {p.strip() for p in args.pages.split(",") if p.strip()} or None
     for size in (int(s) for s in args.sizes.split(",")):
         if not args.no_sqlite:
-            with sqlite_database(size) as (engine, seeded_at):
-                run("SQLite", engine, seeded_at, size, args.repeat, pages)
+            with sqlite_database(size, copy=args.app_statistics) as (engine, seeded_at):
+                run("SQLite" + statistics_of(engine, args.app_statistics), engine, seeded_at, size, args.repeat,
+                    pages)
         if args.postgres:
-            with postgres_database(args.postgres, size) as (engine, seeded_at):
-                run("PostgreSQL", engine, seeded_at, size, args.repeat, pages)
+            with postgres_database(args.postgres, size, copy=args.app_statistics) as (engine, seeded_at):
+                run("PostgreSQL" + statistics_of(engine, args.app_statistics), engine, seeded_at, size,
+                    args.repeat, pages)
+
+
+def statistics_of(engine: Engine, refresh: bool) -> str:
+    """With --app-statistics, refresh the planner's statistics as the app's worker does (on a copy of the cached
+    database); the run's label says which."""
+    if not refresh:
+        return " (no planner statistics)"
+    done = refresh_statistics(engine)
+    return f" (statistics as the app keeps them: {', '.join(done) or 'nothing to refresh'})"
 
 
 if __name__ == "__main__":

@@ -32,16 +32,19 @@ def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None
     submitted, the interview neither cancelled nor a no-show) of a held interview ended between the two instants;
     the one definition of a scorecard owed. The owed seats are read first, on their own (MATERIALIZED), through
     the partial index that holds only them; the interview, candidate, job and names only for what is owed."""
-    seats = select(InterviewPanelist.interview_id, InterviewPanelist.user_id) \
-        .where(col(InterviewPanelist.settled_at).is_(None))
+    seats = (select(InterviewPanelist.interview_id, InterviewPanelist.user_id, Interview.ends_at, Interview.status,
+                    Interview.application_id)
+             .join(Interview, col(Interview.id) == InterviewPanelist.interview_id)
+             .where(col(InterviewPanelist.settled_at).is_(None)))
     if panelist is not None:
         seats = seats.where(InterviewPanelist.user_id == panelist)
+    # The owed seats with their interview, each interview read by its key: on its own (MATERIALIZED), so that no
+    # planner starts from the interviews ended in the window (tens of thousands) and matches seats to them.
     owed_seats = seats.cte("owed_seats").prefix_with("MATERIALIZED")
-    return (select(col(Interview.id).label("interview_id"), owed_seats.c.user_id,
-                   col(Interview.ends_at).label("ends_at"), col(Interview.application_id).label("application_id"))
-            .select_from(owed_seats).join(Interview, col(Interview.id) == owed_seats.c.interview_id)
-            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) >= ended_after,
-                   col(Interview.ends_at) <= ended_by)  # at 1 h (48 h) sharp it is due
+    return (select(owed_seats.c.interview_id, owed_seats.c.user_id, owed_seats.c.ends_at,
+                   owed_seats.c.application_id)
+            .where(owed_seats.c.status == InterviewStatus.scheduled, owed_seats.c.ends_at >= ended_after,
+                   owed_seats.c.ends_at <= ended_by)  # at 1 h (48 h) sharp it is due
             .cte("owed").prefix_with("MATERIALIZED"))
 
 
