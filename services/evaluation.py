@@ -332,10 +332,17 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
             .join(Job, col(Job.id) == Application.job_id)
             .where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]),
                    col(Candidate.anonymised_at).is_(None)))
+    limit = PICKER_LIMIT if limit is None else limit
     term = candidates.like_term(q)
-    found = base.where(col(Candidate.search_text).like(term, escape="\\")) if term else base
+    if term:
+        found = base.where(col(Candidate.search_text).like(term, escape="\\"))
+    else:  # the most recently moved, picked from the (stage, stage_changed_at) index alone, then read
+        recent = (select(Application.id).where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]))
+                  .order_by(col(Application.stage_changed_at).desc(), col(Application.id).desc())
+                  .limit(limit + 50))  # a few spare for candidates anonymised meanwhile
+        found = base.where(col(Application.id).in_(recent.scalar_subquery()))
     rows = list(session.exec(found.order_by(col(Application.stage_changed_at).desc(), col(Application.id).desc())
-                             .limit(PICKER_LIMIT if limit is None else limit)))
+                             .limit(limit)))
     if include is not None and include not in {r[0] for r in rows}:
         rows = list(session.exec(base.where(Application.id == include))) + rows
     return [{"application_id": app_id, "stage": stage, "candidate_id": cid, "candidate": name,
@@ -562,8 +569,6 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
     """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
     require(actor)
     now = now or utcnow()
-    mine = (select(Interview).join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-            .where(InterviewPanelist.user_id == actor.id, Interview.status == InterviewStatus.scheduled))
     # Upcoming: read from the interviews not yet over (a few days' worth; none lasts over MAX_LENGTH, so the
     # start bounds them too), each checked for my seat — not from every seat I ever held.
     on_my_panel = select(InterviewPanelist.id).where(InterviewPanelist.interview_id == Interview.id,
@@ -572,8 +577,14 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
         select(Interview).where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) > now,
                                 col(Interview.starts_at) > now - MAX_LENGTH, on_my_panel)
         .order_by(Interview.starts_at).limit(200)))
-    awaiting = list(session.exec(  # the seats whose scorecard is not in (ix_panelist_owed)
-        mine.where(col(Interview.starts_at) <= now, col(InterviewPanelist.settled_at).is_(None))
+    # Awaiting my scorecard: my owed seats (the partial index ix_panelist_owed), read on their own
+    # (MATERIALIZED), each interview then by its key — no planner starts from every interview I ever sat on.
+    owed = (select(InterviewPanelist.interview_id)
+            .where(InterviewPanelist.user_id == actor.id, col(InterviewPanelist.settled_at).is_(None))
+            .cte("my_owed").prefix_with("MATERIALIZED"))
+    awaiting = list(session.exec(
+        select(Interview).join(owed, owed.c.interview_id == Interview.id)
+        .where(Interview.status == InterviewStatus.scheduled, col(Interview.starts_at) <= now)
         .order_by(Interview.ends_at).limit(200)))
     return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
 
