@@ -93,12 +93,12 @@ def heard_since(when: Any, heard_at: Any = None) -> Any:
 
 
 def newest_contact() -> Any:
-    """SQL: the Contact of the enclosing query is its candidate's newest (no contact of theirs was logged after
-    it) — whose next-contact date is the one that stands. A test per contact (an index lookup), not the newest
-    contact computed for every candidate."""
-    later = aliased(Contact)
-    return ~select(later.id).where(later.candidate_id == Contact.candidate_id, later.id > Contact.id) \
-        .correlate(Contact).exists()
+    """SQL: the Contact of the enclosing query is its candidate's newest — whose next-contact date is the one
+    that stands. A test per contact: one lookup in the (candidate_id, id) index. A scalar subquery, not NOT
+    EXISTS, which PostgreSQL without statistics planned as an anti-join over every contact (32 s at 100k)."""
+    same = aliased(Contact)
+    return Contact.id == select(func.max(same.id)).where(same.candidate_id == Contact.candidate_id) \
+        .correlate(Contact).scalar_subquery()
 
 
 def last_interview_end(now: datetime) -> Any:

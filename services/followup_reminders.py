@@ -90,13 +90,16 @@ def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
     base = settings.base_url.rstrip("/")
     at = col(Contact.next_contact_at)
+
+    def of_candidate(column: Any) -> Any:  # read per contact found: no planner starts from the candidates
+        return select(column).where(Candidate.id == Contact.candidate_id).correlate(Contact).scalar_subquery()
+
     query = (
         select(key("contact:", Contact.id).label("item_key"),
                local_text(at, "%Y-%m-%d %H:%M", settings.tz, now - LOOKBACK, now).label("window"),
                col(Contact.by_user_id).label("user_id"), col(Contact.candidate_id).label("candidate_id"),
-               Candidate.name)
-        .join(Candidate, col(Candidate.id) == Contact.candidate_id)
-        .where(at <= now, at >= now - LOOKBACK, newest_contact(), col(Candidate.anonymised_at).is_(None)))
+               of_candidate(Candidate.name).label("name"))
+        .where(at <= now, at >= now - LOOKBACK, newest_contact(), of_candidate(Candidate.anonymised_at).is_(None)))
 
     def words(row: Row[Any]) -> Words:
         return Words(
