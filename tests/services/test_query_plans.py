@@ -191,8 +191,9 @@ def _my_tasks(session: Session, actor: User) -> object:
     return tasks.my_tasks(session=session, actor=actor)
 
 
+# What the padded tables (contact, outboxmessage; intent by its application) must never be read as. The other
+# tables stay small in this fixture, where a sequential scan is the right plan.
 SLOW_ON_POSTGRESQL = ("Seq Scan on contact", "Seq Scan on outboxmessage", "Seq Scan on intent",
-                      "Seq Scan on interviewpanelist", "Seq Scan on interview ",
                       "Index Scan Backward using ix_contact_at", "using outboxmessage_pkey", "using intent_pkey",
                       "using contact_pkey")
 
