@@ -327,17 +327,17 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
     to schedule it) wherever it is. Every open application is reachable by a search, however many there are
     (the picker used to offer the first 3,000 by name: at 100k candidates a later name could not be picked)."""
     require(actor, *SCHEDULERS)
+    schedulable = col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES])
     columns = (Application.id, Application.stage, Candidate.id, Candidate.name, Candidate.email, Job.title)
     base = (select(*columns).join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
-            .where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]),
-                   col(Candidate.anonymised_at).is_(None)))
+            .where(schedulable, col(Candidate.anonymised_at).is_(None)))
     limit = PICKER_LIMIT if limit is None else limit
     term = candidates.like_term(q)
     if term:
         found = base.where(col(Candidate.search_text).like(term, escape="\\"))
     else:  # the most recently moved, picked from the (stage, stage_changed_at) index alone, then read
-        recent = (select(Application.id).where(col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES]))
+        recent = (select(Application.id).where(schedulable)
                   .order_by(col(Application.stage_changed_at).desc(), col(Application.id).desc())
                   .limit(limit + 50))  # a few spare for candidates anonymised meanwhile
         found = base.where(col(Application.id).in_(recent.scalar_subquery()))
@@ -565,6 +565,22 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
     return out
 
 
+def owed_seats(panelist: int | None = None) -> Any:
+    """SQL, a MATERIALIZED CTE: the panel seats (of `panelist`, or everyone's) still owing a scorecard — not
+    settled: no card submitted, the interview neither cancelled nor a no-show — with their interview's
+    (interview_id, user_id, starts_at, ends_at, status, application_id). The one definition of a seat owed, for
+    the reminder rules, My tasks and the interviewer's list. Read first and on their own, through the partial
+    index that holds only the owed seats (a few per cent), each interview by its key: no planner starts from the
+    interviews of a window (tens of thousands) or from every seat a person ever held."""
+    seats = (select(InterviewPanelist.interview_id, InterviewPanelist.user_id, Interview.starts_at,
+                    Interview.ends_at, Interview.status, Interview.application_id)
+             .join(Interview, col(Interview.id) == InterviewPanelist.interview_id)
+             .where(col(InterviewPanelist.settled_at).is_(None)))
+    if panelist is not None:
+        seats = seats.where(InterviewPanelist.user_id == panelist)
+    return seats.cte("owed_seats").prefix_with("MATERIALIZED")
+
+
 def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> dict[str, list[InterviewRow]]:
     """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
     require(actor)
@@ -577,15 +593,12 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
         select(Interview).where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) > now,
                                 col(Interview.starts_at) > now - MAX_LENGTH, on_my_panel)
         .order_by(Interview.starts_at).limit(200)))
-    # Awaiting my scorecard: my owed seats (the partial index ix_panelist_owed), read on their own
-    # (MATERIALIZED), each interview then by its key — no planner starts from every interview I ever sat on.
-    owed = (select(InterviewPanelist.interview_id)
-            .where(InterviewPanelist.user_id == actor.id, col(InterviewPanelist.settled_at).is_(None))
-            .cte("my_owed").prefix_with("MATERIALIZED"))
-    awaiting = list(session.exec(
-        select(Interview).join(owed, owed.c.interview_id == Interview.id)
-        .where(Interview.status == InterviewStatus.scheduled, col(Interview.starts_at) <= now)
-        .order_by(Interview.ends_at).limit(200)))
+    # Awaiting my scorecard: chosen among my owed seats (their interview's times are in them), then read by key.
+    owed = owed_seats(actor.id)
+    first = (select(owed.c.interview_id).where(owed.c.status == InterviewStatus.scheduled, owed.c.starts_at <= now)
+             .order_by(owed.c.ends_at).limit(200))
+    awaiting = list(session.exec(select(Interview).where(col(Interview.id).in_(first.scalar_subquery()))
+                                 .order_by(Interview.ends_at, Interview.id)))
     return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
 
 

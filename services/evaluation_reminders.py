@@ -13,11 +13,12 @@ from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
 from models.common import Role, Stage
-from models.evaluation import Interview, InterviewPanelist, InterviewStatus
+from models.evaluation import InterviewStatus
 from models.job import Job
 from models.user import User
 from services.candidates import owned_by
 from services.config import Settings
+from services.evaluation import owed_seats
 from services.reminders import RECIPIENT_ROLES, Found, Words, elapsed, key, rule
 from services.tasks import LIMIT, Task, provider
 
@@ -28,23 +29,12 @@ LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but s
 
 
 def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None) -> Any:
-    """(interview_id, user_id, ends_at, application_id): the scorecards still owed — a seat not settled (no card
-    submitted, the interview neither cancelled nor a no-show) of a held interview ended between the two instants;
-    the one definition of a scorecard owed. The owed seats are read first, on their own (MATERIALIZED), through
-    the partial index that holds only them; the interview, candidate, job and names only for what is owed."""
-    seats = (select(InterviewPanelist.interview_id, InterviewPanelist.user_id, Interview.ends_at, Interview.status,
-                    Interview.application_id)
-             .join(Interview, col(Interview.id) == InterviewPanelist.interview_id)
-             .where(col(InterviewPanelist.settled_at).is_(None)))
-    if panelist is not None:
-        seats = seats.where(InterviewPanelist.user_id == panelist)
-    # The owed seats with their interview, each interview read by its key: on its own (MATERIALIZED), so that no
-    # planner starts from the interviews ended in the window (tens of thousands) and matches seats to them.
-    owed_seats = seats.cte("owed_seats").prefix_with("MATERIALIZED")
-    return (select(owed_seats.c.interview_id, owed_seats.c.user_id, owed_seats.c.ends_at,
-                   owed_seats.c.application_id)
-            .where(owed_seats.c.status == InterviewStatus.scheduled, owed_seats.c.ends_at >= ended_after,
-                   owed_seats.c.ends_at <= ended_by)  # at 1 h (48 h) sharp it is due
+    """(interview_id, user_id, ends_at, application_id): the scorecards still owed (`evaluation.owed_seats`) for
+    held interviews ended between the two instants; the candidate, job and names are read only for these."""
+    seats = owed_seats(panelist)
+    return (select(seats.c.interview_id, seats.c.user_id, seats.c.ends_at, seats.c.application_id)
+            .where(seats.c.status == InterviewStatus.scheduled, seats.c.ends_at >= ended_after,
+                   seats.c.ends_at <= ended_by)  # at 1 h (48 h) sharp it is due
             .cte("owed").prefix_with("MATERIALIZED"))
 
 

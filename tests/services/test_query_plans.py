@@ -28,22 +28,31 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return engine
 
 
-def _plan_of_search(engine: Engine, actor_email: str, **filters: object) -> list[str]:
-    """SQLite's plan for the statement that picks the candidate ids of a filtered list."""
+def _statements(engine: Engine, call, actor_email: str) -> list[tuple[str, object]]:  # noqa: ANN001
+    """The SELECT statements a service call issues, with their parameters."""
     statements: list[tuple[str, object]] = []
 
     def capture(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
-        statements.append((statement, params))
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, params))
 
     with Session(engine) as session:
         actor = session.exec(select(User).where(User.email == actor_email)).one()
         event.listen(engine, "before_cursor_execute", capture)
         try:
-            candidates.search_candidates(session=session, actor=actor, **filters)  # type: ignore[arg-type]
+            call(session, actor)
         finally:
             event.remove(engine, "before_cursor_execute", capture)
-        statement, params = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT candidate.id"))
-        rows = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+    return statements
+
+
+def _plan_of_search(engine: Engine, actor_email: str, **filters: object) -> list[str]:
+    """SQLite's plan for the statement that picks the candidate ids of a filtered list."""
+    statements = _statements(engine, lambda session, actor: candidates.search_candidates(
+        session=session, actor=actor, **filters), actor_email)  # type: ignore[arg-type]
+    statement, params = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT candidate.id"))
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
     return [row[-1] for row in rows]
 
 
@@ -150,24 +159,6 @@ def test_postgresql_tables_never_analysed_are_analysed_though_no_changes_are_cou
 
 
 # --------------------------------------------------------------------------- the board, My tasks: newest rows
-def _statements(engine: Engine, call, actor_email: str) -> list[tuple[str, object]]:  # noqa: ANN001
-    """The SELECT statements a service call issues, with their parameters."""
-    statements: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append((statement, params))
-
-    with Session(engine) as session:
-        actor = session.exec(select(User).where(User.email == actor_email)).one()
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            call(session, actor)
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-    return statements
-
-
 def _plans(engine: Engine, call, actor_email: str) -> list[str]:  # noqa: ANN001
     """Every plan line of every SELECT the call issues (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN)."""
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
