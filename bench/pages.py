@@ -125,6 +125,9 @@ def sqlite_database(size: int, seed: int = SEED, copy: bool = False) -> Iterator
         yield engine, seeded_at
     finally:
         engine.dispose()
+        if copy:  # 1.3 GB at 100k: not kept
+            for made in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                made.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -162,6 +165,9 @@ def postgres_database(url: str, size: int, seed: int = SEED, copy: bool = False)
             yield engine, datetime.fromisoformat(comment)
         finally:
             engine.dispose()
+            if copy:  # not kept
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_copy"'))
     finally:
         admin.engine.dispose()
 
