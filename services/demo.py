@@ -225,6 +225,10 @@ class _Demo:
         self.names = {u.id: u.name for u in staff.values()}
         self.recruiters = [u.id for u in active if "recruiter" in u.roles] or [u.id for u in active]
         self.panel_pool = [u.id for u in active if u.has_role(Role.interviewer)] or [u.id for u in active]
+        # The demo's recruiter owns the first cases, so that signing in as them shows every board column.
+        demo_recruiter = staff.get("recruiter@example.com")
+        self.demo_recruiter = (demo_recruiter.id if demo_recruiter is not None and demo_recruiter.is_active
+                               and demo_recruiter.id in self.recruiters else self.recruiters[0])
         demo_interviewer = staff["interviewer@example.com"]
         self.demo_interviewer = demo_interviewer.id if demo_interviewer.is_active else self.panel_pool[0]
         rounds = list(session.exec(select(InterviewRound).where(col(InterviewRound.is_active))
@@ -283,6 +287,8 @@ class _Demo:
         person = _person(rng, cid)
         tags = rng.sample(TAGS, rng.randint(0, 3))
         owner = rng.choice(self.recruiters)
+        if n < len(FIRST):
+            owner = self.demo_recruiter
         row = {"name": person["name"], "email": person["email"], "phone": person["phone"],
                "wechat_id": f"wx_{cid}" if rng.random() < 0.5 else None, "source": rng.choice(SOURCES[:-2]),
                "tags": ("," + ",".join(tags) + ",") if tags else "", "owner_id": owner,
