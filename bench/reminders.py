@@ -9,8 +9,9 @@ Seeds `seed-demo --candidates N` once per size, demo generator, migrations and d
 names), never runs ANALYZE, and for every run starts from a copy of that seed (a file copy; CREATE DATABASE …
 TEMPLATE). For the engine as it is and, unless --no-before, the engine before issue 9 (bench/reminders_before.py),
 prints the first pass (seconds, SQL statements, reminders raised), the passes that raise the rest of its backlog
-(each rule raises at most 2,000 a pass), and the steady state: passes a minute apart
-(median and worst of --repeat, the most statements a pass issued, reminders they raised).
+(each rule raises at most 2,000 a pass), and the steady state: a worker's passes a minute apart, incremental
+(median and worst of --repeat, the most statements a pass issued, reminders they raised), and the full pass a
+worker makes every ten minutes (median of 3), with the average a minute they make together.
 Targets at 100k: first pass <= 5 s, steady state <= 100 ms, on both databases.
 """
 
@@ -36,16 +37,17 @@ from models.common import utcnow
 from services.config import DATA_DIR, ROOT, get_settings
 from services.db import make_engine, migrate
 from services.demo import seed_demo
-from services.reminders import run_reminders
+from services.reminders import FULL_SCAN_EVERY, Scans, run_reminders
 from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's reminder rules
 
-Scan = Callable[..., dict[str, int]]
+Pass = Callable[..., dict[str, int]]
 # A seed made by another version of seed-demo or migrated by other migrations (0009 is edited in place while
 # indexes are measured) is another database.
 DEMO = hashlib.sha256(b"".join(p.read_bytes() for p in [ROOT / "services" / "demo.py",
                                                         *sorted((ROOT / "migrations" / "versions").glob("*.py"))])
                       ).hexdigest()[:8]
-ENGINES: dict[str, Scan] = {"now": run_reminders, "before": before.run_reminders}
+FULL_EVERY = int(FULL_SCAN_EVERY.total_seconds() // 60)
+ENGINES: dict[str, Pass] = {"now": run_reminders, "before": before.run_reminders}
 
 
 @contextmanager
@@ -122,10 +124,18 @@ class PostgresCopies:
         return self._url(f"{self.base}_{name}")
 
 
-def measure(url: str, scan: Scan, repeat: int) -> dict[str, float]:
+def measure(url: str, run: Pass, repeat: int, worker: bool) -> dict[str, float]:
+    """The engine's passes as a worker makes them: with `worker`, the engine keeps its passes (`Scans`): the
+    first and the catch-up are full, the steady passes incremental, and a full pass (every ten minutes) is timed
+    apart; the engine before issue 9 made every pass in full."""
     engine = make_engine(url)
     settings = get_settings()
     now: datetime = utcnow()
+    scans = Scans() if worker else None
+
+    def scan(**kw: object) -> dict[str, int]:
+        return run(**kw, scans=scans) if scans is not None else run(**kw)
+
     with counted(engine) as first_statements:
         started = time.perf_counter()
         raised = scan(engine=engine, now=now, settings=settings)
@@ -151,11 +161,17 @@ def measure(url: str, scan: Scan, repeat: int) -> dict[str, float]:
             steady.append(time.perf_counter() - started)
         statements = max(statements, seen[0])
         later += sum(again.values())
+    full = []  # the worker's full pass every ten minutes, with nothing new
+    for i in range(3 if worker else 0):
+        started = time.perf_counter()
+        run(engine=engine, now=now + timedelta(minutes=repeat + i + 1), settings=settings)
+        full.append(time.perf_counter() - started)
     engine.dispose()
     return {"first_s": first, "first_statements": first_statements[0], "raised": sum(raised.values()),
             "catch_up_s": catch_up, "caught_up": caught,
             "steady_ms": statistics.median(steady) * 1000, "steady_worst_ms": max(steady) * 1000,
-            "steady_statements": statements, "steady_raised": later}
+            "steady_statements": statements, "steady_raised": later,
+            "full_ms": statistics.median(full) * 1000 if full else 0.0}
 
 
 def main() -> None:
@@ -172,11 +188,11 @@ def main() -> None:
         print(f"{database}: {args.candidates:,} candidates")
         copies = SqliteCopies(args.candidates) if database == "sqlite" else PostgresCopies(args.pg_url,
                                                                                            args.candidates)
-        for name, scan in ENGINES.items():
+        for name, run in ENGINES.items():
             if name == "before" and args.no_before:
                 continue
             url = copies.fresh(name)
-            figures = measure(url, scan, args.repeat if name == "now" else min(args.repeat, 3))
+            figures = measure(url, run, args.repeat if name == "now" else min(args.repeat, 3), name == "now")
             rows.append((database, name, figures))
             print(f"  {name:6} first pass {figures['first_s']:6.2f} s  {figures['first_statements']:6} statements "
                   f"{figures['raised']:6} reminders | the rest of its backlog {figures['catch_up_s']:.2f} s, "
@@ -184,6 +200,10 @@ def main() -> None:
                   f"{figures['steady_worst_ms']:.1f}) {figures['steady_statements']:5} statements, "
                   f"{figures['steady_raised']} reminders in {args.repeat if name == 'now' else min(args.repeat, 3)} "
                   f"passes", flush=True)
+            if figures["full_ms"]:
+                per_minute = (figures["steady_ms"] * (FULL_EVERY - 1) + figures["full_ms"]) / FULL_EVERY
+                print(f"  {'':6} a full pass (every {FULL_EVERY} min, nothing new) {figures['full_ms']:.1f} ms; "
+                      f"a worker's average a minute {per_minute:.1f} ms", flush=True)
             if database == "sqlite":
                 path = Path(url.split("///", 1)[1])
                 for leftover in path.parent.glob(path.name + "*"):

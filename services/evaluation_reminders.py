@@ -3,23 +3,23 @@ the candidate's recruiter is told too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, String, literal
+from sqlalchemy import Row, Select, String, literal, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
 from models.common import Role, Stage
-from models.evaluation import InterviewStatus
+from models.evaluation import Interview, InterviewPanelist, InterviewStatus
 from models.job import Job
 from models.user import User
 from services.candidates import owned_by
 from services.config import Settings
 from services.evaluation import owed_seats
-from services.reminders import RECIPIENT_ROLES, Found, Words, elapsed, key, rule
+from services.reminders import RECIPIENT_ROLES, Found, Scan, Words, elapsed, key, rule
 from services.tasks import LIMIT, Task, provider
 
 FIRST_REMINDER = timedelta(hours=1)
@@ -28,9 +28,21 @@ DECISION_DUE = timedelta(days=2)
 LOOKBACK = timedelta(days=14)  # older missing scorecards stay on My tasks but stop mailing
 
 
-def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None) -> Any:
+def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None, scan: Scan | None = None,
+          times: Sequence[timedelta] = ()) -> Any:
     """(interview_id, user_id, ends_at, application_id): the scorecards still owed (`evaluation.owed_seats`) for
-    held interviews ended between the two instants; the candidate, job and names are read only for these."""
+    held interviews ended between the two instants; the candidate, job and names are read only for these.
+    For an incremental `scan`, only the interviews for which a reminder time (end + one of `times`) came since
+    the last pass: each range read from the index on the end in an arm of its own, then their owed seats."""
+    if scan is not None and scan.since is not None:
+        ends = col(Interview.ends_at)
+        arms = [select(InterviewPanelist.interview_id, InterviewPanelist.user_id, Interview.ends_at,
+                       Interview.application_id)
+                .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
+                .where(term, col(InterviewPanelist.settled_at).is_(None))
+                for term in scan.ranges(ends, times, (ended_after, ended_by),
+                                        Interview.status == InterviewStatus.scheduled)]
+        return union_all(*arms).cte("owed").prefix_with("MATERIALIZED")
     seats = owed_seats(panelist)
     return (select(seats.c.interview_id, seats.c.user_id, seats.c.ends_at, seats.c.application_id)
             .where(seats.c.status == InterviewStatus.scheduled, seats.c.ends_at >= ended_after,
@@ -66,16 +78,19 @@ RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
 
 
 @rule("scorecard_due")
-def scorecard_due(now: datetime, settings: Settings) -> Iterable[Found]:
+def scorecard_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     """A scorecard not submitted 1 hour after the interview ended reminds the interviewer, then once a day;
     after 48 hours the candidate's recruiter is told as well (once)."""
+    now = scan.now
     base = settings.base_url.rstrip("/")
+    # Reminder times: the first an hour after the end, then one a day.
+    days = [FIRST_REMINDER] + [timedelta(days=n) for n in range(1, LOOKBACK.days + 1)]
 
     def about(owed: Any) -> tuple[Any, ...]:
         return (key("scorecard:", owed.c.interview_id, ":", owed.c.user_id).label("item_key"), owed.c.ends_at,
                 owed.c.interview_id, owed.c.application_id)
 
-    owed = _owed(now - LOOKBACK, now - FIRST_REMINDER)
+    owed = _owed(now - LOOKBACK, now - FIRST_REMINDER, scan=scan, times=days)
     # "first" within 24 hours of the end, then "day1", "day2" … by whole days since (the lookback is 14 days).
     window = elapsed(owed.c.ends_at, now, timedelta(days=1),
                      ["first"] + [f"day{n}" for n in range(1, LOOKBACK.days + 1)])
@@ -92,7 +107,7 @@ def scorecard_due(now: datetime, settings: Settings) -> Iterable[Found]:
 
     yield Found("scorecard_due", due, due_words, cap=2000)
 
-    late = _owed(now - LOOKBACK, now - ESCALATE_AFTER)
+    late = _owed(now - LOOKBACK, now - ESCALATE_AFTER, scan=scan, times=[ESCALATE_AFTER])
     overdue = _owed_select(late, *about(late), literal("48h", String).label("window"),
                            col(Candidate.owner_id).label("user_id")) \
         .where(col(Candidate.owner_id).is_not(None), Candidate.owner_id != late.c.user_id)

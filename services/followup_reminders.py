@@ -3,11 +3,11 @@ passes), the next-contact date, and the talent-pool revisit date."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, String, and_, case, func, literal
+from sqlalchemy import Row, Select, String, and_, case, func, literal, union_all
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -17,21 +17,29 @@ from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, clock_runs, newest_contact, revisit_due, revisit_time
-from services.reminders import Found, Words, date_text, key, local_text, rule, utc_text
+from services.followup import ACTIVE, clock_runs, last_interview_end, newest_contact, revisit_due, revisit_time
+from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
 from services.tasks import HORIZON, LIMIT, Task, provider
 
 LOOKBACK = timedelta(days=14)
 
 
-def _recent_ends(now: datetime) -> Any:
+def _recent_ends(now: datetime, scan: Scan | None = None, times: Sequence[timedelta] = ()) -> Any:
     """A derived table (application_id, ended): when each application's last held interview ended, for those
     whose last one ended within the lookback — `followup.last_interview_end`, read from the interviews of the
-    last two weeks (the index on interview.ends_at) rather than computed for every open application."""
-    return (select(col(Interview.application_id).label("application_id"),
-                   func.max(Interview.ends_at).label("ended"))
-            .where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) <= now,
-                   col(Interview.ends_at) >= now - LOOKBACK)
+    last two weeks (the index on interview.ends_at) rather than computed for every open application. For an
+    incremental `scan`, only from the interviews for which a reminder time (end + one of `times`) came since the
+    last pass, each range in an arm of its own: the rule then checks that the end found is the application's
+    last."""
+    ends, held = col(Interview.ends_at), Interview.status == InterviewStatus.scheduled
+    if scan is not None and scan.since is not None:
+        arms = union_all(*(select(col(Interview.application_id).label("application_id"), ends.label("ends_at"))
+                           .where(term) for term in scan.ranges(ends, times, (now - LOOKBACK, now), held))
+                         ).subquery("arms")
+        return (select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
+                .group_by(arms.c.application_id).subquery("recent"))
+    return (select(col(Interview.application_id).label("application_id"), func.max(Interview.ends_at).label("ended"))
+            .where(held, ends <= now, ends >= now - LOOKBACK)
             .group_by(Interview.application_id).subquery("recent"))
 
 
@@ -58,12 +66,14 @@ def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa:
 
 
 @rule("feedback_due", recipients=(Role.admin, Role.recruiter))
-def feedback_due(now: datetime, settings: Settings) -> Iterable[Found]:
+def feedback_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     """Word to the candidate is due within N hours of the interview: warn the owner before, and when it passes."""
+    now = scan.now
     base = settings.base_url.rstrip("/")
     hours = timedelta(hours=settings.feedback_hours)
     warn = timedelta(hours=settings.feedback_warn_hours)
-    recent = _recent_ends(now)
+    times = [hours - warn, hours]  # the warning, the deadline
+    recent = _recent_ends(now, scan, times)
     ended = recent.c.ended
     query = _clock_select(
         recent, key("feedback:", Application.id, ":", utc_text(ended, "%Y%m%d%H%M")).label("item_key"),
@@ -71,6 +81,8 @@ def feedback_due(now: datetime, settings: Settings) -> Iterable[Found]:
         col(Candidate.owner_id).label("user_id"), col(Application.id).label("application_id"), Candidate.name,
         Job.title, ended.label("ended"),
     ).where(ended <= now - hours + warn)  # from `warn` before the deadline
+    if scan.since is not None:  # an end picked from the recent interviews must be the application's last
+        query = query.where(ended == last_interview_end(now))
 
     def words(row: Row[Any]) -> Words:
         late = now >= row.ended + hours
@@ -86,8 +98,9 @@ def feedback_due(now: datetime, settings: Settings) -> Iterable[Found]:
 
     yield Found("feedback_due", query, words, cap=2000)
 @rule("next_contact", recipients=(Role.admin, Role.recruiter, Role.hiring_manager))
-def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
+def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
+    now = scan.now
     base = settings.base_url.rstrip("/")
     at = col(Contact.next_contact_at)
 
@@ -99,7 +112,8 @@ def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
                local_text(at, "%Y-%m-%d %H:%M", settings.tz, now - LOOKBACK, now).label("window"),
                col(Contact.by_user_id).label("user_id"), col(Contact.candidate_id).label("candidate_id"),
                of_candidate(Candidate.name).label("name"))
-        .where(at <= now, at >= now - LOOKBACK, newest_contact(), of_candidate(Candidate.anonymised_at).is_(None)))
+        .where(scan.came(at, [timedelta(0)], (now - LOOKBACK, now)), newest_contact(),
+               of_candidate(Candidate.anonymised_at).is_(None)))
 
     def words(row: Row[Any]) -> Words:
         return Words(
@@ -112,18 +126,24 @@ def next_contact(now: datetime, settings: Settings) -> Iterable[Found]:
 
 
 @rule("pool_revisit", recipients=(Role.admin, Role.recruiter))
-def pool_revisit(now: datetime, settings: Settings) -> Iterable[Found]:
-    """A talent-pool candidate whose revisit date has come reminds the person who pooled them."""
+def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
+    """A talent-pool candidate whose revisit date has come reminds the person who pooled them: a full pass looks
+    at the last 30 days' dates, an incremental one at the day whose 09:00 came since the last pass, if any."""
+    now = scan.now
     base = settings.base_url.rstrip("/")
     today = now.astimezone(settings.tz).date()
     due_by = today if revisit_time(today) <= now else today - timedelta(days=1)  # due at 09:00 on the day
+    dates = col(PoolEntry.revisit_on) >= today - timedelta(days=30)
+    if scan.since is not None:  # an incremental pass: the days whose 09:00 came since the last pass (mostly none)
+        since = (scan.since - SCAN_OVERLAP).astimezone(settings.tz).date() - timedelta(days=1)
+        days = [since + timedelta(days=n) for n in range((today - since).days + 1)]
+        dates = col(PoolEntry.revisit_on).in_([d for d in days if scan.since - SCAN_OVERLAP < revisit_time(d)])
     query = (
         select(key("pool:", PoolEntry.id).label("item_key"), date_text(PoolEntry.revisit_on).label("window"),
                col(PoolEntry.added_by_id).label("user_id"), col(PoolEntry.candidate_id).label("candidate_id"),
                PoolEntry.reason, Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
-        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by,
-               col(PoolEntry.revisit_on) >= today - timedelta(days=30)))
+        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by, dates))
 
     def words(row: Row[Any]) -> Words:
         return Words(

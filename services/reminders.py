@@ -18,6 +18,13 @@ add rules with the `@rule` decorator, e.g.
 
 The keys are the strings the engine wrote before it computed them in SQL (issue 9), so a reminder raised by an
 older version is not raised again: `tests/services/test_reminder_scan.py` holds the two to the same keys.
+
+A pass is full or incremental (`Scan`). A full pass looks at every item a rule could remind of. A worker keeps
+the time of its last pass (`Scans`) and then looks only at the items whose reminder time came since — with
+`Scan.came`, which each rule applies to the time its reminders count from (an index range per reminder time)
+— so a minute's pass costs what the minute brought. What becomes due in the past (an interview entered after
+it happened, a job reopened, a candidate given to a new owner, the rest of a backlog larger than a pass's cap)
+is caught by the full pass the worker makes every `FULL_SCAN_EVERY`, at start, and after any gap.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Row, Select, String, case, cast, literal, literal_column
+from sqlalchemy import Row, Select, String, and_, case, cast, literal, literal_column, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
@@ -84,7 +91,69 @@ class Found:
     cap: int | None = None
 
 
-Rule = Callable[[datetime, Settings], Iterable[Found]]
+FULL_SCAN_EVERY = timedelta(minutes=10)
+SCAN_OVERLAP = timedelta(minutes=2)  # an incremental pass looks this far before the last one: no gap at the seam
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass of the rules at `now`: full (`since` None) or incremental — only the items whose reminder time
+    came after `since`, the previous pass's instant."""
+
+    now: datetime
+    since: datetime | None = None
+
+    def came(self, column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime],
+             *also: Any) -> ColumnElement[bool]:
+        """SQL: `column` lies `within` (both ends included) and, for an incremental pass, `column + offset` came
+        after the previous pass (less the overlap) and by now for one of `offsets`: an OR of the `ranges`."""
+        return or_(*self.ranges(column, offsets, within, *also))
+
+    def ranges(self, column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime],
+               *also: Any) -> list[ColumnElement[bool]]:
+        """`came` as a list of conditions, one per range of `column` (at least one), each with the conditions
+        `also` repeated, so that an index on (`also`'s columns, `column`) serves each: a query can OR them or
+        read each range in an arm of a UNION ALL, and then reads only the ranges, not all of `within`."""
+        first, last = within
+        if self.since is None:
+            return [and_(*also, column >= first, column <= last)]
+        ranges: list[tuple[datetime, datetime]] = []
+        for lo, hi in sorted((self.since - SCAN_OVERLAP - o, self.now - o) for o in offsets):
+            if ranges and lo <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], max(hi, ranges[-1][1]))
+            else:
+                ranges.append((lo, hi))
+        terms = [and_(*also, column > lo if lo >= first else column >= first, column <= min(hi, last))
+                 for lo, hi in ranges if hi >= first and lo < last]
+        return terms or [literal(False)]
+
+
+@dataclass
+class Scans:
+    """A worker's memory of its passes: when the last one ran and when the last full one did. `next` says
+    what the coming pass is; `done` records a pass that went through (a failed one is not recorded, so the
+    next covers its time)."""
+
+    full_every: timedelta = FULL_SCAN_EVERY
+    since: datetime | None = None
+    full_at: datetime | None = None
+
+    def next(self, now: datetime) -> Scan:
+        if self.since is None or self.full_at is None or not self.full_at <= self.since <= now \
+                or now - self.full_at >= self.full_every:
+            return Scan(now)
+        return Scan(now, self.since)
+
+    def done(self, scan: Scan, *, complete: bool) -> None:
+        """Record `scan`; one that left items for later (a rule at its cap) makes the next pass full."""
+        self.since = scan.now
+        if scan.since is None:
+            self.full_at = scan.now
+        if not complete:
+            self.full_at = None
+
+
+Rule = Callable[[Scan, Settings], Iterable[Found]]
 RULES: dict[str, Rule] = {}
 # The roles a reminder is for, by the item's rule: a person who no longer holds one (an owner who stopped
 # recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
@@ -243,10 +312,17 @@ STALE_MAX_PERIODS = 4  # after four reminders the application is left to My task
 
 
 @rule("stale_application", recipients=(Role.recruiter, Role.admin))
-def stale_applications(now: datetime, settings: Settings) -> Iterable[Found]:
+def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
     """An open application without a stage change for N days reminds the candidate's owner, once per N days."""
+    now = scan.now
     days = settings.stale_application_days
     changed = col(Application.stage_changed_at)
+    periods = [timedelta(days=days * n) for n in range(1, STALE_MAX_PERIODS + 1)]
+    # Changed N to 5N days ago (the oldest instant excluded: times are kept to the microsecond), one range per
+    # stage, so that each reads the (stage, stage_changed_at) index.
+    within = (now - timedelta(days=days * (STALE_MAX_PERIODS + 1)) + timedelta(microseconds=1),
+              now - timedelta(days=days))
+    changes = or_(*(scan.came(changed, periods, within, Application.stage == stage) for stage in STALE_STAGES))
     query = (
         select(key("application:", Application.id).label("item_key"),
                key(utc_text(changed, "%Y%m%d%H%M"), ":",
@@ -256,10 +332,8 @@ def stale_applications(now: datetime, settings: Settings) -> Iterable[Found]:
                col(Candidate.id).label("candidate_id"), Candidate.name, Job.title)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
-        .where(col(Application.stage).in_(STALE_STAGES), col(Candidate.owner_id).is_not(None),
-               col(Candidate.anonymised_at).is_(None), Job.status == "open",
-               changed <= now - timedelta(days=days),
-               changed > now - timedelta(days=days * (STALE_MAX_PERIODS + 1)))
+        .where(changes, col(Candidate.owner_id).is_not(None), col(Candidate.anonymised_at).is_(None),
+               Job.status == "open")
     )
 
     def words(row: Row[Any]) -> Words:
@@ -284,11 +358,13 @@ def _new_rows(session: Session, found: Found) -> list[Row[Any]]:
     return list(session.execute(query.limit(found.cap) if found.cap else query).all())
 
 
-def _raise(session: Session, found: Found, now: datetime) -> list[tuple[ReminderItem, User]]:
-    """Insert the reminders `found` finds that were not raised yet; those this call inserted, with their person."""
+def _raise(session: Session, found: Found, now: datetime) -> tuple[list[tuple[ReminderItem, User]], bool]:
+    """Insert the reminders `found` finds that were not raised yet; those this call inserted, with their person,
+    and whether it found them all (False: it stopped at the cap, the rest come with the next full pass)."""
     rows = _new_rows(session, found)
+    complete = found.cap is None or len(rows) < found.cap
     if not rows:
-        return []
+        return [], complete
     people = {p.id: p for p in session.exec(select(User).where(col(User.id).in_({r.user_id for r in rows})))}
     items: dict[tuple[str, str, int], tuple[ReminderItem, User]] = {}
     for row in rows:
@@ -299,7 +375,7 @@ def _raise(session: Session, found: Found, now: datetime) -> list[tuple[Reminder
                             **vars(found.words(row)))
         items[(item.item_key, item.window, item.user_id)] = (item, person)
     if not items:
-        return []
+        return [], complete
     table = Reminder.__table__  # type: ignore[attr-defined]
     insert = upsert_insert(session.get_bind())
     stmt = insert(table).on_conflict_do_nothing(index_elements=["rule", "item_key", "window", "user_id"]) \
@@ -311,19 +387,25 @@ def _raise(session: Session, found: Found, now: datetime) -> list[tuple[Reminder
          "created_at": now, "payload": json.dumps(vars(item), ensure_ascii=False),
          "mailed": person.reminder_mode != "digest", "digested_at": None}
         for item, person in items.values()]).all()
-    return [items[(k, w, u)] for k, w, u in won]
+    return [items[(k, w, u)] for k, w, u in won], complete
 
 
-def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Settings | None = None) -> dict[str, int]:
-    """Evaluate every rule once; new reminders are mailed at once or kept for the digest. Returns counts per rule."""
+def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Settings | None = None,
+                  scans: Scans | None = None) -> dict[str, int]:
+    """Evaluate every rule once; new reminders are mailed at once or kept for the digest. Returns counts per rule.
+
+    Without `scans` the pass is full; with a worker's `scans` it is incremental when that allows (`Scans.next`)."""
     now = now or utcnow()
     settings = settings or get_settings()
+    scan = scans.next(now) if scans is not None else Scan(now)
     counts: dict[str, int] = {}
+    complete = True
     for name, fn in RULES.items():
         with Session(engine, expire_on_commit=False) as session:
             new = 0
-            for found in fn(now, settings):
-                raised = _raise(session, found, now)
+            for found in fn(scan, settings):
+                raised, whole = _raise(session, found, now)
+                complete = complete and whole
                 new += len(raised)
                 queue_templates(session=session, template="reminder", messages=[
                     {"language": person.language, "to": person.email, "recipient_user_id": person.id,
@@ -332,6 +414,8 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
                     for item, person in raised if person.reminder_mode != "digest"])
             session.commit()
             counts[name] = new
+    if scans is not None:
+        scans.done(scan, complete=complete)
     return counts
 
 

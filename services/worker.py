@@ -23,7 +23,7 @@ from services.config import Settings, get_settings
 from services.db import database_problem, refresh_statistics, upsert_insert
 from services.mail import release_held
 from services.mailer import send_due
-from services.reminders import run_digests, run_reminders
+from services.reminders import Scans, run_digests, run_reminders
 from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's rules and task providers
 
 log = logging.getLogger("followup.worker")
@@ -70,6 +70,7 @@ class Worker:
         self.engine = engine
         self.settings = settings or get_settings()
         self._last_rules = 0.0
+        self.scans = Scans()  # its reminder passes: incremental between full ones (services.reminders)
         self._last_statistics = -STATISTICS_INTERVAL  # refreshed in the first pass with rules, then hourly
         self.name = worker_name(kind, self.settings)
         self.started_at = utcnow()
@@ -79,7 +80,7 @@ class Worker:
         """Send what is due (in batches) and, when `rules`, evaluate reminders and digests."""
         result = PassResult()
         if rules:
-            result.reminders = run_reminders(engine=self.engine, settings=self.settings)
+            result.reminders = run_reminders(engine=self.engine, settings=self.settings, scans=self.scans)
             result.digests = run_digests(engine=self.engine, settings=self.settings)
             self._last_rules = time.monotonic()
             if time.monotonic() - self._last_statistics >= STATISTICS_INTERVAL:

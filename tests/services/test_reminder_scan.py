@@ -22,7 +22,7 @@ from models.common import clock
 from models.mail import OutboxMessage, Reminder
 from services.config import get_settings
 from services.demo import seed_demo
-from services.reminders import RULES, local_text, run_reminders, utc_text
+from services.reminders import RULES, Scan, local_text, run_reminders, utc_text
 from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's rules
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -63,7 +63,7 @@ def scan(engine: Engine, at: datetime = NOW) -> dict[str, int]:
 
 def kinds_of_reminder() -> int:
     """How many SELECTs a scan makes when nothing is new: one per kind of reminder the rules raise."""
-    return sum(1 for fn in RULES.values() for _ in fn(NOW, get_settings()))
+    return sum(1 for fn in RULES.values() for _ in fn(Scan(NOW), get_settings()))
 
 
 def raised(engine: Engine) -> list[tuple[str, str, str, int]]:
