@@ -122,6 +122,9 @@ class Application(SQLModel, table=True):
         Index("ix_application_job_stage", "job_id", "stage", "candidate_id"),
         # Open applications by how long they have not moved (My tasks' stale applications, the reminder rule).
         Index("ix_application_stage_changed", "stage", "stage_changed_at"),
+        # The open applications whose last interview ends (or ended) after a time: the feedback clocks of the
+        # last two weeks.
+        Index("ix_application_stage_last_end", "stage", "last_interview_end"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -131,6 +134,9 @@ class Application(SQLModel, table=True):
     stage_changed_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # When its last interview still on (scheduled: held or to come) ends: kept by every path that schedules,
+    # moves, cancels or marks an interview (evaluation.keep_last_interview_end); the feedback clock reads it.
+    last_interview_end: datetime | None = Field(default=None)
 
 
 class StageChange(SQLModel, table=True):

@@ -243,6 +243,7 @@ class _Demo:
                       for lang in ("zh", "en")}
         self.pooled: set[int] = set()
         self.rejection: dict[str, Any] | None = None  # the application's rejection mail, sent or still a draft
+        self.bookings: list[dict[str, Any]] = []  # the application's interviews (rows), for its last end
         self.domain = get_settings().mail_from.rsplit("@", 1)[-1] or "localhost"
 
     # ------------------------------------------------------------------ buffering
@@ -334,8 +335,9 @@ class _Demo:
         rng, now = self.rng, self.now
         owner, manager = cand["owner_id"], job.hiring_manager_id or cand["owner_id"]
         app_id = self.next_id[Application]
-        self.history, self.rejection = [], None
-        app = {"candidate_id": cid, "job_id": job.id, "stage": final.value, "created_by_id": owner}
+        self.history, self.rejection, self.bookings = [], None, []
+        app = {"candidate_id": cid, "job_id": job.id, "stage": final.value, "created_by_id": owner,
+               "last_interview_end": None}
         self.add(Application, app)
         t = now - timedelta(days=800)  # provisional; the history is moved to where it belongs below
         first = t
@@ -392,6 +394,9 @@ class _Demo:
         if final == Stage.interviewing:
             ends += self.current_round(app_id, cid, cand, job, rounds - 1, t, starts, quality, board)
         self.today(app_id, cid, cand, job, final, t, ends, owner, board)
+        # As evaluation.keep_last_interview_end keeps it: the end of the last interview still on.
+        app["last_interview_end"] = max((iv["ends_at"] for iv in self.bookings
+                                         if iv["status"] == InterviewStatus.scheduled.value), default=None)
         return first
 
     def change(self, app_id: int, from_stage: Stage | None, to_stage: Stage, at: datetime, by: int,
@@ -523,9 +528,11 @@ class _Demo:
                 booked: datetime, owner: int, status: InterviewStatus) -> int:
         rng = self.rng
         mode, location = rng.choice(list(InterviewMode)).value, rng.choice(LOCATIONS)
-        iv = self.add(Interview, {"application_id": app_id, "round_id": round_id, "starts_at": starts,
-                                  "ends_at": ends, "mode": mode, "location": location, "status": status.value,
-                                  "created_by_id": owner, "created_at": booked, "version": 1})
+        row = {"application_id": app_id, "round_id": round_id, "starts_at": starts, "ends_at": ends, "mode": mode,
+               "location": location, "status": status.value, "created_by_id": owner, "created_at": booked,
+               "version": 1}
+        iv = self.add(Interview, row)
+        self.bookings.append(row)
         for uid in panel:
             # Settled when the card goes in, or at once for a slot cancelled or a no-show (set_interview_status).
             settled = None if status == InterviewStatus.scheduled else min(starts, self.now)

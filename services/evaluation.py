@@ -235,6 +235,23 @@ def _application(session: Session, application_id: int) -> tuple[Application, Ca
     return row
 
 
+def lock_application(session: Session, application_id: int) -> None:
+    """Take the application's row lock (PostgreSQL; SQLite has one writer) before its interviews change, so that
+    two people scheduling or moving its interviews at once take turns and `keep_last_interview_end` reads the
+    other's interview once it is committed."""
+    session.exec(select(Application.id).where(col(Application.id) == application_id).with_for_update())
+
+
+def keep_last_interview_end(session: Session, application_id: int) -> None:
+    """Set `application.last_interview_end` from its interviews still on (scheduled), after any change to them;
+    the caller holds the application's lock (`lock_application`)."""
+    last = (select(func.max(Interview.ends_at))
+            .where(Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)
+            .scalar_subquery())
+    session.exec(update(Application).where(col(Application.id) == application_id)  # type: ignore[call-overload]
+                 .values(last_interview_end=last))
+
+
 def _check_panel(session: Session, ids: list[int]) -> list[User]:
     people = list(session.exec(select(User).where(col(User.id).in_(ids)))) if ids else []
     if len(people) != len(set(ids)) or any(not p.is_active or not p.has_role(*PANEL_ROLES) for p in people):
@@ -359,6 +376,7 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict, com
     require(actor, *SCHEDULERS)
     data = validate(InterviewCreate, interview_in)
     app, _, _ = _application(session, data.application_id)
+    lock_application(session, app.id or 0)
     if app.stage not in SCHEDULABLE_STAGES:
         raise ValidationError.single("application_id", "err.application_not_interviewing")
     rnd = session.get(InterviewRound, data.round_id)
@@ -380,6 +398,7 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict, com
     for uid in dict.fromkeys(data.interviewer_ids):
         session.add(InterviewPanelist(interview_id=interview.id or 0, user_id=uid))
     session.flush()
+    keep_last_interview_end(session, app.id or 0)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview.id or 0, action="create",
                  changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
     interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="scheduled")
@@ -398,6 +417,7 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
     if interview is None:
         raise NotFound()
     data = validate(InterviewCreate, {**interview_in, "application_id": interview.application_id})
+    lock_application(session, interview.application_id)
     current = set(session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == interview_id)))
     wanted = set(data.interviewer_ids)
     before = (interview.round_id, interview.starts_at, interview.ends_at, str(interview.mode), interview.location)
@@ -438,6 +458,7 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
     for uid in wanted - current:
         session.add(InterviewPanelist(interview_id=interview_id, user_id=uid))
     session.flush()
+    keep_last_interview_end(session, interview.application_id)
     session.refresh(interview)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action="reschedule",
                  changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
@@ -462,6 +483,10 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
     require(actor, *SCHEDULERS)
     if status == InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=status)
+    application_id = session.exec(select(Interview.application_id).where(col(Interview.id) == interview_id)).first()
+    if application_id is None:
+        raise NotFound()
+    lock_application(session, application_id)
     result = session.exec(  # type: ignore[call-overload]
         update(Interview).where(col(Interview.id) == interview_id, col(Interview.status) == InterviewStatus.scheduled)
         .values(status=status, version=Interview.version + 1)
@@ -477,6 +502,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
     session.exec(update(InterviewPanelist).where(  # type: ignore[call-overload]
         col(InterviewPanelist.interview_id) == interview_id, col(InterviewPanelist.settled_at).is_(None))
         .values(settled_at=utcnow()))
+    keep_last_interview_end(session, application_id)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview_id, action=str(status),
                  changes={"reason": reason[:500]})
     if status == InterviewStatus.cancelled:

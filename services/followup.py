@@ -102,10 +102,14 @@ def newest_contact() -> Any:
 
 
 def last_interview_end(now: datetime) -> Any:
-    """SQL: when the application's last held interview ended (up to `now`), or NULL."""
-    return (select(func.max(Interview.ends_at)).where(
+    """SQL: when the application's last held interview ended (up to `now`), or NULL. The application keeps its
+    last interview's end (`last_interview_end`); only for one whose last interview is still to come are its
+    interviews looked up, for the last one that has ended."""
+    stored = col(Application.last_interview_end)
+    held = (select(func.max(Interview.ends_at)).where(
         Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
         col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
+    return case((stored <= now, stored), (stored > now, held), else_=None)
 
 
 def clock_runs(ended: Any, heard_at: Any = None) -> Any:

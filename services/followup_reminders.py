@@ -25,22 +25,31 @@ LOOKBACK = timedelta(days=14)
 
 
 def _recent_ends(now: datetime, scan: Scan | None = None, times: Sequence[timedelta] = ()) -> Any:
-    """A derived table (application_id, ended): when each application's last held interview ended, for those
-    whose last one ended within the lookback — `followup.last_interview_end`, read from the interviews of the
-    last two weeks (the index on interview.ends_at) rather than computed for every open application. For an
-    incremental `scan`, only from the interviews for which a reminder time (end + one of `times`) came since the
-    last pass, each range in an arm of its own: the rule then checks that the end found is the application's
-    last."""
-    ends, held = col(Interview.ends_at), Interview.status == InterviewStatus.scheduled
+    """A materialised CTE (application_id, candidate_id, job_id, stage, ended): when each application's last held
+    interview ended (`followup.last_interview_end`), for the open ones whose last one ended within the lookback —
+    read first and on their own from the index on (stage, last interview end) (the few with an interview still
+    to come look up the last that has ended).
+    For an incremental `scan`, only the applications with an interview for which a reminder time (end + one of
+    `times`) came since the last pass, each range in an arm of its own, and only where that end is the
+    application's last."""
+    application = (col(Application.id).label("application_id"), col(Application.candidate_id).label("candidate_id"),
+                   col(Application.job_id).label("job_id"), col(Application.stage).label("stage"))
+    ended = last_interview_end(now)
     if scan is not None and scan.since is not None:
+        ends, held = col(Interview.ends_at), Interview.status == InterviewStatus.scheduled
         arms = union_all(*(select(col(Interview.application_id).label("application_id"), ends.label("ends_at"))
                            .where(term) for term in scan.ranges(ends, times, (now - LOOKBACK, now), held))
                          ).subquery("arms")
-        return (select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
-                .group_by(arms.c.application_id).subquery("recent"))
-    return (select(col(Interview.application_id).label("application_id"), func.max(Interview.ends_at).label("ended"))
-            .where(held, ends <= now, ends >= now - LOOKBACK)
-            .group_by(Interview.application_id).subquery("recent"))
+        found = (select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
+                 .group_by(arms.c.application_id).subquery("found"))
+        return (select(*application, found.c.ended)
+                .select_from(found).join(Application, col(Application.id) == found.c.application_id)
+                .where(found.c.ended == ended)  # the application's last
+                .cte("recent").prefix_with("MATERIALIZED"))
+    return (select(*application, ended.label("ended"))
+            .where(col(Application.stage).in_(ACTIVE), col(Application.last_interview_end) >= now - LOOKBACK,
+                   ended >= now - LOOKBACK)
+            .cte("recent").prefix_with("MATERIALIZED"))
 
 
 def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
@@ -48,18 +57,17 @@ def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
     whose candidate has heard nothing since: the board's clock (`followup.clock_runs`)."""
     return (select(*columns)
             .select_from(recent)
-            .join(Application, col(Application.id) == recent.c.application_id)
-            .join(Candidate, col(Candidate.id) == Application.candidate_id)
-            .join(Job, col(Job.id) == Application.job_id)
-            .where(col(Application.stage).in_(ACTIVE), col(Candidate.owner_id).is_not(None),
+            .join(Candidate, col(Candidate.id) == recent.c.candidate_id)
+            .join(Job, col(Job.id) == recent.c.job_id)
+            .where(recent.c.stage.in_(ACTIVE), col(Candidate.owner_id).is_not(None),
                    col(Candidate.anonymised_at).is_(None), clock_runs(recent.c.ended)))
 
 
 def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa: ANN202 - rows
     """(application, candidate, name, owner, job title, ended) of the running clocks, oldest first."""
     recent = _recent_ends(now)
-    query = _clock_select(recent, Application.id, Candidate.id, Candidate.name, Candidate.owner_id, Job.title,
-                          recent.c.ended).order_by(recent.c.ended).limit(LIMIT)  # My tasks shows no more
+    query = _clock_select(recent, recent.c.application_id, Candidate.id, Candidate.name, Candidate.owner_id,
+                          Job.title, recent.c.ended).order_by(recent.c.ended).limit(LIMIT)  # My tasks shows no more
     if owner is not None:
         query = query.where(Candidate.owner_id == owner)
     return session.exec(query).all()
@@ -76,13 +84,11 @@ def feedback_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     recent = _recent_ends(now, scan, times)
     ended = recent.c.ended
     query = _clock_select(
-        recent, key("feedback:", Application.id, ":", utc_text(ended, "%Y%m%d%H%M")).label("item_key"),
+        recent, key("feedback:", recent.c.application_id, ":", utc_text(ended, "%Y%m%d%H%M")).label("item_key"),
         case((ended <= now - hours, literal("overdue", String)), else_=literal("warn", String)).label("window"),
-        col(Candidate.owner_id).label("user_id"), col(Application.id).label("application_id"), Candidate.name,
+        col(Candidate.owner_id).label("user_id"), recent.c.application_id, Candidate.name,
         Job.title, ended.label("ended"),
     ).where(ended <= now - hours + warn)  # from `warn` before the deadline
-    if scan.since is not None:  # an end picked from the recent interviews must be the application's last
-        query = query.where(ended == last_interview_end(now))
 
     def words(row: Row[Any]) -> Words:
         late = now >= row.ended + hours

@@ -7,23 +7,28 @@ the same values from what an older database holds."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 import services.db
-from models.candidate import Candidate
+from models.candidate import Application, Candidate
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Scorecard, ScorecardStatus
 from models.followup import Contact
 from models.mail import MailStatus, OutboxMessage
-from services import candidates, evaluation
+from models.user import User
+from services import candidates, evaluation, followup
 from services.db import alembic_config, migrate
 from services.demo import seed_demo
-from services.errors import ValidationError
+from services.errors import Conflict, InvalidTransition, ValidationError
+from services.evaluation import ScheduleConflict
 from services.mailer import send_due
 from tests.services.mail_server import configure_mail, running_server
-from tests.services.test_evaluation import T0, card, interview_with_panel, submit
+from tests.services.test_evaluation import DAY, T0, card, interview_with_panel, schedule, submit
 from tests.services.test_followup import END, HOUR, contact, interviewed, sent_mail
 
 
@@ -155,17 +160,17 @@ def test_a_failed_submission_leaves_the_seat_owed(session, make) -> None:
 
 
 # --------------------------------------------------------------------------- migration 0011 derives the same
-def kept_values(engine) -> tuple[list, list]:  # noqa: ANN001
+def kept_values(engine) -> tuple[list, list, list]:  # noqa: ANN001
     with engine.connect() as conn:
         return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
-                conn.execute(text("SELECT id, settled_at FROM interviewpanelist ORDER BY id")).all())
+                conn.execute(text("SELECT id, settled_at FROM interviewpanelist ORDER BY id")).all(),
+                conn.execute(text("SELECT id, last_interview_end FROM application ORDER BY id")).all())
 
 
-def test_migration_0011_fills_both_from_the_contacts_mail_and_scorecards_as_the_app_keeps_them(
-        blank_database_url) -> None:
-    """A demo history (contacts of every outcome, sent and failed mail, drafts and submitted scorecards) kept by
-    the app's own rules; downgraded to 0010 (the columns dropped) and upgraded, the migration must derive the
-    very same values."""
+def test_migrations_0011_and_0012_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
+    """A demo history (contacts of every outcome, sent and failed mail, drafts and submitted scorecards,
+    interviews held, to come, cancelled and missed) kept by the app's own rules; downgraded to 0010 (the columns
+    dropped) and upgraded, the migrations must derive the very same values."""
     migrate(blank_database_url)
     engine = services.db.get_engine(blank_database_url)
     with Session(engine) as session:
@@ -173,6 +178,7 @@ def test_migration_0011_fills_both_from_the_contacts_mail_and_scorecards_as_the_
     kept = kept_values(engine)
     assert any(at for _, at in kept[0]) and any(at is None for _, at in kept[0])
     assert any(at for _, at in kept[1]) and any(at is None for _, at in kept[1])
+    assert any(at for _, at in kept[2]) and any(at is None for _, at in kept[2])
     cfg = alembic_config(blank_database_url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -201,4 +207,99 @@ def test_the_demo_keeps_the_state_as_the_app_does(session) -> None:
         if status == InterviewStatus.scheduled}
     assert submitted and seats - submitted
     assert owed == seats - submitted
+    for app in session.exec(select(Application)):
+        assert app.last_interview_end == computed_end(session, app.id or 0), app.id
+
+
+# --------------------------------------------------------------------------- last_interview_end
+def last_end(session: Session, application_id: int) -> object:
+    session.expire_all()
+    return session.get(Application, application_id).last_interview_end
+
+
+def computed_end(session: Session, application_id: int) -> object:
+    """What `application.last_interview_end` must hold: the end of its last interview still on."""
+    return session.exec(select(func.max(Interview.ends_at)).where(
+        Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)).one()
+
+
+def panel_data(s, **changes) -> dict:  # noqa: ANN001, ANN003
+    return {"round_id": s.interview.round_id, "starts_at": T0 + DAY, "ends_at": T0 + DAY + HOUR,
+            "interviewer_ids": [p.id for p in s.panel]} | changes
+
+
+def test_scheduling_moving_cancelling_and_a_no_show_keep_the_last_interview_end(session, make, frozen_clock) -> None:
+    s = interview_with_panel(make, panel=1)  # 06:00–07:00, before T0
+    app = s.application.id
+    assert last_end(session, app) == T0 - 2 * HOUR
+    later = schedule(session, s.recruiter, s)  # tomorrow: the last is one to come
+    assert last_end(session, app) == T0 + DAY + HOUR
+    assert schedule(session, s.recruiter, s).id == later.id  # a double submit schedules it once
+    assert last_end(session, app) == T0 + DAY + HOUR
+    moved = evaluation.reschedule_interview(session=session, actor=s.recruiter, interview_id=later.id,
+                                            version=later.version, interview_in=panel_data(
+                                                s, starts_at=T0 + 2 * HOUR, ends_at=T0 + 3 * HOUR))
+    assert last_end(session, app) == T0 + 3 * HOUR  # moved earlier: the stored end follows it down
+    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=moved.id,
+                                    status=InterviewStatus.cancelled)
+    assert last_end(session, app) == T0 - 2 * HOUR  # the first one is the last on again
+    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
+                                    status=InterviewStatus.no_show)
+    assert last_end(session, app) is None
+
+
+def test_a_refused_schedule_or_a_stale_move_leaves_the_last_interview_end(session, make, frozen_clock) -> None:
+    s = interview_with_panel(make, panel=1)
+    app = s.application.id
+    with pytest.raises(ScheduleConflict):  # the same panel at the same time
+        schedule(session, s.recruiter, s, starts_at=s.interview.starts_at + HOUR / 2,
+                 ends_at=s.interview.ends_at + HOUR / 2)
+    session.rollback()
+    assert last_end(session, app) == computed_end(session, app) == T0 - 2 * HOUR
+    with pytest.raises(Conflict):  # someone moved it meanwhile
+        evaluation.reschedule_interview(session=session, actor=s.recruiter, interview_id=s.interview.id,
+                                        version=s.interview.version + 5, interview_in=panel_data(s))
+    session.rollback()
+    assert last_end(session, app) == T0 - 2 * HOUR
+    with pytest.raises(InvalidTransition):  # back to scheduled is not a change of status this path makes
+        evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
+                                        status=InterviewStatus.scheduled)
+    session.rollback()
+    assert last_end(session, app) == T0 - 2 * HOUR
+
+
+def test_the_clock_runs_from_the_last_held_interview_while_the_next_is_still_to_come(session, make,
+                                                                                    frozen_clock) -> None:
+    s = interviewed(make)  # held T0–END
+    frozen_clock.set(END + HOUR)
+    rnd = evaluation.list_rounds(session=session, actor=s.recruiter)[0]
+    evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
+        "application_id": s.application.id, "round_id": rnd.id, "starts_at": END + 3 * DAY,
+        "ends_at": END + 3 * DAY + HOUR, "interviewer_ids": [p.id for p in s.panel]})
+    assert last_end(session, s.application.id) == END + 3 * DAY + HOUR
+    [row] = followup.follow_up_board(session=session, actor=s.recruiter, now=END + HOUR)
+    assert (row.clock_running, row.interview_ended) == (True, END)
+    [row] = followup.follow_up_board(session=session, actor=s.recruiter, now=END + 3 * DAY + 2 * HOUR)
+    assert (row.clock_running, row.interview_ended) == (True, END + 3 * DAY + HOUR)
+
+
+def test_two_people_scheduling_one_applications_interviews_at_once_keep_the_later_end(engine, session,
+                                                                                     make) -> None:
+    s = interview_with_panel(make, panel=2)
+    session.commit()
+    start = Barrier(2)
+    ends = [T0 + 5 * DAY + HOUR, T0 + 2 * DAY + HOUR]
+
+    def book(n: int) -> None:
+        with Session(engine) as own:
+            actor = own.get(User, s.recruiter.id)
+            start.wait()
+            evaluation.schedule_interview(session=own, actor=actor, interview_in=panel_data(
+                s, application_id=s.application.id, starts_at=ends[n] - HOUR, ends_at=ends[n],
+                interviewer_ids=[s.panel[n].id]))
+
+    with ThreadPoolExecutor(2) as pool:
+        for f in [pool.submit(book, 0), pool.submit(book, 1)]:
+            f.result()
+    assert last_end(session, s.application.id) == computed_end(session, s.application.id) == ends[0]
 
