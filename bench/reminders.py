@@ -4,48 +4,36 @@
     python -m bench.reminders --candidates 10000 --databases sqlite --no-before
     python -m bench.reminders --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-Seeds `seed-demo --candidates N` once per size, demo generator, migrations and database and keeps it
-(SQLite: data/bench/reminders-N-<hash>.db; PostgreSQL: database bench_reminders_N_<hash> beside the one --pg-url
-names), never runs ANALYZE, and for every run starts from a copy of that seed (a file copy; CREATE DATABASE …
-TEMPLATE). For the engine as it is and, unless --no-before, the engine before issue 9 (bench/reminders_before.py),
-prints the first pass (seconds, SQL statements, reminders raised), the passes that raise the rest of its backlog
-(each rule raises at most 2,000 a pass), and the steady state: a worker's passes a minute apart, incremental
-(median and worst of --repeat, the most statements a pass issued, reminders they raised), and the full pass a
-worker makes every ten minutes (median of 3), with the average a minute they make together.
+Starts every run from a copy of bench.pages' cached seed of N candidates (seeded on first use under
+~/.cache/followup-bench/ or as a followup_bench_* database beside the one --pg-url names, migrated when opened,
+never analysed) and runs the passes at the moment it was seeded. For the engine as it is and, unless --no-before,
+the engine before issue 9 (bench/reminders_before.py), prints the first pass (seconds, SQL statements, reminders
+raised), the passes that raise the rest of its backlog (each rule raises at most 2,000 a pass), and the steady
+state: a worker's passes a minute apart, incremental (median and worst of --repeat, the most statements a pass
+issued, reminders they raised), and the full pass a worker makes every ten minutes (median of 3), with the average
+a minute they make together.
 Targets at 100k: first pass <= 5 s, steady state <= 100 ms, on both databases.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 import bench.reminders_before as before
-import services.db
-from models.common import utcnow
-from services.config import DATA_DIR, ROOT, get_settings
-from services.db import make_engine, migrate
-from services.demo import seed_demo
+from bench.pages import postgres_database, sqlite_database
+from services.config import get_settings
 from services.reminders import FULL_SCAN_EVERY, Scans, run_reminders
 from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's reminder rules
 
 Pass = Callable[..., dict[str, int]]
-# A seed made by another version of seed-demo or migrated by other migrations (0009 is edited in place while
-# indexes are measured) is another database.
-DEMO = hashlib.sha256(b"".join(p.read_bytes() for p in [ROOT / "services" / "demo.py",
-                                                        *sorted((ROOT / "migrations" / "versions").glob("*.py"))])
-                      ).hexdigest()[:8]
 FULL_EVERY = int(FULL_SCAN_EVERY.total_seconds() // 60)
 ENGINES: dict[str, Pass] = {"now": run_reminders, "before": before.run_reminders}
 
@@ -64,73 +52,22 @@ def counted(engine: Engine) -> Iterator[list[int]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def seed(url: str, candidates: int) -> None:
-    started = time.perf_counter()
-    migrate(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        seed_demo(session=session, candidates=candidates)
-        session.commit()
-    engine.dispose()
-    migrated = services.db._engines.pop(url, None)  # let go of the file / database before it is renamed
-    if migrated is not None:
-        migrated.dispose()
-    print(f"  seeded {candidates:,} candidates in {time.perf_counter() - started:.0f} s")
+@contextmanager
+def fresh_copy(database: str, candidates: int, pg_url: str) -> Iterator[tuple[Engine, datetime]]:
+    """A copy of bench.pages' cached seed of `candidates` candidates (seeded on first use, migrated when opened,
+    never analysed, no reminder raised yet), and when it was seeded: the passes run at that moment, so a seed
+    made last week is as fresh as one made now."""
+    copy = sqlite_database(candidates, copy=True) if database == "sqlite" else postgres_database(
+        pg_url, candidates, copy=True)
+    with copy as (engine, seeded_at):
+        yield engine, seeded_at
 
 
-class SqliteCopies:
-    def __init__(self, candidates: int) -> None:
-        self.base = DATA_DIR / "bench" / f"reminders-{candidates}-{DEMO}.db"
-        if not self.base.exists():
-            self.base.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.base.with_suffix(".partial")
-            for leftover in self.base.parent.glob(partial.name + "*"):
-                leftover.unlink()
-            seed(f"sqlite:///{partial}", candidates)
-            partial.rename(self.base)
-
-    def fresh(self, name: str) -> str:
-        path = self.base.with_name(f"{self.base.stem}-{name}.db")
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
-        shutil.copyfile(self.base, path)
-        return f"sqlite:///{path}"
-
-
-class PostgresCopies:
-    def __init__(self, url: str, candidates: int) -> None:
-        self.url = make_url(url)
-        self.admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-        self.base = f"bench_reminders_{candidates}_{DEMO}"
-        with self.admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.base}).first()
-        if not exists:
-            building = self.base + "_partial"
-            self._create(building)
-            seed(self._url(building), candidates)
-            with self.admin.connect() as conn:
-                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{self.base}"'))
-
-    def _url(self, database: str) -> str:
-        return self.url.set(database=database).render_as_string(hide_password=False)
-
-    def _create(self, name: str, template: str | None = None) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-
-    def fresh(self, name: str) -> str:
-        self._create(f"{self.base}_{name}", template=self.base)
-        return self._url(f"{self.base}_{name}")
-
-
-def measure(url: str, run: Pass, repeat: int, worker: bool) -> dict[str, float]:
+def measure(engine: Engine, now: datetime, run: Pass, repeat: int, worker: bool) -> dict[str, float]:
     """The engine's passes as a worker makes them: with `worker`, the engine keeps its passes (`Scans`): the
     first and the catch-up are full, the steady passes incremental, and a full pass (every ten minutes) is timed
     apart; the engine before issue 9 made every pass in full."""
-    engine = make_engine(url)
     settings = get_settings()
-    now: datetime = utcnow()
     scans = Scans() if worker else None
 
     def scan(**kw: object) -> dict[str, int]:
@@ -166,7 +103,6 @@ def measure(url: str, run: Pass, repeat: int, worker: bool) -> dict[str, float]:
         started = time.perf_counter()
         run(engine=engine, now=now + timedelta(minutes=repeat + i + 1), settings=settings)
         full.append(time.perf_counter() - started)
-    engine.dispose()
     return {"first_s": first, "first_statements": first_statements[0], "raised": sum(raised.values()),
             "catch_up_s": catch_up, "caught_up": caught,
             "steady_ms": statistics.median(steady) * 1000, "steady_worst_ms": max(steady) * 1000,
@@ -183,31 +119,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="steady-state passes (the engine before: 3)")
     parser.add_argument("--no-before", action="store_true", help="skip the engine before issue 9 (slow)")
     args = parser.parse_args()
-    rows = []
     for database in args.databases.split(","):
-        print(f"{database}: {args.candidates:,} candidates")
-        copies = SqliteCopies(args.candidates) if database == "sqlite" else PostgresCopies(args.pg_url,
-                                                                                           args.candidates)
+        print(f"{database}: {args.candidates:,} candidates", flush=True)
         for name, run in ENGINES.items():
             if name == "before" and args.no_before:
                 continue
-            url = copies.fresh(name)
-            figures = measure(url, run, args.repeat if name == "now" else min(args.repeat, 3), name == "now")
-            rows.append((database, name, figures))
+            repeat = args.repeat if name == "now" else min(args.repeat, 3)
+            with fresh_copy(database, args.candidates, args.pg_url) as (engine, seeded_at):
+                figures = measure(engine, seeded_at, run, repeat, name == "now")
             print(f"  {name:6} first pass {figures['first_s']:6.2f} s  {figures['first_statements']:6} statements "
                   f"{figures['raised']:6} reminders | the rest of its backlog {figures['catch_up_s']:.2f} s, "
                   f"{figures['caught_up']} reminders | steady {figures['steady_ms']:7.1f} ms (worst "
                   f"{figures['steady_worst_ms']:.1f}) {figures['steady_statements']:5} statements, "
-                  f"{figures['steady_raised']} reminders in {args.repeat if name == 'now' else min(args.repeat, 3)} "
-                  f"passes", flush=True)
+                  f"{figures['steady_raised']} reminders in {repeat} passes", flush=True)
             if figures["full_ms"]:
                 per_minute = (figures["steady_ms"] * (FULL_EVERY - 1) + figures["full_ms"]) / FULL_EVERY
                 print(f"  {'':6} a full pass (every {FULL_EVERY} min, nothing new) {figures['full_ms']:.1f} ms; "
                       f"a worker's average a minute {per_minute:.1f} ms", flush=True)
-            if database == "sqlite":
-                path = Path(url.split("///", 1)[1])
-                for leftover in path.parent.glob(path.name + "*"):
-                    leftover.unlink()
     print("\ntargets at 100k: first pass <= 5 s, steady <= 100 ms")
 
 

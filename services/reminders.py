@@ -322,18 +322,23 @@ def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
     # stage, so that each reads the (stage, stage_changed_at) index.
     within = (now - timedelta(days=days * (STALE_MAX_PERIODS + 1)) + timedelta(microseconds=1),
               now - timedelta(days=days))
-    changes = or_(*(scan.came(changed, periods, within, Application.stage == stage) for stage in STALE_STAGES))
+    # Read first and on their own (materialised): PostgreSQL without statistics otherwise started from the open
+    # jobs and read each one's applications whole.
+    apps = (select(Application.id, Application.candidate_id, Application.job_id, changed)
+            .where(or_(*(scan.came(changed, periods, within, Application.stage == stage) for stage in STALE_STAGES)))
+            .cte("changed").prefix_with("MATERIALIZED"))
+    at = apps.c.stage_changed_at
     query = (
-        select(key("application:", Application.id).label("item_key"),
-               key(utc_text(changed, "%Y%m%d%H%M"), ":",
-                   elapsed(changed, now, timedelta(days=days), [str(n) for n in range(1, STALE_MAX_PERIODS + 1)],
+        select(key("application:", apps.c.id).label("item_key"),
+               key(utc_text(at, "%Y%m%d%H%M"), ":",
+                   elapsed(at, now, timedelta(days=days), [str(n) for n in range(1, STALE_MAX_PERIODS + 1)],
                            start=1)).label("window"),
-               col(Candidate.owner_id).label("user_id"), changed.label("changed"),
+               col(Candidate.owner_id).label("user_id"), at.label("changed"),
                col(Candidate.id).label("candidate_id"), Candidate.name, Job.title)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id)
-        .where(changes, col(Candidate.owner_id).is_not(None), col(Candidate.anonymised_at).is_(None),
-               Job.status == "open")
+        .select_from(apps)
+        .join(Candidate, col(Candidate.id) == apps.c.candidate_id)
+        .join(Job, col(Job.id) == apps.c.job_id)
+        .where(col(Candidate.owner_id).is_not(None), col(Candidate.anonymised_at).is_(None), Job.status == "open")
     )
 
     def words(row: Row[Any]) -> Words:

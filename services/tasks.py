@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import union_all
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -52,13 +53,20 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
     if not user.has_role(Role.recruiter, Role.admin):
         return []
     days = timedelta(days=get_settings().stale_application_days)
-    rows = session.exec(  # read from the open applications by how long they have not moved (their index)
-        select(Application.stage, Application.stage_changed_at, Candidate.id, Candidate.name, Job.title)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id)
-        .where(col(Application.stage).in_(STALE_STAGES), col(Application.stage_changed_at) <= now - days + HORIZON,
-               Job.status == "open", owned_by(Application.candidate_id, user.id or 0))
-        .order_by(col(Application.stage_changed_at)).limit(LIMIT)
+    open_job = select(Job.status).where(col(Job.id) == Application.job_id).scalar_subquery() == "open"
+    # Per stage, the oldest first along the (stage, stage_changed_at) index, until LIMIT of mine are found: one
+    # ordered walk each (with the three stages in one IN list, both databases read and sorted every open one).
+    arms = [select(Application.stage, Application.stage_changed_at, Application.candidate_id, Application.job_id)
+            .where(Application.stage == stage, col(Application.stage_changed_at) <= now - days + HORIZON, open_job,
+                   owned_by(Application.candidate_id, user.id or 0))
+            .order_by(col(Application.stage_changed_at)).limit(LIMIT).subquery(f"stale_{n}")
+            for n, stage in enumerate(STALE_STAGES)]
+    oldest = union_all(*(select(*arm.c) for arm in arms)).subquery("oldest")
+    rows = session.exec(
+        select(oldest.c.stage, oldest.c.stage_changed_at, Candidate.id, Candidate.name, Job.title)
+        .join(Candidate, col(Candidate.id) == oldest.c.candidate_id)
+        .join(Job, col(Job.id) == oldest.c.job_id)
+        .order_by(oldest.c.stage_changed_at).limit(LIMIT)
     )
     return [
         Task(kind="stale_application", params={"name": name, "job": title, "stage": stage,
