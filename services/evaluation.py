@@ -401,7 +401,10 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict, com
     keep_last_interview_end(session, app.id or 0)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview.id or 0, action="create",
                  changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
-    interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="scheduled")
+    # An interview recorded after it ended (a call that already took place, an import of past ones) is entered
+    # for its scorecards and the feedback clock: a calendar invitation to a past event would only confuse.
+    if interview.ends_at > utcnow():
+        interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="scheduled")
     if commit:
         session.commit()
     return interview

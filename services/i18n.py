@@ -705,6 +705,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "iv.candidate_required": ("请选择候选人。", "Choose a candidate."),
     "iv.no_open_applications": ("目前没有可安排面试的应聘。", "No open application to schedule an interview for."),
     "iv.invites_sent": ("面试官会收到日历邀请邮件。", "The panel gets a calendar invitation by mail."),
+    "iv.recorded_past": ("这场面试已经结束：已记录，不发送日历邀请；面试官可以提交评价。",
+                         "This interview has already ended: it is recorded without a calendar invitation, and the "
+                         "panel can submit their scorecards."),
     "iv.confirm_candidate": ("给候选人发送面试确认", "Send the candidate a confirmation"),
     "iv.confirmation_title": ("面试确认（附日历邀请，请审阅）", "Interview confirmation with the invitation (review it)"),
     "iv_status.awaiting_scorecards": ("待提交评价", "Awaiting scorecards"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.candidate import Application
 from models.common import Stage
@@ -243,11 +243,22 @@ def test_cancelling_sends_a_cancel_with_a_higher_sequence(session, make) -> None
         assert int(event_of(cancel)["sequence"]) > int(event_of(first)["sequence"])
 
 
-def test_a_no_show_sends_no_calendar_mail(session, make) -> None:
-    s = interview_with_panel(make, panel=1)
+def test_a_no_show_sends_no_calendar_mail(session, make, frozen_clock) -> None:
+    s = interview_with_panel(make, panel=1, starts=T0 + HOUR)  # booked ahead: invited
+    frozen_clock.set(T0 + 2 * HOUR)
     evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
                                     status=InterviewStatus.no_show)
     assert len(invitations(session, s.interview.id)) == 1  # the original invitation only
+
+
+def test_an_interview_recorded_after_it_ended_invites_nobody_but_is_owed_its_scorecards(session, make) -> None:
+    s = interview_with_panel(make, panel=2)  # 06:00–07:00, before T0 (now)
+    assert invitations(session, s.interview.id) == []
+    owed = session.exec(select(InterviewPanelist.user_id).where(
+        InterviewPanelist.interview_id == s.interview.id, col(InterviewPanelist.settled_at).is_(None))).all()
+    assert sorted(owed) == sorted(p.id for p in s.panel)
+    ahead = interview_with_panel(make, panel=1, starts=T0 + HOUR / 12, application=s.application)
+    assert len(invitations(session, ahead.interview.id)) == 1  # one that has not ended yet still invites
 
 
 def test_a_panel_change_cancels_for_who_left_and_invites_who_joined_only(session, make) -> None:
