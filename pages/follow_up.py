@@ -83,6 +83,8 @@ if others > followup.BOARD_PAGE or running > followup.BOARD_PAGE:
     # Waiting for feedback counts every such candidate; the other columns count the page shown.
     st.caption(tr("fu.counts_this_page"))
 shown = [r for r in board if r.state == state] if state else board
+if not state:  # the chosen state clicked again: every column at once, said so (a browser trial found it unclear)
+    st.caption(tr("fu.all_states"))
 
 if not shown:
     st.info(tr("fu.none"), icon=":material/task_alt:")

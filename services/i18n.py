@@ -477,6 +477,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "fu_state.awaiting_feedback": ("待反馈", "Awaiting feedback"),
     "fu_state.at_risk": ("有风险", "At risk"),
     "fu_state.awaiting_reply": ("等候选人回复", "Awaiting reply"),
+    "fu.all_states": ("未选择状态：显示所有状态的候选人。点一个状态只看这一栏。",
+                      "No state chosen: candidates in every state are shown. Pick a state to see only that column."),
     "fu_state.in_touch": ("保持联系", "In touch"),
     "fu_state.decided": ("已决定", "Decided"),
     "fu.none": ("这一栏没有候选人。", "Nobody in this column."),

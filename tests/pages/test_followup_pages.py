@@ -72,6 +72,8 @@ def test_recruiters_and_admins_open_the_board_its_panel_and_the_talent_pool_with
     for state in ("at_risk", "awaiting_reply", "in_touch", "decided", None):
         at.segmented_control(key="fu_state").set_value(state).run()
         assert_no_exception(at)
+        # No state chosen (the chosen one clicked again) shows every column, and the page says so.
+        assert (tr("fu.all_states", language) in [c.value for c in at.caption]) == (state is None)
 
     at.query_params["application"] = str(case.application_id)
     at.run()
