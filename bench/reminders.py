@@ -21,7 +21,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
@@ -52,15 +52,13 @@ def counted(engine: Engine) -> Iterator[list[int]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-@contextmanager
-def fresh_copy(database: str, candidates: int, pg_url: str) -> Iterator[tuple[Engine, datetime]]:
+def fresh_copy(database: str, candidates: int, pg_url: str) -> AbstractContextManager[tuple[Engine, datetime]]:
     """A copy of bench.pages' cached seed of `candidates` candidates (seeded on first use, migrated when opened,
     never analysed, no reminder raised yet), and when it was seeded: the passes run at that moment, so a seed
     made last week is as fresh as one made now."""
-    copy = sqlite_database(candidates, copy=True) if database == "sqlite" else postgres_database(
-        pg_url, candidates, copy=True)
-    with copy as (engine, seeded_at):
-        yield engine, seeded_at
+    if database == "sqlite":
+        return sqlite_database(candidates, copy=True)
+    return postgres_database(pg_url, candidates, copy=True)
 
 
 def measure(engine: Engine, now: datetime, run: Pass, repeat: int, worker: bool) -> dict[str, float]:

@@ -114,8 +114,8 @@ def _schedule(request: dict, allow_conflicts: bool, slot: Any) -> None:
         # A new form (new widget keys): the next click cannot book the same interview again.
         st.session_state.pop("iv_new_pending", None)
         st.session_state["iv_new_nonce"] = st.session_state.get("iv_new_nonce", 0) + 1
-        ended = request["ends_at"] <= utcnow()
-        flash(tr("iv.scheduled") + " " + tr("iv.recorded_past" if ended else "iv.invites_sent"))
+        invited = evaluation.invites_panel(request["ends_at"])
+        flash(tr("iv.scheduled") + " " + tr("iv.invites_sent" if invited else "iv.recorded_past"))
         st.rerun()
 
 

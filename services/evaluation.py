@@ -235,6 +235,13 @@ def _application(session: Session, application_id: int) -> tuple[Application, Ca
     return row
 
 
+def invites_panel(ends_at: datetime) -> bool:
+    """Whether scheduling an interview ending at `ends_at` mails the panel its invitation: not for one recorded
+    after it ended (a call that already took place, an import of past ones), which is entered for its
+    scorecards and the feedback clock — an invitation to a past event would only confuse."""
+    return ends_at > utcnow()
+
+
 def lock_application(session: Session, application_id: int) -> None:
     """Take the application's row lock (PostgreSQL; SQLite has one writer) before its interviews change, so that
     two people scheduling or moving its interviews at once take turns and `keep_last_interview_end` reads the
@@ -401,9 +408,7 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict, com
     keep_last_interview_end(session, app.id or 0)
     audit.record(session=session, actor=actor, entity="interview", entity_id=interview.id or 0, action="create",
                  changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
-    # An interview recorded after it ended (a call that already took place, an import of past ones) is entered
-    # for its scorecards and the feedback clock: a calendar invitation to a past event would only confuse.
-    if interview.ends_at > utcnow():
+    if invites_panel(interview.ends_at):
         interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="scheduled")
     if commit:
         session.commit()

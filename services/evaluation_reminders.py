@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, String, literal, union_all
+from sqlalchemy import Row, Select, String, literal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -35,14 +35,12 @@ def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None
     For an incremental `scan`, only the interviews for which a reminder time (end + one of `times`) came since
     the last pass: each range read from the index on the end in an arm of its own, then their owed seats."""
     if scan is not None and scan.since is not None:
-        ends = col(Interview.ends_at)
-        arms = [select(InterviewPanelist.interview_id, InterviewPanelist.user_id, Interview.ends_at,
-                       Interview.application_id)
-                .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
-                .where(term, col(InterviewPanelist.settled_at).is_(None))
-                for term in scan.ranges(ends, times, (ended_after, ended_by),
-                                        Interview.status == InterviewStatus.scheduled)]
-        return union_all(*arms).cte("owed").prefix_with("MATERIALIZED")
+        seats = (select(InterviewPanelist.interview_id, InterviewPanelist.user_id, Interview.ends_at,
+                        Interview.application_id)
+                 .join(InterviewPanelist, col(InterviewPanelist.interview_id) == Interview.id)
+                 .where(col(InterviewPanelist.settled_at).is_(None)))
+        return scan.union(seats, col(Interview.ends_at), times, (ended_after, ended_by),
+                          Interview.status == InterviewStatus.scheduled).cte("owed").prefix_with("MATERIALIZED")
     seats = owed_seats(panelist)
     return (select(seats.c.interview_id, seats.c.user_id, seats.c.ends_at, seats.c.application_id)
             .where(seats.c.status == InterviewStatus.scheduled, seats.c.ends_at >= ended_after,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, String, and_, case, func, literal, union_all
+from sqlalchemy import Row, Select, String, and_, case, func, literal
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -36,10 +36,10 @@ def _recent_ends(now: datetime, scan: Scan | None = None, times: Sequence[timede
                    col(Application.job_id).label("job_id"), col(Application.stage).label("stage"))
     ended = last_interview_end(now)
     if scan is not None and scan.since is not None:
-        ends, held = col(Interview.ends_at), Interview.status == InterviewStatus.scheduled
-        arms = union_all(*(select(col(Interview.application_id).label("application_id"), ends.label("ends_at"))
-                           .where(term) for term in scan.ranges(ends, times, (now - LOOKBACK, now), held))
-                         ).subquery("arms")
+        ends = col(Interview.ends_at)
+        arms = scan.union(select(col(Interview.application_id).label("application_id"), ends.label("ends_at")),
+                          ends, times, (now - LOOKBACK, now), Interview.status == InterviewStatus.scheduled
+                          ).subquery("arms")
         found = (select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
                  .group_by(arms.c.application_id).subquery("found"))
         return (select(*application, found.c.ended)

@@ -51,6 +51,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     or_,
+    union_all,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -142,6 +143,11 @@ class Scan:
         terms = [and_(*also, column > lo if lo >= first else column >= first, column <= min(hi, last))
                  for lo, hi in ranges if hi >= first and lo < last]
         return terms or [literal(False)]
+
+    def union(self, query: Select[Any], column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime],
+              *also: Any) -> Any:
+        """`query` once per range of `ranges`, in the arms of a UNION ALL: each arm reads one index range."""
+        return union_all(*(query.where(term) for term in self.ranges(column, offsets, within, *also)))
 
 
 @dataclass
@@ -416,6 +422,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str,
     names = ["rule", "item_key", "window", "user_id", "created_at", "payload", "mailed", "digested_at"]
     bind = session.get_bind()
     insert = upsert_insert(bind)
+    params: list[dict[str, Any]] | None = rows
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -424,13 +431,12 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str,
         arrays = [bindparam(f"{name}_list", [r[name] for r in rows], type_=ARRAY(types.get(name, String())))
                   for name in names]
         source = func.unnest(*arrays).table_valued(*names).render_derived(name="new_reminder")
-        stmt = insert(table).from_select(names, select(*(source.c[name] for name in names)))
+        stmt, params = insert(table).from_select(names, select(*(source.c[name] for name in names))), None
     else:
-        stmt, params = insert(table), rows
+        stmt = insert(table)
     stmt = stmt.on_conflict_do_nothing(index_elements=["rule", "item_key", "window", "user_id"]) \
         .returning(table.c.item_key, table.c.window, table.c.user_id)
-    result = session.execute(stmt) if bind.dialect.name == "postgresql" else session.execute(stmt, params)
-    return [(k, w, u) for k, w, u in result.all()]
+    return [(k, w, u) for k, w, u in session.execute(stmt, params).all()]
 
 
 def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Settings | None = None,
