@@ -125,6 +125,7 @@ class Application(SQLModel, table=True):
         # The open applications whose last interview ends (or ended) after a time: the feedback clocks of the
         # last two weeks.
         Index("ix_application_stage_last_end", "stage", "last_interview_end"),
+        Index("ix_application_stage_unheard", "stage", "last_end_unheard"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -137,6 +138,10 @@ class Application(SQLModel, table=True):
     # When its last interview still on (scheduled: held or to come) ends: kept by every path that schedules,
     # moves, cancels or marks an interview (evaluation.keep_last_interview_end); the feedback clock reads it.
     last_interview_end: datetime | None = Field(default=None)
+    # That end again while the candidate has heard nothing from us since it (`candidate.heard_at` before it), else
+    # None: kept with it, and cleared as word reaches the person (mail.heard_update). Where it has passed, the
+    # feedback clock runs from it — an index range, with no candidate to read first.
+    last_end_unheard: datetime | None = Field(default=None)
 
 
 class StageChange(SQLModel, table=True):

@@ -169,6 +169,9 @@ class InterviewPanelist(SQLModel, table=True):
         # these (a few per cent of all seats), not every seat joined to every scorecard.
         Index("ix_panelist_owed", "user_id", "interview_id", sqlite_where=text("settled_at IS NULL"),
               postgresql_where=text("settled_at IS NULL")),
+        # The same seats by their interview's end: those of the interviews ended in a window, read as a range.
+        Index("ix_panelist_owed_end", "ends_at", sqlite_where=text("settled_at IS NULL"),
+              postgresql_where=text("settled_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -177,6 +180,9 @@ class InterviewPanelist(SQLModel, table=True):
     # When this seat stopped owing a scorecard: its card submitted (save_scorecard), or the interview cancelled
     # or marked a no-show (set_interview_status). Both are final; NULL means the scorecard is owed.
     settled_at: datetime | None = None
+    # Its interview's end, kept with it (schedule_interview, reschedule_interview): the owed seats of the interviews
+    # ended in a window are read from an index, without reading every owed seat's interview.
+    ends_at: datetime | None = None
 
 
 class RatingIn(SQLModel):

@@ -19,9 +19,12 @@ if not items:
     st.stop()
 overdue = [t for t in items if t.overdue(now)]
 soon = [t for t in items if not t.overdue(now)]
+# My tasks lists the LIMIT most urgent: when it is full there may be more, and the counts it cannot know say so
+# ("100+") — the overdue come first, so theirs is exact unless every task listed is overdue.
+capped = len(items) >= tasks.LIMIT
 m1, m2 = st.columns(2)
-m1.metric(tr("tasks.overdue"), len(overdue))
-m2.metric(tr("tasks.due_soon"), len(soon))
+m1.metric(tr("tasks.overdue"), f"{len(overdue)}+" if capped and not soon else len(overdue))
+m2.metric(tr("tasks.due_soon"), f"{len(soon)}+" if capped and soon else len(soon))
 
 
 def _show(task: tasks.Task, late: bool) -> None:
@@ -42,4 +45,4 @@ SHOWN = 50
 for task in items[:SHOWN]:  # already most urgent first
     _show(task, task.overdue(now))
 if len(items) > SHOWN:
-    st.caption(tr("tasks.more", count=len(items) - SHOWN))
+    st.caption(tr("tasks.more_capped" if capped else "tasks.more", count=len(items) - SHOWN))

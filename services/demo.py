@@ -315,6 +315,7 @@ class _Demo:
                 if stage == Stage.withdrawn and rng.random() < 0.3:
                     rounds = 0  # withdrew before the first interview
                 plan.append((job, stage, rounds, ""))
+        apps = len(self.rows[Application])  # where this candidate's begin
         firsts = [self.application(cid, row, job, stage, rounds, board, recent=n < len(FIRST))
                   for job, stage, rounds, board in plan]
         # When word last reached them, as the app keeps it (contacts that reached them, mail sent): read once the
@@ -322,6 +323,9 @@ class _Demo:
         heard = [r["at"] for r in self.rows[Contact][contacts:] if r["outcome"] in STOPPING_OUTCOMES]
         heard += [r["sent_at"] for r in self.rows[OutboxMessage][mails:] if r["sent_at"]]
         row["heard_at"] = max(heard, default=None)
+        for app in self.rows[Application][apps:]:  # as evaluation.keep_last_interview_end keeps it
+            end = app["last_interview_end"]
+            app["last_end_unheard"] = end if end and (row["heard_at"] is None or row["heard_at"] < end) else None
         created = min(firsts) - timedelta(hours=rng.uniform(0.5, 48))
         row |= {"created_at": created, "updated_at": created, "consent_at": created}
         self.audit(created, owner, "candidate", cid, "create",
@@ -337,7 +341,7 @@ class _Demo:
         app_id = self.next_id[Application]
         self.history, self.rejection, self.bookings = [], None, []
         app = {"candidate_id": cid, "job_id": job.id, "stage": final.value, "created_by_id": owner,
-               "last_interview_end": None}
+               "last_interview_end": None, "last_end_unheard": None}
         self.add(Application, app)
         t = now - timedelta(days=800)  # provisional; the history is moved to where it belongs below
         first = t
@@ -536,7 +540,7 @@ class _Demo:
         for uid in panel:
             # Settled when the card goes in, or at once for a slot cancelled or a no-show (set_interview_status).
             settled = None if status == InterviewStatus.scheduled else min(starts, self.now)
-            self.seats[(iv, uid)] = {"interview_id": iv, "user_id": uid, "settled_at": settled}
+            self.seats[(iv, uid)] = {"interview_id": iv, "user_id": uid, "settled_at": settled, "ends_at": ends}
             self.add(InterviewPanelist, self.seats[(iv, uid)])
         self.audit(booked, owner, "interview", iv, "create",
                    {"application_id": app_id, "round_id": round_id, "starts_at": starts.isoformat(),

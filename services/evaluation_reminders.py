@@ -41,10 +41,8 @@ def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None
                  .where(col(InterviewPanelist.settled_at).is_(None)))
         return scan.union(seats, col(Interview.ends_at), times, (ended_after, ended_by),
                           Interview.status == InterviewStatus.scheduled).cte("owed").prefix_with("MATERIALIZED")
-    seats = owed_seats(panelist)
+    seats = owed_seats(panelist, ended_within=(ended_after, ended_by))  # at 1 h (48 h) sharp it is due
     return (select(seats.c.interview_id, seats.c.user_id, seats.c.ends_at, seats.c.application_id)
-            .where(seats.c.status == InterviewStatus.scheduled, seats.c.ends_at >= ended_after,
-                   seats.c.ends_at <= ended_by)  # at 1 h (48 h) sharp it is due
             .cte("owed").prefix_with("MATERIALIZED"))
 
 

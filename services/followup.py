@@ -106,10 +106,15 @@ def last_interview_end(now: datetime) -> Any:
     last interview's end (`last_interview_end`); only for one whose last interview is still to come are its
     interviews looked up, for the last one that has ended."""
     stored = col(Application.last_interview_end)
-    held = (select(func.max(Interview.ends_at)).where(
+    return case((stored <= now, stored), (stored > now, held_interview_end(now)), else_=None)
+
+
+def held_interview_end(now: datetime) -> Any:
+    """SQL: when the application's last interview still on that has ended (up to `now`) ended, looked up in its
+    interviews — for one whose last interview is still to come."""
+    return (select(func.max(Interview.ends_at)).where(
         Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
         col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
-    return case((stored <= now, stored), (stored > now, held), else_=None)
 
 
 def clock_runs(ended: Any, heard_at: Any = None) -> Any:
@@ -361,7 +366,8 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
     session.add(contact)
     session.flush()
     if data.outcome in STOPPING_OUTCOMES:
-        session.exec(heard_update(candidate.id, now))  # type: ignore[call-overload]
+        for statement in heard_update(candidate.id, now):
+            session.exec(statement)  # type: ignore[call-overload]
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="contact",
                  changes={"channel": data.channel.value, "outcome": data.outcome.value})
     session.commit()

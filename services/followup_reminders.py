@@ -16,10 +16,11 @@ from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
+from services.candidates import owned_by
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, clock_runs, last_interview_end, newest_contact, revisit_due, revisit_time
+from services.followup import ACTIVE, clock_runs, held_interview_end, last_interview_end, newest_contact, revisit_time
 from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
-from services.tasks import HORIZON, LIMIT, Task, provider
+from services.tasks import HORIZON, LIMIT, Task, of, provider, walk
 
 LOOKBACK = timedelta(days=14)
 
@@ -61,16 +62,6 @@ def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
             .join(Job, col(Job.id) == recent.c.job_id)
             .where(recent.c.stage.in_(ACTIVE), col(Candidate.owner_id).is_not(None),
                    col(Candidate.anonymised_at).is_(None), clock_runs(recent.c.ended)))
-
-
-def _clocks(session: Session, now: datetime, owner: int | None = None):  # noqa: ANN202 - rows
-    """(application, candidate, name, owner, job title, ended) of the running clocks, oldest first."""
-    recent = _recent_ends(now)
-    query = _clock_select(recent, recent.c.application_id, Candidate.id, Candidate.name, Candidate.owner_id,
-                          Job.title, recent.c.ended).order_by(recent.c.ended).limit(LIMIT)  # My tasks shows no more
-    if owner is not None:
-        query = query.where(Candidate.owner_id == owner)
-    return session.exec(query).all()
 
 
 @rule("feedback_due", recipients=(Role.admin, Role.recruiter))
@@ -162,13 +153,38 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
 
 @provider
 def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
-    """Candidates of mine waiting for word after an interview, due N hours after it ended."""
+    """Candidates of mine waiting for word after an interview, due N hours after it ended (oldest first)."""
     if not user.has_role(Role.admin, Role.recruiter):
         return []
     hours = timedelta(hours=get_settings().feedback_hours)
+    mine = owned_by(Application.candidate_id, user.id or 0)
+
+    def found(ended: Any, *where: Any) -> Select[Any]:
+        return (select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
+                       of(Job.title, Job.id == Application.job_id), ended.label("ended"))
+                .where(*where, mine).order_by(ended, col(Application.id)))
+
+    # Where the last interview has ended and the candidate has heard nothing since, the application keeps that
+    # end (`last_end_unheard`): those of the lookback, oldest first along its index, until LIMIT of mine are found.
+    unheard = col(Application.last_end_unheard)
+    keys = (select(Application.id).where(col(Application.stage).in_(ACTIVE), unheard >= now - LOOKBACK,
+                                         unheard <= now).order_by(unheard, col(Application.id)))
+    rows = walk(session, keys, lambda among: found(unheard, among(Application.id)))
+    # Those whose last interview is still to come (a few thousand at 100k candidates): when the last one that has
+    # ended did, looked up once per application (a materialised CTE), then the window, mine, heard nothing since.
+    upcoming = (select(col(Application.id).label("id"), held_interview_end(now).label("ended"))
+                .where(col(Application.stage).in_(ACTIVE), col(Application.last_interview_end) > now)
+                .cte("upcoming").prefix_with("MATERIALIZED"))
+    heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
+    rows += session.exec(
+        select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
+               of(Job.title, Job.id == Application.job_id), upcoming.c.ended)
+        .join(upcoming, upcoming.c.id == Application.id)
+        .where(upcoming.c.ended >= now - LOOKBACK, mine, clock_runs(upcoming.c.ended, heard_at))
+        .order_by(upcoming.c.ended, Application.id).limit(LIMIT)).all()
     return [Task(kind="feedback_due", params={"name": name, "job": title}, due_at=ended + hours,
                  page="pages/follow_up.py", query={"application": str(app_id)})
-            for app_id, _cid, name, _owner, title, ended in _clocks(session, now, owner=user.id)]
+            for app_id, name, title, ended in rows]
 
 
 @provider
@@ -178,19 +194,24 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
         return []
     # The link opens the follow-up board only where the candidate is on the reader's board (an open application;
     # a recruiter's own candidate): a hiring manager has no board, and a closed candidate is not on it.
-    open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
-                                            col(Application.stage).in_(ACTIVE)).correlate(Candidate).exists()
-    on_board = open_app if user.has_role(Role.admin) else and_(open_app, Candidate.owner_id == user.id) \
+    open_app = select(Application.id).where(Application.candidate_id == Contact.candidate_id,
+                                            col(Application.stage).in_(ACTIVE)).correlate(Contact).exists()
+    owner = of(Candidate.owner_id, Candidate.id == Contact.candidate_id)
+    on_board = open_app if user.has_role(Role.admin) else and_(open_app, owner == user.id) \
         if user.has_role(Role.recruiter) else literal(False)
-    rows = session.exec(
-        select(Contact, Candidate.name, case((on_board, 1), else_=0))
-        .join(Candidate, col(Candidate.id) == Contact.candidate_id)
-        .where(Contact.by_user_id == user.id, col(Contact.next_contact_at) <= now + HORIZON, newest_contact(),
-               col(Candidate.anonymised_at).is_(None))
-        .order_by(Contact.next_contact_at).limit(LIMIT))  # the most urgent: My tasks shows no more
-    return [Task(kind="next_contact", params={"name": name}, due_at=c.next_contact_at,  # type: ignore[arg-type]
-                 page="pages/follow_up.py" if board else "pages/candidates.py",
-                 query={"candidate" if board else "id": str(c.candidate_id)}) for c, name, board in rows]
+    at = col(Contact.next_contact_at)
+    # My contacts by their next-contact date (the index on (by_user_id, next_contact_at)), earliest first, until
+    # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
+    keys = select(Contact.id).where(Contact.by_user_id == user.id, at <= now + HORIZON).order_by(at, Contact.id)
+    rows = walk(session, keys, lambda among: (
+        select(Contact.candidate_id, at, of(Candidate.name, Candidate.id == Contact.candidate_id),
+               case((on_board, 1), else_=0))
+        .where(among(Contact.id), newest_contact(),
+               of(Candidate.anonymised_at, Candidate.id == Contact.candidate_id).is_(None))
+        .order_by(at, Contact.id)))
+    return [Task(kind="next_contact", params={"name": name}, due_at=due, page="pages/follow_up.py" if board
+                 else "pages/candidates.py", query={"candidate" if board else "id": str(candidate_id)})
+            for candidate_id, due, name, board in rows]
 
 
 @provider
@@ -200,8 +221,10 @@ def pool_tasks(session: Session, user: User, now: datetime) -> list[Task]:
         return []
     horizon = (now + HORIZON).astimezone(get_settings().tz).date()
     rows = session.exec(
-        select(PoolEntry, Candidate.name).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
+        select(PoolEntry.candidate_id, PoolEntry.revisit_on, Candidate.name)
+        .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
         .where(PoolEntry.status == "active", PoolEntry.added_by_id == user.id, col(PoolEntry.revisit_on) <= horizon)
         .order_by(PoolEntry.revisit_on).limit(LIMIT))  # the most urgent: My tasks shows no more
-    return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_due(e), page="pages/talent_pool.py",
-                 query={"candidate": str(e.candidate_id)}) for e, name in rows]
+    return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_time(revisit_on),
+                 page="pages/talent_pool.py", query={"candidate": str(candidate_id)})
+            for candidate_id, revisit_on, name in rows]

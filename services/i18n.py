@@ -262,6 +262,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tasks.due": ("截止 {when}", "Due {when}"),
     "tasks.was_due": ("已于 {when} 到期", "Was due {when}"),
     "tasks.open": ("去处理", "Open"),
+    "tasks.more_capped": ("至少还有 {count} 项未显示，请先处理以上最紧急的事项。",
+                          "At least {count} more not shown; the most urgent come first."),
     "tasks.more": ("另有 {count} 项未显示，请先处理以上最紧急的事项。", "{count} more not shown; the most urgent come first."),
     "task.stale_application": ("{name} · {job}：在“{stage}”阶段已停留 {days} 天，请联系候选人或做出决定。",
                                "{name} · {job}: {days} days in “{stage}”; contact the candidate or decide."),

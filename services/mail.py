@@ -300,15 +300,19 @@ def release_held(*, session: Session) -> int:
     return result.rowcount or 0
 
 
-def heard_update(candidate_id: Any, at: Any) -> Any:
-    """The UPDATE that records word reaching a candidate at `at` (a mail sent, a contact that reached them):
-    `candidate.heard_at` moves forward, never back. Run by the mail worker as it marks a mail sent and by
-    followup.log_contact; it does not touch the candidate's version (an open edit form is not invalidated)."""
-    from models.candidate import Candidate
+def heard_update(candidate_id: Any, at: Any) -> list[Any]:
+    """The UPDATEs that record word reaching a candidate at `at` (a mail sent, a contact that reached them):
+    `candidate.heard_at` moves forward, never back, and their applications' `last_end_unheard` clears where that
+    end is no later. Run by the mail worker as it marks a mail sent and by followup.log_contact; they do not touch
+    the candidate's version (an open edit form is not invalidated)."""
+    from models.candidate import Application, Candidate
 
-    return (update(Candidate).where(col(Candidate.id) == candidate_id,
+    return [update(Candidate).where(col(Candidate.id) == candidate_id,
                                     or_(col(Candidate.heard_at).is_(None), col(Candidate.heard_at) < at))
-            .values(heard_at=at))
+            .values(heard_at=at),
+            update(Application).where(col(Application.candidate_id) == candidate_id,
+                                      col(Application.last_end_unheard) <= at)
+            .values(last_end_unheard=None)]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -415,19 +419,20 @@ def drafts_waiting_for(*, session: Session, actor: User, limit: int = 200) -> li
     """Drafts to candidates waiting for this person to review: those of the candidates they own; an admin also
     gets the drafts of candidates nobody owns. Oldest first."""
     require(actor, *OUTBOX_VIEWERS)
-    return list(session.exec(_waiting_query(actor).order_by(col(OutboxMessage.id)).limit(limit)))
+    return list(session.exec(waiting_drafts(actor).order_by(col(OutboxMessage.id)).limit(limit)))
 
 
-def _waiting_query(actor: User) -> Any:
+def waiting_drafts(reader: User, *columns: Any) -> Any:
+    """SQL: `columns` (the whole message by default) of the drafts waiting for `reader` (`drafts_waiting_for`)."""
     from models.candidate import Candidate  # mail knows no screen; the candidate decides whose draft it is
 
-    mine = Candidate.owner_id == actor.id
-    if actor.has_role(Role.admin):
+    mine = Candidate.owner_id == reader.id
+    if reader.has_role(Role.admin):
         mine = or_(mine, col(Candidate.owner_id).is_(None))
     # Read from the drafts (few) and test each one's candidate — not from the person's candidates (tens of
     # thousands), where PostgreSQL without statistics started (1.9 s at 100k candidates). A scalar subquery, not
     # EXISTS: PostgreSQL turns an EXISTS into a join, which it may again start from the candidates.
     theirs = select(Candidate.id).where(col(Candidate.id) == OutboxMessage.candidate_id,
                                         col(Candidate.anonymised_at).is_(None), mine).correlate(OutboxMessage)
-    return select(OutboxMessage).where(OutboxMessage.status == MailStatus.draft,
-                                       theirs.scalar_subquery().is_not(None))
+    return select(*(columns or (OutboxMessage,))).where(OutboxMessage.status == MailStatus.draft,
+                                                          theirs.scalar_subquery().is_not(None))

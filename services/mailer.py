@@ -243,7 +243,8 @@ def _mark_sent(conn: Connection, token: str, message: OutboxMessage, note: str =
     marked = conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token, "b_attempts": message.attempts + 1,
                                        "b_sent_at": sent_at, "b_note": note[:2000]})
     if marked.rowcount == 1 and message.candidate_id is not None:
-        conn.execute(heard_update(message.candidate_id, sent_at))
+        for statement in heard_update(message.candidate_id, sent_at):
+            conn.execute(statement)
     conn.commit()
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
+import pytest
 from sqlmodel import select
 
 from models.candidate import Application
@@ -226,3 +227,24 @@ def test_a_drafts_subject_on_my_tasks_is_shown_as_text_not_markdown(demo_db, ope
     [line] = [t.value for t in at.text if "evil.example" in t.value]
     assert "![x](/session/end)" in line and "[click](https://evil.example) =1+1" in line
     assert not [m.value for m in at.markdown if "evil.example" in m.value or "/session/end" in m.value]
+
+
+# --------------------------------------------------------------------------- My tasks, full
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_my_tasks_says_when_its_list_is_full_and_there_may_be_more(demo_db, open_app, monkeypatch, language):
+    """My tasks lists the LIMIT most urgent: a full list counts what it cannot know as "N+", not as all there is."""
+    from services import tasks
+
+    at = _open(open_app, "recruiter", "pages/my_tasks.py", language)
+    assert_no_exception(at)
+    overdue, soon = (m.value for m in at.metric)
+    assert "+" not in overdue + soon  # the demo recruiter's tasks fit: exact counts
+    everything = int(overdue) + int(soon)
+    assert everything > 3
+    monkeypatch.setattr(tasks, "LIMIT", 3)
+    at = _open(open_app, "recruiter", "pages/my_tasks.py", language)
+    assert_no_exception(at)
+    overdue, soon = (m.value for m in at.metric)
+    assert overdue.endswith("+") != soon.endswith("+")  # the one the list ends in is a lower bound
+    assert sum(int(v.rstrip("+")) for v in (overdue, soon)) == 3
+    assert len([t for t in at.text if t.value]) >= 3

@@ -160,14 +160,15 @@ def test_a_failed_submission_leaves_the_seat_owed(session, make) -> None:
 
 
 # --------------------------------------------------------------------------- migration 0011 derives the same
-def kept_values(engine) -> tuple[list, list, list]:  # noqa: ANN001
+def kept_values(engine) -> tuple[list, list, list, list]:  # noqa: ANN001
     with engine.connect() as conn:
         return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
-                conn.execute(text("SELECT id, settled_at FROM interviewpanelist ORDER BY id")).all(),
-                conn.execute(text("SELECT id, last_interview_end FROM application ORDER BY id")).all())
+                conn.execute(text("SELECT id, settled_at, ends_at FROM interviewpanelist ORDER BY id")).all(),
+                conn.execute(text("SELECT id, last_interview_end FROM application ORDER BY id")).all(),
+                conn.execute(text("SELECT id, last_end_unheard FROM application ORDER BY id")).all())
 
 
-def test_migrations_0011_and_0012_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
+def test_migrations_0011_to_0013_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
     """A demo history (contacts of every outcome, sent and failed mail, drafts and submitted scorecards,
     interviews held, to come, cancelled and missed) kept by the app's own rules; downgraded to 0010 (the columns
     dropped) and upgraded, the migrations must derive the very same values."""
@@ -177,8 +178,9 @@ def test_migrations_0011_and_0012_fill_the_kept_state_as_the_app_keeps_it(blank_
         seed_demo(session=session, candidates=150, seed=5)
     kept = kept_values(engine)
     assert any(at for _, at in kept[0]) and any(at is None for _, at in kept[0])
-    assert any(at for _, at in kept[1]) and any(at is None for _, at in kept[1])
+    assert any(at for _, at, _end in kept[1]) and any(at is None for _, at, _end in kept[1])
     assert any(at for _, at in kept[2]) and any(at is None for _, at in kept[2])
+    assert any(at for _, at in kept[3]) and len([a for _, a in kept[3] if a]) < len([a for _, a in kept[2] if a])
     cfg = alembic_config(blank_database_url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -207,8 +209,11 @@ def test_the_demo_keeps_the_state_as_the_app_does(session) -> None:
         if status == InterviewStatus.scheduled}
     assert submitted and seats - submitted
     assert owed == seats - submitted
+    ends = dict(session.exec(select(Interview.id, Interview.ends_at)).all())
+    assert all(p.ends_at == ends[p.interview_id] for p in session.exec(select(InterviewPanelist)))
     for app in session.exec(select(Application)):
         assert app.last_interview_end == computed_end(session, app.id or 0), app.id
+        assert app.last_end_unheard == computed_unheard(session, app.id or 0), app.id
 
 
 # --------------------------------------------------------------------------- last_interview_end
@@ -221,6 +226,20 @@ def computed_end(session: Session, application_id: int) -> object:
     """What `application.last_interview_end` must hold: the end of its last interview still on."""
     return session.exec(select(func.max(Interview.ends_at)).where(
         Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)).one()
+
+
+def unheard(session: Session, application_id: int) -> object:
+    session.expire_all()
+    return session.get(Application, application_id).last_end_unheard
+
+
+def computed_unheard(session: Session, application_id: int) -> object:
+    """What `application.last_end_unheard` must hold: the last interview's end, while the candidate has heard
+    nothing from us since."""
+    end = computed_end(session, application_id)
+    app = session.get(Application, application_id)
+    heard = session.get(Candidate, app.candidate_id).heard_at
+    return end if end is not None and (heard is None or heard < end) else None
 
 
 def panel_data(s, **changes) -> dict:  # noqa: ANN001, ANN003
@@ -303,3 +322,102 @@ def test_two_people_scheduling_one_applications_interviews_at_once_keep_the_late
             f.result()
     assert last_end(session, s.application.id) == computed_end(session, s.application.id) == ends[0]
 
+
+
+# --------------------------------------------------------------------------- last_end_unheard
+def test_word_reaching_the_candidate_clears_the_unheard_end_and_a_new_interview_sets_it_again(
+        session, make, frozen_clock) -> None:
+    s = interviewed(make)  # held T0–END
+    app = s.application.id
+    assert unheard(session, app) == END
+    frozen_clock.set(END + HOUR)
+    contact(session, s.recruiter, s, outcome="no_answer")  # nobody reached: still unheard
+    assert unheard(session, app) == END
+    contact(session, s.recruiter, s, outcome="reached")
+    assert unheard(session, app) is None
+    rnd = evaluation.list_rounds(session=session, actor=s.recruiter)[0]
+    later = evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
+        "application_id": app, "round_id": rnd.id, "starts_at": END + 3 * DAY, "ends_at": END + 3 * DAY + HOUR,
+        "interviewer_ids": [p.id for p in s.panel]})
+    assert unheard(session, app) == END + 3 * DAY + HOUR == computed_unheard(session, app)
+    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=later.id,
+                                    status=InterviewStatus.cancelled)
+    assert unheard(session, app) is None  # back to the first, which the candidate has heard about since
+    assert computed_unheard(session, app) is None
+
+
+def test_a_mail_sent_by_the_worker_clears_the_unheard_end_and_a_failed_one_does_not(
+        engine, session, make, frozen_clock, monkeypatch) -> None:
+    delivered, refused = interviewed(make), interviewed(make, email="nobody@refused.example.com")
+    frozen_clock.set(END + HOUR)
+    with running_server() as smtp:
+        smtp.handler.refused = {"nobody@refused.example.com"}
+        settings = configure_mail(monkeypatch, smtp.port)
+        sent_mail(session, delivered.recruiter, delivered)
+        sent_mail(session, refused.recruiter, refused)
+        send_due(engine=engine, settings=settings)
+    assert unheard(session, delivered.application.id) is None
+    assert unheard(session, refused.application.id) == END
+
+
+def test_the_unheard_end_is_kept_for_every_application_of_the_candidate(session, make, frozen_clock) -> None:
+    """Word reaching the person counts for each of their applications whose last interview ended before it."""
+    s = interviewed(make)
+    other_job = make.job(actor=s.recruiter)
+    other = make.application(candidate=s.candidate, job=other_job, actor=s.recruiter)
+    rnd = evaluation.list_rounds(session=session, actor=s.recruiter)[0]
+    evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
+        "application_id": other.id, "round_id": rnd.id, "starts_at": END + DAY, "ends_at": END + DAY + HOUR,
+        "interviewer_ids": [p.id for p in s.panel]})
+    frozen_clock.set(END + 2 * HOUR)
+    contact(session, s.recruiter, s, outcome="replied")
+    assert unheard(session, s.application.id) is None  # ended before the reply
+    assert unheard(session, other.id) == END + DAY + HOUR  # ends after it: still owed word once it is held
+    for app_id in (s.application.id, other.id):
+        assert unheard(session, app_id) == computed_unheard(session, app_id)
+
+
+# --------------------------------------------------------------------------- a seat's kept interview end
+def seat_ends(session: Session, interview_id: int) -> dict[int, object]:
+    session.expire_all()
+    return dict(session.exec(select(InterviewPanelist.user_id, InterviewPanelist.ends_at).where(
+        InterviewPanelist.interview_id == interview_id)).all())
+
+
+def test_every_seat_keeps_its_interviews_end_when_it_is_scheduled_and_moved(session, make, frozen_clock) -> None:
+    s = interview_with_panel(make, panel=2)
+    later = schedule(session, s.recruiter, s)  # tomorrow, the same panel
+    assert set(seat_ends(session, later.id).values()) == {later.ends_at}
+    newcomer = make.user("interviewer")
+    first_version = later.version
+    moved = evaluation.reschedule_interview(
+        session=session, actor=s.recruiter, interview_id=later.id, version=first_version,
+        interview_in=panel_data(s, starts_at=T0 + 2 * DAY, ends_at=T0 + 2 * DAY + HOUR,
+                                interviewer_ids=[s.panel[0].id, newcomer.id]))
+    assert seat_ends(session, moved.id) == {s.panel[0].id: T0 + 2 * DAY + HOUR, newcomer.id: T0 + 2 * DAY + HOUR}
+    with pytest.raises(Conflict):  # a stale move changes no seat
+        evaluation.reschedule_interview(session=session, actor=s.recruiter, interview_id=moved.id,
+                                        version=first_version, interview_in=panel_data(s))
+    session.rollback()
+    assert set(seat_ends(session, moved.id).values()) == {T0 + 2 * DAY + HOUR}
+
+
+def test_the_owed_scorecards_of_a_window_follow_an_interview_moved_into_or_out_of_it(session, make,
+                                                                                     frozen_clock) -> None:
+    """My tasks' scorecards owed more than 48 hours read the seats by their kept end: moving the interview moves
+    the seat in or out of the window."""
+    from services.tasks import my_tasks
+
+    s = interview_with_panel(make, panel=1)  # ended at T0 - 2h
+    [who] = s.panel
+    frozen_clock.set(T0 + 3 * DAY)
+    owed = [t for t in my_tasks(session=session, actor=s.recruiter) if t.kind == "scorecard_overdue"]
+    assert [t.query for t in owed] == [{"application": str(s.application.id)}]
+    mine = [t for t in my_tasks(session=session, actor=who) if t.kind == "scorecard_pending"]
+    assert [t.query for t in mine] == [{"interview": str(s.interview.id)}]
+    evaluation.reschedule_interview(session=session, actor=s.recruiter, interview_id=s.interview.id,
+                                    version=s.interview.version, interview_in=panel_data(
+                                        s, starts_at=T0 + 2 * DAY, ends_at=T0 + 2 * DAY + HOUR))
+    assert not [t for t in my_tasks(session=session, actor=s.recruiter) if t.kind == "scorecard_overdue"]
+    assert [t.due_at for t in my_tasks(session=session, actor=who) if t.kind == "scorecard_pending"] == [
+        T0 + 2 * DAY + 2 * HOUR]

@@ -260,5 +260,7 @@ def test_postgresql_without_statistics_reads_newest_rows_from_indexes_not_whole_
     if call is _board and who == "interviewer@example.com":
         pytest.skip("an interviewer has no board")
     plan = _plans(pg_seeded, call, who)
-    slow = [line for line in plan if any(s in line for s in SLOW_ON_POSTGRESQL)]
+    # A read by primary key is slow only as a walk of the table: looking up given ids (Index Cond: id = …) is not.
+    slow = [line for line, then in zip(plan, [*plan[1:], ""], strict=True)
+            if any(s in line for s in SLOW_ON_POSTGRESQL) and "Index Cond: (id = " not in then]
     assert not slow, "\n".join(plan)
