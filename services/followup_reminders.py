@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, Select, String, and_, case, func, literal
 from sqlmodel import Session, col, select
 
+import services.tasks
 from models.candidate import Application, Candidate
 from models.common import Role
 from models.evaluation import Interview, InterviewStatus
@@ -19,8 +20,9 @@ from models.user import User
 from services.candidates import owned_by
 from services.config import Settings, get_settings
 from services.followup import ACTIVE, clock_runs, held_interview_end, last_interview_end, newest_contact, revisit_time
+from services.lists import of, walk
 from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
-from services.tasks import HORIZON, LIMIT, Task, of, provider, walk
+from services.tasks import HORIZON, LIMIT, Task, provider
 
 LOOKBACK = timedelta(days=14)
 
@@ -169,7 +171,7 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     unheard = col(Application.last_end_unheard)
     keys = (select(Application.id).where(col(Application.stage).in_(ACTIVE), unheard >= now - LOOKBACK,
                                          unheard <= now).order_by(unheard, col(Application.id)))
-    rows = walk(session, keys, lambda among: found(unheard, among(Application.id)))
+    rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.tasks.LIMIT)
     # Those whose last interview is still to come (a few thousand at 100k candidates): when the last one that has
     # ended did, looked up once per application (a materialised CTE), then the window, mine, heard nothing since.
     upcoming = (select(col(Application.id).label("id"), held_interview_end(now).label("ended"))
@@ -203,7 +205,7 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     # My contacts by their next-contact date (the index on (by_user_id, next_contact_at)), earliest first, until
     # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
     keys = select(Contact.id).where(Contact.by_user_id == user.id, at <= now + HORIZON).order_by(at, Contact.id)
-    rows = walk(session, keys, lambda among: (
+    rows = walk(session, keys, limit=services.tasks.LIMIT, keep=lambda among: (
         select(Contact.candidate_id, at, of(Candidate.name, Candidate.id == Contact.candidate_id),
                case((on_board, 1), else_=0))
         .where(among(Contact.id), newest_contact(),

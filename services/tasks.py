@@ -5,13 +5,11 @@ Each area adds a provider with `@provider`; a provider returns the person's open
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Select, any_, bindparam, func, literal_column
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -21,6 +19,7 @@ from models.user import User
 from services.auth import require_current
 from services.candidates import owned_by
 from services.config import get_settings
+from services.lists import of, walk
 from services.reminders import STALE_STAGES
 
 
@@ -48,49 +47,6 @@ def provider(fn: Provider) -> Provider:
     return fn
 
 
-def walk(session: Session, keys: Select[Any], keep: Callable[[Any], Select[Any]], limit: int | None = None
-         ) -> list[Any]:
-    """The first `limit` rows (LIMIT by default) that `keep` makes of the keys `keys` walks, in the keys' order.
-
-    `keys` selects the ids of the rows that may become tasks along one index, in its order (no test an index cannot
-    hold); `keep(among)` reads those of them (`among(id column)`: the id is one of those given) that pass the other
-    tests (whose candidate, still the newest contact), in the same order. The first FIRST_SLICE × `limit` keys are
-    read on their own and `keep` given them as a list: a bounded slice, so neither planner can choose to read every
-    matching row and sort them — which PostgreSQL, misjudging how many rows the tests keep, did (40-50 ms per list
-    at 100k candidates). Only where the slice held too few, `keep` reads the rest of the range in one statement.
-    Two statements, or three, however large the tables grow."""
-    limit = LIMIT if limit is None else limit
-    size = FIRST_SLICE * limit
-    ids = list(session.exec(keys.limit(size)).all())
-    found = list(session.exec(keep(among(session, ids)).limit(limit)).all()) if ids else []
-    if len(found) < limit and len(ids) == size:  # the range goes on: the rest of it, in one statement
-        rest = keys.offset(size).scalar_subquery()
-        found += session.exec(keep(lambda column: col(column).in_(rest)).limit(limit - len(found))).all()
-    return found
-
-
-FIRST_SLICE = 8  # keys read on their own per task wanted: four times what the sparsest list (stale ones) needs
-
-
-def among(session: Session, ids: list[Any]) -> Callable[[Any], Any]:
-    """SQL, for a column: it is one of `ids` — on PostgreSQL one array parameter (`= ANY`), which it parses and
-    plans at once, where a thousand bound values cost it more than reading their rows; on SQLite one JSON
-    array parameter read by `json_each` (binding a thousand values costs SQLAlchemy more than SQLite's reads)."""
-    if session.get_bind().dialect.name == "postgresql":
-        values = bindparam("ids", ids, type_=ARRAY(Integer))
-        return lambda column: column == any_(values)
-    listed = select(literal_column("value")).select_from(func.json_each(json.dumps(ids))).scalar_subquery()
-    return lambda column: col(column).in_(listed)
-
-
-def of(column: Any, where: Any) -> Any:
-    """SQL: `column` of the one row `where` finds, read per row of the enclosing query — which starts from the
-    ids a `walk` gives it, never from the joined table (SQLite without statistics began a join with every open
-    job's applications, or every candidate of the owner)."""
-    return select(column).where(where).scalar_subquery()
-
-
-
 @provider
 def stale_applications(session: Session, user: User, now: datetime) -> list[Task]:
     """Applications of my candidates that have not moved for N days (or will within the horizon)."""
@@ -102,7 +58,7 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
     moved = col(Application.stage_changed_at)
     keys = (select(Application.id).where(col(Application.stage).in_(STALE_STAGES), moved <= now - days + HORIZON)
             .order_by(moved, col(Application.id)))
-    rows = walk(session, keys, lambda among: (
+    rows = walk(session, keys, limit=LIMIT, keep=lambda among: (
         select(Application.stage, moved, Application.candidate_id,
                of(Candidate.name, Candidate.id == Application.candidate_id),
                of(Job.title, Job.id == Application.job_id))

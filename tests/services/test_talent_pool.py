@@ -304,3 +304,25 @@ def test_pool_second_time_nothing_recorded_before_is_lost(session, make) -> None
     trail = [r["changes"]["reason"] for r in audit.list_audit(session=session, entity="candidate",
                                                               entity_id=candidate.id) if r["action"] == "pool_add"]
     assert sorted(trail) == ["第一次", "第二次"]  # the earlier reason stays in the audit trail
+
+
+def test_the_pickers_poolable_candidates_are_found_past_recently_updated_ones_still_in_process(
+        session, make, monkeypatch, frozen_clock) -> None:
+    """The picker reads the most recently updated candidates first (a slice, then the rest): candidates still in
+    process updated since the poolable ones fill the first slice, and the picker still lists the poolable ones,
+    most recently updated first."""
+    monkeypatch.setattr(followup, "POOL_PICKER_SLICE", 3)
+    recruiter = make.user("recruiter")
+    job = make.job(actor=recruiter)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    free = []
+    for n in range(3):
+        frozen_clock.set(start + timedelta(minutes=n))
+        free.append(make.candidate(actor=recruiter, name=f"可入库 {n}"))
+    for n in range(5):  # updated later, all with an application open
+        frozen_clock.set(start + timedelta(hours=1, minutes=n))
+        make.candidate(actor=recruiter, job=job, name=f"面试中 {n}")
+    picked = followup.poolable_candidates(session=session, actor=recruiter, limit=2)
+    assert [c.id for c in picked] == [free[2].id, free[1].id]
+    assert [c.id for c in followup.poolable_candidates(session=session, actor=recruiter, q="可入库 0")] == [free[0].id]
+    assert followup.poolable_candidates(session=session, actor=recruiter, q="<script>") == []
