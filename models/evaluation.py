@@ -167,7 +167,8 @@ class InterviewPanelist(SQLModel, table=True):
         UniqueConstraint("interview_id", "user_id"),
         # The seats still owing a scorecard: My tasks, the interviewer's list and the reminder rules read only
         # these (a few per cent of all seats), not every seat joined to every scorecard.
-        Index("ix_panelist_owed", "user_id", "interview_id", sqlite_where=text("settled_at IS NULL"),
+        # One person's, in the order of their interview's end (their oldest owed scorecards first).
+        Index("ix_panelist_owed", "user_id", "ends_at", "interview_id", sqlite_where=text("settled_at IS NULL"),
               postgresql_where=text("settled_at IS NULL")),
         # The same seats by their interview's end: those of the interviews ended in a window, read as a range.
         Index("ix_panelist_owed_end", "ends_at", sqlite_where=text("settled_at IS NULL"),

@@ -13,7 +13,7 @@ from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import String, case, cast, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -53,6 +53,7 @@ from services.errors import (
     ValidationError,
     validate,
 )
+from services.lists import walk
 from services.mail import queue_template, team_signature
 
 SCHEDULERS = (Role.admin, Role.recruiter)
@@ -578,20 +579,29 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
             .join(InterviewRound, col(InterviewRound.id) == Interview.round_id)
             .where(col(Interview.id).in_(ids)))
     }
-    panel: dict[int, list[str]] = {}
-    for iv_id, name in session.exec(select(InterviewPanelist.interview_id, User.name)
-                                    .join(User, col(User.id) == InterviewPanelist.user_id)
-                                    .where(col(InterviewPanelist.interview_id).in_(ids))):
-        panel.setdefault(iv_id, []).append(name)
-    submitted = dict(session.exec(select(Scorecard.interview_id, func.count())
-                                  .where(col(Scorecard.interview_id).in_(ids),
-                                         Scorecard.status == ScorecardStatus.submitted)
-                                  .group_by(Scorecard.interview_id)).all())
-    now = utcnow()
+    # Per interview, read by its key: who sits on the panel, the scorecards submitted, mine — each a lookup in the
+    # index on the interview (PostgreSQL without statistics hashed every seat and every scorecard for 200 ids);
+    # then the panel's names (the staff: a few).
+    seated = (select(func.aggregate_strings(cast(InterviewPanelist.user_id, String), ","))
+              .where(InterviewPanelist.interview_id == Interview.id).scalar_subquery())
+    cards = select(func.count()).where(Scorecard.interview_id == Interview.id,
+                                       Scorecard.status == ScorecardStatus.submitted).scalar_subquery()
+    my_card = select(Scorecard.status).where(Scorecard.interview_id == Interview.id,
+                                             Scorecard.interviewer_id == (me or 0)).scalar_subquery()
+    seats: dict[int, list[int]] = {}
+    submitted: dict[int, int] = {}
     mine: dict[int, str] = {}
-    if me is not None:
-        mine = dict(session.exec(select(Scorecard.interview_id, Scorecard.status)
-                                 .where(col(Scorecard.interview_id).in_(ids), Scorecard.interviewer_id == me)).all())
+    for iv_id, user_ids, count, status in session.exec(
+            select(Interview.id, seated, cards, my_card if me is not None else literal(None))
+            .where(col(Interview.id).in_(ids))):
+        seats[iv_id] = [int(u) for u in user_ids.split(",")] if user_ids else []
+        submitted[iv_id] = count
+        if status is not None:
+            mine[iv_id] = status
+    people_ids = {u for users in seats.values() for u in users}
+    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(people_ids))).all())
+    panel = {iv_id: [names[u] for u in users if u in names] for iv_id, users in seats.items()}
+    now = utcnow()
     out = []
     for iv in interviews:
         cname, cid, title, rzh, ren = info[iv.id]
@@ -603,18 +613,15 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
     return out
 
 
-def owed_seats(panelist: int | None = None, *, started_by: datetime | None = None,
-               ended_within: tuple[datetime, datetime] | None = None) -> Any:
+def owed_seats(panelist: int | None = None, *, ended_within: tuple[datetime, datetime] | None = None) -> Any:
     """SQL, a MATERIALIZED CTE: the panel seats (of `panelist`, or everyone's) still owing a scorecard — not
     settled: no card submitted, the interview neither cancelled nor a no-show — with their interview's
     (interview_id, user_id, starts_at, ends_at, status, application_id). The one definition of a seat owed, for
-    the reminder rules, My tasks and the interviewer's list. Read first and on their own, through the partial
-    index that holds only the owed seats (a few per cent), each interview by its key: no planner starts from the
-    interviews of a window (tens of thousands) or from every seat a person ever held — and each seat's interview
-    read by its key, not joined: PostgreSQL hashed every interview (264k at 100k candidates) to join a few
-    thousand seats, with or without statistics (38-108 ms). With `started_by` or `ended_within`, only the seats of
-    held (scheduled) interviews started by then, or ended within the two instants (both included), and each
-    seat's other columns read only for those."""
+    the reminder rules and My tasks. Read first and on their own, through the partial indexes that hold only the
+    owed seats (a few per cent); with `ended_within`, only those whose interview (its end kept on the seat) ended
+    within the two instants (both included), a range of the index by end. Each seat's interview is read by its
+    key, not joined: PostgreSQL hashed every interview (264k at 100k candidates) to join a few thousand seats,
+    with or without statistics (38-108 ms)."""
 
     def of_interview(column: Any) -> Any:  # one lookup by key per seat: never a join with every interview
         return select(column).where(Interview.id == InterviewPanelist.interview_id).scalar_subquery()
@@ -626,13 +633,8 @@ def owed_seats(panelist: int | None = None, *, started_by: datetime | None = Non
              .where(col(InterviewPanelist.settled_at).is_(None)))
     if panelist is not None:
         seats = seats.where(InterviewPanelist.user_id == panelist)
-    held = [Interview.id == InterviewPanelist.interview_id, Interview.status == InterviewStatus.scheduled]
-    if started_by is not None:
-        held.append(col(Interview.starts_at) <= started_by)
-    if ended_within is not None:  # the seat's kept end: a range of the index of owed seats by end
+    if ended_within is not None:
         seats = seats.where(col(InterviewPanelist.ends_at).between(*ended_within))
-    if len(held) > 2:  # the seat's interview passes every test: one lookup by its key
-        seats = seats.where(select(Interview.id).where(*held).scalar_subquery().is_not(None))
     return seats.cte("owed_seats").prefix_with("MATERIALIZED")
 
 
@@ -648,11 +650,20 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
         select(Interview).where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) > now,
                                 col(Interview.starts_at) > now - MAX_LENGTH, on_my_panel)
         .order_by(Interview.starts_at).limit(200)))
-    # Awaiting my scorecard: chosen among my owed seats (their interview's times are in them), then read by key.
-    owed = owed_seats(actor.id, started_by=now)
-    first = select(owed.c.interview_id).order_by(owed.c.ends_at).limit(200)
-    awaiting = list(session.exec(select(Interview).where(col(Interview.id).in_(first.scalar_subquery()))
-                                 .order_by(Interview.ends_at, Interview.id)))
+    # Awaiting my scorecard: my owed seats in the order of their interview's end (kept on the seat: an index), the
+    # first 200 whose interview is on and has begun, then those interviews read by key.
+    seat_end = col(InterviewPanelist.ends_at)
+    keys = (select(InterviewPanelist.id)
+            .where(InterviewPanelist.user_id == actor.id, col(InterviewPanelist.settled_at).is_(None),
+                   seat_end <= now + MAX_LENGTH)
+            .order_by(seat_end, col(InterviewPanelist.id)))
+    begun = select(Interview.id).where(Interview.id == InterviewPanelist.interview_id,
+                                       Interview.status == InterviewStatus.scheduled, col(Interview.starts_at) <= now)
+    first = walk(session, keys, limit=200, first=400, keep=lambda among: select(InterviewPanelist.interview_id)
+                 .where(among(InterviewPanelist.id), begun.scalar_subquery().is_not(None))
+                 .order_by(seat_end, col(InterviewPanelist.id)))
+    awaiting = list(session.exec(select(Interview).where(col(Interview.id).in_(first))
+                                 .order_by(Interview.ends_at, Interview.id))) if first else []
     return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
 
 

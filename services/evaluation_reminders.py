@@ -43,6 +43,7 @@ def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None
                           Interview.status == InterviewStatus.scheduled).cte("owed").prefix_with("MATERIALIZED")
     seats = owed_seats(panelist, ended_within=(ended_after, ended_by))  # at 1 h (48 h) sharp it is due
     return (select(seats.c.interview_id, seats.c.user_id, seats.c.ends_at, seats.c.application_id)
+            .where(seats.c.status == InterviewStatus.scheduled)  # (an owed seat's interview is on: as a check)
             .cte("owed").prefix_with("MATERIALIZED"))
 
 

@@ -34,9 +34,16 @@ def upgrade() -> None:
                " WHERE interview.id = interviewpanelist.interview_id)")
     op.create_index('ix_panelist_owed_end', 'interviewpanelist', ['ends_at'],
                     sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
+    # A person's owed seats in the order of their interview's end (the interviewer's list, oldest first).
+    op.drop_index('ix_panelist_owed', table_name='interviewpanelist')
+    op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'ends_at', 'interview_id'],
+                    sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_panelist_owed', table_name='interviewpanelist')
+    op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'interview_id'],
+                    sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
     op.drop_index('ix_panelist_owed_end', table_name='interviewpanelist')
     op.drop_column('interviewpanelist', 'ends_at')
     op.drop_index('ix_application_stage_unheard', table_name='application')

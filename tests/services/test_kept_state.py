@@ -421,3 +421,26 @@ def test_the_owed_scorecards_of_a_window_follow_an_interview_moved_into_or_out_o
     assert not [t for t in my_tasks(session=session, actor=s.recruiter) if t.kind == "scorecard_overdue"]
     assert [t.due_at for t in my_tasks(session=session, actor=who) if t.kind == "scorecard_pending"] == [
         T0 + 2 * DAY + 2 * HOUR]
+
+
+def test_the_interviewers_list_names_the_whole_panel_and_counts_the_cards_whatever_the_names_hold(
+        session, make, frozen_clock) -> None:
+    """The list reads each interview's panel, cards and the reader's own card per interview: names with commas,
+    markup and separators come back whole, and an interview's state follows its cards."""
+    odd = [make.user("interviewer", name="王, 小明"), make.user("interviewer", name="<b>Ann</b>\x1fB, Jr.")]
+    s = interview_with_panel(make, panel=odd)  # ended before T0
+    frozen_clock.set(T0)
+    [row] = evaluation.my_interviews(session=session, actor=odd[0])["awaiting"]
+    assert row.panel == sorted(["王, 小明", "<b>Ann</b>\x1fB, Jr."])
+    assert (row.state, row.my_status) == ("awaiting_scorecards", None)
+    draft = evaluation.save_scorecard(session=session, actor=odd[0], interview_id=s.interview.id, version=None,
+                                      scorecard_in=card(s.criteria, [4] * len(s.criteria)), submit=False)
+    [row] = evaluation.my_interviews(session=session, actor=odd[0])["awaiting"]
+    assert row.my_status == "draft"
+    submit(session, odd[0], s, [4] * len(s.criteria), version=draft.version)
+    assert evaluation.my_interviews(session=session, actor=odd[0])["awaiting"] == []
+    [row] = evaluation.my_interviews(session=session, actor=odd[1])["awaiting"]
+    assert row.state == "awaiting_scorecards"  # one of two cards in
+    submit(session, odd[1], s, [3] * len(s.criteria))
+    [row] = evaluation.list_interviews(session=session, actor=s.recruiter, start=T0 - DAY, end=T0 + DAY)
+    assert row.state == "completed"
