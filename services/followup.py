@@ -46,9 +46,10 @@ from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit
 from services.auth import require, require_current
+from services.candidates import owned_by
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
-from services.lists import walk
+from services.lists import of, walk
 from services.mail import heard_update, queue_template, team_signature
 
 FOLLOWERS = (Role.admin, Role.recruiter)
@@ -179,14 +180,15 @@ def _risks(interest: int | None, offer_deadlines: list[date], next_contact: date
 
 
 def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
-    """`columns` of the board's open applications: an admin's (all, or one owner's), else the recruiter's own."""
-    query = (select(*columns).select_from(Application).join(Candidate, col(Candidate.id) == Application.candidate_id)
-             .where(col(Application.stage).in_(ACTIVE), col(Candidate.anonymised_at).is_(None)))
-    if not actor.has_role(Role.admin):  # the owner filter is an admin's; a recruiter sees only their own
-        return query.where(Candidate.owner_id == actor.id)
-    if owner_id is not None:
-        return query.where(Candidate.owner_id == owner_id)
-    return query
+    """`columns` of the board's open applications: an admin's (all, or one owner's), else the recruiter's own.
+    Read from the applications in the open stages (an index), each candidate tested by its key: PostgreSQL
+    without statistics, given a join, began with every candidate (100k probes, 370 ms at 100k)."""
+    query = select(*columns).select_from(Application).where(col(Application.stage).in_(ACTIVE))
+    owner = owner_id if actor.has_role(Role.admin) else actor.id  # the owner filter is an admin's
+    if owner is None:  # every candidate's but the erased (a small set, read once from its partial index)
+        erased = select(Candidate.id).where(col(Candidate.anonymised_at).is_not(None))
+        return query.where(col(Application.candidate_id).not_in(erased))
+    return query.where(owned_by(Application.candidate_id, owner))
 
 
 def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int, limit: int,
@@ -198,7 +200,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     of the application (or candidate) in `focus` wherever it is on the board. One statement: the clock is
     computed in the database once per application, and only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
-    runs = clock_runs(apps.c.ended, apps.c.heard_at)
+    runs = apps.c.runs == 1
 
     def page(part: int, where: Any, order: tuple[Any, ...], skip: int) -> Any:
         return (select(apps.c.id, apps.c.ended, literal(1 - part).label("runs"), literal(part).label("part"),
@@ -222,10 +224,18 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
 
 
 def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
-    """The board's applications with their last interview's end, as a materialised CTE: the end is computed
-    once per application (inlined, both databases evaluated it again in every test that reads it)."""
+    """The board's applications with their last interview's end and whether the clock runs (`runs`, 1 or 0), as a
+    materialised CTE: computed once per application (inlined, both databases evaluated them again in every test
+    that reads them). Where the kept end has passed, the clock runs while the application keeps it as unheard
+    (`last_end_unheard`); only where the last interview is still to come are the last held one and the
+    candidate's `heard_at` looked up."""
+    stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
+    held = held_interview_end(now)
+    heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
+    runs = case((stored <= now, case((unheard.is_not(None), 1), else_=0)),
+                (stored > now, case((clock_runs(held, heard_at), 1), else_=0)), else_=0)
     return _board_scope(actor, owner_id, col(Application.id).label("id"), Application.candidate_id,
-                        Application.stage_changed_at, Candidate.heard_at, last_interview_end(now).label("ended")) \
+                        Application.stage_changed_at, last_interview_end(now).label("ended"), runs.label("runs")) \
         .cte("board_apps").prefix_with("MATERIALIZED")
 
 
@@ -334,8 +344,8 @@ def board_counts(*, session: Session, actor: User, now: datetime | None = None,
     """How many of the board's applications have a running clock, and how many do not."""
     require(actor, *FOLLOWERS)
     apps = _board_ends(actor, now or utcnow(), owner_id)
-    runs = case((clock_runs(apps.c.ended, apps.c.heard_at), 1), else_=0)
-    running, total = session.exec(select(func.coalesce(func.sum(runs), 0), func.count()).select_from(apps)).one()
+    running, total = session.exec(select(func.coalesce(func.sum(apps.c.runs), 0), func.count())
+                                  .select_from(apps)).one()
     return int(running), int(total) - int(running)
 
 

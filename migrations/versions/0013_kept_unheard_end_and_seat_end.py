@@ -34,6 +34,8 @@ def upgrade() -> None:
                " WHERE interview.id = interviewpanelist.interview_id)")
     op.create_index('ix_panelist_owed_end', 'interviewpanelist', ['ends_at'],
                     sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
+    op.create_index('ix_candidate_anonymised', 'candidate', ['id'], sqlite_where=sa.text('anonymised_at IS NOT NULL'),
+                    postgresql_where=sa.text('anonymised_at IS NOT NULL'))
     # A person's owed seats in the order of their interview's end (the interviewer's list, oldest first).
     op.drop_index('ix_panelist_owed', table_name='interviewpanelist')
     op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'ends_at', 'interview_id'],
@@ -41,6 +43,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_candidate_anonymised', table_name='candidate')
     op.drop_index('ix_panelist_owed', table_name='interviewpanelist')
     op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'interview_id'],
                     sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))

@@ -827,3 +827,24 @@ def test_two_intent_saves_at_the_same_moment_store_one_and_refuse_the_other(engi
     assert outcomes == ["conflict", "saved"]
     session.expire_all()
     assert sorted(i.version for i in session.exec(select(Intent))) == [1, 2]
+
+
+def test_an_erased_candidate_is_on_no_board_and_in_no_count(session, make, frozen_clock) -> None:
+    """The board reads the open applications and leaves out the erased candidates' (a small set), for an admin's
+    whole board, an owner's, and a recruiter's own — in the rows and in both counts."""
+    from models.common import utcnow
+
+    admin = make.admin()
+    kept, erased = interviewed(make), interviewed(make)
+    frozen_clock.set(END + HOUR)  # both clocks run
+    gone = session.get(Candidate, erased.candidate.id)
+    gone.anonymised_at = utcnow()
+    session.add(gone)
+    session.commit()
+    for actor, owner in ((admin, None), (admin, kept.recruiter.id), (kept.recruiter, None)):
+        board = followup.follow_up_board(session=session, actor=actor, owner_id=owner)
+        assert [r.application_id for r in board] == [kept.application.id], (actor.email, owner)
+        assert (board.running, board.others) == (1, 0)
+    for actor, owner in ((admin, erased.recruiter.id), (erased.recruiter, None)):
+        board = followup.follow_up_board(session=session, actor=actor, owner_id=owner)
+        assert (list(board), board.running, board.others) == ([], 0, 0)
