@@ -60,6 +60,13 @@ class SearchResult:
         return max(1, -(-self.total // self.page_size))
 
 
+def not_erased(candidate_id: Any) -> Any:
+    """SQL: the candidate `candidate_id` (a column of the enclosing query) is not anonymised — tested against the
+    small set of erased candidates, read once from its partial index, not by a lookup of each row's candidate
+    (which PostgreSQL turned into a hash join over every candidate)."""
+    return col(candidate_id).not_in(select(Candidate.id).where(col(Candidate.anonymised_at).is_not(None)))
+
+
 def owned_by(candidate_id: Any, owner_id: int) -> Any:
     """SQL: the candidate `candidate_id` (a column of the enclosing query) is `owner_id`'s and not anonymised —
     as a test of each row the query reads, not a filter to start from. A scalar subquery, which neither database

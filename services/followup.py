@@ -46,7 +46,7 @@ from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit
 from services.auth import require, require_current
-from services.candidates import owned_by
+from services.candidates import not_erased, owned_by
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
 from services.lists import of, walk
@@ -185,9 +185,8 @@ def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
     without statistics, given a join, began with every candidate (100k probes, 370 ms at 100k)."""
     query = select(*columns).select_from(Application).where(col(Application.stage).in_(ACTIVE))
     owner = owner_id if actor.has_role(Role.admin) else actor.id  # the owner filter is an admin's
-    if owner is None:  # every candidate's but the erased (a small set, read once from its partial index)
-        erased = select(Candidate.id).where(col(Candidate.anonymised_at).is_not(None))
-        return query.where(col(Application.candidate_id).not_in(erased))
+    if owner is None:  # every candidate's but the erased
+        return query.where(not_erased(Application.candidate_id))
     return query.where(owned_by(Application.candidate_id, owner))
 
 
@@ -769,12 +768,15 @@ def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: in
 
 
 def _pool_query(q: str, tag: str, job_family: str) -> Any:
-    query = (select(PoolEntry, Candidate).join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
-             .where(PoolEntry.status == "active", col(Candidate.anonymised_at).is_(None)))
+    """The active pool entries matching the search — the candidate's tags tested per entry, the erased left out
+    (`not_erased`): read from the entries alone (PostgreSQL, given a join, hashed all 100k candidates to count
+    13k entries: 33 ms with statistics)."""
+    query = select(PoolEntry).where(PoolEntry.status == "active", not_erased(PoolEntry.candidate_id))
     if q.strip():
         query = query.where(col(PoolEntry.reason).contains(q.strip()[:100], autoescape=True))
     if tag.strip():
-        query = query.where(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
+        tags = of(Candidate.tags, Candidate.id == PoolEntry.candidate_id)
+        query = query.where(tags.contains("," + tag.strip().lower() + ",", autoescape=True))
     if job_family.strip():
         query = query.where(PoolEntry.job_family == job_family.strip())
     return query
@@ -785,9 +787,12 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
     """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
     a page at a time (`count_pool` says how many match)."""
     require(actor, *FOLLOWERS)
-    rows = session.exec(_pool_query(q, tag, job_family).order_by(PoolEntry.revisit_on, col(PoolEntry.id))
-                        .offset(max(offset, 0)).limit(limit)).all()
-    return [{"entry": e, "candidate": c, "tags": tag_list(c.tags)} for e, c in rows]
+    entries = list(session.exec(_pool_query(q, tag, job_family).order_by(PoolEntry.revisit_on, col(PoolEntry.id))
+                                .offset(max(offset, 0)).limit(limit)).all())
+    people = {c.id: c for c in session.exec(select(Candidate).where(
+        col(Candidate.id).in_([e.candidate_id for e in entries])))} if entries else {}
+    return [{"entry": e, "candidate": people[e.candidate_id], "tags": tag_list(people[e.candidate_id].tags)}
+            for e in entries if e.candidate_id in people]
 
 
 def count_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "") -> int:

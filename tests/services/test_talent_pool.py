@@ -326,3 +326,25 @@ def test_the_pickers_poolable_candidates_are_found_past_recently_updated_ones_st
     assert [c.id for c in picked] == [free[2].id, free[1].id]
     assert [c.id for c in followup.poolable_candidates(session=session, actor=recruiter, q="可入库 0")] == [free[0].id]
     assert followup.poolable_candidates(session=session, actor=recruiter, q="<script>") == []
+
+
+def test_an_erased_candidate_is_neither_listed_nor_counted_and_tags_still_filter(session, make) -> None:
+    from models.candidate import Candidate
+    from models.common import utcnow
+
+    recruiter = make.user("recruiter")
+    python = make.candidate(actor=recruiter, tags="python,sql")
+    java = make.candidate(actor=recruiter, tags="java")
+    erased = make.candidate(actor=recruiter, tags="python")
+    for person in (python, java, erased):
+        pool(session, recruiter, person.id)
+    gone = session.get(Candidate, erased.id)
+    gone.anonymised_at = utcnow()
+    session.add(gone)
+    session.commit()
+    assert found(session, recruiter) == [python.id, java.id]
+    assert followup.count_pool(session=session, actor=recruiter) == 2
+    assert found(session, recruiter, tag="Python") == [python.id]
+    assert followup.count_pool(session=session, actor=recruiter, tag="python") == 1
+    assert found(session, recruiter, tag="py%") == []  # a wildcard is a character, not a pattern
+    assert [r["tags"] for r in followup.search_pool(session=session, actor=recruiter, tag="sql")] == [["python", "sql"]]
