@@ -20,11 +20,14 @@ if not items:
 overdue = [t for t in items if t.overdue(now)]
 soon = [t for t in items if not t.overdue(now)]
 # My tasks lists the LIMIT most urgent: when it is full there may be more, and the counts it cannot know say so
-# ("100+") — the overdue come first, so theirs is exact unless every task listed is overdue.
+# — the overdue come first, so theirs is exact unless every task listed is overdue ("100+"); then how many fall
+# due soon is not known at all ("—", not a 0 a browser trial found misleading).
 capped = len(items) >= tasks.LIMIT
 m1, m2 = st.columns(2)
-m1.metric(tr("tasks.overdue"), f"{len(overdue)}+" if capped and not soon else len(overdue))
-m2.metric(tr("tasks.due_soon"), f"{len(soon)}+" if capped and soon else len(soon))
+m1.metric(tr("tasks.overdue"), f"{len(overdue)}+" if capped and not soon else len(overdue),
+          help=tr("tasks.capped_help", limit=tasks.LIMIT) if capped and not soon else None)
+m2.metric(tr("tasks.due_soon"), (f"{len(soon)}+" if soon else "—") if capped else len(soon),
+          help=tr("tasks.capped_help", limit=tasks.LIMIT) if capped else None)
 
 
 def _show(task: tasks.Task, late: bool) -> None:

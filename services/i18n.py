@@ -262,6 +262,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tasks.due": ("截止 {when}", "Due {when}"),
     "tasks.was_due": ("已于 {when} 到期", "Was due {when}"),
     "tasks.open": ("去处理", "Open"),
+    "tasks.capped_help": ("列表只取最紧急的 {limit} 项：处理掉一些后，其余的会显示出来。",
+                          "The list holds the {limit} most urgent; as you clear them, the rest appear."),
     "tasks.more_capped": ("至少还有 {count} 项未显示，请先处理以上最紧急的事项。",
                           "At least {count} more not shown; the most urgent come first."),
     "tasks.more": ("另有 {count} 项未显示，请先处理以上最紧急的事项。", "{count} more not shown; the most urgent come first."),
