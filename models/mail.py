@@ -66,13 +66,18 @@ class OutboxAttachment(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """A reminder that was raised: the unique key makes each rule fire once per item, window and person."""
 
-    __table_args__ = (UniqueConstraint("rule", "item_key", "window", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("rule", "item_key", "window", "user_id"),
+        # A person's reminders; led by the person, it also holds the whole key, so that any lookup by person
+        # PostgreSQL picks reads one entry (by the person alone it read all of theirs for every item).
+        Index("ix_reminder_user_key", "user_id", "rule", "item_key", "window"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rule: str = Field(max_length=40)
     item_key: str = Field(max_length=100)
     window: str = Field(max_length=40)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     # JSON with what the mail needs (titles, names, due time)
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))

@@ -379,9 +379,12 @@ def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
 # --------------------------------------------------------------------------- the engine
 def _new_rows(session: Session, found: Found) -> list[Row[Any]]:
     items = found.query.subquery("item")
+    # One lookup of the unique (rule, item_key, window, user_id) per item: a scalar subquery, not NOT EXISTS,
+    # which PostgreSQL without statistics made an anti-join probing by (rule, user_id) alone — every reminder
+    # of that person for every item (3.3M index entries, 1.6 s a full pass at 100k).
     raised = select(Reminder.id).where(Reminder.rule == found.rule, Reminder.item_key == items.c.item_key,
                                        Reminder.window == items.c.window, Reminder.user_id == items.c.user_id)
-    query = select(items).where(~raised.exists())
+    query = select(items).where(raised.limit(1).scalar_subquery().is_(None))
     return list(session.execute(query.limit(found.cap) if found.cap else query).all())
 
 

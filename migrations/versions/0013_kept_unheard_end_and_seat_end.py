@@ -34,6 +34,9 @@ def upgrade() -> None:
                " WHERE interview.id = interviewpanelist.interview_id)")
     op.create_index('ix_panelist_owed_end', 'interviewpanelist', ['ends_at'],
                     sqlite_where=sa.text('settled_at IS NULL'), postgresql_where=sa.text('settled_at IS NULL'))
+    # A person's reminders by the whole key: no index that holds the person alone for the planner to pick.
+    op.create_index('ix_reminder_user_key', 'reminder', ['user_id', 'rule', 'item_key', 'window'])
+    op.drop_index('ix_reminder_user_id', table_name='reminder')
     op.create_index('ix_candidate_anonymised', 'candidate', ['id'], sqlite_where=sa.text('anonymised_at IS NOT NULL'),
                     postgresql_where=sa.text('anonymised_at IS NOT NULL'))
     # A person's owed seats in the order of their interview's end (the interviewer's list, oldest first).
@@ -43,6 +46,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index('ix_reminder_user_id', 'reminder', ['user_id'])
+    op.drop_index('ix_reminder_user_key', table_name='reminder')
     op.drop_index('ix_candidate_anonymised', table_name='candidate')
     op.drop_index('ix_panelist_owed', table_name='interviewpanelist')
     op.create_index('ix_panelist_owed', 'interviewpanelist', ['user_id', 'interview_id'],
