@@ -24,10 +24,10 @@ soon = [t for t in items if not t.overdue(now)]
 # due soon is not known at all ("—", not a 0 a browser trial found misleading).
 capped = len(items) >= tasks.LIMIT
 m1, m2 = st.columns(2)
+partial = tr("tasks.capped_help", limit=tasks.LIMIT) if capped else None  # said on each count it makes partial
 m1.metric(tr("tasks.overdue"), f"{len(overdue)}+" if capped and not soon else len(overdue),
-          help=tr("tasks.capped_help", limit=tasks.LIMIT) if capped and not soon else None)
-m2.metric(tr("tasks.due_soon"), (f"{len(soon)}+" if soon else "—") if capped else len(soon),
-          help=tr("tasks.capped_help", limit=tasks.LIMIT) if capped else None)
+          help=None if soon else partial)
+m2.metric(tr("tasks.due_soon"), (f"{len(soon)}+" if soon else "—") if capped else len(soon), help=partial)
 
 
 def _show(task: tasks.Task, late: bool) -> None:

@@ -229,12 +229,12 @@ def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
     (`last_end_unheard`); only where the last interview is still to come are the last held one and the
     candidate's `heard_at` looked up."""
     stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
-    held = held_interview_end(now)
+    ended = last_interview_end(now)
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
-    runs = case((stored <= now, case((unheard.is_not(None), 1), else_=0)),
-                (stored > now, case((clock_runs(held, heard_at), 1), else_=0)), else_=0)
+    # The unheard end is the stored end or nothing: passed, the clock runs; still to come, the last held one's.
+    runs = case((unheard <= now, 1), (and_(stored > now, clock_runs(ended, heard_at)), 1), else_=0)
     return _board_scope(actor, owner_id, col(Application.id).label("id"), Application.candidate_id,
-                        Application.stage_changed_at, last_interview_end(now).label("ended"), runs.label("runs")) \
+                        Application.stage_changed_at, ended.label("ended"), runs.label("runs")) \
         .cte("board_apps").prefix_with("MATERIALIZED")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, Select, String, and_, case, func, literal
 from sqlmodel import Session, col, select
 
-import services.tasks
+import services.tasks  # its LIMIT read when a list is made (tests lower it)
 from models.candidate import Application, Candidate
 from models.common import Role
 from models.evaluation import Interview, InterviewStatus
@@ -22,7 +22,7 @@ from services.config import Settings, get_settings
 from services.followup import ACTIVE, clock_runs, held_interview_end, last_interview_end, newest_contact, revisit_time
 from services.lists import of, walk
 from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
-from services.tasks import HORIZON, LIMIT, Task, provider
+from services.tasks import HORIZON, Task, provider
 
 LOOKBACK = timedelta(days=14)
 
@@ -178,12 +178,8 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
                 .where(col(Application.stage).in_(ACTIVE), col(Application.last_interview_end) > now)
                 .cte("upcoming").prefix_with("MATERIALIZED"))
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
-    rows += session.exec(
-        select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
-               of(Job.title, Job.id == Application.job_id), upcoming.c.ended)
-        .join(upcoming, upcoming.c.id == Application.id)
-        .where(upcoming.c.ended >= now - LOOKBACK, mine, clock_runs(upcoming.c.ended, heard_at))
-        .order_by(upcoming.c.ended, Application.id).limit(LIMIT)).all()
+    rows += session.exec(found(upcoming.c.ended, upcoming.c.id == Application.id, upcoming.c.ended >= now - LOOKBACK,
+                               clock_runs(upcoming.c.ended, heard_at)).limit(services.tasks.LIMIT)).all()
     return [Task(kind="feedback_due", params={"name": name, "job": title}, due_at=ended + hours,
                  page="pages/follow_up.py", query={"application": str(app_id)})
             for app_id, name, title, ended in rows]
@@ -226,7 +222,7 @@ def pool_tasks(session: Session, user: User, now: datetime) -> list[Task]:
         select(PoolEntry.candidate_id, PoolEntry.revisit_on, Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
         .where(PoolEntry.status == "active", PoolEntry.added_by_id == user.id, col(PoolEntry.revisit_on) <= horizon)
-        .order_by(PoolEntry.revisit_on).limit(LIMIT))  # the most urgent: My tasks shows no more
+        .order_by(PoolEntry.revisit_on).limit(services.tasks.LIMIT))  # the most urgent: no more is shown
     return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_time(revisit_on),
                  page="pages/talent_pool.py", query={"candidate": str(candidate_id)})
             for candidate_id, revisit_on, name in rows]

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from models.candidate import Application, Candidate
 from models.common import Role, utcnow
 from models.job import Job
+from models.mail import OutboxMessage
 from models.user import User
 from services.auth import require_current
 from services.candidates import owned_by
@@ -79,7 +80,6 @@ def draft_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     due as soon as they were prepared."""
     if not user.has_role(Role.recruiter, Role.admin):
         return []
-    from models.mail import OutboxMessage
     from services.mail import waiting_drafts
 
     rows = session.exec(waiting_drafts(user, OutboxMessage.id, OutboxMessage.subject, OutboxMessage.created_at,
