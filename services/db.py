@@ -154,8 +154,11 @@ def database_ready(url: str | None = None) -> bool:
 def refresh_statistics(engine: Engine | None = None) -> list[str]:
     """Keep the query planner's statistics current, as each database advises; returns what was analysed.
 
-    SQLite: `PRAGMA optimize` (its documentation: run it periodically on long-lived connections and after
-    large changes; it analyses only the tables whose statistics are missing or stale, within analysis_limit).
+    SQLite: the tables never analysed that hold data, and those whose size moved tenfold since their last ANALYZE
+    (SQLite 3.46's own rule for `PRAGMA optimize`), are analysed within `analysis_limit` (a bounded sample per index:
+    milliseconds at 100k candidates); then `PRAGMA optimize` (its documentation: run it periodically on long-lived
+    connections). Before 3.46, `PRAGMA optimize` on a new connection analyses only tables that connection has
+    already queried — nothing at all in the worker's pass — so the tables are chosen here.
     PostgreSQL: autovacuum does this; where it is turned off, the tables changed by more than autovacuum's
     own threshold (50 rows + 10 %) since their last ANALYZE are analysed here, and tables holding data that
     were never analysed (a restored or copied database starts with no statistics and no change counts)."""
@@ -163,11 +166,7 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
 
     engine = engine or get_engine()
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-            conn.exec_driver_sql("PRAGMA optimize")
-            conn.commit()
-        return ["optimize"]
+        return _refresh_sqlite_statistics(engine)
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect() as conn:
@@ -182,3 +181,34 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
         for name in stale:
             conn.exec_driver_sql(f'ANALYZE "{name}"')
     return stale
+
+
+SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index (SQLite's advice: 100-1000)
+
+
+def _refresh_sqlite_statistics(engine: Engine) -> list[str]:
+    """SQLite's half of `refresh_statistics`: the tables analysed, then "optimize"."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+        tables = [name for (name,) in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        analysed: dict[str, int] = {}
+        if conn.exec_driver_sql("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").first():
+            # Each row's stat begins with the table's row count as analysed.
+            analysed = {name: int(rows or 0) for name, rows in conn.exec_driver_sql(
+                "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl")}
+        stale = []
+        for name in tables:
+            # The highest rowid: the table's size without counting it (ids only grow; a WITHOUT ROWID table has none).
+            try:
+                size = conn.exec_driver_sql(f'SELECT max(rowid) FROM "{name}"').scalar() or 0
+            except Exception:  # noqa: BLE001 — no rowid: left to PRAGMA optimize
+                continue
+            before = analysed.get(name)
+            if size and (before is None or size > 10 * max(before, 1) or 10 * size < before):
+                stale.append(name)
+        for name in stale:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
+        conn.exec_driver_sql("PRAGMA optimize")
+        conn.commit()
+    return [*stale, "optimize"]
