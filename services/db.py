@@ -159,9 +159,11 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
     milliseconds at 100k candidates); then `PRAGMA optimize` (its documentation: run it periodically on long-lived
     connections). Before 3.46, `PRAGMA optimize` on a new connection analyses only tables that connection has
     already queried — nothing at all in the worker's pass — so the tables are chosen here.
-    PostgreSQL: autovacuum does this; where it is turned off, the tables changed by more than autovacuum's
-    own threshold (50 rows + 10 %) since their last ANALYZE are analysed here, and tables holding data that
-    were never analysed (a restored or copied database starts with no statistics and no change counts)."""
+    PostgreSQL: autovacuum does this; where it is turned off, what it would have done is done here: the tables
+    changed by more than its threshold (50 rows + 10 %) since their last ANALYZE are analysed, and those past its
+    VACUUM thresholds (dead rows: 50 + 20 %; rows inserted: 1000 + 20 %) are vacuumed and analysed — and so are
+    tables holding data that were never analysed or vacuumed (a restored or copied database starts with no
+    statistics, no change counts and no page marked all-visible)."""
     from sqlalchemy import text
 
     engine = engine or get_engine()
@@ -172,15 +174,22 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
     with engine.connect() as conn:
         if conn.execute(text("SHOW autovacuum")).scalar() == "on":
             return []
-        stale = [name for (name,) in conn.execute(text(
-            "SELECT s.relname FROM pg_stat_user_tables s "
+        found = conn.execute(text(
+            "SELECT s.relname, "
+            # autovacuum's own triggers: dead rows, rows inserted since the last VACUUM (which marks pages
+            # all-visible: without it no index-only scan skips the table, 31 → 9 ms for the job list at 100k)
+            "s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup "
+            "OR (s.last_vacuum IS NULL AND s.last_autovacuum IS NULL AND pg_relation_size(s.relid) > 0) "
+            "FROM pg_stat_user_tables s "
             "WHERE s.schemaname = current_schema() AND (s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup "
-            "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL AND pg_relation_size(s.relid) > 0)) "
-            "ORDER BY s.relname"))]
+            "OR s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup "
+            "OR ((s.last_analyze IS NULL AND s.last_autoanalyze IS NULL "
+            "     OR s.last_vacuum IS NULL AND s.last_autovacuum IS NULL) AND pg_relation_size(s.relid) > 0)) "
+            "ORDER BY s.relname")).all()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for name in stale:
-            conn.exec_driver_sql(f'ANALYZE "{name}"')
-    return stale
+        for name, vacuum in found:
+            conn.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"' if vacuum else f'ANALYZE "{name}"')
+    return [name for name, _ in found]
 
 
 SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index (SQLite's advice: 100-1000)
