@@ -128,7 +128,8 @@ def _matching(actor: User, *, q: str = "", job_id: int | None = None, stage: Sta
     not correlated EXISTS tests: without statistics SQLite ran those as a scan of every candidate times the
     applications in the stage (76 s at 100k); the IN list is read from the (stage, candidate_id) or
     (job_id, stage, candidate_id) index and each candidate fetched by its key. A hiring manager's list is the
-    applications of their own jobs (which is also what their job/stage filters may reach)."""
+    applications of their own jobs (which is also what their job/stage filters may reach); with a word or a tag
+    and no job/stage filter, tested per candidate that matches the text instead."""
     conds = [col(Candidate.anonymised_at).is_(None)]
     scope = _job_scope(actor)
     term = like_term(q)
@@ -141,7 +142,13 @@ def _matching(actor: User, *, q: str = "", job_id: int | None = None, stage: Sta
     if tag:
         # autoescape: a tag such as "c_sharp" must not match "cxsharp" through LIKE's wildcards.
         conds.append(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
-    if job_id or stage or scope is not None:
+    if scope is not None and not (job_id or stage) and (term or tag):
+        # A word or a tag: every candidate is read for the text test anyway (newest first, until the page and the
+        # count are found), so the manager's scope is one lookup per candidate that matches — in the (candidate_id,
+        # job_id) key — instead of collecting every candidate of their jobs first (59k for a manager of half the
+        # jobs at 100k: 108 → 50 ms for 'emma' on SQLite, 49 → 41 ms on PostgreSQL).
+        conds.append(exists().where(Application.candidate_id == Candidate.id, col(Application.job_id).in_(scope)))
+    elif job_id or stage or scope is not None:
         apps = select(Application.candidate_id)
         if scope is not None:
             apps = apps.where(col(Application.job_id).in_(scope))

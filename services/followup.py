@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, not_, union_all, update
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal, not_, null, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -192,49 +192,63 @@ def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
 
 def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int, limit: int,
                   focus: tuple[int | None, int | None] = (None, None), running_offset: int = 0,
-                  ) -> tuple[list[tuple[int, Any, bool]], tuple[int | None, int | None], tuple[int, Any, bool] | None]:
+                  ) -> tuple[list[tuple[int, Any, bool]], tuple[int, int], tuple[int, Any, bool] | None]:
     """(application id, last interview end, clock runs) for the board's rows: one page of the applications whose
     clock runs, most overdue first (`running_offset`, `limit`), then one page of the others, most recently
-    changed first (`offset`, `limit`); how many there are of each (None for a page past their end); and the row
-    of the application (or candidate) in `focus` wherever it is on the board. One statement: the clock is
-    computed in the database once per application, and only the rows shown come back."""
+    changed first (`offset`, `limit`); how many there are of each; and the row of the application (or candidate)
+    in `focus` wherever it is on the board. One statement: the clock is computed in the database once per
+    application, each page is the top of its order (no window over every row: sorting and numbering them all cost
+    PostgreSQL a third of the board at 100k), the counts one aggregate, and only the rows shown come back."""
     apps = _board_ends(actor, now, owner_id)
     runs = apps.c.runs == 1
 
     def page(part: int, where: Any, order: tuple[Any, ...], skip: int) -> Any:
-        return (select(apps.c.id, apps.c.ended, literal(1 - part).label("runs"), literal(part).label("part"),
-                       func.row_number().over(order_by=order).label("pos"), func.count().over().label("total"))
+        return (select(apps.c.id, apps.c.ended, apps.c.stage_changed_at, literal(1 - part).label("runs"),
+                       literal(part).label("part"))
                 .where(where).order_by(*order).offset(max(skip, 0)).limit(max(limit, 0)).subquery())
 
     running = page(0, runs, (apps.c.ended, apps.c.id), running_offset)
     others = page(1, not_(runs), (apps.c.stage_changed_at.desc(), apps.c.id.desc()), offset)
-    arms = [select(*running.c), select(*others.c)]
+    counts = select(cast(null(), Integer).label("id"), cast(null(), apps.c.ended.type).label("ended"),
+                    cast(null(), apps.c.stage_changed_at.type).label("stage_changed_at"),
+                    func.coalesce(func.sum(apps.c.runs), 0).label("runs"), func.count().label("part")).subquery()
+    arms = [select(*running.c), select(*others.c), select(*counts.c)]
     app_id, candidate_id = focus
     if app_id or candidate_id:
         wanted = apps.c.id == app_id if app_id else apps.c.candidate_id == candidate_id
-        arms.append(select(apps.c.id, apps.c.ended, case((runs, 1), else_=0).label("runs"), literal(2).label("part"),
-                           literal(0).label("pos"), literal(None).label("total")).where(wanted))
-    union = union_all(*arms).subquery()
+        arms.append(select(apps.c.id, apps.c.ended, apps.c.stage_changed_at, apps.c.runs,
+                           (-1 - apps.c.runs).label("part")).where(wanted))
+    rows = session.exec(select(*union_all(*arms).subquery().c)).all()
+    # The counting row is the one without an id: the running clocks (`runs`), all of them (`part`).
+    running_total, total = next((int(r[3]), int(r[4])) for r in rows if r[0] is None)
+    listed = [r for r in rows if r[0] is not None]
     # Running clocks, then the page of others, each in its order; a candidate's focus prefers a running clock.
-    rows = sorted(session.exec(select(*union.c)).all(), key=lambda r: (r[3], -r[2] if r[3] == 2 else r[4]))
-    totals = (next((r[5] for r in rows if r[3] == 0), None), next((r[5] for r in rows if r[3] == 1), None))
-    focused = next(((r[0], r[1], bool(r[2])) for r in rows if r[3] == 2), None)
-    return [(a, end, bool(runs)) for a, end, runs, part, *_ in rows if part != 2], totals, focused
+    shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + \
+        sorted((r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True)
+    focused = min(((r[0], r[1], bool(r[3])) for r in listed if r[4] < 0), key=lambda r: not r[2], default=None)
+    return [(a, end, bool(clock)) for a, end, _, clock, _ in shown], (running_total, total - running_total), focused
 
 
 def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
     """The board's applications with their last interview's end and whether the clock runs (`runs`, 1 or 0), as a
     materialised CTE: computed once per application (inlined, both databases evaluated them again in every test
     that reads them). Where the kept end has passed, the clock runs while the application keeps it as unheard
-    (`last_end_unheard`); only where the last interview is still to come are the last held one and the
-    candidate's `heard_at` looked up."""
+    (`last_end_unheard`); only where the last interview is still to come is the last held one looked up, in an
+    inner CTE of its own (written into one CASE, the lookup was made again in every branch that read it), and
+    only where there is one, whether the candidate has heard from us since (`clock_runs`, as one lookup)."""
     stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
-    ended = last_interview_end(now)
-    heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
+    looked_up = _board_scope(
+        actor, owner_id, col(Application.id).label("id"), Application.candidate_id, Application.stage_changed_at,
+        unheard.label("unheard"), last_interview_end(now).label("ended"),
+        case((stored > now, 1), else_=0).label("upcoming"),
+    ).cte("board_looked_up").prefix_with("MATERIALIZED")
+    c = looked_up.c
+    # Heard from us since that end: one lookup of the candidate, made only where the last held end was looked up.
+    heard = select(literal(1)).where(Candidate.id == c.candidate_id, col(Candidate.heard_at) >= c.ended) \
+        .scalar_subquery()
     # The unheard end is the stored end or nothing: passed, the clock runs; still to come, the last held one's.
-    runs = case((unheard <= now, 1), (and_(stored > now, clock_runs(ended, heard_at)), 1), else_=0)
-    return _board_scope(actor, owner_id, col(Application.id).label("id"), Application.candidate_id,
-                        Application.stage_changed_at, ended.label("ended"), runs.label("runs")) \
+    runs = case((c.unheard <= now, 1), (and_(c.upcoming == 1, c.ended.is_not(None), heard.is_(None)), 1), else_=0)
+    return select(c.id, c.candidate_id, c.stage_changed_at, c.ended, runs.label("runs")) \
         .cte("board_apps").prefix_with("MATERIALIZED")
 
 
@@ -333,8 +347,6 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
     never = now + timedelta(days=3650)
     board.sort(key=lambda r: (order[r.state], r.deadline or never))
-    if running is None or others is None:  # a page past the end of either: count them apart
-        running, others = board_counts(session=session, actor=actor, now=now, owner_id=owner_id)
     return Board(board, running=running, others=others, focus=focus)
 
 

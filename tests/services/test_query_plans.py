@@ -88,6 +88,15 @@ def test_a_managers_unfiltered_list_reads_their_jobs_applications(seeded: Engine
     assert not any("CORRELATED" in line or line.startswith("SCAN candidate") for line in plan), plan
 
 
+@pytest.mark.parametrize("filters", [{"q": "a"}, {"tag": "python"}], ids=["word", "tag"])
+def test_a_managers_text_search_tests_their_jobs_per_candidate_found(seeded: Engine, filters: dict) -> None:
+    """With a word or a tag every candidate is read for the text anyway: the manager's jobs are one lookup in the
+    (candidate_id, job_id) key per candidate, not a list of every candidate of their jobs gathered first."""
+    plan = _plan_of_search(seeded, "manager@example.com", **filters)
+    assert any("SEARCH application USING" in line and "candidate_id=?" in line for line in plan), plan
+    assert not any(line.startswith("SCAN application") for line in plan), plan
+
+
 @pytest.fixture
 def analysable(seeded: Engine, tmp_path: Path) -> Engine:
     """A copy of the small demo database (no statistics yet), to analyse without changing the plans the other tests
