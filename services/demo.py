@@ -341,7 +341,7 @@ class _Demo:
         app_id = self.next_id[Application]
         self.history, self.rejection, self.bookings = [], None, []
         app = {"candidate_id": cid, "job_id": job.id, "stage": final.value, "created_by_id": owner,
-               "last_interview_end": None, "last_end_unheard": None}
+               "owner_id": cand["owner_id"], "last_interview_end": None, "last_end_unheard": None}
         self.add(Application, app)
         t = now - timedelta(days=800)  # provisional; the history is moved to where it belongs below
         first = t

@@ -66,7 +66,7 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
     query = _owed_select(owed, owed.c.interview_id, owed.c.ends_at, owed.c.user_id, owed.c.application_id) \
         .order_by(owed.c.ends_at).limit(LIMIT)  # My tasks shows the LIMIT most urgent: no more is needed
     if owner is not None:
-        query = query.where(owned_by(Application.candidate_id, owner))  # tested per owed row (few)
+        query = query.where(owned_by(owner))  # tested per owed row (few)
     return list(session.exec(query).all())
 
 

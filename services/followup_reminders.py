@@ -159,7 +159,7 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     if not user.has_role(Role.admin, Role.recruiter):
         return []
     hours = timedelta(hours=get_settings().feedback_hours)
-    mine = owned_by(Application.candidate_id, user.id or 0)
+    mine = owned_by(user.id or 0)
 
     def found(ended: Any, *where: Any) -> Select[Any]:
         return (select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
@@ -167,15 +167,19 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
                 .where(*where, mine).order_by(ended, col(Application.id)))
 
     # Where the last interview has ended and the candidate has heard nothing since, the application keeps that
-    # end (`last_end_unheard`): those of the lookback, oldest first along its index, until LIMIT of mine are found.
+    # end (`last_end_unheard`): mine of the lookback, oldest first along the (owner_id, stage, last_end_unheard)
+    # index, until LIMIT of mine not erased are found.
     unheard = col(Application.last_end_unheard)
-    keys = (select(Application.id).where(col(Application.stage).in_(ACTIVE), unheard >= now - LOOKBACK,
-                                         unheard <= now).order_by(unheard, col(Application.id)))
+    keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
+                                         unheard >= now - LOOKBACK, unheard <= now)
+            .order_by(unheard, col(Application.id)))
     rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.tasks.LIMIT)
-    # Those whose last interview is still to come (a few thousand at 100k candidates): when the last one that has
-    # ended did, looked up once per application (a materialised CTE), then the window, mine, heard nothing since.
+    # Mine whose last interview is still to come (a few thousand of everyone's at 100k candidates): when the last
+    # one that has ended did, looked up once per application (a materialised CTE), then the window, not erased,
+    # heard nothing since.
     upcoming = (select(col(Application.id).label("id"), held_interview_end(now).label("ended"))
-                .where(col(Application.stage).in_(ACTIVE), col(Application.last_interview_end) > now)
+                .where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
+                       col(Application.last_interview_end) > now)
                 .cte("upcoming").prefix_with("MATERIALIZED"))
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
     rows += session.exec(found(upcoming.c.ended, upcoming.c.id == Application.id, upcoming.c.ended >= now - LOOKBACK,

@@ -54,17 +54,19 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
     if not user.has_role(Role.recruiter, Role.admin):
         return []
     days = timedelta(days=get_settings().stale_application_days)
-    # The oldest first, along the (stage, stage_changed_at) index, until LIMIT of mine in jobs still open are
-    # found (the keys of the three stages are read together and merged: the index alone, a few thousand entries).
+    # Mine (the owner kept on the application), the oldest first, along the (owner_id, stage, stage_changed_at)
+    # index, until LIMIT in jobs still open and not erased are found (the keys of the three stages are read
+    # together and merged: the index alone, a few thousand entries).
     moved = col(Application.stage_changed_at)
-    keys = (select(Application.id).where(col(Application.stage).in_(STALE_STAGES), moved <= now - days + HORIZON)
+    keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(STALE_STAGES),
+                                         moved <= now - days + HORIZON)
             .order_by(moved, col(Application.id)))
     rows = walk(session, keys, limit=LIMIT, keep=lambda among: (
         select(Application.stage, moved, Application.candidate_id,
                of(Candidate.name, Candidate.id == Application.candidate_id),
                of(Job.title, Job.id == Application.job_id))
         .where(among(Application.id), of(Job.status, Job.id == Application.job_id) == "open",
-               owned_by(Application.candidate_id, user.id or 0))
+               owned_by(user.id or 0))
         .order_by(moved, col(Application.id))))
     return [
         Task(kind="stale_application", params={"name": name, "job": title, "stage": stage,

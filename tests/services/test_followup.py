@@ -683,7 +683,7 @@ def _many_applications(make: Factory, recruiter: User, job: Job, count: int) -> 
     people = [Candidate(name=f"批量 {n}", email=f"bulk{n}@example.com", owner_id=recruiter.id) for n in range(count)]
     session.add_all(people)
     session.flush()
-    session.add_all([Application(candidate_id=p.id, job_id=job.id, stage=Stage.interviewing,
+    session.add_all([Application(candidate_id=p.id, job_id=job.id, stage=Stage.interviewing, owner_id=recruiter.id,
                                  stage_changed_at=T0 - n * MINUTE) for n, p in enumerate(people)])
     session.commit()
 

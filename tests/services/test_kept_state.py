@@ -165,10 +165,10 @@ def kept_values(engine) -> tuple[list, list, list, list]:  # noqa: ANN001
         return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
                 conn.execute(text("SELECT id, settled_at, ends_at FROM interviewpanelist ORDER BY id")).all(),
                 conn.execute(text("SELECT id, last_interview_end FROM application ORDER BY id")).all(),
-                conn.execute(text("SELECT id, last_end_unheard FROM application ORDER BY id")).all())
+                conn.execute(text("SELECT id, last_end_unheard, owner_id FROM application ORDER BY id")).all())
 
 
-def test_migrations_0011_to_0013_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
+def test_migrations_0011_to_0014_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
     """A demo history (contacts of every outcome, sent and failed mail, drafts and submitted scorecards,
     interviews held, to come, cancelled and missed) kept by the app's own rules; downgraded to 0010 (the columns
     dropped) and upgraded, the migrations must derive the very same values."""
@@ -180,7 +180,9 @@ def test_migrations_0011_to_0013_fill_the_kept_state_as_the_app_keeps_it(blank_d
     assert any(at for _, at in kept[0]) and any(at is None for _, at in kept[0])
     assert any(at for _, at, _end in kept[1]) and any(at is None for _, at, _end in kept[1])
     assert any(at for _, at in kept[2]) and any(at is None for _, at in kept[2])
-    assert any(at for _, at in kept[3]) and len([a for _, a in kept[3] if a]) < len([a for _, a in kept[2] if a])
+    assert any(at for _, at, _owner in kept[3])
+    assert len([a for _, a, _owner in kept[3] if a]) < len([a for _, a in kept[2] if a])
+    assert all(owner for _, _at, owner in kept[3])  # every demo candidate has an owner, kept on each application
     cfg = alembic_config(blank_database_url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -214,6 +216,7 @@ def test_the_demo_keeps_the_state_as_the_app_does(session) -> None:
     for app in session.exec(select(Application)):
         assert app.last_interview_end == computed_end(session, app.id or 0), app.id
         assert app.last_end_unheard == computed_unheard(session, app.id or 0), app.id
+        assert app.owner_id == session.get(Candidate, app.candidate_id).owner_id, app.id
 
 
 # --------------------------------------------------------------------------- last_interview_end
@@ -444,3 +447,52 @@ def test_the_interviewers_list_names_the_whole_panel_and_counts_the_cards_whatev
     submit(session, odd[1], s, [3] * len(s.criteria))
     [row] = evaluation.list_interviews(session=session, actor=s.recruiter, start=T0 - DAY, end=T0 + DAY)
     assert row.state == "completed"
+
+
+# --------------------------------------------------------------------------- application.owner_id
+def owners(session: Session, candidate_id: int) -> set[object]:
+    session.expire_all()
+    return set(session.exec(select(Application.owner_id).where(Application.candidate_id == candidate_id)).all())
+
+
+def test_every_application_keeps_its_candidates_owner_through_a_handover(session, make, frozen_clock) -> None:
+    """The board and My tasks read one recruiter's applications by the owner kept on them: a new application takes
+    the candidate's owner, a handover moves every application's, and a save refused as stale moves none."""
+    from tests.services.test_candidates import form
+
+    first, second = make.user("recruiter"), make.user("recruiter")
+    admin = make.user("admin")
+    frozen_clock.set(T0 - DAY)
+    s = interviewed(make, recruiter=first, starts=T0 - DAY)  # the clock runs from T0 - DAY + 1 h
+    other_job = make.job(actor=first)
+    candidates.add_application(session=session, actor=first, candidate_id=s.candidate.id, job_id=other_job.id)
+    assert owners(session, s.candidate.id) == {first.id}
+    frozen_clock.set(T0)
+
+    def on_board(user: User) -> set[int]:
+        return {r.application_id for r in followup.follow_up_board(session=session, actor=user)}
+
+    def feedback_tasks(user: User) -> list[str]:
+        from services import tasks
+        return [t.query.get("application", "") for t in tasks.my_tasks(session=session, actor=user)
+                if t.kind == "feedback_due"]
+
+    assert s.application.id in on_board(first) and not on_board(second)
+    assert feedback_tasks(first) == [str(s.application.id)] and feedback_tasks(second) == []
+    session.expire_all()
+    cand = session.get(Candidate, s.candidate.id)
+    stale = form(cand, owner_id=second.id)
+    candidates.update_candidate(session=session, actor=admin, candidate_id=cand.id,
+                                candidate_in=form(cand, owner_id=second.id))
+    assert owners(session, cand.id) == {second.id}
+    assert not on_board(first) and s.application.id in on_board(second)
+    assert feedback_tasks(first) == [] and feedback_tasks(second) == [str(s.application.id)]
+    # The same form saved again (a second tab, a double submit): refused as stale, and nothing moves.
+    with pytest.raises(Conflict):
+        candidates.update_candidate(session=session, actor=admin, candidate_id=cand.id,
+                                    candidate_in=stale | {"owner_id": first.id})
+    assert owners(session, cand.id) == {second.id}
+    # An admin's board filtered by owner follows it too.
+    assert {r.application_id for r in followup.follow_up_board(session=session, actor=admin, owner_id=second.id)} \
+        >= {s.application.id}
+    assert not followup.follow_up_board(session=session, actor=admin, owner_id=first.id)
