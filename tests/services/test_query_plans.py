@@ -160,9 +160,10 @@ def pg_schema() -> Engine:
     admin.dispose()
 
 
-def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(pg_schema: Engine) -> None:
+def test_postgresql_connections_run_without_jit_or_parallel_workers_keeping_url_options(pg_schema: Engine) -> None:
     with pg_schema.connect() as conn:
         assert conn.execute(text("SHOW jit")).scalar() == "off"
+        assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
         assert conn.execute(text("SELECT current_schema()")).scalar().startswith("t_stats_")
 
 
