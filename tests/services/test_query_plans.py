@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
+from models.candidate import Application, Candidate
 from models.common import Stage
 from models.job import Job
 from models.user import User
@@ -83,8 +84,30 @@ def test_a_job_filter_reads_the_job_stage_index(seeded: Engine, filters: dict) -
     assert any("ix_application_job_stage" in line for line in plan), plan
 
 
-def test_a_managers_unfiltered_list_reads_their_jobs_applications(seeded: Engine) -> None:
+def test_a_manager_reaching_many_candidates_reads_the_newest_and_tests_each(seeded: Engine) -> None:
+    """The demo's manager holds half the jobs: the newest candidates, each tested by one lookup in the
+    (candidate_id, job_id) key, find the page within a few thousand read — no list of all of theirs first."""
     plan = _plan_of_search(seeded, "manager@example.com")
+    assert any("SEARCH application USING" in line and "candidate_id=?" in line for line in plan), plan
+    assert not any(line.startswith("SCAN application") for line in plan), plan
+
+
+def test_a_manager_reaching_few_candidates_reads_their_jobs_applications(analysable: Engine) -> None:
+    """A manager of one job with one application: their candidates are read from their jobs' applications (an
+    index), not found by reading every candidate."""
+    with Session(analysable) as session:
+        manager = User(email="few@example.com", name="Few", roles="hiring_manager")
+        session.add(manager)
+        session.flush()
+        job = Job(title="Small", hiring_manager_id=manager.id)
+        session.add(job)
+        session.flush()
+        someone = session.exec(select(Candidate.id).limit(1)).one()
+        session.add(Application(candidate_id=someone, job_id=job.id or 0))
+        session.commit()
+        few = session.get(User, manager.id)
+        assert candidates.search_candidates(session=session, actor=few).total == 1
+    plan = _plan_of_search(analysable, "few@example.com")
     assert not any("CORRELATED" in line or line.startswith("SCAN candidate") for line in plan), plan
 
 
