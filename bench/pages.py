@@ -13,8 +13,11 @@ followup_bench_* databases to reclaim space, or to seed again after editing a mi
 The app's clock is frozen at the moment the database was seeded, so a database seeded last week still has
 interviews tomorrow and scorecards due.
 
-The benchmark never runs ANALYZE, because the app does not: what the planner knows is what a fresh production
-database knows (PostgreSQL's autovacuum may still analyze a table on its own, as it would in production).
+By default the benchmark runs no ANALYZE: what the planner knows is what a freshly loaded database knows, before
+the app's worker first refreshes the statistics (PostgreSQL's autovacuum may still analyze a table on its own, as
+it would in production). With --app-statistics it first refreshes them on a copy as that worker does
+(services.db.refresh_statistics: SQLite's ANALYZE of the tables never analysed or grown tenfold and PRAGMA
+optimize; PostgreSQL's ANALYZE and VACUUM where autovacuum is off) — a database the app has been running on.
 
 For every page (services.policy.PAGES), every demo role that may open it (admin@, recruiter@, manager@,
 interviewer@example.com) and the filters people use, it calls the services the page calls on a normal render —
