@@ -236,7 +236,7 @@ def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
     that reads them). Where the kept end has passed, the clock runs while the application keeps it as unheard
     (`last_end_unheard`); only where the last interview is still to come is the last held one looked up, in an
     inner CTE of its own (written into one CASE, the lookup was made again in every branch that read it), and
-    only where there is one, whether the candidate has heard from us since (`clock_runs`, as one lookup)."""
+    only where there is one, whether the candidate has heard from us since (`clock_runs`)."""
     stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
     looked_up = _board_scope(
         actor, owner_id, col(Application.id).label("id"), Application.candidate_id, Application.stage_changed_at,
@@ -244,11 +244,10 @@ def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
         case((stored > now, 1), else_=0).label("upcoming"),
     ).cte("board_looked_up").prefix_with("MATERIALIZED")
     c = looked_up.c
-    # Heard from us since that end: one lookup of the candidate, made only where the last held end was looked up.
-    heard = select(literal(1)).where(Candidate.id == c.candidate_id, col(Candidate.heard_at) >= c.ended) \
-        .scalar_subquery()
-    # The unheard end is the stored end or nothing: passed, the clock runs; still to come, the last held one's.
-    runs = case((c.unheard <= now, 1), (and_(c.upcoming == 1, c.ended.is_not(None), heard.is_(None)), 1), else_=0)
+    # The unheard end is the stored end or nothing: passed, the clock runs; still to come, the last held one's —
+    # the candidate's `heard_at` read only where there is one.
+    heard_at = of(Candidate.heard_at, Candidate.id == c.candidate_id)
+    runs = case((c.unheard <= now, 1), (and_(c.upcoming == 1, clock_runs(c.ended, heard_at)), 1), else_=0)
     return select(c.id, c.candidate_id, c.stage_changed_at, c.ended, runs.label("runs")) \
         .cte("board_apps").prefix_with("MATERIALIZED")
 

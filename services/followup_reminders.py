@@ -17,7 +17,7 @@ from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
-from services.candidates import owned_by
+from services.candidates import not_erased
 from services.config import Settings, get_settings
 from services.followup import ACTIVE, clock_runs, held_interview_end, last_interview_end, newest_contact, revisit_time
 from services.lists import of, walk
@@ -159,12 +159,10 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     if not user.has_role(Role.admin, Role.recruiter):
         return []
     hours = timedelta(hours=get_settings().feedback_hours)
-    mine = owned_by(user.id or 0)
-
-    def found(ended: Any, *where: Any) -> Select[Any]:
+    def found(ended: Any, *where: Any) -> Select[Any]:  # of the applications `where` finds (mine), not erased
         return (select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
                        of(Job.title, Job.id == Application.job_id), ended.label("ended"))
-                .where(*where, mine).order_by(ended, col(Application.id)))
+                .where(*where, not_erased(Application.candidate_id)).order_by(ended, col(Application.id)))
 
     # Where the last interview has ended and the candidate has heard nothing since, the application keeps that
     # end (`last_end_unheard`): mine of the lookback, oldest first along the (owner_id, stage, last_end_unheard)

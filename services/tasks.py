@@ -18,7 +18,7 @@ from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
 from services.auth import require_current
-from services.candidates import owned_by
+from services.candidates import not_erased
 from services.config import get_settings
 from services.lists import of, walk
 from services.reminders import STALE_STAGES
@@ -66,7 +66,7 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
                of(Candidate.name, Candidate.id == Application.candidate_id),
                of(Job.title, Job.id == Application.job_id))
         .where(among(Application.id), of(Job.status, Job.id == Application.job_id) == "open",
-               owned_by(user.id or 0))
+               not_erased(Application.candidate_id))
         .order_by(moved, col(Application.id))))
     return [
         Task(kind="stale_application", params={"name": name, "job": title, "stage": stage,
