@@ -56,8 +56,12 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     options = " ".join(x for x in (parsed.query.get("options", ""), "-c jit=off -c max_parallel_workers_per_gather=0")
                        if x)
+    # TCP keepalives: a database host that vanished without closing its connections (power loss, a dropped route)
+    # is noticed within about a minute, instead of a query — the worker's, a page's — waiting on it for ever.
+    keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
     return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
-                         max_overflow=10, pool_timeout=10, connect_args={"connect_timeout": 5, "options": options})
+                         max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5, "options": options, **keepalives})
 
 
 def get_engine(url: str | None = None) -> Engine:

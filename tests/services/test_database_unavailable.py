@@ -63,6 +63,7 @@ class TcpSwitch:
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
 
     def on(self) -> None:
         listener = socket.socket()
@@ -73,15 +74,22 @@ class TcpSwitch:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def off(self) -> None:
+        """Refuse new connections and drop the open ones, as a database that went away does: each side reads the
+        end of its connection (a query in flight fails instead of waiting for an answer that never comes)."""
         if self._listener is not None:
             with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() below; close() alone does not
             self._listener.close()
             self._listener = None
-        for sock in self._open:
+        with self._lock:
+            dropped, self._open = self._open, []
+        for sock in dropped:
+            # shutdown() first: close() alone neither wakes a pump blocked in recv() on it nor ends the connection
+            # while that recv() holds it, so a client waiting on its query waited forever.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
-        self._open.clear()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -90,7 +98,8 @@ class TcpSwitch:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
-            self._open += [client, upstream]
+            with self._lock:
+                self._open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
@@ -164,6 +173,60 @@ def test_once_postgresql_is_back_it_is_migrated_and_the_app_carries_on(monkeypat
     db.get_engine(url).dispose()
     at.run()
     assert_outage_page(at)
+
+
+def test_a_query_in_flight_when_the_database_goes_away_fails_at_once_instead_of_waiting_forever(switched_pg) -> None:
+    """The outage the deploy test simulates drops open connections. Closing the forwarder's sockets alone left a
+    connection with a query in flight open: its client (the worker, in CI) waited for the answer for ever."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    url, switch = switched_pg
+    switch.on()
+    engine = db.make_engine(url)
+    outcome: list[BaseException | None] = []
+
+    def query() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_sleep(2)"))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion below
+            outcome.append(exc)
+
+    try:
+        worker = threading.Thread(target=query, daemon=True)
+        worker.start()
+        time.sleep(0.5)  # the query is running on the server
+        switch.off()
+        worker.join(timeout=10)
+        assert not worker.is_alive(), "the client still waits for its query's answer"
+        assert len(outcome) == 1 and isinstance(outcome[0], OperationalError), outcome
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_connections_keep_alive_so_a_vanished_host_is_noticed(blank_database_url: str) -> None:
+    """A host gone without closing its connections (no FIN, no RST) is only noticed by TCP keepalives: the
+    connection's own socket has them on, probing after 30 s idle."""
+    from sqlalchemy import text
+
+    if not blank_database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no network connection")
+    engine = db.make_engine(blank_database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            fd = conn.connection.driver_connection.pgconn.socket
+            sock = socket.socket(fileno=fd)
+            try:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+            finally:
+                sock.detach()  # the connection's socket: not ours to close
+    finally:
+        engine.dispose()
 
 
 def test_the_start_up_thread_migrates_when_postgresql_comes_back(monkeypatch, switched_pg) -> None:
