@@ -20,7 +20,7 @@ from services.candidates import owned_by
 from services.config import Settings
 from services.evaluation import owed_seats
 from services.reminders import RECIPIENT_ROLES, Found, Scan, Words, elapsed, key, rule
-from services.tasks import LIMIT, Task, provider
+from services.tasks import LIMIT, Task, before, provider
 
 FIRST_REMINDER = timedelta(hours=1)
 ESCALATE_AFTER = timedelta(hours=48)
@@ -121,42 +121,52 @@ def scorecard_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     yield Found("scorecard_overdue", overdue, overdue_words, cap=2000)
 
 
-@provider
-def my_pending_scorecards(session: Session, user: User, now: datetime) -> list[Task]:
+OWED_SHOWN = timedelta(days=90)  # My tasks lists scorecards owed for interviews ended within this
+
+
+@provider(reach=OWED_SHOWN - FIRST_REMINDER)
+def my_pending_scorecards(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Scorecards I still owe, due an hour after each interview ended."""
+    ended_by = before(now, None if due_by is None else due_by - FIRST_REMINDER)
+    if ended_by < now - OWED_SHOWN:  # the list is full of older tasks
+        return []
     return [
         Task(kind="scorecard_pending", params={"name": row.candidate, "job": row.title},
              due_at=row.ends_at + FIRST_REMINDER, page="pages/scorecard.py", query={"interview": str(row.interview_id)})
-        for row in _pending(session, ended_after=now - timedelta(days=90), ended_by=now, panelist=user.id)
+        for row in _pending(session, ended_after=now - OWED_SHOWN, ended_by=ended_by, panelist=user.id)
     ]
 
 
-@provider
-def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datetime) -> list[Task]:
+@provider(reach=OWED_SHOWN - ESCALATE_AFTER)
+def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datetime,
+                                        due_by: datetime | None = None) -> list[Task]:
     """For a recruiter: colleagues' scorecards on my candidates more than 48 hours late."""
     if not user.has_role(Role.admin, Role.recruiter):
+        return []
+    ended_by = before(now, due_by) - ESCALATE_AFTER
+    if ended_by < now - OWED_SHOWN:  # the list is full of older tasks
         return []
     return [
         Task(kind="scorecard_overdue", params={"who": row.who, "name": row.candidate, "job": row.title},
              due_at=row.ends_at + ESCALATE_AFTER, page="pages/debrief.py",
              query={"application": str(row.application_id)})
-        for row in _pending(session, ended_after=now - timedelta(days=90), ended_by=now - ESCALATE_AFTER,
-                            owner=user.id)
+        for row in _pending(session, ended_after=now - OWED_SHOWN, ended_by=ended_by, owner=user.id)
         if row.user_id != user.id
     ]
 
 
 @provider
-def decisions_waiting(session: Session, user: User, now: datetime) -> list[Task]:
+def decisions_waiting(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """For a hiring manager: applications to their jobs waiting for a decision (due two days after they got there)."""
     if not user.has_role(Role.hiring_manager):
         return []
+    waiting = [] if due_by is None else [col(Application.stage_changed_at) <= due_by - DECISION_DUE]
     rows = session.exec(
         select(Application.id, Application.stage_changed_at, Candidate.name, Job.title)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
         .where(Job.hiring_manager_id == user.id, Application.stage == Stage.decision_pending,
-               col(Candidate.anonymised_at).is_(None))
+               col(Candidate.anonymised_at).is_(None), *waiting)
         .order_by(Application.stage_changed_at).limit(200))
     return [Task(kind="decision_waiting", params={"name": name, "job": title}, due_at=changed + DECISION_DUE,
                  page="pages/debrief.py", query={"application": str(app_id)})

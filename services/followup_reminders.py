@@ -22,7 +22,7 @@ from services.config import Settings, get_settings
 from services.followup import ACTIVE, clock_runs, held_interview_end, last_interview_end, newest_contact, revisit_time
 from services.lists import of, walk
 from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
-from services.tasks import HORIZON, Task, provider
+from services.tasks import HORIZON, Task, before, provider
 
 LOOKBACK = timedelta(days=14)
 
@@ -153,12 +153,15 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
     yield Found("pool_revisit", query, words, cap=2000)
 
 
-@provider
-def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
+@provider(reach=LOOKBACK)
+def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Candidates of mine waiting for word after an interview, due N hours after it ended (oldest first)."""
     if not user.has_role(Role.admin, Role.recruiter):
         return []
     hours = timedelta(hours=get_settings().feedback_hours)
+    ended_by = before(now, None if due_by is None else due_by - hours)
+    if ended_by < now - LOOKBACK:  # the list is full of older tasks
+        return []
     def found(ended: Any, *where: Any) -> Select[Any]:  # of the applications `where` finds (mine), not erased
         return (select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
                        of(Job.title, Job.id == Application.job_id), ended.label("ended"))
@@ -169,7 +172,7 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     # index, until LIMIT of mine not erased are found.
     unheard = col(Application.last_end_unheard)
     keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
-                                         unheard >= now - LOOKBACK, unheard <= now)
+                                         unheard >= now - LOOKBACK, unheard <= ended_by)
             .order_by(unheard, col(Application.id)))
     rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.tasks.LIMIT)
     # Mine whose last interview is still to come (a few thousand of everyone's at 100k candidates): when the last
@@ -181,14 +184,15 @@ def feedback_tasks(session: Session, user: User, now: datetime) -> list[Task]:
                 .cte("upcoming").prefix_with("MATERIALIZED"))
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
     rows += session.exec(found(upcoming.c.ended, upcoming.c.id == Application.id, upcoming.c.ended >= now - LOOKBACK,
-                               clock_runs(upcoming.c.ended, heard_at)).limit(services.tasks.LIMIT)).all()
+                               upcoming.c.ended <= ended_by, clock_runs(upcoming.c.ended, heard_at))
+                         .limit(services.tasks.LIMIT)).all()
     return [Task(kind="feedback_due", params={"name": name, "job": title}, due_at=ended + hours,
                  page="pages/follow_up.py", query={"application": str(app_id)})
             for app_id, name, title, ended in rows]
 
 
 @provider
-def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
+def contact_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Next-contact dates I set that have come or come within the horizon (and no newer contact since)."""
     if not user.has_role(Role.admin, Role.recruiter, Role.hiring_manager):
         return []
@@ -202,7 +206,8 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
     at = col(Contact.next_contact_at)
     # My contacts by their next-contact date (the index on (by_user_id, next_contact_at)), earliest first, until
     # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
-    keys = select(Contact.id).where(Contact.by_user_id == user.id, at <= now + HORIZON).order_by(at, Contact.id)
+    keys = (select(Contact.id).where(Contact.by_user_id == user.id, at <= before(now + HORIZON, due_by))
+            .order_by(at, Contact.id))
     rows = walk(session, keys, limit=services.tasks.LIMIT, keep=lambda among: (
         select(Contact.candidate_id, at, of(Candidate.name, Candidate.id == Contact.candidate_id),
                case((on_board, 1), else_=0))
@@ -215,11 +220,11 @@ def contact_tasks(session: Session, user: User, now: datetime) -> list[Task]:
 
 
 @provider
-def pool_tasks(session: Session, user: User, now: datetime) -> list[Task]:
+def pool_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Talent-pool candidates I pooled whose revisit date has come or comes within the horizon."""
     if not user.has_role(Role.admin, Role.recruiter):
         return []
-    horizon = (now + HORIZON).astimezone(get_settings().tz).date()
+    horizon = before(now + HORIZON, due_by).astimezone(get_settings().tz).date()  # (due at 09:00 that day)
     rows = session.exec(
         select(PoolEntry.candidate_id, PoolEntry.revisit_on, Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)

@@ -1,6 +1,8 @@
 """My tasks: everything due for one person, most urgent first, computed from the database (not from mail).
 
-Each area adds a provider with `@provider`; a provider returns the person's open items as `Task`s.
+Each area adds a provider with `@provider`; a provider returns the person's open items as `Task`s, the most urgent
+first, at most LIMIT, and only those due by `due_by` when it is given: My tasks shows the LIMIT most urgent of all,
+so once that many are found, what falls due later is not read.
 """
 
 from __future__ import annotations
@@ -36,20 +38,38 @@ class Task:
         return self.due_at <= now
 
 
-Provider = Callable[[Session, User, datetime], list[Task]]
+Provider = Callable[[Session, User, datetime, datetime | None], list[Task]]
 PROVIDERS: list[Provider] = []
+REACH: dict[Provider, timedelta | None] = {}  # how long before now a provider's tasks can have fallen due
 HORIZON = timedelta(days=2)  # what falls due within two days is shown too
 LIMIT = 100  # the most urgent; the page shows the first 50 and says when there are more than LIMIT
 
 
-def provider(fn: Provider) -> Provider:
-    """Register a source of tasks."""
-    PROVIDERS.append(fn)
-    return fn
+def provider(fn: Provider | None = None, *, reach: timedelta | None = None) -> Any:
+    """Register a source of tasks: `fn(session, user, now, due_by)`. `reach`: how long before `now` its tasks can
+    have fallen due at the earliest (a lookback), None when they can be any age (a next-contact date set months
+    ago). My tasks asks those of any age first: once they fill the list, a provider whose tasks cannot be older
+    than the list's last is not asked at all."""
+    def register(fn: Provider) -> Provider:
+        PROVIDERS.append(fn)
+        REACH[fn] = reach
+        return fn
+    return register(fn) if fn is not None else register
+
+
+def asked_in_order() -> list[Provider]:
+    """The providers as My tasks asks them: those whose tasks can be any age first, then by how far back their
+    tasks can reach (registration order among equals)."""
+    return sorted(PROVIDERS, key=lambda fn: (REACH[fn] is not None, -(REACH[fn] or timedelta(0)).total_seconds()))
+
+
+def before(bound: datetime, due_by: datetime | None) -> datetime:
+    """The earlier of `bound` and `due_by` (when given): how late a task may fall due to be read."""
+    return bound if due_by is None else min(bound, due_by)
 
 
 @provider
-def stale_applications(session: Session, user: User, now: datetime) -> list[Task]:
+def stale_applications(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Applications of my candidates that have not moved for N days (or will within the horizon)."""
     if not user.has_role(Role.recruiter, Role.admin):
         return []
@@ -59,7 +79,7 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
     # together and merged: the index alone, a few thousand entries).
     moved = col(Application.stage_changed_at)
     keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(STALE_STAGES),
-                                         moved <= now - days + HORIZON)
+                                         moved <= before(now + HORIZON, due_by) - days)
             .order_by(moved, col(Application.id)))
     rows = walk(session, keys, limit=LIMIT, keep=lambda among: (
         select(Application.stage, moved, Application.candidate_id,
@@ -77,16 +97,18 @@ def stale_applications(session: Session, user: User, now: datetime) -> list[Task
 
 
 @provider
-def draft_tasks(session: Session, user: User, now: datetime) -> list[Task]:
+def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Mail drafts to my candidates (a rejection prepared by a decision, say) waiting for me to review and send:
     due as soon as they were prepared."""
     if not user.has_role(Role.recruiter, Role.admin):
         return []
     from services.mail import waiting_drafts
 
-    rows = session.exec(waiting_drafts(user, OutboxMessage.id, OutboxMessage.subject, OutboxMessage.created_at,
-                                       of(Candidate.name, Candidate.id == OutboxMessage.candidate_id))
-                        .order_by(col(OutboxMessage.id)).limit(LIMIT))
+    drafts = waiting_drafts(user, OutboxMessage.id, OutboxMessage.subject, OutboxMessage.created_at,
+                            of(Candidate.name, Candidate.id == OutboxMessage.candidate_id))
+    if due_by is not None:
+        drafts = drafts.where(col(OutboxMessage.created_at) <= due_by)
+    rows = session.exec(drafts.order_by(col(OutboxMessage.id)).limit(LIMIT))
     return [Task(kind="mail_draft", params={"name": name or "", "subject": subject}, due_at=created,
                  page="pages/outbox.py", query={"draft": str(mail_id)}) for mail_id, subject, created, name in rows]
 
@@ -96,8 +118,13 @@ def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> l
     actor = require_current(session, actor)
     now = now or utcnow()
     tasks: list[Task] = []
-    for fn in PROVIDERS:
-        tasks.extend(fn(session, actor, now))
+    due_by: datetime | None = None  # once LIMIT are found: the last one's due time; nothing later is read
+    for fn in asked_in_order():
+        tasks.extend(fn(session, actor, now, due_by))
+        if len(tasks) >= LIMIT:
+            tasks.sort(key=lambda t: t.due_at)
+            del tasks[LIMIT:]
+            due_by = tasks[-1].due_at
     tasks.sort(key=lambda t: t.due_at)
     return tasks[:LIMIT]
 
