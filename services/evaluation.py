@@ -13,7 +13,7 @@ from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, or_, update
+from sqlalchemy import String, case, cast, func, literal, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -363,10 +363,15 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
     term = candidates.like_term(q)
     if term:
         found = base.where(col(Candidate.search_text).like(term, escape="\\"))
-    else:  # the most recently moved, picked from the (stage, stage_changed_at) index alone, then read
-        recent = (select(Application.id).where(schedulable)
-                  .order_by(col(Application.stage_changed_at).desc(), col(Application.id).desc())
-                  .limit(limit + 50))  # a few spare for candidates anonymised meanwhile
+    else:  # the most recently moved, picked from the (stage, stage_changed_at, id) index alone, then read
+        changed, app_id = col(Application.stage_changed_at), col(Application.id)
+        # Each stage's newest from its own range of the index, then the newest of those: one statement over both
+        # stages read and sorted all of their applications (12,600 at 100k candidates, 4 of the picker's 7 ms).
+        arms = [select(select(app_id.label("id"), changed.label("changed")).where(Application.stage == stage.value)
+                       .order_by(changed.desc(), app_id.desc()).limit(limit + 50).subquery())
+                for stage in SCHEDULABLE_STAGES]  # a few spare for candidates anonymised meanwhile
+        newest = union_all(*arms).subquery("newest")
+        recent = select(newest.c.id).order_by(newest.c.changed.desc(), newest.c.id.desc()).limit(limit + 50)
         found = base.where(col(Application.id).in_(recent.scalar_subquery()))
     rows = list(session.exec(found.order_by(col(Application.stage_changed_at).desc(), col(Application.id).desc())
                              .limit(limit)))
@@ -642,17 +647,22 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
     """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
     require(actor)
     now = now or utcnow()
-    # Upcoming: read from the interviews not yet over (a few days' worth; none lasts over MAX_LENGTH, so the
-    # start bounds them too), each checked for my seat — not from every seat I ever held.
-    on_my_panel = select(InterviewPanelist.id).where(InterviewPanelist.interview_id == Interview.id,
-                                                     InterviewPanelist.user_id == actor.id).exists()
-    upcoming = list(session.exec(
-        select(Interview).where(Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) > now,
-                                col(Interview.starts_at) > now - MAX_LENGTH, on_my_panel)
-        .order_by(Interview.starts_at).limit(200)))
+    # Upcoming: my seats that still owe a scorecard on interviews not yet over, in the order of their end (kept on
+    # the seat: the index of owed seats, read alone), then those interviews read by key — a walk, so PostgreSQL
+    # cannot choose to read every interview not yet over (it took the start and end bounds for independent and
+    # read and sorted 2,400 at 100k candidates). A seat settled during its interview (the scorecard submitted
+    # before the end) is no longer upcoming. One person's interviews do not overlap, so the first 200 to end are
+    # the first 200 to start; they are shown in the order they start.
+    seat_end = col(InterviewPanelist.ends_at)
+    seats = (select(InterviewPanelist.interview_id)
+             .where(InterviewPanelist.user_id == actor.id, col(InterviewPanelist.settled_at).is_(None), seat_end > now)
+             .order_by(seat_end, col(InterviewPanelist.interview_id)))
+    soonest = walk(session, seats, limit=200, keep=lambda among: select(Interview).where(
+        among(Interview.id), Interview.status == InterviewStatus.scheduled, col(Interview.ends_at) > now)
+        .order_by(col(Interview.ends_at), col(Interview.id)))
+    upcoming = sorted(soonest, key=lambda interview: (interview.starts_at, interview.id))
     # Awaiting my scorecard: my owed seats in the order of their interview's end (kept on the seat: an index), the
     # first 200 whose interview is on and has begun, then those interviews read by key.
-    seat_end = col(InterviewPanelist.ends_at)
     keys = (select(InterviewPanelist.id)
             .where(InterviewPanelist.user_id == actor.id, col(InterviewPanelist.settled_at).is_(None),
                    seat_end <= now + MAX_LENGTH)

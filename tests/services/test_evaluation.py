@@ -427,6 +427,24 @@ def test_my_interviews_lists_what_is_coming_and_what_still_awaits_my_scorecard(s
     assert later["upcoming"] == []
 
 
+def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_others_stay(session, make,
+                                                                                          frozen_clock) -> None:
+    """Upcoming is read from the seats still owing a scorecard: one submitted before the interview ended is done,
+    neither upcoming nor awaiting; the colleague's seat on it stays upcoming for them, in start order."""
+    me, colleague = make.user("interviewer"), make.user("interviewer")
+    running = interview_with_panel(make, panel=[me, colleague], starts=T0 - timedelta(minutes=30))
+    later = interview_with_panel(make, panel=[me, colleague], starts=T0 + 3 * HOUR)
+    for n in range(5):  # interviews not mine, starting before mine
+        interview_with_panel(make, panel=[make.user("interviewer")], starts=T0 + timedelta(minutes=10 * n))
+    submit(session, me, running, [4, 4, 4])
+
+    mine = evaluation.my_interviews(session=session, actor=me)
+    assert [r.interview.id for r in mine["upcoming"]] == [later.interview.id]
+    assert running.interview.id not in [r.interview.id for r in mine["awaiting"]]
+    theirs = evaluation.my_interviews(session=session, actor=colleague)
+    assert [r.interview.id for r in theirs["upcoming"]] == [running.interview.id, later.interview.id]
+
+
 def test_the_recruiters_week_lists_every_interview_starting_in_it(session, make) -> None:
     s = interview_with_panel(make, panel=1, starts=T0 + DAY)
     interview_with_panel(make, panel=1, starts=T0 + 8 * DAY)
