@@ -324,8 +324,9 @@ class _Demo:
         heard += [r["sent_at"] for r in self.rows[OutboxMessage][mails:] if r["sent_at"]]
         row["heard_at"] = max(heard, default=None)
         for app in self.rows[Application][apps:]:  # as evaluation.keep_last_interview_end keeps it
-            end = app["last_interview_end"]
-            app["last_end_unheard"] = end if end and (row["heard_at"] is None or row["heard_at"] < end) else None
+            for end, kept in (("last_interview_end", "last_end_unheard"),
+                              ("previous_interview_end", "previous_end_unheard")):
+                app[kept] = app[end] if app[end] and (row["heard_at"] is None or row["heard_at"] < app[end]) else None
         created = min(firsts) - timedelta(hours=rng.uniform(0.5, 48))
         row |= {"created_at": created, "updated_at": created, "consent_at": created}
         self.audit(created, owner, "candidate", cid, "create",
@@ -341,7 +342,8 @@ class _Demo:
         app_id = self.next_id[Application]
         self.history, self.rejection, self.bookings = [], None, []
         app = {"candidate_id": cid, "job_id": job.id, "stage": final.value, "created_by_id": owner,
-               "owner_id": cand["owner_id"], "last_interview_end": None, "last_end_unheard": None}
+               "owner_id": cand["owner_id"], "last_interview_end": None, "last_end_unheard": None,
+               "previous_interview_end": None, "previous_end_unheard": None}
         self.add(Application, app)
         t = now - timedelta(days=800)  # provisional; the history is moved to where it belongs below
         first = t
@@ -398,9 +400,10 @@ class _Demo:
         if final == Stage.interviewing:
             ends += self.current_round(app_id, cid, cand, job, rounds - 1, t, starts, quality, board)
         self.today(app_id, cid, cand, job, final, t, ends, owner, board)
-        # As evaluation.keep_last_interview_end keeps it: the end of the last interview still on.
-        app["last_interview_end"] = max((iv["ends_at"] for iv in self.bookings
-                                         if iv["status"] == InterviewStatus.scheduled.value), default=None)
+        # As evaluation.keep_last_interview_end keeps them: the ends of the last two interviews still on.
+        ends = sorted((iv["ends_at"] for iv in self.bookings if iv["status"] == InterviewStatus.scheduled.value),
+                      reverse=True)
+        app["last_interview_end"], app["previous_interview_end"] = (ends + [None, None])[:2]
         return first
 
     def change(self, app_id: int, from_stage: Stage | None, to_stage: Stage, at: datetime, by: int,

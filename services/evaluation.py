@@ -251,15 +251,22 @@ def lock_application(session: Session, application_id: int) -> None:
 
 
 def keep_last_interview_end(session: Session, application_id: int) -> None:
-    """Set `application.last_interview_end` from its interviews still on (scheduled), after any change to them,
-    and `last_end_unheard` (that end, unless the candidate has heard from us since); the caller holds the
+    """Set `application.last_interview_end` and `previous_interview_end` from its interviews still on
+    (scheduled) — the last end and the one before it —, after any change to them, and `last_end_unheard` and
+    `previous_end_unheard` (each end, unless the candidate has heard from us since); the caller holds the
     application's lock (`lock_application`)."""
-    last = session.exec(select(func.max(Interview.ends_at)).where(
-        Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)).one()
+    ends = session.exec(select(Interview.ends_at).where(
+        Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)
+        .order_by(col(Interview.ends_at).desc()).limit(2)).all()
+    last, previous = (list(ends) + [None, None])[:2]
     heard = select(Candidate.heard_at).where(Candidate.id == Application.candidate_id).scalar_subquery()
-    unheard = None if last is None else case((or_(heard.is_(None), heard < last), last), else_=None)
+
+    def unheard(end: datetime | None) -> Any:  # the end, unless the candidate has heard from us since
+        return None if end is None else case((or_(heard.is_(None), heard < end), end), else_=None)
+
     session.exec(update(Application).where(col(Application.id) == application_id)  # type: ignore[call-overload]
-                 .values(last_interview_end=last, last_end_unheard=unheard))
+                 .values(last_interview_end=last, previous_interview_end=previous, last_end_unheard=unheard(last),
+                         previous_end_unheard=unheard(previous)))
 
 
 def _check_panel(session: Session, ids: list[int]) -> list[User]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, func, literal, not_, null, union_all, update
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal, not_, null, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -105,18 +105,20 @@ def newest_contact() -> Any:
 
 def last_interview_end(now: datetime) -> Any:
     """SQL: when the application's last held interview ended (up to `now`), or NULL. The application keeps its
-    last interview's end (`last_interview_end`); only for one whose last interview is still to come are its
-    interviews looked up, for the last one that has ended."""
+    last interview's end (`last_interview_end`); where that is still to come, the held one's (`held_interview_end`)."""
     stored = col(Application.last_interview_end)
     return case((stored <= now, stored), (stored > now, held_interview_end(now)), else_=None)
 
 
 def held_interview_end(now: datetime) -> Any:
-    """SQL: when the application's last interview still on that has ended (up to `now`) ended, looked up in its
-    interviews — for one whose last interview is still to come."""
-    return (select(func.max(Interview.ends_at)).where(
+    """SQL: when the application's last interview still on that has ended (up to `now`) ended — for one whose last
+    interview is still to come: the one before it (`previous_interview_end`, kept) where that has ended; only
+    where it too is still to come (two or more booked ahead) are the application's interviews looked up."""
+    previous = col(Application.previous_interview_end)
+    looked_up = (select(func.max(Interview.ends_at)).where(
         Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
         col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
+    return case((previous <= now, previous), (previous > now, looked_up), else_=None)
 
 
 def clock_runs(ended: Any, heard_at: Any = None) -> Any:
@@ -179,46 +181,88 @@ def _risks(interest: int | None, offer_deadlines: list[date], next_contact: date
     return risks
 
 
-def _board_scope(actor: User, owner_id: int | None, *columns: Any) -> Any:
-    """`columns` of the board's open applications: an admin's (all, or one owner's), else the recruiter's own.
-    Read from the applications in the open stages (an index; one owner's: a range of the owner's index, the owner
-    being kept on the application) with no candidate joined: PostgreSQL without statistics, given a join, began
-    with every candidate (100k probes, 370 ms at 100k)."""
-    query = select(*columns).select_from(Application).where(col(Application.stage).in_(ACTIVE))
-    owner = owner_id if actor.has_role(Role.admin) else actor.id  # the owner filter is an admin's
-    if owner is None:  # every candidate's but the erased
-        return query.where(not_erased(Application.candidate_id))
-    return query.where(owned_by(owner))
-
-
 def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int, limit: int,
                   focus: tuple[int | None, int | None] = (None, None), running_offset: int = 0,
                   ) -> tuple[list[tuple[int, Any, bool]], tuple[int, int], tuple[int, Any, bool] | None]:
     """(application id, last interview end, clock runs) for the board's rows: one page of the applications whose
     clock runs, most overdue first (`running_offset`, `limit`), then one page of the others, most recently
     changed first (`offset`, `limit`); how many there are of each; and the row of the application (or candidate)
-    in `focus` wherever it is on the board. One statement: the clock is computed in the database once per
-    application, each page is the top of its order (no window over every row: sorting and numbering them all cost
-    PostgreSQL a third of the board at 100k), the counts one aggregate, and only the rows shown come back."""
-    apps = _board_ends(actor, now, owner_id)
-    runs = apps.c.runs == 1
+    in `focus` wherever it is on the board. One statement, reading only what it shows and counts:
 
-    def page(part: int, where: Any, order: tuple[Any, ...], skip: int) -> Any:
-        return (select(apps.c.id, apps.c.ended, apps.c.stage_changed_at, literal(1 - part).label("runs"),
-                       literal(part).label("part"))
-                .where(where).order_by(*order).offset(max(skip, 0)).limit(max(limit, 0)).subquery())
+    - where the last interview has passed, the clock runs while the application keeps that end as unheard
+      (`last_end_unheard`): the running ones of each stage are a range of the index on it, read in order up to
+      the page's end, and counted from it;
+    - where the last interview is still to come (a few thousand at 100k candidates), the held one's end
+      (`held_interview_end`) and whether the candidate heard since — both kept with the interview before the
+      last (`previous_interview_end`, `previous_end_unheard`) unless that too is still to come — are worked out
+      once, in a materialised CTE;
+    - the others of each stage are read in the order of their last change from that index, up to the page's
+      end, leaving out the running ones; all applications are counted from an index alone.
 
-    running = page(0, runs, (apps.c.ended, apps.c.id), running_offset)
-    others = page(1, not_(runs), (apps.c.stage_changed_at.desc(), apps.c.id.desc()), offset)
-    counts = select(cast(null(), Integer).label("id"), cast(null(), apps.c.ended.type).label("ended"),
-                    cast(null(), apps.c.stage_changed_at.type).label("stage_changed_at"),
-                    func.coalesce(func.sum(apps.c.runs), 0).label("runs"), func.count().label("part")).subquery()
-    arms = [select(*running.c), select(*others.c), select(*counts.c)]
-    app_id, candidate_id = focus
-    if app_id or candidate_id:
-        wanted = apps.c.id == app_id if app_id else apps.c.candidate_id == candidate_id
-        arms.append(select(apps.c.id, apps.c.ended, apps.c.stage_changed_at, apps.c.runs,
-                           (-1 - apps.c.runs).label("part")).where(wanted))
+    Every open application run through one CTE (with a window, then an aggregate) cost PostgreSQL 30-40 ms at
+    100k candidates."""
+    owner = owner_id if actor.has_role(Role.admin) else actor.id  # the owner filter is an admin's
+    stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
+    changed, app_id = col(Application.stage_changed_at), col(Application.id)
+    scoped = owned_by(owner) if owner is not None else not_erased(Application.candidate_id)
+
+    def of_stage(stage: Stage | None, *columns: Any) -> Any:
+        where = col(Application.stage).in_(ACTIVE) if stage is None else Application.stage == stage
+        return select(*columns).select_from(Application).where(where, scoped)
+
+    def arm(query: Any) -> Any:  # a page-sized subquery in a UNION (SQLite takes no ORDER BY in a bare arm)
+        sub = query.subquery()
+        return select(*sub.c)
+
+    previous = col(Application.previous_interview_end)
+    upcoming = of_stage(None, app_id.label("id"), Application.candidate_id, changed.label("stage_changed_at"),
+                        held_interview_end(now).label("ended"), previous.label("previous"),
+                        col(Application.previous_end_unheard).label("unheard")) \
+        .where(stored > now).cte("board_upcoming").prefix_with("MATERIALIZED")
+    u = upcoming.c
+    # The held one is the one before the last, kept with whether it is unheard; only where that too is still to
+    # come was it looked up, and then the candidate is asked whether they heard since.
+    heard_at = of(Candidate.heard_at, Candidate.id == u.candidate_id)
+    b_runs = case((u.unheard <= now, 1), (and_(u.previous > now, clock_runs(u.ended, heard_at)), 1), else_=0)
+    b_rows = select(u.id, u.ended, u.stage_changed_at, b_runs.label("runs")).cte("board_upcoming_runs") \
+        .prefix_with("MATERIALIZED")
+    running_ids = select(b_rows.c.id).where(b_rows.c.runs == 1)
+    end = max(running_offset, 0) + max(limit, 0)
+
+    def page(part: int, arms: list[Any], order: tuple[Any, ...], skip: int) -> Any:
+        merged = union_all(*arms).subquery()
+        m = merged.c
+        return arm(select(m.id, m.ended, m.stage_changed_at, literal(1 - part).label("runs"),
+                          literal(part).label("part"))
+                   .order_by(*(o(m) for o in order)).offset(max(skip, 0)).limit(max(limit, 0)))
+
+    passed = (unheard <= now)
+    running = page(0, [arm(of_stage(stage, app_id.label("id"), unheard.label("ended"),
+                                    changed.label("stage_changed_at"))
+                           .where(passed).order_by(unheard, app_id).limit(end)) for stage in ACTIVE]
+                   + [select(b_rows.c.id, b_rows.c.ended, b_rows.c.stage_changed_at).where(b_rows.c.runs == 1)],
+                   (lambda m: m.ended, lambda m: m.id), running_offset)
+    others_end = max(offset, 0) + max(limit, 0)
+    others = page(1, [arm(of_stage(stage, app_id.label("id"), last_interview_end(now).label("ended"),
+                                   changed.label("stage_changed_at"))
+                          .where(or_(unheard.is_(None), unheard > now), app_id.not_in(running_ids))
+                          .order_by(changed.desc(), app_id.desc()).limit(others_end)) for stage in ACTIVE],
+                  (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()), offset)
+    passed_running = of_stage(None, func.count()).where(passed).scalar_subquery()
+    b_running = select(func.coalesce(func.sum(b_rows.c.runs), 0)).scalar_subquery()
+    counts = select(cast(null(), Integer).label("id"), cast(null(), stored.type).label("ended"),
+                    cast(null(), changed.type).label("stage_changed_at"),
+                    (passed_running + b_running).label("runs"),
+                    of_stage(None, func.count()).scalar_subquery().label("part"))
+    arms = [running, others, counts]
+    focus_app, focus_candidate = focus
+    if focus_app or focus_candidate:
+        ended = last_interview_end(now)
+        runs = clock_runs(ended, of(Candidate.heard_at, Candidate.id == Application.candidate_id))
+        wanted = app_id == focus_app if focus_app else Application.candidate_id == focus_candidate
+        arms.append(of_stage(None, app_id.label("id"), ended.label("ended"), changed.label("stage_changed_at"),
+                             case((runs, 1), else_=0).label("runs"), case((runs, -2), else_=-1).label("part"))
+                    .where(wanted))
     rows = session.exec(select(*union_all(*arms).subquery().c)).all()
     # The counting row is the one without an id: the running clocks (`runs`), all of them (`part`).
     running_total, total = next((int(r[3]), int(r[4])) for r in rows if r[0] is None)
@@ -227,29 +271,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + \
         sorted((r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True)
     focused = min(((r[0], r[1], bool(r[3])) for r in listed if r[4] < 0), key=lambda r: not r[2], default=None)
-    return [(a, end, bool(clock)) for a, end, _, clock, _ in shown], (running_total, total - running_total), focused
-
-
-def _board_ends(actor: User, now: datetime, owner_id: int | None) -> Any:
-    """The board's applications with their last interview's end and whether the clock runs (`runs`, 1 or 0), as a
-    materialised CTE: computed once per application (inlined, both databases evaluated them again in every test
-    that reads them). Where the kept end has passed, the clock runs while the application keeps it as unheard
-    (`last_end_unheard`); only where the last interview is still to come is the last held one looked up, in an
-    inner CTE of its own (written into one CASE, the lookup was made again in every branch that read it), and
-    only where there is one, whether the candidate has heard from us since (`clock_runs`)."""
-    stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
-    looked_up = _board_scope(
-        actor, owner_id, col(Application.id).label("id"), Application.candidate_id, Application.stage_changed_at,
-        unheard.label("unheard"), last_interview_end(now).label("ended"),
-        case((stored > now, 1), else_=0).label("upcoming"),
-    ).cte("board_looked_up").prefix_with("MATERIALIZED")
-    c = looked_up.c
-    # The unheard end is the stored end or nothing: passed, the clock runs; still to come, the last held one's —
-    # the candidate's `heard_at` read only where there is one.
-    heard_at = of(Candidate.heard_at, Candidate.id == c.candidate_id)
-    runs = case((c.unheard <= now, 1), (and_(c.upcoming == 1, clock_runs(c.ended, heard_at)), 1), else_=0)
-    return select(c.id, c.candidate_id, c.stage_changed_at, c.ended, runs.label("runs")) \
-        .cte("board_apps").prefix_with("MATERIALIZED")
+    return [(a, end_, bool(clock)) for a, end_, _, clock, _ in shown], (running_total, total - running_total), focused
 
 
 def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
@@ -354,10 +376,7 @@ def board_counts(*, session: Session, actor: User, now: datetime | None = None,
                  owner_id: int | None = None) -> tuple[int, int]:
     """How many of the board's applications have a running clock, and how many do not."""
     require(actor, *FOLLOWERS)
-    apps = _board_ends(actor, now or utcnow(), owner_id)
-    running, total = session.exec(select(func.coalesce(func.sum(apps.c.runs), 0), func.count())
-                                  .select_from(apps)).one()
-    return int(running), int(total) - int(running)
+    return _board_clocks(session, actor, now or utcnow(), owner_id, 0, 0)[1]
 
 
 # --------------------------------------------------------------------------- contacts and intent

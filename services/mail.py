@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import literal, or_, union_all, update
+from sqlalchemy import case, literal, or_, union_all, update
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
@@ -302,17 +302,21 @@ def release_held(*, session: Session) -> int:
 
 def heard_update(candidate_id: Any, at: Any) -> list[Any]:
     """The UPDATEs that record word reaching a candidate at `at` (a mail sent, a contact that reached them):
-    `candidate.heard_at` moves forward, never back, and their applications' `last_end_unheard` clears where that
-    end is no later. Run by the mail worker as it marks a mail sent and by followup.log_contact; they do not touch
-    the candidate's version (an open edit form is not invalidated)."""
+    `candidate.heard_at` moves forward, never back, and their applications' `last_end_unheard` and
+    `previous_end_unheard` clear where that end is no later. Run by the mail worker as it marks a mail sent and
+    by followup.log_contact; they do not touch the candidate's version (an open edit form is not invalidated)."""
     from models.candidate import Application, Candidate
 
     return [update(Candidate).where(col(Candidate.id) == candidate_id,
                                     or_(col(Candidate.heard_at).is_(None), col(Candidate.heard_at) < at))
             .values(heard_at=at),
             update(Application).where(col(Application.candidate_id) == candidate_id,
-                                      col(Application.last_end_unheard) <= at)
-            .values(last_end_unheard=None)]
+                                      or_(col(Application.last_end_unheard) <= at,
+                                          col(Application.previous_end_unheard) <= at))
+            .values(last_end_unheard=case((col(Application.last_end_unheard) <= at, None),
+                                          else_=col(Application.last_end_unheard)),
+                    previous_end_unheard=case((col(Application.previous_end_unheard) <= at, None),
+                                              else_=col(Application.previous_end_unheard)))]
 
 
 def backoff(attempts: int) -> timedelta:

@@ -8,12 +8,13 @@ the same values from what an older database holds."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from threading import Barrier
 
 import pytest
 from alembic import command
 from sqlalchemy import func, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import services.db
 from models.candidate import Application, Candidate
@@ -21,7 +22,8 @@ from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Sco
 from models.followup import Contact
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import candidates, evaluation, followup
+from services import candidates, evaluation, followup, tasks
+from services.config import get_settings
 from services.db import alembic_config, migrate
 from services.demo import seed_demo
 from services.errors import Conflict, InvalidTransition, ValidationError
@@ -164,11 +166,12 @@ def kept_values(engine) -> tuple[list, list, list, list]:  # noqa: ANN001
     with engine.connect() as conn:
         return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
                 conn.execute(text("SELECT id, settled_at, ends_at FROM interviewpanelist ORDER BY id")).all(),
-                conn.execute(text("SELECT id, last_interview_end FROM application ORDER BY id")).all(),
+                conn.execute(text("SELECT id, last_interview_end, previous_interview_end, previous_end_unheard "
+                                  "FROM application ORDER BY id")).all(),
                 conn.execute(text("SELECT id, last_end_unheard, owner_id FROM application ORDER BY id")).all())
 
 
-def test_migrations_0011_to_0014_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
+def test_migrations_0011_to_0015_fill_the_kept_state_as_the_app_keeps_it(blank_database_url) -> None:
     """A demo history (contacts of every outcome, sent and failed mail, drafts and submitted scorecards,
     interviews held, to come, cancelled and missed) kept by the app's own rules; downgraded to 0010 (the columns
     dropped) and upgraded, the migrations must derive the very same values."""
@@ -179,9 +182,12 @@ def test_migrations_0011_to_0014_fill_the_kept_state_as_the_app_keeps_it(blank_d
     kept = kept_values(engine)
     assert any(at for _, at in kept[0]) and any(at is None for _, at in kept[0])
     assert any(at for _, at, _end in kept[1]) and any(at is None for _, at, _end in kept[1])
-    assert any(at for _, at in kept[2]) and any(at is None for _, at in kept[2])
+    assert any(at for _, at, *_ in kept[2]) and any(at is None for _, at, *_ in kept[2])
+    assert any(previous for _, _at, previous, _unheard in kept[2])  # two interviews or more still on
+    assert any(unheard for *_, unheard in kept[2])
+    assert any(previous and not unheard for _, _at, previous, unheard in kept[2])  # heard since the one before
     assert any(at for _, at, _owner in kept[3])
-    assert len([a for _, a, _owner in kept[3] if a]) < len([a for _, a in kept[2] if a])
+    assert len([a for _, a, _owner in kept[3] if a]) < len([a for _, a, *_ in kept[2] if a])
     assert all(owner for _, _at, owner in kept[3])  # every demo candidate has an owner, kept on each application
     cfg = alembic_config(blank_database_url)
     with engine.begin() as conn:
@@ -215,6 +221,8 @@ def test_the_demo_keeps_the_state_as_the_app_does(session) -> None:
     assert all(p.ends_at == ends[p.interview_id] for p in session.exec(select(InterviewPanelist)))
     for app in session.exec(select(Application)):
         assert app.last_interview_end == computed_end(session, app.id or 0), app.id
+        assert app.previous_interview_end == computed_previous(session, app.id or 0), app.id
+        assert app.previous_end_unheard == computed_previous_unheard(session, app.id or 0), app.id
         assert app.last_end_unheard == computed_unheard(session, app.id or 0), app.id
         assert app.owner_id == session.get(Candidate, app.candidate_id).owner_id, app.id
 
@@ -229,6 +237,32 @@ def computed_end(session: Session, application_id: int) -> object:
     """What `application.last_interview_end` must hold: the end of its last interview still on."""
     return session.exec(select(func.max(Interview.ends_at)).where(
         Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)).one()
+
+
+def previous_end(session: Session, application_id: int) -> object:
+    session.expire_all()
+    return session.get(Application, application_id).previous_interview_end
+
+
+def computed_previous(session: Session, application_id: int) -> object:
+    """What `application.previous_interview_end` must hold: the end of its interview still on that ends last but
+    one."""
+    return session.exec(select(Interview.ends_at).where(
+        Interview.application_id == application_id, Interview.status == InterviewStatus.scheduled)
+        .order_by(col(Interview.ends_at).desc()).offset(1).limit(1)).first()
+
+
+def computed_previous_unheard(session: Session, application_id: int) -> object:
+    """What `application.previous_end_unheard` must hold: the end before the last, while the candidate has heard
+    nothing from us since."""
+    end = computed_previous(session, application_id)
+    heard = session.get(Candidate, session.get(Application, application_id).candidate_id).heard_at
+    return end if end is not None and (heard is None or heard < end) else None
+
+
+def previous_unheard(session: Session, application_id: int) -> object:
+    session.expire_all()
+    return session.get(Application, application_id).previous_end_unheard
 
 
 def unheard(session: Session, application_id: int) -> object:
@@ -253,21 +287,26 @@ def panel_data(s, **changes) -> dict:  # noqa: ANN001, ANN003
 def test_scheduling_moving_cancelling_and_a_no_show_keep_the_last_interview_end(session, make, frozen_clock) -> None:
     s = interview_with_panel(make, panel=1)  # 06:00–07:00, before T0
     app = s.application.id
-    assert last_end(session, app) == T0 - 2 * HOUR
+    assert (last_end(session, app), previous_end(session, app)) == (T0 - 2 * HOUR, None)
     later = schedule(session, s.recruiter, s)  # tomorrow: the last is one to come
-    assert last_end(session, app) == T0 + DAY + HOUR
+    assert (last_end(session, app), previous_end(session, app)) == (T0 + DAY + HOUR, T0 - 2 * HOUR)
     assert schedule(session, s.recruiter, s).id == later.id  # a double submit schedules it once
-    assert last_end(session, app) == T0 + DAY + HOUR
+    assert (last_end(session, app), previous_end(session, app)) == (T0 + DAY + HOUR, T0 - 2 * HOUR)
+    third = schedule(session, s.recruiter, s, starts_at=T0 + 4 * DAY, ends_at=T0 + 4 * DAY + HOUR)
+    assert (last_end(session, app), previous_end(session, app)) == (T0 + 4 * DAY + HOUR, T0 + DAY + HOUR)
+    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=third.id,
+                                    status=InterviewStatus.cancelled)
     moved = evaluation.reschedule_interview(session=session, actor=s.recruiter, interview_id=later.id,
                                             version=later.version, interview_in=panel_data(
-                                                s, starts_at=T0 + 2 * HOUR, ends_at=T0 + 3 * HOUR))
-    assert last_end(session, app) == T0 + 3 * HOUR  # moved earlier: the stored end follows it down
+                                                s, starts_at=T0 - 5 * HOUR, ends_at=T0 - 4 * HOUR))
+    # moved before the first: the stored ends follow it, the first one now the last
+    assert (last_end(session, app), previous_end(session, app)) == (T0 - 2 * HOUR, T0 - 4 * HOUR)
     evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=moved.id,
                                     status=InterviewStatus.cancelled)
-    assert last_end(session, app) == T0 - 2 * HOUR  # the first one is the last on again
+    assert (last_end(session, app), previous_end(session, app)) == (T0 - 2 * HOUR, None)  # one on again
     evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
                                     status=InterviewStatus.no_show)
-    assert last_end(session, app) is None
+    assert (last_end(session, app), previous_end(session, app)) == (None, None)
 
 
 def test_a_refused_schedule_or_a_stale_move_leaves_the_last_interview_end(session, make, frozen_clock) -> None:
@@ -303,6 +342,26 @@ def test_the_clock_runs_from_the_last_held_interview_while_the_next_is_still_to_
     assert (row.clock_running, row.interview_ended) == (True, END)
     [row] = followup.follow_up_board(session=session, actor=s.recruiter, now=END + 3 * DAY + 2 * HOUR)
     assert (row.clock_running, row.interview_ended) == (True, END + 3 * DAY + HOUR)
+
+
+def test_with_two_interviews_booked_ahead_the_clock_runs_from_the_one_held_before_them(session, make,
+                                                                                      frozen_clock) -> None:
+    """The last but one still to come as well: the held interview is looked up among the application's own."""
+    s = interviewed(make)  # held T0–END
+    frozen_clock.set(END + HOUR)
+    rnd = evaluation.list_rounds(session=session, actor=s.recruiter)[0]
+    for days in (2, 3):
+        evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
+            "application_id": s.application.id, "round_id": rnd.id, "starts_at": END + days * DAY,
+            "ends_at": END + days * DAY + HOUR, "interviewer_ids": [p.id for p in s.panel]})
+    assert previous_end(session, s.application.id) == END + 2 * DAY + HOUR
+    [row] = followup.follow_up_board(session=session, actor=s.recruiter, now=END + HOUR)
+    assert (row.clock_running, row.interview_ended) == (True, END)
+    [task] = [t for t in tasks.my_tasks(session=session, actor=s.recruiter, now=END + HOUR)
+              if t.kind == "feedback_due"]
+    assert task.due_at == END + timedelta(hours=get_settings().feedback_hours)
+    [row] = followup.follow_up_board(session=session, actor=s.recruiter, now=END + 2 * DAY + 2 * HOUR)
+    assert (row.clock_running, row.interview_ended) == (True, END + 2 * DAY + HOUR)  # the kept one, passed
 
 
 def test_two_people_scheduling_one_applications_interviews_at_once_keep_the_later_end(engine, session,
@@ -378,6 +437,37 @@ def test_the_unheard_end_is_kept_for_every_application_of_the_candidate(session,
     assert unheard(session, other.id) == END + DAY + HOUR  # ends after it: still owed word once it is held
     for app_id in (s.application.id, other.id):
         assert unheard(session, app_id) == computed_unheard(session, app_id)
+
+
+def test_the_previous_end_stays_unheard_until_word_reaches_the_candidate_and_the_clock_follows_it(
+        engine, session, make, frozen_clock, monkeypatch) -> None:
+    """Held T0–END, the next one booked ahead: the held one is kept as the previous end, unheard; a call that did
+    not reach them leaves it (the clock runs), a mail the worker sends clears it (the clock stops), and a new
+    interview booked ahead again keeps the previous end heard."""
+    s = interviewed(make)
+    app = s.application.id
+    frozen_clock.set(END + HOUR)
+    rnd = evaluation.list_rounds(session=session, actor=s.recruiter)[0]
+    ahead = evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
+        "application_id": app, "round_id": rnd.id, "starts_at": END + 3 * DAY, "ends_at": END + 3 * DAY + HOUR,
+        "interviewer_ids": [p.id for p in s.panel]})
+    assert (previous_end(session, app), previous_unheard(session, app), unheard(session, app)) == (
+        END, END, END + 3 * DAY + HOUR)
+    contact(session, s.recruiter, s, outcome="no_answer")
+    assert previous_unheard(session, app) == END
+    assert followup.board_counts(session=session, actor=s.recruiter) == (1, 0)
+    with running_server() as smtp:
+        settings = configure_mail(monkeypatch, smtp.port)
+        sent_mail(session, s.recruiter, s)
+        send_due(engine=engine, settings=settings)
+    assert previous_unheard(session, app) is None == computed_previous_unheard(session, app)
+    assert unheard(session, app) == END + 3 * DAY + HOUR  # the one to come: word about it is still owed
+    assert followup.board_counts(session=session, actor=s.recruiter) == (0, 1)
+    evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
+        "application_id": app, "round_id": rnd.id, "starts_at": END + 5 * DAY, "ends_at": END + 5 * DAY + HOUR,
+        "interviewer_ids": [p.id for p in s.panel]})
+    assert (previous_end(session, app), previous_unheard(session, app)) == (ahead.ends_at, ahead.ends_at)
+    assert previous_unheard(session, app) == computed_previous_unheard(session, app)
 
 
 # --------------------------------------------------------------------------- a seat's kept interview end
