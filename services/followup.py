@@ -18,9 +18,10 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, func, literal, not_, null, or_, union_all, update
+from sqlalchemy import Integer, Select, and_, bindparam, case, cast, func, literal, not_, null, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -202,9 +203,34 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     Every open application run through one CTE (with a window, then an aggregate) cost PostgreSQL 30-40 ms at
     100k candidates."""
     owner = owner_id if actor.has_role(Role.admin) else actor.id  # the owner filter is an admin's
+    focus_app, focus_candidate = focus
+    statement = _board_statement(owner is not None, "app" if focus_app else "candidate" if focus_candidate else "")
+    running_skip, skip, size = max(running_offset, 0), max(offset, 0), max(limit, 0)
+    rows = session.execute(statement, {
+        "now": now, "owner": owner, "focus": focus_app or focus_candidate, "size": size,
+        "running_skip": running_skip, "running_end": running_skip + size, "skip": skip, "end": skip + size}).all()
+    # The counting row is the one without an id: the running clocks (`runs`), all of them (`part`).
+    running_total, total = next((int(r[3]), int(r[4])) for r in rows if r[0] is None)
+    listed = [r for r in rows if r[0] is not None]
+    # Running clocks, then the page of others, each in its order; a candidate's focus prefers a running clock.
+    shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + \
+        sorted((r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True)
+    focused = min(((r[0], r[1], bool(r[3])) for r in listed if r[4] < 0), key=lambda r: not r[2], default=None)
+    return [(a, end_, bool(clock)) for a, end_, _, clock, _ in shown], (running_total, total - running_total), focused
+
+
+@lru_cache(maxsize=8)
+def _board_statement(owned: bool, focus: str) -> Any:
+    """The statement of `_board_clocks`, built once per shape — one owner's or everyone's, a focus on an
+    application, on a candidate or none — with its values as parameters (now, owner, focus, the pages' bounds):
+    building its expressions again on each render cost more than the database's work (5-10 ms)."""
+    now = bindparam("now", type_=col(Application.last_interview_end).type)
     stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
     changed, app_id = col(Application.stage_changed_at), col(Application.id)
-    scoped = owned_by(owner) if owner is not None else not_erased(Application.candidate_id)
+    scoped = owned_by(bindparam("owner", type_=Integer)) if owned else not_erased(Application.candidate_id)
+
+    def bound(name: str) -> Any:
+        return bindparam(name, type_=Integer)
 
     def of_stage(stage: Stage | None, *columns: Any) -> Any:
         where = col(Application.stage).in_(ACTIVE) if stage is None else Application.stage == stage
@@ -227,27 +253,25 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     b_rows = select(u.id, u.ended, u.stage_changed_at, b_runs.label("runs")).cte("board_upcoming_runs") \
         .prefix_with("MATERIALIZED")
     running_ids = select(b_rows.c.id).where(b_rows.c.runs == 1)
-    end = max(running_offset, 0) + max(limit, 0)
 
-    def page(part: int, arms: list[Any], order: tuple[Any, ...], skip: int) -> Any:
+    def page(part: int, arms: list[Any], order: tuple[Any, ...], skip: str) -> Any:
         merged = union_all(*arms).subquery()
         m = merged.c
         return arm(select(m.id, m.ended, m.stage_changed_at, literal(1 - part).label("runs"),
                           literal(part).label("part"))
-                   .order_by(*(o(m) for o in order)).offset(max(skip, 0)).limit(max(limit, 0)))
+                   .order_by(*(o(m) for o in order)).offset(bound(skip)).limit(bound("size")))
 
     passed = (unheard <= now)
     running = page(0, [arm(of_stage(stage, app_id.label("id"), unheard.label("ended"),
                                     changed.label("stage_changed_at"))
-                           .where(passed).order_by(unheard, app_id).limit(end)) for stage in ACTIVE]
+                           .where(passed).order_by(unheard, app_id).limit(bound("running_end"))) for stage in ACTIVE]
                    + [select(b_rows.c.id, b_rows.c.ended, b_rows.c.stage_changed_at).where(b_rows.c.runs == 1)],
-                   (lambda m: m.ended, lambda m: m.id), running_offset)
-    others_end = max(offset, 0) + max(limit, 0)
+                   (lambda m: m.ended, lambda m: m.id), "running_skip")
     others = page(1, [arm(of_stage(stage, app_id.label("id"), last_interview_end(now).label("ended"),
                                    changed.label("stage_changed_at"))
                           .where(or_(unheard.is_(None), unheard > now), app_id.not_in(running_ids))
-                          .order_by(changed.desc(), app_id.desc()).limit(others_end)) for stage in ACTIVE],
-                  (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()), offset)
+                          .order_by(changed.desc(), app_id.desc()).limit(bound("end"))) for stage in ACTIVE],
+                  (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()), "skip")
     passed_running = of_stage(None, func.count()).where(passed).scalar_subquery()
     b_running = select(func.coalesce(func.sum(b_rows.c.runs), 0)).scalar_subquery()
     counts = select(cast(null(), Integer).label("id"), cast(null(), stored.type).label("ended"),
@@ -255,23 +279,14 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
                     (passed_running + b_running).label("runs"),
                     of_stage(None, func.count()).scalar_subquery().label("part"))
     arms = [running, others, counts]
-    focus_app, focus_candidate = focus
-    if focus_app or focus_candidate:
+    if focus:
         ended = last_interview_end(now)
         runs = clock_runs(ended, of(Candidate.heard_at, Candidate.id == Application.candidate_id))
-        wanted = app_id == focus_app if focus_app else Application.candidate_id == focus_candidate
+        wanted = (app_id if focus == "app" else col(Application.candidate_id)) == bound("focus")
         arms.append(of_stage(None, app_id.label("id"), ended.label("ended"), changed.label("stage_changed_at"),
                              case((runs, 1), else_=0).label("runs"), case((runs, -2), else_=-1).label("part"))
                     .where(wanted))
-    rows = session.exec(select(*union_all(*arms).subquery().c)).all()
-    # The counting row is the one without an id: the running clocks (`runs`), all of them (`part`).
-    running_total, total = next((int(r[3]), int(r[4])) for r in rows if r[0] is None)
-    listed = [r for r in rows if r[0] is not None]
-    # Running clocks, then the page of others, each in its order; a candidate's focus prefers a running clock.
-    shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + \
-        sorted((r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True)
-    focused = min(((r[0], r[1], bool(r[3])) for r in listed if r[4] < 0), key=lambda r: not r[2], default=None)
-    return [(a, end_, bool(clock)) for a, end_, _, clock, _ in shown], (running_total, total - running_total), focused
+    return select(*union_all(*arms).subquery().c)
 
 
 def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
