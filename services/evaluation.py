@@ -53,7 +53,7 @@ from services.errors import (
     ValidationError,
     validate,
 )
-from services.lists import walk
+from services.lists import among, walk
 from services.mail import queue_template, team_signature
 
 SCHEDULERS = (Role.admin, Role.recruiter)
@@ -579,7 +579,9 @@ class InterviewRow:
 def _rows(session: Session, interviews: list[Interview], me: int | None = None) -> list[InterviewRow]:
     if not interviews:
         return []
-    ids = [i.id for i in interviews]
+    # The ids as one array parameter (`lists.among`): a week's 500 as bound values cost psycopg more to parse
+    # than PostgreSQL's reads (6 ms a statement).
+    of_these = among(session, [i.id for i in interviews])
     info = {
         iv_id: (cname, cid, title, rzh, ren)
         for iv_id, cname, cid, title, rzh, ren in session.exec(
@@ -589,7 +591,7 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .join(InterviewRound, col(InterviewRound.id) == Interview.round_id)
-            .where(col(Interview.id).in_(ids)))
+            .where(of_these(Interview.id)))
     }
     # Per interview, read by its key: who sits on the panel, the scorecards submitted, mine — each a lookup in the
     # index on the interview (PostgreSQL without statistics hashed every seat and every scorecard for 200 ids);
@@ -605,7 +607,7 @@ def _rows(session: Session, interviews: list[Interview], me: int | None = None) 
     mine: dict[int, str] = {}
     for iv_id, user_ids, count, status in session.exec(
             select(Interview.id, seated, cards, my_card if me is not None else literal(None))
-            .where(col(Interview.id).in_(ids))):
+            .where(of_these(Interview.id))):
         seats[iv_id] = [int(u) for u in user_ids.split(",")] if user_ids else []
         submitted[iv_id] = count
         if status is not None:
@@ -679,7 +681,7 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
     first = walk(session, keys, limit=200, first=400, keep=lambda among: select(InterviewPanelist.interview_id)
                  .where(among(InterviewPanelist.id), begun.scalar_subquery().is_not(None))
                  .order_by(seat_end, col(InterviewPanelist.id)))
-    awaiting = list(session.exec(select(Interview).where(col(Interview.id).in_(first))
+    awaiting = list(session.exec(select(Interview).where(among(session, first)(Interview.id))
                                  .order_by(Interview.ends_at, Interview.id))) if first else []
     return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
 

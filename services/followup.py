@@ -50,7 +50,7 @@ from services.auth import require, require_current
 from services.candidates import not_erased, owned_by
 from services.config import get_settings
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
-from services.lists import of, walk
+from services.lists import among, of, walk
 from services.mail import heard_update, queue_template, team_signature
 
 FOLLOWERS = (Role.admin, Role.recruiter)
@@ -318,7 +318,7 @@ def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
-            .where(col(Application.id).in_(app_ids[chunk:chunk + CHUNK]))
+            .where(among(session, app_ids[chunk:chunk + CHUNK])(Application.id))
         )
         rows.update((r[0], tuple(r)) for r in session.exec(query))
     return rows

@@ -26,17 +26,18 @@ def walk(session: Session, keys: Select[Any], keep: Callable[[Any], Select[Any]]
     and sort them — which PostgreSQL, misjudging how many rows the tests keep, did (40-230 ms per list at 100k
     candidates). The first slice holds `first` keys (FIRST_SLICE × `limit` unless given): where nearly every key
     is kept, which is most lists, that is all. Where it kept too few and the range goes on, a second slice sized
-    by what the first kept (twice the keys that rate needs, at most SECOND_SLICE_MAX × `limit`), and only where
-    that too fell short, `keep` reads the rest of the range in one statement. Two statements, at most five,
-    however large the tables grow; each key read is one lookup in `keep`, so a slice never much larger than
-    needed (8 × `limit` read 800 keys for 100 rows: 5 of My tasks' 45 ms on PostgreSQL)."""
+    by what the first kept (twice the keys that rate needs, at most SECOND_SLICE_MAX × `limit` or four first
+    slices), and only where that too fell short, `keep` reads the rest of the range in one statement. Two
+    statements, at most five, however large the tables grow; each key read is one lookup in `keep`, so a slice
+    is never much larger than needed (8 × `limit` read 800 keys for 100 rows: 5 of My tasks' 45 ms on
+    PostgreSQL)."""
     size = first or FIRST_SLICE * limit
     ids = list(session.exec(keys.limit(size)).all())
     found = list(session.exec(keep(among(session, ids)).limit(limit)).all()) if ids else []
     if len(found) >= limit or len(ids) < size:
         return found
     wanted = limit - len(found)
-    more = min(SECOND_SLICE_MAX * limit, max(limit, 2 * wanted * size // max(len(found), 1)))
+    more = min(max(SECOND_SLICE_MAX * limit, 4 * size), max(limit, 2 * wanted * size // max(len(found), 1)))
     ids = list(session.exec(keys.offset(size).limit(more)).all())
     found += session.exec(keep(among(session, ids)).limit(wanted)).all() if ids else []
     if len(found) < limit and len(ids) == more:  # the range goes on: the rest of it, in one statement
