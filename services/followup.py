@@ -836,7 +836,7 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
     entries = list(session.exec(_pool_query(q, tag, job_family).order_by(PoolEntry.revisit_on, col(PoolEntry.id))
                                 .offset(max(offset, 0)).limit(limit)).all())
     people = {c.id: c for c in session.exec(select(Candidate).where(
-        col(Candidate.id).in_([e.candidate_id for e in entries])))} if entries else {}
+        among(session, [e.candidate_id for e in entries])(Candidate.id)))} if entries else {}
     return [{"entry": e, "candidate": people[e.candidate_id], "tags": tag_list(people[e.candidate_id].tags)}
             for e in entries if e.candidate_id in people]
 
