@@ -122,6 +122,14 @@ def held_interview_end(now: datetime) -> Any:
     return case((previous <= now, previous), (previous > now, looked_up), else_=None)
 
 
+def held_clock_runs(now: Any, ended: Any, previous: Any, previous_unheard: Any, heard_at: Any) -> Any:
+    """SQL: the feedback clock runs, for an application whose last interview is still to come — `ended` its
+    held end (`held_interview_end`), `previous` and `previous_unheard` its kept `previous_interview_end` and
+    `previous_end_unheard`: from the interview before the last while that is kept unheard; only where that too is
+    still to come (and `ended` was looked up) is the candidate asked whether they heard since (`heard_at`)."""
+    return or_(previous_unheard <= now, and_(previous > now, clock_runs(ended, heard_at)))
+
+
 def clock_runs(ended: Any, heard_at: Any = None) -> Any:
     """SQL: the feedback clock runs — an interview ended (`ended`, the last one's end) and the candidate has not
     heard from us since (`heard_since`). Board, My tasks and the reminder rule all test this."""
@@ -216,7 +224,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + \
         sorted((r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True)
     focused = min(((r[0], r[1], bool(r[3])) for r in listed if r[4] < 0), key=lambda r: not r[2], default=None)
-    return [(a, end_, bool(clock)) for a, end_, _, clock, _ in shown], (running_total, total - running_total), focused
+    return [(a, end, bool(clock)) for a, end, _, clock, _ in shown], (running_total, total - running_total), focused
 
 
 @lru_cache(maxsize=8)
@@ -246,13 +254,12 @@ def _board_statement(owned: bool, focus: str) -> Any:
                         col(Application.previous_end_unheard).label("unheard")) \
         .where(stored > now).cte("board_upcoming").prefix_with("MATERIALIZED")
     u = upcoming.c
-    # The held one is the one before the last, kept with whether it is unheard; only where that too is still to
-    # come was it looked up, and then the candidate is asked whether they heard since.
-    heard_at = of(Candidate.heard_at, Candidate.id == u.candidate_id)
-    b_runs = case((u.unheard <= now, 1), (and_(u.previous > now, clock_runs(u.ended, heard_at)), 1), else_=0)
+    b_runs = case((held_clock_runs(now, u.ended, u.previous, u.unheard,
+                                   of(Candidate.heard_at, Candidate.id == u.candidate_id)), 1), else_=0)
     b_rows = select(u.id, u.ended, u.stage_changed_at, b_runs.label("runs")).cte("board_upcoming_runs") \
         .prefix_with("MATERIALIZED")
-    running_ids = select(b_rows.c.id).where(b_rows.c.runs == 1)
+    b_running = b_rows.c.runs == 1
+    running_ids = select(b_rows.c.id).where(b_running)
 
     def page(part: int, arms: list[Any], order: tuple[Any, ...], skip: str) -> Any:
         merged = union_all(*arms).subquery()
@@ -265,7 +272,7 @@ def _board_statement(owned: bool, focus: str) -> Any:
     running = page(0, [arm(of_stage(stage, app_id.label("id"), unheard.label("ended"),
                                     changed.label("stage_changed_at"))
                            .where(passed).order_by(unheard, app_id).limit(bound("running_end"))) for stage in ACTIVE]
-                   + [select(b_rows.c.id, b_rows.c.ended, b_rows.c.stage_changed_at).where(b_rows.c.runs == 1)],
+                   + [select(b_rows.c.id, b_rows.c.ended, b_rows.c.stage_changed_at).where(b_running)],
                    (lambda m: m.ended, lambda m: m.id), "running_skip")
     others = page(1, [arm(of_stage(stage, app_id.label("id"), last_interview_end(now).label("ended"),
                                    changed.label("stage_changed_at"))
@@ -273,10 +280,10 @@ def _board_statement(owned: bool, focus: str) -> Any:
                           .order_by(changed.desc(), app_id.desc()).limit(bound("end"))) for stage in ACTIVE],
                   (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()), "skip")
     passed_running = of_stage(None, func.count()).where(passed).scalar_subquery()
-    b_running = select(func.coalesce(func.sum(b_rows.c.runs), 0)).scalar_subquery()
+    held_running = select(func.coalesce(func.sum(b_rows.c.runs), 0)).scalar_subquery()
     counts = select(cast(null(), Integer).label("id"), cast(null(), stored.type).label("ended"),
                     cast(null(), changed.type).label("stage_changed_at"),
-                    (passed_running + b_running).label("runs"),
+                    (passed_running + held_running).label("runs"),
                     of_stage(None, func.count()).scalar_subquery().label("part"))
     arms = [running, others, counts]
     if focus:

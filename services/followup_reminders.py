@@ -19,7 +19,15 @@ from models.job import Job
 from models.user import User
 from services.candidates import not_erased
 from services.config import Settings, get_settings
-from services.followup import ACTIVE, clock_runs, held_interview_end, last_interview_end, newest_contact, revisit_time
+from services.followup import (
+    ACTIVE,
+    clock_runs,
+    held_clock_runs,
+    held_interview_end,
+    last_interview_end,
+    newest_contact,
+    revisit_time,
+)
 from services.lists import of, walk
 from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
 from services.tasks import HORIZON, Task, before, provider
@@ -176,15 +184,18 @@ def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime
             .order_by(unheard, col(Application.id)))
     rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.tasks.LIMIT)
     # Mine whose last interview is still to come (a few thousand of everyone's at 100k candidates): when the last
-    # one that has ended did, looked up once per application (a materialised CTE), then the window, not erased,
-    # heard nothing since.
-    upcoming = (select(col(Application.id).label("id"), held_interview_end(now).label("ended"))
+    # one that has ended did, worked out once per application (a materialised CTE; mostly kept), then the window,
+    # not erased, heard nothing since (`followup.held_clock_runs`, as the board tests it).
+    upcoming = (select(col(Application.id).label("id"), held_interview_end(now).label("ended"),
+                       col(Application.previous_interview_end).label("previous"),
+                       col(Application.previous_end_unheard).label("unheard"))
                 .where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
                        col(Application.last_interview_end) > now)
                 .cte("upcoming").prefix_with("MATERIALIZED"))
+    u = upcoming.c
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
-    rows += session.exec(found(upcoming.c.ended, upcoming.c.id == Application.id, upcoming.c.ended >= now - LOOKBACK,
-                               upcoming.c.ended <= ended_by, clock_runs(upcoming.c.ended, heard_at))
+    rows += session.exec(found(u.ended, u.id == Application.id, u.ended >= now - LOOKBACK, u.ended <= ended_by,
+                               held_clock_runs(now, u.ended, u.previous, u.unheard, heard_at))
                          .limit(services.tasks.LIMIT)).all()
     return [Task(kind="feedback_due", params={"name": name, "job": title}, due_at=ended + hours,
                  page="pages/follow_up.py", query={"application": str(app_id)})
