@@ -367,9 +367,9 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
             .join(Job, col(Job.id) == Application.job_id)
             .where(schedulable, col(Candidate.anonymised_at).is_(None)))
     limit = PICKER_LIMIT if limit is None else limit
-    term = candidates.like_term(q)
-    if term:
-        found = base.where(col(Candidate.search_text).like(term, escape="\\"))
+    words = candidates.text_matches(session, q)
+    if words:
+        found = base.where(*words)
     else:  # the most recently moved, picked from the (stage, stage_changed_at, id) index alone, then read
         changed, app_id = col(Application.stage_changed_at), col(Application.id)
         # Each stage's newest from its own range of the index, then the newest of those: one statement over both

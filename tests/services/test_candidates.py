@@ -705,3 +705,47 @@ def test_the_csv_export_leaves_ordinary_cells_as_they_are(session, make) -> None
         candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff"))))[1:]
     record = dict(zip(candidates.EXPORT_COLUMNS, row, strict=True))
     assert (record["name"], record["email"], record["phone"]) == ("O'Brien 张", "ob@example.com", "13800138000")
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["without", "with the character index"])
+def test_a_search_of_one_or_two_chinese_characters_finds_the_texts_holding_them_in_that_order(
+        session, make, indexed: bool) -> None:
+    """On PostgreSQL a search of one or two characters, not all ASCII, also asks the index of each text's
+    characters (migration 0016; the trigram index cannot serve it): what it finds is what the LIKE alone finds —
+    the characters together and in order, wildcards and markup taken as text."""
+    from sqlalchemy import event, text
+
+    if indexed and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("CREATE INDEX ix_candidate_search_chars ON candidate "
+                             "USING gin (string_to_array(search_text, NULL))"))
+    recruiter = make.user("recruiter")
+    names = {"王磊": None, "磊王": None, "王小磊": None, "Emma Wang": None, "100%王": None, "<b>王</b>": None}
+    for name in names:
+        names[name] = make.candidate(actor=recruiter, name=name).id
+    statements: list[str] = []
+
+    def capture(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", capture)
+    try:
+        def found(q: str) -> set[str]:
+            return {r["name"] for r in search(session, recruiter, q=q).rows}
+
+        assert found("王磊") == {"王磊"}
+        assert found("王") == {"王磊", "磊王", "王小磊", "100%王", "<b>王</b>"}
+        assert found(" 磊 ") == {"王磊", "磊王", "王小磊"}
+        assert found("%王") == {"100%王"}
+        assert found("b>王") == {"<b>王</b>"}
+        assert found("王小磊") == {"王小磊"}
+        assert found("wang") == {"Emma Wang"}
+        assert found("磊磊") == set()
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", capture)
+    uses_characters = ["string_to_array" in s for s in statements if "search_text LIKE" in s]
+    if session.get_bind().dialect.name == "postgresql":  # 王磊 王 磊 %王: short, not ASCII; b>王 王小磊 wang: not
+        assert uses_characters == [True, True, True, True, False, False, False, True]
+        session.execute(text("DROP INDEX IF EXISTS ix_candidate_search_chars"))  # the run's schema is shared
+        session.commit()
+    else:
+        assert not any(uses_characters)

@@ -13,11 +13,12 @@ from sqlmodel import Session, SQLModel, select
 import models  # noqa: F401 - registers every table
 import services.db
 from models.user import User
-from services.db import alembic_config, migrate
+from services.db import DATABASE_SPECIFIC_INDEXES, alembic_config, migrate
 from tests.services.conftest import forget_engine
 
-# Indexes that exist on purpose only in a migration, because SQLModel cannot describe them.
-MIGRATION_ONLY_INDEXES = {"ix_candidate_search_trgm"}  # PostgreSQL GIN trigram index, see 0002
+# Indexes that exist on purpose only in a migration, because SQLModel cannot describe them: PostgreSQL's GIN
+# indexes of the search text's trigrams (0002) and characters (0016).
+MIGRATION_ONLY_INDEXES = DATABASE_SPECIFIC_INDEXES
 
 
 def _include_name(name: str | None, type_: str, _parents: dict) -> bool:
@@ -115,6 +116,10 @@ def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_
         with services.db.get_engine(limited).connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == 0
             assert conn.execute(text("SELECT count(*) FROM candidate")).scalar() == 0
+            # The index of the search text's characters needs no extension (0016): short searches stay fast.
+            assert conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'candidate' "
+                                     "AND indexname LIKE 'ix_candidate_search_%'")).scalars().all() == [
+                "ix_candidate_search_chars"]
     finally:
         forget_engine(limited)
         with owner.begin() as conn:
