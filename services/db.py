@@ -52,12 +52,12 @@ def make_engine(url: str) -> Engine:
     # queries are short, and compiling them cost more than it saved (My tasks: 23 of 39 ms; the board: 1.4 s
     # of JIT for 0.2 s of work at 100k candidates). No parallel workers either: starting them cost more than they
     # shared (a manager's one-letter search at 100k: 89 ms in parallel, 71 ms alone; the page 123 → 56 ms), and
-    # the app serves many short queries at once, not one long one. Every run planned for its own values: psycopg
-    # prepares a statement on the server at its fifth run, and PostgreSQL then switched to a generic plan made
-    # without the values (a search's LIKE pattern, a surname): a manager's search for '王' at 100k read every
-    # candidate's text, 58 ms, against 14 ms planned for '王'. Options given in the URL are kept.
+    # the app serves many short queries at once, not one long one. Options given in the URL are kept. (Plans stay
+    # PostgreSQL's to cache: planning every run for its values cost the interview list and the board 10-13 ms
+    # more each at 100k; the one statement whose plan depends on a value, the text search, writes it in —
+    # candidates.text_matches.)
     parsed = make_url(url)
-    ours = "-c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan"
+    ours = "-c jit=off -c max_parallel_workers_per_gather=0"
     options = " ".join(x for x in (parsed.query.get("options", ""), ours) if x)
     # TCP keepalives: a database host that vanished without closing its connections (power loss, a dropped route)
     # is noticed within about a minute, instead of a query — the worker's, a page's — waiting on it for ever.
