@@ -8,12 +8,13 @@ submitted scorecards, anyone else does not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, or_, union_all, update
+from sqlalchemy import Row, String, case, cast, func, literal, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -563,7 +564,7 @@ def interview_confirmation_drafts(*, session: Session, actor: User, interview_id
 
 @dataclass
 class InterviewRow:
-    interview: Interview
+    interview: Interview | Row[Any]  # the model, or (the week's list) a row of its columns
     candidate: str
     candidate_id: int
     job: str
@@ -576,7 +577,7 @@ class InterviewRow:
     state: str = InterviewStatus.scheduled.value
 
 
-def _rows(session: Session, interviews: list[Interview], me: int | None = None) -> list[InterviewRow]:
+def _rows(session: Session, interviews: Sequence[Interview | Row[Any]], me: int | None = None) -> list[InterviewRow]:
     if not interviews:
         return []
     # The ids as one array parameter (`lists.among`): a week's 500 as bound values cost psycopg more to parse
@@ -689,8 +690,12 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
 def list_interviews(*, session: Session, actor: User, start: datetime, end: datetime) -> list[InterviewRow]:
     """Every interview starting in [start, end), for recruiters planning the week."""
     require(actor, *SCHEDULERS)
-    found = list(session.exec(select(Interview).where(col(Interview.starts_at) >= start, col(Interview.starts_at) < end)
-                              .order_by(Interview.starts_at).limit(500)))
+    # Plain rows with the interview's columns (read like the model's attributes), not 500 model objects: building
+    # those cost the week 8 ms of its 33 at 100k candidates on PostgreSQL.
+    columns = Interview.__table__.columns  # type: ignore[attr-defined]
+    found = list(session.execute(select(*columns).where(col(Interview.starts_at) >= start,
+                                                        col(Interview.starts_at) < end)
+                                 .order_by(Interview.starts_at).limit(500)))
     return _rows(session, found)
 
 
