@@ -124,6 +124,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    import services.registry  # noqa: F401 - every screen's reminder rules
     from services.db import database_problem, get_engine
     from services.worker import Worker
 

@@ -51,6 +51,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 import services.db as services_db
+import services.registry  # noqa: F401 - every screen's My tasks providers
 from models.common import Role, Stage, clock, utcnow
 from models.user import User
 from services import candidates, evaluation, followup, jobs, mail, policy, tasks, users

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import services.registry  # noqa: F401 - the embedded worker runs every screen's rules
 from services.db import database_problem, get_engine, migrate
 from services.worker import start_embedded
 

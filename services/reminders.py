@@ -177,6 +177,7 @@ class Scans:
 
 Rule = Callable[[Scan, Settings], Iterable[Found]]
 RULES: dict[str, Rule] = {}
+RULES_COMPLETE = False  # set by services.registry once every screen's rules are registered
 # The roles a reminder is for, by the item's rule: a person who no longer holds one (an owner who stopped
 # recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
 RECIPIENT_ROLES: dict[str, tuple[Role, ...]] = {}
@@ -187,6 +188,7 @@ def rule(name: str, recipients: tuple[Role, ...] = ()) -> Callable[[Rule], Rule]
 
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
+        fn.reminder_rule = name  # type: ignore[attr-defined]  # found by tests/services/test_registry.py
         if recipients:
             RECIPIENT_ROLES[name] = recipients
         return fn
@@ -447,6 +449,8 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
     """Evaluate every rule once; new reminders are mailed at once or kept for the digest. Returns counts per rule.
 
     Without `scans` the pass is full; with a worker's `scans` it is incremental when that allows (`Scans.next`)."""
+    if not RULES_COMPLETE:
+        raise RuntimeError("import services.registry first: without it some screens' reminders would never fire")
     now = now or utcnow()
     settings = settings or get_settings()
     scan = scans.next(now) if scans is not None else Scan(now)

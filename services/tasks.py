@@ -40,6 +40,7 @@ class Task:
 
 Provider = Callable[[Session, User, datetime, datetime | None], list[Task]]
 PROVIDERS: list[Provider] = []
+PROVIDERS_COMPLETE = False  # set by services.registry once every screen's providers are registered
 REACH: dict[Provider, timedelta | None] = {}  # how long before now a provider's tasks can have fallen due
 HORIZON = timedelta(days=2)  # what falls due within two days is shown too
 LIMIT = 100  # the most urgent; the page shows the first 50 and says when there are more than LIMIT
@@ -53,6 +54,7 @@ def provider(fn: Provider | None = None, *, reach: timedelta | None = None) -> A
     def register(fn: Provider) -> Provider:
         PROVIDERS.append(fn)
         REACH[fn] = reach
+        fn.task_provider = True  # type: ignore[attr-defined]  # found by tests/services/test_registry.py
         return fn
     return register(fn) if fn is not None else register
 
@@ -115,6 +117,8 @@ def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | 
 
 def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> list[Task]:
     """The signed-in person's due and soon-due work, most urgent (earliest due) first (by the roles they hold now)."""
+    if not PROVIDERS_COMPLETE:
+        raise RuntimeError("import services.registry first: without it some screens' tasks would be missing")
     actor = require_current(session, actor)
     now = now or utcnow()
     tasks: list[Task] = []
@@ -128,7 +132,3 @@ def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> l
     tasks.sort(key=lambda t: t.due_at)
     return tasks[:LIMIT]
 
-
-# Areas register their providers on import; importing them here makes My tasks complete wherever it is used.
-import services.evaluation_reminders  # noqa: E402,F401
-import services.followup_reminders  # noqa: E402,F401

@@ -24,7 +24,6 @@ from services.db import database_problem, refresh_statistics, upsert_insert
 from services.mail import release_held
 from services.mailer import send_due
 from services.reminders import Scans, run_digests, run_reminders
-from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's rules and task providers
 
 log = logging.getLogger("followup.worker")
 STATISTICS_INTERVAL = 3600.0  # seconds between refreshes of the query planner's statistics

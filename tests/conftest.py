@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401 - registers the tables
+import services.registry  # noqa: F401 - every screen's reminder rules and My tasks providers
 from models.common import clock
 from services.db import make_engine
 from tests import factories

@@ -10,6 +10,7 @@ from datetime import timedelta
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+import services.registry  # noqa: F401 - every screen's rules and My tasks providers
 from models.common import Language
 from services import auth, policy, users
 from services.config import get_settings

@@ -18,12 +18,12 @@ from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 import bench.reminders_before as before
+import services.registry  # noqa: F401 - every screen's reminder rules
 from models.common import clock
 from models.mail import OutboxMessage, Reminder
 from services.config import get_settings
 from services.demo import seed_demo
 from services.reminders import RULES, Scan, local_text, run_reminders, utc_text
-from services.tasks import PROVIDERS  # noqa: F401 - importing registers every area's rules
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

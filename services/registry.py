@@ -1,0 +1,18 @@
+"""Every screen's reminder rules and My tasks providers, registered in one place.
+
+The reminder engine (`services.reminders`) and My tasks (`services.tasks`) know no screen: a screen's module adds
+its rules and providers with the `@rule` and `@provider` decorators, which register them when the module is
+imported, and this module imports every such module. Whatever runs rules or lists tasks — the app's frame, the
+worker's entry points, manage.py, the tests — imports this first; `run_reminders` and `my_tasks` refuse to run
+before it has been imported, so a screen left out is an error at once, never a reminder silently not sent.
+`tests/services/test_registry.py` fails on a rule or provider defined in a module this list misses.
+"""
+
+from __future__ import annotations
+
+from services import evaluation_reminders, followup_reminders, reminders, tasks
+
+# The modules that contribute rules or providers, besides the engine's own (stale applications, mail drafts).
+SCREENS = (evaluation_reminders, followup_reminders)
+
+reminders.RULES_COMPLETE = tasks.PROVIDERS_COMPLETE = True
