@@ -51,7 +51,8 @@ def test_every_rule_and_provider_defined_anywhere_is_registered_by_services_regi
 def test_my_tasks_and_the_reminder_pass_refuse_to_run_before_the_registry_is_loaded() -> None:
     refused = _fresh(
         "import json\n"
-        "from services import reminders, tasks\n"
+        "import services.reminders as reminders\n"
+        "import services.tasks as tasks\n"
         "out = []\n"
         "for run in (lambda: tasks.my_tasks(session=None, actor=None), lambda: reminders.run_reminders(engine=None)):\n"
         "    try:\n"
