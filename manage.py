@@ -66,8 +66,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         user = User(email=data.email, name=data.name, language=data.language,
                     roles=",".join(sorted(r.value for r in roles)), password_hash=hash_password(password))
         session.add(user)
-        session.commit()
-        print(f"created user #{user.id} {user.email} ({user.roles})")
+        session.flush()
+    print(f"created user #{user.id} {user.email} ({user.roles})")  # once committed, at the end of the scope
     return 0
 
 
@@ -78,16 +78,16 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
     migrate()
     started = datetime.now()
-    with session_scope() as session:
-        try:
+    try:  # outside the scope: a refusal leaves the scope by its exception, so nothing of the seed is committed
+        with session_scope() as session:
             counts = seed_demo(session=session, candidates=args.candidates, seed=args.seed, password=args.password)
-        except ValueError as exc:
-            print(f"refused: {exc}", file=sys.stderr)
-            return 2
-        except IntegrityError as exc:  # a clash with data that exists: one line, not a traceback
-            print(f"refused: the demo data clashes with what is in the database ({str(exc.orig).splitlines()[0]})",
-                  file=sys.stderr)
-            return 2
+    except ValueError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    except IntegrityError as exc:  # a clash with data that exists: one line, not a traceback
+        print(f"refused: the demo data clashes with what is in the database ({str(exc.orig).splitlines()[0]})",
+              file=sys.stderr)
+        return 2
     seconds = (datetime.now() - started).total_seconds()
     kept = counts.pop("kept", [])
     new = [email for email, *_ in DEMO_USERS if email not in kept]
@@ -170,12 +170,12 @@ def cmd_mail_test(args: argparse.Namespace) -> int:
 
     migrate()
     settings = get_settings()
-    with session_scope() as session:
-        try:
+    try:
+        with session_scope() as session:
             message = queue_operator_test_message(session=session, to=args.to, language=args.language)
-        except DomainError as exc:
-            print(f"refused: {getattr(exc, 'fields', exc.key)}", file=sys.stderr)
-            return 2
+    except DomainError as exc:
+        print(f"refused: {getattr(exc, 'fields', exc.key)}", file=sys.stderr)
+        return 2
     if not settings.mail_configured:
         print(f"test message #{message.id} to {args.to} held until a mail server is configured (FOLLOWUP_SMTP_HOST)")
         return 0

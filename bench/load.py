@@ -143,14 +143,13 @@ class Session:
 # --- one person ---------------------------------------------------------------------------------------------------
 
 def _ticket(database_url: str, email: str) -> str:
-    from sqlmodel import Session as DbSession
     from sqlmodel import select
 
     from models.user import User
     from services import auth
-    from services.db import get_engine
+    from services.db import get_engine, session_scope
 
-    with DbSession(get_engine(database_url)) as db:
+    with session_scope(get_engine(database_url)) as db:
         user = db.exec(select(User).where(User.email == email)).one()
         return auth.issue_ticket(session=db, user=user)
 

@@ -56,7 +56,7 @@ from models.common import Role, Stage, clock, utcnow
 from models.user import User
 from services import candidates, evaluation, followup, jobs, mail, policy, tasks, users
 from services.config import get_settings
-from services.db import ROOT, make_engine, migrate, refresh_statistics
+from services.db import ROOT, make_engine, migrate, refresh_statistics, session_scope
 from services.demo import seed_demo
 from services.errors import DomainError
 
@@ -96,7 +96,7 @@ def bench_engine(url: str) -> Engine:
 
 def _seed(engine: Engine, size: int, seed: int) -> datetime:
     started = time.perf_counter()
-    with Session(engine, expire_on_commit=False) as session:
+    with session_scope(engine) as session:
         counts = seed_demo(session=session, candidates=size, seed=seed)
     counts.pop("kept", None)
     print(f"  seeded {size:,} candidates in {time.perf_counter() - started:.0f} s: {counts}", flush=True)

@@ -16,7 +16,7 @@ from models.common import Role, utcnow
 from models.user import AuthSession, LoginThrottle, User, UserCreate
 from services import audit
 from services.config import get_settings
-from services.db import upsert_insert
+from services.db import session_scope, upsert_insert
 from services.errors import AuthFailed, NotAllowed, ValidationError, validate
 
 _hasher = PasswordHasher()
@@ -82,7 +82,7 @@ def create_first_admin(*, session: Session, user_in: dict) -> User:
     session.flush()
     audit.record(session=session, actor=user, entity="user", entity_id=user.id or 0, action="create_first_admin",
                  changes={"email": user.email})
-    session.commit()
+    session.flush()
     return user
 
 
@@ -106,8 +106,11 @@ def _count_failure(session: Session, email: str) -> None:
         "locked_until": case((reaches, until), else_=table.c.locked_until),
         "updated_at": now,
     })
-    session.execute(statement)
-    session.commit()
+    # The one write a sign-in keeps although it fails: AuthFailed rolls the caller's transaction back, and the
+    # count must stay. So it is a transaction of its own, on its own connection, committed here. (A sign-in is an
+    # action of its own: a caller that had written before it would, on SQLite, hold the lock this waits for.)
+    with session_scope(session.get_bind().engine) as own:
+        own.execute(statement)
     _forget_throttle(session, email)
 
 
@@ -146,7 +149,7 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
         user.password_hash = hash_password(password)
     user.last_login_at = now
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -159,7 +162,7 @@ def issue_ticket(*, session: Session, user: User) -> str:
     ticket = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=_token_hash(ticket), user_id=user.id or 0, kind="ticket",
                             expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS)))
-    session.commit()
+    session.flush()
     return ticket
 
 
@@ -176,13 +179,12 @@ def redeem_ticket(*, session: Session, ticket: str) -> str | None:
         update(AuthSession).where(col(AuthSession.id) == row.id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    if spent.rowcount != 1:
-        session.rollback()
+    if spent.rowcount != 1:  # spent by another request a moment ago: this UPDATE changed nothing
         return None
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=_token_hash(token), user_id=row.user_id, kind="session",
                             expires_at=now + timedelta(days=get_settings().session_days)))
-    session.commit()
+    session.flush()
     return token
 
 
@@ -207,7 +209,7 @@ def open_tab_session(*, session: Session, user: User) -> str:
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id or 0, kind="tab",
                             expires_at=utcnow() + timedelta(days=get_settings().session_days)))
-    session.commit()
+    session.flush()
     return token
 
 
@@ -219,11 +221,11 @@ def end_session(*, session: Session, token: str | None) -> None:
     if row and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
-        session.commit()
+        session.flush()
 
 
 def revoke_all_sessions(*, session: Session, user_id: int) -> None:
-    """Revoke every open session of a user (password change, deactivation); the caller commits."""
+    """Revoke every open session of a user (password change, deactivation)."""
     for row in session.exec(
         select(AuthSession).where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None))
     ):
@@ -245,7 +247,7 @@ def sso_user(*, session: Session, email: str, name: str | None = None, subject: 
                      changes={"email": user.email})
     user.last_login_at = utcnow()
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -266,7 +268,6 @@ def change_password(*, session: Session, user: User, old_password: str, new_pass
     session.add(db_user)
     revoke_all_sessions(session=session, user_id=db_user.id or 0)
     audit.record(session=session, actor=user, entity="user", entity_id=db_user.id or 0, action="change_password")
-    session.commit()
     return issue_ticket(session=session, user=db_user)
 
 

@@ -20,6 +20,7 @@ from models.mail import OutboxMessage
 from models.user import User
 from services import audit
 from services.auth import require, require_current
+from services.db import savepoint
 from services.errors import (
     Conflict,
     DomainError,
@@ -307,7 +308,7 @@ def _open_job(session: Session, job_id: int) -> Job:
 
 
 def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_id: int | None = None,
-                     allow_duplicate: bool = False, commit: bool = True) -> Candidate:
+                     allow_duplicate: bool = False) -> Candidate:
     """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`."""
     require(actor, *EDITORS)
     data = validate(CandidateCreate, candidate_in)
@@ -329,8 +330,6 @@ def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_i
                  changes=data.model_dump())
     if job:
         _add_application(session, actor, candidate, job)
-    if commit:
-        session.commit()
     return candidate
 
 
@@ -365,8 +364,7 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
         .values(**values, version=Candidate.version + 1)
     )
     if result.rowcount != 1:
-        session.rollback()
-        raise Conflict(current=session.get(Candidate, candidate_id))
+        raise Conflict(current=session.get(Candidate, candidate_id, populate_existing=True))
     session.refresh(candidate)
     if candidate.owner_id != before["owner_id"]:  # the owner kept on each application moves with it
         session.exec(update(Application).where(col(Application.candidate_id) == candidate_id)  # type: ignore[call-overload]
@@ -376,7 +374,7 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
         changes.pop(key, None)
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="update",
                  changes=changes)
-    session.commit()
+    session.flush()
     return candidate
 
 
@@ -403,25 +401,24 @@ def add_application(*, session: Session, actor: User, candidate_id: int, job_id:
     candidate = session.get(Candidate, candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
+    job = _open_job(session, job_id)
     try:
-        app = _add_application(session, actor, candidate, _open_job(session, job_id))
-        session.commit()
+        with savepoint(session):
+            app = _add_application(session, actor, candidate, job)
     except IntegrityError:
         # The same application added at the same instant (a double click, two tabs): the unique key kept one.
-        session.rollback()
         raise ValidationError.single("job_id", "err.already_applied") from None
     return app
 
 
 def move_stage(*, session: Session, actor: User, application_id: int, to_stage: Stage | str,
-               reason: str = "", from_stage: Stage | str | None = None, commit: bool = True,
+               reason: str = "", from_stage: Stage | str | None = None,
                pool: dict[str, Any] | None = None) -> Application:
     """Move an application to another stage, recording who, when and why; exits need a reason.
 
     Moving to the talent_pool stage keeps the candidate in the talent pool in the same transaction: `pool`
     gives its revisit date (`revisit_on`) and job family, its reason defaults to the move's (not needed when
-    they are in the pool already). Moving out of it again ends their pool entry.
-    With commit=False the move joins the caller's transaction (a decision that also prepares a mail)."""
+    they are in the pool already). Moving out of it again ends their pool entry."""
     actor = require_current(session, actor, *VIEWERS)
     app = session.get(Application, application_id)
     if app is None:
@@ -455,7 +452,6 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
         .values(stage=move.to_stage, stage_changed_at=now)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise Conflict("err.stage_changed", stage=current.value)
     session.add(StageChange(application_id=application_id, from_stage=current, to_stage=move.to_stage,
                             at=now, by_user_id=actor.id, reason=move.reason))
@@ -465,8 +461,6 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
         followup.keep_in_pool(session=session, actor=actor, entry_in=entry_in)
     elif current == Stage.talent_pool:
         followup.leave_pool_on_reengagement(session=session, actor=actor, candidate_id=app.candidate_id)
-    if commit:
-        session.commit()
     session.refresh(app)
     return app
 

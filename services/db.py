@@ -87,13 +87,34 @@ def upsert_insert(bind: Engine | Any) -> Any:
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A Session for one user action; services commit, this only closes (and rolls back on error)."""
+    """A Session for one unit of work (a user action, a worker's step, a command): committed when the block ends,
+    rolled back when it raises. Services only flush, so several of them called in one scope commit together or
+    not at all."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         try:
             yield session
         except BaseException:
             session.rollback()
             raise
+        session.commit()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """`session.begin_nested()`: what the block writes is undone alone when it raises (a duplicate key, a lost
+    race), and the caller's transaction goes on.
+
+    On SQLite the transaction is begun first: Python's sqlite3 only sends BEGIN before an INSERT/UPDATE/DELETE,
+    and a SAVEPOINT outside a transaction starts one of its own, which its RELEASE then commits — the block's
+    writes would be committed at once, whatever the caller decides later. IMMEDIATE: the block is about to write,
+    and a read in it must not take a snapshot that another writer makes stale before this one writes (SQLite
+    refuses that write as "database is locked" instead of waiting, and a lost race would not read as one)."""
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with session.begin_nested():
+        yield
 
 
 def include_object(_obj: object, name: str | None, type_: str, _reflected: bool, _compare_to: object) -> bool:

@@ -157,7 +157,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     candidates. Returns the number of rows added per table."""
     if session.exec(select(func.count()).select_from(Candidate)).one():
         raise ValueError("the database already has candidates; seed-demo only adds demo data where there are none")
-    ensure_default_rounds(session=session)  # commits an empty-table default: before anything else is added
+    ensure_default_rounds(session=session)  # an empty table gets the defaults: the demo's interviews use them
     rng = random.Random(seed)
     now = utcnow()
     staff: dict[str, User] = {u.email: u for u in session.exec(select(User))}
@@ -190,7 +190,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
             table = model.__tablename__
             session.exec(text(  # type: ignore[call-overload]
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
-    session.commit()
+    session.flush()
     counts = {"users": len(staff), "jobs": len(jobs)}
     counts |= {model.__tablename__: demo.added[model] for model in TABLES}
     return counts | {"candidates": candidates, "applications": demo.added[Application],

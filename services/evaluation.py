@@ -45,6 +45,7 @@ from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit, candidates, interview_invites
 from services.auth import require, require_current
+from services.db import savepoint
 from services.errors import (
     Conflict,
     DomainError,
@@ -96,7 +97,7 @@ def ensure_default_rounds(*, session: Session) -> None:
             session.add(Criterion(round_id=rnd.id or 0, name_zh=czh, name_en=cen, weight=weight, position=cpos,
                                   level1_zh=one[0], level1_en=one[1], level3_zh=three[0], level3_en=three[1],
                                   level5_zh=five[0], level5_en=five[1]))
-    session.commit()
+    session.flush()
 
 
 def list_rounds(*, session: Session, actor: User, active_only: bool = True) -> list[InterviewRound]:
@@ -134,7 +135,7 @@ def save_round(*, session: Session, actor: User, round_in: dict, round_id: int |
     session.flush()
     audit.record(session=session, actor=actor, entity="round", entity_id=rnd.id or 0,
                  action="create" if round_id is None else "update", changes=data.model_dump())
-    session.commit()
+    session.flush()
     return rnd
 
 
@@ -188,7 +189,6 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
         | (func.lower(Criterion.name_en) == data.name_en.lower()))).first()
     if same_name is not None and same_name.id != criterion_id:
         # Also what stops the second click of a double submit from adding the criterion twice.
-        session.rollback()
         raise ValidationError.single("name_zh" if same_name.name_zh.lower() == data.name_zh.lower() else "name_en",
                                      "err.criterion_exists")
     if criterion_id is None:
@@ -210,7 +210,7 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
     session.flush()
     audit.record(session=session, actor=actor, entity="criterion", entity_id=crit.id or 0,
                  action="create" if criterion_id is None else "update", changes=data.model_dump())
-    session.commit()
+    session.flush()
     return crit
 
 
@@ -223,7 +223,7 @@ def remove_criterion(*, session: Session, actor: User, criterion_id: int) -> Non
     crit.is_active = False
     session.add(crit)
     audit.record(session=session, actor=actor, entity="criterion", entity_id=criterion_id, action="remove")
-    session.commit()
+    session.flush()
 
 
 # --------------------------------------------------------------------------- interviews
@@ -389,10 +389,10 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
              "email": email or "", "job": title} for app_id, stage, cid, name, email, title in rows]
 
 
-def schedule_interview(*, session: Session, actor: User, interview_in: dict, commit: bool = True,
+def schedule_interview(*, session: Session, actor: User, interview_in: dict,
                        allow_conflicts: bool = False) -> Interview:
     """Schedule an interview of an open application with a panel (recruiter, admin) and mail each panel member
-    the calendar invitation; commit=False joins the caller's transaction (an import).
+    the calendar invitation.
 
     ScheduleConflict when an interviewer or the candidate is booked at an overlapping time, unless
     allow_conflicts. The same interview submitted twice (a double click) is scheduled once."""
@@ -426,8 +426,6 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict, com
                  changes=data.model_dump(mode="json") | ({"conflicts_accepted": True} if allow_conflicts else {}))
     if invites_panel(interview.ends_at):
         interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="scheduled")
-    if commit:
-        session.commit()
     return interview
 
 
@@ -468,13 +466,11 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
                 location=data.location, version=Interview.version + 1)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise Conflict()
     for uid in current - wanted:
         has_card = session.exec(select(Scorecard.id).where(Scorecard.interview_id == interview_id,
                                                           Scorecard.interviewer_id == uid)).first()
         if has_card:
-            session.rollback()
             raise ValidationError.single("interviewer_ids", "err.panelist_has_scorecard")
         panelist = session.exec(select(InterviewPanelist).where(InterviewPanelist.interview_id == interview_id,
                                                                 InterviewPanelist.user_id == uid)).one()
@@ -497,7 +493,7 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
         interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="removed",
                                        to_user_ids=current - wanted)
     interview_invites.drop_stale_confirmations(session=session, interview=interview)
-    session.commit()
+    session.flush()
     session.refresh(interview)
     return interview
 
@@ -521,7 +517,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
     if interview is None:
         raise NotFound()
     if result.rowcount != 1:
-        session.rollback()
+        session.refresh(interview)  # the status it has now, which the refusal names
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
     session.refresh(interview)
     # No scorecard is owed for an interview that did not take place (My tasks and the reminders read this).
@@ -534,7 +530,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
     if status == InterviewStatus.cancelled:
         interview_invites.notify_panel(session=session, interview=interview, actor=actor, kind="cancelled")
     interview_invites.drop_stale_confirmations(session=session, interview=interview)
-    session.commit()
+    session.flush()
     session.refresh(interview)
     return interview
 
@@ -549,7 +545,7 @@ def prepare_interview_confirmation(*, session: Session, actor: User, interview_i
     if interview.status != InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
     draft = interview_invites.prepare_confirmation(session=session, interview=interview, actor=actor)
-    session.commit()
+    session.flush()
     return draft
 
 
@@ -782,18 +778,16 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
     now = utcnow()
     if card is None:
         card = Scorecard(interview_id=interview_id, interviewer_id=actor.id or 0, application_id=app.id or 0)
-        session.add(card)
         try:
-            session.flush()
+            with savepoint(session):
+                session.add(card)
         except IntegrityError:  # the same person's first save from another tab got there first
-            session.rollback()
             raise Conflict("err.scorecard_changed") from None
     else:
         result = session.exec(  # type: ignore[call-overload]
             update(Scorecard).where(col(Scorecard.id) == card.id, col(Scorecard.version) == card.version)
             .values(version=Scorecard.version + 1, updated_at=now))
         if result.rowcount != 1:
-            session.rollback()
             raise Conflict("err.scorecard_changed")
         session.refresh(card)
     card.strengths, card.weaknesses, card.comments = data.strengths, data.weaknesses, data.comments
@@ -819,7 +813,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
         changes = {"reason": change_reason.strip(), "before": old, "after": new}
     audit.record(session=session, actor=actor, entity="scorecard", entity_id=card.id or 0, action=action,
                  changes=changes)
-    session.commit()
+    session.flush()
     return card
 
 
@@ -1005,7 +999,7 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
     reason = data.reason_code + (f": {data.reason_text}" if data.reason_text else "")
     if target != app.stage:
         candidates.move_stage(session=session, actor=actor, application_id=application_id, to_stage=target,
-                              reason=reason, commit=False)
+                              reason=reason)
     elif data.kind != DecisionKind.advance:
         raise InvalidTransition(from_stage=app.stage, to_stage=target.value)
     decision = Decision(application_id=application_id, kind=data.kind, reason_code=data.reason_code,
@@ -1024,5 +1018,5 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
         session.add(decision)
     audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="decision",
                  changes={"kind": data.kind.value, "reason": reason})
-    session.commit()
+    session.flush()
     return decision

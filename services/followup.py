@@ -49,6 +49,7 @@ from services import audit
 from services.auth import require, require_current
 from services.candidates import not_erased, owned_by, text_matches
 from services.config import get_settings
+from services.db import savepoint
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
 from services.lists import among, of
 from services.mail import heard_update, queue_template, team_signature
@@ -433,7 +434,7 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
             session.exec(statement)  # type: ignore[call-overload]
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="contact",
                  changes={"channel": data.channel.value, "outcome": data.outcome.value})
-    session.commit()
+    session.flush()
     return contact
 
 
@@ -492,16 +493,15 @@ def record_intent(*, session: Session, actor: User, intent_in: dict, version: in
                     decision_deadline=data.decision_deadline, notes=data.notes,
                     offers=json.dumps([o.model_dump(mode="json") for o in data.offers], ensure_ascii=False),
                     nearest_offer_deadline=min(deadlines) if deadlines else None, by_user_id=actor.id or 0)
-    session.add(intent)
     try:
-        session.flush()
+        with savepoint(session):
+            session.add(intent)
     except IntegrityError:  # another save of the same version won the race (unique application_id, version)
-        session.rollback()
         raise Conflict("err.intent_changed", current=_newest_intent(session, data.application_id)) from None
     audit.record(session=session, actor=actor, entity="application", entity_id=data.application_id,
                  action="intent", changes={"interest": data.interest, "offers": len(data.offers),
                                            "version": intent.version})
-    session.commit()
+    session.flush()
     return intent
 
 
@@ -561,7 +561,7 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
     if invite is not None:
         invite.mail_id = mail.id
         session.add(invite)
-    session.commit()
+    session.flush()
     return mail
 
 
@@ -593,14 +593,13 @@ def answer_survey(*, session: Session, token: str, answer_in: dict) -> SurveyRes
     spent = session.exec(  # type: ignore[call-overload]
         update(SurveyInvite).where(col(SurveyInvite.id) == invite.id, col(SurveyInvite.used_at).is_(None),
                                    col(SurveyInvite.expires_at) > now).values(used_at=now))
-    if spent.rowcount != 1:
-        session.rollback()
+    if spent.rowcount != 1:  # spent or expired: this UPDATE changed nothing
         raise SurveyLinkInvalid()
     app = session.get(Application, invite.application_id)
     response = SurveyResponse(invite_id=invite.id or 0, job_id=app.job_id if app else 0, stage=invite.stage,
                               at=now, **data.model_dump())
     session.add(response)
-    session.commit()
+    session.flush()
     return response
 
 
@@ -774,7 +773,7 @@ def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
     """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
     require(actor, *FOLLOWERS)
     entry = keep_in_pool(session=session, actor=actor, entry_in=entry_in)
-    session.commit()
+    session.flush()
     return entry
 
 
@@ -788,7 +787,7 @@ def remove_from_pool(*, session: Session, actor: User, candidate_id: int) -> Poo
     entry.status = "removed"
     session.add(entry)
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="pool_remove")
-    session.commit()
+    session.flush()
     return entry
 
 
@@ -883,7 +882,7 @@ def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: in
     mail = queue_template(session=session, template="reengage", language=candidate.language, to=candidate.email,
                           key=f"reengage:{candidate_id}:{uuid.uuid4().hex}", draft=True, candidate_id=candidate_id,
                           created_by=actor, context={"candidate_name": candidate.name, "sender_name": actor.name})
-    session.commit()
+    session.flush()
     return mail
 
 

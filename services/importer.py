@@ -23,6 +23,7 @@ from models.job import Job
 from models.user import User
 from services import candidates as candidate_service
 from services.auth import require
+from services.db import savepoint
 from services.errors import DomainError, ValidationError, validate
 from services.i18n import LANGUAGES, t
 from services.spreadsheet import unquote_cell
@@ -341,7 +342,7 @@ def load_mapping(*, session: Session, actor: User, header: list[str], kind: str 
 
 
 def save_mapping(*, session: Session, actor: User, header: list[str], mapping: list[str],
-                 kind: str = "candidates", commit: bool = True) -> None:
+                 kind: str = "candidates") -> None:
     """Remember the confirmed mapping for the next file with the same headers (replaces an older one)."""
     require(actor, *candidate_service.EDITORS)
     check_mapping(mapping)
@@ -355,14 +356,11 @@ def save_mapping(*, session: Session, actor: User, header: list[str], mapping: l
     saved.mapping = json.dumps(mapping)
     saved.updated_by_id = actor.id
     saved.updated_at = utcnow()
-    session.add(saved)
     try:
-        with session.begin_nested():
-            session.flush()
+        with savepoint(session):
+            session.add(saved)
     except IntegrityError:  # two people confirmed the same layout at once: the other's mapping stands
         pass
-    if commit:
-        session.commit()
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:
@@ -499,13 +497,13 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
         return report
     current_row = 0
     try:
-        for row_number, data, job_id in prepared:
-            current_row = row_number
-            candidate_service.create_candidate(session=session, actor=actor, candidate_in=data, job_id=job_id,
-                                               allow_duplicate=True, commit=False)
-        session.commit()
+        # All rows or none: a refused row undoes the rows before it, and the report says which row it was.
+        with savepoint(session):
+            for row_number, data, job_id in prepared:
+                current_row = row_number
+                candidate_service.create_candidate(session=session, actor=actor, candidate_in=data, job_id=job_id,
+                                                   allow_duplicate=True)
     except DomainError as exc:
-        session.rollback()
         report.errors.append(RowError(current_row, "", exc.key, exc.params))
         return report
     report.created = len(prepared)

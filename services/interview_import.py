@@ -15,6 +15,7 @@ from models.user import User
 from services import evaluation
 from services.auth import require
 from services.config import get_settings
+from services.db import savepoint
 from services.errors import DomainError, ValidationError
 from services.importer import ImportReport, RowError, make_choices, normalise_choice, row_numbers
 
@@ -107,17 +108,16 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
         return report
     current = 0
     try:
-        for number, data in prepared:
-            current = number
-            evaluation.schedule_interview(session=session, actor=actor, interview_in=data, commit=False)
-        session.commit()
+        # All rows or none: a refused row undoes the rows before it, and the report says which row it was.
+        with savepoint(session):
+            for number, data in prepared:
+                current = number
+                evaluation.schedule_interview(session=session, actor=actor, interview_in=data)
     except ValidationError as exc:
-        session.rollback()
         for name, (key, params) in exc.fields.items():
             report.errors.append(RowError(current, name, key, params))
         return report
     except DomainError as exc:
-        session.rollback()
         report.errors.append(RowError(current, "", exc.key, exc.params))
         return report
     report.created = len(prepared)

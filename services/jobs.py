@@ -64,7 +64,7 @@ def create_job(*, session: Session, actor: User, job_in: dict) -> Job:
     session.flush()
     audit.record(session=session, actor=actor, entity="job", entity_id=job.id or 0, action="create",
                  changes=data.model_dump())
-    session.commit()
+    session.flush()
     return job
 
 
@@ -88,10 +88,9 @@ def update_job(*, session: Session, actor: User, job_id: int, version: int, job_
         .values(**values, version=Job.version + 1)
     )
     if result.rowcount != 1:
-        session.rollback()
-        raise Conflict(current=session.get(Job, job_id))
+        raise Conflict(current=session.get(Job, job_id, populate_existing=True))
     session.refresh(job)
     audit.record(session=session, actor=actor, entity="job", entity_id=job_id, action="update",
                  changes=audit.diff(before, job.model_dump(warnings=False)))
-    session.commit()
+    session.flush()
     return job

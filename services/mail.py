@@ -1,7 +1,7 @@
 """Mail as rows in the outbox: render from templates, queue in the caller's transaction, manage the outbox.
 
 Sending is the worker's job (services/mailer.py). A service that wants mail sent calls `queue_template` or
-`queue_mail` before its own commit, so a rolled-back change sends nothing and a committed one is never lost.
+`queue_mail` in the caller's transaction, so a rolled-back change sends nothing and a committed one is never lost.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def queue_test_message(*, session: Session, actor: User, to: str) -> OutboxMessa
         context={"requested_by": actor.name,
                  "requested_at": now.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")},
     )
-    session.commit()
+    session.flush()
     return message
 
 
@@ -203,7 +203,7 @@ def queue_operator_test_message(*, session: Session, to: str, language: str = "z
         context={"requested_by": "manage.py mail-test",
                  "requested_at": now.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")},
     )
-    session.commit()
+    session.flush()
     return message
 
 
@@ -259,10 +259,8 @@ def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMe
                 claimed_by=None)
     )
     if result.rowcount != 1:
-        session.rollback()
         _explain(session, message_id, "err.mail_not_retryable")
-    session.commit()
-    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+    return session.get(OutboxMessage, message_id, populate_existing=True)  # type: ignore[return-value]
 
 
 def cancel_message(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
@@ -275,14 +273,12 @@ def cancel_message(*, session: Session, actor: User, message_id: int) -> OutboxM
         .values(status=MailStatus.cancelled, last_error="")
     )
     if result.rowcount != 1:
-        session.rollback()
         _explain(session, message_id, "err.mail_not_cancellable")
-    session.commit()
-    return session.get(OutboxMessage, message_id)  # type: ignore[return-value]
+    return session.get(OutboxMessage, message_id, populate_existing=True)  # type: ignore[return-value]
 
 
 def _explain(session: Session, message_id: int, key: str) -> None:
-    message = session.get(OutboxMessage, message_id)
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None:
         raise NotFound()
     raise InvalidTransition(key, status=message.status)
@@ -296,7 +292,7 @@ def release_held(*, session: Session) -> int:
         update(OutboxMessage).where(col(OutboxMessage.status) == MailStatus.held)
         .values(status=MailStatus.queued, next_attempt_at=utcnow())
     )
-    session.commit()
+    session.flush()
     return result.rowcount or 0
 
 
@@ -380,17 +376,14 @@ def _draft_update(session: Session, message_id: int, version: int | None, **valu
         where.append(col(OutboxMessage.version) == version)
     result = session.exec(  # type: ignore[call-overload]
         update(OutboxMessage).where(*where).values(version=OutboxMessage.version + 1, **values))
+    # What the message is now (changed by this UPDATE, or by someone else's), not what this session read before.
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
     if result.rowcount != 1:
-        session.rollback()
-        message = session.get(OutboxMessage, message_id)
         if message is None:
             raise NotFound()
         if message.status == MailStatus.draft:
             raise Conflict("err.draft_changed", current=message)
         raise InvalidTransition("err.mail_not_draft", status=message.status)
-    session.commit()
-    message = session.get(OutboxMessage, message_id)
-    session.refresh(message)
     return message  # type: ignore[return-value]
 
 

@@ -33,6 +33,7 @@ from yagmail.headers import add_message_id, add_recipients_headers, add_subject,
 from models.common import utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from services.config import Settings, get_settings
+from services.db import session_scope
 from services.mail import backoff, heard_update
 
 log = logging.getLogger("followup.mailer")
@@ -76,7 +77,8 @@ def claim_batch(
     """Tag up to `limit` due messages with a new batch token; returns the token and the claimed ids."""
     now = now or utcnow()
     token = uuid.uuid4().hex
-    with Session(engine) as session:
+    # The claim is a transaction of its own, committed before anything is sent: other workers see it at once.
+    with session_scope(engine) as session:
         query = (select(OutboxMessage.id).where(_claimable(now))
                  .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id)).limit(limit))
         if engine.dialect.name == "postgresql":
@@ -89,7 +91,6 @@ def claim_batch(
             .values(status=MailStatus.sending, claimed_by=token,
                     lease_until=now + timedelta(seconds=lease_seconds))
         )
-        session.commit()
         claimed = list(session.exec(
             select(OutboxMessage.id).where(OutboxMessage.claimed_by == token,
                                            OutboxMessage.status == MailStatus.sending)
@@ -240,19 +241,20 @@ _MARK_SENT = (
 def _mark_sent(conn: Connection, token: str, message: OutboxMessage, note: str = "") -> None:
     """Mark the message sent and, for a mail to a candidate, that word reached them (in the same commit)."""
     sent_at = utcnow()
-    marked = conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token, "b_attempts": message.attempts + 1,
-                                       "b_sent_at": sent_at, "b_note": note[:2000]})
-    if marked.rowcount == 1 and message.candidate_id is not None:
-        for statement in heard_update(message.candidate_id, sent_at):
-            conn.execute(statement)
-    conn.commit()
+    with conn.begin():
+        marked = conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token,
+                                           "b_attempts": message.attempts + 1, "b_sent_at": sent_at,
+                                           "b_note": note[:2000]})
+        if marked.rowcount == 1 and message.candidate_id is not None:
+            for statement in heard_update(message.candidate_id, sent_at):
+                conn.execute(statement)
 
 
 def _finish(conn: Connection, token: str, message_id: int, **values: object) -> None:
     """Record one message's fate and commit it at once, only if this batch still holds the claim."""
-    conn.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id,
-                                             col(OutboxMessage.claimed_by) == token).values(**values))
-    conn.commit()
+    with conn.begin():
+        conn.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id,
+                                                 col(OutboxMessage.claimed_by) == token).values(**values))
 
 
 def _retry_later(conn: Connection, token: str, message: OutboxMessage, error: str, settings: Settings) -> bool:
@@ -272,10 +274,10 @@ _monotonic = time.monotonic  # a seam for tests
 
 def _renew_lease(conn: Connection, token: str, settings: Settings) -> None:
     """Push the lease of this batch's unsent messages forward, so a slow batch keeps its claim while alive."""
-    conn.execute(update(OutboxMessage).where(col(OutboxMessage.claimed_by) == token,
-                                             col(OutboxMessage.status) == MailStatus.sending)
-                 .values(lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds)))
-    conn.commit()
+    with conn.begin():
+        conn.execute(update(OutboxMessage).where(col(OutboxMessage.claimed_by) == token,
+                                                 col(OutboxMessage.status) == MailStatus.sending)
+                     .values(lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds)))
 
 
 def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: list[OutboxMessage],

@@ -66,7 +66,7 @@ from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
 from services.config import Settings, get_settings
-from services.db import upsert_insert
+from services.db import session_scope, upsert_insert
 from services.mail import queue_template, queue_templates
 
 
@@ -457,7 +457,7 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
     counts: dict[str, int] = {}
     complete = True
     for name, fn in RULES.items():
-        with Session(engine, expire_on_commit=False) as session:
+        with session_scope(engine) as session:  # each rule's reminders and their mail: one transaction
             new = 0
             for found in fn(scan, settings):
                 raised, whole = _raise(session, found, now)
@@ -468,8 +468,7 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
                      "key": f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
                      "context": {"recipient_name": person.name, "item": vars(item)}}
                     for item, person in raised if person.reminder_mode != "digest"])
-            session.commit()
-            counts[name] = new
+        counts[name] = new
     if scans is not None:
         scans.done(scan, complete=complete)
     return counts
@@ -484,38 +483,42 @@ def run_digests(*, engine: Engine, now: datetime | None = None, settings: Settin
         return 0
     day = local.strftime("%Y-%m-%d")
     queued = 0
-    with Session(engine, expire_on_commit=False) as session:
+    with session_scope(engine) as session:
         readers = list(session.exec(select(User).where(User.reminder_mode == "digest", User.is_active)))
     for person in readers:
-        key = f"digest:{person.id}:{day}"
-        with Session(engine, expire_on_commit=False) as session:
-            if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first():
-                continue  # today's digest went out; what came later waits for tomorrow's
-            pending = list(session.exec(
-                select(Reminder).where(Reminder.user_id == person.id, col(Reminder.mailed).is_(False),
-                                       col(Reminder.digested_at).is_(None))
-                .order_by(col(Reminder.created_at)).limit(200)
-            ))
-            fresh = session.get(User, person.id)
-            # What was raised for a role the reader has lost since is dropped, not mailed.
-            dropped = [r for r in pending if not may_receive(fresh, r.rule)]
-            for r in dropped:
-                r.digested_at = now
-                session.add(r)
-            pending = [r for r in pending if r not in dropped]
-            if not pending:
-                session.commit()
-                continue
-            items = [json.loads(r.payload) for r in pending]
-            try:
-                queue_template(session=session, template="digest", language=person.language, to=person.email,
-                               key=key, recipient_user_id=person.id,
-                               context={"recipient_name": person.name, "items": items, "day": day})
-                for r in pending:
-                    r.digested_at = now
-                    session.add(r)
-                session.commit()
-                queued += 1
-            except IntegrityError:  # another worker queued the same digest a moment ago
-                session.rollback()
+        try:
+            # One reader's digest, its reminders marked and what was dropped: one transaction.
+            with session_scope(engine) as session:
+                queued += _queue_digest(session, person, f"digest:{person.id}:{day}", day, now)
+        except IntegrityError:  # another worker queued the same digest a moment ago: all of this one undone
+            pass
     return queued
+
+
+def _queue_digest(session: Session, person: User, key: str, day: str, now: datetime) -> int:
+    """Queue `person`'s digest of their unmailed reminders (in the caller's transaction); 1 if one was queued."""
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first():
+        return 0  # today's digest went out; what came later waits for tomorrow's
+    pending = list(session.exec(
+        select(Reminder).where(Reminder.user_id == person.id, col(Reminder.mailed).is_(False),
+                               col(Reminder.digested_at).is_(None))
+        .order_by(col(Reminder.created_at)).limit(200)
+    ))
+    fresh = session.get(User, person.id)
+    # What was raised for a role the reader has lost since is dropped, not mailed.
+    dropped = [r for r in pending if not may_receive(fresh, r.rule)]
+    for r in dropped:
+        r.digested_at = now
+        session.add(r)
+    pending = [r for r in pending if r not in dropped]
+    if not pending:
+        return 0
+    items = [json.loads(r.payload) for r in pending]
+    queue_template(session=session, template="digest", language=person.language, to=person.email,
+                   key=key, recipient_user_id=person.id,
+                   context={"recipient_name": person.name, "items": items, "day": day})
+    for r in pending:
+        r.digested_at = now
+        session.add(r)
+    session.flush()
+    return 1

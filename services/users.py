@@ -40,7 +40,7 @@ def create_user(*, session: Session, actor: User, user_in: dict) -> User:
     session.flush()
     audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="create",
                  changes={"email": user.email, "name": user.name, "roles": user.roles})
-    session.commit()
+    session.flush()
     return user
 
 
@@ -109,7 +109,7 @@ def update_user(*, session: Session, actor: User, user_id: int, user_in: dict,
     after = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
     audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="update",
                  changes=audit.diff(before, after))
-    session.commit()
+    session.flush()
     return user
 
 
@@ -125,7 +125,7 @@ def set_password(*, session: Session, actor: User, user_id: int, password: str,
     revoke_all_sessions(session=session, user_id=user.id or 0)
     session.add(user)
     audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="set_password")
-    session.commit()
+    session.flush()
     return user
 
 
@@ -138,7 +138,7 @@ def set_language(*, session: Session, actor: User, language: Language) -> User:
         raise NotFound()
     user.language = Language(language)
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -155,5 +155,5 @@ def set_reminder_mode(*, session: Session, actor: User, mode: str) -> User:
     session.add(user)
     audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="update",
                  changes={"reminder_mode": [before, mode]})
-    session.commit()
+    session.flush()
     return user

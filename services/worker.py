@@ -1,5 +1,8 @@
 """The background worker: sends due mail and evaluates reminder rules.
 
+Each step is its own unit of work, committed when it goes through and rolled back when it fails: a reminder
+rule's pass, a digest, releasing held mail, claiming a batch of mail, each message's fate, the heartbeat.
+
 It runs inside the app server (one thread per server process, started by the ASGI lifespan) unless
 FOLLOWUP_EMBEDDED_WORKER=0, or on its own with `python manage.py worker` (`--once` for one pass).
 Any number of workers may run against one database; claiming and reminder keys keep that safe.
@@ -15,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from models.common import utcnow
 from models.worker import WorkerHeartbeat
 from services.config import Settings, get_settings
-from services.db import database_problem, refresh_statistics, upsert_insert
+from services.db import database_problem, refresh_statistics, session_scope, upsert_insert
 from services.mail import release_held
 from services.mailer import send_due
 from services.reminders import Scans, run_digests, run_reminders
@@ -85,7 +87,7 @@ class Worker:
             if time.monotonic() - self._last_statistics >= STATISTICS_INTERVAL:
                 result.analysed = refresh_statistics(self.engine)
                 self._last_statistics = time.monotonic()
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             release_held(session=session)
         for _ in range(max_batches):
             batch = send_due(engine=self.engine, settings=self.settings)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.candidate import Application, Candidate
@@ -12,8 +15,11 @@ from models.job import Job
 from models.user import User
 from services import candidates, jobs
 from services.auth import hash_password
+from services.db import session_scope
+from services.errors import DomainError
 
 PASSWORD = "correct-horse-9"
+T = TypeVar("T")
 _HASH: dict[str, str] = {}
 _seq = itertools.count(1)
 
@@ -25,9 +31,33 @@ def _password_hash(password: str) -> str:
     return _HASH[password]
 
 
+@contextmanager
+def action(engine: Engine) -> Iterator[Session]:
+    """One user action as a page runs it (ui.common.db): committed when the block ends, rolled back when it
+    raises; the rows a domain error carries stay readable (detached before the rollback)."""
+    with session_scope(engine) as session:
+        try:
+            yield session
+        except DomainError:
+            session.expunge_all()
+            raise
+
+
+def done(session: Session, value: T) -> T:
+    """`value`, once `session` is committed: for a test standing for the page (or worker) whose action ends with
+    its commit — services only flush."""
+    session.commit()
+    return value
+
+
 class Factory:
+    """Each row is committed, as the page or command that made it would: the test then starts from saved data."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _saved(self, row: Any) -> Any:
+        return done(self.session, row)
 
     def user(self, roles: str = "recruiter", *, email: str | None = None, name: str | None = None,
              password: str = PASSWORD, language: str = "zh", is_active: bool = True) -> User:
@@ -44,16 +74,16 @@ class Factory:
     def job(self, *, actor: User | None = None, **values: Any) -> Job:
         actor = actor or self.admin()
         data = {"title": f"Job {next(_seq)}", "department": "Engineering", "location": "Shanghai"} | values
-        return jobs.create_job(session=self.session, actor=actor, job_in=data)
+        return self._saved(jobs.create_job(session=self.session, actor=actor, job_in=data))
 
     def candidate(self, *, actor: User | None = None, job: Job | None = None, **values: Any) -> Candidate:
         actor = actor or self.admin()
         n = next(_seq)
         data = {"name": f"候选人 {n}", "email": f"cand{n}@example.com", "phone": f"+86 139 {n:04d} {n:04d}"} | values
-        return candidates.create_candidate(session=self.session, actor=actor, candidate_in=data,
-                                           job_id=job.id if job else None, allow_duplicate=True)
+        return self._saved(candidates.create_candidate(session=self.session, actor=actor, candidate_in=data,
+                                                       job_id=job.id if job else None, allow_duplicate=True))
 
     def application(self, *, candidate: Candidate, job: Job, actor: User | None = None) -> Application:
         actor = actor or self.admin()
-        return candidates.add_application(session=self.session, actor=actor, candidate_id=candidate.id or 0,
-                                          job_id=job.id or 0)
+        return self._saved(candidates.add_application(session=self.session, actor=actor,
+                                                      candidate_id=candidate.id or 0, job_id=job.id or 0))

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from models.common import Role
 from models.user import User
@@ -86,6 +87,9 @@ def has_role(*roles: Role) -> bool:
 
 @contextmanager
 def db() -> Iterator[Session]:
+    """One user action's transaction: committed when the block ends, rolled back when it raises (services only
+    flush). A page that reruns or stops inside the block (Streamlit raises for that) has finished its action:
+    what it did is committed."""
     with session_scope() as session:
         try:
             yield session
@@ -93,6 +97,9 @@ def db() -> Iterator[Session]:
             # Rows a domain error carries (the duplicates found, the version saved meanwhile) must stay
             # readable for the message: detached before the rollback, they are not expired by it.
             session.expunge_all()
+            raise
+        except ScriptControlException:
+            session.commit()
             raise
 
 

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from models.evaluation import Scorecard, ScorecardStatus
 from models.mail import MailStatus, OutboxMessage
 from models.worker import WorkerHeartbeat
+from services.db import session_scope
 from services.i18n import t
 from tests.browser.flows import open_page, settle, sidebar, sign_in
 from tests.browser.test_evaluate_flow import _fill_scorecard, _open_my_scorecard, _submit_scorecard
@@ -54,7 +55,7 @@ def move_to_other_server(page: Page, current: str, *, path: str | None = None) -
 def test_a_browser_moved_to_the_other_app_server_is_still_signed_in_and_sees_the_same_scorecard(
         topology: Topology, open_page) -> None:  # noqa: ANN001
     engine = topology.database()
-    with Session(engine, expire_on_commit=False) as session:
+    with session_scope(engine) as session:
         case = interviewed_candidate(session, name="司马明轩", email=f"sima.{uuid.uuid4().hex[:8]}@example.com")
     page = open_page("zh-CN")
     sign_in(page, "interviewer@example.com", browser_language="zh")

@@ -14,13 +14,16 @@ from models.common import Role, utcnow
 from models.user import AuthSession, LoginThrottle, User
 from services import auth, users
 from services.errors import AuthFailed, NotAllowed, ValidationError
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, action, done
 
 WRONG = "wrong-password-1"
 NEW_PASSWORD = "new-Secret-2026"
 
 
 def failure_key(session: Session, email: str, password: str = WRONG) -> str:
+    # A sign-in is an action of its own, as on the page: what the test did before it is saved first. (The count
+    # of a failure is written on a connection of its own, which would wait for this session's write lock.)
+    session.commit()
     with pytest.raises(AuthFailed) as caught:
         auth.authenticate(session=session, email=email, password=password)
     return caught.value.key
@@ -176,12 +179,12 @@ def test_wrong_passwords_at_the_same_moment_all_count_and_lock_the_address(engin
     outcomes: list[object] = [None] * attempts
 
     def attempt(i: int) -> None:
-        with Session(engine, expire_on_commit=False) as own:
-            barrier.wait()
-            try:
+        barrier.wait()
+        try:
+            with action(engine) as own:
                 auth.authenticate(session=own, email="anna@example.com", password=WRONG)
-            except Exception as exc:  # noqa: BLE001 - the outcome under test
-                outcomes[i] = exc
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[i] = exc
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
     for thread in threads:
@@ -205,13 +208,13 @@ def test_sign_ins_at_the_same_moment_after_failures_do_not_crash(engine, make) -
     outcomes: list[object] = [None] * 6
 
     def attempt(i: int) -> None:
-        with Session(engine, expire_on_commit=False) as own:
-            barrier.wait()
-            try:
+        barrier.wait()
+        try:
+            with action(engine) as own:
                 outcomes[i] = auth.authenticate(session=own, email="anna@example.com",
                                                 password=PASSWORD if i % 2 else WRONG)
-            except Exception as exc:  # noqa: BLE001 - the outcome under test
-                outcomes[i] = exc
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[i] = exc
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
     for thread in threads:
@@ -304,12 +307,13 @@ def test_a_ticket_expires_after_sixty_seconds(session, make, frozen_clock) -> No
 def test_a_ticket_redeemed_twice_at_the_same_moment_opens_only_one_session(engine, make) -> None:
     user = make.user()
     with Session(engine, expire_on_commit=False) as issuing:
-        ticket = auth.issue_ticket(session=issuing, user=user)
+        ticket = done(issuing, auth.issue_ticket(session=issuing, user=user))
     with Session(engine, expire_on_commit=False) as first, Session(engine, expire_on_commit=False) as second:
         # Both requests have read the unspent ticket before either of them spends it (and still hold it).
         read = [sess.exec(select(AuthSession).where(AuthSession.kind == "ticket")).one() for sess in (first, second)]
         assert [row.revoked_at for row in read] == [None, None]
-        tokens = [auth.redeem_ticket(session=first, ticket=ticket), auth.redeem_ticket(session=second, ticket=ticket)]
+        tokens = [done(first, auth.redeem_ticket(session=first, ticket=ticket)),
+                  done(second, auth.redeem_ticket(session=second, ticket=ticket))]
     assert tokens[0] is not None and tokens[1] is None
     with Session(engine) as fresh:
         assert count(fresh, AuthSession, AuthSession.kind == "session") == 1
@@ -405,7 +409,7 @@ def test_changing_the_password_checks_the_old_one_against_the_database_not_a_cac
     with Session(engine, expire_on_commit=False) as other:
         from services import users
 
-        users.set_password(session=other, actor=admin, user_id=cached.id, password="Reset-by-admin-1")
+        done(other, users.set_password(session=other, actor=admin, user_id=cached.id, password="Reset-by-admin-1"))
     with Session(engine, expire_on_commit=False) as page:
         with pytest.raises(ValidationError) as caught:
             auth.change_password(session=page, user=cached, old_password=PASSWORD, new_password=NEW_PASSWORD)

@@ -16,6 +16,7 @@ from models.common import Stage, utcnow
 from services import candidates, jobs, spreadsheet
 from services.candidates import DuplicateCandidate
 from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
+from tests.factories import done
 
 FORM_FIELDS = {"name", "email", "phone", "wechat_id", "source", "tags", "owner_id", "language", "consent", "notes"}
 
@@ -240,8 +241,8 @@ def test_two_editors_saving_the_same_version_exactly_one_wins(engine, make) -> N
         mine, theirs = first.get(Candidate, cand.id), second.get(Candidate, cand.id)
         for sess, loaded, note in ((first, mine, "first"), (second, theirs, "second")):
             try:
-                candidates.update_candidate(session=sess, actor=recruiter, candidate_id=cand.id,
-                                            candidate_in=form(loaded, notes=note))
+                done(sess, candidates.update_candidate(session=sess, actor=recruiter, candidate_id=cand.id,
+                                                       candidate_in=form(loaded, notes=note)))
                 results.append("saved")
             except Conflict as exc:
                 results.append("conflict")
@@ -536,8 +537,8 @@ def test_two_people_moving_the_same_application_at_once_only_one_succeeds(engine
         # Both people see the application in interviewing, and keep it loaded while they decide.
         held = [first.get(Application, app_id), second.get(Application, app_id)]
         assert [a.stage for a in held] == ["interviewing", "interviewing"]
-        candidates.move_stage(session=first, actor=admin, application_id=app_id, to_stage="decision_pending",
-                              from_stage="interviewing")
+        done(first, candidates.move_stage(session=first, actor=admin, application_id=app_id,
+                                          to_stage="decision_pending", from_stage="interviewing"))
         with pytest.raises(Conflict):
             candidates.move_stage(session=second, actor=admin, application_id=app_id, to_stage="withdrawn",
                                   reason="declined", from_stage="interviewing")

@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from models.candidate import Application, Candidate, StageChange
 from services import candidates, jobs
 from services.errors import Conflict, DomainError
-from tests.factories import Factory
+from tests.factories import Factory, action
 
 
 def race(engine: Engine, *calls: Callable[[Session], Any]) -> list[Any]:
@@ -25,13 +25,12 @@ def race(engine: Engine, *calls: Callable[[Session], Any]) -> list[Any]:
     results: list[Any] = [None] * len(calls)
 
     def run(i: int, call: Callable[[Session], Any]) -> None:
-        with Session(engine, expire_on_commit=False) as session:
-            barrier.wait()
-            try:
+        barrier.wait()
+        try:
+            with action(engine) as session:
                 results[i] = call(session)
-            except Exception as exc:  # noqa: BLE001 - the test looks at what was raised
-                results[i] = exc
-                session.rollback()
+        except Exception as exc:  # noqa: BLE001 - the test looks at what was raised
+            results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
     for thread in threads:

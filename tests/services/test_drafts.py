@@ -7,13 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from models.mail import MailStatus, OutboxMessage
 from services.config import get_settings
 from services.errors import Conflict, InvalidTransition
 from services.mail import discard_draft, save_draft, send_draft
 from services.tasks import my_tasks
+from tests.factories import action
 from tests.services.test_evaluation import decide, interview_with_panel, rejected
 
 
@@ -83,14 +84,14 @@ def test_two_tabs_sending_one_draft_at_once_send_it_once(engine, session, make) 
     start = Barrier(2)
 
     def press_send(text: str) -> str:
-        with Session(engine, expire_on_commit=False) as own:
-            start.wait()
-            try:
+        start.wait()
+        try:
+            with action(engine) as own:
                 send_draft(session=own, actor=s.recruiter, message_id=mail.id, subject="Send", text=text,
                            version=mail.version)
-                return "sent"
-            except (Conflict, InvalidTransition):
-                return "refused"
+            return "sent"
+        except (Conflict, InvalidTransition):
+            return "refused"
 
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(f.result() for f in [pool.submit(press_send, "one"), pool.submit(press_send, "two")])

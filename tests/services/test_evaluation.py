@@ -37,7 +37,7 @@ from services import evaluation
 from services.candidates import move_stage
 from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from services.mail import discard_draft, send_draft
-from tests.factories import Factory
+from tests.factories import Factory, done
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -84,10 +84,10 @@ def interview_with_panel(make: Factory, *, panel: int | list[User] = 2, starts: 
         job = session.get(Job, application.job_id)
     people = panel if isinstance(panel, list) else [make.user("interviewer") for _ in range(panel)]
     rnd = round_named(session, recruiter, round_name)
-    interview = evaluation.schedule_interview(session=session, actor=recruiter, interview_in={
+    interview = done(session, evaluation.schedule_interview(session=session, actor=recruiter, interview_in={
         "application_id": application.id, "round_id": rnd.id, "starts_at": starts,
         "ends_at": starts + timedelta(minutes=minutes), "mode": "video", "location": "https://meet.example.com/x",
-        "interviewer_ids": [p.id for p in people]})
+        "interviewer_ids": [p.id for p in people]}))
     criteria = evaluation.criteria_for(session=session, round_id=rnd.id, job_id=job.id)
     return Setup(interview, application, candidate, job, recruiter, people, criteria)
 
@@ -101,8 +101,9 @@ def card(criteria: list[Criterion], scores: list[int | None], rec: str | None = 
 def submit(session: Session, who: User, setup: Setup, scores: list[int | None], rec: str | None = "yes",
            version: int | None = None, **text: str) -> Scorecard:
     """Submit `who`'s scorecard; `version` is the one their form was loaded with (None for a new card)."""
-    return evaluation.save_scorecard(session=session, actor=who, interview_id=setup.interview.id, version=version,
-                                     scorecard_in=card(setup.criteria, scores, rec, **text), submit=True)
+    return done(session, evaluation.save_scorecard(
+        session=session, actor=who, interview_id=setup.interview.id, version=version,
+        scorecard_in=card(setup.criteria, scores, rec, **text), submit=True))
 
 
 def audit_rows(session: Session, entity: str, entity_id: int) -> list[AuditLog]:
@@ -235,7 +236,7 @@ def test_a_scorecard_for_a_job_with_an_override_is_rated_on_the_overrides_criter
 def schedule(session: Session, actor: User, s: Setup, **changes: Any) -> Interview:
     data = {"application_id": s.application.id, "round_id": s.interview.round_id, "starts_at": T0 + DAY,
             "ends_at": T0 + DAY + HOUR, "interviewer_ids": [p.id for p in s.panel]} | changes
-    return evaluation.schedule_interview(session=session, actor=actor, interview_in=data)
+    return done(session, evaluation.schedule_interview(session=session, actor=actor, interview_in=data))
 
 
 def test_scheduling_records_the_panel_once_each_and_audits_it(session, make) -> None:
@@ -304,8 +305,8 @@ def test_only_recruiters_and_admins_schedule_interviews(session, make) -> None:
 def reschedule(session: Session, actor: User, s: Setup, version: int, **changes: Any) -> Interview:
     data = {"round_id": s.interview.round_id, "starts_at": T0 + 2 * DAY, "ends_at": T0 + 2 * DAY + HOUR,
             "mode": "onsite", "location": "会议室 3", "interviewer_ids": [p.id for p in s.panel]} | changes
-    return evaluation.reschedule_interview(session=session, actor=actor, interview_id=s.interview.id,
-                                           version=version, interview_in=data)
+    return done(session, evaluation.reschedule_interview(session=session, actor=actor, interview_id=s.interview.id,
+                                                         version=version, interview_in=data))
 
 
 def test_rescheduling_moves_the_interview_changes_the_panel_and_bumps_the_version(session, make) -> None:
@@ -356,10 +357,11 @@ def test_an_interview_may_keep_a_retired_round_but_not_move_into_one(session, ma
 
 def test_a_panelist_who_has_started_a_scorecard_cannot_be_removed_from_the_panel(session, make) -> None:
     s = interview_with_panel(make, panel=2)
-    evaluation.save_scorecard(session=session, actor=s.panel[1], interview_id=s.interview.id,
-                              scorecard_in=card(s.criteria, [3, None, None], None))
+    done(session, evaluation.save_scorecard(session=session, actor=s.panel[1], interview_id=s.interview.id,
+                                            scorecard_in=card(s.criteria, [3, None, None], None)))
     with pytest.raises(ValidationError) as err:
         reschedule(session, s.recruiter, s, 1, interviewer_ids=[s.panel[0].id])
+    session.rollback()  # as the page does with a refused action
     assert fields_of(err) == {"interviewer_ids": "err.panelist_has_scorecard"}
     session.refresh(s.interview)
     assert (s.interview.starts_at, s.interview.version) == (T0 - 3 * HOUR, 1)
@@ -740,9 +742,9 @@ def test_cancelled_interviews_are_left_out_of_the_debrief(session, make) -> None
 # --------------------------------------------------------------------------- decisions
 def decide(session: Session, actor: User, s: Setup, kind: str, code: str, text: str = "",
            from_stage: str | None = None) -> Decision:
-    return evaluation.record_decision(session=session, actor=actor, application_id=s.application.id,
-                                      decision_in={"kind": kind, "reason_code": code, "reason_text": text},
-                                      from_stage=from_stage)
+    return done(session, evaluation.record_decision(
+        session=session, actor=actor, application_id=s.application.id,
+        decision_in={"kind": kind, "reason_code": code, "reason_text": text}, from_stage=from_stage))
 
 
 def stage_of(session: Session, s: Setup) -> str:
@@ -916,15 +918,24 @@ def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refus
     crits = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)["criteria"]
     data = {"ratings": [{"criterion_id": c.id, "rating": 4} for c in crits], "recommendation": "yes"}
     with Session(engine, expire_on_commit=False) as first, Session(engine, expire_on_commit=False) as second:
-        @event.listens_for(second, "before_flush", once=True)
-        def other_tab_saves_first(*_args: object) -> None:
-            # The second tab has looked and found no scorecard; the first tab saves before it writes.
-            evaluation.save_scorecard(session=first, actor=s.panel[0], interview_id=s.interview.id,
-                                      scorecard_in=data)
+        watched = second.connection()
+        saved_first: list[object] = []
 
-        with pytest.raises(Conflict):
-            evaluation.save_scorecard(session=second, actor=s.panel[0], interview_id=s.interview.id,
-                                      scorecard_in=data)
+        def other_tab_saves_first(conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            # The second tab has looked and found no scorecard; the first tab saves before it starts writing
+            # (its savepoint: on SQLite the BEGIN IMMEDIATE that waits for the write lock).
+            if conn is watched and not saved_first and statement.startswith(("BEGIN IMMEDIATE", "SAVEPOINT")):
+                saved_first.append(done(first, evaluation.save_scorecard(
+                    session=first, actor=s.panel[0], interview_id=s.interview.id, scorecard_in=data)))
+
+        event.listen(engine, "before_cursor_execute", other_tab_saves_first)
+        try:
+            with pytest.raises(Conflict):
+                evaluation.save_scorecard(session=second, actor=s.panel[0], interview_id=s.interview.id,
+                                          scorecard_in=data)
+        finally:
+            event.remove(engine, "before_cursor_execute", other_tab_saves_first)
+        assert saved_first
     assert len(session.exec(select(Scorecard).where(Scorecard.interview_id == s.interview.id)).all()) == 1
 
 

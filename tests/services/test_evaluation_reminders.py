@@ -110,6 +110,7 @@ def test_a_draft_does_not_count_as_submitted(engine, session, make) -> None:
     s = interview_with_panel(make, panel=1, starts=T0)
     evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id,
                               scorecard_in={"ratings": [], "strengths": "写了一半"})
+    session.commit()
     assert remind(engine, END + HOUR) == 1
 
 
@@ -118,6 +119,7 @@ def test_a_cancelled_interview_or_a_no_show_asks_for_no_scorecard(engine, sessio
         s = interview_with_panel(make, panel=1, starts=T0)
         evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
                                         status=status)
+        session.commit()
     assert remind(engine, END + 2 * DAY) == 0
     assert scorecard_tasks(session, s.panel[0], END + 2 * DAY) == []
 

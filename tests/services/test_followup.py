@@ -33,7 +33,7 @@ from services.errors import Conflict, NotAllowed, NotFound, ValidationError
 from services.mail import cancel_message, discard_draft, send_draft
 from services.mailer import send_due
 from services.tasks import my_tasks
-from tests.factories import Factory
+from tests.factories import Factory, action, done
 from tests.services.mail_server import configure_mail, running_server
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -65,9 +65,9 @@ class Setup:
 def schedule(session: Session, recruiter: User, application: Application, panel: list[User],
              starts: datetime) -> Interview:
     rnd = evaluation.list_rounds(session=session, actor=recruiter)[0]
-    return evaluation.schedule_interview(session=session, actor=recruiter, interview_in={
+    return done(session, evaluation.schedule_interview(session=session, actor=recruiter, interview_in={
         "application_id": application.id, "round_id": rnd.id, "starts_at": starts, "ends_at": starts + HOUR,
-        "mode": "video", "location": "https://meet.example.com/x", "interviewer_ids": [p.id for p in panel]})
+        "mode": "video", "location": "https://meet.example.com/x", "interviewer_ids": [p.id for p in panel]}))
 
 
 def interview(make: Factory, setup: Setup, starts: datetime) -> Interview:
@@ -102,7 +102,7 @@ def board_row(session: Session, actor: User, setup: Setup, now: datetime | None 
 def contact(session: Session, actor: User, setup: Setup, **values: Any) -> Contact:
     data = {"candidate_id": setup.candidate.id, "application_id": setup.application.id, "channel": "phone",
             "outcome": "reached", "summary": "聊了面试感受，候选人很期待下一轮"} | values
-    return followup.log_contact(session=session, actor=actor, contact_in=data)
+    return done(session, followup.log_contact(session=session, actor=actor, contact_in=data))
 
 
 def intent(session: Session, actor: User, setup: Setup, *, version: int | None = -1, **values: Any) -> Intent:
@@ -111,14 +111,15 @@ def intent(session: Session, actor: User, setup: Setup, *, version: int | None =
     if version == -1:
         newest = followup.latest_intent(session=session, actor=actor, application_id=setup.application.id)
         version = newest.version if newest else None
-    return followup.record_intent(session=session, actor=actor, intent_in=data, version=version)
+    return done(session, followup.record_intent(session=session, actor=actor, intent_in=data, version=version))
 
 
 def sent_mail(session: Session, actor: User, setup: Setup, template: str = "thank_you") -> OutboxMessage:
     """A draft to the candidate, prepared now and sent as it was written."""
     draft = followup.prepare_candidate_mail(session=session, actor=actor, application_id=setup.application.id,
                                             template=template)
-    return send_draft(session=session, actor=actor, message_id=draft.id, subject=draft.subject, text=draft.text)
+    return done(session, send_draft(session=session, actor=actor, message_id=draft.id, subject=draft.subject,
+                                    text=draft.text))
 
 
 def has_chinese(text: str) -> bool:
@@ -813,14 +814,14 @@ def test_two_intent_saves_at_the_same_moment_store_one_and_refuse_the_other(engi
     start = Barrier(2)
 
     def save(interest: int) -> str:
-        with Session(engine, expire_on_commit=False) as own:
-            start.wait()
-            try:
+        start.wait()
+        try:
+            with action(engine) as own:
                 followup.record_intent(session=own, actor=s.recruiter, version=1,
                                        intent_in={"application_id": s.application.id, "interest": interest})
-                return "saved"
-            except Conflict:
-                return "conflict"
+            return "saved"
+        except Conflict:
+            return "conflict"
 
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(f.result() for f in [pool.submit(save, 1), pool.submit(save, 5)])

@@ -125,6 +125,7 @@ def test_a_draft_to_the_candidate_does_not_stop_the_reminder(engine, session, ma
     frozen_clock.set(END + 2 * HOUR)
     followup.prepare_candidate_mail(session=session, actor=s.recruiter, application_id=s.application.id,
                                     template="thank_you")
+    session.commit()
     assert remind(engine, DEADLINE) == 1
 
 
@@ -211,6 +212,7 @@ def test_a_pool_revisit_reminds_at_nine_in_the_morning_company_time_once(engine,
     candidate = make.candidate(actor=recruiter, name="周杰")
     entry = followup.add_to_pool(session=session, actor=recruiter, entry_in={
         "candidate_id": candidate.id, "reason": "明年有新团队", "revisit_on": TODAY + timedelta(days=3)})
+    session.commit()
     nine = datetime(2026, 3, 5, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     assert followup.revisit_due(entry) == nine
     fired = [remind(engine, at, "pool_revisit") for at in (

@@ -63,6 +63,7 @@ def shared(session: Session, make: Factory, frozen_clock) -> Shared:  # noqa: AN
         followup.log_contact(session=session, actor=recruiter, contact_in={
             "candidate_id": cand.id, "application_id": app.id if app else None, "channel": "phone",
             "direction": "outbound", "outcome": "reached", "summary": f"about {app.job_id if app else 'nothing'}"})
+    session.commit()  # the world is saved, as the pages that made it would have
     return Shared(admin, recruiter, manager_a, manager_b, job_a, job_b, cand, app_a, app_b)
 
 
@@ -169,6 +170,7 @@ def test_reminders_skip_an_owner_who_is_no_longer_a_recruiter(engine, session, m
     make.candidate(actor=owner, job=job, name="离职负责人的候选人")
     make.candidate(actor=kept, job=job, name="在职负责人的候选人")
     users.update_user(session=session, actor=make.admin(), user_id=owner.id, user_in={"roles": ["interviewer"]})
+    session.commit()
     assert run_reminders(engine=engine, now=T0 + 7 * DAY, settings=settings)["stale_application"] == 1
     assert {r.user_id for r in session.exec(select(Reminder))} == {kept.id}
 
@@ -186,6 +188,7 @@ def test_a_digest_drops_reminders_of_a_role_the_reader_lost_meanwhile(engine, se
 def test_my_tasks_drop_the_work_of_a_role_the_person_lost(engine, session, shared, make):
     move_stage(session=session, actor=shared.recruiter, application_id=shared.app_a.id,
                to_stage=Stage.decision_pending)
+    session.commit()
     assert [t.kind for t in my_tasks(session=session, actor=shared.manager_a)] == ["decision_waiting"]
     remove_role_elsewhere(engine, shared.manager_a, roles="interviewer")
     assert my_tasks(session=session, actor=shared.manager_a) == []
@@ -194,6 +197,7 @@ def test_my_tasks_drop_the_work_of_a_role_the_person_lost(engine, session, share
     followup.add_to_pool(session=session, actor=pooler, entry_in={
         "candidate_id": shared.candidate.id, "reason": "strong", "job_family": "eng",
         "revisit_on": (T0 + DAY).date()})
+    session.commit()
     assert [t.kind for t in my_tasks(session=session, actor=pooler)] == ["pool_revisit"]
     remove_role_elsewhere(engine, pooler, roles="interviewer")
     assert my_tasks(session=session, actor=pooler) == []

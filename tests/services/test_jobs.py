@@ -12,6 +12,7 @@ from models.common import JobStatus, utcnow
 from models.job import Job
 from services import jobs
 from services.errors import Conflict, NotAllowed, NotFound, ValidationError
+from tests.factories import done
 
 
 def field_error(caught: pytest.ExceptionInfo[ValidationError], field: str) -> str:
@@ -192,7 +193,7 @@ def test_two_editors_saving_the_same_version_only_one_wins(engine, make) -> None
         # Both editors hold version 1 (the identity map keeps only what is referenced).
         held = [first.get(Job, job.id), second.get(Job, job.id)]
         assert [j.version for j in held] == [1, 1]
-        jobs.update_job(session=first, actor=admin, job_id=job.id, version=1, job_in={"title": "First"})
+        done(first, jobs.update_job(session=first, actor=admin, job_id=job.id, version=1, job_in={"title": "First"}))
         with pytest.raises(Conflict) as caught:
             jobs.update_job(session=second, actor=admin, job_id=job.id, version=1, job_in={"title": "Second"})
         assert caught.value.current.title == "First"

@@ -24,11 +24,12 @@ from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import candidates, evaluation, followup, tasks
 from services.config import get_settings
-from services.db import alembic_config, migrate
+from services.db import alembic_config, migrate, session_scope
 from services.demo import seed_demo
 from services.errors import Conflict, InvalidTransition, ValidationError
 from services.evaluation import ScheduleConflict
 from services.mailer import send_due
+from tests.factories import action, done
 from tests.services.mail_server import configure_mail, running_server
 from tests.services.test_evaluation import DAY, T0, card, interview_with_panel, schedule, submit
 from tests.services.test_followup import END, HOUR, contact, interviewed, sent_mail
@@ -177,7 +178,7 @@ def test_migrations_0011_to_0015_fill_the_kept_state_as_the_app_keeps_it(blank_d
     dropped) and upgraded, the migrations must derive the very same values."""
     migrate(blank_database_url)
     engine = services.db.get_engine(blank_database_url)
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         seed_demo(session=session, candidates=150, seed=5)
     kept = kept_values(engine)
     assert any(at for _, at in kept[0]) and any(at is None for _, at in kept[0])
@@ -372,7 +373,7 @@ def test_two_people_scheduling_one_applications_interviews_at_once_keep_the_late
     ends = [T0 + 5 * DAY + HOUR, T0 + 2 * DAY + HOUR]
 
     def book(n: int) -> None:
-        with Session(engine) as own:
+        with action(engine) as own:
             actor = own.get(User, s.recruiter.id)
             start.wait()
             evaluation.schedule_interview(session=own, actor=actor, interview_in=panel_data(
@@ -483,10 +484,10 @@ def test_every_seat_keeps_its_interviews_end_when_it_is_scheduled_and_moved(sess
     assert set(seat_ends(session, later.id).values()) == {later.ends_at}
     newcomer = make.user("interviewer")
     first_version = later.version
-    moved = evaluation.reschedule_interview(
+    moved = done(session, evaluation.reschedule_interview(
         session=session, actor=s.recruiter, interview_id=later.id, version=first_version,
         interview_in=panel_data(s, starts_at=T0 + 2 * DAY, ends_at=T0 + 2 * DAY + HOUR,
-                                interviewer_ids=[s.panel[0].id, newcomer.id]))
+                                interviewer_ids=[s.panel[0].id, newcomer.id])))
     assert seat_ends(session, moved.id) == {s.panel[0].id: T0 + 2 * DAY + HOUR, newcomer.id: T0 + 2 * DAY + HOUR}
     with pytest.raises(Conflict):  # a stale move changes no seat
         evaluation.reschedule_interview(session=session, actor=s.recruiter, interview_id=moved.id,

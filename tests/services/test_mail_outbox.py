@@ -30,7 +30,7 @@ from services.mail import (
 )
 from services.mailer import send_due
 from services.worker import Worker
-from tests.factories import Factory
+from tests.factories import Factory, done
 from tests.services.mail_server import SmtpServer, configure_mail, running_server, unconfigure_mail
 
 REMINDER_ITEM = {"title_zh": "张伟 · 高级工程师：已 7 天没有进展", "title_en": "Zhang Wei: no progress for 7 days",
@@ -191,6 +191,7 @@ def test_without_a_mail_server_mail_is_held_and_goes_out_once_one_is_configured(
     settings = configure_mail(monkeypatch, smtp.port)
     assert send_due(engine=engine, settings=settings).claimed == 0  # held is not queued
     assert release_held(session=session) == 1
+    session.commit()  # as the worker's step does
     assert outbox(engine)[0].status == MailStatus.queued
 
     assert Worker(engine, settings).run_once(rules=False).sent == 1
@@ -212,7 +213,7 @@ def test_a_failed_message_retried_is_queued_again_with_fresh_attempts_and_goes_o
     assert (failed.status, failed.attempts) == (MailStatus.failed, 1)
 
     smtp.handler.data_reply = "250 OK"
-    retried = retry_message(session=session, actor=recruiter, message_id=message.id)
+    retried = done(session, retry_message(session=session, actor=recruiter, message_id=message.id))
 
     assert (retried.status, retried.attempts, retried.last_error) == (MailStatus.queued, 0, "")
     assert deliver(engine, settings) == 1
@@ -229,7 +230,7 @@ def test_a_cancelled_message_is_never_sent(engine, session, make, settings, smtp
     kept = simple_mail(session, "keep-me")
     session.commit()
 
-    cancelled = cancel_message(session=session, actor=recruiter, message_id=doomed.id)
+    cancelled = done(session, cancel_message(session=session, actor=recruiter, message_id=doomed.id))
 
     assert cancelled.status == MailStatus.cancelled
     assert deliver(engine, settings) == 1
@@ -305,7 +306,7 @@ def test_only_an_admin_can_queue_a_test_message_and_it_arrives(engine, session, 
     assert outbox(engine) == []
 
     admin = make.admin(name="管理员 王")
-    message = queue_test_message(session=session, actor=admin, to="it@example.com")
+    message = done(session, queue_test_message(session=session, actor=admin, to="it@example.com"))
 
     assert (message.status, message.template, message.created_by_id) == (MailStatus.queued, "test_message", admin.id)
     assert deliver(engine, settings) == 1

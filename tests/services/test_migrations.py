@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, select
 import models  # noqa: F401 - registers every table
 import services.db
 from models.user import User
-from services.db import DATABASE_SPECIFIC_INDEXES, alembic_config, migrate
+from services.db import DATABASE_SPECIFIC_INDEXES, alembic_config, migrate, session_scope
 from tests.services.conftest import forget_engine
 
 # Indexes that exist on purpose only in a migration, because SQLModel cannot describe them: PostgreSQL's GIN
@@ -143,7 +143,7 @@ def test_0008_numbers_intent_history_and_pools_applications_already_in_the_talen
 
     migrate(blank_database_url)
     engine = services.db.get_engine(blank_database_url)
-    with Session(engine, expire_on_commit=False) as session:
+    with session_scope(engine) as session:
         make = Factory(session)
         recruiter = make.user("recruiter")
         job = make.job(actor=recruiter)

@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bench.pages import CASES, Case, Sample, StatementCounter, pick_sample, render
 from models.common import clock, utcnow
 from models.user import User
 from services import policy
-from services.db import make_engine, migrate
+from services.db import make_engine, migrate, session_scope
 from services.demo import DEMO_USERS, seed_demo
 from services.errors import DomainError
 
@@ -38,7 +37,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, tuple
             url = f"sqlite:///{Path(tmp_path_factory.mktemp('counts')) / f'{size}.db'}"
             migrate(url)
             engine = make_engine(url)
-            with Session(engine, expire_on_commit=False) as session:
+            with session_scope(engine) as session:
                 seed_demo(session=session, candidates=size, seed=3)
             engines[size] = (engine, _extremes(engine, pick_sample(engine), most=size == SIZES[-1]))
         yield engines

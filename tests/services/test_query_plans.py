@@ -16,7 +16,7 @@ from models.common import Stage
 from models.job import Job
 from models.user import User
 from services import candidates
-from services.db import make_engine, refresh_statistics
+from services.db import make_engine, refresh_statistics, session_scope
 from services.demo import seed_demo
 from services.worker import Worker
 from tests.conftest import PG_URL
@@ -27,7 +27,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """A small demo database on SQLite, without statistics (as a new installation has)."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'plans.db'}")
     SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         seed_demo(session=session, candidates=200)
     return engine
 
@@ -292,7 +292,7 @@ def pg_seeded() -> Engine:
     with engine.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
     SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         seed_demo(session=session, candidates=300)
     # PostgreSQL without statistics sizes a table by its pages: copies of every contact and mail (60 each) make
     # them large enough that the plans are those of a large database (the backward walks appeared at ~40k rows).

@@ -22,6 +22,7 @@ import services.registry  # noqa: F401 - every screen's reminder rules
 from models.common import clock
 from models.mail import OutboxMessage, Reminder
 from services.config import get_settings
+from services.db import session_scope
 from services.demo import seed_demo
 from services.reminders import RULES, Scan, local_text, run_reminders, utc_text
 
@@ -49,7 +50,7 @@ def seeded(engine: Engine, candidates: int) -> Engine:
     SQLModel.metadata.create_all(engine)
     clock.freeze(NOW)
     try:
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             seed_demo(session=session, candidates=candidates)
             session.commit()
     finally:

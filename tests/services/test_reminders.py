@@ -121,6 +121,7 @@ def test_a_stage_change_starts_the_idle_count_again(engine, session, make, setti
     frozen_clock.set(T0 + 8 * DAY)
     move_stage(session=session, actor=owner, application_id=application_of(session, candidate).id,
                to_stage="decision_pending")
+    session.commit()
 
     assert remind(engine, settings, T0 + 14 * DAY) == 0
     assert remind(engine, settings, T0 + 15 * DAY - timedelta(minutes=1)) == 0

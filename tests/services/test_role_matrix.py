@@ -2,7 +2,7 @@
 
 One small world (a job with its hiring manager, a candidate applying to it, an interview with one panelist, a
 draft, a held and a failed mail) is made per function; each kind of user then calls the function in a
-session whose commits only flush and which is rolled back afterwards, so one call never sees another's change.
+session that is rolled back afterwards (services never commit), so one call never sees another's change.
 
 Allowed means the call returns; refused means it raises NotAllowed or NotFound (a record out of one's scope
 is refused as if it did not exist). Listing functions held in the JOB scope filter instead of refusing.
@@ -319,8 +319,7 @@ def test_every_capability_is_held_by_someone_and_used() -> None:
 
 
 def _outcome(engine: Engine, world: World, kind: str, name: str) -> str:
-    with Session(engine, expire_on_commit=False) as session:
-        session.commit = session.flush  # type: ignore[method-assign] - keep the world as it is for the next call
+    with Session(engine, expire_on_commit=False) as session:  # services never commit: rolled back below
         actor = session.exec(select(User).where(User.email == f"{kind}@example.com")).one()
         try:
             CALLS[name](session, actor, world)

@@ -24,7 +24,7 @@ from services.candidates import move_stage
 from services.config import get_settings
 from services.errors import NotAllowed, ValidationError
 from services.followup import SurveyLinkInvalid
-from tests.factories import Factory
+from tests.factories import Factory, action
 from tests.services.test_followup import END, HOUR, T0, _frozen, fields_of, interviewed  # noqa: F401
 
 DAY = 24 * HOUR
@@ -36,6 +36,7 @@ def invite(session: Session, actor: User, application_id: int) -> str:
     """Prepare a survey invitation and return the token from the link in its text."""
     mail = followup.prepare_candidate_mail(session=session, actor=actor, application_id=application_id,
                                            template="survey_invite")
+    session.commit()  # as the page would
     found = LINK_RE.findall(mail.text)
     assert len(found) == 1, mail.text
     return found[0]
@@ -195,13 +196,13 @@ def test_two_answers_at_the_same_moment_store_one(engine: Engine, session, make)
     start = Barrier(2)
 
     def submit(nps: int) -> str:
-        with Session(engine, expire_on_commit=False) as own:
-            start.wait()
-            try:
+        start.wait()
+        try:
+            with action(engine) as own:
                 followup.answer_survey(session=own, token=token, answer_in=GOOD | {"nps": nps})
-                return "stored"
-            except SurveyLinkInvalid:
-                return "refused"
+            return "stored"
+        except SurveyLinkInvalid:
+            return "refused"
 
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(f.result() for f in [pool.submit(submit, 10), pool.submit(submit, 0)])

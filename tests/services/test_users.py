@@ -13,7 +13,7 @@ from models.common import Language, Role
 from models.user import AuthSession, User
 from services import auth, users
 from services.errors import Conflict, NotAllowed, NotFound, ValidationError
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, action
 
 
 def open_session(session: Session, user: User) -> str:
@@ -278,12 +278,12 @@ def _at_once(engine, calls) -> list[object]:  # noqa: ANN001
     outcomes: list[object] = [None] * len(calls)
 
     def run(i: int) -> None:
-        with Session(engine, expire_on_commit=False) as own:
-            barrier.wait()
-            try:
+        barrier.wait()
+        try:
+            with action(engine) as own:
                 outcomes[i] = calls[i](own)
-            except Exception as exc:  # noqa: BLE001 - the outcome under test
-                outcomes[i] = exc
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for thread in threads:
