@@ -22,8 +22,8 @@ interview_id = int(raw)
 ctx = call(evaluation.open_scorecard, actor=user, interview_id=interview_id)
 if ctx is None:
     st.stop()
-iv, cand, job, rnd = ctx["interview"], ctx["candidate"], ctx["job"], ctx["round"]
-card, ratings, criteria = ctx["scorecard"], ctx["ratings"], ctx["criteria"]
+iv, cand, job, rnd = ctx.interview, ctx.candidate, ctx.job, ctx.round
+card, ratings, criteria = ctx.scorecard, ctx.ratings, ctx.criteria
 zh = lang() == "zh"
 prefix = f"sc_{interview_id}"
 
@@ -36,7 +36,7 @@ with st.container(border=True):
     c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{iv.ends_at.astimezone(tz):%H:%M} · "
                 f"{tr(f'iv_mode.{iv.mode}')}")
     contact = " · ".join(x for x in [cand.email, cand.phone] if x)
-    st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx['panel']))}")
+    st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx.panel))}")
 
 submitted = card is not None and card.status == ScorecardStatus.submitted
 if submitted:
