@@ -80,7 +80,8 @@ for rd in data.rounds:
             for c in rd.cards:
                 row[c.interviewer] = _cell(c.scores.get(crit.id))
             spread = rd.spread.get(crit.id)
-            row[tr("db.spread")] = _cell(spread) + (" !" if spread is not None and spread >= scoring.SPREAD_ALERT else "")
+            alert = spread is not None and spread >= scoring.SPREAD_ALERT
+            row[tr("db.spread")] = _cell(spread) + (" !" if alert else "")
             table.append(row)
         weighted = {tr("db.criterion"): tr("db.weighted"), tr("db.spread"): ""}
         recs = {tr("db.criterion"): tr("sc.recommendation"), tr("db.spread"): ""}
