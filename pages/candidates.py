@@ -7,25 +7,23 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from models.candidate import SOURCES
+from models.candidate import SOURCES, Candidate
 from models.common import Role, Stage, tag_list, utcnow
 from services import candidates, users
 from services.config import get_settings
-from services.errors import Conflict, DomainError, ValidationError
+from services.errors import Conflict, DomainError
 from ui.candidate_form import load_into_state, render_fields
 from ui.common import (
+    act,
     call,
     current_user,
     db,
-    flash,
     fmt_dt,
     has_role,
     lang,
     md_escape,
     row_table,
-    show_error,
     show_flash,
-    show_validation,
     stage_label,
     tr,
     tr_md,
@@ -200,20 +198,16 @@ def create_form() -> None:
             tr("cand.save_anyway"), key=f"{prefix}_anyway", icon=":material/warning:")
         if submitted or again:
             st.session_state[f"{prefix}_open"] = True
-            try:
-                with db() as session:
-                    created = candidates.create_candidate(session=session, actor=user, candidate_in=values,
-                                                          job_id=job_id, allow_duplicate=bool(again))
-            except candidates.DuplicateCandidate as exc:
-                _duplicate_notice(exc, prefix)
-            except DomainError as exc:
-                show_error(exc, slots)
-            else:
+
+            def _created(created: Candidate) -> None:
                 for key in [k for k in st.session_state if str(k).startswith(prefix)]:
                     del st.session_state[key]
-                flash(tr_md("cand.created", name=created.name))
                 _open(created.id)
-                st.rerun()
+
+            act(candidates.create_candidate, actor=user, candidate_in=values, job_id=job_id,
+                allow_duplicate=bool(again), where=slots,
+                on={candidates.DuplicateCandidate: lambda exc: _duplicate_notice(exc, prefix)},
+                then=_created, done=lambda created: tr_md("cand.created", name=created.name))
 
 
 # --------------------------------------------------------------------------- detail view
@@ -290,19 +284,10 @@ def applications(detail: candidates.CandidateDetail) -> None:
                     pool_in = {"revisit_on": revisit, "job_family": family}
                 slot_pool = st.empty()
                 if st.form_submit_button(tr("cand.move"), icon=":material/arrow_forward:"):
-                    try:
-                        with db() as session:
-                            candidates.move_stage(session=session, actor=user, application_id=app.id,
-                                                  to_stage=to_stage, reason=reason, from_stage=app.stage,
-                                                  pool=pool_in if to_stage == "talent_pool" else None)
-                    except ValidationError as exc:
-                        show_validation(exc, {"reason": slot, "revisit_on": slot_pool, "job_family": slot_pool})
-                    except DomainError as exc:
-                        slot.error(tr(exc.key, **{k: stage_label(v) if "stage" in k else v
-                                                  for k, v in exc.params.items()}), icon=":material/error:")
-                    else:
-                        flash(tr("cand.moved", stage=stage_label(to_stage)))
-                        st.rerun()
+                    act(candidates.move_stage, actor=user, application_id=app.id, to_stage=to_stage, reason=reason,
+                        from_stage=app.stage, pool=pool_in if to_stage == "talent_pool" else None,
+                        where={"reason": slot, "revisit_on": slot_pool, "job_family": slot_pool, "__all__": slot},
+                        done=tr("cand.moved", stage=stage_label(to_stage)))
     if detail.can_edit:
         open_jobs = {i: n for i, n in job_names.items()
                      if i not in {a.application.job_id for a in detail.applications}}
@@ -311,11 +296,8 @@ def applications(detail: candidates.CandidateDetail) -> None:
             job_id = a1.selectbox(tr("cand.apply_to"), list(open_jobs), key="cand_apply_job",
                                   format_func=lambda i: open_jobs.get(i, ""), index=None,
                                   placeholder=tr("cand.pick_job"))
-            applied = a2.form_submit_button(tr("cand.apply"), icon=":material/add:") and job_id and call(
-                candidates.add_application, actor=user, candidate_id=c.id, job_id=job_id)
-            if applied:
-                flash(tr("cand.applied"))
-                st.rerun()
+            if a2.form_submit_button(tr("cand.apply"), icon=":material/add:") and job_id:
+                act(candidates.add_application, actor=user, candidate_id=c.id, job_id=job_id, done=tr("cand.applied"))
 
 
 def edit_form(c) -> None:  # noqa: ANN001
@@ -353,22 +335,19 @@ def edit_form(c) -> None:  # noqa: ANN001
     resave = st.session_state.pop(f"{prefix}_resave", False)
     if submitted or again or resave:
         values["version"] = st.session_state[f"{prefix}_version"]
-        try:
-            with db() as session:
-                saved = candidates.update_candidate(session=session, actor=user, candidate_id=c.id,
-                                                    candidate_in=values, allow_duplicate=bool(again))
-        except Conflict as exc:
+
+        def _conflict(exc: Conflict) -> None:
             st.session_state["cand_conflict"] = exc.current
             st.rerun()
-        except candidates.DuplicateCandidate as exc:
-            _duplicate_notice(exc, prefix)
-        except DomainError as exc:
-            show_error(exc, slots)
-        else:
+
+        def _saved(_: Candidate) -> None:
             st.session_state.pop(f"{prefix}_dupes_seen", None)
             st.session_state.pop(f"{prefix}_loaded", None)
-            flash(tr_md("cand.saved", name=saved.name))
-            st.rerun()
+
+        act(candidates.update_candidate, actor=user, candidate_id=c.id, candidate_in=values,
+            allow_duplicate=bool(again), where=slots,
+            on={Conflict: _conflict, candidates.DuplicateCandidate: lambda exc: _duplicate_notice(exc, prefix)},
+            then=_saved, done=lambda saved: tr_md("cand.saved", name=saved.name))
 
 
 def timeline(detail: candidates.CandidateDetail) -> None:

@@ -11,18 +11,15 @@ import streamlit as st
 from models.common import Role
 from models.evaluation import DECISION_REASONS, DecisionKind, Recommendation
 from services import evaluation, scoring
-from services.errors import Conflict, DomainError, ValidationError
 from ui.common import (
+    act,
     call,
     current_user,
-    db,
-    flash,
     fmt_dt,
     has_role,
     lang,
     md_escape,
     show_flash,
-    show_validation,
     stage_label,
     tr,
     tr_md,
@@ -137,18 +134,7 @@ if data.can_decide and app.stage in ("interviewing", "decision_pending", "offer"
             slot = st.empty()
             decide = st.form_submit_button(tr("db.record"), type="primary", icon=":material/gavel:")
         if decide:
-            try:
-                with db() as session:
-                    evaluation.record_decision(session=session, actor=user, application_id=application_id,
-                                               decision_in={"kind": kind, "reason_code": reason, "reason_text": text},
-                                               from_stage=app.stage)
-            except ValidationError as exc:
-                show_validation(exc, {"__all__": slot, "reason_text": slot, "reason_code": slot})
-            except Conflict as exc:
-                slot.error(tr(exc.key, stage=stage_label(exc.params.get("stage", ""))), icon=":material/sync_problem:")
-            except DomainError as exc:
-                params = {k: stage_label(v) if "stage" in k else v for k, v in exc.params.items()}
-                slot.error(tr_md(exc.key, **params), icon=":material/error:")
-            else:
-                flash(tr("db.recorded", decision=tr(f"decision.{kind}")))
-                st.rerun()
+            act(evaluation.record_decision, actor=user, application_id=application_id,
+                decision_in={"kind": kind, "reason_code": reason, "reason_text": text}, from_stage=app.stage,
+                where={"__all__": slot, "reason_text": slot, "reason_code": slot},
+                done=tr("db.recorded", decision=tr(f"decision.{kind}")))
