@@ -650,7 +650,13 @@ def owed_seats(panelist: int | None = None, *, ended_within: tuple[datetime, dat
     return seats.cte("owed_seats").prefix_with("MATERIALIZED")
 
 
-def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> dict[str, list[InterviewRow]]:
+@dataclass(frozen=True)
+class MyInterviews:
+    awaiting: list[InterviewRow]  # ended (or begun), my scorecard still owed, oldest first
+    upcoming: list[InterviewRow]  # not over yet, in the order they start
+
+
+def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> MyInterviews:
     """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
     require(actor)
     now = now or utcnow()
@@ -681,7 +687,7 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
                  .order_by(seat_end, col(InterviewPanelist.id)))
     awaiting = list(session.exec(select(Interview).where(among(session, first)(Interview.id))
                                  .order_by(Interview.ends_at, Interview.id))) if first else []
-    return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
+    return MyInterviews(awaiting=_rows(session, awaiting, actor.id), upcoming=_rows(session, upcoming, actor.id))
 
 
 def list_interviews(*, session: Session, actor: User, start: datetime, end: datetime) -> list[InterviewRow]:

@@ -556,14 +556,22 @@ def drafts_for_application(*, session: Session, actor: User, application_id: int
                              .order_by(OutboxMessage.id)))
 
 
-def open_survey(*, session: Session, token: str, now: datetime | None = None) -> dict[str, str]:
+@dataclass(frozen=True)
+class SurveyLink:
+    """What the survey page may show for a valid link."""
+
+    job: str  # the job's title
+    language: str  # the candidate's, for the page's texts
+
+
+def open_survey(*, session: Session, token: str, now: datetime | None = None) -> SurveyLink:
     """What the survey page may show for a valid link (the job's title); SurveyLinkInvalid otherwise."""
     now = now or utcnow()
     invite = session.exec(select(SurveyInvite).where(SurveyInvite.token_hash == _token_hash(token or ""))).first()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise SurveyLinkInvalid()
     _, candidate, job = _application(session, invite.application_id)
-    return {"job": job.title, "language": candidate.language}
+    return SurveyLink(job=job.title, language=candidate.language)
 
 
 def answer_survey(*, session: Session, token: str, answer_in: dict) -> SurveyResponse:

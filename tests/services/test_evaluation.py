@@ -412,19 +412,19 @@ def test_my_interviews_lists_what_is_coming_and_what_still_awaits_my_scorecard(s
                                     status=InterviewStatus.cancelled)
 
     mine = evaluation.my_interviews(session=session, actor=me)
-    assert [r.interview.id for r in mine["awaiting"]] == [drafted.interview.id, ended.interview.id,
+    assert [r.interview.id for r in mine.awaiting] == [drafted.interview.id, ended.interview.id,
                                                           running.interview.id]
-    assert [r.my_status for r in mine["awaiting"]] == ["draft", None, None]
-    assert [r.interview.id for r in mine["upcoming"]] == [running.interview.id, tomorrow.interview.id]
-    row = mine["upcoming"][1]
+    assert [r.my_status for r in mine.awaiting] == ["draft", None, None]
+    assert [r.interview.id for r in mine.upcoming] == [running.interview.id, tomorrow.interview.id]
+    row = mine.upcoming[1]
     assert (row.candidate, row.job, row.round_en, row.panel) == (
         tomorrow.candidate.name, tomorrow.job.title, "Technical", sorted([me.name, colleague.name]))
-    assert done.interview.id not in [r.interview.id for r in mine["awaiting"] + mine["upcoming"]]
+    assert done.interview.id not in [r.interview.id for r in mine.awaiting + mine.upcoming]
 
     frozen_clock.set(T0 + DAY + 2 * HOUR)
     later = evaluation.my_interviews(session=session, actor=me)
-    assert tomorrow.interview.id in [r.interview.id for r in later["awaiting"]]
-    assert later["upcoming"] == []
+    assert tomorrow.interview.id in [r.interview.id for r in later.awaiting]
+    assert later.upcoming == []
 
 
 def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_others_stay(session, make,
@@ -439,10 +439,10 @@ def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_ot
     submit(session, me, running, [4, 4, 4])
 
     mine = evaluation.my_interviews(session=session, actor=me)
-    assert [r.interview.id for r in mine["upcoming"]] == [later.interview.id]
-    assert running.interview.id not in [r.interview.id for r in mine["awaiting"]]
+    assert [r.interview.id for r in mine.upcoming] == [later.interview.id]
+    assert running.interview.id not in [r.interview.id for r in mine.awaiting]
     theirs = evaluation.my_interviews(session=session, actor=colleague)
-    assert [r.interview.id for r in theirs["upcoming"]] == [running.interview.id, later.interview.id]
+    assert [r.interview.id for r in theirs.upcoming] == [running.interview.id, later.interview.id]
 
 
 def test_the_recruiters_week_lists_every_interview_starting_in_it(session, make) -> None:
