@@ -98,12 +98,7 @@ def db() -> Iterator[Session]:
 
 def call(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
     """Run one service call in its own session; a domain error becomes a message and None is returned."""
-    try:
-        with db() as session:
-            return fn(session=session, **kwargs)
-    except DomainError as exc:
-        show_error(exc)
-    return None
+    return act(fn, rerun=False, **kwargs)
 
 
 def act(fn: Callable[..., T], /, *, done: str | Callable[[T], str] | None = None,
@@ -116,7 +111,7 @@ def act(fn: Callable[..., T], /, *, done: str | Callable[[T], str] | None = None
     to offer), any other error is shown by `show_error(exc, where)`; None is returned.
     Done: `then(result)` keeps what the next run needs (session state), `done` (a text, or a function of the
     result giving one) is flashed, and the page runs again to show the change — or, with `rerun=False`, the
-    result is returned to the page."""
+    result is returned to the page. Its own keywords are never passed on (no service takes one of those names)."""
     try:
         with db() as session:
             result = fn(session=session, **kwargs)
