@@ -49,9 +49,9 @@ def my_interviews() -> None:
     if mine is None:
         return
     st.subheader(tr("iv.awaiting"), anchor=False)
-    if not mine["awaiting"]:
+    if not mine.awaiting:
         st.success(tr("iv.none_awaiting"), icon=":material/task_alt:")
-    for row in mine["awaiting"]:
+    for row in mine.awaiting:
         with st.container(border=True):
             left, right = st.columns([5, 1], vertical_alignment="center")
             state = tr("iv.draft_saved") if row.my_status == "draft" else tr("iv.not_started")
@@ -61,9 +61,9 @@ def my_interviews() -> None:
             right.page_link("pages/scorecard.py", label=tr("iv.open_scorecard"), icon=":material/rate_review:",
                             query_params={"interview": str(row.interview.id)})
     st.subheader(tr("iv.upcoming"), anchor=False)
-    if not mine["upcoming"]:
+    if not mine.upcoming:
         st.info(tr("iv.none_upcoming"), icon=":material/event_available:")
-    for row in mine["upcoming"]:
+    for row in mine.upcoming:
         with st.container(border=True):
             iv = row.interview
             place = f" · {iv.location}" if iv.location else ""
