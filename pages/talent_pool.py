@@ -33,13 +33,13 @@ if not rows:
     st.info(tr("pool.empty"), icon=":material/bookmarks:")
 else:
     frame = pd.DataFrame([
-        {"cid": r["candidate"].id, tr("field.name"): r["candidate"].name, tr("pool.reason"): r["entry"].reason,
-         tr("pool.job_family"): r["entry"].job_family, tr("field.tags"): ", ".join(r["tags"]),
-         tr("pool.revisit_on"): r["entry"].revisit_on.isoformat() + (" !" if r["entry"].revisit_on <= today else ""),
-         tr("pool.added_at"): fmt_dt(r["entry"].added_at)}
+        {"cid": r.candidate.id, tr("field.name"): r.candidate.name, tr("pool.reason"): r.entry.reason,
+         tr("pool.job_family"): r.entry.job_family, tr("field.tags"): ", ".join(r.tags),
+         tr("pool.revisit_on"): r.entry.revisit_on.isoformat() + (" !" if r.entry.revisit_on <= today else ""),
+         tr("pool.added_at"): fmt_dt(r.entry.added_at)}
         for r in rows
     ])
-    picked = row_table(frame, key="pool_table", ids=[r["candidate"].id for r in rows], column_config={"cid": None},
+    picked = row_table(frame, key="pool_table", ids=[r.candidate.id for r in rows], column_config={"cid": None},
                        caption=tr("pool.click_to_act"))
     if picked:
         linked = str(picked)
@@ -54,9 +54,9 @@ else:
             st.session_state["pool_offset"] = offset + PAGE
             st.rerun()
 
-chosen = next((r for r in rows if linked.isdigit() and r["candidate"].id == int(linked)), None)
+chosen = next((r for r in rows if linked.isdigit() and r.candidate.id == int(linked)), None)
 if chosen is not None:
-    cand = chosen["candidate"]
+    cand = chosen.candidate
     st.subheader(md_escape(cand.name), anchor=False)
     st.text(" · ".join(x for x in [cand.email, cand.phone] if x))
     a1, a2, a3 = st.columns(3)

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, case, cast, func, literal, not_, null, or_, union_all, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -831,8 +832,18 @@ def _pool_query(q: str, tag: str, job_family: str) -> Any:
     return query
 
 
+@dataclass(frozen=True)
+class PoolRow:
+    """One person of the talent pool as its list shows them (`search_pool`)."""
+
+    # Rows of the columns the list shows, not whole objects: the ORM cost more than the database's reads.
+    entry: Row[Any]  # id, candidate_id, reason, job_family, revisit_on, added_at
+    candidate: Row[Any]  # id, name, email, phone, tags
+    tags: list[str]
+
+
 def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
-                offset: int = 0, limit: int = 200) -> list[dict[str, Any]]:
+                offset: int = 0, limit: int = 200) -> list[PoolRow]:
     """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
     a page at a time (`count_pool` says how many match). Each row: the entry (id, candidate_id, reason,
     job_family, revisit_on, added_at), the candidate (id, name, email, phone, tags) and the tags as a list."""
@@ -845,7 +856,7 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
     people = {c.id: c for c in session.exec(select(  # type: ignore[call-overload]
         Candidate.id, Candidate.name, Candidate.email, Candidate.phone, Candidate.tags).where(
         among(session, [e.candidate_id for e in entries])(Candidate.id)))} if entries else {}
-    return [{"entry": e, "candidate": people[e.candidate_id], "tags": tag_list(people[e.candidate_id].tags)}
+    return [PoolRow(entry=e, candidate=people[e.candidate_id], tags=tag_list(people[e.candidate_id].tags))
             for e in entries if e.candidate_id in people]
 
 
