@@ -7,25 +7,23 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from models.candidate import SOURCES
+from models.candidate import SOURCES, Candidate
 from models.common import Role, Stage, tag_list, utcnow
 from services import candidates, users
 from services.config import get_settings
-from services.errors import Conflict, DomainError, ValidationError
+from services.errors import Conflict, DomainError
 from ui.candidate_form import load_into_state, render_fields
 from ui.common import (
+    act,
     call,
     current_user,
     db,
-    flash,
     fmt_dt,
     has_role,
     lang,
     md_escape,
     row_table,
-    show_error,
     show_flash,
-    show_validation,
     stage_label,
     tr,
     tr_md,
@@ -200,20 +198,16 @@ def create_form() -> None:
             tr("cand.save_anyway"), key=f"{prefix}_anyway", icon=":material/warning:")
         if submitted or again:
             st.session_state[f"{prefix}_open"] = True
-            try:
-                with db() as session:
-                    created = candidates.create_candidate(session=session, actor=user, candidate_in=values,
-                                                          job_id=job_id, allow_duplicate=bool(again))
-            except candidates.DuplicateCandidate as exc:
-                _duplicate_notice(exc, prefix)
-            except DomainError as exc:
-                show_error(exc, slots)
-            else:
+
+            def _created(created: Candidate) -> None:
                 for key in [k for k in st.session_state if str(k).startswith(prefix)]:
                     del st.session_state[key]
-                flash(tr_md("cand.created", name=created.name))
                 _open(created.id)
-                st.rerun()
+
+            act(candidates.create_candidate, actor=user, candidate_in=values, job_id=job_id,
+                allow_duplicate=bool(again), where=slots,
+                on={candidates.DuplicateCandidate: lambda exc: _duplicate_notice(exc, prefix)},
+                then=_created, done=lambda created: tr_md("cand.created", name=created.name))
 
 
 # --------------------------------------------------------------------------- detail view
@@ -223,13 +217,13 @@ def detail_view(candidate_id: int) -> None:
               icon=":material/arrow_back:")
     if detail is None:
         return
-    c = detail["candidate"]
+    c = detail.candidate
     st.title(md_escape(c.name), anchor=False)
     show_flash()
     contact = " · ".join(x for x in [c.email, c.phone, f"WeChat {c.wechat_id}" if c.wechat_id else None] if x)
     st.caption(md_escape(contact))
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(tr("field.owner_id"), md_escape(detail["owner"]) if detail["owner"] else tr("common.none"))
+    m1.metric(tr("field.owner_id"), md_escape(detail.owner) if detail.owner else tr("common.none"))
     m2.metric(tr("field.source"), tr(f"source.{c.source}"))
     m3.metric(tr("field.language"), {"zh": "中文", "en": "English"}[c.language])
     m4.metric(tr("field.consent"), tr("common.yes") if c.consent else tr("common.no"))
@@ -241,7 +235,7 @@ def detail_view(candidate_id: int) -> None:
     with tabs[0]:
         applications(detail)
     with tabs[1]:
-        if detail["can_edit"]:
+        if detail.can_edit:
             edit_form(c)
         else:
             st.info(tr("cand.read_only"), icon=":material/visibility:")
@@ -253,36 +247,36 @@ def detail_view(candidate_id: int) -> None:
         audit_trail(detail)
 
 
-def applications(detail: dict) -> None:
-    c = detail["candidate"]
-    if not detail["applications"]:
+def applications(detail: candidates.CandidateDetail) -> None:
+    c = detail.candidate
+    if not detail.applications:
         st.info(tr("cand.no_applications"), icon=":material/work_off:")
-    for item in detail["applications"]:
-        app = item["application"]
+    for item in detail.applications:
+        app = item.application
         with st.container(border=True):
-            st.markdown(f"**{md_escape(item['job'])}** · {md_escape(item['department'])}")
+            st.markdown(f"**{md_escape(item.job)}** · {md_escape(item.department)}")
             st.markdown(tr("cand.stage_since", stage=stage_label(app.stage), since=fmt_dt(app.stage_changed_at)))
             l1, l2, l3 = st.columns([1, 1, 2])
             l1.page_link("pages/debrief.py", label=tr("cand.debrief"), icon=":material/groups:",
                          query_params={"application": str(app.id)})
-            if detail["can_edit"] and app.stage in ("interviewing", "decision_pending"):
+            if detail.can_edit and app.stage in ("interviewing", "decision_pending"):
                 l2.page_link("pages/interviews.py", label=tr("cand.schedule"), icon=":material/event:",
                              query_params={"application": str(app.id)})
-            if detail["can_edit"] and app.stage in ("interviewing", "decision_pending", "offer"):
+            if detail.can_edit and app.stage in ("interviewing", "decision_pending", "offer"):
                 l3.page_link("pages/follow_up.py", label=tr("cand.follow_up"), icon=":material/support_agent:",
                              query_params={"application": str(app.id)})
-            if not item["next_stages"]:
+            if not item.next_stages:
                 continue
             with st.form(f"cand_move_{app.id}"):
                 m1, m2 = st.columns([1, 2])
-                to_stage = m1.selectbox(tr("cand.move_to"), item["next_stages"], key=f"cand_move_to_{app.id}",
+                to_stage = m1.selectbox(tr("cand.move_to"), item.next_stages, key=f"cand_move_to_{app.id}",
                                         format_func=stage_label)
                 reason = m2.text_input(tr("field.reason"), key=f"cand_move_reason_{app.id}", max_chars=1000,
                                        help=tr("help.reason"))
                 slot = st.empty()
                 # Moving to the talent pool stage keeps the person in the talent pool: it asks when to revisit.
                 pool_in = None
-                if "talent_pool" in item["next_stages"]:
+                if "talent_pool" in item.next_stages:
                     p1, p2 = st.columns([1, 2])
                     revisit = p1.date_input(tr("cand.pool_revisit"), key=f"cand_pool_revisit_{app.id}",
                                             value=utcnow().astimezone(get_settings().tz).date() + timedelta(days=90))
@@ -290,32 +284,20 @@ def applications(detail: dict) -> None:
                     pool_in = {"revisit_on": revisit, "job_family": family}
                 slot_pool = st.empty()
                 if st.form_submit_button(tr("cand.move"), icon=":material/arrow_forward:"):
-                    try:
-                        with db() as session:
-                            candidates.move_stage(session=session, actor=user, application_id=app.id,
-                                                  to_stage=to_stage, reason=reason, from_stage=app.stage,
-                                                  pool=pool_in if to_stage == "talent_pool" else None)
-                    except ValidationError as exc:
-                        show_validation(exc, {"reason": slot, "revisit_on": slot_pool, "job_family": slot_pool})
-                    except DomainError as exc:
-                        slot.error(tr(exc.key, **{k: stage_label(v) if "stage" in k else v
-                                                  for k, v in exc.params.items()}), icon=":material/error:")
-                    else:
-                        flash(tr("cand.moved", stage=stage_label(to_stage)))
-                        st.rerun()
-    if detail["can_edit"]:
+                    act(candidates.move_stage, actor=user, application_id=app.id, to_stage=to_stage, reason=reason,
+                        from_stage=app.stage, pool=pool_in if to_stage == "talent_pool" else None,
+                        where={"reason": slot, "revisit_on": slot_pool, "job_family": slot_pool, "__all__": slot},
+                        done=tr("cand.moved", stage=stage_label(to_stage)))
+    if detail.can_edit:
         open_jobs = {i: n for i, n in job_names.items()
-                     if i not in {a["application"].job_id for a in detail["applications"]}}
+                     if i not in {a.application.job_id for a in detail.applications}}
         with st.form("cand_apply_form"):
             a1, a2 = st.columns([3, 1], vertical_alignment="bottom")
             job_id = a1.selectbox(tr("cand.apply_to"), list(open_jobs), key="cand_apply_job",
                                   format_func=lambda i: open_jobs.get(i, ""), index=None,
                                   placeholder=tr("cand.pick_job"))
-            applied = a2.form_submit_button(tr("cand.apply"), icon=":material/add:") and job_id and call(
-                candidates.add_application, actor=user, candidate_id=c.id, job_id=job_id)
-            if applied:
-                flash(tr("cand.applied"))
-                st.rerun()
+            if a2.form_submit_button(tr("cand.apply"), icon=":material/add:") and job_id:
+                act(candidates.add_application, actor=user, candidate_id=c.id, job_id=job_id, done=tr("cand.applied"))
 
 
 def edit_form(c) -> None:  # noqa: ANN001
@@ -353,49 +335,46 @@ def edit_form(c) -> None:  # noqa: ANN001
     resave = st.session_state.pop(f"{prefix}_resave", False)
     if submitted or again or resave:
         values["version"] = st.session_state[f"{prefix}_version"]
-        try:
-            with db() as session:
-                saved = candidates.update_candidate(session=session, actor=user, candidate_id=c.id,
-                                                    candidate_in=values, allow_duplicate=bool(again))
-        except Conflict as exc:
+
+        def _conflict(exc: Conflict) -> None:
             st.session_state["cand_conflict"] = exc.current
             st.rerun()
-        except candidates.DuplicateCandidate as exc:
-            _duplicate_notice(exc, prefix)
-        except DomainError as exc:
-            show_error(exc, slots)
-        else:
+
+        def _saved(_: Candidate) -> None:
             st.session_state.pop(f"{prefix}_dupes_seen", None)
             st.session_state.pop(f"{prefix}_loaded", None)
-            flash(tr_md("cand.saved", name=saved.name))
-            st.rerun()
+
+        act(candidates.update_candidate, actor=user, candidate_id=c.id, candidate_in=values,
+            allow_duplicate=bool(again), where=slots,
+            on={Conflict: _conflict, candidates.DuplicateCandidate: lambda exc: _duplicate_notice(exc, prefix)},
+            then=_saved, done=lambda saved: tr_md("cand.saved", name=saved.name))
 
 
-def timeline(detail: dict) -> None:
-    if not detail["timeline"]:
+def timeline(detail: candidates.CandidateDetail) -> None:
+    if not detail.timeline:
         st.info(tr("cand.no_history"), icon=":material/history:")
         return
-    for row in reversed(detail["timeline"]):
-        src = stage_label(row["from_stage"]) if row["from_stage"] else tr("cand.created_stage")
-        st.markdown(f"**{fmt_dt(row['at'])}** · {md_escape(row['job'])} · {src} → **{stage_label(row['to_stage'])}**"
-                    f" · {md_escape(row['by']) if row['by'] else tr('common.system')}"
-                    + (f"  \n> {md_escape(row['reason'])}" if row["reason"] else ""))
+    for row in reversed(detail.timeline):
+        src = stage_label(row.from_stage) if row.from_stage else tr("cand.created_stage")
+        st.markdown(f"**{fmt_dt(row.at)}** · {md_escape(row.job)} · {src} → **{stage_label(row.to_stage)}**"
+                    f" · {md_escape(row.by) if row.by else tr('common.system')}"
+                    + (f"  \n> {md_escape(row.reason)}" if row.reason else ""))
 
 
-def mail_list(detail: dict) -> None:
-    if not detail["mail"]:
+def mail_list(detail: candidates.CandidateDetail) -> None:
+    if not detail.mail:
         st.info(tr("cand.no_mail"), icon=":material/mail:")
         return
     st.dataframe(pd.DataFrame([
         {tr("outbox.created"): fmt_dt(m.created_at), tr("outbox.subject"): m.subject,
          tr("outbox.to"): m.to_addrs.replace(",", ", "), tr("field.status"): tr(f"mail_status.{m.status}"),
          tr("outbox.sent_at"): fmt_dt(m.sent_at)}
-        for m in detail["mail"]
+        for m in detail.mail
     ]), hide_index=True, key="cand_mail_table", width="stretch")
 
 
-def audit_trail(detail: dict) -> None:
-    if not detail["audit"]:
+def audit_trail(detail: candidates.CandidateDetail) -> None:
+    if not detail.audit:
         st.info(tr("cand.no_audit"), icon=":material/history:")
         return
     st.dataframe(pd.DataFrame([
@@ -403,7 +382,7 @@ def audit_trail(detail: dict) -> None:
          tr("common.action"): tr(f"audit.{r['action']}"),
          tr("common.changes"): "; ".join(f"{k}: {v[0]!s} → {v[1]!s}" if isinstance(v, list) and len(v) == 2
                                          else f"{k}: {v!s}" for k, v in r["changes"].items())[:500]}
-        for r in detail["audit"]
+        for r in detail.audit
     ]), hide_index=True, key="cand_audit_table", width="stretch")
 
 

@@ -10,19 +10,16 @@ import streamlit as st
 
 from models.common import Role
 from models.evaluation import DECISION_REASONS, DecisionKind, Recommendation
-from services import evaluation
-from services.errors import Conflict, DomainError, ValidationError
+from services import evaluation, scoring
 from ui.common import (
+    act,
     call,
     current_user,
-    db,
-    flash,
     fmt_dt,
     has_role,
     lang,
     md_escape,
     show_flash,
-    show_validation,
     stage_label,
     tr,
     tr_md,
@@ -40,7 +37,7 @@ if data is None:
     # Refused (most often: your own scorecard is not in yet) — show the way back to one's interviews.
     st.page_link("pages/interviews.py", label=tr("iv.back"), icon=":material/arrow_back:")
     st.stop()
-app, cand, job = data["application"], data["candidate"], data["job"]
+app, cand, job = data.application, data.candidate, data.job
 zh = lang() == "zh"
 if has_role(Role.admin, Role.recruiter, Role.hiring_manager):
     st.page_link("pages/candidates.py", label=tr("db.back_to_candidate"), icon=":material/arrow_back:",
@@ -51,9 +48,9 @@ st.title(tr_md("db.title", name=cand.name), anchor=False)
 st.caption(f"{md_escape(job.title)} · {tr('field.stage')}: {stage_label(app.stage)}")
 show_flash()
 
-if not data["rounds"]:
+if not data.rounds:
     st.info(tr("db.no_interviews"), icon=":material/event_busy:")
-for rd in data["rounds"]:
+for rd in data.rounds:
     rnd = rd.round
     with st.container(border=True):
         st.subheader(md_escape(rnd.name_zh if zh else rnd.name_en), anchor=False)
@@ -78,20 +75,21 @@ for rd in data["rounds"]:
         for crit in rd.criteria:
             row = {tr("db.criterion"): f"{crit.name_zh if zh else crit.name_en} (×{crit.weight:g})"}
             for c in rd.cards:
-                row[c["interviewer"]] = _cell(c["scores"].get(crit.id))
+                row[c.interviewer] = _cell(c.scores.get(crit.id))
             spread = rd.spread.get(crit.id)
-            row[tr("db.spread")] = _cell(spread) + (" !" if spread is not None and spread >= 3 else "")
+            alert = spread is not None and spread >= scoring.SPREAD_ALERT
+            row[tr("db.spread")] = _cell(spread) + (" !" if alert else "")
             table.append(row)
         weighted = {tr("db.criterion"): tr("db.weighted"), tr("db.spread"): ""}
         recs = {tr("db.criterion"): tr("sc.recommendation"), tr("db.spread"): ""}
         for c in rd.cards:
-            weighted[c["interviewer"]] = _cell(c["weighted"])
-            recs[c["interviewer"]] = tr(f"rec.{c['scorecard'].recommendation}")
+            weighted[c.interviewer] = _cell(c.weighted)
+            recs[c.interviewer] = tr(f"rec.{c.scorecard.recommendation}")
         table += [weighted, recs]
         st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key=f"db_table_{rnd.id}")
         for c in rd.cards:
-            card = c["scorecard"]
-            with st.expander(f"{md_escape(c['interviewer'])} · {tr(f'rec.{card.recommendation}')} · "
+            card = c.scorecard
+            with st.expander(f"{md_escape(c.interviewer)} · {tr(f'rec.{card.recommendation}')} · "
                              f"{fmt_dt(card.submitted_at)}"):
                 # What interviewers wrote is text, never Markdown (a link or image in it would act on the reader).
                 st.markdown(f"**{tr('sc.strengths')}**")
@@ -102,25 +100,25 @@ for rd in data["rounds"]:
                     st.markdown(f"**{tr('sc.comments')}**")
                     st.text(card.comments)
                 for crit in rd.criteria:
-                    note = c["notes"].get(crit.id)
+                    note = c.notes.get(crit.id)
                     if note:
                         st.text(f"{crit.name_zh if zh else crit.name_en}: {note}")
 
-if data["decisions"]:
+if data.decisions:
     st.subheader(tr("db.decisions"), anchor=False)
-    for decision, who in data["decisions"]:
+    for decision, who in data.decisions:
         text = f": {md_escape(decision.reason_text)}" if decision.reason_text else ""
         st.markdown(f"- **{tr(f'decision.{decision.kind}')}** · {tr(f'reason.{decision.reason_code}')}{text} · "
                     f"{md_escape(who)} · {fmt_dt(decision.at)}")
 
-for draft in data["drafts"]:
+for draft in data.drafts:
     review_draft(draft, user, tr("db.draft_title"))
 
-if data["can_decide"] and app.stage in ("interviewing", "decision_pending", "offer"):
+if data.can_decide and app.stage in ("interviewing", "decision_pending", "offer"):
     st.subheader(tr("db.decide"), anchor=False)
     # Nothing is chosen for the decider: the scorecards' recommendations are shown beside the choice instead.
-    said = Counter(c["scorecard"].recommendation for rd in data["rounds"] for c in rd.cards
-                   if c["scorecard"].recommendation)
+    said = Counter(c.scorecard.recommendation for rd in data.rounds for c in rd.cards
+                   if c.scorecard.recommendation)
     if said:
         st.caption(tr("db.suggested", recommendations=", ".join(
             f"{tr(f'rec.{rec}')} ×{said[rec]}" for rec in [r.value for r in Recommendation] if rec in said)))
@@ -136,18 +134,7 @@ if data["can_decide"] and app.stage in ("interviewing", "decision_pending", "off
             slot = st.empty()
             decide = st.form_submit_button(tr("db.record"), type="primary", icon=":material/gavel:")
         if decide:
-            try:
-                with db() as session:
-                    evaluation.record_decision(session=session, actor=user, application_id=application_id,
-                                               decision_in={"kind": kind, "reason_code": reason, "reason_text": text},
-                                               from_stage=app.stage)
-            except ValidationError as exc:
-                show_validation(exc, {"__all__": slot, "reason_text": slot, "reason_code": slot})
-            except Conflict as exc:
-                slot.error(tr(exc.key, stage=stage_label(exc.params.get("stage", ""))), icon=":material/sync_problem:")
-            except DomainError as exc:
-                params = {k: stage_label(v) if "stage" in k else v for k, v in exc.params.items()}
-                slot.error(tr_md(exc.key, **params), icon=":material/error:")
-            else:
-                flash(tr("db.recorded", decision=tr(f"decision.{kind}")))
-                st.rerun()
+            act(evaluation.record_decision, actor=user, application_id=application_id,
+                decision_in={"kind": kind, "reason_code": reason, "reason_text": text}, from_stage=app.stage,
+                where={"__all__": slot, "reason_text": slot, "reason_code": slot},
+                done=tr("db.recorded", decision=tr(f"decision.{kind}")))

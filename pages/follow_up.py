@@ -11,14 +11,14 @@ import streamlit as st
 
 from models.common import Role, utcnow
 from models.followup import Channel, Direction, Outcome
-from services import followup, users
+from services import followup, followup_state, users
 from services.config import get_settings
-from services.errors import Conflict, DomainError
+from services.errors import Conflict
 from ui.common import (
+    act,
     call,
     current_user,
     db,
-    flash,
     fmt_dt,
     has_role,
     md_escape,
@@ -63,7 +63,7 @@ board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, o
              running_offset=running_offset) or []
 others, running = getattr(board, "others", 0), getattr(board, "running", 0)
 
-STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
+STATES = list(followup_state.STATES)
 counts = {s: sum(1 for r in board if r.state == s) for s in STATES}
 counts["awaiting_feedback"] = running  # every one, on this page or not
 
@@ -185,18 +185,12 @@ with contact_tab:
         logged = st.form_submit_button(tr("fu.log"), type="primary", icon=":material/call:")
     if logged:
         when = datetime.combine(next_day, next_time, tzinfo=tz) if next_day else None
-        try:
-            with db() as session:
-                followup.log_contact(session=session, actor=user, contact_in={
-                    "candidate_id": current.candidate_id, "application_id": current.application_id,
-                    "channel": channel, "direction": direction, "outcome": outcome, "summary": summary,
-                    "next_contact_at": when})
-        except DomainError as exc:
-            show_error(exc, {"summary": slot_summary, "next_contact_at": slot_next})
-        else:
-            st.session_state["fu_contact_logged"] = True
-            flash(tr("fu.logged"))
-            st.rerun()
+        act(followup.log_contact, actor=user,
+            contact_in={"candidate_id": current.candidate_id, "application_id": current.application_id,
+                        "channel": channel, "direction": direction, "outcome": outcome, "summary": summary,
+                        "next_contact_at": when},
+            where={"summary": slot_summary, "next_contact_at": slot_next},
+            then=lambda _: st.session_state.update(fu_contact_logged=True), done=tr("fu.logged"))
     history = call(followup.list_contacts, actor=user, candidate_id=current.candidate_id) or []
     for contact, who in history:
         nxt = f" · {tr('fu.next_contact')}: {fmt_dt(contact.next_contact_at)}" if contact.next_contact_at else ""
@@ -249,24 +243,19 @@ with intent_tab:
         offer_rows = [{"company": r["company"], "stage": r.get("stage") or "",
                        "deadline": r["deadline"].date() if pd.notna(r.get("deadline")) else None}
                       for r in offers.to_dict("records") if isinstance(r.get("company"), str) and r["company"].strip()]
-        try:
-            with db() as session:
-                followup.record_intent(session=session, actor=user, version=st.session_state["fu_intent_version"],
-                                       intent_in={
-                    "application_id": current.application_id, "interest": interest,
-                    "expected_salary": salary or None, "earliest_start": start, "decision_deadline": deadline,
-                    "notes": notes, "offers": offer_rows})
-        except Conflict as exc:
+
+        def _conflict(exc: Conflict) -> None:
             show_error(exc, slots)
             if exc.current is not None:
                 # What the other person saved is listed below; saving again now replaces it with what is typed.
                 st.session_state["fu_intent_version"] = exc.current.version
-        except DomainError as exc:
-            show_error(exc, slots)
-        else:
-            st.session_state["fu_intent_saved"] = True
-            flash(tr("fu.intent_saved"))
-            st.rerun()
+
+        act(followup.record_intent, actor=user, version=st.session_state["fu_intent_version"],
+            intent_in={"application_id": current.application_id, "interest": interest,
+                       "expected_salary": salary or None, "earliest_start": start, "decision_deadline": deadline,
+                       "notes": notes, "offers": offer_rows},
+            where=slots, on={Conflict: _conflict},
+            then=lambda _: st.session_state.update(fu_intent_saved=True), done=tr("fu.intent_saved"))
     for intent, who in call(followup.intent_history, actor=user, application_id=current.application_id) or []:
         offers_text = "；".join(md_escape(f"{o['company']}（{o.get('stage') or '—'}，{o.get('deadline') or '—'}）")
                                for o in json.loads(intent.offers))
@@ -282,10 +271,8 @@ with mail_tab:
     m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
     template = m1.selectbox(tr("fu.template"), list(followup.TEMPLATES[:-1]), key="fu_template",
                             format_func=lambda t: tr(f"template.{t}"))
-    prepared = m2.button(tr("fu.prepare"), key="fu_prepare", icon=":material/edit_note:") and call(
-        followup.prepare_candidate_mail, actor=user, application_id=current.application_id, template=template)
-    if prepared:
-        st.rerun()
+    if m2.button(tr("fu.prepare"), key="fu_prepare", icon=":material/edit_note:"):
+        act(followup.prepare_candidate_mail, actor=user, application_id=current.application_id, template=template)
     for draft in call(followup.drafts_for_application, actor=user, application_id=current.application_id) or []:
         review_draft(draft, user, tr(f"template.{draft.template}"))
 
@@ -309,17 +296,11 @@ with pool_tab:
         slot_revisit = st.empty()
         pooled = st.form_submit_button(tr("pool.add"), icon=":material/bookmark_add:")
     if pooled:
-        try:
-            with db() as session:
-                followup.add_to_pool(session=session, actor=user, entry_in={
-                    "candidate_id": current.candidate_id, "reason": reason, "job_family": family,
-                    "revisit_on": revisit})
-        except DomainError as exc:
-            show_error(exc, {"reason": slot_reason, "revisit_on": slot_revisit})
-        else:
-            st.session_state["fu_pool_saved"] = True
-            flash(tr("pool.added"))
-            st.rerun()
+        act(followup.add_to_pool, actor=user,
+            entry_in={"candidate_id": current.candidate_id, "reason": reason, "job_family": family,
+                      "revisit_on": revisit},
+            where={"reason": slot_reason, "revisit_on": slot_revisit},
+            then=lambda _: st.session_state.update(fu_pool_saved=True), done=tr("pool.added"))
 
 with st.expander(tr("fu.survey_results"), icon=":material/reviews:"):
     by = st.segmented_control(tr("fu.survey_by"), ["job", "stage"], key="fu_survey_by", default="job",

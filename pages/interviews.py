@@ -14,15 +14,14 @@ from services import evaluation, importer, interview_import, users
 from services.config import get_settings
 from services.errors import DomainError
 from ui.common import (
+    act,
     call,
     current_user,
     db,
-    flash,
     fmt_dt,
     has_role,
     lang,
     row_table,
-    show_error,
     show_flash,
     stage_label,
     tr,
@@ -50,9 +49,9 @@ def my_interviews() -> None:
     if mine is None:
         return
     st.subheader(tr("iv.awaiting"), anchor=False)
-    if not mine["awaiting"]:
+    if not mine.awaiting:
         st.success(tr("iv.none_awaiting"), icon=":material/task_alt:")
-    for row in mine["awaiting"]:
+    for row in mine.awaiting:
         with st.container(border=True):
             left, right = st.columns([5, 1], vertical_alignment="center")
             state = tr("iv.draft_saved") if row.my_status == "draft" else tr("iv.not_started")
@@ -62,9 +61,9 @@ def my_interviews() -> None:
             right.page_link("pages/scorecard.py", label=tr("iv.open_scorecard"), icon=":material/rate_review:",
                             query_params={"interview": str(row.interview.id)})
     st.subheader(tr("iv.upcoming"), anchor=False)
-    if not mine["upcoming"]:
+    if not mine.upcoming:
         st.info(tr("iv.none_upcoming"), icon=":material/event_available:")
-    for row in mine["upcoming"]:
+    for row in mine.upcoming:
         with st.container(border=True):
             iv = row.interview
             place = f" · {iv.location}" if iv.location else ""
@@ -101,22 +100,20 @@ def _applications(q: str, preset: str) -> dict[int, str]:
 
 def _schedule(request: dict, allow_conflicts: bool, slot: Any) -> None:
     """Book it; a double booking is kept in the session to show and to confirm with "Schedule anyway"."""
-    try:
-        with db() as session:
-            evaluation.schedule_interview(session=session, actor=user, interview_in=request,
-                                          allow_conflicts=allow_conflicts)
-    except evaluation.ScheduleConflict as exc:
+    def clashed(exc: evaluation.ScheduleConflict) -> None:
         st.session_state["iv_new_pending"] = {"request": request, "clashes": exc.clashes}
         st.rerun()
-    except DomainError as exc:
-        show_error(exc, {"interviewer_ids": slot, "application_id": slot, "__all__": slot})
-    else:
+
+    def booked(_: object) -> None:
         # A new form (new widget keys): the next click cannot book the same interview again.
         st.session_state.pop("iv_new_pending", None)
         st.session_state["iv_new_nonce"] = st.session_state.get("iv_new_nonce", 0) + 1
-        invited = evaluation.invites_panel(request["ends_at"])
-        flash(tr("iv.scheduled") + " " + tr("iv.invites_sent" if invited else "iv.recorded_past"))
-        st.rerun()
+
+    act(evaluation.schedule_interview, actor=user, interview_in=request, allow_conflicts=allow_conflicts,
+        where={"interviewer_ids": slot, "application_id": slot, "__all__": slot},
+        on={evaluation.ScheduleConflict: clashed}, then=booked,
+        done=lambda _: tr("iv.scheduled") + " " + tr(
+            "iv.invites_sent" if evaluation.invites_panel(request["ends_at"]) else "iv.recorded_past"))
 
 
 def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
@@ -225,48 +222,40 @@ def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
     if pending and "clashes" in pending:
         _show_clashes(pending["clashes"])
         anyway = st.button(tr("iv.save_anyway"), key="iv_edit_anyway", type="primary", icon=":material/save:")
-    try:
-        if save:
-            starts = datetime.combine(day, start, tzinfo=tz)
-            pending = {"interview_id": iv.id, "version": iv.version,
-                       "request": {"round_id": iv.round_id, "starts_at": starts,
-                                   "ends_at": starts + timedelta(minutes=int(minutes)), "mode": iv.mode,
-                                   "location": location, "interviewer_ids": panelists}}
-            _reschedule(pending, allow_conflicts=False)
-        elif pending and anyway:
-            _reschedule(pending, allow_conflicts=True)
-        if cancel or no_show:
-            status = InterviewStatus.cancelled if cancel else InterviewStatus.no_show
-            with db() as session:
-                evaluation.set_interview_status(session=session, actor=user, interview_id=iv.id, status=status)
-            st.session_state.pop("iv_edit_pending", None)
-            flash(tr(f"iv_status.{status}"))
-            st.rerun()
-    except evaluation.ScheduleConflict as exc:
-        st.session_state["iv_edit_pending"] = (pending or {}) | {"clashes": exc.clashes}
-        st.rerun()
-    except DomainError as exc:
-        show_error(exc, {"interviewer_ids": slot, "__all__": slot})
+    where = {"interviewer_ids": slot, "__all__": slot}
+    if save:
+        starts = datetime.combine(day, start, tzinfo=tz)
+        pending = {"interview_id": iv.id, "version": iv.version,
+                   "request": {"round_id": iv.round_id, "starts_at": starts,
+                               "ends_at": starts + timedelta(minutes=int(minutes)), "mode": iv.mode,
+                               "location": location, "interviewer_ids": panelists}}
+        _reschedule(pending, allow_conflicts=False, where=where)
+    elif pending and anyway:
+        _reschedule(pending, allow_conflicts=True, where=where)
+    if cancel or no_show:
+        status = InterviewStatus.cancelled if cancel else InterviewStatus.no_show
+        act(evaluation.set_interview_status, actor=user, interview_id=iv.id, status=status, where=where,
+            then=lambda _: st.session_state.pop("iv_edit_pending", None), done=tr(f"iv_status.{status}"))
     confirmation(iv.id)
 
 
-def _reschedule(pending: dict, allow_conflicts: bool) -> None:
-    with db() as session:
-        evaluation.reschedule_interview(session=session, actor=user, interview_id=pending["interview_id"],
-                                        version=pending["version"], interview_in=pending["request"],
-                                        allow_conflicts=allow_conflicts)
-    st.session_state.pop("iv_edit_pending", None)
-    flash(tr("iv.rescheduled") + " " + tr("iv.invites_sent"))
-    st.rerun()
+def _reschedule(pending: dict, allow_conflicts: bool, where: dict[str, Any]) -> None:
+    def clashed(exc: evaluation.ScheduleConflict) -> None:
+        st.session_state["iv_edit_pending"] = pending | {"clashes": exc.clashes}
+        st.rerun()
+
+    act(evaluation.reschedule_interview, actor=user, interview_id=pending["interview_id"],
+        version=pending["version"], interview_in=pending["request"], allow_conflicts=allow_conflicts, where=where,
+        on={evaluation.ScheduleConflict: clashed}, then=lambda _: st.session_state.pop("iv_edit_pending", None),
+        done=tr("iv.rescheduled") + " " + tr("iv.invites_sent"))
 
 
 def confirmation(interview_id: int) -> None:
     """The candidate's confirmation with the invitation attached: prepared on request, reviewed, sent."""
     drafts = call(evaluation.interview_confirmation_drafts, actor=user, interview_id=interview_id) or []
     if not drafts and st.button(tr("iv.confirm_candidate"), key=f"iv_confirm_{interview_id}",
-                                icon=":material/forward_to_inbox:") \
-            and call(evaluation.prepare_interview_confirmation, actor=user, interview_id=interview_id) is not None:
-        st.rerun()
+                                icon=":material/forward_to_inbox:"):
+        act(evaluation.prepare_interview_confirmation, actor=user, interview_id=interview_id)
     for draft in drafts:
         review_draft(draft, user, tr("iv.confirmation_title"))
 

@@ -7,8 +7,8 @@ import streamlit as st
 
 from models.common import JobStatus, Role
 from services import jobs, users
-from services.errors import Conflict, DomainError
-from ui.common import call, current_user, db, flash, fmt_dt, has_role, row_table, show_error, show_flash, tr, tr_md
+from services.errors import Conflict
+from ui.common import act, call, current_user, db, fmt_dt, has_role, row_table, show_flash, tr, tr_md
 
 user = current_user()
 can_edit = has_role(Role.admin, Role.recruiter)
@@ -108,19 +108,10 @@ if can_edit:
             _load(None)
             st.rerun()
     if submitted:
-        try:
-            with db() as session:
-                if editing:
-                    saved = jobs.update_job(session=session, actor=user, job_id=editing,
-                                            version=st.session_state["jobs_edit_version"], job_in=values)
-                else:
-                    saved = jobs.create_job(session=session, actor=user, job_in=values)
-        except Conflict:
-            st.error(tr("err.conflict_job"), icon=":material/sync_problem:")
-        except DomainError as exc:
-            show_error(exc, slots)
-        else:
-            flash(tr_md("jobs.saved", title=saved.title))
+        save, known = (jobs.update_job, {"job_id": editing, "version": st.session_state["jobs_edit_version"]}) \
+            if editing else (jobs.create_job, {})
+        act(save, actor=user, job_in=values, **known, where=slots,
+            on={Conflict: lambda _: st.error(tr("err.conflict_job"), icon=":material/sync_problem:")},
             # The form's widgets are drawn already; their values can only be replaced before the next run draws them.
-            st.session_state["jobs_saved_id"] = saved.id
-            st.rerun()
+            then=lambda saved: st.session_state.update(jobs_saved_id=saved.id),
+            done=lambda saved: tr_md("jobs.saved", title=saved.title))

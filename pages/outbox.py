@@ -9,18 +9,15 @@ from models.common import Role, utcnow
 from models.mail import MailStatus
 from services import mail
 from services.config import get_settings
-from services.errors import ValidationError
 from ui.common import (
+    act,
     call,
     current_user,
-    db,
-    flash,
     fmt_dt,
     has_role,
     md_escape,
     row_table,
     show_flash,
-    show_validation,
     tr,
     tr_md,
 )
@@ -123,26 +120,16 @@ else:
                     review_draft(message, user, tr(f"template.{message.template}") if message.template
                                  else tr("field.subject"))
                 b1, b2, _ = st.columns([1, 1, 3])
-                retried = message.status in (MailStatus.failed, MailStatus.cancelled) and b1.button(
-                    tr("outbox.retry"), key="outbox_retry", icon=":material/replay:"
-                ) and call(mail.retry_message, actor=user, message_id=message.id)
-                cancelled = message.status in (MailStatus.queued, MailStatus.held) and b2.button(
-                    tr("outbox.cancel"), key="outbox_cancel", icon=":material/cancel:"
-                ) and call(mail.cancel_message, actor=user, message_id=message.id)
-                if retried or cancelled:
-                    flash(tr("outbox.retried") if retried else tr("outbox.cancelled"))
-                    st.rerun()
+                if message.status in (MailStatus.failed, MailStatus.cancelled) and b1.button(
+                        tr("outbox.retry"), key="outbox_retry", icon=":material/replay:"):
+                    act(mail.retry_message, actor=user, message_id=message.id, done=tr("outbox.retried"))
+                if message.status in (MailStatus.queued, MailStatus.held) and b2.button(
+                        tr("outbox.cancel"), key="outbox_cancel", icon=":material/cancel:"):
+                    act(mail.cancel_message, actor=user, message_id=message.id, done=tr("outbox.cancelled"))
 
 if has_role(Role.admin):
     with st.expander(tr("outbox.test_title"), icon=":material/forward_to_inbox:"), st.form("outbox_test_form"):
         to = st.text_input(tr("outbox.to"), value=user.email, key="outbox_test_to", max_chars=254)
         slot = st.empty()
         if st.form_submit_button(tr("outbox.test_send"), icon=":material/send:"):
-            try:
-                with db() as session:
-                    mail.queue_test_message(session=session, actor=user, to=to)
-            except ValidationError as exc:
-                show_validation(exc, {"to": slot})
-            else:
-                flash(tr_md("outbox.test_queued", to=to))
-                st.rerun()
+            act(mail.queue_test_message, actor=user, to=to, where={"to": slot}, done=tr_md("outbox.test_queued", to=to))

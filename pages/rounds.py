@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from services import evaluation, jobs
-from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, lang, show_error, show_flash, show_validation, tr, tr_md
+from ui.common import act, call, current_user, db, lang, show_flash, tr
 
 user = current_user()
 st.title(tr("nav.rounds"), anchor=False)
@@ -41,18 +40,9 @@ with st.expander(tr("rounds.edit_round"), icon=":material/tune:"), st.form(f"rou
     active = c5.checkbox(tr("field.is_active"), value=rnd.is_active, key=f"rounds_active_{rnd.id}")
     slot = st.empty()
     if st.form_submit_button(tr("common.save"), type="primary", icon=":material/save:"):
-        try:
-            with db() as session:
-                evaluation.save_round(session=session, actor=user, round_id=rnd.id, is_active=active,
-                                      round_in={"name_zh": name_zh, "name_en": name_en, "bar": bar,
-                                                "position": position})
-        except ValidationError as exc:
-            show_validation(exc, {"__all__": slot})
-        except DomainError as exc:
-            slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
-        else:
-            flash(tr("rounds.saved"))
-            st.rerun()
+        act(evaluation.save_round, actor=user, round_id=rnd.id, is_active=active,
+            round_in={"name_zh": name_zh, "name_en": name_en, "bar": bar, "position": position},
+            where={"__all__": slot}, done=tr("rounds.saved"))
 
 with db() as session:
     criteria = evaluation.criteria_for(session=session, round_id=rnd.id, job_id=job_id)
@@ -92,23 +82,16 @@ with st.form(form_id):
     save = b1.form_submit_button(tr("common.save"), type="primary", icon=":material/save:")
     remove = current is not None and b2.form_submit_button(tr("rounds.remove"), icon=":material/delete:")
 if save or remove:
-    try:
-        with db() as session:
-            if remove:
-                evaluation.remove_criterion(session=session, actor=user, criterion_id=current.id)
-            else:
-                evaluation.save_criterion(session=session, actor=user, round_id=rnd.id, job_id=job_id,
-                                          criterion_id=chosen, criterion_in=values)
-    except ValidationError as exc:
-        show_validation(exc, {"__all__": slot})
-    except DomainError as exc:
-        slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
-    else:
+    def _changed(_: object) -> None:
         st.session_state["rounds_crit_nonce"] = n + 1
         if remove:
             st.session_state["rounds_crit_reset"] = True
-        flash(tr("rounds.criterion_added") if chosen is None and not remove else tr("rounds.saved"))
-        st.rerun()
+
+    change, args = (evaluation.remove_criterion, {"criterion_id": current.id}) if remove else (
+        evaluation.save_criterion, {"round_id": rnd.id, "job_id": job_id, "criterion_id": chosen,
+                                    "criterion_in": values})
+    act(change, actor=user, **args, where={"__all__": slot}, then=_changed,
+        done=tr("rounds.criterion_added") if chosen is None and not remove else tr("rounds.saved"))
 
 st.divider()
 r = st.session_state.get("rounds_new_nonce", 0)
@@ -124,16 +107,9 @@ with st.expander(tr("rounds.new_round"), icon=":material/add:"), st.form(f"round
                               key=f"rounds_new_pos_{r}")
     new_slot = st.empty()
     if st.form_submit_button(tr("rounds.new_round"), type="primary", icon=":material/add:"):
-        try:
-            with db() as session:
-                added = evaluation.save_round(session=session, actor=user,
-                                              round_in={"name_zh": new_zh, "name_en": new_en, "bar": new_bar,
-                                                        "position": new_pos})
-                added_id = added.id
-        except DomainError as exc:
-            show_error(exc, {"__all__": new_slot, "name_zh": new_slot, "name_en": new_slot})
-        else:
-            st.session_state["rounds_new_nonce"] = r + 1
-            st.session_state["rounds_pick_next"] = added_id  # open the new round to add its criteria
-            flash(tr("rounds.added"))
-            st.rerun()
+        act(evaluation.save_round, actor=user,
+            round_in={"name_zh": new_zh, "name_en": new_en, "bar": new_bar, "position": new_pos},
+            where={"__all__": new_slot, "name_zh": new_slot, "name_en": new_slot},
+            # The new round opens, to add its criteria.
+            then=lambda added: st.session_state.update(rounds_new_nonce=r + 1, rounds_pick_next=added.id),
+            done=tr("rounds.added"))

@@ -8,8 +8,7 @@ import streamlit as st
 from models.evaluation import Recommendation, ScorecardStatus
 from services import evaluation
 from services.config import get_settings
-from services.errors import Conflict, DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, lang, md_escape, show_flash, show_validation, tr, tr_md
+from ui.common import act, call, current_user, fmt_dt, lang, md_escape, show_flash, tr, tr_md
 
 user = current_user()
 tz = get_settings().tz
@@ -22,8 +21,8 @@ interview_id = int(raw)
 ctx = call(evaluation.open_scorecard, actor=user, interview_id=interview_id)
 if ctx is None:
     st.stop()
-iv, cand, job, rnd = ctx["interview"], ctx["candidate"], ctx["job"], ctx["round"]
-card, ratings, criteria = ctx["scorecard"], ctx["ratings"], ctx["criteria"]
+iv, cand, job, rnd = ctx.interview, ctx.candidate, ctx.job, ctx.round
+card, ratings, criteria = ctx.scorecard, ctx.ratings, ctx.criteria
 zh = lang() == "zh"
 prefix = f"sc_{interview_id}"
 
@@ -36,7 +35,7 @@ with st.container(border=True):
     c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{iv.ends_at.astimezone(tz):%H:%M} · "
                 f"{tr(f'iv_mode.{iv.mode}')}")
     contact = " · ".join(x for x in [cand.email, cand.phone] if x)
-    st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx['panel']))}")
+    st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx.panel))}")
 
 submitted = card is not None and card.status == ScorecardStatus.submitted
 if submitted:
@@ -100,22 +99,10 @@ if save or submit:
         "strengths": st.session_state[f"{prefix}_strengths"], "weaknesses": st.session_state[f"{prefix}_weaknesses"],
         "comments": st.session_state[f"{prefix}_comments"], "recommendation": st.session_state[f"{prefix}_rec"],
     }
-    try:
-        with db() as session:
-            saved = evaluation.save_scorecard(
-                session=session, actor=user, interview_id=interview_id, scorecard_in=data, submit=submit,
-                version=st.session_state[f"{prefix}_version"],
-                change_reason=st.session_state.get(f"{prefix}_reason", ""))
-    except ValidationError as exc:
-        show_validation(exc, slots)
-    except Conflict as exc:
-        slots["__all__"].error(tr(exc.key), icon=":material/sync_problem:")
-    except DomainError as exc:
-        slots["__all__"].error(tr_md(exc.key, **exc.params), icon=":material/error:")
-    else:
-        st.session_state.pop(f"{prefix}_loaded", None)
-        flash(tr("sc.submitted") if submit else tr("sc.saved_change") if submitted else tr("sc.draft_saved"))
-        st.rerun()
+    act(evaluation.save_scorecard, actor=user, interview_id=interview_id, scorecard_in=data, submit=submit,
+        version=st.session_state[f"{prefix}_version"], change_reason=st.session_state.get(f"{prefix}_reason", ""),
+        where=slots, then=lambda _: st.session_state.pop(f"{prefix}_loaded", None),
+        done=tr("sc.submitted") if submit else tr("sc.saved_change") if submitted else tr("sc.draft_saved"))
 
 if submitted:
     st.page_link("pages/debrief.py", label=tr("sc.see_panel"), icon=":material/groups:",

@@ -16,7 +16,7 @@ except followup.SurveyLinkInvalid:
     info = None
 if info is not None:
     # In the candidate's language, as the invitation was (the frame has already guessed one from the browser).
-    st.session_state[LANG_KEY] = info["language"]
+    st.session_state[LANG_KEY] = info.language
 
 left, middle, right = st.columns([1, 3, 1])
 with middle:
@@ -29,7 +29,7 @@ with middle:
         st.info(tr("survey.link_invalid"), icon=":material/link_off:")
         st.stop()
     st.title(tr("survey.title"), anchor=False)
-    st.caption(tr_md("survey.intro", job=info["job"]))
+    st.caption(tr_md("survey.intro", job=info.job))
     with st.form("survey_form"):
         # No pre-selected answer: a default would nudge every score toward it.
         nps = st.segmented_control(tr("survey.nps"), list(range(11)), key="survey_nps")

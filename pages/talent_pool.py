@@ -10,8 +10,8 @@ import streamlit as st
 from models.common import utcnow
 from services import followup
 from services.config import get_settings
-from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, md_escape, row_table, show_error, show_flash, tr
+from services.errors import ValidationError
+from ui.common import act, call, current_user, fmt_dt, md_escape, row_table, show_error, show_flash, tr
 from ui.drafts import review_draft
 
 user = current_user()
@@ -33,13 +33,13 @@ if not rows:
     st.info(tr("pool.empty"), icon=":material/bookmarks:")
 else:
     frame = pd.DataFrame([
-        {"cid": r["candidate"].id, tr("field.name"): r["candidate"].name, tr("pool.reason"): r["entry"].reason,
-         tr("pool.job_family"): r["entry"].job_family, tr("field.tags"): ", ".join(r["tags"]),
-         tr("pool.revisit_on"): r["entry"].revisit_on.isoformat() + (" !" if r["entry"].revisit_on <= today else ""),
-         tr("pool.added_at"): fmt_dt(r["entry"].added_at)}
+        {"cid": r.candidate.id, tr("field.name"): r.candidate.name, tr("pool.reason"): r.entry.reason,
+         tr("pool.job_family"): r.entry.job_family, tr("field.tags"): ", ".join(r.tags),
+         tr("pool.revisit_on"): r.entry.revisit_on.isoformat() + (" !" if r.entry.revisit_on <= today else ""),
+         tr("pool.added_at"): fmt_dt(r.entry.added_at)}
         for r in rows
     ])
-    picked = row_table(frame, key="pool_table", ids=[r["candidate"].id for r in rows], column_config={"cid": None},
+    picked = row_table(frame, key="pool_table", ids=[r.candidate.id for r in rows], column_config={"cid": None},
                        caption=tr("pool.click_to_act"))
     if picked:
         linked = str(picked)
@@ -54,23 +54,18 @@ else:
             st.session_state["pool_offset"] = offset + PAGE
             st.rerun()
 
-chosen = next((r for r in rows if linked.isdigit() and r["candidate"].id == int(linked)), None)
+chosen = next((r for r in rows if linked.isdigit() and r.candidate.id == int(linked)), None)
 if chosen is not None:
-    cand = chosen["candidate"]
+    cand = chosen.candidate
     st.subheader(md_escape(cand.name), anchor=False)
     st.text(" · ".join(x for x in [cand.email, cand.phone] if x))
     a1, a2, a3 = st.columns(3)
     a1.page_link("pages/candidates.py", label=tr("fu.open_candidate"), icon=":material/person:",
                  query_params={"id": str(cand.id)})
-    prepared = a2.button(tr("pool.reengage"), key="pool_reengage", icon=":material/forward_to_inbox:") and call(
-        followup.prepare_reengagement_mail, actor=user, candidate_id=cand.id)
-    removed = a3.button(tr("pool.remove"), key="pool_remove", icon=":material/bookmark_remove:") and call(
-        followup.remove_from_pool, actor=user, candidate_id=cand.id)
-    if removed:
-        flash(tr("pool.removed"))
-        st.rerun()
-    if prepared:
-        st.rerun()
+    if a2.button(tr("pool.reengage"), key="pool_reengage", icon=":material/forward_to_inbox:"):
+        act(followup.prepare_reengagement_mail, actor=user, candidate_id=cand.id)
+    if a3.button(tr("pool.remove"), key="pool_remove", icon=":material/bookmark_remove:"):
+        act(followup.remove_from_pool, actor=user, candidate_id=cand.id, done=tr("pool.removed"))
     for draft in call(followup.pool_drafts, actor=user, candidate_id=cand.id) or []:
         review_draft(draft, user, tr("template.reengage"))
 
@@ -102,16 +97,15 @@ with st.expander(tr("pool.add_someone"), icon=":material/person_add:",
             slot_revisit = st.empty()
             added = st.form_submit_button(tr("pool.add"), type="primary", icon=":material/bookmark_add:")
         if added:
-            try:
-                if picked_id is None:
-                    raise ValidationError.single("candidate_id", "err.required")
-                with db() as session:
-                    followup.add_to_pool(session=session, actor=user, entry_in={
-                        "candidate_id": picked_id, "reason": reason, "job_family": family_in, "revisit_on": revisit})
-            except DomainError as exc:
-                show_error(exc, {"candidate_id": slot_pick, "reason": slot_reason, "revisit_on": slot_revisit})
-            else:
+            where = {"candidate_id": slot_pick, "reason": slot_reason, "revisit_on": slot_revisit}
+
+            def _added(_: object) -> None:
                 st.session_state["pool_add_done"] = True
                 st.query_params["candidate"] = str(picked_id)
-                flash(tr("pool.added"))
-                st.rerun()
+
+            if picked_id is None:
+                show_error(ValidationError.single("candidate_id", "err.required"), where)
+            else:
+                act(followup.add_to_pool, actor=user, entry_in={
+                    "candidate_id": picked_id, "reason": reason, "job_family": family_in, "revisit_on": revisit},
+                    where=where, then=_added, done=tr("pool.added"))

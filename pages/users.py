@@ -7,12 +7,11 @@ import streamlit as st
 
 from models.common import Role
 from services import users
-from services.errors import Conflict, DomainError
+from services.errors import Conflict
 from ui.common import (
+    act,
     call,
     current_user,
-    db,
-    flash,
     fmt_dt,
     has_role,
     role_label,
@@ -68,24 +67,20 @@ if picked:
         st.checkbox(tr("field.is_active"), key="users_edit_active")
         slot_all = st.empty()
         if st.form_submit_button(tr("common.save"), type="primary", icon=":material/save:"):
-            try:
-                with db() as session:
-                    users.update_user(session=session, actor=user, user_id=target.id, user_in={
-                        "name": st.session_state["users_edit_name"], "roles": st.session_state["users_edit_roles"],
-                        "language": st.session_state["users_edit_language"],
-                        "is_active": st.session_state["users_edit_active"]},
-                        seen_version=st.session_state.get("users_edit_version"))
-            except Conflict as exc:
+            def _conflict(exc: Conflict) -> None:
                 # Saved meanwhile by someone else: show what is saved now instead of overwriting it.
                 st.session_state["users_flash_error"] = exc
                 st.session_state.pop("users_edit_id", None)
                 st.rerun()
-            except DomainError as exc:
-                show_error(exc, {"name": slot_name, "__all__": slot_all})
-            else:
-                st.session_state.pop("users_edit_id", None)
-                flash(tr_md("users.saved", name=st.session_state["users_edit_name"]))
-                st.rerun()
+
+            act(users.update_user, actor=user, user_id=target.id, user_in={
+                "name": st.session_state["users_edit_name"], "roles": st.session_state["users_edit_roles"],
+                "language": st.session_state["users_edit_language"],
+                "is_active": st.session_state["users_edit_active"]},
+                seen_version=st.session_state.get("users_edit_version"),
+                where={"name": slot_name, "__all__": slot_all}, on={Conflict: _conflict},
+                then=lambda _: st.session_state.pop("users_edit_id", None),
+                done=tr_md("users.saved", name=st.session_state["users_edit_name"]))
     if "users_flash_error" in st.session_state:
         show_error(st.session_state.pop("users_flash_error"))
     with st.form("users_pw_form", clear_on_submit=True):
@@ -93,14 +88,10 @@ if picked:
                                help=tr("help.password"))
         slot_pw = st.empty()
         if st.form_submit_button(tr("users.set_password"), icon=":material/key:"):
-            try:
-                with db() as session:
-                    changed = users.set_password(session=session, actor=user, user_id=target.id,
-                                                 password=new_pw,
-                                                 seen_version=st.session_state.get("users_edit_version"))
-            except DomainError as exc:
-                show_error(exc, {"password": slot_pw})
-            else:
+            changed = act(users.set_password, actor=user, user_id=target.id, password=new_pw,
+                          seen_version=st.session_state.get("users_edit_version"), where={"password": slot_pw},
+                          rerun=False)
+            if changed is not None:
                 # What the editor above was opened from now includes the new password.
                 st.session_state["users_edit_version"] = users.edit_version(changed)
                 st.success(tr("users.password_set"), icon=":material/check_circle:")
@@ -121,14 +112,11 @@ with st.form("users_new_form"):
     slot_password = st.empty()
     submitted = st.form_submit_button(tr("users.create"), type="primary", icon=":material/person_add:")
 if submitted:
-    try:
-        with db() as session:
-            created = users.create_user(session=session, actor=user, user_in={
-                "name": name, "email": email, "roles": roles, "language": language, "password": password or None})
-    except DomainError as exc:
-        show_error(exc, {"name": slot_name, "email": slot_email, "password": slot_password})
-    else:
+    def _created(_: object) -> None:
         for key in ("users_new_name", "users_new_email", "users_new_roles", "users_new_password"):
             st.session_state.pop(key, None)
-        flash(tr_md("users.created", name=created.name))
-        st.rerun()
+
+    act(users.create_user, actor=user, user_in={
+        "name": name, "email": email, "roles": roles, "language": language, "password": password or None},
+        where={"name": slot_name, "email": slot_email, "password": slot_password}, then=_created,
+        done=lambda created: tr_md("users.created", name=created.name))

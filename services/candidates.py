@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, exists, func, literal, null, or_, update
@@ -465,7 +466,41 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
     return app
 
 
-def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ApplicationItem:
+    application: Application
+    job: str  # the job's title
+    department: str
+    next_stages: list[str]  # where it may move from its stage, sorted
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """One stage change of one application, for the candidate's timeline."""
+
+    at: datetime
+    job: str  # the application's job title
+    application_id: int
+    from_stage: str | None  # None: the application was created
+    to_stage: str
+    by: str  # who moved it; "" for the system
+    reason: str
+
+
+@dataclass(frozen=True)
+class CandidateDetail:
+    """What the candidate's detail view shows (`get_candidate_detail`)."""
+
+    candidate: Candidate
+    owner: str  # the owner's name, "" without one
+    mail: list[OutboxMessage]  # newest first, at most 100
+    applications: list[ApplicationItem]
+    timeline: list[StageStep]  # oldest first
+    audit: list[dict[str, Any]]  # newest first, as audit.list_audit gives them
+    can_edit: bool
+
+
+def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> CandidateDetail:
     """A candidate with their applications, the stage timeline of each, the mail sent to them and the audit trail."""
     actor = require_current(session, actor, *VIEWERS)
     visible = session.exec(
@@ -487,8 +522,8 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
         .where(col(StageChange.application_id).in_(app_ids)).order_by(col(StageChange.at), col(StageChange.id))
     ).all() if app_ids else []
     timeline = [
-        {"at": sc.at, "job": titles.get(sc.application_id, ""), "application_id": sc.application_id,
-         "from_stage": sc.from_stage, "to_stage": sc.to_stage, "by": name or "", "reason": sc.reason}
+        StageStep(at=sc.at, job=titles.get(sc.application_id, ""), application_id=sc.application_id,
+                  from_stage=sc.from_stage, to_stage=sc.to_stage, by=name or "", reason=sc.reason)
         for sc, name in history
     ]
     # The candidate's own record (edits, contacts, pool) is the recruiters'; a manager sees their applications'.
@@ -499,19 +534,19 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
     if scope is not None:  # mail about other jobs (and survey links in it) is not a manager's to read
         mail_query = mail_query.where(col(OutboxMessage.application_id).in_(app_ids or [-1]))
     mail = list(session.exec(mail_query.order_by(col(OutboxMessage.created_at).desc()).limit(100)))
-    return {
-        "candidate": visible,
-        "owner": owner.name if owner else "",
-        "mail": mail,
-        "applications": [
-            {"application": a, "job": title, "department": dept,
-             "next_stages": sorted(s.value for s in TRANSITIONS[Stage(a.stage)])}
+    return CandidateDetail(
+        candidate=visible,
+        owner=owner.name if owner else "",
+        mail=mail,
+        applications=[
+            ApplicationItem(application=a, job=title, department=dept,
+                            next_stages=sorted(s.value for s in TRANSITIONS[Stage(a.stage)]))
             for a, title, dept in apps
         ],
-        "timeline": timeline,
-        "audit": trail,
-        "can_edit": actor.has_role(*EDITORS),
-    }
+        timeline=timeline,
+        audit=trail,
+        can_edit=actor.has_role(*EDITORS),
+    )
 
 
 EXPORT_COLUMNS = ["id", "name", "email", "phone", "wechat_id", "source", "tags", "owner", "language",

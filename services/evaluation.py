@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from statistics import fmean
 from typing import Any
 
 from sqlalchemy import Row, String, case, cast, func, literal, or_, union_all, update
@@ -22,7 +21,6 @@ from models.candidate import Application, Candidate
 from models.common import Role, Stage, utcnow
 from models.evaluation import (
     MAX_LENGTH,
-    POSITIVE,
     Criterion,
     CriterionBase,
     Decision,
@@ -33,7 +31,6 @@ from models.evaluation import (
     InterviewPanelist,
     InterviewRound,
     InterviewStatus,
-    Recommendation,
     RoundBase,
     Scorecard,
     ScorecardIn,
@@ -43,7 +40,7 @@ from models.evaluation import (
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import audit, candidates, interview_invites
+from services import audit, candidates, interview_invites, scoring
 from services.auth import require, require_current
 from services.db import savepoint
 from services.errors import (
@@ -649,7 +646,13 @@ def owed_seats(panelist: int | None = None, *, ended_within: tuple[datetime, dat
     return seats.cte("owed_seats").prefix_with("MATERIALIZED")
 
 
-def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> dict[str, list[InterviewRow]]:
+@dataclass(frozen=True)
+class MyInterviews:
+    awaiting: list[InterviewRow]  # ended (or begun), my scorecard still owed, oldest first
+    upcoming: list[InterviewRow]  # not over yet, in the order they start
+
+
+def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> MyInterviews:
     """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
     require(actor)
     now = now or utcnow()
@@ -680,7 +683,7 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
                  .order_by(seat_end, col(InterviewPanelist.id)))
     awaiting = list(session.exec(select(Interview).where(among(session, first)(Interview.id))
                                  .order_by(Interview.ends_at, Interview.id))) if first else []
-    return {"awaiting": _rows(session, awaiting, actor.id), "upcoming": _rows(session, upcoming, actor.id)}
+    return MyInterviews(awaiting=_rows(session, awaiting, actor.id), upcoming=_rows(session, upcoming, actor.id))
 
 
 def list_interviews(*, session: Session, actor: User, start: datetime, end: datetime) -> list[InterviewRow]:
@@ -701,7 +704,22 @@ def _on_panel(session: Session, interview_id: int, user_id: int) -> bool:
                                                           InterviewPanelist.user_id == user_id)).first() is not None
 
 
-def open_scorecard(*, session: Session, actor: User, interview_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ScorecardView:
+    """What the scorecard screen shows (`open_scorecard`)."""
+
+    interview: Interview
+    application: Application
+    candidate: Candidate
+    job: Job
+    round: InterviewRound
+    panel: list[str]  # the panelists' names
+    criteria: list[Criterion]  # the round's (or the job's), then any retired one this card rated
+    scorecard: Scorecard | None  # mine, None before my first save
+    ratings: dict[int, ScorecardRating]  # of my scorecard, by criterion id
+
+
+def open_scorecard(*, session: Session, actor: User, interview_id: int) -> ScorecardView:
     """What the scorecard screen shows: candidate, interview, panel, criteria with their levels, my scorecard."""
     require(actor)
     interview = session.get(Interview, interview_id)
@@ -710,7 +728,7 @@ def open_scorecard(*, session: Session, actor: User, interview_id: int) -> dict[
     if not _on_panel(session, interview_id, actor.id or 0):
         raise NotAllowed("err.not_on_panel")
     app, candidate, job = _application(session, interview.application_id)
-    rnd = session.get(InterviewRound, interview.round_id)
+    rnd = session.get_one(InterviewRound, interview.round_id)  # the foreign key keeps it
     card = session.exec(select(Scorecard).where(Scorecard.interview_id == interview_id,
                                                 Scorecard.interviewer_id == actor.id)).first()
     ratings = {r.criterion_id: r for r in session.exec(
@@ -719,10 +737,8 @@ def open_scorecard(*, session: Session, actor: User, interview_id: int) -> dict[
     rated_ids = set(ratings) - {c.id for c in crits}
     if rated_ids:  # criteria retired after rating still show on this scorecard
         crits += list(session.exec(select(Criterion).where(col(Criterion.id).in_(rated_ids))))
-    return {
-        "interview": interview, "application": app, "candidate": candidate, "job": job, "round": rnd,
-        "panel": _rows(session, [interview])[0].panel, "criteria": crits, "scorecard": card, "ratings": ratings,
-    }
+    return ScorecardView(interview=interview, application=app, candidate=candidate, job=job, round=rnd,
+                         panel=_rows(session, [interview])[0].panel, criteria=crits, scorecard=card, ratings=ratings)
 
 
 def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecard_in: dict, submit: bool = False,
@@ -877,11 +893,22 @@ def can_see_peers(*, session: Session, actor: User, application_id: int) -> bool
     return any(v is None for v in _visibility(session, actor, job, ids).values())  # type: ignore[arg-type]
 
 
-@dataclass
+@dataclass(frozen=True)
+class DebriefCard:
+    """One submitted scorecard as the debrief shows it."""
+
+    scorecard: Scorecard
+    interviewer: str
+    scores: dict[int, int]  # criterion id -> rating, the rated ones only
+    weighted: float | None  # see scoring.weighted_score
+    notes: dict[int, str]  # criterion id -> note, the non-empty ones only
+
+
+@dataclass(frozen=True)
 class RoundDebrief:
     round: InterviewRound
     criteria: list[Criterion]
-    cards: list[dict[str, Any]] = field(default_factory=list)  # one per submitted scorecard
+    cards: list[DebriefCard] = field(default_factory=list)  # one per submitted scorecard
     pending: list[str] = field(default_factory=list)  # panelists who have not submitted
     average: float | None = None
     spread: dict[int, int] = field(default_factory=dict)  # criterion id -> max - min
@@ -892,10 +919,23 @@ class RoundDebrief:
 
     @property
     def meets_bar(self) -> bool | None:
-        return None if self.average is None else self.average >= self.round.bar
+        return scoring.meets_bar(self.average, self.round.bar)
 
 
-def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Debrief:
+    """What the debrief screen shows (`debrief`)."""
+
+    application: Application
+    candidate: Candidate
+    job: Job
+    rounds: list[RoundDebrief]  # in the order of their first interview
+    decisions: list[tuple[Decision, str]]  # with who decided, newest first
+    can_decide: bool
+    drafts: list[OutboxMessage]  # rejection mail waiting for review (recruiters and admins only)
+
+
+def debrief(*, session: Session, actor: User, application_id: int) -> Debrief:
     """The submitted scorecards of an application side by side, per round: weighted averages against the bar,
     spread per criterion, disagreement, who has not submitted, and the decisions so far.
 
@@ -924,43 +964,39 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
     found = {r.id: r for r in session.exec(select(InterviewRound).where(col(InterviewRound.id).in_(round_ids)))} \
         if round_ids else {}
     criteria = criteria_for_rounds(session=session, round_ids=round_ids, job_id=job.id)
-    rounds: dict[int, RoundDebrief] = {}
+    hidden: dict[int, tuple[int, str | None]] = {}  # round id -> (count, reason)
     for iv in interviews:
-        if iv.round_id not in rounds:
-            rounds[iv.round_id] = RoundDebrief(round=found[iv.round_id], criteria=criteria[iv.round_id])
         reason = visibility[iv.id or 0]
         if reason is not None:
-            rd = rounds[iv.round_id]
-            rd.hidden += 1
-            rd.hidden_reason = "err.submit_first" if reason == "err.submit_first" else rd.hidden_reason or reason
+            count, before = hidden.get(iv.round_id, (0, None))
+            hidden[iv.round_id] = (count + 1, "err.submit_first" if reason == "err.submit_first" else before or reason)
+    round_of = {iv.id: iv.round_id for iv in interviews}
     submitted_by = {(c.interview_id, c.interviewer_id) for c, _ in cards if c.status == ScorecardStatus.submitted}
+    pending: dict[int, list[str]] = {}
     for iv_id, name, uid in panel:
-        iv = next(i for i in interviews if i.id == iv_id)
         if (iv_id, uid) not in submitted_by:
-            rounds[iv.round_id].pending.append(name)
+            pending.setdefault(round_of[iv_id], []).append(name)
+    shown_cards: dict[int, list[DebriefCard]] = {}
     for card, name in cards:
         if card.status != ScorecardStatus.submitted:
             continue
-        iv = next(i for i in interviews if i.id == card.interview_id)
-        rd = rounds[iv.round_id]
-        scores = {cid: r.rating for cid, r in ratings.get(card.id or 0, {}).items() if r.rating}
-        weights = {c.id: c.weight for c in rd.criteria}
-        rated = [(scores[cid], weights[cid]) for cid in weights if cid in scores]
-        weighted = sum(s * w for s, w in rated) / sum(w for _, w in rated) if rated else None
-        rd.cards.append({"scorecard": card, "interviewer": name, "scores": scores, "weighted": weighted,
-                         "notes": {cid: r.note for cid, r in ratings.get(card.id or 0, {}).items() if r.note}})
-    for rd in rounds.values():
-        values = [c["weighted"] for c in rd.cards if c["weighted"] is not None]
-        rd.average = round(fmean(values), 2) if values else None
-        for crit in rd.criteria:
-            given = [c["scores"][crit.id] for c in rd.cards if crit.id in c["scores"]]
-            if len(given) >= 2:
-                rd.spread[crit.id or 0] = max(given) - min(given)
-        recs = {Recommendation(c["scorecard"].recommendation) for c in rd.cards if c["scorecard"].recommendation}
-        if recs & POSITIVE and recs - POSITIVE:
-            rd.disagreement.append("debrief.split_recommendation")
-        if any(s >= 3 for s in rd.spread.values()):
-            rd.disagreement.append("debrief.criterion_spread")
+        round_id = round_of[card.interview_id]
+        given = ratings.get(card.id or 0, {})
+        scores = {cid: r.rating for cid, r in given.items() if r.rating}
+        weighted = scoring.weighted_score(scores, {c.id or 0: c.weight for c in criteria[round_id]})
+        shown_cards.setdefault(round_id, []).append(DebriefCard(
+            scorecard=card, interviewer=name, scores=scores, weighted=weighted,
+            notes={cid: r.note for cid, r in given.items() if r.note}))
+    rounds = []
+    for round_id in round_ids:
+        round_cards = shown_cards.get(round_id, [])
+        spread = scoring.spread([c.scores for c in round_cards], [c.id or 0 for c in criteria[round_id]])
+        count, reason = hidden.get(round_id, (0, None))
+        rounds.append(RoundDebrief(
+            round=found[round_id], criteria=criteria[round_id], cards=round_cards, pending=pending.get(round_id, []),
+            average=scoring.round_average(c.weighted for c in round_cards), spread=spread,
+            disagreement=scoring.disagreement((c.scorecard.recommendation for c in round_cards), spread),
+            hidden=count, hidden_reason=reason))
     decisions = list(session.exec(select(Decision, User.name).join(User, col(User.id) == Decision.by_user_id)
                                   .where(Decision.application_id == application_id).order_by(col(Decision.at).desc())))
     # The rejection drafts (an interview confirmation waiting for review is the interviews page's business).
@@ -968,8 +1004,8 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
                                                            OutboxMessage.template == "rejection",
                                                            OutboxMessage.status == MailStatus.draft)
                                .order_by(OutboxMessage.id))) if actor.has_role(Role.admin, Role.recruiter) else []
-    return {"application": app, "candidate": candidate, "job": job, "rounds": list(rounds.values()),
-            "decisions": decisions, "can_decide": _can_decide(actor, job), "drafts": drafts}
+    return Debrief(application=app, candidate=candidate, job=job, rounds=rounds, decisions=decisions,
+                   can_decide=_can_decide(actor, job), drafts=drafts)
 
 
 def _can_decide(actor: User, job: Job) -> bool:

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, case, cast, func, literal, not_, null, or_, union_all, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -30,7 +31,6 @@ from models.candidate import Application, Candidate
 from models.common import Role, Stage, tag_list, utcnow
 from models.evaluation import Interview, InterviewStatus
 from models.followup import (
-    WAITING_OUTCOMES,
     Contact,
     ContactIn,
     Intent,
@@ -45,7 +45,7 @@ from models.followup import (
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import audit
+from services import audit, followup_state
 from services.auth import require, require_current
 from services.candidates import not_erased, owned_by, text_matches
 from services.config import get_settings
@@ -179,16 +179,9 @@ def _deadlines_in(offers: str) -> list[date]:
 def _risks(interest: int | None, offer_deadlines: list[date], next_contact: datetime | None,
            last_contact: datetime | None, now: datetime) -> list[str]:
     settings = get_settings()
-    today = now.astimezone(settings.tz).date()
-    risks = []
-    if interest is not None and interest <= 2:
-        risks.append("risk.low_interest")
-    # Every deadline, not only the nearest: once the nearest has passed, a later one may be the one coming up.
-    if any(today <= d <= today + timedelta(days=settings.offer_risk_days) for d in offer_deadlines):
-        risks.append("risk.offer_deadline")
-    if next_contact is not None and next_contact < now and (last_contact is None or last_contact <= next_contact):
-        risks.append("risk.silent")
-    return risks
+    return followup_state.risks(interest=interest, offer_deadlines=offer_deadlines, next_contact=next_contact,
+                                last_contact=last_contact, now=now, tz=settings.tz,
+                                offer_risk_days=settings.offer_risk_days)
 
 
 def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int, limit: int,
@@ -370,28 +363,19 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
             return None
         (_, cand_id, name, title, stage, owner_name, contacted, outcome, next_at, interest, offers,
          mail_problem) = details[app_id]
-        row = BoardRow(
+        risks = _risks(interest, _deadlines_in(offers or "[]"), next_at, contacted, now)
+        return BoardRow(
             application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
             owner=owner_name or "", interview_ended=ended_at,
-            deadline=ended_at + timedelta(hours=settings.feedback_hours) if is_running and ended_at else None,
+            deadline=followup_state.feedback_deadline(ended_at, is_running, settings.feedback_hours),
             clock_running=is_running, last_contact=contacted, last_outcome=outcome, next_contact_at=next_at,
-            interest=interest, mail_problem=mail_problem,
-            risks=_risks(interest, _deadlines_in(offers or "[]"), next_at, contacted, now))
-        if stage == Stage.offer and not is_running and not row.risks:
-            row.state = "decided"
-        elif is_running:
-            row.state = "awaiting_feedback"
-        elif row.risks:
-            row.state = "at_risk"
-        elif outcome in WAITING_OUTCOMES:
-            row.state = "awaiting_reply"
-        return row
+            interest=interest, mail_problem=mail_problem, risks=risks,
+            state=followup_state.board_state(stage=stage, clock_running=is_running, risks=risks,
+                                             last_outcome=outcome))
 
     board = [row for row in (board_row(*c) for c in shown) if row is not None]
     focus = board_row(*focused) if focused is not None else None
-    order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
-    never = now + timedelta(days=3650)
-    board.sort(key=lambda r: (order[r.state], r.deadline or never))
+    board.sort(key=lambda r: followup_state.board_order(r.state, r.deadline, now))
     return Board(board, running=running, others=others, focus=focus)
 
 
@@ -573,14 +557,22 @@ def drafts_for_application(*, session: Session, actor: User, application_id: int
                              .order_by(OutboxMessage.id)))
 
 
-def open_survey(*, session: Session, token: str, now: datetime | None = None) -> dict[str, str]:
+@dataclass(frozen=True)
+class SurveyLink:
+    """What the survey page may show for a valid link."""
+
+    job: str  # the job's title
+    language: str  # the candidate's, for the page's texts
+
+
+def open_survey(*, session: Session, token: str, now: datetime | None = None) -> SurveyLink:
     """What the survey page may show for a valid link (the job's title); SurveyLinkInvalid otherwise."""
     now = now or utcnow()
     invite = session.exec(select(SurveyInvite).where(SurveyInvite.token_hash == _token_hash(token or ""))).first()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise SurveyLinkInvalid()
     _, candidate, job = _application(session, invite.application_id)
-    return {"job": job.title, "language": candidate.language}
+    return SurveyLink(job=job.title, language=candidate.language)
 
 
 def answer_survey(*, session: Session, token: str, answer_in: dict) -> SurveyResponse:
@@ -839,8 +831,18 @@ def _pool_query(q: str, tag: str, job_family: str) -> Any:
     return query
 
 
+@dataclass(frozen=True)
+class PoolRow:
+    """One person of the talent pool as its list shows them (`search_pool`)."""
+
+    # Rows of the columns the list shows, not whole objects: the ORM cost more than the database's reads.
+    entry: Row[Any]  # id, candidate_id, reason, job_family, revisit_on, added_at
+    candidate: Row[Any]  # id, name, email, phone, tags
+    tags: list[str]
+
+
 def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
-                offset: int = 0, limit: int = 200) -> list[dict[str, Any]]:
+                offset: int = 0, limit: int = 200) -> list[PoolRow]:
     """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
     a page at a time (`count_pool` says how many match). Each row: the entry (id, candidate_id, reason,
     job_family, revisit_on, added_at), the candidate (id, name, email, phone, tags) and the tags as a list."""
@@ -853,7 +855,7 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
     people = {c.id: c for c in session.exec(select(  # type: ignore[call-overload]
         Candidate.id, Candidate.name, Candidate.email, Candidate.phone, Candidate.tags).where(
         among(session, [e.candidate_id for e in entries])(Candidate.id)))} if entries else {}
-    return [{"entry": e, "candidate": people[e.candidate_id], "tags": tag_list(people[e.candidate_id].tags)}
+    return [PoolRow(entry=e, candidate=people[e.candidate_id], tags=tag_list(people[e.candidate_id].tags))
             for e in entries if e.candidate_id in people]
 
 

@@ -54,7 +54,7 @@ def interviewed_candidate(session: Session, *, name: str, email: str, language: 
     person = candidates.create_candidate(session=session, actor=owner, job_id=job.id, allow_duplicate=True,
                                          candidate_in={"name": name, "email": email, "language": language})
     detail = candidates.get_candidate_detail(session=session, actor=owner, candidate_id=person.id)
-    application = detail["applications"][0]["application"]
+    application = detail.applications[0].application
     first_round = evaluation.list_rounds(session=session, actor=owner)[1]  # the technical round
     ends = utcnow() - timedelta(hours=ended_hours_ago)
     interview = evaluation.schedule_interview(session=session, actor=owner, interview_in={

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -105,12 +105,37 @@ def db() -> Iterator[Session]:
 
 def call(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
     """Run one service call in its own session; a domain error becomes a message and None is returned."""
+    return act(fn, rerun=False, **kwargs)
+
+
+def act(fn: Callable[..., T], /, *, done: str | Callable[[T], str] | None = None,
+        where: dict[str, Any] | None = None, then: Callable[[T], object] | None = None,
+        on: Mapping[type[DomainError], Callable[[Any], object]] | None = None, rerun: bool = True,
+        **kwargs: Any) -> T | None:
+    """One user action: `fn(session=…, **kwargs)` in its own session, one transaction.
+
+    Refused: the first handler in `on` whose error class matches gets the error (a conflict to resolve, duplicates
+    to offer), any other error is shown by `show_error(exc, where)`; None is returned.
+    Done: `then(result)` keeps what the next run needs (session state), `done` (a text, or a function of the
+    result giving one) is flashed, and the page runs again to show the change — or, with `rerun=False`, the
+    result is returned to the page. Its own keywords are never passed on (no service takes one of those names)."""
     try:
         with db() as session:
-            return fn(session=session, **kwargs)
+            result = fn(session=session, **kwargs)
     except DomainError as exc:
-        show_error(exc)
-    return None
+        handle = next((h for kind, h in (on or {}).items() if isinstance(exc, kind)), None)
+        if handle is None:
+            show_error(exc, where)
+        else:
+            handle(exc)
+        return None
+    if then is not None:
+        then(result)
+    if done is not None:
+        flash(done if isinstance(done, str) else done(result))
+    if rerun:
+        st.rerun()
+    return result
 
 
 def show_error(exc: DomainError, where: dict[str, Any] | None = None) -> None:

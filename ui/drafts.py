@@ -7,8 +7,8 @@ import streamlit as st
 from models.mail import OutboxMessage
 from models.user import User
 from services import mail
-from services.errors import Conflict, DomainError
-from ui.common import db, flash, show_error, tr
+from services.errors import Conflict
+from ui.common import act, show_error, tr
 
 
 def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
@@ -36,23 +36,20 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
         if not (send or save or discard):
             return
         version = st.session_state[base_key]
-        try:
-            with db() as session:
-                if send:
-                    mail.send_draft(session=session, actor=user, message_id=draft.id, subject=subject, text=body,
-                                    version=version)
-                elif save:
-                    saved = mail.save_draft(session=session, actor=user, message_id=draft.id, subject=subject,
-                                            text=body, version=version)
-                    st.session_state[base_key] = saved.version
-                else:
-                    mail.discard_draft(session=session, actor=user, message_id=draft.id, version=version)
-        except Conflict as exc:
+
+        def _conflict(exc: Conflict) -> None:
             show_error(exc, {"__all__": slot_all})
             if exc.current is not None:  # pressing again now acts on the latest version, with what is typed
                 st.session_state[base_key] = exc.current.version
-        except DomainError as exc:
-            show_error(exc, {"subject": slot_subject, "body": slot_body, "__all__": slot_all})
+
+        where = {"subject": slot_subject, "body": slot_body, "__all__": slot_all}
+        if send:
+            act(mail.send_draft, actor=user, message_id=draft.id, subject=subject, text=body, version=version,
+                where=where, on={Conflict: _conflict}, done=tr("db.sent"))
+        elif save:
+            act(mail.save_draft, actor=user, message_id=draft.id, subject=subject, text=body, version=version,
+                where=where, on={Conflict: _conflict}, done=tr("db.saved"),
+                then=lambda saved: st.session_state.update({base_key: saved.version}))
         else:
-            flash(tr("db.sent") if send else tr("db.saved") if save else tr("db.discarded"))
-            st.rerun()
+            act(mail.discard_draft, actor=user, message_id=draft.id, version=version, where=where,
+                on={Conflict: _conflict}, done=tr("db.discarded"))

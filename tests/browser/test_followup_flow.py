@@ -69,8 +69,8 @@ def _chinese_invite(server_db, tag: str) -> str:  # noqa: ANN001
         person = candidates.create_candidate(session=session, actor=recruiter, job_id=managed_open_job(session).id,
                                              candidate_in={"name": "诸葛欣怡", "email": f"zhuge.{tag}@example.cn"},
                                              allow_duplicate=True)
-        application = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=person.id)[
-            "applications"][0]["application"]
+        application = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=person.id) \
+            .applications[0].application
         mail = followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=application.id,
                                                template="survey_invite")
     return re.search(r"\?survey=([A-Za-z0-9_-]+)", mail.text).group(1)

@@ -407,15 +407,15 @@ def test_an_interviewer_cannot_list_candidates(session, make) -> None:
 
 def test_the_detail_shows_applications_next_stages_timeline_and_owner(session, people) -> None:
     detail = candidates.get_candidate_detail(session=session, actor=people["admin"], candidate_id=people["li"].id)
-    assert detail["candidate"].name == "李伟"
-    assert detail["owner"] == people["other"].name
-    [app] = detail["applications"]
-    assert app["job"] == "Backend"
-    assert app["next_stages"] == ["interviewing", "offer", "rejected", "talent_pool", "withdrawn"]
-    assert [(t["from_stage"], t["to_stage"]) for t in detail["timeline"]] == [
+    assert detail.candidate.name == "李伟"
+    assert detail.owner == people["other"].name
+    [app] = detail.applications
+    assert app.job == "Backend"
+    assert app.next_stages == ["interviewing", "offer", "rejected", "talent_pool", "withdrawn"]
+    assert [(t.from_stage, t.to_stage) for t in detail.timeline] == [
         (None, "interviewing"), ("interviewing", "decision_pending")]
-    assert detail["timeline"][1]["by"] == people["admin"].name
-    assert detail["can_edit"] is True
+    assert detail.timeline[1].by == people["admin"].name
+    assert detail.can_edit is True
 
 
 def test_a_hiring_manager_gets_not_found_for_a_candidate_outside_their_jobs(session, make) -> None:
@@ -424,7 +424,7 @@ def test_a_hiring_manager_gets_not_found_for_a_candidate_outside_their_jobs(sess
     visible = make.candidate(actor=admin, job=make.job(actor=admin, hiring_manager_id=manager.id))
     hidden = make.candidate(actor=admin, job=make.job(actor=admin))
     detail = candidates.get_candidate_detail(session=session, actor=manager, candidate_id=visible.id)
-    assert detail["can_edit"] is False
+    assert detail.can_edit is False
     with pytest.raises(NotFound):
         candidates.get_candidate_detail(session=session, actor=manager, candidate_id=hidden.id)
     with pytest.raises(NotFound):
@@ -442,7 +442,7 @@ def test_the_audit_trail_lists_the_creation_and_the_edit_with_its_changes(sessio
     cand = create(session, recruiter, name="张伟", email="zhang@example.com")
     candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
                                 candidate_in=form(cand, name="张伟伟", notes="prefers mornings"))
-    trail = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=cand.id)["audit"]
+    trail = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=cand.id).audit
     assert [r["action"] for r in trail] == ["update", "create"]
     assert trail[0]["user"] == "周敏"
     assert trail[0]["changes"] == {"name": ["张伟", "张伟伟"], "notes": ["", "prefers mornings"]}

@@ -228,7 +228,7 @@ def test_a_scorecard_for_a_job_with_an_override_is_rated_on_the_overrides_criter
         submit(session, s.panel[0], Setup(**{**s.__dict__, "criteria": defaults}), [4, 4, 4])
     assert fields_of(err) == {"ratings": "err.criterion_unknown"}
     opened = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)
-    assert [c.name_en for c in opened["criteria"]][-1] == "System design"
+    assert [c.name_en for c in opened.criteria][-1] == "System design"
     assert submit(session, s.panel[0], s, [4, 4, 4, 5]).status == ScorecardStatus.submitted
 
 
@@ -414,19 +414,19 @@ def test_my_interviews_lists_what_is_coming_and_what_still_awaits_my_scorecard(s
                                     status=InterviewStatus.cancelled)
 
     mine = evaluation.my_interviews(session=session, actor=me)
-    assert [r.interview.id for r in mine["awaiting"]] == [drafted.interview.id, ended.interview.id,
+    assert [r.interview.id for r in mine.awaiting] == [drafted.interview.id, ended.interview.id,
                                                           running.interview.id]
-    assert [r.my_status for r in mine["awaiting"]] == ["draft", None, None]
-    assert [r.interview.id for r in mine["upcoming"]] == [running.interview.id, tomorrow.interview.id]
-    row = mine["upcoming"][1]
+    assert [r.my_status for r in mine.awaiting] == ["draft", None, None]
+    assert [r.interview.id for r in mine.upcoming] == [running.interview.id, tomorrow.interview.id]
+    row = mine.upcoming[1]
     assert (row.candidate, row.job, row.round_en, row.panel) == (
         tomorrow.candidate.name, tomorrow.job.title, "Technical", sorted([me.name, colleague.name]))
-    assert done.interview.id not in [r.interview.id for r in mine["awaiting"] + mine["upcoming"]]
+    assert done.interview.id not in [r.interview.id for r in mine.awaiting + mine.upcoming]
 
     frozen_clock.set(T0 + DAY + 2 * HOUR)
     later = evaluation.my_interviews(session=session, actor=me)
-    assert tomorrow.interview.id in [r.interview.id for r in later["awaiting"]]
-    assert later["upcoming"] == []
+    assert tomorrow.interview.id in [r.interview.id for r in later.awaiting]
+    assert later.upcoming == []
 
 
 def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_others_stay(session, make,
@@ -441,10 +441,10 @@ def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_ot
     submit(session, me, running, [4, 4, 4])
 
     mine = evaluation.my_interviews(session=session, actor=me)
-    assert [r.interview.id for r in mine["upcoming"]] == [later.interview.id]
-    assert running.interview.id not in [r.interview.id for r in mine["awaiting"]]
+    assert [r.interview.id for r in mine.upcoming] == [later.interview.id]
+    assert running.interview.id not in [r.interview.id for r in mine.awaiting]
     theirs = evaluation.my_interviews(session=session, actor=colleague)
-    assert [r.interview.id for r in theirs["upcoming"]] == [running.interview.id, later.interview.id]
+    assert [r.interview.id for r in theirs.upcoming] == [running.interview.id, later.interview.id]
 
 
 def test_the_recruiters_week_lists_every_interview_starting_in_it(session, make) -> None:
@@ -473,10 +473,10 @@ def test_someone_not_on_the_panel_can_neither_open_nor_write_the_scorecard(sessi
 def test_a_panelist_opens_the_scorecard_with_the_criteria_and_their_levels(session, make) -> None:
     s = interview_with_panel(make, panel=2)
     opened = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)
-    assert opened["scorecard"] is None and opened["ratings"] == {}
-    assert [c.name_en for c in opened["criteria"]] == ["Professional skill", "Communication", "Teamwork"]
-    assert (opened["candidate"].id, opened["round"].name_en) == (s.candidate.id, "Technical")
-    assert opened["panel"] == sorted(p.name for p in s.panel)
+    assert opened.scorecard is None and opened.ratings == {}
+    assert [c.name_en for c in opened.criteria] == ["Professional skill", "Communication", "Teamwork"]
+    assert (opened.candidate.id, opened.round.name_en) == (s.candidate.id, "Technical")
+    assert opened.panel == sorted(p.name for p in s.panel)
 
 
 @pytest.mark.parametrize("rating", [0, 6])
@@ -513,8 +513,8 @@ def test_a_draft_may_be_incomplete_and_is_kept_with_its_ratings(session, make) -
                                                         note0="讲清了索引"))
     assert (draft.status, draft.version, draft.strengths, draft.submitted_at) == ("draft", 1, "思路清晰", None)
     opened = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)
-    assert opened["scorecard"].id == draft.id
-    assert {cid: (r.rating, r.note) for cid, r in opened["ratings"].items()} == {
+    assert opened.scorecard.id == draft.id
+    assert {cid: (r.rating, r.note) for cid, r in opened.ratings.items()} == {
         s.criteria[0].id: (4, "讲清了索引"), s.criteria[1].id: (None, ""), s.criteria[2].id: (None, "")}
     again = evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id, version=1,
                                       scorecard_in=card(s.criteria, [4, 3, None], "no"))
@@ -644,13 +644,13 @@ def test_an_interviewer_sees_no_peer_scorecards_until_submitting_their_own(sessi
         evaluation.debrief(session=session, actor=second, application_id=s.application.id)
     assert err.value.key == "err.submit_first"
     mine = evaluation.open_scorecard(session=session, actor=second, interview_id=s.interview.id)
-    assert mine["scorecard"].interviewer_id == second.id  # only ever their own
+    assert mine.scorecard.interviewer_id == second.id  # only ever their own
 
     submit(session, second, s, [2, 2, 2], rec="no", version=1)
     assert evaluation.can_see_peers(session=session, actor=second, application_id=s.application.id)
     seen = evaluation.debrief(session=session, actor=second, application_id=s.application.id)
-    assert sorted(c["interviewer"] for c in seen["rounds"][0].cards) == sorted([first.name, second.name])
-    assert seen["drafts"] == [] and not seen["can_decide"]
+    assert sorted(c.interviewer for c in seen.rounds[0].cards) == sorted([first.name, second.name])
+    assert seen.drafts == [] and not seen.can_decide
 
 
 def test_submitting_for_one_round_opens_the_debrief_but_not_a_round_one_is_not_on(session, make) -> None:
@@ -661,10 +661,10 @@ def test_submitting_for_one_round_opens_the_debrief_but_not_a_round_one_is_not_o
     assert not evaluation.can_see_peers(session=session, actor=later.panel[0], application_id=s.application.id)
     submit(session, later.panel[0], later, [3, 3, 3])
     seen = evaluation.debrief(session=session, actor=later.panel[0], application_id=s.application.id)
-    assert [rd.round.name_en for rd in seen["rounds"]] == ["Technical", "On-site"]
-    technical, on_site = seen["rounds"]
+    assert [rd.round.name_en for rd in seen.rounds] == ["Technical", "On-site"]
+    technical, on_site = seen.rounds
     assert (technical.cards, technical.hidden) == ([], 1)  # issue 8: an interviewer sees only their interviews
-    assert [c["interviewer"] for c in on_site.cards] == [later.panel[0].name]
+    assert [c.interviewer for c in on_site.cards] == [later.panel[0].name]
 
 
 def test_recruiters_admins_and_the_jobs_hiring_manager_see_every_submitted_card(session, make) -> None:
@@ -676,8 +676,8 @@ def test_recruiters_admins_and_the_jobs_hiring_manager_see_every_submitted_card(
     for viewer in (recruiter, make.user("recruiter"), make.admin(), hm):
         assert evaluation.can_see_peers(session=session, actor=viewer, application_id=s.application.id)
         seen = evaluation.debrief(session=session, actor=viewer, application_id=s.application.id)
-        assert [c["interviewer"] for c in seen["rounds"][0].cards] == [s.panel[0].name]
-        assert seen["can_decide"]
+        assert [c.interviewer for c in seen.rounds[0].cards] == [s.panel[0].name]
+        assert seen.can_decide
     assert not evaluation.can_see_peers(session=session, actor=other_hm, application_id=s.application.id)
     with pytest.raises(NotAllowed):
         evaluation.debrief(session=session, actor=other_hm, application_id=s.application.id)
@@ -693,8 +693,8 @@ def test_drafts_never_appear_in_the_debrief_and_their_authors_are_pending(sessio
     submit(session, a, s, [4, 4, 4])
     evaluation.save_scorecard(session=session, actor=b, interview_id=s.interview.id,
                               scorecard_in=card(s.criteria, [1, 1, 1], "strong_no"))
-    [rd] = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)["rounds"]
-    assert [x["interviewer"] for x in rd.cards] == [a.name]
+    [rd] = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).rounds
+    assert [x.interviewer for x in rd.cards] == [a.name]
     assert sorted(rd.pending) == sorted([b.name, c.name])
     assert (rd.average, rd.spread, rd.disagreement) == (4.0, {}, [])
 
@@ -707,23 +707,23 @@ def test_the_debrief_weighs_each_card_compares_the_average_with_the_bar_and_flag
     submit(session, keen, s, [5, 3, 3], rec="strong_yes", note0="系统设计很扎实")
     submit(session, doubtful, s, [2, 2, 4], rec="no")
     seen = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)
-    [rd] = seen["rounds"]
-    weighted = {x["interviewer"]: x["weighted"] for x in rd.cards}
+    [rd] = seen.rounds
+    weighted = {x.interviewer: x.weighted for x in rd.cards}
     assert weighted == {keen.name: 4.0, doubtful.name: 2.5}  # professional skill counts twice
     assert (rd.average, rd.round.bar, rd.meets_bar) == (3.25, 3.5, False)
     assert rd.spread == {skill.id: 3, comm.id: 1, team.id: 1}
     assert rd.disagreement == ["debrief.split_recommendation", "debrief.criterion_spread"]
     assert rd.pending == [silent.name]
-    keen_card = next(x for x in rd.cards if x["interviewer"] == keen.name)
-    assert keen_card["notes"] == {skill.id: "系统设计很扎实"}
-    assert keen_card["scores"] == {skill.id: 5, comm.id: 3, team.id: 3}
+    keen_card = next(x for x in rd.cards if x.interviewer == keen.name)
+    assert keen_card.notes == {skill.id: "系统设计很扎实"}
+    assert keen_card.scores == {skill.id: 5, comm.id: 3, team.id: 3}
 
 
 def test_an_agreeing_panel_above_the_bar_raises_no_flags(session, make) -> None:
     s = interview_with_panel(make, panel=2, round_name="Phone screen")
     submit(session, s.panel[0], s, [4, 3, 3], rec="yes")
     submit(session, s.panel[1], s, [3, 4, 4], rec="strong_yes")
-    [rd] = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)["rounds"]
+    [rd] = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).rounds
     assert (rd.average, rd.round.bar, rd.meets_bar) == (3.5, 3.0, True)
     assert (rd.disagreement, rd.pending) == ([], [])
 
@@ -735,7 +735,7 @@ def test_cancelled_interviews_are_left_out_of_the_debrief(session, make) -> None
     evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=gone.interview.id,
                                     status=InterviewStatus.cancelled)
     submit(session, s.panel[0], s, [4, 4, 4])
-    rounds = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)["rounds"]
+    rounds = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).rounds
     assert [rd.round.name_en for rd in rounds] == ["Technical"]
 
 
@@ -775,7 +775,7 @@ def test_hold_then_advance_goes_to_decision_pending_and_back_to_interviewing(ses
     decide(session, s.recruiter, s, "advance", "meets_bar")  # advancing within interviewing is recorded only
     assert stage_of(session, s) == Stage.interviewing
     seen = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)
-    assert sorted((d.id, d.kind, d.reason_code, d.reason_text) for d, _name in seen["decisions"]) == [
+    assert sorted((d.id, d.kind, d.reason_code, d.reason_text) for d, _name in seen.decisions) == [
         (1, "hold", "other", "等预算批下来"), (2, "advance", "needs_more_signal", ""), (3, "advance", "meets_bar", "")]
     moves = session.exec(select(StageChange.to_stage).where(StageChange.application_id == s.application.id)
                          .order_by(StageChange.id)).all()
@@ -801,7 +801,7 @@ def test_a_rejection_prepares_a_draft_mail_in_the_candidates_language(session, m
     assert (mail.candidate_id, mail.application_id, mail.subject) == (s.candidate.id, s.application.id, subject)
     assert mail.text.startswith(greeting) and "王芳" not in mail.text  # signed by the team (see test_drafts)
     seen = evaluation.debrief(session=session, actor=recruiter, application_id=s.application.id)
-    assert [d.id for d in seen["drafts"]] == [mail.id]
+    assert [d.id for d in seen.drafts] == [mail.id]
 
 
 def test_a_rejection_of_a_candidate_without_email_prepares_no_mail(session, make) -> None:
@@ -907,7 +907,7 @@ def test_a_discarded_draft_is_cancelled_and_can_no_longer_be_sent(session, make)
         send_draft(session=session, actor=s.recruiter, message_id=mail.id, subject=mail.subject, text=mail.text)
     with pytest.raises(NotFound):
         discard_draft(session=session, actor=s.recruiter, message_id=9999)
-    assert evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)["drafts"] == []
+    assert evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).drafts == []
 
 
 def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refuse_the_other(
@@ -915,7 +915,7 @@ def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refus
     from sqlalchemy import event
 
     s = interview_with_panel(make)
-    crits = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)["criteria"]
+    crits = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id).criteria
     data = {"ratings": [{"criterion_id": c.id, "rating": 4} for c in crits], "recommendation": "yes"}
     with Session(engine, expire_on_commit=False) as first, Session(engine, expire_on_commit=False) as second:
         watched = second.connection()

@@ -24,7 +24,7 @@ def _frozen(frozen_clock: Any) -> Any:
 def seen(session: Session, who: User, s: Setup) -> dict[str, list[str]]:
     """Round name -> the names on the scorecards `who` is shown in the debrief."""
     data = evaluation.debrief(session=session, actor=who, application_id=s.application.id)
-    return {rd.round.name_en: sorted(c["interviewer"] for c in rd.cards) for rd in data["rounds"]}
+    return {rd.round.name_en: sorted(c.interviewer for c in rd.cards) for rd in data.rounds}
 
 
 def two_rounds(make: Any, round_two_panel: list[User], recruiter: User | None = None, **kw: Any) -> tuple[Setup, Setup]:
@@ -46,7 +46,7 @@ def test_an_interviewer_who_submitted_round_one_does_not_see_round_two_while_owi
     submit(session, other, second, [2, 2, 2], rec="no")
     view = seen(session, me, first)
     assert view == {"Technical": sorted([me.name, first.panel[1].name]), "On-site": []}
-    on_site = evaluation.debrief(session=session, actor=me, application_id=first.application.id)["rounds"][1]
+    on_site = evaluation.debrief(session=session, actor=me, application_id=first.application.id).rounds[1]
     assert (on_site.hidden, on_site.hidden_reason, on_site.average, on_site.pending) == (1, "err.submit_first",
                                                                                           None, [])
     submit(session, me, second, [4, 4, 4])
@@ -58,7 +58,7 @@ def test_an_interviewer_does_not_see_a_round_they_are_not_on(session, make) -> N
     submit(session, first.panel[0], first, [4, 4, 4])
     submit(session, second.panel[0], second, [2, 2, 2])
     view = evaluation.debrief(session=session, actor=first.panel[0], application_id=first.application.id)
-    on_site = view["rounds"][1]
+    on_site = view.rounds[1]
     assert (on_site.cards, on_site.hidden, on_site.hidden_reason) == ([], 1, "err.not_on_panel")
 
 
@@ -80,9 +80,9 @@ def test_a_reader_of_every_card_who_sits_on_the_panel_submits_first(session, mak
     submit(session, later.panel[0], later, [5, 5, 5], rec="strong_yes")
     # Their own interview's cards stay closed until they submit; an interview they are not on follows their role.
     view = evaluation.debrief(session=session, actor=reader, application_id=s.application.id)
-    technical, on_site = view["rounds"]
+    technical, on_site = view.rounds
     assert (technical.cards, technical.average, technical.hidden_reason) == ([], None, "err.submit_first")
-    assert [c["interviewer"] for c in on_site.cards] == [later.panel[0].name]
+    assert [c.interviewer for c in on_site.cards] == [later.panel[0].name]
     submit(session, reader, s, [4, 4, 4])
     assert seen(session, reader, s)["Technical"] == sorted([reader.name, colleague.name])
 

@@ -371,4 +371,4 @@ def test_imported_interviews_invite_their_panel_and_refuse_a_double_booking(sess
 def test_a_waiting_confirmation_is_not_offered_as_a_rejection_in_the_debrief(session, make) -> None:
     s = interview_with_panel(make, panel=1, starts=T0 + DAY)
     evaluation.prepare_interview_confirmation(session=session, actor=s.recruiter, interview_id=s.interview.id)
-    assert evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)["drafts"] == []
+    assert evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).drafts == []

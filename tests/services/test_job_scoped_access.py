@@ -77,20 +77,20 @@ def remove_role_elsewhere(engine: Engine, user: User, roles: str = "interviewer"
 # --------------------------------------------------------------------------- candidate detail and search
 def test_a_hiring_manager_sees_only_the_applications_stages_audit_and_mail_of_their_own_jobs(session, shared):
     detail = candidates.get_candidate_detail(session=session, actor=shared.manager_a, candidate_id=shared.candidate.id)
-    assert [a["job"] for a in detail["applications"]] == ["Job A"]
-    assert {row["job"] for row in detail["timeline"]} == {"Job A"}
-    assert "B-secret reason" not in repr(detail["timeline"]) + repr(detail["audit"])
+    assert [a.job for a in detail.applications] == ["Job A"]
+    assert {row.job for row in detail.timeline} == {"Job A"}
+    assert "B-secret reason" not in repr(detail.timeline) + repr(detail.audit)
     from services import audit
 
-    assert detail["audit"] == audit.list_audit(session=session, entity="application", entity_id=shared.app_a.id)
-    assert detail["mail"] == []
+    assert detail.audit == audit.list_audit(session=session, entity="application", entity_id=shared.app_a.id)
+    assert detail.mail == []
     # The recruiter (and manager B for job B) still see everything that is theirs.
     full = candidates.get_candidate_detail(session=session, actor=shared.recruiter, candidate_id=shared.candidate.id)
-    assert [a["job"] for a in full["applications"]] == ["Job A", "Job B"]
-    assert len(full["mail"]) == 1 and "B-secret reason" in repr(full["timeline"])
+    assert [a.job for a in full.applications] == ["Job A", "Job B"]
+    assert len(full.mail) == 1 and "B-secret reason" in repr(full.timeline)
     mine_b = candidates.get_candidate_detail(session=session, actor=shared.manager_b, candidate_id=shared.candidate.id)
-    assert [a["job"] for a in mine_b["applications"]] == ["Job B"]
-    assert [m.application_id for m in mine_b["mail"]] == [shared.app_b.id]
+    assert [a.job for a in mine_b.applications] == ["Job B"]
+    assert [m.application_id for m in mine_b.mail] == [shared.app_b.id]
 
 
 def test_a_hiring_managers_search_shows_and_filters_only_their_own_jobs(session, shared):

@@ -524,16 +524,16 @@ def test_the_interviewers_list_names_the_whole_panel_and_counts_the_cards_whatev
     odd = [make.user("interviewer", name="王, 小明"), make.user("interviewer", name="<b>Ann</b>\x1fB, Jr.")]
     s = interview_with_panel(make, panel=odd)  # ended before T0
     frozen_clock.set(T0)
-    [row] = evaluation.my_interviews(session=session, actor=odd[0])["awaiting"]
+    [row] = evaluation.my_interviews(session=session, actor=odd[0]).awaiting
     assert row.panel == sorted(["王, 小明", "<b>Ann</b>\x1fB, Jr."])
     assert (row.state, row.my_status) == ("awaiting_scorecards", None)
     draft = evaluation.save_scorecard(session=session, actor=odd[0], interview_id=s.interview.id, version=None,
                                       scorecard_in=card(s.criteria, [4] * len(s.criteria)), submit=False)
-    [row] = evaluation.my_interviews(session=session, actor=odd[0])["awaiting"]
+    [row] = evaluation.my_interviews(session=session, actor=odd[0]).awaiting
     assert row.my_status == "draft"
     submit(session, odd[0], s, [4] * len(s.criteria), version=draft.version)
-    assert evaluation.my_interviews(session=session, actor=odd[0])["awaiting"] == []
-    [row] = evaluation.my_interviews(session=session, actor=odd[1])["awaiting"]
+    assert evaluation.my_interviews(session=session, actor=odd[0]).awaiting == []
+    [row] = evaluation.my_interviews(session=session, actor=odd[1]).awaiting
     assert row.state == "awaiting_scorecards"  # one of two cards in
     submit(session, odd[1], s, [3] * len(s.criteria))
     [row] = evaluation.list_interviews(session=session, actor=s.recruiter, start=T0 - DAY, end=T0 + DAY)

@@ -99,7 +99,7 @@ def build_world(session: Session) -> World:
     other_job = make.job(actor=boss, hiring_manager_id=users["other_manager"].id)
     person = make.candidate(actor=boss, job=job, email="person@example.com")
     detail = candidates.get_candidate_detail(session=session, actor=boss, candidate_id=person.id)
-    application = detail["applications"][0]["application"]
+    application = detail.applications[0].application
     rounds = evaluation.list_rounds(session=session, actor=boss)
     if not rounds:
         evaluation.ensure_default_rounds(session=session)
@@ -143,7 +143,7 @@ CALLS: dict[str, Call] = {
         session=s, actor=a, candidate_id=w.candidate_id,
         candidate_in={"name": "改名 Renamed", "email": "person@example.com",
                       "version": candidates.get_candidate_detail(
-                          session=s, actor=w.users["admin"], candidate_id=w.candidate_id)["candidate"].version}),
+                          session=s, actor=w.users["admin"], candidate_id=w.candidate_id).candidate.version}),
     "candidates.add_application": lambda s, a, w: candidates.add_application(
         session=s, actor=a, candidate_id=w.candidate_id, job_id=w.other_job_id),
     "candidates.export_candidates_csv": lambda s, a, w: list(candidates.export_candidates_csv(session=s, actor=a)),

@@ -64,7 +64,7 @@ def test_the_invitation_carries_a_private_link_that_opens_the_survey(session, ma
     assert f"{get_settings().base_url}/?survey={token}" in mail.text
     assert "expires in 14 days" in mail.text
     assert len(token) >= 40
-    assert followup.open_survey(session=session, token=token) == {"job": s.job.title, "language": "en"}
+    assert followup.open_survey(session=session, token=token) == followup.SurveyLink(job=s.job.title, language="en")
     stored = invite_of(session, token)
     assert (stored.application_id, stored.stage, stored.mail_id) == (s.application.id, "interviewing", mail.id)
     assert (stored.expires_at, stored.used_at) == (T0 + 14 * DAY, None)
@@ -75,7 +75,7 @@ def test_each_invitation_gets_its_own_link(session, make) -> None:
     first, second = invite(session, s.recruiter, s.application.id), invite(session, s.recruiter, s.application.id)
     assert first != second
     answer(session, first)
-    assert followup.open_survey(session=session, token=second)["job"] == s.job.title
+    assert followup.open_survey(session=session, token=second).job == s.job.title
 
 
 def test_the_token_is_stored_only_as_a_keyed_hash(engine, session, make) -> None:
@@ -139,7 +139,7 @@ def test_a_link_expires_after_the_survey_days(session, make, frozen_clock) -> No
     s = interviewed(make)
     token = invite(session, s.recruiter, s.application.id)
     frozen_clock.set(T0 + 14 * DAY - HOUR / 60)
-    assert followup.open_survey(session=session, token=token)["job"] == s.job.title
+    assert followup.open_survey(session=session, token=token).job == s.job.title
     frozen_clock.set(T0 + 14 * DAY)
     refused(lambda: followup.open_survey(session=session, token=token))
     refused(lambda: answer(session, token))

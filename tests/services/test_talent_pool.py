@@ -29,7 +29,7 @@ def pool(session: Session, actor: User, candidate_id: int, **values: Any) -> Poo
 
 
 def found(session: Session, actor: User, **filters: str) -> list[int]:
-    return [r["candidate"].id for r in followup.search_pool(session=session, actor=actor, **filters)]
+    return [r.candidate.id for r in followup.search_pool(session=session, actor=actor, **filters)]
 
 
 def test_a_candidate_is_kept_with_a_reason_and_a_revisit_date(session, make) -> None:
@@ -41,7 +41,7 @@ def test_a_candidate_is_kept_with_a_reason_and_a_revisit_date(session, make) -> 
         "薪资预期高于预算，明年再联系", "后端", date(2026, 6, 1))
     assert (entry.status, entry.added_by_id) == ("active", recruiter.id)
     [row] = followup.search_pool(session=session, actor=recruiter)
-    assert (row["candidate"].name, row["entry"].id, row["tags"]) == ("韩梅梅", entry.id, ["python", "go"])
+    assert (row.candidate.name, row.entry.id, row.tags) == ("韩梅梅", entry.id, ["python", "go"])
 
 
 @pytest.mark.parametrize(("revisit_on", "key"), [
@@ -194,7 +194,7 @@ def test_moving_an_application_to_the_talent_pool_stage_puts_the_person_in_the_p
     move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
                reason="很优秀，暂无名额", pool={"revisit_on": TODAY + timedelta(days=60), "job_family": "后端"})
     [row] = followup.search_pool(session=session, actor=recruiter)
-    assert (row["candidate"].id, row["entry"].reason, row["entry"].job_family, row["entry"].revisit_on) == (
+    assert (row.candidate.id, row.entry.reason, row.entry.job_family, row.entry.revisit_on) == (
         candidate.id, "很优秀，暂无名额", "后端", TODAY + timedelta(days=60))
     assert followup.count_pool(session=session, actor=recruiter) == 1
 
@@ -250,7 +250,7 @@ def test_moving_again_to_the_pool_updates_the_entry_and_keeps_what_was_not_chang
     move_stage(session=session, actor=recruiter, application_id=app2.id, to_stage=Stage.talent_pool,
                reason="第二次")
     [row] = followup.search_pool(session=session, actor=recruiter)
-    assert (row["entry"].reason, row["entry"].job_family, row["entry"].revisit_on) == ("第一次", "后端", TOMORROW)
+    assert (row.entry.reason, row.entry.job_family, row.entry.revisit_on) == ("第一次", "后端", TOMORROW)
 
 
 def test_re_engaging_a_pooled_application_takes_the_person_out_of_the_pool(session, make) -> None:
@@ -347,4 +347,4 @@ def test_an_erased_candidate_is_neither_listed_nor_counted_and_tags_still_filter
     assert found(session, recruiter, tag="Python") == [python.id]
     assert followup.count_pool(session=session, actor=recruiter, tag="python") == 1
     assert found(session, recruiter, tag="py%") == []  # a wildcard is a character, not a pattern
-    assert [r["tags"] for r in followup.search_pool(session=session, actor=recruiter, tag="sql")] == [["python", "sql"]]
+    assert [r.tags for r in followup.search_pool(session=session, actor=recruiter, tag="sql")] == [["python", "sql"]]
