@@ -8,13 +8,14 @@ import streamlit as st
 from models.common import Role
 from services import users
 from services.errors import Conflict, DomainError
+from services.policy import Cap
 from ui.common import (
     call,
+    can,
     current_user,
     db,
     flash,
     fmt_dt,
-    has_role,
     role_label,
     row_table,
     show_error,
@@ -24,7 +25,7 @@ from ui.common import (
 )
 
 user = current_user()
-if not has_role(Role.admin):
+if not can(Cap.manage_users):
     # The account list is open to all staff in the service (to pick owners); this screen is for admins only.
     st.error(tr("err.not_allowed"), icon=":material/lock:")
     st.stop()
