@@ -18,7 +18,7 @@ from models.job import Job
 from models.user import User
 from services.config import Settings
 from services.evaluation import owed_seats
-from services.policy import Cap, Scope, has_scope, holds, owned_by
+from services.policy import Cap, Scope, has_scope, holds, managed_by, owned_by
 from services.reminders import RECIPIENTS, Found, Scan, Words, elapsed, key, rule
 from services.tasks import LIMIT, Task, before, provider
 
@@ -165,7 +165,7 @@ def decisions_waiting(session: Session, user: User, now: datetime, due_by: datet
         select(Application.id, Application.stage_changed_at, Candidate.name, Job.title)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
-        .where(Job.hiring_manager_id == user.id, Application.stage == Stage.decision_pending,
+        .where(managed_by(user), Application.stage == Stage.decision_pending,
                col(Candidate.anonymised_at).is_(None), *waiting)
         .order_by(Application.stage_changed_at).limit(200))
     return [Task(kind="decision_waiting", params={"name": name, "job": title}, due_at=changed + DECISION_DUE,

@@ -56,6 +56,7 @@ from services.policy import (
     board_owner,
     can_follow_up,
     everywhere,
+    managed_by,
     not_erased,
     owned_by,
     require_cap,
@@ -434,7 +435,7 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
 def _managed_applications(session: Session, actor: User, candidate_id: int) -> Select:
     """The candidate's applications to jobs `actor` manages, as a subquery; NotAllowed when there is none."""
     theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
-        Application.candidate_id == candidate_id, Job.hiring_manager_id == actor.id)
+        Application.candidate_id == candidate_id, managed_by(actor))
     if session.exec(theirs.limit(1)).first() is None:
         raise NotAllowed()
     return theirs

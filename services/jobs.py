@@ -11,7 +11,7 @@ from models.job import Job, JobCreate, JobUpdate
 from models.user import User
 from services import audit
 from services.errors import Conflict, NotFound, ValidationError, validate
-from services.policy import Cap, everywhere, may_manage_jobs, require_cap
+from services.policy import Cap, allows, everywhere, managed_by, may_manage_jobs, require_cap
 
 
 def _check_manager(session: Session, manager_id: int | None) -> None:
@@ -34,7 +34,7 @@ def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None)
     )
     query = select(Job, User.name, open_apps).join(User, col(User.id) == Job.hiring_manager_id, isouter=True)
     if not everywhere(actor, Cap.view_jobs):
-        query = query.where(Job.hiring_manager_id == actor.id)
+        query = query.where(managed_by(actor))
     if status:
         query = query.where(Job.status == status)
     query = query.order_by(col(Job.status).desc(), Job.title)
@@ -45,8 +45,7 @@ def get_job(*, session: Session, actor: User, job_id: int) -> Job:
     """One job, if the actor may see it."""
     require_cap(actor, Cap.view_jobs)
     job = session.get(Job, job_id)
-    only_own = not everywhere(actor, Cap.view_jobs)
-    if job is None or (only_own and job.hiring_manager_id != actor.id):
+    if job is None or not allows(actor, Cap.view_jobs, job):
         raise NotFound()
     return job
 

@@ -329,6 +329,11 @@ def owned_by(owner_id: Any) -> Any:
     return and_(col(Application.owner_id) == owner_id, not_erased(Application.candidate_id))
 
 
+def managed_by(user: User) -> Any:
+    """SQL: the job of the enclosing query is one `user` is named hiring manager of (the JOB scope's records)."""
+    return Job.hiring_manager_id == user.id
+
+
 def job_scope(user: User, cap: Cap = Cap.view_candidates) -> Any:
     """SQL: the ids of the jobs whose applications `user` may see — None for all (scope ANY), else the jobs they
     manage.
@@ -337,7 +342,7 @@ def job_scope(user: User, cap: Cap = Cap.view_candidates) -> Any:
     stages, reasons, audit, mail and contacts are not."""
     if everywhere(user, cap):
         return None
-    return select(Job.id).where(Job.hiring_manager_id == user.id)
+    return select(Job.id).where(managed_by(user))
 
 
 def visible_candidate(user: User) -> Any:
@@ -347,7 +352,6 @@ def visible_candidate(user: User) -> Any:
         return literal(True)
     if has_scope(user, Cap.view_candidates, Scope.JOB):
         return exists().where(
-            Application.candidate_id == Candidate.id, Application.job_id == Job.id,
-            Job.hiring_manager_id == user.id,
+            Application.candidate_id == Candidate.id, Application.job_id == Job.id, managed_by(user),
         )
     return literal(False)
