@@ -307,11 +307,6 @@ def board_owner(user: User, owner_id: int | None) -> int | None:
     return owner_id if sees_every_owner(user) else user.id
 
 
-def has_one_of(user: User, roles: tuple[Role, ...]) -> bool:
-    """Whether `user` holds one of `roles` (the roles a reminder rule names through `roles_of`); any role when empty."""
-    return not roles or user.has_role(*roles)
-
-
 # --------------------------------------------------------------------------- SQL scopes of list queries
 def not_erased(candidate_id: Any) -> Any:
     """SQL: the candidate `candidate_id` (a column of the enclosing query) is not anonymised — tested against the
