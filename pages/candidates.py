@@ -12,14 +12,15 @@ from models.common import Role, Stage, tag_list, utcnow
 from services import candidates, users
 from services.config import get_settings
 from services.errors import Conflict, DomainError
+from services.policy import Cap
 from ui.candidate_form import load_into_state, render_fields
 from ui.common import (
     act,
     call,
+    can,
     current_user,
     db,
     fmt_dt,
-    has_role,
     lang,
     md_escape,
     row_table,
@@ -30,7 +31,7 @@ from ui.common import (
 )
 
 user = current_user()
-can_edit = has_role(Role.admin, Role.recruiter)
+can_edit = can(Cap.edit_candidates)
 
 
 def _options() -> tuple[dict[int, str], dict[int, str]]:
@@ -41,7 +42,7 @@ def _options() -> tuple[dict[int, str], dict[int, str]]:
         # A hiring manager filters by the jobs they manage only (the service refuses others anyway).
         job_rows = {j.id: f"{j.title} · {j.department}".rstrip(" ·")
                     for j in candidates.filter_jobs(session=session, actor=user)} \
-            if has_role(*candidates.VIEWERS) else {}
+            if can(Cap.view_candidates) else {}
     return owners, job_rows
 
 

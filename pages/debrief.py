@@ -8,15 +8,15 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from models.common import Role
 from models.evaluation import DECISION_REASONS, DecisionKind, Recommendation
 from services import evaluation, scoring
+from services.policy import Cap
 from ui.common import (
     act,
     call,
+    can,
     current_user,
     fmt_dt,
-    has_role,
     lang,
     md_escape,
     show_flash,
@@ -39,7 +39,7 @@ if data is None:
     st.stop()
 app, cand, job = data.application, data.candidate, data.job
 zh = lang() == "zh"
-if has_role(Role.admin, Role.recruiter, Role.hiring_manager):
+if can(Cap.view_candidates):
     st.page_link("pages/candidates.py", label=tr("db.back_to_candidate"), icon=":material/arrow_back:",
                  query_params={"id": str(cand.id)})
 else:  # an interviewer has no candidates page: back to their interviews

@@ -14,13 +14,13 @@ from models.followup import Channel, Direction, Outcome
 from services import followup, followup_state, users
 from services.config import get_settings
 from services.errors import Conflict
+from services.policy import sees_every_owner
 from ui.common import (
     act,
     call,
     current_user,
     db,
     fmt_dt,
-    has_role,
     md_escape,
     row_table,
     show_error,
@@ -45,7 +45,7 @@ def _first_pages() -> None:
 
 
 owner_id = None
-if has_role(Role.admin):
+if sees_every_owner(user):
     with db() as session:
         recruiters = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.recruiter,
                                                                active_only=True)}

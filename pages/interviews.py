@@ -13,9 +13,11 @@ from models.evaluation import InterviewMode, InterviewStatus
 from services import evaluation, importer, interview_import, users
 from services.config import get_settings
 from services.errors import DomainError
+from services.policy import Cap, may_sit_on_panels
 from ui.common import (
     act,
     call,
+    can,
     current_user,
     db,
     fmt_dt,
@@ -82,7 +84,7 @@ def _show_clashes(clashes: list[evaluation.Clash]) -> None:
 def _panel_options() -> dict[int, str]:
     with db() as session:
         people = users.list_users(session=session, actor=user, active_only=True)
-    return {p.id: p.name for p in people if p.has_role(*evaluation.PANEL_ROLES)}
+    return {p.id: p.name for p in people if may_sit_on_panels(p)}
 
 
 def _rounds() -> dict[int, str]:
@@ -290,7 +292,7 @@ def import_form() -> None:
         ]), hide_index=True, key="iv_import_errors", width="stretch")
 
 
-if has_role(Role.admin, Role.recruiter):
+if can(Cap.schedule):
     # Scheduling is a recruiter's usual errand here; their own interviews come first only if they interview.
     plan_first = st.query_params.get("application") or not has_role(Role.interviewer, Role.hiring_manager)
     # Keyed and tracked, so that a message coming or going above does not send the browser back to the first tab.

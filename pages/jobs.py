@@ -8,10 +8,22 @@ import streamlit as st
 from models.common import JobStatus, Role
 from services import jobs, users
 from services.errors import Conflict
-from ui.common import act, call, current_user, db, fmt_dt, has_role, row_table, show_flash, tr, tr_md
+from services.policy import Cap
+from ui.common import (
+    act,
+    call,
+    can,
+    current_user,
+    db,
+    fmt_dt,
+    row_table,
+    show_flash,
+    tr,
+    tr_md,
+)
 
 user = current_user()
-can_edit = has_role(Role.admin, Role.recruiter)
+can_edit = can(Cap.edit_jobs)
 FIELDS = ["title", "department", "location", "headcount", "hiring_manager_id", "description"]
 
 st.title(tr("nav.jobs"), anchor=False)

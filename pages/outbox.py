@@ -5,16 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from models.common import Role, utcnow
+from models.common import utcnow
 from models.mail import MailStatus
 from services import mail
 from services.config import get_settings
+from services.policy import Cap
 from ui.common import (
     act,
     call,
+    can,
     current_user,
     fmt_dt,
-    has_role,
     md_escape,
     row_table,
     show_flash,
@@ -127,7 +128,7 @@ else:
                         tr("outbox.cancel"), key="outbox_cancel", icon=":material/cancel:"):
                     act(mail.cancel_message, actor=user, message_id=message.id, done=tr("outbox.cancelled"))
 
-if has_role(Role.admin):
+if can(Cap.mail_test):
     with st.expander(tr("outbox.test_title"), icon=":material/forward_to_inbox:"), st.form("outbox_test_form"):
         to = st.text_input(tr("outbox.to"), value=user.email, key="outbox_test_to", max_chars=254)
         slot = st.empty()

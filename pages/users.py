@@ -8,12 +8,13 @@ import streamlit as st
 from models.common import Role
 from services import users
 from services.errors import Conflict
+from services.policy import Cap
 from ui.common import (
     act,
     call,
+    can,
     current_user,
     fmt_dt,
-    has_role,
     role_label,
     row_table,
     show_error,
@@ -23,7 +24,7 @@ from ui.common import (
 )
 
 user = current_user()
-if not has_role(Role.admin):
+if not can(Cap.manage_users):
     # The account list is open to all staff in the service (to pick owners); this screen is for admins only.
     st.error(tr("err.not_allowed"), icon=":material/lock:")
     st.stop()

@@ -1,4 +1,4 @@
-"""Sign-in: password hashing, throttling, browser sessions, company sign-on and role checks."""
+"""Sign-in: password hashing, throttling, browser sessions and company sign-on (who may do what: services.policy)."""
 
 from __future__ import annotations
 
@@ -41,23 +41,6 @@ def check_password_strength(password: str) -> None:
     )
     if kinds < 2 or len(set(password)) < 5:
         raise ValidationError.single("password", "err.password_weak")
-
-
-def require(user: User | None, *roles: Role) -> User:
-    """The user if they are active and hold one of `roles` (any role when none is named); NotAllowed otherwise."""
-    if user is None or not user.is_active or not user.role_set or (roles and not user.has_role(*roles)):
-        raise NotAllowed()
-    return user
-
-
-def require_current(session: Session, actor: User | None, *roles: Role) -> User:
-    """As `require`, on the person's roles and status as the database has them now.
-
-    A browser tab (or a long-running caller) holds a User loaded before an admin removed a role or deactivated
-    the account; its stale copy must not keep the access. Returns the current row, to be used from then on."""
-    if actor is None or actor.id is None:
-        raise NotAllowed()
-    return require(session.get(User, actor.id, populate_existing=True), *roles)
 
 
 def needs_first_admin(*, session: Session) -> bool:

@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, exists, func, literal, null, or_, update
+from sqlalchemy import Text, and_, bindparam, exists, func, null, or_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate, CandidateCreate, CandidateUpdate, StageChange, StageMove
-from models.common import TRANSITIONS, Role, Stage, phone_digits, tag_list, utcnow
+from models.common import TRANSITIONS, Stage, phone_digits, tag_list, utcnow
 from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
 from services import audit
-from services.auth import require, require_current
 from services.db import savepoint
 from services.errors import (
     Conflict,
@@ -31,10 +30,19 @@ from services.errors import (
     ValidationError,
     validate,
 )
+from services.policy import (
+    Cap,
+    can_move_stage,
+    holds,
+    job_scope,
+    may_own_candidates,
+    owns_what_they_add,
+    require_cap,
+    require_current_cap,
+    visible_candidate,
+)
 from services.spreadsheet import SafeWriter
 
-EDITORS = (Role.admin, Role.recruiter)
-VIEWERS = (Role.admin, Role.recruiter, Role.hiring_manager)
 COUNT_CAP = 1000
 PAGE_SIZES = (25, 50, 100)
 
@@ -62,49 +70,11 @@ class SearchResult:
         return max(1, -(-self.total // self.page_size))
 
 
-def not_erased(candidate_id: Any) -> Any:
-    """SQL: the candidate `candidate_id` (a column of the enclosing query) is not anonymised — tested against the
-    small set of erased candidates, read once from its partial index, not by a lookup of each row's candidate
-    (which PostgreSQL turned into a hash join over every candidate)."""
-    return col(candidate_id).not_in(select(Candidate.id).where(col(Candidate.anonymised_at).is_not(None)))
-
-
-def owned_by(owner_id: int) -> Any:
-    """SQL: the application of the enclosing query is of `owner_id`'s candidate, not anonymised — the owner kept on
-    the application (`application.owner_id`, an index range of its own), the erased left out as the small set
-    they are. Not a lookup of each application's candidate: without statistics both planners began with every
-    candidate of the owner (tens of thousands), and with them each of 14.5k open applications cost PostgreSQL
-    a candidate lookup per board render at 100k."""
-    return and_(col(Application.owner_id) == owner_id, not_erased(Application.candidate_id))
-
-
-def _visible_to(actor: User):  # noqa: ANN202 - a SQL expression
-    """The SQL condition for one candidate `actor` may see (a list uses `_matching`, which reads an index)."""
-    if actor.has_role(Role.admin, Role.recruiter):
-        return literal(True)
-    if actor.has_role(Role.hiring_manager):
-        return exists().where(
-            Application.candidate_id == Candidate.id, Application.job_id == Job.id,
-            Job.hiring_manager_id == actor.id,
-        )
-    return literal(False)
-
-
-def _job_scope(actor: User):  # noqa: ANN202 - a SQL expression or None
-    """The jobs whose applications `actor` may see: all for admins and recruiters (None), else the jobs they manage.
-
-    A candidate shared with another manager's job is visible to a hiring manager, but that job's application,
-    stages, reasons, audit, mail and contacts are not."""
-    if actor.has_role(*EDITORS):
-        return None
-    return select(Job.id).where(Job.hiring_manager_id == actor.id)
-
-
 def filter_jobs(*, session: Session, actor: User) -> list[Job]:
     """The jobs the actor may filter candidates by: every job for recruiters and admins, a manager's own jobs."""
-    actor = require_current(session, actor, *VIEWERS)
+    actor = require_current_cap(session, actor, Cap.view_candidates)
     query = select(Job).order_by(col(Job.status).desc(), Job.title, Job.id)
-    scope = _job_scope(actor)
+    scope = job_scope(actor)
     if scope is not None:
         query = query.where(col(Job.id).in_(scope))
     return list(session.exec(query))
@@ -168,7 +138,7 @@ def _matching(session: Session, actor: User, *, q: str = "", job_id: int | None 
     or `broad` (their jobs reach a large share of all candidates: `_reaches_many`), and no job/stage filter,
     tested per candidate read instead."""
     conds = [col(Candidate.anonymised_at).is_(None)]
-    scope = _job_scope(actor)
+    scope = job_scope(actor)
     words = text_matches(session, q)
     conds += words
     if owner_id:
@@ -207,7 +177,7 @@ def _reaches_many(session: Session, actor: User) -> bool:
     theirs, gathering reads share × all, so past about a tenth the reading wins (a manager of 59k of 100k
     candidates: their unfiltered list 58 → a few ms on SQLite). Two reads: the highest candidate id, then their
     applications counted only up to that tenth (counting all of them cost PostgreSQL 57 ms)."""
-    scope = _job_scope(actor)
+    scope = job_scope(actor)
     if scope is None:
         return False
     enough = (session.exec(select(func.max(Candidate.id))).one() or 0) // BROAD_SHARE
@@ -223,7 +193,7 @@ def search_candidates(
     page: int = 1, page_size: int = 25,
 ) -> SearchResult:
     """One page of candidates matching a name/email/phone/WeChat search and filters, newest first."""
-    actor = require_current(session, actor, *VIEWERS)
+    actor = require_current_cap(session, actor, Cap.view_candidates)
     page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
     page = max(1, int(page))
     broad = not (job_id or stage or like_term(q) or tag) and _reaches_many(session, actor)
@@ -241,7 +211,7 @@ def search_candidates(
         ids = head[start:start + page_size]
     else:
         ids = list(session.exec(ordered.offset(start).limit(page_size)).all())
-    return SearchResult(rows=_summaries(session, ids, _job_scope(actor)), total=min(len(head), COUNT_CAP),
+    return SearchResult(rows=_summaries(session, ids, job_scope(actor)), total=min(len(head), COUNT_CAP),
                         capped=len(head) > COUNT_CAP, page=page, page_size=page_size)
 
 
@@ -295,7 +265,7 @@ def _check_owner(session: Session, owner_id: int | None) -> None:
     if owner_id is None:
         return
     owner = session.get(User, owner_id)
-    if owner is None or not owner.is_active or not owner.has_role(Role.recruiter, Role.admin):
+    if owner is None or not owner.is_active or not may_own_candidates(owner):
         raise ValidationError.single("owner_id", "err.not_a_recruiter")
 
 
@@ -308,12 +278,26 @@ def _open_job(session: Session, job_id: int) -> Job:
     return job
 
 
+def load_application(session: Session, application_id: int) -> tuple[Application, Candidate, Job]:
+    """An application with its candidate and job, for an action on it; NotFound when there is none or its candidate
+    is anonymised — an erased person's application is not acted on (interviews, scorecards, decisions, follow-up,
+    mail, the survey link), as their search, board and pool leave them out too. Who may act is the caller's
+    question (services.policy)."""
+    row = session.exec(
+        select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
+    ).first()
+    if row is None or row[1].anonymised_at:
+        raise NotFound()
+    return row
+
+
 def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_id: int | None = None,
                      allow_duplicate: bool = False) -> Candidate:
     """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`."""
-    require(actor, *EDITORS)
+    require_cap(actor, Cap.edit_candidates)
     data = validate(CandidateCreate, candidate_in)
-    if data.owner_id is None and actor.has_role(Role.recruiter):
+    if data.owner_id is None and owns_what_they_add(actor):
         data.owner_id = actor.id
     _check_owner(session, data.owner_id)
     job = _open_job(session, job_id) if job_id else None
@@ -337,7 +321,7 @@ def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_i
 def update_candidate(*, session: Session, actor: User, candidate_id: int, candidate_in: dict,
                      allow_duplicate: bool = False) -> Candidate:
     """Save an edit made from `version`; Conflict (with what was saved meanwhile) if someone else saved first."""
-    require(actor, *EDITORS)
+    require_cap(actor, Cap.edit_candidates)
     candidate = session.get(Candidate, candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
@@ -398,7 +382,7 @@ def _add_application(session: Session, actor: User, candidate: Candidate, job: J
 
 def add_application(*, session: Session, actor: User, candidate_id: int, job_id: int) -> Application:
     """Put a candidate forward for an open job; the application starts in `interviewing`."""
-    require(actor, *EDITORS)
+    require_cap(actor, Cap.edit_candidates)
     candidate = session.get(Candidate, candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
@@ -420,12 +404,12 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
     Moving to the talent_pool stage keeps the candidate in the talent pool in the same transaction: `pool`
     gives its revisit date (`revisit_on`) and job family, its reason defaults to the move's (not needed when
     they are in the pool already). Moving out of it again ends their pool entry."""
-    actor = require_current(session, actor, *VIEWERS)
+    actor = require_current_cap(session, actor, Cap.move_stage)
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound()
     job = session.get(Job, app.job_id)
-    if not actor.has_role(*EDITORS) and (job is None or job.hiring_manager_id != actor.id):
+    if job is None or not can_move_stage(actor, job):
         raise NotAllowed()
     move = validate(StageMove, {"to_stage": to_stage, "reason": reason})
     current = Stage(app.stage)
@@ -502,14 +486,14 @@ class CandidateDetail:
 
 def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> CandidateDetail:
     """A candidate with their applications, the stage timeline of each, the mail sent to them and the audit trail."""
-    actor = require_current(session, actor, *VIEWERS)
+    actor = require_current_cap(session, actor, Cap.view_candidates)
     visible = session.exec(
-        select(Candidate).where(Candidate.id == candidate_id, _visible_to(actor))
+        select(Candidate).where(Candidate.id == candidate_id, visible_candidate(actor))
     ).first()
     if visible is None or visible.anonymised_at:
         raise NotFound()
     owner = session.get(User, visible.owner_id) if visible.owner_id else None
-    scope = _job_scope(actor)
+    scope = job_scope(actor)
     app_query = (select(Application, Job.title, Job.department).join(Job, col(Job.id) == Application.job_id)
                  .where(Application.candidate_id == candidate_id).order_by(col(Application.created_at)))
     if scope is not None:
@@ -545,7 +529,7 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
         ],
         timeline=timeline,
         audit=trail,
-        can_edit=actor.has_role(*EDITORS),
+        can_edit=holds(actor, Cap.edit_candidates),
     )
 
 
@@ -555,7 +539,7 @@ EXPORT_COLUMNS = ["id", "name", "email", "phone", "wechat_id", "source", "tags",
 
 def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> Iterator[str]:
     """The candidates matching `filters` as CSV text, produced in chunks (UTF-8 with BOM for Excel)."""
-    actor = require_current(session, actor, *EDITORS)
+    actor = require_current_cap(session, actor, Cap.edit_candidates)
     where = _matching(session, actor, **filters)
     yield "\ufeff"
     buf = io.StringIO()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import Role, Stage, utcnow
+from models.common import Stage, utcnow
 from models.evaluation import (
     MAX_LENGTH,
     Criterion,
@@ -41,7 +41,6 @@ from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit, candidates, interview_invites, scoring
-from services.auth import require, require_current
 from services.db import savepoint
 from services.errors import (
     Conflict,
@@ -54,10 +53,19 @@ from services.errors import (
 )
 from services.lists import among, walk
 from services.mail import queue_template, team_signature
+from services.policy import (
+    Cap,
+    Scope,
+    can_decide,
+    has_scope,
+    holds,
+    manages,
+    may_sit_on_panels,
+    require_cap,
+    require_current_cap,
+    sees_all_scorecards,
+)
 
-SCHEDULERS = (Role.admin, Role.recruiter)
-PANEL_ROLES = (Role.interviewer, Role.hiring_manager, Role.recruiter, Role.admin)
-DECIDERS = (Role.admin, Role.recruiter, Role.hiring_manager)
 # The open stages an interview can be scheduled in (an offer, a hire or an exit is past interviewing).
 SCHEDULABLE_STAGES = (Stage.interviewing, Stage.decision_pending)
 
@@ -99,7 +107,7 @@ def ensure_default_rounds(*, session: Session) -> None:
 
 def list_rounds(*, session: Session, actor: User, active_only: bool = True) -> list[InterviewRound]:
     """The interview rounds in order (creating the defaults on first use)."""
-    require(actor)
+    require_cap(actor, Cap.use_app)
     ensure_default_rounds(session=session)
     query = select(InterviewRound).order_by(InterviewRound.position, InterviewRound.id)
     if active_only:
@@ -110,7 +118,7 @@ def list_rounds(*, session: Session, actor: User, active_only: bool = True) -> l
 def save_round(*, session: Session, actor: User, round_in: dict, round_id: int | None = None,
                is_active: bool = True) -> InterviewRound:
     """Create or edit a round: its names, bar (the weighted average it expects) and order (admin)."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.manage_rounds)
     data = validate(RoundBase, round_in)
     same_name = session.exec(select(InterviewRound).where(
         (func.lower(InterviewRound.name_zh) == data.name_zh.lower())
@@ -166,7 +174,7 @@ def criteria_for_rounds(*, session: Session, round_ids: list[int], job_id: int |
 def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in: dict, job_id: int | None = None,
                    criterion_id: int | None = None) -> Criterion:
     """Add or edit a criterion of a round, or of one job's override of it (admin)."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.manage_rounds)
     if session.get(InterviewRound, round_id) is None:
         raise NotFound()
     if job_id is not None and session.get(Job, job_id) is None:
@@ -213,7 +221,7 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
 
 def remove_criterion(*, session: Session, actor: User, criterion_id: int) -> None:
     """Retire a criterion (kept for the scorecards that used it)."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.manage_rounds)
     crit = session.get(Criterion, criterion_id)
     if crit is None:
         raise NotFound()
@@ -224,16 +232,6 @@ def remove_criterion(*, session: Session, actor: User, criterion_id: int) -> Non
 
 
 # --------------------------------------------------------------------------- interviews
-def _application(session: Session, application_id: int) -> tuple[Application, Candidate, Job]:
-    row = session.exec(
-        select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
-    ).first()
-    if row is None:
-        raise NotFound()
-    return row
-
-
 def invites_panel(ends_at: datetime) -> bool:
     """Whether scheduling an interview ending at `ends_at` mails the panel its invitation: not for one recorded
     after it ended (a call that already took place, an import of past ones), which is entered for its
@@ -269,7 +267,7 @@ def keep_last_interview_end(session: Session, application_id: int) -> None:
 
 def _check_panel(session: Session, ids: list[int]) -> list[User]:
     people = list(session.exec(select(User).where(col(User.id).in_(ids)))) if ids else []
-    if len(people) != len(set(ids)) or any(not p.is_active or not p.has_role(*PANEL_ROLES) for p in people):
+    if len(people) != len(set(ids)) or any(not p.is_active or not may_sit_on_panels(p) for p in people):
         raise ValidationError.single("interviewer_ids", "err.not_an_interviewer")
     return people
 
@@ -358,7 +356,7 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
     (an application just advanced is the one to schedule), at most `limit`; and application `include` (a link
     to schedule it) wherever it is. Every open application is reachable by a search, however many there are
     (the picker used to offer the first 3,000 by name: at 100k candidates a later name could not be picked)."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     schedulable = col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES])
     columns = (Application.id, Application.stage, Candidate.id, Candidate.name, Candidate.email, Job.title)
     base = (select(*columns).join(Candidate, col(Candidate.id) == Application.candidate_id)
@@ -393,9 +391,9 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict,
 
     ScheduleConflict when an interviewer or the candidate is booked at an overlapping time, unless
     allow_conflicts. The same interview submitted twice (a double click) is scheduled once."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     data = validate(InterviewCreate, interview_in)
-    app, _, _ = _application(session, data.application_id)
+    app, _, _ = candidates.load_application(session, data.application_id)
     lock_application(session, app.id or 0)
     if app.stage not in SCHEDULABLE_STAGES:
         raise ValidationError.single("application_id", "err.application_not_interviewing")
@@ -431,7 +429,7 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
     """Move an interview or change its panel; the panel gets the updated invitation, someone taken off it a
     cancellation, someone added the invitation. Conflict when someone changed it meanwhile (unless it already is
     as asked: a double submit), ScheduleConflict on a double booking unless allow_conflicts."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise NotFound()
@@ -499,7 +497,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
                          reason: str = "") -> Interview:
     """Cancel an interview (the panel gets a calendar cancellation) or mark the candidate as a no-show (only a
     scheduled interview)."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     if status == InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=status)
     application_id = session.exec(select(Interview.application_id).where(col(Interview.id) == interview_id)).first()
@@ -535,7 +533,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
 def prepare_interview_confirmation(*, session: Session, actor: User, interview_id: int) -> OutboxMessage:
     """A confirmation for the candidate, from the template in their language, with the interview's calendar
     invitation attached: a draft for the recruiter to preview, edit and send (recruiter, admin)."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise NotFound()
@@ -548,7 +546,7 @@ def prepare_interview_confirmation(*, session: Session, actor: User, interview_i
 
 def interview_confirmation_drafts(*, session: Session, actor: User, interview_id: int) -> list[OutboxMessage]:
     """The candidate confirmations prepared for this interview's current time and not yet sent or discarded."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise NotFound()
@@ -654,7 +652,7 @@ class MyInterviews:
 
 def my_interviews(*, session: Session, actor: User, now: datetime | None = None) -> MyInterviews:
     """The actor's interviews: upcoming, and ended ones still awaiting their scorecard (oldest first)."""
-    require(actor)
+    require_cap(actor, Cap.use_app)
     now = now or utcnow()
     # Upcoming: my seats that still owe a scorecard on interviews not yet over, in the order of their end (kept on
     # the seat: the index of owed seats, read alone), then those interviews read by key — a walk, so PostgreSQL
@@ -688,7 +686,7 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
 
 def list_interviews(*, session: Session, actor: User, start: datetime, end: datetime) -> list[InterviewRow]:
     """Every interview starting in [start, end), for recruiters planning the week."""
-    require(actor, *SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     # Plain rows with the interview's columns (read like the model's attributes), not 500 model objects: building
     # those cost the week 8 ms of its 33 at 100k candidates on PostgreSQL.
     columns = Interview.__table__.columns  # type: ignore[attr-defined]
@@ -721,13 +719,13 @@ class ScorecardView:
 
 def open_scorecard(*, session: Session, actor: User, interview_id: int) -> ScorecardView:
     """What the scorecard screen shows: candidate, interview, panel, criteria with their levels, my scorecard."""
-    require(actor)
+    require_cap(actor, Cap.score)
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise NotFound()
     if not _on_panel(session, interview_id, actor.id or 0):
         raise NotAllowed("err.not_on_panel")
-    app, candidate, job = _application(session, interview.application_id)
+    app, candidate, job = candidates.load_application(session, interview.application_id)
     rnd = session.get_one(InterviewRound, interview.round_id)  # the foreign key keeps it
     card = session.exec(select(Scorecard).where(Scorecard.interview_id == interview_id,
                                                 Scorecard.interviewer_id == actor.id)).first()
@@ -748,7 +746,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
     `version` is the one the form was loaded with (None for a new scorecard). Submitting twice with the same
     content (a double click) submits once and returns the submitted scorecard.
     """
-    require(actor)
+    require_cap(actor, Cap.score)
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise NotFound()
@@ -757,7 +755,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
     if interview.status != InterviewStatus.scheduled:
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
     data = validate(ScorecardIn, scorecard_in)
-    app, _, job = _application(session, interview.application_id)
+    app, _, job = candidates.load_application(session, interview.application_id)
     crits = {c.id: c for c in criteria_for(session=session, round_id=interview.round_id, job_id=job.id)}
     given = {r.criterion_id: r for r in data.ratings}
     unknown = set(given) - set(crits)
@@ -841,19 +839,14 @@ def _snapshot(session: Session, card: Scorecard) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- independence and debrief
-def _sees_all(session: Session, actor: User, job: Job) -> bool:
-    # The roles as they are now: being still named on a job does not keep a former manager's access.
-    actor = require_current(session, actor)
-    return actor.has_role(Role.admin, Role.recruiter) or (
-        actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
-
-
 def _visibility(session: Session, actor: User, job: Job, interview_ids: list[int]) -> dict[int, str | None]:
     """For each interview: None when the actor may see its panel's scorecards, else why not.
 
     Whoever sits on an interview's panel sees the other cards of THAT interview only once their own is
     submitted, whatever their role ("err.submit_first"); the cards of interviews they are not on follow their
     role: recruiters, admins and the job's hiring manager see them, anyone else does not ("err.not_on_panel").
+    `actor` is the person as the database has them now (`require_current_cap`): being still named on a job does
+    not keep a former manager's access.
     """
     if not interview_ids:
         return {}
@@ -862,7 +855,7 @@ def _visibility(session: Session, actor: User, job: Job, interview_ids: list[int
     done = set(session.exec(select(Scorecard.interview_id).where(
         col(Scorecard.interview_id).in_(interview_ids), Scorecard.interviewer_id == actor.id,
         Scorecard.status == ScorecardStatus.submitted)))
-    sees_all = _sees_all(session, actor, job)
+    sees_all = sees_all_scorecards(actor, job)
     out: dict[int, str | None] = {}
     for iv_id in interview_ids:
         if iv_id in on:
@@ -876,7 +869,7 @@ def _refusal(session: Session, actor: User, job: Job, visibility: dict[int, str 
     """Why someone sees no scorecard of an application, in words that help them."""
     if "err.submit_first" in visibility.values():
         return NotAllowed("err.submit_first")
-    if actor.has_role(Role.hiring_manager) and job.hiring_manager_id != actor.id:
+    if has_scope(actor, Cap.read_debrief, Scope.JOB) and not manages(actor, job):
         return NotAllowed("err.not_your_job")
     return NotAllowed("err.not_on_panel")
 
@@ -884,9 +877,9 @@ def _refusal(session: Session, actor: User, job: Job, visibility: dict[int, str 
 def can_see_peers(*, session: Session, actor: User, application_id: int) -> bool:
     """True when the actor may open the application's debrief: they see every round (recruiter, admin, the job's
     hiring manager) or at least one interview's cards (they are on its panel and have submitted their own)."""
-    require(actor)
-    _, _, job = _application(session, application_id)
-    if _sees_all(session, actor, job):
+    actor = require_current_cap(session, actor, Cap.use_app)
+    _, _, job = candidates.load_application(session, application_id)
+    if sees_all_scorecards(actor, job):
         return True
     ids = list(session.exec(select(Interview.id).where(Interview.application_id == application_id,
                                                        Interview.status == InterviewStatus.scheduled)))
@@ -941,13 +934,13 @@ def debrief(*, session: Session, actor: User, application_id: int) -> Debrief:
 
     Only the interviews the reader may see (see `_visibility`) contribute; a round's other interviews are
     counted in `hidden` with the reason."""
-    actor = require_current(session, actor)
-    app, candidate, job = _application(session, application_id)
+    actor = require_current_cap(session, actor, Cap.read_debrief)
+    app, candidate, job = candidates.load_application(session, application_id)
     interviews = list(session.exec(select(Interview).where(Interview.application_id == application_id,
                                                            Interview.status == InterviewStatus.scheduled)
                                    .order_by(Interview.starts_at)))
     visibility = _visibility(session, actor, job, [i.id for i in interviews])  # type: ignore[misc]
-    if not _sees_all(session, actor, job) and not any(v is None for v in visibility.values()):
+    if not sees_all_scorecards(actor, job) and not any(v is None for v in visibility.values()):
         raise _refusal(session, actor, job, visibility)
     iv_ids = [i.id for i in interviews if visibility[i.id or 0] is None]
     cards = list(session.exec(select(Scorecard, User.name).join(User, col(User.id) == Scorecard.interviewer_id)
@@ -1003,14 +996,9 @@ def debrief(*, session: Session, actor: User, application_id: int) -> Debrief:
     drafts = list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
                                                            OutboxMessage.template == "rejection",
                                                            OutboxMessage.status == MailStatus.draft)
-                               .order_by(OutboxMessage.id))) if actor.has_role(Role.admin, Role.recruiter) else []
+                               .order_by(OutboxMessage.id))) if holds(actor, Cap.outbox) else []
     return Debrief(application=app, candidate=candidate, job=job, rounds=rounds, decisions=decisions,
-                   can_decide=_can_decide(actor, job), drafts=drafts)
-
-
-def _can_decide(actor: User, job: Job) -> bool:
-    return actor.has_role(Role.admin, Role.recruiter) or (
-        actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
+                   can_decide=can_decide(actor, job), drafts=drafts)
 
 
 # --------------------------------------------------------------------------- decision
@@ -1024,9 +1012,9 @@ def record_decision(*, session: Session, actor: User, application_id: int, decis
                     from_stage: str | None = None) -> Decision:
     """Decide on an application (advance, offer, reject, hold) with a reason; moves its stage. A rejection
     prepares the rejection mail as a draft for the recruiter to review and send."""
-    actor = require_current(session, actor, *DECIDERS)
-    app, candidate, job = _application(session, application_id)
-    if not _can_decide(actor, job):
+    actor = require_current_cap(session, actor, Cap.decide)
+    app, candidate, job = candidates.load_application(session, application_id)
+    if not can_decide(actor, job):
         raise NotAllowed()
     data = validate(DecisionIn, decision_in)
     if from_stage is not None and from_stage != app.stage:

@@ -12,14 +12,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import Role, Stage
+from models.common import Stage
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus
 from models.job import Job
 from models.user import User
-from services.candidates import owned_by
 from services.config import Settings
 from services.evaluation import owed_seats
-from services.reminders import RECIPIENT_ROLES, Found, Scan, Words, elapsed, key, rule
+from services.policy import Cap, Scope, has_scope, holds, managed_by, owned_by
+from services.reminders import RECIPIENTS, Found, Scan, Words, elapsed, key, rule
 from services.tasks import LIMIT, Task, before, provider
 
 FIRST_REMINDER = timedelta(hours=1)
@@ -71,7 +71,7 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
 
 
 # The 48-hour escalation goes to the candidate's recruiter, only while they are one.
-RECIPIENT_ROLES["scorecard_overdue"] = (Role.admin, Role.recruiter)
+RECIPIENTS["scorecard_overdue"] = Cap.follow_up
 
 
 @rule("scorecard_due")
@@ -141,7 +141,7 @@ def my_pending_scorecards(session: Session, user: User, now: datetime, due_by: d
 def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datetime,
                                         due_by: datetime | None = None) -> list[Task]:
     """For a recruiter: colleagues' scorecards on my candidates more than 48 hours late."""
-    if not user.has_role(Role.admin, Role.recruiter):
+    if not holds(user, Cap.follow_up):
         return []
     ended_by = before(now, due_by) - ESCALATE_AFTER
     if ended_by < now - OWED_SHOWN:  # the list is full of older tasks
@@ -158,14 +158,14 @@ def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datet
 @provider
 def decisions_waiting(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """For a hiring manager: applications to their jobs waiting for a decision (due two days after they got there)."""
-    if not user.has_role(Role.hiring_manager):
+    if not has_scope(user, Cap.decide, Scope.JOB):
         return []
     waiting = [] if due_by is None else [col(Application.stage_changed_at) <= due_by - DECISION_DUE]
     rows = session.exec(
         select(Application.id, Application.stage_changed_at, Candidate.name, Job.title)
         .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id)
-        .where(Job.hiring_manager_id == user.id, Application.stage == Stage.decision_pending,
+        .where(managed_by(user), Application.stage == Stage.decision_pending,
                col(Candidate.anonymised_at).is_(None), *waiting)
         .order_by(Application.stage_changed_at).limit(200))
     return [Task(kind="decision_waiting", params={"name": name, "job": title}, due_at=changed + DECISION_DUE,

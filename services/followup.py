@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import Role, Stage, tag_list, utcnow
+from models.common import Stage, tag_list, utcnow
 from models.evaluation import Interview, InterviewStatus
 from models.followup import (
     Contact,
@@ -46,15 +46,24 @@ from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services import audit, followup_state
-from services.auth import require, require_current
-from services.candidates import not_erased, owned_by, text_matches
+from services.candidates import load_application, text_matches
 from services.config import get_settings
 from services.db import savepoint
 from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
 from services.lists import among, of
 from services.mail import heard_update, queue_template, team_signature
+from services.policy import (
+    Cap,
+    board_owner,
+    can_follow_up,
+    everywhere,
+    managed_by,
+    not_erased,
+    owned_by,
+    require_cap,
+    require_current_cap,
+)
 
-FOLLOWERS = (Role.admin, Role.recruiter)
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
 # Only word that reached the candidate stops the feedback clock (see `heard_since`).
 STOPPING_OUTCOMES = (Outcome.reached, Outcome.replied)
@@ -67,20 +76,6 @@ class SurveyLinkInvalid(DomainError):
     """Wrong, used or expired: one message for all, so a link reveals nothing."""
 
     key = "survey.link_invalid"
-
-
-def _application(session: Session, application_id: int) -> tuple[Application, Candidate, Job]:
-    row = session.exec(
-        select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
-    ).first()
-    if row is None or row[1].anonymised_at:
-        raise NotFound()
-    return row
-
-
-def _may_follow(actor: User, job: Job) -> bool:
-    return actor.has_role(*FOLLOWERS) or (actor.has_role(Role.hiring_manager) and job.hiring_manager_id == actor.id)
 
 
 # --------------------------------------------------------------------------- the clock and the board
@@ -204,7 +199,7 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
 
     Every open application run through one CTE (with a window, then an aggregate) cost PostgreSQL 30-40 ms at
     100k candidates."""
-    owner = owner_id if actor.has_role(Role.admin) else actor.id  # the owner filter is an admin's
+    owner = board_owner(actor, owner_id)
     focus_app, focus_candidate = focus
     statement = _board_statement(owner is not None, "app" if focus_app else "candidate" if focus_candidate else "")
     running_skip, skip, size = max(running_offset, 0), max(offset, 0), max(limit, 0)
@@ -350,7 +345,7 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     recently changed first — so a backlog of overdue feedback never pushes the candidates at risk off the first
     page. The result's `running` and `others` say how many there are of each. The clocks are computed in the
     database in one light pass; the board's other columns only for the rows shown."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     now = now or utcnow()
     settings = get_settings()
     shown, (running, others), focused = _board_clocks(session, actor, now, owner_id, offset, limit,
@@ -382,25 +377,25 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
 def board_counts(*, session: Session, actor: User, now: datetime | None = None,
                  owner_id: int | None = None) -> tuple[int, int]:
     """How many of the board's applications have a running clock, and how many do not."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     return _board_clocks(session, actor, now or utcnow(), owner_id, 0, 0)[1]
 
 
 # --------------------------------------------------------------------------- contacts and intent
 def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
     """Record a contact with a candidate (stops a running feedback clock); a next-contact date becomes a task."""
-    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current_cap(session, actor, Cap.follow_application)
     data = validate(ContactIn, contact_in)
     candidate = session.get(Candidate, data.candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
     if data.application_id is not None:
-        app, _, job = _application(session, data.application_id)
+        app, _, job = load_application(session, data.application_id)
         if app.candidate_id != candidate.id:
             raise ValidationError.single("application_id", "err.invalid")
-        if not _may_follow(actor, job):
+        if not can_follow_up(actor, job):
             raise NotAllowed()
-    elif not actor.has_role(*FOLLOWERS):
+    elif not everywhere(actor, Cap.follow_application):
         raise NotAllowed()
     now = utcnow()
     if data.next_contact_at is not None:
@@ -425,7 +420,7 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
 def _managed_applications(session: Session, actor: User, candidate_id: int) -> Select:
     """The candidate's applications to jobs `actor` manages, as a subquery; NotAllowed when there is none."""
     theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
-        Application.candidate_id == candidate_id, Job.hiring_manager_id == actor.id)
+        Application.candidate_id == candidate_id, managed_by(actor))
     if session.exec(theirs.limit(1)).first() is None:
         raise NotAllowed()
     return theirs
@@ -434,19 +429,19 @@ def _managed_applications(session: Session, actor: User, candidate_id: int) -> S
 def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: int = 100) -> list[tuple[Contact, str]]:
     """A candidate's contact log, newest first, with who logged each; a hiring manager gets only the contacts
     about applications to the jobs they manage, and none for a candidate of other jobs."""
-    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current_cap(session, actor, Cap.follow_application)
     query = (select(Contact, User.name).join(User, col(User.id) == Contact.by_user_id)
              .where(Contact.candidate_id == candidate_id))
-    if not actor.has_role(*FOLLOWERS):
+    if not everywhere(actor, Cap.follow_application):
         query = query.where(col(Contact.application_id).in_(_managed_applications(session, actor, candidate_id)))
     return list(session.exec(query.order_by(col(Contact.at).desc(), col(Contact.id).desc()).limit(limit)))
 
 
 def latest_intent(*, session: Session, actor: User, application_id: int) -> Intent | None:
     """The newest recorded intent of an application (what the intent form starts from), or None."""
-    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
-    _, _, job = _application(session, application_id)
-    if not _may_follow(actor, job):
+    actor = require_current_cap(session, actor, Cap.follow_application)
+    _, _, job = load_application(session, application_id)
+    if not can_follow_up(actor, job):
         raise NotAllowed()
     return _newest_intent(session, application_id)
 
@@ -462,10 +457,10 @@ def record_intent(*, session: Session, actor: User, intent_in: dict, version: in
     `version` is the version the person's form started from (None or 0: there was none yet). When someone
     recorded a newer one meanwhile — also at the very same moment — this one is refused with a Conflict that
     carries theirs, and nothing is saved."""
-    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
+    actor = require_current_cap(session, actor, Cap.follow_application)
     data = validate(IntentIn, intent_in)
-    _, _, job = _application(session, data.application_id)
-    if not _may_follow(actor, job):
+    _, _, job = load_application(session, data.application_id)
+    if not can_follow_up(actor, job):
         raise NotAllowed()
     base = version or 0
     newest = _newest_intent(session, data.application_id)
@@ -491,9 +486,9 @@ def record_intent(*, session: Session, actor: User, intent_in: dict, version: in
 
 def intent_history(*, session: Session, actor: User, application_id: int) -> list[tuple[Intent, str]]:
     """Every recorded intent of an application, newest first."""
-    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
-    _, _, job = _application(session, application_id)
-    if not _may_follow(actor, job):
+    actor = require_current_cap(session, actor, Cap.follow_application)
+    _, _, job = load_application(session, application_id)
+    if not can_follow_up(actor, job):
         raise NotAllowed()
     return list(session.exec(select(Intent, User.name).join(User, col(User.id) == Intent.by_user_id)
                              .where(Intent.application_id == application_id)
@@ -504,7 +499,7 @@ def risk_of(*, session: Session, actor: User, application_id: int, now: datetime
     """The at-risk reasons of one application (message keys)."""
     now = now or utcnow()
     history = intent_history(session=session, actor=actor, application_id=application_id)
-    app, candidate, _ = _application(session, application_id)
+    app, candidate, _ = load_application(session, application_id)
     contact = session.exec(select(Contact).where(Contact.candidate_id == candidate.id)
                            .order_by(col(Contact.id).desc())).first()
     intent = history[0][0] if history else None
@@ -520,10 +515,10 @@ def _token_hash(token: str) -> str:
 def prepare_candidate_mail(*, session: Session, actor: User, application_id: int, template: str) -> OutboxMessage:
     """A draft from a template in the candidate's language, for the recruiter to preview, edit and send.
     The survey invitation carries a new private link (single use, expiring)."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     if template not in TEMPLATES:
         raise ValidationError.single("template", "err.choice_invalid")
-    app, candidate, job = _application(session, application_id)
+    app, candidate, job = load_application(session, application_id)
     if not candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
     settings = get_settings()
@@ -551,7 +546,7 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
 
 def drafts_for_application(*, session: Session, actor: User, application_id: int) -> list[OutboxMessage]:
     """Mail prepared for this application and not yet sent or discarded."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     return list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
                                                          OutboxMessage.status == MailStatus.draft)
                              .order_by(OutboxMessage.id)))
@@ -571,7 +566,7 @@ def open_survey(*, session: Session, token: str, now: datetime | None = None) ->
     invite = session.exec(select(SurveyInvite).where(SurveyInvite.token_hash == _token_hash(token or ""))).first()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise SurveyLinkInvalid()
-    _, candidate, job = _application(session, invite.application_id)
+    _, candidate, job = load_application(session, invite.application_id)
     return SurveyLink(job=job.title, language=candidate.language)
 
 
@@ -686,7 +681,7 @@ def _survey_groups_cached(session: Session, by: str | None) -> list[SurveyGroup]
 def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[SurveyGroup]:
     """Experience results per job or per stage, over the released answers only (see `_released_answers`);
     a group with fewer than five of them shows only how many answers it received."""
-    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
+    require_cap(actor, Cap.survey_results)
     if by not in ("job", "stage"):
         raise ValidationError.single("by", "err.choice_invalid")
     return _survey_groups_cached(session, by)
@@ -694,7 +689,7 @@ def survey_summary(*, session: Session, actor: User, by: str = "job") -> list[Su
 
 def survey_overall(*, session: Session, actor: User) -> SurveyGroup:
     """The results over every released answer (the same set every group is computed from)."""
-    require(actor, Role.admin, Role.recruiter, Role.hiring_manager)
+    require_cap(actor, Cap.survey_results)
     [overall] = _survey_groups_cached(session, None) or [SurveyGroup(key="", answers=0)]
     return overall
 
@@ -717,7 +712,7 @@ def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
     """Put a candidate in the talent pool, or update their entry, in the caller's transaction (no commit):
     the one way into the pool, for the pool's form and for an application moved to the talent_pool stage (which
     a job's hiring manager may do; `add_to_pool` is the recruiters' own way in)."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    require_cap(actor, Cap.move_stage)
     data = validate_pool_entry(entry_in)
     candidate = session.get(Candidate, data.candidate_id)
     if candidate is None or candidate.anonymised_at:
@@ -741,7 +736,7 @@ def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
 def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: int) -> None:
     """An application moved out of the talent_pool stage (re-engaged): once none of the candidate's
     applications is in that stage any more, their pool entry ends (no commit)."""
-    require(actor, *FOLLOWERS, Role.hiring_manager)
+    require_cap(actor, Cap.move_stage)
     still = session.exec(select(Application.id).where(Application.candidate_id == candidate_id,
                                                       Application.stage == Stage.talent_pool)).first()
     entry = _entry_of(session, candidate_id)
@@ -755,15 +750,15 @@ def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: i
 def pool_entry(*, session: Session, actor: User, candidate_id: int) -> PoolEntry | None:
     """The candidate's talent-pool entry (active or not), for a form to start from; a hiring manager reads it
     only for a candidate of one of their jobs."""
-    actor = require_current(session, actor, *FOLLOWERS, Role.hiring_manager)
-    if not actor.has_role(*FOLLOWERS):
+    actor = require_current_cap(session, actor, Cap.follow_application)
+    if not everywhere(actor, Cap.follow_application):
         _managed_applications(session, actor, candidate_id)
     return _entry_of(session, candidate_id)
 
 
 def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
     """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     entry = keep_in_pool(session=session, actor=actor, entry_in=entry_in)
     session.flush()
     return entry
@@ -771,7 +766,7 @@ def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
 
 def remove_from_pool(*, session: Session, actor: User, candidate_id: int) -> PoolEntry:
     """Take a candidate out of the talent pool."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     entry = session.exec(select(PoolEntry).where(PoolEntry.candidate_id == candidate_id,
                                                  PoolEntry.status == "active")).first()
     if entry is None:
@@ -792,7 +787,7 @@ POOL_PICKER_SLICE = 4000
 def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: int = 50) -> list[Candidate]:
     """Candidates who may be added to the pool from its page: not in it, and with no application still open
     (every one rejected, withdrawn or pooled — or none at all), matching `q` (name, email, phone, WeChat)."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
                                             col(Application.stage).not_in(CLOSED_STAGES)).correlate(Candidate)
     pooled = select(PoolEntry.id).where(PoolEntry.candidate_id == Candidate.id,
@@ -846,7 +841,7 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
     """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
     a page at a time (`count_pool` says how many match). Each row: the entry (id, candidate_id, reason,
     job_family, revisit_on, added_at), the candidate (id, name, email, phone, tags) and the tags as a list."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     # Only what the list and its row's actions show, as plain rows: 200 whole entries and candidates cost the ORM
     # more than the database's reads (11 → 7 ms at 100k on PostgreSQL).
     entries = list(session.execute(_pool_query(q, tag, job_family).with_only_columns(
@@ -861,13 +856,13 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
 
 def count_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "") -> int:
     """How many people of the active talent pool match the search."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     return session.exec(select(func.count()).select_from(_pool_query(q, tag, job_family).subquery())).one()
 
 
 def job_families(*, session: Session, actor: User) -> list[str]:
     """The job families in use in the pool (for the filter)."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     return [f for f in session.exec(select(PoolEntry.job_family).where(PoolEntry.status == "active",
                                                                        PoolEntry.job_family != "")
                                     .distinct().order_by(PoolEntry.job_family))]
@@ -875,7 +870,7 @@ def job_families(*, session: Session, actor: User) -> list[str]:
 
 def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: int) -> OutboxMessage:
     """A re-engagement draft for a pooled candidate, in their language, to preview, edit and send."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     candidate = session.get(Candidate, candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
@@ -890,7 +885,7 @@ def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: in
 
 def pool_drafts(*, session: Session, actor: User, candidate_id: int) -> list[OutboxMessage]:
     """Unsent re-engagement drafts for one candidate."""
-    require(actor, *FOLLOWERS)
+    require_cap(actor, Cap.follow_up)
     return list(session.exec(select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id,
                                                          col(OutboxMessage.application_id).is_(None),
                                                          OutboxMessage.status == MailStatus.draft)))

@@ -12,12 +12,10 @@ from sqlmodel import Session, col, select
 
 import services.tasks  # its LIMIT read when a list is made (tests lower it)
 from models.candidate import Application, Candidate
-from models.common import Role
 from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
-from services.candidates import not_erased
 from services.config import Settings, get_settings
 from services.followup import (
     ACTIVE,
@@ -29,6 +27,7 @@ from services.followup import (
     revisit_time,
 )
 from services.lists import of, walk
+from services.policy import Cap, holds, not_erased, sees_every_owner
 from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
 from services.tasks import HORIZON, Task, before, provider
 
@@ -74,7 +73,7 @@ def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
                    col(Candidate.anonymised_at).is_(None), clock_runs(recent.c.ended)))
 
 
-@rule("feedback_due", recipients=(Role.admin, Role.recruiter))
+@rule("feedback_due", recipients=Cap.follow_up)
 def feedback_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     """Word to the candidate is due within N hours of the interview: warn the owner before, and when it passes."""
     now = scan.now
@@ -104,7 +103,7 @@ def feedback_due(scan: Scan, settings: Settings) -> Iterable[Found]:
             link=f"{base}/follow_up?application={row.application_id}", due=local)
 
     yield Found("feedback_due", query, words, cap=2000)
-@rule("next_contact", recipients=(Role.admin, Role.recruiter, Role.hiring_manager))
+@rule("next_contact", recipients=Cap.follow_application)
 def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
     now = scan.now
@@ -132,7 +131,7 @@ def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
     yield Found("next_contact", query, words, cap=2000)
 
 
-@rule("pool_revisit", recipients=(Role.admin, Role.recruiter))
+@rule("pool_revisit", recipients=Cap.follow_up)
 def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
     """A talent-pool candidate whose revisit date has come reminds the person who pooled them: a full pass looks
     at the last 30 days' dates, an incremental one at the day whose 09:00 came since the last pass, if any."""
@@ -164,7 +163,7 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
 @provider(reach=LOOKBACK)
 def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Candidates of mine waiting for word after an interview, due N hours after it ended (oldest first)."""
-    if not user.has_role(Role.admin, Role.recruiter):
+    if not holds(user, Cap.follow_up):
         return []
     hours = timedelta(hours=get_settings().feedback_hours)
     ended_by = before(now, None if due_by is None else due_by - hours)
@@ -205,15 +204,15 @@ def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime
 @provider
 def contact_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Next-contact dates I set that have come or come within the horizon (and no newer contact since)."""
-    if not user.has_role(Role.admin, Role.recruiter, Role.hiring_manager):
+    if not holds(user, Cap.follow_application):
         return []
     # The link opens the follow-up board only where the candidate is on the reader's board (an open application;
     # a recruiter's own candidate): a hiring manager has no board, and a closed candidate is not on it.
     open_app = select(Application.id).where(Application.candidate_id == Contact.candidate_id,
                                             col(Application.stage).in_(ACTIVE)).correlate(Contact).exists()
     owner = of(Candidate.owner_id, Candidate.id == Contact.candidate_id)
-    on_board = open_app if user.has_role(Role.admin) else and_(open_app, owner == user.id) \
-        if user.has_role(Role.recruiter) else literal(False)
+    on_board = open_app if sees_every_owner(user) else and_(open_app, owner == user.id) \
+        if holds(user, Cap.follow_up) else literal(False)
     at = col(Contact.next_contact_at)
     # My contacts by their next-contact date (the index on (by_user_id, next_contact_at)), earliest first, until
     # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
@@ -233,7 +232,7 @@ def contact_tasks(session: Session, user: User, now: datetime, due_by: datetime 
 @provider
 def pool_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Talent-pool candidates I pooled whose revisit date has come or comes within the horizon."""
-    if not user.has_role(Role.admin, Role.recruiter):
+    if not holds(user, Cap.follow_up):
         return []
     horizon = before(now + HORIZON, due_by).astimezone(get_settings().tz).date()  # (due at 09:00 that day)
     rows = session.exec(

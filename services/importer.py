@@ -17,15 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.candidate import SOURCES, Candidate, CandidateCreate
-from models.common import Language, Role, phone_digits, utcnow
+from models.common import Language, phone_digits, utcnow
 from models.import_mapping import ImportMapping
 from models.job import Job
 from models.user import User
 from services import candidates as candidate_service
-from services.auth import require
 from services.db import savepoint
 from services.errors import DomainError, ValidationError, validate
 from services.i18n import LANGUAGES, t
+from services.policy import Cap, may_own_candidates, require_cap
 from services.spreadsheet import unquote_cell
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -327,7 +327,7 @@ def header_signature(header: list[str]) -> str:
 
 def load_mapping(*, session: Session, actor: User, header: list[str], kind: str = "candidates") -> list[str] | None:
     """The mapping last confirmed for files with these headers, if any (and still valid)."""
-    require(actor, *candidate_service.EDITORS)
+    require_cap(actor, Cap.edit_candidates)
     saved = session.exec(select(ImportMapping).where(ImportMapping.kind == kind,
                                                      ImportMapping.signature == header_signature(header))).first()
     if saved is None:
@@ -344,7 +344,7 @@ def load_mapping(*, session: Session, actor: User, header: list[str], kind: str 
 def save_mapping(*, session: Session, actor: User, header: list[str], mapping: list[str],
                  kind: str = "candidates") -> None:
     """Remember the confirmed mapping for the next file with the same headers (replaces an older one)."""
-    require(actor, *candidate_service.EDITORS)
+    require_cap(actor, Cap.edit_candidates)
     check_mapping(mapping)
     if len(mapping) != len(header):
         raise ValidationError.single("mapping", "err.choice_invalid")
@@ -431,7 +431,7 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
 
 def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str]]) -> ImportReport:
     """Create a candidate (and application, when a job is named) per row; if any row is bad, create none."""
-    require(actor, *candidate_service.EDITORS)
+    require_cap(actor, Cap.edit_candidates)
     report = ImportReport()
     owners = {u.email: u for u in session.exec(select(User).where(User.is_active))}
     jobs = list(session.exec(select(Job)))
@@ -460,7 +460,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
         owner_email = row.get("owner_email", "").lower()
         if owner_email:
             owner = owners.get(owner_email)
-            if owner is None or not owner.has_role(Role.recruiter, Role.admin):
+            if owner is None or not may_own_candidates(owner):
                 report.errors.append(RowError(index, "owner_email", "err.not_a_recruiter", value=owner_email))
             else:
                 data["owner_id"] = owner.id

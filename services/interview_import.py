@@ -13,11 +13,11 @@ from models.evaluation import InterviewMode, InterviewRound
 from models.job import Job
 from models.user import User
 from services import evaluation
-from services.auth import require
 from services.config import get_settings
 from services.db import savepoint
 from services.errors import DomainError, ValidationError
 from services.importer import ImportReport, RowError, make_choices, normalise_choice, row_numbers
+from services.policy import Cap, may_sit_on_panels, require_cap
 
 HEADERS = {
     "candidate_email": "candidate_email", "email": "candidate_email", "候选人邮箱": "candidate_email",
@@ -45,7 +45,7 @@ def _parse_start(text: str) -> datetime | None:
 
 def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str]]) -> ImportReport:
     """Schedule one interview per row; if any row is wrong, schedule none and report each problem by row."""
-    require(actor, *evaluation.SCHEDULERS)
+    require_cap(actor, Cap.schedule)
     report = ImportReport()
     rounds = evaluation.list_rounds(session=session, actor=actor)
     round_by_name = ({normalise_choice(r.name_zh): r for r in rounds} | {normalise_choice(r.name_en): r for r in rounds}
@@ -94,7 +94,7 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
                                           value=row.get("mode", "")))
         panel_emails = [e.strip().lower() for e in re.split(r"[;,，；\s]+", row.get("interviewers", "")) if e.strip()]
         panel = [staff.get(e) for e in panel_emails]
-        if not panel or any(p is None or not p.has_role(*evaluation.PANEL_ROLES) for p in panel):
+        if not panel or any(p is None or not may_sit_on_panels(p) for p in panel):
             report.errors.append(RowError(number, "interviewers", "err.not_an_interviewer",
                                           value=row.get("interviewers", "")))
         if len(report.errors) > errors_before:

@@ -6,28 +6,25 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from models.candidate import Application
-from models.common import JobStatus, Role, utcnow
+from models.common import JobStatus, utcnow
 from models.job import Job, JobCreate, JobUpdate
 from models.user import User
 from services import audit
-from services.auth import require
 from services.errors import Conflict, NotFound, ValidationError, validate
-
-EDITORS = (Role.admin, Role.recruiter)
-STAFF = (Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer)
+from services.policy import Cap, allows, everywhere, managed_by, may_manage_jobs, require_cap
 
 
 def _check_manager(session: Session, manager_id: int | None) -> None:
     if manager_id is None:
         return
     manager = session.get(User, manager_id)
-    if manager is None or not manager.is_active or not manager.has_role(Role.hiring_manager):
+    if manager is None or not manager.is_active or not may_manage_jobs(manager):
         raise ValidationError.single("hiring_manager_id", "err.not_a_manager")
 
 
 def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None) -> list[dict]:
     """Jobs with their open application count; a hiring manager who is not a recruiter sees only theirs."""
-    require(actor, *STAFF)
+    require_cap(actor, Cap.view_jobs)
     # Per job from the (job_id, stage, candidate_id) index: a range count each (1 ms at 100k on SQLite); one
     # GROUP BY over every open application measured slower (23 ms), as it reads them all.
     open_apps = (
@@ -36,8 +33,8 @@ def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None)
         .scalar_subquery()
     )
     query = select(Job, User.name, open_apps).join(User, col(User.id) == Job.hiring_manager_id, isouter=True)
-    if not actor.has_role(Role.admin, Role.recruiter, Role.interviewer):
-        query = query.where(Job.hiring_manager_id == actor.id)
+    if not everywhere(actor, Cap.view_jobs):
+        query = query.where(managed_by(actor))
     if status:
         query = query.where(Job.status == status)
     query = query.order_by(col(Job.status).desc(), Job.title)
@@ -46,17 +43,16 @@ def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None)
 
 def get_job(*, session: Session, actor: User, job_id: int) -> Job:
     """One job, if the actor may see it."""
-    require(actor, *STAFF)
+    require_cap(actor, Cap.view_jobs)
     job = session.get(Job, job_id)
-    only_own = not actor.has_role(Role.admin, Role.recruiter, Role.interviewer)
-    if job is None or (only_own and job.hiring_manager_id != actor.id):
+    if job is None or not allows(actor, Cap.view_jobs, job):
         raise NotFound()
     return job
 
 
 def create_job(*, session: Session, actor: User, job_in: dict) -> Job:
     """Open a new job (admin, recruiter)."""
-    require(actor, *EDITORS)
+    require_cap(actor, Cap.edit_jobs)
     data = validate(JobCreate, job_in)
     _check_manager(session, data.hiring_manager_id)
     job = Job.model_validate(data)
@@ -70,7 +66,7 @@ def create_job(*, session: Session, actor: User, job_in: dict) -> Job:
 
 def update_job(*, session: Session, actor: User, job_id: int, version: int, job_in: dict) -> Job:
     """Edit a job, closing or reopening it too; refused with Conflict when someone saved it meanwhile."""
-    require(actor, *EDITORS)
+    require_cap(actor, Cap.edit_jobs)
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound()

@@ -17,17 +17,16 @@ from sqlalchemy import case, literal, or_, union_all, update
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
-from models.common import Role, check_email, utcnow
+from models.common import check_email, utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from models.user import User
 from models.worker import WorkerHeartbeat
-from services.auth import require
 from services.config import ROOT, Settings, get_settings
 from services.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from services.policy import Cap, require_cap, sees_every_owner
 
 TEMPLATES = ROOT / "templates" / "mail"
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-OUTBOX_VIEWERS = (Role.admin, Role.recruiter)
 
 
 @dataclass
@@ -181,7 +180,7 @@ def queue_templates(*, session: Session, template: str, messages: list[dict[str,
 
 def queue_test_message(*, session: Session, actor: User, to: str) -> OutboxMessage:
     """Queue a test message to `to` (admin); it goes out with the next worker run, or waits held."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.mail_test)
     now = utcnow()
     message = queue_template(
         session=session, template="test_message", language=actor.language, to=to,
@@ -213,7 +212,7 @@ COUNT_CAP = 1_000  # the outbox counts each status up to this many (as the candi
 def list_outbox(*, session: Session, actor: User, status: str | None = None, page: int = 1,
                 page_size: int = 50) -> tuple[list[OutboxMessage], dict[str, int]]:
     """One page of the outbox, newest first, and the number of messages in each status."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     # The list shows no bodies: left unread (a page of 50 stored bodies cost PostgreSQL ~50 ms to fetch).
     query = select(OutboxMessage).options(defer(OutboxMessage.html), defer(OutboxMessage.text)) \
         .order_by(col(OutboxMessage.id).desc())
@@ -233,13 +232,13 @@ def list_outbox(*, session: Session, actor: User, status: str | None = None, pag
 
 def worker_heartbeats(*, session: Session, actor: User) -> list[WorkerHeartbeat]:
     """Every worker that ever ran against this database, the most recent pass first (nothing changes)."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     return list(session.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_pass_at).desc())))
 
 
 def get_message(*, session: Session, actor: User, message_id: int) -> tuple[OutboxMessage, list[OutboxAttachment]]:
     """One message with its attachments, for the preview."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound()
@@ -249,7 +248,7 @@ def get_message(*, session: Session, actor: User, message_id: int) -> tuple[Outb
 
 def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
     """Send a failed (or cancelled) message again with a fresh set of attempts."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
     result = session.exec(  # type: ignore[call-overload]
         update(OutboxMessage)
@@ -265,7 +264,7 @@ def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMe
 
 def cancel_message(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
     """Stop a message that has not gone out yet (queued, held, or waiting to retry)."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     result = session.exec(  # type: ignore[call-overload]
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id,
@@ -390,7 +389,7 @@ def _draft_update(session: Session, message_id: int, version: int | None, **valu
 def save_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str,
                version: int | None = None) -> OutboxMessage:
     """Keep the edited subject and text of a draft without sending it (recruiter, admin)."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     subject, text, html = _edited_draft(session, message_id, subject, text)
     return _draft_update(session, message_id, version, subject=subject, text=text, html=html)
 
@@ -399,7 +398,7 @@ def send_draft(*, session: Session, actor: User, message_id: int, subject: str, 
                version: int | None = None) -> OutboxMessage:
     """Send a prepared draft after review, with the subject and text as edited (recruiter, admin); it goes once,
     however many tabs press Send."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     subject, text, html = _edited_draft(session, message_id, subject, text)
     status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
     return _draft_update(session, message_id, version, status=status, subject=subject, text=text, html=html,
@@ -408,14 +407,14 @@ def send_draft(*, session: Session, actor: User, message_id: int, subject: str, 
 
 def discard_draft(*, session: Session, actor: User, message_id: int, version: int | None = None) -> OutboxMessage:
     """Drop a prepared draft without sending it."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     return _draft_update(session, message_id, version, status=MailStatus.cancelled)
 
 
 def drafts_waiting_for(*, session: Session, actor: User, limit: int = 200) -> list[OutboxMessage]:
     """Drafts to candidates waiting for this person to review: those of the candidates they own; an admin also
     gets the drafts of candidates nobody owns. Oldest first."""
-    require(actor, *OUTBOX_VIEWERS)
+    require_cap(actor, Cap.outbox)
     return list(session.exec(waiting_drafts(actor).order_by(col(OutboxMessage.id)).limit(limit)))
 
 
@@ -424,7 +423,7 @@ def waiting_drafts(reader: User, *columns: Any) -> Any:
     from models.candidate import Candidate  # mail knows no screen; the candidate decides whose draft it is
 
     mine = Candidate.owner_id == reader.id
-    if reader.has_role(Role.admin):
+    if sees_every_owner(reader):
         mine = or_(mine, col(Candidate.owner_id).is_(None))
     # Read from the drafts (few) and test each one's candidate — not from the person's candidates (tens of
     # thousands), where PostgreSQL without statistics started (1.9 s at 100k candidates). A scalar subquery, not

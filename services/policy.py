@@ -2,7 +2,10 @@
 
 The navigation opens a page to whoever holds its capability, and the role × service matrix test calls every
 public service function as every kind of user and compares the outcome with `SERVICES` below. A rule that
-changes here changes in both.
+changes here changes in both. Services ask this module and nothing else: `require_cap` / `require_current_cap`
+at their door, the named rules below (`can_follow_up(actor, job)`, `can_decide`, `sees_all_scorecards` …) for one
+record, and the SQL scopes (`job_scope`, `visible_candidate`, `owned_by`, `not_erased`) in their list queries. No
+service names a role (tests/services/test_policy_is_one.py checks).
 
 Scopes: `ANY` — every record; `JOB` — only the jobs the person is hiring manager of; `PANEL` — only the
 interviews the person sits on; `PANEL_SUBMITTED` — only interviews they sit on, once their own card is in.
@@ -12,8 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import and_, exists, literal
+from sqlmodel import Session, col, select
+
+from models.candidate import Application, Candidate
 from models.common import Role
+from models.job import Job
 from models.user import User
 from services.errors import NotAllowed
 
@@ -173,7 +182,7 @@ SERVICES: dict[str, Cap] = {
 # Steps that other services take inside their own transaction after checking who acts; they take the actor
 # only to record who did it. Pages never call them (a test checks).
 STEPS: frozenset[str] = frozenset({
-    "audit.record", "auth.require_current", "followup.keep_in_pool", "followup.leave_pool_on_reengagement",
+    "audit.record", "followup.keep_in_pool", "followup.leave_pool_on_reengagement",
     "interview_invites.notify_panel", "interview_invites.prepare_confirmation",
 })
 
@@ -210,3 +219,134 @@ def require_cap(user: User | None, cap: Cap) -> User:
 def pages_for(user: User) -> list[PageRule]:
     """The screens `user` may open, in menu order."""
     return [page for page in PAGES if holds(user, page.cap)]
+
+
+def has_scope(user: User, cap: Cap, scope: Scope) -> bool:
+    """True when one of `user`'s roles holds `cap` in exactly `scope` (a manager's JOB scope beside an admin's ANY)."""
+    return any(CAPABILITIES[cap].get(role) == scope for role in user.role_set)
+
+
+def everywhere(user: User, cap: Cap) -> bool:
+    """True when `user` holds `cap` for every record (scope ANY), not only for some."""
+    return scope_of(user, cap) == Scope.ANY
+
+
+def require_current_cap(session: Session, actor: User | None, cap: Cap) -> User:
+    """As `require_cap`, on the person's roles and status as the database has them now.
+
+    A browser tab (or a long-running caller) holds a User loaded before an admin removed a role or deactivated
+    the account; its stale copy must not keep the access. Returns the current row, to be used from then on."""
+    if actor is None or actor.id is None:
+        raise NotAllowed()
+    return require_cap(session.get(User, actor.id, populate_existing=True), cap)
+
+
+# --------------------------------------------------------------------------- rules about one record
+def manages(user: User, job: Job) -> bool:
+    """True when `user` is the job's hiring manager and still holds the role."""
+    return user.has_role(Role.hiring_manager) and job.hiring_manager_id == user.id
+
+
+def allows(user: User, cap: Cap, job: Job) -> bool:
+    """True when `user` holds `cap` for `job`: everywhere, or in the JOB scope as its hiring manager. A PANEL scope
+    is about one interview, not a job (services.evaluation asks who sits on its panel)."""
+    return everywhere(user, cap) or (holds(user, cap) and has_scope(user, cap, Scope.JOB) and manages(user, job))
+
+
+def can_follow_up(user: User, job: Job) -> bool:
+    """Contacts, intent and risk of an application to `job`."""
+    return allows(user, Cap.follow_application, job)
+
+
+def can_decide(user: User, job: Job) -> bool:
+    """Decide on an application to `job` (advance, offer, reject, hold)."""
+    return allows(user, Cap.decide, job)
+
+
+def can_move_stage(user: User, job: Job) -> bool:
+    """Move an application to `job` from stage to stage."""
+    return allows(user, Cap.move_stage, job)
+
+
+def sees_all_scorecards(user: User, job: Job) -> bool:
+    """Every submitted scorecard of an application to `job`, on whichever panel; anyone else sees only the cards of
+    the interviews they sat on, once their own is in (services.evaluation's `_visibility`)."""
+    return allows(user, Cap.read_debrief, job)
+
+
+def may_sit_on_panels(user: User) -> bool:
+    """Whether `user` may be put on an interview's panel (whatever their active flag: the caller tests that)."""
+    return user.has_role(*roles_of(Cap.score))
+
+
+def may_own_candidates(user: User) -> bool:
+    """Whether `user` may be a candidate's owner — the recruiter whose board and reminders the candidate is on."""
+    return user.has_role(*roles_of(Cap.follow_up))
+
+
+def may_manage_jobs(user: User) -> bool:
+    """Whether `user` may be named a job's hiring manager."""
+    return user.has_role(Role.hiring_manager)
+
+
+def owns_what_they_add(user: User) -> bool:
+    """A recruiter becomes the owner of a candidate they add without naming one; an admin who does not recruit
+    leaves it open."""
+    return user.has_role(Role.recruiter)
+
+
+def sees_every_owner(user: User) -> bool:
+    """An admin reads every recruiter's follow-up board and the drafts of candidates nobody owns; a recruiter reads
+    those of their own candidates."""
+    return user.has_role(Role.admin)
+
+
+def board_owner(user: User, owner_id: int | None) -> int | None:
+    """Whose candidates' applications `user`'s follow-up board shows: the owner asked for, or everyone's (None),
+    for those who see every owner; else their own."""
+    return owner_id if sees_every_owner(user) else user.id
+
+
+# --------------------------------------------------------------------------- SQL scopes of list queries
+def not_erased(candidate_id: Any) -> Any:
+    """SQL: the candidate `candidate_id` (a column of the enclosing query) is not anonymised — tested against the
+    small set of erased candidates, read once from its partial index, not by a lookup of each row's candidate
+    (which PostgreSQL turned into a hash join over every candidate)."""
+    return col(candidate_id).not_in(select(Candidate.id).where(col(Candidate.anonymised_at).is_not(None)))
+
+
+def owned_by(owner_id: Any) -> Any:
+    """SQL: the application of the enclosing query is of `owner_id`'s candidate, not anonymised — the owner kept on
+    the application (`application.owner_id`, an index range of its own), the erased left out as the small set
+    they are. Not a lookup of each application's candidate: without statistics both planners began with every
+    candidate of the owner (tens of thousands), and with them each of 14.5k open applications cost PostgreSQL
+    a candidate lookup per board render at 100k."""
+    return and_(col(Application.owner_id) == owner_id, not_erased(Application.candidate_id))
+
+
+def managed_by(user: User) -> Any:
+    """SQL: the job of the enclosing query is one `user` is named hiring manager of (the JOB scope's records)."""
+    return Job.hiring_manager_id == user.id
+
+
+def job_scope(user: User, cap: Cap = Cap.view_candidates) -> Any:
+    """SQL: the ids of the jobs whose applications `user` may see — None for all (scope ANY), else the jobs they
+    manage.
+
+    A candidate shared with another manager's job is visible to a hiring manager, but that job's application,
+    stages, reasons, audit, mail and contacts are not."""
+    if everywhere(user, cap):
+        return None
+    return select(Job.id).where(managed_by(user))
+
+
+def visible_candidate(user: User) -> Any:
+    """SQL: the candidate of the enclosing query is one `user` may see (for one candidate; a list reads its scope
+    from an index: services.candidates' `_matching`)."""
+    if everywhere(user, Cap.view_candidates):
+        return literal(True)
+    if has_scope(user, Cap.view_candidates, Scope.JOB):
+        return exists().where(
+            Application.candidate_id == Candidate.id, Application.job_id == Job.id, managed_by(user),
+        )
+    return literal(False)

@@ -10,7 +10,7 @@ NOTHING … RETURNING, so however often it runs and however many workers run it,
 only that one queues a mail (or, for people who chose the daily digest, waits for the digest). Later screens
 add rules with the `@rule` decorator, e.g.
 
-    @rule("offer_expiring", recipients=(Role.recruiter,))
+    @rule("offer_expiring", recipients=Cap.follow_up)
     def offer_expiring(now, settings):
         query = select(key("offer:", Offer.id).label("item_key"), date_text(Offer.expires_on).label("window"),
                        col(Offer.owner_id).label("user_id"), Candidate.name).join(…).where(…)
@@ -61,13 +61,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import Role, Stage, utcnow
+from models.common import Stage, utcnow
 from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
 from services.config import Settings, get_settings
 from services.db import session_scope, upsert_insert
 from services.mail import queue_template, queue_templates
+from services.policy import Cap, holds
 
 
 @dataclass
@@ -178,30 +179,30 @@ class Scans:
 Rule = Callable[[Scan, Settings], Iterable[Found]]
 RULES: dict[str, Rule] = {}
 RULES_COMPLETE = False  # set by services.registry once every screen's rules are registered
-# The roles a reminder is for, by the item's rule: a person who no longer holds one (an owner who stopped
-# recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
-RECIPIENT_ROLES: dict[str, tuple[Role, ...]] = {}
+# The capability a reminder is for, by the item's rule (services.policy): a person who no longer holds it (an owner
+# who stopped recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
+RECIPIENTS: dict[str, Cap] = {}
 
 
-def rule(name: str, recipients: tuple[Role, ...] = ()) -> Callable[[Rule], Rule]:
-    """Register a reminder rule under `name`, for people holding one of `recipients` (any role when empty)."""
+def rule(name: str, recipients: Cap | None = None) -> Callable[[Rule], Rule]:
+    """Register a reminder rule under `name`, for people holding `recipients` (any role when None)."""
 
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
         fn.reminder_rule = name  # type: ignore[attr-defined]  # found by tests/services/test_registry.py
-        if recipients:
-            RECIPIENT_ROLES[name] = recipients
+        if recipients is not None:
+            RECIPIENTS[name] = recipients
         return fn
 
     return register
 
 
 def may_receive(person: User | None, rule_name: str) -> bool:
-    """True when `person` is active and still holds a role the rule's reminders are for."""
+    """True when `person` is active and still holds the capability the rule's reminders are for."""
     if person is None or not person.is_active or not person.role_set:
         return False
-    roles = RECIPIENT_ROLES.get(rule_name, ())
-    return not roles or person.has_role(*roles)
+    cap = RECIPIENTS.get(rule_name)
+    return cap is None or holds(person, cap)
 
 
 def candidate_link(settings: Settings, candidate_id: int) -> str:
@@ -335,7 +336,7 @@ STALE_STAGES = (Stage.interviewing, Stage.decision_pending, Stage.offer)
 STALE_MAX_PERIODS = 4  # after four reminders the application is left to My tasks; no endless nagging
 
 
-@rule("stale_application", recipients=(Role.recruiter, Role.admin))
+@rule("stale_application", recipients=Cap.follow_up)
 def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
     """An open application without a stage change for N days reminds the candidate's owner, once per N days."""
     now = scan.now

@@ -15,14 +15,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import Role, utcnow
+from models.common import utcnow
 from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
-from services.auth import require_current
-from services.candidates import not_erased
 from services.config import get_settings
 from services.lists import of, walk
+from services.policy import Cap, holds, not_erased, require_current_cap
 from services.reminders import STALE_STAGES
 
 
@@ -73,7 +72,7 @@ def before(bound: datetime, due_by: datetime | None) -> datetime:
 @provider
 def stale_applications(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Applications of my candidates that have not moved for N days (or will within the horizon)."""
-    if not user.has_role(Role.recruiter, Role.admin):
+    if not holds(user, Cap.follow_up):
         return []
     days = timedelta(days=get_settings().stale_application_days)
     # Mine (the owner kept on the application), the oldest first, along the (owner_id, stage, stage_changed_at)
@@ -102,7 +101,7 @@ def stale_applications(session: Session, user: User, now: datetime, due_by: date
 def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
     """Mail drafts to my candidates (a rejection prepared by a decision, say) waiting for me to review and send:
     due as soon as they were prepared."""
-    if not user.has_role(Role.recruiter, Role.admin):
+    if not holds(user, Cap.outbox):
         return []
     from services.mail import waiting_drafts
 
@@ -119,7 +118,7 @@ def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> l
     """The signed-in person's due and soon-due work, most urgent (earliest due) first (by the roles they hold now)."""
     if not PROVIDERS_COMPLETE:
         raise RuntimeError("import services.registry first: without it some screens' tasks would be missing")
-    actor = require_current(session, actor)
+    actor = require_current_cap(session, actor, Cap.use_app)
     now = now or utcnow()
     tasks: list[Task] = []
     due_by: datetime | None = None  # once LIMIT are found: the last one's due time; nothing later is read

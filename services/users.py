@@ -10,13 +10,14 @@ from sqlmodel import Session, col, select
 from models.common import Language, Role
 from models.user import User, UserCreate, UserUpdate
 from services import audit
-from services.auth import check_password_strength, hash_password, require, revoke_all_sessions
+from services.auth import check_password_strength, hash_password, revoke_all_sessions
 from services.errors import Conflict, NotAllowed, NotFound, ValidationError, validate
+from services.policy import Cap, require_cap
 
 
 def list_users(*, session: Session, actor: User, role: Role | None = None, active_only: bool = False) -> list[User]:
     """Staff accounts, by name; any signed-in staff member may list them (to pick owners, managers)."""
-    require(actor)
+    require_cap(actor, Cap.use_app)
     query = select(User).order_by(User.name)
     if role:
         query = query.where(col(User.roles).contains(role.value))
@@ -27,7 +28,7 @@ def list_users(*, session: Session, actor: User, role: Role | None = None, activ
 
 def create_user(*, session: Session, actor: User, user_in: dict) -> User:
     """Create a local account with roles (admin only)."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.manage_users)
     data = validate(UserCreate, user_in)
     if data.password is not None:
         check_password_strength(data.password)
@@ -83,7 +84,7 @@ def update_user(*, session: Session, actor: User, user_id: int, user_in: dict,
     """Change a user's name, language, roles or active flag (admin only); the last admin stays an admin, and an
     admin cannot take their own admin role or deactivate themselves. With `seen_version` (edit_version() of
     what the editor showed) a change saved meanwhile by someone else is refused as a Conflict."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.manage_users)
     data = {k: v for k, v in validate(UserUpdate, user_in).model_dump(exclude_unset=True).items() if v is not None}
     if "roles" in data or "is_active" in data:
         # The admins' rows first, in id order: two admins demoting each other at once are then checked one after
@@ -117,7 +118,7 @@ def set_password(*, session: Session, actor: User, user_id: int, password: str,
                  seen_version: str | None = None) -> User:
     """Set another user's password (admin only); their open sessions end. With `seen_version`, a password or
     account changed meanwhile (another admin's reset at the same moment) is refused as a Conflict."""
-    require(actor, Role.admin)
+    require_cap(actor, Cap.manage_users)
     check_password_strength(password)
     password_hash = hash_password(password)  # slow on purpose: done before the row is locked
     user = _locked_user(session, user_id, seen_version)
@@ -144,7 +145,7 @@ def set_language(*, session: Session, actor: User, language: Language) -> User:
 
 def set_reminder_mode(*, session: Session, actor: User, mode: str) -> User:
     """Choose between a mail per reminder ("single") and one daily digest ("digest") for oneself."""
-    require(actor)
+    require_cap(actor, Cap.use_app)
     if mode not in ("single", "digest"):
         raise ValidationError.single("reminder_mode", "err.choice_invalid")
     user = session.get(User, actor.id)

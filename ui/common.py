@@ -20,6 +20,7 @@ from services.config import get_settings
 from services.db import session_scope
 from services.errors import Conflict, DomainError, ValidationError
 from services.i18n import detect_language, t
+from services.policy import Cap, holds
 
 T = TypeVar("T")
 USER_KEY = "auth_user"
@@ -83,6 +84,11 @@ def current_user() -> User:
 def has_role(*roles: Role) -> bool:
     user = st.session_state.get(USER_KEY)
     return bool(user and user.has_role(*roles))
+
+
+def can(cap: Cap) -> bool:
+    """Whether the signed-in user holds `cap` (services.policy): what a page offers follows what the services allow."""
+    return holds(st.session_state.get(USER_KEY), cap)
 
 
 @contextmanager

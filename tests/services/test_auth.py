@@ -12,8 +12,9 @@ import services.config
 from models.audit import AuditLog
 from models.common import Role, utcnow
 from models.user import AuthSession, LoginThrottle, User
-from services import auth, users
+from services import auth, policy, users
 from services.errors import AuthFailed, NotAllowed, ValidationError
+from services.policy import Cap
 from tests.factories import PASSWORD, action, done
 
 WRONG = "wrong-password-1"
@@ -460,28 +461,27 @@ def test_company_sign_on_with_an_invalid_email_is_refused(session) -> None:
 
 def test_a_roleless_account_is_refused_everything_until_an_admin_gives_a_role(session) -> None:
     user = auth.sso_user(session=session, email="new@example.com")
-    with pytest.raises(NotAllowed):
-        auth.require(user)
-    with pytest.raises(NotAllowed):
-        auth.require(user, *Role)
+    for cap in Cap:
+        with pytest.raises(NotAllowed):
+            policy.require_cap(user, cap)
     with pytest.raises(NotAllowed):
         users.list_users(session=session, actor=user)
 
 
-# --- require ----------------------------------------------------------------------------------------------------
+# --- require_cap ------------------------------------------------------------------------------------------------
 
 
-def test_require_returns_an_active_user_holding_one_of_the_roles(make) -> None:
+def test_require_cap_returns_an_active_user_one_of_whose_roles_holds_the_capability(make) -> None:
     user = make.user("hiring_manager,interviewer")
-    assert auth.require(user, Role.interviewer) is user
-    assert auth.require(user, Role.admin, Role.hiring_manager) is user
+    assert policy.require_cap(user, Cap.score) is user
+    assert policy.require_cap(user, Cap.decide) is user
 
 
-def test_require_refuses_nobody_a_deactivated_user_and_a_missing_role(make) -> None:
+def test_require_cap_refuses_nobody_a_deactivated_user_and_a_missing_capability(make) -> None:
     with pytest.raises(NotAllowed):
-        auth.require(None)
+        policy.require_cap(None, Cap.use_app)
     with pytest.raises(NotAllowed):
-        auth.require(make.admin(is_active=False), Role.admin)
+        policy.require_cap(make.admin(is_active=False), Cap.manage_users)
     with pytest.raises(NotAllowed) as caught:
-        auth.require(make.user("interviewer"), Role.admin, Role.recruiter)
+        policy.require_cap(make.user("interviewer"), Cap.follow_up)
     assert caught.value.key == "err.not_allowed"
