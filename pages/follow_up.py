@@ -63,7 +63,7 @@ board = call(followup.follow_up_board, actor=user, now=now, owner_id=owner_id, o
              running_offset=running_offset) or []
 others, running = getattr(board, "others", 0), getattr(board, "running", 0)
 
-STATES = ["awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided"]
+STATES = list(followup.BOARD_STATES)
 counts = {s: sum(1 for r in board if r.state == s) for s in STATES}
 counts["awaiting_feedback"] = running  # every one, on this page or not
 

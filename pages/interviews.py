@@ -17,6 +17,7 @@ from ui.common import (
     call,
     current_user,
     db,
+    error_md,
     flash,
     fmt_dt,
     has_role,
@@ -26,7 +27,7 @@ from ui.common import (
     show_flash,
     stage_label,
     tr,
-    tr_md,
+    trn,
 )
 from ui.drafts import review_draft
 
@@ -115,7 +116,7 @@ def _schedule(request: dict, allow_conflicts: bool, slot: Any) -> None:
         st.session_state.pop("iv_new_pending", None)
         st.session_state["iv_new_nonce"] = st.session_state.get("iv_new_nonce", 0) + 1
         invited = evaluation.invites_panel(request["ends_at"])
-        flash(tr("iv.scheduled") + " " + tr("iv.invites_sent" if invited else "iv.recorded_past"))
+        flash(tr("iv.scheduled") + " " + (tr("iv.invites_sent") if invited else tr("iv.recorded_past")))
         st.rerun()
 
 
@@ -288,12 +289,13 @@ def import_form() -> None:
         except importer.ImportRowsError as exc:  # unreadable cells: listed by row below, like any row problem
             report = importer.ImportReport(errors=exc.errors)
         except DomainError as exc:
-            st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+            st.error(error_md(exc), icon=":material/error:")
             return
         if report.ok:
-            st.success(tr("iv.imported", count=report.created), icon=":material/check_circle:")
+            st.success(trn("iv.imported", report.created, count=report.created), icon=":material/check_circle:")
             return
-        st.error(tr("import.failed", rows=len({e.row for e in report.errors})), icon=":material/error:")
+        bad = len({e.row for e in report.errors})
+        st.error(trn("import.failed", bad, rows=bad), icon=":material/error:")
         st.dataframe(pd.DataFrame([
             {tr("import.row"): e.row, tr("common.field"): tr(f"field.{e.field}") if e.field else "",
              tr("import.value"): e.value, tr("import.problem"): tr(e.key, **e.params)}

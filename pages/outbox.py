@@ -46,8 +46,8 @@ else:
     newest = beats[0]
     age_minutes = int((utcnow() - newest.last_pass_at).total_seconds() // 60)
     if age_minutes >= WORKER_STALE_MINUTES:
-        st.warning(tr_md("outbox.worker_stale", when=fmt_dt(newest.last_pass_at), minutes=age_minutes),
-                   icon=":material/engineering:")
+        st.warning(tr_md("outbox.worker_stale", plural_n=age_minutes, when=fmt_dt(newest.last_pass_at),
+                         minutes=age_minutes), icon=":material/engineering:")
     else:
         st.caption(tr_md("outbox.worker_last", when=fmt_dt(newest.last_pass_at), name=newest.name,
                          count=len([b for b in beats if (utcnow() - b.last_pass_at).total_seconds() < 600])))

@@ -8,7 +8,18 @@ import streamlit as st
 
 from services import evaluation, jobs
 from services.errors import DomainError, ValidationError
-from ui.common import call, current_user, db, flash, lang, show_error, show_flash, show_validation, tr, tr_md
+from ui.common import (
+    call,
+    current_user,
+    db,
+    error_md,
+    flash,
+    lang,
+    show_error,
+    show_flash,
+    show_validation,
+    tr,
+)
 
 user = current_user()
 st.title(tr("nav.rounds"), anchor=False)
@@ -49,7 +60,7 @@ with st.expander(tr("rounds.edit_round"), icon=":material/tune:"), st.form(f"rou
         except ValidationError as exc:
             show_validation(exc, {"__all__": slot})
         except DomainError as exc:
-            slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+            slot.error(error_md(exc), icon=":material/error:")
         else:
             flash(tr("rounds.saved"))
             st.rerun()
@@ -102,7 +113,7 @@ if save or remove:
     except ValidationError as exc:
         show_validation(exc, {"__all__": slot})
     except DomainError as exc:
-        slot.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+        slot.error(error_md(exc), icon=":material/error:")
     else:
         st.session_state["rounds_crit_nonce"] = n + 1
         if remove:

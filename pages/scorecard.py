@@ -9,7 +9,20 @@ from models.evaluation import Recommendation, ScorecardStatus
 from services import evaluation
 from services.config import get_settings
 from services.errors import Conflict, DomainError, ValidationError
-from ui.common import call, current_user, db, flash, fmt_dt, lang, md_escape, show_flash, show_validation, tr, tr_md
+from ui.common import (
+    call,
+    current_user,
+    db,
+    error_md,
+    flash,
+    fmt_dt,
+    lang,
+    md_escape,
+    show_flash,
+    show_validation,
+    tr,
+    tr_md,
+)
 
 user = current_user()
 tz = get_settings().tz
@@ -111,7 +124,7 @@ if save or submit:
     except Conflict as exc:
         slots["__all__"].error(tr(exc.key), icon=":material/sync_problem:")
     except DomainError as exc:
-        slots["__all__"].error(tr_md(exc.key, **exc.params), icon=":material/error:")
+        slots["__all__"].error(error_md(exc), icon=":material/error:")
     else:
         st.session_state.pop(f"{prefix}_loaded", None)
         flash(tr("sc.submitted") if submit else tr("sc.saved_change") if submitted else tr("sc.draft_saved"))

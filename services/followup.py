@@ -142,6 +142,10 @@ def clock_running(now: datetime) -> tuple[Any, Any]:
     return ended, clock_runs(ended)
 
 
+# The board's columns, in the order they are shown and sorted (their labels are the texts "fu_state.<state>").
+BOARD_STATES = ("awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided")
+
+
 @dataclass
 class BoardRow:
     application_id: int
@@ -158,7 +162,7 @@ class BoardRow:
     next_contact_at: datetime | None
     interest: int | None
     risks: list[str] = field(default_factory=list)
-    state: str = "in_touch"  # awaiting_feedback | awaiting_reply | at_risk | in_touch | decided
+    state: str = "in_touch"  # one of BOARD_STATES
     # The candidate's newest mail has not reached them: "held" (no mail server), "retrying" or "failed".
     mail_problem: str | None = None
 
@@ -388,7 +392,7 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
 
     board = [row for row in (board_row(*c) for c in shown) if row is not None]
     focus = board_row(*focused) if focused is not None else None
-    order = {"awaiting_feedback": 0, "at_risk": 1, "awaiting_reply": 2, "in_touch": 3, "decided": 4}
+    order = {state: n for n, state in enumerate(BOARD_STATES)}
     never = now + timedelta(days=3650)
     board.sort(key=lambda r: (order[r.state], r.deadline or never))
     return Board(board, running=running, others=others, focus=focus)
