@@ -132,6 +132,7 @@ CODE = ["pages", "ui", "services", "models", "server"]
 CODE_FILES = ["app.py", "manage.py"]
 # Not texts: names of service functions (policy.py), and this file's own prefixes and file names.
 NOT_TEXTS = {ROOT / "services" / "policy.py", Path(__file__).resolve()}
+HOSTS_AND_FILES = (".org", ".com", ".net", ".cn", ".io", ".py")
 VALUE_ERROR_RE = re.compile(r"""ValueError\(\s*["'](err\.[a-z_]+)["']""")
 
 
@@ -145,12 +146,13 @@ def data_keys(prefixes: set[str]) -> dict[str, str]:
     """Every string literal in the code shaped like a key of one of `prefixes` ("err.not_found" handed to an
     error, "risk.silent" kept in a list), with the first file that holds it."""
     alternatives = "|".join(map(re.escape, sorted(prefixes)))
-    pattern = re.compile(rf"""["']((?:{alternatives})\.[a-z0-9_]+)["']""")
+    pattern = re.compile(rf"""["']((?:{alternatives})(?:\.[a-z0-9_]+)+)["']""")
     found: dict[str, str] = {}
     for path in code_files():
         text = path.read_text(encoding="utf-8")
         for key in pattern.findall(text) + VALUE_ERROR_RE.findall(text):
-            found.setdefault(key, str(path.relative_to(ROOT)))
+            if not key.endswith(HOSTS_AND_FILES):  # "mail.example.org", "app.py" look like keys
+                found.setdefault(key, str(path.relative_to(ROOT)))
     return found
 
 

@@ -20,7 +20,8 @@ from services.i18n_keys import code_files, data_keys, dynamic_keys
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates" / "mail"
 # The functions that look a key up (their key comes first), and whether they count: tr_md counts with plural_n=.
-LOOKUPS = {"t": "single", "tr": "single", "tr_md": "single", "tn": "plural", "trn": "plural"}
+LOOKUPS = {"t": "single", "tr": "single", "tr_md": "single", "texts": "single", "tn": "plural", "trn": "plural",
+           "ntexts": "plural"}
 
 
 def placeholders(text: str) -> set[str]:
@@ -181,6 +182,18 @@ def test_every_domain_error_default_key_exists_and_its_count_makes_it_plural() -
                ImportRowsError, ScheduleConflict]
     assert sorted(c.key for c in classes if c.key not in ZH) == []
     assert sorted(c.key for c in classes if c.plural and not ZH[c.key][0]) == []
+
+
+# ---------------------------------------------------------------------------------------------- the mail templates
+def test_every_text_a_mail_template_asks_for_exists_with_the_right_plural_shape() -> None:
+    used = template_messages()
+    assert len(used) > 40, "the templates ask for suspiciously few texts"
+    assert {k: f for k, (_, f) in used.items() if k not in ZH} == {}
+    assert {k: f for k, (plural, f) in used.items() if plural != ZH[k][0]} == {}
+
+
+def test_each_mail_template_exists_once_for_both_languages() -> None:
+    assert sorted(p.name for p in TEMPLATES.glob("*.zh.j2")) + sorted(p.name for p in TEMPLATES.glob("*.en.j2")) == []
 
 
 # ---------------------------------------------------------------------------------------------- the lookups
