@@ -19,6 +19,7 @@ from ui.common import (
     db,
     error_md,
     flash,
+    fmt_clock,
     fmt_dt,
     has_role,
     lang,
@@ -43,7 +44,7 @@ def _round_name(row: evaluation.InterviewRow) -> str:
 
 def _when(row: evaluation.InterviewRow) -> str:
     iv = row.interview
-    return f"{fmt_dt(iv.starts_at)}–{iv.ends_at.astimezone(tz):%H:%M}"
+    return f"{fmt_dt(iv.starts_at)}–{fmt_clock(iv.ends_at)}"
 
 
 def my_interviews() -> None:
@@ -76,7 +77,7 @@ def my_interviews() -> None:
 def _show_clashes(clashes: list[evaluation.Clash]) -> None:
     st.warning(tr("iv.conflicts_title"), icon=":material/event_busy:")
     st.dataframe(pd.DataFrame([
-        {tr("iv.when"): f"{fmt_dt(c.starts_at)}–{c.ends_at.astimezone(tz):%H:%M}", tr("field.name"): c.candidate,
+        {tr("iv.when"): f"{fmt_dt(c.starts_at)}–{fmt_clock(c.ends_at)}", tr("field.name"): c.candidate,
          tr("field.job"): c.job, tr("iv.conflict_who"): ", ".join(c.people)} for c in clashes
     ]), hide_index=True, width="stretch", key=f"iv_clashes_{len(clashes)}_{clashes[0].interview_id}")
 

@@ -7,7 +7,7 @@ import string
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -18,7 +18,7 @@ from models.user import User
 from services.config import get_settings
 from services.db import session_scope
 from services.errors import Conflict, DomainError, ValidationError
-from services.i18n import detect_language, fmt_datetime, has_text, t, tn
+from services.i18n import detect_language, fmt_date, fmt_datetime, fmt_time, has_text, t, tn
 
 T = TypeVar("T")
 USER_KEY = "auth_user"
@@ -152,6 +152,16 @@ def fmt_dt(value: datetime | None) -> str:
     if value is None:
         return ""
     return fmt_datetime(value, lang(), get_settings().tz)
+
+
+def fmt_clock(value: datetime) -> str:
+    """The time of day of a timestamp in the company's time zone (an interview's end beside its start)."""
+    return fmt_time(value.astimezone(get_settings().tz), lang())
+
+
+def fmt_day(value: date) -> str:
+    """A day as the person reads it."""
+    return fmt_date(value, lang())
 
 
 def flash(message: str, kind: str = "success") -> None:
