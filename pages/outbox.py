@@ -16,6 +16,7 @@ from ui.common import (
     db,
     flash,
     fmt_dt,
+    fmt_num,
     has_role,
     md_escape,
     row_table,
@@ -77,7 +78,7 @@ if listed is None:
 rows, counts = listed
 cols = st.columns(len(counts))
 for col, (name, count) in zip(cols, counts.items(), strict=True):
-    col.metric(tr(f"mail_status.{name}"), f"{mail.COUNT_CAP:,}+" if count > mail.COUNT_CAP else f"{count:,}")
+    col.metric(tr(f"mail_status.{name}"), f"{fmt_num(mail.COUNT_CAP)}+" if count > mail.COUNT_CAP else fmt_num(count))
 
 if not rows:
     st.info(tr("outbox.empty"), icon=":material/inbox:")

@@ -23,6 +23,7 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LANGUAGES = ("zh", "en")
 LOCALES = Path(__file__).resolve().parents[1] / "locales"
@@ -123,6 +124,11 @@ def fmt_date(value: date, lang: str, pattern: str = DATE_PATTERN) -> str:
 def fmt_time(value: time | datetime, lang: str, pattern: str = TIME_PATTERN) -> str:
     """`value` (a time of day) as a person reads it in `lang`."""
     return format_time(value, pattern, locale=babel_locale(lang))
+
+
+def fmt_number(value: float, lang: str, pattern: str = "#,##0") -> str:
+    """A number (a count, an amount of money) with the grouping of `lang`'s locale: "25,000" in both today."""
+    return format_decimal(value, pattern, locale=babel_locale(lang))
 
 
 def detect_language(accept: str | None, default: str = "zh") -> str:

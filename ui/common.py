@@ -18,7 +18,7 @@ from models.user import User
 from services.config import get_settings
 from services.db import session_scope
 from services.errors import Conflict, DomainError, ValidationError
-from services.i18n import detect_language, fmt_date, fmt_datetime, fmt_time, has_text, t, tn
+from services.i18n import detect_language, fmt_date, fmt_datetime, fmt_number, fmt_time, has_text, t, tn
 
 T = TypeVar("T")
 USER_KEY = "auth_user"
@@ -157,6 +157,11 @@ def fmt_dt(value: datetime | None) -> str:
 def fmt_clock(value: datetime) -> str:
     """The time of day of a timestamp in the company's time zone (an interview's end beside its start)."""
     return fmt_time(value.astimezone(get_settings().tz), lang())
+
+
+def fmt_num(value: float) -> str:
+    """A number (a count, a salary) grouped as the person's locale groups it."""
+    return fmt_number(value, lang())
 
 
 def fmt_day(value: date) -> str:
