@@ -28,6 +28,7 @@ from ui.common import (
     stage_label,
     tr,
     tr_md,
+    trn,
 )
 
 user = current_user()
@@ -132,7 +133,7 @@ def list_view() -> None:
         return
     total = f"{result.total}+" if result.capped else str(result.total)
     head_l, head_r = st.columns([3, 2])
-    head_l.caption(tr("cand.results", total=total, page=result.page, pages=result.pages))
+    head_l.caption(trn("cand.results", result.total, total=total, page=result.page, pages=result.pages))
     if can_edit:
         with head_r:
             csv_data = _export(filters) if st.session_state.get("cand_export_ready") else None

@@ -23,6 +23,7 @@ from ui.common import (
     stage_label,
     tr,
     tr_md,
+    trn,
 )
 from ui.drafts import review_draft
 
@@ -65,7 +66,7 @@ for rd in data.rounds:
             st.info(tr_md("db.pending", names=", ".join(rd.pending)), icon=":material/hourglass_top:")
         if rd.hidden:
             key = "db.hidden_submit_first" if rd.hidden_reason == "err.submit_first" else "db.hidden_not_on_panel"
-            st.info(tr(key, count=rd.hidden), icon=":material/visibility_off:")
+            st.info(trn(key, rd.hidden, count=rd.hidden), icon=":material/visibility_off:")
         if not rd.cards:
             continue
         def _cell(value: object) -> str:

@@ -20,7 +20,9 @@ from ui.common import (
     call,
     current_user,
     db,
+    fmt_day,
     fmt_dt,
+    fmt_num,
     md_escape,
     row_table,
     show_error,
@@ -260,9 +262,9 @@ with intent_tab:
         offers_text = "；".join(md_escape(f"{o['company']}（{o.get('stage') or '—'}，{o.get('deadline') or '—'}）")
                                for o in json.loads(intent.offers))
         st.text(f"{fmt_dt(intent.at)} · {who} · {tr('fu.interest')} {intent.interest}/5"
-                + (f" · {tr('fu.salary')} {intent.expected_salary:,.0f}" if intent.expected_salary else "")
-                + (f" · {tr('fu.earliest_start')} {intent.earliest_start}" if intent.earliest_start else "")
-                + (f" · {tr('fu.decision_deadline')} {intent.decision_deadline}" if intent.decision_deadline
+                + (f" · {tr('fu.salary')} {fmt_num(intent.expected_salary)}" if intent.expected_salary else "")
+                + (f" · {tr('fu.earliest_start')} {fmt_day(intent.earliest_start)}" if intent.earliest_start else "")
+                + (f" · {tr('fu.decision_deadline')} {fmt_day(intent.decision_deadline)}" if intent.decision_deadline
                    else "")
                 + (f"\n{tr('fu.offers')}: {offers_text}" if offers_text else "")
                 + (f"\n{intent.notes}" if intent.notes else ""))

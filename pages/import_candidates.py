@@ -7,7 +7,7 @@ import streamlit as st
 
 from services import importer
 from services.errors import DomainError, ValidationError
-from ui.common import current_user, db, tr, tr_md
+from ui.common import current_user, db, error_md, tr, tr_md, trn
 
 user = current_user()
 st.title(tr("nav.import"), anchor=False)
@@ -46,7 +46,7 @@ def _table() -> importer.Table | None:
     try:
         table = importer.read_table(filename=upload.name, content=upload.getvalue())
     except DomainError as exc:
-        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+        st.error(error_md(exc), icon=":material/error:")
         st.session_state.pop("import_table", None)
         return None
     st.session_state["import_table"] = (upload.file_id, table)
@@ -110,16 +110,17 @@ def run_import(table: importer.Table, mapping: list[str]) -> None:
         with db() as session:
             report = importer.import_candidates(session=session, actor=user, rows=rows)
     except importer.ImportRowsError as exc:
-        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+        st.error(error_md(exc), icon=":material/error:")
         _show_row_errors(exc.errors)
         return
     except DomainError as exc:
-        st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+        st.error(error_md(exc), icon=":material/error:")
         return
     if report.ok:
-        st.success(tr("import.done", count=report.created), icon=":material/check_circle:")
+        st.success(trn("import.done", report.created, count=report.created), icon=":material/check_circle:")
     else:
-        st.error(tr("import.failed", rows=len({e.row for e in report.errors})), icon=":material/error:")
+        bad = len({e.row for e in report.errors})
+        st.error(trn("import.failed", bad, rows=bad), icon=":material/error:")
         _show_row_errors(report.errors)
 
 

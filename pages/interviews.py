@@ -20,6 +20,8 @@ from ui.common import (
     can,
     current_user,
     db,
+    error_md,
+    fmt_clock,
     fmt_dt,
     has_role,
     lang,
@@ -27,7 +29,7 @@ from ui.common import (
     show_flash,
     stage_label,
     tr,
-    tr_md,
+    trn,
 )
 from ui.drafts import review_draft
 
@@ -43,7 +45,7 @@ def _round_name(row: evaluation.InterviewRow) -> str:
 
 def _when(row: evaluation.InterviewRow) -> str:
     iv = row.interview
-    return f"{fmt_dt(iv.starts_at)}–{iv.ends_at.astimezone(tz):%H:%M}"
+    return f"{fmt_dt(iv.starts_at)}–{fmt_clock(iv.ends_at)}"
 
 
 def my_interviews() -> None:
@@ -76,7 +78,7 @@ def my_interviews() -> None:
 def _show_clashes(clashes: list[evaluation.Clash]) -> None:
     st.warning(tr("iv.conflicts_title"), icon=":material/event_busy:")
     st.dataframe(pd.DataFrame([
-        {tr("iv.when"): f"{fmt_dt(c.starts_at)}–{c.ends_at.astimezone(tz):%H:%M}", tr("field.name"): c.candidate,
+        {tr("iv.when"): f"{fmt_dt(c.starts_at)}–{fmt_clock(c.ends_at)}", tr("field.name"): c.candidate,
          tr("field.job"): c.job, tr("iv.conflict_who"): ", ".join(c.people)} for c in clashes
     ]), hide_index=True, width="stretch", key=f"iv_clashes_{len(clashes)}_{clashes[0].interview_id}")
 
@@ -279,12 +281,13 @@ def import_form() -> None:
         except importer.ImportRowsError as exc:  # unreadable cells: listed by row below, like any row problem
             report = importer.ImportReport(errors=exc.errors)
         except DomainError as exc:
-            st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+            st.error(error_md(exc), icon=":material/error:")
             return
         if report.ok:
-            st.success(tr("iv.imported", count=report.created), icon=":material/check_circle:")
+            st.success(trn("iv.imported", report.created, count=report.created), icon=":material/check_circle:")
             return
-        st.error(tr("import.failed", rows=len({e.row for e in report.errors})), icon=":material/error:")
+        bad = len({e.row for e in report.errors})
+        st.error(trn("import.failed", bad, rows=bad), icon=":material/error:")
         st.dataframe(pd.DataFrame([
             {tr("import.row"): e.row, tr("common.field"): tr(f"field.{e.field}") if e.field else "",
              tr("import.value"): e.value, tr("import.problem"): tr(e.key, **e.params)}

@@ -6,7 +6,7 @@ import streamlit as st
 
 from models.common import utcnow
 from services import tasks
-from ui.common import call, current_user, fmt_dt, stage_label, tr
+from ui.common import call, current_user, fmt_dt, stage_label, tr, trn
 
 user = current_user()
 st.title(tr("nav.my_tasks"), anchor=False)
@@ -39,7 +39,8 @@ def _show(task: tasks.Task, late: bool) -> None:
         when = tr("tasks.was_due", when=fmt_dt(task.due_at)) if late else tr("tasks.due", when=fmt_dt(task.due_at))
         left.markdown(f"{':red' if late else ':orange'}[**{when}**]")
         # Names and subjects are people's text: shown as text, never as Markdown.
-        left.text(tr(f"task.{task.kind}", **params))
+        title = f"task.{task.kind}"
+        left.text(tr(title, **params) if task.count is None else trn(title, task.count, **params))
         right.page_link(task.page, label=tr("tasks.open"), icon=":material/arrow_forward:",
                         query_params=task.query or None)
 
@@ -48,4 +49,5 @@ SHOWN = 50
 for task in items[:SHOWN]:  # already most urgent first
     _show(task, task.overdue(now))
 if len(items) > SHOWN:
-    st.caption(tr("tasks.more_capped" if capped else "tasks.more", count=len(items) - SHOWN))
+    more = len(items) - SHOWN
+    st.caption(tr("tasks.more_capped", count=more) if capped else tr("tasks.more", count=more))

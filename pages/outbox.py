@@ -16,6 +16,7 @@ from ui.common import (
     can,
     current_user,
     fmt_dt,
+    fmt_num,
     md_escape,
     row_table,
     show_flash,
@@ -44,8 +45,8 @@ else:
     newest = beats[0]
     age_minutes = int((utcnow() - newest.last_pass_at).total_seconds() // 60)
     if age_minutes >= WORKER_STALE_MINUTES:
-        st.warning(tr_md("outbox.worker_stale", when=fmt_dt(newest.last_pass_at), minutes=age_minutes),
-                   icon=":material/engineering:")
+        st.warning(tr_md("outbox.worker_stale", plural_n=age_minutes, when=fmt_dt(newest.last_pass_at),
+                         minutes=age_minutes), icon=":material/engineering:")
     else:
         st.caption(tr_md("outbox.worker_last", when=fmt_dt(newest.last_pass_at), name=newest.name,
                          count=len([b for b in beats if (utcnow() - b.last_pass_at).total_seconds() < 600])))
@@ -75,7 +76,7 @@ if listed is None:
 rows, counts = listed
 cols = st.columns(len(counts))
 for col, (name, count) in zip(cols, counts.items(), strict=True):
-    col.metric(tr(f"mail_status.{name}"), f"{mail.COUNT_CAP:,}+" if count > mail.COUNT_CAP else f"{count:,}")
+    col.metric(tr(f"mail_status.{name}"), f"{fmt_num(mail.COUNT_CAP)}+" if count > mail.COUNT_CAP else fmt_num(count))
 
 if not rows:
     st.info(tr("outbox.empty"), icon=":material/inbox:")

@@ -7,11 +7,20 @@ import streamlit as st
 
 from models.evaluation import Recommendation, ScorecardStatus
 from services import evaluation
-from services.config import get_settings
-from ui.common import act, call, current_user, fmt_dt, lang, md_escape, show_flash, tr, tr_md
+from ui.common import (
+    act,
+    call,
+    current_user,
+    fmt_clock,
+    fmt_dt,
+    lang,
+    md_escape,
+    show_flash,
+    tr,
+    tr_md,
+)
 
 user = current_user()
-tz = get_settings().tz
 raw = st.query_params.get("interview", "")
 st.page_link("pages/interviews.py", label=tr("iv.back"), icon=":material/arrow_back:")
 if not raw.isdigit():
@@ -32,7 +41,7 @@ with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     c1.markdown(f"**{tr('field.job')}**  \n{md_escape(job.title)}")
     c2.markdown(f"**{tr('iv.round')}**  \n{md_escape(rnd.name_zh if zh else rnd.name_en)}")
-    c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{iv.ends_at.astimezone(tz):%H:%M} · "
+    c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{fmt_clock(iv.ends_at)} · "
                 f"{tr(f'iv_mode.{iv.mode}')}")
     contact = " · ".join(x for x in [cand.email, cand.phone] if x)
     st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx.panel))}")

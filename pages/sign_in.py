@@ -4,7 +4,7 @@ import streamlit as st
 
 from services import auth
 from services.errors import AuthFailed
-from ui.common import db, tr, tr_md
+from ui.common import db, error_md, tr
 from ui.frame import _oidc_configured, continue_signed_in
 
 left, middle, right = st.columns([1, 2, 1])
@@ -21,7 +21,7 @@ with middle:
             with db() as session:
                 user, ticket = auth.sign_in(session=session, email=email, password=password)
         except AuthFailed as exc:
-            st.error(tr_md(exc.key, **exc.params), icon=":material/error:")
+            st.error(error_md(exc), icon=":material/error:")
         else:
             continue_signed_in(user, ticket)
     if _oidc_configured():

@@ -11,7 +11,18 @@ from models.common import utcnow
 from services import followup
 from services.config import get_settings
 from services.errors import ValidationError
-from ui.common import act, call, current_user, fmt_dt, md_escape, row_table, show_error, show_flash, tr
+from ui.common import (
+    act,
+    call,
+    current_user,
+    fmt_day,
+    fmt_dt,
+    md_escape,
+    row_table,
+    show_error,
+    show_flash,
+    tr,
+)
 from ui.drafts import review_draft
 
 user = current_user()
@@ -35,7 +46,7 @@ else:
     frame = pd.DataFrame([
         {"cid": r.candidate.id, tr("field.name"): r.candidate.name, tr("pool.reason"): r.entry.reason,
          tr("pool.job_family"): r.entry.job_family, tr("field.tags"): ", ".join(r.tags),
-         tr("pool.revisit_on"): r.entry.revisit_on.isoformat() + (" !" if r.entry.revisit_on <= today else ""),
+         tr("pool.revisit_on"): fmt_day(r.entry.revisit_on) + (" !" if r.entry.revisit_on <= today else ""),
          tr("pool.added_at"): fmt_dt(r.entry.added_at)}
         for r in rows
     ])

@@ -114,7 +114,7 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
         select(table.c.locked_until).where(table.c.email == email)  # type: ignore[call-overload]
     ).scalar_one_or_none() if email else None
     if locked_until is not None and locked_until > now:
-        raise AuthFailed("err.sign_in_locked", minutes=settings.login_lock_minutes)
+        raise AuthFailed("err.sign_in_locked", plural="minutes", minutes=settings.login_lock_minutes)
     user = session.exec(select(User).where(User.email == email)).first() if email else None
     ok = False
     try:

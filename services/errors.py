@@ -11,9 +11,11 @@ class DomainError(Exception):
     """Base of every error a page turns into a message."""
 
     key = "err.generic"
+    plural: str | None = None  # the parameter that counts something: the message takes its plural form
 
-    def __init__(self, key: str | None = None, **params: Any) -> None:
+    def __init__(self, key: str | None = None, *, plural: str | None = None, **params: Any) -> None:
         self.key = key or self.key
+        self.plural = plural or self.plural
         self.params = params
         super().__init__(f"{self.key} {params}" if params else self.key)
 

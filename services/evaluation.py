@@ -290,6 +290,7 @@ class ScheduleConflict(DomainError):
     Calling again with allow_conflicts=True books anyway."""
 
     key = "err.schedule_conflict"
+    plural = "count"
 
     def __init__(self, clashes: list[Clash]) -> None:
         super().__init__(count=len(clashes))

@@ -19,7 +19,7 @@ from models.user import User
 from services.config import Settings
 from services.evaluation import owed_seats
 from services.policy import Cap, Scope, has_scope, holds, managed_by, owned_by
-from services.reminders import RECIPIENTS, Found, Scan, Words, elapsed, key, rule
+from services.reminders import RECIPIENTS, Found, Scan, Words, elapsed, key, ntexts, rule, texts
 from services.tasks import LIMIT, Task, before, provider
 
 FIRST_REMINDER = timedelta(hours=1)
@@ -95,12 +95,9 @@ def scorecard_due(scan: Scan, settings: Settings) -> Iterable[Found]:
 
     def due_words(row: Row[Any]) -> Words:
         hours = int((now - row.ends_at).total_seconds() // 3600)
-        return Words(
-            title_zh=f"请提交 {row.candidate} 的面试评价（{row.title}）",
-            title_en=f"Please submit your scorecard for {row.candidate} ({row.title})",
-            detail_zh=f"面试已结束 {hours} 小时，您的评价还未提交。",
-            detail_en=f"The interview ended {hours} hours ago; your scorecard is not in yet.",
-            link=f"{base}/scorecard?interview={row.interview_id}")
+        return Words(*texts("reminder.scorecard_due.title", candidate=row.candidate, job=row.title),
+                     *ntexts("reminder.scorecard_due.detail", hours, hours=hours),
+                     link=f"{base}/scorecard?interview={row.interview_id}")
 
     yield Found("scorecard_due", due, due_words, cap=2000)
 
@@ -110,13 +107,9 @@ def scorecard_due(scan: Scan, settings: Settings) -> Iterable[Found]:
         .where(col(Candidate.owner_id).is_not(None), Candidate.owner_id != late.c.user_id)
 
     def overdue_words(row: Row[Any]) -> Words:
-        ended = row.ends_at.astimezone(settings.tz)
-        return Words(
-            title_zh=f"{row.who} 尚未提交 {row.candidate} 的面试评价（已超过 48 小时）",
-            title_en=f"{row.who} has not submitted the scorecard for {row.candidate} (over 48 hours)",
-            detail_zh=f"{row.title} · 面试结束于 {ended:%Y-%m-%d %H:%M}",
-            detail_en=f"{row.title} · interview ended {ended:%Y-%m-%d %H:%M}",
-            link=f"{base}/debrief?application={row.application_id}")
+        return Words(*texts("reminder.scorecard_overdue.title", who=row.who, candidate=row.candidate),
+                     *texts("reminder.scorecard_overdue.detail", job=row.title, ended=row.ends_at, tz=settings.tz),
+                     link=f"{base}/debrief?application={row.application_id}")
 
     yield Found("scorecard_overdue", overdue, overdue_words, cap=2000)
 

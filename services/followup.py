@@ -138,6 +138,10 @@ def clock_running(now: datetime) -> tuple[Any, Any]:
     return ended, clock_runs(ended)
 
 
+# The board's columns, in the order they are shown and sorted (their labels are the texts "fu_state.<state>").
+BOARD_STATES = ("awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided")
+
+
 @dataclass
 class BoardRow:
     application_id: int
@@ -154,7 +158,7 @@ class BoardRow:
     next_contact_at: datetime | None
     interest: int | None
     risks: list[str] = field(default_factory=list)
-    state: str = "in_touch"  # awaiting_feedback | awaiting_reply | at_risk | in_touch | decided
+    state: str = "in_touch"  # one of BOARD_STATES
     # The candidate's newest mail has not reached them: "held" (no mail server), "retrying" or "failed".
     mail_problem: str | None = None
 

@@ -26,9 +26,22 @@ from services.followup import (
     newest_contact,
     revisit_time,
 )
+from services.i18n import fmt_datetime
 from services.lists import of, walk
 from services.policy import Cap, holds, not_erased, sees_every_owner
-from services.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, key, local_text, rule, utc_text
+from services.reminders import (
+    SCAN_OVERLAP,
+    Found,
+    Scan,
+    Words,
+    date_text,
+    key,
+    local_text,
+    ntexts,
+    rule,
+    texts,
+    utc_text,
+)
 from services.tasks import HORIZON, Task, before, provider
 
 LOOKBACK = timedelta(days=14)
@@ -92,15 +105,13 @@ def feedback_due(scan: Scan, settings: Settings) -> Iterable[Found]:
 
     def words(row: Row[Any]) -> Words:
         late = now >= row.ended + hours
-        local = (row.ended + hours).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        return Words(
-            title_zh=f"{'已超时' if late else '即将超时'}：给 {row.name} 的面试反馈（{row.title}）",
-            title_en=f"{'Overdue' if late else 'Due soon'}: feedback to {row.name} ({row.title})",
-            detail_zh=f"面试结束后 {settings.feedback_hours} 小时内应给候选人回复，截止 {local}。"
-                      f"发邮件或记录一次联系即可。",
-            detail_en=f"Candidates hear from us within {settings.feedback_hours} hours of an interview; due {local}. "
-                      f"Send a mail or log a contact.",
-            link=f"{base}/follow_up?application={row.application_id}", due=local)
+        local = fmt_datetime(row.ended + hours, "zh", settings.tz)  # stored once for both: a numeric pattern
+        title = texts("reminder.feedback.title_late", name=row.name, job=row.title) if late \
+            else texts("reminder.feedback.title_soon", name=row.name, job=row.title)
+        return Words(*title,
+                     *ntexts("reminder.feedback.detail", settings.feedback_hours, hours=settings.feedback_hours,
+                            due=local),
+                     link=f"{base}/follow_up?application={row.application_id}", due=local)
 
     yield Found("feedback_due", query, words, cap=2000)
 @rule("next_contact", recipients=Cap.follow_application)
@@ -122,11 +133,10 @@ def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
                of_candidate(Candidate.anonymised_at).is_(None)))
 
     def words(row: Row[Any]) -> Words:
-        return Words(
-            title_zh=f"约定的联系时间到了：{row.name}", title_en=f"Time to contact {row.name} again",
-            detail_zh=f"上次联系时约定 {row.window} 再联系。",
-            detail_en=f"You planned to get back in touch at {row.window}.",
-            link=f"{base}/follow_up?candidate={row.candidate_id}", due=row.window)
+        # The window is the local time the SQL wrote (yyyy-MM-dd HH:mm), the reminder's key as well as its words.
+        return Words(*texts("reminder.next_contact.title", name=row.name),
+                     *texts("reminder.next_contact.detail", when=row.window),
+                     link=f"{base}/follow_up?candidate={row.candidate_id}", due=row.window)
 
     yield Found("next_contact", query, words, cap=2000)
 
@@ -152,10 +162,9 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
         .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by, dates))
 
     def words(row: Row[Any]) -> Words:
-        return Words(
-            title_zh=f"人才库回访：{row.name}", title_en=f"Talent pool: time to revisit {row.name}",
-            detail_zh=f"入库原因：{row.reason[:200]}", detail_en=f"Kept because: {row.reason[:200]}",
-            link=f"{base}/talent_pool?candidate={row.candidate_id}", due=row.window)
+        return Words(*texts("reminder.pool.title", name=row.name),
+                     *texts("reminder.pool.detail", reason=row.reason[:200]),
+                     link=f"{base}/talent_pool?candidate={row.candidate_id}", due=row.window)
 
     yield Found("pool_revisit", query, words, cap=2000)
 

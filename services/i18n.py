@@ -1,835 +1,134 @@
-"""Every text a person reads, in 简体中文 and English. Keys are stable; params are filled with str.format."""
+"""Every text a person reads, in 简体中文 and English, from the gettext catalogs in `locales/`.
+
+Keys are stable msgids ("app.title"); each language's catalog holds its text as msgstr. Parameters are filled
+with str.format (`{name}`), except in mail templates, where Jinja's i18n extension fills `%(name)s`. Translators
+edit `locales/<lang>/LC_MESSAGES/messages.po` (README, "Languages"); the catalogs are compiled in-process at
+first use, so no build step stands between an edit and a run.
+
+One Streamlit process serves many people in different languages: the translator is chosen per call (`t(key,
+lang)`), never installed process-wide with gettext.install().
+"""
 
 from __future__ import annotations
 
+import gettext
+from datetime import date, datetime, time, tzinfo
+from functools import cache
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
 LANGUAGES = ("zh", "en")
-
-# key: (简体中文, English)
-TEXTS: dict[str, tuple[str, str]] = {
-    # app and navigation
-    "app.title": ("面试后跟进", "Interview Follow-up"),
-    "app.tagline": ("面试评价、候选人跟进与入职协助，一处完成。", "Scorecards, candidate follow-up and onboarding in one place."),
-    "nav.candidates": ("候选人", "Candidates"),
-    "nav.jobs": ("职位", "Jobs"),
-    "nav.import": ("导入候选人", "Import candidates"),
-    "nav.users": ("用户与角色", "Users and roles"),
-    "nav.account": ("我的账户", "My account"),
-    "nav.language": ("语言 / Language", "Language / 语言"),
-    "nav.sign_out": ("退出登录", "Sign out"),
-    "nav.sign_in": ("登录", "Sign in"),
-    "nav.setup": ("初始设置", "First-time setup"),
-    "nav.no_access": ("等待授权", "Waiting for access"),
-    "nav.section_work": ("招聘", "Recruiting"),
-    "nav.section_settings": ("设置", "Settings"),
-    # roles, stages, sources, statuses
-    "role.admin": ("管理员", "Admin"),
-    "role.recruiter": ("招聘专员", "Recruiter"),
-    "role.hiring_manager": ("用人经理", "Hiring manager"),
-    "role.interviewer": ("面试官", "Interviewer"),
-    "role.none": ("尚无角色", "No role yet"),
-    "stage.interviewing": ("面试中", "Interviewing"),
-    "stage.decision_pending": ("待决定", "Decision pending"),
-    "stage.offer": ("录用通知", "Offer"),
-    "stage.hired": ("已录用/入职中", "Hired / onboarding"),
-    "stage.probation_passed": ("试用期通过", "Probation passed"),
-    "stage.rejected": ("未通过", "Rejected"),
-    "stage.withdrawn": ("候选人放弃", "Withdrawn"),
-    "stage.talent_pool": ("人才库", "Talent pool"),
-    "source.referral": ("内部推荐", "Referral"),
-    "source.career_site": ("官网投递", "Career site"),
-    "source.job_board": ("招聘网站", "Job board"),
-    "source.headhunter": ("猎头", "Headhunter"),
-    "source.campus": ("校园招聘", "Campus"),
-    "source.social": ("社交媒体", "Social media"),
-    "source.talent_pool": ("人才库", "Talent pool"),
-    "source.other": ("其他", "Other"),
-    "job_status.open": ("招聘中", "Open"),
-    "job_status.on_hold": ("暂停", "On hold"),
-    "job_status.closed": ("已关闭", "Closed"),
-    "audit.create": ("创建", "Created"),
-    "audit.update": ("修改", "Edited"),
-    "audit.move_stage": ("阶段变更", "Stage changed"),
-    "audit.create_first_admin": ("创建首个管理员", "First admin created"),
-    "audit.sso_first_sign_on": ("首次单点登录", "First company sign-on"),
-    "audit.change_password": ("修改密码", "Password changed"),
-    "audit.set_password": ("重置密码", "Password reset"),
-    # fields
-    "field.name": ("姓名", "Name"),
-    "field.email": ("邮箱", "Email"),
-    "field.phone": ("手机", "Phone"),
-    "field.wechat_id": ("微信号", "WeChat ID"),
-    "field.source": ("来源", "Source"),
-    "field.tags": ("标签", "Tags"),
-    "field.tag": ("标签", "Tag"),
-    "field.owner_id": ("负责人", "Owner"),
-    "field.owner_email": ("负责人邮箱", "Owner email"),
-    "field.language": ("语言", "Language"),
-    "field.consent": ("已同意数据使用", "Consent given"),
-    "field.notes": ("备注", "Notes"),
-    "field.job": ("职位", "Job"),
-    "field.job_id": ("职位", "Job"),
-    "field.stage": ("阶段", "Stage"),
-    "field.reason": ("原因", "Reason"),
-    "field.created_at": ("创建时间", "Created"),
-    "field.title": ("职位名称", "Title"),
-    "field.department": ("部门", "Department"),
-    "field.location": ("工作地点", "Location"),
-    "field.headcount": ("招聘人数", "Headcount"),
-    "field.hiring_manager_id": ("用人经理", "Hiring manager"),
-    "field.description": ("职位描述", "Description"),
-    "field.status": ("状态", "Status"),
-    "field.roles": ("角色", "Roles"),
-    "field.is_active": ("启用", "Active"),
-    "field.password": ("密码", "Password"),
-    "field.password_repeat": ("再次输入密码", "Repeat password"),
-    "field.old_password": ("当前密码", "Current password"),
-    "field.version": ("版本", "Version"),
-    "field.__all__": ("表单", "Form"),
-    # common words
-    "common.save": ("保存", "Save"),
-    "common.all": ("全部", "All"),
-    "common.none": ("（无）", "(none)"),
-    "common.yes": ("是", "Yes"),
-    "common.no": ("否", "No"),
-    "common.prev": ("上一页", "Previous"),
-    "common.next": ("下一页", "Next"),
-    "common.page_size": ("每页条数", "Rows per page"),
-    "common.back_to_list": ("返回列表", "Back to the list"),
-    "common.field": ("字段", "Field"),
-    "common.when": ("时间", "When"),
-    "common.who": ("操作人", "Who"),
-    "common.action": ("操作", "Action"),
-    "common.changes": ("变更内容", "Changes"),
-    "common.system": ("系统", "System"),
-    "common.choose_many": ("请选择（可多选）", "Choose one or more"),
-    # sign-in and setup
-    "signin.submit": ("登录", "Sign in"),
-    "signin.company": ("使用公司账号登录", "Sign in with the company account"),
-    "signin.help": ("忘记密码？请联系管理员重置。", "Forgot your password? Ask an admin to reset it."),
-    "signin.redirecting": ("登录成功，正在进入…", "Signed in; opening the app…"),
-    "signin.continue": ("如果页面没有自动跳转，请点击这里继续", "If nothing happens, continue here"),
-    "setup.title": ("欢迎使用面试后跟进", "Welcome to Interview Follow-up"),
-    "setup.intro": ("这是一个新的数据库。请创建第一个管理员账户，之后可在“用户与角色”中添加同事。",
-                    "This is a new database. Create the first admin account; you can add colleagues under "
-                    "“Users and roles” afterwards."),
-    "setup.submit": ("创建管理员并登录", "Create the admin and sign in"),
-    "noaccess.title": ("等待管理员授权", "Waiting for an admin"),
-    "noaccess.body": ("您已通过公司账号（{email}）登录，但尚未被分配角色。请联系管理员为您开通权限。",
-                      "You are signed on with the company account {email}, but have no role yet. "
-                      "Ask an admin to give you access."),
-    # help texts
-    "help.password": ("至少 10 个字符，需包含字母、数字或符号中的两类。",
-                      "At least 10 characters, with two of: letters, digits, symbols."),
-    "help.initial_password": ("可留空：留空时该用户只能通过公司单点登录进入，或稍后由管理员设置密码。",
-                              "May be left empty: the person then signs on through the company, or an admin "
-                              "sets a password later."),
-    "help.tags": ("用逗号分隔，例如：java, 后端, 上海", "Separate with commas, e.g. java, backend, shanghai"),
-    "help.candidate_language": ("发给候选人的邮件使用此语言。", "Mail to the candidate is written in this language."),
-    "help.consent": ("候选人已同意我们保存和使用其个人信息。", "The candidate agreed that we keep and use their data."),
-    "help.reason": ("淘汰、放弃或转入人才库时必填。", "Required for reject, withdrawn and talent pool."),
-    # candidates
-    "cand.search": ("搜索", "Search"),
-    "cand.search_hint": ("姓名、邮箱、手机或微信号", "Name, email, phone or WeChat ID"),
-    "cand.results": ("共 {total} 位候选人 · 第 {page}/{pages} 页", "{total} candidates · page {page} of {pages}"),
-    "cand.none_found": ("没有符合条件的候选人。", "No candidate matches."),
-    "cand.click_to_open": ("点击一行打开候选人详情。", "Click a row to open the candidate."),
-    "cand.applications": ("应聘职位", "Applications"),
-    "cand.export_prepare": ("导出 CSV", "Export CSV"),
-    "cand.export_download": ("下载 CSV", "Download CSV"),
-    "cand.new": ("新建候选人", "New candidate"),
-    "cand.apply_to": ("应聘职位", "Apply to job"),
-    "cand.pick_job": ("选择一个招聘中的职位", "Choose an open job"),
-    "cand.apply": ("添加应聘", "Add application"),
-    "cand.applied": ("已添加应聘。", "Application added."),
-    "cand.created": ("已创建候选人 {name}。", "Candidate {name} created."),
-    "cand.saved": ("已保存 {name}。", "{name} saved."),
-    "cand.save_anyway": ("仍然保存（确认不是同一人）", "Save anyway (not the same person)"),
-    "cand.open_existing": ("打开已有候选人：{name}", "Open the existing candidate: {name}"),
-    "cand.tab_applications": ("应聘与阶段", "Applications and stages"),
-    "cand.tab_edit": ("编辑资料", "Edit details"),
-    "cand.tab_timeline": ("阶段时间线", "Stage timeline"),
-    "cand.tab_audit": ("操作记录", "Audit trail"),
-    "cand.read_only": ("您可以查看该候选人，但只有招聘专员和管理员可以编辑。",
-                       "You can view this candidate; recruiters and admins edit."),
-    "cand.no_applications": ("该候选人尚未应聘任何职位。", "This candidate has not applied to any job yet."),
-    "cand.stage_since": ("当前阶段：**{stage}**（自 {since}）", "Stage: **{stage}** (since {since})"),
-    "cand.move_to": ("移动到", "Move to"),
-    "cand.move": ("变更阶段", "Change stage"),
-    "cand.moved": ("已移至“{stage}”。", "Moved to “{stage}”."),
-    "cand.no_history": ("暂无阶段记录。", "No stage changes yet."),
-    "cand.no_audit": ("暂无操作记录。", "No changes recorded yet."),
-    "cand.created_stage": ("新建", "New"),
-    "cand.conflict": ("在您编辑期间，其他人已于 {when} 保存了该候选人。您输入的内容仍保留在表单中；下表列出双方不同之处。",
-                      "Someone else saved this candidate at {when} while you were editing. What you typed is "
-                      "still in the form; the table shows where the two differ."),
-    "cand.their_value": ("对方保存的值", "Their saved value"),
-    "cand.your_value": ("您输入的值", "Your value"),
-    "cand.keep_mine": ("用我的内容覆盖", "Save mine over theirs"),
-    "cand.take_theirs": ("放弃我的修改，载入对方版本", "Discard mine, load theirs"),
-    # jobs
-    "jobs.none": ("没有该状态的职位。", "No job with this status."),
-    "jobs.active_applications": ("进行中的应聘", "Active applications"),
-    "jobs.click_to_edit": ("点击一行编辑该职位。", "Click a row to edit the job."),
-    "jobs.new": ("新建职位", "New job"),
-    "jobs.edit": ("编辑职位", "Edit job"),
-    "jobs.close": ("关闭职位", "Close job"),
-    "jobs.reopen": ("重新开放", "Reopen"),
-    "jobs.saved": ("已保存职位“{title}”。", "Job “{title}” saved."),
-    # users and account
-    "users.click_to_edit": ("点击一行修改该用户。", "Click a row to edit the user."),
-    "users.last_login": ("最近登录", "Last sign-in"),
-    "users.edit": ("修改 {name}", "Edit {name}"),
-    "users.saved": ("已保存 {name}。", "{name} saved."),
-    "users.new": ("新建用户", "New user"),
-    "users.create": ("创建用户", "Create user"),
-    "users.created": ("已创建用户 {name}。", "User {name} created."),
-    "users.initial_password": ("初始密码", "Initial password"),
-    "users.new_password": ("新密码", "New password"),
-    "users.set_password": ("设置新密码", "Set new password"),
-    "users.password_set": ("密码已更新，该用户需重新登录。", "Password set; the user must sign in again."),
-    "account.language_hint": ("界面语言可在左侧栏切换，会保存在您的账户中。",
-                              "Switch the interface language in the sidebar; it is kept with your account."),
-    "account.change_password": ("修改密码", "Change password"),
-    "account.old_password": ("当前密码", "Current password"),
-    "account.new_password": ("新密码", "New password"),
-    "account.password_changed": ("密码已修改。其他浏览器需重新登录。", "Password changed. Other browsers must sign in again."),
-    # import
-    "import.intro": ("上传 CSV 或 Excel（.xlsx）文件，第一行为表头（中文或英文均可），最多 {max} 行。"
-                     "只要有一行有误，就不会导入任何数据，并会逐行列出问题。",
-                     "Upload a CSV or Excel (.xlsx) file with a header row (Chinese or English headers), "
-                     "up to {max} rows. If any row is wrong, nothing is imported and each problem is listed."),
-    "import.template": ("下载模板", "Download a template"),
-    "import.file": ("文件", "File"),
-    "import.run": ("导入", "Import"),
-    "import.done": ("已导入 {count} 位候选人。", "{count} candidates imported."),
-    "import.failed": ("{rows} 行有问题，未导入任何数据。请修改后重新上传。",
-                      "{rows} rows have problems; nothing was imported. Fix them and upload again."),
-    "import.row": ("行号", "Row"),
-    "import.value": ("内容", "Value"),
-    "import.problem": ("问题", "Problem"),
-    # mail, outbox, reminders and my tasks
-    "nav.outbox": ("邮件发件箱", "Outbox"),
-    "nav.my_tasks": ("我的待办", "My tasks"),
-    "mail_status.held": ("等待配置邮件服务器", "Held (no mail server)"),
-    "mail_status.queued": ("排队中", "Queued"),
-    "mail_status.sending": ("发送中", "Sending"),
-    "mail_status.sent": ("已发送", "Sent"),
-    "mail_status.failed": ("发送失败", "Failed"),
-    "mail_status.cancelled": ("已取消", "Cancelled"),
-    "outbox.server": ("发件服务器：{host}:{port}（{security}）", "Mail server: {host}:{port} ({security})"),
-    "outbox.no_server": ("尚未配置邮件服务器（FOLLOWUP_SMTP_HOST）。邮件会保存在发件箱中并标记为“等待”，配置后自动发出。",
-                         "No mail server is configured (FOLLOWUP_SMTP_HOST). Messages wait here, marked held, and go "
-                         "out once one is configured."),
-    "outbox.empty": ("没有该状态的邮件。", "No message with this status."),
-    "outbox.created": ("创建时间", "Created"),
-    "outbox.to": ("收件人", "To"),
-    "outbox.subject": ("主题", "Subject"),
-    "outbox.attempts": ("尝试次数", "Attempts"),
-    "outbox.next_attempt": ("下次尝试", "Next attempt"),
-    "outbox.sent_at": ("发送时间", "Sent"),
-    "outbox.last_error": ("最近错误", "Last error"),
-    "outbox.click_to_preview": ("点击一行预览邮件（与收件人看到的一致）。", "Click a row to preview the message as the recipient sees it."),
-    "outbox.headers": ("收件人：{to} · 抄送：{cc} · Message-ID：{message_id}", "To: {to} · Cc: {cc} · Message-ID: {message_id}"),
-    "outbox.error": ("错误：{error}", "Error: {error}"),
-    "outbox.attachments": ("附件：{names}", "Attachments: {names}"),
-    "outbox.plain_text": ("纯文本版本", "Plain-text version"),
-    "outbox.retry": ("重新发送", "Send again"),
-    "outbox.retried": ("已重新加入发送队列。", "Queued again."),
-    "outbox.cancel": ("取消发送", "Cancel"),
-    "outbox.cancelled": ("已取消，不会发出。", "Cancelled; it will not be sent."),
-    "outbox.test_title": ("发送测试邮件", "Send a test message"),
-    "outbox.test_send": ("加入发送队列", "Queue it"),
-    "outbox.test_queued": ("测试邮件已加入队列：{to}", "Test message queued for {to}"),
-    # --- deploy / worker heartbeat (issue 14) ---
-    "outbox.worker_last": ("邮件与提醒任务最近一次运行：{when}（{name}；最近 10 分钟内运行的任务：{count} 个）",
-                           "Mail and reminder worker last ran {when} ({name}; workers seen in the last 10 minutes: "
-                           "{count})"),
-    "outbox.worker_none": ("还没有任何邮件与提醒任务（worker）在这个数据库上运行过：邮件不会发出，提醒也不会产生。"
-                           "请运行 `python manage.py worker`，或在应用服务器中启用内置任务（FOLLOWUP_EMBEDDED_WORKER=1）。",
-                           "No mail and reminder worker has run against this database yet: no mail goes out and no "
-                           "reminder is raised. Run `python manage.py worker`, or let the app servers run their own "
-                           "(FOLLOWUP_EMBEDDED_WORKER=1)."),
-    "outbox.worker_stale": ("邮件与提醒任务最近一次运行是在 {when}，已过去 {minutes} 分钟：请检查 worker 是否仍在运行。",
-                            "The mail and reminder worker last ran {when}, {minutes} minutes ago: check that a worker "
-                            "is still running."),
-    "outbox.worker_error": ("邮件与提醒任务最近一次运行出错，正在重试：{error}",
-                            "The worker's last pass failed and is being retried: {error}"),
-    "tasks.none": ("太好了，目前没有待办事项。", "All clear: nothing is due."),
-    "tasks.overdue": ("已逾期", "Overdue"),
-    "tasks.due_soon": ("即将到期", "Due soon"),
-    "tasks.due": ("截止 {when}", "Due {when}"),
-    "tasks.was_due": ("已于 {when} 到期", "Was due {when}"),
-    "tasks.open": ("去处理", "Open"),
-    "tasks.capped_help": ("列表只取最紧急的 {limit} 项：处理掉一些后，其余的会显示出来。",
-                          "The list holds the {limit} most urgent; as you clear them, the rest appear."),
-    "tasks.more_capped": ("至少还有 {count} 项未显示，请先处理以上最紧急的事项。",
-                          "At least {count} more not shown; the most urgent come first."),
-    "tasks.more": ("另有 {count} 项未显示，请先处理以上最紧急的事项。", "{count} more not shown; the most urgent come first."),
-    "task.stale_application": ("{name} · {job}：在“{stage}”阶段已停留 {days} 天，请联系候选人或做出决定。",
-                               "{name} · {job}: {days} days in “{stage}”; contact the candidate or decide."),
-    "account.reminders": ("提醒方式", "Reminders"),
-    "account.reminder_single": ("每条提醒单独发邮件", "A mail per reminder"),
-    "account.reminder_digest": ("每天一封汇总邮件", "One daily digest"),
-    "account.reminders_saved": ("提醒方式已保存。", "Reminder choice saved."),
-    "cand.tab_mail": ("邮件", "Mail"),
-    "cand.no_mail": ("尚未给该候选人发送邮件。", "No mail to this candidate yet."),
-    "field.to": ("收件人", "To"),
-    "field.cc": ("抄送", "Cc"),
-    "field.subject": ("主题", "Subject"),
-    "field.body": ("正文", "Body"),
-    "field.attachments": ("附件", "Attachments"),
-    "err.too_many_recipients": ("收件人太多（最多 {max} 个）。", "Too many recipients (at most {max})."),
-    "err.attachments_too_big": ("附件总大小不能超过 {mb} MB。", "Attachments may total at most {mb} MB."),
-    "err.mail_not_retryable": ("只有发送失败或已取消的邮件可以重新发送（当前：{status}）。", "Only failed or cancelled messages can be sent again (now: {status})."),
-    "err.mail_not_cancellable": ("这封邮件已发出或正在发送，无法取消（当前：{status}）。", "This message has gone out or is being sent; it cannot be cancelled (now: {status})."),
-    # evaluate: interviews, scorecards, debrief, decisions, rounds
-    "nav.interviews": ("面试", "Interviews"),
-    "nav.scorecard": ("面试评价", "Scorecard"),
-    "nav.debrief": ("评议", "Debrief"),
-    "nav.rounds": ("面试轮次与评价标准", "Rounds and criteria"),
-    "iv_mode.onsite": ("现场", "On-site"),
-    "iv_mode.video": ("视频", "Video"),
-    "iv_mode.phone": ("电话", "Phone"),
-    "iv_status.scheduled": ("已安排", "Scheduled"),
-    "iv_status.cancelled": ("已取消", "Cancelled"),
-    "iv_status.no_show": ("候选人未到场", "No-show"),
-    "iv.tab_mine": ("我的面试", "My interviews"),
-    "iv.tab_plan": ("安排面试", "Schedule"),
-    "iv.awaiting": ("待提交评价", "Awaiting my scorecard"),
-    "iv.none_awaiting": ("没有待提交的评价。", "No scorecard is waiting for you."),
-    "iv.upcoming": ("即将进行", "Upcoming"),
-    "iv.none_upcoming": ("近期没有安排您参加的面试。", "No interview is scheduled for you."),
-    "iv.ended": ("已结束：{when}", "Ended {when}"),
-    "iv.draft_saved": ("已存草稿", "Draft saved"),
-    "iv.not_started": ("尚未填写", "Not started"),
-    "iv.open_scorecard": ("填写评价", "Scorecard"),
-    "iv.panel": ("面试官", "Panel"),
-    "iv.schedule": ("安排面试", "Schedule an interview"),
-    "iv.date": ("日期", "Date"),
-    "iv.start": ("开始时间", "Start"),
-    "iv.minutes": ("时长（分钟）", "Length (minutes)"),
-    "iv.round": ("面试轮次", "Round"),
-    "iv.mode": ("形式", "Mode"),
-    "iv.location": ("地点或会议链接", "Place or meeting link"),
-    "iv.scheduled": ("面试已安排。", "Interview scheduled."),
-    "iv.week_of": ("周起始日", "Week of"),
-    "iv.none_this_week": ("这一周没有面试。", "No interview this week."),
-    "iv.when": ("时间", "When"),
-    "iv.click_to_change": ("点击一行可改期、取消或标记未到场。", "Click a row to reschedule, cancel or mark a no-show."),
-    "iv.not_scheduled_any_more": ("该面试已取消或标记为未到场。", "This interview was cancelled or marked as a no-show."),
-    "iv.reschedule": ("改期 / 调整面试官", "Reschedule / change the panel"),
-    "iv.cancel": ("取消面试", "Cancel interview"),
-    "iv.no_show": ("候选人未到场", "Mark no-show"),
-    "iv.rescheduled": ("面试已更新。", "Interview updated."),
-    "iv.back": ("返回我的面试", "Back to my interviews"),
-    "sc.pick_interview": ("请从“面试”页面选择一场面试。", "Choose an interview on the Interviews page."),
-    "sc.title": ("面试评价：{name}", "Scorecard: {name}"),
-    "sc.submitted_at": ("已于 {when} 提交并锁定。如需修改，请填写修改原因。", "Submitted and locked at {when}. To change it, give a reason."),
-    "sc.draft_at": ("草稿已于 {when} 保存。", "Draft saved at {when}."),
-    "sc.weight": ("权重 {weight}", "weight {weight}"),
-    "sc.rating": ("评分", "Rating"),
-    "sc.note": ("备注", "Note"),
-    "sc.note_hint": ("可选：一句话说明理由", "Optional: one line on why"),
-    "sc.strengths": ("优势", "Strengths"),
-    "sc.weaknesses": ("不足", "Weaknesses"),
-    "sc.recommendation": ("录用建议", "Recommendation"),
-    "sc.comments": ("其他意见", "Other comments"),
-    "sc.change_reason": ("修改原因", "Reason for the change"),
-    "sc.save_change": ("保存修改", "Save the change"),
-    "sc.save_draft": ("保存草稿", "Save draft"),
-    "sc.submit": ("提交评价", "Submit"),
-    "sc.submitted": ("评价已提交。现在可以查看其他面试官的评价。", "Scorecard submitted. You can now see the panel's scorecards."),
-    "sc.saved_change": ("修改已保存并记录。", "Change saved and recorded."),
-    "sc.draft_saved": ("草稿已保存。", "Draft saved."),
-    "sc.see_panel": ("查看评议", "See the debrief"),
-    "sc.independence": ("为保证独立判断，提交自己的评价之前看不到其他面试官的评分。",
-                        "For an independent judgement, other interviewers' scores stay hidden until you submit yours."),
-    "rec.strong_no": ("强烈不推荐", "Strong no"),
-    "rec.no": ("不推荐", "No"),
-    "rec.yes": ("推荐", "Yes"),
-    "rec.strong_yes": ("强烈推荐", "Strong yes"),
-    "rec.None": ("（无）", "(none)"),
-    "db.pick_application": ("请从候选人页面打开评议。", "Open a debrief from a candidate's page."),
-    "db.back_to_candidate": ("返回候选人", "Back to the candidate"),
-    "db.title": ("评议：{name}", "Debrief: {name}"),
-    "db.no_interviews": ("尚未安排面试。", "No interview yet."),
-    "db.average": ("加权平均", "Weighted average"),
-    "db.bar": ("通过线", "Bar"),
-    "db.verdict": ("结论", "Verdict"),
-    "db.meets_bar": ("达到通过线", "Meets the bar"),
-    "db.below_bar": ("低于通过线", "Below the bar"),
-    "db.pending": ("尚未提交：{names}", "Not submitted yet: {names}"),
-    "db.criterion": ("评价项", "Criterion"),
-    "db.spread": ("分差", "Spread"),
-    "db.weighted": ("加权得分", "Weighted score"),
-    "db.decisions": ("决定记录", "Decisions"),
-    "db.draft_title": ("待发送的拒信（请审阅）", "Rejection mail to review"),
-    "db.draft_hint": ("邮件已按候选人的语言从模板生成。可修改后发送，或放弃。", "Prepared from the template in the candidate's language. Edit it if needed, then send or discard."),
-    "db.send": ("发送", "Send"),
-    "db.discard": ("放弃", "Discard"),
-    "db.sent": ("邮件已加入发送队列。", "Mail queued."),
-    "db.discarded": ("已放弃这封邮件。", "Mail discarded."),
-    "db.decide": ("做出决定", "Decide"),
-    "db.decision": ("决定", "Decision"),
-    "db.reason_text": ("补充说明", "Details"),
-    "db.record": ("记录决定", "Record the decision"),
-    "db.recorded": ("已记录：{decision}", "Recorded: {decision}"),
-    "debrief.split_recommendation": ("意见分歧：同一轮中既有推荐也有不推荐。", "Split panel: both yes and no recommendations in this round."),
-    "debrief.criterion_spread": ("评分分歧：至少一项评价的分差达到 3 分。", "Scores disagree: a criterion's ratings differ by 3 or more."),
-    "decision.advance": ("进入下一轮", "Advance"),
-    "decision.offer": ("发放录用", "Offer"),
-    "decision.reject": ("不予录用", "Reject"),
-    "decision.hold": ("暂缓", "Hold"),
-    "reason.meets_bar": ("达到通过线", "Meets the bar"),
-    "reason.strong_panel": ("面试官一致认可", "Strong panel"),
-    "reason.needs_more_signal": ("需要更多信息", "Needs more signal"),
-    "reason.unique_skills": ("技能稀缺", "Rare skills"),
-    "reason.skills_below_bar": ("专业技能未达要求", "Skills below the bar"),
-    "reason.communication": ("沟通能力不足", "Communication"),
-    "reason.team_fit": ("团队契合度不足", "Team fit"),
-    "reason.salary_mismatch": ("薪资期望不匹配", "Salary mismatch"),
-    "reason.position_filled": ("职位已招满", "Position filled"),
-    "reason.waiting_other_candidates": ("等待其他候选人", "Waiting for other candidates"),
-    "reason.headcount_pending": ("编制待批", "Headcount pending"),
-    "reason.other": ("其他（请说明）", "Other (explain)"),
-    "rounds.inactive": ("已停用", "inactive"),
-    "rounds.criteria_for": ("评价标准适用于", "Criteria for"),
-    "rounds.all_jobs": ("所有职位（默认）", "All jobs (default)"),
-    "rounds.edit_round": ("修改轮次", "Edit the round"),
-    "rounds.name_zh": ("中文名称", "Chinese name"),
-    "rounds.name_en": ("英文名称", "English name"),
-    "rounds.position": ("顺序", "Order"),
-    "rounds.saved": ("已保存。", "Saved."),
-    "rounds.no_override": ("该职位沿用本轮默认标准。在下方添加评价项即可为该职位单独设置（会先复制默认标准）。",
-                           "This job uses the round's default criteria. Add a criterion below to give it its own set (the defaults are copied first)."),
-    "rounds.weight": ("权重", "Weight"),
-    "rounds.edit_criterion": ("编辑评价项", "Edit a criterion"),
-    "rounds.new_criterion": ("（新增评价项）", "(new criterion)"),
-    "rounds.name_zh_label": ("中文名称", "Chinese name"),
-    "rounds.level1_zh": ("1 分的表现（中文）", "What a 1 looks like (Chinese)"),
-    "rounds.level1_en": ("1 分的表现（英文）", "What a 1 looks like (English)"),
-    "rounds.level3_zh": ("3 分的表现（中文）", "What a 3 looks like (Chinese)"),
-    "rounds.level3_en": ("3 分的表现（英文）", "What a 3 looks like (English)"),
-    "rounds.level5_zh": ("5 分的表现（中文）", "What a 5 looks like (Chinese)"),
-    "rounds.level5_en": ("5 分的表现（英文）", "What a 5 looks like (English)"),
-    "rounds.remove": ("停用该项", "Retire it"),
-    "help.bar": ("该轮期望达到的加权平均分（1–5）。", "The weighted average this round expects (1–5)."),
-    "help.change_reason": ("提交后的修改会连同原因一起记录。", "A change after submitting is recorded with its reason."),
-    "cand.debrief": ("评议", "Debrief"),
-    "cand.schedule": ("安排面试", "Schedule interview"),
-    "task.decision_waiting": ("{name}（{job}）等待您的决定。", "{name} ({job}) is waiting for your decision."),
-    "task.scorecard_pending": ("请提交 {name}（{job}）的面试评价。", "Submit your scorecard for {name} ({job})."),
-    "task.scorecard_overdue": ("{who} 还未提交 {name}（{job}）的面试评价，已超过 48 小时。", "{who} has not submitted the scorecard for {name} ({job}) for over 48 hours."),
-    "mail_status.draft": ("草稿（待审阅）", "Draft (to review)"),
-    "audit.decision": ("做出决定", "Decision"),
-    "audit.reschedule": ("改期", "Rescheduled"),
-    "audit.cancelled": ("取消", "Cancelled"),
-    "audit.no_show": ("未到场", "No-show"),
-    "audit.save_draft": ("保存草稿", "Draft saved"),
-    "audit.submit": ("提交", "Submitted"),
-    "audit.revise_after_submit": ("提交后修改", "Changed after submitting"),
-    "audit.remove": ("停用", "Retired"),
-    "field.interviewer_ids": ("面试官", "Panel"),
-    "field.change_reason": ("修改原因", "Reason for the change"),
-    "field.recommendation": ("录用建议", "Recommendation"),
-    "field.round_id": ("面试轮次", "Round"),
-    "field.application_id": ("应聘", "Application"),
-    "field.starts_at": ("开始时间", "Start"),
-    "field.ends_at": ("结束时间", "End"),
-    "field.reason_code": ("原因", "Reason"),
-    "field.reason_text": ("补充说明", "Details"),
-    "field.ratings": ("评分", "Ratings"),
-    "field.kind": ("决定", "Decision"),
-    "err.timezone_required": ("时间缺少时区。", "The time has no time zone."),
-    "err.end_before_start": ("结束时间必须晚于开始时间。", "The end must come after the start."),
-    "err.interview_too_long": ("一场面试最长 8 小时。", "An interview lasts at most 8 hours."),
-    "err.not_an_interviewer": ("请选择至少一位启用的面试官。", "Choose at least one active interviewer."),
-    "err.application_not_interviewing": ("该应聘不在面试阶段，不能安排面试。", "This application is not interviewing; no interview can be scheduled."),
-    "err.round_unknown": ("找不到该面试轮次。", "No such round."),
-    "err.interview_not_scheduled": ("该面试已取消或标记为未到场（当前：{status}）。", "This interview is cancelled or a no-show (now: {status})."),
-    "err.panelist_has_scorecard": ("该面试官已填写评价，不能移出面试。", "This interviewer has a scorecard and cannot leave the panel."),
-    "err.not_on_panel": ("您不是这场面试的面试官。", "You are not on this interview's panel."),
-    "err.criterion_unknown": ("评分项不属于本场面试。", "A rating is for a criterion of another interview."),
-    "err.rating_required": ("请为这一项打分（1–5）。", "Rate this criterion (1–5)."),
-    "err.recommendation_required": ("请选择录用建议。", "Choose a recommendation."),
-    "err.interview_not_started": ("面试开始后才能提交评价。", "A scorecard can be submitted once the interview has started."),
-    "err.scorecard_changed": ("这份评价在别处被修改过。请刷新页面后再保存。", "This scorecard was changed elsewhere. Reload the page, then save."),
-    "err.change_reason_required": ("提交后的修改需要填写原因。", "A change after submitting needs a reason."),
-    "err.submit_first": ("提交您自己的评价后，才能看到其他面试官的评分。", "Submit your own scorecard first; then you can see the others'."),
-    "err.reason_unknown": ("请从列表中选择原因。", "Choose a reason from the list."),
-    "err.reason_text_required": ("选择“其他”时请填写说明。", "Explain “Other” in the details."),
-    "err.mail_not_draft": ("这封邮件已经发送或放弃（当前：{status}）。", "This mail was sent or discarded already (now: {status})."),
-    "iv.import": ("从文件导入面试", "Import interviews from a file"),
-    "iv.import_intro": ("CSV 或 Excel：候选人邮箱、职位、轮次、开始时间（如 2026-12-01 10:00，公司时区）、时长、形式、地点、面试官邮箱（用分号分隔）。有任何一行出错则全部不导入。",
-                        "CSV or Excel: candidate email, job, round, start (e.g. 2026-12-01 10:00, company time zone), minutes, mode, place, interviewer emails (separated by ;). If any row is wrong, nothing is imported."),
-    "iv.imported": ("已导入 {count} 场面试。", "{count} interviews imported."),
-    "field.candidate_email": ("候选人邮箱", "Candidate email"),
-    "field.round": ("面试轮次", "Round"),
-    "field.start": ("开始时间", "Start"),
-    "field.minutes": ("时长（分钟）", "Minutes"),
-    "field.mode": ("形式", "Mode"),
-    "field.interviewers": ("面试官", "Interviewers"),
-    "err.import_no_candidate": ("找不到该邮箱的候选人。", "No candidate with this email."),
-    "err.import_missing_column": ("缺少“{column}”列。", "The “{column}” column is missing."),
-    # follow up, survey, talent pool
-    "nav.follow_up": ("候选人跟进", "Follow-up"),
-    "nav.talent_pool": ("人才库", "Talent pool"),
-    "cand.follow_up": ("跟进", "Follow up"),
-    "fu.state": ("状态", "State"),
-    "fu_state.awaiting_feedback": ("待反馈", "Awaiting feedback"),
-    "fu_state.at_risk": ("有风险", "At risk"),
-    "fu_state.awaiting_reply": ("等候选人回复", "Awaiting reply"),
-    "fu.all_states": ("未选择状态：显示所有状态的候选人。点一个状态只看这一栏。",
-                      "No state chosen: candidates in every state are shown. Pick a state to see only that column."),
-    "fu_state.in_touch": ("保持联系", "In touch"),
-    "fu_state.decided": ("已决定", "Decided"),
-    "fu.none": ("这一栏没有候选人。", "Nobody in this column."),
-    "fu.deadline": ("反馈期限", "Feedback due"),
-    "fu.left": ("还剩 {h} 小时 {m} 分", "{h}h {m}m left"),
-    "fu.overdue_by": ("已超时 {h} 小时 {m} 分", "Overdue by {h}h {m}m"),
-    "fu.overdue_prefix": ("已超时", "Overdue"),
-    "fu.last_contact": ("最近联系", "Last contact"),
-    "fu.outcome": ("结果", "Outcome"),
-    "fu.interest": ("意向度", "Interest"),
-    "fu.risks": ("风险", "Risks"),
-    "fu.click_to_act": ("点击一行：记录联系、更新意向、发送邮件。", "Click a row to log a contact, update intent or send mail."),
-    "fu.not_on_board": ("该候选人目前不在跟进列表中（应聘已结束，或不是您负责的候选人）。", "This candidate is not on your board (the application is closed, or another recruiter owns them)."),
-    "fu.open_candidate": ("打开候选人页面", "Open the candidate"),
-    "fu.clock": ("面试结束后尚未给候选人回复：{left}（截止 {deadline}）。发一封邮件或记录一次联系即可。", "No word to the candidate since the interview: {left} (due {deadline}). Send a mail or log a contact."),
-    "fu.tab_contact": ("联系记录", "Contacts"),
-    "fu.tab_intent": ("意向与竞争 offer", "Intent and offers"),
-    "fu.tab_mail": ("发邮件", "Mail"),
-    "fu.tab_pool": ("放入人才库", "Talent pool"),
-    "fu.channel": ("渠道", "Channel"),
-    "fu.direction": ("方向", "Direction"),
-    "fu.summary": ("内容摘要", "Summary"),
-    "fu.next_contact": ("下次联系日期", "Next contact"),
-    "fu.next_time": ("时间", "Time"),
-    "fu.log": ("记录联系", "Log contact"),
-    "fu.logged": ("联系已记录。", "Contact logged."),
-    "fu.salary": ("期望薪资（元/月）", "Expected salary (per month)"),
-    "fu.earliest_start": ("最早到岗", "Earliest start"),
-    "fu.decision_deadline": ("候选人决定期限", "Candidate decides by"),
-    "fu.offers": ("竞争 offer", "Competing offers"),
-    "fu.offer_company": ("公司", "Company"),
-    "fu.offer_stage": ("进展", "Stage"),
-    "fu.offer_deadline": ("答复期限", "Deadline"),
-    "fu.save_intent": ("保存意向", "Save intent"),
-    "fu.intent_saved": ("意向已保存（历史保留）。", "Intent saved (history kept)."),
-    "fu.template": ("模板", "Template"),
-    "fu.prepare": ("生成草稿", "Prepare"),
-    "fu.survey_results": ("候选人体验问卷结果", "Candidate experience survey"),
-    "fu.no_answers": ("尚无问卷回复。", "No answers yet."),
-    "fu.answers": ("回复数", "Answers"),
-    "fu.too_few": ("不足 {n} 份，不显示", "fewer than {n}: hidden"),
-    "help.interest": ("1 = 几乎不感兴趣，5 = 非常想加入", "1 = hardly interested, 5 = keen to join"),
-    "channel.phone": ("电话", "Phone"),
-    "channel.email": ("邮件", "Email"),
-    "channel.wechat": ("微信/企业微信", "WeChat / WeCom"),
-    "channel.social": ("其他社交平台", "Other social"),
-    "channel.in_person": ("当面", "In person"),
-    "direction.outbound": ("我方联系", "We reached out"),
-    "direction.inbound": ("候选人联系", "Candidate reached out"),
-    "outcome.reached": ("已沟通", "Reached"),
-    "outcome.no_answer": ("未接通", "No answer"),
-    "outcome.left_message": ("已留言", "Left a message"),
-    "outcome.replied": ("已回复", "Replied"),
-    "risk.low_interest": ("意向度低", "Low interest"),
-    "risk.offer_deadline": ("竞争 offer 即将到期", "A competing offer is about to expire"),
-    "risk.silent": ("已过约定联系时间仍无回音", "Silent past the next-contact date"),
-    "template.thank_you": ("感谢面试", "Thank you"),
-    "template.next_round": ("下一轮邀请", "Next round"),
-    "template.rejection": ("婉拒", "Rejection"),
-    "template.survey_invite": ("体验问卷邀请", "Survey invitation"),
-    "template.reengage": ("人才库再联系", "Re-engagement"),
-    "pool.reason": ("入库原因", "Reason"),
-    "pool.job_family": ("职位类别", "Job family"),
-    "pool.revisit_on": ("回访日期", "Revisit on"),
-    "pool.add": ("放入人才库", "Add to talent pool"),
-    "pool.added": ("已放入人才库。", "Added to the talent pool."),
-    "pool.added_at": ("入库时间", "Added"),
-    "pool.search_reason": ("按原因搜索", "Search reasons"),
-    "pool.empty": ("人才库中没有符合条件的候选人。", "No one in the pool matches."),
-    "pool.click_to_act": ("点击一行：再联系或移出人才库。", "Click a row to re-engage or remove."),
-    "pool.reengage": ("生成再联系邮件", "Prepare re-engagement mail"),
-    "pool.remove": ("移出人才库", "Remove from pool"),
-    "pool.removed": ("已移出人才库。", "Removed from the pool."),
-    "survey.title": ("面试体验问卷", "How was your interview?"),
-    "survey.intro": ("关于「{job}」职位的面试。约 1 分钟，匿名汇总。", "About your interview for {job}. About a minute; reported in aggregate."),
-    "survey.nps": ("您有多大可能向朋友推荐来我们公司面试？", "How likely are you to recommend interviewing with us to a friend?"),
-    "survey.nps_scale": ("0 = 完全不可能，10 = 非常可能", "0 = not at all likely, 10 = extremely likely"),
-    "survey.clarity": ("面试流程和安排是否清楚？", "Was the process clear?"),
-    "survey.respect": ("我们是否尊重了您的时间？", "Did we respect your time?"),
-    "survey.treatment": ("面试官对您是否友好、专业？", "Were you treated well?"),
-    "survey.scale_1": ("1 很差", "1 poor"),
-    "survey.scale_2": ("2 较差", "2 below par"),
-    "survey.scale_3": ("3 一般", "3 fair"),
-    "survey.scale_4": ("4 较好", "4 good"),
-    "survey.scale_5": ("5 很好", "5 great"),
-    "survey.comment": ("还有什么想告诉我们的？（可选）", "Anything else you want to tell us? (optional)"),
-    "survey.send": ("提交", "Send"),
-    "survey.privacy": ("您的回答只用于改进招聘流程，不会影响任何录用决定。", "Your answers only help us improve; they play no part in any hiring decision."),
-    "survey.thanks_title": ("谢谢！", "Thank you!"),
-    "survey.thanks": ("我们已收到您的反馈。", "We have your answers."),
-    "survey.link_invalid": ("这个链接无法使用：可能已填写过、已过期或不完整。如有疑问，请直接回复邀请邮件。", "This link cannot be used: it may have been used already, have expired or be incomplete. If in doubt, reply to the invitation mail."),
-    "task.feedback_due": ("给 {name}（{job}）的面试反馈", "Feedback to {name} after the interview ({job})"),
-    "task.next_contact": ("约定再次联系 {name}", "Get back in touch with {name}"),
-    "task.pool_revisit": ("人才库回访：{name}", "Talent pool: revisit {name}"),
-    "audit.contact": ("联系记录", "Contact logged"),
-    "audit.intent": ("意向更新", "Intent updated"),
-    "audit.pool_add": ("放入人才库", "Added to talent pool"),
-    "audit.pool_remove": ("移出人才库", "Removed from talent pool"),
-    "field.summary": ("内容摘要", "Summary"),
-    "field.next_contact_at": ("下次联系", "Next contact"),
-    "field.channel": ("渠道", "Channel"),
-    "field.outcome": ("结果", "Outcome"),
-    "field.interest": ("意向度", "Interest"),
-    "field.expected_salary": ("期望薪资", "Expected salary"),
-    "field.earliest_start": ("最早到岗", "Earliest start"),
-    "field.decision_deadline": ("决定期限", "Decision deadline"),
-    "field.offers": ("竞争 offer", "Competing offers"),
-    "field.job_family": ("职位类别", "Job family"),
-    "field.revisit_on": ("回访日期", "Revisit on"),
-    "field.candidate_id": ("候选人", "Candidate"),
-    "field.nps": ("推荐意愿", "Likelihood to recommend"),
-    "field.clarity": ("流程清晰", "Clarity"),
-    "field.respect": ("尊重时间", "Respect for time"),
-    "field.treatment": ("受到的对待", "Treatment"),
-    "field.comment": ("意见", "Comment"),
-    "field.template": ("模板", "Template"),
-    "err.candidate_no_email": ("该候选人没有邮箱，无法发送邮件。", "This candidate has no email address."),
-    "err.next_contact_past": ("下次联系时间必须在将来。", "The next contact must be in the future."),
-    "err.revisit_past": ("回访日期必须在今天之后。", "The revisit date must be after today."),
-    # errors
-    "err.generic": ("操作未能完成，请重试。", "That did not work; please try again."),
-    "err.not_found": ("找不到该记录，可能已被删除，或您没有查看权限。",
-                      "Not found: it may have been removed, or you may not see it."),
-    "err.not_allowed": ("您没有执行此操作的权限。", "You are not allowed to do that."),
-    "err.invalid_transition": ("不能从“{from_stage}”直接移到“{to_stage}”。",
-                               "Cannot move from “{from_stage}” to “{to_stage}”."),
-    "err.conflict": ("其他人刚刚保存了这条记录。", "Someone else has just saved this record."),
-    "err.conflict_job": ("其他人刚刚修改了这个职位。请重新选择该职位查看最新内容后再保存。",
-                         "Someone else has just changed this job. Select it again to see the latest, then save."),
-    "err.stage_changed": ("该应聘的阶段刚被其他人改为“{stage}”。", "Someone has just moved this application to “{stage}”."),
-    "err.validation": ("请修改以下内容：", "Please correct the following:"),
-    "err.required": ("必填。", "Required."),
-    "err.invalid": ("格式不正确。", "Not valid."),
-    "err.too_long": ("太长了，最多 {max} 个字符。", "Too long: at most {max} characters."),
-    "err.too_many": ("太多了，最多 {max} 项。", "Too many: at most {max}."),
-    "err.too_short": ("太短了，至少 {min} 个字符。", "Too short: at least {min} characters."),
-    "err.out_of_range": ("超出允许范围。", "Out of the allowed range."),
-    "err.not_a_number": ("请输入数字。", "Enter a number."),
-    "err.choice_invalid": ("请从列表中选择。", "Choose from the list."),
-    "err.date_invalid": ("日期格式不正确。", "Not a valid date."),
-    "err.email_invalid": ("邮箱格式不正确，例如 name@example.com。", "Not an email address, e.g. name@example.com."),
-    "err.phone_invalid": ("手机号格式不正确（7–15 位数字，可带 + 和空格）。",
-                          "Not a phone number (7–15 digits; +, spaces and dashes allowed)."),
-    "err.contact_required": ("邮箱和手机至少填写一项。", "Enter an email or a phone number (at least one)."),
-    "err.source_invalid": ("来源无效。", "Unknown source."),
-    "err.tags_invalid": ("标签最多 20 个，每个不超过 40 个字符。", "At most 20 tags of up to 40 characters each."),
-    "err.email_taken": ("该邮箱已有账户。", "An account with this email exists."),
-    "err.password_short": ("密码至少 {min} 个字符。", "The password needs at least {min} characters."),
-    "err.password_weak": ("密码太简单：请混合字母、数字或符号中的两类。",
-                          "Too simple: mix two of letters, digits and symbols."),
-    "err.password_wrong": ("当前密码不正确。", "The current password is not correct."),
-    "err.password_mismatch": ("两次输入的密码不一致。", "The two passwords differ."),
-    "err.sign_in_failed": ("邮箱或密码不正确。", "Email or password is not correct."),
-    "err.sign_in_locked": ("尝试次数过多，请 {minutes} 分钟后再试。", "Too many attempts; try again in {minutes} minutes."),
-    "err.admin_exists": ("已有管理员账户，请直接登录。", "An admin account exists already; please sign in."),
-    "err.last_admin": ("不能移除最后一位管理员。", "The last admin cannot be removed."),
-    "err.not_a_manager": ("请选择具有“用人经理”角色的启用用户。", "Choose an active user with the hiring manager role."),
-    "err.not_a_recruiter": ("负责人必须是启用的招聘专员或管理员。", "The owner must be an active recruiter or admin."),
-    "err.job_unknown": ("找不到该职位。", "No such job."),
-    "err.job_not_open": ("该职位未开放招聘。", "This job is not open."),
-    "err.already_applied": ("该候选人已应聘此职位。", "The candidate has already applied to this job."),
-    "err.reason_required": ("请填写原因。", "Please give a reason."),
-    "err.duplicate_candidate": ("已有相同邮箱或手机号的候选人。是同一个人吗？",
-                                "A candidate with the same email or phone exists. Is it the same person?"),
-    "err.import_file": ("无法读取该文件。", "The file cannot be read."),
-    "err.import_format": ("请上传 .csv 或 .xlsx 文件。", "Upload a .csv or .xlsx file."),
-    "err.import_too_big": ("文件太大（最大 {mb} MB）。", "The file is too large (at most {mb} MB)."),
-    "err.import_empty": ("文件是空的。", "The file is empty."),
-    "err.import_encoding": ("无法识别文件编码（支持 UTF-8 和 GBK/GB18030）。请在 Excel 中另存为“CSV UTF-8”。",
-                            "Unknown text encoding (UTF-8 and GBK/GB18030 are read). In Excel, save as “CSV UTF-8”."),
-    "err.import_no_name_column": ("找不到“姓名/name”列。", "No “name/姓名” column found."),
-    "err.import_too_many_rows": ("行数太多（最多 {max} 行），请拆分文件。", "Too many rows (at most {max}); split the file."),
-    "err.import_duplicate_in_file": ("与文件第 {row} 行重复。", "Same as row {row} of the file."),
-    "err.import_exists": ("已有候选人：{name}（#{id}）。", "Already a candidate: {name} (#{id})."),
-    # issue 8 — import and export
-    "err.import_choice": ("无法识别该值。可填写：{accepted}", "Unknown value. Accepted: {accepted}"),
-    "err.import_job_unknown": ("找不到该招聘中的职位。可填写职位名称或编号：{accepted}",
-                               "No such open job. Accepted: a job's title or number: {accepted}"),
-    "err.import_nul": ("该单元格含有空字符（NUL），请删除后重新上传。",
-                       "This cell contains a NUL character; remove it and upload again."),
-    "err.import_cell_too_long": ("该单元格太长（最多 {max} 个字符）。", "This cell is too long (at most {max} characters)."),
-    "err.import_cells": ("{rows} 行有无法读取的单元格，未导入任何数据。", "{rows} rows have cells that cannot be read; nothing was imported."),
-    "err.import_xlsx_bomb": ("该 Excel 文件解压后过大（超过 {mb} MB）或压缩比异常，已拒绝。请只保留需要的数据后另存。",
-                             "This Excel file unpacks to too much data (over {mb} MB) or is compressed suspiciously; "
-                             "refused. Keep only the data you need and save it again."),
-    "err.import_too_many_columns": ("列数太多（最多 {max} 列）。", "Too many columns (at most {max})."),
-    "err.import_mapped_twice": ("有两列都对应到“{target}”，每个字段只能对应一列。",
-                                "Two columns are matched to “{target}”; match each field to one column only."),
-    "err.import_name_unmapped": ("请指定哪一列是姓名（或名和姓）。", "Choose which column holds the name (or first and last name)."),
-    "err.import_name_and_parts": ("已有“姓名”列，就不要再对应“名”或“姓”。",
-                                  "A full-name column is matched; do not match first or last name as well."),
-    "err.import_required_unmapped": ("请指定哪一列是“{target}”。", "Choose which column holds “{target}”."),
-    "import.mapping_title": ("核对列的对应关系", "Check how the columns match"),
-    "import.mapping_intro": ("已根据表头猜测每一列对应的字段，请核对并修改；不需要的列选“不导入”。确认后先检查全部行，有错则不导入任何数据。",
-                             "Each column's field was guessed from its header. Check and correct it; pick “Do not "
-                             "import” for columns you do not need. Every row is then checked first; if any is "
-                             "wrong, nothing is imported."),
-    "import.mapping_remembered": ("已使用上次为相同表头确认的对应关系。", "Using the matching confirmed last time for these headers."),
-    "import.mapping_column": ("文件中的列“{column}”", "File column “{column}”"),
-    "import.mapping_sample": ("示例：{sample}", "e.g. {sample}"),
-    "import.ignore": ("不导入此列", "Do not import this column"),
-    "import.column": ("列", "Column"),
-    "import.cancel": ("换一个文件", "Choose another file"),
-    "field.first_name": ("名", "First name"),
-    "field.last_name": ("姓", "Last name"),
-    "field.mapping": ("列的对应关系", "Column matching"),
-    # issue 8 — evaluate
-    "err.schedule_conflict": ("时间冲突：有 {count} 场面试与这一时间重叠（同一面试官或同一候选人）。",
-                              "Double booking: {count} interviews overlap this time (same interviewer or candidate)."),
-    "err.not_your_job": ("这不是您负责的职位，您不能查看该候选人的评议。",
-                         "This is not one of your jobs, so its debrief is not open to you."),
-    "err.round_exists": ("已有同名的面试轮次。", "A round with this name exists already."),
-    "err.criterion_exists": ("本轮已有同名的评价项。", "This round has a criterion with this name already."),
-    "iv.conflicts_title": ("以下面试与这一时间重叠：", "These interviews overlap this time:"),
-    "iv.conflict_who": ("重叠的人", "Booked twice"),
-    "iv.schedule_anyway": ("仍然安排", "Schedule anyway"),
-    "iv.save_anyway": ("仍然保存", "Save anyway"),
-    "iv.change_instead": ("不安排，返回修改", "Don't book it; change it instead"),
-    "iv.candidate_pick": ("候选人 · 职位 · 阶段（可输入搜索）", "Candidate · job · stage (type to search)"),
-    "iv.candidate_pick_hint": ("列出可安排面试的应聘（面试中、待决定）：最近变动的 200 个，或上方查找到的。",
-                               "Open applications an interview can be scheduled for (interviewing, decision "
-                               "pending): the 200 most recently moved, or those found above."),
-    "iv.candidate_search": ("查找候选人", "Find a candidate"),
-    "iv.candidate_search_hint": ("姓名、邮箱、电话或微信号，按回车查找", "Name, email, phone or WeChat; press Enter"),
-    "iv.candidate_search_none": ("没有找到可安排面试的应聘。", "No open application matches."),
-    "iv.candidate_required": ("请选择候选人。", "Choose a candidate."),
-    "iv.no_open_applications": ("目前没有可安排面试的应聘。", "No open application to schedule an interview for."),
-    "iv.invites_sent": ("面试官会收到日历邀请邮件。", "The panel gets a calendar invitation by mail."),
-    "iv.recorded_past": ("这场面试已经结束：已记录，不发送日历邀请；面试官可以提交评价。",
-                         "This interview has already ended: it is recorded without a calendar invitation, and the "
-                         "panel can submit their scorecards."),
-    "iv.confirm_candidate": ("给候选人发送面试确认", "Send the candidate a confirmation"),
-    "iv.confirmation_title": ("面试确认（附日历邀请，请审阅）", "Interview confirmation with the invitation (review it)"),
-    "iv_status.awaiting_scorecards": ("待提交评价", "Awaiting scorecards"),
-    "iv_status.completed": ("已完成", "Completed"),
-    "db.hidden_submit_first": ("本轮有 {count} 场面试您在面试官名单中：提交您自己的评价后才能看到其他人的评分。",
-                               "You are on the panel of {count} interviews of this round: their scorecards show once yours is submitted."),
-    "db.hidden_not_on_panel": ("本轮有 {count} 场面试您不在面试官名单中，看不到其评价。",
-                               "{count} interviews of this round are not yours, so their scorecards are not shown."),
-    "db.pick_decision": ("请选择决定。", "Choose a decision."),
-    "db.suggested": ("评价建议：{recommendations}", "The scorecards say: {recommendations}"),
-    "rounds.new_round": ("新增面试轮次", "Add a round"),
-    "rounds.added": ("已新增面试轮次。", "Round added."),
-    "rounds.criterion_added": ("已新增评价项，可继续添加下一个。", "Criterion added; you can add the next one."),
-    # issue 8 — follow up (talent pool, intent, feedback clock, drafts, board pages, survey)
-    "audit.pool_reengaged": ("重新启用，离开人才库", "Re-engaged: left the talent pool"),
-    "err.intent_changed": ("其他人刚刚记录了新的意向，您的修改尚未保存。对方的内容见下方历史；您填写的内容仍在表单里，再次保存即以它为准。",
-                           "Someone has just recorded a newer intent; yours is not saved yet. Theirs is in the history "
-                           "below; what you typed is still in the form — save again to make it the latest."),
-    "err.draft_changed": ("这封草稿刚被其他人修改过，您的操作没有执行。请查看最新内容后再试。",
-                          "Someone has just changed this draft; nothing was done. Look at the latest version and try "
-                          "again."),
-    "task.mail_draft": ("有一封邮件草稿等您审阅发送：{name}（{subject}）", "A mail draft waits for you to review and send: {name} ({subject})"),
-    "fu.mail": ("邮件", "Mail"),
-    "fu.mail_held": ("邮件未发出：等待配置邮件服务器", "Mail not delivered: held (no mail server)"),
-    "fu.mail_retrying": ("邮件未发出：正在重试", "Mail not delivered yet: retrying"),
-    "fu.mail_failed": ("邮件发送失败", "Mail not delivered: failed"),
-    "fu.mail_problem_hint": ("候选人可能还没有收到消息，请在发件箱查看，或打电话联系。",
-                             "The candidate may have heard nothing: check the outbox, or call them."),
-    "fu.others_page": ("其余候选人：第 {start}–{end} 位，共 {total} 位（待反馈的候选人另行分页）",
-                       "Others: {start}–{end} of {total} (those awaiting feedback are paged apart)"),
-    "fu.running_page": ("待反馈：第 {start}–{end} 位，共 {total} 位（最早超时的排在最前）",
-                        "Awaiting feedback: {start}–{end} of {total} (most overdue first)"),
-    "fu.counts_this_page": ("“待反馈”计入全部候选人；其余各栏的数字只计本页。",
-                            "'Awaiting feedback' counts everyone; the other columns count this page only."),
-    "fu.survey_by": ("分组", "Group by"),
-    "fu.survey_by_job": ("按职位", "By job"),
-    "fu.survey_by_stage": ("按阶段", "By stage"),
-    "fu.counted": ("计入", "Counted"),
-    "fu.overall": ("全部", "Overall"),
-    "fu.survey_rule": ("为保护匿名，结果只按每 {n} 份一批计入（同一职位、同一阶段），不足一批的回复暂不计入任何数字，包括“全部”。",
-                       "To keep answers anonymous, results count answers only in batches of {n} (same job and stage); "
-                       "answers short of a batch count in no figure yet, the overall one included."),
-    "pool.already_in": ("该候选人已在人才库中；保存将更新其入库信息。", "Already in the talent pool: saving updates the entry."),
-    "pool.add_someone": ("将候选人放入人才库", "Add a candidate to the talent pool"),
-    "pool.find": ("查找候选人（姓名、邮箱、电话）", "Find a candidate (name, email, phone)"),
-    "pool.pick": ("候选人（所有应聘均已结束）", "Candidate (all applications closed)"),
-    "pool.pick_placeholder": ("选择候选人", "Choose a candidate"),
-    "pool.none_to_add": ("没有可放入人才库的候选人（仍有进行中应聘的候选人请在其应聘上移到“人才库”阶段）。",
-                         "No candidate to add (one with an open application moves to the talent pool stage from "
-                         "that application)."),
-    "pool.page": ("第 {start}–{end} 位，共 {total} 位", "{start}–{end} of {total}"),
-    "cand.pool_revisit": ("人才库回访日期（移入人才库时）", "Talent pool revisit date (when moving to the pool)"),
-    "cand.pool_family": ("人才库职位类别（可选）", "Talent pool job family (optional)"),
-    "db.save": ("保存草稿", "Save draft"),
-    "db.saved": ("草稿已保存。", "Draft saved."),
-    "outbox.drafts_for_me": ("等您审阅的草稿", "Drafts waiting for you"),
-    "outbox.draft_above": ("这封草稿在上方“等您审阅的草稿”中编辑和发送。",
-                           "Edit and send this draft above, under “Drafts waiting for you”."),
-    "outbox.draft_gone": ("这封草稿已发送或已放弃，不在等待审阅的草稿中。", "This draft was sent or discarded already; it no longer waits for review."),
-    # issue 8 — sweep: English singulars ("1 candidate", not "1 candidates"); t() picks `<key>.one` when the count
-    # named in PLURAL_COUNT is 1. Chinese has no plural, so its text is the same as the key's.
-    "cand.results.one": ("共 {total} 位候选人 · 第 {page}/{pages} 页", "{total} candidate · page {page} of {pages}"),
-    "import.done.one": ("已导入 {count} 位候选人。", "{count} candidate imported."),
-    "import.failed.one": ("{rows} 行有问题，未导入任何数据。请修改后重新上传。",
-                          "{rows} row has a problem; nothing was imported. Fix it and upload again."),
-    "iv.imported.one": ("已导入 {count} 场面试。", "{count} interview imported."),
-    "task.stale_application.one": ("{name} · {job}：在“{stage}”阶段已停留 {days} 天，请联系候选人或做出决定。",
-                                   "{name} · {job}: {days} day in “{stage}”; contact the candidate or decide."),
-    "err.sign_in_locked.one": ("尝试次数过多，请 {minutes} 分钟后再试。", "Too many attempts; try again in {minutes} minute."),
-    # issue 8 — platform
-    "err.own_admin": ("不能移除自己的管理员角色或停用自己的账号；请让另一位管理员操作。",
-                      "You cannot remove your own admin role or deactivate yourself; ask another admin."),
-    "dbdown.title": ("数据库暂时不可用", "Database unavailable"),
-    "dbdown.unavailable": ("暂时连不上数据库，正在自动重试；恢复后本页会自动继续。如持续出现，请联系管理员。",
-                           "The database cannot be reached right now; retrying automatically, and this page carries on "
-                           "once it is back. If this lasts, tell your administrator."),
-    "dbdown.read_only": ("数据库当前只读（文件权限或磁盘已满），无法保存任何内容，也无法登录。请联系管理员。",
-                         "The database is read-only right now (file permissions or a full disk): nothing can be saved "
-                         "and nobody can sign in. Tell your administrator."),
-    "dbdown.retry": ("重试", "Try again"),
-    "err.cross_site": ("请求来自其他网站，已拒绝。请直接打开本应用。",
-                       "Refused: the request came from another site. Open the app directly."),
-    "err.user_changed": ("{name} 的账号刚被他人修改；已显示最新内容，请检查后再保存。",
-                         "{name} was just changed by someone else; the latest values are shown, check them and "
-                         "save again."),
-}
+LOCALES = Path(__file__).resolve().parents[1] / "locales"
+# The Babel locale of each language: dates, numbers and plural rules follow it.
+BABEL_LOCALES = {"zh": "zh_CN", "en": "en"}
 
 
-# Texts that say how many of something, and which of their parameters is the count: when it is 1, t() uses
-# the `<key>.one` text (the key's own text is the plural).
-PLURAL_COUNT: dict[str, str] = {
-    "cand.results": "total",
-    "import.done": "count",
-    "import.failed": "rows",
-    "iv.imported": "count",
-    "task.stale_application": "days",
-    "err.sign_in_locked": "minutes",
-}
+def _language(lang: str | None) -> str:
+    # Anything but English falls back to Chinese, the app's first language (as the (zh, en) table did).
+    return lang if lang in LANGUAGES else "zh"
+
+
+def catalog_path(lang: str) -> Path:
+    """Where the catalog of `lang` lives."""
+    return LOCALES / _language(lang) / "LC_MESSAGES" / "messages.po"
+
+
+def read_catalog(lang: str) -> Catalog:
+    """The catalog of `lang` as Babel reads it (for tests and tools; the app uses `translations`)."""
+    with catalog_path(lang).open("rb") as f:
+        return read_po(f, locale=BABEL_LOCALES[_language(lang)])
+
+
+@cache
+def translations(lang: str) -> gettext.GNUTranslations:
+    """The compiled catalog of `lang`, built once per process from its .po file.
+
+    Compiled here rather than committed as .mo files: a .mo that lags its .po would show old texts, and the
+    two commands of the README (run, test) need no build step. A few hundred entries compile in milliseconds.
+    Fuzzy entries are left out, as msgfmt does: a guess is not a translation.
+    """
+    buffer = BytesIO()
+    write_mo(buffer, read_catalog(lang), use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _fill(text: str, params: dict[str, Any]) -> str:
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        # A text whose parameters do not fit shows unfilled: a visible slip, never a crash.
+        return text
 
 
 def t(key: str, lang: str = "zh", /, **params: Any) -> str:
-    """The text for `key` in `lang`; an unknown key shows itself so a gap is visible, never a crash. A text that
-    counts something (PLURAL_COUNT) is singular when its count is 1."""
-    count = PLURAL_COUNT.get(key)
-    if count is not None and str(params.get(count)) == "1":
-        key = f"{key}.one"
-    pair = TEXTS.get(key)
-    if pair is None:
-        return key
-    text = pair[1] if lang == "en" else pair[0]
-    if params:
-        try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):
-            return text
-    return text
+    """The text for `key` in `lang`; an unknown key shows itself so a gap is visible, never a crash."""
+    return _fill(translations(_language(lang)).gettext(key), params)
+
+
+def tn(key: str, n: int, lang: str = "zh", /, **params: Any) -> str:
+    """The text for `key` in `lang` in the plural form that count `n` takes ("1 candidate", "2 candidates");
+    `params` fill it as with `t` (the count among them, under the name the text uses)."""
+    return _fill(translations(_language(lang)).ngettext(key, key, n), params)
+
+
+def keys(lang: str = "zh") -> frozenset[str]:
+    """Every key the catalog of `lang` holds."""
+    return _keys(_language(lang))
+
+
+@cache
+def _keys(lang: str) -> frozenset[str]:
+    return frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in read_catalog(lang) if m.id)
+
+
+def has_text(key: str) -> bool:
+    """Whether `key` is a text of the catalogs (e.g. a form field's label)."""
+    return key in keys("zh")
+
+
+def babel_locale(lang: str) -> Locale:
+    """The Babel locale of `lang` (zh_CN or en), for dates and numbers."""
+    return Locale.parse(BABEL_LOCALES[_language(lang)])
+
+
+# Dates and times read the same in both languages today ("2026-12-01 10:00"): ISO-like patterns, not the locale's
+# long forms, so the pages and mails look as they did; the locale still decides digits and any names in them.
+DATETIME_PATTERN = "yyyy-MM-dd HH:mm"
+DATE_PATTERN = "yyyy-MM-dd"
+TIME_PATTERN = "HH:mm"
+
+
+def fmt_datetime(value: datetime, lang: str, tz: tzinfo | None = None, pattern: str = DATETIME_PATTERN) -> str:
+    """`value` as a person reads it in `lang`, in time zone `tz` (the company's) if given."""
+    if tz is not None:
+        value = value.astimezone(tz)
+    return format_datetime(value, pattern, locale=babel_locale(lang))
+
+
+def fmt_date(value: date, lang: str, pattern: str = DATE_PATTERN) -> str:
+    """`value` (a day) as a person reads it in `lang`."""
+    return format_date(value, pattern, locale=babel_locale(lang))
+
+
+def fmt_time(value: time | datetime, lang: str, pattern: str = TIME_PATTERN) -> str:
+    """`value` (a time of day) as a person reads it in `lang`."""
+    return format_time(value, pattern, locale=babel_locale(lang))
+
+
+def fmt_number(value: float, lang: str, pattern: str = "#,##0") -> str:
+    """A number (a count, an amount of money) with the grouping of `lang`'s locale: "25,000" in both today."""
+    return format_decimal(value, pattern, locale=babel_locale(lang))
 
 
 def detect_language(accept: str | None, default: str = "zh") -> str:

@@ -156,6 +156,7 @@ class ImportRowsError(DomainError):
     """Some cells cannot be imported at all (a NUL byte, a cell longer than a spreadsheet allows): by row and column."""
 
     key = "err.import_cells"
+    plural = "rows"
 
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__(rows=len({e.row for e in errors}))

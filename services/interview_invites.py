@@ -26,13 +26,14 @@ from models.mail import MailStatus, OutboxMessage
 from models.user import User
 from services.config import get_settings
 from services.errors import ValidationError
+from services.i18n import fmt_datetime, fmt_time, t
 from services.mail import Attachment, queue_template
 
 Method = Literal["REQUEST", "CANCEL"]
 PANEL_TEMPLATE = "interview_panel"
 CONFIRMATION_TEMPLATE = "interview_confirmation"
-MODE_LABELS = {"zh": {"onsite": "现场", "video": "视频", "phone": "电话"},
-               "en": {"onsite": "On-site", "video": "Video", "phone": "Phone"}}
+def _mode(mode: object, language: str) -> str:
+    return t(f"iv_mode.{mode}", language)
 
 
 @dataclass
@@ -92,7 +93,7 @@ def build_ics(f: InterviewFacts, *, method: Method, attendees: list[tuple[str, s
     event.add("dtstart", iv.starts_at.astimezone(UTC))
     event.add("dtend", iv.ends_at.astimezone(UTC))
     event.add("summary", summary)
-    mode = MODE_LABELS.get(language, MODE_LABELS["en"]).get(str(iv.mode), str(iv.mode))
+    mode = _mode(iv.mode, language)
     event.add("location", iv.location or mode)
     event.add("description", f"{f.job.title} · {f.round.name_zh if language == 'zh' else f.round.name_en} · {mode}")
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
@@ -104,17 +105,16 @@ def build_ics(f: InterviewFacts, *, method: Method, attendees: list[tuple[str, s
     return cal.to_ical()
 
 
-def _when(iv: Interview) -> str:
+def _when(iv: Interview, language: str) -> str:
     tz = get_settings().tz
-    start = iv.starts_at.astimezone(tz)
-    return f"{start:%Y-%m-%d %H:%M}–{iv.ends_at.astimezone(tz):%H:%M} ({tz.key})"
+    return f"{fmt_datetime(iv.starts_at, language, tz)}–{fmt_time(iv.ends_at.astimezone(tz), language)} ({tz.key})"
 
 
 def _context(f: InterviewFacts, language: str) -> dict[str, object]:
     iv = f.interview
     return {"candidate_name": f.candidate.name, "job_title": f.job.title,
-            "round_name": f.round.name_zh if language == "zh" else f.round.name_en, "when": _when(iv),
-            "mode": MODE_LABELS.get(language, MODE_LABELS["en"]).get(str(iv.mode), str(iv.mode)),
+            "round_name": f.round.name_zh if language == "zh" else f.round.name_en, "when": _when(iv, language),
+            "mode": _mode(iv.mode, language),
             "location": iv.location, "panel": ", ".join(p.name for p in f.panel)}
 
 

@@ -23,6 +23,7 @@ from models.user import User
 from models.worker import WorkerHeartbeat
 from services.config import ROOT, Settings, get_settings
 from services.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from services.i18n import LANGUAGES, fmt_datetime, t, translations
 from services.policy import Cap, require_cap, sees_every_owner
 
 TEMPLATES = ROOT / "templates" / "mail"
@@ -44,23 +45,30 @@ class Attachment:
 
 
 @lru_cache
-def _envs() -> tuple[Environment, Environment]:
+def _envs(language: str) -> tuple[Environment, Environment]:
+    """The HTML and the plain-text environment of one language, its catalog installed for `_()`/`ngettext()`.
+
+    One pair per language, built once and never changed afterwards: renders in different languages may run at
+    once (the worker's threads, the app's sessions), and installing another language's catalog into a shared
+    environment for each render would race. Newstyle gettext fills `%(name)s` itself and, in HTML, escapes the
+    values it fills in while leaving the catalog's text as written."""
     loader = FileSystemLoader(str(TEMPLATES))
     html = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
     text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True)
+                       lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    for env in (html, text):
+        env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return html, text
 
 
 def render(template: str, language: str, **context: Any) -> Rendered:
-    """Subject, HTML and plain text of `templates/mail/<template>.<language>.j2` (HTML escaped, text not)."""
-    language = language if language in ("zh", "en") else "zh"
+    """Subject, HTML and plain text of `templates/mail/<template>.j2` in `language` (HTML escaped, text not)."""
+    language = language if language in LANGUAGES else "zh"
     settings = get_settings()
-    ctx = {"app_name": "面试后跟进" if language == "zh" else "Interview Follow-up",
-           "base_url": settings.base_url.rstrip("/"), "lang": language} | context
-    html_env, text_env = _envs()
-    name = f"{template}.{language}.j2"
+    ctx = {"app_name": t("app.title", language), "base_url": settings.base_url.rstrip("/"), "lang": language} | context
+    html_env, text_env = _envs(language)
+    name = f"{template}.j2"
     html = html_env.get_template(name).render(ctx)
     plain = text_env.get_template(name)
     subject = "".join(plain.blocks["subject"](plain.new_context(ctx))).strip()
@@ -186,7 +194,7 @@ def queue_test_message(*, session: Session, actor: User, to: str) -> OutboxMessa
         session=session, template="test_message", language=actor.language, to=to,
         key=f"test:{actor.id}:{uuid.uuid4().hex}", created_by=actor,
         context={"requested_by": actor.name,
-                 "requested_at": now.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")},
+                 "requested_at": fmt_datetime(now, actor.language, get_settings().tz)},
     )
     session.flush()
     return message
@@ -200,7 +208,7 @@ def queue_operator_test_message(*, session: Session, to: str, language: str = "z
         session=session, template="test_message", language=language, to=to,
         key=f"test:cli:{uuid.uuid4().hex}",
         context={"requested_by": "manage.py mail-test",
-                 "requested_at": now.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")},
+                 "requested_at": fmt_datetime(now, language, get_settings().tz)},
     )
     session.flush()
     return message
@@ -326,9 +334,10 @@ def text_to_html(text: str, language: str) -> str:
 
     paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     body = "".join(f"<p>{escape(p)}</p>".replace("\n", "<br>") for p in paragraphs)
-    html_env, _ = _envs()
+    language = language if language in LANGUAGES else "zh"
+    html_env, _ = _envs(language)
     layout = html_env.get_template("_base.html.j2")
-    return layout.render(lang=language, app_name="面试后跟进" if language == "zh" else "Interview Follow-up",
+    return layout.render(lang=language, app_name=t("app.title", language),
                          base_url=get_settings().base_url).replace("<!--body-->", body)
 
 
@@ -337,7 +346,7 @@ def team_signature(language: str) -> str:
     (FOLLOWUP_MAIL_FROM_NAME), or "招聘团队" / "Recruiting team" while it is the bilingual default."""
     name = " ".join(get_settings().mail_from_name.split())
     if not name or name == Settings.model_fields["mail_from_name"].default:
-        return "Recruiting team" if language == "en" else "招聘团队"
+        return t("mail.team", language)
     return name
 
 

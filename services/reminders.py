@@ -67,6 +67,7 @@ from models.mail import OutboxMessage, Reminder
 from models.user import User
 from services.config import Settings, get_settings
 from services.db import session_scope, upsert_insert
+from services.i18n import fmt_date, fmt_datetime, t, tn
 from services.mail import queue_template, queue_templates
 from services.policy import Cap, holds
 
@@ -95,6 +96,26 @@ class Words:
     detail_en: str
     link: str
     due: str = ""
+
+
+def texts(msgid: str, /, *, tz: tzinfo | None = None, **params: Any) -> tuple[str, str]:
+    """The text `msgid` in Chinese and in English, for `Words`: a reminder is written once, when it is raised, and
+    read in its recipient's language (the mail, the digest). A datetime parameter is written with Babel in each
+    language, in time zone `tz`."""
+    return _both(msgid, None, tz, params)
+
+
+def ntexts(msgid: str, n: int, /, *, tz: tzinfo | None = None, **params: Any) -> tuple[str, str]:
+    """`texts` in the plural form that count `n` takes in each language ("1 day", "2 days")."""
+    return _both(msgid, n, tz, params)
+
+
+def _both(msgid: str, n: int | None, tz: tzinfo | None, params: dict[str, Any]) -> tuple[str, str]:
+    def one(lang: str) -> str:
+        filled = {k: fmt_datetime(v, lang, tz) if isinstance(v, datetime) else v for k, v in params.items()}
+        return t(msgid, lang, **filled) if n is None else tn(msgid, n, lang, **filled)
+
+    return one("zh"), one("en")
 
 
 @dataclass(frozen=True)
@@ -211,7 +232,8 @@ def candidate_link(settings: Settings, candidate_id: int) -> str:
 
 
 def _local(value: datetime, settings: Settings) -> str:
-    return value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    # The due time reminders store once for both languages: the pattern is numeric, the same in each locale.
+    return fmt_datetime(value, "zh", settings.tz)
 
 
 # --------------------------------------------------------------------------- keys computed in SQL
@@ -368,13 +390,9 @@ def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
 
     def words(row: Row[Any]) -> Words:
         idle = (now - row.changed).days
-        return Words(
-            title_zh=f"{row.name} · {row.title}：已 {idle} 天没有进展",
-            title_en=f"{row.name} · {row.title}: no progress for {idle} days",
-            detail_zh=f"该应聘自 {_local(row.changed, settings)} 起一直处于同一阶段。请联系候选人或做出决定。",
-            detail_en=f"This application has been in the same stage since {_local(row.changed, settings)}. "
-                      f"Contact the candidate or decide.",
-            link=candidate_link(settings, row.candidate_id))
+        return Words(*ntexts("reminder.stale.title", idle, name=row.name, job=row.title, days=idle),
+                     *texts("reminder.stale.detail", since=row.changed, tz=settings.tz),
+                     link=candidate_link(settings, row.candidate_id))
 
     yield Found("stale_application", query, words)
 
@@ -490,7 +508,8 @@ def run_digests(*, engine: Engine, now: datetime | None = None, settings: Settin
         try:
             # One reader's digest, its reminders marked and what was dropped: one transaction.
             with session_scope(engine) as session:
-                queued += _queue_digest(session, person, f"digest:{person.id}:{day}", day, now)
+                queued += _queue_digest(session, person, f"digest:{person.id}:{day}",
+                                         fmt_date(local.date(), person.language), now)
         except IntegrityError:  # another worker queued the same digest a moment ago: all of this one undone
             pass
     return queued

@@ -32,6 +32,7 @@ class Task:
     due_at: datetime
     page: str  # the page file to open, e.g. "pages/candidates.py"
     query: dict[str, str] = field(default_factory=dict)
+    count: int | None = None  # what the title counts, if anything: it takes that number's plural form
 
     def overdue(self, now: datetime) -> bool:
         return self.due_at <= now
@@ -92,7 +93,7 @@ def stale_applications(session: Session, user: User, now: datetime, due_by: date
     return [
         Task(kind="stale_application", params={"name": name, "job": title, "stage": stage,
                                                "days": (now - changed).days},
-             due_at=changed + days, page="pages/candidates.py", query={"id": str(cand_id)})
+             due_at=changed + days, page="pages/candidates.py", query={"id": str(cand_id)}, count=(now - changed).days)
         for stage, changed, cand_id, name, title in rows
     ]
 

@@ -7,7 +7,7 @@ import string
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -19,7 +19,7 @@ from models.user import User
 from services.config import get_settings
 from services.db import session_scope
 from services.errors import Conflict, DomainError, ValidationError
-from services.i18n import detect_language, t
+from services.i18n import detect_language, fmt_date, fmt_datetime, fmt_number, fmt_time, has_text, t, tn
 from services.policy import Cap, holds
 
 T = TypeVar("T")
@@ -48,6 +48,11 @@ def tr(key: str, **params: Any) -> str:
     return t(key, lang(), **params)
 
 
+def trn(key: str, n: int, /, **params: Any) -> str:
+    """`key` in the current language, in the plural form that count `n` takes ("1 candidate", "2 candidates")."""
+    return tn(key, n, lang(), **params)
+
+
 # Every ASCII punctuation character may be backslash-escaped in (CommonMark) Markdown and then stands for itself:
 # no link, image, emphasis, heading, list, table, HTML tag, Streamlit directive (:red[…], :material/…:) or LaTeX.
 _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
@@ -68,9 +73,11 @@ def md_escape(text: object, *, lines: bool = False) -> str:
     return escaped.replace("\r\n", "\n").replace("\n", "  \n") if lines else escaped
 
 
-def tr_md(key: str, **params: Any) -> str:
-    """`key` in the current language with its parameters escaped (md_escape), for a place that renders Markdown."""
-    return tr(key, **{k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()})
+def tr_md(key: str, /, *, plural_n: int | None = None, **params: Any) -> str:
+    """`key` in the current language with its parameters escaped (md_escape), for a place that renders Markdown;
+    with `plural_n`, in the plural form that count takes."""
+    escaped = {k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()}
+    return tr(key, **escaped) if plural_n is None else trn(key, plural_n, **escaped)
 
 
 def current_user() -> User:
@@ -153,14 +160,22 @@ def show_error(exc: DomainError, where: dict[str, Any] | None = None) -> None:
     params = {k: stage_label(v) if "stage" in k and isinstance(v, str) else v for k, v in exc.params.items()}
     target = (where or {}).get("__all__") or st
     icon = ":material/sync_problem:" if isinstance(exc, Conflict) else ":material/error:"
-    target.error(tr_md(exc.key, **params), icon=icon)  # params may quote what was typed or uploaded
+    target.error(error_md(exc, **params), icon=icon)  # params may quote what was typed or uploaded
+
+
+def error_md(exc: DomainError, **params: Any) -> str:
+    """A domain error's message in the current language, its parameters (`exc.params`, overridden by `params`)
+    escaped, in the plural form its count takes."""
+    params = {**exc.params, **params}
+    n = params.get(exc.plural) if exc.plural else None
+    return tr_md(exc.key, plural_n=n if isinstance(n, int) else None, **params)
 
 
 def show_validation(exc: ValidationError, where: dict[str, Any] | None = None) -> None:
     """Put each field's message next to the field (a placeholder from `where`), else in one list."""
     loose = []
     for field, (key, params) in exc.fields.items():
-        label = tr(f"field.{field}") if f"field.{field}" in _known_fields() else field
+        label = tr(f"field.{field}") if has_text(f"field.{field}") else field
         message = tr_md(key, **(params or {}))
         if where and field in where:
             where[field].error(message, icon=":material/error:")
@@ -170,17 +185,26 @@ def show_validation(exc: ValidationError, where: dict[str, Any] | None = None) -
         st.error(tr("err.validation") + "\n\n" + "\n".join(f"- {m}" for m in loose), icon=":material/error:")
 
 
-def _known_fields() -> set[str]:
-    from services.i18n import TEXTS
-
-    return set(TEXTS)
-
-
 def fmt_dt(value: datetime | None) -> str:
     """A timestamp in the company's time zone, minutes precision."""
     if value is None:
         return ""
-    return value.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M")
+    return fmt_datetime(value, lang(), get_settings().tz)
+
+
+def fmt_clock(value: datetime) -> str:
+    """The time of day of a timestamp in the company's time zone (an interview's end beside its start)."""
+    return fmt_time(value.astimezone(get_settings().tz), lang())
+
+
+def fmt_num(value: float) -> str:
+    """A number (a count, a salary) grouped as the person's locale groups it."""
+    return fmt_number(value, lang())
+
+
+def fmt_day(value: date) -> str:
+    """A day as the person reads it."""
+    return fmt_date(value, lang())
 
 
 def flash(message: str, kind: str = "success") -> None:

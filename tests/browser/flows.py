@@ -6,7 +6,7 @@ import time
 
 from playwright.sync_api import Locator, Page, expect
 
-from services.i18n import TEXTS, t
+from services.i18n import keys, t
 from tests.browser.conftest import COOKIE, DEMO_PASSWORD
 
 # Each demo account, its saved interface language and the pages its navigation must and must not offer
@@ -101,7 +101,7 @@ def sidebar(page: Page):  # noqa: ANN201 - a Locator
 
 def nav_links(page: Page, language: str) -> dict[str, str]:
     """The sidebar navigation as {page name (the nav.* key's end): link text}."""
-    names = {t(key, language): key.removeprefix("nav.") for key in TEXTS if key.startswith("nav.")}
+    names = {t(key, language): key.removeprefix("nav.") for key in keys() if key.startswith("nav.")}
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     expect(links.first).to_be_visible()
     texts = [text.strip().split("\n")[-1].strip() for text in links.all_inner_texts()]  # after the icon's name

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from services.db import make_engine
-from services.i18n import t
+from services.i18n import t, tn
 from tests.browser.conftest import shot
 from tests.browser.flows import click_until, open_page, settle, sign_in
 
@@ -87,7 +87,7 @@ def test_a_recruiter_imports_a_csv_only_once_every_row_is_right(new_page, server
     expect(page.get_by_role("button", name=t("import.run", "zh"), exact=True)).to_be_visible()  # once uploaded
     settle(page)
     run = page.get_by_role("button", name=t("import.run", "zh"), exact=True)
-    click_until(page, run, page.get_by_text(t("import.failed", "zh", rows=1)))
+    click_until(page, run, page.get_by_text(tn("import.failed", 1, "zh", rows=1)))
     errors = page.get_by_test_id("stDataFrame").last  # after the preview of the file
     expect(errors).to_be_visible()
     shot(page, "recruiter-import_errors-zh")
@@ -99,9 +99,9 @@ def test_a_recruiter_imports_a_csv_only_once_every_row_is_right(new_page, server
 
     upload.set_input_files({"name": "candidates-fixed.csv", "mimeType": "text/csv", "buffer": good.encode()})
     # The new file reruns the page, which drops the old report; a click before that would be lost in the rerun.
-    expect(page.get_by_text(t("import.failed", "zh", rows=1))).to_have_count(0)
+    expect(page.get_by_text(tn("import.failed", 1, "zh", rows=1))).to_have_count(0)
     settle(page)
-    click_until(page, run, page.get_by_text(t("import.done", "zh", count=3)))
+    click_until(page, run, page.get_by_text(tn("import.done", 3, "zh", count=3)))
     shot(page, "recruiter-import_done-zh")
     assert [n for n, _ in _candidates(server, f"%{tag}%")] == ["Hannah Young", "Leo Green", "韩梅梅"]
 
@@ -132,7 +132,7 @@ def test_a_recruiter_imports_another_tools_export_after_fixing_one_column_match(
     settle(page)
     shot(page, "recruiter-import_mapping-zh")
     run = page.get_by_role("button", name=t("import.run", "zh"), exact=True)
-    click_until(page, run, page.get_by_text(t("import.done", "zh", count=2)))
+    click_until(page, run, page.get_by_text(tn("import.done", 2, "zh", count=2)))
     shot(page, "recruiter-import_mapped_done-zh")
     assert _candidates(server, f"%{tag}%") == [("Mia Turner", f"mia.{tag}@example.net"),
                                                 ("韩梅", f"han.mei.{tag}@example.net")]

@@ -8,6 +8,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from services.i18n import t
+from services.i18n import tn as t_n
 
 
 def walk(node: Any) -> Iterator[Any]:
@@ -58,6 +59,11 @@ def nav_pages(at: AppTest) -> set[str]:
 
 def tr(key: str, lang: str, **params: Any) -> str:
     return t(key, lang, **params)
+
+
+def tn(key: str, n: int, lang: str, **params: Any) -> str:
+    """A counted text as the page shows it for count `n`."""
+    return t_n(key, n, lang, **params)
 
 
 def assert_no_exception(at: AppTest) -> None:

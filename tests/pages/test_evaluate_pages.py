@@ -27,7 +27,7 @@ from services.config import get_settings
 from tests.pages.conftest import ROLE_EMAILS, demo_user, open_page_alone
 from tests.pages.layout import message_below
 from tests.pages.support import all_text as _markup_text
-from tests.pages.support import assert_no_exception, submit, texts, tr
+from tests.pages.support import assert_no_exception, submit, texts, tn, tr
 from tests.scenarios import Interviewed, account, interviewed_candidate, submit_scorecard
 
 EVERYONE = tuple(ROLE_EMAILS.values())
@@ -474,7 +474,7 @@ def test_a_recruiter_on_the_panel_sees_no_colleagues_card_until_their_own_is_in(
     at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/debrief.py", "en", application=str(case.application_id))
     assert_no_exception(at)
     assert not at.dataframe and colleague not in all_text(at)
-    assert tr("db.hidden_submit_first", "en", count=1) in [i.value for i in at.info]
+    assert tn("db.hidden_submit_first", 1, "en", count=1) in [i.value for i in at.info]
     _submit_as(case, ROLE_EMAILS["recruiter"], ratings=4)
     at.run()
     assert colleague in at.dataframe[0].value.columns

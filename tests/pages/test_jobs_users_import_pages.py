@@ -12,7 +12,7 @@ from models.job import Job
 from models.user import User
 from services import db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
-from tests.pages.support import assert_no_exception, element_after, submit, tr
+from tests.pages.support import assert_no_exception, element_after, submit, tn, tr
 
 
 def _count(model: type) -> int:
@@ -141,7 +141,7 @@ def test_an_import_with_bad_rows_lists_each_row_and_imports_nothing(demo_db, ope
     at.switch_page("pages/import_candidates.py").run()
     _upload(at, "candidates.csv", BAD_CSV.encode("utf-8"))
 
-    assert [e.value for e in at.error] == [tr("import.failed", "zh", rows=2)]
+    assert [e.value for e in at.error] == [tn("import.failed", 2, "zh", rows=2)]
     report = at.dataframe[-1].value  # the preview of the file comes first
     rows = report[[tr("import.row", "zh"), tr("common.field", "zh"), tr("import.problem", "zh")]].values.tolist()
     assert rows == [[3, tr("field.email", "zh"), tr("err.email_invalid", "zh")],
@@ -156,7 +156,7 @@ def test_a_good_file_imports_every_row_with_its_application(demo_db, open_app):
     at.switch_page("pages/import_candidates.py").run()
     _upload(at, "candidates.csv", GOOD_CSV.encode("utf-8-sig"))
 
-    assert [s.value for s in at.success] == [tr("import.done", "en", count=2)]
+    assert [s.value for s in at.success] == [tn("import.done", 2, "en", count=2)]
     assert not at.error
     assert (_count(Candidate), _count(Application)) == (before[0] + 2, before[1] + 1)
     with db.session_scope() as session:
@@ -176,7 +176,7 @@ def test_an_excel_file_imports_and_a_wrong_file_type_is_refused(demo_db, open_ap
     at.switch_page("pages/import_candidates.py").run()
     _upload(at, "people.xlsx", data.getvalue(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    assert [s.value for s in at.success] == [tr("import.done", "zh", count=1)]
+    assert [s.value for s in at.success] == [tn("import.done", 1, "zh", count=1)]
     assert _count(Candidate) == before + 1
 
     _upload(at, "people.csv", b"\x00\x01not a table")
@@ -220,7 +220,7 @@ def test_a_file_with_foreign_headers_is_matched_corrected_imported_and_its_match
     _picker(at, 6).set_value("notes")
     at.button(key="import_run").click().run()
     assert_no_exception(at)
-    assert [s.value for s in at.success] == [tr("import.done", "en", count=1)]
+    assert [s.value for s in at.success] == [tn("import.done", 1, "en", count=1)]
     assert (_count(Candidate), _count(Application)) == (before[0] + 1, before[1] + 1)
     with db.session_scope() as session:
         emma = session.exec(select(Candidate).where(Candidate.email == "emma.w@example.org")).one()
@@ -237,7 +237,7 @@ def test_a_file_with_foreign_headers_is_matched_corrected_imported_and_its_match
                                                          "notes"]
     _picker(at, 6).set_value("")
     at.button(key="import_run").click().run()
-    assert [s.value for s in at.success] == [tr("import.done", "zh", count=1)]
+    assert [s.value for s in at.success] == [tn("import.done", 1, "zh", count=1)]
     with db.session_scope() as session:
         wang = session.exec(select(Candidate).where(Candidate.email == "wang.f@example.cn")).one()
         assert session.exec(select(Candidate).where(Candidate.email == "emma.w@example.org")).one().notes == "hello"
@@ -268,7 +268,7 @@ def test_unreadable_cells_and_bombs_are_reported_by_row_and_column_on_the_page(d
     _choose_file(at, "nul.csv", b"Name,Email\nA,a@example.com\nB\x00,b@example.com\n")
     at.button(key="import_run").click().run()
     assert_no_exception(at)
-    assert [e.value for e in at.error] == [tr("err.import_cells", "en", rows=1)]
+    assert [e.value for e in at.error] == [tn("err.import_cells", 1, "en", rows=1)]
     report = at.dataframe[-1].value
     assert report[[tr("import.row", "en"), tr("import.column", "en"), tr("import.problem", "en")]].values.tolist() \
         == [[3, "Name", tr("err.import_nul", "en")]]
@@ -281,8 +281,8 @@ def test_a_second_click_on_import_creates_nobody_twice(demo_db, open_app):
     at.switch_page("pages/import_candidates.py").run()
     _choose_file(at, "export.csv", _foreign_csv(("Emma", "Wilson", "emma.w@example.org", "")))
     at.button(key="import_run").click().run()
-    assert [s.value for s in at.success] == [tr("import.done", "en", count=1)]
+    assert [s.value for s in at.success] == [tn("import.done", 1, "en", count=1)]
     at.button(key="import_run").click().run()
     assert_no_exception(at)
-    assert not at.success and [e.value for e in at.error] == [tr("import.failed", "en", rows=1)]
+    assert not at.success and [e.value for e in at.error] == [tn("import.failed", 1, "en", rows=1)]
     assert _count(Candidate) == before + 1

@@ -67,7 +67,7 @@ def test_one_reminder_an_hour_after_however_often_the_rules_run_then_one_a_day(e
     with Session(engine) as db:
         payload = json.loads(db.exec(select(Reminder.payload).where(Reminder.window == "first")).one())
     assert payload["link"].endswith(f"/scorecard?interview={s.interview.id}")
-    assert payload["detail_en"] == "The interview ended 1 hours ago; your scorecard is not in yet."
+    assert payload["detail_en"] == "The interview ended 1 hour ago; your scorecard is not in yet."
 
 
 def test_after_48_hours_the_candidates_recruiter_is_told_once(engine, session, make) -> None:
