@@ -111,7 +111,7 @@ class Worker:
             self.run_once(rules=due_rules)
         except Exception as exc:  # the worker must outlive a bad pass (database restart, bad template …)
             self.failures += 1
-            wait = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
+            wait: float = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
             if database_problem(exc) and self.failures > 1:
                 log.warning("database still unavailable (%s); next try in %.0fs", type(exc).__name__, wait)
             else:
