@@ -318,7 +318,7 @@ def applications(detail: dict) -> None:
                 st.rerun()
 
 
-def edit_form(c) -> None:  # noqa: ANN001
+def edit_form(c) -> None:
     prefix = "cand_edit"
     # Load once per opened candidate and after each own save. A version someone else saved meanwhile must not
     # overwrite what is being typed: saving reports it as a conflict instead.

@@ -158,7 +158,7 @@ def database_ready(url: str | None = None) -> bool:
         migrate(url)
         with get_engine(url).connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach it means not ready
+    except Exception as exc:  # any failure to reach it means not ready
         if database_problem(exc) is None and not isinstance(exc, OSError):
             raise
         return False
@@ -225,7 +225,7 @@ def _refresh_sqlite_statistics(engine: Engine) -> list[str]:
             # The highest rowid: the table's size without counting it (ids only grow; a WITHOUT ROWID table has none).
             try:
                 size = conn.exec_driver_sql(f'SELECT max(rowid) FROM "{name}"').scalar() or 0
-            except Exception:  # noqa: BLE001 — no rowid: left to PRAGMA optimize
+            except Exception:  # no rowid: left to PRAGMA optimize
                 continue
             before = analysed.get(name)
             if size and (before is None or size > 10 * max(before, 1) or 10 * size < before):

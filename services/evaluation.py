@@ -868,7 +868,7 @@ def _visibility(session: Session, actor: User, job: Job, interview_ids: list[int
     return out
 
 
-def _refusal(session: Session, actor: User, job: Job, visibility: dict[int, str | None]) -> NotAllowed:
+def _refusal(actor: User, job: Job, visibility: dict[int, str | None]) -> NotAllowed:
     """Why someone sees no scorecard of an application, in words that help them."""
     if "err.submit_first" in visibility.values():
         return NotAllowed("err.submit_first")
@@ -920,7 +920,7 @@ def debrief(*, session: Session, actor: User, application_id: int) -> dict[str, 
                                    .order_by(col(Interview.starts_at))))
     visibility = _visibility(session, actor, job, [i.id for i in interviews])  # type: ignore[misc]
     if not _sees_all(session, actor, job) and not any(v is None for v in visibility.values()):
-        raise _refusal(session, actor, job, visibility)
+        raise _refusal(actor, job, visibility)
     iv_ids = [i.id for i in interviews if visibility[i.id or 0] is None]
     cards = list(session.exec(select(Scorecard, User.name).join(User, col(User.id) == Scorecard.interviewer_id)
                               .where(col(Scorecard.interview_id).in_(iv_ids)))) if iv_ids else []

@@ -158,7 +158,7 @@ def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datet
 
 
 @provider
-def decisions_waiting(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
+def decisions_waiting(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:  # noqa: ARG001 - a provider's signature
     """For a hiring manager: applications to their jobs waiting for a decision (due two days after they got there)."""
     if not user.has_role(Role.hiring_manager):
         return []

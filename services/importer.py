@@ -494,7 +494,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
             seen_phone.setdefault(digits, index)
         if len(report.errors) == errors_before:
             prepared.append((index, data, job_id))
-    _flag_existing(session, prepared, seen_email, seen_phone, report)
+    _flag_existing(session, seen_email, seen_phone, report)
     if report.errors:
         report.errors.sort(key=lambda e: e.row)
         return report
@@ -513,8 +513,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
     return report
 
 
-def _flag_existing(session: Session, prepared: list[tuple[int, dict[str, Any], int | None]], emails: dict[str, int],
-                   phones: dict[str, int], report: ImportReport) -> None:
+def _flag_existing(session: Session, emails: dict[str, int], phones: dict[str, int], report: ImportReport) -> None:
     """Report rows whose email or phone already belongs to a candidate, in a few batched queries."""
     email_list, phone_list = list(emails), list(phones)
     for start in range(0, max(len(email_list), len(phone_list)), 500):

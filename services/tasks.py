@@ -103,7 +103,7 @@ def stale_applications(session: Session, user: User, now: datetime, due_by: date
 
 
 @provider
-def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
+def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:  # noqa: ARG001 - a provider's signature
     """Mail drafts to my candidates (a rejection prepared by a decision, say) waiting for me to review and send:
     due as soon as they were prepared."""
     if not user.has_role(Role.recruiter, Role.admin):

@@ -100,7 +100,7 @@ class Worker:
         """Record the heartbeat; a database that cannot take it (the outage that failed the pass) is not an error."""
         try:
             record_heartbeat(engine=self.engine, name=self.name, started_at=self.started_at, error=error)
-        except Exception as exc:  # noqa: BLE001 - the next pass beats again
+        except Exception as exc:  # the next pass beats again
             log.debug("heartbeat not recorded: %s", type(exc).__name__)
 
     def pass_once(self) -> float:
