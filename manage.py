@@ -14,6 +14,7 @@ import argparse
 import getpass
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -220,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--language", default="zh", choices=["zh", "en"])
     p.set_defaults(func=cmd_mail_test)
     args = parser.parse_args(argv)
-    return args.func(args)
+    command: Callable[[argparse.Namespace], int] = args.func
+    return command(args)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ class Run:
     texts: list[str] = field(default_factory=list)  # headings and captions, to check the page is the one asked for
 
 
-def _walk_ids(message, found: dict[str, str]) -> None:  # noqa: ANN001 - a protobuf message
+def _walk_ids(message, found: dict[str, str]) -> None:  # a protobuf message
     """Every widget id in an element (they end with the widget's user key: `$$ID-<hash>-<key>`)."""
     from google.protobuf.message import Message
 
@@ -158,7 +158,7 @@ def _cookie_from_start(base: str, ticket: str) -> str:
     """GET /session/start like the browser (no redirect followed); the Set-Cookie values as a Cookie header."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def redirect_request(self, *args, **kwargs):
             return None
 
     opener = urllib.request.build_opener(NoRedirect)
@@ -235,7 +235,7 @@ def _wait_healthy(url: str, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=3) as response:  # noqa: S310
+            with urllib.request.urlopen(url + "/healthz", timeout=3) as response:
                 if response.status == 200:
                     return
         except OSError:

@@ -40,7 +40,7 @@ class Counter:
         self.count = 0
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self._lock:
             self.count += 1
         return "250 OK"

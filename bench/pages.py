@@ -262,7 +262,7 @@ def _board(owner: bool = False) -> Callable[[Sample, User], list[Call]]:
 
 def _without_actor(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A service that takes no actor (the page has checked the role), called like the others."""
-    def call(*, session: Session, actor: User, **kwargs: Any) -> Any:  # noqa: ARG001 - the common signature
+    def call(*, session: Session, actor: User, **kwargs: Any) -> Any:  # the common signature
         return fn(session=session, **kwargs)
     return call
 

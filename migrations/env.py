@@ -10,7 +10,7 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     if connection.dialect.name == "postgresql":
         # Several app servers may start at once; only one migrates, the others wait for it.
         connection.execute(text("SELECT pg_advisory_xact_lock(727001)"))

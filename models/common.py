@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import overload
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}[0-9]$")
@@ -75,6 +76,12 @@ TRANSITIONS: dict[Stage, set[Stage]] = {
 }
 
 
+@overload
+def clean_text(value: str) -> str: ...
+@overload
+def clean_text(value: str | None) -> str | None: ...
+@overload
+def clean_text(value: object) -> object: ...
 def clean_text(value: object) -> object:
     """Strip surrounding whitespace so that '   ' counts as empty."""
     return value.strip() if isinstance(value, str) else value

@@ -302,7 +302,7 @@ def applications(detail: candidates.CandidateDetail) -> None:
                 act(candidates.add_application, actor=user, candidate_id=c.id, job_id=job_id, done=tr("cand.applied"))
 
 
-def edit_form(c) -> None:  # noqa: ANN001
+def edit_form(c) -> None:
     prefix = "cand_edit"
     # Load once per opened candidate and after each own save. A version someone else saved meanwhile must not
     # overwrite what is being typed: saving reports it as a conflict instead.

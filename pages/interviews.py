@@ -175,7 +175,7 @@ def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
             st.rerun()
 
 
-def week_plan(panel: dict[int, str], rounds: dict[int, str]) -> None:
+def week_plan(panel: dict[int, str]) -> None:
     today = utcnow().astimezone(tz).date()
     start_day = st.date_input(tr("iv.week_of"), key="iv_week", value=today - timedelta(days=today.weekday()))
     start = datetime.combine(start_day, time(0, 0), tzinfo=tz)
@@ -307,6 +307,6 @@ if can(Cap.schedule):
         panel, rounds = _panel_options(), _rounds()
         schedule_form(panel, rounds)
         import_form()
-        week_plan(panel, rounds)
+        week_plan(panel)
 else:
     my_interviews()

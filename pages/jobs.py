@@ -39,7 +39,7 @@ status_filter = st.segmented_control(
 rows = call(jobs.list_jobs, actor=user, status=status_filter) or []
 
 
-def _load(job) -> None:  # noqa: ANN001
+def _load(job) -> None:
     prefix = "jobs_edit"
     for f in FIELDS:
         st.session_state[f"{prefix}_{f}"] = getattr(job, f) if job else ("" if f not in {"headcount",

@@ -45,7 +45,7 @@ picked = row_table(frame, key="users_table", ids=[u.id for u in accounts], colum
                    caption=tr("users.click_to_edit"))
 
 
-def _load_editor(account) -> None:  # noqa: ANN001 - models.user.User
+def _load_editor(account) -> None:  # models.user.User
     """Fill the editor from `account` as saved; the roles as plain values, the options' own type."""
     st.session_state.update(users_edit_id=account.id, users_edit_name=account.name,
                             users_edit_roles=sorted(r.value for r in account.role_set),

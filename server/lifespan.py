@@ -28,7 +28,7 @@ def _prepare(stop: threading.Event, tried: threading.Event, started: dict[str, A
     while not stop.is_set():
         try:
             migrate()
-        except Exception as exc:  # noqa: BLE001 - an outage is logged in one line and retried
+        except Exception as exc:  # an outage is logged in one line and retried
             tried.set()
             problem = database_problem(exc) or "error"
             delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]

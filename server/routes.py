@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -103,7 +104,7 @@ def _database_unavailable(problem: str) -> Response:
     return PlainTextResponse(text, status_code=503, headers={"Retry-After": "10", "Cache-Control": "no-store"})
 
 
-def _guarded(route):  # noqa: ANN001, ANN202 - a Starlette endpoint
+def _guarded(route: Callable[[Request], Response]) -> Callable[[Request], Response]:  # a Starlette endpoint
     """A route whose database outage is a 503 with a message in both languages, not a traceback."""
 
     def endpoint(request: Request) -> Response:

@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, delete, update
 from sqlmodel import Session, col, func, select
 
-from models.common import Role, utcnow
+from models.common import Language, Role, utcnow
 from models.user import AuthSession, LoginThrottle, User, UserCreate
 from services import audit
 from services.config import get_settings
@@ -51,7 +52,7 @@ def needs_first_admin(*, session: Session) -> bool:
     return count == 0
 
 
-def create_first_admin(*, session: Session, user_in: dict) -> User:
+def create_first_admin(*, session: Session, user_in: dict[str, Any]) -> User:
     """Create the first admin on an empty database; refused once an admin exists."""
     if not needs_first_admin(session=session):
         raise NotAllowed("err.admin_exists")
@@ -99,7 +100,7 @@ def _count_failure(session: Session, email: str) -> None:
 
 def _forget_throttle(session: Session, email: str) -> None:
     """Drop a LoginThrottle row the caller's Session may hold, so it reads the counts the database now has."""
-    held = session.identity_map.get(session.identity_key(LoginThrottle, email))  # type: ignore[arg-type]
+    held = session.identity_map.get(session.identity_key(LoginThrottle, email))
     if held is not None:
         session.expunge(held)
 
@@ -111,7 +112,7 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     now = utcnow()
     table = LoginThrottle.__table__  # type: ignore[attr-defined]
     locked_until = session.execute(
-        select(table.c.locked_until).where(table.c.email == email)  # type: ignore[call-overload]
+        select(table.c.locked_until).where(table.c.email == email)
     ).scalar_one_or_none() if email else None
     if locked_until is not None and locked_until > now:
         raise AuthFailed("err.sign_in_locked", plural="minutes", minutes=settings.login_lock_minutes)
@@ -158,7 +159,7 @@ def redeem_ticket(*, session: Session, ticket: str) -> str | None:
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     # Spent in the UPDATE itself, so two requests redeeming the same ticket at once cannot both succeed.
-    spent = session.exec(  # type: ignore[call-overload]
+    spent = session.exec(
         update(AuthSession).where(col(AuthSession.id) == row.id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
@@ -223,7 +224,7 @@ def sso_user(*, session: Session, email: str, name: str | None = None, subject: 
     if user is None:
         data = validate(UserCreate, {"email": data_email, "name": (name or data_email.split("@")[0])[:100]})
         user = User(email=data.email, name=data.name, roles="", sso_subject=subject,
-                    language=get_settings().language)
+                    language=Language(get_settings().language))
         session.add(user)
         session.flush()
         audit.record(session=session, actor=None, entity="user", entity_id=user.id or 0, action="sso_first_sign_on",

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Text, and_, bindparam, exists, func, null, or_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate, CandidateCreate, CandidateUpdate, StageChange, StageMove
@@ -73,7 +74,7 @@ class SearchResult:
 def filter_jobs(*, session: Session, actor: User) -> list[Job]:
     """The jobs the actor may filter candidates by: every job for recruiters and admins, a manager's own jobs."""
     actor = require_current_cap(session, actor, Cap.view_candidates)
-    query = select(Job).order_by(col(Job.status).desc(), Job.title, Job.id)
+    query = select(Job).order_by(col(Job.status).desc(), Job.title, col(Job.id))
     scope = job_scope(actor)
     if scope is not None:
         query = query.where(col(Job.id).in_(scope))
@@ -116,7 +117,7 @@ def text_matches(session: Session, q: str) -> list[Any]:
     # the pattern — which read every candidate's text (a manager's '王' at 100k: 58 ms; 14 ms planned for it).
     # Written in, each search is its own statement. (Planning every statement for its values instead cost the
     # interview list and the board 10-13 ms more each.) SQLAlchemy escapes the literal.
-    pattern = bindparam("search_term", term, literal_execute=postgres)
+    pattern: BindParameter[str] = bindparam("search_term", term, literal_execute=postgres)
     conds: list[Any] = [col(Candidate.search_text).like(pattern, escape="\\")]
     needle = _needle(q)
     if postgres and len(needle) <= SHORT_SEARCH and not needle.isascii():
@@ -127,7 +128,7 @@ def text_matches(session: Session, q: str) -> list[Any]:
 
 def _matching(session: Session, actor: User, *, q: str = "", job_id: int | None = None,
               stage: Stage | None = None, owner_id: int | None = None, source: str | None = None,
-              tag: str | None = None, broad: bool = False):  # noqa: ANN202
+              tag: str | None = None, broad: bool = False) -> ColumnElement[bool]:
     """The SQL condition for the candidates `actor` may see that match a search and its filters.
 
     Visibility and the job/stage filters are one `candidate.id IN (the matching applications' candidate ids)`,
@@ -137,14 +138,14 @@ def _matching(session: Session, actor: User, *, q: str = "", job_id: int | None 
     applications of their own jobs (which is also what their job/stage filters may reach); with a word or a tag,
     or `broad` (their jobs reach a large share of all candidates: `_reaches_many`), and no job/stage filter,
     tested per candidate read instead."""
-    conds = [col(Candidate.anonymised_at).is_(None)]
+    conds: list[ColumnElement[bool]] = [col(Candidate.anonymised_at).is_(None)]
     scope = job_scope(actor)
     words = text_matches(session, q)
     conds += words
     if owner_id:
-        conds.append(Candidate.owner_id == owner_id)
+        conds.append(col(Candidate.owner_id) == owner_id)
     if source:
-        conds.append(Candidate.source == source)
+        conds.append(col(Candidate.source) == source)
     if tag:
         # autoescape: a tag such as "c_sharp" must not match "cxsharp" through LIKE's wildcards.
         conds.append(col(Candidate.tags).contains("," + tag.strip().lower() + ",", autoescape=True))
@@ -155,7 +156,7 @@ def _matching(session: Session, actor: User, *, q: str = "", job_id: int | None 
         # jobs at 100k: 108 → 50 ms for 'emma' on SQLite, 49 → 41 ms on PostgreSQL). Likewise without them for a
         # manager whose jobs reach a large share of all candidates (`broad`): the newest candidates hold the page
         # and the count within a few thousand read.
-        conds.append(exists().where(Application.candidate_id == Candidate.id, col(Application.job_id).in_(scope)))
+        conds.append(exists().where(col(Application.candidate_id) == Candidate.id, col(Application.job_id).in_(scope)))
     elif job_id or stage or scope is not None:
         apps = select(Application.candidate_id)
         if scope is not None:
@@ -204,7 +205,8 @@ def search_candidates(
     # would otherwise scan the table twice (once to count, once for the page).
     # The cap written in on PostgreSQL, like a search's pattern (text_matches): a generic plan, made not knowing
     # it, walked the whole id index for a manager's search ('emma': 23 ms; 5 ms planned for 1,001 rows).
-    cap = bindparam("count_cap", COUNT_CAP + 1, literal_execute=session.get_bind().dialect.name == "postgresql")
+    cap: BindParameter[int] = bindparam("count_cap", COUNT_CAP + 1,
+                                        literal_execute=session.get_bind().dialect.name == "postgresql")
     head = list(session.exec(ordered.limit(cap)).all())
     start = (page - 1) * page_size
     if start < len(head) or len(head) <= COUNT_CAP:
@@ -215,7 +217,7 @@ def search_candidates(
                         capped=len(head) > COUNT_CAP, page=page, page_size=page_size)
 
 
-def _summaries(session: Session, ids: list[int], job_scope: Any = None) -> list[dict[str, Any]]:
+def _summaries(session: Session, ids: list[int | None], job_scope: Any = None) -> list[dict[str, Any]]:
     """Table rows for the given candidates: contact, owner and their applications as 'job · stage'
     (only those of the jobs in `job_scope`, when given)."""
     if not ids:
@@ -247,12 +249,12 @@ def _summaries(session: Session, ids: list[int], job_scope: Any = None) -> list[
 def find_duplicates(*, session: Session, email: str | None, phone: str | None,
                     exclude_id: int | None = None) -> list[Candidate]:
     """Candidates sharing the email or the phone number (digits compared)."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if email:
-        conds.append(Candidate.email == email.strip().lower())
+        conds.append(col(Candidate.email) == email.strip().lower())
     digits = phone_digits(phone)
     if digits:
-        conds.append(Candidate.phone_digits == digits)
+        conds.append(col(Candidate.phone_digits) == digits)
     if not conds:
         return []
     query = select(Candidate).where(or_(*conds), col(Candidate.anonymised_at).is_(None))
@@ -292,7 +294,7 @@ def load_application(session: Session, application_id: int) -> tuple[Application
     return row
 
 
-def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_id: int | None = None,
+def create_candidate(*, session: Session, actor: User, candidate_in: dict[str, Any], job_id: int | None = None,
                      allow_duplicate: bool = False) -> Candidate:
     """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`."""
     require_cap(actor, Cap.edit_candidates)
@@ -318,7 +320,7 @@ def create_candidate(*, session: Session, actor: User, candidate_in: dict, job_i
     return candidate
 
 
-def update_candidate(*, session: Session, actor: User, candidate_id: int, candidate_in: dict,
+def update_candidate(*, session: Session, actor: User, candidate_id: int, candidate_in: dict[str, Any],
                      allow_duplicate: bool = False) -> Candidate:
     """Save an edit made from `version`; Conflict (with what was saved meanwhile) if someone else saved first."""
     require_cap(actor, Cap.edit_candidates)
@@ -344,7 +346,7 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
     elif not data.consent:
         values["consent_at"] = None
     # The version check is in the UPDATE itself, so two simultaneous saves cannot both win.
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(Candidate).where(col(Candidate.id) == candidate_id, col(Candidate.version) == data.version)
         .values(**values, version=Candidate.version + 1)
     )
@@ -352,7 +354,7 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
         raise Conflict(current=session.get(Candidate, candidate_id, populate_existing=True))
     session.refresh(candidate)
     if candidate.owner_id != before["owner_id"]:  # the owner kept on each application moves with it
-        session.exec(update(Application).where(col(Application.candidate_id) == candidate_id)  # type: ignore[call-overload]
+        session.exec(update(Application).where(col(Application.candidate_id) == candidate_id)
                      .values(owner_id=candidate.owner_id))
     changes = audit.diff(before, candidate.model_dump(warnings=False))
     for key in ("search_text", "phone_digits", "updated_at", "version"):
@@ -432,7 +434,7 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
                 move.reason = followup.validate_pool_entry(entry_in).reason
             followup.validate_pool_entry(entry_in)
     now = utcnow()
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(Application).where(col(Application.id) == application_id, col(Application.stage) == current)
         .values(stage=move.to_stage, stage_changed_at=now)
     )

@@ -24,7 +24,7 @@ PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "secret", "please-change"}
 class _SecretsTomlSource(PydanticBaseSettingsSource):
     """Reads a `[followup]` table from .streamlit/secrets.toml, the Streamlit habit for settings."""
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002 - pydantic-settings' signature
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -94,8 +94,8 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - pydantic-settings' signature: not read (no .env)
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - nor secret files
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _SecretsTomlSource(settings_cls))
 

@@ -6,13 +6,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from services.config import ROOT, create_private_file, get_settings, make_private_dir
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Indexes made by hand in migrations for one database only (not in the models); autogenerate must ignore them.
 DATABASE_SPECIFIC_INDEXES = {"ix_candidate_search_trgm", "ix_candidate_search_chars"}
@@ -23,7 +26,7 @@ _migrate_lock = threading.Lock()  # one upgrade at a time per process (start-up,
 _migrated: set[str] = set()
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects are untyped
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # DB-API objects are untyped
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
@@ -58,7 +61,8 @@ def make_engine(url: str) -> Engine:
     # candidates.text_matches.)
     parsed = make_url(url)
     ours = "-c jit=off -c max_parallel_workers_per_gather=0"
-    options = " ".join(x for x in (parsed.query.get("options", ""), ours) if x)
+    given = parsed.query.get("options", "")  # a tuple where the URL gives it more than once
+    options = " ".join(x for x in (*((given,) if isinstance(given, str) else given), ours) if x)
     # TCP keepalives: a database host that vanished without closing its connections (power loss, a dropped route)
     # is noticed within about a minute, instead of a query — the worker's, a page's — waiting on it for ever.
     keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
@@ -79,10 +83,10 @@ def get_engine(url: str | None = None) -> Engine:
 def upsert_insert(bind: Engine | Any) -> Any:
     """The dialect's INSERT, the one with ON CONFLICT (`on_conflict_do_nothing/do_update`), for `bind`'s database."""
     if bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert
 
 
 @contextmanager
@@ -122,7 +126,7 @@ def include_object(_obj: object, name: str | None, type_: str, _reflected: bool,
     return not (type_ == "index" and name in DATABASE_SPECIFIC_INDEXES)
 
 
-def alembic_config(url: str):  # noqa: ANN201 - alembic's Config
+def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     cfg = Config(str(ROOT / "alembic.ini"))
@@ -175,7 +179,7 @@ def database_ready(url: str | None = None) -> bool:
         migrate(url)
         with get_engine(url).connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach it means not ready
+    except Exception as exc:  # any failure to reach it means not ready
         if database_problem(exc) is None and not isinstance(exc, OSError):
             raise
         return False
@@ -242,7 +246,7 @@ def _refresh_sqlite_statistics(engine: Engine) -> list[str]:
             # The highest rowid: the table's size without counting it (ids only grow; a WITHOUT ROWID table has none).
             try:
                 size = conn.exec_driver_sql(f'SELECT max(rowid) FROM "{name}"').scalar() or 0
-            except Exception:  # noqa: BLE001 — no rowid: left to PRAGMA optimize
+            except Exception:  # no rowid: left to PRAGMA optimize
                 continue
             before = analysed.get(name)
             if size and (before is None or size > 10 * max(before, 1) or 10 * size < before):

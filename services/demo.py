@@ -15,14 +15,14 @@ import json
 import math
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, func, select
 
 from models.audit import AuditLog
 from models.candidate import SOURCES, Application, Candidate, StageChange
-from models.common import Role, Stage, phone_digits, utcnow
+from models.common import JobStatus, Language, Role, Stage, phone_digits, utcnow
 from models.evaluation import (
     DECISION_REASONS,
     Decision,
@@ -151,7 +151,7 @@ def _person(rng: random.Random, index: int) -> dict[str, Any]:
     return {"name": name, "language": lang, "email": f"{local}@{domain}", "phone": phone}
 
 
-def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str = "demo-password-1") -> dict:
+def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str = "demo-password-1") -> dict[str, Any]:
     """Add demo staff, jobs and `candidates` candidates with their whole history beside the accounts that exist
     (a demo account whose email is taken is kept as it is, password included); refused once there are
     candidates. Returns the number of rows added per table."""
@@ -165,7 +165,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     pw_hash = hash_password(password)
     for email, name, roles, lang in DEMO_USERS:
         if email not in staff:
-            staff[email] = User(email=email, name=name, roles=roles, language=lang, password_hash=pw_hash)
+            staff[email] = User(email=email, name=name, roles=roles, language=Language(lang), password_hash=pw_hash)
             session.add(staff[email])
     session.flush()
     # Demo accounts that existed keep their roles: fall back on anyone active, so every list has someone.
@@ -174,7 +174,8 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     jobs = []
     for i, (title, dept, loc, heads) in enumerate(JOBS):
         job = Job(title=title, department=dept, location=loc, headcount=heads,
-                  hiring_manager_id=managers[i % len(managers)], status="closed" if i == len(JOBS) - 1 else "open",
+                  hiring_manager_id=managers[i % len(managers)],
+                  status=JobStatus.closed if i == len(JOBS) - 1 else JobStatus.open,
                   created_at=now - timedelta(days=400 - i), description=f"{title} — demo")
         session.add(job)
         jobs.append(job)
@@ -192,7 +193,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
     session.flush()
     counts = {"users": len(staff), "jobs": len(jobs)}
-    counts |= {model.__tablename__: demo.added[model] for model in TABLES}
+    counts |= {str(model.__tablename__): demo.added[model] for model in TABLES}
     return counts | {"candidates": candidates, "applications": demo.added[Application],
                      "interviews": demo.added[Interview], "kept": kept}
 
@@ -216,21 +217,22 @@ class _Demo:
         self.tz = get_settings().tz
         self.rows: dict[type, list[dict[str, Any]]] = {model: [] for model in TABLES}
         self.seats: dict[tuple[int, int], dict[str, Any]] = {}  # the current candidate's panel seats, by (iv, user)
-        self.next_id = {model: (session.exec(select(func.max(model.id))).one() or 0) + 1  # type: ignore[attr-defined]
+        self.next_id: dict[type, int] = {model: (session.exec(select(func.max(model.id))).one() or 0) + 1
                         for model in TABLES}
-        self.added = dict.fromkeys(TABLES, 0)
+        self.added: dict[type, int] = dict.fromkeys(TABLES, 0)
         self.pending = 0
         self.history: list[dict[str, Any]] = []  # rows of the application being built, moved together
         active = [u for u in staff.values() if u.is_active] or list(staff.values())
         self.names = {u.id: u.name for u in staff.values()}
         self.recruiters = [u.id for u in active if "recruiter" in u.roles] or [u.id for u in active]
-        self.panel_pool = [u.id for u in active if u.has_role(Role.interviewer)] or [u.id for u in active]
+        self.panel_pool = cast(list[int],  # flushed above: every id is set
+                               [u.id for u in active if u.has_role(Role.interviewer)] or [u.id for u in active])
         # The demo's recruiter owns the first cases, so that signing in as them shows every board column.
         demo_recruiter = staff.get("recruiter@example.com")
         self.demo_recruiter = (demo_recruiter.id if demo_recruiter is not None and demo_recruiter.is_active
                                and demo_recruiter.id in self.recruiters else self.recruiters[0])
         demo_interviewer = staff["interviewer@example.com"]
-        self.demo_interviewer = demo_interviewer.id if demo_interviewer.is_active else self.panel_pool[0]
+        self.demo_interviewer = cast(int, demo_interviewer.id) if demo_interviewer.is_active else self.panel_pool[0]
         rounds = list(session.exec(select(InterviewRound).where(col(InterviewRound.is_active))
                                    .order_by(col(InterviewRound.position))))
         self.rounds = [(r.id or 0, [c.id or 0 for c in criteria_for(session=session, round_id=r.id or 0,
@@ -261,7 +263,7 @@ class _Demo:
             if rows:
                 # Core's executemany on the session's connection: the ORM's bulk path splits rows whose nullable
                 # columns hold None into one statement each on PostgreSQL (5,000 round trips per 1,000 candidates).
-                self.session.connection().execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+                self.session.connection().execute(insert(model.__table__), rows)  # type: ignore[union-attr]
                 self.added[model] += len(rows)
                 rows.clear()
         self.pending = 0

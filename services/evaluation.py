@@ -109,13 +109,13 @@ def list_rounds(*, session: Session, actor: User, active_only: bool = True) -> l
     """The interview rounds in order (creating the defaults on first use)."""
     require_cap(actor, Cap.use_app)
     ensure_default_rounds(session=session)
-    query = select(InterviewRound).order_by(InterviewRound.position, InterviewRound.id)
+    query = select(InterviewRound).order_by(col(InterviewRound.position), col(InterviewRound.id))
     if active_only:
         query = query.where(InterviewRound.is_active)
     return list(session.exec(query))
 
 
-def save_round(*, session: Session, actor: User, round_in: dict, round_id: int | None = None,
+def save_round(*, session: Session, actor: User, round_in: dict[str, Any], round_id: int | None = None,
                is_active: bool = True) -> InterviewRound:
     """Create or edit a round: its names, bar (the weighted average it expects) and order (admin)."""
     require_cap(actor, Cap.manage_rounds)
@@ -127,6 +127,7 @@ def save_round(*, session: Session, actor: User, round_in: dict, round_id: int |
         # Also what stops the second click of a double submit from adding the round twice.
         raise ValidationError.single("name_zh" if same_name.name_zh.lower() == data.name_zh.lower() else "name_en",
                                      "err.round_exists")
+    rnd: InterviewRound | None
     if round_id is None:
         rnd = InterviewRound.model_validate(data)
     else:
@@ -149,12 +150,12 @@ def criteria_for(*, session: Session, round_id: int, job_id: int | None) -> list
     if job_id is not None:
         override = list(session.exec(
             select(Criterion).where(Criterion.round_id == round_id, Criterion.job_id == job_id, Criterion.is_active)
-            .order_by(Criterion.position, Criterion.id)))
+            .order_by(col(Criterion.position), col(Criterion.id))))
         if override:
             return override
     return list(session.exec(
         select(Criterion).where(Criterion.round_id == round_id, col(Criterion.job_id).is_(None), Criterion.is_active)
-        .order_by(Criterion.position, Criterion.id)))
+        .order_by(col(Criterion.position), col(Criterion.id))))
 
 
 def criteria_for_rounds(*, session: Session, round_ids: list[int], job_id: int | None) -> dict[int, list[Criterion]]:
@@ -162,17 +163,17 @@ def criteria_for_rounds(*, session: Session, round_ids: list[int], job_id: int |
     if not round_ids:
         return {}
     query = select(Criterion).where(col(Criterion.round_id).in_(round_ids), Criterion.is_active)
-    query = query.where(or_(col(Criterion.job_id).is_(None), Criterion.job_id == job_id)) if job_id is not None \
+    query = query.where(or_(col(Criterion.job_id).is_(None), col(Criterion.job_id) == job_id)) if job_id is not None \
         else query.where(col(Criterion.job_id).is_(None))
     own: dict[int, list[Criterion]] = {}
     override: dict[int, list[Criterion]] = {}
-    for crit in session.exec(query.order_by(Criterion.position, Criterion.id)):
+    for crit in session.exec(query.order_by(col(Criterion.position), col(Criterion.id))):
         (own if crit.job_id is None else override).setdefault(crit.round_id, []).append(crit)
     return {rid: override.get(rid) or own.get(rid, []) for rid in round_ids}
 
 
-def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in: dict, job_id: int | None = None,
-                   criterion_id: int | None = None) -> Criterion:
+def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in: dict[str, Any],
+                   job_id: int | None = None, criterion_id: int | None = None) -> Criterion:
     """Add or edit a criterion of a round, or of one job's override of it (admin)."""
     require_cap(actor, Cap.manage_rounds)
     if session.get(InterviewRound, round_id) is None:
@@ -196,6 +197,7 @@ def save_criterion(*, session: Session, actor: User, round_id: int, criterion_in
         # Also what stops the second click of a double submit from adding the criterion twice.
         raise ValidationError.single("name_zh" if same_name.name_zh.lower() == data.name_zh.lower() else "name_en",
                                      "err.criterion_exists")
+    crit: Criterion | None
     if criterion_id is None:
         crit = Criterion(round_id=round_id, job_id=job_id, **data.model_dump())
         if "position" not in criterion_in:  # a new criterion goes last unless placed
@@ -260,7 +262,7 @@ def keep_last_interview_end(session: Session, application_id: int) -> None:
     def unheard(end: datetime | None) -> Any:  # the end, unless the candidate has heard from us since
         return None if end is None else case((or_(heard.is_(None), heard < end), end), else_=None)
 
-    session.exec(update(Application).where(col(Application.id) == application_id)  # type: ignore[call-overload]
+    session.exec(update(Application).where(col(Application.id) == application_id)
                  .values(last_interview_end=last, previous_interview_end=previous, last_end_unheard=unheard(last),
                          previous_end_unheard=unheard(previous)))
 
@@ -313,7 +315,7 @@ def find_clashes(*, session: Session, application_id: int, starts_at: datetime, 
              .where(Interview.status == InterviewStatus.scheduled, col(Interview.starts_at) < ends_at,
                     col(Interview.ends_at) > starts_at,
                     (col(Application.candidate_id) == app.candidate_id) | col(Interview.id).in_(shares_panel))
-             .order_by(Interview.starts_at, Interview.id).limit(50))
+             .order_by(col(Interview.starts_at), col(Interview.id)).limit(50))
     if exclude_id is not None:
         query = query.where(col(Interview.id) != exclude_id)
     found = list(session.exec(query))
@@ -360,7 +362,8 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
     require_cap(actor, Cap.schedule)
     schedulable = col(Application.stage).in_([s.value for s in SCHEDULABLE_STAGES])
     columns = (Application.id, Application.stage, Candidate.id, Candidate.name, Candidate.email, Job.title)
-    base = (select(*columns).join(Candidate, col(Candidate.id) == Application.candidate_id)
+    base = (select(*columns)  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
+            .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .where(schedulable, col(Candidate.anonymised_at).is_(None)))
     limit = PICKER_LIMIT if limit is None else limit
@@ -385,7 +388,7 @@ def schedulable_applications(*, session: Session, actor: User, q: str = "", incl
              "email": email or "", "job": title} for app_id, stage, cid, name, email, title in rows]
 
 
-def schedule_interview(*, session: Session, actor: User, interview_in: dict,
+def schedule_interview(*, session: Session, actor: User, interview_in: dict[str, Any],
                        allow_conflicts: bool = False) -> Interview:
     """Schedule an interview of an open application with a panel (recruiter, admin) and mail each panel member
     the calendar invitation.
@@ -426,7 +429,7 @@ def schedule_interview(*, session: Session, actor: User, interview_in: dict,
 
 
 def reschedule_interview(*, session: Session, actor: User, interview_id: int, version: int,
-                         interview_in: dict, allow_conflicts: bool = False) -> Interview:
+                         interview_in: dict[str, Any], allow_conflicts: bool = False) -> Interview:
     """Move an interview or change its panel; the panel gets the updated invitation, someone taken off it a
     cancellation, someone added the invitation. Conflict when someone changed it meanwhile (unless it already is
     as asked: a double submit), ScheduleConflict on a double booking unless allow_conflicts."""
@@ -456,7 +459,7 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
                                ends_at=data.ends_at, interviewer_ids=data.interviewer_ids, exclude_id=interview_id)
         if clashes:
             raise ScheduleConflict(clashes)
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(Interview).where(col(Interview.id) == interview_id, col(Interview.version) == version)
         .values(round_id=data.round_id, starts_at=data.starts_at, ends_at=data.ends_at, mode=data.mode,
                 location=data.location, version=Interview.version + 1)
@@ -473,7 +476,7 @@ def reschedule_interview(*, session: Session, actor: User, interview_id: int, ve
         session.delete(panelist)
     for uid in wanted - current:
         session.add(InterviewPanelist(interview_id=interview_id, user_id=uid, ends_at=data.ends_at))
-    session.exec(update(InterviewPanelist).where(col(InterviewPanelist.interview_id) == interview_id)  # type: ignore[call-overload]
+    session.exec(update(InterviewPanelist).where(col(InterviewPanelist.interview_id) == interview_id)
                  .values(ends_at=data.ends_at))
     session.flush()
     keep_last_interview_end(session, interview.application_id)
@@ -505,7 +508,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
     if application_id is None:
         raise NotFound()
     lock_application(session, application_id)
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(Interview).where(col(Interview.id) == interview_id, col(Interview.status) == InterviewStatus.scheduled)
         .values(status=status, version=Interview.version + 1)
     )
@@ -517,7 +520,7 @@ def set_interview_status(*, session: Session, actor: User, interview_id: int, st
         raise InvalidTransition("err.interview_not_scheduled", status=interview.status)
     session.refresh(interview)
     # No scorecard is owed for an interview that did not take place (My tasks and the reminders read this).
-    session.exec(update(InterviewPanelist).where(  # type: ignore[call-overload]
+    session.exec(update(InterviewPanelist).where(
         col(InterviewPanelist.interview_id) == interview_id, col(InterviewPanelist.settled_at).is_(None))
         .values(settled_at=utcnow()))
     keep_last_interview_end(session, application_id)
@@ -578,7 +581,7 @@ def _rows(session: Session, interviews: Sequence[Interview | Row[Any]], me: int 
     info = {
         iv_id: (cname, cid, title, rzh, ren)
         for iv_id, cname, cid, title, rzh, ren in session.exec(
-            select(Interview.id, Candidate.name, Candidate.id, Job.title, InterviewRound.name_zh,
+            select(Interview.id, Candidate.name, Candidate.id, Job.title, InterviewRound.name_zh,  # type: ignore[call-overload]
                    InterviewRound.name_en)
             .join(Application, col(Application.id) == Interview.application_id)
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
@@ -601,6 +604,7 @@ def _rows(session: Session, interviews: Sequence[Interview | Row[Any]], me: int 
     for iv_id, user_ids, count, status in session.exec(
             select(Interview.id, seated, cards, my_card if me is not None else literal(None))
             .where(of_these(Interview.id))):
+        assert iv_id is not None  # a key read back
         seats[iv_id] = [int(u) for u in user_ids.split(",")] if user_ids else []
         submitted[iv_id] = count
         if status is not None:
@@ -615,7 +619,7 @@ def _rows(session: Session, interviews: Sequence[Interview | Row[Any]], me: int 
         people = sorted(panel.get(iv.id or 0, []))
         state = str(iv.status)
         if iv.status == InterviewStatus.scheduled and iv.ends_at <= now:
-            state = "completed" if submitted.get(iv.id, 0) >= len(people) else "awaiting_scorecards"
+            state = "completed" if submitted.get(iv.id or 0, 0) >= len(people) else "awaiting_scorecards"
         out.append(InterviewRow(iv, cname, cid, title, rzh, ren, people, mine.get(iv.id or 0), state))
     return out
 
@@ -633,7 +637,7 @@ def owed_seats(panelist: int | None = None, *, ended_within: tuple[datetime, dat
     def of_interview(column: Any) -> Any:  # one lookup by key per seat: never a join with every interview
         return select(column).where(Interview.id == InterviewPanelist.interview_id).scalar_subquery()
 
-    seats = (select(InterviewPanelist.interview_id, InterviewPanelist.user_id,
+    seats = (select(InterviewPanelist.interview_id, InterviewPanelist.user_id,  # type: ignore[call-overload]
                     of_interview(Interview.starts_at).label("starts_at"),
                     of_interview(Interview.ends_at).label("ends_at"), of_interview(Interview.status).label("status"),
                     of_interview(Interview.application_id).label("application_id"))
@@ -681,7 +685,7 @@ def my_interviews(*, session: Session, actor: User, now: datetime | None = None)
                  .where(among(InterviewPanelist.id), begun.scalar_subquery().is_not(None))
                  .order_by(seat_end, col(InterviewPanelist.id)))
     awaiting = list(session.exec(select(Interview).where(among(session, first)(Interview.id))
-                                 .order_by(Interview.ends_at, Interview.id))) if first else []
+                                 .order_by(col(Interview.ends_at), col(Interview.id)))) if first else []
     return MyInterviews(awaiting=_rows(session, awaiting, actor.id), upcoming=_rows(session, upcoming, actor.id))
 
 
@@ -740,8 +744,8 @@ def open_scorecard(*, session: Session, actor: User, interview_id: int) -> Score
                          panel=_rows(session, [interview])[0].panel, criteria=crits, scorecard=card, ratings=ratings)
 
 
-def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecard_in: dict, submit: bool = False,
-                   version: int | None = None, change_reason: str = "") -> Scorecard:
+def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecard_in: dict[str, Any],
+                   submit: bool = False, version: int | None = None, change_reason: str = "") -> Scorecard:
     """Save my scorecard as a draft, or submit it (which locks it); a change after submit needs a reason.
 
     `version` is the one the form was loaded with (None for a new scorecard). Submitting twice with the same
@@ -766,6 +770,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
                                                 Scorecard.interviewer_id == actor.id)).first()
     was_submitted = card is not None and card.status == ScorecardStatus.submitted
     if submit or was_submitted:
+        missing: dict[str, tuple[str, dict[str, Any]]]
         missing = {f"rating_{cid}": ("err.rating_required", {}) for cid in crits
                    if given.get(cid) is None or given[cid].rating is None}
         if data.recommendation is None:
@@ -799,7 +804,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
         except IntegrityError:  # the same person's first save from another tab got there first
             raise Conflict("err.scorecard_changed") from None
     else:
-        result = session.exec(  # type: ignore[call-overload]
+        result = session.exec(
             update(Scorecard).where(col(Scorecard.id) == card.id, col(Scorecard.version) == card.version)
             .values(version=Scorecard.version + 1, updated_at=now))
         if result.rowcount != 1:
@@ -812,7 +817,7 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
         card.status = ScorecardStatus.submitted
         card.submitted_at = now
         # The seat is no longer owed: My tasks, the interviewer's list and the reminder rule read this mark.
-        session.exec(update(InterviewPanelist).where(  # type: ignore[call-overload]
+        session.exec(update(InterviewPanelist).where(
             col(InterviewPanelist.interview_id) == interview_id, col(InterviewPanelist.user_id) == actor.id)
             .values(settled_at=now))
     session.add(card)
@@ -834,7 +839,8 @@ def save_scorecard(*, session: Session, actor: User, interview_id: int, scorecar
 
 def _snapshot(session: Session, card: Scorecard) -> dict[str, Any]:
     ratings = {str(r.criterion_id): [r.rating, r.note] for r in session.exec(
-        select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id).order_by(ScorecardRating.criterion_id))}
+        select(ScorecardRating).where(ScorecardRating.scorecard_id == card.id)
+        .order_by(col(ScorecardRating.criterion_id)))}
     return {"ratings": ratings, "strengths": card.strengths, "weaknesses": card.weaknesses,
             "comments": card.comments, "recommendation": card.recommendation}
 
@@ -866,7 +872,7 @@ def _visibility(session: Session, actor: User, job: Job, interview_ids: list[int
     return out
 
 
-def _refusal(session: Session, actor: User, job: Job, visibility: dict[int, str | None]) -> NotAllowed:
+def _refusal(actor: User, job: Job, visibility: dict[int, str | None]) -> NotAllowed:
     """Why someone sees no scorecard of an application, in words that help them."""
     if "err.submit_first" in visibility.values():
         return NotAllowed("err.submit_first")
@@ -939,10 +945,10 @@ def debrief(*, session: Session, actor: User, application_id: int) -> Debrief:
     app, candidate, job = candidates.load_application(session, application_id)
     interviews = list(session.exec(select(Interview).where(Interview.application_id == application_id,
                                                            Interview.status == InterviewStatus.scheduled)
-                                   .order_by(Interview.starts_at)))
+                                   .order_by(col(Interview.starts_at))))
     visibility = _visibility(session, actor, job, [i.id for i in interviews])  # type: ignore[misc]
     if not sees_all_scorecards(actor, job) and not any(v is None for v in visibility.values()):
-        raise _refusal(session, actor, job, visibility)
+        raise _refusal(actor, job, visibility)
     iv_ids = [i.id for i in interviews if visibility[i.id or 0] is None]
     cards = list(session.exec(select(Scorecard, User.name).join(User, col(User.id) == Scorecard.interviewer_id)
                               .where(col(Scorecard.interview_id).in_(iv_ids)))) if iv_ids else []
@@ -997,7 +1003,7 @@ def debrief(*, session: Session, actor: User, application_id: int) -> Debrief:
     drafts = list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
                                                            OutboxMessage.template == "rejection",
                                                            OutboxMessage.status == MailStatus.draft)
-                               .order_by(OutboxMessage.id))) if holds(actor, Cap.outbox) else []
+                               .order_by(col(OutboxMessage.id)))) if holds(actor, Cap.outbox) else []
     return Debrief(application=app, candidate=candidate, job=job, rounds=rounds, decisions=decisions,
                    can_decide=can_decide(actor, job), drafts=drafts)
 
@@ -1009,7 +1015,7 @@ STAGE_FOR = {
 }
 
 
-def record_decision(*, session: Session, actor: User, application_id: int, decision_in: dict,
+def record_decision(*, session: Session, actor: User, application_id: int, decision_in: dict[str, Any],
                     from_stage: str | None = None) -> Decision:
     """Decide on an application (advance, offer, reject, hold) with a reason; moves its stage. A rejection
     prepares the rejection mail as a draft for the recruiter to review and send."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, String, literal
+from sqlalchemy import Row, String, literal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from models.candidate import Application, Candidate
 from models.common import Stage
@@ -47,10 +48,11 @@ def _owed(ended_after: datetime, ended_by: datetime, panelist: int | None = None
             .cte("owed").prefix_with("MATERIALIZED"))
 
 
-def _owed_select(owed: Any, *columns: Any) -> Select[Any]:
+def _owed_select(owed: Any, *columns: Any) -> Select[*tuple[Any, ...]]:
     who = aliased(User)
-    return (select(*columns, col(who.name).label("who"), col(Candidate.name).label("candidate"), Job.title,
-                   col(Candidate.owner_id).label("owner_id"))
+    # (sqlmodel types select() for up to 4 columns, not these n + 4)
+    return (select(*columns, col(who.name).label("who"),  # type: ignore[call-overload, no-any-return]
+                   col(Candidate.name).label("candidate"), Job.title, col(Candidate.owner_id).label("owner_id"))
             .select_from(owed)
             .join(who, col(who.id) == owed.c.user_id)
             .join(Application, col(Application.id) == owed.c.application_id)
@@ -67,7 +69,7 @@ def _pending(session: Session, *, ended_after: datetime, ended_by: datetime, pan
         .order_by(owed.c.ends_at).limit(LIMIT)  # My tasks shows the LIMIT most urgent: no more is needed
     if owner is not None:
         query = query.where(owned_by(owner))  # tested per owed row (few)
-    return list(session.exec(query).all())
+    return cast(list[Row[Any]], list(session.exec(query).all()))  # sqlmodel types the rows as plain tuples
 
 
 # The 48-hour escalation goes to the candidate's recruiter, only while they are one.
@@ -149,7 +151,7 @@ def overdue_scorecards_of_my_candidates(session: Session, user: User, now: datet
 
 
 @provider
-def decisions_waiting(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
+def decisions_waiting(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:  # noqa: ARG001 - a provider's signature
     """For a hiring manager: applications to their jobs waiting for a decision (due two days after they got there)."""
     if not has_scope(user, Cap.decide, Scope.JOB):
         return []
@@ -160,7 +162,7 @@ def decisions_waiting(session: Session, user: User, now: datetime, due_by: datet
         .join(Job, col(Job.id) == Application.job_id)
         .where(managed_by(user), Application.stage == Stage.decision_pending,
                col(Candidate.anonymised_at).is_(None), *waiting)
-        .order_by(Application.stage_changed_at).limit(200))
+        .order_by(col(Application.stage_changed_at)).limit(200))
     return [Task(kind="decision_waiting", params={"name": name, "job": title}, due_at=changed + DECISION_DUE,
                  page="pages/debrief.py", query={"application": str(app_id)})
             for app_id, changed, name, title in rows]

@@ -25,6 +25,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, case, cast, func, liter
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -100,14 +101,14 @@ def newest_contact() -> Any:
         .correlate(Contact).scalar_subquery()
 
 
-def last_interview_end(now: datetime) -> Any:
+def last_interview_end(now: datetime | ColumnElement[datetime]) -> Any:
     """SQL: when the application's last held interview ended (up to `now`), or NULL. The application keeps its
     last interview's end (`last_interview_end`); where that is still to come, the held one's (`held_interview_end`)."""
     stored = col(Application.last_interview_end)
     return case((stored <= now, stored), (stored > now, held_interview_end(now)), else_=None)
 
 
-def held_interview_end(now: datetime) -> Any:
+def held_interview_end(now: datetime | ColumnElement[datetime]) -> Any:
     """SQL: when the application's last interview still on that has ended (up to `now`) ended — for one whose last
     interview is still to come: the one before it (`previous_interview_end`, kept) where that has ended; only
     where it too is still to come (two or more booked ahead) are the application's interviews looked up."""
@@ -225,7 +226,7 @@ def _board_statement(owned: bool, focus: str) -> Any:
     """The statement of `_board_clocks`, built once per shape — one owner's or everyone's, a focus on an
     application, on a candidate or none — with its values as parameters (now, owner, focus, the pages' bounds):
     building its expressions again on each render cost more than the database's work (5-10 ms)."""
-    now = bindparam("now", type_=col(Application.last_interview_end).type)
+    now = bindparam("now", type_=col(Application.last_interview_end).type)  # type: ignore[attr-defined]
     stored, unheard = col(Application.last_interview_end), col(Application.last_end_unheard)
     changed, app_id = col(Application.stage_changed_at), col(Application.id)
     scoped = owned_by(bindparam("owner", type_=Integer)) if owned else not_erased(Application.candidate_id)
@@ -257,7 +258,7 @@ def _board_statement(owned: bool, focus: str) -> Any:
     def page(part: int, arms: list[Any], order: tuple[Any, ...], skip: str) -> Any:
         merged = union_all(*arms).subquery()
         m = merged.c
-        return arm(select(m.id, m.ended, m.stage_changed_at, literal(1 - part).label("runs"),
+        return arm(select(m.id, m.ended, m.stage_changed_at, literal(1 - part).label("runs"),  # type: ignore[call-overload]
                           literal(part).label("part"))
                    .order_by(*(o(m) for o in order)).offset(bound(skip)).limit(bound("size")))
 
@@ -274,8 +275,9 @@ def _board_statement(owned: bool, focus: str) -> Any:
                   (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()), "skip")
     passed_running = of_stage(None, func.count()).where(passed).scalar_subquery()
     held_running = select(func.coalesce(func.sum(b_rows.c.runs), 0)).scalar_subquery()
-    counts = select(cast(null(), Integer).label("id"), cast(null(), stored.type).label("ended"),
-                    cast(null(), changed.type).label("stage_changed_at"),
+    counts = select(cast(null(), Integer).label("id"),  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
+                    cast(null(), stored.type).label("ended"),  # type: ignore[attr-defined]  # (the column's type)
+                    cast(null(), changed.type).label("stage_changed_at"),  # type: ignore[attr-defined]
                     (passed_running + held_running).label("runs"),
                     of_stage(None, func.count()).scalar_subquery().label("part"))
     arms = [running, others, counts]
@@ -289,7 +291,7 @@ def _board_statement(owned: bool, focus: str) -> Any:
     return select(*union_all(*arms).subquery().c)
 
 
-def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
+def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """The board's columns for the given applications only: (application, candidate, name, job, stage, owner,
     last contact's time, newest contact's outcome and next-contact date, newest intent's interest and offers,
     newest mail's problem). Each "newest" is one lookup in an index that holds it in order (candidate, id)."""
@@ -300,17 +302,17 @@ def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple]:
     last_contact = select(func.max(Contact.at)).where(Contact.candidate_id == Candidate.id).scalar_subquery()
     of_contact = Contact.candidate_id == Candidate.id
     of_intent = Intent.application_id == Application.id
-    mail_problem = case((OutboxMessage.status == MailStatus.held, "held"),
-                        (OutboxMessage.status == MailStatus.failed, "failed"),
-                        (and_(OutboxMessage.status == MailStatus.queued, col(OutboxMessage.attempts) > 0),
+    mail_problem = case((col(OutboxMessage.status) == MailStatus.held, "held"),
+                        (col(OutboxMessage.status) == MailStatus.failed, "failed"),
+                        (and_(col(OutboxMessage.status) == MailStatus.queued, col(OutboxMessage.attempts) > 0),
                          "retrying"), else_=None)
-    of_mail = and_(OutboxMessage.candidate_id == Candidate.id,
+    of_mail = and_(col(OutboxMessage.candidate_id) == Candidate.id,
                    col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]))
     owner = aliased(User)
-    rows: dict[int, tuple] = {}
+    rows: dict[int, tuple[Any, ...]] = {}
     for chunk in range(0, len(app_ids), CHUNK):
         query = (
-            select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name,
+            select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name,  # type: ignore[call-overload]
                    last_contact, newest(Contact.outcome, of_contact, Contact.id),
                    newest(Contact.next_contact_at, of_contact, Contact.id),
                    newest(Intent.interest, of_intent, Intent.version), newest(Intent.offers, of_intent, Intent.version),
@@ -386,7 +388,7 @@ def board_counts(*, session: Session, actor: User, now: datetime | None = None,
 
 
 # --------------------------------------------------------------------------- contacts and intent
-def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
+def log_contact(*, session: Session, actor: User, contact_in: dict[str, Any]) -> Contact:
     """Record a contact with a candidate (stops a running feedback clock); a next-contact date becomes a task."""
     actor = require_current_cap(session, actor, Cap.follow_application)
     data = validate(ContactIn, contact_in)
@@ -414,14 +416,14 @@ def log_contact(*, session: Session, actor: User, contact_in: dict) -> Contact:
     session.flush()
     if data.outcome in STOPPING_OUTCOMES:
         for statement in heard_update(candidate.id, now):
-            session.exec(statement)  # type: ignore[call-overload]
+            session.exec(statement)
     audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="contact",
                  changes={"channel": data.channel.value, "outcome": data.outcome.value})
     session.flush()
     return contact
 
 
-def _managed_applications(session: Session, actor: User, candidate_id: int) -> Select:
+def _managed_applications(session: Session, actor: User, candidate_id: int) -> Select[Any]:
     """The candidate's applications to jobs `actor` manages, as a subquery; NotAllowed when there is none."""
     theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
         Application.candidate_id == candidate_id, managed_by(actor))
@@ -455,7 +457,7 @@ def _newest_intent(session: Session, application_id: int) -> Intent | None:
                         .order_by(col(Intent.version).desc())).first()
 
 
-def record_intent(*, session: Session, actor: User, intent_in: dict, version: int | None = None) -> Intent:
+def record_intent(*, session: Session, actor: User, intent_in: dict[str, Any], version: int | None = None) -> Intent:
     """Record the candidate's current intent for an application (a new row: the history is kept).
 
     `version` is the version the person's form started from (None or 0: there was none yet). When someone
@@ -553,7 +555,7 @@ def drafts_for_application(*, session: Session, actor: User, application_id: int
     require_cap(actor, Cap.follow_up)
     return list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
                                                          OutboxMessage.status == MailStatus.draft)
-                             .order_by(OutboxMessage.id)))
+                             .order_by(col(OutboxMessage.id))))
 
 
 @dataclass(frozen=True)
@@ -574,14 +576,14 @@ def open_survey(*, session: Session, token: str, now: datetime | None = None) ->
     return SurveyLink(job=job.title, language=candidate.language)
 
 
-def answer_survey(*, session: Session, token: str, answer_in: dict) -> SurveyResponse:
+def answer_survey(*, session: Session, token: str, answer_in: dict[str, Any]) -> SurveyResponse:
     """Store a candidate's answers; the link is spent in the same conditional update, so it works once."""
     data = validate(SurveyAnswerIn, answer_in)
     now = utcnow()
     invite = session.exec(select(SurveyInvite).where(SurveyInvite.token_hash == _token_hash(token or ""))).first()
     if invite is None:
         raise SurveyLinkInvalid()
-    spent = session.exec(  # type: ignore[call-overload]
+    spent = session.exec(
         update(SurveyInvite).where(col(SurveyInvite.id) == invite.id, col(SurveyInvite.used_at).is_(None),
                                    col(SurveyInvite.expires_at) > now).values(used_at=now))
     if spent.rowcount != 1:  # spent or expired: this UPDATE changed nothing
@@ -618,8 +620,8 @@ def _released_answers() -> Any:
     the overall figure) never isolates anyone, and an answer kept back never shows in any total. A figure
     changes only when some cell completes another batch of five, so watching results between two answers shows
     nothing about either. The price: up to four answers per cell wait for the next ones."""
-    cell = (SurveyResponse.job_id, SurveyResponse.stage)
-    numbered = select(SurveyResponse.id, SurveyResponse.job_id, SurveyResponse.stage, SurveyResponse.nps,
+    cell = (col(SurveyResponse.job_id), col(SurveyResponse.stage))
+    numbered = select(SurveyResponse.id, SurveyResponse.job_id, SurveyResponse.stage, SurveyResponse.nps,  # type: ignore[call-overload]
                       SurveyResponse.clarity, SurveyResponse.respect, SurveyResponse.treatment,
                       func.row_number().over(partition_by=cell, order_by=col(SurveyResponse.id)).label("rn"),
                       func.count().over(partition_by=cell).label("n")).subquery()
@@ -630,7 +632,7 @@ def _survey_groups(session: Session, by: str | None) -> list[SurveyGroup]:
     released = _released_answers()
     promoters = func.sum(case((released.c.nps >= 9, 1), else_=0))
     detractors = func.sum(case((released.c.nps <= 6, 1), else_=0))
-    stats = select(func.count(), func.avg(released.c.clarity), func.avg(released.c.respect),
+    stats = select(func.count(), func.avg(released.c.clarity), func.avg(released.c.respect),  # type: ignore[call-overload]
                    func.avg(released.c.treatment), promoters, detractors)
     if by is None:
         received = {"": session.exec(select(func.count()).select_from(SurveyResponse)).one()}
@@ -645,7 +647,7 @@ def _survey_groups(session: Session, by: str | None) -> list[SurveyGroup]:
         received = dict(session.exec(select(key, func.count()).select_from(SurveyResponse)
                                      .join(Job, col(Job.id) == SurveyResponse.job_id).group_by(key)).all())
         rows = [(r[-1], *r[:-1]) for r in session.exec(stats.group_by(rkey)).all()]
-    released_by = {str(name): rest for name, *rest in rows}
+    released_by: dict[str, Any] = {str(name): rest for name, *rest in rows}
     groups = []
     for name in sorted(received, key=str):
         group = SurveyGroup(key=str(name), answers=received[name])
@@ -662,7 +664,7 @@ def _survey_groups(session: Session, by: str | None) -> list[SurveyGroup]:
 # computed once per database and grouping, and again when the stamp of those tables changes (one indexed query;
 # the computation numbers every answer in its cell, 70–80 ms at 100k candidates). Per process, checked on every
 # call: several servers each keep their own, none serves a stale one.
-_SURVEYS: dict[tuple[str, str | None], tuple[tuple, list[SurveyGroup]]] = {}
+_SURVEYS: dict[tuple[str, str | None], tuple[tuple[Any, ...], list[SurveyGroup]]] = {}
 _SURVEYS_LOCK = threading.Lock()
 
 
@@ -672,7 +674,7 @@ def _survey_groups_cached(session: Session, by: str | None) -> list[SurveyGroup]
         select(func.max(SurveyResponse.id)).scalar_subquery(),
         select(func.count()).select_from(Job).scalar_subquery(),
         select(func.coalesce(func.sum(Job.version), 0)).scalar_subquery())).one())
-    key = (session.get_bind().url.render_as_string(hide_password=True), by)
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), by)
     with _SURVEYS_LOCK:
         hit = _SURVEYS.get(key)
     if hit is None or hit[0] != stamp:
@@ -703,16 +705,16 @@ def _entry_of(session: Session, candidate_id: int) -> PoolEntry | None:
     return session.exec(select(PoolEntry).where(PoolEntry.candidate_id == candidate_id)).first()
 
 
-def validate_pool_entry(entry_in: dict) -> PoolEntryIn:
+def validate_pool_entry(entry_in: dict[str, Any]) -> PoolEntryIn:
     """A pool entry's reason, job family and revisit date checked (the date must be after today, company time)."""
-    data = validate(PoolEntryIn, entry_in)
+    data: PoolEntryIn = validate(PoolEntryIn, entry_in)
     today = utcnow().astimezone(get_settings().tz).date()
     if data.revisit_on <= today:
         raise ValidationError.single("revisit_on", "err.revisit_past")
     return data
 
 
-def keep_in_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+def keep_in_pool(*, session: Session, actor: User, entry_in: dict[str, Any]) -> PoolEntry:
     """Put a candidate in the talent pool, or update their entry, in the caller's transaction (no commit):
     the one way into the pool, for the pool's form and for an application moved to the talent_pool stage (which
     a job's hiring manager may do; `add_to_pool` is the recruiters' own way in)."""
@@ -760,7 +762,7 @@ def pool_entry(*, session: Session, actor: User, candidate_id: int) -> PoolEntry
     return _entry_of(session, candidate_id)
 
 
-def add_to_pool(*, session: Session, actor: User, entry_in: dict) -> PoolEntry:
+def add_to_pool(*, session: Session, actor: User, entry_in: dict[str, Any]) -> PoolEntry:
     """Keep a candidate in the talent pool with a reason and a revisit date (which becomes a reminder)."""
     require_cap(actor, Cap.follow_up)
     entry = keep_in_pool(session=session, actor=actor, entry_in=entry_in)
@@ -851,7 +853,7 @@ def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", jo
     entries = list(session.execute(_pool_query(q, tag, job_family).with_only_columns(
         PoolEntry.id, PoolEntry.candidate_id, PoolEntry.reason, PoolEntry.job_family, PoolEntry.revisit_on,
         PoolEntry.added_at).order_by(PoolEntry.revisit_on, col(PoolEntry.id)).offset(max(offset, 0)).limit(limit)))
-    people = {c.id: c for c in session.exec(select(  # type: ignore[call-overload]
+    people: dict[Any, Any] = {c.id: c for c in session.exec(select(  # type: ignore[call-overload, attr-defined]
         Candidate.id, Candidate.name, Candidate.email, Candidate.phone, Candidate.tags).where(
         among(session, [e.candidate_id for e in entries])(Candidate.id)))} if entries else {}
     return [PoolRow(entry=e, candidate=people[e.candidate_id], tags=tag_list(people[e.candidate_id].tags))

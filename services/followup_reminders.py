@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, String, and_, case, func, literal
+from sqlalchemy import Label, Row, String, and_, case, func, literal
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 import services.tasks  # its LIMIT read when a list is made (tests lower it)
 from models.candidate import Application, Candidate
@@ -55,6 +56,7 @@ def _recent_ends(now: datetime, scan: Scan | None = None, times: Sequence[timede
     For an incremental `scan`, only the applications with an interview for which a reminder time (end + one of
     `times`) came since the last pass, each range in an arm of its own, and only where that end is the
     application's last."""
+    application: tuple[Label[Any], ...]
     application = (col(Application.id).label("application_id"), col(Application.candidate_id).label("candidate_id"),
                    col(Application.job_id).label("job_id"), col(Application.stage).label("stage"))
     ended = last_interview_end(now)
@@ -65,20 +67,20 @@ def _recent_ends(now: datetime, scan: Scan | None = None, times: Sequence[timede
                           ).subquery("arms")
         found = (select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
                  .group_by(arms.c.application_id).subquery("found"))
-        return (select(*application, found.c.ended)
+        return (select(*application, found.c.ended)  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
                 .select_from(found).join(Application, col(Application.id) == found.c.application_id)
                 .where(found.c.ended == ended)  # the application's last
                 .cte("recent").prefix_with("MATERIALIZED"))
-    return (select(*application, ended.label("ended"))
+    return (select(*application, ended.label("ended"))  # type: ignore[call-overload]  # (as above)
             .where(col(Application.stage).in_(ACTIVE), col(Application.last_interview_end) >= now - LOOKBACK,
                    ended >= now - LOOKBACK)
             .cte("recent").prefix_with("MATERIALIZED"))
 
 
-def _clock_select(recent: Any, *columns: Any) -> Select[Any]:
+def _clock_select(recent: Any, *columns: Any) -> Select[*tuple[Any, ...]]:
     """Open applications whose last interview ended (within the lookback, `recent` from `_recent_ends`) and
     whose candidate has heard nothing since: the board's clock (`followup.clock_runs`)."""
-    return (select(*columns)
+    return (select(*columns)  # type: ignore[no-any-return]  # sqlmodel types no select() of n columns
             .select_from(recent)
             .join(Candidate, col(Candidate.id) == recent.c.candidate_id)
             .join(Job, col(Job.id) == recent.c.job_id)
@@ -125,7 +127,7 @@ def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
         return select(column).where(Candidate.id == Contact.candidate_id).correlate(Contact).scalar_subquery()
 
     query = (
-        select(key("contact:", Contact.id).label("item_key"),
+        select(key("contact:", Contact.id).label("item_key"),  # type: ignore[call-overload]  # 5 columns
                local_text(at, "%Y-%m-%d %H:%M", settings.tz, now - LOOKBACK, now).label("window"),
                col(Contact.by_user_id).label("user_id"), col(Contact.candidate_id).label("candidate_id"),
                of_candidate(Candidate.name).label("name"))
@@ -155,7 +157,8 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
         days = [since + timedelta(days=n) for n in range((today - since).days + 1)]
         dates = col(PoolEntry.revisit_on).in_([d for d in days if scan.since - SCAN_OVERLAP < revisit_time(d)])
     query = (
-        select(key("pool:", PoolEntry.id).label("item_key"), date_text(PoolEntry.revisit_on).label("window"),
+        select(key("pool:", PoolEntry.id).label("item_key"),  # type: ignore[call-overload]  # 6 columns
+               date_text(PoolEntry.revisit_on).label("window"),
                col(PoolEntry.added_by_id).label("user_id"), col(PoolEntry.candidate_id).label("candidate_id"),
                PoolEntry.reason, Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
@@ -178,7 +181,8 @@ def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime
     ended_by = before(now, None if due_by is None else due_by - hours)
     if ended_by < now - LOOKBACK:  # the list is full of older tasks
         return []
-    def found(ended: Any, *where: Any) -> Select[Any]:  # of the applications `where` finds (mine), not erased
+    # of the applications `where` finds (mine), not erased
+    def found(ended: Any, *where: Any) -> Select[*tuple[Any, ...]]:
         return (select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
                        of(Job.title, Job.id == Application.job_id), ended.label("ended"))
                 .where(*where, not_erased(Application.candidate_id)).order_by(ended, col(Application.id)))
@@ -226,13 +230,13 @@ def contact_tasks(session: Session, user: User, now: datetime, due_by: datetime 
     # My contacts by their next-contact date (the index on (by_user_id, next_contact_at)), earliest first, until
     # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
     keys = (select(Contact.id).where(Contact.by_user_id == user.id, at <= before(now + HORIZON, due_by))
-            .order_by(at, Contact.id))
+            .order_by(at, col(Contact.id)))
     rows = walk(session, keys, limit=services.tasks.LIMIT, keep=lambda among: (
         select(Contact.candidate_id, at, of(Candidate.name, Candidate.id == Contact.candidate_id),
                case((on_board, 1), else_=0))
         .where(among(Contact.id), newest_contact(),
                of(Candidate.anonymised_at, Candidate.id == Contact.candidate_id).is_(None))
-        .order_by(at, Contact.id)))
+        .order_by(at, col(Contact.id))))
     return [Task(kind="next_contact", params={"name": name}, due_at=due, page="pages/follow_up.py" if board
                  else "pages/candidates.py", query={"candidate" if board else "id": str(candidate_id)})
             for candidate_id, due, name, board in rows]
@@ -245,10 +249,10 @@ def pool_tasks(session: Session, user: User, now: datetime, due_by: datetime | N
         return []
     horizon = before(now + HORIZON, due_by).astimezone(get_settings().tz).date()  # (due at 09:00 that day)
     rows = session.exec(
-        select(PoolEntry.candidate_id, PoolEntry.revisit_on, Candidate.name)
+        select(PoolEntry.candidate_id, col(PoolEntry.revisit_on), Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
         .where(PoolEntry.status == "active", PoolEntry.added_by_id == user.id, col(PoolEntry.revisit_on) <= horizon)
-        .order_by(PoolEntry.revisit_on).limit(services.tasks.LIMIT))  # the most urgent: no more is shown
+        .order_by(col(PoolEntry.revisit_on)).limit(services.tasks.LIMIT))  # the most urgent: no more is shown
     return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_time(revisit_on),
                  page="pages/talent_pool.py", query={"candidate": str(candidate_id)})
             for candidate_id, revisit_on, name in rows]

@@ -156,7 +156,8 @@ def data_keys(prefixes: set[str]) -> dict[str, str]:
     return found
 
 
-def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+def extract(fileobj: Any, keywords: Any, comment_tags: Any,  # noqa: ARG001 - Babel's extractor signature
+            options: dict[str, Any]) -> Iterator[tuple[Any, ...]]:  # noqa: ARG001
     """Babel extractor (babel.cfg maps services/i18n_keys.py to it): every key of `dynamic_keys` and every key the
     code holds as data (`data_keys`), the counted ones (a plural entry in the Chinese catalog) as ngettext."""
     from services.i18n import read_catalog

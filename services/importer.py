@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -147,7 +148,7 @@ class RowError:
     row: int  # as a spreadsheet numbers it: the header is row 1
     field: str
     key: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # (`field` here is the attribute above)
     value: str = ""
     column: str = ""  # the file's own header of the column, when the problem is in one cell
 
@@ -442,7 +443,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
     sources, languages, consents = source_choices(), language_choices(), consent_choices()
     seen_email: dict[str, int] = {}
     seen_phone: dict[str, int] = {}
-    prepared: list[tuple[int, dict, int | None]] = []
+    prepared: list[tuple[int, dict[str, Any], int | None]] = []
     for index, row in zip(row_numbers(rows), rows, strict=True):
         errors_before = len(report.errors)
         data: dict[str, Any] = {k: row.get(k, "") for k in ("name", "email", "phone", "wechat_id", "tags", "notes")}
@@ -492,7 +493,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
             seen_phone.setdefault(digits, index)
         if len(report.errors) == errors_before:
             prepared.append((index, data, job_id))
-    _flag_existing(session, prepared, seen_email, seen_phone, report)
+    _flag_existing(session, seen_email, seen_phone, report)
     if report.errors:
         report.errors.sort(key=lambda e: e.row)
         return report
@@ -511,8 +512,7 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
     return report
 
 
-def _flag_existing(session: Session, prepared: list[tuple[int, dict, int | None]], emails: dict[str, int],
-                   phones: dict[str, int], report: ImportReport) -> None:
+def _flag_existing(session: Session, emails: dict[str, int], phones: dict[str, int], report: ImportReport) -> None:
     """Report rows whose email or phone already belongs to a candidate, in a few batched queries."""
     email_list, phone_list = list(emails), list(phones)
     for start in range(0, max(len(email_list), len(phone_list)), 500):

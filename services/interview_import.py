@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -60,7 +61,7 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
                                      .where(col(Application.candidate_id).in_([c.id for c in people.values()]))):
             apps.setdefault(app.candidate_id, []).append((app, job))
     staff = {u.email: u for u in session.exec(select(User).where(User.is_active))}
-    prepared: list[tuple[int, dict]] = []
+    prepared: list[tuple[int, dict[str, Any]]] = []
     for number, row in zip(row_numbers(rows), rows, strict=True):
         errors_before = len(report.errors)
         candidate = people.get(row.get("candidate_email", "").strip().lower())
@@ -99,7 +100,7 @@ def import_interviews(*, session: Session, actor: User, rows: list[dict[str, str
                                           value=row.get("interviewers", "")))
         if len(report.errors) > errors_before:
             continue
-        assert application is not None and rnd is not None and starts is not None
+        assert application is not None and rnd is not None and starts is not None and mode is not None
         prepared.append((number, {
             "application_id": application.id, "round_id": rnd.id, "starts_at": starts,
             "ends_at": starts + timedelta(minutes=int(minutes_text)), "mode": InterviewMode(mode),

@@ -102,7 +102,8 @@ def build_ics(f: InterviewFacts, *, method: Method, attendees: list[tuple[str, s
         event.add("attendee", _address(email, name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION",
                                        RSVP="FALSE"))
     cal.add_component(event)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical
 
 
 def _when(iv: Interview, language: str) -> str:
@@ -155,7 +156,7 @@ def _confirmation_drafts(session: Session, interview_id: int) -> list[OutboxMess
     return list(session.exec(select(OutboxMessage).where(
         OutboxMessage.template == CONFIRMATION_TEMPLATE, OutboxMessage.status == MailStatus.draft,
         col(OutboxMessage.idempotency_key).startswith(f"iv-confirm:{interview_id}:"))
-        .order_by(OutboxMessage.id)))
+        .order_by(col(OutboxMessage.id))))
 
 
 def _draft_version(message: OutboxMessage) -> int:
@@ -167,7 +168,7 @@ def drop_stale_confirmations(*, session: Session, interview: Interview) -> None:
     """A confirmation prepared before a move or cancellation would carry the old time: discard it (no commit)."""
     stale = [m.id for m in _confirmation_drafts(session, interview.id or 0) if _draft_version(m) != interview.version]
     if stale:
-        session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(stale))  # type: ignore[call-overload]
+        session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(stale))
                      .values(status=MailStatus.cancelled))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
@@ -22,7 +24,7 @@ def _check_manager(session: Session, manager_id: int | None) -> None:
         raise ValidationError.single("hiring_manager_id", "err.not_a_manager")
 
 
-def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None) -> list[dict]:
+def list_jobs(*, session: Session, actor: User, status: JobStatus | None = None) -> list[dict[str, Any]]:
     """Jobs with their open application count; a hiring manager who is not a recruiter sees only theirs."""
     require_cap(actor, Cap.view_jobs)
     # Per job from the (job_id, stage, candidate_id) index: a range count each (1 ms at 100k on SQLite); one
@@ -50,7 +52,7 @@ def get_job(*, session: Session, actor: User, job_id: int) -> Job:
     return job
 
 
-def create_job(*, session: Session, actor: User, job_in: dict) -> Job:
+def create_job(*, session: Session, actor: User, job_in: dict[str, Any]) -> Job:
     """Open a new job (admin, recruiter)."""
     require_cap(actor, Cap.edit_jobs)
     data = validate(JobCreate, job_in)
@@ -64,7 +66,7 @@ def create_job(*, session: Session, actor: User, job_in: dict) -> Job:
     return job
 
 
-def update_job(*, session: Session, actor: User, job_id: int, version: int, job_in: dict) -> Job:
+def update_job(*, session: Session, actor: User, job_id: int, version: int, job_in: dict[str, Any]) -> Job:
     """Edit a job, closing or reopening it too; refused with Conflict when someone saved it meanwhile."""
     require_cap(actor, Cap.edit_jobs)
     job = session.get(Job, job_id)
@@ -79,7 +81,7 @@ def update_job(*, session: Session, actor: User, job_id: int, version: int, job_
         values["closed_at"] = utcnow()
     elif values.get("status") and values["status"] != JobStatus.closed:
         values["closed_at"] = None
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(Job).where(col(Job.id) == job_id, col(Job.version) == version)
         .values(**values, version=Job.version + 1)
     )

@@ -8,14 +8,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Select, any_, bindparam, func, literal_column
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, literal_column
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 FIRST_SLICE = 2  # keys read at first per row wanted: where nearly every key is kept (most lists), little more
 SECOND_SLICE_MAX = 16  # per row wanted: the most keys a second slice reads (its size follows the first's yield)
 
 
-def walk(session: Session, keys: Select[Any], keep: Callable[[Any], Select[Any]], limit: int,
+def walk(session: Session, keys: SelectOfScalar[Any],
+         keep: Callable[[Any], Select[*tuple[Any, ...]] | SelectOfScalar[Any]], limit: int,
          first: int | None = None) -> list[Any]:
     """The first `limit` rows that `keep` makes of the keys `keys` walks, in the keys' order.
 

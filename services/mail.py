@@ -10,11 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import case, literal, or_, union_all, update
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, func, select
 
 from models.common import check_email, utcnow
@@ -222,7 +222,9 @@ def list_outbox(*, session: Session, actor: User, status: str | None = None, pag
     """One page of the outbox, newest first, and the number of messages in each status."""
     require_cap(actor, Cap.outbox)
     # The list shows no bodies: left unread (a page of 50 stored bodies cost PostgreSQL ~50 ms to fetch).
-    query = select(OutboxMessage).options(defer(OutboxMessage.html), defer(OutboxMessage.text)) \
+    # (cast: sqlmodel types a model's column attribute as its value; `defer` wants the attribute it is)
+    query = select(OutboxMessage).options(defer(cast(QueryableAttribute[str], OutboxMessage.html)),
+                                          defer(cast(QueryableAttribute[str], OutboxMessage.text))) \
         .order_by(col(OutboxMessage.id).desc())
     if status:
         query = query.where(OutboxMessage.status == status)
@@ -231,7 +233,7 @@ def list_outbox(*, session: Session, actor: User, status: str | None = None, pag
     # hundreds of thousands at 100k candidates, and counting all of it on every visit cost PostgreSQL 100 ms.
     capped = [select(literal(status.value).label("status"), func.count().label("n")).select_from(
         # In the index's own order, so that the read stops at the cap (an unordered read built a bitmap of all).
-        select(OutboxMessage.id).where(OutboxMessage.status == status).order_by(OutboxMessage.next_attempt_at)
+        select(OutboxMessage.id).where(OutboxMessage.status == status).order_by(col(OutboxMessage.next_attempt_at))
         .limit(COUNT_CAP + 1).subquery())
         for status in MailStatus]
     counts = dict(session.exec(union_all(*capped)).all())  # type: ignore[call-overload]
@@ -258,7 +260,7 @@ def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMe
     """Send a failed (or cancelled) message again with a fresh set of attempts."""
     require_cap(actor, Cap.outbox)
     status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id,
                col(OutboxMessage.status).in_([MailStatus.failed, MailStatus.cancelled]))
@@ -273,7 +275,7 @@ def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMe
 def cancel_message(*, session: Session, actor: User, message_id: int) -> OutboxMessage:
     """Stop a message that has not gone out yet (queued, held, or waiting to retry)."""
     require_cap(actor, Cap.outbox)
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id,
                col(OutboxMessage.status).in_([MailStatus.queued, MailStatus.held]))
@@ -295,7 +297,7 @@ def release_held(*, session: Session) -> int:
     """Once a mail server is configured, held messages join the queue; returns how many."""
     if not get_settings().mail_configured:
         return 0
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(OutboxMessage).where(col(OutboxMessage.status) == MailStatus.held)
         .values(status=MailStatus.queued, next_attempt_at=utcnow())
     )
@@ -352,7 +354,7 @@ def team_signature(language: str) -> str:
 
 def _draft_fields(subject: str, text: str) -> tuple[str, str]:
     subject = " ".join((subject or "").split())
-    fields: dict[str, tuple[str, dict]] = {}
+    fields: dict[str, tuple[str, dict[str, Any]]] = {}
     if not subject:
         fields["subject"] = ("err.required", {})
     elif len(subject) > 300:
@@ -382,7 +384,7 @@ def _draft_update(session: Session, message_id: int, version: int | None, **valu
     where = [col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft]
     if version is not None:
         where.append(col(OutboxMessage.version) == version)
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(OutboxMessage).where(*where).values(version=OutboxMessage.version + 1, **values))
     # What the message is now (changed by this UPDATE, or by someone else's), not what this session read before.
     message = session.get(OutboxMessage, message_id, populate_existing=True)
@@ -431,7 +433,7 @@ def waiting_drafts(reader: User, *columns: Any) -> Any:
     """SQL: `columns` (the whole message by default) of the drafts waiting for `reader` (`drafts_waiting_for`)."""
     from models.candidate import Candidate  # mail knows no screen; the candidate decides whose draft it is
 
-    mine = Candidate.owner_id == reader.id
+    mine = col(Candidate.owner_id) == reader.id
     if sees_every_owner(reader):
         mine = or_(mine, col(Candidate.owner_id).is_(None))
     # Read from the drafts (few) and test each one's candidate — not from the person's candidates (tens of

@@ -23,9 +23,10 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import formatdate
+from typing import cast
 
 import yagmail
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 from yagmail.headers import add_message_id, add_recipients_headers, add_subject, resolve_addresses
@@ -64,7 +65,7 @@ class BatchResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _claimable(now: datetime):  # noqa: ANN202 - SQL expression
+def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(col(OutboxMessage.status) == MailStatus.queued, col(OutboxMessage.next_attempt_at) <= now),
         and_(col(OutboxMessage.status) == MailStatus.sending, col(OutboxMessage.lease_until) < now),
@@ -86,7 +87,7 @@ def claim_batch(
         ids = list(session.exec(query).all())
         if not ids:
             return token, []
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             update(OutboxMessage).where(col(OutboxMessage.id).in_(ids), _claimable(now))
             .values(status=MailStatus.sending, claimed_by=token,
                     lease_until=now + timedelta(seconds=lease_seconds))
@@ -96,7 +97,7 @@ def claim_batch(
                                            OutboxMessage.status == MailStatus.sending)
             .order_by(col(OutboxMessage.id))
         ).all())
-    return token, claimed
+    return token, cast(list[int], claimed)  # ids read back from the table: never None (`int | None` is for new rows)
 
 
 def connect(settings: Settings) -> yagmail.SMTP:
@@ -183,7 +184,7 @@ def _boundary() -> str:
     return f"=_{uuid.uuid4().hex}"
 
 
-def _refusal_detail(refused: dict) -> str:
+def _refusal_detail(refused: dict[str, tuple[int, bytes]]) -> str:
     return "; ".join(f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
                      for addr, (code, msg) in refused.items())
 

@@ -347,6 +347,6 @@ def visible_candidate(user: User) -> Any:
         return literal(True)
     if has_scope(user, Cap.view_candidates, Scope.JOB):
         return exists().where(
-            Application.candidate_id == Candidate.id, Application.job_id == Job.id, managed_by(user),
+            col(Application.candidate_id) == Candidate.id, col(Application.job_id) == Job.id, managed_by(user),
         )
     return literal(False)

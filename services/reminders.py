@@ -58,6 +58,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.type_api import TypeEngine
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
@@ -125,7 +126,7 @@ class Found:
     ones a pass (the rest come with the next)."""
 
     rule: str
-    query: Select[Any]
+    query: Select[*tuple[Any, ...]]
     words: Callable[[Row[Any]], Words]
     cap: int | None = None
 
@@ -166,8 +167,8 @@ class Scan:
                  for lo, hi in ranges if hi >= first and lo < last]
         return terms or [literal(False)]
 
-    def union(self, query: Select[Any], column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime],
-              *also: Any) -> Any:
+    def union(self, query: Select[*tuple[Any, ...]], column: Any, offsets: Sequence[timedelta],
+              within: tuple[datetime, datetime], *also: Any) -> Any:
         """`query` once per range of `ranges`, in the arms of a UNION ALL: each arm reads one index range."""
         return union_all(*(query.where(term) for term in self.ranges(column, offsets, within, *also)))
 
@@ -376,7 +377,7 @@ def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
             .cte("changed").prefix_with("MATERIALIZED"))
     at = apps.c.stage_changed_at
     query = (
-        select(key("application:", apps.c.id).label("item_key"),
+        select(key("application:", apps.c.id).label("item_key"),  # type: ignore[call-overload]  # 7 columns
                key(utc_text(at, "%Y%m%d%H%M"), ":",
                    elapsed(at, now, timedelta(days=days), [str(n) for n in range(1, STALE_MAX_PERIODS + 1)],
                            start=1)).label("window"),
@@ -405,7 +406,7 @@ def _new_rows(session: Session, found: Found) -> list[Row[Any]]:
     # of that person for every item (3.3M index entries, 1.6 s a full pass at 100k).
     raised = select(Reminder.id).where(Reminder.rule == found.rule, Reminder.item_key == items.c.item_key,
                                        Reminder.window == items.c.window, Reminder.user_id == items.c.user_id)
-    query = select(items).where(raised.limit(1).scalar_subquery().is_(None))
+    query = select(items).where(raised.limit(1).scalar_subquery().is_(None))  # type: ignore[call-overload]
     return list(session.execute(query.limit(found.cap) if found.cap else query).all())
 
 
@@ -427,13 +428,13 @@ def _raise(session: Session, found: Found, now: datetime) -> tuple[list[tuple[Re
         items[(item.item_key, item.window, item.user_id)] = (item, person)
     if not items:
         return [], complete
-    rows = [{"rule": item.rule, "item_key": item.item_key, "window": item.window, "user_id": item.user_id,
+    vals = [{"rule": item.rule, "item_key": item.item_key, "window": item.window, "user_id": item.user_id,
              "created_at": now, "payload": json.dumps(vars(item), ensure_ascii=False),
              "mailed": person.reminder_mode != "digest", "digested_at": None}
             for item, person in items.values()]
     # RETURNING tells which rows this call inserted (another worker may have won some a moment ago); mail goes
     # out only for those. A digest reader's reminder waits unmailed for the digest.
-    won = _insert_new(session, rows)
+    won = _insert_new(session, vals)
     return [items[(k, w, u)] for k, w, u in won], complete
 
 
@@ -450,6 +451,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str,
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 
+        types: dict[str, TypeEngine[Any]]
         types = {"user_id": Integer(), "created_at": DateTime(timezone=True), "payload": Text(),
                  "mailed": Boolean(), "digested_at": DateTime(timezone=True)}
         arrays = [bindparam(f"{name}_list", [r[name] for r in rows], type_=ARRAY(types.get(name, String())))

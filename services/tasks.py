@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlmodel import Session, col, select
 
@@ -46,6 +46,10 @@ HORIZON = timedelta(days=2)  # what falls due within two days is shown too
 LIMIT = 100  # the most urgent; the page shows the first 50 and says when there are more than LIMIT
 
 
+@overload
+def provider(fn: Provider, *, reach: timedelta | None = None) -> Provider: ...
+@overload
+def provider(fn: None = None, *, reach: timedelta | None = None) -> Callable[[Provider], Provider]: ...
 def provider(fn: Provider | None = None, *, reach: timedelta | None = None) -> Any:
     """Register a source of tasks: `fn(session, user, now, due_by)`. `reach`: how long before `now` its tasks can
     have fallen due at the earliest (a lookback), None when they can be any age (a next-contact date set months
@@ -84,7 +88,7 @@ def stale_applications(session: Session, user: User, now: datetime, due_by: date
                                          moved <= before(now + HORIZON, due_by) - days)
             .order_by(moved, col(Application.id)))
     rows = walk(session, keys, limit=LIMIT, keep=lambda among: (
-        select(Application.stage, moved, Application.candidate_id,
+        select(Application.stage, moved, Application.candidate_id,  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
                of(Candidate.name, Candidate.id == Application.candidate_id),
                of(Job.title, Job.id == Application.job_id))
         .where(among(Application.id), of(Job.status, Job.id == Application.job_id) == "open",
@@ -99,7 +103,7 @@ def stale_applications(session: Session, user: User, now: datetime, due_by: date
 
 
 @provider
-def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:
+def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | None = None) -> list[Task]:  # noqa: ARG001 - a provider's signature
     """Mail drafts to my candidates (a rejection prepared by a decision, say) waiting for me to review and send:
     due as soon as they were prepared."""
     if not holds(user, Cap.outbox):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -26,7 +27,7 @@ def list_users(*, session: Session, actor: User, role: Role | None = None, activ
     return list(session.exec(query))
 
 
-def create_user(*, session: Session, actor: User, user_in: dict) -> User:
+def create_user(*, session: Session, actor: User, user_in: dict[str, Any]) -> User:
     """Create a local account with roles (admin only)."""
     require_cap(actor, Cap.manage_users)
     data = validate(UserCreate, user_in)
@@ -68,7 +69,7 @@ def _locked_user(session: Session, user_id: int, seen_version: str | None) -> Us
     SQLite the write lock (waiting for the busy timeout), so two admins saving the same user at once are
     checked one after the other and the second is told, instead of silently overwriting the first.
     """
-    locked = session.exec(update(User).where(col(User.id) == user_id).values(id=User.id))  # type: ignore[call-overload]
+    locked = session.exec(update(User).where(col(User.id) == user_id).values(id=User.id))
     if locked.rowcount != 1:
         raise NotFound()
     user = session.get(User, user_id, populate_existing=True)
@@ -79,7 +80,7 @@ def _locked_user(session: Session, user_id: int, seen_version: str | None) -> Us
     return user
 
 
-def update_user(*, session: Session, actor: User, user_id: int, user_in: dict,
+def update_user(*, session: Session, actor: User, user_id: int, user_in: dict[str, Any],
                 seen_version: str | None = None) -> User:
     """Change a user's name, language, roles or active flag (admin only); the last admin stays an admin, and an
     admin cannot take their own admin role or deactivate themselves. With `seen_version` (edit_version() of

@@ -102,7 +102,7 @@ class Worker:
         """Record the heartbeat; a database that cannot take it (the outage that failed the pass) is not an error."""
         try:
             record_heartbeat(engine=self.engine, name=self.name, started_at=self.started_at, error=error)
-        except Exception as exc:  # noqa: BLE001 - the next pass beats again
+        except Exception as exc:  # the next pass beats again
             log.debug("heartbeat not recorded: %s", type(exc).__name__)
 
     def pass_once(self) -> float:
@@ -113,7 +113,7 @@ class Worker:
             self.run_once(rules=due_rules)
         except Exception as exc:  # the worker must outlive a bad pass (database restart, bad template …)
             self.failures += 1
-            wait = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
+            wait: float = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
             if database_problem(exc) and self.failures > 1:
                 log.warning("database still unavailable (%s); next try in %.0fs", type(exc).__name__, wait)
             else:

@@ -44,7 +44,7 @@ def pg_engine() -> Iterator[Engine]:
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
-    def _search_path(dbapi_conn, _record) -> None:  # noqa: ANN001
+    def _search_path(dbapi_conn, _record) -> None:
         with dbapi_conn.cursor() as cur:
             cur.execute(f'SET search_path TO "{schema}"')
         dbapi_conn.commit()
@@ -57,7 +57,7 @@ def pg_engine() -> Iterator[Engine]:
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     """A fresh, empty database for one test."""
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")

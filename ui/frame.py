@@ -47,7 +47,7 @@ def _sso_email() -> str | None:
     return None
 
 
-def _tab_still_signed_in(session, cached) -> bool:  # noqa: ANN001 - Session, User
+def _tab_still_signed_in(session, cached) -> bool:  # Session, User
     """Whether what signed this tab in still holds, asked of the database on every run: the cookie's session,
     else the tab's own sign-in (no cookie arrived), else the company's sign-on. Revoked or expired: no."""
     token = _cookie_token()
@@ -61,7 +61,7 @@ def _tab_still_signed_in(session, cached) -> bool:  # noqa: ANN001 - Session, Us
     return _sso_email() == cached.email
 
 
-def _resolve_user():  # noqa: ANN202 - User | None
+def _resolve_user():  # User | None
     """Who is signed in: this tab, the session cookie, the company's proxy header or OIDC login."""
     settings = get_settings()
     cached = st.session_state.get(USER_KEY)
@@ -91,7 +91,7 @@ def _oidc_configured() -> bool:
         return False
 
 
-def continue_signed_in(user, ticket: str) -> None:  # noqa: ANN001 - models.user.User
+def continue_signed_in(user, ticket: str) -> None:  # models.user.User
     """After a correct password: the browser trades the one-time ticket for its HttpOnly cookie and comes back.
 
     The redirect is sent from the page that signed in, in a run that switches no page: sent in the same run as
@@ -162,7 +162,7 @@ _PAGE_LOOK = {
 _SETTINGS_PAGES = {"pages/users.py", "pages/rounds.py", "pages/account.py"}
 
 
-def _pages_for(user) -> dict[str, list[st.Page]]:  # noqa: ANN001
+def _pages_for(user) -> dict[str, list[st.Page]]:
     """The navigation sections this user's capabilities open (services.policy.PAGES)."""
     allowed = policy.pages_for(user)
     # The landing page (Candidates; for someone who only interviews, their interviews) is served at "/" and

@@ -103,7 +103,7 @@ FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
-def new_page(browser, server: dict, request: pytest.FixtureRequest) -> Iterator[Callable]:  # noqa: ANN001
+def new_page(browser, server: dict, request: pytest.FixtureRequest) -> Iterator[Callable]:
     """Open a page in a fresh browser context (own cookies) with the given locale; closed after the test.
 
     When the test fails, each of its pages is saved as test-artifacts/screenshots/FAILED-<test>-<n>.png.
@@ -114,7 +114,7 @@ def new_page(browser, server: dict, request: pytest.FixtureRequest) -> Iterator[
     contexts = []
     console: list[str] = []
 
-    def _open(locale: str = "zh-CN"):  # noqa: ANN202 - a playwright Page
+    def _open(locale: str = "zh-CN"):  # a playwright Page
         context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1400},
                                       base_url=server["url"])
         context.set_default_timeout(20_000)
@@ -135,7 +135,7 @@ def new_page(browser, server: dict, request: pytest.FixtureRequest) -> Iterator[
         (ARTIFACTS / f"console-{request.node.name}.txt").write_text("\n".join(console))
 
 
-def shot(page, name: str) -> None:  # noqa: ANN001
+def shot(page, name: str) -> None:
     """Save a screenshot as test-artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"))

@@ -95,7 +95,7 @@ def sign_in(page: Page, email: str, *, browser_language: str, password: str = DE
     return cookie
 
 
-def sidebar(page: Page):  # noqa: ANN201 - a Locator
+def sidebar(page: Page):  # a Locator
     return page.get_by_test_id("stSidebar")
 
 

@@ -57,18 +57,18 @@ def _submit_scorecard(page: Page, language: str) -> None:
     expect(page.get_by_role("button", name=t("sc.submit", language))).to_have_count(0)  # locked
 
 
-def _card_status(server_db, case: Interviewed, email: str) -> str | None:  # noqa: ANN001
+def _card_status(server_db, case: Interviewed, email: str) -> str | None:
     with server_db() as session:
         card = session.exec(select(Scorecard).where(Scorecard.interview_id == case.interview_id,
                                                     Scorecard.interviewer_id == account(session, email).id)).first()
         return card.status if card else None
 
 
-def _scores_table(page: Page):  # noqa: ANN202 - a Locator
+def _scores_table(page: Page):  # a Locator
     return main(page).get_by_test_id("stDataFrame")
 
 
-def _column(page: Page, title: str):  # noqa: ANN202 - a Locator
+def _column(page: Page, title: str):  # a Locator
     """A column of the scores table, by its header (the grid is drawn on a canvas; its headers are also in an
     accessible table that is hidden from view)."""
     return _scores_table(page).locator("th[role=columnheader]").filter(has_text=re.compile(f"^{re.escape(title)}$"))

@@ -21,7 +21,7 @@ RECRUITER = "recruiter@example.com"  # the account speaks zh
 ROW_HEIGHT = 35  # st.dataframe's header and row height, in CSS pixels
 
 
-def _board(page: Page):  # noqa: ANN202 - a Locator
+def _board(page: Page):  # a Locator
     return main(page).get_by_test_id("stDataFrame")
 
 
@@ -53,7 +53,7 @@ def _pick_on_board(page: Page, name: str, panel_title: str) -> None:
     settle(page)
 
 
-def _survey_token(server_db, case: Interviewed) -> str:  # noqa: ANN001
+def _survey_token(server_db, case: Interviewed) -> str:
     """The private link's token, as the candidate receives it: from the text of the mail in the outbox."""
     with server_db() as session:
         mail = session.exec(select(OutboxMessage).where(OutboxMessage.application_id == case.application_id,
@@ -62,7 +62,7 @@ def _survey_token(server_db, case: Interviewed) -> str:  # noqa: ANN001
     return re.search(r"/\?survey=([A-Za-z0-9_-]+)", mail.text).group(1)
 
 
-def _chinese_invite(server_db, tag: str) -> str:  # noqa: ANN001
+def _chinese_invite(server_db, tag: str) -> str:
     """A survey link of a Chinese-speaking candidate (only to see the survey in Chinese)."""
     with server_db() as session:
         recruiter = account(session, RECRUITER)

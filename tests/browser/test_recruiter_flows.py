@@ -27,7 +27,7 @@ def _candidates(server: dict, email_like: str = "%") -> list[tuple[str, str]]:
     return [tuple(r) for r in rows]
 
 
-def _table_as_csv(page: Page, frame) -> list[list[str]]:  # noqa: ANN001 - a Locator
+def _table_as_csv(page: Page, frame) -> list[list[str]]:  # a Locator
     # Without the File System Access API Streamlit falls back to an ordinary download that Playwright catches.
     page.evaluate("delete window.showSaveFilePicker")
     frame.hover()
@@ -37,7 +37,7 @@ def _table_as_csv(page: Page, frame) -> list[list[str]]:  # noqa: ANN001 - a Loc
     return list(csv.reader(io.StringIO(content)))
 
 
-def _new_candidate_form(page: Page):  # noqa: ANN202 - a Locator
+def _new_candidate_form(page: Page):  # a Locator
     page.get_by_test_id("stExpander").filter(has_text=t("cand.new", "zh")).get_by_text(t("cand.new", "zh")).click()
     form = page.get_by_test_id("stForm")
     expect(form.get_by_role("textbox", name=t("field.name", "zh"), exact=True)).to_be_visible()
@@ -119,7 +119,7 @@ def test_a_recruiter_imports_another_tools_export_after_fixing_one_column_match(
         {"name": "ats-export.csv", "mimeType": "text/csv", "buffer": export.encode()})
     expect(page.get_by_text(t("import.mapping_title", "zh"))).to_be_visible()
     settle(page)
-    def picker(column: int):  # noqa: ANN202 - a Locator
+    def picker(column: int):  # a Locator
         return page.get_by_role("combobox", name=f"{t('import.column', 'zh')} {column}", exact=True)
 
     expect(picker(6)).to_be_visible()

@@ -85,7 +85,7 @@ class Topology:
     nginx: Process
     env: dict[str, str] = field(default_factory=dict)
 
-    def database(self):  # noqa: ANN201 - an Engine
+    def database(self):  # an Engine
         return make_engine(self.direct_database_url)
 
 
@@ -100,7 +100,7 @@ def start(name: str, args: list[str], env: dict[str, str]) -> Process:
 def status_of(url: str, timeout: float = 3) -> int | None:
     """The HTTP status of a GET (None when nothing answers)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - a local test URL
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # a local test URL
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -130,7 +130,7 @@ def app_server(name: str, env: dict[str, str]) -> Process:
     return process
 
 
-def warm_up(browser, servers) -> None:  # noqa: ANN001
+def warm_up(browser, servers) -> None:
     """Open the sign-in page on each app server directly once: a server's first run imports the whole app, which
     on a busy 2-core machine can take longer than a test waits for a page."""
     from playwright.sync_api import expect
@@ -149,7 +149,7 @@ def warm_up(browser, servers) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def topology(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:  # noqa: ANN001
+def topology(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     """Everything started and healthy; torn down (database dropped) at the end of the module."""
     nginx = nginx_binary()
     server = make_url(PG_SERVER)
@@ -158,7 +158,7 @@ def topology(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topo
     try:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         missing(f"no PostgreSQL at {server.host}:{server.port} ({type(exc).__name__}); the deploy test needs one")
     name = f"deploy_test_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -216,14 +216,14 @@ def topology(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topo
 
 
 @pytest.fixture
-def open_page(browser, topology: Topology, request: pytest.FixtureRequest) -> Iterator[Callable]:  # noqa: ANN001
+def open_page(browser, topology: Topology, request: pytest.FixtureRequest) -> Iterator[Callable]:
     """A page in a fresh browser context (own cookies) that reaches the app through nginx."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
     contexts = []
 
-    def _open(locale: str = "zh-CN"):  # noqa: ANN202 - a playwright Page
+    def _open(locale: str = "zh-CN"):  # a playwright Page
         context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1200},
                                       base_url=topology.url)
         context.set_default_timeout(20_000)

@@ -53,7 +53,7 @@ def move_to_other_server(page: Page, current: str, *, path: str | None = None) -
 
 
 def test_a_browser_moved_to_the_other_app_server_is_still_signed_in_and_sees_the_same_scorecard(
-        topology: Topology, open_page) -> None:  # noqa: ANN001
+        topology: Topology, open_page) -> None:
     engine = topology.database()
     with session_scope(engine) as session:
         case = interviewed_candidate(session, name="司马明轩", email=f"sima.{uuid.uuid4().hex[:8]}@example.com")
@@ -93,7 +93,7 @@ def _queue_test_mail(page: Page, to: str) -> None:
 
 
 def test_mail_queued_through_both_app_servers_is_delivered_once_by_the_worker(topology: Topology,
-                                                                             open_page) -> None:  # noqa: ANN001
+                                                                             open_page) -> None:
     one, two = open_page("zh-CN"), open_page("zh-CN")
     sign_in(one, "admin@example.com", browser_language="zh")
     two.goto("/")
@@ -125,7 +125,7 @@ def test_mail_queued_through_both_app_servers_is_delivered_once_by_the_worker(to
 
 
 def test_the_database_away_for_a_while_gives_503_and_a_clear_page_then_all_carries_on_without_a_restart(
-        topology: Topology, open_page) -> None:  # noqa: ANN001
+        topology: Topology, open_page) -> None:
     engine = topology.database()
     tag = uuid.uuid4().hex[:8]
     page = open_page("en-US")
@@ -173,7 +173,7 @@ def test_the_database_away_for_a_while_gives_503_and_a_clear_page_then_all_carri
 
 
 def test_one_app_server_killed_new_sessions_go_to_the_other_and_nothing_is_lost(topology: Topology,
-                                                                                open_page) -> None:  # noqa: ANN001
+                                                                                open_page) -> None:
     page = open_page("zh-CN")
     sign_in(page, "recruiter@example.com", browser_language="zh")
     victim = served_by(page)

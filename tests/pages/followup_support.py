@@ -17,7 +17,7 @@ def case(*, name: str, email: str, **kw: Any) -> Interviewed:
         return interviewed_candidate(session, name=name, email=email, **kw)
 
 
-def open_as(open_app, role: str, page: str, language: str = "zh", **params: str):  # noqa: ANN001, ANN201
+def open_as(open_app, role: str, page: str, language: str = "zh", **params: str):
     """The app run as the demo account of `role`, with `params` in the address, switched to `page`."""
     at = open_app(demo_user(ROLE_EMAILS[role], language))
     for name, value in params.items():

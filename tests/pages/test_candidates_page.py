@@ -21,7 +21,7 @@ def _first_candidate() -> Candidate:
         return session.exec(select(Candidate).order_by(Candidate.id)).first()
 
 
-def _fill_new(at, *, name: str, email: str, phone: str = "") -> None:  # noqa: ANN001
+def _fill_new(at, *, name: str, email: str, phone: str = "") -> None:
     at.text_input(key="cand_new_name").input(name)
     at.text_input(key="cand_new_email").input(email)
     at.text_input(key="cand_new_phone").input(phone)

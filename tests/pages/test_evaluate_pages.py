@@ -34,17 +34,17 @@ EVERYONE = tuple(ROLE_EMAILS.values())
 HOSTILE = "![x](/session/end) =1+1 <b>bold</b>"
 
 
-def all_text(at) -> str:  # noqa: ANN001
+def all_text(at) -> str:
     """Everything readable on the page, including what is shown as plain text (people's names and notes)."""
     return _markup_text(at) + "\n" + "\n".join(texts(at.text))
 
 
-def _case(name: str = "林雨桐", email: str = "lin.yutong@example.com", **kw) -> Interviewed:  # noqa: ANN003
+def _case(name: str = "林雨桐", email: str = "lin.yutong@example.com", **kw) -> Interviewed:
     with db.session_scope() as session:
         return interviewed_candidate(session, name=name, email=email, **kw)
 
 
-def _submit_as(case: Interviewed, email: str, **kw) -> None:  # noqa: ANN003
+def _submit_as(case: Interviewed, email: str, **kw) -> None:
     with db.session_scope() as session:
         submit_scorecard(session, case, email, **kw)
 
@@ -55,7 +55,7 @@ def _scorecards(case: Interviewed) -> list[Scorecard]:
                                  .order_by(col(Scorecard.id))))
 
 
-def _open(open_app, email: str, page: str, language: str = "zh", **params: str):  # noqa: ANN001, ANN202
+def _open(open_app, email: str, page: str, language: str = "zh", **params: str):
     at = open_app(demo_user(email, language))
     for name, value in params.items():
         at.query_params[name] = value
@@ -63,7 +63,7 @@ def _open(open_app, email: str, page: str, language: str = "zh", **params: str):
     return at.switch_page(page).run()
 
 
-def _rate(at, case: Interviewed, ratings: dict[int, int | None], recommendation: str | None = "yes",  # noqa: ANN001
+def _rate(at, case: Interviewed, ratings: dict[int, int | None], recommendation: str | None = "yes",
           strengths: str = "") -> None:
     prefix = f"sc_{case.interview_id}"
     for criterion, value in ratings.items():
@@ -72,7 +72,7 @@ def _rate(at, case: Interviewed, ratings: dict[int, int | None], recommendation:
     at.text_area(key=f"{prefix}_strengths").input(strengths)
 
 
-def _press(at, form_id: str, label: str):  # noqa: ANN001, ANN202
+def _press(at, form_id: str, label: str):
     """Click the submit button labelled `label` of form `form_id` and run."""
     [button] = [b for b in at.button if getattr(b, "form_id", "") == form_id and b.label == label]
     return button.click().run()
@@ -506,7 +506,7 @@ def test_the_decision_starts_unchosen_and_a_second_decision_keeps_the_first(demo
     assert kinds == ["hold", "reject"]
 
 
-def _form_ids(at) -> set[str]:  # noqa: ANN001
+def _form_ids(at) -> set[str]:
     return {b.form_id for b in at.button if getattr(b, "form_id", "")}
 
 

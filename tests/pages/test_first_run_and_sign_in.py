@@ -12,14 +12,14 @@ from tests.pages.support import assert_no_exception, element_after, nav_pages, s
 STRONG = "first-admin-pass-1"
 
 
-def _fill_setup(at, *, password: str, repeat: str) -> None:  # noqa: ANN001
+def _fill_setup(at, *, password: str, repeat: str) -> None:
     at.text_input(key="setup_name").input("王芳 Wang Fang")
     at.text_input(key="setup_email").input("Wang.Fang@Example.com")
     at.text_input(key="setup_password").input(password)
     at.text_input(key="setup_password2").input(repeat)
 
 
-def _assert_sent_for_the_cookie(at, language: str) -> None:  # noqa: ANN001
+def _assert_sent_for_the_cookie(at, language: str) -> None:
     """The browser is sent to trade its one-time ticket for the session cookie, with a link in case it stays."""
     assert tr("signin.redirecting", language) in [i.value for i in at.info]
     bodies = [str(h.proto.body) for h in at.get("html")]

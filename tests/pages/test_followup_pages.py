@@ -39,7 +39,7 @@ def _contacts(case: Interviewed) -> list[Contact]:
         return list(session.exec(select(Contact).where(Contact.candidate_id == case.candidate_id)))
 
 
-def _names_on_board(at, language: str) -> list[str]:  # noqa: ANN001
+def _names_on_board(at, language: str) -> list[str]:
     """The candidates the board lists under the chosen state (none when it says there are none)."""
     tables = [d for d in at.dataframe if (d.key or "").startswith("fu_table_")]
     if not tables:
@@ -48,7 +48,7 @@ def _names_on_board(at, language: str) -> list[str]:  # noqa: ANN001
     return tables[0].value[tr("field.name", language)].tolist()
 
 
-def _fill_contact(at, *, summary: str, day: date | None, at_time: time = time(15, 0)) -> None:  # noqa: ANN001
+def _fill_contact(at, *, summary: str, day: date | None, at_time: time = time(15, 0)) -> None:
     at.selectbox(key="fu_channel").set_value("wechat")
     at.selectbox(key="fu_direction").set_value("inbound")
     at.selectbox(key="fu_outcome").set_value("replied")
@@ -184,7 +184,7 @@ def _survey_link(case: Interviewed) -> str:
         return re.search(r"\?survey=([A-Za-z0-9_-]+)", mail.text).group(1)
 
 
-def _open_survey(open_app, token: str):  # noqa: ANN001, ANN202
+def _open_survey(open_app, token: str):
     at = open_app()  # a candidate: nobody signed in
     at.query_params["survey"] = token
     return at.run()
@@ -244,7 +244,7 @@ def test_a_candidate_answers_the_survey_once_in_their_language(demo_db, open_app
     assert not again.segmented_control
 
 
-def _board_ids(user_email: str, **kw) -> list[int]:  # noqa: ANN003
+def _board_ids(user_email: str, **kw) -> list[int]:
     with db.session_scope() as session:
         user = session.exec(select(User).where(User.email == user_email)).one()
         return [r.application_id for r in followup.follow_up_board(session=session, actor=user, **kw)]

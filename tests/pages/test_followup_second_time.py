@@ -34,7 +34,7 @@ def _intents(case: Interviewed) -> list[Intent]:
                                  .order_by(Intent.version)))
 
 
-def _press(at, form_id: str, label: str):  # noqa: ANN001, ANN202
+def _press(at, form_id: str, label: str):
     [button] = [b for b in at.button if getattr(b, "form_id", "") == form_id and b.label == label]
     return button.click().run()
 

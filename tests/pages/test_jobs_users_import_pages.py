@@ -73,7 +73,7 @@ def test_an_interviewer_sees_the_jobs_but_no_form_to_change_them(demo_db, open_a
 
 
 # --------------------------------------------------------------------------- users
-def _fill_user(at, *, name: str, email: str, roles: list[str]) -> None:  # noqa: ANN001
+def _fill_user(at, *, name: str, email: str, roles: list[str]) -> None:
     at.text_input(key="users_new_name").input(name)
     at.text_input(key="users_new_email").input(email)
     at.multiselect(key="users_new_roles").set_value(roles)
@@ -129,7 +129,7 @@ GOOD_CSV = (
 )
 
 
-def _upload(at, name: str, content: bytes, mime: str = "text/csv") -> None:  # noqa: ANN001
+def _upload(at, name: str, content: bytes, mime: str = "text/csv") -> None:
     at.file_uploader(key="import_file").set_value((name, content, mime)).run()
     at.button(key="import_run").click().run()
     assert_no_exception(at)
@@ -195,13 +195,13 @@ def _foreign_csv(*people: tuple[str, str, str, str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _picker(at, column: int):  # noqa: ANN001, ANN202
+def _picker(at, column: int):
     from services.importer import header_signature
 
     return at.selectbox(key=f"import_map_{header_signature(FOREIGN_HEADER)[:12]}_{column}")
 
 
-def _choose_file(at, name: str, content: bytes) -> None:  # noqa: ANN001
+def _choose_file(at, name: str, content: bytes) -> None:
     at.file_uploader(key="import_file").set_value((name, content, "text/csv")).run()
     assert_no_exception(at)
 

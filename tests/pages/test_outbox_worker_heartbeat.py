@@ -14,12 +14,12 @@ from tests.pages.conftest import demo_user
 from ui.common import md_escape
 
 
-def _texts(at) -> str:  # noqa: ANN001
+def _texts(at) -> str:
     """The warnings and captions as Streamlit received them (names and errors escaped for Markdown)."""
     return "\n".join(str(e.value) for kind in ("warning", "caption") for e in getattr(at, kind))
 
 
-def _outbox(open_app, language: str = "en"):  # noqa: ANN001, ANN202
+def _outbox(open_app, language: str = "en"):
     at = open_app(demo_user("admin@example.com", language)).run()
     return at.switch_page("pages/outbox.py").run()
 

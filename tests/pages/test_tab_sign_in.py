@@ -14,7 +14,7 @@ from tests.pages.conftest import DEMO_PASSWORD, ROLE_EMAILS, demo_user
 from tests.pages.support import assert_no_exception, nav_pages, submit
 
 
-def _signed_in_tab(open_app, email: str):  # noqa: ANN001, ANN202
+def _signed_in_tab(open_app, email: str):
     """Sign in on the sign-in page; AppTest has no cookies, so this tab never collects its session cookie."""
     from tests.pages.conftest import _default_language
 

@@ -11,7 +11,7 @@ from tests.pages.support import all_text, assert_no_exception, element_after, su
 from ui.common import table_key
 
 
-def _pick(at, email: str):  # noqa: ANN001, ANN202
+def _pick(at, email: str):
     """Select the table row of `email` the way a click does (AppTest cannot click a dataframe row)."""
     rows = at.dataframe[0].value
     index = rows[tr("field.email", at.session_state["auth_user"].language)].tolist().index(email)
@@ -25,7 +25,7 @@ def _user(email: str) -> User:
         return session.exec(select(User).where(User.email == email)).one()
 
 
-def _open_users(language: str = "en"):  # noqa: ANN202
+def _open_users(language: str = "en"):
     from streamlit.testing.v1 import AppTest
 
     from tests.pages.conftest import APP, _default_language, signed_in_as

@@ -50,13 +50,13 @@ class RecordingHandler:
         self.delay = 0.0
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:  # noqa: ANN001, N802
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         if address.lower() in self.refused:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
         with self.lock:

@@ -38,7 +38,7 @@ def open_session(session: Session, user: User) -> str:
     return token
 
 
-def count(session: Session, model: type, *where) -> int:  # noqa: ANN002
+def count(session: Session, model: type, *where) -> int:
     return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
@@ -184,7 +184,7 @@ def test_wrong_passwords_at_the_same_moment_all_count_and_lock_the_address(engin
         try:
             with action(engine) as own:
                 auth.authenticate(session=own, email="anna@example.com", password=WRONG)
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
+        except Exception as exc:  # the outcome under test
             outcomes[i] = exc
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
@@ -214,7 +214,7 @@ def test_sign_ins_at_the_same_moment_after_failures_do_not_crash(engine, make) -
             with action(engine) as own:
                 outcomes[i] = auth.authenticate(session=own, email="anna@example.com",
                                                 password=PASSWORD if i % 2 else WRONG)
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
+        except Exception as exc:  # the outcome under test
             outcomes[i] = exc
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]

@@ -26,7 +26,7 @@ def form(candidate: Candidate, **changes: object) -> dict:
     return candidate.model_dump(include=FORM_FIELDS) | {"version": candidate.version} | changes
 
 
-def create(session: Session, actor, **values: object) -> Candidate:  # noqa: ANN001
+def create(session: Session, actor, **values: object) -> Candidate:
     return candidates.create_candidate(session=session, actor=actor, candidate_in=values)
 
 
@@ -42,7 +42,7 @@ def names(result: candidates.SearchResult) -> list[str]:
     return sorted(r["name"] for r in result.rows)
 
 
-def search(session: Session, actor, **kw: object) -> candidates.SearchResult:  # noqa: ANN001
+def search(session: Session, actor, **kw: object) -> candidates.SearchResult:
     return candidates.search_candidates(session=session, actor=actor, **kw)
 
 
@@ -278,7 +278,7 @@ def test_a_hiring_manager_cannot_edit_a_candidate(session, make) -> None:
 
 
 @pytest.fixture
-def people(session, make) -> dict:  # noqa: ANN001
+def people(session, make) -> dict:
     """A small candidate base with known names, contacts, owners, sources, tags, jobs and stages."""
     admin = make.admin()
     recruiter, other = make.user("recruiter"), make.user("recruiter")
@@ -454,7 +454,7 @@ def test_the_audit_trail_lists_the_creation_and_the_edit_with_its_changes(sessio
 
 
 @pytest.fixture
-def pipeline(session, make) -> dict:  # noqa: ANN001
+def pipeline(session, make) -> dict:
     admin = make.admin()
     manager = make.user("hiring_manager")
     job = make.job(actor=admin, hiring_manager_id=manager.id)
@@ -463,7 +463,7 @@ def pipeline(session, make) -> dict:  # noqa: ANN001
             "app": application_of(session, cand)}
 
 
-def move(session: Session, actor, app: Application, to: str, reason: str = "", **kw: object) -> Application:  # noqa: ANN001
+def move(session: Session, actor, app: Application, to: str, reason: str = "", **kw: object) -> Application:
     return candidates.move_stage(session=session, actor=actor, application_id=app.id, to_stage=to, reason=reason,
                                  **kw)
 
@@ -725,7 +725,7 @@ def test_a_search_of_one_or_two_chinese_characters_finds_the_texts_holding_them_
         names[name] = make.candidate(actor=recruiter, name=name).id
     statements: list[str] = []
 
-    def capture(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def capture(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
     event.listen(session.get_bind(), "before_cursor_execute", capture)

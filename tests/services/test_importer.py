@@ -40,7 +40,7 @@ def errors(report: importer.ImportReport) -> list[tuple[int, str, str]]:
     return [(e.row, e.field, e.key) for e in report.errors]
 
 
-def run(session: Session, actor, rows: list[dict[str, str]]) -> importer.ImportReport:  # noqa: ANN001
+def run(session: Session, actor, rows: list[dict[str, str]]) -> importer.ImportReport:
     return importer.import_candidates(session=session, actor=actor, rows=rows)
 
 
@@ -334,7 +334,7 @@ def xlsx_bomb(unpacked_mb: int) -> bytes:
 def test_an_xlsx_zip_bomb_is_refused_before_it_is_parsed(monkeypatch) -> None:
     content = xlsx_bomb(64)
     assert len(content) < importer.MAX_BYTES
-    def no_parse(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+    def no_parse(*_a, **_k):
         raise AssertionError("the bomb reached openpyxl")
 
     import openpyxl

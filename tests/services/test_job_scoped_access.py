@@ -44,7 +44,7 @@ class Shared:
 
 
 @pytest.fixture
-def shared(session: Session, make: Factory, frozen_clock) -> Shared:  # noqa: ANN001
+def shared(session: Session, make: Factory, frozen_clock) -> Shared:
     """张伟 applied to job A (manager A) and job B (manager B); B rejected him with a reason and mailed him."""
     admin = make.admin()
     recruiter = make.user("recruiter", email="owner@example.com")
@@ -157,7 +157,7 @@ def test_a_former_hiring_manager_no_longer_reads_the_debriefs_of_the_job_they_st
 
 # --------------------------------------------------------------------------- reminders and My tasks
 @pytest.fixture
-def settings(monkeypatch):  # noqa: ANN001, ANN201
+def settings(monkeypatch):
     from tests.services.mail_server import configure_mail
 
     return configure_mail(monkeypatch, 2525, stale_application_days=7, digest_hour=8, timezone="Asia/Shanghai")

@@ -163,7 +163,7 @@ def test_a_failed_submission_leaves_the_seat_owed(session, make) -> None:
 
 
 # --------------------------------------------------------------------------- migration 0011 derives the same
-def kept_values(engine) -> tuple[list, list, list, list]:  # noqa: ANN001
+def kept_values(engine) -> tuple[list, list, list, list]:
     with engine.connect() as conn:
         return (conn.execute(text("SELECT id, heard_at FROM candidate ORDER BY id")).all(),
                 conn.execute(text("SELECT id, settled_at, ends_at FROM interviewpanelist ORDER BY id")).all(),
@@ -280,7 +280,7 @@ def computed_unheard(session: Session, application_id: int) -> object:
     return end if end is not None and (heard is None or heard < end) else None
 
 
-def panel_data(s, **changes) -> dict:  # noqa: ANN001, ANN003
+def panel_data(s, **changes) -> dict:
     return {"round_id": s.interview.round_id, "starts_at": T0 + DAY, "ends_at": T0 + DAY + HOUR,
             "interviewer_ids": [p.id for p in s.panel]} | changes
 

@@ -315,7 +315,7 @@ def test_a_message_that_cannot_be_built_fails_with_the_reason_and_does_not_hold_
     queue(engine, 3)
     real = mailer.build_mime
 
-    def broken_second(client, message, attachments):  # noqa: ANN001, ANN202
+    def broken_second(client, message, attachments):
         if message.idempotency_key == "m:1":
             raise UnicodeError("cannot encode")
         return real(client, message, attachments)
@@ -338,7 +338,7 @@ def test_a_slow_batch_renews_its_lease_so_no_other_worker_takes_its_messages(eng
     ticks = itertools.count(0.0, 2.0)  # two seconds pass per look at the clock: past lease/3 every time
     monkeypatch.setattr(mailer, "_monotonic", lambda: next(ticks))
 
-    def watching(client, recipients, mime, **kw):  # noqa: ANN001, ANN003, ANN202
+    def watching(client, recipients, mime, **kw):
         with Session(engine) as s:
             leases.append(s.exec(select(OutboxMessage.lease_until).where(OutboxMessage.idempotency_key == "m:2")).one())
         return real_send(client, recipients, mime, **kw)

@@ -32,11 +32,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return engine
 
 
-def _statements(engine: Engine, call, actor_email: str) -> list[tuple[str, object]]:  # noqa: ANN001
+def _statements(engine: Engine, call, actor_email: str) -> list[tuple[str, object]]:
     """The SELECT statements a service call issues, with their parameters."""
     statements: list[tuple[str, object]] = []
 
-    def capture(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
+    def capture(_conn, _cursor, statement, params, _context, _many) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, params))
 
@@ -229,7 +229,7 @@ def test_postgresql_tables_never_analysed_are_analysed_though_no_changes_are_cou
 
 
 # --------------------------------------------------------------------------- the board, My tasks: newest rows
-def _plans(engine: Engine, call, actor_email: str) -> list[str]:  # noqa: ANN001
+def _plans(engine: Engine, call, actor_email: str) -> list[str]:
     """Every plan line of every SELECT the call issues (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN)."""
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     lines = []
@@ -324,7 +324,7 @@ INSERT INTO outboxmessage (idempotency_key, to_addrs, cc_addrs, subject, html, t
 @pytest.mark.parametrize("call", [_board, _my_tasks], ids=["board", "my tasks"])
 @pytest.mark.parametrize("who", ["admin@example.com", "recruiter@example.com", "interviewer@example.com"])
 def test_postgresql_without_statistics_reads_newest_rows_from_indexes_not_whole_tables(
-        pg_seeded: Engine, call, who: str) -> None:  # noqa: ANN001
+        pg_seeded: Engine, call, who: str) -> None:
     """Without statistics PostgreSQL walked whole tables backwards (by id or time) for each board row: 57 s at
     100k candidates. The plans must use the indexes that hold each candidate's rows in order."""
     if call is _board and who == "interviewer@example.com":
@@ -345,7 +345,7 @@ def test_postgresql_without_statistics_looks_each_reminder_up_by_its_whole_key(p
     run_reminders(engine=pg_seeded)  # raises what is due: the second pass tests every item against them
     statements: list[tuple[str, object]] = []
 
-    def capture(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
+    def capture(_conn, _cursor, statement, params, _context, _many) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "reminder" in statement:
             statements.append((statement, params))
 

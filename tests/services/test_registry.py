@@ -25,7 +25,7 @@ def _fresh(code: str) -> object:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _every_module(package) -> list[str]:  # noqa: ANN001 - a package module
+def _every_module(package) -> list[str]:  # a package module
     return [info.name for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
 
 

@@ -71,7 +71,7 @@ def test_an_incremental_pass_with_nothing_new_reads_only_the_ranges_that_came(en
     run_reminders(engine=engine, now=NOW, settings=get_settings(), scans=scans)
     seen: list[tuple[str, object]] = []
 
-    def record(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
+    def record(_conn, _cursor, statement, parameters, *_args) -> None:
         seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)

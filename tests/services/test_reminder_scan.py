@@ -34,7 +34,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     """The SQL statements `engine` sends to the database inside the block."""
     seen: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def count(_conn, _cursor, statement, *_args) -> None:
         seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)

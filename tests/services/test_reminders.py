@@ -52,7 +52,7 @@ def reminders(engine: Engine) -> list[Reminder]:
         return list(s.exec(select(Reminder).order_by(Reminder.id)))
 
 
-def application_of(session: Session, candidate) -> Application:  # noqa: ANN001
+def application_of(session: Session, candidate) -> Application:
     return session.exec(select(Application).where(Application.candidate_id == candidate.id)).one()
 
 

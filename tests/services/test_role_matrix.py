@@ -254,15 +254,15 @@ CALLS: dict[str, Call] = {
 }
 
 
-def _followup():  # noqa: ANN202 - the module, imported late so its reminder rules register with tasks first
+def _followup():  # the module, imported late so its reminder rules register with tasks first
     return importlib.import_module("services.followup")
 
 
-def _tasks():  # noqa: ANN202
+def _tasks():
     return importlib.import_module("services.tasks")
 
 
-def _users():  # noqa: ANN202
+def _users():
     return importlib.import_module("services.users")
 
 

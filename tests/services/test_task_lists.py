@@ -18,7 +18,7 @@ from services.config import get_settings
 from services.tasks import my_tasks, walk
 
 
-def _contact(session: Session, candidate_id: int, by: int, at, next_at) -> Contact:  # noqa: ANN001
+def _contact(session: Session, candidate_id: int, by: int, at, next_at) -> Contact:
     row = Contact(candidate_id=candidate_id, channel="phone", direction="outbound", outcome="reached",
                   summary="通话", at=at, next_contact_at=next_at, by_user_id=by)
     session.add(row)
@@ -32,7 +32,7 @@ class Statements:
         self.engine = session.get_bind()
         event.listen(self.engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
+    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
         self.seen.append(statement)
 
     def __enter__(self) -> Statements:
@@ -74,7 +74,7 @@ def test_stale_applications_of_mine_are_found_past_a_slice_of_other_peoples(sess
     now = utcnow()
     days = get_settings().stale_application_days
 
-    def stale(owner, age: int) -> Application:  # noqa: ANN001
+    def stale(owner, age: int) -> Application:
         cand = make.candidate(actor=owner, job=job)
         app = session.exec(select(Application).where(Application.candidate_id == cand.id)).one()
         app.stage, app.stage_changed_at = Stage.interviewing, now - timedelta(days=days + age)
@@ -109,7 +109,7 @@ def test_a_walk_reads_until_it_has_enough_or_its_range_ends(session, make, first
     assert len(seen.seen) == statements
 
 
-def _every_task_read(session: Session, actor, now) -> list[tasks.Task]:  # noqa: ANN001
+def _every_task_read(session: Session, actor, now) -> list[tasks.Task]:
     """My tasks the long way: every provider read in full (no `due_by`), merged, the LIMIT most urgent."""
     found = [task for fn in tasks.asked_in_order() for task in fn(session, actor, now, None)]
     return sorted(found, key=lambda t: t.due_at)[:tasks.LIMIT]
@@ -117,7 +117,7 @@ def _every_task_read(session: Session, actor, now) -> list[tasks.Task]:  # noqa:
 
 @pytest.mark.parametrize("limit", [3, 10, 40])
 def test_my_tasks_reading_only_what_can_still_make_the_list_lists_what_reading_everything_lists(
-        session, limit: int, monkeypatch) -> None:  # noqa: ANN001
+        session, limit: int, monkeypatch) -> None:
     """Once LIMIT tasks are found, the providers asked after read only what falls due by the last of them (and
     those whose tasks cannot be that old are not asked): for every demo account, the list is the one that
     reading every provider in full and keeping the most urgent gives."""

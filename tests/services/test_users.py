@@ -272,7 +272,7 @@ def test_a_password_reset_after_another_admins_reset_is_refused_as_a_conflict(se
     assert auth.authenticate(session=session, email="anna@example.com", password="First-pass-11").id == target.id
 
 
-def _at_once(engine, calls) -> list[object]:  # noqa: ANN001
+def _at_once(engine, calls) -> list[object]:
     """Run each call with its own Session in its own thread, all released by one barrier; their outcomes."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[object] = [None] * len(calls)
@@ -282,7 +282,7 @@ def _at_once(engine, calls) -> list[object]:  # noqa: ANN001
         try:
             with action(engine) as own:
                 outcomes[i] = calls[i](own)
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
+        except Exception as exc:  # the outcome under test
             outcomes[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]

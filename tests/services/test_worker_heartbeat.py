@@ -30,7 +30,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 def test_each_pass_records_the_heartbeat_of_its_worker_and_a_restart_updates_the_same_row(
-        blank_database_url, smtp, monkeypatch) -> None:  # noqa: ANN001
+        blank_database_url, smtp, monkeypatch) -> None:
     monkeypatch.setenv("FOLLOWUP_SERVER_NAME", "app7")
     settings = configure_mail(monkeypatch, smtp.port)
     migrate(blank_database_url)
@@ -58,7 +58,7 @@ def test_a_failed_pass_beats_with_its_error(blank_database_url) -> None:
 
 
 def test_while_postgresql_is_away_the_worker_backs_off_and_afterwards_sends_each_message_once(
-        switched_pg, smtp, monkeypatch) -> None:  # noqa: ANN001, F811
+        switched_pg, smtp, monkeypatch) -> None:  # noqa: F811
     url, switch = switched_pg
     switch.on()
     settings = configure_mail(monkeypatch, smtp.port, worker_interval_seconds=2)
