@@ -20,12 +20,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
-import services.config
+import services.platform.config
 from models.common import Role
 from models.user import User
-from services.config import create_private_file, get_settings, make_private_dir
-from services.db import migrate, session_scope
-from services.errors import DomainError, ValidationError
+from services.platform.config import create_private_file, get_settings, make_private_dir
+from services.platform.db import migrate, session_scope
+from services.platform.errors import DomainError, ValidationError
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def _safe_url() -> str:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from services.auth import check_password_strength, hash_password
+    from services.platform.auth import check_password_strength, hash_password
 
     migrate()
     password = args.password or getpass.getpass("Password: ")
@@ -52,7 +52,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         print(f"refused: {getattr(exc, 'fields', exc)}", file=sys.stderr)
         return 2
     from models.user import UserCreate
-    from services.errors import validate
+    from services.platform.errors import validate
 
     try:
         data = validate(UserCreate, {"email": args.email, "name": args.name, "language": args.language,
@@ -75,7 +75,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
-    from services.demo import DEMO_USERS, seed_demo
+    from services.platform.demo import DEMO_USERS, seed_demo
 
     migrate()
     started = datetime.now()
@@ -110,7 +110,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not source.is_file():
         print(f"no database file at {source}", file=sys.stderr)
         return 2
-    target = Path(args.to or services.config.DATA_DIR / "backups" / f"followup-{datetime.now():%Y%m%d-%H%M%S}.db")
+    backups = services.platform.config.DATA_DIR / "backups"
+    target = Path(args.to or backups / f"followup-{datetime.now():%Y%m%d-%H%M%S}.db")
     make_private_dir(target.parent)
     create_private_file(target)  # 0600 before a byte of the copy is in it (an existing target keeps its mode)
     # SQLite's online backup API gives a consistent copy even while the app is writing.
@@ -126,8 +127,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import threading
 
     import services.registry  # noqa: F401 - every screen's reminder rules
-    from services.db import database_problem, get_engine
-    from services.worker import Worker
+    from services.mail.worker import Worker
+    from services.platform.db import database_problem, get_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -165,9 +166,9 @@ def cmd_mail_test(args: argparse.Namespace) -> int:
 
     Needs no account (an operator checks the mail server before anyone has signed in)."""
     from models.mail import MailStatus, OutboxMessage
-    from services.db import get_engine
-    from services.mail import queue_operator_test_message
-    from services.mailer import send_due
+    from services.mail.mailer import send_due
+    from services.mail.outbox import queue_operator_test_message
+    from services.platform.db import get_engine
 
     migrate()
     settings = get_settings()

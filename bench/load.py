@@ -146,8 +146,8 @@ def _ticket(database_url: str, email: str) -> str:
     from sqlmodel import select
 
     from models.user import User
-    from services import auth
-    from services.db import get_engine, session_scope
+    from services.platform import auth
+    from services.platform.db import get_engine, session_scope
 
     with session_scope(get_engine(database_url)) as db:
         user = db.exec(select(User).where(User.email == email)).one()
@@ -191,7 +191,7 @@ async def person(base: str, database_url: str, candidate_id: int, think: float, 
     plan = [("my tasks", "my_tasks", "", None), ("candidates", "candidates", "", None),
             ("search", "candidates", "", "王"), ("candidate", "candidates", f"id={candidate_id}", None),
             ("follow-up", "follow_up", "", None)]
-    from services.i18n import t
+    from services.platform.i18n import t
 
     titles = {"my tasks": t("nav.my_tasks", "zh"), "candidates": t("nav.candidates", "zh"),
               "search": t("nav.candidates", "zh"), "follow-up": t("nav.follow_up", "zh")}
@@ -336,7 +336,7 @@ def measure(deployment: Deployment, database_url: str, sessions: int, candidate_
 def _candidates(database_url: str) -> tuple[int, int]:
     from sqlalchemy import text
 
-    from services.db import get_engine, migrate
+    from services.platform.db import get_engine, migrate
 
     migrate(database_url)
     with get_engine(database_url).connect() as conn:

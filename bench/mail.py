@@ -5,7 +5,7 @@
 
 Starts aiosmtpd on a free port of 127.0.0.1 (a handler that only counts), queues N reminder-style messages
 (Chinese subject, HTML and plain text) into a temporary SQLite outbox, and times
-  - the worker: services.mailer.send_due in a loop until nothing is due (claim, one connection per batch,
+  - the worker: services.mail.mailer.send_due in a loop until nothing is due (claim, one connection per batch,
     each message marked sent in the database), and
   - the naive way: one `yagmail.SMTP(...).send(...)` per message, which opens a new connection each time
     (and no database at all); once as called plainly, and once with yagmail's HTML prettifying (premailer)
@@ -29,10 +29,10 @@ import yagmail
 from aiosmtpd.controller import Controller
 from sqlmodel import Session
 
-import services.config
-from services.db import make_engine, migrate
-from services.mail import queue_mail, render
-from services.mailer import send_due
+import services.platform.config
+from services.mail.mailer import send_due
+from services.mail.outbox import queue_mail, render
+from services.platform.db import make_engine, migrate
 
 
 class Counter:
@@ -52,7 +52,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def configure(port: int, batch_size: int) -> services.config.Settings:
+def configure(port: int, batch_size: int) -> services.platform.config.Settings:
     os.environ.update({
         "FOLLOWUP_SMTP_HOST": "127.0.0.1", "FOLLOWUP_SMTP_PORT": str(port), "FOLLOWUP_SMTP_SECURITY": "none",
         "FOLLOWUP_SMTP_USER": "", "FOLLOWUP_MAIL_FROM": "noreply@followup.example.com",
@@ -60,8 +60,8 @@ def configure(port: int, batch_size: int) -> services.config.Settings:
         # A throw-away key, so the bench never writes data/secret_key.
         "FOLLOWUP_SECRET_KEY": os.environ.get("FOLLOWUP_SECRET_KEY") or secrets.token_urlsafe(32),
     })
-    services.config.get_settings.cache_clear()
-    return services.config.get_settings()
+    services.platform.config.get_settings.cache_clear()
+    return services.platform.config.get_settings()
 
 
 def sample(n: int) -> tuple[str, str, str]:
@@ -72,7 +72,7 @@ def sample(n: int) -> tuple[str, str, str]:
     return rendered.subject, rendered.html, rendered.text
 
 
-def bench_worker(messages: int, settings: services.config.Settings, counter: Counter) -> float:
+def bench_worker(messages: int, settings: services.platform.config.Settings, counter: Counter) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate(url)
@@ -94,7 +94,8 @@ def bench_worker(messages: int, settings: services.config.Settings, counter: Cou
     return seconds
 
 
-def bench_naive(messages: int, settings: services.config.Settings, counter: Counter, *, prettify: bool) -> float:
+def bench_naive(messages: int, settings: services.platform.config.Settings, counter: Counter, *,
+                prettify: bool) -> float:
     prepared = [sample(n) for n in range(messages)]
     counter.count = 0
     started = time.perf_counter()

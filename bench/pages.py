@@ -7,7 +7,7 @@
 
 Each size is seeded once (`seed_demo`, seed SEED) and kept: a SQLite file under ~/.cache/followup-bench/
 (FOLLOWUP_BENCH_CACHE moves it), and on PostgreSQL a database per size (followup_bench_*) beside the one the URL
-names. The cache key holds the size, the seed and a hash of services/demo.py, so a changed demo seeds anew;
+names. The cache key holds the size, the seed and a hash of services/platform/demo.py, so a changed demo seeds anew;
 migrations added since run on the cached database when it is opened (delete the directory or the
 followup_bench_* databases to reclaim space, or to seed again after editing a migration in place).
 The app's clock is frozen at the moment the database was seeded, so a database seeded last week still has
@@ -16,10 +16,10 @@ interviews tomorrow and scorecards due.
 By default the benchmark runs no ANALYZE: what the planner knows is what a freshly loaded database knows, before
 the app's worker first refreshes the statistics (PostgreSQL's autovacuum may still analyze a table on its own, as
 it would in production). With --app-statistics it first refreshes them on a copy as that worker does
-(services.db.refresh_statistics: SQLite's ANALYZE of the tables never analysed or grown tenfold and PRAGMA
+(services.platform.db.refresh_statistics: SQLite's ANALYZE of the tables never analysed or grown tenfold and PRAGMA
 optimize; PostgreSQL's ANALYZE and VACUUM where autovacuum is off) — a database the app has been running on.
 
-For every page (services.policy.PAGES), every demo role that may open it (admin@, recruiter@, manager@,
+For every page (services.platform.policy.PAGES), every demo role that may open it (admin@, recruiter@, manager@,
 interviewer@example.com) and the filters people use, it calls the services the page calls on a normal render —
 each call in its own session, as ui.common.call does — and prints the median and 95th percentile of the whole
 render's service time, the SQL statements it issued (counted with a before_cursor_execute event), and for the
@@ -50,15 +50,20 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-import services.db as services_db
+import services.platform.db as services_db
 import services.registry  # noqa: F401 - every screen's My tasks providers
 from models.common import Role, Stage, clock, utcnow
 from models.user import User
-from services import candidates, evaluation, followup, jobs, mail, policy, tasks, users
-from services.config import get_settings
-from services.db import ROOT, make_engine, migrate, refresh_statistics, session_scope
-from services.demo import seed_demo
-from services.errors import DomainError
+from services.evaluate import evaluation
+from services.follow_up import followup
+from services.mail import outbox as mail
+from services.mail import tasks
+from services.pipeline import candidates, jobs
+from services.platform import policy, users
+from services.platform.config import get_settings
+from services.platform.db import ROOT, make_engine, migrate, refresh_statistics, session_scope
+from services.platform.demo import seed_demo
+from services.platform.errors import DomainError
 
 SEED = 1
 TARGET_MS = 50.0
@@ -73,7 +78,7 @@ def cache_key(size: int, seed: int = SEED) -> str:
     """Size, seed, and a hash of the demo's code: a changed demo seeds anew. A migration added since a database
     was seeded runs on it when it is opened, as it would on a production database (and its backfill is then
     what the benchmark reads); a migration edited in place does not — delete the cached database then."""
-    digest = hashlib.sha1((ROOT / "services" / "demo.py").read_bytes())
+    digest = hashlib.sha1((ROOT / "services" / "platform" / "demo.py").read_bytes())
     return f"{size}_s{seed}_{digest.hexdigest()[:10]}"
 
 
@@ -551,7 +556,7 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated page names (default: every page)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--app-statistics", action="store_true",
-                        help="first refresh the planner statistics as the app's worker does (services.db."
+                        help="first refresh the planner statistics as the app's worker does (services.platform.db."
                              "refresh_statistics) — a database the app has been running on; by default none")
     parser.add_argument("--limit", type=float, default=LIMIT["seconds"],
                         help="seconds after which a render is stopped and reported as such")

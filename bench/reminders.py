@@ -30,8 +30,8 @@ from sqlalchemy.engine import Engine
 import bench.reminders_before as before
 import services.registry  # noqa: F401 - every screen's reminder rules
 from bench.pages import postgres_database, sqlite_database
-from services.config import get_settings
-from services.reminders import FULL_SCAN_EVERY, Scans, run_reminders
+from services.mail.reminders import FULL_SCAN_EVERY, Scans, run_reminders
+from services.platform.config import get_settings
 
 Pass = Callable[..., dict[str, int]]
 FULL_EVERY = int(FULL_SCAN_EVERY.total_seconds() // 60)

@@ -1,7 +1,7 @@
 """The reminder scan as it was before issue 9 (kept callable for `bench.reminders` and the key-equivalence test).
 
 One INSERT … ON CONFLICT per candidate item, every pass, with each payload built in Python. Copied verbatim from
-services/reminders.py, evaluation_reminders.py and followup_reminders.py at commit 86049da; not used by the app.
+services/mail/reminders.py, evaluation_reminders.py and followup_reminders.py at commit 86049da; not used by the app.
 """
 # ruff: noqa
 from __future__ import annotations
@@ -24,10 +24,10 @@ from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.mail import Reminder
 from models.user import User
-from services.config import Settings, get_settings
-from services.followup import ACTIVE, clock_running, revisit_due
-from services.mail import queue_template
-from services.reminders import STALE_MAX_PERIODS, STALE_STAGES, ReminderItem, _local, candidate_link, may_receive
+from services.platform.config import Settings, get_settings
+from services.follow_up.followup import ACTIVE, clock_running, revisit_due
+from services.mail.outbox import queue_template
+from services.mail.reminders import STALE_MAX_PERIODS, STALE_STAGES, ReminderItem, _local, candidate_link, may_receive
 
 FIRST_REMINDER = timedelta(hours=1)
 ESCALATE_AFTER = timedelta(hours=48)

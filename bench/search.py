@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from bench.pages import TARGET_MS, StatementCounter, measure, postgres_database, sqlite_database
 from models.common import Stage, clock
 from models.user import User
-from services import candidates
+from services.pipeline import candidates
 
 QUERIES: list[tuple[str, dict]] = [
     ("first page, no filter", {}),

@@ -66,7 +66,7 @@ def _candidate_id(database_url: str) -> int:
     from sqlmodel import func, select
 
     from models.candidate import Candidate
-    from services.db import get_engine
+    from services.platform.db import get_engine
 
     with DbSession(get_engine(database_url)) as db:
         return db.exec(select(func.max(Candidate.id))).one() or 1

@@ -14,7 +14,7 @@ def _run(connection) -> None:
     if connection.dialect.name == "postgresql":
         # Several app servers may start at once; only one migrates, the others wait for it.
         connection.execute(text("SELECT pg_advisory_xact_lock(727001)"))
-    from services.db import include_object
+    from services.platform.db import include_object
 
     context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object,
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
@@ -27,7 +27,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from services.db import get_engine
+    from services.platform.db import get_engine
 
     with get_engine(config.attributes.get("database_url")).begin() as conn:
         _run(conn)

@@ -95,7 +95,7 @@ class Candidate(CandidateFields, table=True):
     updated_at: datetime = Field(default_factory=utcnow, index=True)  # the pool page's picker: recent first
     anonymised_at: datetime | None = None
     # When word from us last reached this person (a contact reached or replied, a mail sent): what stops the
-    # feedback clock (services.followup.heard_since). Kept by the paths that write those — log_contact and the
+    # feedback clock (services.follow_up.followup.heard_since). Kept by the paths that write those — log_contact and the
     # mail worker marking a mail sent — so the board need not search contacts and mail for every application.
     heard_at: datetime | None = None
     version: int = Field(default=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services import auth, users
-from services.errors import DomainError, ValidationError
+from services.platform import auth, users
+from services.platform.errors import DomainError, ValidationError
 from ui.common import USER_KEY, call, current_user, db, md_escape, role_label, show_error, tr
 from ui.frame import continue_signed_in
 

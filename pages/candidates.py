@@ -9,10 +9,11 @@ import streamlit as st
 
 from models.candidate import SOURCES, Candidate
 from models.common import Role, Stage, tag_list, utcnow
-from services import candidates, users
-from services.config import get_settings
-from services.errors import Conflict, DomainError
-from services.policy import Cap
+from services.pipeline import candidates
+from services.platform import users
+from services.platform.config import get_settings
+from services.platform.errors import Conflict, DomainError
+from services.platform.policy import Cap
 from ui.candidate_form import load_into_state, render_fields
 from ui.common import (
     act,

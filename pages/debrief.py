@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from models.evaluation import DECISION_REASONS, DecisionKind, Recommendation
-from services import evaluation, scoring
-from services.policy import Cap
+from services.evaluate import evaluation, scoring
+from services.platform.policy import Cap
 from ui.common import (
     act,
     call,

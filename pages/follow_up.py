@@ -11,10 +11,11 @@ import streamlit as st
 
 from models.common import Role, utcnow
 from models.followup import Channel, Direction, Outcome
-from services import followup, followup_state, users
-from services.config import get_settings
-from services.errors import Conflict
-from services.policy import sees_every_owner
+from services.follow_up import followup, followup_state
+from services.platform import users
+from services.platform.config import get_settings
+from services.platform.errors import Conflict
+from services.platform.policy import sees_every_owner
 from ui.common import (
     act,
     call,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from services import importer
-from services.errors import DomainError, ValidationError
+from services.pipeline import importer
+from services.platform.errors import DomainError, ValidationError
 from ui.common import current_user, db, error_md, tr, tr_md, trn
 
 user = current_user()

@@ -10,10 +10,12 @@ import streamlit as st
 
 from models.common import Role, utcnow
 from models.evaluation import InterviewMode, InterviewStatus
-from services import evaluation, importer, interview_import, users
-from services.config import get_settings
-from services.errors import DomainError
-from services.policy import Cap, may_sit_on_panels
+from services.evaluate import evaluation, interview_import
+from services.pipeline import importer
+from services.platform import users
+from services.platform.config import get_settings
+from services.platform.errors import DomainError
+from services.platform.policy import Cap, may_sit_on_panels
 from ui.common import (
     act,
     call,

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from models.common import JobStatus, Role
-from services import jobs, users
-from services.errors import Conflict
-from services.policy import Cap
+from services.pipeline import jobs
+from services.platform import users
+from services.platform.errors import Conflict
+from services.platform.policy import Cap
 from ui.common import (
     act,
     call,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from models.common import utcnow
-from services import tasks
+from services.mail import tasks
 from ui.common import call, current_user, fmt_dt, stage_label, tr, trn
 
 user = current_user()

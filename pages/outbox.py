@@ -7,9 +7,9 @@ import streamlit as st
 
 from models.common import utcnow
 from models.mail import MailStatus
-from services import mail
-from services.config import get_settings
-from services.policy import Cap
+from services.mail import outbox as mail
+from services.platform.config import get_settings
+from services.platform.policy import Cap
 from ui.common import (
     act,
     call,

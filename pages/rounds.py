@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from services import evaluation, jobs
+from services.evaluate import evaluation
+from services.pipeline import jobs
 from ui.common import act, call, current_user, db, lang, show_flash, tr
 
 user = current_user()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from models.evaluation import Recommendation, ScorecardStatus
-from services import evaluation
+from services.evaluate import evaluation
 from ui.common import (
     act,
     call,

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from services import auth
-from services.errors import DomainError, ValidationError
+from services.platform import auth
+from services.platform.errors import DomainError, ValidationError
 from ui.common import db, show_validation, tr
 from ui.frame import continue_signed_in
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from services import auth
-from services.errors import AuthFailed
+from services.platform import auth
+from services.platform.errors import AuthFailed
 from ui.common import db, error_md, tr
 from ui.frame import _oidc_configured, continue_signed_in
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services import followup
-from services.errors import ValidationError
+from services.follow_up import followup
+from services.platform.errors import ValidationError
 from ui.common import LANG_KEY, db, show_validation, tr, tr_md
 
 token = st.query_params.get("survey", "")

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from models.common import utcnow
-from services import followup
-from services.config import get_settings
-from services.errors import ValidationError
+from services.follow_up import followup
+from services.platform.config import get_settings
+from services.platform.errors import ValidationError
 from ui.common import (
     act,
     call,

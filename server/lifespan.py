@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import services.registry  # noqa: F401 - the embedded worker runs every screen's rules
-from services.db import database_problem, get_engine, migrate
-from services.worker import start_embedded
+from services.mail.worker import start_embedded
+from services.platform.db import database_problem, get_engine, migrate
 
 log = logging.getLogger("followup.server")
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from services.config import get_settings
+from services.platform.config import get_settings
 
 HEADER = b"x-followup-server"
 

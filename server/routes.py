@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from services import auth
-from services.config import get_settings
-from services.db import database_problem, database_ready, session_scope
-from services.i18n import t
+from services.platform import auth
+from services.platform.config import get_settings
+from services.platform.db import database_problem, database_ready, session_scope
+from services.platform.i18n import t
 
 COOKIE = "followup_session"
 log = logging.getLogger("followup.server")

@@ -1,7 +1,7 @@
 """Every screen's reminder rules and My tasks providers, registered in one place.
 
-The reminder engine (`services.reminders`) and My tasks (`services.tasks`) know no screen: a screen's module adds
-its rules and providers with the `@rule` and `@provider` decorators, which register them when the module is
+The reminder engine (`services.mail.reminders`) and My tasks (`services.mail.tasks`) know no screen: a screen's
+module adds its rules and providers with the `@rule` and `@provider` decorators, which register them when the module is
 imported, and this module imports every such module. Whatever runs rules or lists tasks — the app's frame, the
 worker's entry points, manage.py, the tests — imports this first; `run_reminders` and `my_tasks` refuse to run
 before it has been imported, so a screen left out is an error at once, never a reminder silently not sent.
@@ -10,7 +10,9 @@ before it has been imported, so a screen left out is an error at once, never a r
 
 from __future__ import annotations
 
-from services import evaluation_reminders, followup_reminders, reminders, tasks
+from services.evaluate import evaluation_reminders
+from services.follow_up import followup_reminders
+from services.mail import reminders, tasks
 
 # The modules that contribute rules or providers, besides the engine's own (stale applications, mail drafts).
 SCREENS = (evaluation_reminders, followup_reminders)

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel
 import models  # noqa: F401 - registers the tables
 import services.registry  # noqa: F401 - every screen's reminder rules and My tasks providers
 from models.common import clock
-from services.db import make_engine
+from services.platform.db import make_engine
 from tests import factories
 
 PG_URL = os.environ.get("FOLLOWUP_TEST_DATABASE_URL", "")

@@ -13,10 +13,10 @@ from sqlmodel import Session
 from models.candidate import Application, Candidate
 from models.job import Job
 from models.user import User
-from services import candidates, jobs
-from services.auth import hash_password
-from services.db import session_scope
-from services.errors import DomainError
+from services.pipeline import candidates, jobs
+from services.platform.auth import hash_password
+from services.platform.db import session_scope
+from services.platform.errors import DomainError
 
 PASSWORD = "correct-horse-9"
 T = TypeVar("T")

@@ -15,7 +15,8 @@ from models.common import utcnow
 from models.evaluation import Scorecard
 from models.job import Job
 from models.user import User
-from services import candidates, evaluation
+from services.evaluate import evaluation
+from services.pipeline import candidates
 
 DEMO_PANEL = ("interviewer@example.com", "interviewer2@example.com")
 

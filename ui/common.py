@@ -16,11 +16,11 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 
 from models.common import Role
 from models.user import User
-from services.config import get_settings
-from services.db import session_scope
-from services.errors import Conflict, DomainError, ValidationError
-from services.i18n import detect_language, fmt_date, fmt_datetime, fmt_number, fmt_time, has_text, t, tn
-from services.policy import Cap, holds
+from services.platform.config import get_settings
+from services.platform.db import session_scope
+from services.platform.errors import Conflict, DomainError, ValidationError
+from services.platform.i18n import detect_language, fmt_date, fmt_datetime, fmt_number, fmt_time, has_text, t, tn
+from services.platform.policy import Cap, holds
 
 T = TypeVar("T")
 USER_KEY = "auth_user"
@@ -94,7 +94,7 @@ def has_role(*roles: Role) -> bool:
 
 
 def can(cap: Cap) -> bool:
-    """Whether the signed-in user holds `cap` (services.policy): what a page offers follows what the services allow."""
+    """Whether the signed-in user holds `cap` (platform.policy): what a page offers follows what the services allow."""
     return holds(st.session_state.get(USER_KEY), cap)
 
 

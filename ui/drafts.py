@@ -6,8 +6,8 @@ import streamlit as st
 
 from models.mail import OutboxMessage
 from models.user import User
-from services import mail
-from services.errors import Conflict
+from services.mail import outbox as mail
+from services.platform.errors import Conflict
 from ui.common import act, show_error, tr
 
 

@@ -12,15 +12,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import services.registry  # noqa: F401 - every screen's rules and My tasks providers
 from models.common import Language
-from services import auth, policy, users
-from services.config import get_settings
-from services.db import database_problem, database_ready, migrate
-from services.i18n import t
+from services.platform import auth, policy, users
+from services.platform.config import get_settings
+from services.platform.db import database_problem, database_ready, migrate
+from services.platform.i18n import t
 from ui.common import LANG_KEY, USER_KEY, db, lang, md_escape, tr
 
 COOKIE = "followup_session"
 log = logging.getLogger("followup.frame")
-TAB_KEY = "auth_tab_token"  # this tab's own sign-in (services.auth.open_tab_session), kept server-side only
+TAB_KEY = "auth_tab_token"  # this tab's own sign-in (services.platform.auth.open_tab_session), kept server-side only
 
 
 def _prepare_database() -> None:
@@ -143,7 +143,7 @@ def sign_out() -> None:
     st.stop()
 
 
-# Title and icon of each screen; who sees it is services.policy.PAGES' business.
+# Title and icon of each screen; who sees it is services.platform.policy.PAGES' business.
 _PAGE_LOOK = {
     "pages/my_tasks.py": ("nav.my_tasks", ":material/checklist:"),
     "pages/interviews.py": ("nav.interviews", ":material/event:"),
@@ -163,10 +163,10 @@ _SETTINGS_PAGES = {"pages/users.py", "pages/rounds.py", "pages/account.py"}
 
 
 def _pages_for(user) -> dict[str, list[st.Page]]:
-    """The navigation sections this user's capabilities open (services.policy.PAGES)."""
+    """The navigation sections this user's capabilities open (services.platform.policy.PAGES)."""
     allowed = policy.pages_for(user)
     # The landing page (Candidates; for someone who only interviews, their interviews) is served at "/" and
-    # only there: links in mail to a candidate therefore use "/?id=…" (services.reminders.candidate_link).
+    # only there: links in mail to a candidate therefore use "/?id=…" (services.mail.reminders.candidate_link).
     landing = "pages/candidates.py" if policy.holds(user, policy.Cap.view_candidates) else "pages/interviews.py"
     work: list[st.Page] = []
     settings: list[st.Page] = []

@@ -145,8 +145,8 @@ def shot(page, name: str) -> None:
 def server_db(server: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
     """Open a Session on the server's database, with the server's settings (time zone, secret key), to make the
     rows a flow starts from through the services, or to read what the browser did."""
-    from services import config
-    from services.db import make_engine, session_scope
+    from services.platform import config
+    from services.platform.db import make_engine, session_scope
 
     for name in [n for n in os.environ if n.startswith("FOLLOWUP_")]:
         monkeypatch.delenv(name)

@@ -6,7 +6,7 @@ import time
 
 from playwright.sync_api import Locator, Page, expect
 
-from services.i18n import keys, t
+from services.platform.i18n import keys, t
 from tests.browser.conftest import COOKIE, DEMO_PASSWORD
 
 # Each demo account, its saved interface language and the pages its navigation must and must not offer

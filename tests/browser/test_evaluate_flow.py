@@ -13,9 +13,9 @@ from models.candidate import Application
 from models.common import Stage, utcnow
 from models.evaluation import Decision, Interview, Scorecard, ScorecardStatus
 from models.mail import MailStatus, OutboxMessage
-from services import evaluation
-from services.config import get_settings
-from services.i18n import t
+from services.evaluate import evaluation
+from services.platform.config import get_settings
+from services.platform.i18n import t
 from tests.browser.flows import click_until, open_page, settle, sign_in
 from tests.browser.steps import main, shot_when_drawn
 from tests.scenarios import Interviewed, account, interviewed_candidate

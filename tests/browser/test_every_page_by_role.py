@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from services.i18n import t
+from services.platform.i18n import t
 from tests.browser.conftest import shot
 from tests.browser.flows import (
     ACCOUNTS,

@@ -11,8 +11,9 @@ from sqlmodel import col, select
 
 from models.followup import Contact, SurveyResponse
 from models.mail import MailStatus, OutboxMessage
-from services import candidates, followup
-from services.i18n import t
+from services.follow_up import followup
+from services.pipeline import candidates
+from services.platform.i18n import t
 from tests.browser.flows import click_until, open_page, settle, sign_in, switch_language
 from tests.browser.steps import main, shot_when_drawn
 from tests.scenarios import Interviewed, account, interviewed_candidate, managed_open_job

@@ -10,8 +10,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
-from services.db import make_engine
-from services.i18n import t, tn
+from services.platform.db import make_engine
+from services.platform.i18n import t, tn
 from tests.browser.conftest import shot
 from tests.browser.flows import click_until, open_page, settle, sign_in
 

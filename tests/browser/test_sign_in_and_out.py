@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from services.i18n import t
+from services.platform.i18n import t
 from tests.browser.conftest import DEMO_PASSWORD, shot
 from tests.browser.flows import fill_sign_in, session_cookie, settle, sidebar, sign_in, wait_until_cookie_cleared
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from services.i18n import t
+from services.platform.i18n import t
 from tests.browser.conftest import shot
 from tests.browser.flows import open_page, settle, sign_in
 from tests.browser.steps import click_cell, main

@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from services import candidates
+from services.pipeline import candidates
 from tests.browser.flows import session_cookie, settle, sidebar, sign_in
 from tests.browser.steps import main, shot_when_drawn
 from tests.scenarios import account, managed_open_job

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from services.i18n import t
+from services.platform.i18n import t
 from tests.browser.conftest import ARTIFACTS, shot
 from tests.browser.flows import ACCOUNTS, click_until, nav_links, settle, sign_in, switch_language
 from tests.browser.steps import click_cell, main

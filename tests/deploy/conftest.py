@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from deploy.nginx import render_site, standalone_config
-from services.db import make_engine
+from services.platform.db import make_engine
 from tests.browser.conftest import ARTIFACTS, shot
 from tests.services.mail_server import SmtpServer, free_port, mail_env
 from tests.services.test_database_unavailable import TcpSwitch
@@ -135,7 +135,7 @@ def warm_up(browser, servers) -> None:
     on a busy 2-core machine can take longer than a test waits for a page."""
     from playwright.sync_api import expect
 
-    from services.i18n import t
+    from services.platform.i18n import t
 
     context = browser.new_context(locale="zh-CN")
     try:

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from models.evaluation import Scorecard, ScorecardStatus
 from models.mail import MailStatus, OutboxMessage
 from models.worker import WorkerHeartbeat
-from services.db import session_scope
-from services.i18n import t
+from services.platform.db import session_scope
+from services.platform.i18n import t
 from tests.browser.flows import open_page, settle, sidebar, sign_in
 from tests.browser.test_evaluate_flow import _fill_scorecard, _open_my_scorecard, _submit_scorecard
 from tests.deploy.conftest import SERVER_NAMES, Topology, status_of, wait_for

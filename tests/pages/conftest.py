@@ -17,8 +17,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from models.user import User
-from services import config, db
-from services.demo import seed_demo
+from services.platform import config, db
+from services.platform.demo import seed_demo
 from ui.common import LANG_KEY, USER_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +114,7 @@ def open_app() -> Callable[..., AppTest]:
 def signed_in_as(at: AppTest, user: User) -> AppTest:
     """Put `user` into the tab as a sign-in does: the user and the tab's own sign-in, which the frame checks
     against the database on every run (AppTest has no cookies)."""
-    from services import auth
+    from services.platform import auth
     from ui.frame import TAB_KEY
 
     with db.session_scope() as session:

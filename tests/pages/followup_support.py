@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from models.common import utcnow
-from services import config, db
+from services.platform import config, db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.scenarios import Interviewed, interviewed_candidate
 

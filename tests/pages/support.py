@@ -7,8 +7,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from services.i18n import t
-from services.i18n import tn as t_n
+from services.platform.i18n import t
+from services.platform.i18n import tn as t_n
 
 
 def walk(node: Any) -> Iterator[Any]:

@@ -10,7 +10,7 @@ from tests.pages.support import all_text, assert_no_exception, tr
 def _page() -> None:
     import streamlit as st
 
-    from services.errors import Conflict, NotFound, ValidationError
+    from services.platform.errors import Conflict, NotFound, ValidationError
     from ui.common import act, show_flash
 
     show_flash()

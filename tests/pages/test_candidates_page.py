@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from models.candidate import Candidate
-from services import db
+from services.platform import db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.support import assert_no_exception, element_after, submit, tr
 

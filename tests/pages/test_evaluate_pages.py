@@ -22,8 +22,9 @@ from models.evaluation import (
     ScorecardStatus,
 )
 from models.mail import MailStatus, OutboxMessage
-from services import db, evaluation
-from services.config import get_settings
+from services.evaluate import evaluation
+from services.platform import db
+from services.platform.config import get_settings
 from tests.pages.conftest import ROLE_EMAILS, demo_user, open_page_alone
 from tests.pages.layout import message_below
 from tests.pages.support import all_text as _markup_text

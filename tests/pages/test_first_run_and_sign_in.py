@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from models.user import User
-from services import db
+from services.platform import db
 from tests.pages.conftest import DEMO_PASSWORD, demo_user
 from tests.pages.support import assert_no_exception, element_after, nav_pages, submit, tr
 
@@ -107,7 +107,7 @@ def test_signing_in_with_the_right_password_opens_the_pages_of_the_role(demo_db,
 
 def test_the_sign_in_page_follows_the_configured_language_when_the_browser_gives_none(demo_db, open_app,
                                                                                     monkeypatch):
-    from services import config
+    from services.platform import config
 
     monkeypatch.setenv("FOLLOWUP_LANGUAGE", "en")
     config.get_settings.cache_clear()

@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from models.followup import Contact, SurveyResponse
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import config, db, followup
+from services.follow_up import followup
+from services.platform import config, db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.followup_support import case
 from tests.pages.followup_support import open_as as _open

@@ -17,7 +17,10 @@ from models.candidate import Application
 from models.common import Stage
 from models.followup import Intent, PoolEntry
 from models.mail import MailStatus, OutboxMessage
-from services import candidates, db, evaluation, followup
+from services.evaluate import evaluation
+from services.follow_up import followup
+from services.pipeline import candidates
+from services.platform import db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.followup_support import case
 from tests.pages.followup_support import open_as as _open
@@ -216,7 +219,7 @@ def test_the_owner_finds_the_rejection_draft_on_my_tasks_and_edits_saves_and_sen
 
 
 def test_a_drafts_subject_on_my_tasks_is_shown_as_text_not_markdown(demo_db, open_app):
-    from services import mail
+    from services.mail import outbox as mail
 
     _, mail_id = _rejected_by_the_manager("![x](/session/end)")
     with db.session_scope() as session:
@@ -233,7 +236,7 @@ def test_a_drafts_subject_on_my_tasks_is_shown_as_text_not_markdown(demo_db, ope
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_my_tasks_says_when_its_list_is_full_and_there_may_be_more(demo_db, open_app, monkeypatch, language):
     """My tasks lists the LIMIT most urgent: a full list counts what it cannot know as "N+", not as all there is."""
-    from services import tasks
+    from services.mail import tasks
 
     at = _open(open_app, "recruiter", "pages/my_tasks.py", language)
     assert_no_exception(at)

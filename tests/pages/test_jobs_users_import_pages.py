@@ -10,7 +10,7 @@ from sqlmodel import func, select
 from models.candidate import Application, Candidate
 from models.job import Job
 from models.user import User
-from services import db
+from services.platform import db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.support import assert_no_exception, element_after, submit, tn, tr
 
@@ -196,7 +196,7 @@ def _foreign_csv(*people: tuple[str, str, str, str]) -> bytes:
 
 
 def _picker(at, column: int):
-    from services.importer import header_signature
+    from services.pipeline.importer import header_signature
 
     return at.selectbox(key=f"import_map_{header_signature(FOREIGN_HEADER)[:12]}_{column}")
 

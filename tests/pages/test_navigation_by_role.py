@@ -7,8 +7,9 @@ from sqlmodel import select
 
 from models.candidate import Application, Candidate
 from models.job import Job
-from services import candidates, db, importer, users
-from services.errors import NotAllowed
+from services.pipeline import candidates, importer
+from services.platform import db, users
+from services.platform.errors import NotAllowed
 from tests.pages.conftest import ROLE_EMAILS, demo_user, open_page_alone
 from tests.pages.support import all_text, assert_no_exception, nav_pages, tr
 
@@ -151,7 +152,7 @@ def test_a_hiring_manager_reaching_the_import_page_cannot_import(demo_db):
 
 @pytest.mark.parametrize("role", list(ROLE_PAGES))
 def test_the_navigation_is_exactly_what_the_policy_table_opens_to_the_role(demo_db, open_app, role):
-    from services import policy
+    from services.platform import policy
 
     user = demo_user(ROLE_EMAILS[role], "en")
     at = open_app(user).run()

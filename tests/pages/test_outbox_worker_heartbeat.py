@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from models.common import utcnow
-from services import db
-from services.i18n import t
-from services.worker import record_heartbeat
+from services.mail.worker import record_heartbeat
+from services.platform import db
+from services.platform.i18n import t
 from tests.pages.conftest import demo_user
 from ui.common import md_escape
 

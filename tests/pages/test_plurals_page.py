@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.i18n import t
+from services.platform.i18n import t
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 
 

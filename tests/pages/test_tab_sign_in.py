@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from models.common import utcnow
 from models.user import User
-from services import db, users
+from services.platform import db, users
 from tests.pages.conftest import DEMO_PASSWORD, ROLE_EMAILS, demo_user
 from tests.pages.support import assert_no_exception, nav_pages, submit
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services import db
-from services.mail import queue_test_message
+from services.mail.outbox import queue_test_message
+from services.platform import db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.support import assert_no_exception, click_cell, tr
 
@@ -73,7 +73,8 @@ def test_a_click_on_an_interviews_candidate_opens_it_to_change(demo_db, open_app
 
 
 def test_a_draft_waiting_for_me_picked_in_the_outbox_table_opens_once_without_a_crash(demo_db, open_app):
-    from services import candidates, mail
+    from services.mail import outbox as mail
+    from services.pipeline import candidates
 
     recruiter = demo_user(ROLE_EMAILS["recruiter"], "en")
     with db.session_scope() as session:

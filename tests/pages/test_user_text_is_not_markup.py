@@ -22,7 +22,7 @@ from models.followup import Contact, Intent, PoolEntry
 from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
-from services import db
+from services.platform import db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.support import assert_no_exception, click_cell, walk
 from ui.common import WORD_JOINER, md_escape

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from models.user import AuthSession, User
-from services import auth, db
+from services.platform import auth, db
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.support import all_text, assert_no_exception, element_after, submit, tr
 from ui.common import table_key

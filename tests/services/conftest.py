@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-import services.config
-import services.db
-from services.db import make_engine
+import services.platform.config
+import services.platform.db
+from services.platform.db import make_engine
 from tests.conftest import BACKENDS, PG_URL
 
 
@@ -28,19 +28,19 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         if name.startswith("FOLLOWUP_") and name != "FOLLOWUP_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
     data_dir = tmp_path / "data"
-    monkeypatch.setattr(services.config, "DATA_DIR", data_dir)
+    monkeypatch.setattr(services.platform.config, "DATA_DIR", data_dir)
     monkeypatch.setenv("FOLLOWUP_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     yield data_dir
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
 
 
 def forget_engine(url: str) -> None:
-    """Drop the process-wide engine and the 'migrated' mark that services.db keeps for `url`."""
-    engine = services.db._engines.pop(url, None)
+    """Drop the process-wide engine and the 'migrated' mark that services.platform.db keeps for `url`."""
+    engine = services.platform.db._engines.pop(url, None)
     if engine is not None:
         engine.dispose()
-    services.db._migrated.discard(url)
+    services.platform.db._migrated.discard(url)
 
 
 @pytest.fixture(params=BACKENDS)

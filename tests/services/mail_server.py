@@ -20,8 +20,8 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-import services.config
-from services.config import Settings
+import services.platform.config
+from services.platform.config import Settings
 
 
 def free_port() -> int:
@@ -117,12 +117,12 @@ def configure_mail(monkeypatch: pytest.MonkeyPatch, port: int, **values: object)
     """Point the process-wide settings at the local relay (queue_mail and backoff read them) and return them."""
     for name, value in mail_env(port, **values).items():
         monkeypatch.setenv(name, value)
-    services.config.get_settings.cache_clear()
-    return services.config.get_settings()
+    services.platform.config.get_settings.cache_clear()
+    return services.platform.config.get_settings()
 
 
 def unconfigure_mail(monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings with no mail server at all."""
     monkeypatch.delenv("FOLLOWUP_SMTP_HOST", raising=False)
-    services.config.get_settings.cache_clear()
-    return services.config.get_settings()
+    services.platform.config.get_settings.cache_clear()
+    return services.platform.config.get_settings()

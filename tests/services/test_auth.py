@@ -8,13 +8,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, func, select
 
-import services.config
+import services.platform.config
 from models.audit import AuditLog
 from models.common import Role, utcnow
 from models.user import AuthSession, LoginThrottle, User
-from services import auth, policy, users
-from services.errors import AuthFailed, NotAllowed, ValidationError
-from services.policy import Cap
+from services.platform import auth, policy, users
+from services.platform.errors import AuthFailed, NotAllowed, ValidationError
+from services.platform.policy import Cap
 from tests.factories import PASSWORD, action, done
 
 WRONG = "wrong-password-1"
@@ -161,7 +161,7 @@ def test_a_successful_sign_in_resets_the_failure_count(session, make, frozen_clo
 def test_the_number_of_allowed_failures_comes_from_the_settings(session, make, monkeypatch, frozen_clock) -> None:
     monkeypatch.setenv("FOLLOWUP_LOGIN_MAX_FAILURES", "2")
     monkeypatch.setenv("FOLLOWUP_LOGIN_LOCK_MINUTES", "3")
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     make.user(email="anna@example.com")
     failure_key(session, "anna@example.com")
     failure_key(session, "anna@example.com")
@@ -408,7 +408,7 @@ def test_changing_the_password_checks_the_old_one_against_the_database_not_a_cac
     admin = make.admin()
     cached = make.user(email="anna@example.com")  # the signed-in user as a page holds it, hash and all
     with Session(engine, expire_on_commit=False) as other:
-        from services import users
+        from services.platform import users
 
         done(other, users.set_password(session=other, actor=admin, user_id=cached.id, password="Reset-by-admin-1"))
     with Session(engine, expire_on_commit=False) as page:

@@ -13,9 +13,9 @@ from sqlmodel import Session, func, select
 from models.audit import AuditLog
 from models.candidate import Application, Candidate, StageChange
 from models.common import Stage, utcnow
-from services import candidates, jobs, spreadsheet
-from services.candidates import DuplicateCandidate
-from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
+from services.pipeline import candidates, jobs, spreadsheet
+from services.pipeline.candidates import DuplicateCandidate
+from services.platform.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from tests.factories import done
 
 FORM_FIELDS = {"name", "email", "phone", "wechat_id", "source", "tags", "owner_id", "language", "consent", "notes"}

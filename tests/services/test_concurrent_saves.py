@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from models.candidate import Application, Candidate, StageChange
-from services import candidates, jobs
-from services.errors import Conflict, DomainError
+from services.pipeline import candidates, jobs
+from services.platform.errors import Conflict, DomainError
 from tests.factories import Factory, action
 
 

@@ -20,11 +20,11 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
-import services.config
+import services.platform.config
 from server.lifespan import lifespan
-from services import db
-from services.config import ROOT
-from services.i18n import t
+from services.platform import db
+from services.platform.config import ROOT
+from services.platform.i18n import t
 
 # Autouse: a rerun runs the frame (sign-in gate, navigation), not a page file alone, as in a running server.
 from tests import asyncrun
@@ -41,7 +41,7 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url)
     monkeypatch.setenv("FOLLOWUP_SECRET_KEY", "outage-tests-secret-key-0123456789")
     monkeypatch.setenv("FOLLOWUP_EMBEDDED_WORKER", "0")
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
 
 
 def page_text(at: AppTest) -> str:

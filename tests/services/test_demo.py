@@ -14,8 +14,8 @@ from models.evaluation import Interview, Scorecard, ScorecardStatus
 from models.followup import Contact, PoolEntry
 from models.mail import OutboxMessage
 from models.user import User
-from services import followup
-from services.demo import TABLES, seed_demo
+from services.follow_up import followup
+from services.platform.demo import TABLES, seed_demo
 
 
 @pytest.mark.parametrize("seed", [*range(21), BENCH_SEED])

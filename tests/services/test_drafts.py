@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from models.mail import MailStatus, OutboxMessage
-from services.config import get_settings
-from services.errors import Conflict, InvalidTransition
-from services.mail import discard_draft, save_draft, send_draft
-from services.tasks import my_tasks
+from services.mail.outbox import discard_draft, save_draft, send_draft
+from services.mail.tasks import my_tasks
+from services.platform.config import get_settings
+from services.platform.errors import Conflict, InvalidTransition
 from tests.factories import action
 from tests.services.test_evaluation import decide, interview_with_panel, rejected
 

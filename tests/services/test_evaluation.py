@@ -33,10 +33,10 @@ from models.evaluation import (
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import evaluation
-from services.candidates import move_stage
-from services.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
-from services.mail import discard_draft, send_draft
+from services.evaluate import evaluation
+from services.mail.outbox import discard_draft, send_draft
+from services.pipeline.candidates import move_stage
+from services.platform.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from tests.factories import Factory, done
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ from models.candidate import Application, Candidate
 from models.common import Stage
 from models.evaluation import Interview, InterviewPanelist
 from models.user import User
-from services import interview_import
-from services.candidates import move_stage
-from services.errors import NotAllowed
-from services.importer import ImportFileError, ImportReport, read_rows
+from services.evaluate import interview_import
+from services.pipeline.candidates import move_stage
+from services.pipeline.importer import ImportFileError, ImportReport, read_rows
+from services.platform.errors import NotAllowed
 from tests.factories import Factory
 from tests.services.test_evaluation import _frozen  # noqa: F401 - the frozen clock, for every test here
 

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session
 
 from models.user import User
-from services import evaluation
-from services.errors import NotAllowed
+from services.evaluate import evaluation
+from services.platform.errors import NotAllowed
 from tests.services.test_evaluation import DAY, HOUR, T0, Setup, interview_with_panel, submit
 
 

@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 from models.evaluation import InterviewStatus
 from models.mail import OutboxMessage, Reminder
 from models.user import User
-from services import evaluation
-from services.config import get_settings
-from services.reminders import run_reminders
-from services.tasks import Task, my_tasks
+from services.evaluate import evaluation
+from services.mail.reminders import run_reminders
+from services.mail.tasks import Task, my_tasks
+from services.platform.config import get_settings
 from tests.services.test_evaluation import DAY, HOUR, T0, _frozen, interview_with_panel, submit  # noqa: F401
 
 END = T0 + HOUR  # the interviews below run 09:00–10:00 UTC on 2 March 2026

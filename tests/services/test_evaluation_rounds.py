@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import select
 
 from models.evaluation import Criterion, InterviewRound
-from services import evaluation
-from services.errors import ValidationError
+from services.evaluate import evaluation
+from services.platform.errors import ValidationError
 
 
 def test_an_admin_adds_a_round_and_a_second_click_adds_nothing(session, make) -> None:

@@ -19,10 +19,10 @@ from models.common import Stage
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from models.user import User
-from services import evaluation
-from services.candidates import move_stage
-from services.errors import Conflict, ValidationError
-from services.mail import discard_draft, send_draft
+from services.evaluate import evaluation
+from services.mail.outbox import discard_draft, send_draft
+from services.pipeline.candidates import move_stage
+from services.platform.errors import Conflict, ValidationError
 from tests.services.test_evaluation import DAY, HOUR, T0, Setup, audit_rows, interview_with_panel, round_named
 
 HOSTILE = "![x](/session/end) =HYPERLINK(\"http://evil\") <script>alert(1)</script>;,\\ 会议室 3"
@@ -351,7 +351,7 @@ def test_an_ended_interview_shows_awaiting_scorecards_then_completed(session, ma
 
 
 def test_imported_interviews_invite_their_panel_and_refuse_a_double_booking(session, make) -> None:
-    from services import interview_import
+    from services.evaluate import interview_import
 
     s = interview_with_panel(make, panel=1, starts=datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     row = {"candidate_email": s.candidate.email, "job": s.job.title, "round": "Technical",

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 import manage
-import services.config
-from services.db import make_engine
+import services.platform.config
+from services.platform.db import make_engine
 from tests.services.conftest import forget_engine
 
 
@@ -34,7 +34,7 @@ def open_umask_no_chmod(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_the_generated_secret_key_is_created_private(isolated_settings, open_umask_no_chmod) -> None:
-    key = services.config.get_settings().secret_key
+    key = services.platform.config.get_settings().secret_key
     key_file = isolated_settings / "secret_key"
     assert key_file.read_text().strip() == key
     assert mode(key_file) == 0o600
@@ -67,7 +67,7 @@ def test_an_existing_database_file_keeps_the_mode_its_operator_gave_it(tmp_path)
 def test_a_backup_is_written_private(tmp_path, monkeypatch, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url)
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     try:
         assert manage.main(["migrate"]) == 0
         old = os.umask(0)

@@ -26,13 +26,14 @@ from models.followup import Contact, Intent
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import evaluation, followup
-from services.candidates import move_stage
-from services.config import get_settings
-from services.errors import Conflict, NotAllowed, NotFound, ValidationError
-from services.mail import cancel_message, discard_draft, send_draft
-from services.mailer import send_due
-from services.tasks import my_tasks
+from services.evaluate import evaluation
+from services.follow_up import followup
+from services.mail.mailer import send_due
+from services.mail.outbox import cancel_message, discard_draft, send_draft
+from services.mail.tasks import my_tasks
+from services.pipeline.candidates import move_stage
+from services.platform.config import get_settings
+from services.platform.errors import Conflict, NotAllowed, NotFound, ValidationError
 from tests.factories import Factory, action, done
 from tests.services.mail_server import configure_mail, running_server
 

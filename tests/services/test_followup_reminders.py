@@ -16,12 +16,12 @@ from sqlmodel import Session, select
 from models.common import Stage
 from models.mail import MailStatus, OutboxMessage, Reminder
 from models.user import User
-from services import candidates as candidates_service
-from services import followup
-from services.config import get_settings
-from services.mailer import send_due
-from services.reminders import run_reminders
-from services.tasks import Task, my_tasks
+from services.follow_up import followup
+from services.mail.mailer import send_due
+from services.mail.reminders import run_reminders
+from services.mail.tasks import Task, my_tasks
+from services.pipeline import candidates as candidates_service
+from services.platform.config import get_settings
 from tests.services.mail_server import configure_mail, running_server
 from tests.services.test_followup import (  # noqa: F401
     DAY,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment
 
-from services import errors
-from services.i18n import detect_language, read_catalog, t
-from services.i18n_keys import code_files, data_keys, dynamic_keys
+from services.platform import errors
+from services.platform.i18n import detect_language, read_catalog, t
+from services.platform.i18n_keys import code_files, data_keys, dynamic_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates" / "mail"
@@ -153,7 +153,7 @@ def test_every_literal_key_in_the_code_exists() -> None:
 
 
 def test_every_prefix_the_code_builds_keys_from_is_enumerated_here() -> None:
-    # A new f"<prefix>.{…}" lookup must say, in services/i18n_keys.py, which values it can take: else it escapes
+    # A new f"<prefix>.{…}" lookup must say, in platform/i18n_keys.py, which values it can take: else it escapes
     # this test and `pybabel extract`.
     assert {p: f for p, f in PREFIXES.items() if p not in DYNAMIC} == {}
 
@@ -174,9 +174,9 @@ def test_every_message_the_validation_layer_can_produce_exists() -> None:
 
 
 def test_every_domain_error_default_key_exists_and_its_count_makes_it_plural() -> None:
-    from services.candidates import DuplicateCandidate
-    from services.evaluation import ScheduleConflict
-    from services.importer import ImportFileError, ImportRowsError
+    from services.evaluate.evaluation import ScheduleConflict
+    from services.pipeline.candidates import DuplicateCandidate
+    from services.pipeline.importer import ImportFileError, ImportRowsError
 
     classes = [errors.DomainError, *errors.DomainError.__subclasses__(), DuplicateCandidate, ImportFileError,
                ImportRowsError, ScheduleConflict]

@@ -11,9 +11,9 @@ from sqlmodel import Session, func, select
 from models.candidate import Application, Candidate
 from models.common import Language
 from models.import_mapping import ImportMapping
-from services import importer, jobs
-from services.errors import NotAllowed
-from services.importer import ImportFileError
+from services.pipeline import importer, jobs
+from services.pipeline.importer import ImportFileError
+from services.platform.errors import NotAllowed
 
 
 def xlsx(rows: list[list[object]]) -> bytes:
@@ -393,7 +393,7 @@ def test_a_csv_in_no_known_encoding_gives_a_clear_message() -> None:
 
 
 def test_an_exported_file_imports_again_without_the_formula_quotes(session, make) -> None:
-    from services import candidates
+    from services.pipeline import candidates
 
     recruiter = make.user("recruiter")
     make.candidate(actor=recruiter, name="=Evil", email="evil@example.com", phone="+86 138 0013 8000")
@@ -443,7 +443,7 @@ def test_first_and_last_name_are_combined_into_the_name() -> None:
     (["name", "salary", ""], "err.choice_invalid"),
 ])
 def test_a_mapping_without_the_name_or_with_a_field_twice_is_refused(mapping, key) -> None:
-    from services.errors import ValidationError
+    from services.platform.errors import ValidationError
 
     with pytest.raises(ValidationError) as caught:
         importer.check_mapping(mapping)
@@ -468,7 +468,7 @@ def test_a_confirmed_mapping_is_remembered_for_the_next_file_with_the_same_heade
 
 
 def test_a_bad_mapping_is_not_remembered_and_an_interviewer_cannot_save_one(session, make) -> None:
-    from services.errors import ValidationError
+    from services.platform.errors import ValidationError
 
     recruiter = make.user("recruiter")
     with pytest.raises(ValidationError):

@@ -19,11 +19,14 @@ from models.followup import Contact
 from models.job import Job
 from models.mail import Reminder
 from models.user import User
-from services import candidates, evaluation, followup, users
-from services.candidates import move_stage
-from services.errors import NotAllowed
-from services.reminders import run_digests, run_reminders
-from services.tasks import my_tasks
+from services.evaluate import evaluation
+from services.follow_up import followup
+from services.mail.reminders import run_digests, run_reminders
+from services.mail.tasks import my_tasks
+from services.pipeline import candidates
+from services.pipeline.candidates import move_stage
+from services.platform import users
+from services.platform.errors import NotAllowed
 from tests.factories import Factory
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -80,7 +83,7 @@ def test_a_hiring_manager_sees_only_the_applications_stages_audit_and_mail_of_th
     assert [a.job for a in detail.applications] == ["Job A"]
     assert {row.job for row in detail.timeline} == {"Job A"}
     assert "B-secret reason" not in repr(detail.timeline) + repr(detail.audit)
-    from services import audit
+    from services.platform import audit
 
     assert detail.audit == audit.list_audit(session=session, entity="application", entity_id=shared.app_a.id)
     assert detail.mail == []

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from models.audit import AuditLog
 from models.common import JobStatus, utcnow
 from models.job import Job
-from services import jobs
-from services.errors import Conflict, NotAllowed, NotFound, ValidationError
+from services.pipeline import jobs
+from services.platform.errors import Conflict, NotAllowed, NotFound, ValidationError
 from tests.factories import done
 
 
@@ -146,7 +146,7 @@ def test_the_job_list_counts_active_applications_and_filters_by_status(session, 
     job = make.job(actor=admin, title="Busy")
     closed = make.job(actor=admin, title="Done")
     first, second, third = (make.candidate(actor=admin, job=job) for _ in range(3))
-    from services import candidates
+    from services.pipeline import candidates
 
     app = session.exec(select(candidates.Application).where(candidates.Application.candidate_id == third.id)).one()
     candidates.move_stage(session=session, actor=admin, application_id=app.id, to_stage="rejected", reason="skills")

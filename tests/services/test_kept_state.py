@@ -16,19 +16,22 @@ from alembic import command
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-import services.db
+import services.platform.db
 from models.candidate import Application, Candidate
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Scorecard, ScorecardStatus
 from models.followup import Contact
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import candidates, evaluation, followup, tasks
-from services.config import get_settings
-from services.db import alembic_config, migrate, session_scope
-from services.demo import seed_demo
-from services.errors import Conflict, InvalidTransition, ValidationError
-from services.evaluation import ScheduleConflict
-from services.mailer import send_due
+from services.evaluate import evaluation
+from services.evaluate.evaluation import ScheduleConflict
+from services.follow_up import followup
+from services.mail import tasks
+from services.mail.mailer import send_due
+from services.pipeline import candidates
+from services.platform.config import get_settings
+from services.platform.db import alembic_config, migrate, session_scope
+from services.platform.demo import seed_demo
+from services.platform.errors import Conflict, InvalidTransition, ValidationError
 from tests.factories import action, done
 from tests.services.mail_server import configure_mail, running_server
 from tests.services.test_evaluation import DAY, T0, card, interview_with_panel, schedule, submit
@@ -177,7 +180,7 @@ def test_migrations_0011_to_0015_fill_the_kept_state_as_the_app_keeps_it(blank_d
     interviews held, to come, cancelled and missed) kept by the app's own rules; downgraded to 0010 (the columns
     dropped) and upgraded, the migrations must derive the very same values."""
     migrate(blank_database_url)
-    engine = services.db.get_engine(blank_database_url)
+    engine = services.platform.db.get_engine(blank_database_url)
     with session_scope(engine) as session:
         seed_demo(session=session, candidates=150, seed=5)
     kept = kept_values(engine)
@@ -500,7 +503,7 @@ def test_the_owed_scorecards_of_a_window_follow_an_interview_moved_into_or_out_o
                                                                                      frozen_clock) -> None:
     """My tasks' scorecards owed more than 48 hours read the seats by their kept end: moving the interview moves
     the seat in or out of the window."""
-    from services.tasks import my_tasks
+    from services.mail.tasks import my_tasks
 
     s = interview_with_panel(make, panel=1)  # ended at T0 - 2h
     [who] = s.panel
@@ -564,7 +567,7 @@ def test_every_application_keeps_its_candidates_owner_through_a_handover(session
         return {r.application_id for r in followup.follow_up_board(session=session, actor=user)}
 
     def feedback_tasks(user: User) -> list[str]:
-        from services import tasks
+        from services.mail import tasks
         return [t.query.get("application", "") for t in tasks.my_tasks(session=session, actor=user)
                 if t.kind == "feedback_due"]
 

@@ -10,13 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 import manage
-import services.config
-import services.mail
+import services.mail.outbox
+import services.platform.config
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
-from services.config import Settings
-from services.db import get_engine, migrate, session_scope
-from services.errors import InvalidTransition, NotAllowed, NotFound, ValidationError
-from services.mail import (
+from services.mail.mailer import send_due
+from services.mail.outbox import (
     Attachment,
     cancel_message,
     get_message,
@@ -28,8 +26,10 @@ from services.mail import (
     render,
     retry_message,
 )
-from services.mailer import send_due
-from services.worker import Worker
+from services.mail.worker import Worker
+from services.platform.config import Settings
+from services.platform.db import get_engine, migrate, session_scope
+from services.platform.errors import InvalidTransition, NotAllowed, NotFound, ValidationError
 from tests.factories import Factory, done
 from tests.services.mail_server import SmtpServer, configure_mail, running_server, unconfigure_mail
 
@@ -269,13 +269,13 @@ def test_the_outbox_lists_newest_first_with_the_count_in_each_status(engine, ses
     assert [r.id for r in rows] == sorted((r.id for r in rows), reverse=True) and len(rows) == 6
 
     # Each status is counted up to the cap and one more (the page shows "2+"); the rows are not capped.
-    monkeypatch.setattr(services.mail, "COUNT_CAP", 2)
+    monkeypatch.setattr(services.mail.outbox, "COUNT_CAP", 2)
     rows, counts = list_outbox(session=session, actor=recruiter)
     assert {status: n for status, n in counts.items() if n} == {"queued": 2, "sent": 3, "cancelled": 1}
     assert len(rows) == 6
     with Session(engine) as fresh:  # the list leaves the bodies unread
         assert "html" not in list_outbox(session=fresh, actor=recruiter)[0][0].__dict__
-    monkeypatch.setattr(services.mail, "COUNT_CAP", 1)
+    monkeypatch.setattr(services.mail.outbox, "COUNT_CAP", 1)
     assert list_outbox(session=session, actor=recruiter)[1]["sent"] == 2
 
     queued, _ = list_outbox(session=session, actor=recruiter, status="queued")
@@ -322,7 +322,7 @@ def test_only_an_admin_can_queue_a_test_message_and_it_arrives(engine, session, 
 def cli_database(blank_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """manage.py pointed at a blank, migrated database with one admin."""
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", blank_database_url)
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     migrate(blank_database_url)
     engine = get_engine(blank_database_url)
     with Session(engine) as s:

@@ -18,12 +18,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-import services.config
+import services.platform.config
 from models.mail import MailStatus, OutboxMessage
-from services.config import ROOT, Settings
-from services.db import get_engine, migrate
-from services.mail import queue_mail
-from services.mailer import send_due
+from services.mail.mailer import send_due
+from services.mail.outbox import queue_mail
+from services.platform.config import ROOT, Settings
+from services.platform.db import get_engine, migrate
 from tests.services.conftest import forget_engine
 from tests.services.mail_server import SmtpServer, configure_mail, mail_env, running_server
 
@@ -250,7 +250,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message
                              worker_interval_seconds=0.2, secret_key="a-real-secret-for-the-worker-test-0123456789")
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
-        services.config.get_settings.cache_clear()
+        services.platform.config.get_settings.cache_clear()
         migrate(url)
         engine = get_engine(url)
         try:
@@ -310,7 +310,7 @@ def test_two_workers_on_postgresql_send_each_of_1000_messages_exactly_once(engin
 
 def test_a_message_that_cannot_be_built_fails_with_the_reason_and_does_not_hold_up_the_others(
         engine, smtp, settings, monkeypatch) -> None:
-    import services.mailer as mailer
+    import services.mail.mailer as mailer
 
     queue(engine, 3)
     real = mailer.build_mime
@@ -329,7 +329,7 @@ def test_a_message_that_cannot_be_built_fails_with_the_reason_and_does_not_hold_
 
 
 def test_a_slow_batch_renews_its_lease_so_no_other_worker_takes_its_messages(engine, smtp, monkeypatch) -> None:
-    import services.mailer as mailer
+    import services.mail.mailer as mailer
 
     settings = configure_mail(monkeypatch, smtp.port, mail_lease_seconds=3)
     queue(engine, 3)

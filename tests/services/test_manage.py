@@ -9,13 +9,14 @@ import pytest
 from sqlmodel import Session, func, select
 
 import manage
-import services.config
-import services.db
+import services.platform.config
+import services.platform.db
 from models.candidate import Application, Candidate, StageChange
 from models.common import Stage
 from models.job import Job
 from models.user import User
-from services import auth, candidates
+from services.pipeline import candidates
+from services.platform import auth
 
 DEMO_ACCOUNTS = {"admin@example.com", "recruiter@example.com", "manager@example.com", "interviewer@example.com"}
 
@@ -24,7 +25,7 @@ DEMO_ACCOUNTS = {"admin@example.com", "recruiter@example.com", "manager@example.
 def database_url(blank_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """manage.py pointed at a blank database through FOLLOWUP_DATABASE_URL."""
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", blank_database_url)
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     return blank_database_url
 
 
@@ -34,13 +35,13 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url)
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     yield url
     forget_engine(url)
 
 
 def open_session(url: str) -> Session:
-    return Session(services.db.get_engine(url), expire_on_commit=False)
+    return Session(services.platform.db.get_engine(url), expire_on_commit=False)
 
 
 def test_seed_demo_creates_the_demo_accounts_and_applications_in_every_stage(database_url, capsys) -> None:
@@ -138,7 +139,7 @@ def test_backup_without_a_database_file_exits_with_2(sqlite_url, tmp_path) -> No
 
 def test_backup_of_postgresql_points_to_pg_dump(monkeypatch, capsys) -> None:
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", "postgresql+psycopg://app@db.invalid/followup")
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     assert manage.main(["backup"]) == 2
     assert "pg_dump" in capsys.readouterr().err
 

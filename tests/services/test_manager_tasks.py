@@ -6,8 +6,10 @@ import pytest
 from sqlmodel import select
 
 from models.candidate import Application
-from services import candidates, followup, tasks
-from services.errors import ValidationError
+from services.follow_up import followup
+from services.mail import tasks
+from services.pipeline import candidates
+from services.platform.errors import ValidationError
 
 
 def test_a_hiring_manager_sees_applications_waiting_for_their_decision(make, session, frozen_clock) -> None:

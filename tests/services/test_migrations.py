@@ -11,9 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, select
 
 import models  # noqa: F401 - registers every table
-import services.db
+import services.platform.db
 from models.user import User
-from services.db import DATABASE_SPECIFIC_INDEXES, alembic_config, migrate, session_scope
+from services.platform.db import DATABASE_SPECIFIC_INDEXES, alembic_config, migrate, session_scope
 from tests.services.conftest import forget_engine
 
 # Indexes that exist on purpose only in a migration, because SQLModel cannot describe them: PostgreSQL's GIN
@@ -31,7 +31,7 @@ def _include_name(name: str | None, type_: str, _parents: dict) -> bool:
 
 def schema_diff(url: str) -> list:
     """What autogenerate would write for the database at `url` against the models: empty when they agree."""
-    with services.db.get_engine(url).connect() as conn:
+    with services.platform.db.get_engine(url).connect() as conn:
         context = MigrationContext.configure(conn, opts={
             "compare_type": True, "compare_server_default": False, "include_name": _include_name})
         return compare_metadata(context, SQLModel.metadata)
@@ -42,7 +42,7 @@ def head_revision(url: str) -> str:
 
 
 def current_revision(url: str) -> str | None:
-    with services.db.get_engine(url).connect() as conn:
+    with services.platform.db.get_engine(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -57,18 +57,18 @@ def test_the_migrations_have_one_head_and_a_linear_history(blank_database_url) -
 def test_upgrading_a_blank_database_yields_the_schema_of_the_models(blank_database_url) -> None:
     migrate(blank_database_url)
     assert current_revision(blank_database_url) == head_revision(blank_database_url)
-    tables = set(inspect(services.db.get_engine(blank_database_url)).get_table_names())
+    tables = set(inspect(services.platform.db.get_engine(blank_database_url)).get_table_names())
     assert set(SQLModel.metadata.tables) <= tables
     assert schema_diff(blank_database_url) == []
 
 
 def test_migrating_twice_is_harmless_and_keeps_the_data(blank_database_url) -> None:
     migrate(blank_database_url)
-    engine = services.db.get_engine(blank_database_url)
+    engine = services.platform.db.get_engine(blank_database_url)
     with Session(engine) as session:
         session.add(User(email="kept@example.com", name="Kept", roles="admin"))
         session.commit()
-    services.db._migrated.discard(blank_database_url)  # run Alembic again, not only the in-process shortcut
+    services.platform.db._migrated.discard(blank_database_url)  # run Alembic again, not only the in-process shortcut
     migrate(blank_database_url)
     migrate(blank_database_url)
     with Session(engine) as session:
@@ -81,7 +81,7 @@ def test_migrating_twice_is_harmless_and_keeps_the_data(blank_database_url) -> N
 
 def test_the_models_match_a_database_built_from_them_directly(blank_database_url) -> None:
     # The test fixtures build the schema with create_all; it must equal what the migrations build.
-    engine = services.db.get_engine(blank_database_url)
+    engine = services.platform.db.get_engine(blank_database_url)
     SQLModel.metadata.create_all(engine)
     assert schema_diff(blank_database_url) == []
 
@@ -89,7 +89,7 @@ def test_the_models_match_a_database_built_from_them_directly(blank_database_url
 def test_the_configured_database_is_migrated_when_no_url_is_given(monkeypatch, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'configured.db'}"
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url)
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     try:
         migrate()
         assert current_revision(url) == head_revision(url)
@@ -103,7 +103,7 @@ def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_
         pytest.skip("PostgreSQL only: SQLite has no extensions")
     blank = make_url(blank_database_url)
     role = f"{blank.database}_limited"
-    owner = services.db.get_engine(blank_database_url)
+    owner = services.platform.db.get_engine(blank_database_url)
     with owner.begin() as conn:
         conn.execute(text("DROP EXTENSION IF EXISTS pg_trgm"))
         conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
@@ -113,7 +113,7 @@ def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_
     try:
         migrate(limited)
         assert current_revision(limited) == head_revision(limited)
-        with services.db.get_engine(limited).connect() as conn:
+        with services.platform.db.get_engine(limited).connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == 0
             assert conn.execute(text("SELECT count(*) FROM candidate")).scalar() == 0
             # The index of the search text's characters needs no extension (0016): short searches stay fast.
@@ -138,11 +138,12 @@ def test_0008_numbers_intent_history_and_pools_applications_already_in_the_talen
     from models.candidate import Application
     from models.common import utcnow
     from models.followup import PoolEntry
-    from services import candidates, followup
+    from services.follow_up import followup
+    from services.pipeline import candidates
     from tests.factories import Factory
 
     migrate(blank_database_url)
-    engine = services.db.get_engine(blank_database_url)
+    engine = services.platform.db.get_engine(blank_database_url)
     with session_scope(engine) as session:
         make = Factory(session)
         recruiter = make.user("recruiter")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.i18n import read_catalog, t, tn
+from services.platform.i18n import read_catalog, t, tn
 
 
 def test_one_candidate_is_singular_and_two_are_plural() -> None:

@@ -1,4 +1,4 @@
-"""Who may do what is decided in services.policy alone: the services ask it, and name no role themselves.
+"""Who may do what is decided in services.platform.policy alone: the services ask it, and name no role themselves.
 
 The role × service matrix (test_role_matrix.py) checks what each kind of user may call; these tests check that
 the rules have one home, what the named rules about one job say, and that an erased candidate's application is
@@ -17,9 +17,11 @@ from models.candidate import Candidate
 from models.common import Role, utcnow
 from models.job import Job
 from models.user import User
-from services import evaluation, followup, policy
-from services.errors import NotFound
-from services.policy import Cap
+from services.evaluate import evaluation
+from services.follow_up import followup
+from services.platform import policy
+from services.platform.errors import NotFound
+from services.platform.policy import Cap
 from tests.services.test_evaluation import interview_with_panel
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
@@ -50,7 +52,7 @@ def _role_checks(path: Path) -> list[str]:
 
 def test_no_service_but_the_policy_names_a_role_or_asks_a_users_roles() -> None:
     """A rule written in a service (a role tuple, `actor.has_role(...)`) is one the navigation and the matrix test
-    do not see: services ask services.policy (`require_cap`, `can_follow_up`, `job_scope` …) instead."""
+    do not see: services ask services.platform.policy (`require_cap`, `can_follow_up`, `job_scope` …) instead."""
     found = {path.name: checks for path in sorted(SERVICES.glob("*.py")) if path.name != "policy.py"
              for checks in [_role_checks(path)] if checks}
     assert found == {}
@@ -124,7 +126,7 @@ def test_an_erased_candidates_application_is_found_by_neither_evaluation_nor_fol
     setup = interview_with_panel(make, panel=1)
     admin = make.admin()
     app_id, interview_id = setup.application.id, setup.interview.id
-    assert evaluation.debrief(session=session, actor=admin, application_id=app_id)["candidate"].id \
+    assert evaluation.debrief(session=session, actor=admin, application_id=app_id).candidate.id \
         == setup.candidate.id
     gone = session.get(Candidate, setup.candidate.id)
     gone.anonymised_at = utcnow()

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 from bench.pages import CASES, Case, Sample, StatementCounter, pick_sample, render
 from models.common import clock, utcnow
 from models.user import User
-from services import policy
-from services.db import make_engine, migrate, session_scope
-from services.demo import DEMO_USERS, seed_demo
-from services.errors import DomainError
+from services.platform import policy
+from services.platform.db import make_engine, migrate, session_scope
+from services.platform.demo import DEMO_USERS, seed_demo
+from services.platform.errors import DomainError
 
 SIZES = (100, 1000)
 

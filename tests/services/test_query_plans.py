@@ -15,10 +15,10 @@ from models.candidate import Application, Candidate
 from models.common import Stage
 from models.job import Job
 from models.user import User
-from services import candidates
-from services.db import make_engine, refresh_statistics, session_scope
-from services.demo import seed_demo
-from services.worker import Worker
+from services.mail.worker import Worker
+from services.pipeline import candidates
+from services.platform.db import make_engine, refresh_statistics, session_scope
+from services.platform.demo import seed_demo
 from tests.conftest import PG_URL
 
 
@@ -241,13 +241,13 @@ def _plans(engine: Engine, call, actor_email: str) -> list[str]:
 
 
 def _board(session: Session, actor: User) -> object:
-    from services import followup
+    from services.follow_up import followup
 
     return followup.follow_up_board(session=session, actor=actor)
 
 
 def _my_tasks(session: Session, actor: User) -> object:
-    from services import tasks
+    from services.mail import tasks
 
     return tasks.my_tasks(session=session, actor=actor)
 
@@ -340,7 +340,7 @@ def test_postgresql_without_statistics_looks_each_reminder_up_by_its_whole_key(p
     """Whether an item's reminder was raised is one lookup of the unique (rule, item_key, window, user_id): as an
     anti-join, PostgreSQL without statistics probed by (rule, user_id) alone — every reminder of that person for
     every item (3.3M index entries, 1.6 s a full pass at 100k)."""
-    from services.reminders import run_reminders
+    from services.mail.reminders import run_reminders
 
     run_reminders(engine=pg_seeded)  # raises what is due: the second pass tests every item against them
     statements: list[tuple[str, object]] = []
@@ -370,7 +370,7 @@ def test_postgresql_is_given_the_ids_of_a_walks_slice_as_an_array_it_can_count(p
     from sqlalchemy.dialects import postgresql
 
     from models.candidate import Candidate
-    from services.lists import among
+    from services.platform.lists import among
 
     with Session(pg_seeded) as session:
         ids = list(session.exec(select(Candidate.id).order_by(Candidate.id).limit(120)).all())

@@ -41,7 +41,7 @@ def test_every_rule_and_provider_defined_anywhere_is_registered_by_services_regi
             if getattr(value, "task_provider", False):
                 defined_providers.add(f"{name}.{value.__name__}")
     registered = _fresh(
-        "import json, services.registry, services.reminders as r, services.tasks as t; "
+        "import json, services.registry, services.mail.reminders as r, services.mail.tasks as t; "
         "print(json.dumps([sorted(r.RULES), sorted(f'{p.__module__}.{p.__name__}' for p in t.PROVIDERS)]))")
     assert defined_rules and defined_providers
     assert (set(registered[0]), set(registered[1])) == (defined_rules, defined_providers), (
@@ -51,8 +51,8 @@ def test_every_rule_and_provider_defined_anywhere_is_registered_by_services_regi
 def test_my_tasks_and_the_reminder_pass_refuse_to_run_before_the_registry_is_loaded() -> None:
     refused = _fresh(
         "import json\n"
-        "import services.reminders as reminders\n"
-        "import services.tasks as tasks\n"
+        "import services.mail.reminders as reminders\n"
+        "import services.mail.tasks as tasks\n"
         "out = []\n"
         "for run in (lambda: tasks.my_tasks(session=None, actor=None), lambda: reminders.run_reminders(engine=None)):\n"
         "    try:\n"
@@ -66,10 +66,11 @@ def test_my_tasks_and_the_reminder_pass_refuse_to_run_before_the_registry_is_loa
 def test_the_mail_and_reminder_machinery_imports_no_screen() -> None:
     loaded = _fresh(
         "import json, sys\n"
-        "import services.mail, services.mailer, services.reminders, services.tasks, services.worker\n"
+        "import services.mail.outbox, services.mail.mailer, services.mail.reminders\n"
+        "import services.mail.tasks, services.mail.worker\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('services'))))")
-    screens = {"services.evaluation", "services.evaluation_reminders", "services.followup",
-               "services.followup_reminders", "services.interview_invites", "services.registry"}
+    screens = {"services.evaluate.evaluation", "services.evaluate.evaluation_reminders", "services.follow_up.followup",
+               "services.follow_up.followup_reminders", "services.evaluate.interview_invites", "services.registry"}
     assert screens.isdisjoint(loaded), sorted(screens & set(loaded))
 
 

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from models.followup import PoolEntry
 from models.mail import Reminder
 from models.user import User
-from services.config import get_settings
-from services.reminders import FULL_SCAN_EVERY, RULES, Rule, Scan, Scans, _new_rows, may_receive, run_reminders
-from services.worker import Worker
+from services.mail.reminders import FULL_SCAN_EVERY, RULES, Rule, Scan, Scans, _new_rows, may_receive, run_reminders
+from services.mail.worker import Worker
+from services.platform.config import get_settings
 from tests.services.test_followup import END, HOUR, MINUTE, interview, interviewed
 from tests.services.test_reminder_scan import NOW, seeded
 

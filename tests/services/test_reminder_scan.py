@@ -21,10 +21,10 @@ import bench.reminders_before as before
 import services.registry  # noqa: F401 - every screen's reminder rules
 from models.common import clock
 from models.mail import OutboxMessage, Reminder
-from services.config import get_settings
-from services.db import session_scope
-from services.demo import seed_demo
-from services.reminders import RULES, Scan, local_text, run_reminders, utc_text
+from services.mail.reminders import RULES, Scan, local_text, run_reminders, utc_text
+from services.platform.config import get_settings
+from services.platform.db import session_scope
+from services.platform.demo import seed_demo
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -15,12 +15,12 @@ from sqlmodel import Session, select
 
 from models.candidate import Application
 from models.mail import MailStatus, OutboxMessage, Reminder
-from services.candidates import move_stage
-from services.config import Settings
-from services.mailer import send_due
-from services.reminders import run_digests, run_reminders
-from services.tasks import my_tasks
-from services.users import set_reminder_mode
+from services.mail.mailer import send_due
+from services.mail.reminders import run_digests, run_reminders
+from services.mail.tasks import my_tasks
+from services.pipeline.candidates import move_stage
+from services.platform.config import Settings
+from services.platform.users import set_reminder_mode
 from tests.services.mail_server import SmtpServer, configure_mail, running_server
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
@@ -218,8 +218,8 @@ def test_my_tasks_lists_the_owners_overdue_applications_most_urgent_first_and_no
 
 
 def test_a_reminder_links_to_the_candidate_through_the_landing_page_address() -> None:
-    from services.config import Settings
-    from services.reminders import candidate_link
+    from services.mail.reminders import candidate_link
+    from services.platform.config import Settings
 
     # Candidates is the landing page, which Streamlit serves at "/" only: "/candidates?id=" would not be found.
     assert candidate_link(Settings(base_url="https://hr.example.cn/"), 42) == "https://hr.example.cn/?id=42"

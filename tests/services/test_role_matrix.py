@@ -1,4 +1,4 @@
-"""Every public service function, called as every kind of user, does what services.policy says — no more.
+"""Every public service function, called as every kind of user, does what services.platform.policy says — no more.
 
 One small world (a job with its hiring manager, a candidate applying to it, an interview with one panelist, a
 draft, a held and a failed mail) is made per function; each kind of user then calls the function in a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,14 +23,20 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+import services
 from models.common import Role, utcnow
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import candidates, evaluation, jobs, mail
-from services.errors import NotAllowed, NotFound
-from services.policy import CAPABILITIES, OPEN_TO_ROLELESS, PAGES, SERVICES, STEPS, Cap, Scope
+from services.evaluate import evaluation
+from services.mail import outbox as mail
+from services.pipeline import candidates, jobs
+from services.platform.errors import NotAllowed, NotFound
+from services.platform.policy import CAPABILITIES, OPEN_TO_ROLELESS, PAGES, SERVICES, STEPS, Cap, Scope
 from tests import factories
 
+# The services folder by screen (STYLE.md): each module by the last part of its dotted name.
+MODULE_PATHS = {info.name.rsplit(".", 1)[-1]: info.name
+                for info in pkgutil.walk_packages(services.__path__, "services.")} | {"mail": "services.mail.outbox"}
 MODULES = ("audit", "auth", "candidates", "evaluation", "followup", "importer", "interview_import",
            "interview_invites", "jobs", "mail", "tasks", "users")
 
@@ -150,9 +157,9 @@ CALLS: dict[str, Call] = {
     "candidates.move_stage": lambda s, a, w: candidates.move_stage(
         session=s, actor=a, application_id=w.application_id, to_stage="decision_pending"),
     "importer.import_candidates": lambda s, a, w: _import_candidates(s, a),
-    "importer.load_mapping": lambda s, a, w: importlib.import_module("services.importer").load_mapping(
+    "importer.load_mapping": lambda s, a, w: importlib.import_module("services.pipeline.importer").load_mapping(
         session=s, actor=a, header=["候选人姓名", "手机"]),
-    "importer.save_mapping": lambda s, a, w: importlib.import_module("services.importer").save_mapping(
+    "importer.save_mapping": lambda s, a, w: importlib.import_module("services.pipeline.importer").save_mapping(
         session=s, actor=a, header=["候选人姓名", "手机"], mapping=["name", "phone"]),
     "jobs.list_jobs": lambda s, a, w: jobs.list_jobs(session=s, actor=a),
     "jobs.get_job": lambda s, a, w: jobs.get_job(session=s, actor=a, job_id=w.job_id),
@@ -255,25 +262,25 @@ CALLS: dict[str, Call] = {
 
 
 def _followup():  # the module, imported late so its reminder rules register with tasks first
-    return importlib.import_module("services.followup")
+    return importlib.import_module("services.follow_up.followup")
 
 
 def _tasks():
-    return importlib.import_module("services.tasks")
+    return importlib.import_module("services.mail.tasks")
 
 
 def _users():
-    return importlib.import_module("services.users")
+    return importlib.import_module("services.platform.users")
 
 
 def _import_candidates(s: Session, actor: User) -> Any:
-    importer = importlib.import_module("services.importer")
+    importer = importlib.import_module("services.pipeline.importer")
     return importer.import_candidates(session=s, actor=actor, rows=[{"name": "导入 Imported",
                                                                      "email": "imported@example.com"}])
 
 
 def _import_interviews(s: Session, actor: User, w: World) -> Any:
-    module = importlib.import_module("services.interview_import")
+    module = importlib.import_module("services.evaluate.interview_import")
     return module.import_interviews(session=s, actor=actor, rows=[])
 
 
@@ -288,7 +295,7 @@ def public_service_functions() -> set[str]:
     """Every public function in the services that takes an `actor`: what a signed-in person can make happen."""
     names = set()
     for module_name in MODULES:
-        module = importlib.import_module(f"services.{module_name}")
+        module = importlib.import_module(MODULE_PATHS[module_name])
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_") \
                     and "actor" in inspect.signature(fn).parameters:
@@ -298,13 +305,13 @@ def public_service_functions() -> set[str]:
 
 def test_every_public_service_function_is_in_the_policy_table_and_the_matrix() -> None:
     functions = public_service_functions()
-    assert functions - set(SERVICES) == set(), "public service functions without a rule in services.policy"
-    assert set(SERVICES) - functions == set(), "rules in services.policy for functions that do not exist"
+    assert functions - set(SERVICES) == set(), "public service functions without a rule in services.platform.policy"
+    assert set(SERVICES) - functions == set(), "rules in services.platform.policy for functions that do not exist"
     assert set(CALLS) == set(SERVICES), "every rule needs a call in this test's matrix"
 
 
 def test_no_page_calls_a_step_that_checks_nobody() -> None:
-    """The steps in services.policy.STEPS trust their caller; only services may call them."""
+    """The steps in services.platform.policy.STEPS trust their caller; only services may call them."""
     root = Path(__file__).resolve().parents[2]
     sources = [p for folder in ("pages", "ui") for p in (root / folder).glob("*.py")] + [root / "app.py"]
     called = {step for step in STEPS for src in sources if step.split(".")[1] + "(" in src.read_text("utf-8")}

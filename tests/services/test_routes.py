@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 
-import services.config
+import services.platform.config
 from models.user import AuthSession, User
 from server.routes import COOKIE, ROUTES
-from services import auth, db
+from services.platform import auth, db
 from tests import asyncrun
 from tests.factories import Factory
 from tests.services.conftest import forget_engine
@@ -26,7 +26,7 @@ def app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'routes.db'}"
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", url)
     monkeypatch.setenv("FOLLOWUP_BASE_URL", OWN)
-    services.config.get_settings.cache_clear()
+    services.platform.config.get_settings.cache_clear()
     db.migrate()
     yield url
     forget_engine(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import scoring
+from services.evaluate import scoring
 
 SKILL, COMM, TEAM = 1, 2, 3
 WEIGHTS = {SKILL: 2.0, COMM: 1.0, TEAM: 1.0}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-import services.config
-from services.config import get_settings
+import services.platform.config
+from services.platform.config import get_settings
 
 
-def fresh_settings() -> services.config.Settings:
+def fresh_settings() -> services.platform.config.Settings:
     get_settings.cache_clear()
     return get_settings()
 

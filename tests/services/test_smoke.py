@@ -1,6 +1,6 @@
 """A first check that the fixtures work on every backend."""
 
-from services import candidates
+from services.pipeline import candidates
 
 
 def test_recruiter_finds_a_candidate_by_part_of_the_phone_number(make, session) -> None:

@@ -19,11 +19,11 @@ from models.common import Stage
 from models.followup import SurveyInvite, SurveyResponse
 from models.job import Job
 from models.user import User
-from services import followup
-from services.candidates import move_stage
-from services.config import get_settings
-from services.errors import NotAllowed, ValidationError
-from services.followup import SurveyLinkInvalid
+from services.follow_up import followup
+from services.follow_up.followup import SurveyLinkInvalid
+from services.pipeline.candidates import move_stage
+from services.platform.config import get_settings
+from services.platform.errors import NotAllowed, ValidationError
 from tests.factories import Factory, action
 from tests.services.test_followup import END, HOUR, T0, _frozen, fields_of, interviewed  # noqa: F401
 
@@ -321,7 +321,7 @@ def test_a_small_cell_hidden_in_one_grouping_is_hidden_in_every_grouping_and_the
 def test_results_are_computed_once_and_again_after_a_new_answer_or_a_renamed_job(engine, session, make) -> None:
     from sqlalchemy import event
 
-    from services import jobs
+    from services.pipeline import jobs
 
     recruiter = make.admin()
     job = make.job(title="旧名字")

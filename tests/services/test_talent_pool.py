@@ -14,9 +14,10 @@ from models.common import Stage
 from models.followup import PoolEntry
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import audit, followup
-from services.candidates import move_stage
-from services.errors import NotAllowed, NotFound, ValidationError
+from services.follow_up import followup
+from services.pipeline.candidates import move_stage
+from services.platform import audit
+from services.platform.errors import NotAllowed, NotFound, ValidationError
 from tests.services.test_followup import TODAY, _frozen, fields_of, has_chinese  # noqa: F401
 
 TOMORROW = TODAY + timedelta(days=1)

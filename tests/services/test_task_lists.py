@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 from models.candidate import Application, Candidate
 from models.common import Stage, utcnow
 from models.followup import Contact
-from services import tasks
-from services.config import get_settings
-from services.tasks import my_tasks, walk
+from services.mail import tasks
+from services.mail.tasks import my_tasks, walk
+from services.platform.config import get_settings
 
 
 def _contact(session: Session, candidate_id: int, by: int, at, next_at) -> Contact:
@@ -122,7 +122,7 @@ def test_my_tasks_reading_only_what_can_still_make_the_list_lists_what_reading_e
     those whose tasks cannot be that old are not asked): for every demo account, the list is the one that
     reading every provider in full and keeping the most urgent gives."""
     from models.user import User
-    from services.demo import seed_demo
+    from services.platform.demo import seed_demo
 
     seed_demo(session=session, candidates=150, seed=7)
     monkeypatch.setattr(tasks, "LIMIT", limit)

@@ -20,9 +20,13 @@ from sqlmodel import Session, select
 from models.candidate import Application, Candidate
 from models.job import Job
 from models.user import LoginThrottle, User
-from services import auth, candidates, evaluation, followup, jobs, mail
-from services.db import savepoint, session_scope
-from services.errors import AuthFailed, Conflict, NotAllowed, NotFound, ValidationError
+from services.evaluate import evaluation
+from services.follow_up import followup
+from services.mail import outbox as mail
+from services.pipeline import candidates, jobs
+from services.platform import auth
+from services.platform.db import savepoint, session_scope
+from services.platform.errors import AuthFailed, Conflict, NotAllowed, NotFound, ValidationError
 from tests.factories import PASSWORD
 from tests.services.test_role_matrix import CALLS, KINDS, World, build_world, expected_allowed
 

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from models.audit import AuditLog
 from models.common import Language, Role
 from models.user import AuthSession, User
-from services import auth, users
-from services.errors import Conflict, NotAllowed, NotFound, ValidationError
+from services.platform import auth, users
+from services.platform.errors import Conflict, NotAllowed, NotFound, ValidationError
 from tests.factories import PASSWORD, action
 
 

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from models.mail import MailStatus, OutboxMessage
 from models.worker import WorkerHeartbeat
-from services.config import ROOT
-from services.db import alembic_config, get_engine, migrate
-from services.mail import queue_mail
-from services.worker import MAX_BACKOFF_SECONDS, Worker, record_heartbeat, worker_name
+from services.mail.outbox import queue_mail
+from services.mail.worker import MAX_BACKOFF_SECONDS, Worker, record_heartbeat, worker_name
+from services.platform.config import ROOT
+from services.platform.db import alembic_config, get_engine, migrate
 from tests.services.conftest import forget_engine
 from tests.services.mail_server import SmtpServer, configure_mail, running_server
 from tests.services.test_database_unavailable import switched_pg  # noqa: F401 - a fixture
@@ -99,7 +99,7 @@ def slow(self):
     time.sleep(1)
     return heads
 MigrationContext.get_current_heads = slow
-from services.db import migrate
+from services.platform.db import migrate
 ready = pathlib.Path(sys.argv[2])
 (ready / sys.argv[3]).touch()
 while len(list(ready.iterdir())) < 2:

@@ -46,14 +46,15 @@ from models.followup import (
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import audit, followup_state
-from services.candidates import load_application, text_matches
-from services.config import get_settings
-from services.db import savepoint
-from services.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
-from services.lists import among, of
-from services.mail import heard_update, queue_template, team_signature
-from services.policy import (
+from services.follow_up import followup_state
+from services.mail.outbox import heard_update, queue_template, team_signature
+from services.pipeline.candidates import load_application, text_matches
+from services.platform import audit
+from services.platform.config import get_settings
+from services.platform.db import savepoint
+from services.platform.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationError, validate
+from services.platform.lists import among, of
+from services.platform.policy import (
     Cap,
     board_owner,
     can_follow_up,

@@ -40,9 +40,12 @@ from models.evaluation import (
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services import audit, candidates, interview_invites, scoring
-from services.db import savepoint
-from services.errors import (
+from services.evaluate import interview_invites, scoring
+from services.mail.outbox import queue_template, team_signature
+from services.pipeline import candidates
+from services.platform import audit
+from services.platform.db import savepoint
+from services.platform.errors import (
     Conflict,
     DomainError,
     InvalidTransition,
@@ -51,9 +54,8 @@ from services.errors import (
     ValidationError,
     validate,
 )
-from services.lists import among, walk
-from services.mail import queue_template, team_signature
-from services.policy import (
+from services.platform.lists import among, walk
+from services.platform.policy import (
     Cap,
     Scope,
     can_decide,

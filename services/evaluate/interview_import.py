@@ -13,12 +13,12 @@ from models.common import Stage
 from models.evaluation import InterviewMode, InterviewRound
 from models.job import Job
 from models.user import User
-from services import evaluation
-from services.config import get_settings
-from services.db import savepoint
-from services.errors import DomainError, ValidationError
-from services.importer import ImportReport, RowError, make_choices, normalise_choice, row_numbers
-from services.policy import Cap, may_sit_on_panels, require_cap
+from services.evaluate import evaluation
+from services.pipeline.importer import ImportReport, RowError, make_choices, normalise_choice, row_numbers
+from services.platform.config import get_settings
+from services.platform.db import savepoint
+from services.platform.errors import DomainError, ValidationError
+from services.platform.policy import Cap, may_sit_on_panels, require_cap
 
 HEADERS = {
     "candidate_email": "candidate_email", "email": "candidate_email", "候选人邮箱": "candidate_email",

@@ -1,4 +1,4 @@
-"""Sign-in: password hashing, throttling, browser sessions and company sign-on (who may do what: services.policy)."""
+"""Sign-in: password hashing, throttling, browser sessions and company sign-on (who may do what: platform.policy)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from sqlmodel import Session, col, func, select
 
 from models.common import Language, Role, utcnow
 from models.user import AuthSession, LoginThrottle, User, UserCreate
-from services import audit
-from services.config import get_settings
-from services.db import session_scope, upsert_insert
-from services.errors import AuthFailed, NotAllowed, ValidationError, validate
+from services.platform import audit
+from services.platform.config import get_settings
+from services.platform.db import session_scope, upsert_insert
+from services.platform.errors import AuthFailed, NotAllowed, ValidationError, validate
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures cost the same time.

@@ -22,12 +22,12 @@ from models.common import Language, phone_digits, utcnow
 from models.import_mapping import ImportMapping
 from models.job import Job
 from models.user import User
-from services import candidates as candidate_service
-from services.db import savepoint
-from services.errors import DomainError, ValidationError, validate
-from services.i18n import LANGUAGES, t
-from services.policy import Cap, may_own_candidates, require_cap
-from services.spreadsheet import unquote_cell
+from services.pipeline import candidates as candidate_service
+from services.pipeline.spreadsheet import unquote_cell
+from services.platform.db import savepoint
+from services.platform.errors import DomainError, ValidationError, validate
+from services.platform.i18n import LANGUAGES, t
+from services.platform.policy import Cap, may_own_candidates, require_cap
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000

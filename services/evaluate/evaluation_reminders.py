@@ -17,11 +17,11 @@ from models.common import Stage
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus
 from models.job import Job
 from models.user import User
-from services.config import Settings
-from services.evaluation import owed_seats
-from services.policy import Cap, Scope, has_scope, holds, managed_by, owned_by
-from services.reminders import RECIPIENTS, Found, Scan, Words, elapsed, key, ntexts, rule, texts
-from services.tasks import LIMIT, Task, before, provider
+from services.evaluate.evaluation import owed_seats
+from services.mail.reminders import RECIPIENTS, Found, Scan, Words, elapsed, key, ntexts, rule, texts
+from services.mail.tasks import LIMIT, Task, before, provider
+from services.platform.config import Settings
+from services.platform.policy import Cap, Scope, has_scope, holds, managed_by, owned_by
 
 FIRST_REMINDER = timedelta(hours=1)
 ESCALATE_AFTER = timedelta(hours=48)

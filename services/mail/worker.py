@@ -21,11 +21,11 @@ from sqlalchemy.engine import Engine
 
 from models.common import utcnow
 from models.worker import WorkerHeartbeat
-from services.config import Settings, get_settings
-from services.db import database_problem, refresh_statistics, session_scope, upsert_insert
-from services.mail import release_held
-from services.mailer import send_due
-from services.reminders import Scans, run_digests, run_reminders
+from services.mail.mailer import send_due
+from services.mail.outbox import release_held
+from services.mail.reminders import Scans, run_digests, run_reminders
+from services.platform.config import Settings, get_settings
+from services.platform.db import database_problem, refresh_statistics, session_scope, upsert_insert
 
 log = logging.getLogger("followup.worker")
 STATISTICS_INTERVAL = 3600.0  # seconds between refreshes of the query planner's statistics
@@ -71,7 +71,7 @@ class Worker:
         self.engine = engine
         self.settings = settings or get_settings()
         self._last_rules = 0.0
-        self.scans = Scans()  # its reminder passes: incremental between full ones (services.reminders)
+        self.scans = Scans()  # its reminder passes: incremental between full ones (services.mail.reminders)
         self._last_statistics = -STATISTICS_INTERVAL  # refreshed in the first pass with rules, then hourly
         self.name = worker_name(kind, self.settings)
         self.started_at = utcnow()

@@ -19,10 +19,10 @@ from models.common import utcnow
 from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
-from services.config import get_settings
-from services.lists import of, walk
-from services.policy import Cap, holds, not_erased, require_current_cap
-from services.reminders import STALE_STAGES
+from services.mail.reminders import STALE_STAGES
+from services.platform.config import get_settings
+from services.platform.lists import of, walk
+from services.platform.policy import Cap, holds, not_erased, require_current_cap
 
 
 @dataclass
@@ -108,7 +108,7 @@ def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | 
     due as soon as they were prepared."""
     if not holds(user, Cap.outbox):
         return []
-    from services.mail import waiting_drafts
+    from services.mail.outbox import waiting_drafts
 
     drafts = waiting_drafts(user, OutboxMessage.id, OutboxMessage.subject, OutboxMessage.created_at,
                             of(Candidate.name, Candidate.id == OutboxMessage.candidate_id))

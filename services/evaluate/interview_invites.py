@@ -24,10 +24,10 @@ from models.evaluation import Interview, InterviewPanelist, InterviewRound
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services.config import get_settings
-from services.errors import ValidationError
-from services.i18n import fmt_datetime, fmt_time, t
-from services.mail import Attachment, queue_template
+from services.mail.outbox import Attachment, queue_template
+from services.platform.config import get_settings
+from services.platform.errors import ValidationError
+from services.platform.i18n import fmt_datetime, fmt_time, t
 
 Method = Literal["REQUEST", "CANCEL"]
 PANEL_TEMPLATE = "interview_panel"

@@ -1,4 +1,4 @@
-"""Domain errors. Each carries a message key (see services.i18n) that the page shows translated."""
+"""Domain errors. Each carries a message key (see services.platform.i18n) that the page shows translated."""
 
 from __future__ import annotations
 

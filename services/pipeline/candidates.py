@@ -20,9 +20,10 @@ from models.common import TRANSITIONS, Stage, phone_digits, tag_list, utcnow
 from models.job import Job
 from models.mail import OutboxMessage
 from models.user import User
-from services import audit
-from services.db import savepoint
-from services.errors import (
+from services.pipeline.spreadsheet import SafeWriter
+from services.platform import audit
+from services.platform.db import savepoint
+from services.platform.errors import (
     Conflict,
     DomainError,
     InvalidTransition,
@@ -31,7 +32,7 @@ from services.errors import (
     ValidationError,
     validate,
 )
-from services.policy import (
+from services.platform.policy import (
     Cap,
     can_move_stage,
     holds,
@@ -42,7 +43,6 @@ from services.policy import (
     require_current_cap,
     visible_candidate,
 )
-from services.spreadsheet import SafeWriter
 
 COUNT_CAP = 1000
 PAGE_SIZES = (25, 50, 100)
@@ -284,7 +284,7 @@ def load_application(session: Session, application_id: int) -> tuple[Application
     """An application with its candidate and job, for an action on it; NotFound when there is none or its candidate
     is anonymised — an erased person's application is not acted on (interviews, scorecards, decisions, follow-up,
     mail, the survey link), as their search, board and pool leave them out too. Who may act is the caller's
-    question (services.policy)."""
+    question (services.platform.policy)."""
     row = session.exec(
         select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
         .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
@@ -422,7 +422,7 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
     if move.to_stage in {Stage.rejected, Stage.withdrawn, Stage.talent_pool} and not move.reason \
             and not (move.to_stage == Stage.talent_pool and pool and pool.get("reason")):
         raise ValidationError.single("reason", "err.reason_required")
-    from services import followup  # the pool is follow-up's; imported here, as follow-up builds on candidates
+    from services.follow_up import followup  # the pool is follow-up's; imported here, as follow-up builds on candidates
 
     entry_in = None
     if move.to_stage == Stage.talent_pool:

@@ -40,11 +40,11 @@ from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResp
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
-from services.auth import hash_password
-from services.config import get_settings
-from services.evaluation import criteria_for, ensure_default_rounds
-from services.followup import STOPPING_OUTCOMES
-from services.mail import render, team_signature
+from services.evaluate.evaluation import criteria_for, ensure_default_rounds
+from services.follow_up.followup import STOPPING_OUTCOMES
+from services.mail.outbox import render, team_signature
+from services.platform.auth import hash_password
+from services.platform.config import get_settings
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",

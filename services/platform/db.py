@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from services.config import ROOT, create_private_file, get_settings, make_private_dir
+from services.platform.config import ROOT, create_private_file, get_settings, make_private_dir
 
 if TYPE_CHECKING:
     from alembic.config import Config

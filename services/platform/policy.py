@@ -24,7 +24,7 @@ from models.candidate import Application, Candidate
 from models.common import Role
 from models.job import Job
 from models.user import User
-from services.errors import NotAllowed
+from services.platform.errors import NotAllowed
 
 
 class Scope(StrEnum):
@@ -249,7 +249,7 @@ def manages(user: User, job: Job) -> bool:
 
 def allows(user: User, cap: Cap, job: Job) -> bool:
     """True when `user` holds `cap` for `job`: everywhere, or in the JOB scope as its hiring manager. A PANEL scope
-    is about one interview, not a job (services.evaluation asks who sits on its panel)."""
+    is about one interview, not a job (services.evaluate.evaluation asks who sits on its panel)."""
     return everywhere(user, cap) or (holds(user, cap) and has_scope(user, cap, Scope.JOB) and manages(user, job))
 
 
@@ -270,7 +270,7 @@ def can_move_stage(user: User, job: Job) -> bool:
 
 def sees_all_scorecards(user: User, job: Job) -> bool:
     """Every submitted scorecard of an application to `job`, on whichever panel; anyone else sees only the cards of
-    the interviews they sat on, once their own is in (services.evaluation's `_visibility`)."""
+    the interviews they sat on, once their own is in (services.evaluate.evaluation's `_visibility`)."""
     return allows(user, Cap.read_debrief, job)
 
 
@@ -342,7 +342,7 @@ def job_scope(user: User, cap: Cap = Cap.view_candidates) -> Any:
 
 def visible_candidate(user: User) -> Any:
     """SQL: the candidate of the enclosing query is one `user` may see (for one candidate; a list reads its scope
-    from an index: services.candidates' `_matching`)."""
+    from an index: services.pipeline.candidates' `_matching`)."""
     if everywhere(user, Cap.view_candidates):
         return literal(True)
     if has_scope(user, Cap.view_candidates, Scope.JOB):

@@ -1,6 +1,6 @@
 """Mail as rows in the outbox: render from templates, queue in the caller's transaction, manage the outbox.
 
-Sending is the worker's job (services/mailer.py). A service that wants mail sent calls `queue_template` or
+Sending is the worker's job (services/mail/mailer.py). A service that wants mail sent calls `queue_template` or
 `queue_mail` in the caller's transaction, so a rolled-back change sends nothing and a committed one is never lost.
 """
 
@@ -21,10 +21,10 @@ from models.common import check_email, utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
 from models.user import User
 from models.worker import WorkerHeartbeat
-from services.config import ROOT, Settings, get_settings
-from services.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from services.i18n import LANGUAGES, fmt_datetime, t, translations
-from services.policy import Cap, require_cap, sees_every_owner
+from services.platform.config import ROOT, Settings, get_settings
+from services.platform.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from services.platform.i18n import LANGUAGES, fmt_datetime, t, translations
+from services.platform.policy import Cap, require_cap, sees_every_owner
 
 TEMPLATES = ROOT / "templates" / "mail"
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

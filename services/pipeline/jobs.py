@@ -11,9 +11,9 @@ from models.candidate import Application
 from models.common import JobStatus, utcnow
 from models.job import Job, JobCreate, JobUpdate
 from models.user import User
-from services import audit
-from services.errors import Conflict, NotFound, ValidationError, validate
-from services.policy import Cap, allows, everywhere, managed_by, may_manage_jobs, require_cap
+from services.platform import audit
+from services.platform.errors import Conflict, NotFound, ValidationError, validate
+from services.platform.policy import Cap, allows, everywhere, managed_by, may_manage_jobs, require_cap
 
 
 def _check_manager(session: Session, manager_id: int | None) -> None:

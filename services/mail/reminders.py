@@ -66,11 +66,11 @@ from models.common import Stage, utcnow
 from models.job import Job
 from models.mail import OutboxMessage, Reminder
 from models.user import User
-from services.config import Settings, get_settings
-from services.db import session_scope, upsert_insert
-from services.i18n import fmt_date, fmt_datetime, t, tn
-from services.mail import queue_template, queue_templates
-from services.policy import Cap, holds
+from services.mail.outbox import queue_template, queue_templates
+from services.platform.config import Settings, get_settings
+from services.platform.db import session_scope, upsert_insert
+from services.platform.i18n import fmt_date, fmt_datetime, t, tn
+from services.platform.policy import Cap, holds
 
 
 @dataclass
@@ -201,8 +201,8 @@ class Scans:
 Rule = Callable[[Scan, Settings], Iterable[Found]]
 RULES: dict[str, Rule] = {}
 RULES_COMPLETE = False  # set by services.registry once every screen's rules are registered
-# The capability a reminder is for, by the item's rule (services.policy): a person who no longer holds it (an owner
-# who stopped recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
+# The capability a reminder is for, by the item's rule (services.platform.policy): a person who no longer holds
+# it (an owner who stopped recruiting, a manager whose role was removed) is not reminded. No entry: any role will do.
 RECIPIENTS: dict[str, Cap] = {}
 
 

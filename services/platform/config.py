@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # services/platform/config.py
 DATA_DIR = ROOT / "data"
 SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
 PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "secret", "please-change"}

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates" / "mail"
 TASK_KIND_RE = re.compile(r"""Task\(\s*kind\s*=\s*["']([a-z_]+)["']""")
 
@@ -44,8 +44,8 @@ def _field_names() -> set[str]:
     """Every field a form validates or an import reads (the fields of every schema, i.e. every model that is not a
     table): their labels are "field.<name>"."""
     import models
-    from services.importer import CANDIDATE_FIELDS, HEADERS
-    from services.interview_import import HEADERS as INTERVIEW_HEADERS
+    from services.evaluate.interview_import import HEADERS as INTERVIEW_HEADERS
+    from services.pipeline.importer import CANDIDATE_FIELDS, HEADERS
 
     schemas = {cls for module in pkgutil.iter_modules(models.__path__)
                for cls in vars(importlib.import_module(f"models.{module.name}")).values()
@@ -93,8 +93,8 @@ def dynamic_keys() -> dict[str, set[str]]:
     )
     from models.followup import Channel, Direction, Outcome, SurveyAnswerIn
     from models.mail import MailStatus
-    from services.followup import BOARD_STATES
-    from services.followup import TEMPLATES as FOLLOW_UP_TEMPLATES
+    from services.follow_up.followup import BOARD_STATES
+    from services.follow_up.followup import TEMPLATES as FOLLOW_UP_TEMPLATES
 
     mails = {p.name.split(".")[0] for p in TEMPLATES.glob("*.j2") if not p.name.startswith("_")}
     return {
@@ -131,7 +131,7 @@ def dynamic_keys() -> dict[str, set[str]]:
 CODE = ["pages", "ui", "services", "models", "server"]
 CODE_FILES = ["app.py", "manage.py"]
 # Not texts: names of service functions (policy.py), and this file's own prefixes and file names.
-NOT_TEXTS = {ROOT / "services" / "policy.py", Path(__file__).resolve()}
+NOT_TEXTS = {ROOT / "services" / "platform" / "policy.py", Path(__file__).resolve()}
 HOSTS_AND_FILES = (".org", ".com", ".net", ".cn", ".io", ".py")
 VALUE_ERROR_RE = re.compile(r"""ValueError\(\s*["'](err\.[a-z_]+)["']""")
 
@@ -158,9 +158,9 @@ def data_keys(prefixes: set[str]) -> dict[str, str]:
 
 def extract(fileobj: Any, keywords: Any, comment_tags: Any,  # noqa: ARG001 - Babel's extractor signature
             options: dict[str, Any]) -> Iterator[tuple[Any, ...]]:  # noqa: ARG001
-    """Babel extractor (babel.cfg maps services/i18n_keys.py to it): every key of `dynamic_keys` and every key the
+    """Babel extractor (babel.cfg maps this file to it): every key of `dynamic_keys` and every key the
     code holds as data (`data_keys`), the counted ones (a plural entry in the Chinese catalog) as ngettext."""
-    from services.i18n import read_catalog
+    from services.platform.i18n import read_catalog
 
     catalog = read_catalog("zh")
     counted = {m.id[0] for m in catalog if m.id and not isinstance(m.id, str)}

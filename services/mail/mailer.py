@@ -33,9 +33,9 @@ from yagmail.headers import add_message_id, add_recipients_headers, add_subject,
 
 from models.common import utcnow
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage
-from services.config import Settings, get_settings
-from services.db import session_scope
-from services.mail import backoff, heard_update
+from services.mail.outbox import backoff, heard_update
+from services.platform.config import Settings, get_settings
+from services.platform.db import session_scope
 
 log = logging.getLogger("followup.mailer")
 TRANSIENT_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror, smtplib.SMTPServerDisconnected,

@@ -26,7 +26,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 LANGUAGES = ("zh", "en")
-LOCALES = Path(__file__).resolve().parents[1] / "locales"
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
 # The Babel locale of each language: dates, numbers and plural rules follow it.
 BABEL_LOCALES = {"zh": "zh_CN", "en": "en"}
 

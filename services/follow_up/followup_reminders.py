@@ -11,14 +11,13 @@ from sqlalchemy import Label, Row, String, and_, case, func, literal
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-import services.tasks  # its LIMIT read when a list is made (tests lower it)
+import services.mail.tasks  # its LIMIT read when a list is made (tests lower it)
 from models.candidate import Application, Candidate
 from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
 from models.user import User
-from services.config import Settings, get_settings
-from services.followup import (
+from services.follow_up.followup import (
     ACTIVE,
     clock_runs,
     held_clock_runs,
@@ -27,10 +26,7 @@ from services.followup import (
     newest_contact,
     revisit_time,
 )
-from services.i18n import fmt_datetime
-from services.lists import of, walk
-from services.policy import Cap, holds, not_erased, sees_every_owner
-from services.reminders import (
+from services.mail.reminders import (
     SCAN_OVERLAP,
     Found,
     Scan,
@@ -43,7 +39,11 @@ from services.reminders import (
     texts,
     utc_text,
 )
-from services.tasks import HORIZON, Task, before, provider
+from services.mail.tasks import HORIZON, Task, before, provider
+from services.platform.config import Settings, get_settings
+from services.platform.i18n import fmt_datetime
+from services.platform.lists import of, walk
+from services.platform.policy import Cap, holds, not_erased, sees_every_owner
 
 LOOKBACK = timedelta(days=14)
 
@@ -194,7 +194,7 @@ def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime
     keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
                                          unheard >= now - LOOKBACK, unheard <= ended_by)
             .order_by(unheard, col(Application.id)))
-    rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.tasks.LIMIT)
+    rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.mail.tasks.LIMIT)
     # Mine whose last interview is still to come (a few thousand of everyone's at 100k candidates): when the last
     # one that has ended did, worked out once per application (a materialised CTE; mostly kept), then the window,
     # not erased, heard nothing since (`followup.held_clock_runs`, as the board tests it).
@@ -208,7 +208,7 @@ def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
     rows += session.exec(found(u.ended, u.id == Application.id, u.ended >= now - LOOKBACK, u.ended <= ended_by,
                                held_clock_runs(now, u.ended, u.previous, u.unheard, heard_at))
-                         .limit(services.tasks.LIMIT)).all()
+                         .limit(services.mail.tasks.LIMIT)).all()
     return [Task(kind="feedback_due", params={"name": name, "job": title}, due_at=ended + hours,
                  page="pages/follow_up.py", query={"application": str(app_id)})
             for app_id, name, title, ended in rows]
@@ -231,7 +231,7 @@ def contact_tasks(session: Session, user: User, now: datetime, due_by: datetime 
     # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
     keys = (select(Contact.id).where(Contact.by_user_id == user.id, at <= before(now + HORIZON, due_by))
             .order_by(at, col(Contact.id)))
-    rows = walk(session, keys, limit=services.tasks.LIMIT, keep=lambda among: (
+    rows = walk(session, keys, limit=services.mail.tasks.LIMIT, keep=lambda among: (
         select(Contact.candidate_id, at, of(Candidate.name, Candidate.id == Contact.candidate_id),
                case((on_board, 1), else_=0))
         .where(among(Contact.id), newest_contact(),
@@ -252,7 +252,7 @@ def pool_tasks(session: Session, user: User, now: datetime, due_by: datetime | N
         select(PoolEntry.candidate_id, col(PoolEntry.revisit_on), Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
         .where(PoolEntry.status == "active", PoolEntry.added_by_id == user.id, col(PoolEntry.revisit_on) <= horizon)
-        .order_by(col(PoolEntry.revisit_on)).limit(services.tasks.LIMIT))  # the most urgent: no more is shown
+        .order_by(col(PoolEntry.revisit_on)).limit(services.mail.tasks.LIMIT))  # the most urgent: no more is shown
     return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_time(revisit_on),
                  page="pages/talent_pool.py", query={"candidate": str(candidate_id)})
             for candidate_id, revisit_on, name in rows]

@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 
 from models.common import Language, Role
 from models.user import User, UserCreate, UserUpdate
-from services import audit
-from services.auth import check_password_strength, hash_password, revoke_all_sessions
-from services.errors import Conflict, NotAllowed, NotFound, ValidationError, validate
-from services.policy import Cap, require_cap
+from services.platform import audit
+from services.platform.auth import check_password_strength, hash_password, revoke_all_sessions
+from services.platform.errors import Conflict, NotAllowed, NotFound, ValidationError, validate
+from services.platform.policy import Cap, require_cap
 
 
 def list_users(*, session: Session, actor: User, role: Role | None = None, active_only: bool = False) -> list[User]:
