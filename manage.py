@@ -1,11 +1,11 @@
 """Command line: migrate, create-user, seed-demo, backup.
 
-    python manage.py migrate
-    python manage.py create-user --email a@b.c --name "Name" --roles admin,recruiter [--password P]
-    python manage.py seed-demo --candidates 500 [--seed 7] [--password demo-password-1]
-    python manage.py backup [--to data/backups/followup-YYYYmmdd-HHMMSS.db]
-    python manage.py worker [--once]
-    python manage.py mail-test --to someone@example.com [--language en]
+python manage.py migrate
+python manage.py create-user --email a@b.c --name "Name" --roles admin,recruiter [--password P]
+python manage.py seed-demo --candidates 500 [--seed 7] [--password demo-password-1]
+python manage.py backup [--to data/backups/followup-YYYYmmdd-HHMMSS.db]
+python manage.py worker [--once]
+python manage.py mail-test --to someone@example.com [--language en]
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from services.platform.errors import validate
 
     try:
-        data = validate(UserCreate, {"email": args.email, "name": args.name, "language": args.language,
-                                     "roles": roles, "password": password})
+        data = validate(
+            UserCreate,
+            {"email": args.email, "name": args.name, "language": args.language, "roles": roles, "password": password},
+        )
     except DomainError as exc:
         print(f"refused: {getattr(exc, 'fields', exc.key)}", file=sys.stderr)
         return 2
@@ -64,8 +66,13 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         if session.exec(select(User).where(User.email == data.email)).first():
             print(f"refused: a user with {data.email} exists", file=sys.stderr)
             return 2
-        user = User(email=data.email, name=data.name, language=data.language,
-                    roles=",".join(sorted(r.value for r in roles)), password_hash=hash_password(password))
+        user = User(
+            email=data.email,
+            name=data.name,
+            language=data.language,
+            roles=",".join(sorted(r.value for r in roles)),
+            password_hash=hash_password(password),
+        )
         session.add(user)
         session.flush()
     print(f"created user #{user.id} {user.email} ({user.roles})")  # once committed, at the end of the scope
@@ -86,8 +93,10 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         print(f"refused: {exc}", file=sys.stderr)
         return 2
     except IntegrityError as exc:  # a clash with data that exists: one line, not a traceback
-        print(f"refused: the demo data clashes with what is in the database ({str(exc.orig).splitlines()[0]})",
-              file=sys.stderr)
+        print(
+            f"refused: the demo data clashes with what is in the database ({str(exc.orig).splitlines()[0]})",
+            file=sys.stderr,
+        )
         return 2
     seconds = (datetime.now() - started).total_seconds()
     kept = counts.pop("kept", [])
@@ -103,8 +112,11 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     url = get_settings().effective_database_url
     if not url.startswith("sqlite"):
-        print("PostgreSQL: use `pg_dump --format=custom --file=followup.dump \"$FOLLOWUP_DATABASE_URL\"` "
-              "(restore with pg_restore); this command copies the SQLite file only.", file=sys.stderr)
+        print(
+            'PostgreSQL: use `pg_dump --format=custom --file=followup.dump "$FOLLOWUP_DATABASE_URL"` '
+            "(restore with pg_restore); this command copies the SQLite file only.",
+            file=sys.stderr,
+        )
         return 2
     source = Path(url.split("///", 1)[1])
     if not source.is_file():
@@ -142,8 +154,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         except Exception as exc:
             if database_problem(exc) is None or args.once:
                 raise
-            logging.getLogger("followup.worker").warning("database unavailable at start (%s); trying again in "
-                                                         "%.0fs", type(exc).__name__, delay)
+            logging.getLogger("followup.worker").warning(
+                "database unavailable at start (%s); trying again in %.0fs", type(exc).__name__, delay
+            )
             if stop.wait(delay):
                 return 0
             delay = min(delay * 2, 30.0)
@@ -154,8 +167,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.once:
         result = worker.run_once(rules=True)
         worker.beat()
-        print(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
-              f"new reminders {result.reminders}, digests {result.digests}")
+        print(
+            f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
+            f"new reminders {result.reminders}, digests {result.digests}"
+        )
         return 0
     worker.run_forever(stop)
     return 0
@@ -186,8 +201,10 @@ def cmd_mail_test(args: argparse.Namespace) -> int:
         row = session.get(OutboxMessage, message.id)
     if row is not None and row.status == MailStatus.sent:
         note = f" ({row.last_error})" if row.last_error else ""
-        print(f"test message #{message.id} sent to {args.to} through {settings.smtp_host}:"
-              f"{settings.smtp_port_effective}{note}")
+        print(
+            f"test message #{message.id} sent to {args.to} through {settings.smtp_host}:"
+            f"{settings.smtp_port_effective}{note}"
+        )
         return 0
     status = row.status if row is not None else "unknown"
     reason = (row.last_error if row is not None and row.last_error else "; ".join(result.errors)) or "not sent"

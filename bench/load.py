@@ -48,6 +48,7 @@ TARGET_SECONDS = 1.0
 
 # --- the protocol -----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Run:
     seconds: float
@@ -86,8 +87,14 @@ class Session:
         import websockets
 
         url = self.base.replace("http", "ws", 1) + "/_stcore/stream"
-        self.ws = await websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=60,
-                                           additional_headers={"Cookie": self.cookie}, ping_interval=None)
+        self.ws = await websockets.connect(
+            url,
+            subprotocols=["streamlit"],
+            max_size=None,
+            open_timeout=60,
+            additional_headers={"Cookie": self.cookie},
+            ping_interval=None,
+        )
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -142,6 +149,7 @@ class Session:
 
 # --- one person ---------------------------------------------------------------------------------------------------
 
+
 def _ticket(database_url: str, email: str) -> str:
     from sqlmodel import select
 
@@ -173,8 +181,16 @@ def _cookie_from_start(base: str, ticket: str) -> str:
     return "; ".join(cookies)
 
 
-async def person(base: str, database_url: str, candidate_id: int, think: float, timings: dict[str, list[float]],
-                 errors: list[str], holding: list[Session], start: asyncio.Event) -> None:
+async def person(
+    base: str,
+    database_url: str,
+    candidate_id: int,
+    think: float,
+    timings: dict[str, list[float]],
+    errors: list[str],
+    holding: list[Session],
+    start: asyncio.Event,
+) -> None:
     await start.wait()
     await asyncio.sleep(random.uniform(0, think))  # people do not all click in the same millisecond
     began = time.perf_counter()
@@ -188,13 +204,21 @@ async def person(base: str, database_url: str, candidate_id: int, think: float, 
     if not first.signed_in:
         errors.append("not signed in after /session/start")
         return
-    plan = [("my tasks", "my_tasks", "", None), ("candidates", "candidates", "", None),
-            ("search", "candidates", "", "王"), ("candidate", "candidates", f"id={candidate_id}", None),
-            ("follow-up", "follow_up", "", None)]
+    plan = [
+        ("my tasks", "my_tasks", "", None),
+        ("candidates", "candidates", "", None),
+        ("search", "candidates", "", "王"),
+        ("candidate", "candidates", f"id={candidate_id}", None),
+        ("follow-up", "follow_up", "", None),
+    ]
     from services.platform.i18n import t
 
-    titles = {"my tasks": t("nav.my_tasks", "zh"), "candidates": t("nav.candidates", "zh"),
-              "search": t("nav.candidates", "zh"), "follow-up": t("nav.follow_up", "zh")}
+    titles = {
+        "my tasks": t("nav.my_tasks", "zh"),
+        "candidates": t("nav.candidates", "zh"),
+        "search": t("nav.candidates", "zh"),
+        "follow-up": t("nav.follow_up", "zh"),
+    }
     search_id = ""
     for step, page, query, typed in plan:
         await asyncio.sleep(think)
@@ -214,6 +238,7 @@ async def person(base: str, database_url: str, candidate_id: int, think: float, 
 
 
 # --- the servers --------------------------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     import socket
@@ -250,18 +275,40 @@ class Deployment:
         from deploy.nginx import render_site, standalone_config
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-        env.update(FOLLOWUP_DATABASE_URL=database_url, FOLLOWUP_SECRET_KEY=SECRET, FOLLOWUP_EMBEDDED_WORKER="0",
-                   FOLLOWUP_SECRETS_FILE=str(workdir / "none.toml"),
-                   STREAMLIT_SERVER_COOKIE_SECRET="bench-load-cookie-secret-0123456789")
+        env.update(
+            FOLLOWUP_DATABASE_URL=database_url,
+            FOLLOWUP_SECRET_KEY=SECRET,
+            FOLLOWUP_EMBEDDED_WORKER="0",
+            FOLLOWUP_SECRETS_FILE=str(workdir / "none.toml"),
+            STREAMLIT_SERVER_COOKIE_SECRET="bench-load-cookie-secret-0123456789",
+        )
         self.servers: list[tuple[subprocess.Popen, str]] = []
         for n in range(count):
             port = _free_port()
             log = (workdir / f"app{n + 1}.log").open("w")
             proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-                 "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                 "--server.fileWatcherType", "none"], cwd=ROOT, env=env | {"FOLLOWUP_SERVER_NAME": f"app{n + 1}"},
-                stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.port",
+                    str(port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.headless",
+                    "true",
+                    "--browser.gatherUsageStats",
+                    "false",
+                    "--server.fileWatcherType",
+                    "none",
+                ],
+                cwd=ROOT,
+                env=env | {"FOLLOWUP_SERVER_NAME": f"app{n + 1}"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             self.servers.append((proc, f"127.0.0.1:{port}"))
         prefix = workdir / f"nginx{count}"
         prefix.mkdir(exist_ok=True)
@@ -269,8 +316,9 @@ class Deployment:
         site = render_site([address for _, address in self.servers], listen=f"127.0.0.1:{self.port}")
         (prefix / "nginx.conf").write_text(standalone_config(site, prefix))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.nginx = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                                       str(prefix / "logs" / "error.log")])
+        self.nginx = subprocess.Popen(
+            [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")]
+        )
         for _, address in self.servers:
             _wait_healthy(f"http://{address}")
         _wait_healthy(self.url)
@@ -294,6 +342,7 @@ class Deployment:
 
 # --- the measurement ----------------------------------------------------------------------------------------------
 
+
 def _p(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -301,14 +350,17 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def _round(base: str, database_url: str, sessions: int, candidate_id: int,
-                 think: float) -> tuple[dict[str, list[float]], list[str], list[Session]]:
+async def _round(
+    base: str, database_url: str, sessions: int, candidate_id: int, think: float
+) -> tuple[dict[str, list[float]], list[str], list[Session]]:
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     holding: list[Session] = []
     start = asyncio.Event()
-    tasks = [asyncio.create_task(person(base, database_url, candidate_id, think, timings, errors, holding, start))
-             for _ in range(sessions)]
+    tasks = [
+        asyncio.create_task(person(base, database_url, candidate_id, think, timings, errors, holding, start))
+        for _ in range(sessions)
+    ]
     start.set()
     for outcome in await asyncio.gather(*tasks, return_exceptions=True):
         if isinstance(outcome, BaseException):
@@ -316,8 +368,9 @@ async def _round(base: str, database_url: str, sessions: int, candidate_id: int,
     return timings, errors, holding
 
 
-def measure(deployment: Deployment, database_url: str, sessions: int, candidate_id: int, think: float,
-            base: str | None = None) -> tuple[dict[str, list[float]], list[str], int, float]:
+def measure(
+    deployment: Deployment, database_url: str, sessions: int, candidate_id: int, think: float, base: str | None = None
+) -> tuple[dict[str, list[float]], list[str], int, float]:
     """One round of `sessions` people at once (through nginx, or straight to `base`); returns the timings, the
     errors, the servers' RSS in KiB while every session of the round is still open, and the round's seconds."""
 
@@ -358,8 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     count, first = _candidates(args.database)
     if count == 0 and args.seed:
         print(f"seeding {args.seed} demo candidates (minutes) …", flush=True)
-        subprocess.run([sys.executable, "manage.py", "seed-demo", "--candidates", str(args.seed)], cwd=ROOT,
-                       env=os.environ | {"FOLLOWUP_DATABASE_URL": args.database}, check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "seed-demo", "--candidates", str(args.seed)],
+            cwd=ROOT,
+            env=os.environ | {"FOLLOWUP_DATABASE_URL": args.database},
+            check=True,
+        )
         count, first = _candidates(args.database)
     if count == 0:
         print("the database holds no candidate: pass --seed 100000", file=sys.stderr)
@@ -374,18 +431,24 @@ def main(argv: list[str] | None = None) -> int:
                     measure(deployment, args.database, 2, first, 0.0, base=f"http://{address}")
                 time.sleep(2)
                 baseline = deployment.rss_kib()
-                print(f"{servers} server(s): {baseline / 1024 / servers:.0f} MiB RSS per app server after warming up",
-                      flush=True)
+                print(
+                    f"{servers} server(s): {baseline / 1024 / servers:.0f} MiB RSS per app server after warming up",
+                    flush=True,
+                )
                 for sessions in [int(n) for n in args.sessions.split(",")]:
                     timings, errors, rss, wall = measure(deployment, args.database, sessions, first, args.think)
                     kib = (rss - baseline) / sessions  # an upper bound: it includes what the allocator keeps
                     worst = max((_p(timings[s], 0.95) for s in STEPS), default=float("inf"))
-                    row = "  ".join(f"{s} {_p(timings[s], 0.5) * 1000:5.0f}/{_p(timings[s], 0.95) * 1000:5.0f}"
-                                    for s in STEPS)
+                    row = "  ".join(
+                        f"{s} {_p(timings[s], 0.5) * 1000:5.0f}/{_p(timings[s], 0.95) * 1000:5.0f}" for s in STEPS
+                    )
                     runs = sum(len(v) for v in timings.values())
-                    print(f"{servers} server(s) {sessions:3d} sessions  p50/p95 ms: {row}  "
-                          f"memory/session {kib / 1024:.1f} MiB  {runs / wall:.1f} runs/s  errors {len(errors)}  "
-                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+                    print(
+                        f"{servers} server(s) {sessions:3d} sessions  p50/p95 ms: {row}  "
+                        f"memory/session {kib / 1024:.1f} MiB  {runs / wall:.1f} runs/s  errors {len(errors)}  "
+                        f"load {os.getloadavg()[0]:.1f}",
+                        flush=True,
+                    )
                     for error in sorted(set(errors))[:5]:
                         print(f"    error: {error}")
                     if worst < TARGET_SECONDS and not errors and len(timings["follow-up"]) == sessions:
@@ -395,8 +458,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 deployment.close()
     for servers in [int(s) for s in args.servers.split(",")]:
-        print(f"largest N with p95 < {TARGET_SECONDS:.0f} s in every step: {best.get(servers, 0)} on {servers} "
-              "server(s) (load is the machine's 1-minute load average: other work on it counts too)")
+        print(
+            f"largest N with p95 < {TARGET_SECONDS:.0f} s in every step: {best.get(servers, 0)} on {servers} "
+            "server(s) (load is the machine's 1-minute load average: other work on it counts too)"
+        )
     return 0
 
 

@@ -53,21 +53,31 @@ def free_port() -> int:
 
 
 def configure(port: int, batch_size: int) -> services.platform.config.Settings:
-    os.environ.update({
-        "FOLLOWUP_SMTP_HOST": "127.0.0.1", "FOLLOWUP_SMTP_PORT": str(port), "FOLLOWUP_SMTP_SECURITY": "none",
-        "FOLLOWUP_SMTP_USER": "", "FOLLOWUP_MAIL_FROM": "noreply@followup.example.com",
-        "FOLLOWUP_MAIL_BATCH_SIZE": str(batch_size),
-        # A throw-away key, so the bench never writes data/secret_key.
-        "FOLLOWUP_SECRET_KEY": os.environ.get("FOLLOWUP_SECRET_KEY") or secrets.token_urlsafe(32),
-    })
+    os.environ.update(
+        {
+            "FOLLOWUP_SMTP_HOST": "127.0.0.1",
+            "FOLLOWUP_SMTP_PORT": str(port),
+            "FOLLOWUP_SMTP_SECURITY": "none",
+            "FOLLOWUP_SMTP_USER": "",
+            "FOLLOWUP_MAIL_FROM": "noreply@followup.example.com",
+            "FOLLOWUP_MAIL_BATCH_SIZE": str(batch_size),
+            # A throw-away key, so the bench never writes data/secret_key.
+            "FOLLOWUP_SECRET_KEY": os.environ.get("FOLLOWUP_SECRET_KEY") or secrets.token_urlsafe(32),
+        }
+    )
     services.platform.config.get_settings.cache_clear()
     return services.platform.config.get_settings()
 
 
 def sample(n: int) -> tuple[str, str, str]:
-    item = {"title_zh": f"候选人{n:04d} · 高级后端工程师：已 7 天没有进展", "title_en": "", "detail_en": "",
-            "detail_zh": "该应聘自 2026-03-02 17:00 起一直处于同一阶段。请联系候选人或做出决定。",
-            "link": f"http://localhost:8501/candidates?id={n}", "due": ""}
+    item = {
+        "title_zh": f"候选人{n:04d} · 高级后端工程师：已 7 天没有进展",
+        "title_en": "",
+        "detail_en": "",
+        "detail_zh": "该应聘自 2026-03-02 17:00 起一直处于同一阶段。请联系候选人或做出决定。",
+        "link": f"http://localhost:8501/candidates?id={n}",
+        "due": "",
+    }
     rendered = render("reminder", "zh", recipient_name="王芳", item=item)
     return rendered.subject, rendered.html, rendered.text
 
@@ -80,8 +90,14 @@ def bench_worker(messages: int, settings: services.platform.config.Settings, cou
         with Session(engine) as session:
             for n in range(messages):
                 subject, html, text = sample(n)
-                queue_mail(session=session, to=f"recruiter{n % 50}@example.com", subject=subject, html=html,
-                           text=text, key=f"bench:{n}")
+                queue_mail(
+                    session=session,
+                    to=f"recruiter{n % 50}@example.com",
+                    subject=subject,
+                    html=html,
+                    text=text,
+                    key=f"bench:{n}",
+                )
             session.commit()
         counter.count = 0
         started = time.perf_counter()
@@ -94,14 +110,21 @@ def bench_worker(messages: int, settings: services.platform.config.Settings, cou
     return seconds
 
 
-def bench_naive(messages: int, settings: services.platform.config.Settings, counter: Counter, *,
-                prettify: bool) -> float:
+def bench_naive(
+    messages: int, settings: services.platform.config.Settings, counter: Counter, *, prettify: bool
+) -> float:
     prepared = [sample(n) for n in range(messages)]
     counter.count = 0
     started = time.perf_counter()
     for n, (subject, html, _text) in enumerate(prepared):
-        with yagmail.SMTP(user=settings.mail_from, host=settings.smtp_host, port=settings.smtp_port,
-                          smtp_ssl=False, smtp_starttls=False, smtp_skip_login=True) as client:
+        with yagmail.SMTP(
+            user=settings.mail_from,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            smtp_ssl=False,
+            smtp_starttls=False,
+            smtp_skip_login=True,
+        ) as client:
             client.send(to=f"recruiter{n % 50}@example.com", subject=subject, contents=html, prettify_html=prettify)
     seconds = time.perf_counter() - started
     if counter.count != messages:
@@ -132,10 +155,14 @@ def main() -> None:
     finally:
         controller.stop()
 
-    rate = {name: args.messages / seconds for name, seconds in
-            (("worker", worker), ("naive", naive), ("naive_plain", naive_plain))}
-    print(f"{args.messages} messages into aiosmtpd on 127.0.0.1:{port} (SQLite outbox, batch {args.batch_size}, "
-          f"best of {args.repeat})")
+    rate = {
+        name: args.messages / seconds
+        for name, seconds in (("worker", worker), ("naive", naive), ("naive_plain", naive_plain))
+    }
+    print(
+        f"{args.messages} messages into aiosmtpd on 127.0.0.1:{port} (SQLite outbox, batch {args.batch_size}, "
+        f"best of {args.repeat})"
+    )
     print(f"  worker: send_due in a loop                   {worker:6.2f} s  {rate['worker']:6.0f} msg/s")
     print(f"  naive: yagmail.SMTP(...).send(...) each      {naive:6.2f} s  {rate['naive']:6.0f} msg/s")
     print(f"  naive, its HTML prettifying off (best case)  {naive_plain:6.2f} s  {rate['naive_plain']:6.0f} msg/s")

@@ -151,8 +151,9 @@ def postgres_database(url: str, size: int, seed: int = SEED, copy: bool = False)
     target = make_url(url).set(database=name).render_as_string(hide_password=False)
     try:
         with admin.connect() as conn:
-            comment = conn.execute(text("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                                        "WHERE datname = :n"), {"n": name}).scalar()
+            comment = conn.execute(
+                text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
             if not comment:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -211,24 +212,41 @@ def pick_sample(engine: Engine) -> Sample:
         manager, recruiter = people["manager@example.com"].id, people["recruiter@example.com"].id
         interviewer = people["interviewer@example.com"].id
         job_id = one("SELECT min(id) FROM job WHERE hiring_manager_id = :m AND status = 'open'", m=manager)
-        app = session.execute(text(  # type: ignore[call-overload]
-            "SELECT a.id, a.candidate_id FROM application a JOIN candidate c ON c.id = a.candidate_id "
-            "WHERE a.job_id = :j AND c.owner_id = :r AND a.stage IN ('interviewing', 'decision_pending', 'offer') "
-            "ORDER BY a.id DESC LIMIT 1"), {"j": job_id, "r": recruiter}).first() or (0, 0)
+        app = session.execute(
+            text(  # type: ignore[call-overload]
+                "SELECT a.id, a.candidate_id FROM application a JOIN candidate c ON c.id = a.candidate_id "
+                "WHERE a.job_id = :j AND c.owner_id = :r AND a.stage IN ('interviewing', 'decision_pending', 'offer') "
+                "ORDER BY a.id DESC LIMIT 1"
+            ),
+            {"j": job_id, "r": recruiter},
+        ).first() or (0, 0)
         return Sample(
-            users={email: people[email] for email in ROLES}, job_id=job_id, owner_id=recruiter,
-            candidate_id=one("SELECT max(a.candidate_id) FROM application a JOIN candidate c ON c.id = a.candidate_id "
-                             "WHERE a.job_id = :j AND c.owner_id = :r AND "
-                             "(SELECT count(*) FROM application b WHERE b.candidate_id = a.candidate_id) > 1",
-                             j=job_id, r=recruiter),
-            application_id=app[0], app_candidate_id=app[1],
+            users={email: people[email] for email in ROLES},
+            job_id=job_id,
+            owner_id=recruiter,
+            candidate_id=one(
+                "SELECT max(a.candidate_id) FROM application a JOIN candidate c ON c.id = a.candidate_id "
+                "WHERE a.job_id = :j AND c.owner_id = :r AND "
+                "(SELECT count(*) FROM application b WHERE b.candidate_id = a.candidate_id) > 1",
+                j=job_id,
+                r=recruiter,
+            ),
+            application_id=app[0],
+            app_candidate_id=app[1],
             pool_candidate_id=one("SELECT max(candidate_id) FROM poolentry"),
-            interview_id=one("SELECT max(i.id) FROM interview i JOIN interviewpanelist p ON p.interview_id = i.id "
-                             "WHERE p.user_id = :u AND i.status = 'scheduled' AND i.ends_at < :now",
-                             u=interviewer, now=utcnow()),
-            debrief_id=one("SELECT max(s.application_id) FROM scorecard s JOIN application a "
-                           "ON a.id = s.application_id WHERE a.job_id = :j AND s.status = 'submitted' "
-                           "AND s.interviewer_id = :u", j=job_id, u=interviewer),
+            interview_id=one(
+                "SELECT max(i.id) FROM interview i JOIN interviewpanelist p ON p.interview_id = i.id "
+                "WHERE p.user_id = :u AND i.status = 'scheduled' AND i.ends_at < :now",
+                u=interviewer,
+                now=utcnow(),
+            ),
+            debrief_id=one(
+                "SELECT max(s.application_id) FROM scorecard s JOIN application a "
+                "ON a.id = s.application_id WHERE a.job_id = :j AND s.status = 'submitted' "
+                "AND s.interviewer_id = :u",
+                j=job_id,
+                u=interviewer,
+            ),
             message_id=one("SELECT max(id) FROM outboxmessage"),
             round_id=one("SELECT min(id) FROM interviewround"),
         )
@@ -249,26 +267,47 @@ class Case:
 def _search(**filters: Any) -> Callable[[Sample, User], list[Call]]:
     def calls(s: Sample, _user: User) -> list[Call]:
         values = {k: (v(s) if callable(v) else v) for k, v in filters.items()}
-        return [(users.list_users, {"role": Role.recruiter, "active_only": True}),
-                (candidates.filter_jobs, {}),
-                (candidates.search_candidates, {"page": 1, "page_size": 25, "q": "", "job_id": None, "stage": None,
-                                                "owner_id": None, "source": None, "tag": None} | values)]
+        return [
+            (users.list_users, {"role": Role.recruiter, "active_only": True}),
+            (candidates.filter_jobs, {}),
+            (
+                candidates.search_candidates,
+                {
+                    "page": 1,
+                    "page_size": 25,
+                    "q": "",
+                    "job_id": None,
+                    "stage": None,
+                    "owner_id": None,
+                    "source": None,
+                    "tag": None,
+                }
+                | values,
+            ),
+        ]
+
     return calls
 
 
 def _board(owner: bool = False) -> Callable[[Sample, User], list[Call]]:
     def calls(s: Sample, _user: User) -> list[Call]:
         owner_id = s.owner_id if owner else None
-        return [(users.list_users, {"role": Role.recruiter, "active_only": True}),
-                (followup.follow_up_board, {"now": utcnow(), "owner_id": owner_id, "offset": 0}),
-                (followup.survey_summary, {"by": "job"}), (followup.survey_overall, {})]
+        return [
+            (users.list_users, {"role": Role.recruiter, "active_only": True}),
+            (followup.follow_up_board, {"now": utcnow(), "owner_id": owner_id, "offset": 0}),
+            (followup.survey_summary, {"by": "job"}),
+            (followup.survey_overall, {}),
+        ]
+
     return calls
 
 
 def _without_actor(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A service that takes no actor (the page has checked the role), called like the others."""
+
     def call(*, session: Session, actor: User, **kwargs: Any) -> Any:  # the common signature
         return fn(session=session, **kwargs)
+
     return call
 
 
@@ -276,11 +315,15 @@ def _interviews(s: Sample, user: User) -> list[Call]:
     found: list[Call] = [(evaluation.my_interviews, {})]
     if user.has_role(Role.admin, Role.recruiter):  # the planning tab renders too
         today = utcnow().astimezone(get_settings().tz).date()
-        monday = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time(),
-                                  tzinfo=get_settings().tz)
-        found += [(users.list_users, {"active_only": True}), (evaluation.list_rounds, {}),
-                  (evaluation.schedulable_applications, {}),
-                  (evaluation.list_interviews, {"start": monday, "end": monday + timedelta(days=7)})]
+        monday = datetime.combine(
+            today - timedelta(days=today.weekday()), datetime.min.time(), tzinfo=get_settings().tz
+        )
+        found += [
+            (users.list_users, {"active_only": True}),
+            (evaluation.list_rounds, {}),
+            (evaluation.schedulable_applications, {}),
+            (evaluation.list_interviews, {"start": monday, "end": monday + timedelta(days=7)}),
+        ]
     return found
 
 
@@ -289,14 +332,24 @@ CASES: list[Case] = [
     Case("my_tasks", "", lambda s, u: [(tasks.my_tasks, {"now": utcnow()})]),
     Case("interviews", "", _interviews),
     Case("follow_up", "", _board(), raw=lambda s, u: board_sql(owner_id=None)),
-    Case("follow_up", "owner=recruiter@", _board(owner=True), roles=("admin@example.com",),
-         raw=lambda s, u: board_sql(owner_id=s.owner_id)),
-    Case("follow_up", "open a row", lambda s, u: [
-        (followup.list_contacts, {"candidate_id": s.app_candidate_id}),
-        (followup.latest_intent, {"application_id": s.application_id}),
-        (followup.intent_history, {"application_id": s.application_id}),
-        (followup.drafts_for_application, {"application_id": s.application_id}),
-        (followup.pool_entry, {"candidate_id": s.app_candidate_id})]),
+    Case(
+        "follow_up",
+        "owner=recruiter@",
+        _board(owner=True),
+        roles=("admin@example.com",),
+        raw=lambda s, u: board_sql(owner_id=s.owner_id),
+    ),
+    Case(
+        "follow_up",
+        "open a row",
+        lambda s, u: [
+            (followup.list_contacts, {"candidate_id": s.app_candidate_id}),
+            (followup.latest_intent, {"application_id": s.application_id}),
+            (followup.intent_history, {"application_id": s.application_id}),
+            (followup.drafts_for_application, {"application_id": s.application_id}),
+            (followup.pool_entry, {"candidate_id": s.app_candidate_id}),
+        ],
+    ),
     Case("candidates", "no filter", _search(), raw=lambda s, u: search_sql(u)),
     *STAGE_CASES[:2],
     Case("candidates", "stage=offer", _search(stage=Stage.offer), raw=lambda s, u: search_sql(u, stage="offer")),
@@ -305,28 +358,56 @@ CASES: list[Case] = [
     Case("candidates", "job+stage=interviewing", _search(job_id=lambda s: s.job_id, stage=Stage.interviewing)),
     Case("candidates", "word '王'", _search(q="王"), raw=lambda s, u: search_sql(u, q="王")),
     Case("candidates", "word 'emma'", _search(q="emma")),
-    Case("candidates", "owner=recruiter@", _search(owner_id=lambda s: s.owner_id),
-         raw=lambda s, u: search_sql(u, owner_id=s.owner_id)),
+    Case(
+        "candidates",
+        "owner=recruiter@",
+        _search(owner_id=lambda s: s.owner_id),
+        raw=lambda s, u: search_sql(u, owner_id=s.owner_id),
+    ),
     Case("candidates", "tag python+source", _search(tag="python", source="referral")),
-    Case("candidates", "open a candidate", lambda s, u: [
-        (candidates.get_candidate_detail, {"candidate_id": s.candidate_id})]),
-    Case("jobs", "status=open", lambda s, u: [(users.list_users, {"role": Role.hiring_manager, "active_only": True}),
-                                              (jobs.list_jobs, {"status": "open"})]),
-    Case("talent_pool", "", lambda s, u: [
-        (followup.job_families, {}), (followup.count_pool, {"q": "", "tag": "", "job_family": ""}),
-        (followup.search_pool, {"q": "", "tag": "", "job_family": "", "offset": 0, "limit": 200}),
-        (followup.poolable_candidates, {"q": ""})]),
+    Case(
+        "candidates",
+        "open a candidate",
+        lambda s, u: [(candidates.get_candidate_detail, {"candidate_id": s.candidate_id})],
+    ),
+    Case(
+        "jobs",
+        "status=open",
+        lambda s, u: [
+            (users.list_users, {"role": Role.hiring_manager, "active_only": True}),
+            (jobs.list_jobs, {"status": "open"}),
+        ],
+    ),
+    Case(
+        "talent_pool",
+        "",
+        lambda s, u: [
+            (followup.job_families, {}),
+            (followup.count_pool, {"q": "", "tag": "", "job_family": ""}),
+            (followup.search_pool, {"q": "", "tag": "", "job_family": "", "offset": 0, "limit": 200}),
+            (followup.poolable_candidates, {"q": ""}),
+        ],
+    ),
     Case("talent_pool", "open a row", lambda s, u: [(followup.pool_drafts, {"candidate_id": s.pool_candidate_id})]),
-    Case("outbox", "", lambda s, u: [(mail.drafts_waiting_for, {}),
-                                     (mail.list_outbox, {"status": None, "page": 1})]),
+    Case("outbox", "", lambda s, u: [(mail.drafts_waiting_for, {}), (mail.list_outbox, {"status": None, "page": 1})]),
     Case("outbox", "open a message", lambda s, u: [(mail.get_message, {"message_id": s.message_id})]),
-    Case("scorecard", "", lambda s, u: [(evaluation.open_scorecard, {"interview_id": s.interview_id})],
-         roles=("interviewer@example.com",)),
+    Case(
+        "scorecard",
+        "",
+        lambda s, u: [(evaluation.open_scorecard, {"interview_id": s.interview_id})],
+        roles=("interviewer@example.com",),
+    ),
     Case("debrief", "", lambda s, u: [(evaluation.debrief, {"application_id": s.debrief_id})]),
     Case("users", "", lambda s, u: [(users.list_users, {})]),
-    Case("rounds", "", lambda s, u: [
-        (jobs.list_jobs, {}), (evaluation.list_rounds, {}),
-        (_without_actor(evaluation.criteria_for), {"round_id": s.round_id, "job_id": None})]),
+    Case(
+        "rounds",
+        "",
+        lambda s, u: [
+            (jobs.list_jobs, {}),
+            (evaluation.list_rounds, {}),
+            (_without_actor(evaluation.criteria_for), {"round_id": s.round_id, "job_id": None}),
+        ],
+    ),
 ]
 
 
@@ -368,8 +449,9 @@ def board_sql(owner_id: int | None) -> tuple[str, dict[str, Any]]:
     return sql, {"now": utcnow(), "limit": followup.BOARD_PAGE} | ({"owner": owner_id} if owner_id else {})
 
 
-def search_sql(user: User, *, q: str = "", stage: str | None = None, job_id: int | None = None,
-               owner_id: int | None = None) -> tuple[str, dict[str, Any]]:
+def search_sql(
+    user: User, *, q: str = "", stage: str | None = None, job_id: int | None = None, owner_id: int | None = None
+) -> tuple[str, dict[str, Any]]:
     """The ids of the first 1,001 matching candidates (count and first page of 25), newest first, for a
     recruiter or an admin (who see every candidate); the page's rows are then read by `search_rows`."""
     assert user.has_role(Role.admin, Role.recruiter), "the hand-written search is an unscoped one"
@@ -395,12 +477,18 @@ def run_raw(session: Session, page: str, sql: str, params: dict[str, Any]) -> li
         ids = [r[0] for r in rows][:25]
         if ids:
             marks = ", ".join(str(int(i)) for i in ids)
-            session.execute(text(  # type: ignore[call-overload]
-                f'SELECT c.*, u.name FROM candidate c LEFT JOIN "user" u ON u.id = c.owner_id WHERE c.id IN ({marks})'
-            )).all()
-            session.execute(text(  # type: ignore[call-overload]
-                "SELECT a.candidate_id, a.stage, j.title FROM application a JOIN job j ON j.id = a.job_id "
-                f"WHERE a.candidate_id IN ({marks}) ORDER BY a.stage_changed_at DESC")).all()
+            session.execute(
+                text(  # type: ignore[call-overload]
+                    'SELECT c.*, u.name FROM candidate c LEFT JOIN "user" u ON u.id = c.owner_id '
+                    f"WHERE c.id IN ({marks})"
+                )
+            ).all()
+            session.execute(
+                text(  # type: ignore[call-overload]
+                    "SELECT a.candidate_id, a.stage, j.title FROM application a JOIN job j ON j.id = a.job_id "
+                    f"WHERE a.candidate_id IN ({marks}) ORDER BY a.stage_changed_at DESC"
+                )
+            ).all()
         return ids
     return [r[0] for r in rows]
 
@@ -466,10 +554,14 @@ def run(label: str, engine: Engine, seeded_at: datetime, size: int, repeat: int,
     try:
         sample = pick_sample(engine)
         counter = StatementCounter(engine)
-        print(f"\n{label}: {size:,} candidates — median and p95 of the render's services, SQL statements, "
-              f"ratio to hand-written SQL ('!' over {TARGET_MS:.0f} ms)")
-        print(f"  {'page':12} {'filter':26} {'role':12} {'median ms':>9} {'p95 ms':>8} {'SQL':>4} {'raw ms':>7} "
-              f"{'ratio':>6}")
+        print(
+            f"\n{label}: {size:,} candidates — median and p95 of the render's services, SQL statements, "
+            f"ratio to hand-written SQL ('!' over {TARGET_MS:.0f} ms)"
+        )
+        print(
+            f"  {'page':12} {'filter':26} {'role':12} {'median ms':>9} {'p95 ms':>8} {'SQL':>4} {'raw ms':>7} "
+            f"{'ratio':>6}"
+        )
         worst: list[tuple[float, str]] = []
         for case in CASES:
             if pages and case.page not in pages:
@@ -482,8 +574,9 @@ def run(label: str, engine: Engine, seeded_at: datetime, size: int, repeat: int,
                 name = email.split("@")[0]
                 try:
                     before = counter.count
-                    median, p95, results, runs = measure(lambda calls=calls, user=user: render(engine, calls, user),
-                                                         repeat)
+                    median, p95, results, runs = measure(
+                        lambda calls=calls, user=user: render(engine, calls, user), repeat
+                    )
                     statements = (counter.count - before) // runs
                 except DomainError as exc:
                     print(f"  {case.page:12} {case.label:26} {name:12} refused ({type(exc).__name__})")
@@ -499,13 +592,18 @@ def run(label: str, engine: Engine, seeded_at: datetime, size: int, repeat: int,
                 if case.raw is not None and user.has_role(Role.admin, Role.recruiter):
                     raw_ms, ratio = compare(engine, case, sample, user, calls, results, repeat)
                 mark = "!" if median > TARGET_MS else " "
-                print(f"{mark} {case.page:12} {case.label:26} {name:12} {median:9.1f} {p95:8.1f} {statements:4d} "
-                      f"{raw_ms:>7} {ratio:>6}", flush=True)
+                print(
+                    f"{mark} {case.page:12} {case.label:26} {name:12} {median:9.1f} {p95:8.1f} {statements:4d} "
+                    f"{raw_ms:>7} {ratio:>6}",
+                    flush=True,
+                )
                 worst.append((median, f"{case.page} {case.label} as {name}"))
         counter.stop()
         slowest = max(worst, default=(0.0, "nothing"))
-        print(f"  slowest: {slowest[1]}, {slowest[0]:.1f} ms "
-              f"({'meets' if slowest[0] <= TARGET_MS else 'MISSES'} the {TARGET_MS:.0f} ms target)")
+        print(
+            f"  slowest: {slowest[1]}, {slowest[0]:.1f} ms "
+            f"({'meets' if slowest[0] <= TARGET_MS else 'MISSES'} the {TARGET_MS:.0f} ms target)"
+        )
     finally:
         clock.freeze(None)
 
@@ -513,8 +611,9 @@ def run(label: str, engine: Engine, seeded_at: datetime, size: int, repeat: int,
 COMPARED = (followup.follow_up_board, candidates.search_candidates)  # what the hand-written queries replace
 
 
-def compare(engine: Engine, case: Case, sample: Sample, user: User, calls: list[Call], results: list[Any],
-            repeat: int) -> tuple[str, str]:
+def compare(
+    engine: Engine, case: Case, sample: Sample, user: User, calls: list[Call], results: list[Any], repeat: int
+) -> tuple[str, str]:
     """The hand-written query's median (ms) and the service's time as a multiple of it, both timed here; the
     ratio is marked '≠' if the query's rows are not the service's."""
     assert case.raw is not None
@@ -533,7 +632,7 @@ def compare(engine: Engine, case: Case, sample: Sample, user: User, calls: list[
 
     try:
         raw_median, _, ids, _ = measure(raw, repeat)
-        service_median, _, _, _ = measure(lambda: render(engine, calls[index:index + 1], user), repeat)
+        service_median, _, _, _ = measure(lambda: render(engine, calls[index : index + 1], user), repeat)
     except DBAPIError as exc:
         if not stopped(exc):
             raise
@@ -555,23 +654,35 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL; each size gets a database beside it")
     parser.add_argument("--pages", default="", help="comma-separated page names (default: every page)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--app-statistics", action="store_true",
-                        help="first refresh the planner statistics as the app's worker does (services.platform.db."
-                             "refresh_statistics) — a database the app has been running on; by default none")
-    parser.add_argument("--limit", type=float, default=LIMIT["seconds"],
-                        help="seconds after which a render is stopped and reported as such")
+    parser.add_argument(
+        "--app-statistics",
+        action="store_true",
+        help="first refresh the planner statistics as the app's worker does (services.platform.db."
+        "refresh_statistics) — a database the app has been running on; by default none",
+    )
+    parser.add_argument(
+        "--limit",
+        type=float,
+        default=LIMIT["seconds"],
+        help="seconds after which a render is stopped and reported as such",
+    )
     args = parser.parse_args()
     LIMIT["seconds"] = args.limit
     pages = {p.strip() for p in args.pages.split(",") if p.strip()} or None
     for size in (int(s) for s in args.sizes.split(",")):
         if not args.no_sqlite:
             with sqlite_database(size, copy=args.app_statistics) as (engine, seeded_at):
-                run("SQLite" + statistics_of(engine, args.app_statistics), engine, seeded_at, size, args.repeat,
-                    pages)
+                run("SQLite" + statistics_of(engine, args.app_statistics), engine, seeded_at, size, args.repeat, pages)
         if args.postgres:
             with postgres_database(args.postgres, size, copy=args.app_statistics) as (engine, seeded_at):
-                run("PostgreSQL" + statistics_of(engine, args.app_statistics), engine, seeded_at, size,
-                    args.repeat, pages)
+                run(
+                    "PostgreSQL" + statistics_of(engine, args.app_statistics),
+                    engine,
+                    seeded_at,
+                    size,
+                    args.repeat,
+                    pages,
+                )
 
 
 def statistics_of(engine: Engine, refresh: bool) -> str:

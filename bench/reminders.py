@@ -101,19 +101,29 @@ def measure(engine: Engine, now: datetime, run: Pass, repeat: int, worker: bool)
         started = time.perf_counter()
         run(engine=engine, now=now + timedelta(minutes=repeat + i + 1), settings=settings)
         full.append(time.perf_counter() - started)
-    return {"first_s": first, "first_statements": first_statements[0], "raised": sum(raised.values()),
-            "catch_up_s": catch_up, "caught_up": caught,
-            "steady_ms": statistics.median(steady) * 1000, "steady_worst_ms": max(steady) * 1000,
-            "steady_statements": statements, "steady_raised": later,
-            "full_ms": statistics.median(full) * 1000 if full else 0.0}
+    return {
+        "first_s": first,
+        "first_statements": first_statements[0],
+        "raised": sum(raised.values()),
+        "catch_up_s": catch_up,
+        "caught_up": caught,
+        "steady_ms": statistics.median(steady) * 1000,
+        "steady_worst_ms": max(steady) * 1000,
+        "steady_statements": statements,
+        "steady_raised": later,
+        "full_ms": statistics.median(full) * 1000 if full else 0.0,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=100_000)
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="any database on the server: the bench creates its own beside it")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="any database on the server: the bench creates its own beside it",
+    )
     parser.add_argument("--repeat", type=int, default=7, help="steady-state passes (the engine before: 3)")
     parser.add_argument("--no-before", action="store_true", help="skip the engine before issue 9 (slow)")
     args = parser.parse_args()
@@ -125,15 +135,21 @@ def main() -> None:
             repeat = args.repeat if name == "now" else min(args.repeat, 3)
             with fresh_copy(database, args.candidates, args.pg_url) as (engine, seeded_at):
                 figures = measure(engine, seeded_at, run, repeat, name == "now")
-            print(f"  {name:6} first pass {figures['first_s']:6.2f} s  {figures['first_statements']:6} statements "
-                  f"{figures['raised']:6} reminders | the rest of its backlog {figures['catch_up_s']:.2f} s, "
-                  f"{figures['caught_up']} reminders | steady {figures['steady_ms']:7.1f} ms (worst "
-                  f"{figures['steady_worst_ms']:.1f}) {figures['steady_statements']:5} statements, "
-                  f"{figures['steady_raised']} reminders in {repeat} passes", flush=True)
+            print(
+                f"  {name:6} first pass {figures['first_s']:6.2f} s  {figures['first_statements']:6} statements "
+                f"{figures['raised']:6} reminders | the rest of its backlog {figures['catch_up_s']:.2f} s, "
+                f"{figures['caught_up']} reminders | steady {figures['steady_ms']:7.1f} ms (worst "
+                f"{figures['steady_worst_ms']:.1f}) {figures['steady_statements']:5} statements, "
+                f"{figures['steady_raised']} reminders in {repeat} passes",
+                flush=True,
+            )
             if figures["full_ms"]:
                 per_minute = (figures["steady_ms"] * (FULL_EVERY - 1) + figures["full_ms"]) / FULL_EVERY
-                print(f"  {'':6} a full pass (every {FULL_EVERY} min, nothing new) {figures['full_ms']:.1f} ms; "
-                      f"a worker's average a minute {per_minute:.1f} ms", flush=True)
+                print(
+                    f"  {'':6} a full pass (every {FULL_EVERY} min, nothing new) {figures['full_ms']:.1f} ms; "
+                    f"a worker's average a minute {per_minute:.1f} ms",
+                    flush=True,
+                )
     print("\ntargets at 100k: first pass <= 5 s, steady <= 100 ms")
 
 

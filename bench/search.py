@@ -59,8 +59,10 @@ def run(label: str, engine: Engine, size: int, repeat: int) -> None:
         mark = "!" if median > TARGET_MS else " "
         print(f"{mark} {name:34} {median:10.1f} {p95:8.1f} {statements:4d} {hits:>6}", flush=True)
     counter.stop()
-    print(f"  slowest median: {worst:.1f} ms ({'meets' if worst <= TARGET_MS else 'MISSES'} the "
-          f"{TARGET_MS:.0f} ms target)")
+    print(
+        f"  slowest median: {worst:.1f} ms ({'meets' if worst <= TARGET_MS else 'MISSES'} the "
+        f"{TARGET_MS:.0f} ms target)"
+    )
 
 
 def main() -> None:

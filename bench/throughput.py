@@ -30,8 +30,14 @@ from pathlib import Path
 from bench.load import SECRET, Session, _cookie_from_start, _free_port, _ticket, _wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [("my_tasks", ""), ("candidates", ""), ("follow_up", ""), ("jobs", ""), ("talent_pool", ""),
-         ("candidates", "id={candidate}")]
+PAGES = [
+    ("my_tasks", ""),
+    ("candidates", ""),
+    ("follow_up", ""),
+    ("jobs", ""),
+    ("talent_pool", ""),
+    ("candidates", "id={candidate}"),
+]
 ACCOUNTS = ["admin@example.com", "recruiter@example.com"]
 
 
@@ -44,9 +50,11 @@ class Figures:
     errors: int
 
     def line(self, label: str) -> str:
-        return (f"{label:34s} {self.runs:5d} runs in {self.seconds:5.1f} s  {self.runs / self.seconds:6.2f} runs/s  "
-                f"CPU {self.cpu:5.1f} s  {self.runs / self.cpu:6.2f} runs/CPU-s  {self.cpu / self.runs * 1000:6.1f} "
-                f"ms CPU/run  RSS {self.rss_mib} MiB  errors {self.errors}")
+        return (
+            f"{label:34s} {self.runs:5d} runs in {self.seconds:5.1f} s  {self.runs / self.seconds:6.2f} runs/s  "
+            f"CPU {self.cpu:5.1f} s  {self.runs / self.cpu:6.2f} runs/CPU-s  {self.cpu / self.runs * 1000:6.1f} "
+            f"ms CPU/run  RSS {self.rss_mib} MiB  errors {self.errors}"
+        )
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -97,11 +105,26 @@ def measure(database_url: str, *, sessions: int, seconds: float, defaults: bool,
     """One server on `database_url`: warmed up for a few seconds, then loaded for `seconds`."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-    env.update(FOLLOWUP_DATABASE_URL=database_url, FOLLOWUP_SECRET_KEY=SECRET, FOLLOWUP_EMBEDDED_WORKER="0",
-               FOLLOWUP_SECRETS_FILE=str(workdir / "none.toml"),
-               STREAMLIT_SERVER_COOKIE_SECRET="bench-throughput-cookie-secret-0123456789")
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+    env.update(
+        FOLLOWUP_DATABASE_URL=database_url,
+        FOLLOWUP_SECRET_KEY=SECRET,
+        FOLLOWUP_EMBEDDED_WORKER="0",
+        FOLLOWUP_SECRETS_FILE=str(workdir / "none.toml"),
+        STREAMLIT_SERVER_COOKIE_SECRET="bench-throughput-cookie-secret-0123456789",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+    ]
     if defaults:
         command += ["--runner.postScriptGC", "true"]
     log = (workdir / f"server-{port}.log").open("w")
@@ -113,8 +136,13 @@ def measure(database_url: str, *, sessions: int, seconds: float, defaults: bool,
         asyncio.run(_load(base, database_url, sessions, min(5.0, seconds), candidate))  # warm-up
         cpu, started = _cpu_seconds(server.pid), time.monotonic()
         runs, errors = asyncio.run(_load(base, database_url, sessions, seconds, candidate))
-        return Figures(runs=runs, seconds=time.monotonic() - started, cpu=_cpu_seconds(server.pid) - cpu,
-                       rss_mib=_rss_mib(server.pid), errors=errors)
+        return Figures(
+            runs=runs,
+            seconds=time.monotonic() - started,
+            cpu=_cpu_seconds(server.pid) - cpu,
+            rss_mib=_rss_mib(server.pid),
+            errors=errors,
+        )
     finally:
         server.terminate()
         server.wait(20)

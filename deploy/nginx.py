@@ -21,9 +21,17 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = "followup.conf.j2"
 
 
-def render_site(servers: list[str], *, listen: str = "80", server_name: str = "_", https: bool = False,
-                http_listen: str = "80", ssl_certificate: str = "", ssl_certificate_key: str = "",
-                fail_timeout: str = "10s") -> str:
+def render_site(
+    servers: list[str],
+    *,
+    listen: str = "80",
+    server_name: str = "_",
+    https: bool = False,
+    http_listen: str = "80",
+    ssl_certificate: str = "",
+    ssl_certificate_key: str = "",
+    fail_timeout: str = "10s",
+) -> str:
     """The site (http-level `map`, `upstream` and `server` blocks) in front of `servers` (host:port each)."""
     if not servers:
         raise ValueError("at least one app server (host:port)")
@@ -31,8 +39,15 @@ def render_site(servers: list[str], *, listen: str = "80", server_name: str = "_
         raise ValueError("HTTPS needs a certificate and its key")
     env = Environment(loader=FileSystemLoader(HERE / "nginx"), undefined=StrictUndefined, keep_trailing_newline=True)
     return env.get_template(TEMPLATE).render(
-        servers=servers, listen=listen, server_name=server_name, https=https, http_listen=http_listen,
-        ssl_certificate=ssl_certificate, ssl_certificate_key=ssl_certificate_key, fail_timeout=fail_timeout)
+        servers=servers,
+        listen=listen,
+        server_name=server_name,
+        https=https,
+        http_listen=http_listen,
+        ssl_certificate=ssl_certificate,
+        ssl_certificate_key=ssl_certificate_key,
+        fail_timeout=fail_timeout,
+    )
 
 
 def standalone_config(site: str, prefix: Path) -> str:
@@ -68,9 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--certificate-key", default="")
     args = parser.parse_args(argv)
     try:
-        sys.stdout.write(render_site(args.server, listen=args.listen or ("443" if args.https else "80"),
-                                     server_name=args.server_name, https=args.https,
-                                     ssl_certificate=args.certificate, ssl_certificate_key=args.certificate_key))
+        sys.stdout.write(
+            render_site(
+                args.server,
+                listen=args.listen or ("443" if args.https else "80"),
+                server_name=args.server_name,
+                https=args.https,
+                ssl_certificate=args.certificate,
+                ssl_certificate_key=args.certificate_key,
+            )
+        )
     except ValueError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2

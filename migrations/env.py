@@ -16,8 +16,13 @@ def _run(connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(727001)"))
     from services.platform.db import include_object
 
-    context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_object=include_object,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -82,8 +82,12 @@ class CandidateUpdate(CandidateCreate):
 class Candidate(CandidateFields, table=True):
     __table_args__ = (
         # The erased (few): lists exclude them with one small set, not a lookup of each row's candidate.
-        Index("ix_candidate_anonymised", "id", sqlite_where=text("anonymised_at IS NOT NULL"),
-              postgresql_where=text("anonymised_at IS NOT NULL")),
+        Index(
+            "ix_candidate_anonymised",
+            "id",
+            sqlite_where=text("anonymised_at IS NOT NULL"),
+            postgresql_where=text("anonymised_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,20 +139,37 @@ class Application(SQLModel, table=True):
         # Open applications by how long they have not moved (My tasks' stale applications, the reminder rule).
         # Each ends with the id, the tie-break of the orders read; on PostgreSQL each carries (INCLUDE) what its
         # readers need besides, so that they read the index alone (migration 0014).
-        Index("ix_application_stage_changed", "stage", "stage_changed_at", "id",
-              postgresql_include=["candidate_id", "owner_id"]),
+        Index(
+            "ix_application_stage_changed",
+            "stage",
+            "stage_changed_at",
+            "id",
+            postgresql_include=["candidate_id", "owner_id"],
+        ),
         # The open applications whose last interview ends (or ended) after a time: the feedback clocks of the
         # last two weeks.
-        Index("ix_application_stage_last_end", "stage", "last_interview_end", "id",
-              postgresql_include=UPCOMING_COLUMNS),
+        Index(
+            "ix_application_stage_last_end", "stage", "last_interview_end", "id", postgresql_include=UPCOMING_COLUMNS
+        ),
         # ... and those whose candidate has not heard from us since it ended: the board's clocks.
-        Index("ix_application_stage_unheard", "stage", "last_end_unheard", "id",
-              postgresql_include=BOARD_COLUMNS),
+        Index("ix_application_stage_unheard", "stage", "last_end_unheard", "id", postgresql_include=BOARD_COLUMNS),
         # The same, of one owner's candidates: a recruiter's board and My tasks read their own range.
-        Index("ix_application_owner_changed", "owner_id", "stage", "stage_changed_at", "id",
-              postgresql_include=["candidate_id"]),
-        Index("ix_application_owner_unheard", "owner_id", "stage", "last_end_unheard", "id",
-              postgresql_include=BOARD_COLUMNS),
+        Index(
+            "ix_application_owner_changed",
+            "owner_id",
+            "stage",
+            "stage_changed_at",
+            "id",
+            postgresql_include=["candidate_id"],
+        ),
+        Index(
+            "ix_application_owner_unheard",
+            "owner_id",
+            "stage",
+            "last_end_unheard",
+            "id",
+            postgresql_include=BOARD_COLUMNS,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -112,7 +112,7 @@ def phone_digits(value: str | None) -> str:
     digits = re.sub(r"\D", "", value or "")
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11 and digits[len(prefix)] == "1":
-            return digits[len(prefix):]
+            return digits[len(prefix) :]
     return digits
 
 

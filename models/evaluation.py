@@ -51,8 +51,14 @@ class DecisionKind(StrEnum):
 DECISION_REASONS: dict[DecisionKind, list[str]] = {
     DecisionKind.advance: ["meets_bar", "strong_panel", "needs_more_signal"],
     DecisionKind.offer: ["meets_bar", "strong_panel", "unique_skills"],
-    DecisionKind.reject: ["skills_below_bar", "communication", "team_fit", "salary_mismatch", "position_filled",
-                          "other"],
+    DecisionKind.reject: [
+        "skills_below_bar",
+        "communication",
+        "team_fit",
+        "salary_mismatch",
+        "position_filled",
+        "other",
+    ],
     DecisionKind.hold: ["waiting_other_candidates", "headcount_pending", "needs_more_signal", "other"],
 }
 
@@ -92,8 +98,17 @@ class CriterionBase(SQLModel):
     level5_en: str = Field(default="", max_length=300)
     position: int = Field(default=0, ge=0, le=100)
 
-    @field_validator("name_zh", "name_en", "level1_zh", "level1_en", "level3_zh", "level3_en", "level5_zh",
-                     "level5_en", mode="before")
+    @field_validator(
+        "name_zh",
+        "name_en",
+        "level1_zh",
+        "level1_en",
+        "level3_zh",
+        "level3_en",
+        "level5_zh",
+        "level5_en",
+        mode="before",
+    )
     @classmethod
     def _strip(cls, value: object) -> object:
         return _text(value)
@@ -168,11 +183,21 @@ class InterviewPanelist(SQLModel, table=True):
         # The seats still owing a scorecard: My tasks, the interviewer's list and the reminder rules read only
         # these (a few per cent of all seats), not every seat joined to every scorecard.
         # One person's, in the order of their interview's end (their oldest owed scorecards first).
-        Index("ix_panelist_owed", "user_id", "ends_at", "interview_id", sqlite_where=text("settled_at IS NULL"),
-              postgresql_where=text("settled_at IS NULL")),
+        Index(
+            "ix_panelist_owed",
+            "user_id",
+            "ends_at",
+            "interview_id",
+            sqlite_where=text("settled_at IS NULL"),
+            postgresql_where=text("settled_at IS NULL"),
+        ),
         # The same seats by their interview's end: those of the interviews ended in a window, read as a range.
-        Index("ix_panelist_owed_end", "ends_at", sqlite_where=text("settled_at IS NULL"),
-              postgresql_where=text("settled_at IS NULL")),
+        Index(
+            "ix_panelist_owed_end",
+            "ends_at",
+            sqlite_where=text("settled_at IS NULL"),
+            postgresql_where=text("settled_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

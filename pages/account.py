@@ -18,8 +18,15 @@ st.caption(tr("account.language_hint"))
 
 st.subheader(tr("account.reminders"), anchor=False)
 modes = {"single": tr("account.reminder_single"), "digest": tr("account.reminder_digest")}
-mode = st.radio(tr("account.reminders"), list(modes), index=list(modes).index(user.reminder_mode),
-                format_func=modes.get, key="account_reminder_mode", horizontal=True, label_visibility="collapsed")
+mode = st.radio(
+    tr("account.reminders"),
+    list(modes),
+    index=list(modes).index(user.reminder_mode),
+    format_func=modes.get,
+    key="account_reminder_mode",
+    horizontal=True,
+    label_visibility="collapsed",
+)
 if mode != user.reminder_mode:
     saved = call(users.set_reminder_mode, actor=user, mode=mode)
     if saved is not None:
@@ -30,8 +37,9 @@ st.subheader(tr("account.change_password"), anchor=False)
 with st.form("account_pw_form", clear_on_submit=False):
     old = st.text_input(tr("account.old_password"), type="password", key="account_old", max_chars=200)
     slot_old = st.empty()
-    new = st.text_input(tr("account.new_password"), type="password", key="account_new", max_chars=200,
-                        help=tr("help.password"))
+    new = st.text_input(
+        tr("account.new_password"), type="password", key="account_new", max_chars=200, help=tr("help.password")
+    )
     slot_new = st.empty()
     repeat = st.text_input(tr("field.password_repeat"), type="password", key="account_new2", max_chars=200)
     slot_repeat = st.empty()

@@ -41,8 +41,12 @@ if data is None:
 app, cand, job = data.application, data.candidate, data.job
 zh = lang() == "zh"
 if can(Cap.view_candidates):
-    st.page_link("pages/candidates.py", label=tr("db.back_to_candidate"), icon=":material/arrow_back:",
-                 query_params={"id": str(cand.id)})
+    st.page_link(
+        "pages/candidates.py",
+        label=tr("db.back_to_candidate"),
+        icon=":material/arrow_back:",
+        query_params={"id": str(cand.id)},
+    )
 else:  # an interviewer has no candidates page: back to their interviews
     st.page_link("pages/interviews.py", label=tr("iv.back"), icon=":material/arrow_back:")
 st.title(tr_md("db.title", name=cand.name), anchor=False)
@@ -69,6 +73,7 @@ for rd in data.rounds:
             st.info(trn(key, rd.hidden, count=rd.hidden), icon=":material/visibility_off:")
         if not rd.cards:
             continue
+
         def _cell(value: object) -> str:
             return "" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
 
@@ -90,8 +95,9 @@ for rd in data.rounds:
         st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key=f"db_table_{rnd.id}")
         for c in rd.cards:
             card = c.scorecard
-            with st.expander(f"{md_escape(c.interviewer)} · {tr(f'rec.{card.recommendation}')} · "
-                             f"{fmt_dt(card.submitted_at)}"):
+            with st.expander(
+                f"{md_escape(c.interviewer)} · {tr(f'rec.{card.recommendation}')} · {fmt_dt(card.submitted_at)}"
+            ):
                 # What interviewers wrote is text, never Markdown (a link or image in it would act on the reader).
                 st.markdown(f"**{tr('sc.strengths')}**")
                 st.text(card.strengths or "—")
@@ -109,8 +115,10 @@ if data.decisions:
     st.subheader(tr("db.decisions"), anchor=False)
     for decision, who in data.decisions:
         text = f": {md_escape(decision.reason_text)}" if decision.reason_text else ""
-        st.markdown(f"- **{tr(f'decision.{decision.kind}')}** · {tr(f'reason.{decision.reason_code}')}{text} · "
-                    f"{md_escape(who)} · {fmt_dt(decision.at)}")
+        st.markdown(
+            f"- **{tr(f'decision.{decision.kind}')}** · {tr(f'reason.{decision.reason_code}')}{text} · "
+            f"{md_escape(who)} · {fmt_dt(decision.at)}"
+        )
 
 for draft in data.drafts:
     review_draft(draft, user, tr("db.draft_title"))
@@ -118,24 +126,43 @@ for draft in data.drafts:
 if data.can_decide and app.stage in ("interviewing", "decision_pending", "offer"):
     st.subheader(tr("db.decide"), anchor=False)
     # Nothing is chosen for the decider: the scorecards' recommendations are shown beside the choice instead.
-    said = Counter(c.scorecard.recommendation for rd in data.rounds for c in rd.cards
-                   if c.scorecard.recommendation)
+    said = Counter(c.scorecard.recommendation for rd in data.rounds for c in rd.cards if c.scorecard.recommendation)
     if said:
-        st.caption(tr("db.suggested", recommendations=", ".join(
-            f"{tr(f'rec.{rec}')} ×{said[rec]}" for rec in [r.value for r in Recommendation] if rec in said)))
-    kind = st.segmented_control(tr("db.decision"), [k.value for k in DecisionKind], key="db_kind",
-                                format_func=lambda k: tr(f"decision.{k}"), default=None)
+        st.caption(
+            tr(
+                "db.suggested",
+                recommendations=", ".join(
+                    f"{tr(f'rec.{rec}')} ×{said[rec]}" for rec in [r.value for r in Recommendation] if rec in said
+                ),
+            )
+        )
+    kind = st.segmented_control(
+        tr("db.decision"),
+        [k.value for k in DecisionKind],
+        key="db_kind",
+        format_func=lambda k: tr(f"decision.{k}"),
+        default=None,
+    )
     if not kind:
         st.caption(tr("db.pick_decision"))
     if kind:
         with st.form("db_decision_form"):
-            reason = st.selectbox(tr("field.reason"), DECISION_REASONS[DecisionKind(kind)], key=f"db_reason_{kind}",
-                                  format_func=lambda r: tr(f"reason.{r}"))
+            reason = st.selectbox(
+                tr("field.reason"),
+                DECISION_REASONS[DecisionKind(kind)],
+                key=f"db_reason_{kind}",
+                format_func=lambda r: tr(f"reason.{r}"),
+            )
             text = st.text_area(tr("db.reason_text"), key="db_reason_text", max_chars=2000, height=80)
             slot = st.empty()
             decide = st.form_submit_button(tr("db.record"), type="primary", icon=":material/gavel:")
         if decide:
-            act(evaluation.record_decision, actor=user, application_id=application_id,
-                decision_in={"kind": kind, "reason_code": reason, "reason_text": text}, from_stage=app.stage,
+            act(
+                evaluation.record_decision,
+                actor=user,
+                application_id=application_id,
+                decision_in={"kind": kind, "reason_code": reason, "reason_text": text},
+                from_stage=app.stage,
                 where={"__all__": slot, "reason_text": slot, "reason_code": slot},
-                done=tr("db.recorded", decision=tr(f"decision.{kind}")))
+                done=tr("db.recorded", decision=tr(f"decision.{kind}")),
+            )

@@ -12,12 +12,22 @@ from ui.common import current_user, db, error_md, tr, tr_md, trn
 user = current_user()
 st.title(tr("nav.import"), anchor=False)
 st.markdown(tr("import.intro", max=importer.MAX_ROWS))
-template = "name,email,phone,wechat_id,source,tags,owner_email,language,consent,job\n" \
-           "张伟,zhang.wei@example.com,+86 138 0013 8000,zw_2024,referral,\"java,backend\",,zh,yes,\n"
-st.download_button(tr("import.template"), template.encode("utf-8-sig"), file_name="candidates-template.csv",
-                   mime="text/csv", key="import_template", icon=":material/description:", on_click="ignore")
-upload = st.file_uploader(tr("import.file"), type=["csv", "xlsx"], key="import_file",
-                          max_upload_size=importer.MAX_BYTES // (1024 * 1024))
+template = (
+    "name,email,phone,wechat_id,source,tags,owner_email,language,consent,job\n"
+    '张伟,zhang.wei@example.com,+86 138 0013 8000,zw_2024,referral,"java,backend",,zh,yes,\n'
+)
+st.download_button(
+    tr("import.template"),
+    template.encode("utf-8-sig"),
+    file_name="candidates-template.csv",
+    mime="text/csv",
+    key="import_template",
+    icon=":material/description:",
+    on_click="ignore",
+)
+upload = st.file_uploader(
+    tr("import.file"), type=["csv", "xlsx"], key="import_file", max_upload_size=importer.MAX_BYTES // (1024 * 1024)
+)
 
 
 def _field_label(target: str) -> str:
@@ -27,12 +37,23 @@ def _field_label(target: str) -> str:
 def _show_row_errors(errors: list[importer.RowError]) -> None:
     """Each problem by row, field and (for a cell that could not be read) the file's own column; user text as data."""
     with_column = any(e.column for e in errors)
-    st.dataframe(pd.DataFrame([
-        {tr("import.row"): e.row, tr("common.field"): _field_label(e.field) if e.field else "",
-         **({tr("import.column"): e.column} if with_column else {}),
-         tr("import.value"): e.value, tr("import.problem"): tr(e.key, **e.params)}
-        for e in errors
-    ]), hide_index=True, key="import_errors", width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    tr("import.row"): e.row,
+                    tr("common.field"): _field_label(e.field) if e.field else "",
+                    **({tr("import.column"): e.column} if with_column else {}),
+                    tr("import.value"): e.value,
+                    tr("import.problem"): tr(e.key, **e.params),
+                }
+                for e in errors
+            ]
+        ),
+        hide_index=True,
+        key="import_errors",
+        width="stretch",
+    )
 
 
 def _table() -> importer.Table | None:
@@ -78,16 +99,23 @@ def mapping_step(table: importer.Table) -> list[str]:
     if remembered:
         st.info(tr("import.mapping_remembered"), icon=":material/history:")
     names = _column_names(table.header)
-    preview = pd.DataFrame([(r + [""] * len(names))[:len(names)] for _, r in table.rows[:3]], columns=names)
+    preview = pd.DataFrame([(r + [""] * len(names))[: len(names)] for _, r in table.rows[:3]], columns=names)
     options = [importer.IGNORE, *importer.CANDIDATE_FIELDS]
     mapping = []
     for i, name in enumerate(names):
         left, right = st.columns([2, 3], vertical_alignment="center")
         # The header is the file's text: shown as text, never as a (Markdown) widget label.
         left.text(name)
-        mapping.append(right.selectbox(
-            f"{tr('import.column')} {i + 1}", options, index=options.index(start[i]) if start[i] in options else 0,
-            format_func=_field_label, key=f"import_map_{signature}_{i}", label_visibility="collapsed"))
+        mapping.append(
+            right.selectbox(
+                f"{tr('import.column')} {i + 1}",
+                options,
+                index=options.index(start[i]) if start[i] in options else 0,
+                format_func=_field_label,
+                key=f"import_map_{signature}_{i}",
+                label_visibility="collapsed",
+            )
+        )
     st.dataframe(preview, hide_index=True, key="import_preview", width="stretch")
     return mapping
 

@@ -31,10 +31,14 @@ st.title(tr("nav.jobs"), anchor=False)
 show_flash()
 
 with db() as session:
-    managers = {u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.hiring_manager,
-                                                         active_only=True)}
+    managers = {
+        u.id: u.name for u in users.list_users(session=session, actor=user, role=Role.hiring_manager, active_only=True)
+    }
 status_filter = st.segmented_control(
-    tr("field.status"), [s.value for s in JobStatus], key="jobs_status", default=JobStatus.open.value,
+    tr("field.status"),
+    [s.value for s in JobStatus],
+    key="jobs_status",
+    default=JobStatus.open.value,
     format_func=lambda s: tr(f"job_status.{s}"),
 )
 rows = call(jobs.list_jobs, actor=user, status=status_filter) or []
@@ -43,8 +47,9 @@ rows = call(jobs.list_jobs, actor=user, status=status_filter) or []
 def _load(job) -> None:
     prefix = "jobs_edit"
     for f in FIELDS:
-        st.session_state[f"{prefix}_{f}"] = getattr(job, f) if job else ("" if f not in {"headcount",
-                                                                                       "hiring_manager_id"} else None)
+        st.session_state[f"{prefix}_{f}"] = (
+            getattr(job, f) if job else ("" if f not in {"headcount", "hiring_manager_id"} else None)
+        )
     if job is None:
         st.session_state[f"{prefix}_headcount"] = 1
     st.session_state["jobs_edit_version"] = job.version if job else None
@@ -62,9 +67,13 @@ def _fields(prefix: str) -> dict:
     slots["location"] = c1.empty()
     c2.number_input(tr("field.headcount"), key=f"{prefix}_headcount", min_value=1, max_value=1000, step=1)
     slots["headcount"] = c2.empty()
-    st.selectbox(tr("field.hiring_manager_id"), [None, *managers], key=f"{prefix}_hiring_manager_id",
-                 format_func=lambda i: managers.get(i, tr("common.none")) if i else tr("common.none"),
-                 placeholder=tr("common.none"))
+    st.selectbox(
+        tr("field.hiring_manager_id"),
+        [None, *managers],
+        key=f"{prefix}_hiring_manager_id",
+        format_func=lambda i: managers.get(i, tr("common.none")) if i else tr("common.none"),
+        placeholder=tr("common.none"),
+    )
     slots["hiring_manager_id"] = st.empty()
     st.text_area(tr("field.description"), key=f"{prefix}_description", max_chars=5000, height=100)
     slots["description"] = st.empty()
@@ -74,16 +83,30 @@ def _fields(prefix: str) -> dict:
 if not rows:
     st.info(tr("jobs.none"), icon=":material/work_off:")
 else:
-    frame = pd.DataFrame([
-        {"id": r["job"].id, tr("field.title"): r["job"].title, tr("field.department"): r["job"].department,
-         tr("field.location"): r["job"].location, tr("field.headcount"): r["job"].headcount,
-         tr("field.hiring_manager_id"): r["manager"], tr("jobs.active_applications"): r["active_applications"],
-         tr("field.status"): tr(f"job_status.{r['job'].status}"), tr("field.created_at"): fmt_dt(r["job"].created_at)}
-        for r in rows
-    ])
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r["job"].id,
+                tr("field.title"): r["job"].title,
+                tr("field.department"): r["job"].department,
+                tr("field.location"): r["job"].location,
+                tr("field.headcount"): r["job"].headcount,
+                tr("field.hiring_manager_id"): r["manager"],
+                tr("jobs.active_applications"): r["active_applications"],
+                tr("field.status"): tr(f"job_status.{r['job'].status}"),
+                tr("field.created_at"): fmt_dt(r["job"].created_at),
+            }
+            for r in rows
+        ]
+    )
     if can_edit:
-        job_id = row_table(frame, key="jobs_table", ids=[r["job"].id for r in rows], column_config={"id": None},
-                           caption=tr("jobs.click_to_edit"))
+        job_id = row_table(
+            frame,
+            key="jobs_table",
+            ids=[r["job"].id for r in rows],
+            column_config={"id": None},
+            caption=tr("jobs.click_to_edit"),
+        )
         if job_id and st.session_state.get("jobs_edit_id") != job_id:
             _load(next(r["job"] for r in rows if r["job"].id == job_id))
     else:
@@ -109,22 +132,31 @@ if can_edit:
     if editing:
         current = next(r["job"] for r in rows if r["job"].id == editing)
         a1, a2, a3 = st.columns([1, 1, 3])
-        if current.status != JobStatus.closed and a1.button(tr("jobs.close"), key="jobs_close",
-                                                            icon=":material/lock:"):
+        if current.status != JobStatus.closed and a1.button(tr("jobs.close"), key="jobs_close", icon=":material/lock:"):
             values = {"status": JobStatus.closed.value}
             submitted = True
-        if current.status != JobStatus.open and a1.button(tr("jobs.reopen"), key="jobs_reopen",
-                                                          icon=":material/lock_open:"):
+        if current.status != JobStatus.open and a1.button(
+            tr("jobs.reopen"), key="jobs_reopen", icon=":material/lock_open:"
+        ):
             values = {"status": JobStatus.open.value}
             submitted = True
         if a2.button(tr("jobs.new"), key="jobs_new", icon=":material/add:"):
             _load(None)
             st.rerun()
     if submitted:
-        save, known = (jobs.update_job, {"job_id": editing, "version": st.session_state["jobs_edit_version"]}) \
-            if editing else (jobs.create_job, {})
-        act(save, actor=user, job_in=values, **known, where=slots,
+        save, known = (
+            (jobs.update_job, {"job_id": editing, "version": st.session_state["jobs_edit_version"]})
+            if editing
+            else (jobs.create_job, {})
+        )
+        act(
+            save,
+            actor=user,
+            job_in=values,
+            **known,
+            where=slots,
             on={Conflict: lambda _: st.error(tr("err.conflict_job"), icon=":material/sync_problem:")},
             # The form's widgets are drawn already; their values can only be replaced before the next run draws them.
             then=lambda saved: st.session_state.update(jobs_saved_id=saved.id),
-            done=lambda saved: tr_md("jobs.saved", title=saved.title))
+            done=lambda saved: tr_md("jobs.saved", title=saved.title),
+        )

@@ -25,8 +25,9 @@ soon = [t for t in items if not t.overdue(now)]
 capped = len(items) >= tasks.LIMIT
 m1, m2 = st.columns(2)
 partial = tr("tasks.capped_help", limit=tasks.LIMIT) if capped else None  # said on each count it makes partial
-m1.metric(tr("tasks.overdue"), f"{len(overdue)}+" if capped and not soon else len(overdue),
-          help=None if soon else partial)
+m1.metric(
+    tr("tasks.overdue"), f"{len(overdue)}+" if capped and not soon else len(overdue), help=None if soon else partial
+)
 m2.metric(tr("tasks.due_soon"), (f"{len(soon)}+" if soon else "—") if capped else len(soon), help=partial)
 
 
@@ -41,8 +42,9 @@ def _show(task: tasks.Task, late: bool) -> None:
         # Names and subjects are people's text: shown as text, never as Markdown.
         title = f"task.{task.kind}"
         left.text(tr(title, **params) if task.count is None else trn(title, task.count, **params))
-        right.page_link(task.page, label=tr("tasks.open"), icon=":material/arrow_forward:",
-                        query_params=task.query or None)
+        right.page_link(
+            task.page, label=tr("tasks.open"), icon=":material/arrow_forward:", query_params=task.query or None
+        )
 
 
 SHOWN = 50

@@ -32,8 +32,9 @@ st.title(tr("nav.outbox"), anchor=False)
 show_flash()
 settings = get_settings()
 if settings.mail_configured:
-    st.caption(tr("outbox.server", host=settings.smtp_host, port=settings.smtp_port_effective,
-                  security=settings.smtp_security))
+    st.caption(
+        tr("outbox.server", host=settings.smtp_host, port=settings.smtp_port_effective, security=settings.smtp_security)
+    )
 else:
     st.warning(tr("outbox.no_server"), icon=":material/pause_circle:")
 
@@ -45,11 +46,19 @@ else:
     newest = beats[0]
     age_minutes = int((utcnow() - newest.last_pass_at).total_seconds() // 60)
     if age_minutes >= WORKER_STALE_MINUTES:
-        st.warning(tr_md("outbox.worker_stale", plural_n=age_minutes, when=fmt_dt(newest.last_pass_at),
-                         minutes=age_minutes), icon=":material/engineering:")
+        st.warning(
+            tr_md("outbox.worker_stale", plural_n=age_minutes, when=fmt_dt(newest.last_pass_at), minutes=age_minutes),
+            icon=":material/engineering:",
+        )
     else:
-        st.caption(tr_md("outbox.worker_last", when=fmt_dt(newest.last_pass_at), name=newest.name,
-                         count=len([b for b in beats if (utcnow() - b.last_pass_at).total_seconds() < 600])))
+        st.caption(
+            tr_md(
+                "outbox.worker_last",
+                when=fmt_dt(newest.last_pass_at),
+                name=newest.name,
+                count=len([b for b in beats if (utcnow() - b.last_pass_at).total_seconds() < 600]),
+            )
+        )
     if newest.last_error:
         st.warning(tr_md("outbox.worker_error", error=newest.last_error[:300]), icon=":material/error:")
 
@@ -60,15 +69,19 @@ waiting = call(mail.drafts_waiting_for, actor=user) or []
 if waiting:
     st.subheader(tr("outbox.drafts_for_me") + f" ({len(waiting)})", anchor=False)
     for draft in waiting[:20]:
-        with st.expander(f"{md_escape(draft.subject)} → {md_escape(draft.to_addrs)}",
-                         expanded=str(draft.id) == linked_draft or len(waiting) == 1, icon=":material/edit_note:"):
+        with st.expander(
+            f"{md_escape(draft.subject)} → {md_escape(draft.to_addrs)}",
+            expanded=str(draft.id) == linked_draft or len(waiting) == 1,
+            icon=":material/edit_note:",
+        ):
             review_draft(draft, user, tr(f"template.{draft.template}") if draft.template else tr("field.subject"))
     st.divider()
 if linked_draft and linked_draft not in {str(d.id) for d in waiting}:
     st.info(tr("outbox.draft_gone"), icon=":material/info:")
 
-status = st.segmented_control(tr("field.status"), [s.value for s in MailStatus], key="outbox_status",
-                              format_func=lambda s: tr(f"mail_status.{s}"))
+status = st.segmented_control(
+    tr("field.status"), [s.value for s in MailStatus], key="outbox_status", format_func=lambda s: tr(f"mail_status.{s}")
+)
 page = st.session_state.get("outbox_page", 1)
 listed = call(mail.list_outbox, actor=user, status=status, page=page)
 if listed is None:
@@ -81,16 +94,29 @@ for col, (name, count) in zip(cols, counts.items(), strict=True):
 if not rows:
     st.info(tr("outbox.empty"), icon=":material/inbox:")
 else:
-    frame = pd.DataFrame([
-        {"id": m.id, tr("outbox.created"): fmt_dt(m.created_at), tr("outbox.to"): m.to_addrs.replace(",", ", "),
-         tr("outbox.subject"): m.subject, tr("field.status"): tr(f"mail_status.{m.status}"),
-         tr("outbox.attempts"): m.attempts,
-         tr("outbox.next_attempt"): fmt_dt(m.next_attempt_at) if m.status == MailStatus.queued else "",
-         tr("outbox.sent_at"): fmt_dt(m.sent_at), tr("outbox.last_error"): m.last_error[:200]}
-        for m in rows
-    ])
-    picked = row_table(frame, key="outbox_table", ids=[m.id for m in rows], column_config={"id": None},
-                       caption=tr("outbox.click_to_preview"))
+    frame = pd.DataFrame(
+        [
+            {
+                "id": m.id,
+                tr("outbox.created"): fmt_dt(m.created_at),
+                tr("outbox.to"): m.to_addrs.replace(",", ", "),
+                tr("outbox.subject"): m.subject,
+                tr("field.status"): tr(f"mail_status.{m.status}"),
+                tr("outbox.attempts"): m.attempts,
+                tr("outbox.next_attempt"): fmt_dt(m.next_attempt_at) if m.status == MailStatus.queued else "",
+                tr("outbox.sent_at"): fmt_dt(m.sent_at),
+                tr("outbox.last_error"): m.last_error[:200],
+            }
+            for m in rows
+        ]
+    )
+    picked = row_table(
+        frame,
+        key="outbox_table",
+        ids=[m.id for m in rows],
+        column_config={"id": None},
+        caption=tr("outbox.click_to_preview"),
+    )
     p1, p2, _ = st.columns([1, 1, 4])
     if p1.button(tr("common.prev"), key="outbox_prev", disabled=page <= 1, icon=":material/chevron_left:"):
         st.session_state["outbox_page"] = page - 1
@@ -104,8 +130,14 @@ else:
             message, attachments = found
             with st.container(border=True):
                 st.text(message.subject)
-                st.caption(tr_md("outbox.headers", to=message.to_addrs.replace(",", ", "),
-                              cc=message.cc_addrs.replace(",", ", ") or "—", message_id=message.message_id))
+                st.caption(
+                    tr_md(
+                        "outbox.headers",
+                        to=message.to_addrs.replace(",", ", "),
+                        cc=message.cc_addrs.replace(",", ", ") or "—",
+                        message_id=message.message_id,
+                    )
+                )
                 if message.last_error:
                     st.error(tr_md("outbox.error", error=message.last_error), icon=":material/error:")
                 if attachments:
@@ -119,14 +151,17 @@ else:
                     # One draft, one editor: two forms for it would clash (and could save over each other).
                     st.info(tr("outbox.draft_above"), icon=":material/arrow_upward:")
                 elif message.status == MailStatus.draft:
-                    review_draft(message, user, tr(f"template.{message.template}") if message.template
-                                 else tr("field.subject"))
+                    review_draft(
+                        message, user, tr(f"template.{message.template}") if message.template else tr("field.subject")
+                    )
                 b1, b2, _ = st.columns([1, 1, 3])
                 if message.status in (MailStatus.failed, MailStatus.cancelled) and b1.button(
-                        tr("outbox.retry"), key="outbox_retry", icon=":material/replay:"):
+                    tr("outbox.retry"), key="outbox_retry", icon=":material/replay:"
+                ):
                     act(mail.retry_message, actor=user, message_id=message.id, done=tr("outbox.retried"))
                 if message.status in (MailStatus.queued, MailStatus.held) and b2.button(
-                        tr("outbox.cancel"), key="outbox_cancel", icon=":material/cancel:"):
+                    tr("outbox.cancel"), key="outbox_cancel", icon=":material/cancel:"
+                ):
                     act(mail.cancel_message, actor=user, message_id=message.id, done=tr("outbox.cancelled"))
 
 if can(Cap.mail_test):

@@ -41,8 +41,7 @@ with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     c1.markdown(f"**{tr('field.job')}**  \n{md_escape(job.title)}")
     c2.markdown(f"**{tr('iv.round')}**  \n{md_escape(rnd.name_zh if zh else rnd.name_en)}")
-    c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{fmt_clock(iv.ends_at)} · "
-                f"{tr(f'iv_mode.{iv.mode}')}")
+    c3.markdown(f"**{tr('iv.when')}**  \n{fmt_dt(iv.starts_at)}–{fmt_clock(iv.ends_at)} · {tr(f'iv_mode.{iv.mode}')}")
     contact = " · ".join(x for x in [cand.email, cand.phone] if x)
     st.caption(f"{md_escape(contact)} · {tr('iv.panel')}: {md_escape(', '.join(ctx.panel))}")
 
@@ -71,21 +70,33 @@ with st.form(f"{prefix}_form"):
     for crit in criteria:
         name = crit.name_zh if zh else crit.name_en
         st.markdown(f"**{md_escape(name)}** · {tr('sc.weight', weight=f'{crit.weight:g}')}")
-        levels = [(1, crit.level1_zh if zh else crit.level1_en), (3, crit.level3_zh if zh else crit.level3_en),
-                  (5, crit.level5_zh if zh else crit.level5_en)]
+        levels = [
+            (1, crit.level1_zh if zh else crit.level1_en),
+            (3, crit.level3_zh if zh else crit.level3_en),
+            (5, crit.level5_zh if zh else crit.level5_en),
+        ]
         st.caption("  \n".join(f"**{n}** — {md_escape(text)}" for n, text in levels if text))
         r1, r2 = st.columns([2, 3])
         r1.segmented_control(tr("sc.rating"), LEVELS, key=f"{prefix}_r{crit.id}", label_visibility="collapsed")
-        r2.text_input(tr("sc.note"), key=f"{prefix}_n{crit.id}", max_chars=2000, placeholder=tr("sc.note_hint"),
-                      label_visibility="collapsed")
+        r2.text_input(
+            tr("sc.note"),
+            key=f"{prefix}_n{crit.id}",
+            max_chars=2000,
+            placeholder=tr("sc.note_hint"),
+            label_visibility="collapsed",
+        )
         slots[f"rating_{crit.id}"] = st.empty()
     st.divider()
     st.text_area(tr("sc.strengths"), key=f"{prefix}_strengths", max_chars=5000, height=90)
     slots["strengths"] = st.empty()
     st.text_area(tr("sc.weaknesses"), key=f"{prefix}_weaknesses", max_chars=5000, height=90)
     slots["weaknesses"] = st.empty()
-    st.segmented_control(tr("sc.recommendation"), [r.value for r in Recommendation], key=f"{prefix}_rec",
-                         format_func=lambda r: tr(f"rec.{r}"))
+    st.segmented_control(
+        tr("sc.recommendation"),
+        [r.value for r in Recommendation],
+        key=f"{prefix}_rec",
+        format_func=lambda r: tr(f"rec.{r}"),
+    )
     slots["recommendation"] = st.empty()
     st.text_area(tr("sc.comments"), key=f"{prefix}_comments", max_chars=5000, height=70)
     slots["comments"] = st.empty()
@@ -103,18 +114,38 @@ with st.form(f"{prefix}_form"):
 
 if save or submit:
     data = {
-        "ratings": [{"criterion_id": c.id, "rating": st.session_state.get(f"{prefix}_r{c.id}"),
-                     "note": st.session_state.get(f"{prefix}_n{c.id}", "")} for c in criteria],
-        "strengths": st.session_state[f"{prefix}_strengths"], "weaknesses": st.session_state[f"{prefix}_weaknesses"],
-        "comments": st.session_state[f"{prefix}_comments"], "recommendation": st.session_state[f"{prefix}_rec"],
+        "ratings": [
+            {
+                "criterion_id": c.id,
+                "rating": st.session_state.get(f"{prefix}_r{c.id}"),
+                "note": st.session_state.get(f"{prefix}_n{c.id}", ""),
+            }
+            for c in criteria
+        ],
+        "strengths": st.session_state[f"{prefix}_strengths"],
+        "weaknesses": st.session_state[f"{prefix}_weaknesses"],
+        "comments": st.session_state[f"{prefix}_comments"],
+        "recommendation": st.session_state[f"{prefix}_rec"],
     }
-    act(evaluation.save_scorecard, actor=user, interview_id=interview_id, scorecard_in=data, submit=submit,
-        version=st.session_state[f"{prefix}_version"], change_reason=st.session_state.get(f"{prefix}_reason", ""),
-        where=slots, then=lambda _: st.session_state.pop(f"{prefix}_loaded", None),
-        done=tr("sc.submitted") if submit else tr("sc.saved_change") if submitted else tr("sc.draft_saved"))
+    act(
+        evaluation.save_scorecard,
+        actor=user,
+        interview_id=interview_id,
+        scorecard_in=data,
+        submit=submit,
+        version=st.session_state[f"{prefix}_version"],
+        change_reason=st.session_state.get(f"{prefix}_reason", ""),
+        where=slots,
+        then=lambda _: st.session_state.pop(f"{prefix}_loaded", None),
+        done=tr("sc.submitted") if submit else tr("sc.saved_change") if submitted else tr("sc.draft_saved"),
+    )
 
 if submitted:
-    st.page_link("pages/debrief.py", label=tr("sc.see_panel"), icon=":material/groups:",
-                 query_params={"application": str(iv.application_id)})
+    st.page_link(
+        "pages/debrief.py",
+        label=tr("sc.see_panel"),
+        icon=":material/groups:",
+        query_params={"application": str(iv.application_id)},
+    )
 else:
     st.caption(tr("sc.independence"))

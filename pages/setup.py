@@ -16,13 +16,19 @@ with middle:
         slot_name = st.empty()
         email = st.text_input(tr("field.email"), key="setup_email", max_chars=254)
         slot_email = st.empty()
-        password = st.text_input(tr("field.password"), type="password", key="setup_password", max_chars=200,
-                                 help=tr("help.password"))
+        password = st.text_input(
+            tr("field.password"), type="password", key="setup_password", max_chars=200, help=tr("help.password")
+        )
         slot_password = st.empty()
         repeat = st.text_input(tr("field.password_repeat"), type="password", key="setup_password2", max_chars=200)
         slot_repeat = st.empty()
-        language = st.radio(tr("field.language"), ["zh", "en"], key="setup_language", horizontal=True,
-                            format_func=lambda c: {"zh": "简体中文", "en": "English"}[c])
+        language = st.radio(
+            tr("field.language"),
+            ["zh", "en"],
+            key="setup_language",
+            horizontal=True,
+            format_func=lambda c: {"zh": "简体中文", "en": "English"}[c],
+        )
         submitted = st.form_submit_button(tr("setup.submit"), type="primary", width="stretch")
     if submitted:
         slots = {"name": slot_name, "email": slot_email, "password": slot_password, "password_repeat": slot_repeat}

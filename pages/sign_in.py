@@ -13,8 +13,9 @@ with middle:
     st.caption(tr("app.tagline"))
     with st.form("signin_form", enter_to_submit=True):
         email = st.text_input(tr("field.email"), key="signin_email", max_chars=254, autocomplete="username")
-        password = st.text_input(tr("field.password"), type="password", key="signin_password", max_chars=200,
-                                 autocomplete="current-password")
+        password = st.text_input(
+            tr("field.password"), type="password", key="signin_password", max_chars=200, autocomplete="current-password"
+        )
         submitted = st.form_submit_button(tr("signin.submit"), type="primary", width="stretch")
     if submitted:
         try:
@@ -26,6 +27,5 @@ with middle:
             continue_signed_in(user, ticket)
     if _oidc_configured():
         st.divider()
-        st.button(tr("signin.company"), key="signin_oidc", on_click=st.login, icon=":material/badge:",
-                  width="stretch")
+        st.button(tr("signin.company"), key="signin_oidc", on_click=st.login, icon=":material/badge:", width="stretch")
     st.caption(tr("signin.help"))

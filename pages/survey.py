@@ -37,18 +37,22 @@ with middle:
         slots = {"nps": st.empty()}
         scale = [1, 2, 3, 4, 5]
         for name in ("clarity", "respect", "treatment"):
-            st.segmented_control(tr(f"survey.{name}"), scale, key=f"survey_{name}",
-                                 format_func=lambda n: tr(f"survey.scale_{n}"))
+            st.segmented_control(
+                tr(f"survey.{name}"), scale, key=f"survey_{name}", format_func=lambda n: tr(f"survey.scale_{n}")
+            )
             slots[name] = st.empty()
         st.text_area(tr("survey.comment"), key="survey_comment", max_chars=3000, height=110)
         slots["comment"] = st.empty()
         sent = st.form_submit_button(tr("survey.send"), type="primary", icon=":material/send:")
     st.caption(tr("survey.privacy"))
     if sent:
-        answer = {"nps": nps, "clarity": st.session_state.get("survey_clarity"),
-                  "respect": st.session_state.get("survey_respect"),
-                  "treatment": st.session_state.get("survey_treatment"),
-                  "comment": st.session_state.get("survey_comment", "")}
+        answer = {
+            "nps": nps,
+            "clarity": st.session_state.get("survey_clarity"),
+            "respect": st.session_state.get("survey_respect"),
+            "treatment": st.session_state.get("survey_treatment"),
+            "comment": st.session_state.get("survey_comment", ""),
+        }
         missing = {k: ("err.required", {}) for k, v in answer.items() if v is None}
         try:
             if missing:

@@ -32,8 +32,9 @@ c1, c2, c3 = st.columns(3)
 q = c1.text_input(tr("pool.search_reason"), key="pool_q", max_chars=100, icon=":material/search:")
 tag = c2.text_input(tr("field.tag"), key="pool_tag", max_chars=40)
 families = call(followup.job_families, actor=user) or []
-family = c3.selectbox(tr("pool.job_family"), ["", *families], key="pool_family",
-                      format_func=lambda f: f or tr("common.all"))
+family = c3.selectbox(
+    tr("pool.job_family"), ["", *families], key="pool_family", format_func=lambda f: f or tr("common.all")
+)
 PAGE = 200
 total = call(followup.count_pool, actor=user, q=q, tag=tag, job_family=family) or 0
 offset = min(st.session_state.get("pool_offset", 0), max(total - 1, 0) // PAGE * PAGE)
@@ -43,15 +44,27 @@ linked = st.query_params.get("candidate", "")
 if not rows:
     st.info(tr("pool.empty"), icon=":material/bookmarks:")
 else:
-    frame = pd.DataFrame([
-        {"cid": r.candidate.id, tr("field.name"): r.candidate.name, tr("pool.reason"): r.entry.reason,
-         tr("pool.job_family"): r.entry.job_family, tr("field.tags"): ", ".join(r.tags),
-         tr("pool.revisit_on"): fmt_day(r.entry.revisit_on) + (" !" if r.entry.revisit_on <= today else ""),
-         tr("pool.added_at"): fmt_dt(r.entry.added_at)}
-        for r in rows
-    ])
-    picked = row_table(frame, key="pool_table", ids=[r.candidate.id for r in rows], column_config={"cid": None},
-                       caption=tr("pool.click_to_act"))
+    frame = pd.DataFrame(
+        [
+            {
+                "cid": r.candidate.id,
+                tr("field.name"): r.candidate.name,
+                tr("pool.reason"): r.entry.reason,
+                tr("pool.job_family"): r.entry.job_family,
+                tr("field.tags"): ", ".join(r.tags),
+                tr("pool.revisit_on"): fmt_day(r.entry.revisit_on) + (" !" if r.entry.revisit_on <= today else ""),
+                tr("pool.added_at"): fmt_dt(r.entry.added_at),
+            }
+            for r in rows
+        ]
+    )
+    picked = row_table(
+        frame,
+        key="pool_table",
+        ids=[r.candidate.id for r in rows],
+        column_config={"cid": None},
+        caption=tr("pool.click_to_act"),
+    )
     if picked:
         linked = str(picked)
     if total > PAGE:
@@ -60,8 +73,9 @@ else:
         if b1.button(tr("common.prev"), key="pool_prev", disabled=offset <= 0, icon=":material/chevron_left:"):
             st.session_state["pool_offset"] = max(offset - PAGE, 0)
             st.rerun()
-        if b2.button(tr("common.next"), key="pool_next", disabled=offset + PAGE >= total,
-                     icon=":material/chevron_right:"):
+        if b2.button(
+            tr("common.next"), key="pool_next", disabled=offset + PAGE >= total, icon=":material/chevron_right:"
+        ):
             st.session_state["pool_offset"] = offset + PAGE
             st.rerun()
 
@@ -71,8 +85,12 @@ if chosen is not None:
     st.subheader(md_escape(cand.name), anchor=False)
     st.text(" · ".join(x for x in [cand.email, cand.phone] if x))
     a1, a2, a3 = st.columns(3)
-    a1.page_link("pages/candidates.py", label=tr("fu.open_candidate"), icon=":material/person:",
-                 query_params={"id": str(cand.id)})
+    a1.page_link(
+        "pages/candidates.py",
+        label=tr("fu.open_candidate"),
+        icon=":material/person:",
+        query_params={"id": str(cand.id)},
+    )
     if a2.button(tr("pool.reengage"), key="pool_reengage", icon=":material/forward_to_inbox:"):
         act(followup.prepare_reengagement_mail, actor=user, candidate_id=cand.id)
     if a3.button(tr("pool.remove"), key="pool_remove", icon=":material/bookmark_remove:"):
@@ -84,8 +102,9 @@ if chosen is not None:
 # open application joins the pool by moving that application to the talent pool stage.
 if st.session_state.pop("pool_add_done", False):  # emptied before its widgets exist, so the browser shows it empty
     st.session_state.update(pool_pick=None, pool_add_reason="", pool_add_family="")
-with st.expander(tr("pool.add_someone"), icon=":material/person_add:",
-                 expanded=bool(st.session_state.get("pool_find"))):
+with st.expander(
+    tr("pool.add_someone"), icon=":material/person_add:", expanded=bool(st.session_state.get("pool_find"))
+):
     find = st.text_input(tr("pool.find"), key="pool_find", max_chars=100, icon=":material/search:")
     offered = {c.id: c for c in call(followup.poolable_candidates, actor=user, q=find) or []}
     if not offered:
@@ -94,17 +113,22 @@ with st.expander(tr("pool.add_someone"), icon=":material/person_add:",
         if st.session_state.get("pool_pick") not in offered:
             st.session_state["pool_pick"] = None
         with st.form("pool_add_form"):
-            picked_id = st.selectbox(tr("pool.pick"), list(offered), key="pool_pick", index=None,
-                                     placeholder=tr("pool.pick_placeholder"),
-                                     format_func=lambda i: " · ".join(
-                                         x for x in (offered[i].name, offered[i].email or offered[i].phone) if x))
+            picked_id = st.selectbox(
+                tr("pool.pick"),
+                list(offered),
+                key="pool_pick",
+                index=None,
+                placeholder=tr("pool.pick_placeholder"),
+                format_func=lambda i: " · ".join(
+                    x for x in (offered[i].name, offered[i].email or offered[i].phone) if x
+                ),
+            )
             slot_pick = st.empty()
             reason = st.text_input(tr("pool.reason"), key="pool_add_reason", max_chars=1000)
             slot_reason = st.empty()
             p1, p2 = st.columns(2)
             family_in = p1.text_input(tr("pool.job_family"), key="pool_add_family", max_chars=60)
-            revisit = p2.date_input(tr("pool.revisit_on"), key="pool_add_revisit",
-                                    value=today + timedelta(days=90))
+            revisit = p2.date_input(tr("pool.revisit_on"), key="pool_add_revisit", value=today + timedelta(days=90))
             slot_revisit = st.empty()
             added = st.form_submit_button(tr("pool.add"), type="primary", icon=":material/bookmark_add:")
         if added:
@@ -117,6 +141,16 @@ with st.expander(tr("pool.add_someone"), icon=":material/person_add:",
             if picked_id is None:
                 show_error(ValidationError.single("candidate_id", "err.required"), where)
             else:
-                act(followup.add_to_pool, actor=user, entry_in={
-                    "candidate_id": picked_id, "reason": reason, "job_family": family_in, "revisit_on": revisit},
-                    where=where, then=_added, done=tr("pool.added"))
+                act(
+                    followup.add_to_pool,
+                    actor=user,
+                    entry_in={
+                        "candidate_id": picked_id,
+                        "reason": reason,
+                        "job_family": family_in,
+                        "revisit_on": revisit,
+                    },
+                    where=where,
+                    then=_added,
+                    done=tr("pool.added"),
+                )

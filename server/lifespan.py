@@ -32,8 +32,13 @@ def _prepare(stop: threading.Event, tried: threading.Event, started: dict[str, A
             tried.set()
             problem = database_problem(exc) or "error"
             delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-            log.warning("database %s at start-up (%s: %s); trying again in %.0fs", problem, type(exc).__name__,
-                        str(exc).splitlines()[0][:300] if str(exc) else "", delay)
+            log.warning(
+                "database %s at start-up (%s: %s); trying again in %.0fs",
+                problem,
+                type(exc).__name__,
+                str(exc).splitlines()[0][:300] if str(exc) else "",
+                delay,
+            )
             attempt += 1
             stop.wait(delay)
             continue

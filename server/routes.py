@@ -70,8 +70,13 @@ def start_session(request: Request) -> Response:
         token = auth.redeem_ticket(session=session, ticket=ticket)
     if token:
         response.set_cookie(
-            COOKIE, token, max_age=get_settings().session_days * 86400, path="/", httponly=True,
-            samesite="lax", secure=request.url.scheme == "https",
+            COOKIE,
+            token,
+            max_age=get_settings().session_days * 86400,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
         )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -93,8 +98,11 @@ def end_session(request: Request) -> Response:
 def health(_request: Request) -> Response:
     """200 when the database answers and is migrated (for a load balancer or a deployment check), else 503."""
     if not database_ready():
-        return JSONResponse({"status": "error", "error": "database unavailable"}, status_code=503,
-                            headers={"Retry-After": "10", "Cache-Control": "no-store"})
+        return JSONResponse(
+            {"status": "error", "error": "database unavailable"},
+            status_code=503,
+            headers={"Retry-After": "10", "Cache-Control": "no-store"},
+        )
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 

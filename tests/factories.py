@@ -59,11 +59,25 @@ class Factory:
     def _saved(self, row: Any) -> Any:
         return done(self.session, row)
 
-    def user(self, roles: str = "recruiter", *, email: str | None = None, name: str | None = None,
-             password: str = PASSWORD, language: str = "zh", is_active: bool = True) -> User:
+    def user(
+        self,
+        roles: str = "recruiter",
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        password: str = PASSWORD,
+        language: str = "zh",
+        is_active: bool = True,
+    ) -> User:
         n = next(_seq)
-        user = User(email=email or f"user{n}@example.com", name=name or f"User {n}", roles=roles,
-                    language=language, password_hash=_password_hash(password), is_active=is_active)
+        user = User(
+            email=email or f"user{n}@example.com",
+            name=name or f"User {n}",
+            roles=roles,
+            language=language,
+            password_hash=_password_hash(password),
+            is_active=is_active,
+        )
         self.session.add(user)
         self.session.commit()
         return user
@@ -80,10 +94,20 @@ class Factory:
         actor = actor or self.admin()
         n = next(_seq)
         data = {"name": f"候选人 {n}", "email": f"cand{n}@example.com", "phone": f"+86 139 {n:04d} {n:04d}"} | values
-        return self._saved(candidates.create_candidate(session=self.session, actor=actor, candidate_in=data,
-                                                       job_id=job.id if job else None, allow_duplicate=True))
+        return self._saved(
+            candidates.create_candidate(
+                session=self.session,
+                actor=actor,
+                candidate_in=data,
+                job_id=job.id if job else None,
+                allow_duplicate=True,
+            )
+        )
 
     def application(self, *, candidate: Candidate, job: Job, actor: User | None = None) -> Application:
         actor = actor or self.admin()
-        return self._saved(candidates.add_application(session=self.session, actor=actor,
-                                                      candidate_id=candidate.id or 0, job_id=job.id or 0))
+        return self._saved(
+            candidates.add_application(
+                session=self.session, actor=actor, candidate_id=candidate.id or 0, job_id=job.id or 0
+            )
+        )

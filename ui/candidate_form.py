@@ -16,16 +16,32 @@ FIELDS = ["name", "email", "phone", "wechat_id", "source", "tags", "owner_id", "
 def load_into_state(prefix: str, candidate: Candidate | None) -> None:
     """Put a candidate's saved values (or blanks) into the form's widgets."""
     values: dict[str, Any] = {
-        "name": "", "email": "", "phone": "", "wechat_id": "", "source": "other", "tags": "",
-        "owner_id": None, "language": "zh", "consent": False, "notes": "",
+        "name": "",
+        "email": "",
+        "phone": "",
+        "wechat_id": "",
+        "source": "other",
+        "tags": "",
+        "owner_id": None,
+        "language": "zh",
+        "consent": False,
+        "notes": "",
     }
     if candidate is not None:
-        values.update({
-            "name": candidate.name, "email": candidate.email or "", "phone": candidate.phone or "",
-            "wechat_id": candidate.wechat_id or "", "source": candidate.source,
-            "tags": ", ".join(tag_list(candidate.tags)), "owner_id": candidate.owner_id,
-            "language": candidate.language, "consent": candidate.consent, "notes": candidate.notes,
-        })
+        values.update(
+            {
+                "name": candidate.name,
+                "email": candidate.email or "",
+                "phone": candidate.phone or "",
+                "wechat_id": candidate.wechat_id or "",
+                "source": candidate.source,
+                "tags": ", ".join(tag_list(candidate.tags)),
+                "owner_id": candidate.owner_id,
+                "language": candidate.language,
+                "consent": candidate.consent,
+                "notes": candidate.notes,
+            }
+        )
     for key, value in values.items():
         st.session_state[f"{prefix}_{key}"] = value
 
@@ -46,14 +62,24 @@ def render_fields(prefix: str, owners: dict[int, str]) -> tuple[dict[str, Any], 
     with c2:
         st.selectbox(tr("field.source"), SOURCES, key=f"{prefix}_source", format_func=lambda s: tr(f"source.{s}"))
         slots["source"] = st.empty()
-        st.selectbox(tr("field.owner_id"), [None, *owners], key=f"{prefix}_owner_id",
-                     format_func=lambda i: owners.get(i, tr("common.none")) if i else tr("common.none"),
-                     placeholder=tr("common.none"))
+        st.selectbox(
+            tr("field.owner_id"),
+            [None, *owners],
+            key=f"{prefix}_owner_id",
+            format_func=lambda i: owners.get(i, tr("common.none")) if i else tr("common.none"),
+            placeholder=tr("common.none"),
+        )
         slots["owner_id"] = st.empty()
         st.text_input(tr("field.tags"), key=f"{prefix}_tags", max_chars=600, help=tr("help.tags"))
         slots["tags"] = st.empty()
-        st.radio(tr("field.language"), ["zh", "en"], key=f"{prefix}_language", horizontal=True,
-                 format_func=lambda c: {"zh": "中文", "en": "English"}[c], help=tr("help.candidate_language"))
+        st.radio(
+            tr("field.language"),
+            ["zh", "en"],
+            key=f"{prefix}_language",
+            horizontal=True,
+            format_func=lambda c: {"zh": "中文", "en": "English"}[c],
+            help=tr("help.candidate_language"),
+        )
         st.checkbox(tr("field.consent"), key=f"{prefix}_consent", help=tr("help.consent"))
     st.text_area(tr("field.notes"), key=f"{prefix}_notes", max_chars=5000, height=100)
     slots["notes"] = st.empty()

@@ -38,8 +38,9 @@ def lang() -> str:
             locale = st.context.locale
         except Exception:  # AppTest has no browser context
             locale = None
-        st.session_state[LANG_KEY] = detect_language(locale or st.context.headers.get("Accept-Language"),
-                                                     default=get_settings().language)
+        st.session_state[LANG_KEY] = detect_language(
+            locale or st.context.headers.get("Accept-Language"), default=get_settings().language
+        )
     return st.session_state[LANG_KEY]
 
 
@@ -121,10 +122,17 @@ def call(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
     return act(fn, rerun=False, **kwargs)
 
 
-def act(fn: Callable[..., T], /, *, done: str | Callable[[T], str] | None = None,
-        where: dict[str, Any] | None = None, then: Callable[[T], object] | None = None,
-        on: Mapping[type[DomainError], Callable[[Any], object]] | None = None, rerun: bool = True,
-        **kwargs: Any) -> T | None:
+def act(
+    fn: Callable[..., T],
+    /,
+    *,
+    done: str | Callable[[T], str] | None = None,
+    where: dict[str, Any] | None = None,
+    then: Callable[[T], object] | None = None,
+    on: Mapping[type[DomainError], Callable[[Any], object]] | None = None,
+    rerun: bool = True,
+    **kwargs: Any,
+) -> T | None:
     """One user action: `fn(session=…, **kwargs)` in its own session, one transaction.
 
     Refused: the first handler in `on` whose error class matches gets the error (a conflict to resolve, duplicates
@@ -244,8 +252,15 @@ def picked_row(state: Any) -> int | None:
     return int(rows[0]) if rows else None
 
 
-def row_table(data: Any, *, key: str, ids: list[int], column_config: dict[str, Any] | None = None,
-              on_pick: Callable[[int | None], None] | None = None, caption: str | None = None) -> int | None:
+def row_table(
+    data: Any,
+    *,
+    key: str,
+    ids: list[int],
+    column_config: dict[str, Any] | None = None,
+    on_pick: Callable[[int | None], None] | None = None,
+    caption: str | None = None,
+) -> int | None:
     """A table in which a click on any cell of a row opens that row; returns the id (from `ids`) of the row
     picked, or None. `on_pick` (optional) is called with that id as soon as the click arrives, before the run.
 
@@ -259,8 +274,15 @@ def row_table(data: Any, *, key: str, ids: list[int], column_config: dict[str, A
         index = picked_row(st.session_state.get(full_key))
         on_pick(ids[index] if index is not None and index < len(ids) else None)  # type: ignore[misc]
 
-    event = st.dataframe(data, key=full_key, hide_index=True, width="stretch", column_config=column_config,
-                         on_select=_changed if on_pick else "rerun", selection_mode="single-cell")
+    event = st.dataframe(
+        data,
+        key=full_key,
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+        on_select=_changed if on_pick else "rerun",
+        selection_mode="single-cell",
+    )
     if caption:
         st.caption(caption)
     index = picked_row(event)

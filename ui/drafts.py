@@ -22,11 +22,13 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
         st.text(f"{title} → {draft.to_addrs}")
         st.caption(tr("db.draft_hint"))
         with st.form(f"draft_{draft.id}"):
-            subject = st.text_input(tr("field.subject"), value=draft.subject, max_chars=300,
-                                    key=f"draft_subject_{draft.id}")
+            subject = st.text_input(
+                tr("field.subject"), value=draft.subject, max_chars=300, key=f"draft_subject_{draft.id}"
+            )
             slot_subject = st.empty()
-            body = st.text_area(tr("field.body"), value=draft.text, height=260, max_chars=50_000,
-                                key=f"draft_body_{draft.id}")
+            body = st.text_area(
+                tr("field.body"), value=draft.text, height=260, max_chars=50_000, key=f"draft_body_{draft.id}"
+            )
             slot_body = st.empty()
             slot_all = st.empty()
             b1, b2, b3, _ = st.columns([1, 1, 1, 2])
@@ -44,12 +46,37 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
 
         where = {"subject": slot_subject, "body": slot_body, "__all__": slot_all}
         if send:
-            act(mail.send_draft, actor=user, message_id=draft.id, subject=subject, text=body, version=version,
-                where=where, on={Conflict: _conflict}, done=tr("db.sent"))
+            act(
+                mail.send_draft,
+                actor=user,
+                message_id=draft.id,
+                subject=subject,
+                text=body,
+                version=version,
+                where=where,
+                on={Conflict: _conflict},
+                done=tr("db.sent"),
+            )
         elif save:
-            act(mail.save_draft, actor=user, message_id=draft.id, subject=subject, text=body, version=version,
-                where=where, on={Conflict: _conflict}, done=tr("db.saved"),
-                then=lambda saved: st.session_state.update({base_key: saved.version}))
+            act(
+                mail.save_draft,
+                actor=user,
+                message_id=draft.id,
+                subject=subject,
+                text=body,
+                version=version,
+                where=where,
+                on={Conflict: _conflict},
+                done=tr("db.saved"),
+                then=lambda saved: st.session_state.update({base_key: saved.version}),
+            )
         else:
-            act(mail.discard_draft, actor=user, message_id=draft.id, version=version, where=where,
-                on={Conflict: _conflict}, done=tr("db.discarded"))
+            act(
+                mail.discard_draft,
+                actor=user,
+                message_id=draft.id,
+                version=version,
+                where=where,
+                on={Conflict: _conflict},
+                done=tr("db.discarded"),
+            )

@@ -79,8 +79,12 @@ def _resolve_user():  # User | None
             if email:
                 user = auth.sso_user(session=session, email=email)
         if user is None and _oidc_configured() and st.user.get("is_logged_in", False):
-            user = auth.sso_user(session=session, email=str(st.user.get("email", "")),
-                                 name=st.user.get("name"), subject=st.user.get("sub"))
+            user = auth.sso_user(
+                session=session,
+                email=str(st.user.get("email", "")),
+                name=st.user.get("name"),
+                subject=st.user.get("sub"),
+            )
         return user if user is not None and user.is_active else None
 
 
@@ -103,8 +107,11 @@ def continue_signed_in(user, ticket: str) -> None:  # models.user.User
     st.session_state[USER_KEY] = user
     url = f"/session/start?ticket={ticket}"
     st.info(tr("signin.redirecting"), icon=":material/hourglass_top:")
-    st.html(f'<a href="{html.escape(url)}" target="_self">{html.escape(tr("signin.continue"))}</a>'
-            f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    st.html(
+        f'<a href="{html.escape(url)}" target="_self">{html.escape(tr("signin.continue"))}</a>'
+        f"<script>window.location.replace({json.dumps(url)});</script>",
+        unsafe_allow_javascript=True,
+    )
     st.stop()
 
 
@@ -124,7 +131,10 @@ def _language_picker() -> None:
     # page, and a value left over from there must not be taken for a change.
     st.session_state["frame_language"] = lang()
     st.selectbox(
-        tr("nav.language"), options, key="frame_language", on_change=_choose_language,
+        tr("nav.language"),
+        options,
+        key="frame_language",
+        on_change=_choose_language,
         format_func=lambda code: {"zh": "简体中文", "en": "English"}[code],
     )
 
@@ -138,8 +148,11 @@ def sign_out() -> None:
     if _oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
     # A POST from this page (the route refuses GET and other sites), which clears the HttpOnly cookie.
-    st.html("<script>const f = document.createElement('form'); f.method = 'post'; f.action = '/session/end';"
-            "document.body.appendChild(f); f.submit();</script>", unsafe_allow_javascript=True)
+    st.html(
+        "<script>const f = document.createElement('form'); f.method = 'post'; f.action = '/session/end';"
+        "document.body.appendChild(f); f.submit();</script>",
+        unsafe_allow_javascript=True,
+    )
     st.stop()
 
 
@@ -172,8 +185,13 @@ def _pages_for(user) -> dict[str, list[st.Page]]:
     settings: list[st.Page] = []
     for rule in allowed:
         title, icon = _PAGE_LOOK[rule.path]
-        page = st.Page(rule.path, title=tr(title), icon=icon, default=rule.path == landing,
-                       visibility="hidden" if rule.hidden else "visible")
+        page = st.Page(
+            rule.path,
+            title=tr(title),
+            icon=icon,
+            default=rule.path == landing,
+            visibility="hidden" if rule.hidden else "visible",
+        )
         (settings if rule.path in _SETTINGS_PAGES else work).append(page)
     return {tr("nav.section_work"): work, tr("nav.section_settings"): settings}
 
@@ -205,8 +223,12 @@ def main() -> None:
         problem = database_problem(exc)
         if problem is None:
             raise
-        log.warning("database %s (%s: %s)", problem, type(exc).__name__,
-                    str(getattr(exc, "orig", None) or exc).splitlines()[0][:300])
+        log.warning(
+            "database %s (%s: %s)",
+            problem,
+            type(exc).__name__,
+            str(getattr(exc, "orig", None) or exc).splitlines()[0][:300],
+        )
         _database_unavailable(problem)
 
 
@@ -214,8 +236,9 @@ def _main() -> None:
     _prepare_database()
     if st.query_params.get("survey"):
         # A candidate's private survey link: no account, no menu, nothing else of the app.
-        st.navigation([st.Page("pages/survey.py", title=tr("survey.title"), icon=":material/reviews:")],
-                      position="hidden").run()
+        st.navigation(
+            [st.Page("pages/survey.py", title=tr("survey.title"), icon=":material/reviews:")], position="hidden"
+        ).run()
         return
     user = _resolve_user()
     if user is None:
@@ -238,7 +261,8 @@ def _main() -> None:
         if st.button(tr("nav.sign_out"), key="frame_sign_out", icon=":material/logout:"):
             sign_out()
     if not user.role_set:
-        st.navigation([st.Page("pages/no_access.py", title=tr("nav.no_access"), icon=":material/lock:")],
-                      position="hidden").run()
+        st.navigation(
+            [st.Page("pages/no_access.py", title=tr("nav.no_access"), icon=":material/lock:")], position="hidden"
+        ).run()
         return
     st.navigation(_pages_for(user)).run()

@@ -32,6 +32,8 @@ from services.platform.i18n import fmt_datetime, fmt_time, t
 Method = Literal["REQUEST", "CANCEL"]
 PANEL_TEMPLATE = "interview_panel"
 CONFIRMATION_TEMPLATE = "interview_confirmation"
+
+
 def _mode(mode: object, language: str) -> str:
     return t(f"iv_mode.{mode}", language)
 
@@ -53,8 +55,14 @@ def facts(session: Session, interview: Interview) -> InterviewFacts:
     candidate = session.get(Candidate, app.candidate_id)
     job = session.get(Job, app.job_id)
     rnd = session.get(InterviewRound, interview.round_id)
-    panel = list(session.exec(select(User).join(InterviewPanelist, col(InterviewPanelist.user_id) == User.id)
-                              .where(InterviewPanelist.interview_id == interview.id).order_by(User.name)))
+    panel = list(
+        session.exec(
+            select(User)
+            .join(InterviewPanelist, col(InterviewPanelist.user_id) == User.id)
+            .where(InterviewPanelist.interview_id == interview.id)
+            .order_by(User.name)
+        )
+    )
     return InterviewFacts(interview, candidate, job, rnd, panel)  # type: ignore[arg-type]
 
 
@@ -76,8 +84,15 @@ def _address(email: str, name: str, **params: str) -> vCalAddress:
     return addr
 
 
-def build_ics(f: InterviewFacts, *, method: Method, attendees: list[tuple[str, str]], summary: str,
-              language: str, now: datetime | None = None) -> bytes:
+def build_ics(
+    f: InterviewFacts,
+    *,
+    method: Method,
+    attendees: list[tuple[str, str]],
+    summary: str,
+    language: str,
+    now: datetime | None = None,
+) -> bytes:
     """One VCALENDAR with one VEVENT for the interview: times in UTC, the organizer is the app's sender."""
     settings = get_settings()
     iv = f.interview
@@ -99,8 +114,7 @@ def build_ics(f: InterviewFacts, *, method: Method, attendees: list[tuple[str, s
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("organizer", _address(settings.mail_from, settings.mail_from_name))
     for email, name in attendees:
-        event.add("attendee", _address(email, name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION",
-                                       RSVP="FALSE"))
+        event.add("attendee", _address(email, name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="FALSE"))
     cal.add_component(event)
     ical: bytes = cal.to_ical()
     return ical
@@ -113,20 +127,29 @@ def _when(iv: Interview, language: str) -> str:
 
 def _context(f: InterviewFacts, language: str) -> dict[str, object]:
     iv = f.interview
-    return {"candidate_name": f.candidate.name, "job_title": f.job.title,
-            "round_name": f.round.name_zh if language == "zh" else f.round.name_en, "when": _when(iv, language),
-            "mode": _mode(iv.mode, language),
-            "location": iv.location, "panel": ", ".join(p.name for p in f.panel)}
+    return {
+        "candidate_name": f.candidate.name,
+        "job_title": f.job.title,
+        "round_name": f.round.name_zh if language == "zh" else f.round.name_en,
+        "when": _when(iv, language),
+        "mode": _mode(iv.mode, language),
+        "location": iv.location,
+        "panel": ", ".join(p.name for p in f.panel),
+    }
 
 
 def _panel_summary(f: InterviewFacts, language: str) -> str:
     rnd = f.round.name_zh if language == "zh" else f.round.name_en
-    return (f"面试：{f.candidate.name} · {f.job.title} · {rnd}" if language == "zh"
-            else f"Interview: {f.candidate.name} · {f.job.title} · {rnd}")
+    return (
+        f"面试：{f.candidate.name} · {f.job.title} · {rnd}"
+        if language == "zh"
+        else f"Interview: {f.candidate.name} · {f.job.title} · {rnd}"
+    )
 
 
-def notify_panel(*, session: Session, interview: Interview, actor: User, kind: str,
-                 to_user_ids: set[int] | None = None) -> list[OutboxMessage]:
+def notify_panel(
+    *, session: Session, interview: Interview, actor: User, kind: str, to_user_ids: set[int] | None = None
+) -> list[OutboxMessage]:
     """Queue (no commit) one mail per panel member with the invitation attached.
 
     kind: "scheduled", "moved" (REQUEST to the current panel, or to `to_user_ids` of it), "cancelled" (CANCEL
@@ -141,22 +164,36 @@ def notify_panel(*, session: Session, interview: Interview, actor: User, kind: s
     for person in people:
         language = person.language if person.language in ("zh", "en") else "zh"
         attendees = [(person.email, person.name)] if kind == "removed" else [(p.email, p.name) for p in f.panel]
-        ics = build_ics(f, method=method, attendees=attendees, summary=_panel_summary(f, language),
-                        language=language)
-        out.append(queue_template(
-            session=session, template=PANEL_TEMPLATE, language=language, to=person.email,
-            key=f"iv-invite:{interview.id}:{person.id}:{interview.version}:{method}",
-            context=_context(f, language) | {"kind": kind, "recipient_name": person.name},
-            attachments=[Attachment("cancel.ics" if method == "CANCEL" else "invite.ics", ics, "text/calendar")],
-            recipient_user_id=person.id, application_id=interview.application_id, created_by=actor))
+        ics = build_ics(f, method=method, attendees=attendees, summary=_panel_summary(f, language), language=language)
+        out.append(
+            queue_template(
+                session=session,
+                template=PANEL_TEMPLATE,
+                language=language,
+                to=person.email,
+                key=f"iv-invite:{interview.id}:{person.id}:{interview.version}:{method}",
+                context=_context(f, language) | {"kind": kind, "recipient_name": person.name},
+                attachments=[Attachment("cancel.ics" if method == "CANCEL" else "invite.ics", ics, "text/calendar")],
+                recipient_user_id=person.id,
+                application_id=interview.application_id,
+                created_by=actor,
+            )
+        )
     return out
 
 
 def _confirmation_drafts(session: Session, interview_id: int) -> list[OutboxMessage]:
-    return list(session.exec(select(OutboxMessage).where(
-        OutboxMessage.template == CONFIRMATION_TEMPLATE, OutboxMessage.status == MailStatus.draft,
-        col(OutboxMessage.idempotency_key).startswith(f"iv-confirm:{interview_id}:"))
-        .order_by(col(OutboxMessage.id))))
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.template == CONFIRMATION_TEMPLATE,
+                OutboxMessage.status == MailStatus.draft,
+                col(OutboxMessage.idempotency_key).startswith(f"iv-confirm:{interview_id}:"),
+            )
+            .order_by(col(OutboxMessage.id))
+        )
+    )
 
 
 def _draft_version(message: OutboxMessage) -> int:
@@ -168,8 +205,7 @@ def drop_stale_confirmations(*, session: Session, interview: Interview) -> None:
     """A confirmation prepared before a move or cancellation would carry the old time: discard it (no commit)."""
     stale = [m.id for m in _confirmation_drafts(session, interview.id or 0) if _draft_version(m) != interview.version]
     if stale:
-        session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(stale))
-                     .values(status=MailStatus.cancelled))
+        session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(stale)).values(status=MailStatus.cancelled))
 
 
 def confirmation_drafts(*, session: Session, interview: Interview) -> list[OutboxMessage]:
@@ -188,11 +224,20 @@ def prepare_confirmation(*, session: Session, interview: Interview, actor: User)
     if not f.candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
     language = f.candidate.language if f.candidate.language in ("zh", "en") else "zh"
-    summary = (f"面试：{f.job.title}" if language == "zh" else f"Interview: {f.job.title}")
-    ics = build_ics(f, method="REQUEST", attendees=[(f.candidate.email, f.candidate.name)], summary=summary,
-                    language=language)
+    summary = f"面试：{f.job.title}" if language == "zh" else f"Interview: {f.job.title}"
+    ics = build_ics(
+        f, method="REQUEST", attendees=[(f.candidate.email, f.candidate.name)], summary=summary, language=language
+    )
     return queue_template(
-        session=session, template=CONFIRMATION_TEMPLATE, language=language, to=f.candidate.email,
-        key=f"iv-confirm:{interview.id}:{interview.version}:{uuid.uuid4().hex}", draft=True,
-        context=_context(f, language), attachments=[Attachment("invite.ics", ics, "text/calendar")],
-        candidate_id=f.candidate.id, application_id=interview.application_id, created_by=actor)
+        session=session,
+        template=CONFIRMATION_TEMPLATE,
+        language=language,
+        to=f.candidate.email,
+        key=f"iv-confirm:{interview.id}:{interview.version}:{uuid.uuid4().hex}",
+        draft=True,
+        context=_context(f, language),
+        attachments=[Attachment("invite.ics", ics, "text/calendar")],
+        candidate_id=f.candidate.id,
+        application_id=interview.application_id,
+        created_by=actor,
+    )

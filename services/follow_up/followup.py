@@ -98,8 +98,13 @@ def newest_contact() -> Any:
     that stands. A test per contact: one lookup in the (candidate_id, id) index. A scalar subquery, not NOT
     EXISTS, which PostgreSQL without statistics planned as an anti-join over every contact (32 s at 100k)."""
     same = aliased(Contact)
-    return Contact.id == select(func.max(same.id)).where(same.candidate_id == Contact.candidate_id) \
-        .correlate(Contact).scalar_subquery()
+    return (
+        Contact.id
+        == select(func.max(same.id))
+        .where(same.candidate_id == Contact.candidate_id)
+        .correlate(Contact)
+        .scalar_subquery()
+    )
 
 
 def last_interview_end(now: datetime | ColumnElement[datetime]) -> Any:
@@ -114,9 +119,16 @@ def held_interview_end(now: datetime | ColumnElement[datetime]) -> Any:
     interview is still to come: the one before it (`previous_interview_end`, kept) where that has ended; only
     where it too is still to come (two or more booked ahead) are the application's interviews looked up."""
     previous = col(Application.previous_interview_end)
-    looked_up = (select(func.max(Interview.ends_at)).where(
-        Interview.application_id == Application.id, Interview.status == InterviewStatus.scheduled,
-        col(Interview.ends_at) <= now).correlate(Application).scalar_subquery())
+    looked_up = (
+        select(func.max(Interview.ends_at))
+        .where(
+            Interview.application_id == Application.id,
+            Interview.status == InterviewStatus.scheduled,
+            col(Interview.ends_at) <= now,
+        )
+        .correlate(Application)
+        .scalar_subquery()
+    )
     return case((previous <= now, previous), (previous > now, looked_up), else_=None)
 
 
@@ -177,17 +189,35 @@ def _deadlines_in(offers: str) -> list[date]:
     return [date.fromisoformat(o["deadline"]) for o in json.loads(offers or "[]") if o.get("deadline")]
 
 
-def _risks(interest: int | None, offer_deadlines: list[date], next_contact: datetime | None,
-           last_contact: datetime | None, now: datetime) -> list[str]:
+def _risks(
+    interest: int | None,
+    offer_deadlines: list[date],
+    next_contact: datetime | None,
+    last_contact: datetime | None,
+    now: datetime,
+) -> list[str]:
     settings = get_settings()
-    return followup_state.risks(interest=interest, offer_deadlines=offer_deadlines, next_contact=next_contact,
-                                last_contact=last_contact, now=now, tz=settings.tz,
-                                offer_risk_days=settings.offer_risk_days)
+    return followup_state.risks(
+        interest=interest,
+        offer_deadlines=offer_deadlines,
+        next_contact=next_contact,
+        last_contact=last_contact,
+        now=now,
+        tz=settings.tz,
+        offer_risk_days=settings.offer_risk_days,
+    )
 
 
-def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | None, offset: int, limit: int,
-                  focus: tuple[int | None, int | None] = (None, None), running_offset: int = 0,
-                  ) -> tuple[list[tuple[int, Any, bool]], tuple[int, int], tuple[int, Any, bool] | None]:
+def _board_clocks(
+    session: Session,
+    actor: User,
+    now: datetime,
+    owner_id: int | None,
+    offset: int,
+    limit: int,
+    focus: tuple[int | None, int | None] = (None, None),
+    running_offset: int = 0,
+) -> tuple[list[tuple[int, Any, bool]], tuple[int, int], tuple[int, Any, bool] | None]:
     """(application id, last interview end, clock runs) for the board's rows: one page of the applications whose
     clock runs, most overdue first (`running_offset`, `limit`), then one page of the others, most recently
     changed first (`offset`, `limit`); how many there are of each; and the row of the application (or candidate)
@@ -209,15 +239,26 @@ def _board_clocks(session: Session, actor: User, now: datetime, owner_id: int | 
     focus_app, focus_candidate = focus
     statement = _board_statement(owner is not None, "app" if focus_app else "candidate" if focus_candidate else "")
     running_skip, skip, size = max(running_offset, 0), max(offset, 0), max(limit, 0)
-    rows = session.execute(statement, {
-        "now": now, "owner": owner, "focus": focus_app or focus_candidate, "size": size,
-        "running_skip": running_skip, "running_end": running_skip + size, "skip": skip, "end": skip + size}).all()
+    rows = session.execute(
+        statement,
+        {
+            "now": now,
+            "owner": owner,
+            "focus": focus_app or focus_candidate,
+            "size": size,
+            "running_skip": running_skip,
+            "running_end": running_skip + size,
+            "skip": skip,
+            "end": skip + size,
+        },
+    ).all()
     # The counting row is the one without an id: the running clocks (`runs`), all of them (`part`).
     running_total, total = next((int(r[3]), int(r[4])) for r in rows if r[0] is None)
     listed = [r for r in rows if r[0] is not None]
     # Running clocks, then the page of others, each in its order; a candidate's focus prefers a running clock.
-    shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + \
-        sorted((r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True)
+    shown = sorted((r for r in listed if r[4] == 0), key=lambda r: (r[1], r[0])) + sorted(
+        (r for r in listed if r[4] == 1), key=lambda r: (r[2], r[0]), reverse=True
+    )
     focused = min(((r[0], r[1], bool(r[3])) for r in listed if r[4] < 0), key=lambda r: not r[2], default=None)
     return [(a, end, bool(clock)) for a, end, _, clock, _ in shown], (running_total, total - running_total), focused
 
@@ -244,51 +285,110 @@ def _board_statement(owned: bool, focus: str) -> Any:
         return select(*sub.c)
 
     previous = col(Application.previous_interview_end)
-    upcoming = of_stage(None, app_id.label("id"), Application.candidate_id, changed.label("stage_changed_at"),
-                        held_interview_end(now).label("ended"), previous.label("previous"),
-                        col(Application.previous_end_unheard).label("unheard")) \
-        .where(stored > now).cte("board_upcoming").prefix_with("MATERIALIZED")
-    u = upcoming.c
-    b_runs = case((held_clock_runs(now, u.ended, u.previous, u.unheard,
-                                   of(Candidate.heard_at, Candidate.id == u.candidate_id)), 1), else_=0)
-    b_rows = select(u.id, u.ended, u.stage_changed_at, b_runs.label("runs")).cte("board_upcoming_runs") \
+    upcoming = (
+        of_stage(
+            None,
+            app_id.label("id"),
+            Application.candidate_id,
+            changed.label("stage_changed_at"),
+            held_interview_end(now).label("ended"),
+            previous.label("previous"),
+            col(Application.previous_end_unheard).label("unheard"),
+        )
+        .where(stored > now)
+        .cte("board_upcoming")
         .prefix_with("MATERIALIZED")
+    )
+    u = upcoming.c
+    b_runs = case(
+        (
+            held_clock_runs(
+                now, u.ended, u.previous, u.unheard, of(Candidate.heard_at, Candidate.id == u.candidate_id)
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    b_rows = (
+        select(u.id, u.ended, u.stage_changed_at, b_runs.label("runs"))
+        .cte("board_upcoming_runs")
+        .prefix_with("MATERIALIZED")
+    )
     b_running = b_rows.c.runs == 1
     running_ids = select(b_rows.c.id).where(b_running)
 
     def page(part: int, arms: list[Any], order: tuple[Any, ...], skip: str) -> Any:
         merged = union_all(*arms).subquery()
         m = merged.c
-        return arm(select(m.id, m.ended, m.stage_changed_at, literal(1 - part).label("runs"),  # type: ignore[call-overload]
-                          literal(part).label("part"))
-                   .order_by(*(o(m) for o in order)).offset(bound(skip)).limit(bound("size")))
+        return arm(
+            select(
+                m.id,
+                m.ended,
+                m.stage_changed_at,
+                literal(1 - part).label("runs"),  # type: ignore[call-overload]
+                literal(part).label("part"),
+            )
+            .order_by(*(o(m) for o in order))
+            .offset(bound(skip))
+            .limit(bound("size"))
+        )
 
-    passed = (unheard <= now)
-    running = page(0, [arm(of_stage(stage, app_id.label("id"), unheard.label("ended"),
-                                    changed.label("stage_changed_at"))
-                           .where(passed).order_by(unheard, app_id).limit(bound("running_end"))) for stage in ACTIVE]
-                   + [select(b_rows.c.id, b_rows.c.ended, b_rows.c.stage_changed_at).where(b_running)],
-                   (lambda m: m.ended, lambda m: m.id), "running_skip")
-    others = page(1, [arm(of_stage(stage, app_id.label("id"), last_interview_end(now).label("ended"),
-                                   changed.label("stage_changed_at"))
-                          .where(or_(unheard.is_(None), unheard > now), app_id.not_in(running_ids))
-                          .order_by(changed.desc(), app_id.desc()).limit(bound("end"))) for stage in ACTIVE],
-                  (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()), "skip")
+    passed = unheard <= now
+    running = page(
+        0,
+        [
+            arm(
+                of_stage(stage, app_id.label("id"), unheard.label("ended"), changed.label("stage_changed_at"))
+                .where(passed)
+                .order_by(unheard, app_id)
+                .limit(bound("running_end"))
+            )
+            for stage in ACTIVE
+        ]
+        + [select(b_rows.c.id, b_rows.c.ended, b_rows.c.stage_changed_at).where(b_running)],
+        (lambda m: m.ended, lambda m: m.id),
+        "running_skip",
+    )
+    others = page(
+        1,
+        [
+            arm(
+                of_stage(
+                    stage, app_id.label("id"), last_interview_end(now).label("ended"), changed.label("stage_changed_at")
+                )
+                .where(or_(unheard.is_(None), unheard > now), app_id.not_in(running_ids))
+                .order_by(changed.desc(), app_id.desc())
+                .limit(bound("end"))
+            )
+            for stage in ACTIVE
+        ],
+        (lambda m: m.stage_changed_at.desc(), lambda m: m.id.desc()),
+        "skip",
+    )
     passed_running = of_stage(None, func.count()).where(passed).scalar_subquery()
     held_running = select(func.coalesce(func.sum(b_rows.c.runs), 0)).scalar_subquery()
-    counts = select(cast(null(), Integer).label("id"),  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
-                    cast(null(), stored.type).label("ended"),  # type: ignore[attr-defined]  # (the column's type)
-                    cast(null(), changed.type).label("stage_changed_at"),  # type: ignore[attr-defined]
-                    (passed_running + held_running).label("runs"),
-                    of_stage(None, func.count()).scalar_subquery().label("part"))
+    counts = select(
+        cast(null(), Integer).label("id"),  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
+        cast(null(), stored.type).label("ended"),  # type: ignore[attr-defined]  # (the column's type)
+        cast(null(), changed.type).label("stage_changed_at"),  # type: ignore[attr-defined]
+        (passed_running + held_running).label("runs"),
+        of_stage(None, func.count()).scalar_subquery().label("part"),
+    )
     arms = [running, others, counts]
     if focus:
         ended = last_interview_end(now)
         runs = clock_runs(ended, of(Candidate.heard_at, Candidate.id == Application.candidate_id))
         wanted = (app_id if focus == "app" else col(Application.candidate_id)) == bound("focus")
-        arms.append(of_stage(None, app_id.label("id"), ended.label("ended"), changed.label("stage_changed_at"),
-                             case((runs, 1), else_=0).label("runs"), case((runs, -2), else_=-1).label("part"))
-                    .where(wanted))
+        arms.append(
+            of_stage(
+                None,
+                app_id.label("id"),
+                ended.label("ended"),
+                changed.label("stage_changed_at"),
+                case((runs, 1), else_=0).label("runs"),
+                case((runs, -2), else_=-1).label("part"),
+            ).where(wanted)
+        )
     return select(*union_all(*arms).subquery().c)
 
 
@@ -303,25 +403,38 @@ def _board_rows(session: Session, app_ids: list[int]) -> dict[int, tuple[Any, ..
     last_contact = select(func.max(Contact.at)).where(Contact.candidate_id == Candidate.id).scalar_subquery()
     of_contact = Contact.candidate_id == Candidate.id
     of_intent = Intent.application_id == Application.id
-    mail_problem = case((col(OutboxMessage.status) == MailStatus.held, "held"),
-                        (col(OutboxMessage.status) == MailStatus.failed, "failed"),
-                        (and_(col(OutboxMessage.status) == MailStatus.queued, col(OutboxMessage.attempts) > 0),
-                         "retrying"), else_=None)
-    of_mail = and_(col(OutboxMessage.candidate_id) == Candidate.id,
-                   col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]))
+    mail_problem = case(
+        (col(OutboxMessage.status) == MailStatus.held, "held"),
+        (col(OutboxMessage.status) == MailStatus.failed, "failed"),
+        (and_(col(OutboxMessage.status) == MailStatus.queued, col(OutboxMessage.attempts) > 0), "retrying"),
+        else_=None,
+    )
+    of_mail = and_(
+        col(OutboxMessage.candidate_id) == Candidate.id,
+        col(OutboxMessage.status).not_in([MailStatus.draft, MailStatus.cancelled]),
+    )
     owner = aliased(User)
     rows: dict[int, tuple[Any, ...]] = {}
     for chunk in range(0, len(app_ids), CHUNK):
         query = (
-            select(Application.id, Candidate.id, Candidate.name, Job.title, Application.stage, owner.name,  # type: ignore[call-overload]
-                   last_contact, newest(Contact.outcome, of_contact, Contact.id),
-                   newest(Contact.next_contact_at, of_contact, Contact.id),
-                   newest(Intent.interest, of_intent, Intent.version), newest(Intent.offers, of_intent, Intent.version),
-                   newest(mail_problem, of_mail, OutboxMessage.id))
+            select(
+                Application.id,
+                Candidate.id,
+                Candidate.name,
+                Job.title,
+                Application.stage,
+                owner.name,  # type: ignore[call-overload]
+                last_contact,
+                newest(Contact.outcome, of_contact, Contact.id),
+                newest(Contact.next_contact_at, of_contact, Contact.id),
+                newest(Intent.interest, of_intent, Intent.version),
+                newest(Intent.offers, of_intent, Intent.version),
+                newest(mail_problem, of_mail, OutboxMessage.id),
+            )
             .join(Candidate, col(Candidate.id) == Application.candidate_id)
             .join(Job, col(Job.id) == Application.job_id)
             .join(owner, col(owner.id) == Candidate.owner_id, isouter=True)
-            .where(among(session, app_ids[chunk:chunk + CHUNK])(Application.id))
+            .where(among(session, app_ids[chunk : chunk + CHUNK])(Application.id))
         )
         rows.update((r[0], tuple(r)) for r in session.exec(query))
     return rows
@@ -342,9 +455,18 @@ class Board(list[BoardRow]):
         self.focus = focus
 
 
-def follow_up_board(*, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None,
-                    offset: int = 0, limit: int = BOARD_PAGE, focus_application: int | None = None,
-                    focus_candidate: int | None = None, running_offset: int = 0) -> Board:
+def follow_up_board(
+    *,
+    session: Session,
+    actor: User,
+    now: datetime | None = None,
+    owner_id: int | None = None,
+    offset: int = 0,
+    limit: int = BOARD_PAGE,
+    focus_application: int | None = None,
+    focus_candidate: int | None = None,
+    running_offset: int = 0,
+) -> Board:
     """The open applications (of the owner's candidates, or all for an admin) with their follow-up state.
 
     The applications whose feedback clock runs come first, most overdue first, a page at a time
@@ -355,25 +477,37 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     require_cap(actor, Cap.follow_up)
     now = now or utcnow()
     settings = get_settings()
-    shown, (running, others), focused = _board_clocks(session, actor, now, owner_id, offset, limit,
-                                                      (focus_application, focus_candidate), running_offset)
+    shown, (running, others), focused = _board_clocks(
+        session, actor, now, owner_id, offset, limit, (focus_application, focus_candidate), running_offset
+    )
     clocks = shown + ([focused] if focused is not None else [])
     details = _board_rows(session, list({c[0] for c in clocks}))
 
     def board_row(app_id: int, ended_at: datetime | None, is_running: bool) -> BoardRow | None:
         if app_id not in details:
             return None
-        (_, cand_id, name, title, stage, owner_name, contacted, outcome, next_at, interest, offers,
-         mail_problem) = details[app_id]
+        (_, cand_id, name, title, stage, owner_name, contacted, outcome, next_at, interest, offers, mail_problem) = (
+            details[app_id]
+        )
         risks = _risks(interest, _deadlines_in(offers or "[]"), next_at, contacted, now)
         return BoardRow(
-            application_id=app_id, candidate_id=cand_id, candidate=name, job=title, stage=stage,
-            owner=owner_name or "", interview_ended=ended_at,
+            application_id=app_id,
+            candidate_id=cand_id,
+            candidate=name,
+            job=title,
+            stage=stage,
+            owner=owner_name or "",
+            interview_ended=ended_at,
             deadline=followup_state.feedback_deadline(ended_at, is_running, settings.feedback_hours),
-            clock_running=is_running, last_contact=contacted, last_outcome=outcome, next_contact_at=next_at,
-            interest=interest, mail_problem=mail_problem, risks=risks,
-            state=followup_state.board_state(stage=stage, clock_running=is_running, risks=risks,
-                                             last_outcome=outcome))
+            clock_running=is_running,
+            last_contact=contacted,
+            last_outcome=outcome,
+            next_contact_at=next_at,
+            interest=interest,
+            mail_problem=mail_problem,
+            risks=risks,
+            state=followup_state.board_state(stage=stage, clock_running=is_running, risks=risks, last_outcome=outcome),
+        )
 
     board = [row for row in (board_row(*c) for c in shown) if row is not None]
     focus = board_row(*focused) if focused is not None else None
@@ -381,8 +515,9 @@ def follow_up_board(*, session: Session, actor: User, now: datetime | None = Non
     return Board(board, running=running, others=others, focus=focus)
 
 
-def board_counts(*, session: Session, actor: User, now: datetime | None = None,
-                 owner_id: int | None = None) -> tuple[int, int]:
+def board_counts(
+    *, session: Session, actor: User, now: datetime | None = None, owner_id: int | None = None
+) -> tuple[int, int]:
     """How many of the board's applications have a running clock, and how many do not."""
     require_cap(actor, Cap.follow_up)
     return _board_clocks(session, actor, now or utcnow(), owner_id, 0, 0)[1]
@@ -418,16 +553,25 @@ def log_contact(*, session: Session, actor: User, contact_in: dict[str, Any]) ->
     if data.outcome in STOPPING_OUTCOMES:
         for statement in heard_update(candidate.id, now):
             session.exec(statement)
-    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="contact",
-                 changes={"channel": data.channel.value, "outcome": data.outcome.value})
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="candidate",
+        entity_id=candidate.id or 0,
+        action="contact",
+        changes={"channel": data.channel.value, "outcome": data.outcome.value},
+    )
     session.flush()
     return contact
 
 
 def _managed_applications(session: Session, actor: User, candidate_id: int) -> Select[Any]:
     """The candidate's applications to jobs `actor` manages, as a subquery; NotAllowed when there is none."""
-    theirs = select(Application.id).join(Job, col(Job.id) == Application.job_id).where(
-        Application.candidate_id == candidate_id, managed_by(actor))
+    theirs = (
+        select(Application.id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(Application.candidate_id == candidate_id, managed_by(actor))
+    )
     if session.exec(theirs.limit(1)).first() is None:
         raise NotAllowed()
     return theirs
@@ -437,8 +581,11 @@ def list_contacts(*, session: Session, actor: User, candidate_id: int, limit: in
     """A candidate's contact log, newest first, with who logged each; a hiring manager gets only the contacts
     about applications to the jobs they manage, and none for a candidate of other jobs."""
     actor = require_current_cap(session, actor, Cap.follow_application)
-    query = (select(Contact, User.name).join(User, col(User.id) == Contact.by_user_id)
-             .where(Contact.candidate_id == candidate_id))
+    query = (
+        select(Contact, User.name)
+        .join(User, col(User.id) == Contact.by_user_id)
+        .where(Contact.candidate_id == candidate_id)
+    )
     if not everywhere(actor, Cap.follow_application):
         query = query.where(col(Contact.application_id).in_(_managed_applications(session, actor, candidate_id)))
     return list(session.exec(query.order_by(col(Contact.at).desc(), col(Contact.id).desc()).limit(limit)))
@@ -454,8 +601,9 @@ def latest_intent(*, session: Session, actor: User, application_id: int) -> Inte
 
 
 def _newest_intent(session: Session, application_id: int) -> Intent | None:
-    return session.exec(select(Intent).where(Intent.application_id == application_id)
-                        .order_by(col(Intent.version).desc())).first()
+    return session.exec(
+        select(Intent).where(Intent.application_id == application_id).order_by(col(Intent.version).desc())
+    ).first()
 
 
 def record_intent(*, session: Session, actor: User, intent_in: dict[str, Any], version: int | None = None) -> Intent:
@@ -474,19 +622,31 @@ def record_intent(*, session: Session, actor: User, intent_in: dict[str, Any], v
     if (newest.version if newest else 0) != base:
         raise Conflict("err.intent_changed", current=newest)
     deadlines = [o.deadline for o in data.offers if o.deadline]
-    intent = Intent(application_id=data.application_id, version=base + 1, interest=data.interest,
-                    expected_salary=data.expected_salary, earliest_start=data.earliest_start,
-                    decision_deadline=data.decision_deadline, notes=data.notes,
-                    offers=json.dumps([o.model_dump(mode="json") for o in data.offers], ensure_ascii=False),
-                    nearest_offer_deadline=min(deadlines) if deadlines else None, by_user_id=actor.id or 0)
+    intent = Intent(
+        application_id=data.application_id,
+        version=base + 1,
+        interest=data.interest,
+        expected_salary=data.expected_salary,
+        earliest_start=data.earliest_start,
+        decision_deadline=data.decision_deadline,
+        notes=data.notes,
+        offers=json.dumps([o.model_dump(mode="json") for o in data.offers], ensure_ascii=False),
+        nearest_offer_deadline=min(deadlines) if deadlines else None,
+        by_user_id=actor.id or 0,
+    )
     try:
         with savepoint(session):
             session.add(intent)
     except IntegrityError:  # another save of the same version won the race (unique application_id, version)
         raise Conflict("err.intent_changed", current=_newest_intent(session, data.application_id)) from None
-    audit.record(session=session, actor=actor, entity="application", entity_id=data.application_id,
-                 action="intent", changes={"interest": data.interest, "offers": len(data.offers),
-                                           "version": intent.version})
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="application",
+        entity_id=data.application_id,
+        action="intent",
+        changes={"interest": data.interest, "offers": len(data.offers), "version": intent.version},
+    )
     session.flush()
     return intent
 
@@ -497,9 +657,14 @@ def intent_history(*, session: Session, actor: User, application_id: int) -> lis
     _, _, job = load_application(session, application_id)
     if not can_follow_up(actor, job):
         raise NotAllowed()
-    return list(session.exec(select(Intent, User.name).join(User, col(User.id) == Intent.by_user_id)
-                             .where(Intent.application_id == application_id)
-                             .order_by(col(Intent.version).desc())))
+    return list(
+        session.exec(
+            select(Intent, User.name)
+            .join(User, col(User.id) == Intent.by_user_id)
+            .where(Intent.application_id == application_id)
+            .order_by(col(Intent.version).desc())
+        )
+    )
 
 
 def risk_of(*, session: Session, actor: User, application_id: int, now: datetime | None = None) -> list[str]:
@@ -507,11 +672,17 @@ def risk_of(*, session: Session, actor: User, application_id: int, now: datetime
     now = now or utcnow()
     history = intent_history(session=session, actor=actor, application_id=application_id)
     app, candidate, _ = load_application(session, application_id)
-    contact = session.exec(select(Contact).where(Contact.candidate_id == candidate.id)
-                           .order_by(col(Contact.id).desc())).first()
+    contact = session.exec(
+        select(Contact).where(Contact.candidate_id == candidate.id).order_by(col(Contact.id).desc())
+    ).first()
     intent = history[0][0] if history else None
-    return _risks(intent.interest if intent else None, _offer_deadlines(intent),
-                  contact.next_contact_at if contact else None, contact.at if contact else None, now)
+    return _risks(
+        intent.interest if intent else None,
+        _offer_deadlines(intent),
+        contact.next_contact_at if contact else None,
+        contact.at if contact else None,
+        now,
+    )
 
 
 # --------------------------------------------------------------------------- mail and survey
@@ -529,21 +700,36 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
     if not candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
     settings = get_settings()
-    context: dict[str, Any] = {"candidate_name": candidate.name, "job_title": job.title, "sender_name": actor.name,
-                               "team_name": team_signature(candidate.language)}
+    context: dict[str, Any] = {
+        "candidate_name": candidate.name,
+        "job_title": job.title,
+        "sender_name": actor.name,
+        "team_name": team_signature(candidate.language),
+    }
     invite = None
     if template == "survey_invite":
         token = secrets.token_urlsafe(32)
-        invite = SurveyInvite(token_hash=_token_hash(token), application_id=application_id, stage=app.stage,
-                              expires_at=utcnow() + timedelta(days=settings.survey_days))
+        invite = SurveyInvite(
+            token_hash=_token_hash(token),
+            application_id=application_id,
+            stage=app.stage,
+            expires_at=utcnow() + timedelta(days=settings.survey_days),
+        )
         session.add(invite)
         session.flush()
-        context |= {"survey_link": f"{settings.base_url.rstrip('/')}/?survey={token}",
-                    "days": settings.survey_days}
-    mail = queue_template(session=session, template=template, language=candidate.language, to=candidate.email,
-                          key=f"{template}:{application_id}:{uuid.uuid4().hex}", draft=True,
-                          candidate_id=candidate.id, application_id=application_id, created_by=actor,
-                          context=context)
+        context |= {"survey_link": f"{settings.base_url.rstrip('/')}/?survey={token}", "days": settings.survey_days}
+    mail = queue_template(
+        session=session,
+        template=template,
+        language=candidate.language,
+        to=candidate.email,
+        key=f"{template}:{application_id}:{uuid.uuid4().hex}",
+        draft=True,
+        candidate_id=candidate.id,
+        application_id=application_id,
+        created_by=actor,
+        context=context,
+    )
     if invite is not None:
         invite.mail_id = mail.id
         session.add(invite)
@@ -554,9 +740,13 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
 def drafts_for_application(*, session: Session, actor: User, application_id: int) -> list[OutboxMessage]:
     """Mail prepared for this application and not yet sent or discarded."""
     require_cap(actor, Cap.follow_up)
-    return list(session.exec(select(OutboxMessage).where(OutboxMessage.application_id == application_id,
-                                                         OutboxMessage.status == MailStatus.draft)
-                             .order_by(col(OutboxMessage.id))))
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.application_id == application_id, OutboxMessage.status == MailStatus.draft)
+            .order_by(col(OutboxMessage.id))
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -585,13 +775,18 @@ def answer_survey(*, session: Session, token: str, answer_in: dict[str, Any]) ->
     if invite is None:
         raise SurveyLinkInvalid()
     spent = session.exec(
-        update(SurveyInvite).where(col(SurveyInvite.id) == invite.id, col(SurveyInvite.used_at).is_(None),
-                                   col(SurveyInvite.expires_at) > now).values(used_at=now))
+        update(SurveyInvite)
+        .where(
+            col(SurveyInvite.id) == invite.id, col(SurveyInvite.used_at).is_(None), col(SurveyInvite.expires_at) > now
+        )
+        .values(used_at=now)
+    )
     if spent.rowcount != 1:  # spent or expired: this UPDATE changed nothing
         raise SurveyLinkInvalid()
     app = session.get(Application, invite.application_id)
-    response = SurveyResponse(invite_id=invite.id or 0, job_id=app.job_id if app else 0, stage=invite.stage,
-                              at=now, **data.model_dump())
+    response = SurveyResponse(
+        invite_id=invite.id or 0, job_id=app.job_id if app else 0, stage=invite.stage, at=now, **data.model_dump()
+    )
     session.add(response)
     session.flush()
     return response
@@ -622,10 +817,17 @@ def _released_answers() -> Any:
     changes only when some cell completes another batch of five, so watching results between two answers shows
     nothing about either. The price: up to four answers per cell wait for the next ones."""
     cell = (col(SurveyResponse.job_id), col(SurveyResponse.stage))
-    numbered = select(SurveyResponse.id, SurveyResponse.job_id, SurveyResponse.stage, SurveyResponse.nps,  # type: ignore[call-overload]
-                      SurveyResponse.clarity, SurveyResponse.respect, SurveyResponse.treatment,
-                      func.row_number().over(partition_by=cell, order_by=col(SurveyResponse.id)).label("rn"),
-                      func.count().over(partition_by=cell).label("n")).subquery()
+    numbered = select(
+        SurveyResponse.id,
+        SurveyResponse.job_id,
+        SurveyResponse.stage,
+        SurveyResponse.nps,  # type: ignore[call-overload]
+        SurveyResponse.clarity,
+        SurveyResponse.respect,
+        SurveyResponse.treatment,
+        func.row_number().over(partition_by=cell, order_by=col(SurveyResponse.id)).label("rn"),
+        func.count().over(partition_by=cell).label("n"),
+    ).subquery()
     return select(numbered).where(numbered.c.rn <= numbered.c.n - numbered.c.n % MIN_GROUP).subquery()
 
 
@@ -633,8 +835,14 @@ def _survey_groups(session: Session, by: str | None) -> list[SurveyGroup]:
     released = _released_answers()
     promoters = func.sum(case((released.c.nps >= 9, 1), else_=0))
     detractors = func.sum(case((released.c.nps <= 6, 1), else_=0))
-    stats = select(func.count(), func.avg(released.c.clarity), func.avg(released.c.respect),  # type: ignore[call-overload]
-                   func.avg(released.c.treatment), promoters, detractors)
+    stats = select(
+        func.count(),
+        func.avg(released.c.clarity),
+        func.avg(released.c.respect),  # type: ignore[call-overload]
+        func.avg(released.c.treatment),
+        promoters,
+        detractors,
+    )
     if by is None:
         received = {"": session.exec(select(func.count()).select_from(SurveyResponse)).one()}
         rows = [("", *session.exec(stats.select_from(released)).one())]
@@ -645,8 +853,14 @@ def _survey_groups(session: Session, by: str | None) -> list[SurveyGroup]:
         else:
             key, rkey = SurveyResponse.stage, released.c.stage
             stats = stats.add_columns(released.c.stage).select_from(released)
-        received = dict(session.exec(select(key, func.count()).select_from(SurveyResponse)
-                                     .join(Job, col(Job.id) == SurveyResponse.job_id).group_by(key)).all())
+        received = dict(
+            session.exec(
+                select(key, func.count())
+                .select_from(SurveyResponse)
+                .join(Job, col(Job.id) == SurveyResponse.job_id)
+                .group_by(key)
+            ).all()
+        )
         rows = [(r[-1], *r[:-1]) for r in session.exec(stats.group_by(rkey)).all()]
     released_by: dict[str, Any] = {str(name): rest for name, *rest in rows}
     groups = []
@@ -670,11 +884,16 @@ _SURVEYS_LOCK = threading.Lock()
 
 
 def _survey_groups_cached(session: Session, by: str | None) -> list[SurveyGroup]:
-    stamp = tuple(session.exec(select(
-        select(func.count()).select_from(SurveyResponse).scalar_subquery(),
-        select(func.max(SurveyResponse.id)).scalar_subquery(),
-        select(func.count()).select_from(Job).scalar_subquery(),
-        select(func.coalesce(func.sum(Job.version), 0)).scalar_subquery())).one())
+    stamp = tuple(
+        session.exec(
+            select(
+                select(func.count()).select_from(SurveyResponse).scalar_subquery(),
+                select(func.max(SurveyResponse.id)).scalar_subquery(),
+                select(func.count()).select_from(Job).scalar_subquery(),
+                select(func.coalesce(func.sum(Job.version), 0)).scalar_subquery(),
+            )
+        ).one()
+    )
     key = (session.get_bind().engine.url.render_as_string(hide_password=True), by)
     with _SURVEYS_LOCK:
         hit = _SURVEYS.get(key)
@@ -726,8 +945,13 @@ def keep_in_pool(*, session: Session, actor: User, entry_in: dict[str, Any]) -> 
         raise NotFound()
     entry = _entry_of(session, data.candidate_id)
     if entry is None:
-        entry = PoolEntry(candidate_id=data.candidate_id, reason=data.reason, job_family=data.job_family,
-                          revisit_on=data.revisit_on, added_by_id=actor.id or 0)
+        entry = PoolEntry(
+            candidate_id=data.candidate_id,
+            reason=data.reason,
+            job_family=data.job_family,
+            revisit_on=data.revisit_on,
+            added_by_id=actor.id or 0,
+        )
     else:
         entry.reason, entry.job_family, entry.revisit_on = data.reason, data.job_family, data.revisit_on
         if entry.status != "active":
@@ -735,8 +959,14 @@ def keep_in_pool(*, session: Session, actor: User, entry_in: dict[str, Any]) -> 
         entry.added_by_id = actor.id or 0
     session.add(entry)
     session.flush()
-    audit.record(session=session, actor=actor, entity="candidate", entity_id=data.candidate_id, action="pool_add",
-                 changes={"reason": data.reason, "revisit_on": data.revisit_on.isoformat()})
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="candidate",
+        entity_id=data.candidate_id,
+        action="pool_add",
+        changes={"reason": data.reason, "revisit_on": data.revisit_on.isoformat()},
+    )
     return entry
 
 
@@ -744,14 +974,14 @@ def leave_pool_on_reengagement(*, session: Session, actor: User, candidate_id: i
     """An application moved out of the talent_pool stage (re-engaged): once none of the candidate's
     applications is in that stage any more, their pool entry ends (no commit)."""
     require_cap(actor, Cap.move_stage)
-    still = session.exec(select(Application.id).where(Application.candidate_id == candidate_id,
-                                                      Application.stage == Stage.talent_pool)).first()
+    still = session.exec(
+        select(Application.id).where(Application.candidate_id == candidate_id, Application.stage == Stage.talent_pool)
+    ).first()
     entry = _entry_of(session, candidate_id)
     if still is None and entry is not None and entry.status == "active":
         entry.status = "reengaged"
         session.add(entry)
-        audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id,
-                     action="pool_reengaged")
+        audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="pool_reengaged")
 
 
 def pool_entry(*, session: Session, actor: User, candidate_id: int) -> PoolEntry | None:
@@ -774,8 +1004,9 @@ def add_to_pool(*, session: Session, actor: User, entry_in: dict[str, Any]) -> P
 def remove_from_pool(*, session: Session, actor: User, candidate_id: int) -> PoolEntry:
     """Take a candidate out of the talent pool."""
     require_cap(actor, Cap.follow_up)
-    entry = session.exec(select(PoolEntry).where(PoolEntry.candidate_id == candidate_id,
-                                                 PoolEntry.status == "active")).first()
+    entry = session.exec(
+        select(PoolEntry).where(PoolEntry.candidate_id == candidate_id, PoolEntry.status == "active")
+    ).first()
     if entry is None:
         raise NotFound()
     entry.status = "removed"
@@ -795,10 +1026,16 @@ def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: in
     """Candidates who may be added to the pool from its page: not in it, and with no application still open
     (every one rejected, withdrawn or pooled — or none at all), matching `q` (name, email, phone, WeChat)."""
     require_cap(actor, Cap.follow_up)
-    open_app = select(Application.id).where(Application.candidate_id == Candidate.id,
-                                            col(Application.stage).not_in(CLOSED_STAGES)).correlate(Candidate)
-    pooled = select(PoolEntry.id).where(PoolEntry.candidate_id == Candidate.id,
-                                        PoolEntry.status == "active").correlate(Candidate)
+    open_app = (
+        select(Application.id)
+        .where(Application.candidate_id == Candidate.id, col(Application.stage).not_in(CLOSED_STAGES))
+        .correlate(Candidate)
+    )
+    pooled = (
+        select(PoolEntry.id)
+        .where(PoolEntry.candidate_id == Candidate.id, PoolEntry.status == "active")
+        .correlate(Candidate)
+    )
     order = (col(Candidate.updated_at).desc(), col(Candidate.id).desc())
     matching = text_matches(session, q)
     # The most recently updated candidates along the index on updated_at, then the tests on those only: PostgreSQL
@@ -806,10 +1043,14 @@ def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: in
     # mostly candidates still in process: at 100k, the 50 newest poolable are among the first 1,800 of 4,000 —
     # POOL_PICKER_SLICE. The slice is given as its oldest time (read along the index, no rows fetched), not as
     # its 4,000 ids: passing and testing those cost PostgreSQL three times the reads (30 → 12 ms at 100k).
-    bound = session.exec(select(Candidate.updated_at).where(*matching).order_by(order[0])
-                         .offset(POOL_PICKER_SLICE - 1).limit(1)).first()
-    poolable = select(Candidate).where(*matching, col(Candidate.anonymised_at).is_(None), ~open_app.exists(),
-                                       ~pooled.exists()).order_by(*order)
+    bound = session.exec(
+        select(Candidate.updated_at).where(*matching).order_by(order[0]).offset(POOL_PICKER_SLICE - 1).limit(1)
+    ).first()
+    poolable = (
+        select(Candidate)
+        .where(*matching, col(Candidate.anonymised_at).is_(None), ~open_app.exists(), ~pooled.exists())
+        .order_by(*order)
+    )
     if bound is None:  # fewer than a slice match at all: the tests on every one of them
         return list(session.exec(poolable.limit(limit)).all())
     found = list(session.exec(poolable.where(col(Candidate.updated_at) >= bound).limit(limit)).all())
@@ -843,22 +1084,55 @@ class PoolRow:
     tags: list[str]
 
 
-def search_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "",
-                offset: int = 0, limit: int = 200) -> list[PoolRow]:
+def search_pool(
+    *,
+    session: Session,
+    actor: User,
+    q: str = "",
+    tag: str = "",
+    job_family: str = "",
+    offset: int = 0,
+    limit: int = 200,
+) -> list[PoolRow]:
     """The active talent pool, soonest revisit first, searchable by reason text, skill tag and job family;
     a page at a time (`count_pool` says how many match). Each row: the entry (id, candidate_id, reason,
     job_family, revisit_on, added_at), the candidate (id, name, email, phone, tags) and the tags as a list."""
     require_cap(actor, Cap.follow_up)
     # Only what the list and its row's actions show, as plain rows: 200 whole entries and candidates cost the ORM
     # more than the database's reads (11 → 7 ms at 100k on PostgreSQL).
-    entries = list(session.execute(_pool_query(q, tag, job_family).with_only_columns(
-        PoolEntry.id, PoolEntry.candidate_id, PoolEntry.reason, PoolEntry.job_family, PoolEntry.revisit_on,
-        PoolEntry.added_at).order_by(PoolEntry.revisit_on, col(PoolEntry.id)).offset(max(offset, 0)).limit(limit)))
-    people: dict[Any, Any] = {c.id: c for c in session.exec(select(  # type: ignore[call-overload, attr-defined]
-        Candidate.id, Candidate.name, Candidate.email, Candidate.phone, Candidate.tags).where(
-        among(session, [e.candidate_id for e in entries])(Candidate.id)))} if entries else {}
-    return [PoolRow(entry=e, candidate=people[e.candidate_id], tags=tag_list(people[e.candidate_id].tags))
-            for e in entries if e.candidate_id in people]
+    entries = list(
+        session.execute(
+            _pool_query(q, tag, job_family)
+            .with_only_columns(
+                PoolEntry.id,
+                PoolEntry.candidate_id,
+                PoolEntry.reason,
+                PoolEntry.job_family,
+                PoolEntry.revisit_on,
+                PoolEntry.added_at,
+            )
+            .order_by(PoolEntry.revisit_on, col(PoolEntry.id))
+            .offset(max(offset, 0))
+            .limit(limit)
+        )
+    )
+    people: dict[Any, Any] = (
+        {
+            c.id: c  # type: ignore[attr-defined]  # a Row of columns, typed as a tuple
+            for c in session.exec(
+                select(  # type: ignore[call-overload]
+                    Candidate.id, Candidate.name, Candidate.email, Candidate.phone, Candidate.tags
+                ).where(among(session, [e.candidate_id for e in entries])(Candidate.id))
+            )
+        }
+        if entries
+        else {}
+    )
+    return [
+        PoolRow(entry=e, candidate=people[e.candidate_id], tags=tag_list(people[e.candidate_id].tags))
+        for e in entries
+        if e.candidate_id in people
+    ]
 
 
 def count_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job_family: str = "") -> int:
@@ -870,9 +1144,15 @@ def count_pool(*, session: Session, actor: User, q: str = "", tag: str = "", job
 def job_families(*, session: Session, actor: User) -> list[str]:
     """The job families in use in the pool (for the filter)."""
     require_cap(actor, Cap.follow_up)
-    return [f for f in session.exec(select(PoolEntry.job_family).where(PoolEntry.status == "active",
-                                                                       PoolEntry.job_family != "")
-                                    .distinct().order_by(PoolEntry.job_family))]
+    return [
+        f
+        for f in session.exec(
+            select(PoolEntry.job_family)
+            .where(PoolEntry.status == "active", PoolEntry.job_family != "")
+            .distinct()
+            .order_by(PoolEntry.job_family)
+        )
+    ]
 
 
 def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: int) -> OutboxMessage:
@@ -883,9 +1163,17 @@ def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: in
         raise NotFound()
     if not candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
-    mail = queue_template(session=session, template="reengage", language=candidate.language, to=candidate.email,
-                          key=f"reengage:{candidate_id}:{uuid.uuid4().hex}", draft=True, candidate_id=candidate_id,
-                          created_by=actor, context={"candidate_name": candidate.name, "sender_name": actor.name})
+    mail = queue_template(
+        session=session,
+        template="reengage",
+        language=candidate.language,
+        to=candidate.email,
+        key=f"reengage:{candidate_id}:{uuid.uuid4().hex}",
+        draft=True,
+        candidate_id=candidate_id,
+        created_by=actor,
+        context={"candidate_name": candidate.name, "sender_name": actor.name},
+    )
     session.flush()
     return mail
 
@@ -893,9 +1181,15 @@ def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: in
 def pool_drafts(*, session: Session, actor: User, candidate_id: int) -> list[OutboxMessage]:
     """Unsent re-engagement drafts for one candidate."""
     require_cap(actor, Cap.follow_up)
-    return list(session.exec(select(OutboxMessage).where(OutboxMessage.candidate_id == candidate_id,
-                                                         col(OutboxMessage.application_id).is_(None),
-                                                         OutboxMessage.status == MailStatus.draft)))
+    return list(
+        session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.candidate_id == candidate_id,
+                col(OutboxMessage.application_id).is_(None),
+                OutboxMessage.status == MailStatus.draft,
+            )
+        )
+    )
 
 
 def revisit_due(entry: PoolEntry) -> datetime:
@@ -906,4 +1200,3 @@ def revisit_due(entry: PoolEntry) -> datetime:
 def revisit_time(day: date) -> datetime:
     """When a revisit on `day` falls due: 09:00 that day, company time."""
     return datetime.combine(day, time(9, 0), tzinfo=get_settings().tz)
-

@@ -57,35 +57,62 @@ def _recent_ends(now: datetime, scan: Scan | None = None, times: Sequence[timede
     `times`) came since the last pass, each range in an arm of its own, and only where that end is the
     application's last."""
     application: tuple[Label[Any], ...]
-    application = (col(Application.id).label("application_id"), col(Application.candidate_id).label("candidate_id"),
-                   col(Application.job_id).label("job_id"), col(Application.stage).label("stage"))
+    application = (
+        col(Application.id).label("application_id"),
+        col(Application.candidate_id).label("candidate_id"),
+        col(Application.job_id).label("job_id"),
+        col(Application.stage).label("stage"),
+    )
     ended = last_interview_end(now)
     if scan is not None and scan.since is not None:
         ends = col(Interview.ends_at)
-        arms = scan.union(select(col(Interview.application_id).label("application_id"), ends.label("ends_at")),
-                          ends, times, (now - LOOKBACK, now), Interview.status == InterviewStatus.scheduled
-                          ).subquery("arms")
-        found = (select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
-                 .group_by(arms.c.application_id).subquery("found"))
-        return (select(*application, found.c.ended)  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
-                .select_from(found).join(Application, col(Application.id) == found.c.application_id)
-                .where(found.c.ended == ended)  # the application's last
-                .cte("recent").prefix_with("MATERIALIZED"))
-    return (select(*application, ended.label("ended"))  # type: ignore[call-overload]  # (as above)
-            .where(col(Application.stage).in_(ACTIVE), col(Application.last_interview_end) >= now - LOOKBACK,
-                   ended >= now - LOOKBACK)
-            .cte("recent").prefix_with("MATERIALIZED"))
+        arms = scan.union(
+            select(col(Interview.application_id).label("application_id"), ends.label("ends_at")),
+            ends,
+            times,
+            (now - LOOKBACK, now),
+            Interview.status == InterviewStatus.scheduled,
+        ).subquery("arms")
+        found = (
+            select(arms.c.application_id, func.max(arms.c.ends_at).label("ended"))
+            .group_by(arms.c.application_id)
+            .subquery("found")
+        )
+        return (
+            select(*application, found.c.ended)  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
+            .select_from(found)
+            .join(Application, col(Application.id) == found.c.application_id)
+            .where(found.c.ended == ended)  # the application's last
+            .cte("recent")
+            .prefix_with("MATERIALIZED")
+        )
+    return (
+        select(*application, ended.label("ended"))  # type: ignore[call-overload]  # (as above)
+        .where(
+            col(Application.stage).in_(ACTIVE),
+            col(Application.last_interview_end) >= now - LOOKBACK,
+            ended >= now - LOOKBACK,
+        )
+        .cte("recent")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 def _clock_select(recent: Any, *columns: Any) -> Select[*tuple[Any, ...]]:
     """Open applications whose last interview ended (within the lookback, `recent` from `_recent_ends`) and
     whose candidate has heard nothing since: the board's clock (`followup.clock_runs`)."""
-    return (select(*columns)  # type: ignore[no-any-return]  # sqlmodel types no select() of n columns
-            .select_from(recent)
-            .join(Candidate, col(Candidate.id) == recent.c.candidate_id)
-            .join(Job, col(Job.id) == recent.c.job_id)
-            .where(recent.c.stage.in_(ACTIVE), col(Candidate.owner_id).is_not(None),
-                   col(Candidate.anonymised_at).is_(None), clock_runs(recent.c.ended)))
+    return (  # type: ignore[no-any-return]  # sqlmodel types no select() of n columns
+        select(*columns)
+        .select_from(recent)
+        .join(Candidate, col(Candidate.id) == recent.c.candidate_id)
+        .join(Job, col(Job.id) == recent.c.job_id)
+        .where(
+            recent.c.stage.in_(ACTIVE),
+            col(Candidate.owner_id).is_not(None),
+            col(Candidate.anonymised_at).is_(None),
+            clock_runs(recent.c.ended),
+        )
+    )
 
 
 @rule("feedback_due", recipients=Cap.follow_up)
@@ -99,23 +126,34 @@ def feedback_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     recent = _recent_ends(now, scan, times)
     ended = recent.c.ended
     query = _clock_select(
-        recent, key("feedback:", recent.c.application_id, ":", utc_text(ended, "%Y%m%d%H%M")).label("item_key"),
+        recent,
+        key("feedback:", recent.c.application_id, ":", utc_text(ended, "%Y%m%d%H%M")).label("item_key"),
         case((ended <= now - hours, literal("overdue", String)), else_=literal("warn", String)).label("window"),
-        col(Candidate.owner_id).label("user_id"), recent.c.application_id, Candidate.name,
-        Job.title, ended.label("ended"),
+        col(Candidate.owner_id).label("user_id"),
+        recent.c.application_id,
+        Candidate.name,
+        Job.title,
+        ended.label("ended"),
     ).where(ended <= now - hours + warn)  # from `warn` before the deadline
 
     def words(row: Row[Any]) -> Words:
         late = now >= row.ended + hours
         local = fmt_datetime(row.ended + hours, "zh", settings.tz)  # stored once for both: a numeric pattern
-        title = texts("reminder.feedback.title_late", name=row.name, job=row.title) if late \
+        title = (
+            texts("reminder.feedback.title_late", name=row.name, job=row.title)
+            if late
             else texts("reminder.feedback.title_soon", name=row.name, job=row.title)
-        return Words(*title,
-                     *ntexts("reminder.feedback.detail", settings.feedback_hours, hours=settings.feedback_hours,
-                            due=local),
-                     link=f"{base}/follow_up?application={row.application_id}", due=local)
+        )
+        return Words(
+            *title,
+            *ntexts("reminder.feedback.detail", settings.feedback_hours, hours=settings.feedback_hours, due=local),
+            link=f"{base}/follow_up?application={row.application_id}",
+            due=local,
+        )
 
     yield Found("feedback_due", query, words, cap=2000)
+
+
 @rule("next_contact", recipients=Cap.follow_application)
 def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
     """A next-contact date that has come reminds the person who set it (once per date)."""
@@ -126,19 +164,26 @@ def next_contact(scan: Scan, settings: Settings) -> Iterable[Found]:
     def of_candidate(column: Any) -> Any:  # read per contact found: no planner starts from the candidates
         return select(column).where(Candidate.id == Contact.candidate_id).correlate(Contact).scalar_subquery()
 
-    query = (
-        select(key("contact:", Contact.id).label("item_key"),  # type: ignore[call-overload]  # 5 columns
-               local_text(at, "%Y-%m-%d %H:%M", settings.tz, now - LOOKBACK, now).label("window"),
-               col(Contact.by_user_id).label("user_id"), col(Contact.candidate_id).label("candidate_id"),
-               of_candidate(Candidate.name).label("name"))
-        .where(scan.came(at, [timedelta(0)], (now - LOOKBACK, now)), newest_contact(),
-               of_candidate(Candidate.anonymised_at).is_(None)))
+    query = select(
+        key("contact:", Contact.id).label("item_key"),  # type: ignore[call-overload]  # 5 columns
+        local_text(at, "%Y-%m-%d %H:%M", settings.tz, now - LOOKBACK, now).label("window"),
+        col(Contact.by_user_id).label("user_id"),
+        col(Contact.candidate_id).label("candidate_id"),
+        of_candidate(Candidate.name).label("name"),
+    ).where(
+        scan.came(at, [timedelta(0)], (now - LOOKBACK, now)),
+        newest_contact(),
+        of_candidate(Candidate.anonymised_at).is_(None),
+    )
 
     def words(row: Row[Any]) -> Words:
         # The window is the local time the SQL wrote (yyyy-MM-dd HH:mm), the reminder's key as well as its words.
-        return Words(*texts("reminder.next_contact.title", name=row.name),
-                     *texts("reminder.next_contact.detail", when=row.window),
-                     link=f"{base}/follow_up?candidate={row.candidate_id}", due=row.window)
+        return Words(
+            *texts("reminder.next_contact.title", name=row.name),
+            *texts("reminder.next_contact.detail", when=row.window),
+            link=f"{base}/follow_up?candidate={row.candidate_id}",
+            due=row.window,
+        )
 
     yield Found("next_contact", query, words, cap=2000)
 
@@ -157,17 +202,25 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
         days = [since + timedelta(days=n) for n in range((today - since).days + 1)]
         dates = col(PoolEntry.revisit_on).in_([d for d in days if scan.since - SCAN_OVERLAP < revisit_time(d)])
     query = (
-        select(key("pool:", PoolEntry.id).label("item_key"),  # type: ignore[call-overload]  # 6 columns
-               date_text(PoolEntry.revisit_on).label("window"),
-               col(PoolEntry.added_by_id).label("user_id"), col(PoolEntry.candidate_id).label("candidate_id"),
-               PoolEntry.reason, Candidate.name)
+        select(
+            key("pool:", PoolEntry.id).label("item_key"),  # type: ignore[call-overload]  # 6 columns
+            date_text(PoolEntry.revisit_on).label("window"),
+            col(PoolEntry.added_by_id).label("user_id"),
+            col(PoolEntry.candidate_id).label("candidate_id"),
+            PoolEntry.reason,
+            Candidate.name,
+        )
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
-        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by, dates))
+        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by, dates)
+    )
 
     def words(row: Row[Any]) -> Words:
-        return Words(*texts("reminder.pool.title", name=row.name),
-                     *texts("reminder.pool.detail", reason=row.reason[:200]),
-                     link=f"{base}/talent_pool?candidate={row.candidate_id}", due=row.window)
+        return Words(
+            *texts("reminder.pool.title", name=row.name),
+            *texts("reminder.pool.detail", reason=row.reason[:200]),
+            link=f"{base}/talent_pool?candidate={row.candidate_id}",
+            due=row.window,
+        )
 
     yield Found("pool_revisit", query, words, cap=2000)
 
@@ -181,37 +234,74 @@ def feedback_tasks(session: Session, user: User, now: datetime, due_by: datetime
     ended_by = before(now, None if due_by is None else due_by - hours)
     if ended_by < now - LOOKBACK:  # the list is full of older tasks
         return []
+
     # of the applications `where` finds (mine), not erased
     def found(ended: Any, *where: Any) -> Select[*tuple[Any, ...]]:
-        return (select(Application.id, of(Candidate.name, Candidate.id == Application.candidate_id),
-                       of(Job.title, Job.id == Application.job_id), ended.label("ended"))
-                .where(*where, not_erased(Application.candidate_id)).order_by(ended, col(Application.id)))
+        return (
+            select(
+                Application.id,
+                of(Candidate.name, Candidate.id == Application.candidate_id),
+                of(Job.title, Job.id == Application.job_id),
+                ended.label("ended"),
+            )
+            .where(*where, not_erased(Application.candidate_id))
+            .order_by(ended, col(Application.id))
+        )
 
     # Where the last interview has ended and the candidate has heard nothing since, the application keeps that
     # end (`last_end_unheard`): mine of the lookback, oldest first along the (owner_id, stage, last_end_unheard)
     # index, until LIMIT of mine not erased are found.
     unheard = col(Application.last_end_unheard)
-    keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
-                                         unheard >= now - LOOKBACK, unheard <= ended_by)
-            .order_by(unheard, col(Application.id)))
+    keys = (
+        select(Application.id)
+        .where(
+            col(Application.owner_id) == user.id,
+            col(Application.stage).in_(ACTIVE),
+            unheard >= now - LOOKBACK,
+            unheard <= ended_by,
+        )
+        .order_by(unheard, col(Application.id))
+    )
     rows = walk(session, keys, lambda among: found(unheard, among(Application.id)), limit=services.mail.tasks.LIMIT)
     # Mine whose last interview is still to come (a few thousand of everyone's at 100k candidates): when the last
     # one that has ended did, worked out once per application (a materialised CTE; mostly kept), then the window,
     # not erased, heard nothing since (`followup.held_clock_runs`, as the board tests it).
-    upcoming = (select(col(Application.id).label("id"), held_interview_end(now).label("ended"),
-                       col(Application.previous_interview_end).label("previous"),
-                       col(Application.previous_end_unheard).label("unheard"))
-                .where(col(Application.owner_id) == user.id, col(Application.stage).in_(ACTIVE),
-                       col(Application.last_interview_end) > now)
-                .cte("upcoming").prefix_with("MATERIALIZED"))
+    upcoming = (
+        select(
+            col(Application.id).label("id"),
+            held_interview_end(now).label("ended"),
+            col(Application.previous_interview_end).label("previous"),
+            col(Application.previous_end_unheard).label("unheard"),
+        )
+        .where(
+            col(Application.owner_id) == user.id,
+            col(Application.stage).in_(ACTIVE),
+            col(Application.last_interview_end) > now,
+        )
+        .cte("upcoming")
+        .prefix_with("MATERIALIZED")
+    )
     u = upcoming.c
     heard_at = of(Candidate.heard_at, Candidate.id == Application.candidate_id)
-    rows += session.exec(found(u.ended, u.id == Application.id, u.ended >= now - LOOKBACK, u.ended <= ended_by,
-                               held_clock_runs(now, u.ended, u.previous, u.unheard, heard_at))
-                         .limit(services.mail.tasks.LIMIT)).all()
-    return [Task(kind="feedback_due", params={"name": name, "job": title}, due_at=ended + hours,
-                 page="pages/follow_up.py", query={"application": str(app_id)})
-            for app_id, name, title, ended in rows]
+    rows += session.exec(
+        found(
+            u.ended,
+            u.id == Application.id,
+            u.ended >= now - LOOKBACK,
+            u.ended <= ended_by,
+            held_clock_runs(now, u.ended, u.previous, u.unheard, heard_at),
+        ).limit(services.mail.tasks.LIMIT)
+    ).all()
+    return [
+        Task(
+            kind="feedback_due",
+            params={"name": name, "job": title},
+            due_at=ended + hours,
+            page="pages/follow_up.py",
+            query={"application": str(app_id)},
+        )
+        for app_id, name, title, ended in rows
+    ]
 
 
 @provider
@@ -221,25 +311,57 @@ def contact_tasks(session: Session, user: User, now: datetime, due_by: datetime 
         return []
     # The link opens the follow-up board only where the candidate is on the reader's board (an open application;
     # a recruiter's own candidate): a hiring manager has no board, and a closed candidate is not on it.
-    open_app = select(Application.id).where(Application.candidate_id == Contact.candidate_id,
-                                            col(Application.stage).in_(ACTIVE)).correlate(Contact).exists()
+    open_app = (
+        select(Application.id)
+        .where(Application.candidate_id == Contact.candidate_id, col(Application.stage).in_(ACTIVE))
+        .correlate(Contact)
+        .exists()
+    )
     owner = of(Candidate.owner_id, Candidate.id == Contact.candidate_id)
-    on_board = open_app if sees_every_owner(user) else and_(open_app, owner == user.id) \
-        if holds(user, Cap.follow_up) else literal(False)
+    on_board = (
+        open_app
+        if sees_every_owner(user)
+        else and_(open_app, owner == user.id)
+        if holds(user, Cap.follow_up)
+        else literal(False)
+    )
     at = col(Contact.next_contact_at)
     # My contacts by their next-contact date (the index on (by_user_id, next_contact_at)), earliest first, until
     # LIMIT are found whose date still stands (the candidate's newest contact) and whose candidate is not erased.
-    keys = (select(Contact.id).where(Contact.by_user_id == user.id, at <= before(now + HORIZON, due_by))
-            .order_by(at, col(Contact.id)))
-    rows = walk(session, keys, limit=services.mail.tasks.LIMIT, keep=lambda among: (
-        select(Contact.candidate_id, at, of(Candidate.name, Candidate.id == Contact.candidate_id),
-               case((on_board, 1), else_=0))
-        .where(among(Contact.id), newest_contact(),
-               of(Candidate.anonymised_at, Candidate.id == Contact.candidate_id).is_(None))
-        .order_by(at, col(Contact.id))))
-    return [Task(kind="next_contact", params={"name": name}, due_at=due, page="pages/follow_up.py" if board
-                 else "pages/candidates.py", query={"candidate" if board else "id": str(candidate_id)})
-            for candidate_id, due, name, board in rows]
+    keys = (
+        select(Contact.id)
+        .where(Contact.by_user_id == user.id, at <= before(now + HORIZON, due_by))
+        .order_by(at, col(Contact.id))
+    )
+    rows = walk(
+        session,
+        keys,
+        limit=services.mail.tasks.LIMIT,
+        keep=lambda among: (
+            select(
+                Contact.candidate_id,
+                at,
+                of(Candidate.name, Candidate.id == Contact.candidate_id),
+                case((on_board, 1), else_=0),
+            )
+            .where(
+                among(Contact.id),
+                newest_contact(),
+                of(Candidate.anonymised_at, Candidate.id == Contact.candidate_id).is_(None),
+            )
+            .order_by(at, col(Contact.id))
+        ),
+    )
+    return [
+        Task(
+            kind="next_contact",
+            params={"name": name},
+            due_at=due,
+            page="pages/follow_up.py" if board else "pages/candidates.py",
+            query={"candidate" if board else "id": str(candidate_id)},
+        )
+        for candidate_id, due, name, board in rows
+    ]
 
 
 @provider
@@ -252,7 +374,16 @@ def pool_tasks(session: Session, user: User, now: datetime, due_by: datetime | N
         select(PoolEntry.candidate_id, col(PoolEntry.revisit_on), Candidate.name)
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
         .where(PoolEntry.status == "active", PoolEntry.added_by_id == user.id, col(PoolEntry.revisit_on) <= horizon)
-        .order_by(col(PoolEntry.revisit_on)).limit(services.mail.tasks.LIMIT))  # the most urgent: no more is shown
-    return [Task(kind="pool_revisit", params={"name": name}, due_at=revisit_time(revisit_on),
-                 page="pages/talent_pool.py", query={"candidate": str(candidate_id)})
-            for candidate_id, revisit_on, name in rows]
+        .order_by(col(PoolEntry.revisit_on))
+        .limit(services.mail.tasks.LIMIT)
+    )  # the most urgent: no more is shown
+    return [
+        Task(
+            kind="pool_revisit",
+            params={"name": name},
+            due_at=revisit_time(revisit_on),
+            page="pages/talent_pool.py",
+            query={"candidate": str(candidate_id)},
+        )
+        for candidate_id, revisit_on, name in rows
+    ]

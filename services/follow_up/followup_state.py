@@ -18,8 +18,16 @@ STATES = ("awaiting_feedback", "at_risk", "awaiting_reply", "in_touch", "decided
 LOW_INTEREST = 2  # an interest of this or less (on 1-5) is a risk
 
 
-def risks(*, interest: int | None, offer_deadlines: Iterable[date], next_contact: datetime | None,
-          last_contact: datetime | None, now: datetime, tz: tzinfo, offer_risk_days: int) -> list[str]:
+def risks(
+    *,
+    interest: int | None,
+    offer_deadlines: Iterable[date],
+    next_contact: datetime | None,
+    last_contact: datetime | None,
+    now: datetime,
+    tz: tzinfo,
+    offer_risk_days: int,
+) -> list[str]:
     """The at-risk reasons (message keys): low interest; a competing offer's deadline from today (company time)
     up to `offer_risk_days` ahead; a promised next contact that has passed with no contact since."""
     today = now.astimezone(tz).date()

@@ -38,14 +38,22 @@ from services.platform.config import Settings, get_settings
 from services.platform.db import session_scope
 
 log = logging.getLogger("followup.mailer")
-TRANSIENT_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror, smtplib.SMTPServerDisconnected,
-                    smtplib.SMTPConnectError, OSError)
+TRANSIENT_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+    socket.gaierror,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    OSError,
+)
 
 
 def _connection_lost(exc: BaseException | None) -> bool:
     """A dropped or refused connection (not an SMTP reply, which smtplib also makes an OSError)."""
     return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(
-        exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused)
+        exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused
+    )
 
 
 class TransientFailure(Exception):
@@ -80,23 +88,29 @@ def claim_batch(
     token = uuid.uuid4().hex
     # The claim is a transaction of its own, committed before anything is sent: other workers see it at once.
     with session_scope(engine) as session:
-        query = (select(OutboxMessage.id).where(_claimable(now))
-                 .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id)).limit(limit))
+        query = (
+            select(OutboxMessage.id)
+            .where(_claimable(now))
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+        )
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list(session.exec(query).all())
         if not ids:
             return token, []
         session.exec(
-            update(OutboxMessage).where(col(OutboxMessage.id).in_(ids), _claimable(now))
-            .values(status=MailStatus.sending, claimed_by=token,
-                    lease_until=now + timedelta(seconds=lease_seconds))
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids), _claimable(now))
+            .values(status=MailStatus.sending, claimed_by=token, lease_until=now + timedelta(seconds=lease_seconds))
         )
-        claimed = list(session.exec(
-            select(OutboxMessage.id).where(OutboxMessage.claimed_by == token,
-                                           OutboxMessage.status == MailStatus.sending)
-            .order_by(col(OutboxMessage.id))
-        ).all())
+        claimed = list(
+            session.exec(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.claimed_by == token, OutboxMessage.status == MailStatus.sending)
+                .order_by(col(OutboxMessage.id))
+            ).all()
+        )
     return token, cast(list[int], claimed)  # ids read back from the table: never None (`int | None` is for new rows)
 
 
@@ -106,9 +120,12 @@ def connect(settings: Settings) -> yagmail.SMTP:
     client = yagmail.SMTP(
         user={settings.mail_from: settings.mail_from_name} if settings.mail_from_name else settings.mail_from,
         password=settings.smtp_password.get_secret_value() or None,
-        host=settings.smtp_host, port=settings.smtp_port_effective,
-        smtp_ssl=security == "ssl", smtp_starttls=security == "starttls",
-        smtp_skip_login=not settings.smtp_user, timeout=settings.smtp_timeout,
+        host=settings.smtp_host,
+        port=settings.smtp_port_effective,
+        smtp_ssl=security == "ssl",
+        smtp_starttls=security == "starttls",
+        smtp_skip_login=not settings.smtp_user,
+        timeout=settings.smtp_timeout,
     )
     if settings.smtp_user:
         # yagmail logs in as the From address; a relay account may differ from it.
@@ -169,8 +186,13 @@ class _PlainHeaders(Compat32):
     """
 
     def fold(self, name: str, value: str) -> str:
-        if (isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value
-                and (not self.max_line_length or len(name) + len(value) + 2 <= self.max_line_length)):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and "\n" not in value
+            and "\r" not in value
+            and (not self.max_line_length or len(name) + len(value) + 2 <= self.max_line_length)
+        ):
             return f"{name}: {value}{self.linesep}"
         return super().fold(name, value)
 
@@ -185,8 +207,10 @@ def _boundary() -> str:
 
 
 def _refusal_detail(refused: dict[str, tuple[int, bytes]]) -> str:
-    return "; ".join(f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-                     for addr, (code, msg) in refused.items())
+    return "; ".join(
+        f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+        for addr, (code, msg) in refused.items()
+    )
 
 
 def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str, to: list[str]) -> str:
@@ -219,8 +243,9 @@ def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str, to: list[s
     refused_cc = {a: r for a, r in refused.items() if a not in refused_to}
     accepted = [a for a in recipients if a not in refused]
     if refused_to:
-        raise PermanentFailure(f"To recipient refused: {_refusal_detail(refused_to)}; "
-                               f"delivered only to {', '.join(accepted)}")
+        raise PermanentFailure(
+            f"To recipient refused: {_refusal_detail(refused_to)}; delivered only to {', '.join(accepted)}"
+        )
     log.warning("Cc recipients refused: %s", refused_cc)
     return f"sent, but a Cc recipient was refused: {_refusal_detail(refused_cc)}"
 
@@ -234,8 +259,13 @@ def _send_one(client: yagmail.SMTP, recipients: list[str], mime: str, to: list[s
 _MARK_SENT = (
     update(OutboxMessage)
     .where(col(OutboxMessage.id) == bindparam("b_id"), col(OutboxMessage.claimed_by) == bindparam("b_token"))
-    .values(status=MailStatus.sent, attempts=bindparam("b_attempts"), sent_at=bindparam("b_sent_at"),
-            last_error=bindparam("b_note"), lease_until=None)
+    .values(
+        status=MailStatus.sent,
+        attempts=bindparam("b_attempts"),
+        sent_at=bindparam("b_sent_at"),
+        last_error=bindparam("b_note"),
+        lease_until=None,
+    )
 )
 
 
@@ -243,9 +273,16 @@ def _mark_sent(conn: Connection, token: str, message: OutboxMessage, note: str =
     """Mark the message sent and, for a mail to a candidate, that word reached them (in the same commit)."""
     sent_at = utcnow()
     with conn.begin():
-        marked = conn.execute(_MARK_SENT, {"b_id": message.id, "b_token": token,
-                                           "b_attempts": message.attempts + 1, "b_sent_at": sent_at,
-                                           "b_note": note[:2000]})
+        marked = conn.execute(
+            _MARK_SENT,
+            {
+                "b_id": message.id,
+                "b_token": token,
+                "b_attempts": message.attempts + 1,
+                "b_sent_at": sent_at,
+                "b_note": note[:2000],
+            },
+        )
         if marked.rowcount == 1 and message.candidate_id is not None:
             for statement in heard_update(message.candidate_id, sent_at):
                 conn.execute(statement)
@@ -254,19 +291,37 @@ def _mark_sent(conn: Connection, token: str, message: OutboxMessage, note: str =
 def _finish(conn: Connection, token: str, message_id: int, **values: object) -> None:
     """Record one message's fate and commit it at once, only if this batch still holds the claim."""
     with conn.begin():
-        conn.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id,
-                                                 col(OutboxMessage.claimed_by) == token).values(**values))
+        conn.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == token)
+            .values(**values)
+        )
 
 
 def _retry_later(conn: Connection, token: str, message: OutboxMessage, error: str, settings: Settings) -> bool:
     """Back to the queue with back-off, or failed after the last attempt; True when it will be retried."""
     attempts = message.attempts + 1
     if attempts >= settings.mail_max_attempts:
-        _finish(conn, token, message.id or 0, status=MailStatus.failed, attempts=attempts,
-                last_error=f"gave up after {attempts} attempts: {error}"[:2000], lease_until=None)
+        _finish(
+            conn,
+            token,
+            message.id or 0,
+            status=MailStatus.failed,
+            attempts=attempts,
+            last_error=f"gave up after {attempts} attempts: {error}"[:2000],
+            lease_until=None,
+        )
         return False
-    _finish(conn, token, message.id or 0, status=MailStatus.queued, attempts=attempts,
-            next_attempt_at=utcnow() + backoff(attempts), last_error=error[:2000], lease_until=None)
+    _finish(
+        conn,
+        token,
+        message.id or 0,
+        status=MailStatus.queued,
+        attempts=attempts,
+        next_attempt_at=utcnow() + backoff(attempts),
+        last_error=error[:2000],
+        lease_until=None,
+    )
     return True
 
 
@@ -276,13 +331,22 @@ _monotonic = time.monotonic  # a seam for tests
 def _renew_lease(conn: Connection, token: str, settings: Settings) -> None:
     """Push the lease of this batch's unsent messages forward, so a slow batch keeps its claim while alive."""
     with conn.begin():
-        conn.execute(update(OutboxMessage).where(col(OutboxMessage.claimed_by) == token,
-                                                 col(OutboxMessage.status) == MailStatus.sending)
-                     .values(lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds)))
+        conn.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.claimed_by) == token, col(OutboxMessage.status) == MailStatus.sending)
+            .values(lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds))
+        )
 
 
-def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: list[OutboxMessage],
-                files: dict[int, list[OutboxAttachment]], settings: Settings, result: BatchResult) -> None:
+def _send_batch(
+    conn: Connection,
+    client: yagmail.SMTP,
+    token: str,
+    messages: list[OutboxMessage],
+    files: dict[int, list[OutboxAttachment]],
+    settings: Settings,
+    result: BatchResult,
+) -> None:
     renewed = _monotonic()
     for index, message in enumerate(messages):
         if _monotonic() - renewed > settings.mail_lease_seconds / 3:
@@ -296,8 +360,15 @@ def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: li
                 raise PermanentFailure(f"the message could not be built: {type(exc).__name__}: {exc}") from exc
             note = _send_one(client, recipients, mime, to=message.to_addrs.split(","))
         except PermanentFailure as exc:
-            _finish(conn, token, message.id or 0, status=MailStatus.failed, attempts=message.attempts + 1,
-                    last_error=str(exc)[:2000], lease_until=None)
+            _finish(
+                conn,
+                token,
+                message.id or 0,
+                status=MailStatus.failed,
+                attempts=message.attempts + 1,
+                last_error=str(exc)[:2000],
+                lease_until=None,
+            )
             result.failed += 1
             result.errors.append(str(exc))
         except TransientFailure as exc:
@@ -308,7 +379,7 @@ def _send_batch(conn: Connection, client: yagmail.SMTP, token: str, messages: li
             result.errors.append(str(exc))
             if _connection_lost(exc.__cause__):
                 # The connection is gone: hand the rest back untouched for the next run.
-                for rest in messages[index + 1:]:
+                for rest in messages[index + 1 :]:
                     _finish(conn, token, rest.id or 0, status=MailStatus.queued, lease_until=None)
                 break
         else:
@@ -322,14 +393,16 @@ def send_due(*, engine: Engine, settings: Settings | None = None, limit: int | N
     result = BatchResult()
     if not settings.mail_configured:
         return result
-    token, ids = claim_batch(engine=engine, limit=limit or settings.mail_batch_size,
-                             lease_seconds=settings.mail_lease_seconds)
+    token, ids = claim_batch(
+        engine=engine, limit=limit or settings.mail_batch_size, lease_seconds=settings.mail_lease_seconds
+    )
     result.claimed = len(ids)
     if not ids:
         return result
     with Session(engine, expire_on_commit=False) as session:
-        messages = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-                                     .order_by(col(OutboxMessage.id))))
+        messages = list(
+            session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id)))
+        )
         files: dict[int, list[OutboxAttachment]] = {}
         for a in session.exec(select(OutboxAttachment).where(col(OutboxAttachment.outbox_id).in_(ids))):
             files.setdefault(a.outbox_id, []).append(a)
@@ -337,8 +410,9 @@ def send_due(*, engine: Engine, settings: Settings | None = None, limit: int | N
         try:
             client = connect(settings)
         except (smtplib.SMTPException, ssl.SSLError, *TRANSIENT_ERRORS) as exc:
-            error = (f"cannot connect to {settings.smtp_host}:{settings.smtp_port_effective}: "
-                     f"{type(exc).__name__}: {exc}")
+            error = (
+                f"cannot connect to {settings.smtp_host}:{settings.smtp_port_effective}: {type(exc).__name__}: {exc}"
+            )
             if isinstance(exc, smtplib.SMTPAuthenticationError):
                 error = f"the mail server refused the login ({exc.smtp_code})"
             for message in messages:

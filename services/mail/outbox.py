@@ -53,10 +53,22 @@ def _envs(language: str) -> tuple[Environment, Environment]:
     environment for each render would race. Newstyle gettext fills `%(name)s` itself and, in HTML, escapes the
     values it fills in while leaving the catalog's text as written."""
     loader = FileSystemLoader(str(TEMPLATES))
-    html = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
-    text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    html = Environment(
+        loader=loader,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    text = Environment(
+        loader=loader,
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
     for env in (html, text):
         env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return html, text
@@ -102,10 +114,22 @@ def new_message_id() -> str:
 
 
 def queue_mail(
-    *, session: Session, to: str | list[str], subject: str, html: str, text: str, key: str,
-    cc: str | list[str] | None = None, attachments: list[Attachment] | None = None,
-    candidate_id: int | None = None, application_id: int | None = None, recipient_user_id: int | None = None,
-    created_by: User | None = None, template: str = "", language: str = "zh", draft: bool = False,
+    *,
+    session: Session,
+    to: str | list[str],
+    subject: str,
+    html: str,
+    text: str,
+    key: str,
+    cc: str | list[str] | None = None,
+    attachments: list[Attachment] | None = None,
+    candidate_id: int | None = None,
+    application_id: int | None = None,
+    recipient_user_id: int | None = None,
+    created_by: User | None = None,
+    template: str = "",
+    language: str = "zh",
+    draft: bool = False,
 ) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction (no commit); the same key queues it only once.
 
@@ -113,22 +137,50 @@ def queue_mail(
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key[:200])).first()
     if existing is not None:
         return existing
-    message = OutboxMessage(**_message_values(
-        to=to, subject=subject, html=html, text=text, key=key, cc=cc, attachments=attachments,
-        candidate_id=candidate_id, application_id=application_id, recipient_user_id=recipient_user_id,
-        created_by=created_by, template=template, language=language, draft=draft))
+    message = OutboxMessage(
+        **_message_values(
+            to=to,
+            subject=subject,
+            html=html,
+            text=text,
+            key=key,
+            cc=cc,
+            attachments=attachments,
+            candidate_id=candidate_id,
+            application_id=application_id,
+            recipient_user_id=recipient_user_id,
+            created_by=created_by,
+            template=template,
+            language=language,
+            draft=draft,
+        )
+    )
     session.add(message)
     session.flush()
     for a in attachments or []:
-        session.add(OutboxAttachment(outbox_id=message.id or 0, filename=a.filename[:200], content=a.content,
-                                     mime_type=a.mime_type[:100]))
+        session.add(
+            OutboxAttachment(
+                outbox_id=message.id or 0, filename=a.filename[:200], content=a.content, mime_type=a.mime_type[:100]
+            )
+        )
     return message
 
 
 def _message_values(
-    *, to: str | list[str], subject: str, html: str, text: str, key: str, cc: str | list[str] | None = None,
-    attachments: list[Attachment] | None = None, candidate_id: int | None = None, application_id: int | None = None,
-    recipient_user_id: int | None = None, created_by: User | None = None, template: str = "", language: str = "zh",
+    *,
+    to: str | list[str],
+    subject: str,
+    html: str,
+    text: str,
+    key: str,
+    cc: str | list[str] | None = None,
+    attachments: list[Attachment] | None = None,
+    candidate_id: int | None = None,
+    application_id: int | None = None,
+    recipient_user_id: int | None = None,
+    created_by: User | None = None,
+    template: str = "",
+    language: str = "zh",
     draft: bool = False,
 ) -> dict[str, Any]:
     """The column values of a validated outbox row (the columns left out take their defaults)."""
@@ -145,21 +197,46 @@ def _message_values(
     if total > MAX_ATTACHMENT_BYTES:
         raise ValidationError.single("attachments", "err.attachments_too_big", mb=MAX_ATTACHMENT_BYTES // 2**20)
     return dict(
-        idempotency_key=key[:200], to_addrs=",".join(to_list), cc_addrs=",".join(cc_list), subject=subject,
-        html=html, text=text, template=template, language=language, candidate_id=candidate_id,
-        application_id=application_id, recipient_user_id=recipient_user_id,
+        idempotency_key=key[:200],
+        to_addrs=",".join(to_list),
+        cc_addrs=",".join(cc_list),
+        subject=subject,
+        html=html,
+        text=text,
+        template=template,
+        language=language,
+        candidate_id=candidate_id,
+        application_id=application_id,
+        recipient_user_id=recipient_user_id,
         created_by_id=created_by.id if created_by else None,
         status=MailStatus.draft if draft else MailStatus.queued if get_settings().mail_configured else MailStatus.held,
         message_id=new_message_id(),
     )
 
 
-def queue_template(*, session: Session, template: str, language: str, to: str | list[str], key: str,
-                   context: dict[str, Any], **kwargs: Any) -> OutboxMessage:
+def queue_template(
+    *,
+    session: Session,
+    template: str,
+    language: str,
+    to: str | list[str],
+    key: str,
+    context: dict[str, Any],
+    **kwargs: Any,
+) -> OutboxMessage:
     """Render a template and queue it (no commit); see `queue_mail` for the keyword arguments."""
     rendered = render(template, language, **context)
-    return queue_mail(session=session, to=to, subject=rendered.subject, html=rendered.html, text=rendered.text,
-                      key=key, template=template, language=language, **kwargs)
+    return queue_mail(
+        session=session,
+        to=to,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        key=key,
+        template=template,
+        language=language,
+        **kwargs,
+    )
 
 
 def queue_templates(*, session: Session, template: str, messages: list[dict[str, Any]]) -> int:
@@ -169,8 +246,13 @@ def queue_templates(*, session: Session, template: str, messages: list[dict[str,
     keys = [m["key"][:200] for m in messages]
     queued: set[str] = set()
     for start in range(0, len(keys), 500):
-        queued.update(session.exec(select(OutboxMessage.idempotency_key)
-                                   .where(col(OutboxMessage.idempotency_key).in_(keys[start:start + 500]))))
+        queued.update(
+            session.exec(
+                select(OutboxMessage.idempotency_key).where(
+                    col(OutboxMessage.idempotency_key).in_(keys[start : start + 500])
+                )
+            )
+        )
     rows = []
     for m in messages:
         fields = dict(m)
@@ -179,8 +261,11 @@ def queue_templates(*, session: Session, template: str, messages: list[dict[str,
             continue
         queued.add(fields["key"][:200])
         rendered = render(template, fields["language"], **context)
-        rows.append(_message_values(subject=rendered.subject, html=rendered.html, text=rendered.text,
-                                    template=template, **fields))
+        rows.append(
+            _message_values(
+                subject=rendered.subject, html=rendered.html, text=rendered.text, template=template, **fields
+            )
+        )
     if rows:  # one executemany of plain values: no ids are needed, and the ORM would insert them one by one
         session.execute(OutboxMessage.__table__.insert(), rows)  # type: ignore[attr-defined]
     return len(rows)
@@ -191,10 +276,13 @@ def queue_test_message(*, session: Session, actor: User, to: str) -> OutboxMessa
     require_cap(actor, Cap.mail_test)
     now = utcnow()
     message = queue_template(
-        session=session, template="test_message", language=actor.language, to=to,
-        key=f"test:{actor.id}:{uuid.uuid4().hex}", created_by=actor,
-        context={"requested_by": actor.name,
-                 "requested_at": fmt_datetime(now, actor.language, get_settings().tz)},
+        session=session,
+        template="test_message",
+        language=actor.language,
+        to=to,
+        key=f"test:{actor.id}:{uuid.uuid4().hex}",
+        created_by=actor,
+        context={"requested_by": actor.name, "requested_at": fmt_datetime(now, actor.language, get_settings().tz)},
     )
     session.flush()
     return message
@@ -205,10 +293,12 @@ def queue_operator_test_message(*, session: Session, to: str, language: str = "z
     person running it holds the server and its database, and may check the mail server before anyone signs in."""
     now = utcnow()
     message = queue_template(
-        session=session, template="test_message", language=language, to=to,
+        session=session,
+        template="test_message",
+        language=language,
+        to=to,
         key=f"test:cli:{uuid.uuid4().hex}",
-        context={"requested_by": "manage.py mail-test",
-                 "requested_at": fmt_datetime(now, language, get_settings().tz)},
+        context={"requested_by": "manage.py mail-test", "requested_at": fmt_datetime(now, language, get_settings().tz)},
     )
     session.flush()
     return message
@@ -217,25 +307,37 @@ def queue_operator_test_message(*, session: Session, to: str, language: str = "z
 COUNT_CAP = 1_000  # the outbox counts each status up to this many (as the candidate list does)
 
 
-def list_outbox(*, session: Session, actor: User, status: str | None = None, page: int = 1,
-                page_size: int = 50) -> tuple[list[OutboxMessage], dict[str, int]]:
+def list_outbox(
+    *, session: Session, actor: User, status: str | None = None, page: int = 1, page_size: int = 50
+) -> tuple[list[OutboxMessage], dict[str, int]]:
     """One page of the outbox, newest first, and the number of messages in each status."""
     require_cap(actor, Cap.outbox)
     # The list shows no bodies: left unread (a page of 50 stored bodies cost PostgreSQL ~50 ms to fetch).
     # (cast: sqlmodel types a model's column attribute as its value; `defer` wants the attribute it is)
-    query = select(OutboxMessage).options(defer(cast(QueryableAttribute[str], OutboxMessage.html)),
-                                          defer(cast(QueryableAttribute[str], OutboxMessage.text))) \
+    query = (
+        select(OutboxMessage)
+        .options(
+            defer(cast(QueryableAttribute[str], OutboxMessage.html)),
+            defer(cast(QueryableAttribute[str], OutboxMessage.text)),
+        )
         .order_by(col(OutboxMessage.id).desc())
+    )
     if status:
         query = query.where(OutboxMessage.status == status)
     rows = list(session.exec(query.offset((max(page, 1) - 1) * page_size).limit(page_size)))
     # Each status counted up to COUNT_CAP + 1 (a value over the cap reads "1,000+"): the mail ever sent is
     # hundreds of thousands at 100k candidates, and counting all of it on every visit cost PostgreSQL 100 ms.
-    capped = [select(literal(status.value).label("status"), func.count().label("n")).select_from(
-        # In the index's own order, so that the read stops at the cap (an unordered read built a bitmap of all).
-        select(OutboxMessage.id).where(OutboxMessage.status == status).order_by(col(OutboxMessage.next_attempt_at))
-        .limit(COUNT_CAP + 1).subquery())
-        for status in MailStatus]
+    capped = [
+        select(literal(status.value).label("status"), func.count().label("n")).select_from(
+            # In the index's own order, so that the read stops at the cap (an unordered read built a bitmap of all).
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == status)
+            .order_by(col(OutboxMessage.next_attempt_at))
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        for status in MailStatus
+    ]
     counts = dict(session.exec(union_all(*capped)).all())  # type: ignore[call-overload]
     return rows, {s.value: counts.get(s.value, 0) for s in MailStatus}
 
@@ -262,10 +364,11 @@ def retry_message(*, session: Session, actor: User, message_id: int) -> OutboxMe
     status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
     result = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id,
-               col(OutboxMessage.status).in_([MailStatus.failed, MailStatus.cancelled]))
-        .values(status=status, attempts=0, next_attempt_at=utcnow(), last_error="", lease_until=None,
-                claimed_by=None)
+        .where(
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.status).in_([MailStatus.failed, MailStatus.cancelled]),
+        )
+        .values(status=status, attempts=0, next_attempt_at=utcnow(), last_error="", lease_until=None, claimed_by=None)
     )
     if result.rowcount != 1:
         _explain(session, message_id, "err.mail_not_retryable")
@@ -277,8 +380,7 @@ def cancel_message(*, session: Session, actor: User, message_id: int) -> OutboxM
     require_cap(actor, Cap.outbox)
     result = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id,
-               col(OutboxMessage.status).in_([MailStatus.queued, MailStatus.held]))
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status).in_([MailStatus.queued, MailStatus.held]))
         .values(status=MailStatus.cancelled, last_error="")
     )
     if result.rowcount != 1:
@@ -298,7 +400,8 @@ def release_held(*, session: Session) -> int:
     if not get_settings().mail_configured:
         return 0
     result = session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.status) == MailStatus.held)
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == MailStatus.held)
         .values(status=MailStatus.queued, next_attempt_at=utcnow())
     )
     session.flush()
@@ -312,16 +415,24 @@ def heard_update(candidate_id: Any, at: Any) -> list[Any]:
     by followup.log_contact; they do not touch the candidate's version (an open edit form is not invalidated)."""
     from models.candidate import Application, Candidate
 
-    return [update(Candidate).where(col(Candidate.id) == candidate_id,
-                                    or_(col(Candidate.heard_at).is_(None), col(Candidate.heard_at) < at))
-            .values(heard_at=at),
-            update(Application).where(col(Application.candidate_id) == candidate_id,
-                                      or_(col(Application.last_end_unheard) <= at,
-                                          col(Application.previous_end_unheard) <= at))
-            .values(last_end_unheard=case((col(Application.last_end_unheard) <= at, None),
-                                          else_=col(Application.last_end_unheard)),
-                    previous_end_unheard=case((col(Application.previous_end_unheard) <= at, None),
-                                              else_=col(Application.previous_end_unheard)))]
+    return [
+        update(Candidate)
+        .where(col(Candidate.id) == candidate_id, or_(col(Candidate.heard_at).is_(None), col(Candidate.heard_at) < at))
+        .values(heard_at=at),
+        update(Application)
+        .where(
+            col(Application.candidate_id) == candidate_id,
+            or_(col(Application.last_end_unheard) <= at, col(Application.previous_end_unheard) <= at),
+        )
+        .values(
+            last_end_unheard=case(
+                (col(Application.last_end_unheard) <= at, None), else_=col(Application.last_end_unheard)
+            ),
+            previous_end_unheard=case(
+                (col(Application.previous_end_unheard) <= at, None), else_=col(Application.previous_end_unheard)
+            ),
+        ),
+    ]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -339,8 +450,9 @@ def text_to_html(text: str, language: str) -> str:
     language = language if language in LANGUAGES else "zh"
     html_env, _ = _envs(language)
     layout = html_env.get_template("_base.html.j2")
-    return layout.render(lang=language, app_name=t("app.title", language),
-                         base_url=get_settings().base_url).replace("<!--body-->", body)
+    return layout.render(lang=language, app_name=t("app.title", language), base_url=get_settings().base_url).replace(
+        "<!--body-->", body
+    )
 
 
 def team_signature(language: str) -> str:
@@ -384,8 +496,7 @@ def _draft_update(session: Session, message_id: int, version: int | None, **valu
     where = [col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MailStatus.draft]
     if version is not None:
         where.append(col(OutboxMessage.version) == version)
-    result = session.exec(
-        update(OutboxMessage).where(*where).values(version=OutboxMessage.version + 1, **values))
+    result = session.exec(update(OutboxMessage).where(*where).values(version=OutboxMessage.version + 1, **values))
     # What the message is now (changed by this UPDATE, or by someone else's), not what this session read before.
     message = session.get(OutboxMessage, message_id, populate_existing=True)
     if result.rowcount != 1:
@@ -397,23 +508,34 @@ def _draft_update(session: Session, message_id: int, version: int | None, **valu
     return message  # type: ignore[return-value]
 
 
-def save_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str,
-               version: int | None = None) -> OutboxMessage:
+def save_draft(
+    *, session: Session, actor: User, message_id: int, subject: str, text: str, version: int | None = None
+) -> OutboxMessage:
     """Keep the edited subject and text of a draft without sending it (recruiter, admin)."""
     require_cap(actor, Cap.outbox)
     subject, text, html = _edited_draft(session, message_id, subject, text)
     return _draft_update(session, message_id, version, subject=subject, text=text, html=html)
 
 
-def send_draft(*, session: Session, actor: User, message_id: int, subject: str, text: str,
-               version: int | None = None) -> OutboxMessage:
+def send_draft(
+    *, session: Session, actor: User, message_id: int, subject: str, text: str, version: int | None = None
+) -> OutboxMessage:
     """Send a prepared draft after review, with the subject and text as edited (recruiter, admin); it goes once,
     however many tabs press Send."""
     require_cap(actor, Cap.outbox)
     subject, text, html = _edited_draft(session, message_id, subject, text)
     status = MailStatus.queued if get_settings().mail_configured else MailStatus.held
-    return _draft_update(session, message_id, version, status=status, subject=subject, text=text, html=html,
-                         next_attempt_at=utcnow(), created_by_id=actor.id)
+    return _draft_update(
+        session,
+        message_id,
+        version,
+        status=status,
+        subject=subject,
+        text=text,
+        html=html,
+        next_attempt_at=utcnow(),
+        created_by_id=actor.id,
+    )
 
 
 def discard_draft(*, session: Session, actor: User, message_id: int, version: int | None = None) -> OutboxMessage:
@@ -439,7 +561,11 @@ def waiting_drafts(reader: User, *columns: Any) -> Any:
     # Read from the drafts (few) and test each one's candidate — not from the person's candidates (tens of
     # thousands), where PostgreSQL without statistics started (1.9 s at 100k candidates). A scalar subquery, not
     # EXISTS: PostgreSQL turns an EXISTS into a join, which it may again start from the candidates.
-    theirs = select(Candidate.id).where(col(Candidate.id) == OutboxMessage.candidate_id,
-                                        col(Candidate.anonymised_at).is_(None), mine).correlate(OutboxMessage)
-    return select(*(columns or (OutboxMessage,))).where(OutboxMessage.status == MailStatus.draft,
-                                                          theirs.scalar_subquery().is_not(None))
+    theirs = (
+        select(Candidate.id)
+        .where(col(Candidate.id) == OutboxMessage.candidate_id, col(Candidate.anonymised_at).is_(None), mine)
+        .correlate(OutboxMessage)
+    )
+    return select(*(columns or (OutboxMessage,))).where(
+        OutboxMessage.status == MailStatus.draft, theirs.scalar_subquery().is_not(None)
+    )

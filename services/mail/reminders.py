@@ -143,14 +143,16 @@ class Scan:
     now: datetime
     since: datetime | None = None
 
-    def came(self, column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime],
-             *also: Any) -> ColumnElement[bool]:
+    def came(
+        self, column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime], *also: Any
+    ) -> ColumnElement[bool]:
         """SQL: `column` lies `within` (both ends included) and, for an incremental pass, `column + offset` came
         after the previous pass (less the overlap) and by now for one of `offsets`: an OR of the `ranges`."""
         return or_(*self.ranges(column, offsets, within, *also))
 
-    def ranges(self, column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime],
-               *also: Any) -> list[ColumnElement[bool]]:
+    def ranges(
+        self, column: Any, offsets: Sequence[timedelta], within: tuple[datetime, datetime], *also: Any
+    ) -> list[ColumnElement[bool]]:
         """`came` as a list of conditions, one per range of `column` (at least one), each with the conditions
         `also` repeated, so that an index on (`also`'s columns, `column`) serves each: a query can OR them or
         read each range in an arm of a UNION ALL, and then reads only the ranges, not all of `within`."""
@@ -163,12 +165,21 @@ class Scan:
                 ranges[-1] = (ranges[-1][0], max(hi, ranges[-1][1]))
             else:
                 ranges.append((lo, hi))
-        terms = [and_(*also, column > lo if lo >= first else column >= first, column <= min(hi, last))
-                 for lo, hi in ranges if hi >= first and lo < last]
+        terms = [
+            and_(*also, column > lo if lo >= first else column >= first, column <= min(hi, last))
+            for lo, hi in ranges
+            if hi >= first and lo < last
+        ]
         return terms or [literal(False)]
 
-    def union(self, query: Select[*tuple[Any, ...]], column: Any, offsets: Sequence[timedelta],
-              within: tuple[datetime, datetime], *also: Any) -> Any:
+    def union(
+        self,
+        query: Select[*tuple[Any, ...]],
+        column: Any,
+        offsets: Sequence[timedelta],
+        within: tuple[datetime, datetime],
+        *also: Any,
+    ) -> Any:
         """`query` once per range of `ranges`, in the arms of a UNION ALL: each arm reads one index range."""
         return union_all(*(query.where(term) for term in self.ranges(column, offsets, within, *also)))
 
@@ -184,8 +195,12 @@ class Scans:
     full_at: datetime | None = None
 
     def next(self, now: datetime) -> Scan:
-        if self.since is None or self.full_at is None or not self.full_at <= self.since <= now \
-                or now - self.full_at >= self.full_every:
+        if (
+            self.since is None
+            or self.full_at is None
+            or not self.full_at <= self.since <= now
+            or now - self.full_at >= self.full_every
+        ):
             return Scan(now)
         return Scan(now, self.since)
 
@@ -258,8 +273,9 @@ class _TimeText(FunctionElement[str]):
         pg = fmt
         for code, pg_code in _PG_FORMAT.items():
             pg = pg.replace(code, pg_code)
-        super().__init__(value, literal_column(f"'{fmt}'"), literal_column(f"'{pg}'"),
-                         literal_column(f"'{int(seconds):+d} seconds'"))
+        super().__init__(
+            value, literal_column(f"'{fmt}'"), literal_column(f"'{pg}'"), literal_column(f"'{int(seconds):+d} seconds'")
+        )
 
 
 @compiles(_TimeText, "sqlite")
@@ -320,6 +336,7 @@ def date_text(value: Any) -> ColumnElement[str]:
 def _offsets(tz: tzinfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
     """(from when, UTC offset in seconds) for `tz` between two instants: one entry unless the zone changes
     its clock in between."""
+
     def offset(at: datetime) -> int:
         return int(at.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
 
@@ -343,8 +360,10 @@ def local_text(value: Any, fmt: str, tz: tzinfo, since: datetime, until: datetim
     offsets = _offsets(tz, since, until)
     if len(offsets) == 1:
         return _TimeText(value, fmt, offsets[0][1])
-    whens = [(value < start, _TimeText(value, fmt, seconds))
-             for (_, seconds), (start, _) in zip(offsets, offsets[1:], strict=False)]
+    whens = [
+        (value < start, _TimeText(value, fmt, seconds))
+        for (_, seconds), (start, _) in zip(offsets, offsets[1:], strict=False)
+    ]
     return case(*whens, else_=_TimeText(value, fmt, offsets[-1][1]))
 
 
@@ -368,21 +387,33 @@ def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
     periods = [timedelta(days=days * n) for n in range(1, STALE_MAX_PERIODS + 1)]
     # Changed N to 5N days ago (the oldest instant excluded: times are kept to the microsecond), one range per
     # stage, so that each reads the (stage, stage_changed_at) index.
-    within = (now - timedelta(days=days * (STALE_MAX_PERIODS + 1)) + timedelta(microseconds=1),
-              now - timedelta(days=days))
+    within = (
+        now - timedelta(days=days * (STALE_MAX_PERIODS + 1)) + timedelta(microseconds=1),
+        now - timedelta(days=days),
+    )
     # Read first and on their own (materialised): PostgreSQL without statistics otherwise started from the open
     # jobs and read each one's applications whole.
-    apps = (select(Application.id, Application.candidate_id, Application.job_id, changed)
-            .where(or_(*(scan.came(changed, periods, within, Application.stage == stage) for stage in STALE_STAGES)))
-            .cte("changed").prefix_with("MATERIALIZED"))
+    apps = (
+        select(Application.id, Application.candidate_id, Application.job_id, changed)
+        .where(or_(*(scan.came(changed, periods, within, Application.stage == stage) for stage in STALE_STAGES)))
+        .cte("changed")
+        .prefix_with("MATERIALIZED")
+    )
     at = apps.c.stage_changed_at
     query = (
-        select(key("application:", apps.c.id).label("item_key"),  # type: ignore[call-overload]  # 7 columns
-               key(utc_text(at, "%Y%m%d%H%M"), ":",
-                   elapsed(at, now, timedelta(days=days), [str(n) for n in range(1, STALE_MAX_PERIODS + 1)],
-                           start=1)).label("window"),
-               col(Candidate.owner_id).label("user_id"), at.label("changed"),
-               col(Candidate.id).label("candidate_id"), Candidate.name, Job.title)
+        select(
+            key("application:", apps.c.id).label("item_key"),  # type: ignore[call-overload]  # 7 columns
+            key(
+                utc_text(at, "%Y%m%d%H%M"),
+                ":",
+                elapsed(at, now, timedelta(days=days), [str(n) for n in range(1, STALE_MAX_PERIODS + 1)], start=1),
+            ).label("window"),
+            col(Candidate.owner_id).label("user_id"),
+            at.label("changed"),
+            col(Candidate.id).label("candidate_id"),
+            Candidate.name,
+            Job.title,
+        )
         .select_from(apps)
         .join(Candidate, col(Candidate.id) == apps.c.candidate_id)
         .join(Job, col(Job.id) == apps.c.job_id)
@@ -391,9 +422,11 @@ def stale_applications(scan: Scan, settings: Settings) -> Iterable[Found]:
 
     def words(row: Row[Any]) -> Words:
         idle = (now - row.changed).days
-        return Words(*ntexts("reminder.stale.title", idle, name=row.name, job=row.title, days=idle),
-                     *texts("reminder.stale.detail", since=row.changed, tz=settings.tz),
-                     link=candidate_link(settings, row.candidate_id))
+        return Words(
+            *ntexts("reminder.stale.title", idle, name=row.name, job=row.title, days=idle),
+            *texts("reminder.stale.detail", since=row.changed, tz=settings.tz),
+            link=candidate_link(settings, row.candidate_id),
+        )
 
     yield Found("stale_application", query, words)
 
@@ -404,8 +437,12 @@ def _new_rows(session: Session, found: Found) -> list[Row[Any]]:
     # One lookup of the unique (rule, item_key, window, user_id) per item: a scalar subquery, not NOT EXISTS,
     # which PostgreSQL without statistics made an anti-join probing by (rule, user_id) alone — every reminder
     # of that person for every item (3.3M index entries, 1.6 s a full pass at 100k).
-    raised = select(Reminder.id).where(Reminder.rule == found.rule, Reminder.item_key == items.c.item_key,
-                                       Reminder.window == items.c.window, Reminder.user_id == items.c.user_id)
+    raised = select(Reminder.id).where(
+        Reminder.rule == found.rule,
+        Reminder.item_key == items.c.item_key,
+        Reminder.window == items.c.window,
+        Reminder.user_id == items.c.user_id,
+    )
     query = select(items).where(raised.limit(1).scalar_subquery().is_(None))  # type: ignore[call-overload]
     return list(session.execute(query.limit(found.cap) if found.cap else query).all())
 
@@ -423,15 +460,25 @@ def _raise(session: Session, found: Found, now: datetime) -> tuple[list[tuple[Re
         person = people.get(row.user_id)
         if person is None or not may_receive(person, found.rule):
             continue
-        item = ReminderItem(rule=found.rule, item_key=row.item_key, window=row.window, user_id=row.user_id,
-                            **vars(found.words(row)))
+        item = ReminderItem(
+            rule=found.rule, item_key=row.item_key, window=row.window, user_id=row.user_id, **vars(found.words(row))
+        )
         items[(item.item_key, item.window, item.user_id)] = (item, person)
     if not items:
         return [], complete
-    vals = [{"rule": item.rule, "item_key": item.item_key, "window": item.window, "user_id": item.user_id,
-             "created_at": now, "payload": json.dumps(vars(item), ensure_ascii=False),
-             "mailed": person.reminder_mode != "digest", "digested_at": None}
-            for item, person in items.values()]
+    vals = [
+        {
+            "rule": item.rule,
+            "item_key": item.item_key,
+            "window": item.window,
+            "user_id": item.user_id,
+            "created_at": now,
+            "payload": json.dumps(vars(item), ensure_ascii=False),
+            "mailed": person.reminder_mode != "digest",
+            "digested_at": None,
+        }
+        for item, person in items.values()
+    ]
     # RETURNING tells which rows this call inserted (another worker may have won some a moment ago); mail goes
     # out only for those. A digest reader's reminder waits unmailed for the digest.
     won = _insert_new(session, vals)
@@ -452,21 +499,29 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str,
         from sqlalchemy.dialects.postgresql import ARRAY
 
         types: dict[str, TypeEngine[Any]]
-        types = {"user_id": Integer(), "created_at": DateTime(timezone=True), "payload": Text(),
-                 "mailed": Boolean(), "digested_at": DateTime(timezone=True)}
-        arrays = [bindparam(f"{name}_list", [r[name] for r in rows], type_=ARRAY(types.get(name, String())))
-                  for name in names]
+        types = {
+            "user_id": Integer(),
+            "created_at": DateTime(timezone=True),
+            "payload": Text(),
+            "mailed": Boolean(),
+            "digested_at": DateTime(timezone=True),
+        }
+        arrays = [
+            bindparam(f"{name}_list", [r[name] for r in rows], type_=ARRAY(types.get(name, String()))) for name in names
+        ]
         source = func.unnest(*arrays).table_valued(*names).render_derived(name="new_reminder")
         stmt, params = insert(table).from_select(names, select(*(source.c[name] for name in names))), None
     else:
         stmt = insert(table)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["rule", "item_key", "window", "user_id"]) \
-        .returning(table.c.item_key, table.c.window, table.c.user_id)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["rule", "item_key", "window", "user_id"]).returning(
+        table.c.item_key, table.c.window, table.c.user_id
+    )
     return [(k, w, u) for k, w, u in session.execute(stmt, params).all()]
 
 
-def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Settings | None = None,
-                  scans: Scans | None = None) -> dict[str, int]:
+def run_reminders(
+    *, engine: Engine, now: datetime | None = None, settings: Settings | None = None, scans: Scans | None = None
+) -> dict[str, int]:
     """Evaluate every rule once; new reminders are mailed at once or kept for the digest. Returns counts per rule.
 
     Without `scans` the pass is full; with a worker's `scans` it is incremental when that allows (`Scans.next`)."""
@@ -484,11 +539,21 @@ def run_reminders(*, engine: Engine, now: datetime | None = None, settings: Sett
                 raised, whole = _raise(session, found, now)
                 complete = complete and whole
                 new += len(raised)
-                queue_templates(session=session, template="reminder", messages=[
-                    {"language": person.language, "to": person.email, "recipient_user_id": person.id,
-                     "key": f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
-                     "context": {"recipient_name": person.name, "item": vars(item)}}
-                    for item, person in raised if person.reminder_mode != "digest"])
+                queue_templates(
+                    session=session,
+                    template="reminder",
+                    messages=[
+                        {
+                            "language": person.language,
+                            "to": person.email,
+                            "recipient_user_id": person.id,
+                            "key": f"reminder:{item.rule}:{item.item_key}:{item.window}:{person.id}",
+                            "context": {"recipient_name": person.name, "item": vars(item)},
+                        }
+                        for item, person in raised
+                        if person.reminder_mode != "digest"
+                    ],
+                )
         counts[name] = new
     if scans is not None:
         scans.done(scan, complete=complete)
@@ -510,8 +575,9 @@ def run_digests(*, engine: Engine, now: datetime | None = None, settings: Settin
         try:
             # One reader's digest, its reminders marked and what was dropped: one transaction.
             with session_scope(engine) as session:
-                queued += _queue_digest(session, person, f"digest:{person.id}:{day}",
-                                         fmt_date(local.date(), person.language), now)
+                queued += _queue_digest(
+                    session, person, f"digest:{person.id}:{day}", fmt_date(local.date(), person.language), now
+                )
         except IntegrityError:  # another worker queued the same digest a moment ago: all of this one undone
             pass
     return queued
@@ -521,11 +587,14 @@ def _queue_digest(session: Session, person: User, key: str, day: str, now: datet
     """Queue `person`'s digest of their unmailed reminders (in the caller's transaction); 1 if one was queued."""
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first():
         return 0  # today's digest went out; what came later waits for tomorrow's
-    pending = list(session.exec(
-        select(Reminder).where(Reminder.user_id == person.id, col(Reminder.mailed).is_(False),
-                               col(Reminder.digested_at).is_(None))
-        .order_by(col(Reminder.created_at)).limit(200)
-    ))
+    pending = list(
+        session.exec(
+            select(Reminder)
+            .where(Reminder.user_id == person.id, col(Reminder.mailed).is_(False), col(Reminder.digested_at).is_(None))
+            .order_by(col(Reminder.created_at))
+            .limit(200)
+        )
+    )
     fresh = session.get(User, person.id)
     # What was raised for a role the reader has lost since is dropped, not mailed.
     dropped = [r for r in pending if not may_receive(fresh, r.rule)]
@@ -536,9 +605,15 @@ def _queue_digest(session: Session, person: User, key: str, day: str, now: datet
     if not pending:
         return 0
     items = [json.loads(r.payload) for r in pending]
-    queue_template(session=session, template="digest", language=person.language, to=person.email,
-                   key=key, recipient_user_id=person.id,
-                   context={"recipient_name": person.name, "items": items, "day": day})
+    queue_template(
+        session=session,
+        template="digest",
+        language=person.language,
+        to=person.email,
+        key=key,
+        recipient_user_id=person.id,
+        context={"recipient_name": person.name, "items": items, "day": day},
+    )
     for r in pending:
         r.digested_at = now
         session.add(r)

@@ -55,11 +55,13 @@ def provider(fn: Provider | None = None, *, reach: timedelta | None = None) -> A
     have fallen due at the earliest (a lookback), None when they can be any age (a next-contact date set months
     ago). My tasks asks those of any age first: once they fill the list, a provider whose tasks cannot be older
     than the list's last is not asked at all."""
+
     def register(fn: Provider) -> Provider:
         PROVIDERS.append(fn)
         REACH[fn] = reach
         fn.task_provider = True  # type: ignore[attr-defined]  # found by tests/services/test_registry.py
         return fn
+
     return register(fn) if fn is not None else register
 
 
@@ -84,20 +86,44 @@ def stale_applications(session: Session, user: User, now: datetime, due_by: date
     # index, until LIMIT in jobs still open and not erased are found (the keys of the three stages are read
     # together and merged: the index alone, a few thousand entries).
     moved = col(Application.stage_changed_at)
-    keys = (select(Application.id).where(col(Application.owner_id) == user.id, col(Application.stage).in_(STALE_STAGES),
-                                         moved <= before(now + HORIZON, due_by) - days)
-            .order_by(moved, col(Application.id)))
-    rows = walk(session, keys, limit=LIMIT, keep=lambda among: (
-        select(Application.stage, moved, Application.candidate_id,  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
-               of(Candidate.name, Candidate.id == Application.candidate_id),
-               of(Job.title, Job.id == Application.job_id))
-        .where(among(Application.id), of(Job.status, Job.id == Application.job_id) == "open",
-               not_erased(Application.candidate_id))
-        .order_by(moved, col(Application.id))))
+    keys = (
+        select(Application.id)
+        .where(
+            col(Application.owner_id) == user.id,
+            col(Application.stage).in_(STALE_STAGES),
+            moved <= before(now + HORIZON, due_by) - days,
+        )
+        .order_by(moved, col(Application.id))
+    )
+    rows = walk(
+        session,
+        keys,
+        limit=LIMIT,
+        keep=lambda among: (
+            select(
+                Application.stage,
+                moved,
+                Application.candidate_id,  # type: ignore[call-overload]  # sqlmodel: 4 columns at most
+                of(Candidate.name, Candidate.id == Application.candidate_id),
+                of(Job.title, Job.id == Application.job_id),
+            )
+            .where(
+                among(Application.id),
+                of(Job.status, Job.id == Application.job_id) == "open",
+                not_erased(Application.candidate_id),
+            )
+            .order_by(moved, col(Application.id))
+        ),
+    )
     return [
-        Task(kind="stale_application", params={"name": name, "job": title, "stage": stage,
-                                               "days": (now - changed).days},
-             due_at=changed + days, page="pages/candidates.py", query={"id": str(cand_id)}, count=(now - changed).days)
+        Task(
+            kind="stale_application",
+            params={"name": name, "job": title, "stage": stage, "days": (now - changed).days},
+            due_at=changed + days,
+            page="pages/candidates.py",
+            query={"id": str(cand_id)},
+            count=(now - changed).days,
+        )
         for stage, changed, cand_id, name, title in rows
     ]
 
@@ -110,13 +136,26 @@ def draft_tasks(session: Session, user: User, now: datetime, due_by: datetime | 
         return []
     from services.mail.outbox import waiting_drafts
 
-    drafts = waiting_drafts(user, OutboxMessage.id, OutboxMessage.subject, OutboxMessage.created_at,
-                            of(Candidate.name, Candidate.id == OutboxMessage.candidate_id))
+    drafts = waiting_drafts(
+        user,
+        OutboxMessage.id,
+        OutboxMessage.subject,
+        OutboxMessage.created_at,
+        of(Candidate.name, Candidate.id == OutboxMessage.candidate_id),
+    )
     if due_by is not None:
         drafts = drafts.where(col(OutboxMessage.created_at) <= due_by)
     rows = session.exec(drafts.order_by(col(OutboxMessage.id)).limit(LIMIT))
-    return [Task(kind="mail_draft", params={"name": name or "", "subject": subject}, due_at=created,
-                 page="pages/outbox.py", query={"draft": str(mail_id)}) for mail_id, subject, created, name in rows]
+    return [
+        Task(
+            kind="mail_draft",
+            params={"name": name or "", "subject": subject},
+            due_at=created,
+            page="pages/outbox.py",
+            query={"draft": str(mail_id)},
+        )
+        for mail_id, subject, created, name in rows
+    ]
 
 
 def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> list[Task]:
@@ -135,4 +174,3 @@ def my_tasks(*, session: Session, actor: User, now: datetime | None = None) -> l
             due_by = tasks[-1].due_at
     tasks.sort(key=lambda t: t.due_at)
     return tasks[:LIMIT]
-

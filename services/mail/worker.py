@@ -56,12 +56,13 @@ def record_heartbeat(*, engine: Engine, name: str, started_at: datetime, error: 
     insert = upsert_insert(engine)
     now = utcnow()
     table = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(name=name, started_at=started_at, last_pass_at=now, last_error=error[:2000],
-                                     passes=1)
+    statement = insert(table).values(
+        name=name, started_at=started_at, last_pass_at=now, last_error=error[:2000], passes=1
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["name"],
-        set_={"started_at": started_at, "last_pass_at": now, "last_error": error[:2000],
-              "passes": table.c.passes + 1})
+        set_={"started_at": started_at, "last_pass_at": now, "last_error": error[:2000], "passes": table.c.passes + 1},
+    )
     with engine.begin() as conn:
         conn.execute(statement)
 
@@ -113,7 +114,7 @@ class Worker:
             self.run_once(rules=due_rules)
         except Exception as exc:  # the worker must outlive a bad pass (database restart, bad template …)
             self.failures += 1
-            wait: float = min(self.settings.worker_interval_seconds * 2 ** self.failures, MAX_BACKOFF_SECONDS)
+            wait: float = min(self.settings.worker_interval_seconds * 2**self.failures, MAX_BACKOFF_SECONDS)
             if database_problem(exc) and self.failures > 1:
                 log.warning("database still unavailable (%s); next try in %.0fs", type(exc).__name__, wait)
             else:

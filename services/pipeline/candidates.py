@@ -126,9 +126,18 @@ def text_matches(session: Session, q: str) -> list[Any]:
     return conds
 
 
-def _matching(session: Session, actor: User, *, q: str = "", job_id: int | None = None,
-              stage: Stage | None = None, owner_id: int | None = None, source: str | None = None,
-              tag: str | None = None, broad: bool = False) -> ColumnElement[bool]:
+def _matching(
+    session: Session,
+    actor: User,
+    *,
+    q: str = "",
+    job_id: int | None = None,
+    stage: Stage | None = None,
+    owner_id: int | None = None,
+    source: str | None = None,
+    tag: str | None = None,
+    broad: bool = False,
+) -> ColumnElement[bool]:
     """The SQL condition for the candidates `actor` may see that match a search and its filters.
 
     Visibility and the job/stage filters are one `candidate.id IN (the matching applications' candidate ids)`,
@@ -189,32 +198,47 @@ def _reaches_many(session: Session, actor: User) -> bool:
 
 
 def search_candidates(
-    *, session: Session, actor: User, q: str = "", job_id: int | None = None, stage: Stage | None = None,
-    owner_id: int | None = None, source: str | None = None, tag: str | None = None,
-    page: int = 1, page_size: int = 25,
+    *,
+    session: Session,
+    actor: User,
+    q: str = "",
+    job_id: int | None = None,
+    stage: Stage | None = None,
+    owner_id: int | None = None,
+    source: str | None = None,
+    tag: str | None = None,
+    page: int = 1,
+    page_size: int = 25,
 ) -> SearchResult:
     """One page of candidates matching a name/email/phone/WeChat search and filters, newest first."""
     actor = require_current_cap(session, actor, Cap.view_candidates)
     page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
     page = max(1, int(page))
     broad = not (job_id or stage or like_term(q) or tag) and _reaches_many(session, actor)
-    where = _matching(session, actor, q=q, job_id=job_id, stage=stage, owner_id=owner_id, source=source, tag=tag,
-                      broad=broad)
+    where = _matching(
+        session, actor, q=q, job_id=job_id, stage=stage, owner_id=owner_id, source=source, tag=tag, broad=broad
+    )
     ordered = select(Candidate.id).where(where).order_by(col(Candidate.id).desc())
     # One pass gives both the (capped) count and the page: the ids are small, and a rare search term
     # would otherwise scan the table twice (once to count, once for the page).
     # The cap written in on PostgreSQL, like a search's pattern (text_matches): a generic plan, made not knowing
     # it, walked the whole id index for a manager's search ('emma': 23 ms; 5 ms planned for 1,001 rows).
-    cap: BindParameter[int] = bindparam("count_cap", COUNT_CAP + 1,
-                                        literal_execute=session.get_bind().dialect.name == "postgresql")
+    cap: BindParameter[int] = bindparam(
+        "count_cap", COUNT_CAP + 1, literal_execute=session.get_bind().dialect.name == "postgresql"
+    )
     head = list(session.exec(ordered.limit(cap)).all())
     start = (page - 1) * page_size
     if start < len(head) or len(head) <= COUNT_CAP:
-        ids = head[start:start + page_size]
+        ids = head[start : start + page_size]
     else:
         ids = list(session.exec(ordered.offset(start).limit(page_size)).all())
-    return SearchResult(rows=_summaries(session, ids, job_scope(actor)), total=min(len(head), COUNT_CAP),
-                        capped=len(head) > COUNT_CAP, page=page, page_size=page_size)
+    return SearchResult(
+        rows=_summaries(session, ids, job_scope(actor)),
+        total=min(len(head), COUNT_CAP),
+        capped=len(head) > COUNT_CAP,
+        page=page,
+        page_size=page_size,
+    )
 
 
 def _summaries(session: Session, ids: list[int | None], job_scope: Any = None) -> list[dict[str, Any]]:
@@ -237,17 +261,28 @@ def _summaries(session: Session, ids: list[int | None], job_scope: Any = None) -
     for cid, stage, title in apps:
         by_candidate.setdefault(cid, []).append((title, stage))
     rows = {
-        c.id: {"id": c.id, "name": c.name, "email": c.email or "", "phone": c.phone or "",
-               "wechat_id": c.wechat_id or "", "language": c.language, "consent": c.consent,
-               "source": c.source, "owner": owner_name or "", "tags": tag_list(c.tags),
-               "applications": by_candidate.get(c.id or 0, []), "created_at": c.created_at}
+        c.id: {
+            "id": c.id,
+            "name": c.name,
+            "email": c.email or "",
+            "phone": c.phone or "",
+            "wechat_id": c.wechat_id or "",
+            "language": c.language,
+            "consent": c.consent,
+            "source": c.source,
+            "owner": owner_name or "",
+            "tags": tag_list(c.tags),
+            "applications": by_candidate.get(c.id or 0, []),
+            "created_at": c.created_at,
+        }
         for c, owner_name in cands
     }
     return [rows[i] for i in ids if i in rows]
 
 
-def find_duplicates(*, session: Session, email: str | None, phone: str | None,
-                    exclude_id: int | None = None) -> list[Candidate]:
+def find_duplicates(
+    *, session: Session, email: str | None, phone: str | None, exclude_id: int | None = None
+) -> list[Candidate]:
     """Candidates sharing the email or the phone number (digits compared)."""
     conds: list[ColumnElement[bool]] = []
     if email:
@@ -286,16 +321,24 @@ def load_application(session: Session, application_id: int) -> tuple[Application
     mail, the survey link), as their search, board and pool leave them out too. Who may act is the caller's
     question (services.platform.policy)."""
     row = session.exec(
-        select(Application, Candidate, Job).join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .join(Job, col(Job.id) == Application.job_id).where(Application.id == application_id)
+        select(Application, Candidate, Job)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(Application.id == application_id)
     ).first()
     if row is None or row[1].anonymised_at:
         raise NotFound()
     return row
 
 
-def create_candidate(*, session: Session, actor: User, candidate_in: dict[str, Any], job_id: int | None = None,
-                     allow_duplicate: bool = False) -> Candidate:
+def create_candidate(
+    *,
+    session: Session,
+    actor: User,
+    candidate_in: dict[str, Any],
+    job_id: int | None = None,
+    allow_duplicate: bool = False,
+) -> Candidate:
     """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`."""
     require_cap(actor, Cap.edit_candidates)
     data = validate(CandidateCreate, candidate_in)
@@ -313,15 +356,22 @@ def create_candidate(*, session: Session, actor: User, candidate_in: dict[str, A
     candidate.refresh_search()
     session.add(candidate)
     session.flush()
-    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate.id or 0, action="create",
-                 changes=data.model_dump())
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="candidate",
+        entity_id=candidate.id or 0,
+        action="create",
+        changes=data.model_dump(),
+    )
     if job:
         _add_application(session, actor, candidate, job)
     return candidate
 
 
-def update_candidate(*, session: Session, actor: User, candidate_id: int, candidate_in: dict[str, Any],
-                     allow_duplicate: bool = False) -> Candidate:
+def update_candidate(
+    *, session: Session, actor: User, candidate_id: int, candidate_in: dict[str, Any], allow_duplicate: bool = False
+) -> Candidate:
     """Save an edit made from `version`; Conflict (with what was saved meanwhile) if someone else saved first."""
     require_cap(actor, Cap.edit_candidates)
     candidate = session.get(Candidate, candidate_id)
@@ -347,20 +397,23 @@ def update_candidate(*, session: Session, actor: User, candidate_id: int, candid
         values["consent_at"] = None
     # The version check is in the UPDATE itself, so two simultaneous saves cannot both win.
     result = session.exec(
-        update(Candidate).where(col(Candidate.id) == candidate_id, col(Candidate.version) == data.version)
+        update(Candidate)
+        .where(col(Candidate.id) == candidate_id, col(Candidate.version) == data.version)
         .values(**values, version=Candidate.version + 1)
     )
     if result.rowcount != 1:
         raise Conflict(current=session.get(Candidate, candidate_id, populate_existing=True))
     session.refresh(candidate)
     if candidate.owner_id != before["owner_id"]:  # the owner kept on each application moves with it
-        session.exec(update(Application).where(col(Application.candidate_id) == candidate_id)
-                     .values(owner_id=candidate.owner_id))
+        session.exec(
+            update(Application).where(col(Application.candidate_id) == candidate_id).values(owner_id=candidate.owner_id)
+        )
     changes = audit.diff(before, candidate.model_dump(warnings=False))
     for key in ("search_text", "phone_digits", "updated_at", "version"):
         changes.pop(key, None)
-    audit.record(session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="update",
-                 changes=changes)
+    audit.record(
+        session=session, actor=actor, entity="candidate", entity_id=candidate_id, action="update", changes=changes
+    )
     session.flush()
     return candidate
 
@@ -371,14 +424,24 @@ def _add_application(session: Session, actor: User, candidate: Candidate, job: J
     ).first()
     if existing:
         raise ValidationError.single("job_id", "err.already_applied")
-    app = Application(candidate_id=candidate.id or 0, job_id=job.id or 0, created_by_id=actor.id,
-                      owner_id=candidate.owner_id)
+    app = Application(
+        candidate_id=candidate.id or 0, job_id=job.id or 0, created_by_id=actor.id, owner_id=candidate.owner_id
+    )
     session.add(app)
     session.flush()
-    session.add(StageChange(application_id=app.id or 0, from_stage=None, to_stage=Stage.interviewing,
-                            by_user_id=actor.id, reason=""))
-    audit.record(session=session, actor=actor, entity="application", entity_id=app.id or 0, action="create",
-                 changes={"candidate_id": candidate.id, "job_id": job.id})
+    session.add(
+        StageChange(
+            application_id=app.id or 0, from_stage=None, to_stage=Stage.interviewing, by_user_id=actor.id, reason=""
+        )
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="application",
+        entity_id=app.id or 0,
+        action="create",
+        changes={"candidate_id": candidate.id, "job_id": job.id},
+    )
     return app
 
 
@@ -398,9 +461,16 @@ def add_application(*, session: Session, actor: User, candidate_id: int, job_id:
     return app
 
 
-def move_stage(*, session: Session, actor: User, application_id: int, to_stage: Stage | str,
-               reason: str = "", from_stage: Stage | str | None = None,
-               pool: dict[str, Any] | None = None) -> Application:
+def move_stage(
+    *,
+    session: Session,
+    actor: User,
+    application_id: int,
+    to_stage: Stage | str,
+    reason: str = "",
+    from_stage: Stage | str | None = None,
+    pool: dict[str, Any] | None = None,
+) -> Application:
     """Move an application to another stage, recording who, when and why; exits need a reason.
 
     Moving to the talent_pool stage keeps the candidate in the talent pool in the same transaction: `pool`
@@ -419,8 +489,11 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
         raise Conflict("err.stage_changed", stage=current.value)
     if move.to_stage not in TRANSITIONS[current]:
         raise InvalidTransition(from_stage=current.value, to_stage=move.to_stage.value)
-    if move.to_stage in {Stage.rejected, Stage.withdrawn, Stage.talent_pool} and not move.reason \
-            and not (move.to_stage == Stage.talent_pool and pool and pool.get("reason")):
+    if (
+        move.to_stage in {Stage.rejected, Stage.withdrawn, Stage.talent_pool}
+        and not move.reason
+        and not (move.to_stage == Stage.talent_pool and pool and pool.get("reason"))
+    ):
         raise ValidationError.single("reason", "err.reason_required")
     from services.follow_up import followup  # the pool is follow-up's; imported here, as follow-up builds on candidates
 
@@ -428,22 +501,40 @@ def move_stage(*, session: Session, actor: User, application_id: int, to_stage: 
     if move.to_stage == Stage.talent_pool:
         entry = followup.pool_entry(session=session, actor=actor, candidate_id=app.candidate_id)
         if pool is not None or entry is None or entry.status != "active":
-            entry_in = {"reason": move.reason, "job_family": "", "revisit_on": None} | (pool or {}) \
+            entry_in = (
+                {"reason": move.reason, "job_family": "", "revisit_on": None}
+                | (pool or {})
                 | {"candidate_id": app.candidate_id}
+            )
             if not move.reason:
                 move.reason = followup.validate_pool_entry(entry_in).reason
             followup.validate_pool_entry(entry_in)
     now = utcnow()
     result = session.exec(
-        update(Application).where(col(Application.id) == application_id, col(Application.stage) == current)
+        update(Application)
+        .where(col(Application.id) == application_id, col(Application.stage) == current)
         .values(stage=move.to_stage, stage_changed_at=now)
     )
     if result.rowcount != 1:
         raise Conflict("err.stage_changed", stage=current.value)
-    session.add(StageChange(application_id=application_id, from_stage=current, to_stage=move.to_stage,
-                            at=now, by_user_id=actor.id, reason=move.reason))
-    audit.record(session=session, actor=actor, entity="application", entity_id=application_id, action="move_stage",
-                 changes={"stage": [current.value, move.to_stage.value], "reason": move.reason})
+    session.add(
+        StageChange(
+            application_id=application_id,
+            from_stage=current,
+            to_stage=move.to_stage,
+            at=now,
+            by_user_id=actor.id,
+            reason=move.reason,
+        )
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="application",
+        entity_id=application_id,
+        action="move_stage",
+        changes={"stage": [current.value, move.to_stage.value], "reason": move.reason},
+    )
     if entry_in is not None:
         followup.keep_in_pool(session=session, actor=actor, entry_in=entry_in)
     elif current == Stage.talent_pool:
@@ -489,27 +580,42 @@ class CandidateDetail:
 def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) -> CandidateDetail:
     """A candidate with their applications, the stage timeline of each, the mail sent to them and the audit trail."""
     actor = require_current_cap(session, actor, Cap.view_candidates)
-    visible = session.exec(
-        select(Candidate).where(Candidate.id == candidate_id, visible_candidate(actor))
-    ).first()
+    visible = session.exec(select(Candidate).where(Candidate.id == candidate_id, visible_candidate(actor))).first()
     if visible is None or visible.anonymised_at:
         raise NotFound()
     owner = session.get(User, visible.owner_id) if visible.owner_id else None
     scope = job_scope(actor)
-    app_query = (select(Application, Job.title, Job.department).join(Job, col(Job.id) == Application.job_id)
-                 .where(Application.candidate_id == candidate_id).order_by(col(Application.created_at)))
+    app_query = (
+        select(Application, Job.title, Job.department)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(Application.candidate_id == candidate_id)
+        .order_by(col(Application.created_at))
+    )
     if scope is not None:
         app_query = app_query.where(col(Application.job_id).in_(scope))
     apps = session.exec(app_query).all()
     app_ids = [a.id for a, _, _ in apps]
     titles = {a.id: title for a, title, _ in apps}
-    history = session.exec(
-        select(StageChange, User.name).join(User, col(User.id) == StageChange.by_user_id, isouter=True)
-        .where(col(StageChange.application_id).in_(app_ids)).order_by(col(StageChange.at), col(StageChange.id))
-    ).all() if app_ids else []
+    history = (
+        session.exec(
+            select(StageChange, User.name)
+            .join(User, col(User.id) == StageChange.by_user_id, isouter=True)
+            .where(col(StageChange.application_id).in_(app_ids))
+            .order_by(col(StageChange.at), col(StageChange.id))
+        ).all()
+        if app_ids
+        else []
+    )
     timeline = [
-        StageStep(at=sc.at, job=titles.get(sc.application_id, ""), application_id=sc.application_id,
-                  from_stage=sc.from_stage, to_stage=sc.to_stage, by=name or "", reason=sc.reason)
+        StageStep(
+            at=sc.at,
+            job=titles.get(sc.application_id, ""),
+            application_id=sc.application_id,
+            from_stage=sc.from_stage,
+            to_stage=sc.to_stage,
+            by=name or "",
+            reason=sc.reason,
+        )
         for sc, name in history
     ]
     # The candidate's own record (edits, contacts, pool) is the recruiters'; a manager sees their applications'.
@@ -525,8 +631,12 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
         owner=owner.name if owner else "",
         mail=mail,
         applications=[
-            ApplicationItem(application=a, job=title, department=dept,
-                            next_stages=sorted(s.value for s in TRANSITIONS[Stage(a.stage)]))
+            ApplicationItem(
+                application=a,
+                job=title,
+                department=dept,
+                next_stages=sorted(s.value for s in TRANSITIONS[Stage(a.stage)]),
+            )
             for a, title, dept in apps
         ],
         timeline=timeline,
@@ -535,8 +645,20 @@ def get_candidate_detail(*, session: Session, actor: User, candidate_id: int) ->
     )
 
 
-EXPORT_COLUMNS = ["id", "name", "email", "phone", "wechat_id", "source", "tags", "owner", "language",
-                  "consent", "applications", "created_at"]
+EXPORT_COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "phone",
+    "wechat_id",
+    "source",
+    "tags",
+    "owner",
+    "language",
+    "consent",
+    "applications",
+    "created_at",
+]
 
 
 def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> Iterator[str]:
@@ -557,9 +679,22 @@ def export_candidates_csv(*, session: Session, actor: User, **filters: Any) -> I
         if not ids:
             break
         for r in _summaries(session, ids):
-            writer.writerow([r["id"], r["name"], r["email"], r["phone"], r["wechat_id"], r["source"],
-                             ",".join(r["tags"]), r["owner"], r["language"], "yes" if r["consent"] else "no",
-                             "; ".join(f"{t} ({s})" for t, s in r["applications"]), r["created_at"].isoformat()])
+            writer.writerow(
+                [
+                    r["id"],
+                    r["name"],
+                    r["email"],
+                    r["phone"],
+                    r["wechat_id"],
+                    r["source"],
+                    ",".join(r["tags"]),
+                    r["owner"],
+                    r["language"],
+                    "yes" if r["consent"] else "no",
+                    "; ".join(f"{t} ({s})" for t, s in r["applications"]),
+                    r["created_at"].isoformat(),
+                ]
+            )
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()

@@ -42,37 +42,133 @@ MAX_XLSX_MEMBERS = 500
 IGNORE = ""  # the target of a file column that is not imported
 
 # The fields a candidates file can fill; first_name and last_name are combined into the name.
-CANDIDATE_FIELDS = ["name", "first_name", "last_name", "email", "phone", "wechat_id", "source", "tags",
-                    "owner_email", "language", "consent", "job", "notes"]
+CANDIDATE_FIELDS = [
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "wechat_id",
+    "source",
+    "tags",
+    "owner_email",
+    "language",
+    "consent",
+    "job",
+    "notes",
+]
 # Header words people use for each field, in both languages; compared after `normalise_header`.
 CANDIDATE_SYNONYMS: dict[str, list[str]] = {
-    "name": ["name", "full name", "candidate", "candidate name", "applicant", "applicant name", "姓名", "名字",
-             "候选人", "候选人姓名", "应聘者", "应聘者姓名", "应聘人", "人选", "人选姓名"],
+    "name": [
+        "name",
+        "full name",
+        "candidate",
+        "candidate name",
+        "applicant",
+        "applicant name",
+        "姓名",
+        "名字",
+        "候选人",
+        "候选人姓名",
+        "应聘者",
+        "应聘者姓名",
+        "应聘人",
+        "人选",
+        "人选姓名",
+    ],
     "first_name": ["first name", "firstname", "given name", "forename", "名"],
     "last_name": ["last name", "lastname", "surname", "family name", "姓"],
-    "email": ["email", "e-mail", "mail", "email address", "e-mail address", "邮箱", "电子邮件", "电子邮箱", "邮件",
-              "邮箱地址", "电邮", "候选人邮箱"],
-    "phone": ["phone", "mobile", "mobile phone", "mobile number", "cell", "cell phone", "cellphone", "telephone",
-              "tel", "phone number", "contact number", "电话", "手机", "手机号", "手机号码", "联系电话", "电话号码",
-              "联系方式", "移动电话"],
+    "email": [
+        "email",
+        "e-mail",
+        "mail",
+        "email address",
+        "e-mail address",
+        "邮箱",
+        "电子邮件",
+        "电子邮箱",
+        "邮件",
+        "邮箱地址",
+        "电邮",
+        "候选人邮箱",
+    ],
+    "phone": [
+        "phone",
+        "mobile",
+        "mobile phone",
+        "mobile number",
+        "cell",
+        "cell phone",
+        "cellphone",
+        "telephone",
+        "tel",
+        "phone number",
+        "contact number",
+        "电话",
+        "手机",
+        "手机号",
+        "手机号码",
+        "联系电话",
+        "电话号码",
+        "联系方式",
+        "移动电话",
+    ],
     "wechat_id": ["wechat", "wechat id", "weixin", "微信", "微信号", "微信id"],
     "source": ["source", "channel", "candidate source", "来源", "渠道", "简历来源", "招聘渠道", "候选人来源"],
     "tags": ["tags", "tag", "labels", "label", "skills", "keywords", "标签", "技能", "关键词"],
-    "owner_email": ["owner", "owner email", "recruiter", "recruiter email", "负责人", "负责人邮箱", "招聘负责人",
-                    "招聘专员"],
+    "owner_email": [
+        "owner",
+        "owner email",
+        "recruiter",
+        "recruiter email",
+        "负责人",
+        "负责人邮箱",
+        "招聘负责人",
+        "招聘专员",
+    ],
     "language": ["language", "preferred language", "语言", "沟通语言"],
     "consent": ["consent", "gdpr consent", "privacy consent", "同意", "授权", "同意授权", "隐私授权"],
-    "job": ["job", "job title", "position", "role", "applied position", "applied for", "vacancy", "opening",
-            "职位", "应聘职位", "岗位", "应聘岗位", "申请职位", "投递职位", "招聘职位"],
+    "job": [
+        "job",
+        "job title",
+        "position",
+        "role",
+        "applied position",
+        "applied for",
+        "vacancy",
+        "opening",
+        "职位",
+        "应聘职位",
+        "岗位",
+        "应聘岗位",
+        "申请职位",
+        "投递职位",
+        "招聘职位",
+    ],
     "notes": ["notes", "note", "comments", "comment", "remarks", "备注", "说明", "评语"],
 }
 TRUE_WORDS = ["yes", "y", "true", "1", "是", "同意", "已同意", "x", "√", "✓"]
 FALSE_WORDS = ["no", "n", "false", "0", "否", "不同意", "未同意"]
 # Words people use for a source beside the labels the app shows (内推 is what everyone says for 内部推荐).
-SOURCE_ALIASES = {"内推": "referral", "员工推荐": "referral", "官网": "career_site", "公司官网": "career_site",
-                  "招聘平台": "job_board", "校招": "campus", "校园": "campus", "社交": "social"}
-LANGUAGE_ALIASES = {"中文": "zh", "简体中文": "zh", "汉语": "zh", "chinese": "zh", "英文": "en", "英语": "en",
-                    "english": "en"}
+SOURCE_ALIASES = {
+    "内推": "referral",
+    "员工推荐": "referral",
+    "官网": "career_site",
+    "公司官网": "career_site",
+    "招聘平台": "job_board",
+    "校招": "campus",
+    "校园": "campus",
+    "社交": "social",
+}
+LANGUAGE_ALIASES = {
+    "中文": "zh",
+    "简体中文": "zh",
+    "汉语": "zh",
+    "chinese": "zh",
+    "英文": "en",
+    "英语": "en",
+    "english": "en",
+}
 
 
 def normalise_header(text: str) -> str:
@@ -95,8 +191,11 @@ def _synonym_index(synonyms: dict[str, list[str]]) -> dict[str, str]:
 
 
 # Header words the older, fixed-header importers accepted; they are all synonyms now.
-HEADERS = {word: target for word, target in _synonym_index(CANDIDATE_SYNONYMS).items()
-           if target not in ("first_name", "last_name")}
+HEADERS = {
+    word: target
+    for word, target in _synonym_index(CANDIDATE_SYNONYMS).items()
+    if target not in ("first_name", "last_name")
+}
 
 
 @dataclass
@@ -289,12 +388,21 @@ def apply_mapping(table: Table, mapping: list[str]) -> Rows:
             cell = cell or ""
             column = table.header[i] if i < len(table.header) else ""
             if "\x00" in cell:
-                problems.append(RowError(number, target, "err.import_nul", column=column,
-                                         value=cell.replace("\x00", "\\0")[:80]))
+                problems.append(
+                    RowError(number, target, "err.import_nul", column=column, value=cell.replace("\x00", "\\0")[:80])
+                )
                 continue
             if len(cell) > MAX_CELL_CHARS:
-                problems.append(RowError(number, target, "err.import_cell_too_long", {"max": MAX_CELL_CHARS},
-                                         column=column, value=cell[:80] + "…"))
+                problems.append(
+                    RowError(
+                        number,
+                        target,
+                        "err.import_cell_too_long",
+                        {"max": MAX_CELL_CHARS},
+                        column=column,
+                        value=cell[:80] + "…",
+                    )
+                )
                 continue
             row[target] = unquote_cell(cell.strip())
         if "first_name" in row or "last_name" in row:
@@ -305,8 +413,7 @@ def apply_mapping(table: Table, mapping: list[str]) -> Rows:
     return rows
 
 
-def read_rows(*, filename: str, content: bytes, headers: dict[str, str] | None = None,
-              required: str = "name") -> Rows:
+def read_rows(*, filename: str, content: bytes, headers: dict[str, str] | None = None, required: str = "name") -> Rows:
     """The data rows of a CSV or XLSX file as {field: text}, by the accepted headers (candidates' by default)."""
     headers = headers or HEADERS
     table = read_table(filename=filename, content=content)
@@ -317,8 +424,9 @@ def read_rows(*, filename: str, content: bytes, headers: dict[str, str] | None =
         mapping.append(IGNORE if target in taken else target)
         taken.add(target)
     if required not in mapping:
-        raise ImportFileError("err.import_no_name_column" if required == "name" else "err.import_missing_column",
-                              column=required)
+        raise ImportFileError(
+            "err.import_no_name_column" if required == "name" else "err.import_missing_column", column=required
+        )
     return apply_mapping(table, mapping)
 
 
@@ -330,8 +438,9 @@ def header_signature(header: list[str]) -> str:
 def load_mapping(*, session: Session, actor: User, header: list[str], kind: str = "candidates") -> list[str] | None:
     """The mapping last confirmed for files with these headers, if any (and still valid)."""
     require_cap(actor, Cap.edit_candidates)
-    saved = session.exec(select(ImportMapping).where(ImportMapping.kind == kind,
-                                                     ImportMapping.signature == header_signature(header))).first()
+    saved = session.exec(
+        select(ImportMapping).where(ImportMapping.kind == kind, ImportMapping.signature == header_signature(header))
+    ).first()
     if saved is None:
         return None
     try:
@@ -343,16 +452,18 @@ def load_mapping(*, session: Session, actor: User, header: list[str], kind: str 
     return mapping
 
 
-def save_mapping(*, session: Session, actor: User, header: list[str], mapping: list[str],
-                 kind: str = "candidates") -> None:
+def save_mapping(
+    *, session: Session, actor: User, header: list[str], mapping: list[str], kind: str = "candidates"
+) -> None:
     """Remember the confirmed mapping for the next file with the same headers (replaces an older one)."""
     require_cap(actor, Cap.edit_candidates)
     check_mapping(mapping)
     if len(mapping) != len(header):
         raise ValidationError.single("mapping", "err.choice_invalid")
     signature = header_signature(header)
-    saved = session.exec(select(ImportMapping).where(ImportMapping.kind == kind,
-                                                     ImportMapping.signature == signature)).first()
+    saved = session.exec(
+        select(ImportMapping).where(ImportMapping.kind == kind, ImportMapping.signature == signature)
+    ).first()
     if saved is None:
         saved = ImportMapping(kind=kind, signature=signature)
     saved.mapping = json.dumps(mapping)
@@ -416,8 +527,12 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
         rows = []
         # Read one column past the limit, so a wider sheet is refused rather than silently cut.
         for values in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
-            rows.append(["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                         for v in values])
+            rows.append(
+                [
+                    "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                    for v in values
+                ]
+            )
             if len(rows) > MAX_ROWS + 2:
                 break
     except ImportFileError:
@@ -449,13 +564,17 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
         data: dict[str, Any] = {k: row.get(k, "") for k in ("name", "email", "phone", "wechat_id", "tags", "notes")}
         data["email"] = data["email"] or None
         data["phone"] = data["phone"] or None
-        for name, choices, empty in (("source", sources, "other"), ("language", languages, "zh"),
-                                     ("consent", consents, "no")):
+        for name, choices, empty in (
+            ("source", sources, "other"),
+            ("language", languages, "zh"),
+            ("consent", consents, "no"),
+        ):
             text = row.get(name, "")
             picked = choices.pick(text) if text.strip() else empty
             if picked is None:
-                report.errors.append(RowError(index, name, "err.import_choice", {"accepted": choices.accepted},
-                                              value=text[:80]))
+                report.errors.append(
+                    RowError(index, name, "err.import_choice", {"accepted": choices.accepted}, value=text[:80])
+                )
                 picked = empty
             data[name] = picked
         data["consent"] = data["consent"] == "yes"
@@ -470,8 +589,9 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
         if row.get("job"):
             job = jobs_by_key.get(row["job"].strip()) or jobs_by_key.get(normalise_choice(row["job"]))
             if job is None or job.status != "open":
-                report.errors.append(RowError(index, "job", "err.import_job_unknown", {"accepted": job_titles},
-                                              value=row["job"][:80]))
+                report.errors.append(
+                    RowError(index, "job", "err.import_job_unknown", {"accepted": job_titles}, value=row["job"][:80])
+                )
             else:
                 job_id = job.id
         try:
@@ -482,14 +602,20 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
             continue
         if valid.email:
             if valid.email in seen_email:
-                report.errors.append(RowError(index, "email", "err.import_duplicate_in_file",
-                                              {"row": seen_email[valid.email]}, valid.email))
+                report.errors.append(
+                    RowError(
+                        index, "email", "err.import_duplicate_in_file", {"row": seen_email[valid.email]}, valid.email
+                    )
+                )
             seen_email.setdefault(valid.email, index)
         digits = phone_digits(valid.phone)
         if digits:
             if digits in seen_phone:
-                report.errors.append(RowError(index, "phone", "err.import_duplicate_in_file",
-                                              {"row": seen_phone[digits]}, valid.phone or ""))
+                report.errors.append(
+                    RowError(
+                        index, "phone", "err.import_duplicate_in_file", {"row": seen_phone[digits]}, valid.phone or ""
+                    )
+                )
             seen_phone.setdefault(digits, index)
         if len(report.errors) == errors_before:
             prepared.append((index, data, job_id))
@@ -503,8 +629,9 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
         with savepoint(session):
             for row_number, data, job_id in prepared:
                 current_row = row_number
-                candidate_service.create_candidate(session=session, actor=actor, candidate_in=data, job_id=job_id,
-                                                   allow_duplicate=True)
+                candidate_service.create_candidate(
+                    session=session, actor=actor, candidate_in=data, job_id=job_id, allow_duplicate=True
+                )
     except DomainError as exc:
         report.errors.append(RowError(current_row, "", exc.key, exc.params))
         return report
@@ -516,7 +643,7 @@ def _flag_existing(session: Session, emails: dict[str, int], phones: dict[str, i
     """Report rows whose email or phone already belongs to a candidate, in a few batched queries."""
     email_list, phone_list = list(emails), list(phones)
     for start in range(0, max(len(email_list), len(phone_list)), 500):
-        chunk_e, chunk_p = email_list[start:start + 500], phone_list[start:start + 500]
+        chunk_e, chunk_p = email_list[start : start + 500], phone_list[start : start + 500]
         found = session.exec(
             select(Candidate.id, Candidate.name, Candidate.email, Candidate.phone_digits).where(
                 col(Candidate.anonymised_at).is_(None),
@@ -525,8 +652,10 @@ def _flag_existing(session: Session, emails: dict[str, int], phones: dict[str, i
         ).all()
         for cid, name, email, digits in found:
             if email in emails:
-                report.errors.append(RowError(emails[email], "email", "err.import_exists",
-                                              {"id": cid, "name": name}, email))
+                report.errors.append(
+                    RowError(emails[email], "email", "err.import_exists", {"id": cid, "name": name}, email)
+                )
             elif digits in phones:
-                report.errors.append(RowError(phones[digits], "phone", "err.import_exists",
-                                              {"id": cid, "name": name}, digits))
+                report.errors.append(
+                    RowError(phones[digits], "phone", "err.import_exists", {"id": cid, "name": name}, digits)
+                )

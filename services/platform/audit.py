@@ -24,7 +24,12 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def record(
-    *, session: Session, actor: User | None, entity: str, entity_id: int, action: str,
+    *,
+    session: Session,
+    actor: User | None,
+    entity: str,
+    entity_id: int,
+    action: str,
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit row to the current transaction (the caller commits)."""
@@ -34,14 +39,23 @@ def record(
             entity=entity,
             entity_id=entity_id,
             action=action,
-            changes=json.dumps({k: _plain(v) if not isinstance(v, list) else v for k, v in (changes or {}).items()},
-                               ensure_ascii=False, default=str),
+            changes=json.dumps(
+                {k: _plain(v) if not isinstance(v, list) else v for k, v in (changes or {}).items()},
+                ensure_ascii=False,
+                default=str,
+            ),
         )
     )
 
 
-def list_audit(*, session: Session, entity: str, entity_id: int | None = None, entity_ids: list[int] | None = None,
-               limit: int = 200) -> list[dict[str, Any]]:
+def list_audit(
+    *,
+    session: Session,
+    entity: str,
+    entity_id: int | None = None,
+    entity_ids: list[int] | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
     """The audit trail of one record (or of several of one kind, in one query), newest first, with the actor's
     name."""
     ids = [entity_id] if entity_id is not None else list(entity_ids or [])

@@ -37,8 +37,7 @@ def check_password_strength(password: str) -> None:
     if len(password) > 200:
         raise ValidationError.single("password", "err.too_long", max=200)
     kinds = sum(
-        [any(c.isalpha() for c in password), any(c.isdigit() for c in password),
-         any(not c.isalnum() for c in password)]
+        [any(c.isalpha() for c in password), any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
     )
     if kinds < 2 or len(set(password)) < 5:
         raise ValidationError.single("password", "err.password_weak")
@@ -60,12 +59,23 @@ def create_first_admin(*, session: Session, user_in: dict[str, Any]) -> User:
     check_password_strength(data.password or "")
     if session.exec(select(User).where(User.email == data.email)).first():
         raise ValidationError.single("email", "err.email_taken")
-    user = User(email=data.email, name=data.name, language=data.language,
-                roles="admin,recruiter", password_hash=hash_password(data.password or ""))
+    user = User(
+        email=data.email,
+        name=data.name,
+        language=data.language,
+        roles="admin,recruiter",
+        password_hash=hash_password(data.password or ""),
+    )
     session.add(user)
     session.flush()
-    audit.record(session=session, actor=user, entity="user", entity_id=user.id or 0, action="create_first_admin",
-                 changes={"email": user.email})
+    audit.record(
+        session=session,
+        actor=user,
+        entity="user",
+        entity_id=user.id or 0,
+        action="create_first_admin",
+        changes={"email": user.email},
+    )
     session.flush()
     return user
 
@@ -83,13 +93,23 @@ def _count_failure(session: Session, email: str) -> None:
     insert = upsert_insert(session.get_bind())
     first_locks = settings.login_max_failures <= 1
     reaches = table.c.failures + 1 >= settings.login_max_failures
-    statement = insert(table).values(
-        email=email, failures=0 if first_locks else 1, locked_until=until if first_locks else None, updated_at=now,
-    ).on_conflict_do_update(index_elements=[table.c.email], set_={
-        "failures": case((reaches, 0), else_=table.c.failures + 1),
-        "locked_until": case((reaches, until), else_=table.c.locked_until),
-        "updated_at": now,
-    })
+    statement = (
+        insert(table)
+        .values(
+            email=email,
+            failures=0 if first_locks else 1,
+            locked_until=until if first_locks else None,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.email],
+            set_={
+                "failures": case((reaches, 0), else_=table.c.failures + 1),
+                "locked_until": case((reaches, until), else_=table.c.locked_until),
+                "updated_at": now,
+            },
+        )
+    )
     # The one write a sign-in keeps although it fails: AuthFailed rolls the caller's transaction back, and the
     # count must stay. So it is a transaction of its own, on its own connection, committed here. (A sign-in is an
     # action of its own: a caller that had written before it would, on SQLite, hold the lock this waits for.)
@@ -111,9 +131,11 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     email = (email or "").strip().lower()[:254]
     now = utcnow()
     table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    locked_until = session.execute(
-        select(table.c.locked_until).where(table.c.email == email)
-    ).scalar_one_or_none() if email else None
+    locked_until = (
+        session.execute(select(table.c.locked_until).where(table.c.email == email)).scalar_one_or_none()
+        if email
+        else None
+    )
     if locked_until is not None and locked_until > now:
         raise AuthFailed("err.sign_in_locked", plural="minutes", minutes=settings.login_lock_minutes)
     user = session.exec(select(User).where(User.email == email)).first() if email else None
@@ -144,8 +166,14 @@ def _token_hash(token: str) -> str:
 def issue_ticket(*, session: Session, user: User) -> str:
     """A one-time ticket (60 s) that the browser exchanges for its session cookie."""
     ticket = secrets.token_urlsafe(32)
-    session.add(AuthSession(token_hash=_token_hash(ticket), user_id=user.id or 0, kind="ticket",
-                            expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS)))
+    session.add(
+        AuthSession(
+            token_hash=_token_hash(ticket),
+            user_id=user.id or 0,
+            kind="ticket",
+            expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS),
+        )
+    )
     session.flush()
     return ticket
 
@@ -160,14 +188,21 @@ def redeem_ticket(*, session: Session, ticket: str) -> str | None:
         return None
     # Spent in the UPDATE itself, so two requests redeeming the same ticket at once cannot both succeed.
     spent = session.exec(
-        update(AuthSession).where(col(AuthSession.id) == row.id, col(AuthSession.revoked_at).is_(None))
+        update(AuthSession)
+        .where(col(AuthSession.id) == row.id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
     if spent.rowcount != 1:  # spent by another request a moment ago: this UPDATE changed nothing
         return None
     token = secrets.token_urlsafe(32)
-    session.add(AuthSession(token_hash=_token_hash(token), user_id=row.user_id, kind="session",
-                            expires_at=now + timedelta(days=get_settings().session_days)))
+    session.add(
+        AuthSession(
+            token_hash=_token_hash(token),
+            user_id=row.user_id,
+            kind="session",
+            expires_at=now + timedelta(days=get_settings().session_days),
+        )
+    )
     session.flush()
     return token
 
@@ -191,8 +226,14 @@ def open_tab_session(*, session: Session, user: User) -> str:
     arrives: checked on every run like a cookie session, so a password reset, deactivation or sign-out ends it,
     and it expires after the session days."""
     token = secrets.token_urlsafe(32)
-    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id or 0, kind="tab",
-                            expires_at=utcnow() + timedelta(days=get_settings().session_days)))
+    session.add(
+        AuthSession(
+            token_hash=_token_hash(token),
+            user_id=user.id or 0,
+            kind="tab",
+            expires_at=utcnow() + timedelta(days=get_settings().session_days),
+        )
+    )
     session.flush()
     return token
 
@@ -223,12 +264,19 @@ def sso_user(*, session: Session, email: str, name: str | None = None, subject: 
     user = session.exec(select(User).where(User.email == data_email)).first()
     if user is None:
         data = validate(UserCreate, {"email": data_email, "name": (name or data_email.split("@")[0])[:100]})
-        user = User(email=data.email, name=data.name, roles="", sso_subject=subject,
-                    language=Language(get_settings().language))
+        user = User(
+            email=data.email, name=data.name, roles="", sso_subject=subject, language=Language(get_settings().language)
+        )
         session.add(user)
         session.flush()
-        audit.record(session=session, actor=None, entity="user", entity_id=user.id or 0, action="sso_first_sign_on",
-                     changes={"email": user.email})
+        audit.record(
+            session=session,
+            actor=None,
+            entity="user",
+            entity_id=user.id or 0,
+            action="sso_first_sign_on",
+            changes={"email": user.email},
+        )
     user.last_login_at = utcnow()
     session.add(user)
     session.flush()

@@ -66,9 +66,14 @@ def make_engine(url: str) -> Engine:
     # TCP keepalives: a database host that vanished without closing its connections (power loss, a dropped route)
     # is noticed within about a minute, instead of a query — the worker's, a page's — waiting on it for ever.
     keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
-    return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
-                         max_overflow=10, pool_timeout=10,
-                         connect_args={"connect_timeout": 5, "options": options, **keepalives})
+    return create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5, "options": options, **keepalives},
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -84,8 +89,10 @@ def upsert_insert(bind: Engine | Any) -> Any:
     """The dialect's INSERT, the one with ON CONFLICT (`on_conflict_do_nothing/do_update`), for `bind`'s database."""
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
         return postgresql_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     return sqlite_insert
 
 
@@ -209,18 +216,21 @@ def refresh_statistics(engine: Engine | None = None) -> list[str]:
     with engine.connect() as conn:
         if conn.execute(text("SHOW autovacuum")).scalar() == "on":
             return []
-        found = conn.execute(text(
-            "SELECT s.relname, "
-            # autovacuum's own triggers: dead rows, rows inserted since the last VACUUM (which marks pages
-            # all-visible: without it no index-only scan skips the table, 31 → 9 ms for the job list at 100k)
-            "s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup "
-            "OR (s.last_vacuum IS NULL AND s.last_autovacuum IS NULL AND pg_relation_size(s.relid) > 0) "
-            "FROM pg_stat_user_tables s "
-            "WHERE s.schemaname = current_schema() AND (s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup "
-            "OR s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup "
-            "OR ((s.last_analyze IS NULL AND s.last_autoanalyze IS NULL "
-            "     OR s.last_vacuum IS NULL AND s.last_autovacuum IS NULL) AND pg_relation_size(s.relid) > 0)) "
-            "ORDER BY s.relname")).all()
+        found = conn.execute(
+            text(
+                "SELECT s.relname, "
+                # autovacuum's own triggers: dead rows, rows inserted since the last VACUUM (which marks pages
+                # all-visible: without it no index-only scan skips the table, 31 → 9 ms for the job list at 100k)
+                "s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup "
+                "OR (s.last_vacuum IS NULL AND s.last_autovacuum IS NULL AND pg_relation_size(s.relid) > 0) "
+                "FROM pg_stat_user_tables s "
+                "WHERE s.schemaname = current_schema() AND (s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup "
+                "OR s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup "
+                "OR ((s.last_analyze IS NULL AND s.last_autoanalyze IS NULL "
+                "     OR s.last_vacuum IS NULL AND s.last_autovacuum IS NULL) AND pg_relation_size(s.relid) > 0)) "
+                "ORDER BY s.relname"
+            )
+        ).all()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for name, vacuum in found:
             conn.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"' if vacuum else f'ANALYZE "{name}"')
@@ -234,13 +244,21 @@ def _refresh_sqlite_statistics(engine: Engine) -> list[str]:
     """SQLite's half of `refresh_statistics`: the tables analysed, then "optimize"."""
     with engine.connect() as conn:
         conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
-        tables = [name for (name,) in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables = [
+            name
+            for (name,) in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         analysed: dict[str, int] = {}
         if conn.exec_driver_sql("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").first():
             # Each row's stat begins with the table's row count as analysed.
-            analysed = {name: int(rows or 0) for name, rows in conn.exec_driver_sql(
-                "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl")}
+            analysed = {
+                name: int(rows or 0)
+                for name, rows in conn.exec_driver_sql(
+                    "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl"
+                )
+            }
         stale = []
         for name in tables:
             # The highest rowid: the table's size without counting it (ids only grow; a WITHOUT ROWID table has none).

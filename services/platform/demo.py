@@ -47,13 +47,85 @@ from services.platform.auth import hash_password
 from services.platform.config import get_settings
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
-         "超", "秀兰", "霞", "平", "刚", "桂英", "子涵", "欣怡", "梓萱", "浩然", "宇轩", "思远", "雨桐", "嘉怡", "俊杰"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "子涵",
+    "欣怡",
+    "梓萱",
+    "浩然",
+    "宇轩",
+    "思远",
+    "雨桐",
+    "嘉怡",
+    "俊杰",
+]
 PINYIN = {"王": "wang", "李": "li", "张": "zhang", "刘": "liu", "陈": "chen", "杨": "yang", "黄": "huang"}
-FIRST_EN = ["Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Sophia", "Lucas", "Mia", "Mason", "Chloe", "James",
-            "Grace", "Daniel", "Hannah", "Leo", "Zoe", "Ryan", "Nora", "Adam"]
-LAST_EN = ["Smith", "Johnson", "Brown", "Taylor", "Miller", "Wilson", "Moore", "Clark", "Lewis", "Walker", "Hall",
-           "Young", "King", "Wright", "Green", "Baker", "Adams", "Nelson", "Carter", "Turner"]
+FIRST_EN = [
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "Ethan",
+    "Sophia",
+    "Lucas",
+    "Mia",
+    "Mason",
+    "Chloe",
+    "James",
+    "Grace",
+    "Daniel",
+    "Hannah",
+    "Leo",
+    "Zoe",
+    "Ryan",
+    "Nora",
+    "Adam",
+]
+LAST_EN = [
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Miller",
+    "Wilson",
+    "Moore",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+    "Wright",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Carter",
+    "Turner",
+]
 JOBS = [
     ("后端工程师 Backend Engineer", "研发 Engineering", "上海 Shanghai", 3),
     ("前端工程师 Frontend Engineer", "研发 Engineering", "上海 Shanghai", 2),
@@ -80,8 +152,14 @@ DEMO_USERS = [
 ]
 # Where applications end up, and how often (weights).
 OUTCOMES = [
-    (Stage.interviewing, 30), (Stage.decision_pending, 10), (Stage.offer, 6), (Stage.hired, 5),
-    (Stage.probation_passed, 6), (Stage.rejected, 30), (Stage.withdrawn, 7), (Stage.talent_pool, 6),
+    (Stage.interviewing, 30),
+    (Stage.decision_pending, 10),
+    (Stage.offer, 6),
+    (Stage.hired, 5),
+    (Stage.probation_passed, 6),
+    (Stage.rejected, 30),
+    (Stage.withdrawn, 7),
+    (Stage.talent_pool, 6),
 ]
 ACTIVE_OUTCOMES = {Stage.interviewing, Stage.decision_pending, Stage.offer}
 CLOSED_OUTCOMES = [stage for stage, _ in OUTCOMES if stage not in ACTIVE_OUTCOMES]
@@ -105,18 +183,31 @@ REASONS = {
 
 # Rounds an application went through before ending where it did (weights for 1, 2, 3, 4 rounds).
 ROUNDS_TAKEN: dict[Stage, list[int]] = {
-    Stage.interviewing: [5, 3, 2, 0], Stage.decision_pending: [4, 4, 2, 0], Stage.offer: [0, 1, 5, 4],
-    Stage.hired: [0, 1, 5, 4], Stage.probation_passed: [0, 1, 5, 4], Stage.rejected: [6, 3, 1, 0],
-    Stage.withdrawn: [5, 3, 1, 0], Stage.talent_pool: [4, 4, 2, 0],
+    Stage.interviewing: [5, 3, 2, 0],
+    Stage.decision_pending: [4, 4, 2, 0],
+    Stage.offer: [0, 1, 5, 4],
+    Stage.hired: [0, 1, 5, 4],
+    Stage.probation_passed: [0, 1, 5, 4],
+    Stage.rejected: [6, 3, 1, 0],
+    Stage.withdrawn: [5, 3, 1, 0],
+    Stage.talent_pool: [4, 4, 2, 0],
 }
-QUALITY = {Stage.offer: 4.3, Stage.hired: 4.4, Stage.probation_passed: 4.5, Stage.rejected: 2.3,
-           Stage.talent_pool: 3.4}
-STRENGTHS = ["基础扎实，思路清晰 / solid fundamentals", "沟通顺畅 / communicates well",
-             "项目经验丰富 / deep project experience"]
-WEAKNESSES = ["系统设计经验较少 / little system design", "英文表达一般 / English could be better",
-              "缺少团队管理经验 / no people management"]
-SUMMARIES = ["电话沟通面试感受，候选人反馈良好 / talked through the interview",
-             "微信告知下一步安排 / told them the next step on WeChat", "未接通，已发短信 / no answer, texted"]
+QUALITY = {Stage.offer: 4.3, Stage.hired: 4.4, Stage.probation_passed: 4.5, Stage.rejected: 2.3, Stage.talent_pool: 3.4}
+STRENGTHS = [
+    "基础扎实，思路清晰 / solid fundamentals",
+    "沟通顺畅 / communicates well",
+    "项目经验丰富 / deep project experience",
+]
+WEAKNESSES = [
+    "系统设计经验较少 / little system design",
+    "英文表达一般 / English could be better",
+    "缺少团队管理经验 / no people management",
+]
+SUMMARIES = [
+    "电话沟通面试感受，候选人反馈良好 / talked through the interview",
+    "微信告知下一步安排 / told them the next step on WeChat",
+    "未接通，已发短信 / no answer, texted",
+]
 LOCATIONS = ["会议室 A / Room A", "https://meet.example.com/abc", "电话"]
 COMPANIES = ["字节 ByteCo", "Acme Tech", "云海科技 CloudSea"]
 FAMILIES = ["研发 Engineering", "产品 Product", "销售 Sales"]
@@ -127,14 +218,35 @@ _NAME, _JOB, _SENDER = "\x01name\x01", "\x01job\x01", "\x01sender\x01"
 # The first candidates, one per case, so that even a tiny demo shows every stage and every board column:
 # (stage, rounds, the board state it is made for).
 FIRST: list[tuple[Stage, int, str]] = [
-    (Stage.interviewing, 1, "awaiting_feedback"), (Stage.decision_pending, 1, "awaiting_reply"),
-    (Stage.offer, 3, "decided"), (Stage.hired, 3, ""), (Stage.probation_passed, 3, ""), (Stage.rejected, 1, ""),
-    (Stage.withdrawn, 1, ""), (Stage.talent_pool, 2, ""), (Stage.interviewing, 2, "at_risk"),
+    (Stage.interviewing, 1, "awaiting_feedback"),
+    (Stage.decision_pending, 1, "awaiting_reply"),
+    (Stage.offer, 3, "decided"),
+    (Stage.hired, 3, ""),
+    (Stage.probation_passed, 3, ""),
+    (Stage.rejected, 1, ""),
+    (Stage.withdrawn, 1, ""),
+    (Stage.talent_pool, 2, ""),
+    (Stage.interviewing, 2, "at_risk"),
     (Stage.decision_pending, 1, "in_touch"),
 ]
 # Tables in the order their rows are inserted (parents first).
-TABLES = (Candidate, Application, StageChange, Interview, InterviewPanelist, Scorecard, ScorecardRating,
-          OutboxMessage, Decision, Contact, Intent, SurveyInvite, SurveyResponse, PoolEntry, AuditLog)
+TABLES = (
+    Candidate,
+    Application,
+    StageChange,
+    Interview,
+    InterviewPanelist,
+    Scorecard,
+    ScorecardRating,
+    OutboxMessage,
+    Decision,
+    Contact,
+    Intent,
+    SurveyInvite,
+    SurveyResponse,
+    PoolEntry,
+    AuditLog,
+)
 
 
 def _person(rng: random.Random, index: int) -> dict[str, Any]:
@@ -173,10 +285,16 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     managers = [u.id for u in staff.values() if "hiring_manager" in u.roles and u.is_active] or everyone
     jobs = []
     for i, (title, dept, loc, heads) in enumerate(JOBS):
-        job = Job(title=title, department=dept, location=loc, headcount=heads,
-                  hiring_manager_id=managers[i % len(managers)],
-                  status=JobStatus.closed if i == len(JOBS) - 1 else JobStatus.open,
-                  created_at=now - timedelta(days=400 - i), description=f"{title} — demo")
+        job = Job(
+            title=title,
+            department=dept,
+            location=loc,
+            headcount=heads,
+            hiring_manager_id=managers[i % len(managers)],
+            status=JobStatus.closed if i == len(JOBS) - 1 else JobStatus.open,
+            created_at=now - timedelta(days=400 - i),
+            description=f"{title} — demo",
+        )
         session.add(job)
         jobs.append(job)
     session.flush()
@@ -189,13 +307,20 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     if session.get_bind().dialect.name == "postgresql":
         for model in TABLES:
             table = model.__tablename__
-            session.exec(text(  # type: ignore[call-overload]
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
+            session.exec(
+                text(  # type: ignore[call-overload]
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                )
+            )
     session.flush()
     counts = {"users": len(staff), "jobs": len(jobs)}
     counts |= {str(model.__tablename__): demo.added[model] for model in TABLES}
-    return counts | {"candidates": candidates, "applications": demo.added[Application],
-                     "interviews": demo.added[Interview], "kept": kept}
+    return counts | {
+        "candidates": candidates,
+        "applications": demo.added[Application],
+        "interviews": demo.added[Interview],
+        "kept": kept,
+    }
 
 
 def _ratings(rng: random.Random, quality: float, criteria: list[int]) -> tuple[dict[int, int], str]:
@@ -211,38 +336,58 @@ class _Demo:
     open applications recently, closed ones any time in the last half year; what depends on today (the
     interview under way, scorecards still missing, intent, survey answers, the pool) is added after."""
 
-    def __init__(self, session: Session, rng: random.Random, now: datetime, staff: dict[str, User],
-                 jobs: list[Job]) -> None:
+    def __init__(
+        self, session: Session, rng: random.Random, now: datetime, staff: dict[str, User], jobs: list[Job]
+    ) -> None:
         self.session, self.rng, self.now, self.jobs = session, rng, now, jobs
         self.tz = get_settings().tz
         self.rows: dict[type, list[dict[str, Any]]] = {model: [] for model in TABLES}
         self.seats: dict[tuple[int, int], dict[str, Any]] = {}  # the current candidate's panel seats, by (iv, user)
-        self.next_id: dict[type, int] = {model: (session.exec(select(func.max(model.id))).one() or 0) + 1
-                        for model in TABLES}
+        self.next_id: dict[type, int] = {
+            model: (session.exec(select(func.max(model.id))).one() or 0) + 1 for model in TABLES
+        }
         self.added: dict[type, int] = dict.fromkeys(TABLES, 0)
         self.pending = 0
         self.history: list[dict[str, Any]] = []  # rows of the application being built, moved together
         active = [u for u in staff.values() if u.is_active] or list(staff.values())
         self.names = {u.id: u.name for u in staff.values()}
         self.recruiters = [u.id for u in active if "recruiter" in u.roles] or [u.id for u in active]
-        self.panel_pool = cast(list[int],  # flushed above: every id is set
-                               [u.id for u in active if u.has_role(Role.interviewer)] or [u.id for u in active])
+        self.panel_pool = cast(
+            list[int],  # flushed above: every id is set
+            [u.id for u in active if u.has_role(Role.interviewer)] or [u.id for u in active],
+        )
         # The demo's recruiter owns the first cases, so that signing in as them shows every board column.
         demo_recruiter = staff.get("recruiter@example.com")
-        self.demo_recruiter = (demo_recruiter.id if demo_recruiter is not None and demo_recruiter.is_active
-                               and demo_recruiter.id in self.recruiters else self.recruiters[0])
+        self.demo_recruiter = (
+            demo_recruiter.id
+            if demo_recruiter is not None and demo_recruiter.is_active and demo_recruiter.id in self.recruiters
+            else self.recruiters[0]
+        )
         demo_interviewer = staff["interviewer@example.com"]
         self.demo_interviewer = cast(int, demo_interviewer.id) if demo_interviewer.is_active else self.panel_pool[0]
-        rounds = list(session.exec(select(InterviewRound).where(col(InterviewRound.is_active))
-                                   .order_by(col(InterviewRound.position))))
-        self.rounds = [(r.id or 0, [c.id or 0 for c in criteria_for(session=session, round_id=r.id or 0,
-                                                                     job_id=None)]) for r in rounds]
-        self.mails = {(template, lang): render(template, lang, candidate_name=_NAME, job_title=_JOB,
-                                               sender_name=_SENDER, team_name=team_signature(lang),
-                                               survey_link=f"{get_settings().base_url.rstrip('/')}/?survey=demo",
-                                               days=get_settings().survey_days)
-                      for template in ("thank_you", "next_round", "rejection", "survey_invite", "reengage")
-                      for lang in ("zh", "en")}
+        rounds = list(
+            session.exec(
+                select(InterviewRound).where(col(InterviewRound.is_active)).order_by(col(InterviewRound.position))
+            )
+        )
+        self.rounds = [
+            (r.id or 0, [c.id or 0 for c in criteria_for(session=session, round_id=r.id or 0, job_id=None)])
+            for r in rounds
+        ]
+        self.mails = {
+            (template, lang): render(
+                template,
+                lang,
+                candidate_name=_NAME,
+                job_title=_JOB,
+                sender_name=_SENDER,
+                team_name=team_signature(lang),
+                survey_link=f"{get_settings().base_url.rstrip('/')}/?survey=demo",
+                days=get_settings().survey_days,
+            )
+            for template in ("thank_you", "next_round", "rejection", "survey_invite", "reengage")
+            for lang in ("zh", "en")
+        }
         self.pooled: set[int] = set()
         self.rejection: dict[str, Any] | None = None  # the application's rejection mail, sent or still a draft
         self.bookings: list[dict[str, Any]] = []  # the application's interviews (rows), for its last end
@@ -269,16 +414,27 @@ class _Demo:
         self.pending = 0
         self.seats.clear()
 
-    def audit(self, at: datetime, user_id: int | None, entity: str, entity_id: int, action: str,
-              changes: dict[str, Any]) -> None:
-        self.add(AuditLog, {"at": at, "user_id": user_id, "entity": entity, "entity_id": entity_id,
-                            "action": action, "changes": json.dumps(changes, ensure_ascii=False, default=str)})
+    def audit(
+        self, at: datetime, user_id: int | None, entity: str, entity_id: int, action: str, changes: dict[str, Any]
+    ) -> None:
+        self.add(
+            AuditLog,
+            {
+                "at": at,
+                "user_id": user_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "changes": json.dumps(changes, ensure_ascii=False, default=str),
+            },
+        )
 
     def office(self, at: datetime) -> datetime:
         """`at`'s day at a time in office hours (the company's time zone)."""
         local = at.astimezone(self.tz)
-        return local.replace(hour=self.rng.randint(9, 17), minute=self.rng.choice([0, 30]), second=0,
-                             microsecond=0).astimezone(UTC)
+        return local.replace(
+            hour=self.rng.randint(9, 17), minute=self.rng.choice([0, 30]), second=0, microsecond=0
+        ).astimezone(UTC)
 
     def after(self, at: datetime, lo_hours: float, hi_hours: float) -> datetime:
         return at + timedelta(hours=self.rng.uniform(lo_hours, hi_hours))
@@ -292,14 +448,25 @@ class _Demo:
         owner = rng.choice(self.recruiters)
         if n < len(FIRST):
             owner = self.demo_recruiter
-        row = {"name": person["name"], "email": person["email"], "phone": person["phone"],
-               "wechat_id": f"wx_{cid}" if rng.random() < 0.5 else None, "source": rng.choice(SOURCES[:-2]),
-               "tags": ("," + ",".join(tags) + ",") if tags else "", "owner_id": owner,
-               "language": person["language"], "consent": True, "notes": "", "anonymised_at": None, "version": 1,
-               "heard_at": None}
+        row = {
+            "name": person["name"],
+            "email": person["email"],
+            "phone": person["phone"],
+            "wechat_id": f"wx_{cid}" if rng.random() < 0.5 else None,
+            "source": rng.choice(SOURCES[:-2]),
+            "tags": ("," + ",".join(tags) + ",") if tags else "",
+            "owner_id": owner,
+            "language": person["language"],
+            "consent": True,
+            "notes": "",
+            "anonymised_at": None,
+            "version": 1,
+            "heard_at": None,
+        }
         row["phone_digits"] = phone_digits(row["phone"])
         row["search_text"] = " ".join(
-            x.lower() for x in [row["name"], row["email"], row["phone_digits"], row["wechat_id"] or ""] if x)
+            x.lower() for x in [row["name"], row["email"], row["phone_digits"], row["wechat_id"] or ""] if x
+        )
         self.add(Candidate, row)
         contacts, mails = len(self.rows[Contact]), len(self.rows[OutboxMessage])  # where this candidate's begin
         plan: list[tuple[Job, Stage, int, str]] = []
@@ -318,34 +485,55 @@ class _Demo:
                     rounds = 0  # withdrew before the first interview
                 plan.append((job, stage, rounds, ""))
         apps = len(self.rows[Application])  # where this candidate's begin
-        firsts = [self.application(cid, row, job, stage, rounds, board, recent=n < len(FIRST))
-                  for job, stage, rounds, board in plan]
+        firsts = [
+            self.application(cid, row, job, stage, rounds, board, recent=n < len(FIRST))
+            for job, stage, rounds, board in plan
+        ]
         # When word last reached them, as the app keeps it (contacts that reached them, mail sent): read once the
         # histories have been moved to their dates; the rows not yet inserted are this candidate's and later.
         heard = [r["at"] for r in self.rows[Contact][contacts:] if r["outcome"] in STOPPING_OUTCOMES]
         heard += [r["sent_at"] for r in self.rows[OutboxMessage][mails:] if r["sent_at"]]
         row["heard_at"] = max(heard, default=None)
         for app in self.rows[Application][apps:]:  # as evaluation.keep_last_interview_end keeps it
-            for end, kept in (("last_interview_end", "last_end_unheard"),
-                              ("previous_interview_end", "previous_end_unheard")):
+            for end, kept in (
+                ("last_interview_end", "last_end_unheard"),
+                ("previous_interview_end", "previous_end_unheard"),
+            ):
                 app[kept] = app[end] if app[end] and (row["heard_at"] is None or row["heard_at"] < app[end]) else None
         created = min(firsts) - timedelta(hours=rng.uniform(0.5, 48))
         row |= {"created_at": created, "updated_at": created, "consent_at": created}
-        self.audit(created, owner, "candidate", cid, "create",
-                   {k: row[k] for k in ("name", "email", "phone", "wechat_id", "source", "tags", "owner_id",
-                                        "language", "consent")})
+        self.audit(
+            created,
+            owner,
+            "candidate",
+            cid,
+            "create",
+            {
+                k: row[k]
+                for k in ("name", "email", "phone", "wechat_id", "source", "tags", "owner_id", "language", "consent")
+            },
+        )
 
     # ------------------------------------------------------------------ an application
-    def application(self, cid: int, cand: dict[str, Any], job: Job, final: Stage, rounds: int, board: str,
-                    recent: bool) -> datetime:
+    def application(
+        self, cid: int, cand: dict[str, Any], job: Job, final: Stage, rounds: int, board: str, recent: bool
+    ) -> datetime:
         """One application's whole history; returns when it began."""
         rng, now = self.rng, self.now
         owner, manager = cand["owner_id"], job.hiring_manager_id or cand["owner_id"]
         app_id = self.next_id[Application]
         self.history, self.rejection, self.bookings = [], None, []
-        app = {"candidate_id": cid, "job_id": job.id, "stage": final.value, "created_by_id": owner,
-               "owner_id": cand["owner_id"], "last_interview_end": None, "last_end_unheard": None,
-               "previous_interview_end": None, "previous_end_unheard": None}
+        app = {
+            "candidate_id": cid,
+            "job_id": job.id,
+            "stage": final.value,
+            "created_by_id": owner,
+            "owner_id": cand["owner_id"],
+            "last_interview_end": None,
+            "last_end_unheard": None,
+            "previous_interview_end": None,
+            "previous_end_unheard": None,
+        }
         self.add(Application, app)
         t = now - timedelta(days=800)  # provisional; the history is moved to where it belongs below
         first = t
@@ -403,30 +591,63 @@ class _Demo:
             ends += self.current_round(app_id, cid, cand, job, rounds - 1, t, starts, quality, board)
         self.today(app_id, cid, cand, job, final, t, ends, owner, board)
         # As evaluation.keep_last_interview_end keeps them: the ends of the last two interviews still on.
-        ends = sorted((iv["ends_at"] for iv in self.bookings if iv["status"] == InterviewStatus.scheduled.value),
-                      reverse=True)
+        ends = sorted(
+            (iv["ends_at"] for iv in self.bookings if iv["status"] == InterviewStatus.scheduled.value), reverse=True
+        )
         app["last_interview_end"], app["previous_interview_end"] = (ends + [None, None])[:2]
         return first
 
-    def change(self, app_id: int, from_stage: Stage | None, to_stage: Stage, at: datetime, by: int,
-               reason: str) -> None:
-        self.add(StageChange, {"application_id": app_id, "from_stage": from_stage.value if from_stage else None,
-                               "to_stage": to_stage.value, "at": at, "by_user_id": by, "reason": reason})
+    def change(
+        self, app_id: int, from_stage: Stage | None, to_stage: Stage, at: datetime, by: int, reason: str
+    ) -> None:
+        self.add(
+            StageChange,
+            {
+                "application_id": app_id,
+                "from_stage": from_stage.value if from_stage else None,
+                "to_stage": to_stage.value,
+                "at": at,
+                "by_user_id": by,
+                "reason": reason,
+            },
+        )
         if from_stage is not None:
-            self.audit(at, by, "application", app_id, "move_stage",
-                       {"stage": [from_stage.value, to_stage.value], "reason": reason})
+            self.audit(
+                at,
+                by,
+                "application",
+                app_id,
+                "move_stage",
+                {"stage": [from_stage.value, to_stage.value], "reason": reason},
+            )
 
-    def decision(self, app_id: int, kind: DecisionKind, at: datetime, by: int,
-                 reason: str | None = None) -> dict[str, Any]:
+    def decision(
+        self, app_id: int, kind: DecisionKind, at: datetime, by: int, reason: str | None = None
+    ) -> dict[str, Any]:
         reason = reason or self.rng.choice([r for r in DECISION_REASONS[kind] if r != "other"])
-        row = {"application_id": app_id, "kind": kind.value, "reason_code": reason, "reason_text": "",
-               "by_user_id": by, "at": at, "mail_id": None}
+        row = {
+            "application_id": app_id,
+            "kind": kind.value,
+            "reason_code": reason,
+            "reason_text": "",
+            "by_user_id": by,
+            "at": at,
+            "mail_id": None,
+        }
         self.add(Decision, row)
         self.audit(at, by, "application", app_id, "decision", {"kind": kind.value, "reason": reason})
         return row
 
-    def mail(self, cand: dict[str, Any], app_id: int | None, job: Job, template: str, at: datetime, by: int,
-             status: MailStatus = MailStatus.sent) -> dict[str, Any]:
+    def mail(
+        self,
+        cand: dict[str, Any],
+        app_id: int | None,
+        job: Job,
+        template: str,
+        at: datetime,
+        by: int,
+        status: MailStatus = MailStatus.sent,
+    ) -> dict[str, Any]:
         lang = cand["language"]
         body = self.mails[(template, lang)]
         values = {_NAME: cand["name"], _JOB: job.title, _SENDER: self.names.get(by, "")}
@@ -441,32 +662,75 @@ class _Demo:
         failed = status == MailStatus.sent and self.rng.random() < 0.01
         sent = status == MailStatus.sent and not failed
         row |= {
-            "idempotency_key": f"demo:{template}:{mid}", "to_addrs": cand["email"], "cc_addrs": "",
-            "subject": fill(body.subject), "html": fill(body.html, escape=True), "text": fill(body.text),
-            "template": template, "language": lang, "candidate_id": cand["id"],
-            "application_id": app_id, "recipient_user_id": None, "created_by_id": by,
-            "status": (MailStatus.failed if failed else status).value, "attempts": 5 if failed else int(sent),
-            "next_attempt_at": at, "lease_until": None, "claimed_by": None,
+            "idempotency_key": f"demo:{template}:{mid}",
+            "to_addrs": cand["email"],
+            "cc_addrs": "",
+            "subject": fill(body.subject),
+            "html": fill(body.html, escape=True),
+            "text": fill(body.text),
+            "template": template,
+            "language": lang,
+            "candidate_id": cand["id"],
+            "application_id": app_id,
+            "recipient_user_id": None,
+            "created_by_id": by,
+            "status": (MailStatus.failed if failed else status).value,
+            "attempts": 5 if failed else int(sent),
+            "next_attempt_at": at,
+            "lease_until": None,
+            "claimed_by": None,
             "last_error": "550 5.1.1 mailbox unavailable" if failed else "",
-            "message_id": f"<demo-{mid}@{self.domain}>", "created_at": at,
-            "sent_at": at + timedelta(seconds=self.rng.randint(5, 90)) if sent else None, "version": 1}
+            "message_id": f"<demo-{mid}@{self.domain}>",
+            "created_at": at,
+            "sent_at": at + timedelta(seconds=self.rng.randint(5, 90)) if sent else None,
+            "version": 1,
+        }
         self.add(OutboxMessage, row)
         return row
 
-    def contact(self, cid: int, app_id: int, at: datetime, by: int, outcome: str, next_days: int | None = None,
-                channel: str | None = None, summary: str | None = None) -> None:
+    def contact(
+        self,
+        cid: int,
+        app_id: int,
+        at: datetime,
+        by: int,
+        outcome: str,
+        next_days: int | None = None,
+        channel: str | None = None,
+        summary: str | None = None,
+    ) -> None:
         rng = self.rng
         channel = channel or rng.choice(["phone", "wechat", "email"])
-        self.add(Contact, {"candidate_id": cid, "application_id": app_id, "channel": channel,
-                           "direction": "inbound" if outcome == "replied" else "outbound", "outcome": outcome,
-                           "summary": summary or rng.choice(SUMMARIES),
-                           "next_contact_at": at + timedelta(days=next_days) if next_days else None,
-                           "at": at, "by_user_id": by})
+        self.add(
+            Contact,
+            {
+                "candidate_id": cid,
+                "application_id": app_id,
+                "channel": channel,
+                "direction": "inbound" if outcome == "replied" else "outbound",
+                "outcome": outcome,
+                "summary": summary or rng.choice(SUMMARIES),
+                "next_contact_at": at + timedelta(days=next_days) if next_days else None,
+                "at": at,
+                "by_user_id": by,
+            },
+        )
         self.audit(at, by, "candidate", cid, "contact", {"channel": channel, "outcome": outcome})
 
-    def interview(self, app_id: int, cid: int, cand: dict[str, Any], job: Job, k: int, t: datetime,
-                  quality: float, *, no_show: bool = False, starts: datetime | None = None,
-                  board: str = "") -> tuple[datetime, datetime]:
+    def interview(
+        self,
+        app_id: int,
+        cid: int,
+        cand: dict[str, Any],
+        job: Job,
+        k: int,
+        t: datetime,
+        quality: float,
+        *,
+        no_show: bool = False,
+        starts: datetime | None = None,
+        board: str = "",
+    ) -> tuple[datetime, datetime]:
         """Round `k` (scheduled after `t`, or at `starts`): panel, scorecards, a word to the candidate after.
         Returns when it ended and when the last of that happened."""
         rng, now = self.rng, self.now
@@ -479,13 +743,32 @@ class _Demo:
         lead = self.demo_interviewer if board or rng.random() < 0.35 else rng.choice(self.panel_pool)
         others = rng.sample(self.panel_pool, min(len(self.panel_pool), rng.randint(0, 2)))
         panel = list(dict.fromkeys([lead, *others]))
-        booked = min(t + timedelta(hours=rng.uniform(1, 12)), starts - timedelta(hours=2),
-                     now - timedelta(minutes=rng.randint(5, 600)))
+        booked = min(
+            t + timedelta(hours=rng.uniform(1, 12)),
+            starts - timedelta(hours=2),
+            now - timedelta(minutes=rng.randint(5, 600)),
+        )
         if rng.random() < 0.04 and starts - timedelta(days=1) > booked:  # a slot cancelled and booked again
-            self.booking(app_id, round_id, starts - timedelta(days=1), ends - timedelta(days=1), panel, booked,
-                         owner, InterviewStatus.cancelled)
-        iv = self.booking(app_id, round_id, starts, ends, panel, booked, owner,
-                          InterviewStatus.no_show if no_show else InterviewStatus.scheduled)
+            self.booking(
+                app_id,
+                round_id,
+                starts - timedelta(days=1),
+                ends - timedelta(days=1),
+                panel,
+                booked,
+                owner,
+                InterviewStatus.cancelled,
+            )
+        iv = self.booking(
+            app_id,
+            round_id,
+            starts,
+            ends,
+            panel,
+            booked,
+            owner,
+            InterviewStatus.no_show if no_show else InterviewStatus.scheduled,
+        )
         last = ends
         if no_show or starts > now:
             return ends, max(last, t)
@@ -501,17 +784,29 @@ class _Demo:
             at = self.after(ends, 1, 30)
             if at > now:
                 at, state = now - timedelta(minutes=rng.randint(5, 60)), "draft"
-            card = self.add(Scorecard, {
-                "interview_id": iv, "interviewer_id": uid, "application_id": app_id,
-                "status": (ScorecardStatus.submitted if state == "submitted" else ScorecardStatus.draft).value,
-                "recommendation": rec, "strengths": rng.choice(STRENGTHS), "weaknesses": rng.choice(WEAKNESSES),
-                "comments": "", "created_at": at, "updated_at": at,
-                "submitted_at": at if state == "submitted" else None, "version": 1})
+            card = self.add(
+                Scorecard,
+                {
+                    "interview_id": iv,
+                    "interviewer_id": uid,
+                    "application_id": app_id,
+                    "status": (ScorecardStatus.submitted if state == "submitted" else ScorecardStatus.draft).value,
+                    "recommendation": rec,
+                    "strengths": rng.choice(STRENGTHS),
+                    "weaknesses": rng.choice(WEAKNESSES),
+                    "comments": "",
+                    "created_at": at,
+                    "updated_at": at,
+                    "submitted_at": at if state == "submitted" else None,
+                    "version": 1,
+                },
+            )
             if state == "submitted":
                 self.seats.pop((iv, uid))["settled_at"] = at  # the seat's mark, as save_scorecard sets it
             for criterion, score in scores.items():
-                self.add(ScorecardRating, {"scorecard_id": card, "criterion_id": criterion, "rating": score,
-                                           "note": ""})
+                self.add(
+                    ScorecardRating, {"scorecard_id": card, "criterion_id": criterion, "rating": score, "note": ""}
+                )
             last = max(last, at)
         # Word went out after most interviews; only some of the last two days' are still awaiting feedback.
         if board == "awaiting_feedback" or (board == "" and fresh and rng.random() < 0.5):
@@ -522,24 +817,46 @@ class _Demo:
             last = max(last, at)
         if rng.random() < 0.8 or board:
             # The board's sample cases: reached (the clock stops), then for one a message left since.
-            outcome = "reached" if board else rng.choices(["reached", "left_message", "replied", "no_answer"],
-                                                          [6, 2, 2, 1])[0]
+            outcome = (
+                "reached"
+                if board
+                else rng.choices(["reached", "left_message", "replied", "no_answer"], [6, 2, 2, 1])[0]
+            )
             at = min(now - timedelta(minutes=30), self.after(ends, 2, 20))
-            self.contact(cid, app_id, at, owner, outcome,
-                         rng.choice([1, 2, 3]) if not board and rng.random() < 0.2 else None)
+            self.contact(
+                cid, app_id, at, owner, outcome, rng.choice([1, 2, 3]) if not board and rng.random() < 0.2 else None
+            )
             if board == "awaiting_reply":
                 at = min(now - timedelta(minutes=20), self.after(at, 2, 20))
                 self.contact(cid, app_id, at, owner, "left_message")
             last = max(last, at)
         return ends, last
 
-    def booking(self, app_id: int, round_id: int, starts: datetime, ends: datetime, panel: list[int],
-                booked: datetime, owner: int, status: InterviewStatus) -> int:
+    def booking(
+        self,
+        app_id: int,
+        round_id: int,
+        starts: datetime,
+        ends: datetime,
+        panel: list[int],
+        booked: datetime,
+        owner: int,
+        status: InterviewStatus,
+    ) -> int:
         rng = self.rng
         mode, location = rng.choice(list(InterviewMode)).value, rng.choice(LOCATIONS)
-        row = {"application_id": app_id, "round_id": round_id, "starts_at": starts, "ends_at": ends, "mode": mode,
-               "location": location, "status": status.value, "created_by_id": owner, "created_at": booked,
-               "version": 1}
+        row = {
+            "application_id": app_id,
+            "round_id": round_id,
+            "starts_at": starts,
+            "ends_at": ends,
+            "mode": mode,
+            "location": location,
+            "status": status.value,
+            "created_by_id": owner,
+            "created_at": booked,
+            "version": 1,
+        }
         iv = self.add(Interview, row)
         self.bookings.append(row)
         for uid in panel:
@@ -547,15 +864,37 @@ class _Demo:
             settled = None if status == InterviewStatus.scheduled else min(starts, self.now)
             self.seats[(iv, uid)] = {"interview_id": iv, "user_id": uid, "settled_at": settled, "ends_at": ends}
             self.add(InterviewPanelist, self.seats[(iv, uid)])
-        self.audit(booked, owner, "interview", iv, "create",
-                   {"application_id": app_id, "round_id": round_id, "starts_at": starts.isoformat(),
-                    "ends_at": ends.isoformat(), "mode": mode, "location": location, "interviewer_ids": panel})
+        self.audit(
+            booked,
+            owner,
+            "interview",
+            iv,
+            "create",
+            {
+                "application_id": app_id,
+                "round_id": round_id,
+                "starts_at": starts.isoformat(),
+                "ends_at": ends.isoformat(),
+                "mode": mode,
+                "location": location,
+                "interviewer_ids": panel,
+            },
+        )
         if status != InterviewStatus.scheduled:
             self.audit(min(starts, self.now), owner, "interview", iv, status.value, {"reason": ""})
         return iv
 
-    def ending(self, app_id: int, cand: dict[str, Any], job: Job, final: Stage, stage: Stage, t: datetime,
-               owner: int, manager: int) -> datetime:
+    def ending(
+        self,
+        app_id: int,
+        cand: dict[str, Any],
+        job: Job,
+        final: Stage,
+        stage: Stage,
+        t: datetime,
+        owner: int,
+        manager: int,
+    ) -> datetime:
         """The moves after the last round, to where the application stands; returns when the last one was."""
         rng = self.rng
         if final == Stage.interviewing:
@@ -589,21 +928,44 @@ class _Demo:
             self.change(app_id, Stage.hired, Stage.probation_passed, t, owner, "")
         return t
 
-    def current_round(self, app_id: int, cid: int, cand: dict[str, Any], job: Job, k: int, t: datetime,
-                      starts: datetime, quality: float, board: str) -> list[datetime]:
+    def current_round(
+        self,
+        app_id: int,
+        cid: int,
+        cand: dict[str, Any],
+        job: Job,
+        k: int,
+        t: datetime,
+        starts: datetime,
+        quality: float,
+        board: str,
+    ) -> list[datetime]:
         """The round under way (booked after the move at `t`): upcoming, or ended with scorecards coming in."""
         ends, _ = self.interview(app_id, cid, cand, job, k, t, quality, starts=starts, board=board)
         return [ends] if ends <= self.now else []
 
-    def today(self, app_id: int, cid: int, cand: dict[str, Any], job: Job, final: Stage, t: datetime,
-              ends: list[datetime], owner: int, board: str) -> None:
+    def today(
+        self,
+        app_id: int,
+        cid: int,
+        cand: dict[str, Any],
+        job: Job,
+        final: Stage,
+        t: datetime,
+        ends: list[datetime],
+        owner: int,
+        board: str,
+    ) -> None:
         """What depends on today's date: mail still in draft, intent, survey answers, the talent pool."""
         rng, now = self.rng, self.now
         mail = self.rejection
         if mail is not None and mail["created_at"] < now - timedelta(days=3):
             # Reviewed and sent: only the last days' rejections still wait in draft.
-            mail |= {"status": MailStatus.sent.value, "attempts": 1,
-                     "sent_at": min(now, self.after(mail["created_at"], 1, 30))}
+            mail |= {
+                "status": MailStatus.sent.value,
+                "attempts": 1,
+                "sent_at": min(now, self.after(mail["created_at"], 1, 30)),
+            }
         if ends and (final in ACTIVE_OUTCOMES or rng.random() < 0.2):
             versions = rng.randint(1, 3) if final in ACTIVE_OUTCOMES else 1
             at = ends[0]
@@ -615,42 +977,92 @@ class _Demo:
                     deadline = (now + timedelta(days=1 if board else rng.randint(1, 10))).date()
                     offers = [{"company": rng.choice(COMPANIES), "stage": "offer", "deadline": deadline.isoformat()}]
                 interest = {"": rng.choice([2, 3, 4, 4, 5]), "at_risk": 2}.get(board, 4)
-                self.add(Intent, {"application_id": app_id, "version": version, "interest": interest,
-                                  "expected_salary": rng.choice([18000, 25000, 32000, 45000]),
-                                  "earliest_start": None, "decision_deadline": (at + timedelta(days=14)).date(),
-                                  "notes": "", "offers": json.dumps(offers, ensure_ascii=False),
-                                  "nearest_offer_deadline": deadline, "at": at, "by_user_id": owner})
-                self.audit(at, owner, "application", app_id, "intent",
-                           {"interest": interest, "offers": len(offers), "version": version})
+                self.add(
+                    Intent,
+                    {
+                        "application_id": app_id,
+                        "version": version,
+                        "interest": interest,
+                        "expected_salary": rng.choice([18000, 25000, 32000, 45000]),
+                        "earliest_start": None,
+                        "decision_deadline": (at + timedelta(days=14)).date(),
+                        "notes": "",
+                        "offers": json.dumps(offers, ensure_ascii=False),
+                        "nearest_offer_deadline": deadline,
+                        "at": at,
+                        "by_user_id": owner,
+                    },
+                )
+                self.audit(
+                    at,
+                    owner,
+                    "application",
+                    app_id,
+                    "intent",
+                    {"interest": interest, "offers": len(offers), "version": version},
+                )
         if final != Stage.interviewing and ends and rng.random() < 0.35:
             invited = self.after(t, 2, 48)
             if invited < now:
                 mail_id = self.mail(cand, app_id, job, "survey_invite", invited, owner)["id"]
                 used = self.after(invited, 1, 24 * 5)
                 answered = rng.random() < 0.55 and used < now
-                invite = self.add(SurveyInvite, {"token_hash": f"demo-{self.next_id[SurveyInvite]}",
-                                                 "application_id": app_id, "stage": final.value,
-                                                 "created_at": invited, "expires_at": invited + timedelta(days=14),
-                                                 "used_at": used if answered else None, "mail_id": mail_id})
+                invite = self.add(
+                    SurveyInvite,
+                    {
+                        "token_hash": f"demo-{self.next_id[SurveyInvite]}",
+                        "application_id": app_id,
+                        "stage": final.value,
+                        "created_at": invited,
+                        "expires_at": invited + timedelta(days=14),
+                        "used_at": used if answered else None,
+                        "mail_id": mail_id,
+                    },
+                )
                 if answered:
                     happy = final in (Stage.offer, Stage.hired, Stage.probation_passed)
-                    self.add(SurveyResponse, {
-                        "invite_id": invite, "job_id": job.id, "stage": final.value,
-                        "nps": rng.randint(7, 10) if happy else rng.randint(3, 9), "clarity": rng.randint(3, 5),
-                        "respect": rng.randint(2, 5), "treatment": rng.randint(3, 5), "at": used,
-                        "comment": rng.choice(["", "流程很顺畅 / smooth process", "等待时间有点长 / long wait"])})
+                    self.add(
+                        SurveyResponse,
+                        {
+                            "invite_id": invite,
+                            "job_id": job.id,
+                            "stage": final.value,
+                            "nps": rng.randint(7, 10) if happy else rng.randint(3, 9),
+                            "clarity": rng.randint(3, 5),
+                            "respect": rng.randint(2, 5),
+                            "treatment": rng.randint(3, 5),
+                            "at": used,
+                            "comment": rng.choice(["", "流程很顺畅 / smooth process", "等待时间有点长 / long wait"]),
+                        },
+                    )
         if final == Stage.talent_pool and cid not in self.pooled:
             # One pool entry per person, though two of their applications may have ended in the pool.
             self.pooled.add(cid)
             reason = "能力不错，暂无合适名额 / strong, no headcount"
             revisit = (max(now, t + timedelta(days=90)) + timedelta(days=rng.randint(-30, 60))).date()
-            self.add(PoolEntry, {"candidate_id": cid, "reason": reason, "job_family": rng.choice(FAMILIES),
-                                 "revisit_on": revisit, "added_by_id": owner, "added_at": t, "status": "active"})
+            self.add(
+                PoolEntry,
+                {
+                    "candidate_id": cid,
+                    "reason": reason,
+                    "job_family": rng.choice(FAMILIES),
+                    "revisit_on": revisit,
+                    "added_by_id": owner,
+                    "added_at": t,
+                    "status": "active",
+                },
+            )
             self.audit(t, owner, "candidate", cid, "pool_add", {"reason": reason, "revisit_on": revisit.isoformat()})
             reengaged = self.after(t, 24 * 30, 24 * 120)
             if reengaged < now and rng.random() < 0.3:
                 self.mail(cand, None, job, "reengage", reengaged, owner)
         if final == Stage.rejected and rng.random() < 0.4:
-            self.contact(cid, app_id, min(now - timedelta(minutes=5), self.after(t, 1, 48)), owner, "reached",
-                         channel="phone", summary="电话告知结果 / told them the outcome by phone")
-
+            self.contact(
+                cid,
+                app_id,
+                min(now - timedelta(minutes=5), self.after(t, 1, 48)),
+                owner,
+                "reached",
+                channel="phone",
+                summary="电话告知结果 / told them the outcome by phone",
+            )

@@ -35,8 +35,9 @@ def _audit_actions() -> set[str]:
             values = [k.value for k in node.keywords if k.arg == "action"] if isinstance(node, ast.Call) else []
             if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "action" for t in node.targets):
                 values.append(node.value)
-            found |= {c.value for v in values for c in ast.walk(v)
-                      if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+            found |= {
+                c.value for v in values for c in ast.walk(v) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            }
     return found
 
 
@@ -47,13 +48,24 @@ def _field_names() -> set[str]:
     from services.evaluate.interview_import import HEADERS as INTERVIEW_HEADERS
     from services.pipeline.importer import CANDIDATE_FIELDS, HEADERS
 
-    schemas = {cls for module in pkgutil.iter_modules(models.__path__)
-               for cls in vars(importlib.import_module(f"models.{module.name}")).values()
-               if isinstance(cls, type) and issubclass(cls, SQLModel) and cls is not SQLModel
-               and getattr(cls, "__table__", None) is None and cls.__module__.startswith("models.")
-               and cls.__name__.endswith(("Create", "Update", "In", "Base", "Fields"))}
-    return ({f for s in schemas for f in s.model_fields} | set(HEADERS.values()) | set(INTERVIEW_HEADERS.values())
-            | set(CANDIDATE_FIELDS) | _validated_fields())
+    schemas = {
+        cls
+        for module in pkgutil.iter_modules(models.__path__)
+        for cls in vars(importlib.import_module(f"models.{module.name}")).values()
+        if isinstance(cls, type)
+        and issubclass(cls, SQLModel)
+        and cls is not SQLModel
+        and getattr(cls, "__table__", None) is None
+        and cls.__module__.startswith("models.")
+        and cls.__name__.endswith(("Create", "Update", "In", "Base", "Fields"))
+    }
+    return (
+        {f for s in schemas for f in s.model_fields}
+        | set(HEADERS.values())
+        | set(INTERVIEW_HEADERS.values())
+        | set(CANDIDATE_FIELDS)
+        | _validated_fields()
+    )
 
 
 def _validated_fields() -> set[str]:
@@ -69,8 +81,9 @@ def _validated_fields() -> set[str]:
                 found |= _strings(node.args[:1])
             elif name == "_addresses" and len(node.args) > 1:
                 found |= _strings(node.args[1:2])
-            elif name in ("show_error", "show_validation") and len(node.args) > 1 \
-                    and isinstance(node.args[1], ast.Dict):
+            elif (
+                name in ("show_error", "show_validation") and len(node.args) > 1 and isinstance(node.args[1], ast.Dict)
+            ):
                 found |= _strings([k for k in node.args[1].keys if k is not None])
     return found
 
@@ -156,8 +169,12 @@ def data_keys(prefixes: set[str]) -> dict[str, str]:
     return found
 
 
-def extract(fileobj: Any, keywords: Any, comment_tags: Any,  # noqa: ARG001 - Babel's extractor signature
-            options: dict[str, Any]) -> Iterator[tuple[Any, ...]]:  # noqa: ARG001
+def extract(
+    fileobj: Any,  # noqa: ARG001 - Babel's extractor signature
+    keywords: Any,  # noqa: ARG001
+    comment_tags: Any,  # noqa: ARG001
+    options: dict[str, Any],  # noqa: ARG001
+) -> Iterator[tuple[Any, ...]]:
     """Babel extractor (babel.cfg maps this file to it): every key of `dynamic_keys` and every key the
     code holds as data (`data_keys`), the counted ones (a plural entry in the Chinese catalog) as ngettext."""
     from services.platform.i18n import read_catalog

@@ -16,9 +16,13 @@ FIRST_SLICE = 2  # keys read at first per row wanted: where nearly every key is 
 SECOND_SLICE_MAX = 16  # per row wanted: the most keys a second slice reads (its size follows the first's yield)
 
 
-def walk(session: Session, keys: SelectOfScalar[Any],
-         keep: Callable[[Any], Select[*tuple[Any, ...]] | SelectOfScalar[Any]], limit: int,
-         first: int | None = None) -> list[Any]:
+def walk(
+    session: Session,
+    keys: SelectOfScalar[Any],
+    keep: Callable[[Any], Select[*tuple[Any, ...]] | SelectOfScalar[Any]],
+    limit: int,
+    first: int | None = None,
+) -> list[Any]:
     """The first `limit` rows that `keep` makes of the keys `keys` walks, in the keys' order.
 
     `keys` selects the ids of the rows that may be listed along one index, in its order (no test an index cannot
@@ -67,6 +71,3 @@ def of(column: Any, where: Any) -> Any:
     ids a `walk` gives it, never from the joined table (SQLite without statistics began a join with every open
     job's applications, or every candidate of the owner)."""
     return select(column).where(where).scalar_subquery()
-
-
-

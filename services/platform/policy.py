@@ -181,10 +181,15 @@ SERVICES: dict[str, Cap] = {
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor
 # only to record who did it. Pages never call them (a test checks).
-STEPS: frozenset[str] = frozenset({
-    "audit.record", "followup.keep_in_pool", "followup.leave_pool_on_reengagement",
-    "interview_invites.notify_panel", "interview_invites.prepare_confirmation",
-})
+STEPS: frozenset[str] = frozenset(
+    {
+        "audit.record",
+        "followup.keep_in_pool",
+        "followup.leave_pool_on_reengagement",
+        "interview_invites.notify_panel",
+        "interview_invites.prepare_confirmation",
+    }
+)
 
 # Open to every active account, even one still waiting for a role: the page that says so is in their language.
 OPEN_TO_ROLELESS: frozenset[str] = frozenset({"users.set_language"})
@@ -347,6 +352,8 @@ def visible_candidate(user: User) -> Any:
         return literal(True)
     if has_scope(user, Cap.view_candidates, Scope.JOB):
         return exists().where(
-            col(Application.candidate_id) == Candidate.id, col(Application.job_id) == Job.id, managed_by(user),
+            col(Application.candidate_id) == Candidate.id,
+            col(Application.job_id) == Job.id,
+            managed_by(user),
         )
     return literal(False)

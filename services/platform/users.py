@@ -35,21 +35,33 @@ def create_user(*, session: Session, actor: User, user_in: dict[str, Any]) -> Us
         check_password_strength(data.password)
     if session.exec(select(User).where(User.email == data.email)).first():
         raise ValidationError.single("email", "err.email_taken")
-    user = User(email=data.email, name=data.name, language=data.language,
-                roles=",".join(sorted({r.value for r in data.roles})),
-                password_hash=hash_password(data.password) if data.password else None)
+    user = User(
+        email=data.email,
+        name=data.name,
+        language=data.language,
+        roles=",".join(sorted({r.value for r in data.roles})),
+        password_hash=hash_password(data.password) if data.password else None,
+    )
     session.add(user)
     session.flush()
-    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="create",
-                 changes={"email": user.email, "name": user.name, "roles": user.roles})
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="user",
+        entity_id=user.id or 0,
+        action="create",
+        changes={"email": user.email, "name": user.name, "roles": user.roles},
+    )
     session.flush()
     return user
 
 
 def _remaining_admins(session: Session, excluding: int) -> int:
-    return len(session.exec(
-        select(User.id).where(col(User.roles).contains("admin"), User.is_active, User.id != excluding)
-    ).all())
+    return len(
+        session.exec(
+            select(User.id).where(col(User.roles).contains("admin"), User.is_active, User.id != excluding)
+        ).all()
+    )
 
 
 def edit_version(user: User) -> str:
@@ -57,8 +69,7 @@ def edit_version(user: User) -> str:
 
     Passed back on save, it tells a later save from a stale editor apart: users have no version column.
     """
-    raw = "\x1f".join([user.name, str(user.language), user.roles, str(bool(user.is_active)),
-                        user.password_hash or ""])
+    raw = "\x1f".join([user.name, str(user.language), user.roles, str(bool(user.is_active)), user.password_hash or ""])
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -80,8 +91,9 @@ def _locked_user(session: Session, user_id: int, seen_version: str | None) -> Us
     return user
 
 
-def update_user(*, session: Session, actor: User, user_id: int, user_in: dict[str, Any],
-                seen_version: str | None = None) -> User:
+def update_user(
+    *, session: Session, actor: User, user_id: int, user_in: dict[str, Any], seen_version: str | None = None
+) -> User:
     """Change a user's name, language, roles or active flag (admin only); the last admin stays an admin, and an
     admin cannot take their own admin role or deactivate themselves. With `seen_version` (edit_version() of
     what the editor showed) a change saved meanwhile by someone else is refused as a Conflict."""
@@ -91,8 +103,9 @@ def update_user(*, session: Session, actor: User, user_id: int, user_in: dict[st
         # The admins' rows first, in id order: two admins demoting each other at once are then checked one after
         # the other, so the "someone stays admin" rule cannot be passed by both (PostgreSQL; SQLite writes are
         # serialised anyway). The same order everywhere means no deadlock.
-        session.exec(select(User.id).where(col(User.roles).contains("admin")).order_by(col(User.id))
-                     .with_for_update()).all()
+        session.exec(
+            select(User.id).where(col(User.roles).contains("admin")).order_by(col(User.id)).with_for_update()
+        ).all()
     user = _locked_user(session, user_id, seen_version)
     before = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
     if "roles" in data:
@@ -109,14 +122,21 @@ def update_user(*, session: Session, actor: User, user_id: int, user_in: dict[st
         revoke_all_sessions(session=session, user_id=user.id or 0)
     session.add(user)
     after = {"name": user.name, "language": user.language, "roles": user.roles, "is_active": user.is_active}
-    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="update",
-                 changes=audit.diff(before, after))
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="user",
+        entity_id=user.id or 0,
+        action="update",
+        changes=audit.diff(before, after),
+    )
     session.flush()
     return user
 
 
-def set_password(*, session: Session, actor: User, user_id: int, password: str,
-                 seen_version: str | None = None) -> User:
+def set_password(
+    *, session: Session, actor: User, user_id: int, password: str, seen_version: str | None = None
+) -> User:
     """Set another user's password (admin only); their open sessions end. With `seen_version`, a password or
     account changed meanwhile (another admin's reset at the same moment) is refused as a Conflict."""
     require_cap(actor, Cap.manage_users)
@@ -155,7 +175,13 @@ def set_reminder_mode(*, session: Session, actor: User, mode: str) -> User:
     before = user.reminder_mode
     user.reminder_mode = mode
     session.add(user)
-    audit.record(session=session, actor=actor, entity="user", entity_id=user.id or 0, action="update",
-                 changes={"reminder_mode": [before, mode]})
+    audit.record(
+        session=session,
+        actor=actor,
+        entity="user",
+        entity_id=user.id or 0,
+        action="update",
+        changes={"reminder_mode": [before, mode]},
+    )
     session.flush()
     return user

@@ -63,25 +63,56 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     ARTIFACTS.mkdir(exist_ok=True)
     db_file = tmp_path_factory.mktemp("browser") / "followup.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-    env.update(FOLLOWUP_DATABASE_URL=f"sqlite:///{db_file}", FOLLOWUP_SECRET_KEY="browser-tests-secret-key-0123456789",
-               FOLLOWUP_SECRETS_FILE=str(db_file.parent / "no-secrets.toml"), FOLLOWUP_LANGUAGE="zh",
-               PYTHONUNBUFFERED="1")
-    subprocess.run([sys.executable, "manage.py", "seed-demo", "--candidates", str(DEMO_CANDIDATES)], cwd=ROOT,
-                   env=env, check=True, capture_output=True, timeout=120)
+    env.update(
+        FOLLOWUP_DATABASE_URL=f"sqlite:///{db_file}",
+        FOLLOWUP_SECRET_KEY="browser-tests-secret-key-0123456789",
+        FOLLOWUP_SECRETS_FILE=str(db_file.parent / "no-secrets.toml"),
+        FOLLOWUP_LANGUAGE="zh",
+        PYTHONUNBUFFERED="1",
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "seed-demo", "--candidates", str(DEMO_CANDIDATES)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     port = _free_port()
     log = ARTIFACTS / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield {"url": url, "database_url": env["FOLLOWUP_DATABASE_URL"], "log": log,
-               "settings": {k: v for k, v in env.items() if k.startswith("FOLLOWUP_")}}
+        yield {
+            "url": url,
+            "database_url": env["FOLLOWUP_DATABASE_URL"],
+            "log": log,
+            "settings": {k: v for k, v in env.items() if k.startswith("FOLLOWUP_")},
+        }
     finally:
         proc.terminate()
         try:
@@ -115,8 +146,7 @@ def new_page(browser, server: dict, request: pytest.FixtureRequest) -> Iterator[
     console: list[str] = []
 
     def _open(locale: str = "zh-CN"):  # a playwright Page
-        context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1400},
-                                      base_url=server["url"])
+        context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1400}, base_url=server["url"])
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()

@@ -38,8 +38,9 @@ def _open_my_scorecard(page: Page, case: Interviewed, language: str) -> None:
     settle(page)
 
 
-def _fill_scorecard(page: Page, case: Interviewed, language: str, *, rating: int, recommendation: str,
-                    strengths: str) -> None:
+def _fill_scorecard(
+    page: Page, case: Interviewed, language: str, *, rating: int, recommendation: str, strengths: str
+) -> None:
     groups = page.get_by_role("radiogroup")
     for n in range(len(case.criteria)):
         choice = groups.nth(n).get_by_role("radio", name=str(rating), exact=True)
@@ -59,8 +60,11 @@ def _submit_scorecard(page: Page, language: str) -> None:
 
 def _card_status(server_db, case: Interviewed, email: str) -> str | None:
     with server_db() as session:
-        card = session.exec(select(Scorecard).where(Scorecard.interview_id == case.interview_id,
-                                                    Scorecard.interviewer_id == account(session, email).id)).first()
+        card = session.exec(
+            select(Scorecard).where(
+                Scorecard.interview_id == case.interview_id, Scorecard.interviewer_id == account(session, email).id
+            )
+        ).first()
         return card.status if card else None
 
 
@@ -156,10 +160,20 @@ def test_a_recruiter_books_a_double_booked_interviewer_only_after_confirming_and
         owner = account(session, "recruiter@example.com")
         # B is already booked tomorrow 10:00–11:00 (the form's default slot) with another candidate.
         on_site = evaluation.list_rounds(session=session, actor=owner)[2]
-        evaluation.schedule_interview(session=session, actor=owner, allow_conflicts=True, interview_in={
-            "application_id": busy.application_id, "round_id": on_site.id,
-            "starts_at": tomorrow_10, "ends_at": tomorrow_10 + timedelta(hours=1), "mode": "onsite",
-            "location": "", "interviewer_ids": [account(session, B).id]})
+        evaluation.schedule_interview(
+            session=session,
+            actor=owner,
+            allow_conflicts=True,
+            interview_in={
+                "application_id": busy.application_id,
+                "round_id": on_site.id,
+                "starts_at": tomorrow_10,
+                "ends_at": tomorrow_10 + timedelta(hours=1),
+                "mode": "onsite",
+                "location": "",
+                "interviewer_ids": [account(session, B).id],
+            },
+        )
         name_b = account(session, B).name
 
     page = new_page("zh-CN")
@@ -189,10 +203,12 @@ def test_a_recruiter_books_a_double_booked_interviewer_only_after_confirming_and
     expect(main(page).get_by_text(t("iv.conflicts_title", "zh"))).to_have_count(0)
     shot_when_drawn(page, "evaluate-scheduled-zh")
     with server_db() as session:
-        booked = session.exec(select(Interview).where(Interview.application_id == case.application_id)
-                              .order_by(Interview.id)).all()
+        booked = session.exec(
+            select(Interview).where(Interview.application_id == case.application_id).order_by(Interview.id)
+        ).all()
         assert len(booked) == 2 and booked[1].starts_at == tomorrow_10
         assert booked[1].location == "会议室 A ![x](/session/end)"
-        invite = session.exec(select(OutboxMessage).where(
-            OutboxMessage.idempotency_key.startswith(f"iv-invite:{booked[1].id}:"))).one()
+        invite = session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith(f"iv-invite:{booked[1].id}:"))
+        ).one()
         assert invite.to_addrs == B and invite.template == "interview_panel"

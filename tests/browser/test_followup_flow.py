@@ -57,8 +57,11 @@ def _pick_on_board(page: Page, name: str, panel_title: str) -> None:
 def _survey_token(server_db, case: Interviewed) -> str:
     """The private link's token, as the candidate receives it: from the text of the mail in the outbox."""
     with server_db() as session:
-        mail = session.exec(select(OutboxMessage).where(OutboxMessage.application_id == case.application_id,
-                                                        OutboxMessage.template == "survey_invite")).one()
+        mail = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.application_id == case.application_id, OutboxMessage.template == "survey_invite"
+            )
+        ).one()
     assert mail.status in (MailStatus.queued, MailStatus.held, MailStatus.sent), mail.status
     return re.search(r"/\?survey=([A-Za-z0-9_-]+)", mail.text).group(1)
 
@@ -67,13 +70,21 @@ def _chinese_invite(server_db, tag: str) -> str:
     """A survey link of a Chinese-speaking candidate (only to see the survey in Chinese)."""
     with server_db() as session:
         recruiter = account(session, RECRUITER)
-        person = candidates.create_candidate(session=session, actor=recruiter, job_id=managed_open_job(session).id,
-                                             candidate_in={"name": "诸葛欣怡", "email": f"zhuge.{tag}@example.cn"},
-                                             allow_duplicate=True)
-        application = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=person.id) \
-            .applications[0].application
-        mail = followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=application.id,
-                                               template="survey_invite")
+        person = candidates.create_candidate(
+            session=session,
+            actor=recruiter,
+            job_id=managed_open_job(session).id,
+            candidate_in={"name": "诸葛欣怡", "email": f"zhuge.{tag}@example.cn"},
+            allow_duplicate=True,
+        )
+        application = (
+            candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=person.id)
+            .applications[0]
+            .application
+        )
+        mail = followup.prepare_candidate_mail(
+            session=session, actor=recruiter, application_id=application.id, template="survey_invite"
+        )
     return re.search(r"\?survey=([A-Za-z0-9_-]+)", mail.text).group(1)
 
 
@@ -92,13 +103,18 @@ def test_an_overdue_candidate_is_called_invited_to_the_survey_and_answers_it_onc
     tag = uuid.uuid4().hex[:8]
     with server_db() as session:
         # The interview ended 30 hours ago and nobody has been in touch: 6 hours past the 24-hour promise.
-        case = interviewed_candidate(session, name="司马浩然", email=f"sima.haoran.{tag}@example.org", language="en",
-                                     ended_hours_ago=30)
+        case = interviewed_candidate(
+            session, name="司马浩然", email=f"sima.haoran.{tag}@example.org", language="en", ended_hours_ago=30
+        )
         # Another one waiting, less overdue: the row the first leaves behind on the board is theirs next.
-        other = interviewed_candidate(session, name="上官雨桐", email=f"shangguan.{tag}@example.com",
-                                      ended_hours_ago=26)
-        row = next(r for r in followup.follow_up_board(session=session, actor=account(session, RECRUITER))
-                   if r.application_id == case.application_id)
+        other = interviewed_candidate(
+            session, name="上官雨桐", email=f"shangguan.{tag}@example.com", ended_hours_ago=26
+        )
+        row = next(
+            r
+            for r in followup.follow_up_board(session=session, actor=account(session, RECRUITER))
+            if r.application_id == case.application_id
+        )
     assert row.state == "awaiting_feedback" and row.clock_running
     panel_title = f"{case.candidate} · {case.job}"
 
@@ -122,16 +138,20 @@ def test_an_overdue_candidate_is_called_invited_to_the_survey_and_answers_it_onc
     form.get_by_role("textbox", name=t("fu.summary", "zh")).fill("电话沟通：面试感受良好 / called, happy so far")
     log = form.get_by_role("button", name=t("fu.log", "zh"))
     click_until(page, log, main(page).get_by_text(t("fu.logged", "zh")))
-    expect(_board(page).locator("td[role=gridcell]").filter(has_text=re.compile(f"^{case.candidate}$"))) \
-        .to_have_count(0)
+    expect(_board(page).locator("td[role=gridcell]").filter(has_text=re.compile(f"^{case.candidate}$"))).to_have_count(
+        0
+    )
     _board_row(page, other.candidate)  # still waiting
     # The panel stays with the candidate just called (not whoever now has their row), its form empty again.
     expect(main(page).get_by_role("heading", name=panel_title)).to_be_visible()
     expect(form.get_by_role("textbox", name=t("fu.summary", "zh"))).to_have_value("")
     with server_db() as session:
         [contact] = session.exec(select(Contact).where(Contact.candidate_id == case.candidate_id)).all()
-        row = next(r for r in followup.follow_up_board(session=session, actor=account(session, RECRUITER))
-                   if r.application_id == case.application_id)
+        row = next(
+            r
+            for r in followup.follow_up_board(session=session, actor=account(session, RECRUITER))
+            if r.application_id == case.application_id
+        )
     assert (contact.channel, contact.outcome) == ("phone", "reached")
     assert row.state != "awaiting_feedback" and not row.clock_running
     shot_when_drawn(page, "followup-logged-zh")
@@ -176,12 +196,18 @@ def test_an_overdue_candidate_is_called_invited_to_the_survey_and_answers_it_onc
     click_until(candidate, send, candidate.get_by_text(t("survey.thanks", "en")))
     expect(candidate.locator("h1").first).to_have_text(t("survey.thanks_title", "en"))
     shot_when_drawn(candidate, "survey_thanks-en")
-    assert candidate.context.cookies() == [] or all(c["name"] != "followup_session"
-                                                    for c in candidate.context.cookies())
+    assert candidate.context.cookies() == [] or all(
+        c["name"] != "followup_session" for c in candidate.context.cookies()
+    )
     with server_db() as session:
         answer = session.exec(select(SurveyResponse).order_by(col(SurveyResponse.id).desc())).first()
     assert (answer.nps, answer.clarity, answer.respect, answer.treatment, answer.comment) == (
-        9, 4, 5, 4, "Kept me informed")
+        9,
+        4,
+        5,
+        4,
+        "Kept me informed",
+    )
 
     # The same link again: spent, and said politely (in the browser's language: the link no longer tells).
     candidate.goto(f"/?survey={token}")

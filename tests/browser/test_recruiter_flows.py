@@ -20,8 +20,9 @@ def _candidates(server: dict, email_like: str = "%") -> list[tuple[str, str]]:
     engine = make_engine(server["database_url"])
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT name, email FROM candidate WHERE email LIKE :e ORDER BY id"),
-                                {"e": email_like}).all()
+            rows = conn.execute(
+                text("SELECT name, email FROM candidate WHERE email LIKE :e ORDER BY id"), {"e": email_like}
+            ).all()
     finally:
         engine.dispose()
     return [tuple(r) for r in rows]
@@ -72,11 +73,13 @@ def test_a_recruiter_creates_a_candidate_after_fixing_the_email(new_page, server
 
 def test_a_recruiter_imports_a_csv_only_once_every_row_is_right(new_page, server):
     tag = uuid.uuid4().hex[:8]
-    bad = (f"name,email,phone,source\n"
-           f"Hannah Young,hannah.{tag}@example.net,,referral\n"
-           f"Leo Green,leo.{tag}-at-example.net,,job_board\n"
-           f"韩梅梅,han.meimei.{tag}@example.net,+86 135 {tag[:4].translate(str.maketrans('abcdef', '123456'))} 0000,"
-           f"campus\n")
+    bad = (
+        f"name,email,phone,source\n"
+        f"Hannah Young,hannah.{tag}@example.net,,referral\n"
+        f"Leo Green,leo.{tag}-at-example.net,,job_board\n"
+        f"韩梅梅,han.meimei.{tag}@example.net,+86 135 {tag[:4].translate(str.maketrans('abcdef', '123456'))} 0000,"
+        f"campus\n"
+    )
     good = bad.replace(f"leo.{tag}-at-example.net", f"leo.{tag}@example.net")
     page = new_page("en-US")
     sign_in(page, "recruiter@example.com", browser_language="en")  # the account's language is zh
@@ -109,16 +112,20 @@ def test_a_recruiter_imports_a_csv_only_once_every_row_is_right(new_page, server
 def test_a_recruiter_imports_another_tools_export_after_fixing_one_column_match(new_page, server):
     tag = uuid.uuid4().hex[:8]
     digits = tag[:4].translate(str.maketrans("abcdef", "123456"))
-    export = ("First name,Last name,E-mail,Handy,应聘职位,来源\n"
-              f"Mia,Turner,mia.{tag}@example.net,+44 20 7946 {digits},,招聘网站\n"
-              f"梅,韩,han.mei.{tag}@example.net,+86 136 {digits} 0000,,内推\n")
+    export = (
+        "First name,Last name,E-mail,Handy,应聘职位,来源\n"
+        f"Mia,Turner,mia.{tag}@example.net,+44 20 7946 {digits},,招聘网站\n"
+        f"梅,韩,han.mei.{tag}@example.net,+86 136 {digits} 0000,,内推\n"
+    )
     page = new_page("zh-CN")
     sign_in(page, "recruiter@example.com", browser_language="zh")
     open_page(page, t("nav.import", "zh"))
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        {"name": "ats-export.csv", "mimeType": "text/csv", "buffer": export.encode()})
+        {"name": "ats-export.csv", "mimeType": "text/csv", "buffer": export.encode()}
+    )
     expect(page.get_by_text(t("import.mapping_title", "zh"))).to_be_visible()
     settle(page)
+
     def picker(column: int):  # a Locator
         return page.get_by_role("combobox", name=f"{t('import.column', 'zh')} {column}", exact=True)
 
@@ -134,5 +141,7 @@ def test_a_recruiter_imports_another_tools_export_after_fixing_one_column_match(
     run = page.get_by_role("button", name=t("import.run", "zh"), exact=True)
     click_until(page, run, page.get_by_text(tn("import.done", 2, "zh", count=2)))
     shot(page, "recruiter-import_mapped_done-zh")
-    assert _candidates(server, f"%{tag}%") == [("Mia Turner", f"mia.{tag}@example.net"),
-                                                ("韩梅", f"han.mei.{tag}@example.net")]
+    assert _candidates(server, f"%{tag}%") == [
+        ("Mia Turner", f"mia.{tag}@example.net"),
+        ("韩梅", f"han.mei.{tag}@example.net"),
+    ]

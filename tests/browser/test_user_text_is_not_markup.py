@@ -22,9 +22,17 @@ def test_hostile_markup_in_a_candidate_shows_as_text_and_signs_nobody_out(new_pa
     with server_db() as session:
         recruiter = account(session, RECRUITER)
         person = candidates.create_candidate(
-            session=session, actor=recruiter, job_id=managed_open_job(session).id, allow_duplicate=True,
-            candidate_in={"name": name, "email": f"hostile.{tag}@example.net",
-                          "tags": ["![t](/session/end)", "<b>bold</b>"], "notes": "[n](http://evil.example)"})
+            session=session,
+            actor=recruiter,
+            job_id=managed_open_job(session).id,
+            allow_duplicate=True,
+            candidate_in={
+                "name": name,
+                "email": f"hostile.{tag}@example.net",
+                "tags": ["![t](/session/end)", "<b>bold</b>"],
+                "notes": "[n](http://evil.example)",
+            },
+        )
         cid = person.id
     page = new_page("zh-CN")
     requests: list[str] = []

@@ -90,8 +90,11 @@ class Walk:
         self.where = [name]
         self.tabs_seen: set[str] = set()
         self.rows_opened = False
-        link = self.page.get_by_test_id("stSidebarNav").get_by_role("link").filter(
-            has=self.page.get_by_text(link_text, exact=True))
+        link = (
+            self.page.get_by_test_id("stSidebarNav")
+            .get_by_role("link")
+            .filter(has=self.page.get_by_text(link_text, exact=True))
+        )
         click_until(self.page, link, self.page.locator("h1").filter(has_text=link_text).first)
         self.check()
         self.visit_switches()
@@ -206,7 +209,8 @@ def test_walk_every_page_tab_and_first_row(new_page, server, role, language):
         logged = f.read().decode("utf-8", "replace")
     slowest = sorted(walk.timings, reverse=True)[:8]
     (ARTIFACTS / f"walk-{role}-{language}.txt").write_text(
-        f"{walk.steps} steps\n" + "\n".join(f"{s:6.1f}s {w}" for s, w in slowest), encoding="utf-8")
+        f"{walk.steps} steps\n" + "\n".join(f"{s:6.1f}s {w}" for s, w in slowest), encoding="utf-8"
+    )
     bad_lines = [line for line in logged.splitlines() if LOG_PROBLEM.search(line)]
     problems = walk.problems + ([f"server log:\n{logged[-4000:]}"] if bad_lines else [])
     assert walk.steps > len(ACCOUNTS), "the walk saw almost nothing"

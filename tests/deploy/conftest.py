@@ -48,8 +48,9 @@ def missing(reason: str) -> None:
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
     if not found:
-        missing("nginx is missing (Debian package `nginx`); the deploy topology test runs one in front of the "
-                "app servers")
+        missing(
+            "nginx is missing (Debian package `nginx`); the deploy topology test runs one in front of the app servers"
+        )
     return str(found)
 
 
@@ -122,10 +123,27 @@ def wait_for(check: Callable[[], bool], what: str, seconds: float = 60, logs: tu
 
 def app_server(name: str, env: dict[str, str]) -> Process:
     port = free_port()
-    process = start(name, [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-        "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none"], env | {"FOLLOWUP_SERVER_NAME": name})
+    process = start(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        env | {"FOLLOWUP_SERVER_NAME": name},
+    )
     process.url = f"http://127.0.0.1:{port}"
     return process
 
@@ -170,38 +188,66 @@ def topology(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topo
     smtp = SmtpServer().start()
     tmp = tmp_path_factory.mktemp("deploy")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-    env.update(FOLLOWUP_DATABASE_URL=through, FOLLOWUP_SECRET_KEY=SECRET, FOLLOWUP_ENVIRONMENT="production",
-               FOLLOWUP_SECRETS_FILE=str(tmp / "no-secrets.toml"), FOLLOWUP_LANGUAGE="zh",
-               FOLLOWUP_EMBEDDED_WORKER="0", PYTHONUNBUFFERED="1",
-               # One cookie secret for every app server, as deploy/ sets it: Streamlit signs its XSRF cookie with it.
-               STREAMLIT_SERVER_COOKIE_SECRET="deploy-tests-cookie-secret-0123456789")
+    env.update(
+        FOLLOWUP_DATABASE_URL=through,
+        FOLLOWUP_SECRET_KEY=SECRET,
+        FOLLOWUP_ENVIRONMENT="production",
+        FOLLOWUP_SECRETS_FILE=str(tmp / "no-secrets.toml"),
+        FOLLOWUP_LANGUAGE="zh",
+        FOLLOWUP_EMBEDDED_WORKER="0",
+        PYTHONUNBUFFERED="1",
+        # One cookie secret for every app server, as deploy/ sets it: Streamlit signs its XSRF cookie with it.
+        STREAMLIT_SERVER_COOKIE_SECRET="deploy-tests-cookie-secret-0123456789",
+    )
     env.update(mail_env(smtp.port, mail_retry_seconds=2))
     processes: list[Process] = []
     try:
-        subprocess.run([sys.executable, "manage.py", "seed-demo", "--candidates", "30"], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [sys.executable, "manage.py", "seed-demo", "--candidates", "30"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
         servers = {n: app_server(n, env) for n in SERVER_NAMES}
         processes += servers.values()
-        worker = start("worker", [sys.executable, "manage.py", "worker"],
-                       env | {"FOLLOWUP_SERVER_NAME": "deploy-worker", "FOLLOWUP_WORKER_INTERVAL_SECONDS": "0.5"})
+        worker = start(
+            "worker",
+            [sys.executable, "manage.py", "worker"],
+            env | {"FOLLOWUP_SERVER_NAME": "deploy-worker", "FOLLOWUP_WORKER_INTERVAL_SECONDS": "0.5"},
+        )
         processes.append(worker)
         prefix = tmp / "nginx"
         prefix.mkdir()
         port = free_port()
-        site = render_site([s.url.removeprefix("http://") for s in servers.values()], listen=f"127.0.0.1:{port}",
-                           fail_timeout="5s")
+        site = render_site(
+            [s.url.removeprefix("http://") for s in servers.values()], listen=f"127.0.0.1:{port}", fail_timeout="5s"
+        )
         (prefix / "nginx.conf").write_text(standalone_config(site, prefix))
         (LOGS / "nginx.conf").write_text((prefix / "nginx.conf").read_text())
-        proxy = start("nginx", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                                str(prefix / "logs" / "error.log")], env)
+        proxy = start(
+            "nginx",
+            [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")],
+            env,
+        )
         processes.append(proxy)
         proxy.url = f"http://127.0.0.1:{port}"
         for s in servers.values():
             wait_for(lambda s=s: status_of(s.url + "/healthz") == 200, f"{s.name} healthy", logs=tuple(processes))
         wait_for(lambda: status_of(proxy.url + "/healthz") == 200, "nginx answering", logs=tuple(processes))
         warm_up(browser, servers.values())
-        yield Topology(url=proxy.url, database_url=through, direct_database_url=direct, switch=switch, smtp=smtp,
-                       servers=servers, worker=worker, nginx=proxy, env=env)
+        yield Topology(
+            url=proxy.url,
+            database_url=through,
+            direct_database_url=direct,
+            switch=switch,
+            smtp=smtp,
+            servers=servers,
+            worker=worker,
+            nginx=proxy,
+            env=env,
+        )
     finally:
         for process in reversed(processes):
             process.stop()
@@ -224,8 +270,7 @@ def open_page(browser, topology: Topology, request: pytest.FixtureRequest) -> It
     contexts = []
 
     def _open(locale: str = "zh-CN"):  # a playwright Page
-        context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1200},
-                                      base_url=topology.url)
+        context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1200}, base_url=topology.url)
         context.set_default_timeout(20_000)
         contexts.append(context)
         return context.new_page()

@@ -25,8 +25,13 @@ def test_the_site_upgrades_the_websocket_sticks_by_cookie_and_forwards_the_clien
     site = render_site(["10.0.0.1:8501", "10.0.0.2:8501"])
     assert "hash $followup_route consistent;" in site
     assert site.count("server 10.0.0.") == 2
-    for header in ("Upgrade $http_upgrade", "Connection $followup_connection", "X-Forwarded-Proto $scheme",
-                   "X-Forwarded-For $proxy_add_x_forwarded_for", "Host $http_host"):
+    for header in (
+        "Upgrade $http_upgrade",
+        "Connection $followup_connection",
+        "X-Forwarded-Proto $scheme",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+        "Host $http_host",
+    ):
         assert f"proxy_set_header {header};" in site
     # nginx drops every inherited proxy_set_header in a location that sets one of its own: none may.
     for location in re.findall(r"location [^{]+\{([^}]*)\}", site):
@@ -48,8 +53,12 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path: Path) -> None:
         pytest.skip("nginx is missing (Debian package `nginx`)")
     conf = tmp_path / "nginx.conf"
     conf.write_text(standalone_config(render_site(["127.0.0.1:1", "127.0.0.1:2"], listen="127.0.0.1:8"), tmp_path))
-    done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
 
 

@@ -53,7 +53,8 @@ def move_to_other_server(page: Page, current: str, *, path: str | None = None) -
 
 
 def test_a_browser_moved_to_the_other_app_server_is_still_signed_in_and_sees_the_same_scorecard(
-        topology: Topology, open_page) -> None:
+    topology: Topology, open_page
+) -> None:
     engine = topology.database()
     with session_scope(engine) as session:
         case = interviewed_candidate(session, name="司马明轩", email=f"sima.{uuid.uuid4().hex[:8]}@example.com")
@@ -92,8 +93,7 @@ def _queue_test_mail(page: Page, to: str) -> None:
     settle(page)
 
 
-def test_mail_queued_through_both_app_servers_is_delivered_once_by_the_worker(topology: Topology,
-                                                                             open_page) -> None:
+def test_mail_queued_through_both_app_servers_is_delivered_once_by_the_worker(topology: Topology, open_page) -> None:
     one, two = open_page("zh-CN"), open_page("zh-CN")
     sign_in(one, "admin@example.com", browser_language="zh")
     two.goto("/")
@@ -125,7 +125,8 @@ def test_mail_queued_through_both_app_servers_is_delivered_once_by_the_worker(to
 
 
 def test_the_database_away_for_a_while_gives_503_and_a_clear_page_then_all_carries_on_without_a_restart(
-        topology: Topology, open_page) -> None:
+    topology: Topology, open_page
+) -> None:
     engine = topology.database()
     tag = uuid.uuid4().hex[:8]
     page = open_page("en-US")
@@ -135,13 +136,21 @@ def test_the_database_away_for_a_while_gives_503_and_a_clear_page_then_all_carri
     try:
         with Session(engine) as session:  # mail that waits through the outage (written past the proxy)
             for n in range(5):
-                session.add(OutboxMessage(idempotency_key=f"outage-{tag}-{n}", to_addrs=f"outage-{n}-{tag}@example.com",
-                                          subject=f"outage {n}", html="<p>x</p>", text="x",
-                                          message_id=f"<outage-{tag}-{n}@followup.example.com>"))
+                session.add(
+                    OutboxMessage(
+                        idempotency_key=f"outage-{tag}-{n}",
+                        to_addrs=f"outage-{n}-{tag}@example.com",
+                        subject=f"outage {n}",
+                        html="<p>x</p>",
+                        text="x",
+                        message_id=f"<outage-{tag}-{n}@followup.example.com>",
+                    )
+                )
             session.commit()
         for server in topology.servers.values():
-            wait_for(lambda s=server: status_of(s.url + "/healthz", timeout=10) == 503, f"{server.name} says 503",
-                     seconds=30)
+            wait_for(
+                lambda s=server: status_of(s.url + "/healthz", timeout=10) == 503, f"{server.name} says 503", seconds=30
+            )
         assert status_of(topology.url + "/healthz", timeout=15) == 503
         page.reload()
         expect(page.get_by_text(t("dbdown.unavailable", "en"))).to_be_visible(timeout=30_000)
@@ -160,8 +169,9 @@ def test_the_database_away_for_a_while_gives_503_and_a_clear_page_then_all_carri
 
     def all_sent() -> bool:
         with Session(engine) as session:
-            rows = session.exec(select(OutboxMessage.status)
-                                .where(col(OutboxMessage.idempotency_key).startswith(f"outage-{tag}-"))).all()
+            rows = session.exec(
+                select(OutboxMessage.status).where(col(OutboxMessage.idempotency_key).startswith(f"outage-{tag}-"))
+            ).all()
             return rows.count(MailStatus.sent) == 5
 
     wait_for(all_sent, "the mail of the outage sent", seconds=90, logs=(topology.worker,))
@@ -172,8 +182,7 @@ def test_the_database_away_for_a_while_gives_503_and_a_clear_page_then_all_carri
     engine.dispose()
 
 
-def test_one_app_server_killed_new_sessions_go_to_the_other_and_nothing_is_lost(topology: Topology,
-                                                                                open_page) -> None:
+def test_one_app_server_killed_new_sessions_go_to_the_other_and_nothing_is_lost(topology: Topology, open_page) -> None:
     page = open_page("zh-CN")
     sign_in(page, "recruiter@example.com", browser_language="zh")
     victim = served_by(page)
@@ -199,8 +208,12 @@ def test_one_app_server_killed_new_sessions_go_to_the_other_and_nothing_is_lost(
     assert served_by(fresh) == survivor
     to = f"after-kill-{uuid.uuid4().hex[:8]}@example.com"
     _queue_test_mail(fresh, to)
-    wait_for(lambda: any(to in r.rcpt_tos for r in topology.smtp.received), "mail after the kill delivered",
-             seconds=30, logs=(topology.worker,))
+    wait_for(
+        lambda: any(to in r.rcpt_tos for r in topology.smtp.received),
+        "mail after the kill delivered",
+        seconds=30,
+        logs=(topology.worker,),
+    )
     with Session(engine) as session:
         sent_after = set(session.exec(select(OutboxMessage.id).where(OutboxMessage.status == MailStatus.sent)).all())
     assert set(sent_before) <= sent_after  # nothing sent before was lost

@@ -27,7 +27,7 @@ def message_below(at: AppTest, key: str) -> Any:
     assert path, f"no widget with key {key!r} on the page"
     for parent, child in zip(reversed(path[:-1]), reversed(path[1:]), strict=True):
         siblings = list(parent.children.values())
-        after = siblings[siblings.index(child) + 1:]
+        after = siblings[siblings.index(child) + 1 :]
         if getattr(child, "type", None) == "column":
             continue  # the next column is beside the field, not below it
         if after:

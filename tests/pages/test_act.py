@@ -28,9 +28,14 @@ def _page() -> None:
         return value * 2
 
     if st.button("go", key="go"):
-        act(double, value=21, where={"value": slot, "__all__": slot},
+        act(
+            double,
+            value=21,
+            where={"value": slot, "__all__": slot},
             on={Conflict: lambda exc: st.session_state.update(resolved=exc.key)},
-            then=lambda result: st.session_state.update(result=result), done=lambda result: f"doubled {result}")
+            then=lambda result: st.session_state.update(result=result),
+            done=lambda result: f"doubled {result}",
+        )
 
 
 def run(outcome: str) -> AppTest:

@@ -108,8 +108,11 @@ def test_an_edit_saved_meanwhile_by_someone_else_shows_the_conflict_and_keeps_th
 
     at.text_input(key="cand_edit_name").input("我改的名字")
     with db.session_scope() as session:  # a colleague saves first
-        session.exec(update(Candidate).where(Candidate.id == target.id)
-                     .values(name="同事改的名字", version=Candidate.version + 1))
+        session.exec(
+            update(Candidate)
+            .where(Candidate.id == target.id)
+            .values(name="同事改的名字", version=Candidate.version + 1)
+        )
         session.commit()
     submit(at, "cand_edit_form")
     assert_no_exception(at)

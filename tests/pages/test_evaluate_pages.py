@@ -52,8 +52,11 @@ def _submit_as(case: Interviewed, email: str, **kw) -> None:
 
 def _scorecards(case: Interviewed) -> list[Scorecard]:
     with db.session_scope() as session:
-        return list(session.exec(select(Scorecard).where(Scorecard.interview_id == case.interview_id)
-                                 .order_by(col(Scorecard.id))))
+        return list(
+            session.exec(
+                select(Scorecard).where(Scorecard.interview_id == case.interview_id).order_by(col(Scorecard.id))
+            )
+        )
 
 
 def _open(open_app, email: str, page: str, language: str = "zh", **params: str):
@@ -64,8 +67,9 @@ def _open(open_app, email: str, page: str, language: str = "zh", **params: str):
     return at.switch_page(page).run()
 
 
-def _rate(at, case: Interviewed, ratings: dict[int, int | None], recommendation: str | None = "yes",
-          strengths: str = "") -> None:
+def _rate(
+    at, case: Interviewed, ratings: dict[int, int | None], recommendation: str | None = "yes", strengths: str = ""
+) -> None:
     prefix = f"sc_{case.interview_id}"
     for criterion, value in ratings.items():
         at.segmented_control(key=f"{prefix}_r{criterion}").set_value(value)
@@ -103,7 +107,8 @@ def test_each_role_opens_interviews_scorecard_debrief_and_tasks_without_an_error
     assert_no_exception(at)
     assert at.title[0].value == tr("sc.title", language, name=case.candidate)
     assert [s.key for s in at.segmented_control] == [f"sc_{case.interview_id}_r{c}" for c in case.criteria] + [
-        f"sc_{case.interview_id}_rec"]
+        f"sc_{case.interview_id}_rec"
+    ]
     assert not at.error
 
     _submit_as(case, email)
@@ -156,8 +161,7 @@ def test_scorecard_and_debrief_without_a_link_ask_for_one(demo_db, open_app, lan
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_an_interviewer_not_on_the_panel_sees_the_not_on_panel_error_and_no_form(demo_db, open_app, language):
     case = _case(panel=("interviewer2@example.com", "manager2@example.com"))
-    at = _open(open_app, ROLE_EMAILS["interviewer"], "pages/scorecard.py", language,
-               interview=str(case.interview_id))
+    at = _open(open_app, ROLE_EMAILS["interviewer"], "pages/scorecard.py", language, interview=str(case.interview_id))
     assert_no_exception(at)
     assert [e.value for e in at.error] == [tr("err.not_on_panel", language)]
     assert not at.segmented_control and not at.text_area and not at.text_input
@@ -172,9 +176,12 @@ def test_an_interviewer_who_has_not_submitted_sees_the_submit_first_error_and_no
     colleague = demo_user("interviewer2@example.com").name
     # A draft of my own is not enough.
     with db.session_scope() as session:
-        evaluation.save_scorecard(session=session, actor=account(session, ROLE_EMAILS["interviewer"]),
-                                  interview_id=case.interview_id, scorecard_in={
-                                      "ratings": [{"criterion_id": case.criteria[0], "rating": 2}]})
+        evaluation.save_scorecard(
+            session=session,
+            actor=account(session, ROLE_EMAILS["interviewer"]),
+            interview_id=case.interview_id,
+            scorecard_in={"ratings": [{"criterion_id": case.criteria[0], "rating": 2}]},
+        )
     at = _open(open_app, ROLE_EMAILS["interviewer"], "pages/debrief.py", application=str(case.application_id))
     assert_no_exception(at)
     assert [e.value for e in at.error] == [tr("err.submit_first", "zh")]
@@ -248,8 +255,9 @@ def test_a_double_submit_submits_once(demo_db, open_app):
     [card] = _scorecards(case)
     assert card.status == ScorecardStatus.submitted
     with db.session_scope() as session:
-        actions = list(session.exec(select(AuditLog.action).where(AuditLog.entity == "scorecard",
-                                                                  AuditLog.entity_id == card.id)))
+        actions = list(
+            session.exec(select(AuditLog.action).where(AuditLog.entity == "scorecard", AuditLog.entity_id == card.id))
+        )
     assert actions == ["submit"]
 
 
@@ -271,8 +279,9 @@ def test_a_change_after_submitting_needs_a_reason(demo_db, open_app):
     assert_no_exception(at)
     assert tr("sc.saved_change", "en") in [s.value for s in at.success]
     with db.session_scope() as session:
-        revision = session.exec(select(AuditLog).where(AuditLog.entity == "scorecard",
-                                                       AuditLog.action == "revise_after_submit")).one()
+        revision = session.exec(
+            select(AuditLog).where(AuditLog.entity == "scorecard", AuditLog.action == "revise_after_submit")
+        ).one()
     assert json.loads(revision.changes)["reason"] == "Re-read my notes: the design answer was weaker"
 
 
@@ -282,8 +291,7 @@ def test_a_recruiter_records_a_rejection_and_reviews_the_draft_mail_before_it_go
     case = _case(name="Nora Turner", email="nora.turner@example.org", language="en")
     _submit_as(case, "interviewer@example.com", ratings=2, recommendation="no")
     _submit_as(case, "interviewer2@example.com", ratings=2, recommendation="strong_no")
-    at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/debrief.py", language,
-               application=str(case.application_id))
+    at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/debrief.py", language, application=str(case.application_id))
     assert_no_exception(at)
     assert [m.value for m in at.metric][1:] == ["3.5", tr("db.below_bar", language)]
 
@@ -300,7 +308,11 @@ def test_a_recruiter_records_a_rejection_and_reviews_the_draft_mail_before_it_go
         decision = session.exec(select(Decision).where(Decision.application_id == case.application_id)).one()
         draft = session.get(OutboxMessage, decision.mail_id)
     assert (decision.kind, draft.status, draft.to_addrs, draft.language) == (
-        "reject", MailStatus.draft, "nora.turner@example.org", "en")
+        "reject",
+        MailStatus.draft,
+        "nora.turner@example.org",
+        "en",
+    )
     assert f"draft_{draft.id}" in {b.form_id for b in at.button if getattr(b, "form_id", "")}
     assert at.text_input(key=f"draft_subject_{draft.id}").value == draft.subject
     body = at.text_area(key=f"draft_body_{draft.id}")
@@ -317,8 +329,11 @@ def test_a_recruiter_records_a_rejection_and_reviews_the_draft_mail_before_it_go
     assert f"draft_{draft.id}" not in {b.form_id for b in at.button if getattr(b, "form_id", "")}
     with db.session_scope() as session:
         sent = session.get(OutboxMessage, draft.id)
-        drafts = session.exec(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.application_id == case.application_id, OutboxMessage.status == MailStatus.draft)).one()
+        drafts = session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.application_id == case.application_id, OutboxMessage.status == MailStatus.draft)
+        ).one()
     assert sent.status in (MailStatus.queued, MailStatus.held)
     assert sent.text.startswith("Dear Nora,\n")
     assert drafts == 0
@@ -326,9 +341,13 @@ def test_a_recruiter_records_a_rejection_and_reviews_the_draft_mail_before_it_go
 
 def _new_interviews(case: Interviewed) -> list[Interview]:
     with db.session_scope() as session:
-        return list(session.exec(select(Interview).where(Interview.application_id == case.application_id,
-                                                         Interview.id != case.interview_id)
-                                 .order_by(col(Interview.id))))
+        return list(
+            session.exec(
+                select(Interview)
+                .where(Interview.application_id == case.application_id, Interview.id != case.interview_id)
+                .order_by(col(Interview.id))
+            )
+        )
 
 
 def test_a_recruiter_schedules_an_interview_for_the_application_in_the_link(demo_db, open_app):
@@ -351,10 +370,14 @@ def test_a_recruiter_schedules_an_interview_for_the_application_in_the_link(demo
     assert tr("iv.scheduled", "zh") + " " + tr("iv.invites_sent", "zh") in [s.value for s in at.success]
     [newest] = _new_interviews(case)
     with db.session_scope() as session:
-        members = set(session.exec(select(InterviewPanelist.user_id)
-                                   .where(InterviewPanelist.interview_id == newest.id)))
-        invites = session.exec(select(OutboxMessage).where(OutboxMessage.template == "interview_panel",
-                                                           OutboxMessage.recipient_user_id.in_(panel))).all()
+        members = set(
+            session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == newest.id))
+        )
+        invites = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.template == "interview_panel", OutboxMessage.recipient_user_id.in_(panel)
+            )
+        ).all()
     assert newest.location == "会议室 B" and members == set(panel)
     assert {m.recipient_user_id for m in invites if f"iv-invite:{newest.id}:" in m.idempotency_key} == set(panel)
     # The form is a new, empty one: a second click books nothing again.
@@ -395,13 +418,15 @@ def test_the_candidate_picker_finds_open_applications_and_a_second_booking_keeps
 def test_a_candidate_past_the_pickers_first_offer_is_found_by_a_search(demo_db, open_app, monkeypatch):
     """The picker offers the most recently moved applications; any other is found by typing a name."""
     with db.session_scope() as session:
-        every = evaluation.schedulable_applications(session=session, actor=demo_user(ROLE_EMAILS["recruiter"]),
-                                                    limit=10_000)
+        every = evaluation.schedulable_applications(
+            session=session, actor=demo_user(ROLE_EMAILS["recruiter"]), limit=10_000
+        )
     oldest = every[-1]
     monkeypatch.setattr(evaluation, "PICKER_LIMIT", 1)
     at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/interviews.py")
-    assert at.selectbox(key="iv_new_app_0").options == [at.selectbox(key="iv_new_app_0").format_func(
-        every[0]["application_id"])]
+    assert at.selectbox(key="iv_new_app_0").options == [
+        at.selectbox(key="iv_new_app_0").format_func(every[0]["application_id"])
+    ]
     at.text_input(key="iv_app_q").input(oldest["email"]).run()
     assert_no_exception(at)
     assert any(oldest["candidate"] in o for o in at.selectbox(key="iv_new_app_0").options)
@@ -468,8 +493,9 @@ def test_a_hiring_manager_of_another_job_is_told_it_is_not_their_job(demo_db, op
 
 
 def test_a_recruiter_on_the_panel_sees_no_colleagues_card_until_their_own_is_in(demo_db, open_app):
-    case = _case(name="Emil Hansen", email="emil.hansen@example.net",
-                 panel=("interviewer@example.com", ROLE_EMAILS["recruiter"]))
+    case = _case(
+        name="Emil Hansen", email="emil.hansen@example.net", panel=("interviewer@example.com", ROLE_EMAILS["recruiter"])
+    )
     _submit_as(case, "interviewer@example.com", ratings=2, recommendation="strong_no")
     colleague = demo_user("interviewer@example.com").name
     at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/debrief.py", "en", application=str(case.application_id))
@@ -502,8 +528,12 @@ def test_the_decision_starts_unchosen_and_a_second_decision_keeps_the_first(demo
     submit(at, "db_decision_form")
     assert_no_exception(at)
     with db.session_scope() as session:
-        kinds = [d.kind for d in session.exec(select(Decision).where(Decision.application_id == case.application_id)
-                                              .order_by(col(Decision.id)))]
+        kinds = [
+            d.kind
+            for d in session.exec(
+                select(Decision).where(Decision.application_id == case.application_id).order_by(col(Decision.id))
+            )
+        ]
     assert kinds == ["hold", "reject"]
 
 
@@ -565,10 +595,17 @@ def test_what_an_interviewer_wrote_is_shown_as_text_in_the_debrief(demo_db, open
     case = _case(name="Jonas Weber", email="jonas.weber@example.net", panel=("interviewer@example.com",))
     with db.session_scope() as session:
         evaluation.save_scorecard(
-            session=session, actor=account(session, "interviewer@example.com"), interview_id=case.interview_id,
-            submit=True, scorecard_in={
+            session=session,
+            actor=account(session, "interviewer@example.com"),
+            interview_id=case.interview_id,
+            submit=True,
+            scorecard_in={
                 "ratings": [{"criterion_id": c, "rating": 3, "note": HOSTILE} for c in case.criteria],
-                "strengths": HOSTILE, "weaknesses": "[link](http://evil.example)", "recommendation": "yes"})
+                "strengths": HOSTILE,
+                "weaknesses": "[link](http://evil.example)",
+                "recommendation": "yes",
+            },
+        )
     at = _open(open_app, ROLE_EMAILS["recruiter"], "pages/debrief.py", "en", application=str(case.application_id))
     assert_no_exception(at)
     shown = [t.value for t in at.text]
@@ -582,8 +619,11 @@ def test_a_criterion_picked_in_one_round_does_not_break_another_round_and_retiri
     first = at.selectbox(key="rounds_pick").value
     with db.session_scope() as session:
         chosen = evaluation.criteria_for(session=session, round_id=first, job_id=None)[0].id
-        other = next(r.id for r in evaluation.list_rounds(session=session, actor=account(session, ROLE_EMAILS["admin"]))
-                     if r.id != first)
+        other = next(
+            r.id
+            for r in evaluation.list_rounds(session=session, actor=account(session, ROLE_EMAILS["admin"]))
+            if r.id != first
+        )
     at.selectbox(key=f"rounds_crit_pick_{first}_None").set_value(chosen).run()
     at.selectbox(key="rounds_pick").set_value(other).run()
     assert_no_exception(at)

@@ -23,8 +23,9 @@ def _assert_sent_for_the_cookie(at, language: str) -> None:
     """The browser is sent to trade its one-time ticket for the session cookie, with a link in case it stays."""
     assert tr("signin.redirecting", language) in [i.value for i in at.info]
     bodies = [str(h.proto.body) for h in at.get("html")]
-    assert any("window.location.replace(\"/session/start?ticket=" in b and 'href="/session/start?ticket=' in b
-               for b in bodies), bodies
+    assert any(
+        'window.location.replace("/session/start?ticket=' in b and 'href="/session/start?ticket=' in b for b in bodies
+    ), bodies
 
 
 def _users() -> list[User]:
@@ -105,8 +106,7 @@ def test_signing_in_with_the_right_password_opens_the_pages_of_the_role(demo_db,
     assert "pages/users.py" not in nav_pages(at)
 
 
-def test_the_sign_in_page_follows_the_configured_language_when_the_browser_gives_none(demo_db, open_app,
-                                                                                    monkeypatch):
+def test_the_sign_in_page_follows_the_configured_language_when_the_browser_gives_none(demo_db, open_app, monkeypatch):
     from services.platform import config
 
     monkeypatch.setenv("FOLLOWUP_LANGUAGE", "en")

@@ -61,7 +61,8 @@ def _fill_contact(at, *, summary: str, day: date | None, at_time: time = time(15
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("role", FOLLOWERS)
 def test_recruiters_and_admins_open_the_board_its_panel_and_the_talent_pool_without_an_error(
-        demo_db, open_app, role, language):
+    demo_db, open_app, role, language
+):
     case = _case()
     at = _open(open_app, role, "pages/follow_up.py", language)
     assert_no_exception(at)
@@ -80,8 +81,9 @@ def test_recruiters_and_admins_open_the_board_its_panel_and_the_talent_pool_with
     at.run()
     assert_no_exception(at)
     assert f"{case.candidate} · {case.job}" in [s.value for s in at.subheader]
-    assert [t.label for t in at.tabs] == [tr(k, language) for k in ("fu.tab_contact", "fu.tab_intent",
-                                                                   "fu.tab_mail", "fu.tab_pool")]
+    assert [t.label for t in at.tabs] == [
+        tr(k, language) for k in ("fu.tab_contact", "fu.tab_intent", "fu.tab_mail", "fu.tab_pool")
+    ]
     assert at.error[0].value.startswith(tr("fu.clock", language, left="", deadline="")[:3])  # the clock runs
     for key in ("fu_channel", "fu_direction", "fu_outcome", "fu_template"):
         assert at.selectbox(key=key) is not None
@@ -158,8 +160,11 @@ def test_the_survey_invitation_is_prepared_reviewed_and_sent_from_the_mail_tab(d
     at.button(key="fu_prepare").click().run()
     assert_no_exception(at)
     with db.session_scope() as session:
-        draft = session.exec(select(OutboxMessage).where(OutboxMessage.application_id == case.application_id,
-                                                         OutboxMessage.status == MailStatus.draft)).one()
+        draft = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.application_id == case.application_id, OutboxMessage.status == MailStatus.draft
+            )
+        ).one()
     body = at.text_area(key=f"draft_body_{draft.id}").value
     assert re.search(r"/\?survey=[A-Za-z0-9_-]{20,}", body), body
     assert draft.language == "en" and draft.to_addrs == "leo.green@example.net"
@@ -180,8 +185,9 @@ def test_the_survey_invitation_is_prepared_reviewed_and_sent_from_the_mail_tab(d
 def _survey_link(case: Interviewed) -> str:
     with db.session_scope() as session:
         recruiter = demo_user(ROLE_EMAILS["recruiter"])
-        mail = followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=case.application_id,
-                                               template="survey_invite")
+        mail = followup.prepare_candidate_mail(
+            session=session, actor=recruiter, application_id=case.application_id, template="survey_invite"
+        )
         return re.search(r"\?survey=([A-Za-z0-9_-]+)", mail.text).group(1)
 
 
@@ -212,8 +218,12 @@ def test_a_candidate_answers_the_survey_once_in_their_language(demo_db, open_app
     assert_no_exception(at)
     assert at.title[0].value == tr("survey.title", "en")
     assert tr("survey.intro", "en", job=case.job) in all_text(at)
-    assert [s.key for s in at.segmented_control] == ["survey_nps", "survey_clarity", "survey_respect",
-                                                     "survey_treatment"]
+    assert [s.key for s in at.segmented_control] == [
+        "survey_nps",
+        "survey_clarity",
+        "survey_respect",
+        "survey_treatment",
+    ]
     assert at.segmented_control(key="survey_nps").options == [str(n) for n in range(11)]
 
     # Something left out: said where, and what was chosen stays.
@@ -236,7 +246,12 @@ def test_a_candidate_answers_the_survey_once_in_their_language(demo_db, open_app
     with db.session_scope() as session:
         [answer] = session.exec(select(SurveyResponse).order_by(col(SurveyResponse.id).desc()).limit(1)).all()
     assert (answer.nps, answer.clarity, answer.respect, answer.treatment, answer.comment) == (
-        9, 4, 5, 3, "Quick and friendly")
+        9,
+        4,
+        5,
+        3,
+        "Quick and friendly",
+    )
 
     # The same link a second time, in a new browser session: spent.
     again = _open_survey(open_app, token)

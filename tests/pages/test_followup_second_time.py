@@ -33,8 +33,9 @@ _case = partial(case, name="宋雨", email="song.yu@example.com")
 
 def _intents(case: Interviewed) -> list[Intent]:
     with db.session_scope() as session:
-        return list(session.exec(select(Intent).where(Intent.application_id == case.application_id)
-                                 .order_by(Intent.version)))
+        return list(
+            session.exec(select(Intent).where(Intent.application_id == case.application_id).order_by(Intent.version))
+        )
 
 
 def _press(at, form_id: str, label: str):
@@ -47,11 +48,19 @@ def test_the_intent_form_starts_from_the_newest_values_and_a_second_save_keeps_t
     case = _case()
     offer_day = _today() + timedelta(days=2)
     with db.session_scope() as session:
-        followup.record_intent(session=session, actor=demo_user(ROLE_EMAILS["recruiter"]), intent_in={
-            "application_id": case.application_id, "interest": 4, "expected_salary": "32000",
-            "earliest_start": _today() + timedelta(days=30), "decision_deadline": _today() + timedelta(days=7),
-            "notes": "很期待 ![x](/session/end)",
-            "offers": [{"company": "字节跳动", "stage": "口头", "deadline": offer_day}]})
+        followup.record_intent(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["recruiter"]),
+            intent_in={
+                "application_id": case.application_id,
+                "interest": 4,
+                "expected_salary": "32000",
+                "earliest_start": _today() + timedelta(days=30),
+                "decision_deadline": _today() + timedelta(days=7),
+                "notes": "很期待 ![x](/session/end)",
+                "offers": [{"company": "字节跳动", "stage": "口头", "deadline": offer_day}],
+            },
+        )
     at = _open(open_app, "recruiter", "pages/follow_up.py", application=str(case.application_id))
     assert_no_exception(at)
     assert at.slider(key="fu_interest").value == 4
@@ -68,9 +77,15 @@ def test_the_intent_form_starts_from_the_newest_values_and_a_second_save_keeps_t
     first, second = _intents(case)
     assert (second.version, second.interest, second.expected_salary) == (2, 2, Decimal("32000"))
     assert (second.earliest_start, second.decision_deadline, second.notes) == (
-        first.earliest_start, first.decision_deadline, first.notes)
-    assert json.loads(second.offers) == json.loads(first.offers) == [
-        {"company": "字节跳动", "stage": "口头", "deadline": offer_day.isoformat()}]
+        first.earliest_start,
+        first.decision_deadline,
+        first.notes,
+    )
+    assert (
+        json.loads(second.offers)
+        == json.loads(first.offers)
+        == [{"company": "字节跳动", "stage": "口头", "deadline": offer_day.isoformat()}]
+    )
     assert tr("risk.offer_deadline", "zh") in [w.value for w in at.warning]
     # The history shows user text as text, never as Markdown.
     assert any("![x](/session/end)" in t.value for t in at.text)
@@ -81,7 +96,11 @@ def test_the_intent_form_starts_from_the_newest_values_and_a_second_save_keeps_t
     submit(at, f"fu_intent_{case.application_id}")
     third = _intents(case)[-1]
     assert (third.version, third.interest, third.expected_salary, third.offers) == (
-        3, 2, Decimal("35000"), second.offers)
+        3,
+        2,
+        Decimal("35000"),
+        second.offers,
+    )
 
 
 def test_a_save_after_someone_elses_is_refused_and_what_was_typed_stays(demo_db, open_app):
@@ -90,8 +109,12 @@ def test_a_save_after_someone_elses_is_refused_and_what_was_typed_stays(demo_db,
     at.slider(key="fu_interest").set_value(5)
     at.text_area(key="fu_notes").input("mine")
     with db.session_scope() as session:  # meanwhile, an admin records an intent
-        followup.record_intent(session=session, actor=demo_user(ROLE_EMAILS["admin"]), version=0,
-                               intent_in={"application_id": case.application_id, "interest": 1, "notes": "theirs"})
+        followup.record_intent(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["admin"]),
+            version=0,
+            intent_in={"application_id": case.application_id, "interest": 1, "notes": "theirs"},
+        )
     submit(at, f"fu_intent_{case.application_id}")
     assert_no_exception(at)
     assert tr("err.intent_changed", "en") in [e.value for e in at.error]
@@ -104,8 +127,7 @@ def test_a_save_after_someone_elses_is_refused_and_what_was_typed_stays(demo_db,
 
 
 # --------------------------------------------------------------------------- talent pool
-def test_moving_an_application_to_the_talent_pool_stage_lists_the_person_on_the_talent_pool_page(demo_db,
-                                                                                                 open_app):
+def test_moving_an_application_to_the_talent_pool_stage_lists_the_person_on_the_talent_pool_page(demo_db, open_app):
     case = _case(name="许晴", email="xu.qing@example.com")
     at = _open(open_app, "recruiter", "pages/candidates.py", id=str(case.candidate_id))
     assert_no_exception(at)
@@ -136,8 +158,13 @@ def test_a_closed_candidate_is_added_from_the_talent_pool_page(demo_db, open_app
     with db.session_scope() as session:
         recruiter = demo_user(ROLE_EMAILS["recruiter"])
         case = interviewed_candidate(session, name="罗斌 =HYPERLINK(1)", email="luo.bin@example.com")
-        candidates.move_stage(session=session, actor=recruiter, application_id=case.application_id,
-                              to_stage="rejected", reason="级别不匹配")
+        candidates.move_stage(
+            session=session,
+            actor=recruiter,
+            application_id=case.application_id,
+            to_stage="rejected",
+            reason="级别不匹配",
+        )
     at = _open(open_app, "recruiter", "pages/talent_pool.py", "en")
     assert_no_exception(at)
     at.text_input(key="pool_find").input("luo.bin").run()
@@ -178,14 +205,18 @@ def test_the_pool_tab_starts_from_the_entry_and_a_second_save_keeps_it(demo_db, 
 def _rejected_by_the_manager(name: str) -> tuple[Interviewed, int]:
     with db.session_scope() as session:
         case = interviewed_candidate(session, name=name, email="he.ping@example.com")
-        decision = evaluation.record_decision(session=session, actor=demo_user(ROLE_EMAILS["hiring_manager"]),
-                                              application_id=case.application_id,
-                                              decision_in={"kind": "reject", "reason_code": "position_filled"})
+        decision = evaluation.record_decision(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["hiring_manager"]),
+            application_id=case.application_id,
+            decision_in={"kind": "reject", "reason_code": "position_filled"},
+        )
         return case, decision.mail_id
 
 
 def test_the_owner_finds_the_rejection_draft_on_my_tasks_and_edits_saves_and_sends_it_from_the_outbox(
-        demo_db, open_app):
+    demo_db, open_app
+):
     case, mail_id = _rejected_by_the_manager("何平")
     at = _open(open_app, "recruiter", "pages/my_tasks.py")
     assert_no_exception(at)
@@ -223,8 +254,13 @@ def test_a_drafts_subject_on_my_tasks_is_shown_as_text_not_markdown(demo_db, ope
 
     _, mail_id = _rejected_by_the_manager("![x](/session/end)")
     with db.session_scope() as session:
-        mail.save_draft(session=session, actor=demo_user(ROLE_EMAILS["recruiter"]), message_id=mail_id,
-                        subject="[click](https://evil.example) =1+1", text="你好")
+        mail.save_draft(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["recruiter"]),
+            message_id=mail_id,
+            subject="[click](https://evil.example) =1+1",
+            text="你好",
+        )
     at = _open(open_app, "recruiter", "pages/my_tasks.py", "en")
     assert_no_exception(at)
     [line] = [t.value for t in at.text if "evil.example" in t.value]

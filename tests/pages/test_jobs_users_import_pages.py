@@ -38,7 +38,12 @@ def test_a_recruiter_creates_a_job_from_the_jobs_page(demo_db, open_app):
     with db.session_scope() as session:
         job = session.exec(select(Job).where(Job.title == "数据工程师 Data Engineer")).one()
     assert (job.department, job.location, job.headcount, job.hiring_manager_id, job.status) == (
-        "数据 Data", "深圳 Shenzhen", 3, manager.id, "open")
+        "数据 Data",
+        "深圳 Shenzhen",
+        3,
+        manager.id,
+        "open",
+    )
     listed = at.dataframe[0].value
     assert "数据工程师 Data Engineer" in listed[tr("field.title", "zh")].tolist()
     # The form now edits the saved job; closing it takes it off the list of open jobs.
@@ -144,8 +149,10 @@ def test_an_import_with_bad_rows_lists_each_row_and_imports_nothing(demo_db, ope
     assert [e.value for e in at.error] == [tn("import.failed", 2, "zh", rows=2)]
     report = at.dataframe[-1].value  # the preview of the file comes first
     rows = report[[tr("import.row", "zh"), tr("common.field", "zh"), tr("import.problem", "zh")]].values.tolist()
-    assert rows == [[3, tr("field.email", "zh"), tr("err.email_invalid", "zh")],
-                    [4, tr("field.name", "zh"), tr("err.required", "zh")]]
+    assert rows == [
+        [3, tr("field.email", "zh"), tr("err.email_invalid", "zh")],
+        [4, tr("field.name", "zh"), tr("err.required", "zh")],
+    ]
     assert report[tr("import.value", "zh")].tolist()[0] == "not-an-email"
     assert _count(Candidate) == before
 
@@ -174,8 +181,7 @@ def test_an_excel_file_imports_and_a_wrong_file_type_is_refused(demo_db, open_ap
     before = _count(Candidate)
     at = open_app(demo_user(ROLE_EMAILS["admin"], "zh")).run()
     at.switch_page("pages/import_candidates.py").run()
-    _upload(at, "people.xlsx", data.getvalue(),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    _upload(at, "people.xlsx", data.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     assert [s.value for s in at.success] == [tn("import.done", 1, "zh", count=1)]
     assert _count(Candidate) == before + 1
 
@@ -190,8 +196,9 @@ FOREIGN_HEADER = ["First name", "Last name", "E-mail", "Handy", "应聘职位", 
 
 def _foreign_csv(*people: tuple[str, str, str, str]) -> bytes:
     lines = [",".join(FOREIGN_HEADER)]
-    lines += [f"{first},{last},{email},{phone},后端工程师 Backend Engineer,内推,hello" for first, last, email, phone
-              in people]
+    lines += [
+        f"{first},{last},{email},{phone},后端工程师 Backend Engineer,内推,hello" for first, last, email, phone in people
+    ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -224,8 +231,7 @@ def test_a_file_with_foreign_headers_is_matched_corrected_imported_and_its_match
     assert (_count(Candidate), _count(Application)) == (before[0] + 1, before[1] + 1)
     with db.session_scope() as session:
         emma = session.exec(select(Candidate).where(Candidate.email == "emma.w@example.org")).one()
-    assert (emma.name, emma.phone, emma.source, emma.notes) == ("Emma Wilson", "+44 20 7946 0958", "referral",
-                                                                "hello")
+    assert (emma.name, emma.phone, emma.source, emma.notes) == ("Emma Wilson", "+44 20 7946 0958", "referral", "hello")
 
     # Second time: the next file with the same headers starts from the confirmed matching; the person changes
     # it again (no notes this time) and imports; what the first import created is still there.
@@ -233,8 +239,15 @@ def test_a_file_with_foreign_headers_is_matched_corrected_imported_and_its_match
     at.switch_page("pages/import_candidates.py").run()
     _choose_file(at, "export-2.csv", _foreign_csv(("芳", "王", "wang.f@example.cn", "13912345678")))
     assert tr("import.mapping_remembered", "zh") in [i.value for i in at.info]
-    assert [_picker(at, i).value for i in range(7)] == ["first_name", "last_name", "email", "phone", "job", "source",
-                                                         "notes"]
+    assert [_picker(at, i).value for i in range(7)] == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job",
+        "source",
+        "notes",
+    ]
     _picker(at, 6).set_value("")
     at.button(key="import_run").click().run()
     assert [s.value for s in at.success] == [tn("import.done", 1, "zh", count=1)]
@@ -270,8 +283,9 @@ def test_unreadable_cells_and_bombs_are_reported_by_row_and_column_on_the_page(d
     assert_no_exception(at)
     assert [e.value for e in at.error] == [tn("err.import_cells", 1, "en", rows=1)]
     report = at.dataframe[-1].value
-    assert report[[tr("import.row", "en"), tr("import.column", "en"), tr("import.problem", "en")]].values.tolist() \
-        == [[3, "Name", tr("err.import_nul", "en")]]
+    assert report[[tr("import.row", "en"), tr("import.column", "en"), tr("import.problem", "en")]].values.tolist() == [
+        [3, "Name", tr("err.import_nul", "en")]
+    ]
     assert _count(Candidate) == before
 
 

@@ -15,13 +15,24 @@ from tests.pages.support import all_text, assert_no_exception, nav_pages, tr
 
 # The pages each demo role must find in its navigation, with the title each shows …
 ROLE_PAGES = {
-    "admin": {"pages/candidates.py": "nav.candidates", "pages/jobs.py": "nav.jobs",
-              "pages/import_candidates.py": "nav.import", "pages/users.py": "nav.users",
-              "pages/account.py": "nav.account"},
-    "recruiter": {"pages/candidates.py": "nav.candidates", "pages/jobs.py": "nav.jobs",
-                  "pages/import_candidates.py": "nav.import", "pages/account.py": "nav.account"},
-    "hiring_manager": {"pages/candidates.py": "nav.candidates", "pages/jobs.py": "nav.jobs",
-                       "pages/account.py": "nav.account"},
+    "admin": {
+        "pages/candidates.py": "nav.candidates",
+        "pages/jobs.py": "nav.jobs",
+        "pages/import_candidates.py": "nav.import",
+        "pages/users.py": "nav.users",
+        "pages/account.py": "nav.account",
+    },
+    "recruiter": {
+        "pages/candidates.py": "nav.candidates",
+        "pages/jobs.py": "nav.jobs",
+        "pages/import_candidates.py": "nav.import",
+        "pages/account.py": "nav.account",
+    },
+    "hiring_manager": {
+        "pages/candidates.py": "nav.candidates",
+        "pages/jobs.py": "nav.jobs",
+        "pages/account.py": "nav.account",
+    },
     "interviewer": {"pages/jobs.py": "nav.jobs", "pages/account.py": "nav.account"},
 }
 # … and the pages it must not find there.
@@ -39,8 +50,11 @@ def _visible_candidate_id(email: str) -> int:
     with db.session_scope() as session:
         if email == ROLE_EMAILS["hiring_manager"]:
             manager = demo_user(email)
-            query = (select(Application.candidate_id).join(Job, Job.id == Application.job_id)
-                     .where(Job.hiring_manager_id == manager.id))
+            query = (
+                select(Application.candidate_id)
+                .join(Job, Job.id == Application.job_id)
+                .where(Job.hiring_manager_id == manager.id)
+            )
             return session.exec(query).first()
         return session.exec(select(Candidate.id).order_by(Candidate.id)).first()
 
@@ -85,8 +99,11 @@ def test_each_role_that_sees_candidates_opens_a_candidate_without_an_error(demo_
 def test_a_user_without_any_role_sees_only_the_waiting_page(demo_db, open_app):
     with db.session_scope() as session:
         admin = demo_user(ROLE_EMAILS["admin"])
-        nobody = users.create_user(session=session, actor=admin, user_in={
-            "name": "New Person", "email": "new.person@example.com", "roles": [], "language": "en"})
+        nobody = users.create_user(
+            session=session,
+            actor=admin,
+            user_in={"name": "New Person", "email": "new.person@example.com", "roles": [], "language": "en"},
+        )
     at = open_app(nobody).run()
     assert_no_exception(at)
     assert nav_pages(at) == {"pages/no_access.py"}
@@ -132,15 +149,19 @@ def test_a_non_admin_reaching_the_users_page_gets_an_error_and_no_accounts(demo_
     assert not at.dataframe and not at.text_input
     assert "admin@example.com" not in all_text(at)
     with db.session_scope() as session, pytest.raises(NotAllowed):
-        users.create_user(session=session, actor=actor, user_in={
-            "name": "Sneaky", "email": "sneaky@example.com", "roles": ["admin"], "language": "zh"})
+        users.create_user(
+            session=session,
+            actor=actor,
+            user_in={"name": "Sneaky", "email": "sneaky@example.com", "roles": ["admin"], "language": "zh"},
+        )
 
 
 def test_a_hiring_manager_reaching_the_import_page_cannot_import(demo_db):
     manager = demo_user(ROLE_EMAILS["hiring_manager"])
     at = open_page_alone("pages/import_candidates.py", manager).run()
-    at.file_uploader(key="import_file").set_value(("people.csv", b"name,email\nEve Adams,eve@example.com\n",
-                                                    "text/csv")).run()
+    at.file_uploader(key="import_file").set_value(
+        ("people.csv", b"name,email\nEve Adams,eve@example.com\n", "text/csv")
+    ).run()
     at.button(key="import_run").click().run()
     assert_no_exception(at)
     assert [e.value for e in at.error] == [tr("err.not_allowed", manager.language)]

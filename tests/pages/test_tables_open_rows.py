@@ -78,11 +78,22 @@ def test_a_draft_waiting_for_me_picked_in_the_outbox_table_opens_once_without_a_
 
     recruiter = demo_user(ROLE_EMAILS["recruiter"], "en")
     with db.session_scope() as session:
-        person = candidates.create_candidate(session=session, actor=recruiter, allow_duplicate=True, candidate_in={
-            "name": "Draft Person", "email": "draft.person@example.com"})
-        mail.queue_mail(session=session, to="draft.person@example.com", subject="[x](http://evil) Thanks",
-                        html="<p>Thanks</p>", text="Thanks", key="outbox-walk-draft", candidate_id=person.id,
-                        draft=True)
+        person = candidates.create_candidate(
+            session=session,
+            actor=recruiter,
+            allow_duplicate=True,
+            candidate_in={"name": "Draft Person", "email": "draft.person@example.com"},
+        )
+        mail.queue_mail(
+            session=session,
+            to="draft.person@example.com",
+            subject="[x](http://evil) Thanks",
+            html="<p>Thanks</p>",
+            text="Thanks",
+            key="outbox-walk-draft",
+            candidate_id=person.id,
+            draft=True,
+        )
         session.commit()
     at = open_app(recruiter).run()
     at.switch_page("pages/outbox.py").run()

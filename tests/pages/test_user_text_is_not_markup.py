@@ -30,8 +30,19 @@ from ui.common import WORD_JOINER, md_escape
 HOSTILE = "![x](/session/end) <img src=x onerror=alert(1)> [link](http://evil) :red[red] **b**"
 # What Markdown would turn into an image, a link or an HTML tag.
 LIVE = re.compile(r"!\[|\]\(|<img|<a\b|\bhttp://evil")
-MARKDOWN_VALUES = ("Markdown", "Caption", "Title", "Header", "Subheader", "Error", "Warning", "Info", "Success",
-                   "Metric", "Toast")
+MARKDOWN_VALUES = (
+    "Markdown",
+    "Caption",
+    "Title",
+    "Header",
+    "Subheader",
+    "Error",
+    "Warning",
+    "Info",
+    "Success",
+    "Metric",
+    "Toast",
+)
 
 # model: the person-made text fields that get the hostile text (numbered where a name must stay unique)
 FIELDS: dict[type, tuple[str, ...]] = {
@@ -124,13 +135,24 @@ def test_no_page_renders_user_text_as_markup(hostile_db, open_app) -> None:
     at.run()
     assert_no_live_markup(at, "a candidate with a stage history")
 
-    for page in ("pages/jobs.py", "pages/my_tasks.py", "pages/talent_pool.py", "pages/outbox.py",
-                 "pages/follow_up.py", "pages/interviews.py", "pages/account.py"):
+    for page in (
+        "pages/jobs.py",
+        "pages/my_tasks.py",
+        "pages/talent_pool.py",
+        "pages/outbox.py",
+        "pages/follow_up.py",
+        "pages/interviews.py",
+        "pages/account.py",
+    ):
         at = open_app(recruiter).run()
         at.switch_page(page).run()
         assert_no_live_markup(at, page)
-        prefix = {"pages/jobs.py": "jobs_table", "pages/talent_pool.py": "pool_table",
-                  "pages/outbox.py": "outbox_table", "pages/interviews.py": "iv_week_table"}.get(page)
+        prefix = {
+            "pages/jobs.py": "jobs_table",
+            "pages/talent_pool.py": "pool_table",
+            "pages/outbox.py": "outbox_table",
+            "pages/interviews.py": "iv_week_table",
+        }.get(page)
         if prefix and any((d.key or "").startswith(prefix) for d in at.dataframe):
             column = at.dataframe[-1].value.columns[1]
             click_cell(at, prefix, 0, column)

@@ -83,8 +83,10 @@ def test_an_admin_resets_a_password_from_the_editor_and_the_users_sessions_end(d
     assert tr("users.password_set", "zh") in all_text(at)
     with db.session_scope() as session:
         assert auth.user_for_session(session=session, token=token) is None
-        assert auth.authenticate(session=session, email="recruiter@example.com",
-                                 password="brand-new-pass-42").id == target.id
+        assert (
+            auth.authenticate(session=session, email="recruiter@example.com", password="brand-new-pass-42").id
+            == target.id
+        )
 
 
 def test_an_admin_deactivates_a_user_and_activates_them_again(demo_db):

@@ -43,8 +43,12 @@ def test_every_selectbox_whose_first_option_is_none_has_a_placeholder_from_our_t
     missing = []
     for where, call in _calls("selectbox"):
         options = call.args[1] if len(call.args) > 1 else _keywords(call).get("options")
-        first_is_none = isinstance(options, ast.List) and options.elts and isinstance(options.elts[0], ast.Constant) \
+        first_is_none = (
+            isinstance(options, ast.List)
+            and options.elts
+            and isinstance(options.elts[0], ast.Constant)
             and options.elts[0].value is None
+        )
         if first_is_none and "placeholder" not in _keywords(call):
             missing.append(where)
     assert missing == []

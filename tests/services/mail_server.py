@@ -108,8 +108,13 @@ def running_server(*, started: bool = True) -> Iterator[SmtpServer]:
 
 def mail_env(port: int, **values: object) -> dict[str, str]:
     """FOLLOWUP_* variables for a plain (no TLS, no login) local relay on `port`, plus `values`."""
-    env = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", "mail_retry_seconds": 30,
-           "mail_from": "noreply@followup.example.com"} | values
+    env = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": "none",
+        "mail_retry_seconds": 30,
+        "mail_from": "noreply@followup.example.com",
+    } | values
     return {f"FOLLOWUP_{k.upper()}": str(v) for k, v in env.items()}
 
 

@@ -212,8 +212,9 @@ def test_sign_ins_at_the_same_moment_after_failures_do_not_crash(engine, make) -
         barrier.wait()
         try:
             with action(engine) as own:
-                outcomes[i] = auth.authenticate(session=own, email="anna@example.com",
-                                                password=PASSWORD if i % 2 else WRONG)
+                outcomes[i] = auth.authenticate(
+                    session=own, email="anna@example.com", password=PASSWORD if i % 2 else WRONG
+                )
         except Exception as exc:  # the outcome under test
             outcomes[i] = exc
 
@@ -240,7 +241,8 @@ def test_a_deactivated_admin_does_not_count_as_the_first_admin(session, make) ->
 
 def test_the_first_admin_is_created_as_admin_and_recruiter_with_an_argon2_hash(session) -> None:
     admin = auth.create_first_admin(
-        session=session, user_in={"email": "Boss@Example.com", "name": " 王芳 ", "password": PASSWORD})
+        session=session, user_in={"email": "Boss@Example.com", "name": " 王芳 ", "password": PASSWORD}
+    )
     assert admin.email == "boss@example.com"
     assert admin.name == "王芳"
     assert admin.role_set == {Role.admin, Role.recruiter}
@@ -261,8 +263,9 @@ def test_a_second_first_admin_is_refused_once_an_admin_exists(session, make) -> 
 @pytest.mark.parametrize("password", ["short-1", "aaaaaaaaaaaaaa", "passwordpassword", ""])
 def test_the_first_admin_with_a_short_or_weak_password_is_refused_on_the_password_field(session, password) -> None:
     with pytest.raises(ValidationError) as caught:
-        auth.create_first_admin(session=session, user_in={"email": "boss@example.com", "name": "Boss",
-                                                          "password": password})
+        auth.create_first_admin(
+            session=session, user_in={"email": "boss@example.com", "name": "Boss", "password": password}
+        )
     assert "password" in caught.value.fields
     assert auth.needs_first_admin(session=session) is True
 
@@ -276,8 +279,9 @@ def test_the_first_admin_with_a_bad_email_is_refused_on_the_email_field(session)
 def test_the_first_admin_cannot_take_the_email_of_an_existing_roleless_account(session) -> None:
     auth.sso_user(session=session, email="boss@example.com")
     with pytest.raises(ValidationError) as caught:
-        auth.create_first_admin(session=session, user_in={"email": "boss@example.com", "name": "Boss",
-                                                          "password": PASSWORD})
+        auth.create_first_admin(
+            session=session, user_in={"email": "boss@example.com", "name": "Boss", "password": PASSWORD}
+        )
     assert caught.value.fields["email"][0] == "err.email_taken"
 
 
@@ -313,8 +317,10 @@ def test_a_ticket_redeemed_twice_at_the_same_moment_opens_only_one_session(engin
         # Both requests have read the unspent ticket before either of them spends it (and still hold it).
         read = [sess.exec(select(AuthSession).where(AuthSession.kind == "ticket")).one() for sess in (first, second)]
         assert [row.revoked_at for row in read] == [None, None]
-        tokens = [done(first, auth.redeem_ticket(session=first, ticket=ticket)),
-                  done(second, auth.redeem_ticket(session=second, ticket=ticket))]
+        tokens = [
+            done(first, auth.redeem_ticket(session=first, ticket=ticket)),
+            done(second, auth.redeem_ticket(session=second, ticket=ticket)),
+        ]
     assert tokens[0] is not None and tokens[1] is None
     with Session(engine) as fresh:
         assert count(fresh, AuthSession, AuthSession.kind == "session") == 1

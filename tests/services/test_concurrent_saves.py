@@ -46,13 +46,18 @@ def only_domain_outcomes(results: list[Any]) -> None:
 
 
 def test_two_simultaneous_edits_of_one_candidate_save_one_and_refuse_the_other_as_a_conflict(
-        engine: Engine, make: Factory) -> None:
+    engine: Engine, make: Factory
+) -> None:
     actor = make.admin()
     person = make.candidate(actor=actor, name="王芳", email="wang@example.com")
 
     def edit(name: str) -> Callable[[Session], Any]:
-        return lambda s: candidates.update_candidate(session=s, actor=actor, candidate_id=person.id, candidate_in={
-            "name": name, "email": "wang@example.com", "version": person.version})
+        return lambda s: candidates.update_candidate(
+            session=s,
+            actor=actor,
+            candidate_id=person.id,
+            candidate_in={"name": name, "email": "wang@example.com", "version": person.version},
+        )
 
     results = race(engine, edit("王芳 A"), edit("王芳 B"))
     only_domain_outcomes(results)
@@ -67,8 +72,9 @@ def test_two_simultaneous_edits_of_one_job_save_one(engine: Engine, make: Factor
     job = make.job(actor=actor, title="Backend")
 
     def edit(title: str) -> Callable[[Session], Any]:
-        return lambda s: jobs.update_job(session=s, actor=actor, job_id=job.id, version=job.version,
-                                         job_in={"title": title})
+        return lambda s: jobs.update_job(
+            session=s, actor=actor, job_id=job.id, version=job.version, job_in={"title": title}
+        )
 
     results = race(engine, edit("Backend A"), edit("Backend B"))
     only_domain_outcomes(results)
@@ -80,19 +86,26 @@ def test_two_simultaneous_stage_moves_record_one_change(engine: Engine, make: Fa
     job = make.job(actor=actor)
     person = make.candidate(actor=actor, job=job)
     application = make.session.exec(select(Application).where(Application.candidate_id == person.id)).one()
-    before = make.session.exec(select(func.count()).select_from(StageChange)
-                               .where(StageChange.application_id == application.id)).one()
+    before = make.session.exec(
+        select(func.count()).select_from(StageChange).where(StageChange.application_id == application.id)
+    ).one()
 
     def move(s: Session) -> Any:
-        return candidates.move_stage(session=s, actor=actor, application_id=application.id,
-                                     to_stage="decision_pending", from_stage="interviewing")
+        return candidates.move_stage(
+            session=s,
+            actor=actor,
+            application_id=application.id,
+            to_stage="decision_pending",
+            from_stage="interviewing",
+        )
 
     results = race(engine, move, move)
     only_domain_outcomes(results)
     assert sum(isinstance(r, Application) for r in results) == 1
     with Session(engine) as s:
-        after = s.exec(select(func.count()).select_from(StageChange)
-                       .where(StageChange.application_id == application.id)).one()
+        after = s.exec(
+            select(func.count()).select_from(StageChange).where(StageChange.application_id == application.id)
+        ).one()
         assert after == before + 1
 
 
@@ -107,6 +120,9 @@ def test_a_double_click_on_add_application_adds_it_once(engine: Engine, make: Fa
     results = race(engine, add, add)
     only_domain_outcomes(results)
     with Session(engine) as s:
-        count = s.exec(select(func.count()).select_from(Application)
-                       .where(Application.candidate_id == person.id, Application.job_id == job.id)).one()
+        count = s.exec(
+            select(func.count())
+            .select_from(Application)
+            .where(Application.candidate_id == person.id, Application.job_id == job.id)
+        ).one()
         assert count == 1

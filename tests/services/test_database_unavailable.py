@@ -250,14 +250,37 @@ def test_the_start_up_thread_migrates_when_postgresql_comes_back(monkeypatch, sw
 def test_a_real_server_started_with_postgresql_unreachable_keeps_running_and_answers_503(tmp_path) -> None:
     port = free_port()
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("FOLLOWUP_")}
-    env.update(FOLLOWUP_DATABASE_URL=UNREACHABLE, FOLLOWUP_SECRET_KEY="outage-tests-secret-key-0123456789",
-               FOLLOWUP_SECRETS_FILE=str(tmp_path / "none.toml"), FOLLOWUP_EMBEDDED_WORKER="0")
+    env.update(
+        FOLLOWUP_DATABASE_URL=UNREACHABLE,
+        FOLLOWUP_SECRET_KEY="outage-tests-secret-key-0123456789",
+        FOLLOWUP_SECRETS_FILE=str(tmp_path / "none.toml"),
+        FOLLOWUP_EMBEDDED_WORKER="0",
+    )
     log = tmp_path / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         status = None
         deadline = time.monotonic() + 60

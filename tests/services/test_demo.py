@@ -53,8 +53,11 @@ def test_histories_have_real_gaps_and_nothing_happens_in_the_future(session: Ses
     seed_demo(session=session, candidates=300, seed=5)
     now = utcnow()
     for app in session.exec(select(Application)):
-        history = session.exec(select(StageChange).where(StageChange.application_id == app.id)
-                               .order_by(col(StageChange.at), col(StageChange.id))).all()
+        history = session.exec(
+            select(StageChange)
+            .where(StageChange.application_id == app.id)
+            .order_by(col(StageChange.at), col(StageChange.id))
+        ).all()
         assert history[0].to_stage == "interviewing" and history[0].from_stage is None
         assert history[-1].to_stage == app.stage
         for before, after in zip(history, history[1:], strict=False):
@@ -64,10 +67,12 @@ def test_histories_have_real_gaps_and_nothing_happens_in_the_future(session: Ses
     assert session.exec(select(func.max(Contact.at))).one() <= now
     assert session.exec(select(func.max(OutboxMessage.sent_at))).one() <= now
     # Scorecards still in draft or missing are the last two days' interviews of open applications only.
-    drafts = session.exec(select(Interview.ends_at, Application.stage)
-                          .join(Scorecard, col(Scorecard.interview_id) == Interview.id)
-                          .join(Application, col(Application.id) == Interview.application_id)
-                          .where(Scorecard.status == ScorecardStatus.draft)).all()
+    drafts = session.exec(
+        select(Interview.ends_at, Application.stage)
+        .join(Scorecard, col(Scorecard.interview_id) == Interview.id)
+        .join(Application, col(Application.id) == Interview.application_id)
+        .where(Scorecard.status == ScorecardStatus.draft)
+    ).all()
     assert drafts
     for ends_at, stage in drafts:
         assert stage == Stage.interviewing and ends_at > now - timedelta(hours=49)

@@ -50,14 +50,31 @@ def test_the_owner_finds_the_rejection_draft_on_my_tasks_and_nobody_else_does(se
 def test_a_draft_saved_twice_keeps_the_last_edit_and_sends_it(session, make) -> None:
     s, mail = rejected(session, make)
     start = mail.version
-    first = save_draft(session=session, actor=s.recruiter, message_id=mail.id, subject="第一版",
-                       text="你好，\n\n第一版", version=start)
-    second = save_draft(session=session, actor=s.recruiter, message_id=mail.id, subject="第二版",
-                        text="你好，\n\n第二版", version=first.version)
+    first = save_draft(
+        session=session, actor=s.recruiter, message_id=mail.id, subject="第一版", text="你好，\n\n第一版", version=start
+    )
+    second = save_draft(
+        session=session,
+        actor=s.recruiter,
+        message_id=mail.id,
+        subject="第二版",
+        text="你好，\n\n第二版",
+        version=first.version,
+    )
     assert (second.status, second.subject, second.text, second.version) == (
-        MailStatus.draft, "第二版", "你好，\n\n第二版\n", start + 2)
-    sent = send_draft(session=session, actor=s.recruiter, message_id=mail.id, subject=second.subject,
-                      text=second.text, version=second.version)
+        MailStatus.draft,
+        "第二版",
+        "你好，\n\n第二版\n",
+        start + 2,
+    )
+    sent = send_draft(
+        session=session,
+        actor=s.recruiter,
+        message_id=mail.id,
+        subject=second.subject,
+        text=second.text,
+        version=second.version,
+    )
     assert (sent.status, sent.subject) == (MailStatus.held, "第二版")
     assert "第二版" in sent.html
 
@@ -66,11 +83,15 @@ def test_an_edit_from_an_older_view_of_the_draft_is_a_conflict_and_changes_nothi
     s, mail = rejected(session, make)
     seen = mail.version
     save_draft(session=session, actor=s.recruiter, message_id=mail.id, subject="tab A", text="A", version=seen)
-    for act in (lambda: save_draft(session=session, actor=s.recruiter, message_id=mail.id, subject="tab B",
-                                   text="B", version=seen),
-                lambda: send_draft(session=session, actor=s.recruiter, message_id=mail.id, subject="tab B",
-                                   text="B", version=seen),
-                lambda: discard_draft(session=session, actor=s.recruiter, message_id=mail.id, version=seen)):
+    for act in (
+        lambda: save_draft(
+            session=session, actor=s.recruiter, message_id=mail.id, subject="tab B", text="B", version=seen
+        ),
+        lambda: send_draft(
+            session=session, actor=s.recruiter, message_id=mail.id, subject="tab B", text="B", version=seen
+        ),
+        lambda: discard_draft(session=session, actor=s.recruiter, message_id=mail.id, version=seen),
+    ):
         with pytest.raises(Conflict) as err:
             act()
         assert err.value.current.subject == "tab A"
@@ -87,8 +108,9 @@ def test_two_tabs_sending_one_draft_at_once_send_it_once(engine, session, make) 
         start.wait()
         try:
             with action(engine) as own:
-                send_draft(session=own, actor=s.recruiter, message_id=mail.id, subject="Send", text=text,
-                           version=mail.version)
+                send_draft(
+                    session=own, actor=s.recruiter, message_id=mail.id, subject="Send", text=text, version=mail.version
+                )
             return "sent"
         except (Conflict, InvalidTransition):
             return "refused"
@@ -98,7 +120,8 @@ def test_two_tabs_sending_one_draft_at_once_send_it_once(engine, session, make) 
     assert outcomes == ["refused", "sent"]
     session.expire_all()
     # The one draft went out once (held: no mail server here); the panel's calendar invitation is the other mail.
-    assert [m.status for m in session.exec(select(OutboxMessage).where(OutboxMessage.id == mail.id))] \
-        == [MailStatus.held]
+    assert [m.status for m in session.exec(select(OutboxMessage).where(OutboxMessage.id == mail.id))] == [
+        MailStatus.held
+    ]
     to_candidate = session.exec(select(OutboxMessage).where(OutboxMessage.to_addrs == mail.to_addrs)).all()
     assert [m.id for m in to_candidate] == [mail.id]

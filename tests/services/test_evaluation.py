@@ -67,10 +67,18 @@ def round_named(session: Session, actor: User, name_en: str) -> InterviewRound:
     return next(r for r in evaluation.list_rounds(session=session, actor=actor) if r.name_en == name_en)
 
 
-def interview_with_panel(make: Factory, *, panel: int | list[User] = 2, starts: datetime = T0 - 3 * HOUR,
-                         minutes: int = 60, round_name: str = "Technical", recruiter: User | None = None,
-                         job: Job | None = None, application: Application | None = None,
-                         **candidate_values: Any) -> Setup:
+def interview_with_panel(
+    make: Factory,
+    *,
+    panel: int | list[User] = 2,
+    starts: datetime = T0 - 3 * HOUR,
+    minutes: int = 60,
+    round_name: str = "Technical",
+    recruiter: User | None = None,
+    job: Job | None = None,
+    application: Application | None = None,
+    **candidate_values: Any,
+) -> Setup:
     """An interview (by default 06:00–07:00 UTC, before T0) of a new application, scheduled by a recruiter, with
     `panel` new interviewers (or the users given)."""
     session = make.session
@@ -84,42 +92,79 @@ def interview_with_panel(make: Factory, *, panel: int | list[User] = 2, starts: 
         job = session.get(Job, application.job_id)
     people = panel if isinstance(panel, list) else [make.user("interviewer") for _ in range(panel)]
     rnd = round_named(session, recruiter, round_name)
-    interview = done(session, evaluation.schedule_interview(session=session, actor=recruiter, interview_in={
-        "application_id": application.id, "round_id": rnd.id, "starts_at": starts,
-        "ends_at": starts + timedelta(minutes=minutes), "mode": "video", "location": "https://meet.example.com/x",
-        "interviewer_ids": [p.id for p in people]}))
+    interview = done(
+        session,
+        evaluation.schedule_interview(
+            session=session,
+            actor=recruiter,
+            interview_in={
+                "application_id": application.id,
+                "round_id": rnd.id,
+                "starts_at": starts,
+                "ends_at": starts + timedelta(minutes=minutes),
+                "mode": "video",
+                "location": "https://meet.example.com/x",
+                "interviewer_ids": [p.id for p in people],
+            },
+        ),
+    )
     criteria = evaluation.criteria_for(session=session, round_id=rnd.id, job_id=job.id)
     return Setup(interview, application, candidate, job, recruiter, people, criteria)
 
 
 def card(criteria: list[Criterion], scores: list[int | None], rec: str | None = "yes", **text: str) -> dict:
-    return {"ratings": [{"criterion_id": c.id, "rating": s, "note": text.pop(f"note{i}", "")}
-                        for i, (c, s) in enumerate(zip(criteria, scores, strict=True))],
-            "recommendation": rec, **text}
+    return {
+        "ratings": [
+            {"criterion_id": c.id, "rating": s, "note": text.pop(f"note{i}", "")}
+            for i, (c, s) in enumerate(zip(criteria, scores, strict=True))
+        ],
+        "recommendation": rec,
+        **text,
+    }
 
 
-def submit(session: Session, who: User, setup: Setup, scores: list[int | None], rec: str | None = "yes",
-           version: int | None = None, **text: str) -> Scorecard:
+def submit(
+    session: Session,
+    who: User,
+    setup: Setup,
+    scores: list[int | None],
+    rec: str | None = "yes",
+    version: int | None = None,
+    **text: str,
+) -> Scorecard:
     """Submit `who`'s scorecard; `version` is the one their form was loaded with (None for a new card)."""
-    return done(session, evaluation.save_scorecard(
-        session=session, actor=who, interview_id=setup.interview.id, version=version,
-        scorecard_in=card(setup.criteria, scores, rec, **text), submit=True))
+    return done(
+        session,
+        evaluation.save_scorecard(
+            session=session,
+            actor=who,
+            interview_id=setup.interview.id,
+            version=version,
+            scorecard_in=card(setup.criteria, scores, rec, **text),
+            submit=True,
+        ),
+    )
 
 
 def audit_rows(session: Session, entity: str, entity_id: int) -> list[AuditLog]:
-    return list(session.exec(select(AuditLog).where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
-                             .order_by(AuditLog.id)))
+    return list(
+        session.exec(
+            select(AuditLog).where(AuditLog.entity == entity, AuditLog.entity_id == entity_id).order_by(AuditLog.id)
+        )
+    )
 
 
 def panel_of(session: Session, interview: Interview) -> list[int]:
-    return sorted(session.exec(select(InterviewPanelist.user_id)
-                               .where(InterviewPanelist.interview_id == interview.id)).all())
+    return sorted(
+        session.exec(select(InterviewPanelist.user_id).where(InterviewPanelist.interview_id == interview.id)).all()
+    )
 
 
 def candidate_mail(session: Session) -> list[OutboxMessage]:
     """Mail to candidates (the panel's calendar invitations left out)."""
-    return list(session.exec(select(OutboxMessage).where(OutboxMessage.recipient_user_id.is_(None))
-                             .order_by(OutboxMessage.id)))
+    return list(
+        session.exec(select(OutboxMessage).where(OutboxMessage.recipient_user_id.is_(None)).order_by(OutboxMessage.id))
+    )
 
 
 def fields_of(exc: pytest.ExceptionInfo) -> dict[str, str]:
@@ -130,11 +175,18 @@ def fields_of(exc: pytest.ExceptionInfo) -> dict[str, str]:
 def test_the_default_rounds_are_created_on_first_use_each_with_three_weighted_criteria(session, make) -> None:
     admin = make.admin()
     rounds = evaluation.list_rounds(session=session, actor=admin)
-    assert [(r.name_en, r.bar) for r in rounds] == [("Phone screen", 3.0), ("Technical", 3.5), ("On-site", 3.5),
-                                                    ("HR", 3.0)]
+    assert [(r.name_en, r.bar) for r in rounds] == [
+        ("Phone screen", 3.0),
+        ("Technical", 3.5),
+        ("On-site", 3.5),
+        ("HR", 3.0),
+    ]
     crits = evaluation.criteria_for(session=session, round_id=rounds[1].id, job_id=None)
-    assert [(c.name_en, c.weight) for c in crits] == [("Professional skill", 2.0), ("Communication", 1.0),
-                                                      ("Teamwork", 1.0)]
+    assert [(c.name_en, c.weight) for c in crits] == [
+        ("Professional skill", 2.0),
+        ("Communication", 1.0),
+        ("Teamwork", 1.0),
+    ]
     assert crits[0].level5_en == "Deep mastery; solves hard problems and teaches others"
     evaluation.ensure_default_rounds(session=session)
     assert len(evaluation.list_rounds(session=session, actor=admin)) == 4
@@ -147,11 +199,17 @@ def test_only_an_admin_edits_rounds_and_a_bar_outside_one_to_five_is_refused(ses
     with pytest.raises(ValidationError) as err:
         evaluation.save_round(session=session, actor=admin, round_in={"name_zh": "终面", "name_en": "Final", "bar": 6})
     assert fields_of(err) == {"bar": "err.out_of_range"}
-    final = evaluation.save_round(session=session, actor=admin,
-                                  round_in={"name_zh": " 终面 ", "name_en": "Final", "bar": 4, "position": 9})
+    final = evaluation.save_round(
+        session=session, actor=admin, round_in={"name_zh": " 终面 ", "name_en": "Final", "bar": 4, "position": 9}
+    )
     assert (final.name_zh, final.bar) == ("终面", 4.0)
-    evaluation.save_round(session=session, actor=admin, round_id=final.id, is_active=False,
-                          round_in={"name_zh": "终面", "name_en": "Final", "bar": 4, "position": 9})
+    evaluation.save_round(
+        session=session,
+        actor=admin,
+        round_id=final.id,
+        is_active=False,
+        round_in={"name_zh": "终面", "name_en": "Final", "bar": 4, "position": 9},
+    )
     assert "Final" not in [r.name_en for r in evaluation.list_rounds(session=session, actor=admin)]
     assert "Final" in [r.name_en for r in evaluation.list_rounds(session=session, actor=admin, active_only=False)]
 
@@ -162,22 +220,36 @@ def test_a_jobs_first_own_criterion_copies_the_rounds_defaults_and_then_replaces
     technical = round_named(session, admin, "Technical")
     defaults = evaluation.criteria_for(session=session, round_id=technical.id, job_id=None)
 
-    design = evaluation.save_criterion(session=session, actor=admin, round_id=technical.id, job_id=job.id,
-                                       criterion_in={"name_zh": "系统设计", "name_en": "System design", "weight": 3,
-                                                     "position": 5})
+    design = evaluation.save_criterion(
+        session=session,
+        actor=admin,
+        round_id=technical.id,
+        job_id=job.id,
+        criterion_in={"name_zh": "系统设计", "name_en": "System design", "weight": 3, "position": 5},
+    )
     override = evaluation.criteria_for(session=session, round_id=technical.id, job_id=job.id)
     assert [c.name_en for c in override] == ["Professional skill", "Communication", "Teamwork", "System design"]
     assert all(c.job_id == job.id for c in override)
     assert {c.id for c in override}.isdisjoint({c.id for c in defaults})
     assert [(c.weight, c.level1_zh, c.level5_en) for c in override[:3]] == [
-        (c.weight, c.level1_zh, c.level5_en) for c in defaults]
+        (c.weight, c.level1_zh, c.level5_en) for c in defaults
+    ]
 
-    evaluation.save_criterion(session=session, actor=admin, round_id=technical.id, job_id=job.id,
-                              criterion_in={"name_zh": "代码质量", "name_en": "Code quality", "position": 6})
+    evaluation.save_criterion(
+        session=session,
+        actor=admin,
+        round_id=technical.id,
+        job_id=job.id,
+        criterion_in={"name_zh": "代码质量", "name_en": "Code quality", "position": 6},
+    )
     assert len(evaluation.criteria_for(session=session, round_id=technical.id, job_id=job.id)) == 5  # copied once
     evaluation.remove_criterion(session=session, actor=admin, criterion_id=override[1].id)
     assert [c.name_en for c in evaluation.criteria_for(session=session, round_id=technical.id, job_id=job.id)] == [
-        "Professional skill", "Teamwork", "System design", "Code quality"]
+        "Professional skill",
+        "Teamwork",
+        "System design",
+        "Code quality",
+    ]
 
     # The round's own set and every other job are untouched.
     assert evaluation.criteria_for(session=session, round_id=technical.id, job_id=None) == defaults
@@ -191,8 +263,14 @@ def test_a_jobs_override_cannot_edit_the_rounds_shared_criterion(session, make) 
     technical = round_named(session, admin, "Technical")
     shared = evaluation.criteria_for(session=session, round_id=technical.id, job_id=None)[0]
     with pytest.raises(NotFound):
-        evaluation.save_criterion(session=session, actor=admin, round_id=technical.id, job_id=job.id,
-                                  criterion_id=shared.id, criterion_in={"name_zh": "改了", "name_en": "Changed"})
+        evaluation.save_criterion(
+            session=session,
+            actor=admin,
+            round_id=technical.id,
+            job_id=job.id,
+            criterion_id=shared.id,
+            criterion_in={"name_zh": "改了", "name_en": "Changed"},
+        )
     session.refresh(shared)
     assert shared.name_en == "Professional skill"
 
@@ -207,8 +285,9 @@ def test_criteria_are_edited_by_an_admin_only_and_for_a_job_that_exists(session,
         evaluation.save_criterion(session=session, actor=admin, round_id=technical.id, job_id=9999, criterion_in=new)
     assert fields_of(err) == {"job_id": "err.job_unknown"}
     with pytest.raises(ValidationError) as err:
-        evaluation.save_criterion(session=session, actor=admin, round_id=technical.id,
-                                  criterion_in={**new, "weight": 0})
+        evaluation.save_criterion(
+            session=session, actor=admin, round_id=technical.id, criterion_in={**new, "weight": 0}
+        )
     assert fields_of(err) == {"weight": "err.out_of_range"}
     with pytest.raises(NotFound):
         evaluation.save_criterion(session=session, actor=admin, round_id=9999, criterion_in=new)
@@ -219,8 +298,13 @@ def test_a_scorecard_for_a_job_with_an_override_is_rated_on_the_overrides_criter
     job = make.job(actor=admin)
     technical = round_named(session, admin, "Technical")
     defaults = evaluation.criteria_for(session=session, round_id=technical.id, job_id=None)
-    evaluation.save_criterion(session=session, actor=admin, round_id=technical.id, job_id=job.id,
-                              criterion_in={"name_zh": "系统设计", "name_en": "System design", "position": 3})
+    evaluation.save_criterion(
+        session=session,
+        actor=admin,
+        round_id=technical.id,
+        job_id=job.id,
+        criterion_in={"name_zh": "系统设计", "name_en": "System design", "position": 3},
+    )
     s = interview_with_panel(make, job=job, panel=1)
     assert [c.job_id for c in s.criteria] == [job.id] * 4
 
@@ -234,8 +318,13 @@ def test_a_scorecard_for_a_job_with_an_override_is_rated_on_the_overrides_criter
 
 # --------------------------------------------------------------------------- scheduling
 def schedule(session: Session, actor: User, s: Setup, **changes: Any) -> Interview:
-    data = {"application_id": s.application.id, "round_id": s.interview.round_id, "starts_at": T0 + DAY,
-            "ends_at": T0 + DAY + HOUR, "interviewer_ids": [p.id for p in s.panel]} | changes
+    data = {
+        "application_id": s.application.id,
+        "round_id": s.interview.round_id,
+        "starts_at": T0 + DAY,
+        "ends_at": T0 + DAY + HOUR,
+        "interviewer_ids": [p.id for p in s.panel],
+    } | changes
     return done(session, evaluation.schedule_interview(session=session, actor=actor, interview_in=data))
 
 
@@ -248,17 +337,22 @@ def test_scheduling_records_the_panel_once_each_and_audits_it(session, make) -> 
     assert [a.action for a in audit_rows(session, "interview", again.id)] == ["create"]
 
 
-@pytest.mark.parametrize(("changes", "expected"), [
-    ({"ends_at": T0 + DAY - HOUR}, {"__all__": "err.end_before_start"}),
-    ({"ends_at": T0 + DAY}, {"__all__": "err.end_before_start"}),
-    ({"ends_at": T0 + DAY + 8 * HOUR + timedelta(minutes=1)}, {"__all__": "err.interview_too_long"}),
-    ({"starts_at": datetime(2026, 3, 3, 9, 0), "ends_at": datetime(2026, 3, 3, 10, 0)},
-     {"__all__": "err.timezone_required"}),
-    ({"interviewer_ids": []}, {"interviewer_ids": "err.not_an_interviewer"}),
-    ({"interviewer_ids": [9999]}, {"interviewer_ids": "err.not_an_interviewer"}),
-    ({"round_id": 9999}, {"round_id": "err.round_unknown"}),
-    ({"mode": "carrier pigeon"}, {"mode": "err.choice_invalid"}),
-])
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"ends_at": T0 + DAY - HOUR}, {"__all__": "err.end_before_start"}),
+        ({"ends_at": T0 + DAY}, {"__all__": "err.end_before_start"}),
+        ({"ends_at": T0 + DAY + 8 * HOUR + timedelta(minutes=1)}, {"__all__": "err.interview_too_long"}),
+        (
+            {"starts_at": datetime(2026, 3, 3, 9, 0), "ends_at": datetime(2026, 3, 3, 10, 0)},
+            {"__all__": "err.timezone_required"},
+        ),
+        ({"interviewer_ids": []}, {"interviewer_ids": "err.not_an_interviewer"}),
+        ({"interviewer_ids": [9999]}, {"interviewer_ids": "err.not_an_interviewer"}),
+        ({"round_id": 9999}, {"round_id": "err.round_unknown"}),
+        ({"mode": "carrier pigeon"}, {"mode": "err.choice_invalid"}),
+    ],
+)
 def test_scheduling_refuses_bad_times_an_empty_panel_and_unknown_rounds(session, make, changes, expected) -> None:
     s = interview_with_panel(make, panel=1)
     with pytest.raises(ValidationError) as err:
@@ -303,10 +397,20 @@ def test_only_recruiters_and_admins_schedule_interviews(session, make) -> None:
 
 
 def reschedule(session: Session, actor: User, s: Setup, version: int, **changes: Any) -> Interview:
-    data = {"round_id": s.interview.round_id, "starts_at": T0 + 2 * DAY, "ends_at": T0 + 2 * DAY + HOUR,
-            "mode": "onsite", "location": "会议室 3", "interviewer_ids": [p.id for p in s.panel]} | changes
-    return done(session, evaluation.reschedule_interview(session=session, actor=actor, interview_id=s.interview.id,
-                                                         version=version, interview_in=data))
+    data = {
+        "round_id": s.interview.round_id,
+        "starts_at": T0 + 2 * DAY,
+        "ends_at": T0 + 2 * DAY + HOUR,
+        "mode": "onsite",
+        "location": "会议室 3",
+        "interviewer_ids": [p.id for p in s.panel],
+    } | changes
+    return done(
+        session,
+        evaluation.reschedule_interview(
+            session=session, actor=actor, interview_id=s.interview.id, version=version, interview_in=data
+        ),
+    )
 
 
 def test_rescheduling_moves_the_interview_changes_the_panel_and_bumps_the_version(session, make) -> None:
@@ -323,8 +427,15 @@ def test_rescheduling_from_a_stale_version_is_a_conflict_and_changes_nothing(ses
     s = interview_with_panel(make, panel=2)
     reschedule(session, s.recruiter, s, 1)
     with pytest.raises(Conflict):
-        reschedule(session, s.recruiter, s, 1, starts_at=T0 + 3 * DAY, ends_at=T0 + 3 * DAY + HOUR,
-                   interviewer_ids=[s.panel[0].id])
+        reschedule(
+            session,
+            s.recruiter,
+            s,
+            1,
+            starts_at=T0 + 3 * DAY,
+            ends_at=T0 + 3 * DAY + HOUR,
+            interviewer_ids=[s.panel[0].id],
+        )
     session.refresh(s.interview)
     assert (s.interview.starts_at, s.interview.version) == (T0 + 2 * DAY, 2)
     assert len(panel_of(session, s.interview)) == 2
@@ -344,8 +455,13 @@ def test_an_interview_may_keep_a_retired_round_but_not_move_into_one(session, ma
     admin = make.admin()
     technical, hr = round_named(session, admin, "Technical"), round_named(session, admin, "HR")
     for rnd in (technical, hr):
-        evaluation.save_round(session=session, actor=admin, round_id=rnd.id, is_active=False,
-                              round_in={"name_zh": rnd.name_zh, "name_en": rnd.name_en, "bar": rnd.bar})
+        evaluation.save_round(
+            session=session,
+            actor=admin,
+            round_id=rnd.id,
+            is_active=False,
+            round_in={"name_zh": rnd.name_zh, "name_en": rnd.name_en, "bar": rnd.bar},
+        )
     assert reschedule(session, s.recruiter, s, 1).version == 2
     with pytest.raises(ValidationError) as err:
         reschedule(session, s.recruiter, s, 2, round_id=hr.id)
@@ -357,8 +473,15 @@ def test_an_interview_may_keep_a_retired_round_but_not_move_into_one(session, ma
 
 def test_a_panelist_who_has_started_a_scorecard_cannot_be_removed_from_the_panel(session, make) -> None:
     s = interview_with_panel(make, panel=2)
-    done(session, evaluation.save_scorecard(session=session, actor=s.panel[1], interview_id=s.interview.id,
-                                            scorecard_in=card(s.criteria, [3, None, None], None)))
+    done(
+        session,
+        evaluation.save_scorecard(
+            session=session,
+            actor=s.panel[1],
+            interview_id=s.interview.id,
+            scorecard_in=card(s.criteria, [3, None, None], None),
+        ),
+    )
     with pytest.raises(ValidationError) as err:
         reschedule(session, s.recruiter, s, 1, interviewer_ids=[s.panel[0].id])
     session.rollback()  # as the page does with a refused action
@@ -371,28 +494,38 @@ def test_a_panelist_who_has_started_a_scorecard_cannot_be_removed_from_the_panel
 def test_cancel_and_no_show_are_only_possible_from_scheduled(session, make) -> None:
     s = interview_with_panel(make, panel=1)
     with pytest.raises(InvalidTransition):
-        evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                        status=InterviewStatus.scheduled)
-    cancelled = evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                                status=InterviewStatus.cancelled, reason="候选人改期")
+        evaluation.set_interview_status(
+            session=session, actor=s.recruiter, interview_id=s.interview.id, status=InterviewStatus.scheduled
+        )
+    cancelled = evaluation.set_interview_status(
+        session=session,
+        actor=s.recruiter,
+        interview_id=s.interview.id,
+        status=InterviewStatus.cancelled,
+        reason="候选人改期",
+    )
     assert (cancelled.status, cancelled.version) == (InterviewStatus.cancelled, 2)
     with pytest.raises(InvalidTransition) as err:
-        evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                        status=InterviewStatus.no_show)
+        evaluation.set_interview_status(
+            session=session, actor=s.recruiter, interview_id=s.interview.id, status=InterviewStatus.no_show
+        )
     assert err.value.params == {"status": "cancelled"}
     with pytest.raises(InvalidTransition):
         reschedule(session, s.recruiter, s, 2)
     with pytest.raises(InvalidTransition):
         submit(session, s.panel[0], s, [4, 4, 4])
     with pytest.raises(NotFound):
-        evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=9999,
-                                        status=InterviewStatus.cancelled)
+        evaluation.set_interview_status(
+            session=session, actor=s.recruiter, interview_id=9999, status=InterviewStatus.cancelled
+        )
     other = interview_with_panel(make, panel=1)
     with pytest.raises(NotAllowed):
-        evaluation.set_interview_status(session=session, actor=other.panel[0], interview_id=other.interview.id,
-                                        status=InterviewStatus.no_show)
-    no_show = evaluation.set_interview_status(session=session, actor=other.recruiter, interview_id=other.interview.id,
-                                              status=InterviewStatus.no_show)
+        evaluation.set_interview_status(
+            session=session, actor=other.panel[0], interview_id=other.interview.id, status=InterviewStatus.no_show
+        )
+    no_show = evaluation.set_interview_status(
+        session=session, actor=other.recruiter, interview_id=other.interview.id, status=InterviewStatus.no_show
+    )
     assert no_show.status == InterviewStatus.no_show
     assert [a.action for a in audit_rows(session, "interview", s.interview.id)] == ["create", "cancelled"]
 
@@ -407,20 +540,31 @@ def test_my_interviews_lists_what_is_coming_and_what_still_awaits_my_scorecard(s
     tomorrow = interview_with_panel(make, panel=[me, colleague], starts=T0 + DAY)
     cancelled = interview_with_panel(make, panel=[me], starts=T0 + 2 * DAY)
     interview_with_panel(make, panel=[colleague], starts=T0 + DAY + 2 * HOUR)  # not mine (colleague: back to back)
-    evaluation.save_scorecard(session=session, actor=me, interview_id=drafted.interview.id,
-                              scorecard_in=card(drafted.criteria, [4, None, None], None))
+    evaluation.save_scorecard(
+        session=session,
+        actor=me,
+        interview_id=drafted.interview.id,
+        scorecard_in=card(drafted.criteria, [4, None, None], None),
+    )
     submit(session, me, done, [4, 4, 4])
-    evaluation.set_interview_status(session=session, actor=cancelled.recruiter, interview_id=cancelled.interview.id,
-                                    status=InterviewStatus.cancelled)
+    evaluation.set_interview_status(
+        session=session,
+        actor=cancelled.recruiter,
+        interview_id=cancelled.interview.id,
+        status=InterviewStatus.cancelled,
+    )
 
     mine = evaluation.my_interviews(session=session, actor=me)
-    assert [r.interview.id for r in mine.awaiting] == [drafted.interview.id, ended.interview.id,
-                                                          running.interview.id]
+    assert [r.interview.id for r in mine.awaiting] == [drafted.interview.id, ended.interview.id, running.interview.id]
     assert [r.my_status for r in mine.awaiting] == ["draft", None, None]
     assert [r.interview.id for r in mine.upcoming] == [running.interview.id, tomorrow.interview.id]
     row = mine.upcoming[1]
     assert (row.candidate, row.job, row.round_en, row.panel) == (
-        tomorrow.candidate.name, tomorrow.job.title, "Technical", sorted([me.name, colleague.name]))
+        tomorrow.candidate.name,
+        tomorrow.job.title,
+        "Technical",
+        sorted([me.name, colleague.name]),
+    )
     assert done.interview.id not in [r.interview.id for r in mine.awaiting + mine.upcoming]
 
     frozen_clock.set(T0 + DAY + 2 * HOUR)
@@ -429,8 +573,9 @@ def test_my_interviews_lists_what_is_coming_and_what_still_awaits_my_scorecard(s
     assert later.upcoming == []
 
 
-def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_others_stay(session, make,
-                                                                                          frozen_clock) -> None:
+def test_a_scorecard_submitted_during_the_interview_takes_it_off_my_lists_and_others_stay(
+    session, make, frozen_clock
+) -> None:
     """Upcoming is read from the seats still owing a scorecard: one submitted before the interview ended is done,
     neither upcoming nor awaiting; the colleague's seat on it stays upcoming for them, in start order."""
     me, colleague = make.user("interviewer"), make.user("interviewer")
@@ -486,8 +631,13 @@ def test_ratings_outside_one_to_five_are_refused(session, make, rating) -> None:
         RatingIn(criterion_id=s.criteria[0].id, rating=rating)
     for as_submit in (False, True):
         with pytest.raises(ValidationError) as err:
-            evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id,
-                                      scorecard_in=card(s.criteria, [rating, 3, 3]), submit=as_submit)
+            evaluation.save_scorecard(
+                session=session,
+                actor=s.panel[0],
+                interview_id=s.interview.id,
+                scorecard_in=card(s.criteria, [rating, 3, 3]),
+                submit=as_submit,
+            )
         assert fields_of(err) == {"ratings": "err.out_of_range"}
     assert session.exec(select(Scorecard)).all() == []
 
@@ -497,27 +647,45 @@ def test_a_submission_needs_every_criterion_rated_and_a_recommendation(session, 
     skill, comm, team = s.criteria
     with pytest.raises(ValidationError) as err:
         submit(session, s.panel[0], s, [4, None, 4], rec=None)
-    assert fields_of(err) == {f"rating_{comm.id}": "err.rating_required",
-                              "recommendation": "err.recommendation_required"}
+    assert fields_of(err) == {
+        f"rating_{comm.id}": "err.rating_required",
+        "recommendation": "err.recommendation_required",
+    }
     with pytest.raises(ValidationError) as err:  # a criterion left out altogether counts as unrated too
-        evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id, submit=True,
-                                  scorecard_in=card([skill, comm], [4, 4], "yes"))
+        evaluation.save_scorecard(
+            session=session,
+            actor=s.panel[0],
+            interview_id=s.interview.id,
+            submit=True,
+            scorecard_in=card([skill, comm], [4, 4], "yes"),
+        )
     assert fields_of(err) == {f"rating_{team.id}": "err.rating_required"}
     assert session.exec(select(Scorecard)).all() == []
 
 
 def test_a_draft_may_be_incomplete_and_is_kept_with_its_ratings(session, make) -> None:
     s = interview_with_panel(make, panel=1, starts=T0 + DAY)  # drafts are fine before the interview
-    draft = evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id,
-                                      scorecard_in=card(s.criteria, [4, None, None], None, strengths="  思路清晰 ",
-                                                        note0="讲清了索引"))
+    draft = evaluation.save_scorecard(
+        session=session,
+        actor=s.panel[0],
+        interview_id=s.interview.id,
+        scorecard_in=card(s.criteria, [4, None, None], None, strengths="  思路清晰 ", note0="讲清了索引"),
+    )
     assert (draft.status, draft.version, draft.strengths, draft.submitted_at) == ("draft", 1, "思路清晰", None)
     opened = evaluation.open_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id)
     assert opened.scorecard.id == draft.id
     assert {cid: (r.rating, r.note) for cid, r in opened.ratings.items()} == {
-        s.criteria[0].id: (4, "讲清了索引"), s.criteria[1].id: (None, ""), s.criteria[2].id: (None, "")}
-    again = evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id, version=1,
-                                      scorecard_in=card(s.criteria, [4, 3, None], "no"))
+        s.criteria[0].id: (4, "讲清了索引"),
+        s.criteria[1].id: (None, ""),
+        s.criteria[2].id: (None, ""),
+    }
+    again = evaluation.save_scorecard(
+        session=session,
+        actor=s.panel[0],
+        interview_id=s.interview.id,
+        version=1,
+        scorecard_in=card(s.criteria, [4, 3, None], "no"),
+    )
     assert (again.id, again.version, again.recommendation) == (draft.id, 2, "no")
     assert [a.action for a in audit_rows(session, "scorecard", draft.id)] == ["save_draft", "save_draft"]
 
@@ -536,15 +704,17 @@ def test_submitting_locks_the_card_and_is_audited(session, make) -> None:
     s = interview_with_panel(make, panel=1)
     sent = submit(session, s.panel[0], s, [5, 4, 3], rec="strong_yes", comments="推荐")
     assert (sent.status, sent.recommendation, sent.submitted_at, sent.version) == ("submitted", "strong_yes", T0, 1)
-    stored = session.exec(select(ScorecardRating.criterion_id, ScorecardRating.rating)
-                          .where(ScorecardRating.scorecard_id == sent.id)).all()
+    stored = session.exec(
+        select(ScorecardRating.criterion_id, ScorecardRating.rating).where(ScorecardRating.scorecard_id == sent.id)
+    ).all()
     assert sorted(stored) == sorted(zip([c.id for c in s.criteria], [5, 4, 3], strict=True))
     [row] = audit_rows(session, "scorecard", sent.id)
     assert (row.action, row.user_id, json.loads(row.changes)) == ("submit", s.panel[0].id, {"status": "submitted"})
 
 
-def test_a_change_after_submitting_needs_a_reason_is_audited_and_the_card_stays_submitted(session, make,
-                                                                                         frozen_clock) -> None:
+def test_a_change_after_submitting_needs_a_reason_is_audited_and_the_card_stays_submitted(
+    session, make, frozen_clock
+) -> None:
     s = interview_with_panel(make, panel=1)
     me = s.panel[0]
     sent = submit(session, me, s, [4, 3, 3], rec="yes")
@@ -552,20 +722,44 @@ def test_a_change_after_submitting_needs_a_reason_is_audited_and_the_card_stays_
     changed = card(s.criteria, [2, 3, 3], "no", weaknesses="复盘后发现基础不牢")
     for reason in ("", "   "):
         with pytest.raises(ValidationError) as err:
-            evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id, version=sent.version,
-                                      scorecard_in=changed, change_reason=reason)
+            evaluation.save_scorecard(
+                session=session,
+                actor=me,
+                interview_id=s.interview.id,
+                version=sent.version,
+                scorecard_in=changed,
+                change_reason=reason,
+            )
         assert fields_of(err) == {"change_reason": "err.change_reason_required"}
     with pytest.raises(ValidationError) as err:
-        evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id, version=sent.version,
-                                  scorecard_in=changed, change_reason="x" * 1001)
+        evaluation.save_scorecard(
+            session=session,
+            actor=me,
+            interview_id=s.interview.id,
+            version=sent.version,
+            scorecard_in=changed,
+            change_reason="x" * 1001,
+        )
     assert fields_of(err) == {"change_reason": "err.too_long"}
     with pytest.raises(ValidationError) as err:  # a submitted card must stay complete
-        evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id, version=sent.version,
-                                  scorecard_in=card(s.criteria, [2, None, 3], "no"), change_reason="复盘")
+        evaluation.save_scorecard(
+            session=session,
+            actor=me,
+            interview_id=s.interview.id,
+            version=sent.version,
+            scorecard_in=card(s.criteria, [2, None, 3], "no"),
+            change_reason="复盘",
+        )
     assert fields_of(err) == {f"rating_{s.criteria[1].id}": "err.rating_required"}
 
-    revised = evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id,
-                                        version=sent.version, scorecard_in=changed, change_reason="  和同事复盘后修正 ")
+    revised = evaluation.save_scorecard(
+        session=session,
+        actor=me,
+        interview_id=s.interview.id,
+        version=sent.version,
+        scorecard_in=changed,
+        change_reason="  和同事复盘后修正 ",
+    )
     assert (revised.status, revised.recommendation, revised.version) == ("submitted", "no", 2)
     assert (revised.submitted_at, revised.updated_at) == (T0, T0 + HOUR)
     rows = audit_rows(session, "scorecard", sent.id)
@@ -581,20 +775,27 @@ def test_a_change_after_submitting_needs_a_reason_is_audited_and_the_card_stays_
 def test_saving_a_submitted_card_unchanged_needs_no_reason_and_writes_nothing(session, make) -> None:
     s = interview_with_panel(make, panel=1)
     sent = submit(session, s.panel[0], s, [4, 3, 3])
-    same = evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id,
-                                     version=sent.version, scorecard_in=card(s.criteria, [4, 3, 3]))
+    same = evaluation.save_scorecard(
+        session=session,
+        actor=s.panel[0],
+        interview_id=s.interview.id,
+        version=sent.version,
+        scorecard_in=card(s.criteria, [4, 3, 3]),
+    )
     assert (same.id, same.version) == (sent.id, 1)
     assert len(audit_rows(session, "scorecard", sent.id)) == 1
 
 
 @pytest.mark.parametrize(("draft_first", "form_version"), [(False, None), (True, 1)])
-def test_a_double_click_on_submit_returns_the_submitted_card_and_audits_once(session, make, draft_first,
-                                                                             form_version) -> None:
+def test_a_double_click_on_submit_returns_the_submitted_card_and_audits_once(
+    session, make, draft_first, form_version
+) -> None:
     s = interview_with_panel(make, panel=1)
     me = s.panel[0]
     if draft_first:
-        evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id,
-                                  scorecard_in=card(s.criteria, [4, None, None], None))
+        evaluation.save_scorecard(
+            session=session, actor=me, interview_id=s.interview.id, scorecard_in=card(s.criteria, [4, None, None], None)
+        )
     first = submit(session, me, s, [4, 4, 3], version=form_version)
     assert first.status == "submitted"
     version = first.version
@@ -612,21 +813,38 @@ def test_a_second_submit_with_different_content_from_a_stale_form_is_a_conflict(
     with pytest.raises(Conflict):
         submit(session, s.panel[0], s, [5, 4, 3])
     with pytest.raises(Conflict):
-        evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id, version=None,
-                                  scorecard_in=card(s.criteria, [5, 4, 3]), change_reason="改主意")
+        evaluation.save_scorecard(
+            session=session,
+            actor=s.panel[0],
+            interview_id=s.interview.id,
+            version=None,
+            scorecard_in=card(s.criteria, [5, 4, 3]),
+            change_reason="改主意",
+        )
 
 
 def test_saving_a_draft_from_a_stale_version_is_a_conflict(session, make) -> None:
     s = interview_with_panel(make, panel=1)
     me = s.panel[0]
-    evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id,
-                              scorecard_in=card(s.criteria, [4, None, None], None))
-    evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id, version=1,
-                              scorecard_in=card(s.criteria, [4, 3, None], None))  # another tab
+    evaluation.save_scorecard(
+        session=session, actor=me, interview_id=s.interview.id, scorecard_in=card(s.criteria, [4, None, None], None)
+    )
+    evaluation.save_scorecard(
+        session=session,
+        actor=me,
+        interview_id=s.interview.id,
+        version=1,
+        scorecard_in=card(s.criteria, [4, 3, None], None),
+    )  # another tab
     for stale in (1, None):
         with pytest.raises(Conflict) as err:
-            evaluation.save_scorecard(session=session, actor=me, interview_id=s.interview.id, version=stale,
-                                      scorecard_in=card(s.criteria, [2, 2, 2], None))
+            evaluation.save_scorecard(
+                session=session,
+                actor=me,
+                interview_id=s.interview.id,
+                version=stale,
+                scorecard_in=card(s.criteria, [2, 2, 2], None),
+            )
         assert err.value.key == "err.scorecard_changed"
     kept = session.exec(select(ScorecardRating.rating).where(ScorecardRating.criterion_id == s.criteria[0].id)).one()
     assert kept == 4
@@ -637,8 +855,9 @@ def test_an_interviewer_sees_no_peer_scorecards_until_submitting_their_own(sessi
     s = interview_with_panel(make, panel=2)
     first, second = s.panel
     submit(session, first, s, [5, 4, 4], rec="strong_yes")
-    evaluation.save_scorecard(session=session, actor=second, interview_id=s.interview.id,
-                              scorecard_in=card(s.criteria, [2, 2, 2], "no"))
+    evaluation.save_scorecard(
+        session=session, actor=second, interview_id=s.interview.id, scorecard_in=card(s.criteria, [2, 2, 2], "no")
+    )
     assert not evaluation.can_see_peers(session=session, actor=second, application_id=s.application.id)
     with pytest.raises(NotAllowed) as err:
         evaluation.debrief(session=session, actor=second, application_id=s.application.id)
@@ -655,8 +874,9 @@ def test_an_interviewer_sees_no_peer_scorecards_until_submitting_their_own(sessi
 
 def test_submitting_for_one_round_opens_the_debrief_but_not_a_round_one_is_not_on(session, make) -> None:
     s = interview_with_panel(make, panel=2)
-    later = interview_with_panel(make, panel=1, application=s.application, recruiter=s.recruiter,
-                                 round_name="On-site", starts=T0 - HOUR)
+    later = interview_with_panel(
+        make, panel=1, application=s.application, recruiter=s.recruiter, round_name="On-site", starts=T0 - HOUR
+    )
     submit(session, s.panel[0], s, [4, 4, 4])
     assert not evaluation.can_see_peers(session=session, actor=later.panel[0], application_id=s.application.id)
     submit(session, later.panel[0], later, [3, 3, 3])
@@ -691,16 +911,16 @@ def test_drafts_never_appear_in_the_debrief_and_their_authors_are_pending(sessio
     s = interview_with_panel(make, panel=3)
     a, b, c = s.panel
     submit(session, a, s, [4, 4, 4])
-    evaluation.save_scorecard(session=session, actor=b, interview_id=s.interview.id,
-                              scorecard_in=card(s.criteria, [1, 1, 1], "strong_no"))
+    evaluation.save_scorecard(
+        session=session, actor=b, interview_id=s.interview.id, scorecard_in=card(s.criteria, [1, 1, 1], "strong_no")
+    )
     [rd] = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).rounds
     assert [x.interviewer for x in rd.cards] == [a.name]
     assert sorted(rd.pending) == sorted([b.name, c.name])
     assert (rd.average, rd.spread, rd.disagreement) == (4.0, {}, [])
 
 
-def test_the_debrief_weighs_each_card_compares_the_average_with_the_bar_and_flags_disagreement(session,
-                                                                                             make) -> None:
+def test_the_debrief_weighs_each_card_compares_the_average_with_the_bar_and_flags_disagreement(session, make) -> None:
     s = interview_with_panel(make, panel=3)
     keen, doubtful, silent = s.panel
     skill, comm, team = s.criteria
@@ -730,21 +950,31 @@ def test_an_agreeing_panel_above_the_bar_raises_no_flags(session, make) -> None:
 
 def test_cancelled_interviews_are_left_out_of_the_debrief(session, make) -> None:
     s = interview_with_panel(make, panel=1)
-    gone = interview_with_panel(make, panel=1, application=s.application, recruiter=s.recruiter,
-                                round_name="HR", starts=T0 + DAY)
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=gone.interview.id,
-                                    status=InterviewStatus.cancelled)
+    gone = interview_with_panel(
+        make, panel=1, application=s.application, recruiter=s.recruiter, round_name="HR", starts=T0 + DAY
+    )
+    evaluation.set_interview_status(
+        session=session, actor=s.recruiter, interview_id=gone.interview.id, status=InterviewStatus.cancelled
+    )
     submit(session, s.panel[0], s, [4, 4, 4])
     rounds = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id).rounds
     assert [rd.round.name_en for rd in rounds] == ["Technical"]
 
 
 # --------------------------------------------------------------------------- decisions
-def decide(session: Session, actor: User, s: Setup, kind: str, code: str, text: str = "",
-           from_stage: str | None = None) -> Decision:
-    return done(session, evaluation.record_decision(
-        session=session, actor=actor, application_id=s.application.id,
-        decision_in={"kind": kind, "reason_code": code, "reason_text": text}, from_stage=from_stage))
+def decide(
+    session: Session, actor: User, s: Setup, kind: str, code: str, text: str = "", from_stage: str | None = None
+) -> Decision:
+    return done(
+        session,
+        evaluation.record_decision(
+            session=session,
+            actor=actor,
+            application_id=s.application.id,
+            decision_in={"kind": kind, "reason_code": code, "reason_text": text},
+            from_stage=from_stage,
+        ),
+    )
 
 
 def stage_of(session: Session, s: Setup) -> str:
@@ -755,11 +985,16 @@ def stage_of(session: Session, s: Setup) -> str:
 def test_an_offer_moves_the_application_to_offer_with_the_reason_on_record(session, make) -> None:
     s = interview_with_panel(make, panel=1)
     made = decide(session, s.recruiter, s, "offer", "strong_panel", from_stage="interviewing")
-    assert (made.kind, made.reason_code, made.by_user_id, made.mail_id) == ("offer", "strong_panel", s.recruiter.id,
-                                                                            None)
+    assert (made.kind, made.reason_code, made.by_user_id, made.mail_id) == (
+        "offer",
+        "strong_panel",
+        s.recruiter.id,
+        None,
+    )
     assert stage_of(session, s) == Stage.offer
-    move = session.exec(select(StageChange).where(StageChange.application_id == s.application.id)
-                         .order_by(StageChange.id)).all()[-1]
+    move = session.exec(
+        select(StageChange).where(StageChange.application_id == s.application.id).order_by(StageChange.id)
+    ).all()[-1]
     assert (move.from_stage, move.to_stage, move.reason) == ("interviewing", "offer", "strong_panel")
     assert candidate_mail(session) == []
 
@@ -776,28 +1011,41 @@ def test_hold_then_advance_goes_to_decision_pending_and_back_to_interviewing(ses
     assert stage_of(session, s) == Stage.interviewing
     seen = evaluation.debrief(session=session, actor=s.recruiter, application_id=s.application.id)
     assert sorted((d.id, d.kind, d.reason_code, d.reason_text) for d, _name in seen.decisions) == [
-        (1, "hold", "other", "等预算批下来"), (2, "advance", "needs_more_signal", ""), (3, "advance", "meets_bar", "")]
-    moves = session.exec(select(StageChange.to_stage).where(StageChange.application_id == s.application.id)
-                         .order_by(StageChange.id)).all()
+        (1, "hold", "other", "等预算批下来"),
+        (2, "advance", "needs_more_signal", ""),
+        (3, "advance", "meets_bar", ""),
+    ]
+    moves = session.exec(
+        select(StageChange.to_stage).where(StageChange.application_id == s.application.id).order_by(StageChange.id)
+    ).all()
     assert moves == ["interviewing", "decision_pending", "interviewing"]
 
 
-@pytest.mark.parametrize(("language", "subject", "greeting"), [
-    ("en", "Your application for Backend Engineer", "Dear Zhang Wei,"),
-    ("zh", "关于「Backend Engineer」职位的面试结果", "Zhang Wei，您好："),
-])
-def test_a_rejection_prepares_a_draft_mail_in_the_candidates_language(session, make, language, subject,
-                                                                       greeting) -> None:
+@pytest.mark.parametrize(
+    ("language", "subject", "greeting"),
+    [
+        ("en", "Your application for Backend Engineer", "Dear Zhang Wei,"),
+        ("zh", "关于「Backend Engineer」职位的面试结果", "Zhang Wei，您好："),
+    ],
+)
+def test_a_rejection_prepares_a_draft_mail_in_the_candidates_language(
+    session, make, language, subject, greeting
+) -> None:
     recruiter = make.user("recruiter", name="王芳")
     job = make.job(actor=recruiter, title="Backend Engineer")
-    s = interview_with_panel(make, panel=1, job=job, recruiter=recruiter, name="Zhang Wei", language=language,
-                             email="zhang.wei@example.com")
+    s = interview_with_panel(
+        make, panel=1, job=job, recruiter=recruiter, name="Zhang Wei", language=language, email="zhang.wei@example.com"
+    )
     made = decide(session, recruiter, s, "reject", "skills_below_bar")
     assert stage_of(session, s) == Stage.rejected
     [mail] = candidate_mail(session)
     assert made.mail_id == mail.id
     assert (mail.status, mail.language, mail.template, mail.to_addrs) == (
-        MailStatus.draft, language, "rejection", "zhang.wei@example.com")
+        MailStatus.draft,
+        language,
+        "rejection",
+        "zhang.wei@example.com",
+    )
     assert (mail.candidate_id, mail.application_id, mail.subject) == (s.candidate.id, s.application.id, subject)
     assert mail.text.startswith(greeting) and "王芳" not in mail.text  # signed by the team (see test_drafts)
     seen = evaluation.debrief(session=session, actor=recruiter, application_id=s.application.id)
@@ -811,16 +1059,20 @@ def test_a_rejection_of_a_candidate_without_email_prepares_no_mail(session, make
     assert candidate_mail(session) == []
 
 
-@pytest.mark.parametrize(("kind", "code", "text", "expected"), [
-    ("reject", "meets_bar", "", {"__all__": "err.reason_unknown"}),
-    ("offer", "nonsense", "", {"__all__": "err.reason_unknown"}),
-    ("reject", "other", "   ", {"__all__": "err.reason_text_required"}),
-    ("hold", "other", "", {"__all__": "err.reason_text_required"}),
-    ("reject", "", "", {"reason_code": "err.required"}),
-    ("promote", "meets_bar", "", {"kind": "err.choice_invalid"}),
-])
-def test_a_decision_needs_a_reason_from_the_list_and_other_needs_words(session, make, kind, code, text,
-                                                                        expected) -> None:
+@pytest.mark.parametrize(
+    ("kind", "code", "text", "expected"),
+    [
+        ("reject", "meets_bar", "", {"__all__": "err.reason_unknown"}),
+        ("offer", "nonsense", "", {"__all__": "err.reason_unknown"}),
+        ("reject", "other", "   ", {"__all__": "err.reason_text_required"}),
+        ("hold", "other", "", {"__all__": "err.reason_text_required"}),
+        ("reject", "", "", {"reason_code": "err.required"}),
+        ("promote", "meets_bar", "", {"kind": "err.choice_invalid"}),
+    ],
+)
+def test_a_decision_needs_a_reason_from_the_list_and_other_needs_words(
+    session, make, kind, code, text, expected
+) -> None:
     s = interview_with_panel(make, panel=1)
     with pytest.raises(ValidationError) as err:
         decide(session, s.recruiter, s, kind, code, text)
@@ -877,8 +1129,9 @@ def test_sending_a_draft_needs_a_subject_and_a_body(session, make) -> None:
 def test_an_edited_draft_goes_out_as_escaped_html_and_cannot_be_sent_twice(session, make) -> None:
     s, mail = rejected(session, make, language="en")
     text = "Dear <b>Zhang</b> & family,\n\nThanks.\nBest"
-    sent = send_draft(session=session, actor=s.recruiter, message_id=mail.id, subject="  Your   application ",
-                      text=text)
+    sent = send_draft(
+        session=session, actor=s.recruiter, message_id=mail.id, subject="  Your   application ", text=text
+    )
     assert (sent.status, sent.subject, sent.text) == (MailStatus.held, "Your application", text + "\n")
     assert "<p>Dear &lt;b&gt;Zhang&lt;/b&gt; &amp; family,</p><p>Thanks.<br>Best</p>" in sent.html
     assert "<b>Zhang</b>" not in sent.html and 'lang="en"' in sent.html
@@ -911,7 +1164,8 @@ def test_a_discarded_draft_is_cancelled_and_can_no_longer_be_sent(session, make)
 
 
 def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refuse_the_other(
-        make, session, engine, frozen_clock) -> None:
+    make, session, engine, frozen_clock
+) -> None:
     from sqlalchemy import event
 
     s = interview_with_panel(make)
@@ -925,14 +1179,21 @@ def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refus
             # The second tab has looked and found no scorecard; the first tab saves before it starts writing
             # (its savepoint: on SQLite the BEGIN IMMEDIATE that waits for the write lock).
             if conn is watched and not saved_first and statement.startswith(("BEGIN IMMEDIATE", "SAVEPOINT")):
-                saved_first.append(done(first, evaluation.save_scorecard(
-                    session=first, actor=s.panel[0], interview_id=s.interview.id, scorecard_in=data)))
+                saved_first.append(
+                    done(
+                        first,
+                        evaluation.save_scorecard(
+                            session=first, actor=s.panel[0], interview_id=s.interview.id, scorecard_in=data
+                        ),
+                    )
+                )
 
         event.listen(engine, "before_cursor_execute", other_tab_saves_first)
         try:
             with pytest.raises(Conflict):
-                evaluation.save_scorecard(session=second, actor=s.panel[0], interview_id=s.interview.id,
-                                          scorecard_in=data)
+                evaluation.save_scorecard(
+                    session=second, actor=s.panel[0], interview_id=s.interview.id, scorecard_in=data
+                )
         finally:
             event.remove(engine, "before_cursor_execute", other_tab_saves_first)
         assert saved_first
@@ -942,8 +1203,11 @@ def test_two_first_saves_of_the_same_scorecard_from_two_tabs_store_one_and_refus
 def test_a_new_criterion_is_listed_last(make, session) -> None:
     admin = make.admin()
     rnd = evaluation.list_rounds(session=session, actor=admin)[0]
-    evaluation.save_criterion(session=session, actor=admin, round_id=rnd.id,
-                              criterion_in={"name_zh": "学习能力", "name_en": "Learning", "weight": 1})
+    evaluation.save_criterion(
+        session=session,
+        actor=admin,
+        round_id=rnd.id,
+        criterion_in={"name_zh": "学习能力", "name_en": "Learning", "weight": 1},
+    )
     names = [c.name_en for c in evaluation.criteria_for(session=session, round_id=rnd.id, job_id=None)]
     assert names[-1] == "Learning" and len(names) == 4
-

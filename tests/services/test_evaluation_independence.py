@@ -30,8 +30,14 @@ def seen(session: Session, who: User, s: Setup) -> dict[str, list[str]]:
 def two_rounds(make: Any, round_two_panel: list[User], recruiter: User | None = None, **kw: Any) -> tuple[Setup, Setup]:
     """Round 1 (Technical, 06:00) with two new interviewers, round 2 (On-site, 08:00) of the same application."""
     first = interview_with_panel(make, panel=2, recruiter=recruiter, **kw)
-    second = interview_with_panel(make, panel=round_two_panel, application=first.application,
-                                  recruiter=first.recruiter, round_name="On-site", starts=T0 - HOUR)
+    second = interview_with_panel(
+        make,
+        panel=round_two_panel,
+        application=first.application,
+        recruiter=first.recruiter,
+        round_name="On-site",
+        starts=T0 - HOUR,
+    )
     return first, second
 
 
@@ -39,16 +45,26 @@ def test_an_interviewer_who_submitted_round_one_does_not_see_round_two_while_owi
     me = make.user("interviewer")
     other = make.user("interviewer")
     first = interview_with_panel(make, panel=[me, make.user("interviewer")])
-    second = interview_with_panel(make, panel=[me, other], application=first.application,
-                                  recruiter=first.recruiter, round_name="On-site", starts=T0 - HOUR)
+    second = interview_with_panel(
+        make,
+        panel=[me, other],
+        application=first.application,
+        recruiter=first.recruiter,
+        round_name="On-site",
+        starts=T0 - HOUR,
+    )
     submit(session, me, first, [4, 4, 4])
     submit(session, first.panel[1], first, [3, 3, 3])
     submit(session, other, second, [2, 2, 2], rec="no")
     view = seen(session, me, first)
     assert view == {"Technical": sorted([me.name, first.panel[1].name]), "On-site": []}
     on_site = evaluation.debrief(session=session, actor=me, application_id=first.application.id).rounds[1]
-    assert (on_site.hidden, on_site.hidden_reason, on_site.average, on_site.pending) == (1, "err.submit_first",
-                                                                                          None, [])
+    assert (on_site.hidden, on_site.hidden_reason, on_site.average, on_site.pending) == (
+        1,
+        "err.submit_first",
+        None,
+        [],
+    )
     submit(session, me, second, [4, 4, 4])
     assert seen(session, me, first)["On-site"] == sorted([me.name, other.name])
 
@@ -74,8 +90,9 @@ def test_a_reader_of_every_card_who_sits_on_the_panel_submits_first(session, mak
         reader = make.user(role)
     colleague = make.user("interviewer")
     s = interview_with_panel(make, panel=[reader, colleague], job=job)
-    later = interview_with_panel(make, panel=1, application=s.application, recruiter=s.recruiter,
-                                 round_name="On-site", starts=T0 - HOUR)
+    later = interview_with_panel(
+        make, panel=1, application=s.application, recruiter=s.recruiter, round_name="On-site", starts=T0 - HOUR
+    )
     submit(session, colleague, s, [2, 2, 2], rec="no")
     submit(session, later.panel[0], later, [5, 5, 5], rec="strong_yes")
     # Their own interview's cards stay closed until they submit; an interview they are not on follows their role.

@@ -29,8 +29,10 @@ def remind(engine: Engine, at: datetime) -> int:
 
 def raised(engine: Engine) -> list[tuple[str, int, str]]:
     with Session(engine) as s:
-        return [(r.rule, r.user_id, r.window) for r in s.exec(
-            select(Reminder).where(Reminder.rule.startswith("scorecard")).order_by(Reminder.id))]
+        return [
+            (r.rule, r.user_id, r.window)
+            for r in s.exec(select(Reminder).where(Reminder.rule.startswith("scorecard")).order_by(Reminder.id))
+        ]
 
 
 def scorecard_tasks(session: Session, actor: User, now: datetime) -> list[Task]:
@@ -40,8 +42,11 @@ def scorecard_tasks(session: Session, actor: User, now: datetime) -> list[Task]:
 
 def mails(engine: Engine) -> list[OutboxMessage]:
     with Session(engine) as s:
-        return [m for m in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))
-                if m.idempotency_key.startswith("reminder:scorecard")]  # other areas have reminder rules too
+        return [
+            m
+            for m in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))
+            if m.idempotency_key.startswith("reminder:scorecard")
+        ]  # other areas have reminder rules too
 
 
 def test_nothing_is_due_in_the_first_hour_after_the_interview(engine, session, make) -> None:
@@ -80,14 +85,16 @@ def test_after_48_hours_the_candidates_recruiter_is_told_once(engine, session, m
     assert remind(engine, END + 2 * DAY + 6 * HOUR) == 0
     assert remind(engine, END + 3 * DAY) == 1  # day3 for the interviewer only
     assert raised(engine) == [
-        ("scorecard_due", late.id, "day1"), ("scorecard_due", late.id, "day2"),
-        ("scorecard_overdue", recruiter.id, "48h"), ("scorecard_due", late.id, "day3")]
+        ("scorecard_due", late.id, "day1"),
+        ("scorecard_due", late.id, "day2"),
+        ("scorecard_overdue", recruiter.id, "48h"),
+        ("scorecard_due", late.id, "day3"),
+    ]
     told = [m for m in mails(engine) if m.recipient_user_id == recruiter.id]
     assert len(told) == 1 and late.name in told[0].subject
 
 
-def test_a_recruiter_on_the_panel_of_their_own_candidate_is_not_told_about_themselves(engine, session,
-                                                                                       make) -> None:
+def test_a_recruiter_on_the_panel_of_their_own_candidate_is_not_told_about_themselves(engine, session, make) -> None:
     recruiter = make.user("recruiter")
     interview_with_panel(make, panel=[recruiter], starts=T0, recruiter=recruiter)
     assert remind(engine, END + 2 * DAY) == 1
@@ -108,8 +115,12 @@ def test_a_submitted_scorecard_stops_the_reminders(engine, session, make, frozen
 
 def test_a_draft_does_not_count_as_submitted(engine, session, make) -> None:
     s = interview_with_panel(make, panel=1, starts=T0)
-    evaluation.save_scorecard(session=session, actor=s.panel[0], interview_id=s.interview.id,
-                              scorecard_in={"ratings": [], "strengths": "写了一半"})
+    evaluation.save_scorecard(
+        session=session,
+        actor=s.panel[0],
+        interview_id=s.interview.id,
+        scorecard_in={"ratings": [], "strengths": "写了一半"},
+    )
     session.commit()
     assert remind(engine, END + HOUR) == 1
 
@@ -117,8 +128,7 @@ def test_a_draft_does_not_count_as_submitted(engine, session, make) -> None:
 def test_a_cancelled_interview_or_a_no_show_asks_for_no_scorecard(engine, session, make) -> None:
     for status in (InterviewStatus.cancelled, InterviewStatus.no_show):
         s = interview_with_panel(make, panel=1, starts=T0)
-        evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                        status=status)
+        evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id, status=status)
         session.commit()
     assert remind(engine, END + 2 * DAY) == 0
     assert scorecard_tasks(session, s.panel[0], END + 2 * DAY) == []
@@ -129,14 +139,17 @@ def test_reminders_stop_mailing_two_weeks_after_the_interview(engine, session, m
     assert remind(engine, END + 15 * DAY) == 0
 
 
-def test_my_tasks_lists_the_scorecard_i_owe_once_the_interview_has_ended(engine, session, make,
-                                                                         frozen_clock) -> None:
+def test_my_tasks_lists_the_scorecard_i_owe_once_the_interview_has_ended(engine, session, make, frozen_clock) -> None:
     s = interview_with_panel(make, panel=2, starts=T0, name="张伟")
     me = s.panel[0]
     assert scorecard_tasks(session, me, T0 + 30 * MINUTE) == []
     [task] = scorecard_tasks(session, me, END)
     assert (task.kind, task.due_at, task.page, task.query) == (
-        "scorecard_pending", END + HOUR, "pages/scorecard.py", {"interview": str(s.interview.id)})
+        "scorecard_pending",
+        END + HOUR,
+        "pages/scorecard.py",
+        {"interview": str(s.interview.id)},
+    )
     assert task.params == {"name": "张伟", "job": s.job.title}
     assert not task.overdue(END) and task.overdue(END + HOUR)
     assert scorecard_tasks(session, make.user("interviewer"), END) == []
@@ -154,6 +167,10 @@ def test_my_tasks_shows_the_recruiter_colleagues_scorecards_over_48_hours_late(e
     assert scorecard_tasks(session, recruiter, END + 2 * DAY - MINUTE) == []
     [task] = scorecard_tasks(session, recruiter, END + 2 * DAY)
     assert (task.kind, task.due_at, task.page, task.query) == (
-        "scorecard_overdue", END + 2 * DAY, "pages/debrief.py", {"application": str(s.application.id)})
+        "scorecard_overdue",
+        END + 2 * DAY,
+        "pages/debrief.py",
+        {"application": str(s.application.id)},
+    )
     assert task.params == {"who": late.name, "name": "张伟", "job": s.job.title}
     assert scorecard_tasks(session, make.user("recruiter"), END + 2 * DAY) == []

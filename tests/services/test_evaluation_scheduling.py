@@ -25,7 +25,7 @@ from services.pipeline.candidates import move_stage
 from services.platform.errors import Conflict, ValidationError
 from tests.services.test_evaluation import DAY, HOUR, T0, Setup, audit_rows, interview_with_panel, round_named
 
-HOSTILE = "![x](/session/end) =HYPERLINK(\"http://evil\") <script>alert(1)</script>;,\\ 会议室 3"
+HOSTILE = '![x](/session/end) =HYPERLINK("http://evil") <script>alert(1)</script>;,\\ 会议室 3'
 
 
 @pytest.fixture(autouse=True)
@@ -33,28 +33,63 @@ def _frozen(frozen_clock: Any) -> Any:
     return frozen_clock
 
 
-def book(session: Session, s: Setup, starts: datetime, minutes: int = 60, panel: list[User] | None = None,
-         application: Application | None = None, **kw: Any) -> Interview:
-    return evaluation.schedule_interview(session=session, actor=s.recruiter, interview_in={
-        "application_id": (application or s.application).id, "round_id": s.interview.round_id, "starts_at": starts,
-        "ends_at": starts + timedelta(minutes=minutes), "mode": "onsite", "location": "Room 1",
-        "interviewer_ids": [p.id for p in (panel if panel is not None else s.panel)]}, **kw)
+def book(
+    session: Session,
+    s: Setup,
+    starts: datetime,
+    minutes: int = 60,
+    panel: list[User] | None = None,
+    application: Application | None = None,
+    **kw: Any,
+) -> Interview:
+    return evaluation.schedule_interview(
+        session=session,
+        actor=s.recruiter,
+        interview_in={
+            "application_id": (application or s.application).id,
+            "round_id": s.interview.round_id,
+            "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=minutes),
+            "mode": "onsite",
+            "location": "Room 1",
+            "interviewer_ids": [p.id for p in (panel if panel is not None else s.panel)],
+        },
+        **kw,
+    )
 
 
-def move(session: Session, s: Setup, interview: Interview, starts: datetime, panel: list[User] | None = None,
-         version: int | None = None, **kw: Any) -> Interview:
+def move(
+    session: Session,
+    s: Setup,
+    interview: Interview,
+    starts: datetime,
+    panel: list[User] | None = None,
+    version: int | None = None,
+    **kw: Any,
+) -> Interview:
     return evaluation.reschedule_interview(
-        session=session, actor=s.recruiter, interview_id=interview.id,
+        session=session,
+        actor=s.recruiter,
+        interview_id=interview.id,
         version=interview.version if version is None else version,
-        interview_in={"round_id": interview.round_id, "starts_at": starts, "ends_at": starts + HOUR,
-                      "mode": interview.mode, "location": interview.location,
-                      "interviewer_ids": [p.id for p in (panel if panel is not None else s.panel)]}, **kw)
+        interview_in={
+            "round_id": interview.round_id,
+            "starts_at": starts,
+            "ends_at": starts + HOUR,
+            "mode": interview.mode,
+            "location": interview.location,
+            "interviewer_ids": [p.id for p in (panel if panel is not None else s.panel)],
+        },
+        **kw,
+    )
 
 
 def invitations(session: Session, interview_id: int, user: User | None = None) -> list[tuple[OutboxMessage, Calendar]]:
     """The panel mails of one interview (to `user` only, when given), oldest first, with their parsed .ics."""
-    query = select(OutboxMessage).where(OutboxMessage.template == "interview_panel",
-                                        OutboxMessage.idempotency_key.startswith(f"iv-invite:{interview_id}:"))
+    query = select(OutboxMessage).where(
+        OutboxMessage.template == "interview_panel",
+        OutboxMessage.idempotency_key.startswith(f"iv-invite:{interview_id}:"),
+    )
     if user is not None:
         query = query.where(OutboxMessage.recipient_user_id == user.id)
     out = []
@@ -103,12 +138,14 @@ def test_back_to_back_and_cancelled_interviews_are_no_conflict(session, make) ->
     before = book(session, s, T0 + DAY - HOUR)  # ends when the first starts
     after = book(session, s, T0 + DAY + HOUR)  # starts when the first ends
     assert before.id != after.id
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                    status=InterviewStatus.cancelled)
+    evaluation.set_interview_status(
+        session=session, actor=s.recruiter, interview_id=s.interview.id, status=InterviewStatus.cancelled
+    )
     again = book(session, s, T0 + DAY + 15 * timedelta(minutes=1), minutes=30)  # inside the cancelled one
     assert again.status == InterviewStatus.scheduled
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=before.id,
-                                    status=InterviewStatus.no_show)
+    evaluation.set_interview_status(
+        session=session, actor=s.recruiter, interview_id=before.id, status=InterviewStatus.no_show
+    )
     assert book(session, s, T0 + DAY - HOUR, minutes=45).id  # a no-show does not block the slot either
 
 
@@ -160,11 +197,13 @@ def test_a_double_submit_of_a_move_moves_once_without_a_conflict_error(session, 
 def test_the_picker_lists_open_applications_of_every_stage_that_can_be_scheduled(session, make) -> None:
     s = interview_with_panel(make, panel=1)
     deciding = interview_with_panel(make, panel=1, recruiter=s.recruiter, starts=T0 + DAY)
-    move_stage(session=session, actor=s.recruiter, application_id=deciding.application.id,
-               to_stage=Stage.decision_pending)
+    move_stage(
+        session=session, actor=s.recruiter, application_id=deciding.application.id, to_stage=Stage.decision_pending
+    )
     closed = interview_with_panel(make, panel=1, recruiter=s.recruiter, starts=T0 + 2 * DAY)
-    move_stage(session=session, actor=s.recruiter, application_id=closed.application.id, to_stage=Stage.rejected,
-               reason="x")
+    move_stage(
+        session=session, actor=s.recruiter, application_id=closed.application.id, to_stage=Stage.rejected, reason="x"
+    )
     rows = evaluation.schedulable_applications(session=session, actor=s.recruiter)
     ids = {r["application_id"] for r in rows}
     assert {s.application.id, deciding.application.id} <= ids and closed.application.id not in ids
@@ -174,25 +213,31 @@ def test_the_picker_lists_open_applications_of_every_stage_that_can_be_scheduled
         evaluation.schedulable_applications(session=session, actor=s.panel[0])
 
 
-def test_the_picker_offers_the_most_recently_moved_and_finds_any_other_by_a_search(session, make,
-                                                                                  monkeypatch) -> None:
+def test_the_picker_offers_the_most_recently_moved_and_finds_any_other_by_a_search(session, make, monkeypatch) -> None:
     """However many open applications there are, each can be found: the picker offers the most recently moved
     at first, and a search (name, email, phone; hostile text is only text) finds the rest."""
     recruiter = make.user("recruiter")
     job = make.job(actor=recruiter)
-    made = [make.candidate(actor=recruiter, job=job, name=f"候选人{n:02d}", email=f"p{n}@example.com",
-                           phone=f"+86 139 0000 {n:04d}") for n in range(6)]
+    made = [
+        make.candidate(
+            actor=recruiter, job=job, name=f"候选人{n:02d}", email=f"p{n}@example.com", phone=f"+86 139 0000 {n:04d}"
+        )
+        for n in range(6)
+    ]
     apps = {c.id: session.exec(select(Application.id).where(Application.candidate_id == c.id)).one() for c in made}
     monkeypatch.setattr(evaluation, "PICKER_LIMIT", 3)
     offered = evaluation.schedulable_applications(session=session, actor=recruiter)
     assert [r["application_id"] for r in offered] == [apps[c.id] for c in reversed(made[-3:])]
     first = made[0]
-    assert [r["candidate"] for r in evaluation.schedulable_applications(
-        session=session, actor=recruiter, q="候选人00")] == [first.name]
-    assert [r["candidate"] for r in evaluation.schedulable_applications(
-        session=session, actor=recruiter, q="P1@EXAMPLE")] == [made[1].name]
-    assert [r["candidate"] for r in evaluation.schedulable_applications(
-        session=session, actor=recruiter, q="0000 0002")] == [made[2].name]
+    assert [
+        r["candidate"] for r in evaluation.schedulable_applications(session=session, actor=recruiter, q="候选人00")
+    ] == [first.name]
+    assert [
+        r["candidate"] for r in evaluation.schedulable_applications(session=session, actor=recruiter, q="P1@EXAMPLE")
+    ] == [made[1].name]
+    assert [
+        r["candidate"] for r in evaluation.schedulable_applications(session=session, actor=recruiter, q="0000 0002")
+    ] == [made[2].name]
     for hostile in ("%", "_", "' OR 1=1 --", "<b>x</b>", "=1+1", "x" * 500):
         assert evaluation.schedulable_applications(session=session, actor=recruiter, q=hostile) == []
     # A link to schedule one application puts it in the picker wherever it is.
@@ -234,8 +279,9 @@ def test_each_move_raises_the_sequence_and_keeps_the_uid(session, make) -> None:
 
 def test_cancelling_sends_a_cancel_with_a_higher_sequence(session, make) -> None:
     s = interview_with_panel(make, panel=2, starts=T0 + DAY)
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                    status=InterviewStatus.cancelled)
+    evaluation.set_interview_status(
+        session=session, actor=s.recruiter, interview_id=s.interview.id, status=InterviewStatus.cancelled
+    )
     for person in s.panel:
         (_, first), (_, cancel) = invitations(session, s.interview.id, person)
         assert str(cancel["method"]) == "CANCEL" and str(event_of(cancel)["status"]) == "CANCELLED"
@@ -246,16 +292,20 @@ def test_cancelling_sends_a_cancel_with_a_higher_sequence(session, make) -> None
 def test_a_no_show_sends_no_calendar_mail(session, make, frozen_clock) -> None:
     s = interview_with_panel(make, panel=1, starts=T0 + HOUR)  # booked ahead: invited
     frozen_clock.set(T0 + 2 * HOUR)
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                    status=InterviewStatus.no_show)
+    evaluation.set_interview_status(
+        session=session, actor=s.recruiter, interview_id=s.interview.id, status=InterviewStatus.no_show
+    )
     assert len(invitations(session, s.interview.id)) == 1  # the original invitation only
 
 
 def test_an_interview_recorded_after_it_ended_invites_nobody_but_is_owed_its_scorecards(session, make) -> None:
     s = interview_with_panel(make, panel=2)  # 06:00–07:00, before T0 (now)
     assert invitations(session, s.interview.id) == []
-    owed = session.exec(select(InterviewPanelist.user_id).where(
-        InterviewPanelist.interview_id == s.interview.id, col(InterviewPanelist.settled_at).is_(None))).all()
+    owed = session.exec(
+        select(InterviewPanelist.user_id).where(
+            InterviewPanelist.interview_id == s.interview.id, col(InterviewPanelist.settled_at).is_(None)
+        )
+    ).all()
     assert sorted(owed) == sorted(p.id for p in s.panel)
     ahead = interview_with_panel(make, panel=1, starts=T0 + HOUR / 12, application=s.application)
     assert len(invitations(session, ahead.interview.id)) == 1  # one that has not ended yet still invites
@@ -278,9 +328,19 @@ def test_hostile_text_in_the_place_stays_one_escaped_property(session, make) -> 
     s = interview_with_panel(make, panel=1, starts=T0 + DAY)
     injected = HOSTILE + "\r\nATTENDEE:mailto:evil@example.com\r\nEND:VEVENT"
     interview = evaluation.reschedule_interview(
-        session=session, actor=s.recruiter, interview_id=s.interview.id, version=1,
-        interview_in={"round_id": s.interview.round_id, "starts_at": T0 + DAY, "ends_at": T0 + DAY + HOUR,
-                      "mode": "onsite", "location": injected, "interviewer_ids": [s.panel[0].id]})
+        session=session,
+        actor=s.recruiter,
+        interview_id=s.interview.id,
+        version=1,
+        interview_in={
+            "round_id": s.interview.round_id,
+            "starts_at": T0 + DAY,
+            "ends_at": T0 + DAY + HOUR,
+            "mode": "onsite",
+            "location": injected,
+            "interviewer_ids": [s.panel[0].id],
+        },
+    )
     (message, cal) = invitations(session, interview.id, s.panel[0])[-1]
     event = event_of(cal)
     assert str(event["location"]) == " ".join(injected.split())  # one line, as stored
@@ -305,8 +365,9 @@ def test_the_candidates_confirmation_is_a_draft_in_their_language_with_the_same_
     assert str(event_of(cal)["uid"]) == str(event_of(panel_cal)["uid"])
     assert int(event_of(cal)["sequence"]) == int(event_of(panel_cal)["sequence"])
     assert attendees(cal) == [s.candidate.email]  # colleagues' addresses do not go out
-    sent = send_draft(session=session, actor=s.recruiter, message_id=draft.id, subject=draft.subject,
-                      text=draft.text + "\nSee you!")
+    sent = send_draft(
+        session=session, actor=s.recruiter, message_id=draft.id, subject=draft.subject, text=draft.text + "\nSee you!"
+    )
     assert sent.status == MailStatus.held
     assert session.exec(select(OutboxAttachment).where(OutboxAttachment.outbox_id == draft.id)).one()
 
@@ -317,8 +378,9 @@ def test_a_confirmation_in_chinese_and_a_stale_one_is_dropped_when_the_interview
     assert "您好" in draft.text and draft.language == "zh"
     move(session, s, session.get(Interview, s.interview.id), T0 + 2 * DAY)
     assert session.get(OutboxMessage, draft.id).status == MailStatus.cancelled
-    assert evaluation.interview_confirmation_drafts(session=session, actor=s.recruiter,
-                                                    interview_id=s.interview.id) == []
+    assert (
+        evaluation.interview_confirmation_drafts(session=session, actor=s.recruiter, interview_id=s.interview.id) == []
+    )
     fresh = evaluation.prepare_interview_confirmation(session=session, actor=s.recruiter, interview_id=s.interview.id)
     [attachment] = session.exec(select(OutboxAttachment).where(OutboxAttachment.outbox_id == fresh.id)).all()
     assert int(event_of(Calendar.from_ical(attachment.content))["sequence"]) == 1
@@ -337,14 +399,18 @@ def test_an_ended_interview_shows_awaiting_scorecards_then_completed(session, ma
     s = interview_with_panel(make, panel=1, starts=T0 - 3 * HOUR)
     upcoming = interview_with_panel(make, panel=1, recruiter=s.recruiter, starts=T0 + DAY)
     week = evaluation.list_interviews(session=session, actor=s.recruiter, start=T0 - DAY, end=T0 + 2 * DAY)
-    assert {r.interview.id: r.state for r in week} == {s.interview.id: "awaiting_scorecards",
-                                                       upcoming.interview.id: "scheduled"}
+    assert {r.interview.id: r.state for r in week} == {
+        s.interview.id: "awaiting_scorecards",
+        upcoming.interview.id: "scheduled",
+    }
     from tests.services.test_evaluation import submit
+
     submit(session, s.panel[0], s, [4, 4, 4])
     week = evaluation.list_interviews(session=session, actor=s.recruiter, start=T0 - DAY, end=T0 + 2 * DAY)
     assert {r.interview.id: r.state for r in week}[s.interview.id] == "completed"
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=upcoming.interview.id,
-                                    status=InterviewStatus.cancelled)
+    evaluation.set_interview_status(
+        session=session, actor=s.recruiter, interview_id=upcoming.interview.id, status=InterviewStatus.cancelled
+    )
     frozen_clock.set(T0 + 3 * DAY)
     week = evaluation.list_interviews(session=session, actor=s.recruiter, start=T0 - DAY, end=T0 + 2 * DAY)
     assert {r.interview.id: r.state for r in week}[upcoming.interview.id] == "cancelled"
@@ -354,13 +420,21 @@ def test_imported_interviews_invite_their_panel_and_refuse_a_double_booking(sess
     from services.evaluate import interview_import
 
     s = interview_with_panel(make, panel=1, starts=datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
-    row = {"candidate_email": s.candidate.email, "job": s.job.title, "round": "Technical",
-           "start": "2026-12-01 10:30", "minutes": "60", "mode": "video", "location": "x",
-           "interviewers": s.panel[0].email}
+    row = {
+        "candidate_email": s.candidate.email,
+        "job": s.job.title,
+        "round": "Technical",
+        "start": "2026-12-01 10:30",
+        "minutes": "60",
+        "mode": "video",
+        "location": "x",
+        "interviewers": s.panel[0].email,
+    }
     report = interview_import.import_interviews(session=session, actor=s.recruiter, rows=[row])
     assert not report.ok and report.errors[0].key == "err.schedule_conflict"
-    report = interview_import.import_interviews(session=session, actor=s.recruiter,
-                                                rows=[row | {"start": "2026-12-02 10:30"}])
+    report = interview_import.import_interviews(
+        session=session, actor=s.recruiter, rows=[row | {"start": "2026-12-02 10:30"}]
+    )
     assert report.ok
     new = session.exec(select(Interview).where(Interview.id != s.interview.id)).one()
     assert len(invitations(session, new.id)) == 1

@@ -79,8 +79,11 @@ def test_a_backup_is_written_private(tmp_path, monkeypatch, capsys) -> None:
             os.umask(old)
         assert default == 0
         assert mode(target) == 0o600
-        [written] = [line.rsplit(" ", 1)[-1] for line in capsys.readouterr().out.splitlines()
-                     if line.startswith("backup written to") and "copy.db" not in line]
+        [written] = [
+            line.rsplit(" ", 1)[-1]
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith("backup written to") and "copy.db" not in line
+        ]
         assert mode(Path(written)) == 0o600
         assert mode(Path(written).parent) == 0o700
     finally:

@@ -63,12 +63,26 @@ class Setup:
     panel: list[User]
 
 
-def schedule(session: Session, recruiter: User, application: Application, panel: list[User],
-             starts: datetime) -> Interview:
+def schedule(
+    session: Session, recruiter: User, application: Application, panel: list[User], starts: datetime
+) -> Interview:
     rnd = evaluation.list_rounds(session=session, actor=recruiter)[0]
-    return done(session, evaluation.schedule_interview(session=session, actor=recruiter, interview_in={
-        "application_id": application.id, "round_id": rnd.id, "starts_at": starts, "ends_at": starts + HOUR,
-        "mode": "video", "location": "https://meet.example.com/x", "interviewer_ids": [p.id for p in panel]}))
+    return done(
+        session,
+        evaluation.schedule_interview(
+            session=session,
+            actor=recruiter,
+            interview_in={
+                "application_id": application.id,
+                "round_id": rnd.id,
+                "starts_at": starts,
+                "ends_at": starts + HOUR,
+                "mode": "video",
+                "location": "https://meet.example.com/x",
+                "interviewer_ids": [p.id for p in panel],
+            },
+        ),
+    )
 
 
 def interview(make: Factory, setup: Setup, starts: datetime) -> Interview:
@@ -76,8 +90,14 @@ def interview(make: Factory, setup: Setup, starts: datetime) -> Interview:
     return schedule(make.session, setup.recruiter, setup.application, setup.panel, starts)
 
 
-def interviewed(make: Factory, *, recruiter: User | None = None, starts: datetime = T0, job: Job | None = None,
-                **candidate_values: Any) -> Setup:
+def interviewed(
+    make: Factory,
+    *,
+    recruiter: User | None = None,
+    starts: datetime = T0,
+    job: Job | None = None,
+    **candidate_values: Any,
+) -> Setup:
     """A new candidate owned by `recruiter`, applying to `job`, with a one-hour interview from `starts`."""
     session = make.session
     recruiter = recruiter or make.user("recruiter")
@@ -85,8 +105,9 @@ def interviewed(make: Factory, *, recruiter: User | None = None, starts: datetim
     candidate = make.candidate(actor=recruiter, job=job, **candidate_values)
     application = session.exec(select(Application).where(Application.candidate_id == candidate.id)).one()
     panel = [make.user("interviewer")]
-    return Setup(schedule(session, recruiter, application, panel, starts), application, candidate, job, recruiter,
-                 panel)
+    return Setup(
+        schedule(session, recruiter, application, panel, starts), application, candidate, job, recruiter, panel
+    )
 
 
 def fields_of(exc: pytest.ExceptionInfo) -> dict[str, str]:
@@ -94,15 +115,23 @@ def fields_of(exc: pytest.ExceptionInfo) -> dict[str, str]:
 
 
 def board_row(session: Session, actor: User, setup: Setup, now: datetime | None = None) -> followup.BoardRow:
-    rows = [r for r in followup.follow_up_board(session=session, actor=actor, now=now)
-            if r.application_id == setup.application.id]
+    rows = [
+        r
+        for r in followup.follow_up_board(session=session, actor=actor, now=now)
+        if r.application_id == setup.application.id
+    ]
     assert len(rows) == 1, f"application {setup.application.id} is not on {actor.name}'s board"
     return rows[0]
 
 
 def contact(session: Session, actor: User, setup: Setup, **values: Any) -> Contact:
-    data = {"candidate_id": setup.candidate.id, "application_id": setup.application.id, "channel": "phone",
-            "outcome": "reached", "summary": "聊了面试感受，候选人很期待下一轮"} | values
+    data = {
+        "candidate_id": setup.candidate.id,
+        "application_id": setup.application.id,
+        "channel": "phone",
+        "outcome": "reached",
+        "summary": "聊了面试感受，候选人很期待下一轮",
+    } | values
     return done(session, followup.log_contact(session=session, actor=actor, contact_in=data))
 
 
@@ -117,10 +146,12 @@ def intent(session: Session, actor: User, setup: Setup, *, version: int | None =
 
 def sent_mail(session: Session, actor: User, setup: Setup, template: str = "thank_you") -> OutboxMessage:
     """A draft to the candidate, prepared now and sent as it was written."""
-    draft = followup.prepare_candidate_mail(session=session, actor=actor, application_id=setup.application.id,
-                                            template=template)
-    return done(session, send_draft(session=session, actor=actor, message_id=draft.id, subject=draft.subject,
-                                    text=draft.text))
+    draft = followup.prepare_candidate_mail(
+        session=session, actor=actor, application_id=setup.application.id, template=template
+    )
+    return done(
+        session, send_draft(session=session, actor=actor, message_id=draft.id, subject=draft.subject, text=draft.text)
+    )
 
 
 def has_chinese(text: str) -> bool:
@@ -142,7 +173,11 @@ def test_the_clock_starts_when_the_interview_ends_and_gives_24_hours(session, ma
     frozen_clock.set(END)
     row = board_row(session, s.recruiter, s)
     assert (row.clock_running, row.state, row.interview_ended, row.deadline) == (
-        True, "awaiting_feedback", END, END + 24 * HOUR)
+        True,
+        "awaiting_feedback",
+        END,
+        END + 24 * HOUR,
+    )
     frozen_clock.set(END + 5 * HOUR)
     assert board_row(session, s.recruiter, s).time_left(END + 5 * HOUR) == timedelta(hours=19)
 
@@ -190,8 +225,7 @@ def test_a_contact_without_an_application_stops_the_clock_too(session, make, fro
 
 
 @pytest.mark.parametrize("outcome", ["no_answer", "left_message"])
-def test_a_call_that_did_not_reach_the_candidate_leaves_the_clock_running(session, make, frozen_clock,
-                                                                          outcome) -> None:
+def test_a_call_that_did_not_reach_the_candidate_leaves_the_clock_running(session, make, frozen_clock, outcome) -> None:
     s = interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     contact(session, s.recruiter, s, outcome=outcome, summary="打了电话 / called")
@@ -212,22 +246,28 @@ def test_a_contact_that_reached_the_candidate_stops_the_clock(session, make, fro
     assert not board_row(session, s.recruiter, s).clock_running
 
 
-def _force_status(session: Session, mail: OutboxMessage, status: MailStatus, attempts: int = 0,
-                  error: str = "") -> None:
+def _force_status(
+    session: Session, mail: OutboxMessage, status: MailStatus, attempts: int = 0, error: str = ""
+) -> None:
     mail.status, mail.attempts, mail.last_error = status, attempts, error
     session.add(mail)
     session.commit()
 
 
-@pytest.mark.parametrize(("smtp_host", "status", "attempts", "problem"), [
-    ("", MailStatus.held, 0, "held"),
-    ("smtp.example.com", MailStatus.queued, 0, None),
-    ("smtp.example.com", MailStatus.queued, 2, "retrying"),
-    ("smtp.example.com", MailStatus.sending, 0, None),
-    ("smtp.example.com", MailStatus.failed, 8, "failed"),
-], ids=["held", "queued", "retrying", "sending", "failed"])
+@pytest.mark.parametrize(
+    ("smtp_host", "status", "attempts", "problem"),
+    [
+        ("", MailStatus.held, 0, "held"),
+        ("smtp.example.com", MailStatus.queued, 0, None),
+        ("smtp.example.com", MailStatus.queued, 2, "retrying"),
+        ("smtp.example.com", MailStatus.sending, 0, None),
+        ("smtp.example.com", MailStatus.failed, 8, "failed"),
+    ],
+    ids=["held", "queued", "retrying", "sending", "failed"],
+)
 def test_a_mail_that_has_not_gone_out_leaves_the_clock_running_and_the_board_says_so(
-        session, make, frozen_clock, monkeypatch, smtp_host, status, attempts, problem) -> None:
+    session, make, frozen_clock, monkeypatch, smtp_host, status, attempts, problem
+) -> None:
     monkeypatch.setenv("FOLLOWUP_SMTP_HOST", smtp_host)
     get_settings.cache_clear()
     s = interviewed(make)
@@ -239,12 +279,14 @@ def test_a_mail_that_has_not_gone_out_leaves_the_clock_running_and_the_board_say
     row = board_row(session, s.recruiter, s)
     assert (row.clock_running, row.state, row.mail_problem) == (True, "awaiting_feedback", problem)
     # The same definition drives My tasks (and the reminder rule, see test_followup_reminders).
-    assert [t.kind for t in my_tasks(session=session, actor=s.recruiter, now=END + 2 * HOUR)
-            if t.kind == "feedback_due"] == ["feedback_due"]
+    assert [
+        t.kind for t in my_tasks(session=session, actor=s.recruiter, now=END + 2 * HOUR) if t.kind == "feedback_due"
+    ] == ["feedback_due"]
 
 
-def test_a_failed_mail_stays_on_the_board_after_word_reached_the_candidate_another_way(session, make,
-                                                                                     frozen_clock) -> None:
+def test_a_failed_mail_stays_on_the_board_after_word_reached_the_candidate_another_way(
+    session, make, frozen_clock
+) -> None:
     s = interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     mail = sent_mail(session, s.recruiter, s)
@@ -271,8 +313,9 @@ def test_a_mail_that_has_gone_out_stops_the_clock(engine, session, make, frozen_
 def test_a_draft_or_a_cancelled_mail_does_not_stop_the_clock(session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
-    draft = followup.prepare_candidate_mail(session=session, actor=s.recruiter, application_id=s.application.id,
-                                            template="thank_you")
+    draft = followup.prepare_candidate_mail(
+        session=session, actor=s.recruiter, application_id=s.application.id, template="thank_you"
+    )
     assert draft.status == MailStatus.draft
     assert board_row(session, s.recruiter, s).clock_running
 
@@ -301,14 +344,18 @@ def test_a_later_interview_starts_the_clock_again(session, make, frozen_clock) -
     assert not board_row(session, s.recruiter, s).clock_running
     frozen_clock.set(second.ends_at + MINUTE)
     row = board_row(session, s.recruiter, s)
-    assert (row.clock_running, row.interview_ended, row.deadline) == (
-        True, END + DAY, END + DAY + 24 * HOUR)
+    assert (row.clock_running, row.interview_ended, row.deadline) == (True, END + DAY, END + DAY + 24 * HOUR)
 
 
 def test_a_cancelled_interview_does_not_start_the_clock(session, make, frozen_clock) -> None:
     s = interviewed(make)
-    evaluation.set_interview_status(session=session, actor=s.recruiter, interview_id=s.interview.id,
-                                    status=InterviewStatus.cancelled, reason="候选人改期")
+    evaluation.set_interview_status(
+        session=session,
+        actor=s.recruiter,
+        interview_id=s.interview.id,
+        status=InterviewStatus.cancelled,
+        reason="候选人改期",
+    )
     frozen_clock.set(END + HOUR)
     assert not board_row(session, s.recruiter, s).clock_running
 
@@ -331,8 +378,12 @@ def test_no_answer_or_a_left_message_means_awaiting_the_candidates_reply(session
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
     contact(session, s.recruiter, s, outcome="reached")  # word reached them: the clock stops
-    for outcome, state in [("no_answer", "awaiting_reply"), ("left_message", "awaiting_reply"),
-                           ("replied", "in_touch"), ("reached", "in_touch")]:
+    for outcome, state in [
+        ("no_answer", "awaiting_reply"),
+        ("left_message", "awaiting_reply"),
+        ("replied", "in_touch"),
+        ("reached", "in_touch"),
+    ]:
         contact(session, s.recruiter, s, outcome=outcome)
         assert board_row(session, s.recruiter, s).state == state, outcome
 
@@ -351,8 +402,13 @@ def test_an_offer_with_no_risk_and_no_clock_is_decided(session, make, frozen_clo
 def test_closed_applications_leave_the_board(session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
-    move_stage(session=session, actor=s.recruiter, application_id=s.application.id, to_stage=Stage.rejected,
-               reason="经验不匹配")
+    move_stage(
+        session=session,
+        actor=s.recruiter,
+        application_id=s.application.id,
+        to_stage=Stage.rejected,
+        reason="经验不匹配",
+    )
     assert followup.follow_up_board(session=session, actor=s.recruiter) == []
 
 
@@ -382,20 +438,30 @@ def test_a_competing_offer_deadline_within_three_days_is_a_risk(session, make, f
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
     contact(session, s.recruiter, s)
-    intent(session, s.recruiter, s, offers=[{"company": "字节跳动", "stage": "口头 offer",
-                                              "deadline": TODAY + timedelta(days=days)}])
+    intent(
+        session,
+        s.recruiter,
+        s,
+        offers=[{"company": "字节跳动", "stage": "口头 offer", "deadline": TODAY + timedelta(days=days)}],
+    )
     expected = ["risk.offer_deadline"] if at_risk else []
     assert followup.risk_of(session=session, actor=s.recruiter, application_id=s.application.id) == expected
     assert board_row(session, s.recruiter, s).risks == expected
 
 
-def test_an_offer_deadline_that_has_passed_does_not_hide_a_later_one_that_is_near(session, make,
-                                                                                   frozen_clock) -> None:
+def test_an_offer_deadline_that_has_passed_does_not_hide_a_later_one_that_is_near(session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
     contact(session, s.recruiter, s)
-    intent(session, s.recruiter, s, offers=[{"company": "阿里巴巴", "deadline": TODAY + timedelta(days=1)},
-                                             {"company": "腾讯", "deadline": TODAY + timedelta(days=5)}])
+    intent(
+        session,
+        s.recruiter,
+        s,
+        offers=[
+            {"company": "阿里巴巴", "deadline": TODAY + timedelta(days=1)},
+            {"company": "腾讯", "deadline": TODAY + timedelta(days=5)},
+        ],
+    )
     assert board_row(session, s.recruiter, s).risks == ["risk.offer_deadline"]
     frozen_clock.set(END + 3 * DAY)  # 阿里巴巴's deadline has passed, 腾讯's is two days away
     assert board_row(session, s.recruiter, s).risks == ["risk.offer_deadline"]
@@ -409,12 +475,18 @@ def test_the_offer_deadline_risk_uses_the_company_time_zone(session, make, froze
     contact(session, s.recruiter, s)
     intent(session, s.recruiter, s, offers=[{"company": "美团", "deadline": TODAY - timedelta(days=1)}])
     # 23:30 on 1 March in UTC is already 2 March in Shanghai: yesterday's deadline has passed there.
-    assert followup.risk_of(session=session, actor=s.recruiter, application_id=s.application.id,
-                            now=datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == []
+    assert (
+        followup.risk_of(
+            session=session,
+            actor=s.recruiter,
+            application_id=s.application.id,
+            now=datetime(2026, 3, 1, 23, 30, tzinfo=UTC),
+        )
+        == []
+    )
 
 
-def test_silence_after_the_next_contact_date_is_a_risk_until_someone_gets_in_touch(session, make,
-                                                                                   frozen_clock) -> None:
+def test_silence_after_the_next_contact_date_is_a_risk_until_someone_gets_in_touch(session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + 30 * MINUTE)
     contact(session, s.recruiter, s, outcome="reached")  # the clock stops
@@ -440,7 +512,10 @@ def test_every_risk_is_listed_with_its_reason(session, make, frozen_clock) -> No
     intent(session, s.recruiter, s, interest=1, offers=[{"company": "京东", "deadline": TODAY + timedelta(days=2)}])
     frozen_clock.set(END + 3 * HOUR)
     assert followup.risk_of(session=session, actor=s.recruiter, application_id=s.application.id) == [
-        "risk.low_interest", "risk.offer_deadline", "risk.silent"]
+        "risk.low_interest",
+        "risk.offer_deadline",
+        "risk.silent",
+    ]
 
 
 # --------------------------------------------------------------------------- who sees which board
@@ -489,8 +564,7 @@ def test_an_interviewer_may_not_log_contacts_or_intent(session, make, frozen_clo
     assert session.exec(select(Contact)).all() == []
 
 
-def test_the_jobs_hiring_manager_may_log_a_contact_about_their_job_but_not_others(session, make,
-                                                                                  frozen_clock) -> None:
+def test_the_jobs_hiring_manager_may_log_a_contact_about_their_job_but_not_others(session, make, frozen_clock) -> None:
     manager = make.user("hiring_manager")
     s = interviewed(make, job=make.job(hiring_manager_id=manager.id))
     other = interviewed(make)
@@ -505,21 +579,34 @@ def test_the_jobs_hiring_manager_may_log_a_contact_about_their_job_but_not_other
 
 
 # --------------------------------------------------------------------------- contacts: bad input
-@pytest.mark.parametrize(("values", "field", "key"), [
-    ({"summary": ""}, "summary", "err.required"),
-    ({"summary": "   \n\t "}, "summary", "err.required"),
-    ({"summary": "x" * 5001}, "summary", "err.too_long"),
-    ({"channel": "fax"}, "channel", "err.choice_invalid"),
-    ({"outcome": "maybe"}, "outcome", "err.choice_invalid"),
-    ({"next_contact_at": END}, "next_contact_at", "err.next_contact_past"),
-    ({"next_contact_at": END + 2 * HOUR}, "next_contact_at", "err.next_contact_past"),  # = now
-    ({"next_contact_at": datetime(2026, 3, 5, 10, 0)}, "next_contact_at", "err.timezone_required"),
-    ({"next_contact_at": END + 400 * DAY}, "next_contact_at", "err.out_of_range"),
-    ({"next_contact_at": "next tuesday"}, "next_contact_at", "err.date_invalid"),
-], ids=["empty_summary", "whitespace_summary", "long_summary", "channel", "outcome", "past", "now", "naive",
-        "over_a_year", "not_a_date"])
-def test_a_contact_with_bad_input_is_refused_with_a_clear_key(session, make, frozen_clock, values, field,
-                                                              key) -> None:
+@pytest.mark.parametrize(
+    ("values", "field", "key"),
+    [
+        ({"summary": ""}, "summary", "err.required"),
+        ({"summary": "   \n\t "}, "summary", "err.required"),
+        ({"summary": "x" * 5001}, "summary", "err.too_long"),
+        ({"channel": "fax"}, "channel", "err.choice_invalid"),
+        ({"outcome": "maybe"}, "outcome", "err.choice_invalid"),
+        ({"next_contact_at": END}, "next_contact_at", "err.next_contact_past"),
+        ({"next_contact_at": END + 2 * HOUR}, "next_contact_at", "err.next_contact_past"),  # = now
+        ({"next_contact_at": datetime(2026, 3, 5, 10, 0)}, "next_contact_at", "err.timezone_required"),
+        ({"next_contact_at": END + 400 * DAY}, "next_contact_at", "err.out_of_range"),
+        ({"next_contact_at": "next tuesday"}, "next_contact_at", "err.date_invalid"),
+    ],
+    ids=[
+        "empty_summary",
+        "whitespace_summary",
+        "long_summary",
+        "channel",
+        "outcome",
+        "past",
+        "now",
+        "naive",
+        "over_a_year",
+        "not_a_date",
+    ],
+)
+def test_a_contact_with_bad_input_is_refused_with_a_clear_key(session, make, frozen_clock, values, field, key) -> None:
     s = interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     with pytest.raises(ValidationError) as err:
@@ -542,11 +629,18 @@ def test_a_contact_for_another_candidates_application_is_refused(session, make, 
 def test_a_contact_is_logged_with_who_and_when_and_listed_newest_first(session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
-    first = contact(session, s.recruiter, s, summary="  第一次  ", outcome="no_answer",
-                    next_contact_at=datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
+    first = contact(
+        session,
+        s.recruiter,
+        s,
+        summary="  第一次  ",
+        outcome="no_answer",
+        next_contact_at=datetime(2026, 3, 3, 10, 0, tzinfo=UTC),
+    )
     frozen_clock.set(END + 2 * HOUR)
-    second = contact(session, s.recruiter, s, channel="wechat", direction="inbound", outcome="replied",
-                     summary="候选人微信回复")
+    second = contact(
+        session, s.recruiter, s, channel="wechat", direction="inbound", outcome="replied", summary="候选人微信回复"
+    )
     assert (first.summary, first.at, first.by_user_id) == ("第一次", END + HOUR, s.recruiter.id)
     log = followup.list_contacts(session=session, actor=s.recruiter, candidate_id=s.candidate.id)
     assert [(c.id, name) for c, name in log] == [(second.id, s.recruiter.name), (first.id, s.recruiter.name)]
@@ -556,30 +650,51 @@ def test_a_contact_is_logged_with_who_and_when_and_listed_newest_first(session, 
 # --------------------------------------------------------------------------- intent and offers
 def test_expected_salary_accepts_thousands_separators_and_currency_signs(session, make) -> None:
     s = interviewed(make)
-    for typed, stored in [("30,000", Decimal("30000")), ("¥45，000.50", Decimal("45000.50")), (" 28000 ", 28000),
-                          ("", None), (None, None)]:
+    for typed, stored in [
+        ("30,000", Decimal("30000")),
+        ("¥45，000.50", Decimal("45000.50")),
+        (" 28000 ", 28000),
+        ("", None),
+        (None, None),
+    ]:
         saved = intent(session, s.recruiter, s, expected_salary=typed)
         session.refresh(saved)
         assert saved.expected_salary == stored, typed
 
 
-@pytest.mark.parametrize(("values", "field", "key"), [
-    ({"expected_salary": "abc"}, "expected_salary", "err.not_a_number"),
-    ({"expected_salary": "-1"}, "expected_salary", "err.out_of_range"),
-    ({"expected_salary": -5000}, "expected_salary", "err.out_of_range"),
-    ({"expected_salary": "1,000,000,000"}, "expected_salary", "err.out_of_range"),
-    ({"interest": 0}, "interest", "err.out_of_range"),
-    ({"interest": 6}, "interest", "err.out_of_range"),
-    ({"interest": None}, "interest", "err.not_a_number"),
-    ({"notes": "x" * 10 * 2**20}, "notes", "err.too_long"),
-    ({"offers": [{"company": "", "stage": "二面"}]}, "offers", "err.required"),
-    ({"offers": [{"stage": "二面"}]}, "offers", "err.required"),
-    ({"offers": [{"company": "   "}]}, "offers", "err.required"),
-    ({"offers": [{"company": "拼多多", "deadline": "soon"}]}, "offers", "err.date_invalid"),
-    ({"decision_deadline": "2026-02-30"}, "decision_deadline", "err.date_invalid"),
-], ids=["salary_abc", "salary_negative_text", "salary_negative", "salary_huge", "interest_0", "interest_6",
-        "interest_none", "notes_10mb", "offer_empty_company", "offer_no_company", "offer_blank_company",
-        "offer_bad_deadline", "bad_date"])
+@pytest.mark.parametrize(
+    ("values", "field", "key"),
+    [
+        ({"expected_salary": "abc"}, "expected_salary", "err.not_a_number"),
+        ({"expected_salary": "-1"}, "expected_salary", "err.out_of_range"),
+        ({"expected_salary": -5000}, "expected_salary", "err.out_of_range"),
+        ({"expected_salary": "1,000,000,000"}, "expected_salary", "err.out_of_range"),
+        ({"interest": 0}, "interest", "err.out_of_range"),
+        ({"interest": 6}, "interest", "err.out_of_range"),
+        ({"interest": None}, "interest", "err.not_a_number"),
+        ({"notes": "x" * 10 * 2**20}, "notes", "err.too_long"),
+        ({"offers": [{"company": "", "stage": "二面"}]}, "offers", "err.required"),
+        ({"offers": [{"stage": "二面"}]}, "offers", "err.required"),
+        ({"offers": [{"company": "   "}]}, "offers", "err.required"),
+        ({"offers": [{"company": "拼多多", "deadline": "soon"}]}, "offers", "err.date_invalid"),
+        ({"decision_deadline": "2026-02-30"}, "decision_deadline", "err.date_invalid"),
+    ],
+    ids=[
+        "salary_abc",
+        "salary_negative_text",
+        "salary_negative",
+        "salary_huge",
+        "interest_0",
+        "interest_6",
+        "interest_none",
+        "notes_10mb",
+        "offer_empty_company",
+        "offer_no_company",
+        "offer_blank_company",
+        "offer_bad_deadline",
+        "bad_date",
+    ],
+)
 def test_an_intent_with_bad_input_is_refused_with_a_clear_key(session, make, values, field, key) -> None:
     s = interviewed(make)
     with pytest.raises(ValidationError) as err:
@@ -605,9 +720,17 @@ def test_intent_history_keeps_every_version_newest_first(session, make, frozen_c
     frozen_clock.set(END + HOUR)
     first = intent(session, s.recruiter, s, interest=4, expected_salary="30,000", notes="很感兴趣")
     frozen_clock.set(END + DAY)
-    second = intent(session, s.recruiter, s, interest=3, expected_salary="35,000",
-                    offers=[{"company": "字节跳动", "stage": "HR 面", "deadline": "2026-03-10"},
-                            {"company": "美团", "stage": "offer", "deadline": "2026-03-06"}])
+    second = intent(
+        session,
+        s.recruiter,
+        s,
+        interest=3,
+        expected_salary="35,000",
+        offers=[
+            {"company": "字节跳动", "stage": "HR 面", "deadline": "2026-03-10"},
+            {"company": "美团", "stage": "offer", "deadline": "2026-03-06"},
+        ],
+    )
     frozen_clock.set(END + 2 * DAY)
     third = intent(session, make.admin(), s, interest=2, earliest_start="2026-04-01", decision_deadline="2026-03-08")
 
@@ -620,7 +743,8 @@ def test_intent_history_keeps_every_version_newest_first(session, make, frozen_c
     offered = history[1][0]
     assert followup.json.loads(offered.offers) == [
         {"company": "字节跳动", "stage": "HR 面", "deadline": "2026-03-10"},
-        {"company": "美团", "stage": "offer", "deadline": "2026-03-06"}]
+        {"company": "美团", "stage": "offer", "deadline": "2026-03-06"},
+    ]
     assert offered.nearest_offer_deadline == date(2026, 3, 6)
     assert (third.earliest_start, third.decision_deadline) == (date(2026, 4, 1), date(2026, 3, 8))
     assert history[0][1] != history[1][1]  # who recorded each
@@ -628,8 +752,9 @@ def test_intent_history_keeps_every_version_newest_first(session, make, frozen_c
 
 def test_intent_for_an_unknown_application_is_not_found(session, make) -> None:
     with pytest.raises(NotFound):
-        followup.record_intent(session=session, actor=make.admin(), intent_in={"application_id": 999_999,
-                                                                               "interest": 3})
+        followup.record_intent(
+            session=session, actor=make.admin(), intent_in={"application_id": 999_999, "interest": 3}
+        )
 
 
 # --------------------------------------------------------------------------- mail to the candidate
@@ -638,10 +763,12 @@ def test_each_draft_is_written_in_the_candidates_language(session, make, templat
     recruiter = make.user("recruiter", name="王芳")
     zh = interviewed(make, recruiter=recruiter, name="李雷")
     en = interviewed(make, recruiter=recruiter, name="Alice Smith", language="en")
-    zh_mail = followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=zh.application.id,
-                                              template=template)
-    en_mail = followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=en.application.id,
-                                              template=template)
+    zh_mail = followup.prepare_candidate_mail(
+        session=session, actor=recruiter, application_id=zh.application.id, template=template
+    )
+    en_mail = followup.prepare_candidate_mail(
+        session=session, actor=recruiter, application_id=en.application.id, template=template
+    )
     assert (zh_mail.language, en_mail.language) == ("zh", "en")
     assert (zh_mail.status, zh_mail.template, zh_mail.to_addrs) == (MailStatus.draft, template, zh.candidate.email)
     assert (zh_mail.candidate_id, zh_mail.application_id) == (zh.candidate.id, zh.application.id)
@@ -652,20 +779,23 @@ def test_each_draft_is_written_in_the_candidates_language(session, make, templat
         assert "王芳" in zh_mail.text and "王芳" in en_mail.text
     assert has_chinese(zh_mail.subject) and has_chinese(zh_mail.text.replace("李雷", "").replace("王芳", ""))
     assert not has_chinese(en_mail.subject + en_mail.text.replace("王芳", ""))
-    assert followup.drafts_for_application(session=session, actor=recruiter,
-                                           application_id=en.application.id) == [en_mail]
+    assert followup.drafts_for_application(session=session, actor=recruiter, application_id=en.application.id) == [
+        en_mail
+    ]
 
 
 def test_an_unknown_template_or_a_candidate_without_email_is_refused(session, make) -> None:
     s = interviewed(make)
     with pytest.raises(ValidationError) as err:
-        followup.prepare_candidate_mail(session=session, actor=s.recruiter, application_id=s.application.id,
-                                        template="offer_letter")
+        followup.prepare_candidate_mail(
+            session=session, actor=s.recruiter, application_id=s.application.id, template="offer_letter"
+        )
     assert fields_of(err) == {"template": "err.choice_invalid"}
     phone_only = interviewed(make, recruiter=s.recruiter, email=None)
     with pytest.raises(ValidationError) as err:
-        followup.prepare_candidate_mail(session=session, actor=s.recruiter, application_id=phone_only.application.id,
-                                        template="thank_you")
+        followup.prepare_candidate_mail(
+            session=session, actor=s.recruiter, application_id=phone_only.application.id, template="thank_you"
+        )
     assert fields_of(err) == {"to": "err.candidate_no_email"}
     candidate_mail = select(OutboxMessage).where(OutboxMessage.recipient_user_id.is_(None))  # not the panel's
     assert session.exec(candidate_mail).all() == []
@@ -674,8 +804,9 @@ def test_an_unknown_template_or_a_candidate_without_email_is_refused(session, ma
 def test_an_interviewer_cannot_prepare_mail_to_the_candidate(session, make) -> None:
     s = interviewed(make)
     with pytest.raises(NotAllowed):
-        followup.prepare_candidate_mail(session=session, actor=s.panel[0], application_id=s.application.id,
-                                        template="thank_you")
+        followup.prepare_candidate_mail(
+            session=session, actor=s.panel[0], application_id=s.application.id, template="thank_you"
+        )
 
 
 # --------------------------------------------------------------------------- the board at scale
@@ -685,13 +816,24 @@ def _many_applications(make: Factory, recruiter: User, job: Job, count: int) -> 
     people = [Candidate(name=f"批量 {n}", email=f"bulk{n}@example.com", owner_id=recruiter.id) for n in range(count)]
     session.add_all(people)
     session.flush()
-    session.add_all([Application(candidate_id=p.id, job_id=job.id, stage=Stage.interviewing, owner_id=recruiter.id,
-                                 stage_changed_at=T0 - n * MINUTE) for n, p in enumerate(people)])
+    session.add_all(
+        [
+            Application(
+                candidate_id=p.id,
+                job_id=job.id,
+                stage=Stage.interviewing,
+                owner_id=recruiter.id,
+                stage_changed_at=T0 - n * MINUTE,
+            )
+            for n, p in enumerate(people)
+        ]
+    )
     session.commit()
 
 
-def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_recently(session, make,
-                                                                                        frozen_clock) -> None:
+def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_recently(
+    session, make, frozen_clock
+) -> None:
     recruiter = make.user("recruiter")
     frozen_clock.set(T0 - 30 * DAY)
     overdue = interviewed(make, recruiter=recruiter, starts=T0 - 30 * DAY)  # the oldest-changed application
@@ -705,8 +847,9 @@ def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_r
     assert followup.board_counts(session=session, actor=recruiter) == (1, 520)
     pages = [board]
     while sum(len(p) - 1 for p in pages) < 520:
-        pages.append(followup.follow_up_board(session=session, actor=recruiter,
-                                              offset=followup.BOARD_PAGE * len(pages)))
+        pages.append(
+            followup.follow_up_board(session=session, actor=recruiter, offset=followup.BOARD_PAGE * len(pages))
+        )
         assert pages[-1][0].application_id == overdue.application.id  # its running clock's page is the first
     seen = [r.application_id for p in pages for r in p[1:]]
     assert len(seen) == len(set(seen)) == 520
@@ -717,7 +860,8 @@ def test_an_overdue_candidate_is_on_the_board_however_many_others_changed_more_r
 
 
 def test_a_backlog_of_overdue_feedback_is_paged_most_overdue_first_and_leaves_the_others_on_the_first_page(
-        session, make, frozen_clock) -> None:
+    session, make, frozen_clock
+) -> None:
     """Hundreds of clocks running do not push the candidates at risk or in touch off the first page: each part
     of the board has its own pages, and the count of those awaiting feedback is of all of them."""
     recruiter = make.user("recruiter")
@@ -727,10 +871,13 @@ def test_a_backlog_of_overdue_feedback_is_paged_most_overdue_first_and_leaves_th
     contact(session, recruiter, quiet)
     first = followup.follow_up_board(session=session, actor=recruiter, limit=2)
     assert (first.running, first.others) == (5, 1)
-    assert [r.application_id for r in first] == [late[0].application.id, late[1].application.id,
-                                                 quiet.application.id]
-    ids = [r.application_id for off in (0, 2, 4) for r in followup.follow_up_board(
-        session=session, actor=recruiter, limit=2, running_offset=off) if r.clock_running]
+    assert [r.application_id for r in first] == [late[0].application.id, late[1].application.id, quiet.application.id]
+    ids = [
+        r.application_id
+        for off in (0, 2, 4)
+        for r in followup.follow_up_board(session=session, actor=recruiter, limit=2, running_offset=off)
+        if r.clock_running
+    ]
     assert ids == [s.application.id for s in late]  # every one, most overdue first, none twice
 
 
@@ -745,19 +892,18 @@ def test_a_link_opens_its_application_wherever_it_is_on_the_board(session, make,
     second = followup.follow_up_board(session=session, actor=recruiter, offset=10, limit=10)
     later = second[-1]
     assert later.application_id not in {r.application_id for r in first}
-    board = followup.follow_up_board(session=session, actor=recruiter, limit=10,
-                                     focus_application=later.application_id)
+    board = followup.follow_up_board(session=session, actor=recruiter, limit=10, focus_application=later.application_id)
     assert board.focus is not None and board.focus.application_id == later.application_id
     assert board.focus.candidate == later.candidate
     assert [r.application_id for r in board] == [r.application_id for r in first]  # the page is unchanged
-    by_candidate = followup.follow_up_board(session=session, actor=recruiter, limit=10,
-                                            focus_candidate=overdue.candidate.id)
+    by_candidate = followup.follow_up_board(
+        session=session, actor=recruiter, limit=10, focus_candidate=overdue.candidate.id
+    )
     assert by_candidate.focus is not None and by_candidate.focus.clock_running
     assert len(by_candidate) == len(first)  # the running one is on the page already, not twice
     # Not on this reader's board (another recruiter's candidate): no row.
     other = make.user("recruiter")
-    assert followup.follow_up_board(session=session, actor=other,
-                                    focus_application=later.application_id).focus is None
+    assert followup.follow_up_board(session=session, actor=other, focus_application=later.application_id).focus is None
 
 
 def test_every_running_clock_is_listed_most_overdue_first(session, make, frozen_clock) -> None:
@@ -772,23 +918,40 @@ def test_every_running_clock_is_listed_most_overdue_first(session, make, frozen_
 
 
 # --------------------------------------------------------------------------- intent: the second save and two editors
-def test_a_second_intent_save_from_the_form_keeps_the_offers_and_dates_recorded_before(session, make,
-                                                                                       frozen_clock) -> None:
+def test_a_second_intent_save_from_the_form_keeps_the_offers_and_dates_recorded_before(
+    session, make, frozen_clock
+) -> None:
     s = interviewed(make)
     frozen_clock.set(END + HOUR)
-    first = intent(session, s.recruiter, s, version=None, interest=4, expected_salary="30000",
-                   earliest_start=TODAY + 30 * DAY, decision_deadline=TODAY + 7 * DAY,
-                   offers=[{"company": "字节跳动", "stage": "口头 offer", "deadline": TODAY + 2 * DAY}])
+    first = intent(
+        session,
+        s.recruiter,
+        s,
+        version=None,
+        interest=4,
+        expected_salary="30000",
+        earliest_start=TODAY + 30 * DAY,
+        decision_deadline=TODAY + 7 * DAY,
+        offers=[{"company": "字节跳动", "stage": "口头 offer", "deadline": TODAY + 2 * DAY}],
+    )
     assert board_row(session, s.recruiter, s).risks == ["risk.offer_deadline"]
     # The form starts from the newest values; the person changes only the interest and saves again.
     latest = followup.latest_intent(session=session, actor=s.recruiter, application_id=s.application.id)
-    again = {"interest": 3, "expected_salary": latest.expected_salary, "earliest_start": latest.earliest_start,
-             "decision_deadline": latest.decision_deadline, "notes": latest.notes,
-             "offers": json.loads(latest.offers)}
+    again = {
+        "interest": 3,
+        "expected_salary": latest.expected_salary,
+        "earliest_start": latest.earliest_start,
+        "decision_deadline": latest.decision_deadline,
+        "notes": latest.notes,
+        "offers": json.loads(latest.offers),
+    }
     second = intent(session, s.recruiter, s, version=latest.version, **again)
     assert (second.version, second.interest, second.expected_salary) == (2, 3, Decimal("30000"))
     assert (second.earliest_start, second.decision_deadline, second.offers) == (
-        first.earliest_start, first.decision_deadline, first.offers)
+        first.earliest_start,
+        first.decision_deadline,
+        first.offers,
+    )
     assert board_row(session, s.recruiter, s).risks == ["risk.offer_deadline"]  # the at-risk flag stays
     history = followup.intent_history(session=session, actor=s.recruiter, application_id=s.application.id)
     assert [(i.version, i.interest) for i, _ in history] == [(2, 3), (1, 4)]
@@ -802,11 +965,16 @@ def test_an_intent_save_based_on_an_older_version_is_a_conflict(session, make, f
     with pytest.raises(Conflict) as err:
         intent(session, s.recruiter, s, version=1, interest=5)
     assert (err.value.key, err.value.current.version, err.value.current.notes) == (
-        "err.intent_changed", 2, "另一位同事刚更新")
+        "err.intent_changed",
+        2,
+        "另一位同事刚更新",
+    )
     with pytest.raises(Conflict):
         intent(session, s.recruiter, s, version=None, interest=5)  # a form that started empty, too
-    assert [i.interest for i, _ in followup.intent_history(session=session, actor=s.recruiter,
-                                                          application_id=s.application.id)] == [2, 4]
+    assert [
+        i.interest
+        for i, _ in followup.intent_history(session=session, actor=s.recruiter, application_id=s.application.id)
+    ] == [2, 4]
 
 
 def test_two_intent_saves_at_the_same_moment_store_one_and_refuse_the_other(engine, session, make) -> None:
@@ -818,8 +986,12 @@ def test_two_intent_saves_at_the_same_moment_store_one_and_refuse_the_other(engi
         start.wait()
         try:
             with action(engine) as own:
-                followup.record_intent(session=own, actor=s.recruiter, version=1,
-                                       intent_in={"application_id": s.application.id, "interest": interest})
+                followup.record_intent(
+                    session=own,
+                    actor=s.recruiter,
+                    version=1,
+                    intent_in={"application_id": s.application.id, "interest": interest},
+                )
             return "saved"
         except Conflict:
             return "conflict"

@@ -48,14 +48,18 @@ def remind(engine: Engine, at: datetime, rule: str = "feedback_due") -> int:
 
 def raised(engine: Engine, rule: str = "feedback_due") -> list[tuple[int, str]]:
     with Session(engine) as s:
-        return [(r.user_id, r.window) for r in s.exec(select(Reminder).where(Reminder.rule == rule)
-                                                      .order_by(Reminder.id))]
+        return [
+            (r.user_id, r.window) for r in s.exec(select(Reminder).where(Reminder.rule == rule).order_by(Reminder.id))
+        ]
 
 
 def mails(engine: Engine, rule: str = "feedback_due") -> list[OutboxMessage]:
     with Session(engine) as s:
-        return [m for m in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))
-                if m.idempotency_key.startswith(f"reminder:{rule}:")]
+        return [
+            m
+            for m in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))
+            if m.idempotency_key.startswith(f"reminder:{rule}:")
+        ]
 
 
 def tasks(session: Session, actor: User, now: datetime) -> list[tuple[str, datetime, dict[str, str]]]:
@@ -68,9 +72,21 @@ def tasks(session: Session, actor: User, now: datetime) -> list[tuple[str, datet
 def test_the_owner_is_warned_four_hours_before_the_deadline_and_told_when_it_passes(engine, session, make) -> None:
     recruiter = make.user("recruiter", name="王芳")
     s = interviewed(make, recruiter=recruiter, name="张伟")
-    fired = [remind(engine, at) for at in (
-        END, END + 19 * HOUR, DEADLINE - 4 * HOUR - MINUTE, DEADLINE - 4 * HOUR, DEADLINE - 4 * HOUR + MINUTE,
-        DEADLINE - HOUR, DEADLINE - MINUTE, DEADLINE, DEADLINE + MINUTE, DEADLINE + 3 * DAY)]
+    fired = [
+        remind(engine, at)
+        for at in (
+            END,
+            END + 19 * HOUR,
+            DEADLINE - 4 * HOUR - MINUTE,
+            DEADLINE - 4 * HOUR,
+            DEADLINE - 4 * HOUR + MINUTE,
+            DEADLINE - HOUR,
+            DEADLINE - MINUTE,
+            DEADLINE,
+            DEADLINE + MINUTE,
+            DEADLINE + 3 * DAY,
+        )
+    ]
     assert fired == [0, 0, 0, 1, 0, 0, 0, 1, 0, 0]
     assert raised(engine) == [(recruiter.id, "warn"), (recruiter.id, "overdue")]
 
@@ -91,8 +107,9 @@ def test_a_late_run_raises_only_the_overdue_reminder(engine, make) -> None:
     assert raised(engine) == [(recruiter.id, "overdue")]
 
 
-def test_word_to_the_candidate_before_the_deadline_means_no_reminder(engine, session, make, frozen_clock,
-                                                                    monkeypatch) -> None:
+def test_word_to_the_candidate_before_the_deadline_means_no_reminder(
+    engine, session, make, frozen_clock, monkeypatch
+) -> None:
     by_phone, by_mail = interviewed(make), interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     contact(session, by_phone.recruiter, by_phone)
@@ -106,8 +123,9 @@ def test_word_to_the_candidate_before_the_deadline_means_no_reminder(engine, ses
 
 
 @pytest.mark.parametrize("word", ["no_answer", "left_message", "held", "queued", "failed"])
-def test_a_call_or_a_mail_that_did_not_reach_the_candidate_leaves_the_reminder(engine, session, make, frozen_clock,
-                                                                               word) -> None:
+def test_a_call_or_a_mail_that_did_not_reach_the_candidate_leaves_the_reminder(
+    engine, session, make, frozen_clock, word
+) -> None:
     s = interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
     if word in ("no_answer", "left_message"):
@@ -123,8 +141,9 @@ def test_a_call_or_a_mail_that_did_not_reach_the_candidate_leaves_the_reminder(e
 def test_a_draft_to_the_candidate_does_not_stop_the_reminder(engine, session, make, frozen_clock) -> None:
     s = interviewed(make)
     frozen_clock.set(END + 2 * HOUR)
-    followup.prepare_candidate_mail(session=session, actor=s.recruiter, application_id=s.application.id,
-                                    template="thank_you")
+    followup.prepare_candidate_mail(
+        session=session, actor=s.recruiter, application_id=s.application.id, template="thank_you"
+    )
     session.commit()
     assert remind(engine, DEADLINE) == 1
 
@@ -185,8 +204,10 @@ def test_a_next_contact_date_reminds_the_person_who_set_it_once(engine, session,
     frozen_clock.set(END + HOUR)
     contact(session, s.recruiter, s)  # stops the feedback clock
     planned = contact(session, colleague, s, outcome="no_answer", next_contact_at=END + 2 * DAY)
-    fired = [remind(engine, at, "next_contact") for at in (
-        END + 2 * DAY - MINUTE, END + 2 * DAY, END + 2 * DAY + MINUTE, END + 3 * DAY, END + 2 * DAY)]
+    fired = [
+        remind(engine, at, "next_contact")
+        for at in (END + 2 * DAY - MINUTE, END + 2 * DAY, END + 2 * DAY + MINUTE, END + 3 * DAY, END + 2 * DAY)
+    ]
     assert fired == [0, 1, 0, 0, 0]
     assert raised(engine, "next_contact") == [(colleague.id, "2026-03-04 18:00")]
     [mail] = mails(engine, "next_contact")
@@ -210,13 +231,18 @@ def test_a_newer_contact_replaces_the_planned_date(engine, session, make, frozen
 def test_a_pool_revisit_reminds_at_nine_in_the_morning_company_time_once(engine, session, make) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter, name="周杰")
-    entry = followup.add_to_pool(session=session, actor=recruiter, entry_in={
-        "candidate_id": candidate.id, "reason": "明年有新团队", "revisit_on": TODAY + timedelta(days=3)})
+    entry = followup.add_to_pool(
+        session=session,
+        actor=recruiter,
+        entry_in={"candidate_id": candidate.id, "reason": "明年有新团队", "revisit_on": TODAY + timedelta(days=3)},
+    )
     session.commit()
     nine = datetime(2026, 3, 5, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     assert followup.revisit_due(entry) == nine
-    fired = [remind(engine, at, "pool_revisit") for at in (
-        nine - DAY, nine - MINUTE, nine, nine + MINUTE, nine + 10 * HOUR, nine + DAY, nine + 20 * DAY)]
+    fired = [
+        remind(engine, at, "pool_revisit")
+        for at in (nine - DAY, nine - MINUTE, nine, nine + MINUTE, nine + 10 * HOUR, nine + DAY, nine + 20 * DAY)
+    ]
     assert fired == [0, 0, 1, 0, 0, 0, 0]
     assert raised(engine, "pool_revisit") == [(recruiter.id, "2026-03-05")]
     [mail] = mails(engine, "pool_revisit")
@@ -226,8 +252,11 @@ def test_a_pool_revisit_reminds_at_nine_in_the_morning_company_time_once(engine,
 def test_a_candidate_taken_out_of_the_pool_is_not_revisited(engine, session, make) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter)
-    followup.add_to_pool(session=session, actor=recruiter, entry_in={
-        "candidate_id": candidate.id, "reason": "备选", "revisit_on": TODAY + timedelta(days=1)})
+    followup.add_to_pool(
+        session=session,
+        actor=recruiter,
+        entry_in={"candidate_id": candidate.id, "reason": "备选", "revisit_on": TODAY + timedelta(days=1)},
+    )
     followup.remove_from_pool(session=session, actor=recruiter, candidate_id=candidate.id)
     assert remind(engine, datetime(2026, 3, 3, 2, 0, tzinfo=UTC), "pool_revisit") == 0
 
@@ -255,7 +284,8 @@ def test_my_tasks_lists_a_next_contact_for_the_person_who_set_it(session, make, 
     assert tasks(session, colleague, END + HOUR) == []  # beyond the two-day horizon
     # Not on the colleague's board (a recruiter's board holds their own candidates): the link opens the candidate.
     assert tasks(session, colleague, END + 3 * DAY + HOUR) == [
-        ("next_contact", END + 5 * DAY, {"id": str(s.candidate.id)})]
+        ("next_contact", END + 5 * DAY, {"id": str(s.candidate.id)})
+    ]
     assert tasks(session, s.recruiter, END + 3 * DAY + HOUR) == []
 
 
@@ -266,16 +296,24 @@ def test_a_next_contact_task_opens_the_board_only_where_the_candidate_is_on_it(s
     at = END + 2 * DAY + HOUR
     assert tasks(session, s.recruiter, at) == [("next_contact", END + 2 * DAY, {"candidate": str(s.candidate.id)})]
     # Their only application closed: no longer on the board, so the task opens the candidate's page instead.
-    candidates_service.move_stage(session=session, actor=s.recruiter, application_id=s.application.id,
-                                  to_stage=Stage.rejected, reason="技能不匹配")
+    candidates_service.move_stage(
+        session=session,
+        actor=s.recruiter,
+        application_id=s.application.id,
+        to_stage=Stage.rejected,
+        reason="技能不匹配",
+    )
     assert tasks(session, s.recruiter, at) == [("next_contact", END + 2 * DAY, {"id": str(s.candidate.id)})]
 
 
 def test_my_tasks_lists_a_pool_revisit_for_the_person_who_pooled_the_candidate(session, make) -> None:
     recruiter, other = make.user("recruiter"), make.user("recruiter")
     candidate = make.candidate(actor=recruiter)
-    followup.add_to_pool(session=session, actor=recruiter, entry_in={
-        "candidate_id": candidate.id, "reason": "备选", "revisit_on": TODAY + timedelta(days=10)})
+    followup.add_to_pool(
+        session=session,
+        actor=recruiter,
+        entry_in={"candidate_id": candidate.id, "reason": "备选", "revisit_on": TODAY + timedelta(days=10)},
+    )
     due = datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
     assert tasks(session, recruiter, T0) == []
     assert tasks(session, recruiter, due - DAY) == [("pool_revisit", due, {"candidate": str(candidate.id)})]

@@ -16,8 +16,15 @@ HOUR = timedelta(hours=1)
 
 
 def risks(**given: object) -> list[str]:
-    values: dict[str, object] = {"interest": None, "offer_deadlines": [], "next_contact": None,
-                                 "last_contact": None, "now": NOW, "tz": SHANGHAI, "offer_risk_days": 3}
+    values: dict[str, object] = {
+        "interest": None,
+        "offer_deadlines": [],
+        "next_contact": None,
+        "last_contact": None,
+        "now": NOW,
+        "tz": SHANGHAI,
+        "offer_risk_days": 3,
+    }
     return fs.risks(**(values | given))  # type: ignore[arg-type]
 
 
@@ -41,8 +48,18 @@ def test_a_later_offer_counts_once_the_nearest_has_passed() -> None:
 
 def test_today_is_the_company_s_day_not_utc_s() -> None:
     late_utc = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # already 11 March in Shanghai
-    assert fs.risks(interest=None, offer_deadlines=[TODAY], next_contact=None, last_contact=None, now=late_utc,
-                    tz=SHANGHAI, offer_risk_days=3) == []
+    assert (
+        fs.risks(
+            interest=None,
+            offer_deadlines=[TODAY],
+            next_contact=None,
+            last_contact=None,
+            now=late_utc,
+            tz=SHANGHAI,
+            offer_risk_days=3,
+        )
+        == []
+    )
 
 
 def test_a_promised_contact_that_passed_without_contact_is_a_risk() -> None:
@@ -57,7 +74,10 @@ def test_a_contact_after_the_promised_time_or_a_promise_still_ahead_is_no_risk()
 
 def test_every_risk_is_listed_in_a_fixed_order() -> None:
     assert risks(interest=1, offer_deadlines=[TODAY], next_contact=NOW - HOUR) == [
-        "risk.low_interest", "risk.offer_deadline", "risk.silent"]
+        "risk.low_interest",
+        "risk.offer_deadline",
+        "risk.silent",
+    ]
 
 
 def test_feedback_is_due_hours_after_the_interview_while_the_clock_runs() -> None:
@@ -66,8 +86,12 @@ def test_feedback_is_due_hours_after_the_interview_while_the_clock_runs() -> Non
     assert fs.feedback_deadline(None, True, 24) is None
 
 
-def state(stage: str = "interviewing", clock_running: bool = False, risks: list[str] | None = None,
-          last_outcome: str | None = None) -> str:
+def state(
+    stage: str = "interviewing",
+    clock_running: bool = False,
+    risks: list[str] | None = None,
+    last_outcome: str | None = None,
+) -> str:
     return fs.board_state(stage=stage, clock_running=clock_running, risks=risks or [], last_outcome=last_outcome)
 
 
@@ -81,9 +105,16 @@ def test_risks_come_before_waiting_for_a_reply_even_on_an_offer() -> None:
     assert state(stage="offer", risks=["risk.offer_deadline"]) == "at_risk"
 
 
-@pytest.mark.parametrize(("outcome", "expected"), [("no_answer", "awaiting_reply"), ("left_message", "awaiting_reply"),
-                                                   ("reached", "in_touch"), ("replied", "in_touch"),
-                                                   (None, "in_touch")])
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("no_answer", "awaiting_reply"),
+        ("left_message", "awaiting_reply"),
+        ("reached", "in_touch"),
+        ("replied", "in_touch"),
+        (None, "in_touch"),
+    ],
+)
 def test_an_unanswered_contact_waits_for_a_reply(outcome: str | None, expected: str) -> None:
     assert state(last_outcome=outcome) == expected
 
@@ -93,8 +124,21 @@ def test_a_quiet_offer_is_decided_whatever_the_last_contact() -> None:
 
 
 def test_the_board_is_ordered_by_column_then_nearest_deadline_and_none_last() -> None:
-    rows = [("in_touch", None), ("awaiting_feedback", None), ("awaiting_feedback", NOW + 2 * HOUR),
-            ("at_risk", None), ("awaiting_feedback", NOW - HOUR), ("decided", None), ("awaiting_reply", None)]
+    rows = [
+        ("in_touch", None),
+        ("awaiting_feedback", None),
+        ("awaiting_feedback", NOW + 2 * HOUR),
+        ("at_risk", None),
+        ("awaiting_feedback", NOW - HOUR),
+        ("decided", None),
+        ("awaiting_reply", None),
+    ]
     assert sorted(rows, key=lambda r: fs.board_order(r[0], r[1], NOW)) == [
-        ("awaiting_feedback", NOW - HOUR), ("awaiting_feedback", NOW + 2 * HOUR), ("awaiting_feedback", None),
-        ("at_risk", None), ("awaiting_reply", None), ("in_touch", None), ("decided", None)]
+        ("awaiting_feedback", NOW - HOUR),
+        ("awaiting_feedback", NOW + 2 * HOUR),
+        ("awaiting_feedback", None),
+        ("at_risk", None),
+        ("awaiting_reply", None),
+        ("in_touch", None),
+        ("decided", None),
+    ]

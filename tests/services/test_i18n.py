@@ -20,8 +20,15 @@ from services.platform.i18n_keys import code_files, data_keys, dynamic_keys
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates" / "mail"
 # The functions that look a key up (their key comes first), and whether they count: tr_md counts with plural_n=.
-LOOKUPS = {"t": "single", "tr": "single", "tr_md": "single", "texts": "single", "tn": "plural", "trn": "plural",
-           "ntexts": "plural"}
+LOOKUPS = {
+    "t": "single",
+    "tr": "single",
+    "tr_md": "single",
+    "texts": "single",
+    "tn": "plural",
+    "trn": "plural",
+    "ntexts": "plural",
+}
 
 
 def placeholders(text: str) -> set[str]:
@@ -109,8 +116,12 @@ def test_both_catalogs_hold_the_same_keys() -> None:
 
 
 def test_every_catalog_entry_is_translated_in_both_languages_and_none_is_fuzzy() -> None:
-    empty = [(lang, k) for lang, found in (("zh", ZH), ("en", EN)) for k, (_, texts) in found.items()
-             if not texts or not all(s.strip() for s in texts)]
+    empty = [
+        (lang, k)
+        for lang, found in (("zh", ZH), ("en", EN))
+        for k, (_, texts) in found.items()
+        if not texts or not all(s.strip() for s in texts)
+    ]
     assert empty == []
     fuzzy = [(lang, m.id) for lang, c in CATALOGS.items() for m in c if m.id and m.fuzzy]
     assert fuzzy == []
@@ -166,8 +177,17 @@ def test_every_key_built_from_a_prefix_exists(prefix) -> None:
 
 
 def test_every_message_the_validation_layer_can_produce_exists() -> None:
-    kinds = ["value_error", "missing", "string_too_short", "string_too_long", "greater_than_equal", "int_parsing",
-             "enum", "date_parsing", "something_else"]
+    kinds = [
+        "value_error",
+        "missing",
+        "string_too_short",
+        "string_too_long",
+        "greater_than_equal",
+        "int_parsing",
+        "enum",
+        "date_parsing",
+        "something_else",
+    ]
     produced = {errors._message_for({"type": kind, "ctx": {"min_length": 3}})[0] for kind in kinds}
     produced.add(errors._message_for({"type": "string_too_short", "ctx": {"min_length": 1}})[0])
     assert sorted(k for k in produced if k not in ZH) == []
@@ -178,8 +198,14 @@ def test_every_domain_error_default_key_exists_and_its_count_makes_it_plural() -
     from services.pipeline.candidates import DuplicateCandidate
     from services.pipeline.importer import ImportFileError, ImportRowsError
 
-    classes = [errors.DomainError, *errors.DomainError.__subclasses__(), DuplicateCandidate, ImportFileError,
-               ImportRowsError, ScheduleConflict]
+    classes = [
+        errors.DomainError,
+        *errors.DomainError.__subclasses__(),
+        DuplicateCandidate,
+        ImportFileError,
+        ImportRowsError,
+        ScheduleConflict,
+    ]
     assert sorted(c.key for c in classes if c.key not in ZH) == []
     assert sorted(c.key for c in classes if c.plural and not ZH[c.key][0]) == []
 
@@ -208,8 +234,16 @@ def test_t_fills_placeholders_and_falls_back_gracefully() -> None:
 
 @pytest.mark.parametrize(
     ("accept", "expected"),
-    [("en-US,en;q=0.9", "en"), ("zh-CN", "zh"), ("zh-TW,zh;q=0.8,en;q=0.5", "zh"), ("en_GB", "en"),
-     ("de-DE,en;q=0.7,zh;q=0.3", "en"), ("fr-FR,de", "zh"), ("", "zh"), (None, "zh")],
+    [
+        ("en-US,en;q=0.9", "en"),
+        ("zh-CN", "zh"),
+        ("zh-TW,zh;q=0.8,en;q=0.5", "zh"),
+        ("en_GB", "en"),
+        ("de-DE,en;q=0.7,zh;q=0.3", "en"),
+        ("fr-FR,de", "zh"),
+        ("", "zh"),
+        (None, "zh"),
+    ],
 )
 def test_the_language_is_guessed_from_the_browser(accept, expected) -> None:
     assert detect_language(accept) == expected

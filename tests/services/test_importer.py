@@ -48,10 +48,16 @@ def run(session: Session, actor, rows: list[dict[str, str]]) -> importer.ImportR
 
 
 def test_a_utf8_csv_with_a_bom_and_chinese_headers_is_read() -> None:
-    content = "\ufeff姓名,邮箱,手机,微信号,标签\n张伟,zhang@example.com,+86 138 0013 8000,zw_1,\"java,go\"\n".encode()
+    content = '\ufeff姓名,邮箱,手机,微信号,标签\n张伟,zhang@example.com,+86 138 0013 8000,zw_1,"java,go"\n'.encode()
     assert importer.read_rows(filename="候选人.CSV", content=content) == [
-        {"name": "张伟", "email": "zhang@example.com", "phone": "+86 138 0013 8000", "wechat_id": "zw_1",
-         "tags": "java,go"}]
+        {
+            "name": "张伟",
+            "email": "zhang@example.com",
+            "phone": "+86 138 0013 8000",
+            "wechat_id": "zw_1",
+            "tags": "java,go",
+        }
+    ]
 
 
 def test_a_gb18030_csv_from_chinese_excel_is_read() -> None:
@@ -61,8 +67,10 @@ def test_a_gb18030_csv_from_chinese_excel_is_read() -> None:
 
 
 def test_a_semicolon_separated_csv_is_read() -> None:
-    content = b"Name;Email;Phone;Tags\nEmma Wilson;emma@example.org;+44 20 7946 0958;react,figma\n" \
-              b"Noah Smith;noah@example.org;+44 20 7946 0000;\n"
+    content = (
+        b"Name;Email;Phone;Tags\nEmma Wilson;emma@example.org;+44 20 7946 0958;react,figma\n"
+        b"Noah Smith;noah@example.org;+44 20 7946 0000;\n"
+    )
     rows = importer.read_rows(filename="people.csv", content=content)
     assert [r["name"] for r in rows] == ["Emma Wilson", "Noah Smith"]
     assert rows[0]["tags"] == "react,figma"
@@ -71,27 +79,45 @@ def test_a_semicolon_separated_csv_is_read() -> None:
 
 def test_a_csv_with_only_a_name_column_is_read() -> None:
     assert importer.read_rows(filename="names.csv", content="姓名\n张伟\n李娜\n".encode()) == [
-        {"name": "张伟"}, {"name": "李娜"}]
+        {"name": "张伟"},
+        {"name": "李娜"},
+    ]
 
 
 def test_unknown_columns_are_ignored_and_blank_lines_skipped_and_short_rows_padded() -> None:
     content = b"name,favourite colour,email,phone\nZhang Wei,blue,z@example.com\n,,,\n\nLi Na,red\n"
     assert importer.read_rows(filename="a.csv", content=content) == [
         {"name": "Zhang Wei", "email": "z@example.com", "phone": ""},
-        {"name": "Li Na", "email": "", "phone": ""}]
+        {"name": "Li Na", "email": "", "phone": ""},
+    ]
 
 
 def test_an_excel_file_is_read_with_numbers_as_plain_digits() -> None:
-    content = xlsx([["姓名", "邮箱", "手机", "负责人邮箱", "同意"],
-                    ["张伟", "zhang@example.com", 13800138000, "owner@example.com", "是"],
-                    [None, None, None, None, None],
-                    ["Emma Wilson", "emma@example.org", "+44 20 7946 0958", None, None]])
+    content = xlsx(
+        [
+            ["姓名", "邮箱", "手机", "负责人邮箱", "同意"],
+            ["张伟", "zhang@example.com", 13800138000, "owner@example.com", "是"],
+            [None, None, None, None, None],
+            ["Emma Wilson", "emma@example.org", "+44 20 7946 0958", None, None],
+        ]
+    )
     rows = importer.read_rows(filename="list.xlsx", content=content)
     assert rows == [
-        {"name": "张伟", "email": "zhang@example.com", "phone": "13800138000", "owner_email": "owner@example.com",
-         "consent": "是"},
-        {"name": "Emma Wilson", "email": "emma@example.org", "phone": "+44 20 7946 0958", "owner_email": "",
-         "consent": ""}]
+        {
+            "name": "张伟",
+            "email": "zhang@example.com",
+            "phone": "13800138000",
+            "owner_email": "owner@example.com",
+            "consent": "是",
+        },
+        {
+            "name": "Emma Wilson",
+            "email": "emma@example.org",
+            "phone": "+44 20 7946 0958",
+            "owner_email": "",
+            "consent": "",
+        },
+    ]
 
 
 def test_a_file_over_the_size_limit_is_refused(monkeypatch) -> None:
@@ -122,8 +148,10 @@ def test_a_file_with_too_many_rows_is_refused() -> None:
     body = "".join(f"Person {i},p{i}@example.com\n" for i in range(importer.MAX_ROWS + 1))
     error = file_error("many.csv", ("name,email\n" + body).encode())
     assert (error.key, error.params) == ("err.import_too_many_rows", {"max": importer.MAX_ROWS})
-    assert len(importer.read_rows(filename="ok.csv", content=("name,email\n" + body.split("\n", 1)[1]).encode())) \
+    assert (
+        len(importer.read_rows(filename="ok.csv", content=("name,email\n" + body.split("\n", 1)[1]).encode()))
         == importer.MAX_ROWS
+    )
 
 
 def test_an_excel_file_with_too_many_rows_is_refused(monkeypatch) -> None:
@@ -163,9 +191,11 @@ def test_a_good_file_creates_every_candidate_and_application(session, make) -> N
 
 def test_one_bad_row_means_no_candidate_is_created_and_the_row_is_named(session, make) -> None:
     recruiter = make.user("recruiter")
-    rows = [{"name": "张伟", "email": "zhang@example.com"},
-            {"name": "李娜", "email": "li.na@example"},
-            {"name": "Emma", "email": "emma@example.org"}]
+    rows = [
+        {"name": "张伟", "email": "zhang@example.com"},
+        {"name": "李娜", "email": "li.na@example"},
+        {"name": "Emma", "email": "emma@example.org"},
+    ]
     report = run(session, recruiter, rows)
     assert not report.ok
     assert report.created == 0
@@ -176,26 +206,36 @@ def test_one_bad_row_means_no_candidate_is_created_and_the_row_is_named(session,
 
 def test_every_bad_row_is_reported_in_row_order(session, make) -> None:
     recruiter = make.user("recruiter")
-    rows = [{"name": "", "email": "a@example.com"},
-            {"name": "OK", "email": "ok@example.com"},
-            {"name": "No contact"},
-            {"name": "Bad phone", "phone": "12ab"},
-            {"name": "Bad source", "email": "s@example.com", "source": "newspaper"}]
+    rows = [
+        {"name": "", "email": "a@example.com"},
+        {"name": "OK", "email": "ok@example.com"},
+        {"name": "No contact"},
+        {"name": "Bad phone", "phone": "12ab"},
+        {"name": "Bad source", "email": "s@example.com", "source": "newspaper"},
+    ]
     report = run(session, recruiter, rows)
-    assert errors(report) == [(2, "name", "err.required"), (4, "__all__", "err.contact_required"),
-                              (5, "phone", "err.phone_invalid"), (6, "source", "err.import_choice")]
+    assert errors(report) == [
+        (2, "name", "err.required"),
+        (4, "__all__", "err.contact_required"),
+        (5, "phone", "err.phone_invalid"),
+        (6, "source", "err.import_choice"),
+    ]
     assert count(session, Candidate) == 0
 
 
 def test_duplicates_inside_the_file_are_reported_against_the_first_row(session, make) -> None:
     recruiter = make.user("recruiter")
-    rows = [{"name": "张伟", "email": "zhang@example.com", "phone": "13800138000"},
-            {"name": "Li Na", "email": "li@example.com"},
-            {"name": "Zhang Wei", "email": "ZHANG@example.com"},
-            {"name": "Wei", "email": "wei@example.com", "phone": "138-0013-8000"}]
+    rows = [
+        {"name": "张伟", "email": "zhang@example.com", "phone": "13800138000"},
+        {"name": "Li Na", "email": "li@example.com"},
+        {"name": "Zhang Wei", "email": "ZHANG@example.com"},
+        {"name": "Wei", "email": "wei@example.com", "phone": "138-0013-8000"},
+    ]
     report = run(session, recruiter, rows)
-    assert errors(report) == [(4, "email", "err.import_duplicate_in_file"),
-                              (5, "phone", "err.import_duplicate_in_file")]
+    assert errors(report) == [
+        (4, "email", "err.import_duplicate_in_file"),
+        (5, "phone", "err.import_duplicate_in_file"),
+    ]
     assert [e.params for e in report.errors] == [{"row": 2}, {"row": 2}]
     assert count(session, Candidate) == 0
 
@@ -204,9 +244,11 @@ def test_rows_matching_existing_candidates_are_reported(session, make) -> None:
     recruiter = make.user("recruiter")
     by_email = make.candidate(actor=recruiter, name="张伟", email="zhang@example.com", phone="13800138000")
     by_phone = make.candidate(actor=recruiter, name="李娜", email="li@example.com", phone="+86 139 1234 5678")
-    rows = [{"name": "New", "email": "new@example.com"},
-            {"name": "Zhang Wei", "email": "Zhang@Example.com"},
-            {"name": "Li Na", "email": "other@example.com", "phone": "86-139-1234-5678"}]
+    rows = [
+        {"name": "New", "email": "new@example.com"},
+        {"name": "Zhang Wei", "email": "Zhang@Example.com"},
+        {"name": "Li Na", "email": "other@example.com", "phone": "86-139-1234-5678"},
+    ]
     report = run(session, recruiter, rows)
     assert errors(report) == [(3, "email", "err.import_exists"), (4, "phone", "err.import_exists")]
     assert report.errors[0].params == {"id": by_email.id, "name": "张伟"}
@@ -218,12 +260,17 @@ def test_an_unknown_owner_email_or_a_non_recruiter_owner_is_reported(session, ma
     admin = make.admin()
     make.user("interviewer", email="iv@example.com")
     make.user("recruiter", email="gone@example.com", is_active=False)
-    rows = [{"name": "A", "email": "a@example.com", "owner_email": "nobody@example.com"},
-            {"name": "B", "email": "b@example.com", "owner_email": "iv@example.com"},
-            {"name": "C", "email": "c@example.com", "owner_email": "gone@example.com"}]
+    rows = [
+        {"name": "A", "email": "a@example.com", "owner_email": "nobody@example.com"},
+        {"name": "B", "email": "b@example.com", "owner_email": "iv@example.com"},
+        {"name": "C", "email": "c@example.com", "owner_email": "gone@example.com"},
+    ]
     report = run(session, admin, rows)
-    assert errors(report) == [(2, "owner_email", "err.not_a_recruiter"), (3, "owner_email", "err.not_a_recruiter"),
-                              (4, "owner_email", "err.not_a_recruiter")]
+    assert errors(report) == [
+        (2, "owner_email", "err.not_a_recruiter"),
+        (3, "owner_email", "err.not_a_recruiter"),
+        (4, "owner_email", "err.not_a_recruiter"),
+    ]
     assert report.errors[0].value == "nobody@example.com"
     assert count(session, Candidate) == 0
 
@@ -232,10 +279,12 @@ def test_an_unknown_or_closed_job_is_reported(session, make) -> None:
     admin = make.admin()
     closed = make.job(actor=admin, title="Old Role")
     jobs.update_job(session=session, actor=admin, job_id=closed.id, version=1, job_in={"status": "closed"})
-    rows = [{"name": "A", "email": "a@example.com", "job": "Astronaut"},
-            {"name": "B", "email": "b@example.com", "job": "old role"},
-            {"name": "C", "email": "c@example.com", "job": str(closed.id)},
-            {"name": "D", "email": "d@example.com", "job": "9999"}]
+    rows = [
+        {"name": "A", "email": "a@example.com", "job": "Astronaut"},
+        {"name": "B", "email": "b@example.com", "job": "old role"},
+        {"name": "C", "email": "c@example.com", "job": str(closed.id)},
+        {"name": "D", "email": "d@example.com", "job": "9999"},
+    ]
     report = run(session, admin, rows)
     assert errors(report) == [(r, "job", "err.import_job_unknown") for r in (2, 3, 4, 5)]
     assert count(session, Candidate) == 0
@@ -250,9 +299,13 @@ def test_an_interviewer_cannot_import(session, make) -> None:
 def test_an_excel_import_runs_end_to_end(session, make) -> None:
     recruiter = make.user("recruiter")
     job = make.job(title="数据分析师")
-    content = xlsx([["Name", "Email", "Phone", "Job", "Language"],
-                    ["王芳", "wang.fang@example.cn", 13912345678, "数据分析师", "zh"],
-                    ["Liam Brown", "liam@example.com", None, None, "en"]])
+    content = xlsx(
+        [
+            ["Name", "Email", "Phone", "Job", "Language"],
+            ["王芳", "wang.fang@example.cn", 13912345678, "数据分析师", "zh"],
+            ["Liam Brown", "liam@example.com", None, None, "en"],
+        ]
+    )
     report = run(session, recruiter, importer.read_rows(filename="x.xlsx", content=content))
     assert (report.ok, report.created) == (True, 2)
     wang = session.exec(select(Candidate).where(Candidate.name == "王芳")).one()
@@ -265,26 +318,39 @@ def test_an_excel_import_runs_end_to_end(session, make) -> None:
 
 def test_sources_languages_and_consent_are_accepted_as_the_app_shows_them_in_either_language(session, make) -> None:
     recruiter = make.user("recruiter")
-    rows = [{"name": "A", "email": "a@example.com", "source": "招聘网站", "language": "英文", "consent": "是"},
-            {"name": "B", "email": "b@example.com", "source": "内推", "language": " English ", "consent": "YES"},
-            {"name": "C", "email": "c@example.com", "source": " 内部推荐 ", "language": "中文", "consent": "否"},
-            {"name": "D", "email": "d@example.com", "source": "Job Board", "language": "ZH", "consent": "no"},
-            {"name": "E", "email": "e@example.com", "source": "CAREER_SITE", "language": "en", "consent": "同意"},
-            {"name": "F", "email": "f@example.com", "source": "career site", "language": "", "consent": ""}]
+    rows = [
+        {"name": "A", "email": "a@example.com", "source": "招聘网站", "language": "英文", "consent": "是"},
+        {"name": "B", "email": "b@example.com", "source": "内推", "language": " English ", "consent": "YES"},
+        {"name": "C", "email": "c@example.com", "source": " 内部推荐 ", "language": "中文", "consent": "否"},
+        {"name": "D", "email": "d@example.com", "source": "Job Board", "language": "ZH", "consent": "no"},
+        {"name": "E", "email": "e@example.com", "source": "CAREER_SITE", "language": "en", "consent": "同意"},
+        {"name": "F", "email": "f@example.com", "source": "career site", "language": "", "consent": ""},
+    ]
     report = run(session, recruiter, rows)
     assert report.errors == [] and report.created == 6
     made = {c.name: (c.source, c.language, c.consent) for c in session.exec(select(Candidate))}
-    assert made == {"A": ("job_board", "en", True), "B": ("referral", "en", True), "C": ("referral", "zh", False),
-                    "D": ("job_board", "zh", False), "E": ("career_site", "en", True),
-                    "F": ("career_site", "zh", False)}
+    assert made == {
+        "A": ("job_board", "en", True),
+        "B": ("referral", "en", True),
+        "C": ("referral", "zh", False),
+        "D": ("job_board", "zh", False),
+        "E": ("career_site", "en", True),
+        "F": ("career_site", "zh", False),
+    }
 
 
 def test_an_unknown_source_language_or_consent_names_the_accepted_values(session, make) -> None:
     recruiter = make.user("recruiter")
-    report = run(session, recruiter, [{"name": "A", "email": "a@example.com", "source": "newspaper",
-                                       "language": "klingon", "consent": "maybe"}])
-    assert errors(report) == [(2, "source", "err.import_choice"), (2, "language", "err.import_choice"),
-                              (2, "consent", "err.import_choice")]
+    report = run(
+        session,
+        recruiter,
+        [{"name": "A", "email": "a@example.com", "source": "newspaper", "language": "klingon", "consent": "maybe"}],
+    )
+    assert errors(report) == [
+        (2, "source", "err.import_choice"),
+        (2, "language", "err.import_choice"),
+        (2, "consent", "err.import_choice"),
+    ]
     source, language, consent = report.errors
     assert source.value == "newspaper"
     for word in ("内部推荐", "Referral", "招聘网站", "Job board", "referral"):
@@ -295,11 +361,18 @@ def test_an_unknown_source_language_or_consent_names_the_accepted_values(session
 
 
 def test_a_job_is_found_by_its_title_whatever_the_case_and_spacing_and_the_error_lists_open_titles(
-        session, make) -> None:
+    session, make
+) -> None:
     admin = make.admin()
     job = make.job(actor=admin, title="后端工程师 Backend Engineer")
-    report = run(session, admin, [{"name": "A", "email": "a@example.com", "job": " 后端工程师  backend engineer "},
-                                  {"name": "B", "email": "b@example.com", "job": "Astronaut"}])
+    report = run(
+        session,
+        admin,
+        [
+            {"name": "A", "email": "a@example.com", "job": " 后端工程师  backend engineer "},
+            {"name": "B", "email": "b@example.com", "job": "Astronaut"},
+        ],
+    )
     assert errors(report) == [(3, "job", "err.import_job_unknown")]
     assert "后端工程师 Backend Engineer" in report.errors[0].params["accepted"]
     report = run(session, admin, [{"name": "A", "email": "a@example.com", "job": "后端工程师backendengineer"}])
@@ -315,15 +388,19 @@ def xlsx_bomb(unpacked_mb: int) -> bytes:
     import zipfile
 
     buf = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx([["name"], ["x"]]))) as good, \
-            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx([["name"], ["x"]]))) as good,
+        zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb,
+    ):
         for info in good.infolist():
             if info.filename != "xl/worksheets/sheet1.xml":
                 bomb.writestr(info.filename, good.read(info.filename))
         row = b'<row><c t="inlineStr"><is><t>' + b"A" * 1000 + b"</t></is></c></row>"
         with bomb.open("xl/worksheets/sheet1.xml", "w") as sheet:
-            sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-                        b'spreadsheetml/2006/main"><sheetData>')
+            sheet.write(
+                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+                b'spreadsheetml/2006/main"><sheetData>'
+            )
             chunk = row * 1024
             for _ in range(unpacked_mb):
                 sheet.write(chunk)
@@ -334,10 +411,12 @@ def xlsx_bomb(unpacked_mb: int) -> bytes:
 def test_an_xlsx_zip_bomb_is_refused_before_it_is_parsed(monkeypatch) -> None:
     content = xlsx_bomb(64)
     assert len(content) < importer.MAX_BYTES
+
     def no_parse(*_a, **_k):
         raise AssertionError("the bomb reached openpyxl")
 
     import openpyxl
+
     monkeypatch.setattr(openpyxl, "load_workbook", no_parse)
     error = file_error("bomb.xlsx", content)
     assert (error.key, error.params) == ("err.import_xlsx_bomb", {"mb": importer.MAX_XLSX_UNPACKED // 2**20})
@@ -350,10 +429,14 @@ def test_an_xlsx_member_compressed_far_beyond_a_real_sheet_is_refused_even_when_
 
 def test_an_xlsx_wider_than_the_column_limit_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(importer, "MAX_COLUMNS", 5)
-    assert file_error("wide.xlsx", xlsx([["name"] + [f"c{i}" for i in range(6)], ["A"] * 7])).key \
+    assert (
+        file_error("wide.xlsx", xlsx([["name"] + [f"c{i}" for i in range(6)], ["A"] * 7])).key
         == "err.import_too_many_columns"
-    assert file_error("wide.csv", ("name," + ",".join(f"c{i}" for i in range(6)) + "\nA\n").encode()).key \
+    )
+    assert (
+        file_error("wide.csv", ("name," + ",".join(f"c{i}" for i in range(6)) + "\nA\n").encode()).key
         == "err.import_too_many_columns"
+    )
 
 
 def cell_errors(filename: str, content: bytes) -> list[tuple[int, str, str, str]]:
@@ -364,8 +447,10 @@ def cell_errors(filename: str, content: bytes) -> list[tuple[int, str, str, str]
 
 def test_a_nul_byte_in_a_csv_cell_is_named_by_row_and_column() -> None:
     content = b"Name,Email,Notes\nA,a@example.com,fine\nB\x00,b@example.com,ok\nC,c@example.com,bad\x00\n"
-    assert cell_errors("nul.csv", content) == [(3, "name", "Name", "err.import_nul"),
-                                               (4, "notes", "Notes", "err.import_nul")]
+    assert cell_errors("nul.csv", content) == [
+        (3, "name", "Name", "err.import_nul"),
+        (4, "notes", "Notes", "err.import_nul"),
+    ]
 
 
 def test_a_cell_over_128_kib_is_named_by_row_and_column_in_csv_and_xlsx() -> None:
@@ -385,7 +470,8 @@ def test_a_long_or_nul_cell_in_an_ignored_column_does_not_stop_the_import() -> N
 def test_csv_from_chinese_excel_in_gbk_or_utf8_with_or_without_bom_is_read(encoding) -> None:
     content = "姓名,邮箱,来源\r\n王芳,wang@example.com,内推\r\n".encode(encoding)
     assert importer.read_rows(filename="x.csv", content=content) == [
-        {"name": "王芳", "email": "wang@example.com", "source": "内推"}]
+        {"name": "王芳", "email": "wang@example.com", "source": "内推"}
+    ]
 
 
 def test_a_csv_in_no_known_encoding_gives_a_clear_message() -> None:
@@ -415,20 +501,62 @@ def test_nul_bytes_and_long_cells_reach_the_database_never_but_as_row_errors(ses
 
 
 def test_headers_of_other_tools_and_spreadsheets_are_guessed_in_both_languages() -> None:
-    header = ["First name", "Last name", "E-mail", "Mobile", "候选人姓名", "应聘职位", "Phone ", "手机", "来源",
-              "Favourite colour", "候选人手机", "EMAIL ADDRESS", "渠道（必填）", "Notes*"]
+    header = [
+        "First name",
+        "Last name",
+        "E-mail",
+        "Mobile",
+        "候选人姓名",
+        "应聘职位",
+        "Phone ",
+        "手机",
+        "来源",
+        "Favourite colour",
+        "候选人手机",
+        "EMAIL ADDRESS",
+        "渠道（必填）",
+        "Notes*",
+    ]
     assert importer.guess_mapping(header) == [
-        "", "", "email", "phone", "name", "job", "", "", "source", "", "", "", "", "notes"]
+        "",
+        "",
+        "email",
+        "phone",
+        "name",
+        "job",
+        "",
+        "",
+        "source",
+        "",
+        "",
+        "",
+        "",
+        "notes",
+    ]
     assert importer.guess_mapping(["First name", "Last name", "Mobile Number", "候选人手机"]) == [
-        "first_name", "last_name", "phone", ""]
+        "first_name",
+        "last_name",
+        "phone",
+        "",
+    ]
     assert importer.guess_mapping(["姓", "名", "手机号码", "电子邮箱", "简历来源", "应聘岗位"]) == [
-        "last_name", "first_name", "phone", "email", "source", "job"]
+        "last_name",
+        "first_name",
+        "phone",
+        "email",
+        "source",
+        "job",
+    ]
     assert importer.guess_mapping(["Ｅｍａｉｌ", "候选人邮箱"]) == ["email", ""]
 
 
 def test_first_and_last_name_are_combined_into_the_name() -> None:
-    table = importer.read_table(filename="x.csv", content=(
-        "First name,Last name,Mobile,Notes\nEmma,Wilson,13800138000,x\n芳,王,13900139000,\nOnly,,,\n").encode())
+    table = importer.read_table(
+        filename="x.csv",
+        content=(
+            "First name,Last name,Mobile,Notes\nEmma,Wilson,13800138000,x\n芳,王,13900139000,\nOnly,,,\n"
+        ).encode(),
+    )
     mapping = importer.guess_mapping(table.header)
     importer.check_mapping(mapping)
     rows = importer.apply_mapping(table, mapping)
@@ -436,12 +564,15 @@ def test_first_and_last_name_are_combined_into_the_name() -> None:
     assert rows[0] == {"name": "Emma Wilson", "phone": "13800138000", "notes": "x"}
 
 
-@pytest.mark.parametrize(("mapping", "key"), [
-    (["", "", "email"], "err.import_name_unmapped"),
-    (["name", "first_name", "email"], "err.import_name_and_parts"),
-    (["name", "email", "email"], "err.import_mapped_twice"),
-    (["name", "salary", ""], "err.choice_invalid"),
-])
+@pytest.mark.parametrize(
+    ("mapping", "key"),
+    [
+        (["", "", "email"], "err.import_name_unmapped"),
+        (["name", "first_name", "email"], "err.import_name_and_parts"),
+        (["name", "email", "email"], "err.import_mapped_twice"),
+        (["name", "salary", ""], "err.choice_invalid"),
+    ],
+)
 def test_a_mapping_without_the_name_or_with_a_field_twice_is_refused(mapping, key) -> None:
     from services.platform.errors import ValidationError
 
@@ -483,9 +614,13 @@ def test_a_bad_mapping_is_not_remembered_and_an_interviewer_cannot_save_one(sess
 def test_a_foreign_file_imports_end_to_end_through_a_corrected_mapping(session, make) -> None:
     recruiter = make.user("recruiter")
     job = make.job(title="数据分析师")
-    content = xlsx([["候选人姓名", "E-mail", "Mobile", "应聘职位", "Remarks"],
-                    ["王芳", "wang@example.cn", 13912345678, "数据分析师", "via ![x](/session/end)"],
-                    ["Liam Brown", "liam@example.com", None, None, "=1+1"]])
+    content = xlsx(
+        [
+            ["候选人姓名", "E-mail", "Mobile", "应聘职位", "Remarks"],
+            ["王芳", "wang@example.cn", 13912345678, "数据分析师", "via ![x](/session/end)"],
+            ["Liam Brown", "liam@example.com", None, None, "=1+1"],
+        ]
+    )
     table = importer.read_table(filename="export.xlsx", content=content)
     mapping = importer.guess_mapping(table.header)
     assert mapping == ["name", "email", "phone", "job", "notes"]

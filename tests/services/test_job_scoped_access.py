@@ -57,15 +57,24 @@ def shared(session: Session, make: Factory, frozen_clock) -> Shared:
     job_b = make.job(actor=admin, title="Job B", hiring_manager_id=manager_b.id)
     cand = make.candidate(actor=recruiter, job=job_a, name="张伟", email="zhang@example.com")
     app_b = make.application(candidate=cand, job=job_b, actor=recruiter)
-    move_stage(session=session, actor=manager_b, application_id=app_b.id, to_stage=Stage.rejected,
-               reason="B-secret reason")
-    followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=app_b.id,
-                                    template="survey_invite")
+    move_stage(
+        session=session, actor=manager_b, application_id=app_b.id, to_stage=Stage.rejected, reason="B-secret reason"
+    )
+    followup.prepare_candidate_mail(session=session, actor=recruiter, application_id=app_b.id, template="survey_invite")
     app_a = session.exec(select(Application).where(Application.job_id == job_a.id)).one()
     for app in (app_a, app_b, None):
-        followup.log_contact(session=session, actor=recruiter, contact_in={
-            "candidate_id": cand.id, "application_id": app.id if app else None, "channel": "phone",
-            "direction": "outbound", "outcome": "reached", "summary": f"about {app.job_id if app else 'nothing'}"})
+        followup.log_contact(
+            session=session,
+            actor=recruiter,
+            contact_in={
+                "candidate_id": cand.id,
+                "application_id": app.id if app else None,
+                "channel": "phone",
+                "direction": "outbound",
+                "outcome": "reached",
+                "summary": f"about {app.job_id if app else 'nothing'}",
+            },
+        )
     session.commit()  # the world is saved, as the pages that made it would have
     return Shared(admin, recruiter, manager_a, manager_b, job_a, job_b, cand, app_a, app_b)
 
@@ -126,8 +135,7 @@ def test_list_contacts_shows_a_hiring_manager_only_the_contacts_about_their_jobs
 
 
 # --------------------------------------------------------------------------- a removed role ends access at once
-def test_a_hiring_manager_whose_role_was_removed_is_refused_even_through_an_old_user_object(engine, session,
-                                                                                          shared):
+def test_a_hiring_manager_whose_role_was_removed_is_refused_even_through_an_old_user_object(engine, session, shared):
     remove_role_elsewhere(engine, shared.manager_a)
     stale = shared.manager_a  # what a browser tab still holds
     with pytest.raises(NotAllowed):
@@ -150,8 +158,9 @@ def test_a_deactivated_person_is_refused_through_an_old_user_object(engine, sess
 
 def test_a_former_hiring_manager_no_longer_reads_the_debriefs_of_the_job_they_still_appear_on(session, shared):
     assert evaluation.debrief(session=session, actor=shared.manager_a, application_id=shared.app_a.id)
-    users.update_user(session=session, actor=shared.admin, user_id=shared.manager_a.id,
-                      user_in={"roles": ["interviewer"]})
+    users.update_user(
+        session=session, actor=shared.admin, user_id=shared.manager_a.id, user_in={"roles": ["interviewer"]}
+    )
     assert session.get(Job, shared.job_a.id).hiring_manager_id == shared.manager_a.id  # still named on the job
     with pytest.raises(NotAllowed):
         evaluation.debrief(session=session, actor=shared.manager_a, application_id=shared.app_a.id)
@@ -178,8 +187,7 @@ def test_reminders_skip_an_owner_who_is_no_longer_a_recruiter(engine, session, m
     assert {r.user_id for r in session.exec(select(Reminder))} == {kept.id}
 
 
-def test_a_digest_drops_reminders_of_a_role_the_reader_lost_meanwhile(engine, session, make, settings,
-                                                                       frozen_clock):
+def test_a_digest_drops_reminders_of_a_role_the_reader_lost_meanwhile(engine, session, make, settings, frozen_clock):
     owner = make.user("recruiter")
     users.set_reminder_mode(session=session, actor=owner, mode="digest")
     make.candidate(actor=owner, job=make.job(), name="张伟")
@@ -189,17 +197,23 @@ def test_a_digest_drops_reminders_of_a_role_the_reader_lost_meanwhile(engine, se
 
 
 def test_my_tasks_drop_the_work_of_a_role_the_person_lost(engine, session, shared, make):
-    move_stage(session=session, actor=shared.recruiter, application_id=shared.app_a.id,
-               to_stage=Stage.decision_pending)
+    move_stage(session=session, actor=shared.recruiter, application_id=shared.app_a.id, to_stage=Stage.decision_pending)
     session.commit()
     assert [t.kind for t in my_tasks(session=session, actor=shared.manager_a)] == ["decision_waiting"]
     remove_role_elsewhere(engine, shared.manager_a, roles="interviewer")
     assert my_tasks(session=session, actor=shared.manager_a) == []
 
     pooler = make.user("recruiter")
-    followup.add_to_pool(session=session, actor=pooler, entry_in={
-        "candidate_id": shared.candidate.id, "reason": "strong", "job_family": "eng",
-        "revisit_on": (T0 + DAY).date()})
+    followup.add_to_pool(
+        session=session,
+        actor=pooler,
+        entry_in={
+            "candidate_id": shared.candidate.id,
+            "reason": "strong",
+            "job_family": "eng",
+            "revisit_on": (T0 + DAY).date(),
+        },
+    )
     session.commit()
     assert [t.kind for t in my_tasks(session=session, actor=pooler)] == ["pool_revisit"]
     remove_role_elsewhere(engine, pooler, roles="interviewer")

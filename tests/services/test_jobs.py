@@ -22,9 +22,18 @@ def field_error(caught: pytest.ExceptionInfo[ValidationError], field: str) -> st
 def test_a_recruiter_opens_a_job_with_a_hiring_manager(session, make, frozen_clock) -> None:
     recruiter = make.user("recruiter")
     manager = make.user("hiring_manager")
-    job = jobs.create_job(session=session, actor=recruiter, job_in={
-        "title": "  后端工程师 ", "department": "研发", "location": "上海", "headcount": 3,
-        "hiring_manager_id": manager.id, "description": "Go, PostgreSQL"})
+    job = jobs.create_job(
+        session=session,
+        actor=recruiter,
+        job_in={
+            "title": "  后端工程师 ",
+            "department": "研发",
+            "location": "上海",
+            "headcount": 3,
+            "hiring_manager_id": manager.id,
+            "description": "Go, PostgreSQL",
+        },
+    )
     stored = session.get(Job, job.id)
     assert (stored.title, stored.headcount, stored.hiring_manager_id) == ("后端工程师", 3, manager.id)
     assert stored.status == JobStatus.open
@@ -54,8 +63,9 @@ def test_only_admins_and_recruiters_edit_jobs(session, make, roles) -> None:
 def test_an_admin_edits_a_job_and_the_version_goes_up(session, make) -> None:
     admin = make.admin()
     job = make.job(actor=admin, title="Designer", headcount=1)
-    saved = jobs.update_job(session=session, actor=admin, job_id=job.id, version=1,
-                            job_in={"title": "UI Designer", "headcount": 2})
+    saved = jobs.update_job(
+        session=session, actor=admin, job_id=job.id, version=1, job_in={"title": "UI Designer", "headcount": 2}
+    )
     assert (saved.title, saved.headcount, saved.version) == ("UI Designer", 2, 2)
     row = session.exec(select(AuditLog).where(AuditLog.entity == "job", AuditLog.action == "update")).one()
     changes = json.loads(row.changes)
@@ -86,11 +96,13 @@ def test_putting_a_closed_job_on_hold_clears_closed_at(session, make) -> None:
 def test_saving_a_closed_job_again_keeps_its_closing_time(session, make, frozen_clock) -> None:
     admin = make.admin()
     job = make.job(actor=admin)
-    closed_at = jobs.update_job(session=session, actor=admin, job_id=job.id, version=1,
-                                job_in={"status": "closed"}).closed_at
+    closed_at = jobs.update_job(
+        session=session, actor=admin, job_id=job.id, version=1, job_in={"status": "closed"}
+    ).closed_at
     frozen_clock.set(closed_at.replace(year=2027))
-    again = jobs.update_job(session=session, actor=admin, job_id=job.id, version=2,
-                            job_in={"status": "closed", "description": "filled"})
+    again = jobs.update_job(
+        session=session, actor=admin, job_id=job.id, version=2, job_in={"status": "closed", "description": "filled"}
+    )
     assert again.closed_at == closed_at
 
 
@@ -108,8 +120,9 @@ def test_a_deactivated_or_unknown_hiring_manager_is_refused(session, make) -> No
     job = make.job(actor=admin)
     for manager_id in (gone.id, 9999):
         with pytest.raises(ValidationError) as caught:
-            jobs.update_job(session=session, actor=admin, job_id=job.id, version=1,
-                            job_in={"hiring_manager_id": manager_id})
+            jobs.update_job(
+                session=session, actor=admin, job_id=job.id, version=1, job_in={"hiring_manager_id": manager_id}
+            )
         assert field_error(caught, "hiring_manager_id") == "err.not_a_manager"
 
 
@@ -251,8 +264,13 @@ def test_a_bad_edit_is_refused_with_the_field_and_leaves_the_job_alone(session, 
 def test_emptied_optional_text_fields_are_saved_as_empty_text(session, make) -> None:
     admin = make.admin()
     job = make.job(actor=admin, department="研发", location="上海", description="old")
-    saved = jobs.update_job(session=session, actor=admin, job_id=job.id, version=1,
-                            job_in={"department": None, "location": "  ", "description": None})
+    saved = jobs.update_job(
+        session=session,
+        actor=admin,
+        job_id=job.id,
+        version=1,
+        job_in={"department": None, "location": "  ", "description": None},
+    )
     assert (saved.department, saved.location, saved.description) == ("", "", "")
 
 

@@ -33,9 +33,14 @@ from services.platform.errors import InvalidTransition, NotAllowed, NotFound, Va
 from tests.factories import Factory, done
 from tests.services.mail_server import SmtpServer, configure_mail, running_server, unconfigure_mail
 
-REMINDER_ITEM = {"title_zh": "张伟 · 高级工程师：已 7 天没有进展", "title_en": "Zhang Wei: no progress for 7 days",
-                 "detail_zh": "该应聘自 2026-03-02 17:00 起一直处于同一阶段。请联系候选人或做出决定。",
-                 "detail_en": "Stuck.", "link": "http://localhost:8501/candidates?id=7", "due": ""}
+REMINDER_ITEM = {
+    "title_zh": "张伟 · 高级工程师：已 7 天没有进展",
+    "title_en": "Zhang Wei: no progress for 7 days",
+    "detail_zh": "该应聘自 2026-03-02 17:00 起一直处于同一阶段。请联系候选人或做出决定。",
+    "detail_en": "Stuck.",
+    "link": "http://localhost:8501/candidates?id=7",
+    "due": "",
+}
 
 
 @pytest.fixture
@@ -63,17 +68,31 @@ def outbox(engine: Engine) -> list[OutboxMessage]:
 
 
 def simple_mail(session: Session, key: str, to: str = "hr@example.com", **kw: object) -> OutboxMessage:
-    return queue_mail(session=session, to=to, subject="面试安排通知", html="<p>您好，面试时间已确定。</p>",
-                      text="您好，面试时间已确定。\n", key=key, **kw)
+    return queue_mail(
+        session=session,
+        to=to,
+        subject="面试安排通知",
+        html="<p>您好，面试时间已确定。</p>",
+        text="您好，面试时间已确定。\n",
+        key=key,
+        **kw,
+    )
 
 
 # What arrives
 
 
-def test_a_reminder_arrives_with_its_chinese_subject_html_and_rendered_plain_text(engine, session, settings,
-                                                                                  smtp) -> None:
-    message = queue_template(session=session, template="reminder", language="zh", to="li.na@example.com", key="r1",
-                             context={"recipient_name": "李娜", "item": REMINDER_ITEM})
+def test_a_reminder_arrives_with_its_chinese_subject_html_and_rendered_plain_text(
+    engine, session, settings, smtp
+) -> None:
+    message = queue_template(
+        session=session,
+        template="reminder",
+        language="zh",
+        to="li.na@example.com",
+        key="r1",
+        context={"recipient_name": "李娜", "item": REMINDER_ITEM},
+    )
     session.commit()
     rendered = render("reminder", "zh", recipient_name="李娜", item=REMINDER_ITEM)
 
@@ -92,17 +111,24 @@ def test_a_reminder_arrives_with_its_chinese_subject_html_and_rendered_plain_tex
     html = mail.get_body(("html",)).get_content()
     assert html.strip() == rendered.html.strip()
     assert '<a href="http://localhost:8501/candidates?id=7"' in html and "<br>" not in html
-    assert [p.get_content_type() for p in mail.walk()] == ["multipart/mixed", "multipart/alternative",
-                                                           "text/plain", "text/html"]
+    assert [p.get_content_type() for p in mail.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+    ]
     assert outbox(engine)[0].status == MailStatus.sent
 
 
-def test_attachments_arrive_as_attachments_with_their_chinese_file_names_and_exact_bytes(engine, session, settings,
-                                                                                          smtp) -> None:
-    files = [Attachment("简历 张伟.pdf", b"%PDF-1.4 \x00\xff binary", "application/pdf"),
-             Attachment("面试笔记.txt", "二面：沟通清晰".encode(), "text/plain"),
-             Attachment("证件照.jpg", b"\xff\xd8\xff\xe0 jpeg", "image/jpeg"),
-             Attachment("作品集", b"no extension, type from the upload", "application/zip")]
+def test_attachments_arrive_as_attachments_with_their_chinese_file_names_and_exact_bytes(
+    engine, session, settings, smtp
+) -> None:
+    files = [
+        Attachment("简历 张伟.pdf", b"%PDF-1.4 \x00\xff binary", "application/pdf"),
+        Attachment("面试笔记.txt", "二面：沟通清晰".encode(), "text/plain"),
+        Attachment("证件照.jpg", b"\xff\xd8\xff\xe0 jpeg", "image/jpeg"),
+        Attachment("作品集", b"no extension, type from the upload", "application/zip"),
+    ]
     simple_mail(session, "with-files", attachments=files)
     session.commit()
 
@@ -111,15 +137,19 @@ def test_attachments_arrive_as_attachments_with_their_chinese_file_names_and_exa
     mail = smtp.received[0].message
     parts = list(mail.iter_attachments())
     assert [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True)) for p in parts] == [
-        (a.filename, a.mime_type, a.content) for a in files]
+        (a.filename, a.mime_type, a.content) for a in files
+    ]
     assert all(p.get_content_disposition() == "attachment" for p in parts)
     assert mail.get_body(("plain",)).get_content() == "您好，面试时间已确定。\n"
 
 
-def test_to_and_cc_recipients_are_in_the_headers_and_every_one_gets_the_mail(engine, session, settings,
-                                                                            smtp) -> None:
-    simple_mail(session, "to-cc", to="Wang.Fang@Example.com; zhao@example.com",
-                cc=["manager@example.com", "wang.fang@example.com"])
+def test_to_and_cc_recipients_are_in_the_headers_and_every_one_gets_the_mail(engine, session, settings, smtp) -> None:
+    simple_mail(
+        session,
+        "to-cc",
+        to="Wang.Fang@Example.com; zhao@example.com",
+        cc=["manager@example.com", "wang.fang@example.com"],
+    )
     session.commit()
 
     deliver(engine, settings)
@@ -161,14 +191,18 @@ def test_the_same_idempotency_key_queued_twice_makes_one_row_and_one_mail(engine
     assert smtp.received[0].rcpt_tos == ["hr@example.com"]
 
 
-@pytest.mark.parametrize(("to", "cc", "field"), [
-    ("not-an-address", None, "to"),
-    ("ok@example.com, broken@", None, "to"),
-    ("ok@example.com", "also broken", "cc"),
-    ("", None, "to"),
-])
-def test_an_invalid_address_is_refused_before_anything_is_queued(engine, session, settings, smtp, to, cc,
-                                                                 field) -> None:
+@pytest.mark.parametrize(
+    ("to", "cc", "field"),
+    [
+        ("not-an-address", None, "to"),
+        ("ok@example.com, broken@", None, "to"),
+        ("ok@example.com", "also broken", "cc"),
+        ("", None, "to"),
+    ],
+)
+def test_an_invalid_address_is_refused_before_anything_is_queued(
+    engine, session, settings, smtp, to, cc, field
+) -> None:
     with pytest.raises(ValidationError) as refused:
         simple_mail(session, f"bad:{to}:{cc}", to=to, cc=cc, attachments=[Attachment("a.pdf", b"%PDF")])
     session.commit()
@@ -179,8 +213,9 @@ def test_an_invalid_address_is_refused_before_anything_is_queued(engine, session
     assert deliver(engine, settings) == 0 and smtp.received == []
 
 
-def test_without_a_mail_server_mail_is_held_and_goes_out_once_one_is_configured(engine, session, smtp,
-                                                                               monkeypatch) -> None:
+def test_without_a_mail_server_mail_is_held_and_goes_out_once_one_is_configured(
+    engine, session, smtp, monkeypatch
+) -> None:
     bare = unconfigure_mail(monkeypatch)
     message = simple_mail(session, "held:1")
     session.commit()
@@ -202,8 +237,9 @@ def test_without_a_mail_server_mail_is_held_and_goes_out_once_one_is_configured(
 # The outbox page's services
 
 
-def test_a_failed_message_retried_is_queued_again_with_fresh_attempts_and_goes_out(engine, session, make, settings,
-                                                                                  smtp) -> None:
+def test_a_failed_message_retried_is_queued_again_with_fresh_attempts_and_goes_out(
+    engine, session, make, settings, smtp
+) -> None:
     recruiter = make.user("recruiter")
     message = simple_mail(session, "retry-me")
     session.commit()
@@ -251,8 +287,9 @@ def test_a_message_already_sent_cannot_be_cancelled(engine, session, make, setti
     assert outbox(engine)[0].status == MailStatus.sent
 
 
-def test_the_outbox_lists_newest_first_with_the_count_in_each_status(engine, session, make, settings,
-                                                                    smtp, monkeypatch) -> None:
+def test_the_outbox_lists_newest_first_with_the_count_in_each_status(
+    engine, session, make, settings, smtp, monkeypatch
+) -> None:
     recruiter = make.user("recruiter")
     for n in range(3):
         simple_mail(session, f"sent:{n}")

@@ -43,9 +43,18 @@ def settings(smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 def queue(engine: Engine, count: int, *, prefix: str = "m", **kw: object) -> list[OutboxMessage]:
     with Session(engine, expire_on_commit=False) as s:
-        messages = [queue_mail(session=s, to=kw.get("to", f"person{n}@example.com"), cc=kw.get("cc"),
-                               subject=f"面试结果通知 #{n}", html=f"<p>第 {n} 封</p>", text=f"第 {n} 封\n",
-                               key=f"{prefix}:{n}") for n in range(count)]
+        messages = [
+            queue_mail(
+                session=s,
+                to=kw.get("to", f"person{n}@example.com"),
+                cc=kw.get("cc"),
+                subject=f"面试结果通知 #{n}",
+                html=f"<p>第 {n} 封</p>",
+                text=f"第 {n} 封\n",
+                key=f"{prefix}:{n}",
+            )
+            for n in range(count)
+        ]
         s.commit()
     return messages
 
@@ -63,7 +72,8 @@ def deliver(engine: Engine, settings: Settings, **kw: object) -> int:
 
 
 def test_while_the_server_is_down_no_message_is_lost_and_all_go_out_exactly_once_when_it_is_back(
-        engine, frozen_clock, monkeypatch) -> None:
+    engine, frozen_clock, monkeypatch
+) -> None:
     server = SmtpServer()  # its port is free: nothing listens there yet
     settings = configure_mail(monkeypatch, server.port, mail_retry_seconds=30, mail_batch_size=20)
     messages = queue(engine, 50)
@@ -90,8 +100,9 @@ def test_while_the_server_is_down_no_message_is_lost_and_all_go_out_exactly_once
     assert {(r.status, r.attempts, r.last_error) for r in outbox(engine)} == {(MailStatus.sent, 2, "")}
 
 
-def test_a_5xx_reply_fails_the_message_at_once_with_the_reason_and_it_is_not_retried(engine, settings, smtp,
-                                                                                   frozen_clock) -> None:
+def test_a_5xx_reply_fails_the_message_at_once_with_the_reason_and_it_is_not_retried(
+    engine, settings, smtp, frozen_clock
+) -> None:
     smtp.handler.data_reply = "554 5.7.1 message rejected as spam"
     queue(engine, 1)
 
@@ -120,8 +131,9 @@ def test_a_message_whose_every_recipient_is_refused_fails_at_once(engine, settin
     assert smtp.received == []
 
 
-def test_a_message_whose_to_recipient_is_refused_fails_with_the_reason_though_the_cc_got_it(engine, settings,
-                                                                                          smtp) -> None:
+def test_a_message_whose_to_recipient_is_refused_fails_with_the_reason_though_the_cc_got_it(
+    engine, settings, smtp
+) -> None:
     smtp.handler.refused = {"gone@example.com"}
     [message] = queue(engine, 1, to="gone@example.com", cc="boss@example.com")
 
@@ -160,8 +172,9 @@ def test_a_refused_cc_alone_leaves_the_message_sent_with_a_note(engine, settings
     assert [r.rcpt_tos for r in smtp.received] == [["candidate@example.com"]]
 
 
-def test_a_4xx_reply_is_retried_with_the_back_off_doubling_until_the_worker_gives_up(engine, settings, smtp,
-                                                                                    frozen_clock) -> None:
+def test_a_4xx_reply_is_retried_with_the_back_off_doubling_until_the_worker_gives_up(
+    engine, settings, smtp, frozen_clock
+) -> None:
     smtp.handler.data_reply = "451 4.3.0 mailbox busy, try again later"
     queue(engine, 1)
     now, delays = T0, []
@@ -196,13 +209,18 @@ def test_a_temporary_refusal_then_success_sends_the_message_once(engine, setting
     assert send_due(engine=engine, settings=settings).sent == 1
 
     [row] = outbox(engine)
-    assert (row.status, row.attempts, row.last_error, row.sent_at) == (MailStatus.sent, 2, "", T0 + timedelta(
-        seconds=30))
+    assert (row.status, row.attempts, row.last_error, row.sent_at) == (
+        MailStatus.sent,
+        2,
+        "",
+        T0 + timedelta(seconds=30),
+    )
     assert smtp.message_ids() == {message.message_id: 1}
 
 
-def test_a_connection_closed_mid_batch_retries_the_refused_message_and_hands_the_rest_back(engine, settings, smtp,
-                                                                                          frozen_clock) -> None:
+def test_a_connection_closed_mid_batch_retries_the_refused_message_and_hands_the_rest_back(
+    engine, settings, smtp, frozen_clock
+) -> None:
     smtp.handler.next_replies = ["250 OK", "250 OK", "421 4.4.2 closing connection"]
     messages = queue(engine, 6)
 
@@ -228,8 +246,11 @@ def test_a_message_whose_lease_has_expired_is_reclaimed_and_sent(engine, setting
     abandoned, leased = queue(engine, 2)
     with Session(engine) as s:
         for message, lease in ((abandoned, T0 - timedelta(seconds=1)), (leased, T0 + timedelta(seconds=60))):
-            s.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
-                   .values(status=MailStatus.sending, claimed_by="a-worker-that-died", lease_until=lease))
+            s.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == message.id)
+                .values(status=MailStatus.sending, claimed_by="a-worker-that-died", lease_until=lease)
+            )
         s.commit()
 
     assert send_due(engine=engine, settings=settings).sent == 1
@@ -242,12 +263,19 @@ def test_a_message_whose_lease_has_expired_is_reclaimed_and_sent(engine, setting
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message_in_flight(
-        tmp_path, monkeypatch) -> None:
+    tmp_path, monkeypatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'worker.db'}"
     with running_server() as server:
         server.handler.delay = 0.2  # a slow relay, so the kill lands inside a batch
-        variables = mail_env(server.port, database_url=url, mail_lease_seconds=1, mail_batch_size=10,
-                             worker_interval_seconds=0.2, secret_key="a-real-secret-for-the-worker-test-0123456789")
+        variables = mail_env(
+            server.port,
+            database_url=url,
+            mail_lease_seconds=1,
+            mail_batch_size=10,
+            worker_interval_seconds=0.2,
+            secret_key="a-real-secret-for-the-worker-test-0123456789",
+        )
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
         services.platform.config.get_settings.cache_clear()
@@ -256,8 +284,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message
         try:
             messages = queue(engine, 30)
             with (tmp_path / "worker.log").open("w") as log:
-                worker = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=dict(os.environ),
-                                          stdout=log, stderr=subprocess.STDOUT)
+                worker = subprocess.Popen(
+                    [sys.executable, "manage.py", "worker"],
+                    cwd=ROOT,
+                    env=dict(os.environ),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
                 try:
                     deadline = time.monotonic() + 60
                     while len(server.received) < 13 and time.monotonic() < deadline and worker.poll() is None:
@@ -272,8 +305,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message
             assert any(r.status == MailStatus.sending for r in rows)  # it died holding a claim
 
             time.sleep(1.5)  # past the dead worker's lease
-            done = subprocess.run([sys.executable, "manage.py", "worker", "--once"], cwd=ROOT, env=dict(os.environ),
-                                  capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [sys.executable, "manage.py", "worker", "--once"],
+                cwd=ROOT,
+                env=dict(os.environ),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert done.returncode == 0, done.stderr
             assert {r.status for r in outbox(engine)} == {MailStatus.sent}
         finally:
@@ -289,8 +328,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message
 def test_two_workers_on_postgresql_send_each_of_1000_messages_exactly_once(engine, settings, smtp) -> None:
     with Session(engine, expire_on_commit=False) as s:
         for n in range(1000):
-            queue_mail(session=s, to=f"p{n}@example.com", subject=f"通知 {n}", html="<p>您好</p>", text="您好\n",
-                       key=f"bulk:{n}")
+            queue_mail(
+                session=s,
+                to=f"p{n}@example.com",
+                subject=f"通知 {n}",
+                html="<p>您好</p>",
+                text="您好\n",
+                key=f"bulk:{n}",
+            )
         s.commit()
         message_ids = set(s.exec(select(OutboxMessage.message_id)))
     start = threading.Barrier(2)
@@ -309,7 +354,8 @@ def test_two_workers_on_postgresql_send_each_of_1000_messages_exactly_once(engin
 
 
 def test_a_message_that_cannot_be_built_fails_with_the_reason_and_does_not_hold_up_the_others(
-        engine, smtp, settings, monkeypatch) -> None:
+    engine, smtp, settings, monkeypatch
+) -> None:
     import services.mail.mailer as mailer
 
     queue(engine, 3)

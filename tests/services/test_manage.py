@@ -56,8 +56,9 @@ def test_seed_demo_creates_the_demo_accounts_and_applications_in_every_stage(dat
         assert session.exec(select(func.count()).select_from(Job).where(Job.status == "closed")).one() == 1
         # Every application's history starts at interviewing and ends where the application stands.
         for app in session.exec(select(Application)):
-            history = session.exec(select(StageChange).where(StageChange.application_id == app.id)
-                                   .order_by(StageChange.at, StageChange.id)).all()
+            history = session.exec(
+                select(StageChange).where(StageChange.application_id == app.id).order_by(StageChange.at, StageChange.id)
+            ).all()
             assert history[0].to_stage == "interviewing" and history[-1].to_stage == app.stage
 
 
@@ -73,8 +74,12 @@ def test_new_candidates_can_be_added_after_seeding(database_url) -> None:
     with open_session(database_url) as session:
         admin = session.exec(select(User).where(User.email == "admin@example.com")).one()
         job = session.exec(select(Job).where(Job.status == "open")).first()
-        cand = candidates.create_candidate(session=session, actor=admin, job_id=job.id,
-                                           candidate_in={"name": "新人", "email": "new.person@example.com"})
+        cand = candidates.create_candidate(
+            session=session,
+            actor=admin,
+            job_id=job.id,
+            candidate_in={"name": "新人", "email": "new.person@example.com"},
+        )
         assert cand.id == 21
         assert session.exec(select(func.count()).select_from(Candidate)).one() == 21
 
@@ -88,8 +93,19 @@ def test_a_second_seed_demo_is_refused(database_url, capsys) -> None:
 
 
 def test_create_user_makes_an_account_that_signs_in(database_url, capsys) -> None:
-    code = manage.main(["create-user", "--email", "Boss@Example.com", "--name", "王芳", "--roles", "admin,recruiter",
-                        "--password", "Boss-pass-2026"])
+    code = manage.main(
+        [
+            "create-user",
+            "--email",
+            "Boss@Example.com",
+            "--name",
+            "王芳",
+            "--roles",
+            "admin,recruiter",
+            "--password",
+            "Boss-pass-2026",
+        ]
+    )
     assert code == 0
     assert "created user" in capsys.readouterr().out
     with open_session(database_url) as session:
@@ -153,8 +169,22 @@ def test_migrate_brings_a_blank_database_up_to_date(database_url, capsys) -> Non
 
 # --- seed-demo beside what exists, mail-test before anyone signed in (issue 8) --------------------------------
 def test_seed_demo_adds_the_demo_beside_an_existing_admin(database_url, capsys) -> None:
-    assert manage.main(["create-user", "--email", "boss@corp.cn", "--name", "Boss", "--roles", "admin,recruiter",
-                        "--password", "Boss-pass-2026"]) == 0
+    assert (
+        manage.main(
+            [
+                "create-user",
+                "--email",
+                "boss@corp.cn",
+                "--name",
+                "Boss",
+                "--roles",
+                "admin,recruiter",
+                "--password",
+                "Boss-pass-2026",
+            ]
+        )
+        == 0
+    )
     assert manage.main(["seed-demo", "--candidates", "20"]) == 0
     out = capsys.readouterr().out
     assert "seeded" in out
@@ -172,8 +202,22 @@ def test_seed_demo_never_puts_one_person_in_the_talent_pool_twice(sqlite_url, se
 
 
 def test_seed_demo_keeps_an_existing_demo_account_and_its_password(database_url, capsys) -> None:
-    assert manage.main(["create-user", "--email", "admin@example.com", "--name", "Real Admin", "--roles",
-                        "admin", "--password", "Real-admin-2026"]) == 0
+    assert (
+        manage.main(
+            [
+                "create-user",
+                "--email",
+                "admin@example.com",
+                "--name",
+                "Real Admin",
+                "--roles",
+                "admin",
+                "--password",
+                "Real-admin-2026",
+            ]
+        )
+        == 0
+    )
     assert manage.main(["seed-demo", "--candidates", "10"]) == 0
     out = capsys.readouterr().out
     assert "admin@example.com" in out and "kept" in out

@@ -31,8 +31,9 @@ def test_too_many_competing_offers_are_refused_with_a_count_message(make, sessio
     app = session.exec(select(Application)).one()
     offers = [{"company": f"Co {n}"} for n in range(11)]
     with pytest.raises(ValidationError) as caught:
-        followup.record_intent(session=session, actor=recruiter,
-                               intent_in={"application_id": app.id, "interest": 3, "offers": offers})
+        followup.record_intent(
+            session=session, actor=recruiter, intent_in={"application_id": app.id, "interest": 3, "offers": offers}
+        )
     assert caught.value.fields == {"offers": ("err.too_many", {"max": 10})}
 
 
@@ -46,8 +47,17 @@ def test_a_hiring_managers_next_contact_task_opens_the_candidate_page_they_can_r
     job = make.job(hiring_manager_id=manager.id)
     cand = make.candidate(actor=recruiter, job=job)
     app = session.exec(select(Application)).one()
-    followup.log_contact(session=session, actor=manager, contact_in={
-        "candidate_id": cand.id, "application_id": app.id, "channel": "phone", "outcome": "reached",
-        "summary": "谈了团队情况", "next_contact_at": utcnow() + timedelta(hours=2)})
+    followup.log_contact(
+        session=session,
+        actor=manager,
+        contact_in={
+            "candidate_id": cand.id,
+            "application_id": app.id,
+            "channel": "phone",
+            "outcome": "reached",
+            "summary": "谈了团队情况",
+            "next_contact_at": utcnow() + timedelta(hours=2),
+        },
+    )
     found = [t for t in tasks.my_tasks(session=session, actor=manager) if t.kind == "next_contact"]
     assert [(t.page, t.query) for t in found] == [("pages/candidates.py", {"id": str(cand.id)})]

@@ -32,8 +32,9 @@ def _include_name(name: str | None, type_: str, _parents: dict) -> bool:
 def schema_diff(url: str) -> list:
     """What autogenerate would write for the database at `url` against the models: empty when they agree."""
     with services.platform.db.get_engine(url).connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": False, "include_name": _include_name})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": False, "include_name": _include_name}
+        )
         return compare_metadata(context, SQLModel.metadata)
 
 
@@ -75,7 +76,8 @@ def test_migrating_twice_is_harmless_and_keeps_the_data(blank_database_url) -> N
         assert [u.email for u in session.exec(select(User))] == ["kept@example.com"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            head_revision(blank_database_url)]
+            head_revision(blank_database_url)
+        ]
     assert schema_diff(blank_database_url) == []
 
 
@@ -117,9 +119,12 @@ def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_
             assert conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == 0
             assert conn.execute(text("SELECT count(*) FROM candidate")).scalar() == 0
             # The index of the search text's characters needs no extension (0016): short searches stay fast.
-            assert conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'candidate' "
-                                     "AND indexname LIKE 'ix_candidate_search_%'")).scalars().all() == [
-                "ix_candidate_search_chars"]
+            assert conn.execute(
+                text(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'candidate' "
+                    "AND indexname LIKE 'ix_candidate_search_%'"
+                )
+            ).scalars().all() == ["ix_candidate_search_chars"]
     finally:
         forget_engine(limited)
         with owner.begin() as conn:
@@ -128,7 +133,8 @@ def test_the_upgrade_goes_on_without_the_right_to_create_pg_trgm(blank_database_
 
 
 def test_0008_numbers_intent_history_and_pools_applications_already_in_the_talent_pool_stage(
-        blank_database_url) -> None:
+    blank_database_url,
+) -> None:
     """Data made before 0008 (reached by downgrading to 0005): each application's intents get versions 1, 2, …
     in order, and a person with an application in the talent_pool stage gets a pool entry with the move's reason."""
     from datetime import timedelta
@@ -151,10 +157,20 @@ def test_0008_numbers_intent_history_and_pools_applications_already_in_the_talen
         pooled = make.candidate(actor=recruiter, job=job)
         app = session.exec(select(Application).where(Application.candidate_id == pooled.id)).one()
         for version, interest in enumerate((4, 2), start=0):
-            followup.record_intent(session=session, actor=recruiter, version=version,
-                                   intent_in={"application_id": app.id, "interest": interest})
-        candidates.move_stage(session=session, actor=recruiter, application_id=app.id, to_stage="talent_pool",
-                              reason="强，但暂无名额", pool={"revisit_on": (utcnow() + timedelta(days=3)).date()})
+            followup.record_intent(
+                session=session,
+                actor=recruiter,
+                version=version,
+                intent_in={"application_id": app.id, "interest": interest},
+            )
+        candidates.move_stage(
+            session=session,
+            actor=recruiter,
+            application_id=app.id,
+            to_stage="talent_pool",
+            reason="强，但暂无名额",
+            pool={"revisit_on": (utcnow() + timedelta(days=3)).date()},
+        )
     cfg = alembic_config(blank_database_url)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM poolentry"))  # as before 0008: the stage moved, the pool did not know
@@ -168,6 +184,10 @@ def test_0008_numbers_intent_history_and_pools_applications_already_in_the_talen
     with Session(engine) as session:
         [entry] = session.exec(select(PoolEntry)).all()
         assert (entry.candidate_id, entry.reason, entry.status, entry.added_by_id) == (
-            pooled.id, "强，但暂无名额", "active", recruiter.id)
+            pooled.id,
+            "强，但暂无名额",
+            "active",
+            recruiter.id,
+        )
         assert entry.revisit_on >= utcnow().date() + timedelta(days=14)
     assert schema_diff(blank_database_url) == []

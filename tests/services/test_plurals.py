@@ -15,19 +15,34 @@ def test_one_candidate_is_singular_and_two_are_plural() -> None:
     assert tn("cand.results", 1, "zh", total=1, page=1, pages=1) == "共 1 位候选人 · 第 1/1 页"
 
 
-@pytest.mark.parametrize(("key", "params", "count", "singular"), [
-    ("import.done", {"count": 1}, "count", "1 candidate imported."),
-    ("import.failed", {"rows": 1}, "rows", "1 row has a problem; nothing was imported. Fix it and upload again."),
-    ("iv.imported", {"count": 1}, "count", "1 interview imported."),
-    ("err.sign_in_locked", {"minutes": 1}, "minutes", "Too many attempts; try again in 1 minute."),
-    ("task.stale_application", {"name": "A", "job": "B", "stage": "C", "days": 1}, "days",
-     "A · B: 1 day in “C”; contact the candidate or decide."),
-    ("err.schedule_conflict", {"count": 1}, "count",
-     "Double booking: 1 interview overlaps this time (same interviewer or candidate)."),
-    ("err.import_cells", {"rows": 1}, "rows", "1 row has cells that cannot be read; nothing was imported."),
-    ("db.hidden_not_on_panel", {"count": 1}, "count",
-     "1 interview of this round is not yours, so its scorecards are not shown."),
-])
+@pytest.mark.parametrize(
+    ("key", "params", "count", "singular"),
+    [
+        ("import.done", {"count": 1}, "count", "1 candidate imported."),
+        ("import.failed", {"rows": 1}, "rows", "1 row has a problem; nothing was imported. Fix it and upload again."),
+        ("iv.imported", {"count": 1}, "count", "1 interview imported."),
+        ("err.sign_in_locked", {"minutes": 1}, "minutes", "Too many attempts; try again in 1 minute."),
+        (
+            "task.stale_application",
+            {"name": "A", "job": "B", "stage": "C", "days": 1},
+            "days",
+            "A · B: 1 day in “C”; contact the candidate or decide.",
+        ),
+        (
+            "err.schedule_conflict",
+            {"count": 1},
+            "count",
+            "Double booking: 1 interview overlaps this time (same interviewer or candidate).",
+        ),
+        ("err.import_cells", {"rows": 1}, "rows", "1 row has cells that cannot be read; nothing was imported."),
+        (
+            "db.hidden_not_on_panel",
+            {"count": 1},
+            "count",
+            "1 interview of this round is not yours, so its scorecards are not shown.",
+        ),
+    ],
+)
 def test_each_counted_text_has_a_singular_in_english(key, params, count, singular) -> None:
     assert tn(key, 1, "en", **params) == singular
     assert tn(key, 2, "en", **{**params, count: 2}) != singular.replace("1", "2")

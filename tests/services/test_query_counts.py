@@ -54,15 +54,24 @@ def _extremes(engine: Engine, sample: Sample, *, most: bool) -> Sample:
     manager, recruiter = sample.users["manager@example.com"].id, sample.users["recruiter@example.com"].id
     interviewer = sample.users["interviewer@example.com"].id
     with engine.connect() as conn:
-        sample.candidate_id = conn.execute(text(
-            "SELECT c.id FROM candidate c JOIN application a ON a.candidate_id = c.id JOIN job j ON j.id = a.job_id "
-            f"WHERE c.owner_id = :r AND j.hiring_manager_id = :m ORDER BY (SELECT count(*) FROM application b "
-            f"WHERE b.candidate_id = c.id) {order}, c.id LIMIT 1"), {"r": recruiter, "m": manager}).scalar()
-        sample.debrief_id = conn.execute(text(
-            "SELECT s.application_id FROM scorecard s JOIN application a ON a.id = s.application_id "
-            "JOIN job j ON j.id = a.job_id WHERE j.hiring_manager_id = :m AND s.interviewer_id = :u "
-            "AND s.status = 'submitted' ORDER BY (SELECT count(DISTINCT i.round_id) FROM interview i "
-            f"WHERE i.application_id = a.id) {order}, a.id LIMIT 1"), {"m": manager, "u": interviewer}).scalar()
+        sample.candidate_id = conn.execute(
+            text(
+                "SELECT c.id FROM candidate c JOIN application a ON a.candidate_id = c.id "
+                "JOIN job j ON j.id = a.job_id "
+                f"WHERE c.owner_id = :r AND j.hiring_manager_id = :m ORDER BY (SELECT count(*) FROM application b "
+                f"WHERE b.candidate_id = c.id) {order}, c.id LIMIT 1"
+            ),
+            {"r": recruiter, "m": manager},
+        ).scalar()
+        sample.debrief_id = conn.execute(
+            text(
+                "SELECT s.application_id FROM scorecard s JOIN application a ON a.id = s.application_id "
+                "JOIN job j ON j.id = a.job_id WHERE j.hiring_manager_id = :m AND s.interviewer_id = :u "
+                "AND s.status = 'submitted' ORDER BY (SELECT count(DISTINCT i.round_id) FROM interview i "
+                f"WHERE i.application_id = a.id) {order}, a.id LIMIT 1"
+            ),
+            {"m": manager, "u": interviewer},
+        ).scalar()
     return sample
 
 
@@ -74,8 +83,12 @@ def _opens(email: str, page: str) -> bool:
 
 def _renders() -> list:
     # (It found a query per application in the candidate detail's audit trail and per round in the debrief.)
-    return [pytest.param(case, email, id=f"{case.page}-{case.label or 'page'}-{email.split('@')[0]}")
-            for case in CASES for email in case.roles if _opens(email, case.page)]
+    return [
+        pytest.param(case, email, id=f"{case.page}-{case.label or 'page'}-{email.split('@')[0]}")
+        for case in CASES
+        for email in case.roles
+        if _opens(email, case.page)
+    ]
 
 
 def statements(engine: Engine, sample: Sample, case: Case, email: str) -> list[str] | None:
@@ -109,7 +122,8 @@ def test_a_page_issues_as_many_statements_at_1000_candidates_as_at_100(seeded, c
     grown = {sql: (small[sql], n) for sql, n in large.items() if n > max(small[sql], 1)}
     assert not grown, f"statements repeated more at {SIZES[1]} candidates than at {SIZES[0]}: {grown}"
     assert sum(large.values()) - sum(small.values()) <= len(set(large) - set(small)), (
-        f"{sum(small.values())} statements at {SIZES[0]}, {sum(large.values())} at {SIZES[1]}")
+        f"{sum(small.values())} statements at {SIZES[0]}, {sum(large.values())} at {SIZES[1]}"
+    )
 
 
 def shape(sql: str) -> str:

@@ -52,8 +52,11 @@ def _statements(engine: Engine, call, actor_email: str) -> list[tuple[str, objec
 
 def _plan_of_search(engine: Engine, actor_email: str, **filters: object) -> list[str]:
     """SQLite's plan for the statement that picks the candidate ids of a filtered list."""
-    statements = _statements(engine, lambda session, actor: candidates.search_candidates(
-        session=session, actor=actor, **filters), actor_email)  # type: ignore[arg-type]
+    statements = _statements(
+        engine,
+        lambda session, actor: candidates.search_candidates(session=session, actor=actor, **filters),
+        actor_email,
+    )  # type: ignore[arg-type]
     statement, params = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT candidate.id"))
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
@@ -67,14 +70,16 @@ def _job_id(engine: Engine) -> int:
 
 @pytest.mark.parametrize("stage", list(Stage))
 @pytest.mark.parametrize("who", ["recruiter@example.com", "manager@example.com"])
-def test_a_stage_filter_reads_candidate_ids_from_an_index_not_a_scan_per_candidate(seeded: Engine, stage: Stage,
-                                                                                  who: str) -> None:
+def test_a_stage_filter_reads_candidate_ids_from_an_index_not_a_scan_per_candidate(
+    seeded: Engine, stage: Stage, who: str
+) -> None:
     plan = _plan_of_search(seeded, who, stage=stage)
     assert not any("CORRELATED" in line for line in plan), plan
     assert not any(line.startswith("SCAN candidate") for line in plan), plan
     assert any("SEARCH candidate USING INTEGER PRIMARY KEY" in line for line in plan), plan
-    assert any("SEARCH application USING" in line and "INDEX ix_application_" in line and "stage=?" in line
-               for line in plan), plan
+    assert any(
+        "SEARCH application USING" in line and "INDEX ix_application_" in line and "stage=?" in line for line in plan
+    ), plan
 
 
 @pytest.mark.parametrize("filters", [{"stage": Stage.offer}, {}], ids=["job and stage", "job"])
@@ -149,12 +154,15 @@ def test_sqlite_tables_never_analysed_are_analysed_then_those_whose_size_moved_t
         conn.exec_driver_sql("INSERT INTO grown (note) SELECT 'x' || value FROM json_each(json_array(1,2,3,4,5))")
     assert refresh_statistics(analysable) == ["optimize"]  # doubled: not worth it
     with analysable.begin() as conn:
-        conn.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
-                             "INSERT INTO grown (note) SELECT 'y' || i FROM n")
+        conn.exec_driver_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+            "INSERT INTO grown (note) SELECT 'y' || i FROM n"
+        )
     assert refresh_statistics(analysable) == ["grown", "optimize"]  # 10 → 110 rows
     # The candidate filters keep their indexed plans once statistics exist.
-    assert not any("CORRELATED" in line for line in _plan_of_search(analysable, "recruiter@example.com",
-                                                                    stage=Stage.hired))
+    assert not any(
+        "CORRELATED" in line for line in _plan_of_search(analysable, "recruiter@example.com", stage=Stage.hired)
+    )
     plan = _plan_of_search(analysable, "recruiter@example.com", job_id=_job_id(analysable), stage=Stage.offer)
     assert not any("CORRELATED" in line or line.startswith("SCAN candidate") for line in plan), plan
 
@@ -204,8 +212,12 @@ def test_postgresql_tables_changed_a_lot_are_analysed_when_autovacuum_is_off(pg_
     assert refresh_statistics(pg_schema) == ["big", "small"]  # never analysed, both hold data
     with pg_schema.connect() as conn:
         # Vacuumed too, as autovacuum would have (never vacuumed): its pages marked all-visible for index-only scans.
-        assert conn.execute(text("SELECT last_analyze IS NOT NULL AND last_vacuum IS NOT NULL FROM pg_stat_user_tables "
-                                 "WHERE relname = 'big' AND schemaname = current_schema()")).scalar()
+        assert conn.execute(
+            text(
+                "SELECT last_analyze IS NOT NULL AND last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'big' AND schemaname = current_schema()"
+            )
+        ).scalar()
     assert refresh_statistics(pg_schema) == []  # nothing changed since
     with pg_schema.begin() as conn:
         conn.execute(text("INSERT INTO big SELECT generate_series(1, 500); INSERT INTO small VALUES (2)"))
@@ -235,8 +247,10 @@ def _plans(engine: Engine, call, actor_email: str) -> list[str]:
     lines = []
     with engine.connect() as conn:
         for statement, params in _statements(engine, call, actor_email):
-            lines += [str(row[-1] if engine.dialect.name == "sqlite" else row[0])
-                      for row in conn.exec_driver_sql(explain + statement, params).all()]
+            lines += [
+                str(row[-1] if engine.dialect.name == "sqlite" else row[0])
+                for row in conn.exec_driver_sql(explain + statement, params).all()
+            ]
     return lines
 
 
@@ -254,9 +268,15 @@ def _my_tasks(session: Session, actor: User) -> object:
 
 # What the padded tables (contact, outboxmessage; intent by its application) must never be read as. The other
 # tables stay small in this fixture, where a sequential scan is the right plan.
-SLOW_ON_POSTGRESQL = ("Seq Scan on contact", "Seq Scan on outboxmessage", "Seq Scan on intent",
-                      "Index Scan Backward using ix_contact_at", "using outboxmessage_pkey", "using intent_pkey",
-                      "using contact_pkey")
+SLOW_ON_POSTGRESQL = (
+    "Seq Scan on contact",
+    "Seq Scan on outboxmessage",
+    "Seq Scan on intent",
+    "Index Scan Backward using ix_contact_at",
+    "using outboxmessage_pkey",
+    "using intent_pkey",
+    "using contact_pkey",
+)
 
 
 @pytest.mark.parametrize("who", ["admin@example.com", "recruiter@example.com"])
@@ -269,14 +289,18 @@ def test_sqlite_reads_the_boards_newest_rows_and_clocks_from_indexes(seeded: Eng
     assert any("ix_interview_application_status_end" in line for line in plan), plan
 
 
-@pytest.mark.parametrize("who", ["admin@example.com", "recruiter@example.com", "interviewer@example.com",
-                                 "manager@example.com"])
+@pytest.mark.parametrize(
+    "who", ["admin@example.com", "recruiter@example.com", "interviewer@example.com", "manager@example.com"]
+)
 def test_sqlite_reads_my_tasks_from_indexes(seeded: Engine, who: str) -> None:
     plan = _plans(seeded, _my_tasks, who)
     for table in ("contact", "outboxmessage", "interview", "interviewpanelist", "scorecard"):
         # A whole table (or whole index) read; the partial index of owed seats holds only the owed ones.
-        assert not any(line.startswith(f"SCAN {table} ") or line == f"SCAN {table}" for line in plan
-                       if "ix_panelist_owed" not in line), plan
+        assert not any(
+            line.startswith(f"SCAN {table} ") or line == f"SCAN {table}"
+            for line in plan
+            if "ix_panelist_owed" not in line
+        ), plan
 
 
 @pytest.fixture(scope="module")
@@ -324,15 +348,19 @@ INSERT INTO outboxmessage (idempotency_key, to_addrs, cc_addrs, subject, html, t
 @pytest.mark.parametrize("call", [_board, _my_tasks], ids=["board", "my tasks"])
 @pytest.mark.parametrize("who", ["admin@example.com", "recruiter@example.com", "interviewer@example.com"])
 def test_postgresql_without_statistics_reads_newest_rows_from_indexes_not_whole_tables(
-        pg_seeded: Engine, call, who: str) -> None:
+    pg_seeded: Engine, call, who: str
+) -> None:
     """Without statistics PostgreSQL walked whole tables backwards (by id or time) for each board row: 57 s at
     100k candidates. The plans must use the indexes that hold each candidate's rows in order."""
     if call is _board and who == "interviewer@example.com":
         pytest.skip("an interviewer has no board")
     plan = _plans(pg_seeded, call, who)
     # A read by primary key is slow only as a walk of the table: looking up given ids (Index Cond: id = …) is not.
-    slow = [line for line, then in zip(plan, [*plan[1:], ""], strict=True)
-            if any(s in line for s in SLOW_ON_POSTGRESQL) and "Index Cond: (id = " not in then]
+    slow = [
+        line
+        for line, then in zip(plan, [*plan[1:], ""], strict=True)
+        if any(s in line for s in SLOW_ON_POSTGRESQL) and "Index Cond: (id = " not in then
+    ]
     assert not slow, "\n".join(plan)
 
 
@@ -374,10 +402,12 @@ def test_postgresql_is_given_the_ids_of_a_walks_slice_as_an_array_it_can_count(p
 
     with Session(pg_seeded) as session:
         ids = list(session.exec(select(Candidate.id).order_by(Candidate.id).limit(120)).all())
-        compiled = select(Candidate.id).where(among(session, ids)(Candidate.id)).compile(
-            dialect=postgresql.psycopg.dialect())
-        plan = "\n".join(row[0] for row in session.connection().exec_driver_sql(
-            "EXPLAIN " + str(compiled), compiled.params))
+        compiled = (
+            select(Candidate.id).where(among(session, ids)(Candidate.id)).compile(dialect=postgresql.psycopg.dialect())
+        )
+        plan = "\n".join(
+            row[0] for row in session.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+        )
     assert "'{" + ",".join(map(str, ids)) + "}'::integer[]" in plan, plan
     assert "::text" not in plan, plan
 
@@ -394,8 +424,13 @@ def test_postgresql_never_serves_two_searches_with_one_generic_plan(pg_seeded: E
         for _ in range(7):  # prepared at the fifth run of one text
             for word in words:
                 candidates.search_candidates(session=session, actor=admin, q=word)
-        prepared = session.execute(text(
-            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%search_text LIKE%'")).scalars().all()
+        prepared = (
+            session.execute(
+                text("SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%search_text LIKE%'")
+            )
+            .scalars()
+            .all()
+        )
     assert len(prepared) >= len(words), prepared  # the page's statement and the count's, for each word
     assert all("search_text LIKE '%" in statement for statement in prepared), prepared
     # The count's cap too: a generic plan not knowing it walked the whole id index for a manager's search.

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _fresh(code: str) -> object:
     """What `code` prints as JSON, run in a new interpreter: only what it imports is registered there."""
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -42,10 +43,12 @@ def test_every_rule_and_provider_defined_anywhere_is_registered_by_services_regi
                 defined_providers.add(f"{name}.{value.__name__}")
     registered = _fresh(
         "import json, services.registry, services.mail.reminders as r, services.mail.tasks as t; "
-        "print(json.dumps([sorted(r.RULES), sorted(f'{p.__module__}.{p.__name__}' for p in t.PROVIDERS)]))")
+        "print(json.dumps([sorted(r.RULES), sorted(f'{p.__module__}.{p.__name__}' for p in t.PROVIDERS)]))"
+    )
     assert defined_rules and defined_providers
     assert (set(registered[0]), set(registered[1])) == (defined_rules, defined_providers), (
-        "a rule or provider is defined in a module that services/registry.py does not import")
+        "a rule or provider is defined in a module that services/registry.py does not import"
+    )
 
 
 def test_my_tasks_and_the_reminder_pass_refuse_to_run_before_the_registry_is_loaded() -> None:
@@ -59,7 +62,8 @@ def test_my_tasks_and_the_reminder_pass_refuse_to_run_before_the_registry_is_loa
         "        run()\n"
         "    except RuntimeError as exc:\n"
         "        out.append('services.registry' in str(exc))\n"
-        "print(json.dumps(out))")
+        "print(json.dumps(out))"
+    )
     assert refused == [True, True]
 
 
@@ -68,9 +72,16 @@ def test_the_mail_and_reminder_machinery_imports_no_screen() -> None:
         "import json, sys\n"
         "import services.mail.outbox, services.mail.mailer, services.mail.reminders\n"
         "import services.mail.tasks, services.mail.worker\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('services'))))")
-    screens = {"services.evaluate.evaluation", "services.evaluate.evaluation_reminders", "services.follow_up.followup",
-               "services.follow_up.followup_reminders", "services.evaluate.interview_invites", "services.registry"}
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('services'))))"
+    )
+    screens = {
+        "services.evaluate.evaluation",
+        "services.evaluate.evaluation_reminders",
+        "services.follow_up.followup",
+        "services.follow_up.followup_reminders",
+        "services.evaluate.interview_invites",
+        "services.registry",
+    }
     assert screens.isdisjoint(loaded), sorted(screens & set(loaded))
 
 
@@ -78,9 +89,13 @@ def test_every_table_defined_under_models_is_registered_by_importing_models_alon
     for name in _every_module(models):
         importlib.import_module(name)
     defined = {table.name for table in SQLModel.metadata.sorted_tables}
-    registered = _fresh("import json, models; from sqlmodel import SQLModel; "
-                        "print(json.dumps(sorted(SQLModel.metadata.tables)))")
+    registered = _fresh(
+        "import json, models; from sqlmodel import SQLModel; print(json.dumps(sorted(SQLModel.metadata.tables)))"
+    )
     assert set(registered) == defined, "a table's module is not imported in models/__init__.py"
-    exported = {getattr(models, name).__tablename__ for name in models.__all__
-                if hasattr(getattr(models, name), "__tablename__")}
+    exported = {
+        getattr(models, name).__tablename__
+        for name in models.__all__
+        if hasattr(getattr(models, name), "__tablename__")
+    }
     assert exported == defined, "a table class is missing from models.__all__"

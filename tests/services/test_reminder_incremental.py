@@ -32,8 +32,11 @@ def missed(engine: Engine, at: datetime) -> list[tuple[str, str, str, int]]:
             for found in fn(Scan(at), get_settings()):
                 rows = _new_rows(session, replace(found, cap=None))  # all of them
                 people = {u.id: u for u in session.exec(select(User))}
-                out += [(found.rule, r.item_key, r.window, r.user_id) for r in rows
-                        if may_receive(people.get(r.user_id), found.rule)]
+                out += [
+                    (found.rule, r.item_key, r.window, r.user_id)
+                    for r in rows
+                    if may_receive(people.get(r.user_id), found.rule)
+                ]
     return out
 
 
@@ -87,8 +90,13 @@ def test_an_incremental_pass_with_nothing_new_reads_only_the_ranges_that_came(en
     with engine.connect() as conn:
         for statement, parameters in seen:
             plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
-            scans_of_tables = [line for line in plan if line.startswith("SCAN ") and line.split()[1] in (
-                "application", "interview", "interviewpanelist", "contact", "poolentry", "candidate", "reminder")]
+            scans_of_tables = [
+                line
+                for line in plan
+                if line.startswith("SCAN ")
+                and line.split()[1]
+                in ("application", "interview", "interviewpanelist", "contact", "poolentry", "candidate", "reminder")
+            ]
             assert scans_of_tables == [], (statement, plan)
 
 
@@ -108,15 +116,22 @@ def test_what_becomes_due_in_the_past_is_raised_by_the_next_full_pass(engine, se
         assert s.exec(select(Reminder.window).where(Reminder.rule == "feedback_due")).all() == ["overdue"]
 
 
-def test_a_new_interview_ending_is_reminded_by_the_incremental_pass_when_its_time_comes(engine, session, make,
-                                                                                       frozen_clock) -> None:
+def test_a_new_interview_ending_is_reminded_by_the_incremental_pass_when_its_time_comes(
+    engine, session, make, frozen_clock
+) -> None:
     recruiter = make.user("recruiter")
     interviewed(make, recruiter=recruiter)  # ends at END; warned 20 h after, overdue 24 h after
     scans = Scans(full_every=LATER)
     run_reminders(engine=engine, now=END, settings=get_settings(), scans=scans)
     fired = []
-    for at in (END + 19 * HOUR, END + 20 * HOUR - MINUTE, END + 20 * HOUR, END + 20 * HOUR + MINUTE,
-               END + 24 * HOUR, END + 24 * HOUR + MINUTE):
+    for at in (
+        END + 19 * HOUR,
+        END + 20 * HOUR - MINUTE,
+        END + 20 * HOUR,
+        END + 20 * HOUR + MINUTE,
+        END + 24 * HOUR,
+        END + 24 * HOUR + MINUTE,
+    ):
         assert scans.next(at).since is not None
         fired.append(run_reminders(engine=engine, now=at, settings=get_settings(), scans=scans)["feedback_due"])
     assert fired == [0, 0, 1, 0, 1, 0]
@@ -129,10 +144,8 @@ def test_a_second_interview_moves_the_clock_for_the_incremental_pass_too(engine,
     scans = Scans(full_every=LATER)
     run_reminders(engine=engine, now=END, settings=get_settings(), scans=scans)
     # The first interview's warning time comes, but the application's last interview is the second: nothing.
-    assert run_reminders(engine=engine, now=END + 20 * HOUR, settings=get_settings(), scans=scans)[
-        "feedback_due"] == 0
-    assert run_reminders(engine=engine, now=END + 23 * HOUR, settings=get_settings(), scans=scans)[
-        "feedback_due"] == 1
+    assert run_reminders(engine=engine, now=END + 20 * HOUR, settings=get_settings(), scans=scans)["feedback_due"] == 0
+    assert run_reminders(engine=engine, now=END + 23 * HOUR, settings=get_settings(), scans=scans)["feedback_due"] == 1
     with Session(engine) as db:
         key = db.exec(select(Reminder.item_key).where(Reminder.rule == "feedback_due")).one()
     assert key.endswith((END + 3 * HOUR).strftime("%Y%m%d%H%M"))

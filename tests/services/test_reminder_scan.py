@@ -104,8 +104,9 @@ def test_two_workers_scanning_at_once_raise_each_reminder_once_and_mail_it_once(
     assert sum(sum(r.values()) for r in results) == len(rows) > 10
     assert len(set(rows)) == len(rows)
     with Session(engine) as s:
-        keys = list(s.exec(select(OutboxMessage.idempotency_key).where(
-            OutboxMessage.idempotency_key.startswith("reminder:"))))
+        keys = list(
+            s.exec(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.startswith("reminder:")))
+        )
         mailed = s.exec(select(func.count()).select_from(Reminder).where(Reminder.mailed)).one()
     assert len(keys) == len(set(keys)) == mailed
 
@@ -113,8 +114,9 @@ def test_two_workers_scanning_at_once_raise_each_reminder_once_and_mail_it_once(
 def test_reminders_raised_by_the_engine_before_issue_9_are_not_raised_again(engine) -> None:
     seeded(engine, 300)
     old = before.run_reminders(engine=engine, now=NOW, settings=get_settings())
-    assert set(old) == set(RULES) == {"stale_application", "scorecard_due", "feedback_due", "next_contact",
-                                      "pool_revisit"}
+    assert (
+        set(old) == set(RULES) == {"stale_application", "scorecard_due", "feedback_due", "next_contact", "pool_revisit"}
+    )
     assert all(old[name] > 0 for name in ("stale_application", "scorecard_due", "feedback_due", "next_contact"))
     assert scan(engine) == dict.fromkeys(RULES, 0)
     later = NOW + timedelta(days=1, hours=2)  # new windows: the two engines raise the same ones
@@ -132,8 +134,11 @@ def test_the_scan_raises_exactly_the_keys_the_engine_before_issue_9_raised(engin
     with Session(engine) as s:
         s.exec(Reminder.__table__.delete())  # type: ignore[attr-defined]
         # Only the reminders' mail: the demo's own candidate mail stays (other rows point at it).
-        s.exec(OutboxMessage.__table__.delete().where(  # type: ignore[attr-defined]
-            col(OutboxMessage.idempotency_key).like("reminder:%")))
+        s.exec(
+            OutboxMessage.__table__.delete().where(  # type: ignore[attr-defined]
+                col(OutboxMessage.idempotency_key).like("reminder:%")
+            )
+        )
         s.commit()
     old = before.run_reminders(engine=engine, now=NOW, settings=get_settings())
     assert old == new
@@ -144,10 +149,16 @@ def test_the_scan_raises_exactly_the_keys_the_engine_before_issue_9_raised(engin
 def test_times_in_keys_are_formatted_in_sql_as_python_formats_them(engine, zone) -> None:
     tz = ZoneInfo(zone)
     # Around the spring and autumn clock changes of 2026, and at the last microsecond of a minute.
-    instants = [datetime(2026, 3, 8, 6, 59, 59, 999999, tzinfo=UTC), datetime(2026, 3, 8, 7, 0, tzinfo=UTC),
-                datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, 1, tzinfo=UTC),
-                datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
-                datetime(2026, 11, 1, 5, 59, tzinfo=UTC), datetime(2026, 11, 1, 6, 1, tzinfo=UTC)]
+    instants = [
+        datetime(2026, 3, 8, 6, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 8, 7, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, 1, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        datetime(2026, 11, 1, 5, 59, tzinfo=UTC),
+        datetime(2026, 11, 1, 6, 1, tzinfo=UTC),
+    ]
     fmt = "%Y-%m-%d %H:%M"
     with Session(engine) as s:
         for since in (datetime(2026, 2, 25, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC)):

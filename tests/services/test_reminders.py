@@ -56,8 +56,9 @@ def application_of(session: Session, candidate) -> Application:
     return session.exec(select(Application).where(Application.candidate_id == candidate.id)).one()
 
 
-def test_an_application_idle_for_the_stale_days_reminds_the_owner_once(engine, session, make, settings, smtp,
-                                                                        frozen_clock) -> None:
+def test_an_application_idle_for_the_stale_days_reminds_the_owner_once(
+    engine, session, make, settings, smtp, frozen_clock
+) -> None:
     owner = make.user("recruiter", name="王芳", email="wang.fang@example.com")
     job = make.job(title="高级后端工程师")
     make.candidate(actor=owner, job=job, name="张伟")
@@ -70,7 +71,11 @@ def test_an_application_idle_for_the_stale_days_reminds_the_owner_once(engine, s
     assert (reminder.rule, reminder.user_id, reminder.mailed) == ("stale_application", owner.id, True)
     [mail] = mails(engine)
     assert (mail.to_addrs, mail.recipient_user_id, mail.template, mail.language) == (
-        "wang.fang@example.com", owner.id, "reminder", "zh")
+        "wang.fang@example.com",
+        owner.id,
+        "reminder",
+        "zh",
+    )
     frozen_clock.set(T0 + 7 * DAY)
     assert send_due(engine=engine, settings=settings).sent == 1
     [got] = smtp.received
@@ -79,8 +84,9 @@ def test_an_application_idle_for_the_stale_days_reminds_the_owner_once(engine, s
     assert "王芳，您好" in got.message.get_body(("plain",)).get_content()
 
 
-def test_reminders_run_from_two_workers_at_once_raise_one_reminder_and_one_mail(engine, make, settings,
-                                                                                 frozen_clock) -> None:
+def test_reminders_run_from_two_workers_at_once_raise_one_reminder_and_one_mail(
+    engine, make, settings, frozen_clock
+) -> None:
     owner = make.user("recruiter")
     job = make.job()
     for _ in range(5):
@@ -96,12 +102,15 @@ def test_reminders_run_from_two_workers_at_once_raise_one_reminder_and_one_mail(
 
     assert sum(counts) == 5
     assert len(reminders(engine)) == 5
-    assert sorted(m.idempotency_key for m in mails(engine)) == sorted(
-        {m.idempotency_key for m in mails(engine)}) and len(mails(engine)) == 5
+    assert (
+        sorted(m.idempotency_key for m in mails(engine)) == sorted({m.idempotency_key for m in mails(engine)})
+        and len(mails(engine)) == 5
+    )
 
 
-def test_each_further_window_of_idle_days_reminds_again_and_after_four_the_rule_stops(engine, make, settings,
-                                                                                      frozen_clock) -> None:
+def test_each_further_window_of_idle_days_reminds_again_and_after_four_the_rule_stops(
+    engine, make, settings, frozen_clock
+) -> None:
     owner = make.user("recruiter")
     make.candidate(actor=owner, job=make.job(title="产品经理"), name="李娜")
 
@@ -119,24 +128,33 @@ def test_a_stage_change_starts_the_idle_count_again(engine, session, make, setti
     assert remind(engine, settings, T0 + 7 * DAY) == 1
 
     frozen_clock.set(T0 + 8 * DAY)
-    move_stage(session=session, actor=owner, application_id=application_of(session, candidate).id,
-               to_stage="decision_pending")
+    move_stage(
+        session=session, actor=owner, application_id=application_of(session, candidate).id, to_stage="decision_pending"
+    )
     session.commit()
 
     assert remind(engine, settings, T0 + 14 * DAY) == 0
     assert remind(engine, settings, T0 + 15 * DAY - timedelta(minutes=1)) == 0
     assert remind(engine, settings, T0 + 15 * DAY) == 1
     assert [json.loads(r.payload)["title_en"].rsplit(": ", 1)[1] for r in reminders(engine)] == [
-        "no progress for 7 days", "no progress for 7 days"]
+        "no progress for 7 days",
+        "no progress for 7 days",
+    ]
     assert len(mails(engine)) == 2
 
 
-def test_a_rejected_application_or_one_for_a_closed_job_reminds_no_one(engine, session, make, settings,
-                                                                      frozen_clock) -> None:
+def test_a_rejected_application_or_one_for_a_closed_job_reminds_no_one(
+    engine, session, make, settings, frozen_clock
+) -> None:
     owner = make.user("recruiter")
     rejected = make.candidate(actor=owner, job=make.job())
-    move_stage(session=session, actor=owner, application_id=application_of(session, rejected).id,
-               to_stage="rejected", reason="薪资期望不符")
+    move_stage(
+        session=session,
+        actor=owner,
+        application_id=application_of(session, rejected).id,
+        to_stage="rejected",
+        reason="薪资期望不符",
+    )
     job = make.job()
     make.candidate(actor=owner, job=job)
     job.status = "closed"
@@ -147,9 +165,9 @@ def test_a_rejected_application_or_one_for_a_closed_job_reminds_no_one(engine, s
     assert mails(engine) == [] and reminders(engine) == []
 
 
-def test_a_digest_reader_gets_no_single_mail_but_one_digest_a_day_after_the_digest_hour(engine, session, make,
-                                                                                       settings, smtp,
-                                                                                       frozen_clock) -> None:
+def test_a_digest_reader_gets_no_single_mail_but_one_digest_a_day_after_the_digest_hour(
+    engine, session, make, settings, smtp, frozen_clock
+) -> None:
     created = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # 06:00 on 2 March in Shanghai
     frozen_clock.set(created)
     reader = make.user("recruiter", name="赵敏", email="zhao.min@example.com")
@@ -170,7 +188,10 @@ def test_a_digest_reader_gets_no_single_mail_but_one_digest_a_day_after_the_dige
     assert run_digests(engine=engine, now=eight + timedelta(hours=12), settings=settings) == 0
     [digest] = mails(engine)
     assert (digest.to_addrs, digest.template, digest.idempotency_key) == (
-        "zhao.min@example.com", "digest", f"digest:{reader.id}:2026-03-09")
+        "zhao.min@example.com",
+        "digest",
+        f"digest:{reader.id}:2026-03-09",
+    )
     assert digest.subject == "【每日汇总】您有 2 项待办 · 2026-03-09"
     assert all(r.digested_at == eight for r in reminders(engine))
 
@@ -191,7 +212,8 @@ def test_a_digest_reader_gets_no_single_mail_but_one_digest_a_day_after_the_dige
 
 
 def test_my_tasks_lists_the_owners_overdue_applications_most_urgent_first_and_nothing_for_another_recruiter(
-        session, make, settings, frozen_clock) -> None:
+    session, make, settings, frozen_clock
+) -> None:
     owner = make.user("recruiter")
     other = make.user("recruiter")
     job = make.job(title="测试工程师")
@@ -208,10 +230,14 @@ def test_my_tasks_lists_the_owners_overdue_applications_most_urgent_first_and_no
     tasks = my_tasks(session=session, actor=owner)
 
     assert [(t.params["name"], t.params["days"], t.overdue(now)) for t in tasks] == [
-        ("周杰", 10, True), ("吴磊", 8, True), ("郑爽", 6, False)]
+        ("周杰", 10, True),
+        ("吴磊", 8, True),
+        ("郑爽", 6, False),
+    ]
     assert [t.query for t in tasks] == [{"id": str(c.id)} for c in (oldest, newer, soon)]
     assert {(t.kind, t.page, t.params["job"]) for t in tasks} == {
-        ("stale_application", "pages/candidates.py", "测试工程师")}
+        ("stale_application", "pages/candidates.py", "测试工程师")
+    }
     assert tasks[0].due_at == T0 + 7 * DAY
     assert my_tasks(session=session, actor=other) == []
     assert my_tasks(session=session, actor=make.user("interviewer")) == []

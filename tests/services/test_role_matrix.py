@@ -35,10 +35,23 @@ from services.platform.policy import CAPABILITIES, OPEN_TO_ROLELESS, PAGES, SERV
 from tests import factories
 
 # The services folder by screen (STYLE.md): each module by the last part of its dotted name.
-MODULE_PATHS = {info.name.rsplit(".", 1)[-1]: info.name
-                for info in pkgutil.walk_packages(services.__path__, "services.")} | {"mail": "services.mail.outbox"}
-MODULES = ("audit", "auth", "candidates", "evaluation", "followup", "importer", "interview_import",
-           "interview_invites", "jobs", "mail", "tasks", "users")
+MODULE_PATHS = {
+    info.name.rsplit(".", 1)[-1]: info.name for info in pkgutil.walk_packages(services.__path__, "services.")
+} | {"mail": "services.mail.outbox"}
+MODULES = (
+    "audit",
+    "auth",
+    "candidates",
+    "evaluation",
+    "followup",
+    "importer",
+    "interview_import",
+    "interview_invites",
+    "jobs",
+    "mail",
+    "tasks",
+    "users",
+)
 
 # Kinds of user: their roles, and how they stand to the world's job and interview.
 KINDS: dict[str, dict[str, Any]] = {
@@ -54,8 +67,13 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 # Listing functions: out of scope they return less, they do not refuse.
-LISTS = {"candidates.search_candidates", "candidates.filter_jobs", "jobs.list_jobs", "followup.survey_summary",
-         "followup.survey_overall"}
+LISTS = {
+    "candidates.search_candidates",
+    "candidates.filter_jobs",
+    "jobs.list_jobs",
+    "followup.survey_summary",
+    "followup.survey_overall",
+}
 
 
 def expected_allowed(kind: str, name: str) -> bool:
@@ -100,8 +118,10 @@ class World:
 def build_world(session: Session) -> World:
     make = factories.Factory(session)
     boss = make.user("admin,recruiter", email="boss@example.com")
-    users = {kind: make.user(spec["roles"], email=f"{kind}@example.com", is_active=spec.get("is_active", True))
-             for kind, spec in KINDS.items()}
+    users = {
+        kind: make.user(spec["roles"], email=f"{kind}@example.com", is_active=spec.get("is_active", True))
+        for kind, spec in KINDS.items()
+    }
     job = make.job(actor=boss, hiring_manager_id=users["manager"].id)
     other_job = make.job(actor=boss, hiring_manager_id=users["other_manager"].id)
     person = make.candidate(actor=boss, job=job, email="person@example.com")
@@ -114,15 +134,48 @@ def build_world(session: Session) -> World:
     first = rounds[0]
     criterion = evaluation.criteria_for(session=session, round_id=first.id, job_id=job.id)[0]
     ends = utcnow() - timedelta(hours=1)
-    interview = evaluation.schedule_interview(session=session, actor=boss, interview_in={
-        "application_id": application.id, "round_id": first.id, "starts_at": ends - timedelta(hours=1),
-        "ends_at": ends, "mode": "video", "location": "room 1", "interviewer_ids": [users["panelist"].id]})
-    draft = mail.queue_mail(session=session, to="person@example.com", subject="Draft", html="<p>x</p>", text="x",
-                            key="matrix-draft", candidate_id=person.id, application_id=application.id, draft=True)
-    held = mail.queue_mail(session=session, to="person@example.com", subject="Held", html="<p>x</p>", text="x",
-                           key="matrix-held", candidate_id=person.id)
-    failed = mail.queue_mail(session=session, to="person@example.com", subject="Failed", html="<p>x</p>", text="x",
-                             key="matrix-failed", candidate_id=person.id)
+    interview = evaluation.schedule_interview(
+        session=session,
+        actor=boss,
+        interview_in={
+            "application_id": application.id,
+            "round_id": first.id,
+            "starts_at": ends - timedelta(hours=1),
+            "ends_at": ends,
+            "mode": "video",
+            "location": "room 1",
+            "interviewer_ids": [users["panelist"].id],
+        },
+    )
+    draft = mail.queue_mail(
+        session=session,
+        to="person@example.com",
+        subject="Draft",
+        html="<p>x</p>",
+        text="x",
+        key="matrix-draft",
+        candidate_id=person.id,
+        application_id=application.id,
+        draft=True,
+    )
+    held = mail.queue_mail(
+        session=session,
+        to="person@example.com",
+        subject="Held",
+        html="<p>x</p>",
+        text="x",
+        key="matrix-held",
+        candidate_id=person.id,
+    )
+    failed = mail.queue_mail(
+        session=session,
+        to="person@example.com",
+        subject="Failed",
+        html="<p>x</p>",
+        text="x",
+        key="matrix-failed",
+        candidate_id=person.id,
+    )
     failed.status = MailStatus.failed
     session.add(failed)
     session.commit()
@@ -130,10 +183,20 @@ def build_world(session: Session) -> World:
     demoted.roles = KINDS["demoted"]["demote_to"]
     session.add(demoted)
     session.commit()
-    return World(users=users, job_id=job.id, other_job_id=other_job.id, candidate_id=person.id,
-                 application_id=application.id, interview_id=interview.id, interview_version=interview.version,
-                 round_id=first.id, criterion_id=criterion.id, draft_id=draft.id, held_id=held.id,
-                 failed_id=failed.id)
+    return World(
+        users=users,
+        job_id=job.id,
+        other_job_id=other_job.id,
+        candidate_id=person.id,
+        application_id=application.id,
+        interview_id=interview.id,
+        interview_version=interview.version,
+        round_id=first.id,
+        criterion_id=criterion.id,
+        draft_id=draft.id,
+        held_id=held.id,
+        failed_id=failed.id,
+    )
 
 
 Call = Callable[[Session, User, World], Any]
@@ -142,120 +205,200 @@ TODAY = date(2026, 12, 1)
 CALLS: dict[str, Call] = {
     "candidates.search_candidates": lambda s, a, w: candidates.search_candidates(session=s, actor=a),
     "candidates.get_candidate_detail": lambda s, a, w: candidates.get_candidate_detail(
-        session=s, actor=a, candidate_id=w.candidate_id),
+        session=s, actor=a, candidate_id=w.candidate_id
+    ),
     "candidates.filter_jobs": lambda s, a, w: candidates.filter_jobs(session=s, actor=a),
     "candidates.create_candidate": lambda s, a, w: candidates.create_candidate(
-        session=s, actor=a, candidate_in={"name": "新人 New", "email": "new@example.com"}),
+        session=s, actor=a, candidate_in={"name": "新人 New", "email": "new@example.com"}
+    ),
     "candidates.update_candidate": lambda s, a, w: candidates.update_candidate(
-        session=s, actor=a, candidate_id=w.candidate_id,
-        candidate_in={"name": "改名 Renamed", "email": "person@example.com",
-                      "version": candidates.get_candidate_detail(
-                          session=s, actor=w.users["admin"], candidate_id=w.candidate_id).candidate.version}),
+        session=s,
+        actor=a,
+        candidate_id=w.candidate_id,
+        candidate_in={
+            "name": "改名 Renamed",
+            "email": "person@example.com",
+            "version": candidates.get_candidate_detail(
+                session=s, actor=w.users["admin"], candidate_id=w.candidate_id
+            ).candidate.version,
+        },
+    ),
     "candidates.add_application": lambda s, a, w: candidates.add_application(
-        session=s, actor=a, candidate_id=w.candidate_id, job_id=w.other_job_id),
+        session=s, actor=a, candidate_id=w.candidate_id, job_id=w.other_job_id
+    ),
     "candidates.export_candidates_csv": lambda s, a, w: list(candidates.export_candidates_csv(session=s, actor=a)),
     "candidates.move_stage": lambda s, a, w: candidates.move_stage(
-        session=s, actor=a, application_id=w.application_id, to_stage="decision_pending"),
+        session=s, actor=a, application_id=w.application_id, to_stage="decision_pending"
+    ),
     "importer.import_candidates": lambda s, a, w: _import_candidates(s, a),
     "importer.load_mapping": lambda s, a, w: importlib.import_module("services.pipeline.importer").load_mapping(
-        session=s, actor=a, header=["候选人姓名", "手机"]),
+        session=s, actor=a, header=["候选人姓名", "手机"]
+    ),
     "importer.save_mapping": lambda s, a, w: importlib.import_module("services.pipeline.importer").save_mapping(
-        session=s, actor=a, header=["候选人姓名", "手机"], mapping=["name", "phone"]),
+        session=s, actor=a, header=["候选人姓名", "手机"], mapping=["name", "phone"]
+    ),
     "jobs.list_jobs": lambda s, a, w: jobs.list_jobs(session=s, actor=a),
     "jobs.get_job": lambda s, a, w: jobs.get_job(session=s, actor=a, job_id=w.job_id),
     "jobs.create_job": lambda s, a, w: jobs.create_job(session=s, actor=a, job_in={"title": "New job"}),
     "jobs.update_job": lambda s, a, w: jobs.update_job(
-        session=s, actor=a, job_id=w.job_id, version=jobs.get_job(session=s, actor=w.users["admin"],
-                                                                   job_id=w.job_id).version,
-        job_in={"title": "Renamed job"}),
+        session=s,
+        actor=a,
+        job_id=w.job_id,
+        version=jobs.get_job(session=s, actor=w.users["admin"], job_id=w.job_id).version,
+        job_in={"title": "Renamed job"},
+    ),
     "evaluation.list_rounds": lambda s, a, w: evaluation.list_rounds(session=s, actor=a),
     "evaluation.save_round": lambda s, a, w: evaluation.save_round(
-        session=s, actor=a, round_in={"name_zh": "终面", "name_en": "Final", "bar": 3.5, "position": 9}),
+        session=s, actor=a, round_in={"name_zh": "终面", "name_en": "Final", "bar": 3.5, "position": 9}
+    ),
     "evaluation.save_criterion": lambda s, a, w: evaluation.save_criterion(
-        session=s, actor=a, round_id=w.round_id, criterion_in={"name_zh": "学习能力", "name_en": "Learning"}),
+        session=s, actor=a, round_id=w.round_id, criterion_in={"name_zh": "学习能力", "name_en": "Learning"}
+    ),
     "evaluation.remove_criterion": lambda s, a, w: evaluation.remove_criterion(
-        session=s, actor=a, criterion_id=w.criterion_id),
-    "evaluation.schedule_interview": lambda s, a, w: evaluation.schedule_interview(session=s, actor=a, interview_in={
-        "application_id": w.application_id, "round_id": w.round_id, "starts_at": utcnow() + timedelta(days=2),
-        "ends_at": utcnow() + timedelta(days=2, hours=1), "interviewer_ids": [w.users["interviewer"].id]}),
+        session=s, actor=a, criterion_id=w.criterion_id
+    ),
+    "evaluation.schedule_interview": lambda s, a, w: evaluation.schedule_interview(
+        session=s,
+        actor=a,
+        interview_in={
+            "application_id": w.application_id,
+            "round_id": w.round_id,
+            "starts_at": utcnow() + timedelta(days=2),
+            "ends_at": utcnow() + timedelta(days=2, hours=1),
+            "interviewer_ids": [w.users["interviewer"].id],
+        },
+    ),
     "evaluation.reschedule_interview": lambda s, a, w: evaluation.reschedule_interview(
-        session=s, actor=a, interview_id=w.interview_id, version=w.interview_version, interview_in={
-            "application_id": w.application_id, "round_id": w.round_id, "starts_at": utcnow() + timedelta(days=3),
-            "ends_at": utcnow() + timedelta(days=3, hours=1), "interviewer_ids": [w.users["panelist"].id]}),
+        session=s,
+        actor=a,
+        interview_id=w.interview_id,
+        version=w.interview_version,
+        interview_in={
+            "application_id": w.application_id,
+            "round_id": w.round_id,
+            "starts_at": utcnow() + timedelta(days=3),
+            "ends_at": utcnow() + timedelta(days=3, hours=1),
+            "interviewer_ids": [w.users["panelist"].id],
+        },
+    ),
     "evaluation.set_interview_status": lambda s, a, w: evaluation.set_interview_status(
-        session=s, actor=a, interview_id=w.interview_id, status="no_show", reason="没来 / did not come"),
+        session=s, actor=a, interview_id=w.interview_id, status="no_show", reason="没来 / did not come"
+    ),
     "evaluation.list_interviews": lambda s, a, w: evaluation.list_interviews(
-        session=s, actor=a, start=utcnow() - timedelta(days=7), end=utcnow() + timedelta(days=7)),
+        session=s, actor=a, start=utcnow() - timedelta(days=7), end=utcnow() + timedelta(days=7)
+    ),
     "evaluation.schedulable_applications": lambda s, a, w: evaluation.schedulable_applications(session=s, actor=a),
     "evaluation.prepare_interview_confirmation": lambda s, a, w: evaluation.prepare_interview_confirmation(
-        session=s, actor=a, interview_id=w.interview_id),
+        session=s, actor=a, interview_id=w.interview_id
+    ),
     "evaluation.interview_confirmation_drafts": lambda s, a, w: evaluation.interview_confirmation_drafts(
-        session=s, actor=a, interview_id=w.interview_id),
+        session=s, actor=a, interview_id=w.interview_id
+    ),
     "interview_import.import_interviews": lambda s, a, w: _import_interviews(s, a, w),
     "evaluation.my_interviews": lambda s, a, w: evaluation.my_interviews(session=s, actor=a),
     "evaluation.open_scorecard": lambda s, a, w: evaluation.open_scorecard(
-        session=s, actor=a, interview_id=w.interview_id),
+        session=s, actor=a, interview_id=w.interview_id
+    ),
     "evaluation.save_scorecard": lambda s, a, w: evaluation.save_scorecard(
-        session=s, actor=a, interview_id=w.interview_id, scorecard_in={"strengths": "清楚 / clear"}),
+        session=s, actor=a, interview_id=w.interview_id, scorecard_in={"strengths": "清楚 / clear"}
+    ),
     "evaluation.can_see_peers": lambda s, a, w: evaluation.can_see_peers(
-        session=s, actor=a, application_id=w.application_id),
+        session=s, actor=a, application_id=w.application_id
+    ),
     "evaluation.debrief": lambda s, a, w: evaluation.debrief(session=s, actor=a, application_id=w.application_id),
     "evaluation.record_decision": lambda s, a, w: evaluation.record_decision(
-        session=s, actor=a, application_id=w.application_id,
-        decision_in={"kind": "hold", "reason_code": "needs_more_signal"}),
+        session=s,
+        actor=a,
+        application_id=w.application_id,
+        decision_in={"kind": "hold", "reason_code": "needs_more_signal"},
+    ),
     "followup.follow_up_board": lambda s, a, w: _followup().follow_up_board(session=s, actor=a),
     "followup.board_counts": lambda s, a, w: _followup().board_counts(session=s, actor=a),
     "followup.latest_intent": lambda s, a, w: _followup().latest_intent(
-        session=s, actor=a, application_id=w.application_id),
+        session=s, actor=a, application_id=w.application_id
+    ),
     "followup.pool_entry": lambda s, a, w: _followup().pool_entry(session=s, actor=a, candidate_id=w.candidate_id),
     "followup.survey_overall": lambda s, a, w: _followup().survey_overall(session=s, actor=a),
     "followup.count_pool": lambda s, a, w: _followup().count_pool(session=s, actor=a),
     "followup.poolable_candidates": lambda s, a, w: _followup().poolable_candidates(session=s, actor=a),
-    "mail.save_draft": lambda s, a, w: mail.save_draft(session=s, actor=a, message_id=w.draft_id,
-                                                       subject="改过 / Edited", text="正文 / Body"),
+    "mail.save_draft": lambda s, a, w: mail.save_draft(
+        session=s, actor=a, message_id=w.draft_id, subject="改过 / Edited", text="正文 / Body"
+    ),
     "mail.drafts_waiting_for": lambda s, a, w: mail.drafts_waiting_for(session=s, actor=a),
-    "followup.log_contact": lambda s, a, w: _followup().log_contact(session=s, actor=a, contact_in={
-        "candidate_id": w.candidate_id, "application_id": w.application_id, "channel": "phone",
-        "outcome": "reached", "summary": "聊过 / talked"}),
+    "followup.log_contact": lambda s, a, w: _followup().log_contact(
+        session=s,
+        actor=a,
+        contact_in={
+            "candidate_id": w.candidate_id,
+            "application_id": w.application_id,
+            "channel": "phone",
+            "outcome": "reached",
+            "summary": "聊过 / talked",
+        },
+    ),
     "followup.list_contacts": lambda s, a, w: _followup().list_contacts(
-        session=s, actor=a, candidate_id=w.candidate_id),
-    "followup.record_intent": lambda s, a, w: _followup().record_intent(session=s, actor=a, intent_in={
-        "application_id": w.application_id, "interest": 4}),
+        session=s, actor=a, candidate_id=w.candidate_id
+    ),
+    "followup.record_intent": lambda s, a, w: _followup().record_intent(
+        session=s, actor=a, intent_in={"application_id": w.application_id, "interest": 4}
+    ),
     "followup.intent_history": lambda s, a, w: _followup().intent_history(
-        session=s, actor=a, application_id=w.application_id),
+        session=s, actor=a, application_id=w.application_id
+    ),
     "followup.risk_of": lambda s, a, w: _followup().risk_of(session=s, actor=a, application_id=w.application_id),
     "followup.prepare_candidate_mail": lambda s, a, w: _followup().prepare_candidate_mail(
-        session=s, actor=a, application_id=w.application_id, template="thank_you"),
+        session=s, actor=a, application_id=w.application_id, template="thank_you"
+    ),
     "followup.drafts_for_application": lambda s, a, w: _followup().drafts_for_application(
-        session=s, actor=a, application_id=w.application_id),
+        session=s, actor=a, application_id=w.application_id
+    ),
     "followup.survey_summary": lambda s, a, w: _followup().survey_summary(session=s, actor=a),
-    "followup.add_to_pool": lambda s, a, w: _followup().add_to_pool(session=s, actor=a, entry_in={
-        "candidate_id": w.candidate_id, "reason": "好苗子 / promising", "revisit_on": TODAY + timedelta(days=90)}),
-    "followup.remove_from_pool": lambda s, a, w: _pool_then(s, w, lambda: _followup().remove_from_pool(
-        session=s, actor=a, candidate_id=w.candidate_id)),
+    "followup.add_to_pool": lambda s, a, w: _followup().add_to_pool(
+        session=s,
+        actor=a,
+        entry_in={
+            "candidate_id": w.candidate_id,
+            "reason": "好苗子 / promising",
+            "revisit_on": TODAY + timedelta(days=90),
+        },
+    ),
+    "followup.remove_from_pool": lambda s, a, w: _pool_then(
+        s, w, lambda: _followup().remove_from_pool(session=s, actor=a, candidate_id=w.candidate_id)
+    ),
     "followup.search_pool": lambda s, a, w: _followup().search_pool(session=s, actor=a),
     "followup.job_families": lambda s, a, w: _followup().job_families(session=s, actor=a),
     "followup.prepare_reengagement_mail": lambda s, a, w: _pool_then(
-        s, w, lambda: _followup().prepare_reengagement_mail(session=s, actor=a, candidate_id=w.candidate_id)),
+        s, w, lambda: _followup().prepare_reengagement_mail(session=s, actor=a, candidate_id=w.candidate_id)
+    ),
     "followup.pool_drafts": lambda s, a, w: _followup().pool_drafts(session=s, actor=a, candidate_id=w.candidate_id),
     "mail.list_outbox": lambda s, a, w: mail.list_outbox(session=s, actor=a),
     "mail.worker_heartbeats": lambda s, a, w: mail.worker_heartbeats(session=s, actor=a),
     "mail.get_message": lambda s, a, w: mail.get_message(session=s, actor=a, message_id=w.held_id),
     "mail.retry_message": lambda s, a, w: mail.retry_message(session=s, actor=a, message_id=w.failed_id),
     "mail.cancel_message": lambda s, a, w: mail.cancel_message(session=s, actor=a, message_id=w.held_id),
-    "mail.send_draft": lambda s, a, w: mail.send_draft(session=s, actor=a, message_id=w.draft_id,
-                                                       subject="谢谢 / Thank you", text="正文 / Body"),
+    "mail.send_draft": lambda s, a, w: mail.send_draft(
+        session=s, actor=a, message_id=w.draft_id, subject="谢谢 / Thank you", text="正文 / Body"
+    ),
     "mail.discard_draft": lambda s, a, w: mail.discard_draft(session=s, actor=a, message_id=w.draft_id),
     "mail.queue_test_message": lambda s, a, w: mail.queue_test_message(session=s, actor=a, to="ops@example.com"),
     "tasks.my_tasks": lambda s, a, w: _tasks().my_tasks(session=s, actor=a),
     "users.list_users": lambda s, a, w: _users().list_users(session=s, actor=a),
-    "users.create_user": lambda s, a, w: _users().create_user(session=s, actor=a, user_in={
-        "email": "hire@example.com", "name": "New colleague", "roles": ["interviewer"],
-        "password": "a-long-enough-password-1"}),
+    "users.create_user": lambda s, a, w: _users().create_user(
+        session=s,
+        actor=a,
+        user_in={
+            "email": "hire@example.com",
+            "name": "New colleague",
+            "roles": ["interviewer"],
+            "password": "a-long-enough-password-1",
+        },
+    ),
     "users.update_user": lambda s, a, w: _users().update_user(
-        session=s, actor=a, user_id=w.users["interviewer"].id, user_in={"name": "Renamed colleague"}),
+        session=s, actor=a, user_id=w.users["interviewer"].id, user_in={"name": "Renamed colleague"}
+    ),
     "users.set_password": lambda s, a, w: _users().set_password(
-        session=s, actor=a, user_id=w.users["interviewer"].id, password="another-long-password-2"),
+        session=s, actor=a, user_id=w.users["interviewer"].id, password="another-long-password-2"
+    ),
     "users.set_language": lambda s, a, w: _users().set_language(session=s, actor=a, language="en"),
     "users.set_reminder_mode": lambda s, a, w: _users().set_reminder_mode(session=s, actor=a, mode="digest"),
 }
@@ -275,8 +418,9 @@ def _users():
 
 def _import_candidates(s: Session, actor: User) -> Any:
     importer = importlib.import_module("services.pipeline.importer")
-    return importer.import_candidates(session=s, actor=actor, rows=[{"name": "导入 Imported",
-                                                                     "email": "imported@example.com"}])
+    return importer.import_candidates(
+        session=s, actor=actor, rows=[{"name": "导入 Imported", "email": "imported@example.com"}]
+    )
 
 
 def _import_interviews(s: Session, actor: User, w: World) -> Any:
@@ -286,8 +430,15 @@ def _import_interviews(s: Session, actor: User, w: World) -> Any:
 
 def _pool_then(s: Session, w: World, call: Callable[[], Any]) -> Any:
     """Put the world's candidate in the pool (as the admin, in this rolled-back session), then `call`."""
-    _followup().add_to_pool(session=s, actor=w.users["admin"], entry_in={
-        "candidate_id": w.candidate_id, "reason": "好苗子 / promising", "revisit_on": TODAY + timedelta(days=90)})
+    _followup().add_to_pool(
+        session=s,
+        actor=w.users["admin"],
+        entry_in={
+            "candidate_id": w.candidate_id,
+            "reason": "好苗子 / promising",
+            "revisit_on": TODAY + timedelta(days=90),
+        },
+    )
     return call()
 
 
@@ -297,8 +448,11 @@ def public_service_functions() -> set[str]:
     for module_name in MODULES:
         module = importlib.import_module(MODULE_PATHS[module_name])
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if fn.__module__ == module.__name__ and not name.startswith("_") \
-                    and "actor" in inspect.signature(fn).parameters:
+            if (
+                fn.__module__ == module.__name__
+                and not name.startswith("_")
+                and "actor" in inspect.signature(fn).parameters
+            ):
                 names.add(f"{module_name}.{name}")
     return names - STEPS
 
@@ -338,8 +492,7 @@ def _outcome(engine: Engine, world: World, kind: str, name: str) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
-def test_service_answers_every_kind_of_user_as_the_policy_says(engine: Engine, frozen_clock: Any,
-                                                               name: str) -> None:
+def test_service_answers_every_kind_of_user_as_the_policy_says(engine: Engine, frozen_clock: Any, name: str) -> None:
     with Session(engine, expire_on_commit=False) as session:
         world = build_world(session)
     wrong = {}

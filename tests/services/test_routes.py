@@ -32,15 +32,27 @@ def app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     forget_engine(url)
 
 
-def call(method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None,
-         cookie: str | None = None) -> tuple[int, dict[str, list[str]], bytes]:
+def call(
+    method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None, cookie: str | None = None
+) -> tuple[int, dict[str, list[str]], bytes]:
     """One request through the routes as the ASGI server passes it: status, headers, body."""
     raw = [(b"host", HOST.encode())] + [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if cookie:
         raw.append((b"cookie", f"{COOKIE}={cookie}".encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "headers": raw,
-             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8501), "root_path": ""}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": raw,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8501),
+        "root_path": "",
+    }
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -70,8 +82,9 @@ def _still_signed_in(token: str) -> bool:
 
 def test_signing_out_by_a_post_from_our_own_page_revokes_the_session_and_clears_the_cookie(app_url) -> None:
     _user, token = _signed_in()
-    status, headers, _ = call("POST", "/session/end", cookie=token,
-                              headers={"Origin": OWN, "Sec-Fetch-Site": "same-origin"})
+    status, headers, _ = call(
+        "POST", "/session/end", cookie=token, headers={"Origin": OWN, "Sec-Fetch-Site": "same-origin"}
+    )
     assert status == 303 and headers["location"] == ["/"]
     assert any(c.startswith(f"{COOKIE}=") and "Max-Age=0" in c for c in headers["set-cookie"])
     assert not _still_signed_in(token)
@@ -86,15 +99,18 @@ def test_a_get_of_the_sign_out_address_signs_nobody_out(app_url) -> None:
     assert _still_signed_in(token)
 
 
-@pytest.mark.parametrize("headers", [
-    {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
-    {"Sec-Fetch-Site": "cross-site"},
-    {"Sec-Fetch-Site": "same-site", "Origin": "http://other.127.0.0.1:8501"},
-    {"Origin": "https://evil.example"},
-    {"Origin": "null"},
-    {"Referer": "https://evil.example/page?x=1"},
-    {"Origin": "http://127.0.0.1:8501.evil.example"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://other.127.0.0.1:8501"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page?x=1"},
+        {"Origin": "http://127.0.0.1:8501.evil.example"},
+    ],
+)
 def test_a_sign_out_posted_by_another_site_is_refused_and_the_session_stays(app_url, headers) -> None:
     _user, token = _signed_in()
     status, found, body = call("POST", "/session/end", cookie=token, headers=headers)
@@ -110,11 +126,14 @@ def _ticket(email: str = "bo@example.com") -> str:
         return auth.issue_ticket(session=session, user=user)
 
 
-@pytest.mark.parametrize("headers", [
-    {"Sec-Fetch-Site": "same-origin", "Referer": OWN + "/"},
-    {"Sec-Fetch-Site": "none"},  # the address typed or pasted
-    {},  # no browser page at all
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "same-origin", "Referer": OWN + "/"},
+        {"Sec-Fetch-Site": "none"},  # the address typed or pasted
+        {},  # no browser page at all
+    ],
+)
 def test_a_ticket_from_our_own_page_opens_the_session(app_url, headers) -> None:
     ticket = _ticket()
     status, found, _ = call("GET", "/session/start", query=f"ticket={ticket}&next=/jobs", headers=headers)
@@ -123,12 +142,15 @@ def test_a_ticket_from_our_own_page_opens_the_session(app_url, headers) -> None:
     assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
-@pytest.mark.parametrize("headers", [
-    {"Sec-Fetch-Site": "cross-site"},
-    {"Sec-Fetch-Site": "same-site"},
-    {"Referer": "https://evil.example/"},
-    {"Origin": "https://evil.example"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Referer": "https://evil.example/"},
+        {"Origin": "https://evil.example"},
+    ],
+)
 def test_a_ticket_sent_by_another_site_is_refused_and_stays_unspent(app_url, headers) -> None:
     # Login CSRF: another site would sign the visitor in as the attacker.
     ticket = _ticket()

@@ -81,5 +81,7 @@ def test_ratings_three_apart_are_flagged_two_apart_are_not() -> None:
 
 
 def test_both_kinds_of_disagreement_are_reported_together() -> None:
-    assert scoring.disagreement(["yes", "no"], {COMM: 4}) == ["debrief.split_recommendation",
-                                                                "debrief.criterion_spread"]
+    assert scoring.disagreement(["yes", "no"], {COMM: 4}) == [
+        "debrief.split_recommendation",
+        "debrief.criterion_spread",
+    ]

@@ -43,8 +43,10 @@ def test_followup_environment_variables_are_read(monkeypatch) -> None:
 
 def test_settings_are_read_from_the_followup_table_of_secrets_toml(monkeypatch, tmp_path) -> None:
     secrets = tmp_path / "secrets.toml"
-    secrets.write_text('[followup]\nbase_url = "https://from-toml.example.com"\nLANGUAGE = "en"\n'
-                       'secret_key = "toml-secret-0123456789abcdef"\n[other]\nbase_url = "ignored"\n')
+    secrets.write_text(
+        '[followup]\nbase_url = "https://from-toml.example.com"\nLANGUAGE = "en"\n'
+        'secret_key = "toml-secret-0123456789abcdef"\n[other]\nbase_url = "ignored"\n'
+    )
     monkeypatch.setenv("FOLLOWUP_SECRETS_FILE", str(secrets))
     monkeypatch.setenv("FOLLOWUP_LANGUAGE", "zh")
     settings = fresh_settings()
@@ -97,8 +99,10 @@ def test_an_unknown_timezone_is_refused(monkeypatch) -> None:
         fresh_settings()
 
 
-@pytest.mark.parametrize(("name", "value"), [("FOLLOWUP_ENVIRONMENT", "staging"), ("FOLLOWUP_LANGUAGE", "fr"),
-                                             ("FOLLOWUP_LOGIN_MAX_FAILURES", "many")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("FOLLOWUP_ENVIRONMENT", "staging"), ("FOLLOWUP_LANGUAGE", "fr"), ("FOLLOWUP_LOGIN_MAX_FAILURES", "many")],
+)
 def test_an_unknown_choice_or_a_non_number_is_refused(monkeypatch, name, value) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(pydantic.ValidationError):

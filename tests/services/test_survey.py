@@ -34,8 +34,9 @@ LINK_RE = re.compile(r"/\?survey=([A-Za-z0-9_-]+)")
 
 def invite(session: Session, actor: User, application_id: int) -> str:
     """Prepare a survey invitation and return the token from the link in its text."""
-    mail = followup.prepare_candidate_mail(session=session, actor=actor, application_id=application_id,
-                                           template="survey_invite")
+    mail = followup.prepare_candidate_mail(
+        session=session, actor=actor, application_id=application_id, template="survey_invite"
+    )
     session.commit()  # as the page would
     found = LINK_RE.findall(mail.text)
     assert len(found) == 1, mail.text
@@ -108,7 +109,12 @@ def test_a_link_works_once_and_a_second_answer_is_refused(session, make, frozen_
     frozen_clock.set(T0 + 2 * DAY)
     response = answer(session, token, comment="  流程清晰  ")
     assert (response.nps, response.clarity, response.respect, response.treatment, response.comment) == (
-        9, 4, 5, 4, "流程清晰")
+        9,
+        4,
+        5,
+        4,
+        "流程清晰",
+    )
     assert (response.job_id, response.stage, response.at) == (s.job.id, "interviewing", T0 + 2 * DAY)
     assert invite_of(session, token).used_at == T0 + 2 * DAY
 
@@ -152,8 +158,10 @@ def test_the_survey_days_come_from_the_environment(session, make, frozen_clock, 
     get_settings.cache_clear()
     s = interviewed(make, language="en")
     token = invite(session, s.recruiter, s.application.id)
-    assert "expires in 3 days" in followup.drafts_for_application(
-        session=session, actor=s.recruiter, application_id=s.application.id)[0].text
+    assert (
+        "expires in 3 days"
+        in followup.drafts_for_application(session=session, actor=s.recruiter, application_id=s.application.id)[0].text
+    )
     frozen_clock.set(T0 + 3 * DAY + HOUR)
     refused(lambda: answer(session, token))
 
@@ -163,23 +171,30 @@ def test_wrong_used_and_expired_links_are_refused_with_the_same_message(session,
     used, expired = invite(session, s.recruiter, s.application.id), invite(session, s.recruiter, s.application.id)
     answer(session, used)
     frozen_clock.set(T0 + 15 * DAY)
-    errors = [refused(lambda: answer(session, secrets.token_urlsafe(32))), refused(lambda: answer(session, used)),
-              refused(lambda: answer(session, expired)),
-              refused(lambda: followup.open_survey(session=session, token="nonsense")),
-              refused(lambda: followup.open_survey(session=session, token=used)),
-              refused(lambda: followup.open_survey(session=session, token=expired))]
+    errors = [
+        refused(lambda: answer(session, secrets.token_urlsafe(32))),
+        refused(lambda: answer(session, used)),
+        refused(lambda: answer(session, expired)),
+        refused(lambda: followup.open_survey(session=session, token="nonsense")),
+        refused(lambda: followup.open_survey(session=session, token=used)),
+        refused(lambda: followup.open_survey(session=session, token=expired)),
+    ]
     assert {(e.key, str(e), tuple(e.params)) for e in errors} == {("survey.link_invalid", "survey.link_invalid", ())}
 
 
-@pytest.mark.parametrize(("values", "field", "key"), [
-    ({"nps": 11}, "nps", "err.out_of_range"),
-    ({"nps": -1}, "nps", "err.out_of_range"),
-    ({"clarity": 0}, "clarity", "err.out_of_range"),
-    ({"respect": 6}, "respect", "err.out_of_range"),
-    ({"treatment": "很好"}, "treatment", "err.not_a_number"),
-    ({"nps": None}, "nps", "err.not_a_number"),
-    ({"comment": "长" * 3001}, "comment", "err.too_long"),
-], ids=["nps_11", "nps_negative", "clarity_0", "respect_6", "treatment_text", "nps_missing", "comment_3001"])
+@pytest.mark.parametrize(
+    ("values", "field", "key"),
+    [
+        ({"nps": 11}, "nps", "err.out_of_range"),
+        ({"nps": -1}, "nps", "err.out_of_range"),
+        ({"clarity": 0}, "clarity", "err.out_of_range"),
+        ({"respect": 6}, "respect", "err.out_of_range"),
+        ({"treatment": "很好"}, "treatment", "err.not_a_number"),
+        ({"nps": None}, "nps", "err.not_a_number"),
+        ({"comment": "长" * 3001}, "comment", "err.too_long"),
+    ],
+    ids=["nps_11", "nps_negative", "clarity_0", "respect_6", "treatment_text", "nps_missing", "comment_3001"],
+)
 def test_answers_out_of_range_are_refused_without_spending_the_link(session, make, values, field, key) -> None:
     s = interviewed(make)
     token = invite(session, s.recruiter, s.application.id)
@@ -211,8 +226,14 @@ def test_two_answers_at_the_same_moment_store_one(engine: Engine, session, make)
 
 
 # --------------------------------------------------------------------------- results
-def answered(make: Factory, recruiter: User, job: Job, scores: list[int], clarity: list[int] | None = None,
-             stage: Stage | None = None) -> None:
+def answered(
+    make: Factory,
+    recruiter: User,
+    job: Job,
+    scores: list[int],
+    clarity: list[int] | None = None,
+    stage: Stage | None = None,
+) -> None:
     """One candidate per NPS score in `scores`, each invited (after moving to `stage`) and answering."""
     session = make.session
     for i, nps in enumerate(scores):
@@ -243,7 +264,8 @@ def test_nps_is_the_share_of_promoters_minus_the_share_of_detractors(session, ma
         ("A 产品经理", 5, 20.0),  # 2 promoters, 1 detractor of 5
         ("B 数据分析", 6, 80.0),  # the first 5 of 6 count (4 promoters): the 6th waits for 4 more
         ("C 测试", 5, -100.0),
-        ("D 运维", 2, None)]
+        ("D 运维", 2, None),
+    ]
     assert (groups[0].clarity, groups[0].respect, groups[0].treatment) == (3.0, 5.0, 4.0)
 
 
@@ -313,7 +335,10 @@ def test_a_small_cell_hidden_in_one_grouping_is_hidden_in_every_grouping_and_the
     overall = followup.survey_overall(session=session, actor=recruiter)
     assert (by_job["A"].answers, by_job["A"].counted, by_job["A"].nps) == (6, 5, 100.0)
     assert (by_job["B"].shown, by_stage["decision_pending"].answers, by_stage["decision_pending"].shown) == (
-        False, 5, False)
+        False,
+        5,
+        False,
+    )
     assert figures(by_stage["interviewing"]) == figures(by_job["A"]) == figures(overall)
 
 
@@ -334,9 +359,15 @@ def test_results_are_computed_once_and_again_after_a_new_answer_or_a_renamed_job
     again = followup.survey_summary(session=session, actor=recruiter)
     assert len(statements) - computed == 1  # only the stamp, not the numbering of every answer
     assert [(g.key, g.nps) for g in again] == [("旧名字", 80.0)]
-    jobs.update_job(session=session, actor=recruiter, job_id=job.id, version=job.version,
-                    job_in={"title": "新名字 <b>", "department": job.department, "location": job.location})
+    jobs.update_job(
+        session=session,
+        actor=recruiter,
+        job_id=job.id,
+        version=job.version,
+        job_in={"title": "新名字 <b>", "department": job.department, "location": job.location},
+    )
     assert [g.key for g in followup.survey_summary(session=session, actor=recruiter)] == ["新名字 <b>"]
     answered(make, recruiter, job, [0, 0, 0, 0, 0])
     assert [(g.key, g.answers, g.nps) for g in followup.survey_summary(session=session, actor=recruiter)] == [
-        ("新名字 <b>", 10, -10.0)]  # 4 promoters, 5 detractors of 10
+        ("新名字 <b>", 10, -10.0)
+    ]  # 4 promoters, 5 detractors of 10

@@ -24,8 +24,12 @@ TOMORROW = TODAY + timedelta(days=1)
 
 
 def pool(session: Session, actor: User, candidate_id: int, **values: Any) -> PoolEntry:
-    data = {"candidate_id": candidate_id, "reason": "技术很扎实，这次岗位级别不匹配", "job_family": "后端",
-            "revisit_on": TODAY + timedelta(days=90)} | values
+    data = {
+        "candidate_id": candidate_id,
+        "reason": "技术很扎实，这次岗位级别不匹配",
+        "job_family": "后端",
+        "revisit_on": TODAY + timedelta(days=90),
+    } | values
     return followup.add_to_pool(session=session, actor=actor, entry_in=data)
 
 
@@ -36,22 +40,35 @@ def found(session: Session, actor: User, **filters: str) -> list[int]:
 def test_a_candidate_is_kept_with_a_reason_and_a_revisit_date(session, make) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter, name="韩梅梅", tags="Python, Go")
-    entry = pool(session, recruiter, candidate.id, reason="  薪资预期高于预算，明年再联系  ", job_family=" 后端 ",
-                 revisit_on="2026-06-01")
+    entry = pool(
+        session,
+        recruiter,
+        candidate.id,
+        reason="  薪资预期高于预算，明年再联系  ",
+        job_family=" 后端 ",
+        revisit_on="2026-06-01",
+    )
     assert (entry.reason, entry.job_family, entry.revisit_on) == (
-        "薪资预期高于预算，明年再联系", "后端", date(2026, 6, 1))
+        "薪资预期高于预算，明年再联系",
+        "后端",
+        date(2026, 6, 1),
+    )
     assert (entry.status, entry.added_by_id) == ("active", recruiter.id)
     [row] = followup.search_pool(session=session, actor=recruiter)
     assert (row.candidate.name, row.entry.id, row.tags) == ("韩梅梅", entry.id, ["python", "go"])
 
 
-@pytest.mark.parametrize(("revisit_on", "key"), [
-    (TODAY, "err.revisit_past"),
-    (TODAY - timedelta(days=1), "err.revisit_past"),
-    ("2025-12-31", "err.revisit_past"),
-    ("someday", "err.date_invalid"),
-    (None, "err.date_invalid"),
-], ids=["today", "yesterday", "last_year", "not_a_date", "missing"])
+@pytest.mark.parametrize(
+    ("revisit_on", "key"),
+    [
+        (TODAY, "err.revisit_past"),
+        (TODAY - timedelta(days=1), "err.revisit_past"),
+        ("2025-12-31", "err.revisit_past"),
+        ("someday", "err.date_invalid"),
+        (None, "err.date_invalid"),
+    ],
+    ids=["today", "yesterday", "last_year", "not_a_date", "missing"],
+)
 def test_a_revisit_date_that_is_not_in_the_future_is_refused(session, make, revisit_on, key) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter)
@@ -71,12 +88,16 @@ def test_today_is_the_company_calendar_day(session, make, frozen_clock) -> None:
     assert fields_of(err) == {"revisit_on": "err.revisit_past"}
 
 
-@pytest.mark.parametrize(("values", "field", "key"), [
-    ({"reason": ""}, "reason", "err.required"),
-    ({"reason": "  \n "}, "reason", "err.required"),
-    ({"reason": "x" * 1001}, "reason", "err.too_long"),
-    ({"job_family": "x" * 61}, "job_family", "err.too_long"),
-], ids=["empty_reason", "blank_reason", "long_reason", "long_family"])
+@pytest.mark.parametrize(
+    ("values", "field", "key"),
+    [
+        ({"reason": ""}, "reason", "err.required"),
+        ({"reason": "  \n "}, "reason", "err.required"),
+        ({"reason": "x" * 1001}, "reason", "err.too_long"),
+        ({"job_family": "x" * 61}, "job_family", "err.too_long"),
+    ],
+    ids=["empty_reason", "blank_reason", "long_reason", "long_family"],
+)
 def test_a_pool_entry_needs_a_reason(session, make, values, field, key) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter)
@@ -98,7 +119,8 @@ def test_adding_again_updates_the_entry_instead_of_duplicating_it(session, make)
     assert again.id == entry.id
     rows = session.exec(select(PoolEntry)).all()
     assert [(e.reason, e.job_family, e.revisit_on, e.added_by_id) for e in rows] == [
-        ("更新后的原因", "数据", TOMORROW, second.id)]
+        ("更新后的原因", "数据", TOMORROW, second.id)
+    ]
 
 
 def test_search_finds_candidates_by_reason_tag_and_job_family(session, make) -> None:
@@ -107,10 +129,22 @@ def test_search_finds_candidates_by_reason_tag_and_job_family(session, make) -> 
     py = make.candidate(actor=recruiter, tags="Python")
     pm = make.candidate(actor=recruiter, tags="产品, 数据分析")
     pool(session, recruiter, go.id, reason="薪资预期高", job_family="后端", revisit_on=TODAY + timedelta(days=30))
-    pool(session, recruiter, py.id, reason="已接受其他 offer，半年后回访", job_family="后端",
-         revisit_on=TODAY + timedelta(days=10))
-    pool(session, recruiter, pm.id, reason="薪资预期高，100% 远程", job_family="产品",
-         revisit_on=TODAY + timedelta(days=20))
+    pool(
+        session,
+        recruiter,
+        py.id,
+        reason="已接受其他 offer，半年后回访",
+        job_family="后端",
+        revisit_on=TODAY + timedelta(days=10),
+    )
+    pool(
+        session,
+        recruiter,
+        pm.id,
+        reason="薪资预期高，100% 远程",
+        job_family="产品",
+        revisit_on=TODAY + timedelta(days=20),
+    )
 
     assert found(session, recruiter) == [py.id, pm.id, go.id]  # soonest revisit first
     assert found(session, recruiter, q="薪资") == [pm.id, go.id]
@@ -173,11 +207,13 @@ def test_the_talent_pool_is_for_recruiters_and_admins(session, make, roles) -> N
     candidate = make.candidate(actor=recruiter)
     pool(session, recruiter, candidate.id)
     other = make.user(roles)
-    for call in (lambda: pool(session, other, candidate.id),
-                 lambda: followup.search_pool(session=session, actor=other),
-                 lambda: followup.job_families(session=session, actor=other),
-                 lambda: followup.remove_from_pool(session=session, actor=other, candidate_id=candidate.id),
-                 lambda: followup.prepare_reengagement_mail(session=session, actor=other, candidate_id=candidate.id)):
+    for call in (
+        lambda: pool(session, other, candidate.id),
+        lambda: followup.search_pool(session=session, actor=other),
+        lambda: followup.job_families(session=session, actor=other),
+        lambda: followup.remove_from_pool(session=session, actor=other, candidate_id=candidate.id),
+        lambda: followup.prepare_reengagement_mail(session=session, actor=other, candidate_id=candidate.id),
+    ):
         with pytest.raises(NotAllowed):
             call()
     assert found(session, make.admin()) == [candidate.id]
@@ -192,27 +228,48 @@ def test_moving_an_application_to_the_talent_pool_stage_puts_the_person_in_the_p
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter), name="周杰")
     app = _application_of(session, candidate.id)
-    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
-               reason="很优秀，暂无名额", pool={"revisit_on": TODAY + timedelta(days=60), "job_family": "后端"})
+    move_stage(
+        session=session,
+        actor=recruiter,
+        application_id=app.id,
+        to_stage=Stage.talent_pool,
+        reason="很优秀，暂无名额",
+        pool={"revisit_on": TODAY + timedelta(days=60), "job_family": "后端"},
+    )
     [row] = followup.search_pool(session=session, actor=recruiter)
     assert (row.candidate.id, row.entry.reason, row.entry.job_family, row.entry.revisit_on) == (
-        candidate.id, "很优秀，暂无名额", "后端", TODAY + timedelta(days=60))
+        candidate.id,
+        "很优秀，暂无名额",
+        "后端",
+        TODAY + timedelta(days=60),
+    )
     assert followup.count_pool(session=session, actor=recruiter) == 1
 
 
-@pytest.mark.parametrize(("pool_in", "field", "key"), [
-    ({}, "revisit_on", "err.date_invalid"),
-    ({"revisit_on": TODAY}, "revisit_on", "err.revisit_past"),
-    ({"revisit_on": TOMORROW, "job_family": "x" * 61}, "job_family", "err.too_long"),
-], ids=["no_date", "today", "long_family"])
+@pytest.mark.parametrize(
+    ("pool_in", "field", "key"),
+    [
+        ({}, "revisit_on", "err.date_invalid"),
+        ({"revisit_on": TODAY}, "revisit_on", "err.revisit_past"),
+        ({"revisit_on": TOMORROW, "job_family": "x" * 61}, "job_family", "err.too_long"),
+    ],
+    ids=["no_date", "today", "long_family"],
+)
 def test_a_move_to_the_talent_pool_stage_without_a_good_revisit_date_is_refused_and_nothing_moves(
-        session, make, pool_in, field, key) -> None:
+    session, make, pool_in, field, key
+) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter))
     app = _application_of(session, candidate.id)
     with pytest.raises(ValidationError) as err:
-        move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
-                   reason="暂无名额", pool=pool_in)
+        move_stage(
+            session=session,
+            actor=recruiter,
+            application_id=app.id,
+            to_stage=Stage.talent_pool,
+            reason="暂无名额",
+            pool=pool_in,
+        )
     assert fields_of(err) == {field: key}
     session.rollback()
     assert _application_of(session, candidate.id).stage == Stage.interviewing
@@ -223,8 +280,13 @@ def test_the_pool_reason_alone_is_enough_for_the_move(session, make) -> None:
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter))
     app = _application_of(session, candidate.id)
-    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
-               pool={"reason": "明年有新团队", "revisit_on": TOMORROW})
+    move_stage(
+        session=session,
+        actor=recruiter,
+        application_id=app.id,
+        to_stage=Stage.talent_pool,
+        pool={"reason": "明年有新团队", "revisit_on": TOMORROW},
+    )
     change = session.exec(select(StageChange).where(StageChange.to_stage == Stage.talent_pool)).one()
     assert change.reason == "明年有新团队"
 
@@ -234,8 +296,14 @@ def test_a_hiring_manager_moving_their_jobs_application_to_the_pool_keeps_the_pe
     job = make.job(actor=recruiter, hiring_manager_id=manager.id)
     candidate = make.candidate(actor=recruiter, job=job)
     app = _application_of(session, candidate.id)
-    move_stage(session=session, actor=manager, application_id=app.id, to_stage=Stage.talent_pool,
-               reason="later", pool={"revisit_on": TOMORROW})
+    move_stage(
+        session=session,
+        actor=manager,
+        application_id=app.id,
+        to_stage=Stage.talent_pool,
+        reason="later",
+        pool={"revisit_on": TOMORROW},
+    )
     assert found(session, recruiter) == [candidate.id]
 
 
@@ -245,11 +313,16 @@ def test_moving_again_to_the_pool_updates_the_entry_and_keeps_what_was_not_chang
     candidate = make.candidate(actor=recruiter, job=job1)
     app1 = _application_of(session, candidate.id)
     app2 = make.application(candidate=candidate, job=job2, actor=recruiter)
-    move_stage(session=session, actor=recruiter, application_id=app1.id, to_stage=Stage.talent_pool,
-               reason="第一次", pool={"revisit_on": TOMORROW, "job_family": "后端"})
+    move_stage(
+        session=session,
+        actor=recruiter,
+        application_id=app1.id,
+        to_stage=Stage.talent_pool,
+        reason="第一次",
+        pool={"revisit_on": TOMORROW, "job_family": "后端"},
+    )
     # Already in the pool: a second application can follow without new details, and nothing is lost.
-    move_stage(session=session, actor=recruiter, application_id=app2.id, to_stage=Stage.talent_pool,
-               reason="第二次")
+    move_stage(session=session, actor=recruiter, application_id=app2.id, to_stage=Stage.talent_pool, reason="第二次")
     [row] = followup.search_pool(session=session, actor=recruiter)
     assert (row.entry.reason, row.entry.job_family, row.entry.revisit_on) == ("第一次", "后端", TOMORROW)
 
@@ -258,12 +331,17 @@ def test_re_engaging_a_pooled_application_takes_the_person_out_of_the_pool(sessi
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter, job=make.job(actor=recruiter))
     app = _application_of(session, candidate.id)
-    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.talent_pool,
-               reason="later", pool={"revisit_on": TOMORROW})
+    move_stage(
+        session=session,
+        actor=recruiter,
+        application_id=app.id,
+        to_stage=Stage.talent_pool,
+        reason="later",
+        pool={"revisit_on": TOMORROW},
+    )
     draft = followup.prepare_reengagement_mail(session=session, actor=recruiter, candidate_id=candidate.id)
     assert draft.template == "reengage"
-    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.interviewing,
-               reason="有新岗位")
+    move_stage(session=session, actor=recruiter, application_id=app.id, to_stage=Stage.interviewing, reason="有新岗位")
     assert found(session, recruiter) == []
     assert session.exec(select(PoolEntry)).one().status == "reengaged"
 
@@ -272,8 +350,13 @@ def test_a_closed_candidate_is_offered_for_the_pool_and_added(session, make) -> 
     recruiter = make.user("recruiter")
     job = make.job(actor=recruiter)
     closed = make.candidate(actor=recruiter, job=job, name="已拒绝 张三")
-    move_stage(session=session, actor=recruiter, application_id=_application_of(session, closed.id).id,
-               to_stage=Stage.rejected, reason="级别不够")
+    move_stage(
+        session=session,
+        actor=recruiter,
+        application_id=_application_of(session, closed.id).id,
+        to_stage=Stage.rejected,
+        reason="级别不够",
+    )
     active = make.candidate(actor=recruiter, job=job, name="面试中 李四")
     no_app = make.candidate(actor=recruiter, name="无应聘 王五")
     offered = [c.id for c in followup.poolable_candidates(session=session, actor=recruiter)]
@@ -298,17 +381,31 @@ def test_pool_second_time_nothing_recorded_before_is_lost(session, make) -> None
     recruiter = make.user("recruiter")
     candidate = make.candidate(actor=recruiter)
     first = pool(session, recruiter, candidate.id, reason="第一次", job_family="后端")
-    second = pool(session, recruiter, candidate.id, reason="第二次", job_family="后端",
-                  revisit_on=first.revisit_on + timedelta(days=1))
+    second = pool(
+        session,
+        recruiter,
+        candidate.id,
+        reason="第二次",
+        job_family="后端",
+        revisit_on=first.revisit_on + timedelta(days=1),
+    )
     assert (second.id, second.reason, second.job_family, second.added_at) == (
-        first.id, "第二次", "后端", first.added_at)
-    trail = [r["changes"]["reason"] for r in audit.list_audit(session=session, entity="candidate",
-                                                              entity_id=candidate.id) if r["action"] == "pool_add"]
+        first.id,
+        "第二次",
+        "后端",
+        first.added_at,
+    )
+    trail = [
+        r["changes"]["reason"]
+        for r in audit.list_audit(session=session, entity="candidate", entity_id=candidate.id)
+        if r["action"] == "pool_add"
+    ]
     assert sorted(trail) == ["第一次", "第二次"]  # the earlier reason stays in the audit trail
 
 
 def test_the_pickers_poolable_candidates_are_found_past_recently_updated_ones_still_in_process(
-        session, make, monkeypatch, frozen_clock) -> None:
+    session, make, monkeypatch, frozen_clock
+) -> None:
     """The picker reads the most recently updated candidates first (a slice, then the rest): candidates still in
     process updated since the poolable ones fill the first slice, and the picker still lists the poolable ones,
     most recently updated first."""

@@ -19,8 +19,16 @@ from services.platform.config import get_settings
 
 
 def _contact(session: Session, candidate_id: int, by: int, at, next_at) -> Contact:
-    row = Contact(candidate_id=candidate_id, channel="phone", direction="outbound", outcome="reached",
-                  summary="通话", at=at, next_contact_at=next_at, by_user_id=by)
+    row = Contact(
+        candidate_id=candidate_id,
+        channel="phone",
+        direction="outbound",
+        outcome="reached",
+        summary="通话",
+        at=at,
+        next_contact_at=next_at,
+        by_user_id=by,
+    )
     session.add(row)
     session.commit()
     return row
@@ -90,9 +98,11 @@ def test_stale_applications_of_mine_are_found_past_a_slice_of_other_peoples(sess
     assert all(t.params["stage"] == Stage.interviewing for t in found)
 
 
-@pytest.mark.parametrize(("first_kept", "statements"), [(0, 2), (4, 4), (10, 4), (50, 5), (60, 5)],
-                         ids=["enough in the first slice", "the rest in a second", "all in the second",
-                              "past the second", "none kept"])
+@pytest.mark.parametrize(
+    ("first_kept", "statements"),
+    [(0, 2), (4, 4), (10, 4), (50, 5), (60, 5)],
+    ids=["enough in the first slice", "the rest in a second", "all in the second", "past the second", "none kept"],
+)
 def test_a_walk_reads_until_it_has_enough_or_its_range_ends(session, make, first_kept: int, statements: int) -> None:
     """60 keys in order and a limit of 3: `keep` keeps the keys from position `first_kept` on. The walk returns
     the first three kept, in order: from a first slice of 6 keys (2 × 3) where that holds them; else from a second
@@ -103,21 +113,28 @@ def test_a_walk_reads_until_it_has_enough_or_its_range_ends(session, make, first
     bound = ids[first_kept] if first_kept < len(ids) else ids[-1] + 1
     keys = select(Candidate.id).where(Candidate.owner_id == owner.id).order_by(Candidate.id)
     with Statements(session) as seen:
-        rows = walk(session, keys, lambda among: select(Candidate.id)
-                    .where(among(Candidate.id), col(Candidate.id) >= bound).order_by(Candidate.id), limit=3)
-    assert list(rows) == ids[first_kept:first_kept + 3]
+        rows = walk(
+            session,
+            keys,
+            lambda among: (
+                select(Candidate.id).where(among(Candidate.id), col(Candidate.id) >= bound).order_by(Candidate.id)
+            ),
+            limit=3,
+        )
+    assert list(rows) == ids[first_kept : first_kept + 3]
     assert len(seen.seen) == statements
 
 
 def _every_task_read(session: Session, actor, now) -> list[tasks.Task]:
     """My tasks the long way: every provider read in full (no `due_by`), merged, the LIMIT most urgent."""
     found = [task for fn in tasks.asked_in_order() for task in fn(session, actor, now, None)]
-    return sorted(found, key=lambda t: t.due_at)[:tasks.LIMIT]
+    return sorted(found, key=lambda t: t.due_at)[: tasks.LIMIT]
 
 
 @pytest.mark.parametrize("limit", [3, 10, 40])
 def test_my_tasks_reading_only_what_can_still_make_the_list_lists_what_reading_everything_lists(
-        session, limit: int, monkeypatch) -> None:
+    session, limit: int, monkeypatch
+) -> None:
     """Once LIMIT tasks are found, the providers asked after read only what falls due by the last of them (and
     those whose tasks cannot be that old are not asked): for every demo account, the list is the one that
     reading every provider in full and keeping the most urgent gives."""
@@ -133,8 +150,7 @@ def test_my_tasks_reading_only_what_can_still_make_the_list_lists_what_reading_e
         assert len(found) <= limit
 
 
-def test_once_older_next_contact_dates_fill_my_tasks_the_newer_lists_are_not_read(session, make,
-                                                                                   monkeypatch) -> None:
+def test_once_older_next_contact_dates_fill_my_tasks_the_newer_lists_are_not_read(session, make, monkeypatch) -> None:
     """Next-contact dates months old fill the list: the lists whose tasks are at most weeks old (feedback owed,
     scorecards) issue no statement, the stale applications' walk reads an empty range, and nothing newer shows."""
     monkeypatch.setattr(tasks, "LIMIT", 2)
@@ -173,5 +189,9 @@ def test_tasks_of_two_lists_falling_due_hours_apart_are_interleaved_exactly(sess
         _contact(session, cand.id, me.id, moment - timedelta(days=1), moment + timedelta(hours=hours))
     found = my_tasks(session=session, actor=me, now=now)
     assert [(t.kind, round((t.due_at - moment).total_seconds() / 3600)) for t in found] == [
-        ("next_contact", 0), ("stale_application", 1), ("stale_application", 3), ("next_contact", 5)]
+        ("next_contact", 0),
+        ("stale_application", 1),
+        ("stale_application", 3),
+        ("next_contact", 5),
+    ]
     assert found == _every_task_read(session, me, now)

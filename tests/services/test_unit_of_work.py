@@ -55,8 +55,9 @@ def test_two_services_in_one_scope_commit_together(engine: Engine, make: Any) ->
     boss = make.admin()
     with session_scope(engine) as session:
         job = jobs.create_job(session=session, actor=boss, job_in={"title": "Backend"})
-        candidates.create_candidate(session=session, actor=boss, job_id=job.id,
-                                    candidate_in={"name": "林 Lin", "email": "lin@example.com"})
+        candidates.create_candidate(
+            session=session, actor=boss, job_id=job.id, candidate_in={"name": "林 Lin", "email": "lin@example.com"}
+        )
         assert _count(engine, Job) == 0  # nothing is committed before the scope ends
     assert (_count(engine, Job), _count(engine, Candidate), _count(engine, Application)) == (1, 1, 1)
 
@@ -65,8 +66,9 @@ def test_an_error_in_the_second_service_leaves_nothing_of_the_first(engine: Engi
     boss = make.admin()
     job = make.job(actor=boss)
     with pytest.raises(ValidationError), session_scope(engine) as session:
-        candidates.create_candidate(session=session, actor=boss, job_id=job.id,
-                                    candidate_in={"name": "林 Lin", "email": "lin@example.com"})
+        candidates.create_candidate(
+            session=session, actor=boss, job_id=job.id, candidate_in={"name": "林 Lin", "email": "lin@example.com"}
+        )
         jobs.create_job(session=session, actor=boss, job_in={"title": ""})
     assert (_count(engine, Job), _count(engine, Candidate), _count(engine, Application)) == (1, 0, 0)
 
@@ -114,8 +116,9 @@ def test_a_stale_save_is_refused_and_nothing_of_it_is_kept(engine: Engine, make:
 
 # ------------------------------------------------------------------ no service commits
 def _survey_token(session: Session, w: World) -> str:
-    draft = followup.prepare_candidate_mail(session=session, actor=w.users["admin"], application_id=w.application_id,
-                                            template="survey_invite")
+    draft = followup.prepare_candidate_mail(
+        session=session, actor=w.users["admin"], application_id=w.application_id, template="survey_invite"
+    )
     return re.search(r"survey=([\w-]+)", draft.text).group(1)  # type: ignore[union-attr]
 
 
@@ -123,17 +126,20 @@ def _survey_token(session: Session, w: World) -> str:
 WITHOUT_ACTOR: dict[str, Callable[[Session, World], Any]] = {
     "auth.sign_in": lambda s, w: auth.sign_in(session=s, email="admin@example.com", password=PASSWORD),
     "auth.redeem_ticket": lambda s, w: auth.redeem_ticket(
-        session=s, ticket=auth.issue_ticket(session=s, user=w.users["admin"])),
+        session=s, ticket=auth.issue_ticket(session=s, user=w.users["admin"])
+    ),
     "auth.open_tab_session": lambda s, w: auth.open_tab_session(session=s, user=w.users["admin"]),
     "auth.end_session": lambda s, w: auth.end_session(
-        session=s, token=auth.open_tab_session(session=s, user=w.users["admin"])),
+        session=s, token=auth.open_tab_session(session=s, user=w.users["admin"])
+    ),
     "auth.sso_user": lambda s, w: auth.sso_user(session=s, email="new-sso@example.com", name="SSO"),
     "auth.change_password": lambda s, w: auth.change_password(
-        session=s, user=w.users["admin"], old_password=PASSWORD, new_password="a-new-long-password-3"),
+        session=s, user=w.users["admin"], old_password=PASSWORD, new_password="a-new-long-password-3"
+    ),
     "followup.answer_survey": lambda s, w: followup.answer_survey(
-        session=s, token=_survey_token(s, w), answer_in={"nps": 9, "clarity": 5, "respect": 5, "treatment": 5}),
-    "mail.queue_operator_test_message": lambda s, w: mail.queue_operator_test_message(
-        session=s, to="ops@example.com"),
+        session=s, token=_survey_token(s, w), answer_in={"nps": 9, "clarity": 5, "respect": 5, "treatment": 5}
+    ),
+    "mail.queue_operator_test_message": lambda s, w: mail.queue_operator_test_message(session=s, to="ops@example.com"),
     "mail.release_held": lambda s, w: mail.release_held(session=s),
     "evaluation.ensure_default_rounds": lambda s, w: evaluation.ensure_default_rounds(session=s),
 }
@@ -147,7 +153,8 @@ def test_no_service_commits_the_callers_transaction(engine: Engine, frozen_clock
     for name, call in CALLS.items():
         kind = next(k for k in KINDS if expected_allowed(k, name))
         calls[name] = lambda s, call=call, kind=kind: call(
-            s, s.exec(select(User).where(User.email == f"{kind}@example.com")).one(), world)
+            s, s.exec(select(User).where(User.email == f"{kind}@example.com")).one(), world
+        )
     for name, bare in WITHOUT_ACTOR.items():
         calls[name] = lambda s, bare=bare: bare(s, world)
     committed = {}

@@ -23,15 +23,26 @@ def open_session(session: Session, user: User) -> str:
 
 
 def audit_rows(session: Session, user_id: int) -> list[AuditLog]:
-    return list(session.exec(
-        select(AuditLog).where(AuditLog.entity == "user", AuditLog.entity_id == user_id).order_by(AuditLog.id)))
+    return list(
+        session.exec(
+            select(AuditLog).where(AuditLog.entity == "user", AuditLog.entity_id == user_id).order_by(AuditLog.id)
+        )
+    )
 
 
 def test_admin_creates_a_user_with_roles_and_an_argon2_password(session, make) -> None:
     admin = make.admin()
-    user = users.create_user(session=session, actor=admin, user_in={
-        "email": "Zhou.Min@Example.com", "name": "周敏", "language": "en",
-        "roles": ["recruiter", "interviewer", "recruiter"], "password": "Zhoumin-2026"})
+    user = users.create_user(
+        session=session,
+        actor=admin,
+        user_in={
+            "email": "Zhou.Min@Example.com",
+            "name": "周敏",
+            "language": "en",
+            "roles": ["recruiter", "interviewer", "recruiter"],
+            "password": "Zhoumin-2026",
+        },
+    )
     assert user.email == "zhou.min@example.com"
     assert user.roles == "interviewer,recruiter"
     assert user.language == Language.en
@@ -39,13 +50,19 @@ def test_admin_creates_a_user_with_roles_and_an_argon2_password(session, make) -
     assert auth.authenticate(session=session, email="zhou.min@example.com", password="Zhoumin-2026").id == user.id
     [row] = audit_rows(session, user.id)
     assert (row.action, row.user_id) == ("create", admin.id)
-    assert json.loads(row.changes) == {"email": "zhou.min@example.com", "name": "周敏",
-                                       "roles": "interviewer,recruiter"}
+    assert json.loads(row.changes) == {
+        "email": "zhou.min@example.com",
+        "name": "周敏",
+        "roles": "interviewer,recruiter",
+    }
 
 
 def test_a_user_created_without_a_password_can_only_sign_on_through_the_company(session, make) -> None:
-    user = users.create_user(session=session, actor=make.admin(),
-                             user_in={"email": "sso@example.com", "name": "SSO", "roles": ["interviewer"]})
+    user = users.create_user(
+        session=session,
+        actor=make.admin(),
+        user_in={"email": "sso@example.com", "name": "SSO", "roles": ["interviewer"]},
+    )
     assert user.password_hash is None
     assert auth.sso_user(session=session, email="sso@example.com").id == user.id
 
@@ -54,8 +71,9 @@ def test_a_user_created_without_a_password_can_only_sign_on_through_the_company(
 def test_only_an_admin_may_create_users(session, make, roles) -> None:
     actor = make.user(roles)
     with pytest.raises(NotAllowed):
-        users.create_user(session=session, actor=actor,
-                          user_in={"email": "x@example.com", "name": "X", "password": PASSWORD})
+        users.create_user(
+            session=session, actor=actor, user_in={"email": "x@example.com", "name": "X", "password": PASSWORD}
+        )
     assert session.exec(select(User).where(User.email == "x@example.com")).first() is None
 
 
@@ -71,8 +89,9 @@ def test_recruiter_cannot_change_users_or_set_passwords(session, make) -> None:
 
 def test_a_deactivated_admin_cannot_manage_users(session, make) -> None:
     with pytest.raises(NotAllowed):
-        users.create_user(session=session, actor=make.admin(is_active=False),
-                          user_in={"email": "x@example.com", "name": "X"})
+        users.create_user(
+            session=session, actor=make.admin(is_active=False), user_in={"email": "x@example.com", "name": "X"}
+        )
 
 
 def test_a_duplicate_email_is_refused_on_the_email_field_whatever_its_case(session, make) -> None:
@@ -99,16 +118,20 @@ def test_an_empty_email_or_name_is_required(session, make) -> None:
 
 def test_a_weak_initial_password_is_refused_on_the_password_field(session, make) -> None:
     with pytest.raises(ValidationError) as caught:
-        users.create_user(session=session, actor=make.admin(),
-                          user_in={"email": "x@example.com", "name": "X", "password": "xxxxxxxxxxxx"})
+        users.create_user(
+            session=session,
+            actor=make.admin(),
+            user_in={"email": "x@example.com", "name": "X", "password": "xxxxxxxxxxxx"},
+        )
     assert caught.value.fields["password"][0] == "err.password_weak"
 
 
 def test_an_unknown_role_is_refused_on_the_roles_field(session, make) -> None:
     admin = make.admin()
     with pytest.raises(ValidationError) as caught:
-        users.create_user(session=session, actor=admin,
-                          user_in={"email": "x@example.com", "name": "X", "roles": ["boss"]})
+        users.create_user(
+            session=session, actor=admin, user_in={"email": "x@example.com", "name": "X", "roles": ["boss"]}
+        )
     assert caught.value.fields["roles"][0] == "err.choice_invalid"
     target = make.user("interviewer")
     with pytest.raises(ValidationError):
@@ -161,8 +184,12 @@ def test_an_admin_cannot_lock_themselves_out_even_with_another_admin_left(sessio
 
 def test_the_last_admin_may_gain_roles_and_rename_themselves(session, make) -> None:
     admin = make.admin()
-    users.update_user(session=session, actor=admin, user_id=admin.id,
-                      user_in={"name": "王芳", "roles": ["admin", "hiring_manager"], "is_active": True})
+    users.update_user(
+        session=session,
+        actor=admin,
+        user_id=admin.id,
+        user_in={"name": "王芳", "roles": ["admin", "hiring_manager"], "is_active": True},
+    )
     assert session.get(User, admin.id).role_set == {Role.admin, Role.hiring_manager}
     assert session.get(User, admin.id).name == "王芳"
 
@@ -172,8 +199,9 @@ def test_deactivating_a_user_revokes_their_sessions(session, make) -> None:
     target = make.user("recruiter")
     tokens = [open_session(session, target), open_session(session, target)]
     users.update_user(session=session, actor=admin, user_id=target.id, user_in={"is_active": False})
-    rows = session.exec(select(AuthSession).where(AuthSession.user_id == target.id,
-                                                  AuthSession.kind == "session")).all()
+    rows = session.exec(
+        select(AuthSession).where(AuthSession.user_id == target.id, AuthSession.kind == "session")
+    ).all()
     assert len(rows) == 2 and all(r.revoked_at is not None for r in rows)
     # Turning the account back on does not revive the old browser sessions.
     users.update_user(session=session, actor=admin, user_id=target.id, user_in={"is_active": True})
@@ -183,12 +211,18 @@ def test_deactivating_a_user_revokes_their_sessions(session, make) -> None:
 def test_changing_a_user_records_old_and_new_values_in_the_audit_log(session, make) -> None:
     admin = make.admin()
     target = make.user("interviewer", name="Old Name")
-    users.update_user(session=session, actor=admin, user_id=target.id,
-                      user_in={"name": "New Name", "roles": ["interviewer", "hiring_manager"]})
+    users.update_user(
+        session=session,
+        actor=admin,
+        user_id=target.id,
+        user_in={"name": "New Name", "roles": ["interviewer", "hiring_manager"]},
+    )
     row = audit_rows(session, target.id)[-1]
     assert (row.action, row.user_id) == ("update", admin.id)
-    assert json.loads(row.changes) == {"name": ["Old Name", "New Name"],
-                                       "roles": ["interviewer", "hiring_manager,interviewer"]}
+    assert json.loads(row.changes) == {
+        "name": ["Old Name", "New Name"],
+        "roles": ["interviewer", "hiring_manager,interviewer"],
+    }
 
 
 def test_changing_an_unknown_user_is_not_found(session, make) -> None:
@@ -244,19 +278,33 @@ def test_a_save_from_an_editor_opened_before_another_admins_change_is_refused_as
     first_admin, second_admin = make.admin(), make.admin()
     target = make.user("interviewer")
     seen = users.edit_version(target)  # both editors opened on the same saved state
-    users.update_user(session=session, actor=first_admin, user_id=target.id,
-                      user_in={"roles": ["interviewer", "hiring_manager"]}, seen_version=seen)
+    users.update_user(
+        session=session,
+        actor=first_admin,
+        user_id=target.id,
+        user_in={"roles": ["interviewer", "hiring_manager"]},
+        seen_version=seen,
+    )
     with pytest.raises(Conflict) as caught:
-        users.update_user(session=session, actor=second_admin, user_id=target.id,
-                          user_in={"roles": ["interviewer", "recruiter"]}, seen_version=seen)
+        users.update_user(
+            session=session,
+            actor=second_admin,
+            user_id=target.id,
+            user_in={"roles": ["interviewer", "recruiter"]},
+            seen_version=seen,
+        )
     assert caught.value.key == "err.user_changed"
     session.expire_all()
     assert session.get(User, target.id).role_set == {Role.interviewer, Role.hiring_manager}
     # From the fresh state the second admin's change goes through and keeps the first one's.
     fresh = session.get(User, target.id)
-    users.update_user(session=session, actor=second_admin, user_id=target.id,
-                      user_in={"roles": ["interviewer", "hiring_manager", "recruiter"]},
-                      seen_version=users.edit_version(fresh))
+    users.update_user(
+        session=session,
+        actor=second_admin,
+        user_id=target.id,
+        user_in={"roles": ["interviewer", "hiring_manager", "recruiter"]},
+        seen_version=users.edit_version(fresh),
+    )
     assert session.get(User, target.id).role_set == {Role.interviewer, Role.hiring_manager, Role.recruiter}
 
 
@@ -264,11 +312,13 @@ def test_a_password_reset_after_another_admins_reset_is_refused_as_a_conflict(se
     first_admin, second_admin = make.admin(), make.admin()
     target = make.user("recruiter", email="anna@example.com")
     seen = users.edit_version(target)
-    users.set_password(session=session, actor=first_admin, user_id=target.id, password="First-pass-11",
-                       seen_version=seen)
+    users.set_password(
+        session=session, actor=first_admin, user_id=target.id, password="First-pass-11", seen_version=seen
+    )
     with pytest.raises(Conflict):
-        users.set_password(session=session, actor=second_admin, user_id=target.id, password="Second-pass-22",
-                           seen_version=seen)
+        users.set_password(
+            session=session, actor=second_admin, user_id=target.id, password="Second-pass-22", seen_version=seen
+        )
     assert auth.authenticate(session=session, email="anna@example.com", password="First-pass-11").id == target.id
 
 
@@ -298,10 +348,15 @@ def test_two_admins_resetting_one_password_at_the_same_moment_one_wins_the_other
     target = make.user("recruiter", email="anna@example.com")
     seen = users.edit_version(target)
     passwords = ["First-pass-11", "Second-pass-22"]
-    outcomes = _at_once(engine, [
-        lambda s, a=admin, p=pw: users.set_password(session=s, actor=a, user_id=target.id, password=p,
-                                                    seen_version=seen)
-        for admin, pw in zip([first_admin, second_admin], passwords, strict=True)])
+    outcomes = _at_once(
+        engine,
+        [
+            lambda s, a=admin, p=pw: users.set_password(
+                session=s, actor=a, user_id=target.id, password=p, seen_version=seen
+            )
+            for admin, pw in zip([first_admin, second_admin], passwords, strict=True)
+        ],
+    )
     won = [i for i, o in enumerate(outcomes) if isinstance(o, User)]
     lost = [o for o in outcomes if not isinstance(o, User)]
     assert len(won) == 1 and len(lost) == 1, outcomes
@@ -315,10 +370,15 @@ def test_two_admins_saving_one_user_at_the_same_moment_one_wins_the_other_is_tol
     target = make.user("interviewer")
     seen = users.edit_version(target)
     changes = [["interviewer", "hiring_manager"], ["interviewer", "recruiter"]]
-    outcomes = _at_once(engine, [
-        lambda s, a=admin, r=roles: users.update_user(session=s, actor=a, user_id=target.id, user_in={"roles": r},
-                                                      seen_version=seen)
-        for admin, roles in zip([first_admin, second_admin], changes, strict=True)])
+    outcomes = _at_once(
+        engine,
+        [
+            lambda s, a=admin, r=roles: users.update_user(
+                session=s, actor=a, user_id=target.id, user_in={"roles": r}, seen_version=seen
+            )
+            for admin, roles in zip([first_admin, second_admin], changes, strict=True)
+        ],
+    )
     won = [i for i, o in enumerate(outcomes) if isinstance(o, User)]
     assert len(won) == 1, outcomes
     assert [type(o) for o in outcomes if not isinstance(o, User)] == [Conflict]
@@ -329,12 +389,17 @@ def test_two_admins_saving_one_user_at_the_same_moment_one_wins_the_other_is_tol
 def test_two_admins_demoting_each_other_at_the_same_moment_leave_one_admin(engine, make) -> None:
     for _ in range(5):  # a race: tried a few times
         first, second = make.admin(), make.admin()
-        outcomes = _at_once(engine, [
-            lambda s, a=first, b=second: users.update_user(session=s, actor=a, user_id=b.id,
-                                                           user_in={"roles": ["recruiter"]}),
-            lambda s, a=second, b=first: users.update_user(session=s, actor=a, user_id=b.id,
-                                                           user_in={"roles": ["recruiter"]}),
-        ])
+        outcomes = _at_once(
+            engine,
+            [
+                lambda s, a=first, b=second: users.update_user(
+                    session=s, actor=a, user_id=b.id, user_in={"roles": ["recruiter"]}
+                ),
+                lambda s, a=second, b=first: users.update_user(
+                    session=s, actor=a, user_id=b.id, user_in={"roles": ["recruiter"]}
+                ),
+            ],
+        )
         assert sorted(type(o).__name__ for o in outcomes) == ["NotAllowed", "User"], outcomes
         with Session(engine) as fresh:
             assert not auth.needs_first_admin(session=fresh)

@@ -30,7 +30,8 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 def test_each_pass_records_the_heartbeat_of_its_worker_and_a_restart_updates_the_same_row(
-        blank_database_url, smtp, monkeypatch) -> None:
+    blank_database_url, smtp, monkeypatch
+) -> None:
     monkeypatch.setenv("FOLLOWUP_SERVER_NAME", "app7")
     settings = configure_mail(monkeypatch, smtp.port)
     migrate(blank_database_url)
@@ -58,7 +59,10 @@ def test_a_failed_pass_beats_with_its_error(blank_database_url) -> None:
 
 
 def test_while_postgresql_is_away_the_worker_backs_off_and_afterwards_sends_each_message_once(
-        switched_pg, smtp, monkeypatch) -> None:  # noqa: F811
+    switched_pg,  # noqa: F811 - the fixture imported above
+    smtp,
+    monkeypatch,
+) -> None:
     url, switch = switched_pg
     switch.on()
     settings = configure_mail(monkeypatch, smtp.port, worker_interval_seconds=2)
@@ -66,8 +70,9 @@ def test_while_postgresql_is_away_the_worker_backs_off_and_afterwards_sends_each
     engine = get_engine(url)
     with Session(engine) as session:
         for n in range(12):
-            queue_mail(session=session, to=f"p{n}@example.com", subject=f"#{n}", html="<p>x</p>", text="x",
-                       key=f"outage:{n}")
+            queue_mail(
+                session=session, to=f"p{n}@example.com", subject=f"#{n}", html="<p>x</p>", text="x", key=f"outage:{n}"
+            )
         session.commit()
     worker = Worker(engine, settings)
 
@@ -121,9 +126,17 @@ def test_two_servers_started_at_once_on_an_old_schema_run_each_migration_once(bl
     forget_engine(blank_database_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     (tmp_path / "ready").mkdir()
-    starts = [subprocess.Popen([sys.executable, "-c", MIGRATE_AND_LOG, blank_database_url, str(tmp_path / "ready"),
-                                str(n)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-              for n in range(2)]
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AND_LOG, blank_database_url, str(tmp_path / "ready"), str(n)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(2)
+    ]
     outputs = [p.communicate(timeout=120)[0] for p in starts]
     assert [p.returncode for p in starts] == [0, 0], outputs
     log = "\n".join(outputs)
