@@ -90,12 +90,14 @@ def _needle(q: str) -> str:
     return q
 
 
-def like_term(q: str) -> str | None:
-    """The LIKE pattern for a search (`_needle` anywhere in the text), or None for an empty search."""
-    q = _needle(q)
-    if not q:
-        return None
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _like_pattern(needle: str) -> str:
+    """`needle` anywhere in a text, as a LIKE pattern: its wildcards and the escape character taken as text."""
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _writes_values_in(session: Session) -> bool:
+    """Whether a search writes the values its plan depends on into the statement (see `text_matches`)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 SHORT_SEARCH = 2  # characters: shorter than a trigram
@@ -108,18 +110,17 @@ def text_matches(session: Session, q: str) -> list[Any]:
     them all: the trigram index cannot serve fewer than three characters, and reading all 100k texts cost 33–41 ms
     (2 ms from that index). Not for short ASCII searches: most texts hold "a", and splitting each into characters
     costs more than the LIKE alone."""
-    term = like_term(q)
-    if term is None:
+    needle = _needle(q)
+    if not needle:
         return []
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = _writes_values_in(session)
     # On PostgreSQL the pattern is written into the statement, not bound: psycopg prepares a statement on the
     # server at its fifth run, and PostgreSQL then served every later search with one generic plan made without
     # the pattern — which read every candidate's text (a manager's '王' at 100k: 58 ms; 14 ms planned for it).
     # Written in, each search is its own statement. (Planning every statement for its values instead cost the
     # interview list and the board 10-13 ms more each.) SQLAlchemy escapes the literal.
-    pattern: BindParameter[str] = bindparam("search_term", term, literal_execute=postgres)
+    pattern: BindParameter[str] = bindparam("search_term", _like_pattern(needle), literal_execute=postgres)
     conds: list[Any] = [col(Candidate.search_text).like(pattern, escape="\\")]
-    needle = _needle(q)
     if postgres and len(needle) <= SHORT_SEARCH and not needle.isascii():
         chars = bindparam("search_chars", sorted(set(needle) - {" "}), type_=postgresql.ARRAY(Text))
         conds.append(func.string_to_array(Candidate.search_text, null()).op("@>")(chars))
@@ -214,7 +215,7 @@ def search_candidates(
     actor = require_current_cap(session, actor, Cap.view_candidates)
     page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[0]
     page = max(1, int(page))
-    broad = not (job_id or stage or like_term(q) or tag) and _reaches_many(session, actor)
+    broad = not (job_id or stage or _needle(q) or tag) and _reaches_many(session, actor)
     where = _matching(
         session, actor, q=q, job_id=job_id, stage=stage, owner_id=owner_id, source=source, tag=tag, broad=broad
     )
@@ -223,9 +224,7 @@ def search_candidates(
     # would otherwise scan the table twice (once to count, once for the page).
     # The cap written in on PostgreSQL, like a search's pattern (text_matches): a generic plan, made not knowing
     # it, walked the whole id index for a manager's search ('emma': 23 ms; 5 ms planned for 1,001 rows).
-    cap: BindParameter[int] = bindparam(
-        "count_cap", COUNT_CAP + 1, literal_execute=session.get_bind().dialect.name == "postgresql"
-    )
+    cap: BindParameter[int] = bindparam("count_cap", COUNT_CAP + 1, literal_execute=_writes_values_in(session))
     head = list(session.exec(ordered.limit(cap)).all())
     start = (page - 1) * page_size
     if start < len(head) or len(head) <= COUNT_CAP:
