@@ -15,10 +15,36 @@ from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResp
 from models.import_mapping import ImportMapping
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
+from models.onboard import (
+    ApproverRule,
+    AppSetting,
+    CheckIn,
+    ChecklistItem,
+    Material,
+    Offer,
+    OfferApproval,
+    OnboardingPlan,
+    OnboardTemplate,
+    PlanTask,
+    TemplateTask,
+    TrainingSession,
+)
 from models.user import AuthSession, LoginThrottle, User
 from models.worker import WorkerHeartbeat
 
 __all__ = [
+    "AppSetting",
+    "ApproverRule",
+    "CheckIn",
+    "ChecklistItem",
+    "Material",
+    "Offer",
+    "OfferApproval",
+    "OnboardingPlan",
+    "OnboardTemplate",
+    "PlanTask",
+    "TemplateTask",
+    "TrainingSession",
     "Contact",
     "Intent",
     "PoolEntry",

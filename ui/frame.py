@@ -165,14 +165,24 @@ _PAGE_LOOK = {
     "pages/jobs.py": ("nav.jobs", ":material/work:"),
     "pages/import_candidates.py": ("nav.import", ":material/upload_file:"),
     "pages/talent_pool.py": ("nav.talent_pool", ":material/bookmarks:"),
+    "pages/onboard.py": ("nav.onboard", ":material/badge:"),
+    "pages/new_hire.py": ("nav.new_hire", ":material/person_add:"),
     "pages/outbox.py": ("nav.outbox", ":material/outgoing_mail:"),
     "pages/scorecard.py": ("nav.scorecard", ":material/rate_review:"),
     "pages/debrief.py": ("nav.debrief", ":material/groups:"),
     "pages/users.py": ("nav.users", ":material/manage_accounts:"),
     "pages/rounds.py": ("nav.rounds", ":material/checklist_rtl:"),
+    "pages/onboard_settings.py": ("nav.onboard_settings", ":material/tune:"),
     "pages/account.py": ("nav.account", ":material/person:"),
 }
-_SETTINGS_PAGES = {"pages/users.py", "pages/rounds.py", "pages/account.py"}
+_SETTINGS_PAGES = {"pages/users.py", "pages/rounds.py", "pages/onboard_settings.py", "pages/account.py"}
+# A candidate's or new hire's private link: no account, no menu, nothing else of the app (query parameter, page,
+# title key, icon).
+_PUBLIC_LINKS = (
+    ("survey", "pages/survey.py", "survey.title", ":material/reviews:"),
+    ("offer", "pages/offer_answer.py", "offer_answer.title", ":material/contract:"),
+    ("welcome", "pages/welcome.py", "welcome.title", ":material/waving_hand:"),
+)
 
 
 def _pages_for(user) -> dict[str, list[st.Page]]:
@@ -234,12 +244,10 @@ def main() -> None:
 
 def _main() -> None:
     _prepare_database()
-    if st.query_params.get("survey"):
-        # A candidate's private survey link: no account, no menu, nothing else of the app.
-        st.navigation(
-            [st.Page("pages/survey.py", title=tr("survey.title"), icon=":material/reviews:")], position="hidden"
-        ).run()
-        return
+    for param, page, title, icon in _PUBLIC_LINKS:
+        if st.query_params.get(param):
+            st.navigation([st.Page(page, title=tr(title), icon=icon)], position="hidden").run()
+            return
     user = _resolve_user()
     if user is None:
         st.session_state.pop(USER_KEY, None)

@@ -52,6 +52,13 @@ class Cap(StrEnum):
     mail_test = "mail_test"
     manage_rounds = "manage_rounds"
     manage_users = "manage_users"
+    onboard = "onboard"  # the Onboard page: offers and new hires (a hiring manager: of their jobs)
+    edit_offers = "edit_offers"  # draft, revise, submit, send and withdraw offers; record the candidate's answer
+    approve_offers = "approve_offers"  # as the job's hiring manager (named extra approvers approve their own)
+    edit_plans = "edit_plans"  # onboarding plans: start date, buddy, tasks, training sessions, the new hire's link
+    check_in = "check_in"  # probation check-ins
+    probation_outcome = "probation_outcome"  # passed / extended / not passed
+    manage_onboarding = "manage_onboarding"  # onboarding templates, offer approval settings and approvers
 
 
 A, R, H, IV = Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer
@@ -75,6 +82,13 @@ CAPABILITIES: dict[Cap, dict[Role, Scope]] = {
     Cap.mail_test: {A: ANY},
     Cap.manage_rounds: {A: ANY},
     Cap.manage_users: {A: ANY},
+    Cap.onboard: {A: ANY, R: ANY, H: JOB},
+    Cap.edit_offers: {A: ANY, R: ANY},
+    Cap.approve_offers: {A: ANY, H: JOB},
+    Cap.edit_plans: {A: ANY, R: ANY},
+    Cap.check_in: {A: ANY, H: JOB},
+    Cap.probation_outcome: {A: ANY, R: ANY, H: JOB},
+    Cap.manage_onboarding: {A: ANY},
 }
 
 
@@ -94,11 +108,14 @@ PAGES: tuple[PageRule, ...] = (
     PageRule("pages/jobs.py", Cap.view_jobs),
     PageRule("pages/import_candidates.py", Cap.edit_candidates),
     PageRule("pages/talent_pool.py", Cap.follow_up),
+    PageRule("pages/onboard.py", Cap.onboard),
+    PageRule("pages/new_hire.py", Cap.onboard, hidden=True),
     PageRule("pages/outbox.py", Cap.outbox),
     PageRule("pages/scorecard.py", Cap.use_app, hidden=True),
     PageRule("pages/debrief.py", Cap.use_app, hidden=True),
     PageRule("pages/users.py", Cap.manage_users),
     PageRule("pages/rounds.py", Cap.manage_rounds),
+    PageRule("pages/onboard_settings.py", Cap.manage_onboarding),
     PageRule("pages/account.py", Cap.use_app),
 )
 

@@ -1,0 +1,9 @@
+"""(being built: issue 11)"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import tr
+
+st.title(tr("nav.new_hire"), anchor=False)
