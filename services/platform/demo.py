@@ -39,12 +39,22 @@ from models.evaluation import (
 from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResponse
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
+from models.onboard import OfferStatus, OnboardTemplate, PlanStatus, TemplateTask
 from models.user import User
 from services.evaluate.evaluation import criteria_for, ensure_default_rounds
 from services.follow_up.followup import STOPPING_OUTCOMES
 from services.mail.outbox import render, team_signature
 from services.platform.auth import hash_password
 from services.platform.config import get_settings
+from services.platform.demo_onboard import (
+    DECLINES,
+    ONBOARD_TABLES,
+    OPEN_OFFER_STATUSES,
+    OnboardDemo,
+    Template,
+    pick,
+    template_rows,
+)
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = [
@@ -246,6 +256,7 @@ TABLES = (
     SurveyResponse,
     PoolEntry,
     AuditLog,
+    *ONBOARD_TABLES,
 )
 
 
@@ -298,7 +309,7 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
         session.add(job)
         jobs.append(job)
     session.flush()
-    demo = _Demo(session, rng, now, staff, jobs)
+    demo = _Demo(session, rng, now, staff, jobs, _onboard_template(session, [u for u in everyone if u is not None]))
     for n in range(candidates):
         demo.candidate(n)
         if demo.pending >= CHUNK:
@@ -323,6 +334,18 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
     }
 
 
+def _onboard_template(session: Session, staff: list[int]) -> Template:
+    """The default onboarding template, as every demo plan follows it."""
+    template = session.exec(select(OnboardTemplate).where(OnboardTemplate.department == "")).first()
+    if template is None:
+        return Template(None, [], [], [7, 30, 60, 90], staff)
+    tasks = session.exec(
+        select(TemplateTask).where(TemplateTask.template_id == template.id).order_by(col(TemplateTask.position))
+    ).all()
+    rows, checklist, days = template_rows(list(tasks), template.checklist, template.checkin_days)
+    return Template(template.id, rows, checklist, days, staff)
+
+
 def _ratings(rng: random.Random, quality: float, criteria: list[int]) -> tuple[dict[int, int], str]:
     scores = {c: max(1, min(5, round(quality + rng.uniform(-1.2, 1.2)))) for c in criteria}
     avg = sum(scores.values()) / len(scores)
@@ -337,7 +360,13 @@ class _Demo:
     interview under way, scorecards still missing, intent, survey answers, the pool) is added after."""
 
     def __init__(
-        self, session: Session, rng: random.Random, now: datetime, staff: dict[str, User], jobs: list[Job]
+        self,
+        session: Session,
+        rng: random.Random,
+        now: datetime,
+        staff: dict[str, User],
+        jobs: list[Job],
+        template: Template,
     ) -> None:
         self.session, self.rng, self.now, self.jobs = session, rng, now, jobs
         self.tz = get_settings().tz
@@ -389,6 +418,10 @@ class _Demo:
             for lang in ("zh", "en")
         }
         self.pooled: set[int] = set()
+        self.marks: dict[str, dict[str, Any]] = {}  # the application's last stage change into each stage
+        self.variant = ""  # "declined" (an offer declined), "not_passed" (probation not passed) or ""
+        self.declined = DECLINES[0][0]
+        self.onboard = OnboardDemo(self, template)
         self.rejection: dict[str, Any] | None = None  # the application's rejection mail, sent or still a draft
         self.bookings: list[dict[str, Any]] = []  # the application's interviews (rows), for its last end
         self.domain = get_settings().mail_from.rsplit("@", 1)[-1] or "localhost"
@@ -522,7 +555,13 @@ class _Demo:
         rng, now = self.rng, self.now
         owner, manager = cand["owner_id"], job.hiring_manager_id or cand["owner_id"]
         app_id = self.next_id[Application]
-        self.history, self.rejection, self.bookings = [], None, []
+        self.history, self.rejection, self.bookings, self.marks = [], None, [], {}
+        # Some endings went through an offer: a declined one (withdrew), a probation not passed (rejected).
+        self.variant = ""
+        if final == Stage.withdrawn and rounds >= 1 and rng.random() < 0.45:
+            self.variant = "declined"
+        elif final == Stage.rejected and rounds >= 2 and rng.random() < 0.06:
+            self.variant = "not_passed"
         app = {
             "candidate_id": cid,
             "job_id": job.id,
@@ -541,11 +580,11 @@ class _Demo:
         self.change(app_id, None, Stage.interviewing, t, owner, "")
         stage = Stage.interviewing
         done = rounds - 1 if final == Stage.interviewing else rounds  # rounds wholly in the past
-        quality = QUALITY.get(final, rng.uniform(2.3, 4.6))
+        quality = {"declined": 4.2, "not_passed": 3.5}.get(self.variant) or QUALITY.get(final, rng.uniform(2.3, 4.6))
         ends: list[datetime] = []
         for k in range(done):
             last = k == done - 1
-            no_show = last and final == Stage.withdrawn and rng.random() < 0.5
+            no_show = last and final == Stage.withdrawn and not self.variant and rng.random() < 0.5
             end, t = self.interview(app_id, cid, cand, job, k, t, quality, no_show=no_show, board=board)
             if no_show:
                 break
@@ -575,6 +614,9 @@ class _Demo:
                 while starts + timedelta(hours=1) > now - timedelta(hours=1):
                     starts -= timedelta(days=1)
             target = min(now - timedelta(hours=1), starts - timedelta(days=rng.uniform(1, 6)))
+        elif final == Stage.hired:
+            # Hired and not through probation yet: accepted within the last few months.
+            target = now - timedelta(days=rng.uniform(1, 100))
         elif final in (Stage.decision_pending, Stage.offer):
             target = now - timedelta(days=rng.uniform(0.1, 10 if final == Stage.decision_pending else 20))
         else:
@@ -590,6 +632,7 @@ class _Demo:
         if final == Stage.interviewing:
             ends += self.current_round(app_id, cid, cand, job, rounds - 1, t, starts, quality, board)
         self.today(app_id, cid, cand, job, final, t, ends, owner, board)
+        self.onboarding(app_id, job, final, owner, manager, quality)
         # As evaluation.keep_last_interview_end keeps them: the ends of the last two interviews still on.
         ends = sorted(
             (iv["ends_at"] for iv in self.bookings if iv["status"] == InterviewStatus.scheduled.value), reverse=True
@@ -599,18 +642,17 @@ class _Demo:
 
     def change(
         self, app_id: int, from_stage: Stage | None, to_stage: Stage, at: datetime, by: int, reason: str
-    ) -> None:
-        self.add(
-            StageChange,
-            {
-                "application_id": app_id,
-                "from_stage": from_stage.value if from_stage else None,
-                "to_stage": to_stage.value,
-                "at": at,
-                "by_user_id": by,
-                "reason": reason,
-            },
-        )
+    ) -> dict[str, Any]:
+        row = {
+            "application_id": app_id,
+            "from_stage": from_stage.value if from_stage else None,
+            "to_stage": to_stage.value,
+            "at": at,
+            "by_user_id": by,
+            "reason": reason,
+        }
+        self.add(StageChange, row)
+        self.marks[to_stage.value] = row  # moved with the history: onboarding reads the moved times
         if from_stage is not None:
             self.audit(
                 at,
@@ -620,6 +662,7 @@ class _Demo:
                 "move_stage",
                 {"stage": [from_stage.value, to_stage.value], "reason": reason},
             )
+        return row
 
     def decision(
         self, app_id: int, kind: DecisionKind, at: datetime, by: int, reason: str | None = None
@@ -899,6 +942,23 @@ class _Demo:
         rng = self.rng
         if final == Stage.interviewing:
             return t
+        if self.variant == "declined":
+            t = self.after(t, 4, 72)
+            self.decision(app_id, DecisionKind.offer, t, manager)
+            self.change(app_id, stage, Stage.offer, t, manager, "meets_bar")
+            t = self.after(t, 24 * 2, 24 * 12)
+            self.declined = pick(rng, DECLINES)
+            self.change(app_id, Stage.offer, Stage.withdrawn, t, owner, f"offer_declined:{self.declined.value}")
+            return t
+        if self.variant == "not_passed":
+            t = self.after(t, 4, 72)
+            self.decision(app_id, DecisionKind.offer, t, manager)
+            self.change(app_id, stage, Stage.offer, t, manager, "meets_bar")
+            t = self.after(t, 24 * 3, 24 * 25)
+            self.change(app_id, Stage.offer, Stage.hired, t, owner, "")
+            t = self.after(t, 24 * 90, 24 * 100)
+            self.change(app_id, Stage.hired, Stage.rejected, t, manager, "probation_not_passed")
+            return t
         if final == Stage.withdrawn:
             t = self.after(t, 12, 240)
             self.change(app_id, stage, Stage.withdrawn, t, owner, rng.choice(REASONS[Stage.withdrawn]))
@@ -1066,3 +1126,52 @@ class _Demo:
                 channel="phone",
                 summary="电话告知结果 / told them the outcome by phone",
             )
+
+    def onboarding(self, app_id: int, job: Job, final: Stage, owner: int, manager: int, quality: float) -> None:
+        """The offer and onboarding of an application that reached an offer, read off its moved stage changes."""
+        made = self.marks.get(Stage.offer.value)
+        if made is None:
+            return
+        od, rng = self.onboard, self.rng
+        if final == Stage.offer:
+            od.offer(
+                app_id, job, made_at=made["at"], status=pick(rng, OPEN_OFFER_STATUSES), owner=owner, manager=manager
+            )
+            return
+        if self.variant == "declined":
+            end = self.marks[Stage.withdrawn.value]["at"]
+            od.offer(
+                app_id,
+                job,
+                made_at=made["at"],
+                status=OfferStatus.declined,
+                owner=owner,
+                manager=manager,
+                answered_at=end,
+                decline=self.declined,
+            )
+            return
+        hired = self.marks.get(Stage.hired.value)
+        if hired is None:
+            return
+        closed = {Stage.probation_passed: PlanStatus.passed, Stage.rejected: PlanStatus.not_passed}.get(final)
+        offer = od.offer(
+            app_id,
+            job,
+            made_at=made["at"],
+            status=OfferStatus.accepted,
+            owner=owner,
+            manager=manager,
+            answered_at=hired["at"],
+            probation=3 if closed else None,
+        )
+        od.plan(
+            app_id,
+            offer,
+            accepted_at=hired["at"],
+            owner=owner,
+            manager=manager,
+            outcome=closed or PlanStatus.active,
+            outcome_at=self.marks[final.value]["at"] if closed else None,
+            quality=quality,
+        )
