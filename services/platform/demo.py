@@ -1132,11 +1132,12 @@ class _Demo:
         made = self.marks.get(Stage.offer.value)
         if made is None:
             return
-        od, rng = self.onboard, self.rng
+        od = self.onboard
         if final == Stage.offer:
-            od.offer(
-                app_id, job, made_at=made["at"], status=pick(rng, OPEN_OFFER_STATUSES), owner=owner, manager=manager
-            )
+            # In turn, so that a small demo has an offer in every open status (and proportions hold at any size).
+            status = OPEN_OFFER_STATUSES[od.made % len(OPEN_OFFER_STATUSES)]
+            od.made += 1
+            od.offer(app_id, job, made_at=made["at"], status=status, owner=owner, manager=manager)
             return
         if self.variant == "declined":
             end = self.marks[Stage.withdrawn.value]["at"]

@@ -35,14 +35,18 @@ if TYPE_CHECKING:
 
 # The onboarding tables, parents first, in the order the demo inserts them (after the rest).
 ONBOARD_TABLES = (Offer, OfferApproval, OnboardingPlan, PlanTask, ChecklistItem, TrainingSession, CheckIn)
-# How an offer still open today stands (weights).
+# How the offers of applications still at the offer stage stand today, taken in turn (a sent offer most often).
 OPEN_OFFER_STATUSES = [
-    (OfferStatus.draft, 10),
-    (OfferStatus.pending_approval, 20),
-    (OfferStatus.approved, 10),
-    (OfferStatus.sent, 45),
-    (OfferStatus.expired, 10),
-    (OfferStatus.withdrawn, 5),
+    OfferStatus.sent,
+    OfferStatus.pending_approval,
+    OfferStatus.sent,
+    OfferStatus.approved,
+    OfferStatus.expired,
+    OfferStatus.sent,
+    OfferStatus.draft,
+    OfferStatus.pending_approval,
+    OfferStatus.sent,
+    OfferStatus.withdrawn,
 ]
 DECLINES = [
     (DeclineReason.compensation, 35),
@@ -89,6 +93,7 @@ class OnboardDemo:
 
     def __init__(self, demo: _Demo, template: Template) -> None:
         self.demo, self.template = demo, template
+        self.made = 0  # offers made to applications still at the offer stage
 
     def local_day(self, at: datetime) -> date:
         return at.astimezone(self.demo.tz).date()
