@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,36 @@ class PassResult:
     reminders: dict[str, int] = field(default_factory=dict)
     digests: int = 0
     analysed: list[str] = field(default_factory=list)
+    jobs: dict[str, int] = field(default_factory=dict)
+
+
+# Housekeeping a screen needs done on the worker's schedule (offers expiring, welcome mails falling due …). A job
+# takes the engine and the settings, does its work in its own transactions and returns how many things it did.
+# Registered with `@job(name)` when its module is imported (services.registry imports them all).
+Job = Callable[..., int]
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str) -> Callable[[Job], Job]:
+    """Register `fn(*, engine, settings) -> int` to run with every pass that evaluates reminder rules."""
+
+    def register(fn: Job) -> Job:
+        JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def run_jobs(*, engine: Engine, settings: Settings) -> dict[str, int]:
+    """Run every registered job; one that fails is logged and the others (and the mail) still go."""
+    done: dict[str, int] = {}
+    for name, fn in JOBS.items():
+        try:
+            done[name] = fn(engine=engine, settings=settings)
+        except Exception:  # a job's failure must not stop the mail; it is tried again next pass
+            log.exception("worker job %s failed", name)
+            done[name] = -1
+    return done
 
 
 # After a failed pass (the database away, say) the next one waits twice as long as the last, up to this.
@@ -84,6 +115,7 @@ class Worker:
         if rules:
             result.reminders = run_reminders(engine=self.engine, settings=self.settings, scans=self.scans)
             result.digests = run_digests(engine=self.engine, settings=self.settings)
+            result.jobs = run_jobs(engine=self.engine, settings=self.settings)
             self._last_rules = time.monotonic()
             if time.monotonic() - self._last_statistics >= STATISTICS_INTERVAL:
                 result.analysed = refresh_statistics(self.engine)
