@@ -111,3 +111,49 @@ class Factory:
                 session=self.session, actor=actor, candidate_id=candidate.id or 0, job_id=job.id or 0
             )
         )
+
+
+# --------------------------------------------------------------------------- onboarding plans (issue 11, plans part)
+def onboarding_plan(
+    session: Session,
+    *,
+    job: Job | None = None,
+    actor: User | None = None,
+    start_date: Any = None,
+    probation_months: int = 3,
+    **offer_values: Any,
+) -> Any:
+    """An onboarding plan made by `plans.start_onboarding` from an accepted offer to a new application (at the
+    offer stage, moved to hired by it), committed. Returns the plan."""
+    from datetime import date, timedelta
+
+    from sqlmodel import select
+
+    from models.common import Stage
+    from models.onboard import Offer, OfferCreate, OfferStatus
+    from services.onboard import plans
+
+    make = Factory(session)
+    actor = actor or make.admin()
+    job = job or make.job(actor=actor)
+    person = make.candidate(actor=actor, job=job)
+    app = session.exec(select(Application).where(Application.candidate_id == person.id)).one()
+    for stage in (Stage.decision_pending, Stage.offer):
+        candidates.move_stage(session=session, actor=actor, application_id=app.id or 0, to_stage=stage)
+    start = start_date or date(2026, 4, 1)
+    fields = OfferCreate.model_validate(
+        {
+            "application_id": app.id,
+            "job_title": job.title,
+            "salary_amount": "30000",
+            "start_date": start,
+            "probation_months": probation_months,
+            "response_deadline": start - timedelta(days=14),
+        }
+        | offer_values
+    )
+    offer = Offer.model_validate(fields.model_dump() | {"status": OfferStatus.accepted, "created_by_id": actor.id})
+    session.add(offer)
+    session.flush()
+    plan = plans.start_onboarding(session=session, offer=offer, actor=actor)
+    return done(session, plan)

@@ -538,6 +538,10 @@ def move_stage(
         followup.keep_in_pool(session=session, actor=actor, entry_in=entry_in)
     elif current == Stage.talent_pool:
         followup.leave_pool_on_reengagement(session=session, actor=actor, candidate_id=app.candidate_id)
+    if current == Stage.hired and move.to_stage in {Stage.rejected, Stage.withdrawn}:
+        from services.onboard import plans  # onboarding builds on the pipeline: imported here, as follow-up is
+
+        plans.application_left(session=session, application=app, actor=actor)
     session.refresh(app)
     return app
 

@@ -194,6 +194,25 @@ SERVICES: dict[str, Cap] = {
     "users.set_password": Cap.manage_users,
     "users.set_language": Cap.use_app,
     "users.set_reminder_mode": Cap.use_app,
+    # onboarding plans and templates (services.onboard.plans)
+    "plans.list_templates": Cap.manage_onboarding,
+    "plans.get_template": Cap.manage_onboarding,
+    "plans.create_template": Cap.manage_onboarding,
+    "plans.save_template": Cap.manage_onboarding,
+    "plans.add_template_task": Cap.manage_onboarding,
+    "plans.update_template_task": Cap.manage_onboarding,
+    "plans.remove_template_task": Cap.manage_onboarding,
+    "plans.move_template_task": Cap.manage_onboarding,
+    "plans.attach_template_material": Cap.manage_onboarding,
+    "plans.list_plans": Cap.onboard,
+    "plans.plan_detail": Cap.onboard,
+    "plans.plan_people": Cap.onboard,
+    "plans.move_start_date": Cap.edit_plans,
+    "plans.set_buddy": Cap.edit_plans,
+    "plans.cancel_plan": Cap.edit_plans,
+    "plans.tick_task": Cap.edit_plans,  # and the task's owner, whoever they are
+    "plans.record_check_in": Cap.check_in,
+    "plans.record_outcome": Cap.probation_outcome,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor
@@ -205,6 +224,8 @@ STEPS: frozenset[str] = frozenset(
         "followup.leave_pool_on_reengagement",
         "interview_invites.notify_panel",
         "interview_invites.prepare_confirmation",
+        "plans.start_onboarding",  # by the offer's acceptance (a recruiter, or the candidate's link: no actor)
+        "plans.application_left",  # by candidates.move_stage, which checked who moves the application
     }
 )
 

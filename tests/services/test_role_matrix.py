@@ -510,3 +510,119 @@ def test_a_held_draft_and_failed_mail_exist_in_the_world(engine: Engine, frozen_
         statuses = {m.id: m.status for m in session.exec(select(OutboxMessage)).all()}
     assert statuses[world.draft_id] == MailStatus.draft
     assert statuses[world.failed_id] == MailStatus.failed
+
+
+# --------------------------------------------------------------------------- onboarding plans (issue 11, plans part)
+def _plans():
+    return importlib.import_module("services.onboard.plans")
+
+
+def _plan(s: Session, w: World) -> Any:
+    """An onboarding plan for the world's application (made as the admin, in this rolled-back session): the
+    application moved to offer, an accepted offer, the plan started from the default template."""
+    from models.onboard import Offer, OfferCreate, OfferStatus
+
+    admin = w.users["admin"]
+    for stage in ("decision_pending", "offer"):
+        candidates.move_stage(session=s, actor=admin, application_id=w.application_id, to_stage=stage)
+    fields = OfferCreate.model_validate(
+        {
+            "application_id": w.application_id,
+            "job_title": "Engineer",
+            "salary_amount": "30000",
+            "start_date": TODAY + timedelta(days=30),
+            "response_deadline": TODAY + timedelta(days=7),
+        }
+    )
+    offer = Offer.model_validate(fields.model_dump() | {"status": OfferStatus.accepted, "created_by_id": admin.id})
+    s.add(offer)
+    s.flush()
+    return _plans().start_onboarding(session=s, offer=offer, actor=admin)
+
+
+def _template(s: Session, w: World) -> Any:
+    return _plans().list_templates(session=s, actor=w.users["admin"])[0]
+
+
+def _first_task(s: Session, template: Any) -> int:
+    from models.onboard import TemplateTask
+
+    return s.exec(select(TemplateTask.id).where(TemplateTask.template_id == template.id)).first() or 0
+
+
+def _plan_task(s: Session, w: World, role: str) -> int:
+    from models.onboard import PlanTask
+
+    plan = _plan(s, w)
+    return s.exec(select(PlanTask.id).where(PlanTask.plan_id == plan.id, PlanTask.owner_role == role)).first() or 0
+
+
+def _check_in(s: Session, w: World, a: User) -> Any:
+    from models.onboard import CheckIn
+
+    plan = _plan(s, w)
+    row = s.exec(select(CheckIn).where(CheckIn.plan_id == plan.id)).first()
+    return _plans().record_check_in(
+        session=s, actor=a, check_in_id=row.id, version=row.version, check_in_in={"rating": 4, "on_track": True}
+    )
+
+
+_TASK_IN = {"title_zh": "准备电脑", "title_en": "Laptop", "owner_role": "recruiter", "due_offset_days": -1}
+
+MODULES = (*MODULES, "plans")
+LISTS |= {"plans.list_plans", "plans.plan_people"}
+CALLS |= {
+    "plans.list_templates": lambda s, a, w: _plans().list_templates(session=s, actor=a),
+    "plans.get_template": lambda s, a, w: _plans().get_template(session=s, actor=a, template_id=_template(s, w).id),
+    "plans.create_template": lambda s, a, w: _plans().create_template(session=s, actor=a, department="Sales"),
+    "plans.save_template": lambda s, a, w: (
+        lambda t: _plans().save_template(
+            session=s, actor=a, template_id=t.id, version=t.version, settings_in={"checkin_days": "7,30"}
+        )
+    )(_template(s, w)),
+    "plans.add_template_task": lambda s, a, w: (
+        lambda t: _plans().add_template_task(session=s, actor=a, template_id=t.id, version=t.version, task_in=_TASK_IN)
+    )(_template(s, w)),
+    "plans.update_template_task": lambda s, a, w: (
+        lambda t: _plans().update_template_task(
+            session=s, actor=a, task_id=_first_task(s, t), version=t.version, task_in=_TASK_IN
+        )
+    )(_template(s, w)),
+    "plans.remove_template_task": lambda s, a, w: (
+        lambda t: _plans().remove_template_task(session=s, actor=a, task_id=_first_task(s, t), version=t.version)
+    )(_template(s, w)),
+    "plans.move_template_task": lambda s, a, w: (
+        lambda t: _plans().move_template_task(
+            session=s, actor=a, task_id=_first_task(s, t), version=t.version, up=False
+        )
+    )(_template(s, w)),
+    "plans.attach_template_material": lambda s, a, w: (
+        lambda t: _plans().attach_template_material(
+            session=s, actor=a, task_id=_first_task(s, t), version=t.version, filename="手册.pdf", content=b"%PDF-1.4"
+        )
+    )(_template(s, w)),
+    "plans.list_plans": lambda s, a, w: (_plan(s, w), _plans().list_plans(session=s, actor=a)),
+    "plans.plan_detail": lambda s, a, w: _plans().plan_detail(session=s, actor=a, plan_id=_plan(s, w).id),
+    "plans.plan_people": lambda s, a, w: _plans().plan_people(session=s, actor=a),
+    "plans.move_start_date": lambda s, a, w: (
+        lambda p: _plans().move_start_date(
+            session=s, actor=a, plan_id=p.id, version=p.version, start_date=TODAY + timedelta(days=40)
+        )
+    )(_plan(s, w)),
+    "plans.set_buddy": lambda s, a, w: (
+        lambda p: _plans().set_buddy(
+            session=s, actor=a, plan_id=p.id, version=p.version, buddy_id=w.users["interviewer"].id
+        )
+    )(_plan(s, w)),
+    "plans.cancel_plan": lambda s, a, w: (
+        lambda p: _plans().cancel_plan(session=s, actor=a, plan_id=p.id, version=p.version)
+    )(_plan(s, w)),
+    # a recruiter's task: its owner is the candidate's owner (boss), none of the kinds
+    "plans.tick_task": lambda s, a, w: _plans().tick_task(session=s, actor=a, task_id=_plan_task(s, w, "recruiter")),
+    "plans.record_check_in": lambda s, a, w: _check_in(s, w, a),
+    "plans.record_outcome": lambda s, a, w: (
+        lambda p: _plans().record_outcome(
+            session=s, actor=a, plan_id=p.id, version=p.version, outcome_in={"outcome": "passed"}
+        )
+    )(_plan(s, w)),
+}
