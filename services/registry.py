@@ -17,4 +17,8 @@ from services.mail import reminders, tasks
 # The modules that contribute rules or providers, besides the engine's own (stale applications, mail drafts).
 SCREENS = (evaluation_reminders, followup_reminders)
 
+from services.onboard import plan_reminders  # noqa: E402 - onboarding plans (issue 11): tasks, check-ins, probation
+
+SCREENS = (*SCREENS, plan_reminders)  # type: ignore[assignment]  # one screen more per block appended
+
 reminders.RULES_COMPLETE = tasks.PROVIDERS_COMPLETE = True
