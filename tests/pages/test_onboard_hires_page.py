@@ -1,0 +1,171 @@
+"""The Onboard page's new hires, one new hire's page and the templates editor under AppTest, by role and language:
+the list opens, tasks are ticked, the start date moves, a check-in and the outcome are recorded, a template task
+without an owner is refused next to its field."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from models.candidate import Application
+from models.onboard import CheckIn, OnboardingPlan, OnboardTemplate, PlanTask
+from models.user import User
+from services.platform import db
+from tests.factories import Factory, onboarding_plan
+from tests.pages.conftest import ROLE_EMAILS, demo_user
+from tests.pages.followup_support import open_as
+from tests.pages.support import all_text, assert_no_exception, element_after, submit, tr
+from ui.common import md_escape
+
+NAME = "**粗体** [link](http://evil.example) 新人"
+
+
+def _plan(start: date = date(2026, 12, 20)) -> int:
+    """A plan for a new hire (with markup in their name) on a job of the demo hiring manager."""
+    with db.session_scope() as session:
+        manager = session.exec(select(User).where(User.email == ROLE_EMAILS["hiring_manager"])).one()
+        recruiter = session.exec(select(User).where(User.email == ROLE_EMAILS["recruiter"])).one()
+        make = Factory(session)
+        job = make.job(actor=recruiter, hiring_manager_id=manager.id, title="入职测试 Onboarding test")
+        plan = onboarding_plan(session, job=job, actor=recruiter, start_date=start)
+        app = session.get(Application, plan.application_id)
+        from models.candidate import Candidate
+
+        cand = session.get(Candidate, app.candidate_id)
+        cand.name = NAME
+        session.add(cand)
+        session.commit()
+        return plan.id or 0
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("role", ["admin", "recruiter", "hiring_manager"])
+def test_the_new_hires_tab_and_a_new_hires_page_open_for_each_role(demo_db, open_app, role, language):
+    plan_id = _plan()
+    at = open_as(open_app, role, "pages/onboard.py", language)
+    assert_no_exception(at)
+    assert any((d.key or "").startswith("hires_table") for d in at.dataframe)
+    at = open_as(open_app, role, "pages/new_hire.py", language, plan=str(plan_id))
+    assert_no_exception(at)
+    assert any(md_escape(NAME) in str(t.value) for t in at.title)  # shown as the characters typed
+    assert tr("plans.tab_checkins", language) in [t.label for t in at.tabs]
+
+
+def test_the_recruiter_ticks_a_task_and_moves_the_start_date(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "recruiter", "pages/new_hire.py", "en", plan=str(plan_id))
+    with db.session_scope() as session:
+        task = session.exec(
+            select(PlanTask).where(PlanTask.plan_id == plan_id, PlanTask.owner_role == "recruiter")
+        ).first()
+    at.checkbox(key=f"nh_task_{task.id}_0").check().run()
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert session.get(PlanTask, task.id).done_at is not None
+    at.date_input(key="nh_start").set_value(date(2026, 12, 27))
+    at = submit(at, "nh_start_form")
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        plan = session.get(OnboardingPlan, plan_id)
+        assert plan.start_date == date(2026, 12, 27)
+    # saving again from the same page works (the version was read again)
+    at.date_input(key="nh_start").set_value(date(2026, 12, 28))
+    at = submit(at, "nh_start_form")
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).start_date == date(2026, 12, 28)
+
+
+def test_a_start_date_changed_by_someone_else_meanwhile_is_told(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "recruiter", "pages/new_hire.py", "zh", plan=str(plan_id))
+    with db.session_scope() as session:  # another recruiter moves it meanwhile
+        plan = session.get(OnboardingPlan, plan_id)
+        plan.version += 1
+        session.add(plan)
+        session.commit()
+    at.date_input(key="nh_start").set_value(date(2027, 1, 4))
+    at = submit(at, "nh_start_form")
+    assert tr("err.conflict", "zh") in all_text(at)
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).start_date == date(2026, 12, 20)
+
+
+def test_the_manager_records_a_check_in_and_the_outcome(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "hiring_manager", "pages/new_hire.py", "zh", plan=str(plan_id))
+    with db.session_scope() as session:
+        first = session.exec(select(CheckIn).where(CheckIn.plan_id == plan_id).order_by(CheckIn.day)).first()
+    at.slider(key=f"nh_ci_rating_{first.id}").set_value(4)
+    at.text_area(key=f"nh_ci_notes_{first.id}").input("<b>进展顺利</b>")
+    at = submit(at, f"nh_ci_form_{first.id}")
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        row = session.get(CheckIn, first.id)
+        assert row.rating == 4 and row.notes == "<b>进展顺利</b>"
+    at.radio(key="nh_outcome").set_value("extended")
+    at = submit(at, "nh_outcome_form")  # no new end date: told next to the field
+    assert element_after(at, "nh_extended_to") is not None
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).status == "active"
+    at.radio(key="nh_outcome").set_value("passed")
+    at = submit(at, "nh_outcome_form")
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).status == "passed"
+
+
+def test_a_plan_out_of_a_managers_scope_is_refused(demo_db, open_app):
+    plan_id = _plan()
+    with db.session_scope() as session:
+        other = Factory(session).user("hiring_manager", email="other.manager@example.com")
+        plan = session.get(OnboardingPlan, plan_id)
+        app = session.get(Application, plan.application_id)
+        from models.job import Job
+
+        job = session.get(Job, app.job_id)
+        job.hiring_manager_id = other.id
+        session.add(job)
+        session.commit()
+    at = open_as(open_app, "hiring_manager", "pages/new_hire.py", "en", plan=str(plan_id))
+    assert_no_exception(at)
+    assert tr("err.not_allowed", "en") in all_text(at)
+    assert md_escape(NAME) not in all_text(at)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_templates_editor_refuses_a_task_without_an_owner_and_saves_one_with(demo_db, open_app, language):
+    at = open_as(open_app, "admin", "pages/onboard_settings.py", language)
+    assert_no_exception(at)
+    at.text_input(key="tpl_t_title_zh").input("领取工牌")
+    at.text_input(key="tpl_t_title_en").input("Collect the badge")
+    at = submit(at, "tpl_task_form")
+    assert tr("err.task_owner_required", language) in all_text(at)
+    at.selectbox(key="tpl_t_owner_role").set_value("new_hire")
+    at = submit(at, "tpl_task_form")
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        template = session.exec(select(OnboardTemplate).where(OnboardTemplate.department == "")).one()
+        titles = session.exec(select(PlanTask.title_en)).all()
+        assert template.version > 1
+    assert "Collect the badge" not in titles  # a template change, not a plan's
+    at.text_input(key="tpl_days").input("7,30,90")
+    at = submit(at, "tpl_settings_form")
+    assert_no_exception(at)
+    at.text_input(key="tpl_days").input("7,x")
+    at = submit(at, "tpl_settings_form")
+    assert tr("err.checkin_days_invalid", language) in all_text(at)
+    with db.session_scope() as session:
+        assert (
+            session.exec(select(OnboardTemplate.checkin_days).where(OnboardTemplate.department == "")).one()
+            == "7,30,90"
+        )
+
+
+def test_managers_do_not_get_the_settings_page(demo_db, open_app):
+    at = open_app(demo_user(ROLE_EMAILS["hiring_manager"]))
+    at.run()
+    from tests.pages.support import nav_pages
+
+    assert "pages/onboard_settings.py" not in nav_pages(at)
