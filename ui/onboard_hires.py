@@ -12,7 +12,7 @@ from models.onboard import OwnerRole, TaskCategory
 from services.onboard import plans
 from services.platform import users
 from services.platform.errors import Conflict
-from ui.common import act, call, current_user, fmt_day, fmt_dt, lang, row_table, show_error, tr
+from ui.common import act, call, current_user, fmt_day, fmt_dt, lang, md_escape, row_table, show_error, tr
 
 # Labels of the values the plans store (literal keys: the catalog checks find them).
 CATEGORY_LABELS = {
@@ -350,3 +350,21 @@ def _load_task(task: Any) -> None:
         tpl_t_offset=task.due_offset_days if task else 0,
         tpl_t_link=task.link_url if task else "",
     )
+
+
+# --------------------------------------------------------------------------- a task owner's own onboarding tasks
+def owner_tasks_section() -> None:
+    """The onboarding tasks the signed-in person owns, with tick boxes: for My tasks, so that an owner without the
+    Onboard page (IT, a buddy) ticks theirs off."""
+    user = current_user()
+    owned = call(plans.my_plan_tasks, actor=user) or []
+    if not owned:
+        return
+    zh = lang() == "zh"
+    st.subheader(tr("plans.my_tasks"), anchor=False)
+    for item in owned:
+        task = item.task
+        title = task.title_zh if zh else task.title_en
+        text = f"{title} · {item.name} · {item.job_title} · {fmt_day(task.due_date)}"
+        if st.checkbox(md_escape(text), value=False, key=f"mytasks_plan_task_{task.id}"):
+            act(plans.tick_task, actor=user, task_id=task.id, ticked=True, done=tr("plans.ticked"))

@@ -847,3 +847,33 @@ def plan_people(*, session: Session, actor: User) -> list[tuple[int, str]]:
     policy.require_current_cap(session, actor, Cap.onboard)
     rows = session.exec(select(User.id, User.name, User.roles).where(col(User.is_active)).order_by(User.name)).all()
     return [(uid, name) for uid, name, roles in rows if uid is not None and roles]
+
+
+@dataclass
+class OwnedTask:
+    task: PlanTask
+    plan_id: int
+    name: str  # the new hire's
+    job_title: str
+
+
+def my_plan_tasks(*, session: Session, actor: User, limit: int = 200) -> list[OwnedTask]:
+    """The open tasks of running plans that the actor owns (IT, a buddy, a recruiter…), earliest due first: what
+    they tick off, even without access to the Onboard page."""
+    current = policy.require_current_cap(session, actor, Cap.use_app)
+    rows = session.exec(
+        select(PlanTask, Candidate.name, Job.title)
+        .join(OnboardingPlan, col(OnboardingPlan.id) == PlanTask.plan_id)
+        .join(Application, col(Application.id) == OnboardingPlan.application_id)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .join(Job, col(Job.id) == Application.job_id)
+        .where(
+            PlanTask.owner_user_id == current.id,
+            col(PlanTask.done_at).is_(None),
+            col(OnboardingPlan.status).in_(OPEN_PLAN),
+            col(Candidate.anonymised_at).is_(None),
+        )
+        .order_by(col(PlanTask.due_date), col(PlanTask.id))
+        .limit(limit)
+    ).all()
+    return [OwnedTask(task, task.plan_id, name, title) for task, name, title in rows]

@@ -39,7 +39,7 @@ from models.evaluation import (
 from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResponse
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
-from models.onboard import OfferStatus, OnboardTemplate, PlanStatus, TemplateTask
+from models.onboard import OfferStatus, PlanStatus, TemplateTask
 from models.user import User
 from services.evaluate.evaluation import criteria_for, ensure_default_rounds
 from services.follow_up.followup import STOPPING_OUTCOMES
@@ -336,9 +336,9 @@ def seed_demo(*, session: Session, candidates: int, seed: int = 7, password: str
 
 def _onboard_template(session: Session, staff: list[int]) -> Template:
     """The default onboarding template, as every demo plan follows it."""
-    template = session.exec(select(OnboardTemplate).where(OnboardTemplate.department == "")).first()
-    if template is None:
-        return Template(None, [], [], [7, 30, 60, 90], staff)
+    from services.onboard.plans import ensure_default_template  # the plans' own default: tasks and 入职材料
+
+    template = ensure_default_template(session=session)
     tasks = session.exec(
         select(TemplateTask).where(TemplateTask.template_id == template.id).order_by(col(TemplateTask.position))
     ).all()

@@ -207,6 +207,7 @@ SERVICES: dict[str, Cap] = {
     "plans.list_plans": Cap.onboard,
     "plans.plan_detail": Cap.onboard,
     "plans.plan_people": Cap.onboard,
+    "plans.my_plan_tasks": Cap.use_app,  # a task owner's own tasks, whatever their role
     "plans.move_start_date": Cap.edit_plans,
     "plans.set_buddy": Cap.edit_plans,
     "plans.cancel_plan": Cap.edit_plans,

@@ -261,8 +261,10 @@ def test_a_named_person_such_as_it_ticks_their_own_task(w: World, session: Sessi
     plan = onboarding_plan(session, job=w.job, actor=w.recruiter)
     task = session.exec(select(PlanTask).where(PlanTask.plan_id == plan.id, PlanTask.title_en == "VPN access")).one()
     assert task.owner_user_id == w.it.id
+    assert [o.task.id for o in plans.my_plan_tasks(session=session, actor=w.it)] == [task.id]
     plans.tick_task(session=session, actor=w.it, task_id=task.id or 0)
     session.commit()
+    assert plans.my_plan_tasks(session=session, actor=w.it) == []
     with pytest.raises(NotAllowed):
         plans.tick_task(session=session, actor=w.interviewer, task_id=task.id or 0)
 

@@ -604,6 +604,7 @@ CALLS |= {
     "plans.list_plans": lambda s, a, w: (_plan(s, w), _plans().list_plans(session=s, actor=a)),
     "plans.plan_detail": lambda s, a, w: _plans().plan_detail(session=s, actor=a, plan_id=_plan(s, w).id),
     "plans.plan_people": lambda s, a, w: _plans().plan_people(session=s, actor=a),
+    "plans.my_plan_tasks": lambda s, a, w: (_plan(s, w), _plans().my_plan_tasks(session=s, actor=a)),
     "plans.move_start_date": lambda s, a, w: (
         lambda p: _plans().move_start_date(
             session=s, actor=a, plan_id=p.id, version=p.version, start_date=TODAY + timedelta(days=40)
