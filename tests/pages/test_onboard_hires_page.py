@@ -16,7 +16,7 @@ from services.platform import db
 from tests.factories import Factory, onboarding_plan
 from tests.pages.conftest import ROLE_EMAILS, demo_user
 from tests.pages.followup_support import open_as
-from tests.pages.support import all_text, assert_no_exception, element_after, submit, tr
+from tests.pages.support import all_text, assert_no_exception, click_cell, element_after, submit, tr
 from ui.common import md_escape
 
 NAME = "**粗体** [link](http://evil.example) 新人"
@@ -169,3 +169,14 @@ def test_managers_do_not_get_the_settings_page(demo_db, open_app):
     from tests.pages.support import nav_pages
 
     assert "pages/onboard_settings.py" not in nav_pages(at)
+
+
+def test_a_click_on_a_new_hire_opens_their_page(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "recruiter", "pages/onboard.py", "en")
+    frame = next(d for d in at.dataframe if (d.key or "").startswith("hires_table"))
+    names = frame.value[tr("field.name", "en")].tolist()
+    at = click_cell(at, "hires_table", names.index(NAME), tr("field.name", "en"))
+    assert_no_exception(at)
+    assert at.query_params.get("plan") in (str(plan_id), [str(plan_id)])
+    assert any(md_escape(NAME) in str(t.value) for t in at.title)

@@ -593,3 +593,58 @@ def test_a_handbook_is_attached_to_a_template_task_and_a_wrong_file_refused(sess
 def test_job_has_the_department_the_template_is_chosen_by(w: World, session: Session) -> None:
     job = session.get(Job, w.job.id)
     assert job is not None and job.department == "Engineering"
+
+
+# --------------------------------------------------------------------------- more refusals
+def test_cancelling_a_plan_twice_is_refused_the_second_time(w: World, session: Session) -> None:
+    version = w.fresh().version
+    plans.cancel_plan(session=session, actor=w.recruiter, plan_id=w.plan.id or 0, version=version)
+    session.commit()
+    with pytest.raises(InvalidTransition):
+        plans.cancel_plan(session=session, actor=w.recruiter, plan_id=w.plan.id or 0, version=w.fresh().version)
+    with pytest.raises(Conflict):  # a second tab still showing the plan as it was
+        plans.set_buddy(session=session, actor=w.recruiter, plan_id=w.plan.id or 0, version=version, buddy_id=None)
+
+
+@pytest.mark.parametrize("call", ["set_buddy", "cancel_plan"])
+def test_a_hiring_manager_does_not_edit_the_plan(w: World, session: Session, call: str) -> None:
+    extra = {"buddy_id": w.interviewer.id} if call == "set_buddy" else {}
+    with pytest.raises(NotAllowed):
+        getattr(plans, call)(
+            session=session, actor=w.manager, plan_id=w.plan.id or 0, version=w.fresh().version, **extra
+        )
+    assert w.fresh().status == PlanStatus.active and w.fresh().buddy_id is None
+
+
+def test_someone_whose_role_was_taken_away_is_refused_at_once(w: World, session: Session) -> None:
+    stale = w.recruiter  # the object a browser tab holds
+    with Session(session.get_bind()) as other:
+        row = other.get(User, stale.id)
+        row.roles = "interviewer"
+        other.add(row)
+        other.commit()
+    with pytest.raises(NotAllowed):
+        plans.move_start_date(
+            session=session, actor=stale, plan_id=w.plan.id or 0, version=w.fresh().version, start_date=date(2026, 4, 2)
+        )
+
+
+def test_a_plan_that_does_not_exist_is_not_found(w: World, session: Session) -> None:
+    with pytest.raises(NotFound):
+        plans.plan_detail(session=session, actor=w.admin, plan_id=999_999)
+    with pytest.raises(NotFound):
+        plans.record_check_in(
+            session=session, actor=w.admin, check_in_id=999_999, version=1, check_in_in={"rating": 3, "on_track": True}
+        )
+
+
+@pytest.mark.parametrize(("department", "key"), [("", "err.required"), ("Engineering", "err.template_exists")])
+def test_a_department_template_needs_a_new_department(
+    session: Session, make: Factory, department: str, key: str
+) -> None:
+    admin = make.user("admin")
+    plans.create_template(session=session, actor=admin, department="Engineering")
+    session.commit()
+    with pytest.raises(ValidationError) as err:
+        plans.create_template(session=session, actor=admin, department=department)
+    assert err.value.fields["department"][0] == key
