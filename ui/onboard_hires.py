@@ -280,7 +280,7 @@ def _tasks_editor(user: Any, view: plans.TemplateView) -> None:
                 task_in=task_in,
                 where=slots,
                 on={Conflict: _conflict(slots)},
-                then=_reload,
+                then=_keep(current.id),
                 done=tr("plans.task_saved"),
             )
         else:

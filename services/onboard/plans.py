@@ -276,6 +276,8 @@ def _task_in(session: Session, task_in: dict[str, Any] | TemplateTaskIn) -> Temp
     raw = task_in.model_dump() if isinstance(task_in, TemplateTaskIn) else dict(task_in)
     if not raw.get("owner_role"):
         raise ValidationError.single("owner_role", "err.task_owner_required")
+    if raw.get("owner_role") == OwnerRole.person and not raw.get("owner_user_id"):
+        raise ValidationError.single("owner_user_id", "err.task_owner_required")  # said next to the person field
     data: TemplateTaskIn = validate(TemplateTaskIn, raw)
     _check_task_owner(session, data)
     if data.owner_role != OwnerRole.person:
@@ -414,10 +416,12 @@ def start_onboarding(*, session: Session, offer: Offer, actor: User | None) -> O
     to `hired` where it is not there yet. Copies the template of the job's department (else the default): tasks due
     start + offset, the checklist, a check-in per check-in day for the job's hiring manager; probation ends
     start + probation months."""
+    # The application locked first: two acceptances at once (the link and a recruiter) make one plan, the second
+    # finding the first's once it commits.
+    app = session.get(Application, offer.application_id, with_for_update=True, populate_existing=True)
     existing = session.exec(select(OnboardingPlan).where(OnboardingPlan.application_id == offer.application_id)).first()
     if existing is not None:
         return existing
-    app = session.get(Application, offer.application_id)
     job = session.get(Job, app.job_id) if app else None
     if app is None or job is None:
         raise NotFound()

@@ -180,3 +180,43 @@ def test_a_click_on_a_new_hire_opens_their_page(demo_db, open_app):
     assert_no_exception(at)
     assert at.query_params.get("plan") in (str(plan_id), [str(plan_id)])
     assert any(md_escape(NAME) in str(t.value) for t in at.title)
+
+
+def test_template_settings_saved_by_someone_else_meanwhile_are_told_then_saving_again_wins(demo_db, open_app):
+    at = open_as(open_app, "admin", "pages/onboard_settings.py", "en")
+    with db.session_scope() as session:  # another admin saves meanwhile
+        template = session.exec(select(OnboardTemplate).where(OnboardTemplate.department == "")).one()
+        template.version += 1
+        template.checkin_days = "14"
+        session.add(template)
+        session.commit()
+    at.text_input(key="tpl_days").input("7,60")
+    at = submit(at, "tpl_settings_form")
+    assert tr("err.conflict", "en") in all_text(at)
+    at = submit(at, "tpl_settings_form")
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        days = select(OnboardTemplate.checkin_days).where(OnboardTemplate.department == "")
+        assert session.exec(days).one() == "7,60"
+
+
+def test_a_template_task_is_picked_edited_and_saved_twice(demo_db, open_app):
+    at = open_as(open_app, "admin", "pages/onboard_settings.py", "zh")
+    at = click_cell(at, "tpl_tasks", 0, tr("plans.task", "zh"))
+    assert_no_exception(at)
+    first = at.text_input(key="tpl_t_title_en").value
+    assert first
+    with db.session_scope() as session:
+        from models.onboard import TemplateTask
+
+        count = len(session.exec(select(TemplateTask)).all())
+    at.text_input(key="tpl_t_title_en").input(first + " (v2)")
+    at = submit(at, "tpl_task_form")
+    assert_no_exception(at)
+    at.text_input(key="tpl_t_title_en").input(first + " (v3)")
+    at = submit(at, "tpl_task_form")
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        titles = session.exec(select(TemplateTask.title_en)).all()
+    assert first + " (v3)" in titles and first + " (v2)" not in titles
+    assert len(titles) == count  # edited, not added

@@ -456,7 +456,7 @@ def test_only_admins_edit_templates(session: Session, make: Factory, role: str) 
     [
         ({"title_zh": "任务", "title_en": "Task"}, "owner_role"),
         ({"title_zh": "任务", "title_en": "Task", "owner_role": ""}, "owner_role"),
-        ({"title_zh": "任务", "title_en": "Task", "owner_role": "person"}, None),
+        ({"title_zh": "任务", "title_en": "Task", "owner_role": "person"}, "owner_user_id"),
         ({"title_zh": "", "title_en": "Task", "owner_role": "recruiter"}, "title_zh"),
         ({"title_zh": "任务", "title_en": "Task", "owner_role": "recruiter", "link_url": "javascript:x"}, "link_url"),
         (
@@ -648,3 +648,51 @@ def test_a_department_template_needs_a_new_department(
     with pytest.raises(ValidationError) as err:
         plans.create_template(session=session, actor=admin, department=department)
     assert err.value.fields["department"][0] == key
+
+
+# --------------------------------------------------------------------------- at the same moment
+def test_two_outcomes_at_the_same_moment_store_one_and_refuse_the_other(w: World, engine: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    version = w.fresh().version
+    start = Barrier(2)
+
+    def record(outcome: str) -> str:
+        start.wait()
+        try:
+            with action(engine) as own:
+                plans.record_outcome(
+                    session=own,
+                    actor=w.manager,
+                    plan_id=w.plan.id or 0,
+                    version=version,
+                    outcome_in={"outcome": outcome},
+                )
+            return "saved"
+        except (Conflict, InvalidTransition):
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(record, ["passed", "not_passed"]))
+    assert results == ["refused", "saved"]
+    plan = w.fresh()
+    app = w.session.get(Application, plan.application_id)
+    assert app is not None
+    assert (plan.status, app.stage) in {
+        (PlanStatus.passed, Stage.probation_passed),
+        (PlanStatus.not_passed, Stage.rejected),
+    }
+
+
+def test_a_double_click_on_start_onboarding_from_two_sessions_keeps_one_plan(session: Session, engine: Any) -> None:
+    """The offers part calls start_onboarding when an offer is accepted: twice (a double click, the link and a
+    recruiter at once) still leaves one plan."""
+    from models.onboard import Offer
+
+    plan = onboarding_plan(session)
+    offer = session.get(Offer, plan.offer_id)
+    with action(engine) as own:
+        again = plans.start_onboarding(session=own, offer=offer, actor=None)
+        assert again is not None and again.id == plan.id
+    assert len(session.exec(select(OnboardingPlan)).all()) == 1
