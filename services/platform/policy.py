@@ -194,6 +194,10 @@ SERVICES: dict[str, Cap] = {
     "users.set_password": Cap.manage_users,
     "users.set_language": Cap.use_app,
     "users.set_reminder_mode": Cap.use_app,
+    "training.list_sessions": Cap.onboard,
+    "training.add_session": Cap.edit_plans,
+    "training.move_session": Cap.edit_plans,
+    "training.cancel_session": Cap.edit_plans,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

@@ -510,3 +510,91 @@ def test_a_held_draft_and_failed_mail_exist_in_the_world(engine: Engine, frozen_
         statuses = {m.id: m.status for m in session.exec(select(OutboxMessage)).all()}
     assert statuses[world.draft_id] == MailStatus.draft
     assert statuses[world.failed_id] == MailStatus.failed
+
+
+# --------------------------------------------------------------------------- onboard: training sessions (newhire)
+MODULES = (*MODULES, "training")
+
+
+def _newhire_plan(s: Session, w: World) -> Any:
+    """The onboarding plan of the world's application (made from rows here, in this rolled-back session)."""
+    from models.onboard import Offer, OnboardingPlan
+
+    plan = s.exec(select(OnboardingPlan).where(OnboardingPlan.application_id == w.application_id)).first()
+    if plan is not None:
+        return plan
+    start = TODAY + timedelta(days=14)
+    offer = Offer.model_validate(
+        {
+            "application_id": w.application_id,
+            "revision": 99,
+            "status": "accepted",
+            "job_title": "Engineer",
+            "salary_amount": 1000,
+            "start_date": start,
+            "response_deadline": start - timedelta(days=7),
+            "created_by_id": w.users["admin"].id,
+        }
+    )
+    s.add(offer)
+    s.flush()
+    plan = OnboardingPlan.model_validate(
+        {
+            "application_id": w.application_id,
+            "offer_id": offer.id,
+            "start_date": start,
+            "probation_end": start + timedelta(days=90),
+            "hiring_manager_id": w.users["manager"].id,
+        }
+    )
+    s.add(plan)
+    s.flush()
+    return plan
+
+
+def _newhire_training(s: Session, w: World) -> Any:
+    from models.onboard import TrainingSession
+
+    plan = _newhire_plan(s, w)
+    row = TrainingSession.model_validate(
+        {
+            "plan_id": plan.id,
+            "title": "Orientation",
+            "starts_at": utcnow() + timedelta(days=15),
+            "ends_at": utcnow() + timedelta(days=15, hours=1),
+            "location": "Room 1",
+        }
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _newhire_training_form(w: World) -> dict[str, Any]:
+    return {
+        "title": "入职培训 Orientation",
+        "starts_at": utcnow() + timedelta(days=16),
+        "ends_at": utcnow() + timedelta(days=16, hours=1),
+        "location": "Room 2",
+        "attendee_ids": [w.users["panelist"].id],
+    }
+
+
+def _training():
+    return importlib.import_module("services.onboard.training")
+
+
+CALLS |= {
+    "training.list_sessions": lambda s, a, w: _training().list_sessions(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "training.add_session": lambda s, a, w: _training().add_session(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id, training_in=_newhire_training_form(w)
+    ),
+    "training.move_session": lambda s, a, w: _training().move_session(
+        session=s, actor=a, training_id=_newhire_training(s, w).id, version=1, training_in=_newhire_training_form(w)
+    ),
+    "training.cancel_session": lambda s, a, w: _training().cancel_session(
+        session=s, actor=a, training_id=_newhire_training(s, w).id, version=1
+    ),
+}
