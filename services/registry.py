@@ -18,3 +18,9 @@ from services.mail import reminders, tasks
 SCREENS = (evaluation_reminders, followup_reminders)
 
 reminders.RULES_COMPLETE = tasks.PROVIDERS_COMPLETE = True
+
+# Modules that register worker jobs (services.mail.worker's @job) and nothing else: imported here so that the worker
+# runs them.
+from services.onboard import welcome as onboard_welcome  # noqa: E402
+
+JOB_MODULES = (onboard_welcome,)

@@ -598,3 +598,39 @@ CALLS |= {
         session=s, actor=a, training_id=_newhire_training(s, w).id, version=1
     ),
 }
+
+
+# --------------------------------------------------------------------------- onboard: the new hire's page (newhire)
+MODULES = (*MODULES, "welcome")
+
+
+def _welcome():
+    return importlib.import_module("services.onboard.welcome")
+
+
+def _newhire_upload(s: Session, w: World) -> Any:
+    from services.onboard.materials import store_material
+
+    plan = _newhire_plan(s, w)
+    return store_material(session=s, filename="体检报告.pdf", content=b"%PDF-1.4 x", actor=None, plan_id=plan.id)
+
+
+CALLS |= {
+    "welcome.link_status": lambda s, a, w: _welcome().link_status(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.issue_link": lambda s, a, w: _welcome().issue_link(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.reissue_link": lambda s, a, w: _welcome().reissue_link(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.revoke_link": lambda s, a, w: _welcome().revoke_link(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.welcome_drafts": lambda s, a, w: _welcome().welcome_drafts(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "welcome.prepare_welcome_mail": lambda s, a, w: _welcome().prepare_welcome_mail(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "welcome.plan_checklist": lambda s, a, w: _welcome().plan_checklist(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "welcome.plan_uploads": lambda s, a, w: _welcome().plan_uploads(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.download_upload": lambda s, a, w: _welcome().download_upload(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id, material_id=_newhire_upload(s, w).id
+    ),
+}
