@@ -17,7 +17,7 @@ from ui.common import LANG_KEY, act, db, fmt_clock, fmt_day, fmt_dt, lang, md_es
 token = st.query_params.get("welcome", "")
 try:
     with db() as session:
-        info = welcome.open_welcome(session=session, token=token)
+        info = welcome.open_welcome(session=session, token=token, language=st.session_state.get("welcome_language"))
 except welcome.WelcomeLinkInvalid:
     info = None
 if info is not None and "welcome_language" not in st.session_state:
@@ -128,7 +128,7 @@ with middle:
                 welcome.tick_checklist_item,
                 token=token,
                 item_id=item.id,
-                done=ticked,
+                ticked=ticked,
                 where={"__all__": tick_slot},
                 on={welcome.WelcomeLinkInvalid: lambda _: _invalid()},
             )

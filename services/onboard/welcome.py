@@ -405,17 +405,18 @@ def _files(session: Session, where: Any) -> list[Material]:
     return list(session.exec(select(Material).options(defer(Material.content)).where(where).order_by(col(Material.id))))  # type: ignore[arg-type]
 
 
-def open_welcome(*, session: Session, token: str, now: datetime | None = None) -> WelcomePage:
-    """What the new hire's page shows for a working link; WelcomeLinkInvalid for an unknown, revoked or expired
-    one."""
+def open_welcome(
+    *, session: Session, token: str, language: str | None = None, now: datetime | None = None
+) -> WelcomePage:
+    """What the new hire's page shows for a working link, its texts in `language` (default: the new hire's);
+    WelcomeLinkInvalid for an unknown, revoked or expired one."""
     plan = _plan_of(session, token, now=now)
     application = session.get(Application, plan.application_id)
     candidate = session.get(Candidate, application.candidate_id) if application else None
     offer = session.get(Offer, plan.offer_id)
     if candidate is None or offer is None:
         raise WelcomeLinkInvalid()
-    language = _language(candidate)
-    zh = language == "zh"
+    zh = (language if language in ("zh", "en") else _language(candidate)) == "zh"
     materials: list[PageMaterial] = []
     links: list[PageLink] = []
     names = {m.id: m.filename for m in _files(session, col(Material.id).in_(_readable_ids(session, plan)))}
@@ -438,7 +439,7 @@ def open_welcome(*, session: Session, token: str, now: datetime | None = None) -
         .order_by(col(ChecklistItem.position), col(ChecklistItem.id))
     )
     return WelcomePage(
-        language=language,
+        language=_language(candidate),
         name=candidate.name,
         job_title=offer.job_title,
         start_date=plan.start_date,
@@ -459,16 +460,16 @@ def open_welcome(*, session: Session, token: str, now: datetime | None = None) -
     )
 
 
-def tick_checklist_item(*, session: Session, token: str, item_id: int, done: bool) -> ChecklistItem:
+def tick_checklist_item(*, session: Session, token: str, item_id: int, ticked: bool) -> ChecklistItem:
     """Tick one item of the new hire's checklist off (or on again) through their link (no commit); an item of any
     other plan is NotFound."""
     plan = _plan_of(session, token)
     item = session.get(ChecklistItem, item_id)
     if item is None or item.plan_id != plan.id:
         raise NotFound()
-    if done and item.done_at is None:
+    if ticked and item.done_at is None:
         item.done_at = utcnow()
-    elif not done:
+    elif not ticked:
         item.done_at = None
     session.add(item)
     session.flush()

@@ -102,7 +102,7 @@ def test_a_revoked_link_stops_working_and_a_new_one_can_be_issued(session, make)
     session.commit()
     for call in (
         lambda: page(session, token),
-        lambda: welcome.tick_checklist_item(session=session, token=token, item_id=h.items[0].id, done=True),
+        lambda: welcome.tick_checklist_item(session=session, token=token, item_id=h.items[0].id, ticked=True),
         lambda: welcome.upload_material(session=session, token=token, filename="a.pdf", content=PDF),
     ):
         with pytest.raises(welcome.WelcomeLinkInvalid) as err:
@@ -153,16 +153,16 @@ def test_an_unknown_link_is_one_clear_error(session, make, token) -> None:
 def test_the_new_hire_ticks_an_item_and_hr_sees_it(session, make) -> None:
     h = a_plan(make)
     token = issued(session, h)
-    welcome.tick_checklist_item(session=session, token=token, item_id=h.items[1].id, done=True)
+    welcome.tick_checklist_item(session=session, token=token, item_id=h.items[1].id, ticked=True)
     session.commit()
     assert [i.done for i in page(session, token).checklist] == [False, True, False]
     seen = welcome.plan_checklist(session=session, actor=h.manager, plan_id=h.plan.id)
     assert [i.done_at is not None for i in seen] == [False, True, False]
     first_tick = seen[1].done_at
-    welcome.tick_checklist_item(session=session, token=token, item_id=h.items[1].id, done=True)  # twice
+    welcome.tick_checklist_item(session=session, token=token, item_id=h.items[1].id, ticked=True)  # twice
     session.commit()
     assert session.get(ChecklistItem, h.items[1].id).done_at == first_tick
-    welcome.tick_checklist_item(session=session, token=token, item_id=h.items[1].id, done=False)
+    welcome.tick_checklist_item(session=session, token=token, item_id=h.items[1].id, ticked=False)
     session.commit()
     assert session.get(ChecklistItem, h.items[1].id).done_at is None
 
@@ -171,7 +171,7 @@ def test_a_link_cannot_tick_another_plans_item(session, make) -> None:
     mine, theirs = a_plan(make), a_plan(make)
     token = issued(session, mine)
     with pytest.raises(NotFound):
-        welcome.tick_checklist_item(session=session, token=token, item_id=theirs.items[0].id, done=True)
+        welcome.tick_checklist_item(session=session, token=token, item_id=theirs.items[0].id, ticked=True)
     session.rollback()
     assert session.get(ChecklistItem, theirs.items[0].id).done_at is None
 
