@@ -420,3 +420,30 @@ def test_who_may_manage_the_link_and_read_the_checklist(session, make) -> None:
         with pytest.raises(NotAllowed):
             call(session=session, actor=stranger, plan_id=h.plan.id)
     assert session.exec(select(OutboxMessage).where(col(OutboxMessage.template) == "welcome")).all() == []
+
+
+def test_hostile_text_in_the_welcome_mail_is_escaped_in_html(session, make) -> None:
+    h = a_plan(make, location='<img src=x onerror=alert(1)> "Room"')
+    h.candidate.name = "<script>alert(1)</script>"
+    session.add(h.candidate)
+    session.commit()
+    draft = welcome.prepare_welcome_mail(session=session, actor=h.recruiter, plan_id=h.plan.id)
+    assert "<script>" not in draft.html and "<img src=x" not in draft.html
+    assert "&lt;script&gt;" in draft.html and "<script>alert(1)</script>" in draft.text
+
+
+def test_the_welcome_mail_arrives_through_a_real_mail_server(engine, session, make, monkeypatch, frozen_clock) -> None:
+    from services.mail.mailer import send_due
+    from tests.services.mail_server import configure_mail, running_server
+
+    with running_server() as smtp:
+        settings = configure_mail(monkeypatch, smtp.port)
+        h = a_plan(make, language="en")
+        frozen_clock.set(datetime(2026, 3, 14, 1, tzinfo=UTC))
+        assert run_job(engine) == 1
+        assert send_due(engine=engine, settings=settings).sent == 1
+        [received] = smtp.received
+    assert received.rcpt_tos == [h.candidate.email]
+    assert str(received.message["Subject"]) == "Welcome aboard: before your first day"
+    body = received.message.get_body(("plain",)).get_content()
+    assert "/?welcome=" in body
