@@ -22,3 +22,9 @@ from services.onboard import plan_reminders  # noqa: E402 - onboarding plans (is
 SCREENS = (*SCREENS, plan_reminders)  # type: ignore[assignment]  # one screen more per block appended
 
 reminders.RULES_COMPLETE = tasks.PROVIDERS_COMPLETE = True
+
+# Modules that register worker jobs (services.mail.worker's @job) and nothing else: imported here so that the worker
+# runs them.
+from services.onboard import welcome as onboard_welcome  # noqa: E402
+
+JOB_MODULES = (onboard_welcome,)

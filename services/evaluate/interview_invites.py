@@ -11,25 +11,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
 
-from icalendar import Calendar, Event, vCalAddress, vText
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import utcnow
 from models.evaluation import Interview, InterviewPanelist, InterviewRound
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
 from models.user import User
+from services.mail import calendar
+from services.mail.calendar import Method
 from services.mail.outbox import Attachment, queue_template
 from services.platform.config import get_settings
 from services.platform.errors import ValidationError
 from services.platform.i18n import fmt_datetime, fmt_time, t
 
-Method = Literal["REQUEST", "CANCEL"]
 PANEL_TEMPLATE = "interview_panel"
 CONFIRMATION_TEMPLATE = "interview_confirmation"
 
@@ -68,20 +66,11 @@ def facts(session: Session, interview: Interview) -> InterviewFacts:
 
 def uid_for(interview_id: int) -> str:
     """The interview's calendar UID: the same for every message about it, on every server."""
-    domain = get_settings().mail_from.rsplit("@", 1)[-1] or "localhost"
-    return f"interview-{interview_id}@{domain}"
+    return calendar.event_uid("interview", interview_id)
 
 
 def sequence_of(interview: Interview) -> int:
-    return max(interview.version - 1, 0)
-
-
-def _address(email: str, name: str, **params: str) -> vCalAddress:
-    addr = vCalAddress(f"mailto:{email}")
-    addr.params["CN"] = vText(name)
-    for key, value in params.items():
-        addr.params[key] = vText(value)
-    return addr
+    return calendar.sequence_for(interview.version)
 
 
 def build_ics(
@@ -93,31 +82,20 @@ def build_ics(
     language: str,
     now: datetime | None = None,
 ) -> bytes:
-    """One VCALENDAR with one VEVENT for the interview: times in UTC, the organizer is the app's sender."""
-    settings = get_settings()
+    """One VCALENDAR with one VEVENT for the interview (services.mail.calendar): times in UTC, the organizer is the
+    app's sender."""
     iv = f.interview
-    cal = Calendar()
-    cal.add("prodid", "-//Interview Follow-up//EN")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", method)
-    event = Event()
-    event.add("uid", uid_for(iv.id or 0))
-    event.add("sequence", sequence_of(iv))
-    event.add("dtstamp", (now or utcnow()).astimezone(UTC))
-    event.add("dtstart", iv.starts_at.astimezone(UTC))
-    event.add("dtend", iv.ends_at.astimezone(UTC))
-    event.add("summary", summary)
     mode = _mode(iv.mode, language)
-    event.add("location", iv.location or mode)
-    event.add("description", f"{f.job.title} · {f.round.name_zh if language == 'zh' else f.round.name_en} · {mode}")
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
-    event.add("organizer", _address(settings.mail_from, settings.mail_from_name))
-    for email, name in attendees:
-        event.add("attendee", _address(email, name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="FALSE"))
-    cal.add_component(event)
-    ical: bytes = cal.to_ical()
-    return ical
+    event = calendar.CalendarEvent(
+        uid=uid_for(iv.id or 0),
+        sequence=sequence_of(iv),
+        starts_at=iv.starts_at,
+        ends_at=iv.ends_at,
+        summary=summary,
+        location=iv.location or mode,
+        description=f"{f.job.title} · {f.round.name_zh if language == 'zh' else f.round.name_en} · {mode}",
+    )
+    return calendar.build_ics(event, method=method, attendees=attendees, now=now)
 
 
 def _when(iv: Interview, language: str) -> str:
@@ -173,7 +151,7 @@ def notify_panel(
                 to=person.email,
                 key=f"iv-invite:{interview.id}:{person.id}:{interview.version}:{method}",
                 context=_context(f, language) | {"kind": kind, "recipient_name": person.name},
-                attachments=[Attachment("cancel.ics" if method == "CANCEL" else "invite.ics", ics, "text/calendar")],
+                attachments=[Attachment(calendar.ics_filename(method), ics, calendar.ICS_MIME)],
                 recipient_user_id=person.id,
                 application_id=interview.application_id,
                 created_by=actor,

@@ -214,6 +214,19 @@ SERVICES: dict[str, Cap] = {
     "plans.tick_task": Cap.edit_plans,  # and the task's owner, whoever they are
     "plans.record_check_in": Cap.check_in,
     "plans.record_outcome": Cap.probation_outcome,
+    "training.list_sessions": Cap.onboard,
+    "training.add_session": Cap.edit_plans,
+    "training.move_session": Cap.edit_plans,
+    "training.cancel_session": Cap.edit_plans,
+    "welcome.link_status": Cap.onboard,
+    "welcome.issue_link": Cap.edit_plans,
+    "welcome.reissue_link": Cap.edit_plans,
+    "welcome.revoke_link": Cap.edit_plans,
+    "welcome.welcome_drafts": Cap.edit_plans,
+    "welcome.prepare_welcome_mail": Cap.edit_plans,
+    "welcome.plan_checklist": Cap.onboard,
+    "welcome.plan_uploads": Cap.onboard,
+    "welcome.download_upload": Cap.onboard,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

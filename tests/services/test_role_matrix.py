@@ -627,3 +627,127 @@ CALLS |= {
         )
     )(_plan(s, w)),
 }
+
+
+# --------------------------------------------------------------------------- onboard: training sessions (newhire)
+MODULES = (*MODULES, "training")
+
+
+def _newhire_plan(s: Session, w: World) -> Any:
+    """The onboarding plan of the world's application (made from rows here, in this rolled-back session)."""
+    from models.onboard import Offer, OnboardingPlan
+
+    plan = s.exec(select(OnboardingPlan).where(OnboardingPlan.application_id == w.application_id)).first()
+    if plan is not None:
+        return plan
+    start = TODAY + timedelta(days=14)
+    offer = Offer.model_validate(
+        {
+            "application_id": w.application_id,
+            "revision": 99,
+            "status": "accepted",
+            "job_title": "Engineer",
+            "salary_amount": 1000,
+            "start_date": start,
+            "response_deadline": start - timedelta(days=7),
+            "created_by_id": w.users["admin"].id,
+        }
+    )
+    s.add(offer)
+    s.flush()
+    plan = OnboardingPlan.model_validate(
+        {
+            "application_id": w.application_id,
+            "offer_id": offer.id,
+            "start_date": start,
+            "probation_end": start + timedelta(days=90),
+            "hiring_manager_id": w.users["manager"].id,
+        }
+    )
+    s.add(plan)
+    s.flush()
+    return plan
+
+
+def _newhire_training(s: Session, w: World) -> Any:
+    from models.onboard import TrainingSession
+
+    plan = _newhire_plan(s, w)
+    row = TrainingSession.model_validate(
+        {
+            "plan_id": plan.id,
+            "title": "Orientation",
+            "starts_at": utcnow() + timedelta(days=15),
+            "ends_at": utcnow() + timedelta(days=15, hours=1),
+            "location": "Room 1",
+        }
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _newhire_training_form(w: World) -> dict[str, Any]:
+    return {
+        "title": "入职培训 Orientation",
+        "starts_at": utcnow() + timedelta(days=16),
+        "ends_at": utcnow() + timedelta(days=16, hours=1),
+        "location": "Room 2",
+        "attendee_ids": [w.users["panelist"].id],
+    }
+
+
+def _training():
+    return importlib.import_module("services.onboard.training")
+
+
+CALLS |= {
+    "training.list_sessions": lambda s, a, w: _training().list_sessions(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "training.add_session": lambda s, a, w: _training().add_session(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id, training_in=_newhire_training_form(w)
+    ),
+    "training.move_session": lambda s, a, w: _training().move_session(
+        session=s, actor=a, training_id=_newhire_training(s, w).id, version=1, training_in=_newhire_training_form(w)
+    ),
+    "training.cancel_session": lambda s, a, w: _training().cancel_session(
+        session=s, actor=a, training_id=_newhire_training(s, w).id, version=1
+    ),
+}
+
+
+# --------------------------------------------------------------------------- onboard: the new hire's page (newhire)
+MODULES = (*MODULES, "welcome")
+
+
+def _welcome():
+    return importlib.import_module("services.onboard.welcome")
+
+
+def _newhire_upload(s: Session, w: World) -> Any:
+    from services.onboard.materials import store_material
+
+    plan = _newhire_plan(s, w)
+    return store_material(session=s, filename="体检报告.pdf", content=b"%PDF-1.4 x", actor=None, plan_id=plan.id)
+
+
+CALLS |= {
+    "welcome.link_status": lambda s, a, w: _welcome().link_status(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.issue_link": lambda s, a, w: _welcome().issue_link(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.reissue_link": lambda s, a, w: _welcome().reissue_link(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.revoke_link": lambda s, a, w: _welcome().revoke_link(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.welcome_drafts": lambda s, a, w: _welcome().welcome_drafts(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "welcome.prepare_welcome_mail": lambda s, a, w: _welcome().prepare_welcome_mail(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "welcome.plan_checklist": lambda s, a, w: _welcome().plan_checklist(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id
+    ),
+    "welcome.plan_uploads": lambda s, a, w: _welcome().plan_uploads(session=s, actor=a, plan_id=_newhire_plan(s, w).id),
+    "welcome.download_upload": lambda s, a, w: _welcome().download_upload(
+        session=s, actor=a, plan_id=_newhire_plan(s, w).id, material_id=_newhire_upload(s, w).id
+    ),
+}
