@@ -7,9 +7,12 @@ import streamlit as st
 from models.common import utcnow
 from services.mail import tasks
 from ui.common import call, current_user, fmt_dt, stage_label, tr, trn
+from ui.onboard_hires import owner_tasks_section
 
 user = current_user()
 st.title(tr("nav.my_tasks"), anchor=False)
+# Onboarding tasks the person owns, ticked off here: an owner without the Onboard page (IT, a buddy) has no other.
+owner_tasks_section()
 now = utcnow()
 items = call(tasks.my_tasks, actor=user, now=now)
 if items is None:

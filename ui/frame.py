@@ -273,4 +273,5 @@ def _main() -> None:
             [st.Page("pages/no_access.py", title=tr("nav.no_access"), icon=":material/lock:")], position="hidden"
         ).run()
         return
-    st.navigation(_pages_for(user)).run()
+    # expanded: an admin's menu has more entries than Streamlit shows before its "View more" fold.
+    st.navigation(_pages_for(user), expanded=True).run()

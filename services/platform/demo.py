@@ -238,6 +238,7 @@ FIRST: list[tuple[Stage, int, str]] = [
     (Stage.talent_pool, 2, ""),
     (Stage.interviewing, 2, "at_risk"),
     (Stage.decision_pending, 1, "in_touch"),
+    (Stage.decision_pending, 2, "awaiting_feedback"),  # a second running clock: the board has more than one
 ]
 # Tables in the order their rows are inserted (parents first).
 TABLES = (
