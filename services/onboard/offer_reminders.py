@@ -1,6 +1,6 @@
-"""Reminder rules and My-tasks entries for offers: an approval waiting (to each approver, daily for a week), a sent
-offer's response deadline two days ahead (to the recruiter who made it); on My tasks the approvals waiting for me,
-my approved offers to send and my sent offers nearing their deadline."""
+"""Reminder rules and My-tasks entries for offers: an approval waiting (to each approver, daily while it waits, up
+to a month), a sent offer's response deadline two days ahead (to the recruiter who made it); on My tasks the
+approvals waiting for me, my approved offers to send and my sent offers nearing their deadline."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from services.platform.config import Settings, get_settings
 from services.platform.lists import of
 from services.platform.policy import Cap, holds
 
-APPROVAL_DAYS = 7  # an approver is reminded when asked and then daily for this many days
+APPROVAL_DAYS = 30  # an approver is reminded when asked and then daily, for up to this many days (then My tasks)
 DEADLINE_DAYS = 2  # the owner of a sent offer is reminded this many days before its response deadline, at 09:00
 
 

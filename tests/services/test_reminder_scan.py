@@ -67,9 +67,16 @@ def kinds_of_reminder() -> int:
     return sum(1 for fn in RULES.values() for _ in fn(Scan(NOW), get_settings()))
 
 
-def raised(engine: Engine) -> list[tuple[str, str, str, int]]:
+def raised(engine: Engine, rules: object = None) -> list[tuple[str, str, str, int]]:
+    """The reminders raised (of `rules` only, when given: the engine before issue 9 knew only its own)."""
     with Session(engine) as s:
-        return sorted(s.exec(select(Reminder.rule, Reminder.item_key, Reminder.window, Reminder.user_id)).all())
+        rows = sorted(s.exec(select(Reminder.rule, Reminder.item_key, Reminder.window, Reminder.user_id)).all())
+    return [r for r in rows if rules is None or r[0] in rules]  # type: ignore[operator]
+
+
+def only(counts: dict[str, int], rules: object) -> dict[str, int]:
+    """`counts` of the rules the engine before issue 9 knew (later screens' rules came on top)."""
+    return {k: v for k, v in counts.items() if k in rules}  # type: ignore[operator]
 
 
 def test_a_scan_issues_the_same_few_statements_at_100_and_at_1000_candidates(engine) -> None:
@@ -115,16 +122,16 @@ def test_reminders_raised_by_the_engine_before_issue_9_are_not_raised_again(engi
     seeded(engine, 300)
     old = before.run_reminders(engine=engine, now=NOW, settings=get_settings())
     assert (
-        set(old) == set(RULES) == {"stale_application", "scorecard_due", "feedback_due", "next_contact", "pool_revisit"}
+        set(old) == {"stale_application", "scorecard_due", "feedback_due", "next_contact", "pool_revisit"} <= set(RULES)
     )
     assert all(old[name] > 0 for name in ("stale_application", "scorecard_due", "feedback_due", "next_contact"))
-    assert scan(engine) == dict.fromkeys(RULES, 0)
+    assert only(scan(engine), old) == dict.fromkeys(old, 0)
     later = NOW + timedelta(days=1, hours=2)  # new windows: the two engines raise the same ones
-    old_rows = set(raised(engine))
+    old_rows = set(raised(engine, old))
     old_later = before.run_reminders(engine=engine, now=later, settings=get_settings())
     assert sum(old_later.values()) > 0
-    assert scan(engine, later) == dict.fromkeys(RULES, 0)
-    assert len(raised(engine)) == len(old_rows) + sum(old_later.values())
+    assert only(scan(engine, later), old) == dict.fromkeys(old, 0)
+    assert len(raised(engine, old)) == len(old_rows) + sum(old_later.values())
 
 
 def test_the_scan_raises_exactly_the_keys_the_engine_before_issue_9_raised(engine) -> None:
@@ -141,8 +148,8 @@ def test_the_scan_raises_exactly_the_keys_the_engine_before_issue_9_raised(engin
         )
         s.commit()
     old = before.run_reminders(engine=engine, now=NOW, settings=get_settings())
-    assert old == new
-    assert raised(engine) == rows
+    assert old == only(new, old)
+    assert raised(engine) == [r for r in rows if r[0] in old]
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Europe/Berlin"])
