@@ -15,15 +15,19 @@ from ui.common import LANG_KEY, db, fmt_day, show_validation, tr, trn
 K = "offer_answer_"
 token = st.query_params.get("offer", "")
 problem = None
+language = None
 info = None
 try:
     with db() as session:
         info = offers.open_offer_link(session=session, token=token)
 except offers.OfferLinkInvalid as exc:
     problem = exc.key
+    language = exc.params.get("language")
+# In the candidate's language, as the letter was (the frame has already guessed one from the browser).
 if info is not None:
-    # In the candidate's language, as the letter was (the frame has already guessed one from the browser).
     st.session_state[LANG_KEY] = info.language
+elif problem and language:
+    st.session_state[LANG_KEY] = language
 
 left, middle, right = st.columns([1, 3, 1])
 with middle:
@@ -64,6 +68,7 @@ with middle:
             index=None,
             key=K + "reason",
             format_func=lambda r: tr(f"decline.{r}"),
+            placeholder=tr("offer_answer.reason_placeholder"),
         )
         slots["decline_reason"] = st.empty()
         text = st.text_area(tr("offer_answer.decline_text"), max_chars=2000, key=K + "text")

@@ -30,14 +30,15 @@ def status_label(status: str) -> str:
 def _pick(offer_id: int | None) -> None:
     st.session_state[PICKED] = offer_id
     if offer_id is not None:
-        st.query_params["offer"] = str(offer_id)
+        st.query_params["offer_id"] = str(offer_id)
     else:
-        st.query_params.pop("offer", None)
+        st.query_params.pop("offer_id", None)
 
 
 def _linked_offer(user: User) -> int | None:
-    """The offer a link asks for: `?offer=<id>`, or the newest offer of `?application=<id>` (None: none yet)."""
-    raw = st.query_params.get("offer", "")
+    """The offer a link asks for: `?offer_id=<id>` (not `offer`: that is the candidate's public link), or the newest
+    offer of `?application=<id>` (None: none yet)."""
+    raw = st.query_params.get("offer_id", "")
     if raw.isdigit():
         return int(raw)
     app = st.query_params.get("application", "")
@@ -63,6 +64,7 @@ def offers_section() -> None:
         [None, *statuses],
         key=K + "status",
         format_func=lambda s: status_label(s) if s else tr("common.all"),
+        placeholder=tr("common.all"),
     )
     rows = call(offers.list_offers, actor=user, status=status) or []
     if not rows:

@@ -78,7 +78,7 @@ def offer_approval(scan: Scan, settings: Settings) -> Iterable[Found]:
         return Words(
             *texts("reminder.offer_approval.title", name=row.name, job=row.job_title),
             *texts("reminder.offer_approval.detail"),
-            link=f"{base}/onboard?offer={row.offer_id}",
+            link=f"{base}/onboard?offer_id={row.offer_id}",
         )
 
     yield Found("offer_approval", query, words, cap=2000)
@@ -116,7 +116,7 @@ def offer_deadline(scan: Scan, settings: Settings) -> Iterable[Found]:
         return Words(
             *texts("reminder.offer_deadline.title", name=row.name, job=row.job_title),
             *texts("reminder.offer_deadline.detail", deadline=row.window),
-            link=f"{base}/onboard?offer={row.offer_id}",
+            link=f"{base}/onboard?offer_id={row.offer_id}",
             due=row.window,
         )
 
@@ -146,7 +146,7 @@ def approval_tasks(session: Session, user: User, now: datetime, due_by: datetime
             params={"name": name or "", "job": title},
             due_at=at,
             page="pages/onboard.py",
-            query={"offer": str(offer_id)},
+            query={"offer_id": str(offer_id)},
         )
         for offer_id, title, name, at in session.exec(query)
     ]
@@ -172,7 +172,7 @@ def offer_send_tasks(session: Session, user: User, now: datetime, due_by: dateti
             params={"name": name or "", "job": title},
             due_at=at or now,
             page="pages/onboard.py",
-            query={"offer": str(offer_id)},
+            query={"offer_id": str(offer_id)},
         )
         for offer_id, title, name, at in session.exec(query)
     ]
@@ -199,7 +199,7 @@ def offer_deadline_tasks(session: Session, user: User, now: datetime, due_by: da
             params={"name": name or "", "job": title},
             due_at=datetime.combine(deadline, time(23, 59), tzinfo=tz),
             page="pages/onboard.py",
-            query={"offer": str(offer_id)},
+            query={"offer_id": str(offer_id)},
         )
         for offer_id, title, name, deadline in session.exec(query)
     ]

@@ -374,6 +374,10 @@ def decide_approval(
     their own say; an admin who is not among them decides for the hiring manager (else the first still waiting).
     Once everyone approved the offer is approved; one rejection sends it back to draft with the comment shown."""
     current = policy.require_current_cap(session, actor, Cap.use_app)
+    # The offer locked first: of two approvers deciding at once the second then sees the first's say, so the last
+    # approval always approves the offer (SQLite serialises writers anyway).
+    if session.get(Offer, offer_id, with_for_update=True, populate_existing=True) is None:
+        raise NotFound()
     offer, _, _, job_row = _loaded(session, offer_id)
     comment = (comment or "").strip()
     if decision not in DECISIONS:
@@ -405,7 +409,11 @@ def decide_approval(
     )
     if done.rowcount != 1:
         raise Conflict("err.approval_already_given", current=offer)
-    others_waiting = any(not r.decision for r in rows if r.id != mine.id)
+    others_waiting = session.exec(
+        select(func.count())
+        .select_from(OfferApproval)
+        .where(OfferApproval.offer_id == offer_id, OfferApproval.decision == "", col(OfferApproval.id) != mine.id)
+    ).one()
     before = offer.status
     if decision == "rejected":
         offer = _change(session, offer, version, status=S.draft, approved_at=None)
@@ -556,7 +564,7 @@ def _sync_sent(session: Session, offer: Offer) -> Offer:
     session.exec(
         update(Offer)
         .where(col(Offer.id) == offer.id, col(Offer.status) == S.approved)
-        .values(status=S.sent, sent_at=mail.created_at, version=Offer.version + 1)
+        .values(status=S.sent, sent_at=utcnow(), version=Offer.version + 1)
     )
     return session.get(Offer, offer.id, populate_existing=True) or offer
 
@@ -709,12 +717,13 @@ def _by_token(session: Session, token: str) -> tuple[Offer, Application, Candida
         raise OfferLinkInvalid() from None
     offer = _sync_sent(session, offer)
     status = OfferStatus(offer.status)
+    # Why the link is dead, in the candidate's language (the link is theirs: it says nothing of anyone else).
     if status in (S.accepted, S.declined):
-        raise OfferLinkInvalid("offer_answer.link_used")
+        raise OfferLinkInvalid("offer_answer.link_used", language=candidate.language)
     if status == S.withdrawn:
-        raise OfferLinkInvalid("offer_answer.link_withdrawn")
+        raise OfferLinkInvalid("offer_answer.link_withdrawn", language=candidate.language)
     if status == S.expired or (status == S.sent and utcnow() >= link_expires_at(offer)):
-        raise OfferLinkInvalid("offer_answer.link_expired")
+        raise OfferLinkInvalid("offer_answer.link_expired", language=candidate.language)
     if status != S.sent:  # the letter is still a draft: the link is not out yet
         raise OfferLinkInvalid()
     return offer, app, candidate

@@ -111,7 +111,7 @@ def test_my_tasks_show_approvals_offers_to_send_and_deadlines_to_the_right_peopl
     assert [t.kind for t in my_tasks(session=session, actor=w.other_manager) if t.kind.startswith("offer")] == []
     done(session, offers.decide_approval(session=session, actor=w.manager, offer_id=offer.id, decision="approved"))
     mine = [t for t in my_tasks(session=session, actor=w.recruiter) if t.kind.startswith("offer")]
-    assert [(t.kind, t.query) for t in mine] == [("offer_to_send", {"offer": str(offer.id)})]
+    assert [(t.kind, t.query) for t in mine] == [("offer_to_send", {"offer_id": str(offer.id)})]
     assert [t for t in my_tasks(session=session, actor=w.manager) if t.kind.startswith("offer")] == []
     letter = done(session, offers.prepare_offer_letter(session=session, actor=w.recruiter, offer_id=offer.id))
     done(

@@ -9,9 +9,11 @@ The clock is frozen at T0 (2026-03-02 09:00 UTC, 17:00 in Shanghai: the offer da
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from threading import Barrier
 from typing import Any
 
 import pytest
@@ -29,7 +31,7 @@ from services.mail.worker import JOBS
 from services.onboard import offers, plans
 from services.pipeline.candidates import move_stage
 from services.platform.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
-from tests.factories import Factory, done
+from tests.factories import Factory, action, done
 from tests.services.mail_server import configure_mail, running_server
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -767,8 +769,8 @@ def test_the_detail_has_the_approvals_and_the_history_of_every_revision(session,
     detail = offers.offer_detail(session=session, actor=w.manager, offer_id=new.id)
     assert [(r[1], r[2]) for r in detail.revisions] == [(2, "draft"), (1, "withdrawn")]
     actions = [h["action"] for h in detail.history]
-    for action in ("create", "submit", "approval", "revise"):
-        assert action in actions
+    for done_action in ("create", "submit", "approval", "revise"):
+        assert done_action in actions
     assert detail.can_edit is False and detail.my_approval_waiting is False
     assert offers.offer_detail(session=session, actor=w.recruiter, offer_id=new.id).can_edit is True
 
@@ -780,3 +782,45 @@ def test_the_form_starts_from_the_job_and_lists_applications_waiting_for_an_offe
     assert [a for a, _, _ in offers.offer_applications(session=session, actor=w.recruiter)] == [w.application.id]
     drafted(session, w)
     assert offers.offer_applications(session=session, actor=w.recruiter) == []
+
+
+def test_two_approvers_approving_at_the_same_moment_leave_the_offer_approved(engine, session, make) -> None:
+    w = world(session, make)
+    second = make.user("hiring_manager")
+    offers.add_approver_rule(session=session, actor=w.admin, department="", user_id=second.id)
+    session.commit()
+    offer = submitted(session, w)
+    start = Barrier(2)
+
+    def decide(person: User) -> str:
+        with action(engine) as s:
+            start.wait()
+            return str(offers.decide_approval(session=s, actor=person, offer_id=offer.id, decision="approved").status)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(decide, [w.manager, second]))
+    assert results == ["approved", "pending_approval"]
+    session.expire_all()
+    assert session.get(Offer, offer.id).status == "approved"
+
+
+def test_a_candidate_answering_twice_at_the_same_moment_is_answered_once(engine, session, make, started) -> None:
+    w = world(session, make)
+    offer, token = sent(session, w)
+    start = Barrier(2)
+
+    def answer(_: int) -> str:
+        try:
+            with action(engine) as s:
+                start.wait()
+                return str(offers.answer_offer_by_link(session=s, token=token, answer="accepted").status)
+        except offers.OfferLinkInvalid as exc:
+            return exc.key
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(answer, [1, 2]))
+    assert results == ["accepted", "offer_answer.link_used"]
+    assert len(started) == 1
+    session.expire_all()
+    moves = session.exec(select(StageChange).where(StageChange.application_id == w.application.id)).all()
+    assert [m.to_stage for m in moves].count("hired") == 1
