@@ -409,10 +409,17 @@ def decide_approval(
     )
     if done.rowcount != 1:
         raise Conflict("err.approval_already_given", current=offer)
+    # An approver who has left since (deactivated) holds nothing up: the active ones decide.
     others_waiting = session.exec(
         select(func.count())
         .select_from(OfferApproval)
-        .where(OfferApproval.offer_id == offer_id, OfferApproval.decision == "", col(OfferApproval.id) != mine.id)
+        .join(User, col(User.id) == OfferApproval.approver_id)
+        .where(
+            OfferApproval.offer_id == offer_id,
+            OfferApproval.decision == "",
+            col(OfferApproval.id) != mine.id,
+            col(User.is_active).is_(True),
+        )
     ).one()
     before = offer.status
     if decision == "rejected":

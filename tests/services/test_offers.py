@@ -824,3 +824,21 @@ def test_a_candidate_answering_twice_at_the_same_moment_is_answered_once(engine,
     session.expire_all()
     moves = session.exec(select(StageChange).where(StageChange.application_id == w.application.id)).all()
     assert [m.to_stage for m in moves].count("hired") == 1
+
+
+def test_an_approver_who_left_after_being_asked_holds_nothing_up(session, make) -> None:
+    w = world(session, make)
+    leaving = make.user("hiring_manager")
+    offers.add_approver_rule(session=session, actor=w.admin, department="", user_id=leaving.id)
+    session.commit()
+    offer = submitted(session, w)
+    leaving.is_active = False
+    session.add(leaving)
+    session.commit()
+    with pytest.raises(NotAllowed):
+        offers.decide_approval(session=session, actor=leaving, offer_id=offer.id, decision="approved")
+    session.rollback()
+    offer = done(
+        session, offers.decide_approval(session=session, actor=w.manager, offer_id=offer.id, decision="approved")
+    )
+    assert offer.status == "approved"
