@@ -302,3 +302,17 @@ def test_hostile_names_show_as_text(demo_db, open_app) -> None:
     assert_no_exception(at)
     assert any(hostile in t.value for t in at.text)
     assert not any(hostile in m.value for m in at.markdown)
+
+
+def test_the_candidate_page_links_an_application_at_the_offer_stage_to_its_offer(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    with db.session_scope() as session:
+        candidate_id = session.get(Application, app_id).candidate_id
+    at = open_as(open_app, "recruiter", "pages/candidates.py", "en", id=str(candidate_id))
+    assert_no_exception(at)
+    links = [e for e in at.get("page_link") if e.proto.label == tr("cand.offer", "en")]
+    assert len(links) == 1
+    assert links[0].proto.query_string == f"application={app_id}"
+    # Followed, the new offer's form is open for that application.
+    at = open_as(open_app, "recruiter", ONBOARD, "en", application=str(app_id))
+    assert at.text_input(key=f"{K}new_{app_id}_title").value
