@@ -262,6 +262,8 @@ def _offer_panel(user: User, offer_id: int) -> None:
             + " "
             + ", ".join(f"#{rev} {status_label(s)}" for _, rev, s in detail.revisions)
         )
+    if not detail.can_edit:
+        _read_only(offer)  # the terms an approver decides on, above their say
     _approvals(user, detail)
     if detail.can_edit:
         _actions(user, detail)
@@ -270,8 +272,6 @@ def _offer_panel(user: User, offer_id: int) -> None:
                 if status != "draft":
                     st.caption(tr("onboard_offers.revise_hint"))
                 _offer_form(user, f"{K}edit_{offer.id}", _start_of(offer), offer=offer)
-    else:
-        _read_only(offer)
     if detail.history:
         with st.expander(tr("onboard_offers.history"), icon=":material/history:"):
             st.dataframe(
@@ -367,8 +367,6 @@ def _approvals(user: User, detail: offers.OfferDetail) -> None:
     slots: dict[str, Any] = {}
     with st.form(f"{K}decide_{offer.id}"):
         st.caption(tr("onboard_offers.decide_hint"))
-        if not detail.can_edit:
-            _read_only(offer)
         comment = st.text_area(tr("field.comment"), max_chars=2000, key=f"{K}comment_{offer.id}")
         slots["comment"] = st.empty()
         slots["__all__"] = st.empty()

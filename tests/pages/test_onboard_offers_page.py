@@ -151,6 +151,9 @@ def test_the_manager_approves_and_the_recruiter_sends_the_letter(demo_db, open_a
     offer_id, _ = _offer(app_id, "pending_approval")
     at = open_as(open_app, "hiring_manager", ONBOARD, "en", offer_id=str(offer_id))
     assert_no_exception(at)
+    # The manager reads the terms (once, as a table of text) above their say.
+    terms = [d for d in at.dataframe if "数据分析师 Data analyst" in d.value.to_string()]
+    assert len(terms) == 1
     at.text_area(key=f"{K}comment_{offer_id}").input("Fair terms")
     next(b for b in at.button if getattr(b, "form_id", "") == f"{K}decide_{offer_id}").click().run()
     assert_no_exception(at)
