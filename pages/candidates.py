@@ -365,6 +365,14 @@ def applications(detail: candidates.CandidateDetail) -> None:
                     icon=":material/support_agent:",
                     query_params={"application": str(app.id)},
                 )
+            # The application's offer on the Onboard page (issue 11): from the offer stage on.
+            if can(Cap.onboard) and app.stage in ("offer", "hired", "probation_passed", "withdrawn"):
+                st.page_link(
+                    "pages/onboard.py",
+                    label=tr("cand.offer"),
+                    icon=":material/contract:",
+                    query_params={"application": str(app.id)},
+                )
             if not item.next_stages:
                 continue
             with st.form(f"cand_move_{app.id}"):

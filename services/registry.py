@@ -13,9 +13,10 @@ from __future__ import annotations
 from services.evaluate import evaluation_reminders
 from services.follow_up import followup_reminders
 from services.mail import reminders, tasks
+from services.onboard import offer_reminders
 
 # The modules that contribute rules or providers, besides the engine's own (stale applications, mail drafts).
-SCREENS = (evaluation_reminders, followup_reminders)
+SCREENS = (evaluation_reminders, followup_reminders, offer_reminders)
 
 from services.onboard import plan_reminders  # noqa: E402 - onboarding plans (issue 11): tasks, check-ins, probation
 

@@ -1,12 +1,626 @@
-"""The Onboard screen's offers: the list by status, one offer's editor and approvals, the approval settings.
-(Built by the offers part of issue 11.)"""
+"""The Onboard screen's offers: the list by status, one offer's editor, approvals, letter and answer; the approval
+settings (admins). Every action is one service call (services.onboard.offers); user text is shown as text."""
 
 from __future__ import annotations
 
+from typing import Any
 
+import pandas as pd
+import streamlit as st
+
+from models.mail import OutboxMessage
+from models.onboard import DeclineReason, Offer, OfferStatus, SalaryPeriod
+from models.user import User
+from services.mail import outbox as mail
+from services.onboard import offers
+from services.platform.errors import Conflict
+from services.platform.policy import Cap
+from ui.common import act, call, can, current_user, fmt_day, fmt_dt, row_table, show_error, stage_label, tr
+
+K = "onboard_offers_"  # every widget's key starts with this
+PICKED = K + "picked"
+DECISION_TEXT = {"approved": "onboard_offers.decision_approved", "rejected": "onboard_offers.decision_rejected"}
+LIVE = (OfferStatus.draft, OfferStatus.pending_approval, OfferStatus.approved, OfferStatus.sent)
+
+
+def status_label(status: str) -> str:
+    return tr(f"offer_status.{status}")
+
+
+def _pick(offer_id: int | None) -> None:
+    st.session_state[PICKED] = offer_id
+    if offer_id is not None:
+        st.query_params["offer_id"] = str(offer_id)
+    else:
+        st.query_params.pop("offer_id", None)
+
+
+def _linked_offer(user: User) -> int | None:
+    """The offer a link asks for: `?offer_id=<id>` (not `offer`: that is the candidate's public link), or the newest
+    offer of `?application=<id>` (None: none yet)."""
+    raw = st.query_params.get("offer_id", "")
+    if raw.isdigit():
+        return int(raw)
+    app = st.query_params.get("application", "")
+    if app.isdigit():
+        rows = call(offers.list_offers, actor=user, application_id=int(app)) or []
+        live = [r for r in rows if r.status in LIVE]
+        if live or rows:
+            return max(live or rows, key=lambda r: r.revision).offer_id
+    return None
+
+
+# --------------------------------------------------------------------------- the Offers tab
 def offers_section() -> None:
-    """The Offers tab of pages/onboard.py."""
+    """The Offers tab of pages/onboard.py: the list by status, a new offer, one offer's editor and actions."""
+    user = current_user()
+    linked = _linked_offer(user)
+    if linked is not None and st.session_state.get(K + "linked") != linked:
+        st.session_state[K + "linked"] = linked  # a link opens its offer once; a click in the table then wins
+        st.session_state[PICKED] = linked
+    statuses = [s.value for s in OfferStatus]
+    status = st.selectbox(
+        tr("onboard_offers.status_filter"),
+        [None, *statuses],
+        key=K + "status",
+        format_func=lambda s: status_label(s) if s else tr("common.all"),
+        placeholder=tr("common.all"),
+    )
+    rows = call(offers.list_offers, actor=user, status=status) or []
+    if not rows:
+        st.info(tr("onboard_offers.none"), icon=":material/contract:")
+    else:
+        frame = pd.DataFrame(
+            [
+                {
+                    tr("field.name"): r.candidate,
+                    tr("onboard_offers.job"): r.job,
+                    tr("field.status"): status_label(r.status)
+                    + (f" · {tr('onboard_offers.waiting_for_you')}" if r.waiting_for_me else ""),
+                    tr("field.response_deadline"): fmt_day(r.response_deadline),
+                    tr("field.start_date"): fmt_day(r.start_date),
+                    tr("onboard_offers.approvals_waiting"): r.approvals_waiting,
+                    tr("onboard_offers.revision"): r.revision,
+                    tr("onboard_offers.owner"): r.owner,
+                }
+                for r in rows
+            ]
+        )
+        picked = row_table(
+            frame,
+            key=K + "table",
+            ids=[r.offer_id for r in rows],
+            on_pick=_pick,
+            caption=tr("onboard_offers.pick_hint"),
+        )
+        if picked is not None:
+            st.session_state[PICKED] = picked
+    if can(Cap.edit_offers):
+        _new_offer(user)
+    chosen = st.session_state.get(PICKED)
+    if chosen is not None:
+        _offer_panel(user, int(chosen))
 
 
+def _new_offer(user: User) -> None:
+    linked_app = st.query_params.get("application", "")
+    waiting = call(offers.offer_applications, actor=user) or []
+    choices = {a: f"{name} · {job}" for a, name, job in waiting}
+    expanded = linked_app.isdigit() and int(linked_app) in choices
+    with st.expander(tr("onboard_offers.new"), icon=":material/add:", expanded=expanded):
+        if not choices:
+            st.caption(tr("onboard_offers.no_applications"))
+            return
+        ids = list(choices)
+        default = ids.index(int(linked_app)) if expanded else 0
+        app_id = st.selectbox(
+            tr("field.application_id"), ids, index=default, key=K + "new_app", format_func=lambda a: choices[a]
+        )
+        start = call(offers.offer_form_defaults, actor=user, application_id=app_id)
+        if start is None:
+            return
+        _offer_form(user, f"{K}new_{app_id}", start, offer=None, application_id=app_id)
+
+
+def _offer_form(
+    user: User, form_key: str, start: dict[str, Any], *, offer: Offer | None, application_id: int | None = None
+) -> None:
+    """Every field of an offer with its message beside it; saves a new offer or a revision from the version shown."""
+    version_key = f"{K}version_{offer.id}" if offer is not None else ""
+    if offer is not None:
+        st.session_state.setdefault(version_key, offer.version)
+    slots: dict[str, Any] = {}
+    with st.form(form_key):
+        c1, c2 = st.columns(2)
+        title = c1.text_input(tr("field.job_title"), value=start["job_title"], max_chars=120, key=form_key + "_title")
+        slots["job_title"] = c1.empty()
+        level = c2.text_input(tr("field.level"), value=start["level"], max_chars=40, key=form_key + "_level")
+        slots["level"] = c2.empty()
+        c1, c2, c3 = st.columns([2, 1, 1])
+        amount = start["salary_amount"]
+        salary = c1.text_input(
+            tr("field.salary_amount"),
+            value="" if amount is None else f"{amount:f}".rstrip("0").rstrip("."),
+            max_chars=20,
+            key=form_key + "_salary",
+        )
+        slots["salary_amount"] = c1.empty()
+        currency = c2.text_input(
+            tr("field.salary_currency"), value=start["salary_currency"], max_chars=3, key=form_key + "_currency"
+        )
+        slots["salary_currency"] = c2.empty()
+        periods = [p.value for p in SalaryPeriod]
+        period = c3.selectbox(
+            tr("field.salary_period"),
+            periods,
+            index=periods.index(str(start["salary_period"])),
+            key=form_key + "_period",
+            format_func=lambda p: tr(f"offer_period.{p}"),
+        )
+        terms = st.text_area(tr("field.terms"), value=start["terms"], max_chars=2000, key=form_key + "_terms")
+        slots["terms"] = st.empty()
+        c1, c2 = st.columns(2)
+        start_date = c1.date_input(tr("field.start_date"), value=start["start_date"], key=form_key + "_start")
+        slots["start_date"] = c1.empty()
+        deadline = c2.date_input(
+            tr("field.response_deadline"), value=start["response_deadline"], key=form_key + "_deadline"
+        )
+        slots["response_deadline"] = c2.empty()
+        location = st.text_input(tr("field.location"), value=start["location"], max_chars=120, key=form_key + "_loc")
+        slots["location"] = st.empty()
+        c1, c2 = st.columns(2)
+        probation = c1.number_input(
+            tr("field.probation_months"),
+            min_value=0,
+            max_value=6,
+            step=1,
+            value=int(start["probation_months"]),
+            key=form_key + "_probation",
+        )
+        slots["probation_months"] = c1.empty()
+        contract = c2.number_input(
+            tr("field.contract_months"),
+            min_value=1,
+            max_value=240,
+            step=1,
+            value=start["contract_months"],
+            key=form_key + "_contract",
+            help=tr("onboard_offers.contract_help"),
+        )
+        slots["contract_months"] = c2.empty()
+        notes = st.text_area(tr("field.notes"), value=start["notes"], max_chars=5000, key=form_key + "_notes")
+        slots["notes"] = st.empty()
+        slots["__all__"] = st.empty()
+        saved = st.form_submit_button(tr("onboard_offers.save"), type="primary", icon=":material/save:")
+    if not saved:
+        return
+    values = {
+        "job_title": title,
+        "level": level,
+        "salary_amount": salary,
+        "salary_currency": currency,
+        "salary_period": period,
+        "terms": terms,
+        "start_date": start_date,
+        "location": location,
+        "probation_months": probation,
+        "contract_months": contract,
+        "response_deadline": deadline,
+        "notes": notes,
+    }
+    if offer is None:
+        act(
+            offers.create_offer,
+            actor=user,
+            offer_in=values | {"application_id": application_id},
+            where=slots,
+            done=tr("onboard_offers.created"),
+            then=lambda o: (_pick(o.id), st.query_params.pop("application", None)),
+        )
+        return
+
+    def _conflict(exc: Conflict) -> None:
+        show_error(exc, slots)
+        if exc.current is not None:  # pressing again saves over the newest, with what is typed
+            st.session_state[version_key] = exc.current.version
+
+    act(
+        offers.update_offer,
+        actor=user,
+        offer_id=offer.id,
+        version=st.session_state[version_key],
+        offer_in=values,
+        where=slots,
+        on={Conflict: _conflict},
+        done=tr("onboard_offers.saved"),
+        then=lambda o: (_pick(o.id), st.session_state.pop(version_key, None)),
+    )
+
+
+def _offer_panel(user: User, offer_id: int) -> None:
+    detail = call(offers.offer_detail, actor=user, offer_id=offer_id)
+    if detail is None:
+        return
+    offer = detail.offer
+    status = str(offer.status)
+    st.divider()
+    st.subheader(tr("onboard_offers.offer_title", revision=offer.revision), anchor=False)
+    st.text(f"{detail.candidate} · {detail.job}")
+    st.caption(
+        tr(
+            "onboard_offers.summary",
+            status=status_label(status),
+            stage=stage_label(detail.stage),
+            deadline=fmt_day(offer.response_deadline),
+        )
+    )
+    if offer.decline_reason:
+        st.text(f"{tr('field.decline_reason')}: {tr(f'decline.{offer.decline_reason}')} {offer.decline_text}".strip())
+    if len(detail.revisions) > 1:
+        st.caption(
+            tr("onboard_offers.revisions")
+            + " "
+            + ", ".join(f"#{rev} {status_label(s)}" for _, rev, s in detail.revisions)
+        )
+    if not detail.can_edit:
+        _read_only(offer)  # the terms an approver decides on, above their say
+    _approvals(user, detail)
+    if detail.can_edit:
+        _actions(user, detail)
+        if status in LIVE:
+            with st.expander(tr("onboard_offers.edit"), icon=":material/edit:", expanded=status == "draft"):
+                if status != "draft":
+                    st.caption(tr("onboard_offers.revise_hint"))
+                _offer_form(user, f"{K}edit_{offer.id}", _start_of(offer), offer=offer)
+    if detail.history:
+        with st.expander(tr("onboard_offers.history"), icon=":material/history:"):
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            tr("onboard_offers.when"): fmt_dt(h["at"]),
+                            tr("onboard_offers.who"): h["user"] or tr("onboard_offers.candidate_or_system"),
+                            tr("onboard_offers.what"): tr(f"audit.{h['action']}"),
+                        }
+                        for h in detail.history
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+                key=f"{K}history_{offer.id}",
+            )
+
+
+def _start_of(offer: Offer) -> dict[str, Any]:
+    return {
+        "job_title": offer.job_title,
+        "level": offer.level,
+        "salary_amount": offer.salary_amount,
+        "salary_currency": offer.salary_currency,
+        "salary_period": offer.salary_period,
+        "terms": offer.terms,
+        "start_date": offer.start_date,
+        "location": offer.location,
+        "probation_months": offer.probation_months,
+        "contract_months": offer.contract_months,
+        "response_deadline": offer.response_deadline,
+        "notes": offer.notes,
+    }
+
+
+def _read_only(offer: Offer) -> None:
+    """The offer's terms for those who approve but do not edit (a hiring manager), as text."""
+    pay = []
+    if offer.salary_amount is not None:
+        pay.append(f"{offer.salary_currency} {offer.salary_amount:,.2f} / {tr(f'offer_period.{offer.salary_period}')}")
+    if offer.terms:
+        pay.append(offer.terms)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {tr("onboard_offers.term"): tr("field.job_title"), tr("onboard_offers.value"): offer.job_title},
+                {tr("onboard_offers.term"): tr("field.level"), tr("onboard_offers.value"): offer.level},
+                {tr("onboard_offers.term"): tr("field.salary_amount"), tr("onboard_offers.value"): "; ".join(pay)},
+                {
+                    tr("onboard_offers.term"): tr("field.start_date"),
+                    tr("onboard_offers.value"): fmt_day(offer.start_date),
+                },
+                {tr("onboard_offers.term"): tr("field.location"), tr("onboard_offers.value"): offer.location},
+                {
+                    tr("onboard_offers.term"): tr("field.probation_months"),
+                    tr("onboard_offers.value"): str(offer.probation_months),
+                },
+                {
+                    tr("onboard_offers.term"): tr("field.response_deadline"),
+                    tr("onboard_offers.value"): fmt_day(offer.response_deadline),
+                },
+                {tr("onboard_offers.term"): tr("field.notes"), tr("onboard_offers.value"): offer.notes},
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key=f"{K}terms_{offer.id}",
+    )
+
+
+def _approvals(user: User, detail: offers.OfferDetail) -> None:
+    offer = detail.offer
+    if detail.approvals:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        tr("onboard_offers.approver"): a.approver,
+                        tr("field.decision"): tr(DECISION_TEXT.get(a.decision, "onboard_offers.decision_waiting")),
+                        tr("field.comment"): a.comment,
+                        tr("onboard_offers.when"): fmt_dt(a.decided_at),
+                    }
+                    for a in detail.approvals
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            key=f"{K}approvals_{offer.id}",
+        )
+    if not detail.my_approval_waiting:
+        return
+    slots: dict[str, Any] = {}
+    with st.form(f"{K}decide_{offer.id}"):
+        st.caption(tr("onboard_offers.decide_hint"))
+        comment = st.text_area(tr("field.comment"), max_chars=2000, key=f"{K}comment_{offer.id}")
+        slots["comment"] = st.empty()
+        slots["__all__"] = st.empty()
+        c1, c2, _ = st.columns([1, 1, 2])
+        approve = c1.form_submit_button(tr("onboard_offers.approve"), type="primary", icon=":material/check:")
+        reject = c2.form_submit_button(tr("onboard_offers.reject"), icon=":material/close:")
+    if approve or reject:
+        act(
+            offers.decide_approval,
+            actor=user,
+            offer_id=offer.id,
+            decision="approved" if approve else "rejected",
+            comment=comment,
+            version=offer.version,
+            where=slots,
+            done=tr("onboard_offers.approved_done" if approve else "onboard_offers.rejected_done"),
+        )
+
+
+def _actions(user: User, detail: offers.OfferDetail) -> None:
+    offer = detail.offer
+    status = str(offer.status)
+    where = {"__all__": st.empty()}
+    c1, c2, _ = st.columns([1, 1, 2])
+    if status == "draft":
+        label = "onboard_offers.submit" if detail.approval_required else "onboard_offers.submit_no_approval"
+        if c1.button(tr(label), type="primary", key=f"{K}submit_{offer.id}", icon=":material/send:"):
+            act(
+                offers.submit_for_approval,
+                actor=user,
+                offer_id=offer.id,
+                version=offer.version,
+                where=where,
+                done=tr("onboard_offers.submitted"),
+            )
+    if status in LIVE and c2.button(
+        tr("onboard_offers.withdraw"), key=f"{K}withdraw_{offer.id}", icon=":material/undo:"
+    ):
+        act(
+            offers.withdraw_offer,
+            actor=user,
+            offer_id=offer.id,
+            version=offer.version,
+            where=where,
+            done=tr("onboard_offers.withdrawn"),
+        )
+    if status == "approved":
+        _letter(user, detail)
+    if status == "sent":
+        _record_answer(user, offer)
+
+
+def _letter(user: User, detail: offers.OfferDetail) -> None:
+    offer = detail.offer
+    letter = call(offers.letter_draft, actor=user, offer_id=offer.id)
+    if letter is None:
+        st.caption(tr("onboard_offers.letter_hint"))
+        slots = {f: st.empty() for f in ("job_title", "start_date", "location", "response_deadline", "salary_amount")}
+        slots["to"] = slots["__all__"] = st.empty()
+        if st.button(tr("onboard_offers.prepare_letter"), key=f"{K}prepare_{offer.id}", icon=":material/draft:"):
+            act(
+                offers.prepare_offer_letter,
+                actor=user,
+                offer_id=offer.id,
+                where=slots,
+                done=tr("onboard_offers.letter_ready"),
+            )
+        return
+    _review_letter(user, offer, letter)
+
+
+def _review_letter(user: User, offer: Offer, letter: OutboxMessage) -> None:
+    """The letter to edit and send (as ui/drafts.py reviews other candidate mail), sent by the offers service so
+    the offer becomes sent with it."""
+    base_key = f"{K}letter_version_{letter.id}"
+    st.session_state.setdefault(base_key, letter.version)
+    with st.container(border=True):
+        st.text(f"{tr('template.offer_letter')} → {letter.to_addrs}")
+        st.caption(tr("db.draft_hint"))
+        with st.form(f"{K}letter_{letter.id}"):
+            subject = st.text_input(
+                tr("field.subject"), value=letter.subject, max_chars=300, key=f"{K}letter_subject_{letter.id}"
+            )
+            slot_subject = st.empty()
+            body = st.text_area(
+                tr("field.body"), value=letter.text, height=320, max_chars=50_000, key=f"{K}letter_body_{letter.id}"
+            )
+            slot_body = st.empty()
+            slot_all = st.empty()
+            b1, b2, b3, _ = st.columns([1, 1, 1, 2])
+            send = b1.form_submit_button(tr("db.send"), type="primary", icon=":material/send:")
+            save = b2.form_submit_button(tr("db.save"), icon=":material/save:")
+            discard = b3.form_submit_button(tr("db.discard"), icon=":material/delete:")
+    if not (send or save or discard):
+        return
+    where = {"subject": slot_subject, "body": slot_body, "__all__": slot_all}
+
+    def _conflict(exc: Conflict) -> None:
+        show_error(exc, where)
+        if exc.current is not None and isinstance(exc.current, OutboxMessage):
+            st.session_state[base_key] = exc.current.version
+
+    version = st.session_state[base_key]
+    if send:
+        act(
+            offers.send_offer_letter,
+            actor=user,
+            offer_id=offer.id,
+            subject=subject,
+            text=body,
+            mail_version=version,
+            where=where,
+            on={Conflict: _conflict},
+            done=tr("onboard_offers.letter_sent"),
+        )
+    elif save:
+        act(
+            mail.save_draft,
+            actor=user,
+            message_id=letter.id,
+            subject=subject,
+            text=body,
+            version=version,
+            where=where,
+            on={Conflict: _conflict},
+            done=tr("db.saved"),
+            then=lambda saved: st.session_state.update({base_key: saved.version}),
+        )
+    else:
+        act(
+            mail.discard_draft,
+            actor=user,
+            message_id=letter.id,
+            version=version,
+            where=where,
+            on={Conflict: _conflict},
+            done=tr("db.discarded"),
+        )
+
+
+def _record_answer(user: User, offer: Offer) -> None:
+    with st.expander(tr("onboard_offers.record_answer"), icon=":material/how_to_reg:"):
+        slots: dict[str, Any] = {}
+        with st.form(f"{K}answer_{offer.id}"):
+            answer = st.radio(
+                tr("field.answer"),
+                ["accepted", "declined"],
+                key=f"{K}answer_kind_{offer.id}",
+                format_func=lambda a: status_label(a),
+                horizontal=True,
+            )
+            slots["answer"] = st.empty()
+            reasons = [r.value for r in DeclineReason]
+            reason = st.selectbox(
+                tr("field.decline_reason"),
+                reasons,
+                index=None,
+                key=f"{K}answer_reason_{offer.id}",
+                format_func=lambda r: tr(f"decline.{r}"),
+                placeholder=tr("onboard_offers.reason_placeholder"),
+            )
+            slots["decline_reason"] = st.empty()
+            text = st.text_area(tr("field.decline_text"), max_chars=2000, key=f"{K}answer_text_{offer.id}")
+            slots["decline_text"] = st.empty()
+            slots["__all__"] = st.empty()
+            recorded = st.form_submit_button(tr("onboard_offers.record"), type="primary", icon=":material/done:")
+        if recorded:
+            act(
+                offers.record_answer,
+                actor=user,
+                offer_id=offer.id,
+                answer=answer,
+                reason=reason,
+                text=text,
+                version=offer.version,
+                where=slots,
+                done=tr("onboard_offers.answer_recorded"),
+            )
+
+
+# --------------------------------------------------------------------------- settings (admins)
 def approval_settings_section() -> None:
-    """The offer approval settings on pages/onboard_settings.py (admins)."""
+    """The offer approval settings on pages/onboard_settings.py (admins): on/off, approvers per department."""
+    user = current_user()
+    settings = call(offers.approval_settings, actor=user)
+    if settings is None:
+        return
+    st.caption(tr("onboard_offers.approval_intro"))
+    required = st.toggle(tr("onboard_offers.approval_required"), value=settings.required, key=K + "required")
+    if required != settings.required:
+        act(
+            offers.set_approval_required,
+            actor=user,
+            required=required,
+            done=tr("onboard_offers.approval_on" if required else "onboard_offers.approval_off"),
+        )
+    st.subheader(tr("onboard_offers.approvers"), anchor=False)
+    if settings.rules:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        tr("field.department"): dept or tr("onboard_offers.every_department"),
+                        tr("onboard_offers.approver"): name,
+                    }
+                    for _, dept, _, name in settings.rules
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            key=K + "rules",
+        )
+        names = {
+            rid: f"{dept or tr('onboard_offers.every_department')} · {name}" for rid, dept, _, name in settings.rules
+        }
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        rule_id = c1.selectbox(
+            tr("onboard_offers.remove_which"), list(names), key=K + "remove_rule", format_func=lambda r: names[r]
+        )
+        if c2.button(tr("onboard_offers.remove"), key=K + "remove", icon=":material/person_remove:"):
+            act(offers.remove_approver_rule, actor=user, rule_id=rule_id, done=tr("onboard_offers.removed"))
+    else:
+        st.caption(tr("onboard_offers.no_rules"))
+    people = dict(settings.people)
+    departments = ["", *settings.departments]
+    slots: dict[str, Any] = {}
+    with st.form(K + "add_rule"):
+        c1, c2 = st.columns(2)
+        department = c1.selectbox(
+            tr("field.department"),
+            departments,
+            key=K + "rule_department",
+            format_func=lambda d: d or tr("onboard_offers.every_department"),
+        )
+        slots["department"] = c1.empty()
+        person = c2.selectbox(
+            tr("onboard_offers.approver"),
+            list(people),
+            index=None,
+            key=K + "rule_person",
+            format_func=lambda p: people.get(p, ""),
+            placeholder=tr("onboard_offers.pick_person"),
+        )
+        slots["user_id"] = c2.empty()
+        added = st.form_submit_button(tr("onboard_offers.add"), icon=":material/person_add:")
+    if added:
+        if person is None:
+            slots["user_id"].error(tr("err.required"), icon=":material/error:")
+            return
+        act(
+            offers.add_approver_rule,
+            actor=user,
+            department=department,
+            user_id=person,
+            where=slots,
+            done=tr("onboard_offers.added"),
+        )

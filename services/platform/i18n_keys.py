@@ -106,6 +106,7 @@ def dynamic_keys() -> dict[str, set[str]]:
     )
     from models.followup import Channel, Direction, Outcome, SurveyAnswerIn
     from models.mail import MailStatus
+    from models.onboard import DeclineReason, OfferStatus, SalaryPeriod
     from services.follow_up.followup import BOARD_STATES
     from services.follow_up.followup import TEMPLATES as FOLLOW_UP_TEMPLATES
 
@@ -137,6 +138,10 @@ def dynamic_keys() -> dict[str, set[str]]:
         "fu.survey_by_": {"job", "stage"},  # followup.survey_summary's groupings
         "fu.mail_": {"held", "retrying", "failed"},  # followup's mail_problem: why a candidate's mail has not gone
         "field.": _field_names(),
+        # offers (services/onboard/offers.py, ui/onboard_offers.py, pages/offer_answer.py)
+        "offer_status.": {s.value for s in OfferStatus},
+        "decline.": {r.value for r in DeclineReason},
+        "offer_period.": {p.value for p in SalaryPeriod},
     }
 
 

@@ -227,6 +227,24 @@ SERVICES: dict[str, Cap] = {
     "welcome.plan_checklist": Cap.onboard,
     "welcome.plan_uploads": Cap.onboard,
     "welcome.download_upload": Cap.onboard,
+    # offers (services/onboard/offers.py)
+    "offers.create_offer": Cap.edit_offers,
+    "offers.update_offer": Cap.edit_offers,
+    "offers.withdraw_offer": Cap.edit_offers,
+    "offers.submit_for_approval": Cap.edit_offers,
+    "offers.decide_approval": Cap.approve_offers,
+    "offers.prepare_offer_letter": Cap.edit_offers,
+    "offers.letter_draft": Cap.edit_offers,
+    "offers.send_offer_letter": Cap.edit_offers,
+    "offers.record_answer": Cap.edit_offers,
+    "offers.offer_form_defaults": Cap.edit_offers,
+    "offers.offer_applications": Cap.edit_offers,
+    "offers.list_offers": Cap.onboard,
+    "offers.offer_detail": Cap.onboard,
+    "offers.approval_settings": Cap.manage_onboarding,
+    "offers.set_approval_required": Cap.manage_onboarding,
+    "offers.add_approver_rule": Cap.manage_onboarding,
+    "offers.remove_approver_rule": Cap.manage_onboarding,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

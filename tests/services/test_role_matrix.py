@@ -751,3 +751,92 @@ CALLS |= {
         session=s, actor=a, plan_id=_newhire_plan(s, w).id, material_id=_newhire_upload(s, w).id
     ),
 }
+
+
+# --------------------------------------------------------------------------- offers (services/onboard/offers.py)
+MODULES += ("offers",)
+LISTS.add("offers.list_offers")
+
+
+def _offers():
+    return importlib.import_module("services.onboard.offers")
+
+
+def _offer_form() -> dict[str, Any]:
+    today = utcnow().date()
+    return {
+        "job_title": "工程师 Engineer",
+        "salary_amount": "20000",
+        "start_date": today + timedelta(days=30),
+        "location": "上海 Shanghai",
+        "probation_months": 3,
+        "contract_months": 36,
+        "response_deadline": today + timedelta(days=7),
+    }
+
+
+def _offer(s: Session, w: World, status: str = "draft") -> Any:
+    """The world's application moved to the offer stage with an offer in `status` (as the admin, rolled back)."""
+    boss, offers = w.users["admin"], _offers()
+    candidates.move_stage(session=s, actor=boss, application_id=w.application_id, to_stage="offer")
+    offer = offers.create_offer(session=s, actor=boss, offer_in=_offer_form() | {"application_id": w.application_id})
+    if status == "draft":
+        return offer
+    if status != "pending_approval":
+        offers.set_approval_required(session=s, actor=boss, required=False)
+    offer = offers.submit_for_approval(session=s, actor=boss, offer_id=offer.id)
+    if status in ("approved_with_letter", "sent"):
+        letter = offers.prepare_offer_letter(session=s, actor=boss, offer_id=offer.id)
+        if status == "sent":
+            offer = offers.send_offer_letter(
+                session=s, actor=boss, offer_id=offer.id, subject=letter.subject, text=letter.text
+            )
+    return offer
+
+
+CALLS |= {
+    "offers.create_offer": lambda s, a, w: (
+        candidates.move_stage(session=s, actor=w.users["admin"], application_id=w.application_id, to_stage="offer"),
+        _offers().create_offer(session=s, actor=a, offer_in=_offer_form() | {"application_id": w.application_id}),
+    ),
+    "offers.update_offer": lambda s, a, w: _offers().update_offer(
+        session=s, actor=a, offer_id=(o := _offer(s, w)).id, version=o.version, offer_in=_offer_form() | {"level": "P7"}
+    ),
+    "offers.withdraw_offer": lambda s, a, w: _offers().withdraw_offer(session=s, actor=a, offer_id=_offer(s, w).id),
+    "offers.submit_for_approval": lambda s, a, w: _offers().submit_for_approval(
+        session=s, actor=a, offer_id=_offer(s, w).id
+    ),
+    "offers.decide_approval": lambda s, a, w: _offers().decide_approval(
+        session=s, actor=a, offer_id=_offer(s, w, "pending_approval").id, decision="approved"
+    ),
+    "offers.prepare_offer_letter": lambda s, a, w: _offers().prepare_offer_letter(
+        session=s, actor=a, offer_id=_offer(s, w, "approved").id
+    ),
+    "offers.letter_draft": lambda s, a, w: _offers().letter_draft(
+        session=s, actor=a, offer_id=_offer(s, w, "approved_with_letter").id
+    ),
+    "offers.send_offer_letter": lambda s, a, w: _offers().send_offer_letter(
+        session=s, actor=a, offer_id=_offer(s, w, "approved_with_letter").id, subject="录用 Offer", text="正文 / body"
+    ),
+    "offers.record_answer": lambda s, a, w: _offers().record_answer(
+        session=s, actor=a, offer_id=_offer(s, w, "sent").id, answer="declined", reason="personal"
+    ),
+    "offers.offer_form_defaults": lambda s, a, w: _offers().offer_form_defaults(
+        session=s, actor=a, application_id=w.application_id
+    ),
+    "offers.offer_applications": lambda s, a, w: _offers().offer_applications(session=s, actor=a),
+    "offers.list_offers": lambda s, a, w: (_offer(s, w), _offers().list_offers(session=s, actor=a)),
+    "offers.offer_detail": lambda s, a, w: _offers().offer_detail(session=s, actor=a, offer_id=_offer(s, w).id),
+    "offers.approval_settings": lambda s, a, w: _offers().approval_settings(session=s, actor=a),
+    "offers.set_approval_required": lambda s, a, w: _offers().set_approval_required(session=s, actor=a, required=False),
+    "offers.add_approver_rule": lambda s, a, w: _offers().add_approver_rule(
+        session=s, actor=a, department="", user_id=w.users["manager"].id
+    ),
+    "offers.remove_approver_rule": lambda s, a, w: _offers().remove_approver_rule(
+        session=s,
+        actor=a,
+        rule_id=_offers()
+        .add_approver_rule(session=s, actor=w.users["admin"], department="", user_id=w.users["manager"].id)
+        .id,
+    ),
+}
