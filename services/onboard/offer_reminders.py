@@ -13,14 +13,12 @@ from sqlmodel import Session, col, select
 
 import services.mail.tasks
 from models.candidate import Application, Candidate
-from models.job import Job
 from models.onboard import Offer, OfferApproval, OfferStatus
 from models.user import User
 from services.mail.reminders import SCAN_OVERLAP, Found, Scan, Words, date_text, elapsed, key, rule, texts, utc_text
 from services.mail.tasks import HORIZON, Task, before, provider
 from services.onboard import offers  # noqa: F401 - registers the worker's expire_offers job with the screen
 from services.platform.config import Settings, get_settings
-from services.platform.lists import of
 from services.platform.policy import Cap, holds
 
 APPROVAL_DAYS = 30  # an approver is reminded when asked and then daily, for up to this many days (then My tasks)
@@ -28,12 +26,16 @@ DEADLINE_DAYS = 2  # the owner of a sent offer is reminded this many days before
 
 
 def _candidate_of(offer_application: Any, column: Any) -> Any:
-    application = of(Application.candidate_id, Application.id == offer_application)
-    return of(column, Candidate.id == application)
-
-
-def _job_of(offer_application: Any, column: Any) -> Any:
-    return of(column, Job.id == of(Application.job_id, Application.id == offer_application))
+    """`column` of the offer's candidate, read per row: one subquery correlated with the enclosing query's offer
+    (a subquery nested in another does not correlate with it, and PostgreSQL then finds every application)."""
+    return (
+        select(column)
+        .select_from(Application)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .where(Application.id == offer_application)
+        .correlate(Offer)
+        .scalar_subquery()
+    )
 
 
 def deadline_reminder_time(deadline: date) -> datetime:
