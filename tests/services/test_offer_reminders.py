@@ -67,6 +67,20 @@ def test_each_approver_is_reminded_when_asked_and_daily_until_they_decide(engine
     assert remind(engine, T0 + 2 * DAY)["offer_approval"] == 0
 
 
+def test_each_reminder_names_its_own_candidate_when_several_offers_wait(engine, session, make) -> None:
+    # Two worlds, two managers, two candidates: the name read per offer must be that offer's candidate's (a
+    # subquery that did not correlate found every application — PostgreSQL refused it, SQLite took the first).
+    first, second = world(session, make), world(session, make)
+    submitted(session, first)
+    submitted(session, second)
+    assert remind(engine, T0)["offer_approval"] == 2
+    with Session(engine) as s:
+        for w in (first, second):
+            mail = s.exec(select(OutboxMessage).where(OutboxMessage.to_addrs == w.manager.email)).one()
+            other = second if w is first else first
+            assert w.candidate.name in mail.text and other.candidate.name not in mail.text
+
+
 def test_an_incremental_pass_raises_what_a_full_one_would(engine, session, make) -> None:
     w = world(session, make)
     scans = Scans(full_every=timedelta(days=365))
