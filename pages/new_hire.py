@@ -65,7 +65,9 @@ tab_plan, tab_list, tab_training, tab_page, tab_checkins = st.tabs(
         tr("plans.tab_training"),
         tr("plans.tab_page"),
         tr("plans.tab_checkins"),
-    ]
+    ],
+    key=f"nh_tabs_{plan_id}",  # keyed and tracked: a flash above must not send the browser back to the first tab
+    on_change="rerun",
 )
 
 # --------------------------------------------------------------------------- the plan: tasks, start date, buddy
