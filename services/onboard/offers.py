@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from models.audit import AuditLog
 from models.candidate import Application, Candidate, StageChange
 from models.common import Stage, utcnow
 from models.job import Job
@@ -37,6 +39,8 @@ from models.onboard import (
     OfferCreate,
     OfferFields,
     OfferStatus,
+    OnboardingPlan,
+    probation_cap,
 )
 from models.user import User
 from services.mail import outbox
@@ -138,19 +142,33 @@ def _change(session: Session, offer: Offer, version: int | None, **values: Any) 
 
 
 def _fields(data: dict[str, Any], *, offer_day: date) -> OfferFields:
-    """The form's fields validated, each message on its field: the schema's rules, then the dates."""
-    try:
-        fields: OfferFields = validate(OfferFields, data)
-    except ValidationError as exc:
-        raise ValidationError(_placed(exc.fields)) from None
+    """The form's fields validated, each message on its field, all of them at once: the schema's rules, the dates,
+    and the rules across fields (pay given, probation within the law) on what could be read."""
     problems: dict[str, tuple[str, dict[str, Any]]] = {}
-    if fields.start_date < offer_day:
-        problems["start_date"] = ("err.start_before_offer", {})
-    if fields.response_deadline < _today():
-        problems["response_deadline"] = ("err.deadline_past", {})
-    elif fields.response_deadline > fields.start_date:
-        problems["response_deadline"] = ("err.deadline_after_start", {})
-    if problems:
+    fields: OfferFields | None = None
+    try:
+        fields = validate(OfferFields, data)
+    except ValidationError as exc:
+        problems.update(_placed(exc.fields))
+    start = fields.start_date if fields else data.get("start_date")
+    deadline = fields.response_deadline if fields else data.get("response_deadline")
+    if isinstance(start, date) and start < offer_day:
+        problems.setdefault("start_date", ("err.start_before_offer", {}))
+    if isinstance(deadline, date):
+        if deadline < _today():
+            problems.setdefault("response_deadline", ("err.deadline_past", {}))
+        elif isinstance(start, date) and deadline > start:
+            problems.setdefault("response_deadline", ("err.deadline_after_start", {}))
+    if fields is None:  # the schema stopped before its rules across fields: they are checked here too
+        salary, terms = data.get("salary_amount"), data.get("terms")
+        if not str(salary if salary is not None else "").strip() and not str(terms or "").strip():
+            problems.setdefault("salary_amount", ("err.offer_pay_required", {}))
+        probation, contract = data.get("probation_months"), data.get("contract_months")
+        if isinstance(probation, int) and isinstance(contract, int):
+            cap = probation_cap(contract)
+            if cap is not None and probation > cap:
+                problems.setdefault("probation_months", ("err.probation_over_cap", {}))
+    if problems or fields is None:
         raise ValidationError(problems)
     return fields
 
@@ -227,6 +245,10 @@ def update_offer(*, session: Session, actor: User, offer_id: int, version: int, 
     which must be approved again. Returns the offer now to edit. Conflict when someone changed it meanwhile."""
     current, offer, app, _, _ = _editable(session, actor, offer_id)
     status = OfferStatus(offer.status)
+    if offer.version != version:
+        newer = _live_revision(session, offer)
+        if newer is not None:  # someone revised it meanwhile: theirs is the offer to edit now
+            raise Conflict("err.offer_revised", current=newer, revision=newer.revision)
     if status != S.draft and status not in REVISABLE:
         raise InvalidTransition("err.offer_transition", status=status.value, to_status=S.draft.value)
     if offer.version != version:
@@ -279,9 +301,28 @@ def update_offer(*, session: Session, actor: User, offer_id: int, version: int, 
     return revised
 
 
-def withdraw_offer(*, session: Session, actor: User, offer_id: int, version: int | None = None) -> Offer:
-    """Take back a live offer (its letter draft discarded, its link dead). Sends nothing."""
+def _live_revision(session: Session, offer: Offer) -> Offer | None:
+    """The live revision that replaced `offer` (revised by someone), or None."""
+    if offer.status != S.withdrawn:
+        return None
+    return session.exec(
+        select(Offer).where(
+            Offer.application_id == offer.application_id,
+            col(Offer.revision) > offer.revision,
+            col(Offer.status).in_(list(LIVE_OFFER)),
+        )
+    ).first()
+
+
+def withdraw_offer(
+    *, session: Session, actor: User, offer_id: int, version: int | None = None, reason: str = ""
+) -> Offer:
+    """Take back a live offer, with an optional reason kept in its history (its letter draft discarded, its link
+    dead). Sends nothing."""
     current, offer, _, _, _ = _editable(session, actor, offer_id)
+    reason = (reason or "").strip()
+    if len(reason) > 2000:
+        raise ValidationError.single("reason", "err.too_long", max=2000)
     _check_move(offer, S.withdrawn)
     before = offer.status
     offer = _change(session, offer, version, status=S.withdrawn)
@@ -292,7 +333,7 @@ def withdraw_offer(*, session: Session, actor: User, offer_id: int, version: int
         entity="offer",
         entity_id=offer_id,
         action="withdraw",
-        changes={"status": [str(before), S.withdrawn.value]},
+        changes={"status": [str(before), S.withdrawn.value]} | ({"reason": reason} if reason else {}),
     )
     session.flush()
     return offer
@@ -314,6 +355,11 @@ def _discard_letter(session: Session, actor: User | None, offer: Offer) -> None:
 def _approvers(session: Session, job_row: Job) -> list[User]:
     """Who approves an offer for `job_row`: its hiring manager and the approvers named for its department (or for
     every department), the active ones only, each once."""
+    return _approver_people(session, job_row)[0]
+
+
+def _approver_people(session: Session, job_row: Job) -> tuple[list[User], list[User]]:
+    """The approvers for `job_row` (as `_approvers`), and those of them who are no longer active (skipped)."""
     ids: list[int] = []
     if job_row.hiring_manager_id is not None:
         ids.append(job_row.hiring_manager_id)
@@ -324,12 +370,15 @@ def _approvers(session: Session, job_row: Job) -> list[User]:
     ).all()
     ids += [i for i in named if i not in ids]
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()} if ids else {}
-    return [users[i] for i in ids if i in users and users[i].is_active and users[i].role_set]
+    people = [users[i] for i in ids if i in users]
+    active = [u for u in people if u.is_active and u.role_set]
+    return active, [u for u in people if u not in active]
 
 
 def submit_for_approval(*, session: Session, actor: User, offer_id: int, version: int | None = None) -> Offer:
     """Ask the job's hiring manager and the named approvers to approve a draft (they see it on My tasks and get a
-    reminder); with approval turned off, the draft is approved at once. Refused when no approver is active."""
+    reminder); with approval turned off, the draft is approved at once (the offer returned says which). Approvers
+    no longer active are skipped; refused when none is active (the message names them: an admin must name another)."""
     current, offer, _, _, job_row = _editable(session, actor, offer_id)
     if offer.status != S.draft:
         raise InvalidTransition("err.offer_transition", status=str(offer.status), to_status=S.pending_approval.value)
@@ -348,8 +397,11 @@ def submit_for_approval(*, session: Session, actor: User, offer_id: int, version
         )
         session.flush()
         return offer
-    approvers = _approvers(session, job_row)
+    approvers, inactive = _approver_people(session, job_row)
     if not approvers:
+        # Refused rather than left waiting for someone who can no longer decide: an admin names another first.
+        if inactive:
+            raise InvalidTransition("err.offer_approver_inactive", names=", ".join(u.name for u in inactive))
         raise InvalidTransition("err.offer_no_approver")
     offer = _change(session, offer, version, status=S.pending_approval, submitted_at=now, approved_at=None)
     session.exec(delete(OfferApproval).where(col(OfferApproval.offer_id) == offer_id))
@@ -898,6 +950,19 @@ class ApprovalView:
     decision: str
     comment: str
     decided_at: datetime | None
+    active: bool = True  # False: the approver was deactivated since they were asked
+
+
+@dataclass
+class ApprovalEvent:
+    """One say given in one approval round of one revision (kept when the offer is revised and submitted again)."""
+
+    revision: int
+    round: int
+    who: str
+    decision: str
+    comment: str
+    at: datetime
 
 
 @dataclass
@@ -917,6 +982,52 @@ class OfferDetail:
     letter: OutboxMessage | None = None
     approval_required: bool = True
     decline_reasons: list[str] = field(default_factory=list)
+    decisions: list[ApprovalEvent] = field(default_factory=list)  # every round of every revision, oldest first
+    waiting_inactive: list[str] = field(default_factory=list)  # approvers still asked who are no longer active
+    stuck: bool = False  # waiting for approval, and only for people no longer active
+    approvers_next: list[str] = field(default_factory=list)  # a draft: who submitting asks
+    approvers_skipped: list[str] = field(default_factory=list)  # a draft: approvers skipped, no longer active
+    plan_id: int | None = None  # an accepted offer's onboarding plan
+    withdraw_reason: str = ""
+
+
+def _decisions(
+    session: Session, revisions: list[tuple[int, int, str]]
+) -> tuple[list[ApprovalEvent], dict[int, str]]:
+    """Every approval round's says of the application's offers, from their audit trail (the approval rows of a
+    round are replaced when the offer is submitted again; the trail keeps them), and each withdrawal's reason."""
+    revision_of = {offer_id: revision for offer_id, revision, _ in revisions}
+    rows = session.exec(
+        select(AuditLog, User.name)
+        .join(User, col(User.id) == AuditLog.user_id, isouter=True)
+        .where(
+            AuditLog.entity == "offer",
+            col(AuditLog.entity_id).in_(list(revision_of)),
+            col(AuditLog.action).in_(["submit", "approval", "withdraw"]),
+        )
+        .order_by(col(AuditLog.at), col(AuditLog.id))
+    ).all()
+    rounds: dict[int, int] = {}
+    events: list[ApprovalEvent] = []
+    reasons: dict[int, str] = {}
+    for row, name in rows:
+        changes = json.loads(row.changes or "{}")
+        if row.action == "submit":
+            rounds[row.entity_id] = rounds.get(row.entity_id, 0) + 1
+        elif row.action == "withdraw":
+            reasons[row.entity_id] = str(changes.get("reason", ""))
+        else:
+            events.append(
+                ApprovalEvent(
+                    revision=revision_of[row.entity_id],
+                    round=max(rounds.get(row.entity_id, 1), 1),
+                    who=name or "",
+                    decision=str(changes.get("decision", "")),
+                    comment=str(changes.get("comment", "")),
+                    at=row.at,
+                )
+            )
+    return events, reasons
 
 
 def offer_detail(*, session: Session, actor: User, offer_id: int) -> OfferDetail:
@@ -944,6 +1055,19 @@ def offer_detail(*, session: Session, actor: User, offer_id: int) -> OfferDetail
             select(Offer).where(Offer.application_id == offer.application_id).order_by(col(Offer.revision).desc())
         )
     ]
+    active = {
+        u.id: bool(u.is_active and u.role_set)
+        for u in session.exec(select(User).where(col(User.id).in_([a.approver_id for a, _ in approvals])))
+    }
+    waiting_inactive = [name for a, name in approvals if not a.decision and not active.get(a.approver_id, False)]
+    waiting_active = [a for a, _ in approvals if not a.decision and active.get(a.approver_id, False)]
+    next_people: tuple[list[User], list[User]] = ([], [])
+    if offer.status == S.draft and approval_required(session):
+        next_people = _approver_people(session, job_row)
+    plan_id = None
+    if offer.status == S.accepted:
+        plan_id = session.exec(select(OnboardingPlan.id).where(OnboardingPlan.offer_id == offer.id)).first()
+    decisions, withdraw_reasons = _decisions(session, revisions)
     return OfferDetail(
         offer=offer,
         candidate=candidate.name,
@@ -959,6 +1083,7 @@ def offer_detail(*, session: Session, actor: User, offer_id: int) -> OfferDetail
                 decision=a.decision,
                 comment=a.comment,
                 decided_at=a.decided_at,
+                active=active.get(a.approver_id, False),
             )
             for a, name in approvals
         ],
@@ -973,6 +1098,13 @@ def offer_detail(*, session: Session, actor: User, offer_id: int) -> OfferDetail
         letter=letter,
         approval_required=approval_required(session),
         decline_reasons=[r.value for r in DeclineReason],
+        decisions=decisions,
+        waiting_inactive=waiting_inactive,
+        stuck=offer.status == S.pending_approval and bool(waiting_inactive) and not waiting_active,
+        approvers_next=[u.name for u in next_people[0]],
+        approvers_skipped=[u.name for u in next_people[1]],
+        plan_id=plan_id,
+        withdraw_reason=withdraw_reasons.get(offer.id or 0, ""),
     )
 
 

@@ -184,26 +184,91 @@ def test_a_rejection_needs_a_comment_said_beside_it(demo_db, open_app) -> None:
     assert _status(offer_id) == "pending_approval"
 
 
-def test_the_second_of_two_editors_is_told(demo_db, open_app) -> None:
-    app_id = _at_offer_stage()
-    offer_id, _ = _offer(app_id)
-    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
-    with db.session_scope() as session:  # a colleague saves first
+def _colleague_saves(offer_id: int, **values: Any) -> None:
+    with db.session_scope() as session:
         offer = session.get(Offer, offer_id)
         offers.update_offer(
             session=session,
             actor=demo_user(ROLE_EMAILS["admin"]),
             offer_id=offer_id,
             version=offer.version,
-            offer_in=_form(level="P9"),
+            offer_in=_form(**values),
         )
         session.commit()
+
+
+def _differences(at) -> list[list[str]]:
+    """The rows of the table that lists what was saved beside what was typed."""
+    yours = tr("onboard_offers.your_value", "en")
+    return next(d for d in at.dataframe if yours in list(d.value.columns)).value.values.tolist()
+
+
+def _save(at, form: str):
+    return next(b for b in at.button if getattr(b, "form_id", "") == form).click().run()
+
+
+def test_the_second_of_two_editors_sees_the_saved_values_and_what_they_typed_and_a_blind_save_overwrites_nothing(
+    demo_db, open_app
+) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    _colleague_saves(offer_id, level="P9")
     form = f"{K}edit_{offer_id}"
     at.text_input(key=form + "_level").input("P5")
-    next(b for b in at.button if getattr(b, "form_id", "") == form).click().run()
-    assert tr("err.offer_changed", "en") in [e.value for e in at.error]
+    _save(at, form)
+    assert_no_exception(at)
+    assert tr("onboard_offers.conflict", "en", when="")[:30] in " ".join(w.value for w in at.warning)
+    # The form now holds what the colleague saved; what was typed is listed beside it, nothing lost.
+    assert at.text_input(key=form + "_level").value == "P9"
+    assert _differences(at) == [[tr("field.level", "en"), "P9", "P5"]]
     with db.session_scope() as session:
         assert session.get(Offer, offer_id).level == "P9"
+    # Pressing Save again saves what the form shows now: the colleague's change stays.
+    _save(at, form)
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert session.get(Offer, offer_id).level == "P9"
+    assert tr("onboard_offers.saved", "en") in [s.value for s in at.success]
+
+
+def test_the_second_editor_can_take_their_typed_values_back_and_save_them_deliberately(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    _colleague_saves(offer_id, level="P9", location="北京 Beijing")
+    form = f"{K}edit_{offer_id}"
+    at.text_input(key=form + "_level").input("P5")
+    _save(at, form)
+    at.button(key=form + "_use_mine").click().run()
+    assert_no_exception(at)
+    assert at.text_input(key=form + "_level").value == "P5"
+    assert at.text_input(key=form + "_loc").value == "上海 Shanghai"  # what this person's form held
+    _save(at, form)
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert session.get(Offer, offer_id).level == "P5"
+
+
+def test_an_editor_of_an_offer_revised_meanwhile_is_taken_to_the_new_revision_with_their_values_listed(
+    demo_db, open_app
+) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "approved")
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    _colleague_saves(offer_id, level="P9")  # an approved offer revised: a new revision in draft
+    with db.session_scope() as session:
+        newer = session.exec(select(Offer).where(Offer.application_id == app_id, Offer.status == "draft")).one().id
+    form = f"{K}edit_{offer_id}"
+    at.text_input(key=form + "_level").input("P5")
+    _save(at, form)
+    assert_no_exception(at)
+    new_form = f"{K}edit_{newer}"
+    assert at.text_input(key=new_form + "_level").value == "P9"
+    assert [row[1:] for row in _differences(at)] == [["P9", "P5"]]
+    with db.session_scope() as session:
+        assert session.get(Offer, newer).level == "P9"
+        assert len(session.exec(select(Offer).where(Offer.application_id == app_id)).all()) == 2
 
 
 def test_the_recruiter_records_a_decline_by_hand(demo_db, open_app) -> None:

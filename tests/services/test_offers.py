@@ -372,7 +372,9 @@ def test_an_admin_decides_for_the_hiring_manager(session, make) -> None:
     assert (row.approver_id, row.comment) == (w.manager.id, "代批")
 
 
-def test_without_an_active_approver_the_offer_cannot_be_submitted(session, make) -> None:
+def test_without_an_active_approver_the_offer_cannot_be_submitted_and_the_message_names_who_left(
+    session, make
+) -> None:
     w = world(session, make)
     offer = drafted(session, w)
     w.manager.is_active = False
@@ -380,7 +382,8 @@ def test_without_an_active_approver_the_offer_cannot_be_submitted(session, make)
     session.commit()
     with pytest.raises(InvalidTransition) as exc:
         offers.submit_for_approval(session=session, actor=w.recruiter, offer_id=offer.id)
-    assert exc.value.key == "err.offer_no_approver"
+    assert exc.value.key == "err.offer_approver_inactive"
+    assert exc.value.params["names"] == w.manager.name
     session.rollback()
     session.expire_all()
     assert session.get(Offer, offer.id).status == "draft"
