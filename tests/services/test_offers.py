@@ -23,7 +23,7 @@ from models.candidate import Application, Candidate, StageChange
 from models.common import Stage
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
-from models.onboard import ApproverRule, AppSetting, Offer, OfferApproval, OfferStatus
+from models.onboard import ApproverRule, AppSetting, Offer, OfferApproval, OfferStatus, OnboardingPlan
 from models.user import User
 from services.mail.mailer import send_due
 from services.mail.outbox import send_draft
@@ -845,3 +845,150 @@ def test_an_approver_who_left_after_being_asked_holds_nothing_up(session, make) 
         session, offers.decide_approval(session=session, actor=w.manager, offer_id=offer.id, decision="approved")
     )
     assert offer.status == "approved"
+
+
+# --------------------------------------------------------------------------- the browser trial's findings
+def test_every_problem_of_the_offer_form_is_reported_at_once_each_on_its_field(session, make) -> None:
+    w = world(session, make)
+    with pytest.raises(ValidationError) as exc:
+        drafted(
+            session,
+            w,
+            job_title=" ",
+            salary_amount="三万",
+            start_date=TODAY - DAY,
+            response_deadline=TODAY - 2 * DAY,
+            probation_months=3,
+            contract_months=12,
+        )
+    assert {f: key for f, (key, _) in exc.value.fields.items()} == {
+        "job_title": "err.required",
+        "salary_amount": "err.not_a_number",
+        "start_date": "err.start_before_offer",
+        "response_deadline": "err.deadline_past",
+        "probation_months": "err.probation_over_cap",
+    }
+    session.rollback()
+    assert count(session, Offer) == 0
+
+
+def test_a_missing_pay_is_reported_together_with_a_bad_field(session, make) -> None:
+    w = world(session, make)
+    with pytest.raises(ValidationError) as exc:
+        drafted(session, w, salary_amount="", terms="", location="x" * 500)
+    assert exc.value.fields["salary_amount"][0] == "err.offer_pay_required"
+    assert exc.value.fields["location"][0] == "err.too_long"
+
+
+def test_an_edit_of_a_revision_replaced_meanwhile_is_told_which_revision_is_the_offer_now(session, make) -> None:
+    w = world(session, make)
+    old = approved(session, w)
+    seen = old.version  # the version the second editor opened
+    newer = done(
+        session,
+        offers.update_offer(session=session, actor=w.admin, offer_id=old.id, version=seen, offer_in=form(level="P9")),
+    )
+    with pytest.raises(Conflict) as exc:
+        offers.update_offer(session=session, actor=w.recruiter, offer_id=old.id, version=seen, offer_in=form(level="P5"))
+    assert exc.value.key == "err.offer_revised"
+    assert (exc.value.current.id, exc.value.current.level, exc.value.params["revision"]) == (newer.id, "P9", 2)
+    session.rollback()
+    assert count(session, Offer) == 2
+
+
+def test_a_rejection_and_its_comment_stay_visible_after_the_offer_is_revised_and_submitted_again(
+    session, make
+) -> None:
+    w = world(session, make)
+    offer = submitted(session, w)
+    offer = done(
+        session,
+        offers.decide_approval(
+            session=session, actor=w.manager, offer_id=offer.id, decision="rejected", comment="薪资太高 Too high"
+        ),
+    )
+    offer = done(
+        session,
+        offers.update_offer(
+            session=session,
+            actor=w.recruiter,
+            offer_id=offer.id,
+            version=offer.version,
+            offer_in=form(salary_amount="28000"),
+        ),
+    )
+    done(session, offers.submit_for_approval(session=session, actor=w.recruiter, offer_id=offer.id))
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id)
+    assert [(a.decision, a.comment) for a in detail.approvals] == [("", "")]  # the new round waits
+    assert [(e.revision, e.round, e.who, e.decision, e.comment) for e in detail.decisions] == [
+        (1, 1, w.manager.name, "rejected", "薪资太高 Too high")
+    ]
+    done(session, offers.decide_approval(session=session, actor=w.manager, offer_id=offer.id, decision="approved"))
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id)
+    assert [(e.round, e.decision) for e in detail.decisions] == [(1, "rejected"), (2, "approved")]
+
+
+def test_the_rounds_of_an_earlier_revision_show_on_the_new_one(session, make) -> None:
+    w = world(session, make)
+    old = approved(session, w)
+    newer = done(
+        session,
+        offers.update_offer(session=session, actor=w.recruiter, offer_id=old.id, version=old.version, offer_in=form()),
+    )
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=newer.id)
+    assert [(e.revision, e.round, e.decision) for e in detail.decisions] == [(1, 1, "approved")]
+
+
+def test_an_accepted_offer_leads_to_its_onboarding_plan(session, make) -> None:
+    w = world(session, make)
+    offer, _ = sent(session, w)
+    done(session, offers.record_answer(session=session, actor=w.recruiter, offer_id=offer.id, answer="accepted"))
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id)
+    plan = session.exec(select(OnboardingPlan).where(OnboardingPlan.offer_id == offer.id)).one()
+    assert detail.plan_id == plan.id
+
+
+def test_a_withdrawal_keeps_its_reason_and_a_too_long_reason_is_refused(session, make) -> None:
+    w = world(session, make)
+    offer = approved(session, w)
+    with pytest.raises(ValidationError) as exc:
+        offers.withdraw_offer(session=session, actor=w.recruiter, offer_id=offer.id, reason="x" * 2001)
+    assert exc.value.fields["reason"][0] == "err.too_long"
+    session.rollback()
+    offer = session.get(Offer, offer.id)
+    assert offer.status == "approved"
+    done(
+        session,
+        offers.withdraw_offer(
+            session=session, actor=w.recruiter, offer_id=offer.id, version=offer.version, reason="岗位取消 Role cut"
+        ),
+    )
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id)
+    assert (detail.offer.status, detail.withdraw_reason) == ("withdrawn", "岗位取消 Role cut")
+
+
+def test_an_offer_waiting_only_for_a_deactivated_approver_is_marked_stuck_with_their_name(session, make) -> None:
+    w = world(session, make)
+    offer = submitted(session, w)
+    assert offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id).stuck is False
+    w.manager.is_active = False
+    session.add(w.manager)
+    session.commit()
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id)
+    assert (detail.stuck, detail.waiting_inactive) == (True, [w.manager.name])
+    assert [a.active for a in detail.approvals] == [False]
+
+
+def test_an_inactive_approver_beside_an_active_one_is_skipped_not_stuck(session, make) -> None:
+    w = world(session, make)
+    second = make.user("hiring_manager")
+    offers.add_approver_rule(session=session, actor=w.admin, department="", user_id=second.id)
+    offer = drafted(session, w)
+    w.manager.is_active = False
+    session.add(w.manager)
+    session.commit()
+    detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=offer.id)
+    assert (detail.approvers_next, detail.approvers_skipped) == ([second.name], [w.manager.name])
+    offer = done(session, offers.submit_for_approval(session=session, actor=w.recruiter, offer_id=offer.id))
+    assert offer.status == "pending_approval"
+    assert [r.approver_id for r in session.exec(select(OfferApproval))] == [second.id]
