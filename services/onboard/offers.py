@@ -991,9 +991,7 @@ class OfferDetail:
     withdraw_reason: str = ""
 
 
-def _decisions(
-    session: Session, revisions: list[tuple[int, int, str]]
-) -> tuple[list[ApprovalEvent], dict[int, str]]:
+def _decisions(session: Session, revisions: list[tuple[int, int, str]]) -> tuple[list[ApprovalEvent], dict[int, str]]:
     """Every approval round's says of the application's offers, from their audit trail (the approval rows of a
     round are replaced when the offer is submitted again; the trail keeps them), and each withdrawal's reason."""
     revision_of = {offer_id: revision for offer_id, revision, _ in revisions}

@@ -384,3 +384,225 @@ def test_the_candidate_page_links_an_application_at_the_offer_stage_to_its_offer
     # Followed, the new offer's form is open for that application.
     at = open_as(open_app, "recruiter", ONBOARD, "en", application=str(app_id))
     assert at.text_input(key=f"{K}new_{app_id}_title").value
+
+
+# --------------------------------------------------------------------------- the browser trial's findings
+def _deactivate(email: str) -> None:
+    from models.user import User
+
+    with db.session_scope() as session:
+        person = session.exec(select(User).where(User.email == email)).one()
+        person.is_active = False
+        session.add(person)
+        session.commit()
+
+
+def _approval(on: bool) -> None:
+    with db.session_scope() as session:
+        offers.set_approval_required(session=session, actor=demo_user(ROLE_EMAILS["admin"]), required=on)
+        session.commit()
+
+
+def test_every_problem_of_the_offer_form_shows_at_once_beside_its_field(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", application=str(app_id))
+    form = f"{K}new_{app_id}"
+    at.text_input(key=form + "_salary").input("三万")
+    at.number_input(key=form + "_contract").set_value(12)
+    at.date_input(key=form + "_start").set_value(today() - timedelta(days=1))
+    _save(at, form)
+    assert_no_exception(at)
+    errors = [e.value for e in at.error]
+    for key in ("err.not_a_number", "err.probation_over_cap", "err.start_before_offer"):
+        assert tr(key, "en") in errors, (key, errors)
+    # What was typed stays in the form.
+    assert at.text_input(key=form + "_salary").value == "三万"
+    with db.session_scope() as session:
+        assert session.exec(select(Offer).where(Offer.application_id == app_id)).first() is None
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_submitting_after_approval_was_turned_off_meanwhile_says_the_offer_is_approved(
+    demo_db, open_app, language
+) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    at = open_as(open_app, "recruiter", ONBOARD, language, offer_id=str(offer_id))
+    _approval(False)  # an admin, meanwhile
+    at.button(key=f"{K}submit_{offer_id}").click().run()
+    assert_no_exception(at)
+    assert _status(offer_id) == "approved"
+    assert [s.value for s in at.success] == [tr("onboard_offers.approved_no_approval", language)]
+
+
+def test_submitting_with_approval_on_says_submitted(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    at.button(key=f"{K}submit_{offer_id}").click().run()
+    assert _status(offer_id) == "pending_approval"
+    assert [s.value for s in at.success] == [tr("onboard_offers.submitted", "en")]
+
+
+def test_a_draft_whose_only_approver_left_warns_and_submitting_is_refused_naming_them(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    manager = demo_user(ROLE_EMAILS["hiring_manager"])
+    _deactivate(ROLE_EMAILS["hiring_manager"])
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    warnings = " ".join(w.value for w in at.warning)
+    assert manager.name in warnings and tr("onboard_offers.name_another", "en") in warnings
+    at.button(key=f"{K}submit_{offer_id}").click().run()
+    assert_no_exception(at)
+    assert tr("err.offer_approver_inactive", "en", names=manager.name) in [e.value for e in at.error]
+    assert _status(offer_id) == "draft"
+
+
+def test_an_offer_waiting_only_for_a_deactivated_approver_says_an_admin_must_act(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "pending_approval")
+    manager = demo_user(ROLE_EMAILS["hiring_manager"])
+    _deactivate(ROLE_EMAILS["hiring_manager"])
+    at = open_as(open_app, "recruiter", ONBOARD, "zh", offer_id=str(offer_id))
+    assert_no_exception(at)
+    assert tr("onboard_offers.stuck", "zh", names=manager.name) in [w.value for w in at.warning]
+
+
+def test_a_rejection_comment_stays_on_the_offer_after_it_is_submitted_again(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "pending_approval")
+    with db.session_scope() as session:
+        offers.decide_approval(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["hiring_manager"]),
+            offer_id=offer_id,
+            decision="rejected",
+            comment="Level too high",
+        )
+        offers.submit_for_approval(session=session, actor=demo_user(ROLE_EMAILS["recruiter"]), offer_id=offer_id)
+        session.commit()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    assert_no_exception(at)
+    rounds = next(d for d in at.dataframe if tr("onboard_offers.round", "en") in list(d.value.columns)).value
+    assert "Level too high" in rounds[tr("field.comment", "en")].tolist()
+
+
+def test_a_rejected_draft_shows_who_rejected_it_and_why(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "pending_approval")
+    manager = demo_user(ROLE_EMAILS["hiring_manager"])
+    with db.session_scope() as session:
+        offers.decide_approval(
+            session=session, actor=manager, offer_id=offer_id, decision="rejected", comment="**Level** too high"
+        )
+        session.commit()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    assert tr("onboard_offers.rejected_by", "en", name=manager.name) in [w.value for w in at.warning]
+    assert "**Level** too high" in [t.value for t in at.text]  # as text, not Markdown
+
+
+def test_an_accepted_offer_shows_its_terms_and_links_to_the_new_hires_plan(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "sent")
+    with db.session_scope() as session:
+        offers.record_answer(
+            session=session, actor=demo_user(ROLE_EMAILS["recruiter"]), offer_id=offer_id, answer="accepted"
+        )
+        session.commit()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    assert_no_exception(at)
+    assert [d for d in at.dataframe if "数据分析师 Data analyst" in d.value.to_string()]
+    with db.session_scope() as session:
+        from models.onboard import OnboardingPlan
+
+        plan_id = session.exec(select(OnboardingPlan.id).where(OnboardingPlan.offer_id == offer_id)).one()
+    links = [p for p in at.get("page_link") if p.proto.label == tr("onboard_offers.open_plan", "en")]
+    assert len(links) == 1 and links[0].proto.query_string == f"plan={plan_id}"  # the new hire's page of this plan
+
+
+def test_a_declined_offer_shows_its_terms_and_the_reason(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "sent")
+    with db.session_scope() as session:
+        offers.record_answer(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["recruiter"]),
+            offer_id=offer_id,
+            answer="declined",
+            reason="other",
+            text="Moving abroad",
+        )
+        session.commit()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    assert [d for d in at.dataframe if "数据分析师 Data analyst" in d.value.to_string()]
+    assert any("Moving abroad" in t.value for t in at.text)
+
+
+def test_withdrawing_asks_first_and_keeps_the_reason(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "sent")
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    at.button(key=f"{K}withdraw_{offer_id}").click().run()
+    assert_no_exception(at)
+    assert _status(offer_id) == "sent"  # only asked
+    assert tr("onboard_offers.withdraw_confirm", "en") in [w.value for w in at.warning]
+    buttons = [b for b in at.button if getattr(b, "form_id", "") == f"{K}withdraw_form_{offer_id}"]
+    buttons[1].click().run()  # cancel
+    assert _status(offer_id) == "sent"
+    assert tr("onboard_offers.withdraw_confirm", "en") not in [w.value for w in at.warning]
+    at.button(key=f"{K}withdraw_{offer_id}").click().run()
+    at.text_area(key=f"{K}withdraw_reason_{offer_id}").input("Headcount frozen")
+    buttons = [b for b in at.button if getattr(b, "form_id", "") == f"{K}withdraw_form_{offer_id}"]
+    buttons[0].click().run()
+    assert_no_exception(at)
+    assert _status(offer_id) == "withdrawn"
+    assert f"{tr('onboard_offers.withdraw_reason', 'en')}: Headcount frozen" in [t.value for t in at.text]
+
+
+def test_naming_an_approver_twice_says_they_already_are_one_and_removing_asks_first(demo_db, open_app) -> None:
+    manager = demo_user(ROLE_EMAILS["hiring_manager"])
+    with db.session_scope() as session:
+        offers.add_approver_rule(
+            session=session, actor=demo_user(ROLE_EMAILS["admin"]), department="", user_id=manager.id
+        )
+        session.commit()
+    at = open_as(open_app, "admin", "pages/onboard_settings.py", "en")
+    at.selectbox(key=K + "rule_person").set_value(manager.id)
+    next(b for b in at.button if getattr(b, "form_id", "") == K + "add_rule").click().run()
+    assert_no_exception(at)
+    assert tr("onboard_offers.added", "en") not in [s.value for s in at.success]
+    assert any(w.value.startswith(manager.name.split()[0]) and "already" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
+    at.button(key=K + "remove").click().run()
+    with db.session_scope() as session:
+        assert len(session.exec(select(ApproverRule)).all()) == 1  # only asked
+    at.button(key=K + "remove_yes").click().run()
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert session.exec(select(ApproverRule)).all() == []
+
+
+def test_a_link_to_an_application_not_at_the_offer_stage_says_why(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    with db.session_scope() as session:
+        candidates.move_stage(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["recruiter"]),
+            application_id=app_id,
+            to_stage="withdrawn",
+            reason="Took another job",
+        )
+        session.commit()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", application=str(app_id))
+    assert_no_exception(at)
+    assert any(tr("stage.withdrawn", "en") in i.value and "Lin Xiao" in i.value for i in at.info), [
+        i.value for i in at.info
+    ]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_link_to_an_unknown_application_says_not_found(demo_db, open_app, language) -> None:
+    at = open_as(open_app, "recruiter", ONBOARD, language, application="987654")
+    assert_no_exception(at)
+    assert tr("onboard_offers.application_not_found", language, id=987654) in [w.value for w in at.warning]

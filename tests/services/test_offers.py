@@ -372,9 +372,7 @@ def test_an_admin_decides_for_the_hiring_manager(session, make) -> None:
     assert (row.approver_id, row.comment) == (w.manager.id, "代批")
 
 
-def test_without_an_active_approver_the_offer_cannot_be_submitted_and_the_message_names_who_left(
-    session, make
-) -> None:
+def test_without_an_active_approver_the_offer_cannot_be_submitted_and_the_message_names_who_left(session, make) -> None:
     w = world(session, make)
     offer = drafted(session, w)
     w.manager.is_active = False
@@ -889,16 +887,16 @@ def test_an_edit_of_a_revision_replaced_meanwhile_is_told_which_revision_is_the_
         offers.update_offer(session=session, actor=w.admin, offer_id=old.id, version=seen, offer_in=form(level="P9")),
     )
     with pytest.raises(Conflict) as exc:
-        offers.update_offer(session=session, actor=w.recruiter, offer_id=old.id, version=seen, offer_in=form(level="P5"))
+        offers.update_offer(
+            session=session, actor=w.recruiter, offer_id=old.id, version=seen, offer_in=form(level="P5")
+        )
     assert exc.value.key == "err.offer_revised"
     assert (exc.value.current.id, exc.value.current.level, exc.value.params["revision"]) == (newer.id, "P9", 2)
     session.rollback()
     assert count(session, Offer) == 2
 
 
-def test_a_rejection_and_its_comment_stay_visible_after_the_offer_is_revised_and_submitted_again(
-    session, make
-) -> None:
+def test_a_rejection_and_its_comment_stay_visible_after_the_offer_is_revised_and_submitted_again(session, make) -> None:
     w = world(session, make)
     offer = submitted(session, w)
     offer = done(
