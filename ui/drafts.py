@@ -1,6 +1,10 @@
-"""Review, edit and send (or discard) a prepared mail draft: shared by debrief, follow-up, talent pool and outbox."""
+"""Review, edit and send (or discard) a prepared mail draft: shared by debrief, follow-up, talent pool, outbox and the
+offer letter."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -10,24 +14,37 @@ from services.mail import outbox as mail
 from services.platform.errors import Conflict
 from ui.common import act, show_error, tr
 
+# The send action: called as send_with(session=…, actor=…, message_id=…, subject=…, text=…, version=…).
+SendWith = Callable[..., Any]
 
-def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
+
+def review_draft(
+    draft: OutboxMessage,
+    user: User,
+    title: str,
+    *,
+    send_with: SendWith = mail.send_draft,
+    key: str = "draft",
+    sent: str | None = None,
+) -> None:
     """A box with the draft's subject and text to edit, and Save / Send / Discard.
 
     The box remembers the version of the draft it started from: when someone else saved, sent or discarded the
-    draft meanwhile (another tab, a colleague), the action is refused and what was typed stays."""
-    base_key = f"draft_version_{draft.id}"
+    draft meanwhile (another tab, a colleague), the action is refused and what was typed stays. `send_with` does the
+    send (a service that sends the draft and moves what it belongs to, e.g. the offer letter), `key` starts the
+    widgets' keys and `sent` is the message once sent (default "sent")."""
+    base_key = f"{key}_version_{draft.id}"
     st.session_state.setdefault(base_key, draft.version)
     with st.container(border=True):
         st.text(f"{title} → {draft.to_addrs}")
         st.caption(tr("db.draft_hint"))
-        with st.form(f"draft_{draft.id}"):
+        with st.form(f"{key}_{draft.id}"):
             subject = st.text_input(
-                tr("field.subject"), value=draft.subject, max_chars=300, key=f"draft_subject_{draft.id}"
+                tr("field.subject"), value=draft.subject, max_chars=300, key=f"{key}_subject_{draft.id}"
             )
             slot_subject = st.empty()
             body = st.text_area(
-                tr("field.body"), value=draft.text, height=260, max_chars=50_000, key=f"draft_body_{draft.id}"
+                tr("field.body"), value=draft.text, height=260, max_chars=50_000, key=f"{key}_body_{draft.id}"
             )
             slot_body = st.empty()
             slot_all = st.empty()
@@ -41,13 +58,15 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
 
         def _conflict(exc: Conflict) -> None:
             show_error(exc, {"__all__": slot_all})
-            if exc.current is not None:  # pressing again now acts on the latest version, with what is typed
+            # Pressing again now acts on the latest version of the mail, with what is typed (a send service may
+            # also refuse for what the mail belongs to: that has no mail version).
+            if isinstance(exc.current, OutboxMessage):
                 st.session_state[base_key] = exc.current.version
 
         where = {"subject": slot_subject, "body": slot_body, "__all__": slot_all}
         if send:
             act(
-                mail.send_draft,
+                send_with,
                 actor=user,
                 message_id=draft.id,
                 subject=subject,
@@ -55,7 +74,7 @@ def review_draft(draft: OutboxMessage, user: User, title: str) -> None:
                 version=version,
                 where=where,
                 on={Conflict: _conflict},
-                done=tr("db.sent"),
+                done=sent or tr("db.sent"),
             )
         elif save:
             act(

@@ -7,11 +7,10 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
-from models.mail import OutboxMessage
 from models.onboard import DeclineReason, Offer, OfferStatus, SalaryPeriod
 from models.user import User
-from services.mail import outbox as mail
 from services.onboard import offers
 from services.platform.errors import Conflict, NotAllowed, NotFound
 from services.platform.policy import Cap
@@ -28,6 +27,7 @@ from ui.common import (
     tr,
     tr_md,
 )
+from ui.drafts import SendWith, review_draft
 
 K = "onboard_offers_"  # every widget's key starts with this
 PICKED = K + "picked"
@@ -711,76 +711,26 @@ def _letter(user: User, detail: offers.OfferDetail) -> None:
                 done=tr("onboard_offers.letter_ready"),
             )
         return
-    _review_letter(user, offer, letter)
+    review_draft(
+        letter,
+        user,
+        tr("template.offer_letter"),
+        send_with=_send_letter(offer.id or 0),
+        key=f"{K}letter",
+        sent=tr("onboard_offers.letter_sent"),
+    )
 
 
-def _review_letter(user: User, offer: Offer, letter: OutboxMessage) -> None:
-    """The letter to edit and send (as ui/drafts.py reviews other candidate mail), sent by the offers service so
-    the offer becomes sent with it."""
-    base_key = f"{K}letter_version_{letter.id}"
-    st.session_state.setdefault(base_key, letter.version)
-    with st.container(border=True):
-        st.text(f"{tr('template.offer_letter')} → {letter.to_addrs}")
-        st.caption(tr("db.draft_hint"))
-        with st.form(f"{K}letter_{letter.id}"):
-            subject = st.text_input(
-                tr("field.subject"), value=letter.subject, max_chars=300, key=f"{K}letter_subject_{letter.id}"
-            )
-            slot_subject = st.empty()
-            body = st.text_area(
-                tr("field.body"), value=letter.text, height=320, max_chars=50_000, key=f"{K}letter_body_{letter.id}"
-            )
-            slot_body = st.empty()
-            slot_all = st.empty()
-            b1, b2, b3, _ = st.columns([1, 1, 1, 2])
-            send = b1.form_submit_button(tr("db.send"), type="primary", icon=":material/send:")
-            save = b2.form_submit_button(tr("db.save"), icon=":material/save:")
-            discard = b3.form_submit_button(tr("db.discard"), icon=":material/delete:")
-    if not (send or save or discard):
-        return
-    where = {"subject": slot_subject, "body": slot_body, "__all__": slot_all}
+def _send_letter(offer_id: int) -> SendWith:
+    """The letter's send for ui.drafts.review_draft: through the offers service, so the offer becomes sent with it."""
 
-    def _conflict(exc: Conflict) -> None:
-        show_error(exc, where)
-        if exc.current is not None and isinstance(exc.current, OutboxMessage):
-            st.session_state[base_key] = exc.current.version
-
-    version = st.session_state[base_key]
-    if send:
-        act(
-            offers.send_offer_letter,
-            actor=user,
-            offer_id=offer.id,
-            subject=subject,
-            text=body,
-            mail_version=version,
-            where=where,
-            on={Conflict: _conflict},
-            done=tr("onboard_offers.letter_sent"),
+    def send(*, session: Session, actor: User, message_id: int, subject: str, text: str, version: int) -> Offer:
+        del message_id  # the offer knows its letter
+        return offers.send_offer_letter(
+            session=session, actor=actor, offer_id=offer_id, subject=subject, text=text, mail_version=version
         )
-    elif save:
-        act(
-            mail.save_draft,
-            actor=user,
-            message_id=letter.id,
-            subject=subject,
-            text=body,
-            version=version,
-            where=where,
-            on={Conflict: _conflict},
-            done=tr("db.saved"),
-            then=lambda saved: st.session_state.update({base_key: saved.version}),
-        )
-    else:
-        act(
-            mail.discard_draft,
-            actor=user,
-            message_id=letter.id,
-            version=version,
-            where=where,
-            on={Conflict: _conflict},
-            done=tr("db.discarded"),
-        )
+
+    return send
 
 
 def _record_answer(user: User, offer: Offer) -> None:
