@@ -606,3 +606,25 @@ def test_a_link_to_an_unknown_application_says_not_found(demo_db, open_app, lang
     at = open_as(open_app, "recruiter", ONBOARD, language, application="987654")
     assert_no_exception(at)
     assert tr("onboard_offers.application_not_found", language, id=987654) in [w.value for w in at.warning]
+
+
+def test_what_was_typed_into_an_offer_withdrawn_meanwhile_is_listed_not_lost(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    with db.session_scope() as session:  # a colleague withdraws it
+        offers.withdraw_offer(session=session, actor=demo_user(ROLE_EMAILS["admin"]), offer_id=offer_id)
+        session.commit()
+    form = f"{K}edit_{offer_id}"
+    at.text_input(key=form + "_level").input("P5")
+    _save(at, form)
+    assert_no_exception(at)
+    assert tr("onboard_offers.closed_meanwhile", "en", status=tr("offer_status.withdrawn", "en")) in [
+        w.value for w in at.warning
+    ]
+    typed = dict(_differences(at))
+    assert typed[tr("field.level", "en")] == "P5"
+    at.run()  # still listed on the next run, until dismissed
+    assert dict(_differences(at))[tr("field.level", "en")] == "P5"
+    at.button(key=form + "_dismiss").click().run()
+    assert tr("onboard_offers.your_value", "en") not in " ".join(str(list(d.value.columns)) for d in at.dataframe)
