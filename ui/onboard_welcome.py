@@ -27,6 +27,9 @@ def _keep_url(plan_id: int) -> Callable[[str], object]:
 
 def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     st.subheader(tr("nh.link_title"), anchor=False)
+    if status.ended:  # after the outcome (or past probation's end) the link is over: nothing to issue
+        st.info(tr("nh.link_ended", until=fmt_day(status.valid_until)), icon=":material/link_off:")
+        return
     if status.live:
         live = tr("nh.link_live", since=fmt_dt(status.issued_at), until=fmt_day(status.valid_until))
         st.success(live, icon=":material/link:")
@@ -68,7 +71,8 @@ def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
 
 def _mail(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     st.subheader(tr("nh.welcome_title"), anchor=False)
-    st.caption(tr("nh.welcome_due", date=fmt_day(status.welcome_due)))
+    if not status.ended and status.mail_id is None:  # no mail goes out by itself once the plan is over
+        st.caption(tr("nh.welcome_due", date=fmt_day(status.welcome_due)))
     if status.mail_status is not None:
         st.text(tr("nh.welcome_status", status=tr(f"mail_status.{status.mail_status}")))
     if not can(Cap.edit_plans):
@@ -76,15 +80,22 @@ def _mail(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     drafts = call(welcome.welcome_drafts, actor=user, plan_id=plan_id) or []
     for draft in drafts:
         review_draft(draft, user, tr("template.welcome"))
-    if drafts:
+    if drafts or status.ended:
         return
     st.caption(tr("nh.welcome_prepare_hint"))
+    replace = False
+    if status.live:  # the mail needs a new link: the one HR holds (perhaps sent already) would stop working
+        replace = st.checkbox(
+            tr("nh.welcome_replace_link", since=fmt_dt(status.issued_at)), key=f"nh_wl_replace_{plan_id}"
+        )
+    slot = st.empty()
     if st.button(tr("nh.welcome_prepare"), key=f"nh_wl_prepare_{plan_id}", icon=":material/drafts:"):
         act(
             welcome.prepare_welcome_mail,
             actor=user,
             plan_id=plan_id,
-            where={"__all__": st.empty()},
+            replace_link=replace,
+            where={"replace_link": slot, "__all__": slot},
             done=tr("nh.welcome_prepared"),
         )
 
