@@ -684,9 +684,12 @@ def plan_detail(*, session: Session, actor: User, plan_id: int) -> PlanDetail:
 
 # --------------------------------------------------------------------------- changing a plan
 def _plan_for_write(session: Session, actor: User, plan_id: int, cap: Cap, version: int | None) -> PlanInScope:
+    """Every plan writer's prologue: the plan in the actor's scope for `cap`, locked; a Conflict when it was saved
+    since `version` (None: the caller checks a row of its own); InvalidTransition when it has ended."""
     found = plan_in_scope(session=session, actor=actor, plan_id=plan_id, cap=cap, lock=True)
     if version is not None and found.plan.version != version:
         raise Conflict(current=found.plan)  # the plan as saved meanwhile: the page names what changed
+    _open(found.plan)
     return found
 
 
@@ -706,7 +709,6 @@ def move_start_date(*, session: Session, actor: User, plan_id: int, version: int
     by as many days (ticked tasks and recorded check-ins keep theirs)."""
     found = _plan_for_write(session, actor, plan_id, Cap.edit_plans, version)
     plan = found.plan
-    _open(plan)
     if not isinstance(start_date, date):
         raise ValidationError.single("start_date", "err.required")
     offer = session.get(Offer, plan.offer_id)
@@ -741,7 +743,6 @@ def set_buddy(*, session: Session, actor: User, plan_id: int, version: int, budd
     """Name (or clear) the new hire's buddy; the buddy's open tasks go to them (to the hiring manager when none)."""
     found = _plan_for_write(session, actor, plan_id, Cap.edit_plans, version)
     plan = found.plan
-    _open(plan)
     if buddy_id is not None:
         buddy = session.get(User, buddy_id)
         if buddy is None or not buddy.is_active or not buddy.role_set:
@@ -771,7 +772,6 @@ def cancel_plan(*, session: Session, actor: User, plan_id: int, version: int) ->
     where it is (move it in the pipeline to close it)."""
     found = _plan_for_write(session, actor, plan_id, Cap.edit_plans, version)
     plan = found.plan
-    _open(plan)
     plan.status = PlanStatus.cancelled
     audit.record(session=session, actor=found.actor, entity="onboarding_plan", entity_id=plan_id, action="cancel")
     _bump(session, plan)
@@ -822,8 +822,7 @@ def record_check_in(
     row = session.get(CheckIn, check_in_id)
     if row is None:
         raise NotFound()
-    found = plan_in_scope(session=session, actor=actor, plan_id=row.plan_id, cap=Cap.check_in, lock=True)
-    _open(found.plan)
+    found = _plan_for_write(session, actor, row.plan_id, Cap.check_in, None)
     if today() < found.plan.start_date:  # nothing to say of days the new hire has not worked
         raise ValidationError.single("__all__", "err.check_in_before_start")
     session.refresh(row, with_for_update=True)
@@ -856,7 +855,6 @@ def record_outcome(
     )
     found = _plan_for_write(session, actor, plan_id, Cap.probation_outcome, version)
     plan, app = found.plan, found.application
-    _open(plan)
     if today() < plan.start_date:  # not even "not passed": a new hire who will not start has their plan cancelled
         raise ValidationError.single("outcome", "err.outcome_before_start")
     if data.outcome == PlanStatus.extended:
