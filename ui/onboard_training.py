@@ -14,9 +14,8 @@ from models.onboard import TrainingSession
 from services.onboard import training
 from services.platform import users
 from services.platform.config import get_settings
-from services.platform.errors import Conflict
 from services.platform.policy import Cap
-from ui.common import act, call, can, current_user, fmt_clock, fmt_dt, row_table, show_error, tr
+from ui.common import act, call, can, current_user, fmt_clock, fmt_dt, row_table, tr
 
 
 def _when(row: TrainingSession) -> str:
@@ -122,30 +121,23 @@ def _change(row: TrainingSession, people: dict[int, str], user: Any) -> None:
         save = b1.form_submit_button(tr("nh.training_move_save"), type="primary", icon=":material/event:")
         cancel = b2.form_submit_button(tr("nh.training_cancel"), icon=":material/event_busy:")
 
-    def conflict(exc: Conflict) -> None:
-        show_error(exc, where)
+    def change(fn: Any, done: str, **kwargs: Any) -> None:
+        """Send the move or the cancellation against the version the form was drawn from; a refusal, a conflict
+        (someone changed the session since) included, is said in the form."""
+        act(
+            fn,
+            actor=user,
+            training_id=row.id,
+            version=row.version,
+            where=where,
+            done=done,
+            **kwargs,
+        )
 
     if save:
-        act(
-            training.move_session,
-            actor=user,
-            training_id=row.id,
-            version=row.version,
-            training_in=values,
-            where=where,
-            on={Conflict: conflict},
-            done=tr("nh.training_moved"),
-        )
+        change(training.move_session, tr("nh.training_moved"), training_in=values)
     elif cancel:
-        act(
-            training.cancel_session,
-            actor=user,
-            training_id=row.id,
-            version=row.version,
-            where=where,
-            on={Conflict: conflict},
-            done=tr("nh.training_was_cancelled"),
-        )
+        change(training.cancel_session, tr("nh.training_was_cancelled"))
 
 
 def _add(plan_id: int, people: dict[int, str], user: Any) -> None:
