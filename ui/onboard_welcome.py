@@ -28,11 +28,15 @@ def _keep_url(plan_id: int) -> Callable[[str], object]:
 def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     st.subheader(tr("nh.link_title"), anchor=False)
     if status.ended:  # after the outcome (or past probation's end) the link is over: nothing to issue
-        st.info(tr("nh.link_ended", until=fmt_day(status.valid_until)), icon=":material/link_off:")
+        closed = status.plan_status not in welcome.OPEN_PLAN
+        ended = tr("nh.link_ended" if closed else "nh.link_expired", until=fmt_day(status.valid_until))
+        st.info(ended, icon=":material/link_off:")
         return
     if status.live:
         live = tr("nh.link_live", since=fmt_dt(status.issued_at), until=fmt_day(status.valid_until))
         st.success(live, icon=":material/link:")
+        if status.mail_id is None:  # the worker's welcome mail will carry a new link: this one stops then
+            st.caption(tr("nh.link_until_mail", date=fmt_day(status.welcome_due)))
     elif status.revoked_at is not None:
         st.warning(tr("nh.link_revoked", at=fmt_dt(status.revoked_at)), icon=":material/link_off:")
     else:

@@ -255,6 +255,29 @@ def test_after_the_outcome_the_link_section_says_it_has_ended_and_offers_no_link
         assert f"nh_wl_{name}_{h.plan.id}" not in keys
 
 
+def test_past_the_end_of_probation_the_link_section_says_so_and_points_to_the_outcome(app_db) -> None:
+    h = _hire()
+    _token(h)
+    with db.session_scope() as session:
+        plan = session.get(type(h.plan), h.plan.id)
+        plan.start_date, plan.probation_end = _today() - timedelta(days=100), _today() - timedelta(days=1)
+        session.add(plan)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "en"))
+    assert_no_exception(at)
+    until = fmt_date(_today() - timedelta(days=1), "en")
+    assert tr("nh.link_expired", "en", until=until) in [i.value for i in at.info]
+    assert not {f"nh_wl_issue_{h.plan.id}", f"nh_wl_reissue_{h.plan.id}"} & {b.key for b in at.button}
+
+
+def test_a_working_link_says_the_welcome_mail_will_replace_it(app_db) -> None:
+    h = _hire()
+    _token(h)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "zh"))
+    with db.session_scope() as session:
+        due = welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id).welcome_due
+    assert tr("nh.link_until_mail", "zh", date=fmt_date(due, "zh")) in [c.value for c in at.caption]
+
+
 def test_hr_sees_the_ticks_and_uploads_of_the_new_hire(app_db) -> None:
     h = _hire()
     token = _token(h)
