@@ -145,6 +145,22 @@ def test_reopening_the_page_shows_what_someone_else_saved(demo_db, open_app):
         assert session.get(OnboardingPlan, plan_id).start_date == date(2026, 12, 23)
 
 
+def test_coming_back_to_the_page_builds_the_forms_from_the_plan_as_saved_then(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "recruiter", "pages/new_hire.py", "en", plan=str(plan_id))
+    at = at.switch_page("pages/onboard.py").run()  # away, in the same session
+    _moved_by_someone_else(plan_id, date(2026, 12, 22))
+    at.query_params["plan"] = str(plan_id)
+    at = at.switch_page("pages/new_hire.py").run()
+    assert_no_exception(at)
+    assert _start(at).value == date(2026, 12, 22)
+    _start(at).set_value(date(2026, 12, 23))
+    at = submit(at, "nh_start_form")  # no conflict: the form was built from what is saved now
+    assert not at.error
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).start_date == date(2026, 12, 23)
+
+
 def _check_ins_table(at, language):
     [frame] = [f.value for f in at.dataframe if tr("plans.day", language) in f.value.columns]
     return frame
