@@ -37,6 +37,15 @@ st.text(
     f"{label(STATUS_LABELS, plan.status)}"
 )
 show_flash()
+slot_told = st.empty()  # a conflict message whose form is no longer drawn (the plan closed meanwhile) goes here
+SELF = f"nh_self_{plan_id}"  # this person's own save just now (a cancel, an outcome): not someone else's
+if st.session_state.pop(SELF, None) is None and (
+    not is_open and any(str(k).startswith(f"nh_start_{plan_id}_") for k in st.session_state)
+):
+    # the plan's forms were on screen a moment ago: whatever was just sent from them is not saved, and is told so
+    slot_told.error(
+        tr("plans.closed_meanwhile", status=label(STATUS_LABELS, plan.status)), icon=":material/sync_problem:"
+    )
 # The version of the plan this page's forms were built from: their widgets are keyed by it, so that a form shows
 # the plan as saved (a new version, new widgets) and a save names the version its values were typed against.
 VERSION, TOLD = f"nh_version_{plan_id}", f"nh_told_{plan_id}"
@@ -47,6 +56,7 @@ built = st.session_state.setdefault(VERSION, plan.version)
 
 def _fresh(_: object = None) -> None:
     st.session_state.pop(VERSION, None)
+    st.session_state[SELF] = True
 
 
 def _told(form: str, slots: dict[str, Any]) -> Any:
@@ -154,9 +164,10 @@ with tab_plan:
                 then=_fresh,
                 done=tr("plans.start_moved"),
             )
-        people |= dict(call(plans.plan_people, actor=user) or [])
+        choices = dict(call(plans.plan_people, actor=user) or [])  # active people only
+        people |= choices
         with c2, st.form("nh_buddy_form"):
-            options = [0, *people]
+            options = [0, *choices]
             buddy = st.selectbox(
                 tr("field.buddy_id"),
                 options,
@@ -346,3 +357,6 @@ with tab_checkins:
                 then=_fresh,
                 done=tr("plans.outcome_saved"),
             )
+
+if TOLD in st.session_state:  # its form was not drawn this time: said at the top rather than lost
+    slot_told.error(st.session_state.pop(TOLD)[1], icon=":material/sync_problem:")

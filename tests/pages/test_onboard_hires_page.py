@@ -132,6 +132,36 @@ def test_a_buddy_named_from_a_stale_form_does_not_undo_a_start_date_moved_meanwh
     assert _start(at).value == date(2026, 12, 22)
 
 
+def test_a_plan_closed_by_someone_else_meanwhile_is_told_and_its_forms_are_gone(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "recruiter", "pages/new_hire.py", "en", plan=str(plan_id))
+    with db.session_scope() as session:  # cancelled in another tab
+        plan = session.get(OnboardingPlan, plan_id)
+        plan.status, plan.version = "cancelled", plan.version + 1
+        session.add(plan)
+        session.commit()
+    _start(at).set_value(date(2027, 1, 4))
+    at = submit(at, "nh_start_form")
+    assert_no_exception(at)
+    told = " ".join(e.value for e in at.error)
+    assert tr("plans.closed_meanwhile", "en", status=tr("plans.status_cancelled", "en")) in told
+    assert not [d for d in at.date_input if (d.key or "").startswith("nh_start_")]  # nothing left to change
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).start_date == date(2026, 12, 20)
+
+
+def test_cancelling_the_plan_oneself_is_not_told_as_someone_elses_doing(demo_db, open_app):
+    plan_id = _plan()
+    at = open_as(open_app, "recruiter", "pages/new_hire.py", "en", plan=str(plan_id))
+    at.checkbox(key="nh_cancel_sure").check().run()
+    at.button(key="nh_cancel").click().run()
+    assert_no_exception(at)
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).status == "cancelled"
+    assert tr("plans.cancelled", "en") in [m.value for m in at.success]
+    assert not at.error
+
+
 def test_reopening_the_page_shows_what_someone_else_saved(demo_db, open_app):
     plan_id = _plan()
     at = open_as(open_app, "recruiter", "pages/new_hire.py", "en", plan=str(plan_id))
