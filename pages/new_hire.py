@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from models.onboard import PlanStatus
+from models.onboard import OnboardingPlan, PlanStatus
 from services.onboard import plans
 from services.platform.errors import Conflict
 from ui.common import act, call, current_user, fmt_day, fmt_dt, lang, md_escape, show_error, show_flash, tr, tr_md
@@ -29,6 +29,7 @@ if detail is None:
     st.stop()
 plan, zh = detail.plan, lang() == "zh"
 is_open = plan.status in plans.OPEN_PLAN
+started = plans.today() >= plan.start_date  # check-ins and the outcome are for days the new hire has worked
 st.title(tr_md("plans.title", name=detail.candidate.name), anchor=False)
 st.text(
     f"{detail.job.title} · {tr('field.start_date')}: {fmt_day(plan.start_date)} · "
@@ -36,26 +37,70 @@ st.text(
     f"{label(STATUS_LABELS, plan.status)}"
 )
 show_flash()
-VERSION = f"nh_version_{plan_id}"  # the plan as this person opened it: a change since is told, not overwritten
-if VERSION not in st.session_state:
+slot_told = st.empty()  # a conflict message whose form is no longer drawn (the plan closed meanwhile) goes here
+SELF = f"nh_self_{plan_id}"  # this person's own save just now (a cancel, an outcome): not someone else's
+if st.session_state.pop(SELF, None) is None and (
+    not is_open and any(str(k).startswith(f"nh_start_{plan_id}_") for k in st.session_state)
+):
+    # the plan's forms were on screen a moment ago: whatever was just sent from them is not saved, and is told so
+    slot_told.error(
+        tr("plans.closed_meanwhile", status=label(STATUS_LABELS, plan.status)), icon=":material/sync_problem:"
+    )
+# The version of the plan this page's forms were built from: their widgets are keyed by it, so that a form shows
+# the plan as saved (a new version, new widgets) and a save names the version its values were typed against.
+VERSION, TOLD = f"nh_version_{plan_id}", f"nh_told_{plan_id}"
+if f"nh_tabs_{plan_id}" not in st.session_state:  # the page just opened: its forms show the plan as read now
     st.session_state[VERSION] = plan.version
+built = st.session_state.setdefault(VERSION, plan.version)
 
 
 def _fresh(_: object = None) -> None:
     st.session_state.pop(VERSION, None)
+    st.session_state[SELF] = True
 
 
-def _told(slots: dict[str, Any]) -> Any:
+def _told(form: str, slots: dict[str, Any]) -> Any:
+    """A save refused because someone saved the plan since the form was built: the form is built again from the
+    plan as saved now, and above it the message names what is saved (what was typed is still in the message)."""
+
     def handle(exc: Conflict) -> None:
-        show_error(exc, slots)
-        if isinstance(exc.current, int):  # saving again now replaces what the other person saved
-            st.session_state[VERSION] = exc.current
+        saved = exc.current
+        if not isinstance(saved, OnboardingPlan):
+            show_error(exc, slots)
+            return
+        st.session_state[VERSION] = saved.version
+        st.session_state[TOLD] = (
+            form,
+            tr_md(
+                "plans.conflict",
+                start=fmt_day(saved.start_date),
+                end=fmt_day(saved.probation_end),
+                buddy=person(saved.buddy_id) or "—",
+                status=label(STATUS_LABELS, saved.status),
+            ),
+        )
+        st.rerun()
 
     return handle
 
 
+def _tell(form: str, slot: Any) -> None:
+    """The conflict message of `form`, once, in its place."""
+    told = st.session_state.get(TOLD)
+    if told and told[0] == form:
+        st.session_state.pop(TOLD)
+        slot.error(told[1], icon=":material/sync_problem:")
+
+
+people: dict[int, str] = dict(detail.people)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "—" if value is None else tr("plans.yes") if value else tr("plans.no")
+
+
 def person(user_id: int | None) -> str:
-    return detail.people.get(user_id, "") if user_id else ""
+    return people.get(user_id, "") if user_id else ""
 
 
 tab_plan, tab_list, tab_training, tab_page, tab_checkins = st.tabs(
@@ -101,58 +146,64 @@ with tab_plan:
         st.divider()
         c1, c2 = st.columns(2)
         with c1, st.form("nh_start_form"):
-            start = st.date_input(tr("field.start_date"), value=plan.start_date, key="nh_start")
+            start = st.date_input(tr("field.start_date"), value=plan.start_date, key=f"nh_start_{plan_id}_{built}")
             slot_start = st.empty()
             slot_all = st.empty()
             moved = st.form_submit_button(tr("plans.move_start"), icon=":material/event:")
+        _tell("start", slot_all)
         if moved:
             slots = {"start_date": slot_start, "__all__": slot_all}
             act(
                 plans.move_start_date,
                 actor=user,
                 plan_id=plan_id,
-                version=st.session_state[VERSION],
+                version=built,
                 start_date=start,
                 where=slots,
-                on={Conflict: _told(slots)},
+                on={Conflict: _told("start", slots)},
                 then=_fresh,
                 done=tr("plans.start_moved"),
             )
-        people = dict(call(plans.plan_people, actor=user) or [])
+        choices = dict(call(plans.plan_people, actor=user) or [])  # active people only
+        people |= choices
         with c2, st.form("nh_buddy_form"):
-            options = [0, *people]
+            options = [0, *choices]
             buddy = st.selectbox(
                 tr("field.buddy_id"),
                 options,
                 index=options.index(plan.buddy_id) if plan.buddy_id in options else 0,
                 format_func=lambda v: people.get(v, "—"),
-                key="nh_buddy",
+                key=f"nh_buddy_{plan_id}_{built}",
             )
             slot_buddy = st.empty()
             slot_all2 = st.empty()
             named = st.form_submit_button(tr("plans.set_buddy"), icon=":material/diversity_3:")
+        _tell("buddy", slot_all2)
         if named:
             slots = {"buddy_id": slot_buddy, "__all__": slot_all2}
             act(
                 plans.set_buddy,
                 actor=user,
                 plan_id=plan_id,
-                version=st.session_state[VERSION],
+                version=built,
                 buddy_id=buddy or None,
                 where=slots,
-                on={Conflict: _told(slots)},
+                on={Conflict: _told("buddy", slots)},
                 then=_fresh,
                 done=tr("plans.buddy_set"),
             )
         with st.expander(tr("plans.cancel_plan"), icon=":material/cancel:"):
             sure = st.checkbox(tr("plans.cancel_sure"), key="nh_cancel_sure")
+            slot_cancel = st.empty()
+            _tell("cancel", slot_cancel)
             if st.button(tr("plans.cancel_plan"), key="nh_cancel", disabled=not sure):
                 act(
                     plans.cancel_plan,
                     actor=user,
                     plan_id=plan_id,
-                    version=st.session_state[VERSION],
-                    on={Conflict: _told({})},
+                    version=built,
+                    where={"__all__": slot_cancel},
+                    on={Conflict: _told("cancel", {"__all__": slot_cancel})},
                     then=_fresh,
                     done=tr("plans.cancelled"),
                 )
@@ -198,8 +249,8 @@ with tab_checkins:
                         tr("plans.day"): c.day,
                         tr("plans.due"): fmt_day(c.due_date),
                         tr("plans.manager"): person(c.manager_id),
-                        tr("field.rating"): c.rating,
-                        tr("field.on_track"): c.on_track,
+                        tr("field.rating"): "—" if c.rating is None else str(c.rating),  # not yet: no "None"
+                        tr("field.on_track"): _yes_no(c.on_track),
                         tr("field.notes"): c.notes,
                         tr("field.concerns"): c.concerns,
                         tr("plans.recorded_at"): fmt_dt(c.done_at),
@@ -211,16 +262,23 @@ with tab_checkins:
             hide_index=True,
             width="stretch",
         )
-    if detail.may_check_in and is_open and detail.check_ins:
+    if detail.may_check_in and is_open and detail.check_ins and not started:
+        st.info(tr("plans.check_in_from_start", date=fmt_day(plan.start_date)), icon=":material/event_upcoming:")
+    elif detail.may_check_in and is_open and detail.check_ins:
         rows = {c.id: c for c in detail.check_ins}
         first_open = next((c.id for c in detail.check_ins if c.done_at is None), detail.check_ins[-1].id)
+        recorded_count = sum(1 for c in detail.check_ins if c.done_at is not None)
         st.subheader(tr("plans.record_check_in"), anchor=False)
         chosen = st.selectbox(
             tr("plans.which_check_in"),
             list(rows),
             index=list(rows).index(first_open),
-            format_func=lambda i: tr("plans.check_in_day", day=rows[i].day, due=fmt_day(rows[i].due_date)),
-            key="nh_ci_pick",
+            format_func=lambda i: (
+                tr("plans.check_in_day", day=rows[i].day, due=fmt_day(rows[i].due_date))
+                + (f" · {tr('plans.check_in_recorded')}" if rows[i].done_at else "")
+            ),
+            # a check-in recorded makes a new picker, which opens on the next open one
+            key=f"nh_ci_pick_{plan_id}_{recorded_count}",
         )
         row = rows[chosen]
         seen = f"nh_ci_version_{row.id}"
@@ -268,7 +326,9 @@ with tab_checkins:
             f"{label(STATUS_LABELS, plan.status)} · {fmt_dt(plan.outcome_at)} · {person(plan.outcome_by_id)}"
             + (f" · {plan.outcome_notes}" if plan.outcome_notes else "")
         )
-    if detail.may_decide and is_open:
+    if detail.may_decide and is_open and not started:
+        st.info(tr("plans.outcome_from_start", date=fmt_day(plan.start_date)), icon=":material/event_upcoming:")
+    elif detail.may_decide and is_open:
         outcomes = [PlanStatus.passed.value, PlanStatus.extended.value, PlanStatus.not_passed.value]
         with st.form("nh_outcome_form"):
             outcome = st.radio(
@@ -283,16 +343,20 @@ with tab_checkins:
             notes = st.text_area(tr("field.notes"), max_chars=5000, key="nh_outcome_notes")
             slot_all3 = st.empty()
             decided = st.form_submit_button(tr("plans.record_outcome"), type="primary", icon=":material/verified:")
+        _tell("outcome", slot_all3)
         if decided:
             slots = {"extended_to": slot_ext, "outcome": slot_all3, "__all__": slot_all3}
             act(
                 plans.record_outcome,
                 actor=user,
                 plan_id=plan_id,
-                version=st.session_state[VERSION],
+                version=built,
                 outcome_in={"outcome": outcome, "extended_to": extended_to, "notes": notes},
                 where=slots,
-                on={Conflict: _told(slots)},
+                on={Conflict: _told("outcome", slots)},
                 then=_fresh,
                 done=tr("plans.outcome_saved"),
             )
+
+if TOLD in st.session_state:  # its form was not drawn this time: said at the top rather than lost
+    slot_told.error(st.session_state.pop(TOLD)[1], icon=":material/sync_problem:")

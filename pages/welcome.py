@@ -146,8 +146,11 @@ with middle:
             icon=":material/download:",
         )
     nonce = st.session_state.get("welcome_upload_nonce", 0)
+    # Streamlit draws its drop zone's own words ("Drag and drop file here", "Browse files") in English and takes
+    # no text for them: the label and its help say in the reader's language what to do and what is allowed.
     picked = st.file_uploader(
         tr("welcome.upload"),
+        help=tr("welcome.upload_help", types=", ".join(UPLOAD_TYPES), mb=MAX_BYTES // (1024 * 1024)),
         type=UPLOAD_TYPES,
         key=f"welcome_upload_{nonce}",
         max_upload_size=MAX_BYTES // (1024 * 1024),

@@ -10,6 +10,7 @@ import streamlit as st
 
 from models.onboard import OwnerRole, TaskCategory
 from services.onboard import plans
+from services.onboard.materials import MAX_BYTES, UPLOAD_TYPES
 from services.platform import users
 from services.platform.errors import Conflict
 from ui.common import act, call, current_user, fmt_day, fmt_dt, lang, md_escape, row_table, show_error, tr
@@ -312,7 +313,13 @@ def _tasks_editor(user: Any, view: plans.TemplateView) -> None:
             done=tr("plans.task_removed"),
         )
     b4.button(tr("plans.new_task"), key="tpl_new_task", icon=":material/add:", on_click=_load_task, args=(None,))
-    upload = st.file_uploader(tr("plans.attach"), key="tpl_upload", help=tr("plans.attach_help"))
+    upload = st.file_uploader(
+        tr("plans.attach"),
+        key="tpl_upload",
+        help=tr("plans.attach_help"),
+        type=UPLOAD_TYPES,  # the drop zone's limits line then matches what the service accepts
+        max_upload_size=MAX_BYTES // (1024 * 1024),
+    )
     slot_file = st.empty()
     if upload is not None and st.button(tr("plans.attach_button"), key="tpl_attach", icon=":material/attach_file:"):
         act(

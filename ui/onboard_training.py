@@ -14,21 +14,23 @@ from models.onboard import TrainingSession
 from services.onboard import training
 from services.platform import users
 from services.platform.config import get_settings
-from services.platform.errors import Conflict
 from services.platform.policy import Cap
-from ui.common import act, call, can, current_user, fmt_clock, fmt_dt, row_table, show_error, tr
+from ui.common import act, call, can, current_user, fmt_clock, fmt_dt, row_table, tr
 
 
 def _when(row: TrainingSession) -> str:
     return f"{fmt_dt(row.starts_at)}–{fmt_clock(row.ends_at)}"
 
 
-def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> dict[str, Any]:
-    """The session's fields (filled from `row` when moving one), as the service takes them."""
+def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The session's fields (filled from `row` when moving one), as the service takes them, and a place for each
+    field's message right under it."""
     tz = get_settings().tz
     local = row.starts_at.astimezone(tz) if row else (utcnow() + timedelta(days=1)).astimezone(tz)
     minutes = int((row.ends_at - row.starts_at).total_seconds() // 60) if row else 60
-    title = st.text_input(tr("field.title"), value=row.title if row else "", max_chars=200, key=f"{key}_title")
+    slots: dict[str, Any] = {}
+    title = st.text_input(tr("nh.training_title"), value=row.title if row else "", max_chars=200, key=f"{key}_title")
+    slots["title"] = st.empty()
     c1, c2, c3 = st.columns(3)
     day = c1.date_input(tr("nh.training_day"), value=local.date(), key=f"{key}_day")
     start = c2.time_input(
@@ -40,9 +42,12 @@ def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> dict
     length = c3.number_input(
         tr("nh.training_minutes"), min_value=15, max_value=600, step=15, value=minutes, key=f"{key}_minutes"
     )
+    slots["starts_at"] = c1.empty()
+    slots["ends_at"] = c3.empty()
     location = st.text_input(
         tr("field.location"), value=row.location if row else "", max_chars=200, key=f"{key}_location"
     )
+    slots["location"] = st.empty()
     link = st.text_input(
         tr("field.meeting_link"),
         value=row.meeting_link if row else "",
@@ -50,6 +55,7 @@ def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> dict
         key=f"{key}_link",
         placeholder="https://",
     )
+    slots["meeting_link"] = st.empty()
     chosen = training.attendee_list(row) if row else []
     attendees = st.multiselect(
         tr("field.attendee_ids"),
@@ -59,8 +65,10 @@ def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> dict
         key=f"{key}_attendees",
         placeholder=tr("common.choose_many"),
     )
+    slots["attendee_ids"] = st.empty()
+    slots["__all__"] = st.empty()
     starts = datetime.combine(day, start, tzinfo=tz)
-    return {
+    values = {
         "title": title,
         "starts_at": starts,
         "ends_at": starts + timedelta(minutes=int(length)),
@@ -68,6 +76,7 @@ def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> dict
         "meeting_link": link,
         "attendee_ids": attendees,
     }
+    return values, slots
 
 
 def _status(row: TrainingSession) -> str:
@@ -76,17 +85,13 @@ def _status(row: TrainingSession) -> str:
     return tr("nh.training_status_scheduled")
 
 
-def _slots() -> dict[str, Any]:
-    return {name: st.empty() for name in ("title", "location", "meeting_link", "attendee_ids", "__all__")}
-
-
 def _table(rows: list[TrainingSession], people: dict[int, str]) -> int | None:
     frame = pd.DataFrame(
         [
             {
                 "id": r.id,
                 tr("nh.training_when"): _when(r),
-                tr("field.title"): r.title,
+                tr("nh.training_title"): r.title,
                 tr("field.location"): r.location or r.meeting_link,
                 tr("field.attendee_ids"): ", ".join(people.get(i, "?") for i in training.attendee_list(r)),
                 tr("field.status"): _status(r),
@@ -111,44 +116,35 @@ def _change(row: TrainingSession, people: dict[int, str], user: Any) -> None:
     key = f"nh_tr_edit_{row.id}_{row.version}"
     with st.form(key):
         st.markdown(f"**{tr('nh.training_move')}**")
-        values = _form(key, people, row)
-        where = _slots()
+        values, where = _form(key, people, row)
         b1, b2, _ = st.columns([1, 1, 2])
         save = b1.form_submit_button(tr("nh.training_move_save"), type="primary", icon=":material/event:")
         cancel = b2.form_submit_button(tr("nh.training_cancel"), icon=":material/event_busy:")
 
-    def conflict(exc: Conflict) -> None:
-        show_error(exc, where)
+    def change(fn: Any, done: str, **kwargs: Any) -> None:
+        """Send the move or the cancellation against the version the form was drawn from; a refusal, a conflict
+        (someone changed the session since) included, is said in the form."""
+        act(
+            fn,
+            actor=user,
+            training_id=row.id,
+            version=row.version,
+            where=where,
+            done=done,
+            **kwargs,
+        )
 
     if save:
-        act(
-            training.move_session,
-            actor=user,
-            training_id=row.id,
-            version=row.version,
-            training_in=values,
-            where=where,
-            on={Conflict: conflict},
-            done=tr("nh.training_moved"),
-        )
+        change(training.move_session, tr("nh.training_moved"), training_in=values)
     elif cancel:
-        act(
-            training.cancel_session,
-            actor=user,
-            training_id=row.id,
-            version=row.version,
-            where=where,
-            on={Conflict: conflict},
-            done=tr("nh.training_was_cancelled"),
-        )
+        change(training.cancel_session, tr("nh.training_was_cancelled"))
 
 
 def _add(plan_id: int, people: dict[int, str], user: Any) -> None:
     n = st.session_state.get("nh_tr_new_nonce", 0)
     key = f"nh_tr_new_{n}"
     with st.expander(tr("nh.training_add"), icon=":material/add:"), st.form(key):
-        values = _form(key, people, None)
-        where = _slots()
+        values, where = _form(key, people, None)
         added = st.form_submit_button(tr("nh.training_add_send"), type="primary", icon=":material/send:")
     if added:
         act(

@@ -27,9 +27,16 @@ def _keep_url(plan_id: int) -> Callable[[str], object]:
 
 def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     st.subheader(tr("nh.link_title"), anchor=False)
+    if status.ended:  # after the outcome (or past probation's end) the link is over: nothing to issue
+        closed = status.plan_status not in welcome.OPEN_PLAN
+        ended = tr("nh.link_ended" if closed else "nh.link_expired", until=fmt_day(status.valid_until))
+        st.info(ended, icon=":material/link_off:")
+        return
     if status.live:
         live = tr("nh.link_live", since=fmt_dt(status.issued_at), until=fmt_day(status.valid_until))
         st.success(live, icon=":material/link:")
+        if status.mail_id is None:  # the worker's welcome mail will carry a new link: this one stops then
+            st.caption(tr("nh.link_until_mail", date=fmt_day(status.welcome_due)))
     elif status.revoked_at is not None:
         st.warning(tr("nh.link_revoked", at=fmt_dt(status.revoked_at)), icon=":material/link_off:")
     else:
@@ -68,7 +75,8 @@ def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
 
 def _mail(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     st.subheader(tr("nh.welcome_title"), anchor=False)
-    st.caption(tr("nh.welcome_due", date=fmt_day(status.welcome_due)))
+    if not status.ended and status.mail_id is None:  # no mail goes out by itself once the plan is over
+        st.caption(tr("nh.welcome_due", date=fmt_day(status.welcome_due)))
     if status.mail_status is not None:
         st.text(tr("nh.welcome_status", status=tr(f"mail_status.{status.mail_status}")))
     if not can(Cap.edit_plans):
@@ -76,15 +84,22 @@ def _mail(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     drafts = call(welcome.welcome_drafts, actor=user, plan_id=plan_id) or []
     for draft in drafts:
         review_draft(draft, user, tr("template.welcome"))
-    if drafts:
+    if drafts or status.ended:
         return
     st.caption(tr("nh.welcome_prepare_hint"))
+    replace = False
+    if status.live:  # the mail needs a new link: the one HR holds (perhaps sent already) would stop working
+        replace = st.checkbox(
+            tr("nh.welcome_replace_link", since=fmt_dt(status.issued_at)), key=f"nh_wl_replace_{plan_id}"
+        )
+    slot = st.empty()
     if st.button(tr("nh.welcome_prepare"), key=f"nh_wl_prepare_{plan_id}", icon=":material/drafts:"):
         act(
             welcome.prepare_welcome_mail,
             actor=user,
             plan_id=plan_id,
-            where={"__all__": st.empty()},
+            replace_link=replace,
+            where={"replace_link": slot, "__all__": slot},
             done=tr("nh.welcome_prepared"),
         )
 

@@ -51,6 +51,20 @@ def _running() -> tuple[Any, ...]:
     )
 
 
+def _due_rows(*columns: Any, item: Any, window: Any, ahead: timedelta, day: date, where: tuple[Any, ...]) -> Any:
+    """SQL of one reminder rule: `columns` and the candidate's name, of `item` rows (PlanTask, CheckIn: joined to
+    their plan; OnboardingPlan: the plans themselves) matching `where`, whose `window` date falls from LOOKBACK
+    before `day` to `ahead` after it, in running plans."""
+    query = select(*columns, Candidate.name)  # type: ignore[call-overload]  # as many columns as the rule reads
+    if item is not OnboardingPlan:
+        query = query.join(OnboardingPlan, col(OnboardingPlan.id) == item.plan_id)
+    return (
+        query.join(Application, col(Application.id) == OnboardingPlan.application_id)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
+        .where(*where, col(window) <= day + ahead, col(window) >= day - LOOKBACK, *_running())
+    )
+
+
 def _both(msgid: str, **params: Any) -> tuple[str, str]:
     """`msgid` in Chinese and in English, each with the parameters that end in `_zh` / `_en` given in its own
     language (a task's title is written in both)."""
@@ -68,27 +82,19 @@ def plan_task_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     """An open plan task whose due date has come reminds its owner (once per due date; the new hire's own tasks
     are on their page, not in anyone's mail)."""
     day = _today(scan.now, settings)
-    query = (
-        select(
-            key("plan_task:", PlanTask.id).label("item_key"),  # type: ignore[call-overload]  # 8 columns
-            date_text(PlanTask.due_date).label("window"),
-            col(PlanTask.owner_user_id).label("user_id"),
-            col(PlanTask.plan_id).label("plan_id"),
-            PlanTask.title_zh,
-            PlanTask.title_en,
-            PlanTask.due_date,
-            Candidate.name,
-        )
-        .join(OnboardingPlan, col(OnboardingPlan.id) == PlanTask.plan_id)
-        .join(Application, col(Application.id) == OnboardingPlan.application_id)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .where(
-            col(PlanTask.done_at).is_(None),
-            col(PlanTask.owner_user_id).is_not(None),
-            col(PlanTask.due_date) <= day,
-            col(PlanTask.due_date) >= day - LOOKBACK,
-            *_running(),
-        )
+    query = _due_rows(
+        key("plan_task:", PlanTask.id).label("item_key"),
+        date_text(PlanTask.due_date).label("window"),
+        col(PlanTask.owner_user_id).label("user_id"),
+        col(PlanTask.plan_id).label("plan_id"),
+        PlanTask.title_zh,
+        PlanTask.title_en,
+        PlanTask.due_date,
+        item=PlanTask,
+        window=PlanTask.due_date,
+        ahead=timedelta(0),
+        day=day,
+        where=(col(PlanTask.done_at).is_(None), col(PlanTask.owner_user_id).is_not(None)),
     )
 
     def words(row: Row[Any]) -> Words:
@@ -110,26 +116,18 @@ def plan_task_due(scan: Scan, settings: Settings) -> Iterable[Found]:
 def check_in_due(scan: Scan, settings: Settings) -> Iterable[Found]:
     """A probation check-in not yet recorded reminds its manager a few days before it is due (once per due date)."""
     day = _today(scan.now, settings)
-    query = (
-        select(
-            key("check_in:", CheckIn.id).label("item_key"),  # type: ignore[call-overload]  # 7 columns
-            date_text(CheckIn.due_date).label("window"),
-            col(CheckIn.manager_id).label("user_id"),
-            col(CheckIn.plan_id).label("plan_id"),
-            CheckIn.day,
-            CheckIn.due_date,
-            Candidate.name,
-        )
-        .join(OnboardingPlan, col(OnboardingPlan.id) == CheckIn.plan_id)
-        .join(Application, col(Application.id) == OnboardingPlan.application_id)
-        .join(Candidate, col(Candidate.id) == Application.candidate_id)
-        .where(
-            col(CheckIn.done_at).is_(None),
-            col(CheckIn.manager_id).is_not(None),
-            col(CheckIn.due_date) <= day + CHECK_IN_AHEAD,
-            col(CheckIn.due_date) >= day - LOOKBACK,
-            *_running(),
-        )
+    query = _due_rows(
+        key("check_in:", CheckIn.id).label("item_key"),
+        date_text(CheckIn.due_date).label("window"),
+        col(CheckIn.manager_id).label("user_id"),
+        col(CheckIn.plan_id).label("plan_id"),
+        CheckIn.day,
+        CheckIn.due_date,
+        item=CheckIn,
+        window=CheckIn.due_date,
+        ahead=CHECK_IN_AHEAD,
+        day=day,
+        where=(col(CheckIn.done_at).is_(None), col(CheckIn.manager_id).is_not(None)),
     )
 
     def words(row: Row[Any]) -> Words:
@@ -152,23 +150,17 @@ def probation_ending(scan: Scan, settings: Settings) -> Iterable[Found]:
     day = _today(scan.now, settings)
 
     def query(person: Any) -> Any:
-        return (
-            select(
-                key("probation:", OnboardingPlan.id).label("item_key"),  # type: ignore[call-overload]  # 5 columns
-                date_text(OnboardingPlan.probation_end).label("window"),
-                col(person).label("user_id"),
-                col(OnboardingPlan.id).label("plan_id"),
-                OnboardingPlan.probation_end,
-                Candidate.name,
-            )
-            .join(Application, col(Application.id) == OnboardingPlan.application_id)
-            .join(Candidate, col(Candidate.id) == Application.candidate_id)
-            .where(
-                col(person).is_not(None),
-                col(OnboardingPlan.probation_end) <= day + PROBATION_AHEAD,
-                col(OnboardingPlan.probation_end) >= day - LOOKBACK,
-                *_running(),
-            )
+        return _due_rows(
+            key("probation:", OnboardingPlan.id).label("item_key"),
+            date_text(OnboardingPlan.probation_end).label("window"),
+            col(person).label("user_id"),
+            col(OnboardingPlan.id).label("plan_id"),
+            OnboardingPlan.probation_end,
+            item=OnboardingPlan,
+            window=OnboardingPlan.probation_end,
+            ahead=PROBATION_AHEAD,
+            day=day,
+            where=(col(person).is_not(None),),
         )
 
     def words(row: Row[Any]) -> Words:

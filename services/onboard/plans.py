@@ -410,6 +410,45 @@ def _owner_of(role: str, named: int | None, plan: OnboardingPlan) -> int | None:
     }.get(role, named or plan.recruiter_id)
 
 
+FINAL_CHECK_IN_WEEK = 7  # a final check-in on probation's last day, unless one already falls in its last week
+
+
+def check_in_days(days: list[int], start_date: date, probation_end: date) -> list[int]:
+    """The template's check-in days that fall within probation (a day-90 check-in makes no sense in a two-month
+    probation); when some were cut, one more on probation's last day, so the manager still checks in before the
+    outcome — unless a kept one already falls in the last week."""
+    last = (probation_end - start_date).days
+    kept = [d for d in days if d <= last]
+    if len(kept) < len(days) and last > 0 and not any(d > last - FINAL_CHECK_IN_WEEK for d in kept):
+        kept.append(last)
+    return kept
+
+
+def _fit_check_ins(session: Session, plan: OnboardingPlan, *, template_days: bool = True) -> None:
+    """Give the plan the check-ins its probation has room for (on creation, and when the start date or probation
+    end moves): open ones due after probation's end go, missing ones come — with `template_days` False (a moved
+    start date) only the final one, so that a template edited since adds nothing to a running plan. Recorded
+    check-ins always stay."""
+    template = session.get(OnboardTemplate, plan.template_id) if plan.template_id else None
+    days = checkin_days_of(template)
+    wanted = set(check_in_days(days, plan.start_date, plan.probation_end))
+    have = {c.day: c for c in session.exec(select(CheckIn).where(CheckIn.plan_id == plan.id))}
+    for day, row in have.items():
+        if row.done_at is None and day not in wanted and row.due_date > plan.probation_end:
+            session.delete(row)
+    missing = wanted - set(have) if template_days else wanted - set(have) - set(days)
+    for day in sorted(missing):
+        session.add(
+            CheckIn(
+                plan_id=plan.id or 0,
+                day=day,
+                due_date=plan.start_date + timedelta(days=day),
+                manager_id=plan.hiring_manager_id,
+            )
+        )
+    session.flush()
+
+
 def start_onboarding(*, session: Session, offer: Offer, actor: User | None) -> OnboardingPlan | None:
     """Create the onboarding plan of an accepted offer (no commit); `actor` None when the candidate accepted
     through their link. Idempotent: the application's plan when it has one. Moves the application from `offer`
@@ -458,15 +497,7 @@ def start_onboarding(*, session: Session, offer: Offer, actor: User | None) -> O
         )
     for position, item in enumerate(checklist_of(template)):
         session.add(ChecklistItem(plan_id=plan.id or 0, position=position, label_zh=item["zh"], label_en=item["en"]))
-    for day in checkin_days_of(template):
-        session.add(
-            CheckIn(
-                plan_id=plan.id or 0,
-                day=day,
-                due_date=plan.start_date + timedelta(days=day),
-                manager_id=plan.hiring_manager_id,
-            )
-        )
+    _fit_check_ins(session, plan)
     audit.record(
         session=session,
         actor=actor,
@@ -653,9 +684,12 @@ def plan_detail(*, session: Session, actor: User, plan_id: int) -> PlanDetail:
 
 # --------------------------------------------------------------------------- changing a plan
 def _plan_for_write(session: Session, actor: User, plan_id: int, cap: Cap, version: int | None) -> PlanInScope:
+    """Every plan writer's prologue: the plan in the actor's scope for `cap`, locked; a Conflict when it was saved
+    since `version` (None: the caller checks a row of its own); InvalidTransition when it has ended."""
     found = plan_in_scope(session=session, actor=actor, plan_id=plan_id, cap=cap, lock=True)
     if version is not None and found.plan.version != version:
-        raise Conflict(current=found.plan.version)
+        raise Conflict(current=found.plan)  # the plan as saved meanwhile: the page names what changed
+    _open(found.plan)
     return found
 
 
@@ -675,7 +709,6 @@ def move_start_date(*, session: Session, actor: User, plan_id: int, version: int
     by as many days (ticked tasks and recorded check-ins keep theirs)."""
     found = _plan_for_write(session, actor, plan_id, Cap.edit_plans, version)
     plan = found.plan
-    _open(plan)
     if not isinstance(start_date, date):
         raise ValidationError.single("start_date", "err.required")
     offer = session.get(Offer, plan.offer_id)
@@ -693,6 +726,7 @@ def move_start_date(*, session: Session, actor: User, plan_id: int, version: int
     old = plan.start_date
     plan.start_date = start_date
     plan.probation_end = plan.probation_end + shift
+    _fit_check_ins(session, plan, template_days=False)
     audit.record(
         session=session,
         actor=found.actor,
@@ -709,7 +743,6 @@ def set_buddy(*, session: Session, actor: User, plan_id: int, version: int, budd
     """Name (or clear) the new hire's buddy; the buddy's open tasks go to them (to the hiring manager when none)."""
     found = _plan_for_write(session, actor, plan_id, Cap.edit_plans, version)
     plan = found.plan
-    _open(plan)
     if buddy_id is not None:
         buddy = session.get(User, buddy_id)
         if buddy is None or not buddy.is_active or not buddy.role_set:
@@ -739,7 +772,6 @@ def cancel_plan(*, session: Session, actor: User, plan_id: int, version: int) ->
     where it is (move it in the pipeline to close it)."""
     found = _plan_for_write(session, actor, plan_id, Cap.edit_plans, version)
     plan = found.plan
-    _open(plan)
     plan.status = PlanStatus.cancelled
     audit.record(session=session, actor=found.actor, entity="onboarding_plan", entity_id=plan_id, action="cancel")
     _bump(session, plan)
@@ -783,14 +815,16 @@ def tick_task(*, session: Session, actor: User, task_id: int, ticked: bool = Tru
 def record_check_in(
     *, session: Session, actor: User, check_in_id: int, version: int, check_in_in: dict[str, Any] | CheckInIn
 ) -> CheckIn:
-    """Record (or correct) a probation check-in: rating 1–5, on track or not, notes and concerns."""
+    """Record (or correct) a probation check-in: rating 1–5, on track or not, notes and concerns; refused before the
+    start date."""
     data: CheckInIn = validate(CheckInIn, check_in_in if isinstance(check_in_in, dict) else check_in_in.model_dump())
     policy.require_current_cap(session, actor, Cap.check_in)
     row = session.get(CheckIn, check_in_id)
     if row is None:
         raise NotFound()
-    found = plan_in_scope(session=session, actor=actor, plan_id=row.plan_id, cap=Cap.check_in, lock=True)
-    _open(found.plan)
+    found = _plan_for_write(session, actor, row.plan_id, Cap.check_in, None)
+    if today() < found.plan.start_date:  # nothing to say of days the new hire has not worked
+        raise ValidationError.single("__all__", "err.check_in_before_start")
     session.refresh(row, with_for_update=True)
     if row.version != version:
         raise Conflict(current=row.version)
@@ -814,17 +848,20 @@ def record_outcome(
     *, session: Session, actor: User, plan_id: int, version: int, outcome_in: dict[str, Any] | ProbationOutcomeIn
 ) -> OnboardingPlan:
     """Record the probation outcome: passed (the application ends at probation_passed), extended to a later end
-    date (the plan runs on), or not passed (the application ends rejected, reason "probation_not_passed")."""
+    date (the plan runs on, with the check-ins the longer probation has room for), or not passed (the application
+    ends rejected, reason "probation_not_passed"). Refused before the start date."""
     data: ProbationOutcomeIn = validate(
         ProbationOutcomeIn, outcome_in if isinstance(outcome_in, dict) else outcome_in.model_dump()
     )
     found = _plan_for_write(session, actor, plan_id, Cap.probation_outcome, version)
     plan, app = found.plan, found.application
-    _open(plan)
+    if today() < plan.start_date:  # not even "not passed": a new hire who will not start has their plan cancelled
+        raise ValidationError.single("outcome", "err.outcome_before_start")
     if data.outcome == PlanStatus.extended:
         if data.extended_to is None or data.extended_to <= plan.probation_end:
             raise ValidationError.single("extended_to", "err.extended_to_later")
         plan.probation_end = data.extended_to
+        _fit_check_ins(session, plan)  # the template's days the longer probation now has room for
     elif app.stage != Stage.hired:
         raise InvalidTransition(from_stage=str(app.stage), to_stage=Stage.probation_passed.value)
     plan.status = data.outcome

@@ -37,16 +37,27 @@ def attendee_list(row: TrainingSession) -> list[int]:
 
 
 def _checked(session: Session, training_in: dict[str, Any]) -> tuple[TrainingSessionIn, list[User]]:
-    """The validated form and its attendees (active accounts, each once), or a ValidationError naming the field."""
-    data: TrainingSessionIn = validate(TrainingSessionIn, training_in)
-    if data.meeting_link and not data.meeting_link.lower().startswith(("https://", "http://")):
-        raise ValidationError.single("meeting_link", "err.link_invalid")
-    if not data.location and not data.meeting_link:
-        raise ValidationError.single("location", "err.place_or_link_required")
-    ids = list(dict.fromkeys(data.attendee_ids))
+    """The validated form and its attendees (active accounts, each once), or one ValidationError naming every field
+    that is wrong, so that the form shows them all at once."""
+    fields: dict[str, tuple[str, dict[str, Any]]] = {}
+    data: TrainingSessionIn | None = None
+    try:
+        data = validate(TrainingSessionIn, training_in)
+    except ValidationError as exc:
+        fields |= {("ends_at" if name == "__all__" else name): why for name, why in exc.fields.items()}
+    location = str(training_in.get("location") or "").strip()
+    link = str(training_in.get("meeting_link") or "").strip()
+    if link and not link.lower().startswith(("https://", "http://")):
+        fields.setdefault("meeting_link", ("err.link_invalid", {}))
+    if not location and not link:
+        fields.setdefault("location", ("err.place_or_link_required", {}))
+    raw = data.attendee_ids if data is not None else training_in.get("attendee_ids")
+    ids = list(dict.fromkeys(i for i in raw if isinstance(i, int))) if isinstance(raw, list) else []
     people = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids)))} if ids else {}
     if any(i not in people or not people[i].is_active for i in ids):
-        raise ValidationError.single("attendee_ids", "err.attendee_inactive")
+        fields.setdefault("attendee_ids", ("err.attendee_inactive", {}))
+    if fields or data is None:
+        raise ValidationError(fields or {"__all__": ("err.invalid", {})})
     return data, [people[i] for i in ids]
 
 

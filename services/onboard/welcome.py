@@ -102,6 +102,8 @@ class LinkStatus:
     welcome_due: date  # when the worker sends the welcome mail
     mail_id: int | None
     mail_status: str | None  # the welcome mail's outbox status, None before there is one
+    ended: bool = False  # the plan closed (an outcome, cancelled) or probation over: no link works or is issued
+    plan_status: str = PlanStatus.active.value
 
 
 def _welcome_days(session: Session, plan: OnboardingPlan) -> int:
@@ -123,7 +125,13 @@ def link_status(*, session: Session, actor: User, plan_id: int) -> LinkStatus:
         welcome_due=plan.start_date - timedelta(days=_welcome_days(session, plan)),
         mail_id=mail.id if mail else None,
         mail_status=mail.status if mail else None,
+        ended=_ended(plan, _today()),
+        plan_status=plan.status,
     )
+
+
+def _ended(plan: OnboardingPlan, today: date) -> bool:
+    return plan.status not in OPEN_PLAN or today > plan.probation_end
 
 
 def _new_token(session: Session, plan: OnboardingPlan, actor: User | None, action: str) -> str:
@@ -141,6 +149,8 @@ def _new_token(session: Session, plan: OnboardingPlan, actor: User | None, actio
 def _writable(session: Session, actor: User, plan_id: int) -> PlanInScope:
     scope = plan_in_scope(session=session, actor=actor, plan_id=plan_id, cap=Cap.edit_plans, lock=True)
     _open_plan(scope.plan)
+    if _today() > scope.plan.probation_end:  # a link issued now would not work for a single day
+        raise InvalidTransition("err.welcome_link_ended")
     return scope
 
 
@@ -251,13 +261,17 @@ def welcome_drafts(*, session: Session, actor: User, plan_id: int) -> list[Outbo
     )
 
 
-def prepare_welcome_mail(*, session: Session, actor: User, plan_id: int) -> OutboxMessage:
-    """The welcome mail as a draft in the new hire's language, for HR to preview, edit and send (no commit). It
-    carries a new private link (an earlier one stops working); an unsent draft is returned instead of a second."""
+def prepare_welcome_mail(*, session: Session, actor: User, plan_id: int, replace_link: bool = False) -> OutboxMessage:
+    """The welcome mail as a draft in the new hire's language, for HR to preview, edit and send (no commit); an
+    unsent draft is returned instead of a second. It carries a new private link: only a hash of the old one is
+    kept, so it cannot be reused — while one works, the mail is refused unless `replace_link` says that the old
+    link (perhaps shown or sent already) may stop working."""
     existing = welcome_drafts(session=session, actor=actor, plan_id=plan_id)
     if existing:
         return existing[0]
     scope = _writable(session, actor, plan_id)
+    if _link_live(scope.plan, _today()) and not replace_link:
+        raise ValidationError.single("replace_link", "err.welcome_replaces_link")
     return _queue_welcome(session, scope.plan, scope.candidate, scope.actor, draft=True)
 
 

@@ -317,7 +317,9 @@ class OnboardDemo:
         # Check-in ratings follow how the hire is doing, which the interviews foresaw.
         level = {PlanStatus.passed: 4.1, PlanStatus.extended: 3.0, PlanStatus.not_passed: 2.1}.get(status, 3.8)
         level += (quality - 4.0) * 0.5
-        for day in self.template.checkin_days:
+        from services.onboard.plans import check_in_days  # the plans' own rule: the days within probation
+
+        for day in check_in_days(self.template.checkin_days, start, probation_end):
             due = start + timedelta(days=day)
             done = due <= today and (finished or rng.random() < 0.9)
             rating = max(1, min(5, round(level + rng.uniform(-0.8, 0.8)))) if done else None

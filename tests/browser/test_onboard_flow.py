@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import col, select
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 from models.candidate import Application
 from models.mail import OutboxMessage
 from models.onboard import CheckIn, ChecklistItem, Offer, OnboardingPlan
+from services.onboard import plans
 from services.pipeline import candidates
 from services.platform.i18n import t
 from tests.browser.flows import click_until, settle, sign_in
@@ -180,6 +182,13 @@ def test_an_offer_goes_from_draft_to_passed_probation(new_page, server_db):
     shot_when_drawn(recruiter, "new_hire-checklist-zh")
     _open_tab(recruiter, t("plans.tab_page", "zh"))
     expect(main(recruiter).get_by_text(t("nh.checklist_progress", "zh", done=1, total=len(items)))).to_be_visible()
+
+    # A week on, the new hire has started: check-ins and the outcome are for days worked (refused before day 1).
+    with server_db() as session:
+        plan = session.get(OnboardingPlan, plan_id)
+        plan.start_date = plans.today() - timedelta(days=7)
+        session.add(plan)
+        session.commit()
 
     # The hiring manager records the first check-in: rating 4, on track.
     _open_plan(manager, plan_id, name, "en")

@@ -19,12 +19,13 @@ from models.common import utcnow
 from models.mail import OutboxMessage
 from models.onboard import ChecklistItem, TrainingSession
 from models.user import User
-from services.onboard import training, welcome
+from services.onboard import materials, training, welcome
 from services.platform import db
 from services.platform.config import get_settings
+from services.platform.i18n import fmt_date
 from tests import factories
 from tests.pages.conftest import _default_language
-from tests.pages.support import all_text, assert_no_exception, click_cell, submit, tr
+from tests.pages.support import all_text, assert_no_exception, click_cell, element_after, submit, tr
 from tests.services.test_training import Hire, a_plan
 from ui.common import USER_KEY, md_escape
 
@@ -103,7 +104,7 @@ def test_hr_adds_a_training_session_and_the_invitations_go_to_the_outbox(app_db,
     [row] = _rows(TrainingSession)
     assert (row.title, row.location, row.attendee_ids) == ("入职培训 Orientation", "3 楼大会议室", str(h.buddy.id))
     assert sorted(m.to_addrs for m in _rows(OutboxMessage)) == sorted([h.candidate.email, h.buddy.email])
-    assert at.dataframe[0].value[tr("field.title", language)].tolist() == ["入职培训 Orientation"]
+    assert at.dataframe[0].value[tr("nh.training_title", language)].tolist() == ["入职培训 Orientation"]
 
 
 def test_a_session_without_a_title_or_place_is_refused_under_its_field(app_db) -> None:
@@ -119,6 +120,22 @@ def test_a_session_without_a_title_or_place_is_refused_under_its_field(app_db) -
     assert _rows(TrainingSession) == [] and _rows(OutboxMessage) == []
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_session_form_names_its_title_field_and_tells_every_error_under_its_field_at_once(app_db, language) -> None:
+    h = _hire()
+    at = _tab(_training_tab, h.plan.id, _as(h.recruiter, language))
+    title = at.text_input(key="nh_tr_new_0_title")
+    assert title.label == tr("nh.training_title", language)  # a session's title, not a job title
+    assert title.label != tr("field.title", language)
+    at.text_input(key="nh_tr_new_0_link").input("javascript:alert(1)")
+    submit(at, "nh_tr_new_0")
+    assert_no_exception(at)
+    for key, message in (("nh_tr_new_0_title", "err.required"), ("nh_tr_new_0_link", "err.link_invalid")):
+        assert element_after(at, key).value == tr(message, language)
+    assert at.text_input(key="nh_tr_new_0_link").value == "javascript:alert(1)"  # what was typed is kept
+    assert _rows(TrainingSession) == [] and _rows(OutboxMessage) == []
+
+
 def test_hr_moves_and_cancels_a_session_by_clicking_its_row(app_db) -> None:
     h = _hire()
     with db.session_scope() as session:
@@ -131,7 +148,7 @@ def test_hr_moves_and_cancels_a_session_by_clicking_its_row(app_db) -> None:
         }
         row = training.add_session(session=session, actor=h.recruiter, plan_id=h.plan.id, training_in=form)
     at = _tab(_training_tab, h.plan.id, _as(h.recruiter, "zh"))
-    click_cell(at, "nh_tr_table", 0, tr("field.title", "zh"))
+    click_cell(at, "nh_tr_table", 0, tr("nh.training_title", "zh"))
     assert_no_exception(at)
     key = f"nh_tr_edit_{row.id}_1"
     at.text_input(key=f"{key}_location").input("Room 2")
@@ -157,7 +174,7 @@ def test_a_hiring_manager_sees_the_sessions_but_no_forms(app_db) -> None:
         )
     at = _tab(_training_tab, h.plan.id, _as(h.manager, "zh"))
     assert_no_exception(at)
-    assert at.dataframe[0].value[tr("field.title", "zh")].tolist() == [HOSTILE]
+    assert at.dataframe[0].value[tr("nh.training_title", "zh")].tolist() == [HOSTILE]
     assert not at.text_input and not at.expander
     stranger = _tab(_training_tab, h.plan.id, _as(_other_manager(), "en"))
     assert_no_exception(stranger)
@@ -199,6 +216,66 @@ def test_hr_prepares_the_welcome_mail_and_reviews_it_before_it_goes(app_db) -> N
     [draft] = _rows(OutboxMessage)
     assert at.text_area(key=f"draft_body_{draft.id}").value == draft.text
     assert "/?welcome=" in draft.text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_preparing_the_mail_while_the_link_works_asks_first_as_it_ends_that_link(app_db, language) -> None:
+    h = _hire()
+    token = _token(h)  # shown to HR, perhaps sent on
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, language))
+    replace = at.checkbox(key=f"nh_wl_replace_{h.plan.id}")
+    assert replace.value is False
+    at.button(key=f"nh_wl_prepare_{h.plan.id}").click().run()
+    assert_no_exception(at)
+    assert tr("err.welcome_replaces_link", language) in [e.value for e in at.error]
+    assert _rows(OutboxMessage) == []
+    with db.session_scope() as session:
+        assert welcome.open_welcome(session=session, token=token).name == h.candidate.name  # still works
+    at.checkbox(key=f"nh_wl_replace_{h.plan.id}").check().run()
+    at.button(key=f"nh_wl_prepare_{h.plan.id}").click().run()
+    assert_no_exception(at)
+    [draft] = _rows(OutboxMessage)
+    assert "/?welcome=" in draft.text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_after_the_outcome_the_link_section_says_it_has_ended_and_offers_no_link(app_db, language) -> None:
+    h = _hire()
+    _token(h)
+    with db.session_scope() as session:
+        plan = session.get(type(h.plan), h.plan.id)
+        plan.status = "passed"
+        session.add(plan)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, language))
+    assert_no_exception(at)
+    assert tr("nh.link_ended", language, until=fmt_date(h.plan.probation_end, language)) in [i.value for i in at.info]
+    assert not any(s.value.startswith(tr("nh.link_live", language, since="", until="")[:4]) for s in at.success)
+    keys = {b.key for b in at.button}
+    for name in ("issue", "reissue", "revoke", "prepare"):
+        assert f"nh_wl_{name}_{h.plan.id}" not in keys
+
+
+def test_past_the_end_of_probation_the_link_section_says_so_and_points_to_the_outcome(app_db) -> None:
+    h = _hire()
+    _token(h)
+    with db.session_scope() as session:
+        plan = session.get(type(h.plan), h.plan.id)
+        plan.start_date, plan.probation_end = _today() - timedelta(days=100), _today() - timedelta(days=1)
+        session.add(plan)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "en"))
+    assert_no_exception(at)
+    until = fmt_date(_today() - timedelta(days=1), "en")
+    assert tr("nh.link_expired", "en", until=until) in [i.value for i in at.info]
+    assert not {f"nh_wl_issue_{h.plan.id}", f"nh_wl_reissue_{h.plan.id}"} & {b.key for b in at.button}
+
+
+def test_a_working_link_says_the_welcome_mail_will_replace_it(app_db) -> None:
+    h = _hire()
+    _token(h)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "zh"))
+    with db.session_scope() as session:
+        due = welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id).welcome_due
+    assert tr("nh.link_until_mail", "zh", date=fmt_date(due, "zh")) in [c.value for c in at.caption]
 
 
 def test_hr_sees_the_ticks_and_uploads_of_the_new_hire(app_db) -> None:
@@ -274,6 +351,19 @@ def test_user_text_on_the_page_is_text_not_markup(app_db, open_app) -> None:
     assert tr("welcome.greeting", "zh", name=HOSTILE) in [t.value for t in at.text]
     assert all("/session/end)" not in m.value or "\\" in m.value for m in at.markdown)
     assert at.checkbox[0].label == md_escape(HOSTILE)  # escaped: shown as typed, never as an image or bold
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_upload_field_says_in_the_readers_language_what_to_do_and_what_is_allowed(
+    app_db, open_app, language
+) -> None:
+    h = _hire(language=language)
+    at = _open_welcome(open_app, _token(h))
+    [field] = at.get("file_uploader")
+    assert field.proto.label == tr("welcome.upload", language)
+    assert field.proto.help == tr(
+        "welcome.upload_help", language, types=", ".join(materials.UPLOAD_TYPES), mb=materials.MAX_BYTES // 2**20
+    )
 
 
 def test_an_upload_from_the_page_is_kept(app_db, open_app) -> None:

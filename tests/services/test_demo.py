@@ -76,3 +76,16 @@ def test_histories_have_real_gaps_and_nothing_happens_in_the_future(session: Ses
     assert drafts
     for ends_at, stage in drafts:
         assert stage == Stage.interviewing and ends_at > now - timedelta(hours=49)
+
+
+def test_no_demo_check_in_falls_after_the_end_of_probation(session: Session) -> None:
+    from models.onboard import CheckIn, OnboardingPlan
+
+    seed_demo(session=session, candidates=300, seed=3)
+    late = session.exec(
+        select(CheckIn.day, OnboardingPlan.probation_end)
+        .join(OnboardingPlan, col(OnboardingPlan.id) == CheckIn.plan_id)
+        .where(col(CheckIn.due_date) > col(OnboardingPlan.probation_end))
+    ).all()
+    assert late == []  # a day-90 check-in in a one- or two-month probation made no sense
+    assert session.exec(select(func.count()).select_from(CheckIn)).one() > 0

@@ -93,11 +93,12 @@ def test_a_check_in_reminds_the_manager_three_days_before(w: World, session: Ses
 
 
 def test_the_end_of_probation_reminds_manager_and_recruiter_until_the_outcome(
-    w: World, session: Session, engine: Engine
+    w: World, session: Session, engine: Engine, frozen_clock: Any
 ) -> None:
     assert remind(engine, at(date(2026, 6, 16)), "probation_ending") == 0
     assert remind(engine, at(date(2026, 6, 17)), "probation_ending") == 2  # ends 1 July
     assert {u for u, _, _ in raised(session, "probation_ending")} == {w.manager.id, w.recruiter.id}
+    frozen_clock.set(at(date(2026, 6, 17)))  # the outcome is recorded after the start date
     plan = session.get(type(w.plan), w.plan.id)
     plans.record_outcome(
         session=session,

@@ -7,7 +7,7 @@ Every test runs on SQLite and PostgreSQL with the clock frozen at 2026-03-02 09:
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -68,6 +68,13 @@ class World:
 @pytest.fixture
 def w(session: Session) -> World:
     return World(session)
+
+
+@pytest.fixture
+def started(frozen_clock: Any) -> Any:
+    """The clock a week after the start date: check-ins and outcomes are for days the new hire has worked."""
+    frozen_clock.set(datetime(2026, 4, 8, 9, 0, tzinfo=UTC))
+    return frozen_clock
 
 
 # --------------------------------------------------------------------------- starting a plan
@@ -165,6 +172,64 @@ def test_moving_the_start_date_moves_every_open_due_date_and_the_probation_end(w
     assert [c.due_date for c in w.check_ins()] == [date(2026, 4, 8) + timedelta(days=d) for d in (7, 30, 60, 90)]
 
 
+def test_check_ins_stop_at_the_end_of_a_short_probation_with_a_final_one_on_its_last_day(session: Session) -> None:
+    plan = onboarding_plan(session, start_date=START, probation_months=2)  # ends 1 June: day 61
+    rows = session.exec(select(CheckIn).where(CheckIn.plan_id == plan.id).order_by(col(CheckIn.day))).all()
+    assert [r.day for r in rows] == [7, 30, 60]  # day 60 is in the last week: no day-61 one beside it
+    assert all(r.due_date <= plan.probation_end for r in rows)
+    plan = onboarding_plan(session, start_date=START, probation_months=1)  # ends 1 May: day 30
+    rows = session.exec(select(CheckIn).where(CheckIn.plan_id == plan.id).order_by(col(CheckIn.day))).all()
+    assert [r.day for r in rows] == [7, 30]
+
+
+def test_the_days_kept_and_the_final_one_follow_the_probation_end() -> None:
+    start = date(2026, 4, 1)
+    assert plans.check_in_days([7, 30, 60, 90], start, date(2026, 7, 1)) == [7, 30, 60, 90]
+    assert plans.check_in_days([7, 30, 45, 90], start, date(2026, 6, 1)) == [7, 30, 45, 61]  # 90 cut, 45 early: + 61
+    assert plans.check_in_days([90], start, date(2026, 5, 1)) == [30]
+    assert plans.check_in_days([], start, date(2026, 5, 1)) == []
+
+
+def test_extending_probation_adds_the_check_ins_it_now_has_room_for(
+    session: Session, make: Factory, frozen_clock: Any
+) -> None:
+    admin = make.admin()
+    template = plans.ensure_default_template(session=session)
+    template.checkin_days = "7,30,90,150"
+    session.add(template)
+    session.commit()
+    plan = onboarding_plan(session, actor=admin, start_date=START, probation_months=3)
+    days = lambda: [c.day for c in session.exec(select(CheckIn).where(CheckIn.plan_id == plan.id))]  # noqa: E731
+    assert sorted(days()) == [7, 30, 90]
+    frozen_clock.set(datetime(2026, 6, 20, 9, 0, tzinfo=UTC))
+    session.expire_all()
+    fresh = session.get(OnboardingPlan, plan.id)
+    assert fresh is not None
+    plans.record_outcome(
+        session=session,
+        actor=admin,
+        plan_id=plan.id or 0,
+        version=fresh.version,
+        outcome_in={"outcome": "extended", "extended_to": date(2026, 10, 1)},
+    )
+    session.commit()
+    assert sorted(days()) == [7, 30, 90, 150]
+
+
+def test_moving_the_start_date_cuts_an_open_check_in_left_after_the_probation_end(w: World, session: Session) -> None:
+    session.add(CheckIn(plan_id=w.plan.id or 0, day=120, due_date=START + timedelta(days=120)))  # an older plan's
+    session.commit()
+    plans.move_start_date(
+        session=session,
+        actor=w.recruiter,
+        plan_id=w.plan.id or 0,
+        version=w.fresh().version,
+        start_date=date(2026, 4, 8),
+    )
+    session.commit()
+    assert [c.day for c in w.check_ins()] == [7, 30, 60, 90]
+
+
 def test_two_people_moving_the_start_date_the_second_is_told(w: World, session: Session) -> None:
     version = w.fresh().version
     plans.move_start_date(
@@ -177,6 +242,21 @@ def test_two_people_moving_the_start_date_the_second_is_told(w: World, session: 
         )
     session.rollback()
     assert w.fresh().start_date == date(2026, 4, 2)
+
+
+def test_the_second_is_told_what_the_first_saved(w: World, session: Session) -> None:
+    version = w.fresh().version
+    plans.move_start_date(
+        session=session, actor=w.admin, plan_id=w.plan.id or 0, version=version, start_date=date(2026, 4, 2)
+    )
+    session.commit()
+    with pytest.raises(Conflict) as err:  # a buddy named from a form built before the move
+        plans.set_buddy(session=session, actor=w.recruiter, plan_id=w.plan.id or 0, version=version, buddy_id=w.it.id)
+    session.rollback()
+    saved = err.value.current
+    assert isinstance(saved, OnboardingPlan)
+    assert saved.start_date == date(2026, 4, 2) and saved.version == version + 1
+    assert w.fresh().buddy_id is None
 
 
 def test_a_start_date_before_the_offer_is_refused_and_changes_nothing(w: World, session: Session) -> None:
@@ -270,7 +350,7 @@ def test_a_named_person_such_as_it_ticks_their_own_task(w: World, session: Sessi
 
 
 # --------------------------------------------------------------------------- check-ins
-def test_the_hiring_manager_records_a_check_in(w: World, session: Session) -> None:
+def test_the_hiring_manager_records_a_check_in(w: World, session: Session, started: Any) -> None:
     first = w.check_ins()[0]
     version = first.version
     notes = '<script>alert(1)</script> =HYPERLINK("x") **bold**'
@@ -293,6 +373,34 @@ def test_the_hiring_manager_records_a_check_in(w: World, session: Session) -> No
         )
     session.rollback()
     assert w.check_ins()[0].rating == 4
+
+
+def test_a_check_in_before_the_start_date_is_refused_and_changes_nothing(w: World, session: Session) -> None:
+    first = w.check_ins()[0]  # the clock is a month before the start
+    with pytest.raises(ValidationError) as err:
+        plans.record_check_in(
+            session=session,
+            actor=w.manager,
+            check_in_id=first.id or 0,
+            version=first.version,
+            check_in_in={"rating": 4, "on_track": True},
+        )
+    session.rollback()
+    assert err.value.fields["__all__"][0] == "err.check_in_before_start"
+    assert w.check_ins()[0].done_at is None
+
+
+def test_a_check_in_on_the_start_date_itself_is_taken(w: World, session: Session, frozen_clock: Any) -> None:
+    frozen_clock.set(datetime(2026, 4, 1, 1, 0, tzinfo=UTC))  # 09:00 in Shanghai, day 1
+    first = w.check_ins()[0]
+    row = plans.record_check_in(
+        session=session,
+        actor=w.manager,
+        check_in_id=first.id or 0,
+        version=first.version,
+        check_in_in={"rating": 3, "on_track": True},
+    )
+    assert row.done_at is not None
 
 
 @pytest.mark.parametrize("who", ["recruiter", "other_manager", "interviewer"])
@@ -331,7 +439,7 @@ def _outcome(w: World, actor: User, **values: Any) -> OnboardingPlan:
     )
 
 
-def test_passing_probation_closes_the_pipeline(w: World, session: Session) -> None:
+def test_passing_probation_closes_the_pipeline(w: World, session: Session, started: Any) -> None:
     _outcome(w, w.manager, outcome="passed", notes="很好 / great")
     session.commit()
     plan = w.fresh()
@@ -340,7 +448,7 @@ def test_passing_probation_closes_the_pipeline(w: World, session: Session) -> No
     assert app is not None and app.stage == Stage.probation_passed
 
 
-def test_not_passing_ends_the_application_rejected(w: World, session: Session) -> None:
+def test_not_passing_ends_the_application_rejected(w: World, session: Session, started: Any) -> None:
     _outcome(w, w.recruiter, outcome="not_passed")
     session.commit()
     plan = w.fresh()
@@ -351,7 +459,7 @@ def test_not_passing_ends_the_application_rejected(w: World, session: Session) -
     assert change is not None and change.reason == "probation_not_passed"
 
 
-def test_extending_needs_a_later_end_date_then_the_plan_runs_on(w: World, session: Session) -> None:
+def test_extending_needs_a_later_end_date_then_the_plan_runs_on(w: World, session: Session, started: Any) -> None:
     for bad in (None, date(2026, 6, 1), date(2026, 7, 1)):
         with pytest.raises(ValidationError) as err:
             _outcome(w, w.manager, outcome="extended", extended_to=bad)
@@ -367,7 +475,18 @@ def test_extending_needs_a_later_end_date_then_the_plan_runs_on(w: World, sessio
     assert w.fresh().status == PlanStatus.passed
 
 
-def test_an_outcome_is_recorded_once(w: World, session: Session) -> None:
+@pytest.mark.parametrize("outcome", ["passed", "extended", "not_passed"])
+def test_no_outcome_is_recorded_before_the_start_date(w: World, session: Session, outcome: str) -> None:
+    # not even "not passed": a new hire who will not start has their plan cancelled
+    with pytest.raises(ValidationError) as err:
+        _outcome(w, w.recruiter, outcome=outcome, extended_to=date(2026, 9, 1))
+    session.rollback()
+    assert err.value.fields["outcome"][0] == "err.outcome_before_start"
+    plan = w.fresh()
+    assert plan.status == PlanStatus.active and plan.outcome_at is None
+
+
+def test_an_outcome_is_recorded_once(w: World, session: Session, started: Any) -> None:
     _outcome(w, w.manager, outcome="passed")
     session.commit()
     with pytest.raises(InvalidTransition):
@@ -387,7 +506,7 @@ def test_an_outcome_that_is_not_one_is_refused(w: World, session: Session) -> No
         _outcome(w, w.manager, outcome="cancelled")
 
 
-def test_a_closed_plan_is_not_changed(w: World, session: Session) -> None:
+def test_a_closed_plan_is_not_changed(w: World, session: Session, started: Any) -> None:
     _outcome(w, w.manager, outcome="passed")
     session.commit()
     with pytest.raises(InvalidTransition):
@@ -651,7 +770,7 @@ def test_a_department_template_needs_a_new_department(
 
 
 # --------------------------------------------------------------------------- at the same moment
-def test_two_outcomes_at_the_same_moment_store_one_and_refuse_the_other(w: World, engine: Any) -> None:
+def test_two_outcomes_at_the_same_moment_store_one_and_refuse_the_other(w: World, engine: Any, started: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 

@@ -557,10 +557,16 @@ def _plan_task(s: Session, w: World, role: str) -> int:
     return s.exec(select(PlanTask.id).where(PlanTask.plan_id == plan.id, PlanTask.owner_role == role)).first() or 0
 
 
+def _started(plan: Any) -> Any:
+    """The plan with its new hire started yesterday: check-ins and the outcome are refused before the start date."""
+    plan.start_date = _plans().today() - timedelta(days=1)
+    return plan
+
+
 def _check_in(s: Session, w: World, a: User) -> Any:
     from models.onboard import CheckIn
 
-    plan = _plan(s, w)
+    plan = _started(_plan(s, w))
     row = s.exec(select(CheckIn).where(CheckIn.plan_id == plan.id)).first()
     return _plans().record_check_in(
         session=s, actor=a, check_in_id=row.id, version=row.version, check_in_in={"rating": 4, "on_track": True}
@@ -625,7 +631,7 @@ CALLS |= {
         lambda p: _plans().record_outcome(
             session=s, actor=a, plan_id=p.id, version=p.version, outcome_in={"outcome": "passed"}
         )
-    )(_plan(s, w)),
+    )(_started(_plan(s, w))),
 }
 
 

@@ -314,10 +314,10 @@ def test_a_double_submitted_add_or_move_happens_once(session, make) -> None:
 @pytest.mark.parametrize(
     ("values", "field", "key"),
     [
-        ({"ends_at": at(16, 9)}, "__all__", "err.end_before_start"),
+        ({"ends_at": at(16, 9)}, "ends_at", "err.end_before_start"),  # said under the length field
         (
             {"starts_at": datetime(2026, 3, 16, 10), "ends_at": datetime(2026, 3, 16, 11)},
-            "__all__",
+            "ends_at",
             "err.timezone_required",
         ),
         ({"title": "  "}, "title", "err.required"),
@@ -334,6 +334,19 @@ def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(session, 
     assert err.value.fields[field][0] == key
     assert session.exec(select(TrainingSession)).all() == []
     assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_every_wrong_field_is_told_at_once(session, make) -> None:
+    h = a_plan(make)
+    with pytest.raises(ValidationError) as err:
+        add(session, h, title=" ", location="", meeting_link="ftp://x", attendee_ids=[987654])
+    session.rollback()
+    assert {name: why[0] for name, why in err.value.fields.items()} == {
+        "title": "err.required",
+        "meeting_link": "err.link_invalid",
+        "attendee_ids": "err.attendee_inactive",
+    }
+    assert session.exec(select(TrainingSession)).all() == []
 
 
 def test_a_deactivated_attendee_is_refused(session, make) -> None:

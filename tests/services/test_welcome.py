@@ -340,6 +340,49 @@ def test_the_welcome_mail_is_prepared_in_the_new_hires_language_with_a_working_l
     assert (status.mail_id, status.mail_status, status.live) == (draft.id, MailStatus.held, True)
 
 
+def test_preparing_the_mail_while_the_link_works_needs_a_yes_to_ending_that_link(session, make) -> None:
+    h = a_plan(make, language="en")
+    token = issued(session, h)  # shown to HR, perhaps sent on already
+    with pytest.raises(ValidationError) as err:
+        welcome.prepare_welcome_mail(session=session, actor=h.recruiter, plan_id=h.plan.id)
+    session.rollback()
+    assert err.value.fields["replace_link"][0] == "err.welcome_replaces_link"
+    assert page(session, token).name == h.candidate.name  # still works
+    assert welcome.welcome_drafts(session=session, actor=h.recruiter, plan_id=h.plan.id) == []
+    draft = welcome.prepare_welcome_mail(session=session, actor=h.recruiter, plan_id=h.plan.id, replace_link=True)
+    session.commit()
+    with pytest.raises(welcome.WelcomeLinkInvalid):  # the yes was to this
+        page(session, token)
+    link = next(word for word in draft.text.split() if "?welcome=" in word)
+    assert page(session, token_of(link)).name == h.candidate.name
+
+
+def test_after_the_outcome_the_link_has_ended_and_none_is_issued(session, make) -> None:
+    h = a_plan(make)
+    issued(session, h)
+    assert not welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id).ended
+    h.plan.status = PlanStatus.passed
+    session.add(h.plan)
+    session.commit()
+    status = welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id)
+    assert status.ended and not status.live and status.plan_status == PlanStatus.passed
+    for call in (welcome.issue_link, welcome.reissue_link, welcome.prepare_welcome_mail):
+        with pytest.raises(InvalidTransition):
+            call(session=session, actor=h.recruiter, plan_id=h.plan.id)
+
+
+def test_past_the_end_of_probation_no_link_is_issued(session, make, frozen_clock) -> None:
+    h = a_plan(make)
+    after = datetime.combine(h.plan.probation_end + timedelta(days=1), datetime.min.time(), get_settings().tz)
+    frozen_clock.set((after + timedelta(hours=9)).astimezone(UTC))
+    assert welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id).ended
+    with pytest.raises(InvalidTransition) as err:
+        welcome.issue_link(session=session, actor=h.recruiter, plan_id=h.plan.id)
+    assert err.value.key == "err.welcome_link_ended"
+    session.rollback()
+    assert session.get(type(h.plan), h.plan.id).link_token_hash is None
+
+
 def test_a_chinese_welcome_mail(session, make) -> None:
     h = a_plan(make, language="zh")
     draft = welcome.prepare_welcome_mail(session=session, actor=h.recruiter, plan_id=h.plan.id)
