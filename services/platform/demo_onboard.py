@@ -124,6 +124,7 @@ class OnboardDemo:
         self.made = 0  # offers made to applications still at the offer stage
         self.letters: dict[tuple[str, int], Rendered] = {}
         self.pay: dict[tuple[str, int, str], str] = {}
+        self.days: dict[tuple[date, str], str] = {}  # dates as the letter writes them (Babel is slow per call)
         self.base_url = get_settings().base_url.rstrip("/")
 
     def next_open_status(self) -> OfferStatus:
@@ -132,6 +133,11 @@ class OnboardDemo:
         if n < len(OPEN_OFFER_FIRST):
             return OPEN_OFFER_FIRST[n]
         return OPEN_OFFER_STATUSES[(n - len(OPEN_OFFER_FIRST)) % len(OPEN_OFFER_STATUSES)]
+
+    def day(self, day: date, lang: str) -> str:
+        if (day, lang) not in self.days:
+            self.days[(day, lang)] = fmt_date(day, lang)
+        return self.days[(day, lang)]
 
     def letter(
         self, cand: dict[str, Any], row: dict[str, Any], job: Job, owner: int, at: datetime, status: MailStatus
@@ -178,9 +184,9 @@ class OnboardDemo:
             _L["job"]: row["job_title"],
             _L["level"]: row["level"],
             _L["pay"]: self.pay[pay_key],
-            _L["start"]: fmt_date(row["start_date"], lang),
+            _L["start"]: self.day(row["start_date"], lang),
             _L["location"]: row["location"],
-            _L["deadline"]: fmt_date(row["response_deadline"], lang),
+            _L["deadline"]: self.day(row["response_deadline"], lang),
             _L["link"]: f"{self.base_url}/?offer={token}",
             _L["sender"]: self.demo.names.get(owner, ""),
         }
