@@ -1169,7 +1169,22 @@ class _Demo:
         od = self.onboard
         if self.offer_status is not None:
             # Taken in turn (application), so that a small demo has an offer in every open status.
-            od.offer(app_id, cand, job, made_at=made["at"], status=self.offer_status, owner=owner, manager=manager)
+            first = od.offer(
+                app_id, cand, job, made_at=made["at"], status=self.offer_status, owner=owner, manager=manager
+            )
+            if first["status"] == OfferStatus.withdrawn and od.withdrawn % 2 == 0:
+                # Every other one taken back to be revised: its second revision is a draft (versioned offers).
+                od.offer(
+                    app_id,
+                    cand,
+                    job,
+                    made_at=made["at"],
+                    status=OfferStatus.draft,
+                    owner=owner,
+                    manager=manager,
+                    revises=first,
+                )
+            od.withdrawn += first["status"] == OfferStatus.withdrawn
             return
         if self.variant == "declined":
             end = self.marks[Stage.withdrawn.value]["at"]

@@ -122,6 +122,7 @@ class OnboardDemo:
     def __init__(self, demo: _Demo, template: Template) -> None:
         self.demo, self.template = demo, template
         self.made = 0  # offers made to applications still at the offer stage
+        self.withdrawn = 0  # of those, offers withdrawn (every other one is revised)
         self.letters: dict[tuple[str, int], Rendered] = {}
         self.pay: dict[tuple[str, int, str], str] = {}
         self.days: dict[tuple[date, str], str] = {}  # dates as the letter writes them (Babel is slow per call)
@@ -223,12 +224,15 @@ class OnboardDemo:
         answered_at: datetime | None = None,
         decline: DeclineReason | None = None,
         probation: int | None = None,
+        revises: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One offer made after the decision at `made_at`, standing at `status` today; once sent, with its letter
         in the outbox and the keyed hash of the letter's private link (an approved one's letter may wait there as
         a draft)."""
         demo, rng, now = self.demo, self.demo.rng, self.demo.now
         created = min(now - timedelta(minutes=30), demo.after(made_at, 1, 24))
+        if revises is not None:  # update_offer: the old revision withdrawn and the new draft made in one go
+            created = revises["updated_at"]
         submitted = approved = sent = None
         # Half the withdrawn offers were taken back after the letter went out, the others before.
         withdrawn_sent = status == OfferStatus.withdrawn and rng.random() < 0.5
@@ -259,9 +263,11 @@ class OnboardDemo:
         contract = rng.choice([36, 36, 36, 24, 12]) if probation is None else 36
         probation = probation or {36: rng.choice([3, 3, 6]), 24: 2, 12: 1}[contract]
         salary = rng.choice(SALARIES)
+        if revises is not None:  # revised after the candidate asked for more
+            salary = next((s for s in SALARIES if s > revises["salary_amount"]), revises["salary_amount"])
         row: dict[str, Any] = {
             "application_id": app_id,
-            "revision": 1,
+            "revision": revises["revision"] + 1 if revises else 1,
             "status": status.value,
             "job_title": job.title,
             "level": rng.choice(LEVELS),
@@ -274,7 +280,7 @@ class OnboardDemo:
             "probation_months": probation,
             "contract_months": contract,
             "response_deadline": deadline,
-            "notes": "",
+            "notes": "候选人希望薪资更高，已调整 / pay raised at the candidate's request" if revises else "",
             "created_by_id": owner,
             "created_at": created,
             "updated_at": answered_at or sent or approved or submitted or created,

@@ -251,3 +251,22 @@ def test_plans_stand_at_every_point_with_ticks_late_tasks_check_ins_training_and
     assert session.exec(select(func.count()).select_from(TrainingSession)).one() >= len(plans)
     reasons = session.exec(select(Offer.decline_reason).where(Offer.status == OfferStatus.declined).distinct()).all()
     assert len(reasons) >= 3
+
+
+def test_a_withdrawn_offer_may_have_been_revised_into_a_new_draft_as_the_offer_service_revises(
+    session: Session,
+) -> None:
+    seed_demo(session=session, candidates=20)
+    revised = [o for o in _offers(session) if o.revision > 1]
+    assert revised
+    for offer in revised:
+        before = session.exec(
+            select(Offer).where(Offer.application_id == offer.application_id, Offer.revision == offer.revision - 1)
+        ).one()
+        assert before.status == OfferStatus.withdrawn and offer.status == OfferStatus.draft
+        assert offer.created_at == before.updated_at  # withdrawn and redrafted in one go (offers.update_offer)
+        assert offer.salary_amount >= before.salary_amount
+    # The recruiter carries on with the new revision through the offer service.
+    admin = session.exec(select(User).where(User.email == "admin@example.com")).one()
+    submitted = offers.submit_for_approval(session=session, actor=admin, offer_id=revised[0].id or 0)
+    assert submitted.status == OfferStatus.pending_approval
