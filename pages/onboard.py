@@ -11,7 +11,11 @@ from ui.onboard_offers import offers_section
 
 st.title(tr("nav.onboard"), anchor=False)
 show_flash()
-offers_tab, hires_tab = st.tabs([tr("onboard.tab_offers"), tr("onboard.tab_hires")])
+offers_tab, hires_tab = st.tabs(
+    [tr("onboard.tab_offers"), tr("onboard.tab_hires")],
+    key="onboard_tabs",  # keyed and tracked: a flash above them after an action must not reopen the first tab
+    on_change="rerun",
+)
 with offers_tab:
     offers_section()
 with hires_tab:

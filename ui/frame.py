@@ -185,8 +185,17 @@ _PUBLIC_LINKS = (
 )
 
 
+def _not_for_your_role() -> None:
+    """A screen this account's roles do not open, asked for by its address (a bookmark, a link from a colleague):
+    said plainly in the reader's language, instead of Streamlit's English "Page not found"."""
+    st.title(tr("noaccess.role_title"), anchor=False)
+    st.info(tr("noaccess.role_body"), icon=":material/lock:")
+
+
 def _pages_for(user) -> dict[str, list[st.Page]]:
-    """The navigation sections this user's capabilities open (services.platform.policy.PAGES)."""
+    """The navigation sections this user's capabilities open (services.platform.policy.PAGES); every other screen's
+    address leads to a hidden page that says it is not for their role (st.navigation has no hook for an unknown
+    page: it tells the browser "Page not found" in English and runs the default page)."""
     allowed = policy.pages_for(user)
     # The landing page (Candidates; for someone who only interviews, their interviews) is served at "/" and
     # only there: links in mail to a candidate therefore use "/?id=…" (services.mail.reminders.candidate_link).
@@ -203,6 +212,18 @@ def _pages_for(user) -> dict[str, list[st.Page]]:
             visibility="hidden" if rule.hidden else "visible",
         )
         (settings if rule.path in _SETTINGS_PAGES else work).append(page)
+    opened = {rule.path for rule in allowed}
+    for path, (title, _) in _PAGE_LOOK.items():
+        if path not in opened:  # the same address the screen has for those who may open it: its file's name
+            work.append(
+                st.Page(
+                    _not_for_your_role,
+                    title=tr(title),
+                    icon=":material/lock:",
+                    url_path=path.removeprefix("pages/").removesuffix(".py"),
+                    visibility="hidden",
+                )
+            )
     return {tr("nav.section_work"): work, tr("nav.section_settings"): settings}
 
 

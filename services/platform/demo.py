@@ -43,13 +43,13 @@ from models.onboard import OfferStatus, PlanStatus, TemplateTask
 from models.user import User
 from services.evaluate.evaluation import criteria_for, ensure_default_rounds
 from services.follow_up.followup import STOPPING_OUTCOMES
-from services.mail.outbox import render, team_signature
+from services.mail.outbox import Rendered, render, team_signature
 from services.platform.auth import hash_password
 from services.platform.config import get_settings
 from services.platform.demo_onboard import (
     DECLINES,
+    OFFER_AGE,
     ONBOARD_TABLES,
-    OPEN_OFFER_STATUSES,
     OnboardDemo,
     Template,
     pick,
@@ -225,20 +225,30 @@ CHUNK = 20_000  # rows buffered (all tables together) before they are inserted
 # Placeholders rendered into each mail template once, then replaced per message (rendering 100,000 mails
 # through Jinja would take longer than the rest of the demo together).
 _NAME, _JOB, _SENDER = "\x01name\x01", "\x01job\x01", "\x01sender\x01"
-# The first candidates, one per case, so that even a tiny demo shows every stage and every board column:
-# (stage, rounds, the board state it is made for).
-FIRST: list[tuple[Stage, int, str]] = [
-    (Stage.interviewing, 1, "awaiting_feedback"),
-    (Stage.decision_pending, 1, "awaiting_reply"),
-    (Stage.offer, 3, "decided"),
-    (Stage.hired, 3, ""),
-    (Stage.probation_passed, 3, ""),
-    (Stage.rejected, 1, ""),
-    (Stage.withdrawn, 1, ""),
-    (Stage.talent_pool, 2, ""),
-    (Stage.interviewing, 2, "at_risk"),
-    (Stage.decision_pending, 1, "in_touch"),
-    (Stage.decision_pending, 2, "awaiting_feedback"),  # a second running clock: the board has more than one
+# The first candidates, one per case, so that even a tiny demo shows every stage and every board column, and a
+# small one every offer status and every probation outcome: (stage, rounds, the board state it is made for, the
+# variant — "declined" an offer, probation "not_passed" or "extended").
+FIRST: list[tuple[Stage, int, str, str]] = [
+    (Stage.interviewing, 1, "awaiting_feedback", ""),
+    (Stage.decision_pending, 1, "awaiting_reply", ""),
+    (Stage.offer, 3, "decided", ""),
+    (Stage.hired, 3, "", ""),
+    (Stage.probation_passed, 3, "", ""),
+    (Stage.rejected, 1, "", ""),
+    (Stage.withdrawn, 1, "", ""),
+    (Stage.talent_pool, 2, "", ""),
+    (Stage.interviewing, 2, "at_risk", ""),
+    (Stage.decision_pending, 1, "in_touch", ""),
+    (Stage.decision_pending, 2, "awaiting_feedback", ""),  # a second running clock: the board has more than one
+    # The offers still open take the open statuses in turn (demo_onboard.OPEN_OFFER_FIRST): one each.
+    (Stage.offer, 3, "", ""),
+    (Stage.offer, 2, "", ""),
+    (Stage.offer, 3, "", ""),
+    (Stage.offer, 4, "", ""),
+    (Stage.offer, 3, "", ""),
+    (Stage.withdrawn, 2, "", "declined"),
+    (Stage.rejected, 3, "", "not_passed"),
+    (Stage.hired, 3, "", "extended"),
 ]
 # Tables in the order their rows are inserted (parents first).
 TABLES = (
@@ -420,7 +430,8 @@ class _Demo:
         }
         self.pooled: set[int] = set()
         self.marks: dict[str, dict[str, Any]] = {}  # the application's last stage change into each stage
-        self.variant = ""  # "declined" (an offer declined), "not_passed" (probation not passed) or ""
+        self.variant = ""  # "declined" (an offer declined), "not_passed" / "extended" (probation) or ""
+        self.offer_status: OfferStatus | None = None  # how the offer of an application at the offer stage stands
         self.declined = DECLINES[0][0]
         self.onboard = OnboardDemo(self, template)
         self.rejection: dict[str, Any] | None = None  # the application's rejection mail, sent or still a draft
@@ -503,10 +514,10 @@ class _Demo:
         )
         self.add(Candidate, row)
         contacts, mails = len(self.rows[Contact]), len(self.rows[OutboxMessage])  # where this candidate's begin
-        plan: list[tuple[Job, Stage, int, str]] = []
+        plan: list[tuple[Job, Stage, int, str, str]] = []
         if n < len(FIRST):
-            stage, rounds, board = FIRST[n]
-            plan.append((self.jobs[n % (len(self.jobs) - 1)], stage, rounds, board))
+            stage, rounds, board, variant = FIRST[n]
+            plan.append((self.jobs[n % (len(self.jobs) - 1)], stage, rounds, board, variant))
         else:
             count = rng.choices([1, 2, 3], [70, 22, 8])[0]
             for job in rng.sample(self.jobs, count):
@@ -517,11 +528,11 @@ class _Demo:
                 rounds = rng.choices([1, 2, 3, 4], ROUNDS_TAKEN[stage])[0]
                 if stage == Stage.withdrawn and rng.random() < 0.3:
                     rounds = 0  # withdrew before the first interview
-                plan.append((job, stage, rounds, ""))
+                plan.append((job, stage, rounds, "", ""))
         apps = len(self.rows[Application])  # where this candidate's begin
         firsts = [
-            self.application(cid, row, job, stage, rounds, board, recent=n < len(FIRST))
-            for job, stage, rounds, board in plan
+            self.application(cid, row, job, stage, rounds, board, variant, recent=n < len(FIRST))
+            for job, stage, rounds, board, variant in plan
         ]
         # When word last reached them, as the app keeps it (contacts that reached them, mail sent): read once the
         # histories have been moved to their dates; the rows not yet inserted are this candidate's and later.
@@ -550,7 +561,15 @@ class _Demo:
 
     # ------------------------------------------------------------------ an application
     def application(
-        self, cid: int, cand: dict[str, Any], job: Job, final: Stage, rounds: int, board: str, recent: bool
+        self,
+        cid: int,
+        cand: dict[str, Any],
+        job: Job,
+        final: Stage,
+        rounds: int,
+        board: str,
+        variant: str,
+        recent: bool,
     ) -> datetime:
         """One application's whole history; returns when it began."""
         rng, now = self.rng, self.now
@@ -558,11 +577,13 @@ class _Demo:
         app_id = self.next_id[Application]
         self.history, self.rejection, self.bookings, self.marks = [], None, [], {}
         # Some endings went through an offer: a declined one (withdrew), a probation not passed (rejected).
-        self.variant = ""
-        if final == Stage.withdrawn and rounds >= 1 and rng.random() < 0.45:
+        self.variant = variant
+        if not variant and final == Stage.withdrawn and rounds >= 1 and rng.random() < 0.45:
             self.variant = "declined"
-        elif final == Stage.rejected and rounds >= 2 and rng.random() < 0.06:
+        elif not variant and final == Stage.rejected and rounds >= 2 and rng.random() < 0.06:
             self.variant = "not_passed"
+        # An offer still open: how it stands today decides how long ago the offer stage was reached.
+        self.offer_status = self.onboard.next_open_status() if final == Stage.offer else None
         app = {
             "candidate_id": cid,
             "job_id": job.id,
@@ -616,10 +637,14 @@ class _Demo:
                     starts -= timedelta(days=1)
             target = min(now - timedelta(hours=1), starts - timedelta(days=rng.uniform(1, 6)))
         elif final == Stage.hired:
-            # Hired and not through probation yet: accepted within the last few months.
-            target = now - timedelta(days=rng.uniform(1, 100))
-        elif final in (Stage.decision_pending, Stage.offer):
-            target = now - timedelta(days=rng.uniform(0.1, 10 if final == Stage.decision_pending else 20))
+            # Hired and not through probation yet: accepted within the last few months (or, extended, longer ago
+            # than the three months' probation and the weeks before day 1).
+            days = (125, 150) if self.variant == "extended" else (1, 100)
+            target = now - timedelta(days=rng.uniform(*days))
+        elif self.offer_status is not None:
+            target = now - timedelta(days=rng.uniform(*OFFER_AGE[self.offer_status]))
+        elif final == Stage.decision_pending:
+            target = now - timedelta(days=rng.uniform(0.1, 10))
         else:
             target = now - timedelta(days=rng.uniform(1, 10) if recent else rng.uniform(0.05, 180))
         shift = timedelta(days=math.floor((target - t) / timedelta(days=1)))
@@ -633,7 +658,7 @@ class _Demo:
         if final == Stage.interviewing:
             ends += self.current_round(app_id, cid, cand, job, rounds - 1, t, starts, quality, board)
         self.today(app_id, cid, cand, job, final, t, ends, owner, board)
-        self.onboarding(app_id, job, final, owner, manager, quality)
+        self.onboarding(app_id, cand, job, final, owner, manager, quality)
         # As evaluation.keep_last_interview_end keeps them: the ends of the last two interviews still on.
         ends = sorted(
             (iv["ends_at"] for iv in self.bookings if iv["status"] == InterviewStatus.scheduled.value), reverse=True
@@ -691,10 +716,16 @@ class _Demo:
         at: datetime,
         by: int,
         status: MailStatus = MailStatus.sent,
+        *,
+        body: Rendered | None = None,
+        values: dict[str, str] | None = None,
+        can_fail: bool = True,
     ) -> dict[str, Any]:
+        """A mail to the candidate: `template` rendered once per language with placeholders (or `body`, rendered
+        with the placeholders of `values`), the placeholders replaced by this message's values."""
         lang = cand["language"]
-        body = self.mails[(template, lang)]
-        values = {_NAME: cand["name"], _JOB: job.title, _SENDER: self.names.get(by, "")}
+        body = body or self.mails[(template, lang)]
+        values = values or {_NAME: cand["name"], _JOB: job.title, _SENDER: self.names.get(by, "")}
 
         def fill(s: str, escape: bool = False) -> str:
             for key, value in values.items():
@@ -703,7 +734,7 @@ class _Demo:
 
         mid = self.next_id[OutboxMessage]
         row: dict[str, Any] = {}
-        failed = status == MailStatus.sent and self.rng.random() < 0.01
+        failed = can_fail and status == MailStatus.sent and self.rng.random() < 0.01
         sent = status == MailStatus.sent and not failed
         row |= {
             "idempotency_key": f"demo:{template}:{mid}",
@@ -1128,22 +1159,38 @@ class _Demo:
                 summary="电话告知结果 / told them the outcome by phone",
             )
 
-    def onboarding(self, app_id: int, job: Job, final: Stage, owner: int, manager: int, quality: float) -> None:
+    def onboarding(
+        self, app_id: int, cand: dict[str, Any], job: Job, final: Stage, owner: int, manager: int, quality: float
+    ) -> None:
         """The offer and onboarding of an application that reached an offer, read off its moved stage changes."""
         made = self.marks.get(Stage.offer.value)
         if made is None:
             return
         od = self.onboard
-        if final == Stage.offer:
-            # In turn, so that a small demo has an offer in every open status (and proportions hold at any size).
-            status = OPEN_OFFER_STATUSES[od.made % len(OPEN_OFFER_STATUSES)]
-            od.made += 1
-            od.offer(app_id, job, made_at=made["at"], status=status, owner=owner, manager=manager)
+        if self.offer_status is not None:
+            # Taken in turn (application), so that a small demo has an offer in every open status.
+            first = od.offer(
+                app_id, cand, job, made_at=made["at"], status=self.offer_status, owner=owner, manager=manager
+            )
+            if first["status"] == OfferStatus.withdrawn and od.withdrawn % 2 == 0:
+                # Every other one taken back to be revised: its second revision is a draft (versioned offers).
+                od.offer(
+                    app_id,
+                    cand,
+                    job,
+                    made_at=made["at"],
+                    status=OfferStatus.draft,
+                    owner=owner,
+                    manager=manager,
+                    revises=first,
+                )
+            od.withdrawn += first["status"] == OfferStatus.withdrawn
             return
         if self.variant == "declined":
             end = self.marks[Stage.withdrawn.value]["at"]
             od.offer(
                 app_id,
+                cand,
                 job,
                 made_at=made["at"],
                 status=OfferStatus.declined,
@@ -1159,13 +1206,14 @@ class _Demo:
         closed = {Stage.probation_passed: PlanStatus.passed, Stage.rejected: PlanStatus.not_passed}.get(final)
         offer = od.offer(
             app_id,
+            cand,
             job,
             made_at=made["at"],
             status=OfferStatus.accepted,
             owner=owner,
             manager=manager,
             answered_at=hired["at"],
-            probation=3 if closed else None,
+            probation=3 if closed or self.variant == "extended" else None,
         )
         od.plan(
             app_id,

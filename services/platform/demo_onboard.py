@@ -11,11 +11,14 @@ from __future__ import annotations
 import calendar
 import json
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from models.job import Job
+from models.mail import MailStatus
 from models.onboard import (
     CheckIn,
     ChecklistItem,
@@ -29,13 +32,26 @@ from models.onboard import (
     PlanTask,
     TrainingSession,
 )
+from services.mail.outbox import Rendered, render, team_signature
+from services.onboard.offers import _pay_text, _token_hash  # the letter's pay line and the link's hash, as sent
+from services.platform.config import get_settings
+from services.platform.i18n import fmt_date
 
 if TYPE_CHECKING:
     from services.platform.demo import _Demo
 
 # The onboarding tables, parents first, in the order the demo inserts them (after the rest).
 ONBOARD_TABLES = (Offer, OfferApproval, OnboardingPlan, PlanTask, ChecklistItem, TrainingSession, CheckIn)
-# How the offers of applications still at the offer stage stand today, taken in turn (a sent offer most often).
+# How the offers of applications still at the offer stage stand today: each open status once first (so that even a
+# small demo shows every one), then the list below in turn (a sent offer most often).
+OPEN_OFFER_FIRST = [
+    OfferStatus.sent,
+    OfferStatus.pending_approval,
+    OfferStatus.approved,
+    OfferStatus.expired,
+    OfferStatus.draft,
+    OfferStatus.withdrawn,
+]
 OPEN_OFFER_STATUSES = [
     OfferStatus.sent,
     OfferStatus.pending_approval,
@@ -48,6 +64,18 @@ OPEN_OFFER_STATUSES = [
     OfferStatus.sent,
     OfferStatus.withdrawn,
 ]
+# How many days ago an application reached the offer stage, by how its offer stands today: a draft is a day or two
+# old, an offer that expired was sent more than its response time ago.
+OFFER_AGE: dict[OfferStatus, tuple[float, float]] = {
+    OfferStatus.draft: (0.1, 3),
+    OfferStatus.pending_approval: (0.5, 4),
+    OfferStatus.approved: (1, 5),
+    OfferStatus.sent: (1, 8),
+    OfferStatus.expired: (14, 25),
+    OfferStatus.withdrawn: (4, 20),
+}
+# Placeholders rendered into the offer letter once per language and probation length, replaced per letter.
+_L = {k: f"\x02{k}\x02" for k in ("name", "job", "level", "pay", "start", "location", "deadline", "link", "sender")}
 DECLINES = [
     (DeclineReason.compensation, 35),
     (DeclineReason.competing_offer, 25),
@@ -94,6 +122,88 @@ class OnboardDemo:
     def __init__(self, demo: _Demo, template: Template) -> None:
         self.demo, self.template = demo, template
         self.made = 0  # offers made to applications still at the offer stage
+        self.withdrawn = 0  # of those, offers withdrawn (every other one is revised)
+        self.letters: dict[tuple[str, int], Rendered] = {}
+        self.pay: dict[tuple[str, int, str], str] = {}
+        self.days: dict[tuple[date, str], str] = {}  # dates as the letter writes them (Babel is slow per call)
+        self.base_url = get_settings().base_url.rstrip("/")
+
+    def next_open_status(self) -> OfferStatus:
+        """How the next offer of an application still at the offer stage stands today."""
+        n, self.made = self.made, self.made + 1
+        if n < len(OPEN_OFFER_FIRST):
+            return OPEN_OFFER_FIRST[n]
+        return OPEN_OFFER_STATUSES[(n - len(OPEN_OFFER_FIRST)) % len(OPEN_OFFER_STATUSES)]
+
+    def day(self, day: date, lang: str) -> str:
+        if (day, lang) not in self.days:
+            self.days[(day, lang)] = fmt_date(day, lang)
+        return self.days[(day, lang)]
+
+    def letter(
+        self, cand: dict[str, Any], row: dict[str, Any], job: Job, owner: int, at: datetime, status: MailStatus
+    ) -> None:
+        """The offer letter of `row` in the outbox (sent, or a draft waiting to be reviewed), as
+        `offers.prepare_offer_letter` writes it, with a private link whose keyed hash the offer keeps."""
+        lang = cand["language"]
+        months = row["probation_months"]
+        body = self.letters.get((lang, months))
+        if body is None:
+            body = self.letters[(lang, months)] = render(
+                "offer_letter",
+                lang,
+                candidate_name=_L["name"],
+                job_title=_L["job"],
+                level=_L["level"],
+                pay=_L["pay"],
+                start_date=_L["start"],
+                location=_L["location"],
+                probation_months=months,
+                deadline=_L["deadline"],
+                answer_link=_L["link"],
+                sender_name=_L["sender"],
+                team_name=team_signature(lang),
+                department="",
+            )
+        pay_key = (lang, int(row["salary_amount"]), row["terms"])
+        if pay_key not in self.pay:
+            self.pay[pay_key] = _pay_text(
+                Offer(
+                    application_id=0,
+                    job_title="",
+                    start_date=row["start_date"],
+                    response_deadline=row["response_deadline"],
+                    created_by_id=0,
+                    salary_amount=Decimal(row["salary_amount"]),
+                    terms=row["terms"],
+                ),
+                lang,
+            )
+        token = secrets.token_urlsafe(32)  # not from the seed: a demo's links must not be guessable from it
+        values = {
+            _L["name"]: cand["name"],
+            _L["job"]: row["job_title"],
+            _L["level"]: row["level"],
+            _L["pay"]: self.pay[pay_key],
+            _L["start"]: self.day(row["start_date"], lang),
+            _L["location"]: row["location"],
+            _L["deadline"]: self.day(row["response_deadline"], lang),
+            _L["link"]: f"{self.base_url}/?offer={token}",
+            _L["sender"]: self.demo.names.get(owner, ""),
+        }
+        mail = self.demo.mail(
+            cand,
+            row["application_id"],
+            job,
+            "offer_letter",
+            at,
+            owner,
+            status,
+            body=body,
+            values=values,
+            can_fail=False,
+        )
+        row["letter_mail_id"], row["answer_token_hash"] = mail["id"], _token_hash(token)
 
     def local_day(self, at: datetime) -> date:
         return at.astimezone(self.demo.tz).date()
@@ -104,6 +214,7 @@ class OnboardDemo:
     def offer(
         self,
         app_id: int,
+        cand: dict[str, Any],
         job: Job,
         *,
         made_at: datetime,
@@ -113,16 +224,25 @@ class OnboardDemo:
         answered_at: datetime | None = None,
         decline: DeclineReason | None = None,
         probation: int | None = None,
+        revises: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """One offer made after the decision at `made_at`, standing at `status` today."""
+        """One offer made after the decision at `made_at`, standing at `status` today; once sent, with its letter
+        in the outbox and the keyed hash of the letter's private link (an approved one's letter may wait there as
+        a draft)."""
         demo, rng, now = self.demo, self.demo.rng, self.demo.now
         created = min(now - timedelta(minutes=30), demo.after(made_at, 1, 24))
+        if revises is not None:  # update_offer: the old revision withdrawn and the new draft made in one go
+            created = revises["updated_at"]
         submitted = approved = sent = None
+        # Half the withdrawn offers were taken back after the letter went out, the others before.
+        withdrawn_sent = status == OfferStatus.withdrawn and rng.random() < 0.5
         if status != OfferStatus.draft:
             submitted = min(now - timedelta(minutes=20), demo.after(created, 0.2, 4))
         if status not in (OfferStatus.draft, OfferStatus.pending_approval):
             approved = min(now - timedelta(minutes=10), demo.after(submitted or created, 1, 30))
-        if status in (OfferStatus.sent, OfferStatus.accepted, OfferStatus.declined, OfferStatus.expired):
+        if status in (OfferStatus.sent, OfferStatus.accepted, OfferStatus.declined, OfferStatus.expired) or (
+            withdrawn_sent
+        ):
             sent = min(now - timedelta(minutes=5), demo.after(approved or created, 0.5, 6))
         if answered_at is not None and sent is not None and answered_at <= sent:
             sent = answered_at - timedelta(hours=rng.uniform(2, 20))
@@ -133,7 +253,8 @@ class OnboardDemo:
         deadline = base + timedelta(days=rng.choice([5, 7, 7, 10]))
         today = self.local_day(now)
         if status in (OfferStatus.expired, OfferStatus.withdrawn) and (today - base).days < 3:
-            status = OfferStatus.sent  # too recent to have run out or been taken back
+            # Too recent to have run out or been taken back (OFFER_AGE makes them older): still out.
+            status, sent = OfferStatus.sent, sent or min(now - timedelta(minutes=5), demo.after(created, 0.5, 6))
         if status == OfferStatus.expired:
             deadline = base + timedelta(days=rng.randint(1, (today - base).days - 1))
         elif status in (OfferStatus.sent, OfferStatus.approved, OfferStatus.pending_approval, OfferStatus.draft):
@@ -142,9 +263,11 @@ class OnboardDemo:
         contract = rng.choice([36, 36, 36, 24, 12]) if probation is None else 36
         probation = probation or {36: rng.choice([3, 3, 6]), 24: 2, 12: 1}[contract]
         salary = rng.choice(SALARIES)
+        if revises is not None:  # revised after the candidate asked for more
+            salary = next((s for s in SALARIES if s > revises["salary_amount"]), revises["salary_amount"])
         row: dict[str, Any] = {
             "application_id": app_id,
-            "revision": 1,
+            "revision": revises["revision"] + 1 if revises else 1,
             "status": status.value,
             "job_title": job.title,
             "level": rng.choice(LEVELS),
@@ -157,7 +280,7 @@ class OnboardDemo:
             "probation_months": probation,
             "contract_months": contract,
             "response_deadline": deadline,
-            "notes": "",
+            "notes": "候选人希望薪资更高，已调整 / pay raised at the candidate's request" if revises else "",
             "created_by_id": owner,
             "created_at": created,
             "updated_at": answered_at or sent or approved or submitted or created,
@@ -175,6 +298,13 @@ class OnboardDemo:
         }
         if row["answered_via"] == "recorded":
             row["answered_by_id"] = owner
+        if status == OfferStatus.withdrawn:
+            row["updated_at"] = min(now - timedelta(minutes=2), demo.after(row["updated_at"], 2, 72))
+        if sent is not None:
+            self.letter(cand, row, job, owner, sent, MailStatus.sent)
+        elif status == OfferStatus.approved and rng.random() < 0.5:
+            drafted = min(now - timedelta(minutes=5), demo.after(approved or created, 0.2, 3))
+            self.letter(cand, row, job, owner, drafted, MailStatus.draft)
         offer_id = demo.add(Offer, row)
         if submitted is not None:
             decided = approved if status != OfferStatus.pending_approval else None
@@ -220,7 +350,9 @@ class OnboardDemo:
         probation_end = add_months(start, offer["probation_months"])
         status = outcome
         if outcome == PlanStatus.active and probation_end < today:
-            status = PlanStatus.extended  # still in the hired stage past the end: the probation was extended
+            # Still in the hired stage past the end: the manager extended the probation when it ran out.
+            status = PlanStatus.extended
+            outcome_at = min(now - timedelta(hours=1), self.at_local(probation_end, rng.randint(10, 17)))
             probation_end = today + timedelta(days=rng.randint(10, 60))
         buddy = rng.choice(self.template.staff) if self.template.staff and rng.random() < 0.8 else None
         plan_id = demo.add(
@@ -237,7 +369,7 @@ class OnboardDemo:
                 "status": status.value,
                 "outcome_at": outcome_at if status != PlanStatus.active else None,
                 "outcome_by_id": manager if outcome_at is not None else None,
-                "outcome_notes": "",
+                "outcome_notes": "再观察一个月 / another month to settle in" if status == PlanStatus.extended else "",
                 "link_token_hash": None,
                 "link_issued_at": None,
                 "link_revoked_at": None,
