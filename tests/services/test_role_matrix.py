@@ -840,3 +840,27 @@ CALLS |= {
         .id,
     ),
 }
+
+
+# --------------------------------------------------------------------------- metrics (issue 12): funnel and speed
+# Aggregates filtered to the viewer's jobs: a hiring manager of other jobs gets their own (empty) figures.
+MODULES = (*MODULES, "funnel")
+
+
+def _metric_filter() -> Any:
+    from services.metrics.filters import MetricFilter
+
+    return MetricFilter(start=date(2026, 1, 1), end=date(2026, 12, 31))
+
+
+def _funnel() -> Any:
+    from services.metrics import funnel
+
+    return funnel
+
+
+LISTS |= {"funnel.funnel", "funnel.losses"}
+CALLS |= {
+    "funnel.funnel": lambda s, a, w: _funnel().funnel(session=s, actor=a, metric_filter=_metric_filter()),
+    "funnel.losses": lambda s, a, w: _funnel().losses(session=s, actor=a, metric_filter=_metric_filter()),
+}
