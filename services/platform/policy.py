@@ -250,6 +250,10 @@ SERVICES: dict[str, Cap] = {
     # metrics (services/metrics): aggregates filtered to the viewer's jobs, never refused to a hiring manager
     "funnel.funnel": Cap.view_metrics,
     "funnel.losses": Cap.view_metrics,
+    "speed.feedback_times": Cap.view_metrics,
+    "speed.scorecard_turnaround": Cap.view_metrics,
+    "speed.stage_durations": Cap.view_metrics,
+    "speed.time_to_offer_and_hire": Cap.view_metrics,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

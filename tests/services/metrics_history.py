@@ -6,10 +6,13 @@ The period of interest is March 2026 (local): [2026-02-28 16:00 UTC, 2026-03-31 
 
 Job A (Engineering, manager `m`), job B (Sales, manager `n`). Panelists p1, p2, p3.
 
-a1  A  c1  created 03-02 10:00   interview i1 held, ends 03-05 10:00, p1 submits 03-05 20:00, p2 03-06 09:00;
-           decision offer 03-07; offer sent 03-08, accepted 03-09; plan starts 03-20, passed 04-08 → probation_passed
-a2  A  c2  created 03-10 10:00   interview i2 held, ends 03-12 10:00, p1 submits 03-12 11:00, p2 never → interviewing
-a3  A  c3  created 03-11 10:00   no interview, no decision (skipped); offer sent 03-15, declined (compensation) 03-16
+a1  A  c1  created 03-02 10:00   interview i1 held, ends 03-05 10:00, p1 submits 03-05 20:00, p2 03-06 12:00
+           (p2's 26 h after the end); → decision_pending 03-06 12:00; decision offer 03-07, → offer 03-07; offer sent
+           03-08, accepted 03-09, → hired 03-09; plan starts 03-20, passed 04-08 → probation_passed 04-08
+a2  A  c2  created 03-06 10:00   interview i2 held, ends 03-08 16:30 (= Monday 03-09 00:30 local), p1 submits
+           03-08 17:00, p2 never → interviewing
+a3  A  c3  created 03-11 10:00   no interview, no decision (skipped): → offer 03-13; offer sent 03-15, declined
+           (compensation) 03-16
            → withdrawn "offer_declined:compensation" from offer
 a4  A  c4  created 03-03 10:00   interview i4 held, ends 03-04 10:00, p1 submits 03-04 12:00; decision reject
            (skills_below_bar) 03-05 → rejected; reopened 03-20 → interviewing; interview i4b ends 03-25 10:00,
@@ -20,6 +23,14 @@ a6  A  c5  created 02-28 16:30 (= 03-01 00:30 local, in March) → withdrawn 03-
 a7  A  c6  created 02-28 15:30 (= 02-28 23:30 local, before March); interview i7 held, ends 02-28 16:10 (= 03-01
            00:10 local, in March), p1 owes → interviewing
 a8  A  c7  created 03-31 15:59 (= 03-31 23:59 local, in March) → interviewing
+a9  A  c8  created 04-09 10:00; interview i9 held, ends 04-10 00:00 (two hours before NOW), p3 owes → interviewing
+
+Word reaching candidates (what stops the feedback clock: a contact reached or replied, a mail sent):
+c1  contact reached 03-05 18:00 (8 h after i1); contact no_answer 03-18 12:00 (does not count);
+    mail sent 03-20 09:00 (47 h after i5 — c1's other application)
+c4  mail queued 03-04 11:00, never sent (does not count); contact replied 03-08 10:00 (96 h after i4)
+c6  contact reached 03-10 16:10 (240 h after i7)
+c2, c3, c5, c7, c8: nothing
 """
 
 from __future__ import annotations
@@ -40,7 +51,9 @@ from models.evaluation import (
     Scorecard,
     ScorecardStatus,
 )
+from models.followup import Contact
 from models.job import Job
+from models.mail import MailStatus, OutboxMessage
 from models.onboard import Offer, OfferStatus, OnboardingPlan, PlanStatus
 from models.user import User
 from tests.factories import Factory
@@ -71,6 +84,7 @@ class Builder:
     def __init__(self, session: Session, clock: Any) -> None:
         self.session, self.clock = session, clock
         self.make = Factory(session)
+        self.mails: list[int] = []
         self.round = InterviewRound(name_zh="一面", name_en="First")
         session.add(self.round)
         session.commit()
@@ -147,6 +161,40 @@ class Builder:
         self.session.commit()
         return row
 
+    def contact(self, person: Any, by: User, when: datetime, outcome: str) -> None:
+        self.session.add(
+            Contact(
+                candidate_id=person.id,
+                channel="phone",
+                direction="outbound",
+                outcome=outcome,
+                summary="电话 / call",
+                at=when,
+                by_user_id=by.id or 0,
+            )
+        )
+        self.session.commit()
+
+    def mail(self, person: Any, when: datetime, *, sent: bool) -> None:
+        n = len(self.mails) + 1
+        self.mails.append(n)
+        self.session.add(
+            OutboxMessage(
+                idempotency_key=f"metrics-{n}",
+                to_addrs=person.email or "",
+                subject="面试反馈 / Feedback",
+                html="<p>x</p>",
+                text="x",
+                candidate_id=person.id,
+                status=MailStatus.sent if sent else MailStatus.queued,
+                created_at=when - timedelta(minutes=5),
+                next_attempt_at=when,
+                sent_at=when if sent else None,
+                message_id=f"<metrics-{n}@example.com>",
+            )
+        )
+        self.session.commit()
+
     def plan(self, app: Application, offer: Offer, *, start: date, status: str, outcome_at: datetime | None) -> None:
         self.session.add(
             OnboardingPlan(
@@ -180,7 +228,7 @@ def build_history(session: Session, clock: Any) -> History:
     a1, c1 = b.application(job_a, at(3, 2), actor=recruiter, source="referral")
     i1 = b.interview(a1, at(3, 5), [p1, p2])
     b.scorecard(i1, p1, at(3, 5, 20))
-    b.scorecard(i1, p2, at(3, 6, 9))
+    b.scorecard(i1, p2, at(3, 6, 12))
     b.move(a1, "decision_pending", at(3, 6, 12))
     b.decision(a1, "offer", "meets_bar", at(3, 7), admin)
     b.move(a1, "offer", at(3, 7))
@@ -189,16 +237,16 @@ def build_history(session: Session, clock: Any) -> History:
     b.plan(a1, o1, start=date(2026, 3, 20), status="passed", outcome_at=at(4, 8))
     b.move(a1, "probation_passed", at(4, 8))
 
-    a2, _ = b.application(job_a, at(3, 10), actor=recruiter, source="job_board")
-    i2 = b.interview(a2, at(3, 12), [p1, p2])
-    b.scorecard(i2, p1, at(3, 12, 11))
+    a2, c2 = b.application(job_a, at(3, 6), actor=recruiter, source="job_board")
+    i2 = b.interview(a2, at(3, 8, 16, 30), [p1, p2])
+    b.scorecard(i2, p1, at(3, 8, 17))
 
     a3, _ = b.application(job_a, at(3, 11), actor=admin, source="job_board")
-    b.move(a3, "offer", at(3, 14))
+    b.move(a3, "offer", at(3, 13))
     b.offer(a3, admin, sent=at(3, 15), status="declined", answered=at(3, 16), decline_reason="compensation")
     b.move(a3, "withdrawn", at(3, 16), "offer_declined:compensation")
 
-    a4, _ = b.application(job_a, at(3, 3), actor=recruiter, source="referral")
+    a4, c4 = b.application(job_a, at(3, 3), actor=recruiter, source="referral")
     i4 = b.interview(a4, at(3, 4), [p1])
     b.scorecard(i4, p1, at(3, 4, 12))
     b.decision(a4, "reject", "skills_below_bar", at(3, 5), admin)
@@ -219,12 +267,22 @@ def build_history(session: Session, clock: Any) -> History:
     a6, _ = b.application(job_a, at(2, 28, 16, 30), actor=admin, source="campus")
     b.move(a6, "withdrawn", at(3, 2), "不来了")
 
-    a7, _ = b.application(job_a, at(2, 28, 15, 30), actor=admin, source="campus")
+    a7, c6 = b.application(job_a, at(2, 28, 15, 30), actor=admin, source="campus")
     i7 = b.interview(a7, at(2, 28, 16, 10), [p1])
 
     a8, _ = b.application(job_a, at(3, 31, 15, 59), actor=recruiter, source="referral")
 
-    h.apps = {"a1": a1, "a2": a2, "a3": a3, "a4": a4, "a5": a5, "a6": a6, "a7": a7, "a8": a8}
-    h.interviews = {"i1": i1, "i2": i2, "i4": i4, "i4b": i4b, "i5": i5, "i7": i7}
+    a9, _ = b.application(job_a, at(4, 9), actor=recruiter, source="referral")
+    i9 = b.interview(a9, at(4, 10, 0), [p3])
+
+    b.contact(c1, admin, at(3, 5, 18), "reached")
+    b.contact(c1, admin, at(3, 18, 12), "no_answer")
+    b.mail(c1, at(3, 20, 9), sent=True)
+    b.mail(c4, at(3, 4, 11), sent=False)
+    b.contact(c4, admin, at(3, 8), "replied")
+    b.contact(c6, admin, at(3, 10, 16, 10), "reached")
+
+    h.apps = {"a1": a1, "a2": a2, "a3": a3, "a4": a4, "a5": a5, "a6": a6, "a7": a7, "a8": a8, "a9": a9}
+    h.interviews = {"i1": i1, "i2": i2, "i4": i4, "i4b": i4b, "i5": i5, "i7": i7, "i9": i9}
     clock.set(NOW)
     return h
