@@ -54,7 +54,10 @@ class hours_between(FunctionElement[float]):
 @compiles(hours_between)
 def _hours_sqlite(element: hours_between, compiler: Any, **kw: Any) -> str:
     start, end = list(element.clauses)
-    return f"((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)})) * 24.0)"
+    # julianday is a floating-point count of days; rounded to whole seconds, a duration reads as PostgreSQL's does and
+    # the promise's boundary (exactly 24 h) cannot tip over by a rounding error.
+    end_sql, start_sql = compiler.process(end, **kw), compiler.process(start, **kw)
+    return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400.0) / 3600.0)"
 
 
 @compiles(hours_between, "postgresql")

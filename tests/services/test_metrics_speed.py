@@ -169,3 +169,23 @@ def test_a_hiring_manager_sees_no_turnaround_of_other_jobs_panels(session: Sessi
 def test_interviewers_see_no_speed_figures(session: Session, history: History, metric: Callable[..., Any]) -> None:
     with pytest.raises(NotAllowed):
         metric(session=session, actor=history.interviewer, metric_filter=march())
+
+
+def test_exactly_twenty_four_hours_keeps_the_promise_on_both_databases(
+    session: Session, history: History, frozen_clock: Any
+) -> None:
+    from tests.services.metrics_history import NOW, Builder, at
+
+    b = Builder(session, frozen_clock)
+    app, person = b.application(history.job_a, at(1, 10), actor=history.admin)
+    interview = b.interview(app, at(1, 12, 10), [history.panel["p1"]])
+    b.scorecard(interview, history.panel["p1"], at(1, 13, 10))
+    b.contact(person, history.admin, at(1, 13, 10), "reached")
+    frozen_clock.set(NOW)
+    january = MetricFilter(start=date(2026, 1, 1), end=date(2026, 1, 31), basis="event")
+    feedback = speed.feedback_times(session=session, actor=history.admin, metric_filter=january)
+    assert feedback.buckets["within_24h"] == 1
+    assert feedback.within_promise_share == 1.0
+    assert feedback.hours == Spread(count=1, median=24.0, p90=24.0)
+    (turnaround,) = speed.scorecard_turnaround(session=session, actor=history.admin, metric_filter=january)
+    assert (turnaround.median_hours, turnaround.within_promise_share) == (24.0, 1.0)
