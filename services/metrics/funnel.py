@@ -245,9 +245,14 @@ def losses(*, session: Session, actor: User | None, metric_filter: MetricFilter)
     lo, hi = period_bounds(metric_filter)
     exits = [s.value for s in EXITS]
     apps_query = scoped_applications(viewer, metric_filter).where(col(Application.stage).in_(exits))
-    if not metric_filter.by_event:
+    if metric_filter.by_event:
+        # The exit is the application's last move, made with its `stage_changed_at`: a range of the period.
+        apps_query = apps_query.where(col(Application.stage_changed_at) >= lo, col(Application.stage_changed_at) < hi)
+    else:
         apps_query = apps_query.where(col(Application.created_at) >= lo, col(Application.created_at) < hi)
-    apps = apps_query.cte("lost_apps")
+    lost_ids = apps_query.with_only_columns(col(Application.id))
+    # Each lost application's moves, newest first; the application itself is then read by its key (joining two
+    # derived tables instead made SQLite compare every pair: 0.6 s at 4k applications).
     ranked = (
         select(
             col(StageChange.application_id).label("application_id"),
@@ -261,27 +266,28 @@ def losses(*, session: Session, actor: User | None, metric_filter: MetricFilter)
             )
             .label("rn"),
         )
-        .where(col(StageChange.application_id).in_(select(apps.c.application_id)))
+        .where(col(StageChange.application_id).in_(lost_ids))
         .subquery()
     )
+    stage = col(Application.stage)
     reject_reason = (
         select(col(Decision.reason_code))
-        .where(col(Decision.application_id) == apps.c.application_id, col(Decision.kind) == DecisionKind.reject)
+        .where(col(Decision.application_id) == ranked.c.application_id, col(Decision.kind) == DecisionKind.reject)
         .order_by(col(Decision.at).desc(), col(Decision.id).desc())
         .limit(1)
         .scalar_subquery()
     )
-    declined = and_(apps.c.stage == "withdrawn", ranked.c.reason.like(OFFER_DECLINED + "%"))
+    declined = and_(stage == "withdrawn", ranked.c.reason.like(OFFER_DECLINED + "%"))
     kind = case(
-        (apps.c.stage == "rejected", "rejected"),
+        (stage == "rejected", "rejected"),
         (declined, "declined_offer"),
-        (apps.c.stage == "withdrawn", "withdrew"),
+        (stage == "withdrawn", "withdrew"),
         else_="talent_pool",
     )
     reason = case(
         (declined, func.substr(ranked.c.reason, len(OFFER_DECLINED) + 1)),
         (
-            apps.c.stage == "rejected",
+            stage == "rejected",
             case(
                 (ranked.c.reason == PROBATION_NOT_PASSED, PROBATION_NOT_PASSED), else_=func.coalesce(reject_reason, "")
             ),
@@ -293,8 +299,8 @@ def losses(*, session: Session, actor: User | None, metric_filter: MetricFilter)
         conditions += [ranked.c.at >= lo, ranked.c.at < hi]
     per_app = (
         select(func.coalesce(ranked.c.from_stage, "").label("stage"), kind.label("kind"), reason.label("reason"))
-        .select_from(apps)
-        .join(ranked, ranked.c.application_id == apps.c.application_id)
+        .select_from(ranked)
+        .join(Application, col(Application.id) == ranked.c.application_id)
         .where(*conditions)
         .subquery()
     )

@@ -234,38 +234,65 @@ def feedback_times(*, session: Session, actor: User | None, metric_filter: Metri
     in_promise_flag = case((in_promise, 1), else_=0)
     # What the promise is judged on: the answered, and the waiting once a day has passed without word.
     due = case((hours.is_not(None), 1), (first_word.c.ends_at <= overdue_before, 1), else_=0)
-    bucket_sums = []
-    lower = -1.0
-    for _, upper in BUCKETS:
-        bucket_sums.append(func.sum(case((and_(hours.is_not(None), hours > lower, hours <= upper), 1), else_=0)))
-        lower = upper
-    totals = session.execute(
-        select(
-            func.count(),
-            *bucket_sums,
-            func.sum(case((waiting, 1), else_=0)),
-            func.sum(case((and_(waiting, first_word.c.ends_at <= overdue_before), 1), else_=0)),
-            func.sum(in_promise_flag),
-            func.sum(due),
-        ).select_from(first_word)
-    ).one()
-    total, *bucket_counts, waiting_n, overdue_n, within_n, due_n = [int(v or 0) for v in totals]
-    ranked = _ranked([], hours, None, [], first_word)
-    spread = _spread(session.execute(select(*_spread_columns(ranked, ranked.c.v))).one())
-    # The weekly trend: each interview's week by its end, company time (weeks from local Monday midnight).
+    # One pass: each interview with its week (by its end, company time: weeks from local Monday midnight) and its
+    # rank among the answered; grouped by week, then the weeks added up here (a few rows).
     starts = _week_starts(metric_filter)
     bounds = [local_midnight(w + timedelta(days=7)) for w in starts]
     week = case(*[(first_word.c.ends_at < bound, literal(i)) for i, bound in enumerate(bounds)], else_=literal(-1))
-    per_week = select(week.label("week"), in_promise_flag.label("in_promise"), due.label("due")).subquery()
+    per_interview = select(
+        week.label("week"),
+        hours.label("hours"),
+        in_promise_flag.label("in_promise"),
+        due.label("due"),
+        case((and_(waiting, first_word.c.ends_at <= overdue_before), 1), else_=0).label("overdue"),
+        func.row_number().over(partition_by=case((waiting, 1), else_=0), order_by=hours).label("rn"),
+        func.count(hours).over().label("n"),
+    ).subquery()
+    r = per_interview.c
+    answered = r.hours.is_not(None)
+    middle = and_(answered, r.rn >= (r.n + 1) // 2, r.rn <= (r.n + 2) // 2)
+    bucket_sums = []
+    lower = -1.0
+    for _, upper in BUCKETS:
+        bucket_sums.append(func.sum(case((and_(answered, r.hours > lower, r.hours <= upper), 1), else_=0)))
+        lower = upper
     rows = session.execute(
         select(
-            per_week.c.week,
+            r.week,
             func.count(),
-            func.sum(per_week.c.in_promise),
-            func.sum(per_week.c.due),
-        ).group_by(per_week.c.week)
+            func.sum(r.in_promise),
+            func.sum(r.due),
+            func.sum(case((answered, 0), else_=1)),
+            func.sum(r.overdue),
+            func.sum(case((middle, r.hours))),
+            func.sum(case((middle, 1), else_=0)),
+            func.max(case((and_(answered, r.rn == (r.n * 9 + 9) // 10), r.hours))),
+            *bucket_sums,
+        ).group_by(r.week)
     ).all()
-    by_week = {int(r[0]): (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+    by_week: dict[int, tuple[int, int, int]] = {}
+    total = within_n = due_n = waiting_n = overdue_n = middle_n = 0
+    middle_sum = 0.0
+    p90: float | None = None
+    bucket_counts = [0] * len(BUCKETS)
+    for row in rows:
+        n, within, judged, waits, overdue = (int(v or 0) for v in row[1:6])
+        by_week[int(row[0])] = (n, within, judged)
+        total, within_n, due_n, waiting_n, overdue_n = (
+            total + n,
+            within_n + within,
+            due_n + judged,
+            waiting_n + waits,
+            overdue_n + overdue,
+        )
+        middle_sum, middle_n = middle_sum + float(row[6] or 0), middle_n + int(row[7] or 0)
+        p90 = float(row[8]) if row[8] is not None else p90
+        bucket_counts = [a + int(b or 0) for a, b in zip(bucket_counts, row[9:], strict=True)]
+    spread = Spread(
+        count=total - waiting_n,
+        median=_round(middle_sum / middle_n) if middle_n else None,
+        p90=_round(p90),
+    )
     weeks = []
     for i, start in enumerate(starts):
         n, within, judged = by_week.get(i, (0, 0, 0))

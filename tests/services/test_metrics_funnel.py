@@ -191,3 +191,9 @@ def test_a_bad_filter_is_refused_naming_its_field(values: dict[str, Any], field:
     with pytest.raises(ValidationError) as caught:
         MetricFilter(**values)
     assert set(caught.value.fields) == {field}
+
+
+def test_losses_follow_the_department_and_source_filters(session: Session, history: History) -> None:
+    for values in ({"department": "Sales"}, {"department": "Sales", "basis": "event"}, {"source": "referral"}):
+        result = metrics_funnel.losses(session=session, actor=history.admin, metric_filter=march(**values))
+        assert result == [Loss(stage="interviewing", kind="rejected", reason="team_fit", count=1)]  # a5 only
