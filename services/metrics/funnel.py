@@ -6,13 +6,15 @@ Where each step is recorded:
 - interviewed: its first interview held — still on (status scheduled, not cancelled or a no-show) and ended;
 - evaluated: every panelist of its held interviews has submitted a scorecard (when: the last submission). A
   scorecard of an interview cancelled afterwards does not count, nor does that interview's panel;
-- decision: its first final decision (offer or reject; advance and hold are steps on the way, not a decision);
-- offer: its first offer sent to the candidate; accepted: the first accepted offer (when answered);
+- decision: its first final decision — a recorded decision (offer or reject; advance and hold are steps on the way)
+  or, where the stage was moved by hand, its first move from interviewing or decision pending to offer or rejected;
+- offer: its first offer sent to the candidate;
+- accepted: the first accepted offer (when answered), or its first move to hired;
 - started: its onboarding plan, not cancelled, whose start date has come (in the company's time zone);
-- passed probation: its plan's outcome "passed" (when recorded).
+- passed probation: its plan's outcome "passed" (when recorded), or its first move to probation passed.
 
 Cohort view (basis "application"): the applications created in the period, each counted at every step up to the
-furthest it has reached — an application that skipped a step (an offer without a recorded decision) counted as
+furthest it has reached — an application that skipped a step (an offer without an interview) counted as
 having passed it, so no step counts more than the one before. The applications still open (stages interviewing
 to hired) are counted apart, at the furthest step they have reached, and left out of the conversion from that
 step: they may still go on. A reopened application (rejected, then interviewing again) is one application, open.
@@ -29,7 +31,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlmodel import Session, col
 
 from models.candidate import Application, StageChange
-from models.common import ACTIVE_STAGES, EXITS, utcnow
+from models.common import ACTIVE_STAGES, EXITS, Stage, utcnow
 from models.evaluation import (
     Decision,
     DecisionKind,
@@ -86,6 +88,11 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole > 0 else None
 
 
+def _earliest(a: Any, b: Any) -> Any:
+    """SQL: the earlier of two moments, either of which may be NULL (LEAST is PostgreSQL's, min(a, b) SQLite's)."""
+    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
+
+
 def step_times(apps: Any) -> Any:
     """SQL: one row per application of `apps` (a CTE with application_id, created_at and stage) with the moment it
     reached each step (NULL where it has not), `started_on` (the start date of a started plan) and `is_open`."""
@@ -127,6 +134,29 @@ def step_times(apps: Any) -> Any:
         .group_by(col(Decision.application_id))
         .subquery()
     )
+    # The stage history: the decisions made by moving the stage, hires and passed probations.
+    pipeline = [Stage.interviewing.value, Stage.decision_pending.value]
+    moved = (
+        select(
+            col(StageChange.application_id).label("application_id"),
+            func.min(
+                case(
+                    (
+                        and_(
+                            col(StageChange.to_stage).in_([Stage.offer.value, Stage.rejected.value]),
+                            col(StageChange.from_stage).in_(pipeline),
+                        ),
+                        StageChange.at,
+                    )
+                )
+            ).label("decided"),
+            func.min(case((col(StageChange.to_stage) == Stage.hired, StageChange.at))).label("hired"),
+            func.min(case((col(StageChange.to_stage) == Stage.probation_passed, StageChange.at))).label("passed"),
+        )
+        .where(col(StageChange.application_id).in_(in_apps))
+        .group_by(col(StageChange.application_id))
+        .subquery()
+    )
     offered = (
         select(
             col(Offer.application_id).label("application_id"),
@@ -154,17 +184,20 @@ def step_times(apps: Any) -> Any:
             apps.c.created_at.label("applied_at"),
             interviewed.c.at.label("interviewed_at"),
             case((col(seats.c.owed) == 0, seats.c.last)).label("evaluated_at"),
-            decided.c.at.label("decision_at"),
+            _earliest(decided.c.at, moved.c.decided).label("decision_at"),
             offered.c.sent.label("offer_at"),
-            offered.c.accepted.label("accepted_at"),
+            _earliest(offered.c.accepted, moved.c.hired).label("accepted_at"),
             case((started, plan.c.start_date)).label("started_on"),
-            case((col(plan.c.status) == PlanStatus.passed, plan.c.outcome_at)).label("passed_at"),
+            _earliest(case((col(plan.c.status) == PlanStatus.passed, plan.c.outcome_at)), moved.c.passed).label(
+                "passed_at"
+            ),
             case((col(apps.c.stage).in_([s.value for s in ACTIVE_STAGES]), 1), else_=0).label("is_open"),
         )
         .select_from(apps)
         .outerjoin(interviewed, interviewed.c.application_id == apps.c.application_id)
         .outerjoin(seats, seats.c.application_id == apps.c.application_id)
         .outerjoin(decided, decided.c.application_id == apps.c.application_id)
+        .outerjoin(moved, moved.c.application_id == apps.c.application_id)
         .outerjoin(offered, offered.c.application_id == apps.c.application_id)
         .outerjoin(plan, plan.c.application_id == apps.c.application_id)
         .cte("steps")

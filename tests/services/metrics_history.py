@@ -11,7 +11,8 @@ a1  A  c1  created 03-02 10:00   interview i1 held, ends 03-05 10:00, p1 submits
            03-08, accepted 03-09, → hired 03-09; plan starts 03-20, passed 04-08 → probation_passed 04-08
 a2  A  c2  created 03-06 10:00   interview i2 held, ends 03-08 16:30 (= Monday 03-09 00:30 local), p1 submits
            03-08 17:00, p2 never → interviewing
-a3  A  c3  created 03-11 10:00   no interview, no decision (skipped): → offer 03-13; offer sent 03-15, declined
+a3  A  c3  created 03-11 10:00   no interview, no decision recorded (skipped): moved by hand → offer 03-13 (the
+           move is its decision); offer sent 03-15, declined
            (compensation) 03-16
            → withdrawn "offer_declined:compensation" from offer
 a4  A  c4  created 03-03 10:00   interview i4 held, ends 03-04 10:00, p1 submits 03-04 12:00; decision reject

@@ -39,7 +39,7 @@ def test_cohort_funnel_follows_the_applications_created_in_the_period_to_their_f
     result = metrics_funnel.funnel(session=session, actor=history.admin, metric_filter=march())
     assert result.view == "cohort"
     assert [s.step for s in result.steps] == list(STEPS)
-    # a1 passed probation; a3 skipped interview, evaluation and decision but got an offer; a4 (reopened) and a5
+    # a1 passed probation; a3 skipped interview and evaluation but got an offer; a4 (reopened) and a5
     # reached a decision; a2 was interviewed; a6 and a8 only applied; a7 began in February (local) and is not here.
     assert counts(result) == [7, 5, 4, 4, 2, 1, 1, 1]
 
@@ -60,10 +60,11 @@ def test_activity_funnel_counts_what_happened_in_the_period_in_the_companys_time
     result = metrics_funnel.funnel(session=session, actor=history.admin, metric_filter=march(basis="event"))
     assert result.view == "activity"
     # a7's interview ended at 00:10 on 1 March in Shanghai (16:10 UTC the day before): it counts; a skipped step
-    # (a3's interview and decision) does not happen; a1's probation passed in April.
-    assert counts(result) == [7, 5, 3, 3, 2, 1, 1, 0]
+    # (a3's interview) does not happen, but a3's move to offer by hand is its decision; a1's probation passed in
+    # April. A flow ratio may exceed 100%: four decisions in March, three evaluations.
+    assert counts(result) == [7, 5, 3, 4, 2, 1, 1, 0]
     assert [s.in_progress for s in result.steps] == [0] * 8
-    assert conversions(result) == [None, round(5 / 7, 4), 0.6, 1.0, round(2 / 3, 4), 0.5, 1.0, 0.0]
+    assert conversions(result) == [None, round(5 / 7, 4), 0.6, round(4 / 3, 4), 0.5, 0.5, 1.0, 0.0]
     assert result.overall == 0.0
 
 
@@ -197,3 +198,31 @@ def test_losses_follow_the_department_and_source_filters(session: Session, histo
     for values in ({"department": "Sales"}, {"department": "Sales", "basis": "event"}, {"source": "referral"}):
         result = metrics_funnel.losses(session=session, actor=history.admin, metric_filter=march(**values))
         assert result == [Loss(stage="interviewing", kind="rejected", reason="team_fit", count=1)]  # a5 only
+
+
+def test_decisions_and_hires_made_by_moving_the_stage_count_without_their_records(
+    session: Session, history: History, frozen_clock: Any
+) -> None:
+    from tests.services.metrics_history import NOW, Builder, at
+
+    b = Builder(session, frozen_clock)
+    p1, p2 = history.panel["p1"], history.panel["p2"]
+    # j1 rejected by hand after its interview (no decision recorded); j2 moved to offer and hired by hand (no offer).
+    j1, _ = b.application(history.job_a, at(1, 10), actor=history.admin)
+    b.scorecard(b.interview(j1, at(1, 12), [p1]), p1, at(1, 12, 12))
+    b.move(j1, "rejected", at(1, 14), "不合适")
+    j2, _ = b.application(history.job_a, at(1, 10, 11), actor=history.admin)
+    b.scorecard(b.interview(j2, at(1, 12, 11), [p2]), p2, at(1, 12, 13))
+    b.move(j2, "offer", at(1, 15))
+    b.move(j2, "hired", at(1, 16))
+    frozen_clock.set(NOW)
+    january = {"start": date(2026, 1, 1), "end": date(2026, 1, 31)}
+    cohort = metrics_funnel.funnel(session=session, actor=history.admin, metric_filter=MetricFilter(**january))
+    assert counts(cohort) == [2, 2, 2, 2, 1, 1, 0, 0]
+    assert [s.in_progress for s in cohort.steps] == [0, 0, 0, 0, 0, 1, 0, 0]  # j2 is hired, not yet started
+    activity = metrics_funnel.funnel(
+        session=session, actor=history.admin, metric_filter=MetricFilter(**january, basis="event")
+    )
+    assert counts(activity) == [2, 2, 2, 2, 0, 1, 0, 0]  # no offer was sent
+    losses = metrics_funnel.losses(session=session, actor=history.admin, metric_filter=MetricFilter(**january))
+    assert losses == [Loss(stage="interviewing", kind="rejected", reason="", count=1)]
