@@ -115,7 +115,7 @@ class StageTime:
 @dataclass(frozen=True)
 class TimeToOfferAndHire:
     days_to_offer: Spread  # application to first offer sent
-    days_to_hire: Spread  # application to the offer accepted
+    days_to_hire: Spread  # application to its acceptance (the offer accepted, or moved to hired)
 
 
 def _round(value: Any, digits: int = 2) -> float | None:
@@ -424,9 +424,9 @@ def stage_durations(*, session: Session, actor: User | None, metric_filter: Metr
 
 
 def time_to_offer_and_hire(*, session: Session, actor: User | None, metric_filter: MetricFilter) -> TimeToOfferAndHire:
-    """Days from the application to its first offer sent, and to the offer accepted: count, median and 90th
-    percentile. Application basis: the applications created in the period; event basis: the offers sent (and
-    accepted) in the period. Changes nothing."""
+    """Days from the application to its first offer sent, and to its acceptance (the offer accepted, or its move to
+    hired): count, median and 90th percentile. Application basis: the applications created in the period; event
+    basis: the offers sent (and the acceptances) in the period. Changes nothing."""
     apps, lo, hi = _apps(session, actor, metric_filter, "offer_apps")
     steps = step_times(apps)
     result = []
