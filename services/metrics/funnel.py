@@ -88,7 +88,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole > 0 else None
 
 
-def _earliest(a: Any, b: Any) -> Any:
+def earliest(a: Any, b: Any) -> Any:
     """SQL: the earlier of two moments, either of which may be NULL (LEAST is PostgreSQL's, min(a, b) SQLite's)."""
     return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
 
@@ -184,11 +184,11 @@ def step_times(apps: Any) -> Any:
             apps.c.created_at.label("applied_at"),
             interviewed.c.at.label("interviewed_at"),
             case((col(seats.c.owed) == 0, seats.c.last)).label("evaluated_at"),
-            _earliest(decided.c.at, moved.c.decided).label("decision_at"),
+            earliest(decided.c.at, moved.c.decided).label("decision_at"),
             offered.c.sent.label("offer_at"),
-            _earliest(offered.c.accepted, moved.c.hired).label("accepted_at"),
+            earliest(offered.c.accepted, moved.c.hired).label("accepted_at"),
             case((started, plan.c.start_date)).label("started_on"),
-            _earliest(case((col(plan.c.status) == PlanStatus.passed, plan.c.outcome_at)), moved.c.passed).label(
+            earliest(case((col(plan.c.status) == PlanStatus.passed, plan.c.outcome_at)), moved.c.passed).label(
                 "passed_at"
             ),
             case((col(apps.c.stage).in_([s.value for s in ACTIVE_STAGES]), 1), else_=0).label("is_open"),
