@@ -215,10 +215,11 @@ def feedback_times(*, session: Session, actor: User | None, metric_filter: Metri
             col(Contact.at) >= interviews.c.ends_at,
         )
         .correlate(interviews),
-        select(col(OutboxMessage.sent_at).label("at"))
+        # The status tested on the row, not as a condition: as one, PostgreSQL without statistics intersected the
+        # candidate's mails with every sent mail (its status index) for each interview (2.7 s at 4k applications).
+        select(case((col(OutboxMessage.status) == MailStatus.sent, OutboxMessage.sent_at)).label("at"))
         .where(
             col(OutboxMessage.candidate_id) == interviews.c.candidate_id,
-            col(OutboxMessage.status) == MailStatus.sent,
             col(OutboxMessage.sent_at) >= interviews.c.ends_at,
         )
         .correlate(interviews),
