@@ -230,8 +230,8 @@ def feedback_times(*, session: Session, actor: User | None, metric_filter: Metri
         interviews.c.ends_at,
         hours_between(interviews.c.ends_at, first).label("hours"),
     ).cte("first_word")
-    # Read several times below: PostgreSQL would otherwise inline it and look up each interview's word as often.
-    first_word = first_word.prefix_with("MATERIALIZED", dialect="postgresql")
+    # Read several times below: inlined, each interview's word would be looked up as often (both databases).
+    first_word = first_word.prefix_with("MATERIALIZED")
     overdue_before = now - timedelta(hours=PROMISE_HOURS)
     hours = first_word.c.hours
     waiting = hours.is_(None)
