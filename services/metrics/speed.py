@@ -434,10 +434,19 @@ def time_to_offer_and_hire(*, session: Session, actor: User | None, metric_filte
     basis: the offers sent (and the acceptances) in the period. Changes nothing."""
     apps, lo, hi = _apps(session, actor, metric_filter, "offer_apps")
     steps = step_times(apps)
-    result = []
-    for reached in (steps.c.offer_at, steps.c.accepted_at):
+    # Both durations in one statement (the steps looked up once): a row per application and duration, ranked
+    # within its kind (0: to offer, 1: to hire).
+    parts = []
+    for kind, reached in enumerate((steps.c.offer_at, steps.c.accepted_at)):
         where = [reached >= lo, reached < hi] if metric_filter.by_event else []
-        hours = hours_between(steps.c.applied_at, reached)
-        ranked = _ranked([], hours, None, where, steps)
-        result.append(_spread(session.execute(select(*_spread_columns(ranked, ranked.c.v))).one(), scale=24.0))
+        parts.append(
+            select(literal(kind).label("kind"), hours_between(steps.c.applied_at, reached).label("hours")).where(
+                reached.is_not(None), *where
+            )
+        )
+    durations = union_all(*parts).subquery("durations")
+    ranked = _ranked([durations.c.kind], durations.c.hours, [durations.c.kind], [], durations)
+    rows = session.execute(select(ranked.c.kind, *_spread_columns(ranked, ranked.c.v)).group_by(ranked.c.kind)).all()
+    by_kind = {int(r[0]): _spread(r[1:], scale=24.0) for r in rows}
+    result = [by_kind.get(kind, Spread(0, None, None)) for kind in (0, 1)]
     return TimeToOfferAndHire(days_to_offer=result[0], days_to_hire=result[1])
