@@ -59,6 +59,7 @@ class Cap(StrEnum):
     check_in = "check_in"  # probation check-ins
     probation_outcome = "probation_outcome"  # passed / extended / not passed
     manage_onboarding = "manage_onboarding"  # onboarding templates, offer approval settings and approvers
+    view_metrics = "view_metrics"  # the Metrics screen's figures (a hiring manager: of their jobs only)
 
 
 A, R, H, IV = Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer
@@ -89,6 +90,7 @@ CAPABILITIES: dict[Cap, dict[Role, Scope]] = {
     Cap.check_in: {A: ANY, H: JOB},
     Cap.probation_outcome: {A: ANY, R: ANY, H: JOB},
     Cap.manage_onboarding: {A: ANY},
+    Cap.view_metrics: {A: ANY, R: ANY, H: JOB},
 }
 
 
@@ -245,6 +247,13 @@ SERVICES: dict[str, Cap] = {
     "offers.set_approval_required": Cap.manage_onboarding,
     "offers.add_approver_rule": Cap.manage_onboarding,
     "offers.remove_approver_rule": Cap.manage_onboarding,
+    # metrics (services/metrics): aggregates filtered to the viewer's jobs, never refused to a hiring manager
+    "funnel.funnel": Cap.view_metrics,
+    "funnel.losses": Cap.view_metrics,
+    "speed.feedback_times": Cap.view_metrics,
+    "speed.scorecard_turnaround": Cap.view_metrics,
+    "speed.stage_durations": Cap.view_metrics,
+    "speed.time_to_offer_and_hire": Cap.view_metrics,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

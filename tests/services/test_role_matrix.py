@@ -846,3 +846,48 @@ CALLS |= {
         .id,
     ),
 }
+
+
+# --------------------------------------------------------------------------- metrics (issue 12): funnel and speed
+# Aggregates filtered to the viewer's jobs: a hiring manager of other jobs gets their own (empty) figures.
+MODULES = (*MODULES, "funnel", "speed")
+
+
+def _metric_filter() -> Any:
+    from services.metrics.filters import MetricFilter
+
+    return MetricFilter(start=date(2026, 1, 1), end=date(2026, 12, 31))
+
+
+def _funnel() -> Any:
+    from services.metrics import funnel
+
+    return funnel
+
+
+LISTS |= {"funnel.funnel", "funnel.losses"}
+CALLS |= {
+    "funnel.funnel": lambda s, a, w: _funnel().funnel(session=s, actor=a, metric_filter=_metric_filter()),
+    "funnel.losses": lambda s, a, w: _funnel().losses(session=s, actor=a, metric_filter=_metric_filter()),
+}
+
+
+def _speed() -> Any:
+    from services.metrics import speed
+
+    return speed
+
+
+LISTS |= {"speed.feedback_times", "speed.scorecard_turnaround", "speed.stage_durations", "speed.time_to_offer_and_hire"}
+CALLS |= {
+    "speed.feedback_times": lambda s, a, w: _speed().feedback_times(session=s, actor=a, metric_filter=_metric_filter()),
+    "speed.scorecard_turnaround": lambda s, a, w: _speed().scorecard_turnaround(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "speed.stage_durations": lambda s, a, w: _speed().stage_durations(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "speed.time_to_offer_and_hire": lambda s, a, w: _speed().time_to_offer_and_hire(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+}
