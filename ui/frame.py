@@ -167,6 +167,7 @@ _PAGE_LOOK = {
     "pages/talent_pool.py": ("nav.talent_pool", ":material/bookmarks:"),
     "pages/onboard.py": ("nav.onboard", ":material/badge:"),
     "pages/new_hire.py": ("nav.new_hire", ":material/person_add:"),
+    "pages/metrics.py": ("nav.metrics", ":material/monitoring:"),
     "pages/outbox.py": ("nav.outbox", ":material/outgoing_mail:"),
     "pages/scorecard.py": ("nav.scorecard", ":material/rate_review:"),
     "pages/debrief.py": ("nav.debrief", ":material/groups:"),

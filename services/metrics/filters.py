@@ -15,7 +15,7 @@ from models.job import Job
 from models.user import User
 from services.platform.config import get_settings
 from services.platform.errors import ValidationError
-from services.platform.policy import Cap, job_scope, require_current_cap
+from services.platform.policy import Cap, job_scope, may_own_candidates, require_current_cap
 
 Basis = Literal["application", "event"]
 BASES: tuple[str, ...] = ("application", "event")
@@ -111,3 +111,49 @@ def scoped_applications(viewer: Viewer, metric_filter: MetricFilter) -> Any:
         # The recruiter is the candidate's owner, kept on the application (Application.owner_id).
         conditions.append(col(Application.owner_id) == metric_filter.recruiter_id)
     return query.where(*conditions) if conditions else query
+
+
+@dataclass(frozen=True)
+class JobChoice:
+    id: int
+    title: str
+    department: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PersonChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the Metrics screen's filters offer this viewer: only the jobs (and their departments) they may read; the
+    recruiters are the people who own candidates (a name and an id, nothing else of them)."""
+
+    jobs: list[JobChoice]
+    departments: list[str]
+    sources: list[str]
+    recruiters: list[PersonChoice]
+
+
+def filter_choices(*, session: Session, actor: User | None) -> FilterChoices:
+    """The choices of the Metrics filters within the viewer's scope (an interviewer is refused). Changes nothing."""
+    viewer = viewer_scope(session=session, actor=actor)
+    query: Any = select(col(Job.id), col(Job.title), col(Job.department), col(Job.status)).order_by(
+        col(Job.title), col(Job.id)
+    )
+    if viewer.job_ids is not None:
+        query = query.where(col(Job.id).in_(viewer.job_ids))
+    jobs = [JobChoice(id=r[0], title=r[1], department=r[2] or "", status=str(r[3])) for r in session.execute(query)]
+    departments = sorted({j.department for j in jobs if j.department})
+    owners: Any = select(col(User.id), col(User.name), col(User.roles), col(User.is_active)).order_by(
+        col(User.name), col(User.id)
+    )
+    recruiters = [
+        PersonChoice(id=r[0], name=r[1])
+        for r in session.execute(owners)
+        if may_own_candidates(User(id=r[0], name=r[1], email="", roles=r[2], is_active=r[3]))
+    ]
+    return FilterChoices(jobs=jobs, departments=departments, sources=list(SOURCES), recruiters=recruiters)

@@ -108,6 +108,9 @@ def dynamic_keys() -> dict[str, set[str]]:
     from models.mail import MailStatus
     from models.onboard import DeclineReason, OfferStatus, SalaryPeriod
     from services.follow_up.followup import BOARD_STATES
+    from services.metrics.charts import BUCKET_ORDER
+    from services.metrics.filters import BASES
+    from services.metrics.funnel import STEPS
     from services.follow_up.followup import TEMPLATES as FOLLOW_UP_TEMPLATES
 
     mails = {p.name.split(".")[0] for p in TEMPLATES.glob("*.j2") if not p.name.startswith("_")}
@@ -142,6 +145,13 @@ def dynamic_keys() -> dict[str, set[str]]:
         "offer_status.": {s.value for s in OfferStatus},
         "decline.": {r.value for r in DeclineReason},
         "offer_period.": {p.value for p in SalaryPeriod},
+        # metrics (services/metrics/charts.py, ui/metrics_view.py, pages/metrics.py)
+        "metrics.basis.": set(BASES),
+        "metrics.funnel.explain_": {"cohort", "activity"},
+        "metrics.funnel.overall_": {"cohort", "activity"},
+        "metrics.step.": set(STEPS),
+        "metrics.bucket.": set(BUCKET_ORDER),
+        "metrics.exit.": {"rejected", "withdrew", "declined_offer", "talent_pool"},
     }
 
 

@@ -118,6 +118,7 @@ PAGES: tuple[PageRule, ...] = (
     PageRule("pages/users.py", Cap.manage_users),
     PageRule("pages/rounds.py", Cap.manage_rounds),
     PageRule("pages/onboard_settings.py", Cap.manage_onboarding),
+    PageRule("pages/metrics.py", Cap.view_metrics),
     PageRule("pages/account.py", Cap.use_app),
 )
 
@@ -254,6 +255,8 @@ SERVICES: dict[str, Cap] = {
     "speed.scorecard_turnaround": Cap.view_metrics,
     "speed.stage_durations": Cap.view_metrics,
     "speed.time_to_offer_and_hire": Cap.view_metrics,
+    "filters.filter_choices": Cap.view_metrics,
+    "filters.viewer_scope": Cap.view_metrics,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

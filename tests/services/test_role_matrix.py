@@ -891,3 +891,20 @@ CALLS |= {
         session=s, actor=a, metric_filter=_metric_filter()
     ),
 }
+
+
+# --------------------------------------------------------------------------- metrics (issue 12): the filters' choices
+MODULES = (*MODULES, "filters")
+
+
+def _filters() -> Any:
+    from services.metrics import filters
+
+    return filters
+
+
+LISTS |= {"filters.filter_choices", "filters.viewer_scope"}
+CALLS |= {
+    "filters.filter_choices": lambda s, a, w: _filters().filter_choices(session=s, actor=a),
+    "filters.viewer_scope": lambda s, a, w: _filters().viewer_scope(session=s, actor=a),
+}

@@ -1,0 +1,59 @@
+"""Metrics (数据分析): the hiring funnel and what the follow-up data says, for the jobs the viewer may read, filtered
+by period (by application date: a cohort; by event date: activity), job, department, source and recruiter. Every
+figure is a chart, a table of the same numbers, a CSV and (for a slide) a PNG."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.metrics import charts, filters, funnel, speed
+from ui.common import call, current_user, lang, show_flash, tr
+from ui.metrics_view import computed, freshness_bar, read_filter, show_figure
+
+st.title(tr("nav.metrics"), anchor=False)
+show_flash()
+choices = call(filters.filter_choices, actor=current_user())
+if choices is None:
+    st.stop()
+metric_filter = read_filter(choices)
+if metric_filter is None:
+    st.stop()
+fresh_place = st.container()
+language = lang()
+funnel_tab, speed_tab = st.tabs(
+    [tr("metrics.tab.funnel"), tr("metrics.tab.speed")],
+    key="metrics_tabs",  # keyed and tracked: a filter change keeps the tab the reader is on
+    on_change="rerun",
+)
+
+with funnel_tab:
+    st.caption(tr(f"metrics.funnel.explain_{'activity' if metric_filter.by_event else 'cohort'}"))
+    result = computed(funnel.funnel, metric_filter)
+    if result is not None:
+        figure = charts.funnel_figure(result, language)
+        overall = charts.percent(result.overall)
+        show_figure(figure, key="funnel", note=tr(f"metrics.funnel.overall_{result.view}", share=overall))
+    lost = computed(funnel.losses, metric_filter)
+    if lost is not None:
+        show_figure(charts.losses_figure(lost, language), key="losses")
+
+with speed_tab:
+    times = computed(speed.feedback_times, metric_filter)
+    if times is not None:
+        cols = st.columns(3)
+        cols[0].metric(tr("metrics.feedback.kpi_share"), charts.percent(times.within_promise_share))
+        cols[1].metric(tr("metrics.feedback.kpi_interviews"), times.interviews)
+        cols[2].metric(tr("metrics.feedback.kpi_overdue"), times.waiting_overdue)
+        show_figure(charts.feedback_figure(times, language), key="feedback")
+        show_figure(charts.feedback_weeks_figure(times, language), key="feedback_weeks")
+    turnaround = computed(speed.scorecard_turnaround, metric_filter)
+    if turnaround is not None:
+        show_figure(charts.turnaround_figure(turnaround, language), key="turnaround")
+    stages = computed(speed.stage_durations, metric_filter)
+    if stages is not None:
+        show_figure(charts.stage_figure(stages, language), key="stages")
+    to_offer = computed(speed.time_to_offer_and_hire, metric_filter)
+    if to_offer is not None:
+        show_figure(charts.time_to_figure(to_offer, language), key="time_to")
+
+freshness_bar(fresh_place)

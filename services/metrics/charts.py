@@ -1,0 +1,322 @@
+"""Each metric's figure: an altair chart with its title and axes in the reader's language and the table of the same
+numbers (translated headers, one row per bar or point), built from a metric's result. The Metrics screen shows
+both (and offers them as CSV and PNG); the weekly digest renders the charts to PNG (services.metrics.images).
+
+Nothing here reads the database: a figure is made from what a metric returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from services.metrics.funnel import Funnel, Loss
+from services.metrics.speed import FeedbackTimes, StageTime, TimeToOfferAndHire, Turnaround
+from services.platform.i18n import has_text, t
+
+WIDTH = 560
+BAR = "#3f6fb5"
+MUTED = "#b8c7dd"
+WARN = "#c8553d"
+FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One metric as a chart (None: nothing to draw) and a table; `name` is the files' name (ASCII)."""
+
+    name: str
+    title: str
+    chart: alt.TopLevelMixin | None
+    table: pd.DataFrame
+
+
+def percent(value: float | None) -> str:
+    """A share as a person reads it in a table ("42%"; "—" when there is nothing to divide)."""
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _style(chart: Any, title: str) -> Any:
+    return (
+        chart.properties(title=alt.Title(title, anchor="start", fontSize=15), width=WIDTH)
+        .configure(font=FONT)
+        .configure_axis(labelFontSize=12, titleFontSize=12, labelLimit=220)
+        .configure_legend(labelFontSize=12, titleFontSize=12, orient="bottom")
+        .configure_view(stroke=None)
+    )
+
+
+def _label(prefix: str, code: str, lang: str) -> str:
+    key = f"{prefix}.{code}"
+    return t(key, lang) if code and has_text(key) else (code or t("metrics.reason_none", lang))
+
+
+# --------------------------------------------------------------------------- funnel
+def funnel_figure(result: Funnel, lang: str) -> Figure:
+    """Bars per step (in the cohort view: finished and still open stacked), each step's conversion in the table."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    steps = [tx(f"metrics.step.{s.step}") for s in result.steps]
+    cohort = result.view == "cohort"
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.step"): steps,
+            tx("metrics.col.count"): [s.count for s in result.steps],
+            **({tx("metrics.col.in_progress"): [s.in_progress for s in result.steps]} if cohort else {}),
+            tx("metrics.col.conversion"): [percent(s.conversion) for s in result.steps],
+        }
+    )
+    title = tx("metrics.funnel.title_cohort" if cohort else "metrics.funnel.title_activity")
+    if not result.steps or result.steps[0].count == 0:
+        return Figure("funnel", title, None, table)
+    done, going = tx("metrics.funnel.closed"), tx("metrics.funnel.open")
+    rows = []
+    for label, s in zip(steps, result.steps, strict=True):
+        rows.append(
+            {
+                "step": label,
+                "part": done if cohort else tx("metrics.col.count"),
+                "n": s.count - s.in_progress,
+                "rank": 0,
+            }
+        )
+        if cohort:
+            rows.append({"step": label, "part": going, "n": s.in_progress, "rank": 1})
+    data = pd.DataFrame(rows)
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("step:N", sort=steps, title=None),
+            x=alt.X("sum(n):Q", title=tx("metrics.axis.applications")),
+            color=alt.Color(
+                "part:N",
+                scale=alt.Scale(domain=[done, going] if cohort else [tx("metrics.col.count")], range=[BAR, MUTED]),
+                title=None,
+                legend=alt.Legend() if cohort else None,
+            ),
+            order=alt.Order("rank:Q", sort="ascending"),  # the finished part first, from the axis
+            tooltip=[
+                alt.Tooltip("step:N", title=tx("metrics.col.step")),
+                alt.Tooltip("sum(n):Q", title=tx("metrics.col.count")),
+            ],
+        )
+    )
+    return Figure("funnel", title, _style(bars, title), table)
+
+
+def losses_figure(result: Sequence[Loss], lang: str) -> Figure:
+    """Where candidates were lost: one bar per stage × exit × reason, most first."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    reason_prefix = {"rejected": "reason", "declined_offer": "decline"}
+    rows = [
+        {
+            tx("metrics.col.stage"): t(f"stage.{r.stage}", lang) if r.stage else "—",
+            tx("metrics.col.exit"): tx(f"metrics.exit.{r.kind}"),
+            tx("metrics.col.reason"): tx("metrics.reason.probation_not_passed")
+            if r.reason == "probation_not_passed"
+            else _label(reason_prefix.get(r.kind, "reason"), r.reason, lang),
+            tx("metrics.col.count"): r.count,
+        }
+        for r in result
+    ]
+    table = pd.DataFrame(
+        rows,
+        columns=[tx("metrics.col.stage"), tx("metrics.col.exit"), tx("metrics.col.reason"), tx("metrics.col.count")],
+    )
+    title = tx("metrics.losses.title")
+    if table.empty:
+        return Figure("losses", title, None, table)
+    data = table.rename(columns=dict(zip(table.columns, ["stage", "exit", "reason", "n"], strict=True)))
+    data["what"] = data["stage"] + " · " + data["exit"] + " · " + data["reason"]
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=WARN)
+        .encode(
+            y=alt.Y("what:N", sort="-x", title=None),
+            x=alt.X("n:Q", title=tx("metrics.axis.applications")),
+            tooltip=[
+                alt.Tooltip("what:N", title=tx("metrics.col.reason")),
+                alt.Tooltip("n:Q", title=tx("metrics.col.count")),
+            ],
+        )
+    )
+    return Figure("losses", title, _style(chart, title), table)
+
+
+# --------------------------------------------------------------------------- speed
+BUCKET_ORDER = ("within_24h", "24_48h", "2_7d", "over_7d", "waiting")
+
+
+def feedback_figure(result: FeedbackTimes, lang: str) -> Figure:
+    """How long candidates waited for word after an interview, in buckets (the 24 h promise first)."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    labels = [tx(f"metrics.bucket.{b}") for b in BUCKET_ORDER]
+    counts = [result.buckets.get(b, 0) for b in BUCKET_ORDER]
+    total = sum(counts)
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.waited"): labels,
+            tx("metrics.col.interviews"): counts,
+            tx("metrics.col.share"): [percent(c / total if total else None) for c in counts],
+        }
+    )
+    title = tx("metrics.feedback.title")
+    if not total:
+        return Figure("feedback_times", title, None, table)
+    data = pd.DataFrame({"bucket": labels, "n": counts, "ok": [i == 0 for i in range(len(labels))]})
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("bucket:N", sort=labels, title=tx("metrics.axis.waited"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("n:Q", title=tx("metrics.axis.interviews")),
+            color=alt.condition(alt.datum.ok, alt.value(BAR), alt.value(WARN)),
+            tooltip=[
+                alt.Tooltip("bucket:N", title=tx("metrics.col.waited")),
+                alt.Tooltip("n:Q", title=tx("metrics.col.interviews")),
+            ],
+        )
+    )
+    return Figure("feedback_times", title, _style(chart, title), table)
+
+
+def feedback_weeks_figure(result: FeedbackTimes, lang: str) -> Figure:
+    """The share of candidates who heard within 24 hours, week by week (weeks begin on Monday, company time)."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.week"): [w.week.isoformat() for w in result.weeks],
+            tx("metrics.col.interviews"): [w.interviews for w in result.weeks],
+            tx("metrics.col.within_promise"): [w.within_promise for w in result.weeks],
+            tx("metrics.col.share"): [percent(w.share) for w in result.weeks],
+        }
+    )
+    title = tx("metrics.feedback_weeks.title")
+    points = [w for w in result.weeks if w.share is not None]
+    if not points:
+        return Figure("feedback_weekly", title, None, table)
+    data = pd.DataFrame({"week": [w.week.isoformat() for w in points], "share": [w.share for w in points]})
+    line = (
+        alt.Chart(data)
+        .mark_line(point=True, color=BAR)
+        .encode(
+            x=alt.X("week:T", title=tx("metrics.axis.week"), axis=alt.Axis(format="%m-%d")),
+            y=alt.Y(
+                "share:Q",
+                title=tx("metrics.axis.share_within"),
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
+            tooltip=[
+                alt.Tooltip("week:T", title=tx("metrics.col.week")),
+                alt.Tooltip("share:Q", title=tx("metrics.col.share"), format=".0%"),
+            ],
+        )
+    )
+    return Figure("feedback_weekly", title, _style(line, title), table)
+
+
+def turnaround_figure(result: Sequence[Turnaround], lang: str) -> Figure:
+    """Scorecard turnaround per interviewer: median hours after the interview, share within 24 h, still open."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.interviewer"): [r.name for r in result],
+            tx("metrics.col.seats"): [r.seats for r in result],
+            tx("metrics.col.submitted"): [r.submitted for r in result],
+            tx("metrics.col.still_open"): [r.still_open for r in result],
+            tx("metrics.col.open_overdue"): [r.open_overdue for r in result],
+            tx("metrics.col.median_hours"): [number(r.median_hours) for r in result],
+            tx("metrics.col.within_24h"): [percent(r.within_promise_share) for r in result],
+        }
+    )
+    title = tx("metrics.turnaround.title")
+    drawn = [r for r in result if r.median_hours is not None]
+    if not drawn:
+        return Figure("scorecard_turnaround", title, None, table)
+    data = pd.DataFrame({"who": [r.name for r in drawn], "hours": [r.median_hours for r in drawn]})
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=BAR)
+        .encode(
+            y=alt.Y("who:N", sort="-x", title=None),
+            x=alt.X("hours:Q", title=tx("metrics.axis.median_hours")),
+            tooltip=[
+                alt.Tooltip("who:N", title=tx("metrics.col.interviewer")),
+                alt.Tooltip("hours:Q", title=tx("metrics.col.median_hours"), format=".1f"),
+            ],
+        )
+    )
+    promise = alt.Chart(pd.DataFrame({"h": [24]})).mark_rule(color=WARN, strokeDash=[4, 3]).encode(x="h:Q")
+    return Figure("scorecard_turnaround", title, _style(bars + promise, title), table)
+
+
+def stage_figure(result: Sequence[StageTime], lang: str) -> Figure:
+    """Days spent in each stage: the median as a bar, the 90th percentile as a tick."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    stages = [t(f"stage.{r.stage}", lang) for r in result]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.stage"): stages,
+            tx("metrics.col.stays"): [r.days.count for r in result],
+            tx("metrics.col.median_days"): [number(r.days.median) for r in result],
+            tx("metrics.col.p90_days"): [number(r.days.p90) for r in result],
+            tx("metrics.col.still_in"): [r.still_in for r in result],
+        }
+    )
+    title = tx("metrics.stages.title")
+    drawn = [(s, r) for s, r in zip(stages, result, strict=True) if r.days.median is not None]
+    if not drawn:
+        return Figure("stage_durations", title, None, table)
+    data = pd.DataFrame(
+        {
+            "stage": [s for s, _ in drawn],
+            "median": [r.days.median for _, r in drawn],
+            "p90": [r.days.p90 for _, r in drawn],
+        }
+    )
+    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=stages, title=None))
+    bars = base.mark_bar(color=BAR).encode(
+        x=alt.X("median:Q", title=tx("metrics.axis.days")),
+        tooltip=[
+            alt.Tooltip("stage:N", title=tx("metrics.col.stage")),
+            alt.Tooltip("median:Q", title=tx("metrics.col.median_days"), format=".1f"),
+            alt.Tooltip("p90:Q", title=tx("metrics.col.p90_days"), format=".1f"),
+        ],
+    )
+    ticks = base.mark_tick(color=WARN, thickness=3, size=18).encode(x="p90:Q")
+    return Figure("stage_durations", title, _style(bars + ticks, title), table)
+
+
+def time_to_figure(result: TimeToOfferAndHire, lang: str) -> Figure:
+    """Days from application to the first offer and to the hire: count, median and 90th percentile."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    rows = [("metrics.time_to.offer", result.days_to_offer), ("metrics.time_to.hire", result.days_to_hire)]
+    labels = [tx(k) for k, _ in rows]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.measure"): labels,
+            tx("metrics.col.applications"): [s.count for _, s in rows],
+            tx("metrics.col.median_days"): [number(s.median) for _, s in rows],
+            tx("metrics.col.p90_days"): [number(s.p90) for _, s in rows],
+        }
+    )
+    title = tx("metrics.time_to.title")
+    drawn = [(label, s) for label, (_, s) in zip(labels, rows, strict=True) if s.median is not None]
+    if not drawn:
+        return Figure("time_to_offer_and_hire", title, None, table)
+    data = pd.DataFrame(
+        {"what": [w for w, _ in drawn], "median": [s.median for _, s in drawn], "p90": [s.p90 for _, s in drawn]}
+    )
+    base = alt.Chart(data).encode(y=alt.Y("what:N", sort=labels, title=None))
+    bars = base.mark_bar(color=BAR).encode(x=alt.X("median:Q", title=tx("metrics.axis.days")))
+    ticks = base.mark_tick(color=WARN, thickness=3, size=18).encode(x="p90:Q")
+    return Figure("time_to_offer_and_hire", title, _style(bars + ticks, title), table)

@@ -1,0 +1,108 @@
+"""The Metrics screen (数据分析) as each role reads it, in both languages: the filters, every figure as a chart with
+its table and CSV, a hiring manager's figures of their own jobs only, and an interviewer refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from services.metrics import cache
+from tests.pages.conftest import ROLE_EMAILS, demo_user
+from tests.pages.support import all_text, assert_no_exception, nav_pages, tr, walk
+from ui.metrics_view import K
+
+PAGE = "pages/metrics.py"
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_figures():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _open(open_app, role: str, language: str):
+    at = open_app(demo_user(ROLE_EMAILS[role], language))
+    return at.switch_page(PAGE).run()
+
+
+def _charts(at) -> list:
+    return [e for e in walk(at._tree) if getattr(e, "type", "") in ("arrow_vega_lite_chart", "vega_lite_chart")]
+
+
+def _downloads(at) -> list:
+    return at.get("download_button")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("role", ["admin", "recruiter", "hiring_manager"])
+def test_every_role_that_reads_metrics_sees_each_figure_with_its_table_and_csv(demo_db, open_app, role, language):
+    at = _open(open_app, role, language)
+    assert_no_exception(at)
+    assert PAGE in nav_pages(at)
+    assert [t.value for t in at.title] == [tr("nav.metrics", language)]
+    assert [t.label for t in at.tabs] == [tr("metrics.tab.funnel", language), tr("metrics.tab.speed", language)]
+    figures = 7  # funnel, losses, feedback, weekly feedback, turnaround, stages, time to offer/hire
+    assert len(at.expander) == figures
+    assert all(e.label == tr("metrics.table_view", language) for e in at.expander)
+    assert len(at.dataframe) == figures
+    csvs = [b for b in _downloads(at) if b.proto.label == tr("metrics.download_csv", language)]
+    assert len(csvs) == figures
+    assert _charts(at), all_text(at)  # the demo's last 90 days have data to draw
+    # Nothing of the other language's own words (the demo's names are data, and the same in both).
+    other = "en" if language == "zh" else "zh"
+    text = all_text(at)
+    for key in ("metrics.funnel.closed", "metrics.exit.rejected", "metrics.bucket.within_24h"):
+        assert tr(key, other) not in text or tr(key, other) == tr(key, language)
+
+
+def test_an_interviewer_is_told_metrics_are_not_for_their_role(demo_db, open_app):
+    at = _open(open_app, "interviewer", "en")
+    assert_no_exception(at)
+    assert PAGE not in nav_pages(at)
+    assert [t.value for t in at.title] == [tr("noaccess.role_title", "en")]
+    assert not at.dataframe and not _charts(at)
+
+
+def test_a_period_ending_before_it_begins_is_refused_under_the_period(demo_db, open_app):
+    at = _open(open_app, "admin", "en")
+    at.date_input(key=K + "period").set_value((date(2026, 3, 31), date(2026, 3, 1))).run()
+    assert_no_exception(at)
+    assert [e.value for e in at.error] == [tr("err.end_before_start", "en")]
+    assert not at.tabs
+    # A half-picked range (the first click of the two) waits for its end.
+    at.date_input(key=K + "period").set_value((date(2026, 3, 1),)).run()
+    assert_no_exception(at)
+    assert tr("metrics.filter.pick_end", "en") in [i.value for i in at.info]
+    assert not at.tabs  # nothing computed for half a period
+
+
+def test_an_empty_period_says_there_is_no_data_and_still_offers_the_zeros(demo_db, open_app):
+    at = _open(open_app, "admin", "zh")
+    at.date_input(key=K + "period").set_value((date(2001, 1, 1), date(2001, 1, 31))).run()
+    assert_no_exception(at)
+    assert not _charts(at)
+    assert [i.value for i in at.info].count(tr("metrics.no_data", "zh")) == 7
+
+
+def test_switching_to_the_activity_view_names_it(demo_db, open_app):
+    at = _open(open_app, "recruiter", "en")
+    at.radio(key=K + "basis").set_value("event").run()
+    assert_no_exception(at)
+    assert tr("metrics.funnel.explain_activity", "en") in [c.value for c in at.caption]
+
+
+def test_the_csv_neutralises_formulas_and_reads_in_excel(demo_db, open_app):
+    import pandas as pd
+
+    from services.metrics.charts import Figure
+    from ui.metrics_view import csv_bytes
+
+    figure = Figure("x", "x", None, pd.DataFrame({"面试官": ['=HYPERLINK("http://evil")', "王芳"], "n": [-1, 2]}))
+    data = csv_bytes(figure)
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows == [["面试官", "n"], ['\'=HYPERLINK("http://evil")', "-1"], ["王芳", "2"]]
