@@ -112,7 +112,8 @@ def _offer(
     return row
 
 
-def _answer(session: Session, name: str, app: Application, answer: Answer) -> None:
+def add_answer(session: Session, name: str, app: Application, answer: Answer) -> None:
+    """A survey answer about `app`: its invite (used) and its response, committed; `name` makes the token unique."""
     when = at(*answer.day, 12)
     invite = SurveyInvite(
         token_hash=f"metrics-more-{name}",
@@ -178,6 +179,6 @@ def build_more_history(session: Session, clock: Any) -> History:
 
     h.apps |= {"b1": b1, "b2": b2, "b3": b3, "b4": b4, "b5": b5, "b6": b6}
     for name, answer in ANSWERS.items():
-        _answer(session, name, h.apps[answer.app], answer)
+        add_answer(session, name, h.apps[answer.app], answer)
     clock.set(NOW)
     return h
