@@ -254,6 +254,11 @@ SERVICES: dict[str, Cap] = {
     "speed.scorecard_turnaround": Cap.view_metrics,
     "speed.stage_durations": Cap.view_metrics,
     "speed.time_to_offer_and_hire": Cap.view_metrics,
+    # services/metrics/offers.py, named metrics_offers: services/onboard/offers.py is "offers"
+    "metrics_offers.offer_outcomes": Cap.view_metrics,
+    "metrics_offers.decline_reasons": Cap.view_metrics,
+    "sources.sources": Cap.view_metrics,
+    "experience.experience": Cap.view_metrics,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

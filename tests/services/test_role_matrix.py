@@ -891,3 +891,29 @@ CALLS |= {
         session=s, actor=a, metric_filter=_metric_filter()
     ),
 }
+
+
+# ---------------------------------------------------------------- metrics (issue 12): offers, sources, experience
+# services/metrics/offers.py shares its last name with services/onboard/offers.py: it is "metrics_offers" here and in
+# the policy table, and "offers" stays the onboarding one whatever order the packages are walked in.
+MODULE_PATHS = MODULE_PATHS | {"offers": "services.onboard.offers", "metrics_offers": "services.metrics.offers"}
+MODULES = (*MODULES, "metrics_offers", "sources", "experience")
+
+
+def _metrics(name: str) -> Any:
+    return importlib.import_module(f"services.metrics.{name}")
+
+
+LISTS |= {"metrics_offers.offer_outcomes", "metrics_offers.decline_reasons", "sources.sources", "experience.experience"}
+CALLS |= {
+    "metrics_offers.offer_outcomes": lambda s, a, w: _metrics("offers").offer_outcomes(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "metrics_offers.decline_reasons": lambda s, a, w: _metrics("offers").decline_reasons(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "sources.sources": lambda s, a, w: _metrics("sources").sources(session=s, actor=a, metric_filter=_metric_filter()),
+    "experience.experience": lambda s, a, w: _metrics("experience").experience(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+}
