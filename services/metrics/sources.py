@@ -58,7 +58,7 @@ def sources(*, session: Session, actor: User | None, metric_filter: MetricFilter
     per_app = (
         select(
             func.coalesce(col(Candidate.source), "other").label("source"),
-            apps.c.candidate_id,
+            col(Application.candidate_id).label("candidate_id"),
             case((created, 1), else_=0).label("created"),
             furthest.label("furthest"),
             # The steps' moments (the started step is a date, and not counted here) in the period: event basis.
@@ -68,8 +68,10 @@ def sources(*, session: Session, actor: User | None, metric_filter: MetricFilter
             ],
         )
         .select_from(steps)
-        .join(apps, apps.c.application_id == steps.c.application_id)
-        .join(Candidate, col(Candidate.id) == apps.c.candidate_id)
+        # Each application and its candidate read by key: joined to the applications' CTE instead, SQLite read
+        # that CTE again for each step row (3 s at 14k applications for a hiring manager).
+        .join(Application, col(Application.id) == steps.c.application_id)
+        .join(Candidate, col(Candidate.id) == Application.candidate_id)
         .subquery()
     )
     p = per_app.c
