@@ -318,7 +318,8 @@ def run(kind: str, size: int, pg_url: str, repeat: int, pandas_too: bool) -> dic
             page_ms, _ = timed(lambda: page(engine, admin, cohort), max(1, repeat // 2))
             manager_ms, _ = timed(lambda: page(engine, manager, cohort), max(1, repeat // 2))
             print(
-                f"  whole page, admin (every job)               {page_ms:9.1f}  {'ok' if page_ms <= 1000 else 'OVER 1 s'}"
+                f"  whole page, admin (every job)               {page_ms:9.1f}  "
+                f"{'ok' if page_ms <= 1000 else 'over the 1 s target'}"
             )
             print(f"  whole page, hiring manager (their jobs)     {manager_ms:9.1f}")
 

@@ -108,10 +108,10 @@ def dynamic_keys() -> dict[str, set[str]]:
     from models.mail import MailStatus
     from models.onboard import DeclineReason, OfferStatus, SalaryPeriod
     from services.follow_up.followup import BOARD_STATES
+    from services.follow_up.followup import TEMPLATES as FOLLOW_UP_TEMPLATES
     from services.metrics.charts import BUCKET_ORDER
     from services.metrics.filters import BASES
     from services.metrics.funnel import STEPS
-    from services.follow_up.followup import TEMPLATES as FOLLOW_UP_TEMPLATES
 
     mails = {p.name.split(".")[0] for p in TEMPLATES.glob("*.j2") if not p.name.startswith("_")}
     return {

@@ -257,6 +257,10 @@ SERVICES: dict[str, Cap] = {
     "speed.time_to_offer_and_hire": Cap.view_metrics,
     "filters.filter_choices": Cap.view_metrics,
     "filters.viewer_scope": Cap.view_metrics,
+    "offer_metrics.offer_outcomes": Cap.view_metrics,
+    "offer_metrics.decline_reasons": Cap.view_metrics,
+    "sources.sources": Cap.view_metrics,
+    "experience.experience": Cap.view_metrics,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

@@ -908,3 +908,26 @@ CALLS |= {
     "filters.filter_choices": lambda s, a, w: _filters().filter_choices(session=s, actor=a),
     "filters.viewer_scope": lambda s, a, w: _filters().viewer_scope(session=s, actor=a),
 }
+
+
+# ---------------------------------------------------------------- metrics (issue 12): offers, sources, experience
+MODULES = (*MODULES, "offer_metrics", "sources", "experience")
+
+
+def _metrics(name: str) -> Any:
+    return importlib.import_module(f"services.metrics.{name}")
+
+
+LISTS |= {"offer_metrics.offer_outcomes", "offer_metrics.decline_reasons", "sources.sources", "experience.experience"}
+CALLS |= {
+    "offer_metrics.offer_outcomes": lambda s, a, w: _metrics("offer_metrics").offer_outcomes(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "offer_metrics.decline_reasons": lambda s, a, w: _metrics("offer_metrics").decline_reasons(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "sources.sources": lambda s, a, w: _metrics("sources").sources(session=s, actor=a, metric_filter=_metric_filter()),
+    "experience.experience": lambda s, a, w: _metrics("experience").experience(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+}
