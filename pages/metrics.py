@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.metrics import charts, filters, funnel, speed
+from services.metrics import charts, experience, filters, funnel, offer_metrics, sources, speed
 from ui.common import call, current_user, lang, show_flash, tr
 from ui.metrics_view import computed, freshness_bar, read_filter, show_figure
 
@@ -20,8 +20,14 @@ if metric_filter is None:
     st.stop()
 fresh_place = st.container()
 language = lang()
-funnel_tab, speed_tab = st.tabs(
-    [tr("metrics.tab.funnel"), tr("metrics.tab.speed")],
+funnel_tab, speed_tab, offers_tab, sources_tab, experience_tab = st.tabs(
+    [
+        tr("metrics.tab.funnel"),
+        tr("metrics.tab.speed"),
+        tr("metrics.tab.offers"),
+        tr("metrics.tab.sources"),
+        tr("metrics.tab.experience"),
+    ],
     key="metrics_tabs",  # keyed and tracked: a filter change keeps the tab the reader is on
     on_change="rerun",
 )
@@ -55,5 +61,44 @@ with speed_tab:
     to_offer = computed(speed.time_to_offer_and_hire, metric_filter)
     if to_offer is not None:
         show_figure(charts.time_to_figure(to_offer, language), key="time_to")
+
+with offers_tab:
+    outcomes = computed(offer_metrics.offer_outcomes, metric_filter)
+    if outcomes is not None:
+        cols = st.columns(4)
+        cols[0].metric(tr("metrics.offers.kpi_acceptance"), charts.percent(outcomes.acceptance_rate))
+        cols[1].metric(tr("metrics.offers.kpi_sent"), outcomes.sent)
+        cols[2].metric(tr("metrics.offers.kpi_awaiting"), outcomes.awaiting)
+        cols[3].metric(
+            tr("metrics.offers.kpi_days"),
+            charts.number(outcomes.days_to_answer.median),
+            help=tr("metrics.offers.kpi_days_help", p90=charts.number(outcomes.days_to_answer.p90)),
+        )
+        show_figure(charts.offers_figure(outcomes, language), key="offers")
+    declines = computed(offer_metrics.decline_reasons, metric_filter)
+    if declines is not None:
+        show_figure(charts.decline_figure(declines, language), key="declines")
+
+with sources_tab:
+    per_source = computed(sources.sources, metric_filter)
+    if per_source is not None:
+        show_figure(charts.sources_figure(per_source, language), key="sources", note=tr("metrics.sources.note"))
+
+with experience_tab:
+    survey = computed(experience.experience, metric_filter)
+    if survey is not None:
+        overall = survey.overall
+        cols = st.columns(3)
+        cols[0].metric(
+            tr("metrics.col.nps"),
+            charts.number(overall.nps) if overall.shown else "—",
+            help=tr("metrics.experience.nps_help"),
+        )
+        cols[1].metric(tr("metrics.col.answers"), overall.answers)
+        if not overall.shown:
+            cols[2].caption(tr("metrics.experience.too_few_overall", n=survey.min_answers))
+        st.caption(tr("metrics.experience.rule", n=survey.min_answers))
+        show_figure(charts.experience_figure(survey, language, "job"), key="experience_job")
+        show_figure(charts.experience_figure(survey, language, "stage"), key="experience_stage")
 
 freshness_bar(fresh_place)

@@ -14,7 +14,10 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from services.metrics.experience import Experience
 from services.metrics.funnel import Funnel, Loss
+from services.metrics.offer_metrics import DeclineReasonCount, OfferOutcomes
+from services.metrics.sources import SourceFigures
 from services.metrics.speed import FeedbackTimes, StageTime, TimeToOfferAndHire, Turnaround
 from services.platform.i18n import has_text, t
 
@@ -320,3 +323,154 @@ def time_to_figure(result: TimeToOfferAndHire, lang: str) -> Figure:
     bars = base.mark_bar(color=BAR).encode(x=alt.X("median:Q", title=tx("metrics.axis.days")))
     ticks = base.mark_tick(color=WARN, thickness=3, size=18).encode(x="p90:Q")
     return Figure("time_to_offer_and_hire", title, _style(bars + ticks, title), table)
+
+
+# --------------------------------------------------------------------------- offers
+def offers_figure(result: OfferOutcomes, lang: str) -> Figure:
+    """The offers counted, by status."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    statuses = [s for s, n in result.by_status.items()]
+    labels = [t(f"offer_status.{s}", lang) for s in statuses]
+    counts = [result.by_status[s] for s in statuses]
+    table = pd.DataFrame({tx("metrics.col.status"): labels, tx("metrics.col.offers"): counts})
+    title = tx("metrics.offers.title")
+    if not result.offers:
+        return Figure("offers", title, None, table)
+    data = pd.DataFrame({"status": labels, "n": counts})
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=BAR)
+        .encode(
+            y=alt.Y("status:N", sort=labels, title=None),
+            x=alt.X("n:Q", title=tx("metrics.col.offers")),
+            tooltip=[
+                alt.Tooltip("status:N", title=tx("metrics.col.status")),
+                alt.Tooltip("n:Q", title=tx("metrics.col.offers")),
+            ],
+        )
+    )
+    return Figure("offers", title, _style(chart, title), table)
+
+
+def decline_figure(result: Sequence[DeclineReasonCount], lang: str) -> Figure:
+    """Why candidates declined, most first."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    labels = [t(r.label_key, lang) for r in result]
+    table = pd.DataFrame({tx("metrics.col.reason"): labels, tx("metrics.col.offers"): [r.count for r in result]})
+    title = tx("metrics.declines.title")
+    if not result:
+        return Figure("decline_reasons", title, None, table)
+    data = pd.DataFrame({"reason": labels, "n": [r.count for r in result]})
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=WARN)
+        .encode(
+            y=alt.Y("reason:N", sort="-x", title=None),
+            x=alt.X("n:Q", title=tx("metrics.col.offers")),
+            tooltip=[
+                alt.Tooltip("reason:N", title=tx("metrics.col.reason")),
+                alt.Tooltip("n:Q", title=tx("metrics.col.offers")),
+            ],
+        )
+    )
+    return Figure("decline_reasons", title, _style(chart, title), table)
+
+
+# --------------------------------------------------------------------------- sources
+def sources_figure(result: Sequence[SourceFigures], lang: str) -> Figure:
+    """Per source: applications, interviews, offers and hires side by side; conversion and how far in the table."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    names = [t(f"source.{r.source}", lang) for r in result]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.source"): names,
+            tx("metrics.col.applications"): [r.applications for r in result],
+            tx("metrics.col.candidates"): [r.candidates for r in result],
+            tx("metrics.col.interviewed"): [r.interviewed for r in result],
+            tx("metrics.col.offers"): [r.offers for r in result],
+            tx("metrics.col.hires"): [r.hires for r in result],
+            tx("metrics.col.conversion_hire"): [percent(r.conversion) for r in result],
+            tx("metrics.col.furthest"): [
+                "—" if r.mean_furthest_step is None else f"{r.mean_furthest_step:.2f}" for r in result
+            ],
+        }
+    )
+    title = tx("metrics.sources.title")
+    if not any(r.applications for r in result):
+        return Figure("sources", title, None, table)
+    measures = [
+        ("applications", tx("metrics.col.applications")),
+        ("interviewed", tx("metrics.col.interviewed")),
+        ("offers", tx("metrics.col.offers")),
+        ("hires", tx("metrics.col.hires")),
+    ]
+    rows = [
+        {"source": name, "measure": label, "n": getattr(r, field)}
+        for name, r in zip(names, result, strict=True)
+        for field, label in measures
+    ]
+    order = [label for _, label in measures]
+    chart = (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_bar()
+        .encode(
+            x=alt.X("source:N", sort=names, title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("measure:N", sort=order),
+            y=alt.Y("n:Q", title=tx("metrics.axis.count")),
+            color=alt.Color(
+                "measure:N", sort=order, title=None, scale=alt.Scale(range=["#b8c7dd", "#7d9bc9", BAR, "#1f3f73"])
+            ),
+            tooltip=[
+                alt.Tooltip("source:N", title=tx("metrics.col.source")),
+                alt.Tooltip("measure:N", title=tx("metrics.col.measure")),
+                alt.Tooltip("n:Q", title=tx("metrics.axis.count")),
+            ],
+        )
+    )
+    return Figure("sources", title, _style(chart, title), table)
+
+
+# --------------------------------------------------------------------------- candidate experience
+def _survey_cell(value: float | None, shown: bool, lang: str, digits: int, least: int) -> str:
+    if not shown:
+        return t("metrics.experience.too_few", lang, n=least)
+    return number(value, digits)
+
+
+def experience_figure(result: Experience, lang: str, by: str) -> Figure:
+    """NPS and each question's mean by job (`by` "job") or by the stage reached ("stage"); a group of fewer than
+    `result.min_answers` answers shows no figure, only how many answers it has."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    groups = result.by_job if by == "job" else result.by_stage
+    names = [g.job_title if by == "job" else t(f"stage.{g.stage}", lang) for g in groups]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.job" if by == "job" else "metrics.col.stage"): names,
+            tx("metrics.col.answers"): [g.answers for g in groups],
+            tx("metrics.col.nps"): [_survey_cell(g.nps, g.shown, lang, 1, result.min_answers) for g in groups],
+            tx("metrics.col.clarity"): [_survey_cell(g.clarity, g.shown, lang, 2, result.min_answers) for g in groups],
+            tx("metrics.col.respect"): [_survey_cell(g.respect, g.shown, lang, 2, result.min_answers) for g in groups],
+            tx("metrics.col.treatment"): [
+                _survey_cell(g.treatment, g.shown, lang, 2, result.min_answers) for g in groups
+            ],
+        }
+    )
+    title = tx(f"metrics.experience.title_{by}")
+    drawn = [(n, g) for n, g in zip(names, groups, strict=True) if g.shown and g.nps is not None]
+    if not drawn:
+        return Figure(f"experience_by_{by}", title, None, table)
+    data = pd.DataFrame({"group": [n for n, _ in drawn], "nps": [g.nps for _, g in drawn]})
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("group:N", sort=[n for n, _ in drawn], title=None),
+            x=alt.X("nps:Q", title=tx("metrics.col.nps"), scale=alt.Scale(domain=[-100, 100])),
+            color=alt.condition(alt.datum.nps >= 0, alt.value(BAR), alt.value(WARN)),
+            tooltip=[
+                alt.Tooltip("group:N", title=tx("metrics.col.job" if by == "job" else "metrics.col.stage")),
+                alt.Tooltip("nps:Q", title=tx("metrics.col.nps"), format=".1f"),
+            ],
+        )
+    )
+    return Figure(f"experience_by_{by}", title, _style(chart, title), table)

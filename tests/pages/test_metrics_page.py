@@ -15,6 +15,10 @@ from tests.pages.support import all_text, assert_no_exception, nav_pages, tr, wa
 from ui.metrics_view import K
 
 PAGE = "pages/metrics.py"
+TABS = ("funnel", "speed", "offers", "sources", "experience")
+# funnel, losses; feedback, weekly feedback, turnaround, stages, time to offer/hire; offers, declines; sources;
+# experience by job and by stage
+FIGURES = 12
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +48,8 @@ def test_every_role_that_reads_metrics_sees_each_figure_with_its_table_and_csv(d
     assert_no_exception(at)
     assert PAGE in nav_pages(at)
     assert [t.value for t in at.title] == [tr("nav.metrics", language)]
-    assert [t.label for t in at.tabs] == [tr("metrics.tab.funnel", language), tr("metrics.tab.speed", language)]
-    figures = 7  # funnel, losses, feedback, weekly feedback, turnaround, stages, time to offer/hire
+    assert [t.label for t in at.tabs] == [tr(f"metrics.tab.{tab}", language) for tab in TABS]
+    figures = FIGURES
     assert len(at.expander) == figures
     assert all(e.label == tr("metrics.table_view", language) for e in at.expander)
     assert len(at.dataframe) == figures
@@ -85,7 +89,7 @@ def test_an_empty_period_says_there_is_no_data_and_still_offers_the_zeros(demo_d
     at.date_input(key=K + "period").set_value((date(2001, 1, 1), date(2001, 1, 31))).run()
     assert_no_exception(at)
     assert not _charts(at)
-    assert [i.value for i in at.info].count(tr("metrics.no_data", "zh")) == 7
+    assert [i.value for i in at.info].count(tr("metrics.no_data", "zh")) == FIGURES
 
 
 def test_switching_to_the_activity_view_names_it(demo_db, open_app):
