@@ -1,4 +1,5 @@
-"""Work done once per server process: migrate the database, then run the mail and reminder worker.
+"""Work done once per server process: migrate the database, then run the mail and reminder worker and keep the
+Metrics screen's figures computed (services.metrics.cache: its first view, and what was read lately).
 
 The server starts even when the database does not answer (PostgreSQL down, a network hiccup at boot): the
 pages then say so and /healthz answers 503, while a thread here keeps trying, migrates the database once it is
@@ -16,6 +17,8 @@ from typing import Any
 
 import services.registry  # noqa: F401 - the embedded worker runs every screen's rules
 from services.mail.worker import start_embedded
+from services.metrics import cache as metrics_cache
+from services.metrics.dashboard import warm as warm_metrics
 from services.platform.db import database_problem, get_engine, migrate
 
 log = logging.getLogger("followup.server")
@@ -47,7 +50,21 @@ def _prepare(stop: threading.Event, tried: threading.Event, started: dict[str, A
             log.warning("database available again: migrated")
         if not stop.is_set():
             started["worker"] = start_embedded(get_engine())
+            started["metrics"] = start_metrics_refresher(stop)
         return
+
+
+def start_metrics_refresher(stop: threading.Event) -> threading.Thread:
+    """The thread that keeps this server's Metrics figures computed ahead of the readers."""
+    engine = get_engine()
+    thread = threading.Thread(
+        target=metrics_cache.run_refresher,
+        args=(engine, stop, lambda: warm_metrics(engine)),
+        name="followup-metrics",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -13,7 +13,7 @@ import streamlit as st
 from models.common import utcnow
 from services.metrics import cache
 from services.metrics.charts import Figure
-from services.metrics.filters import BASES, FilterChoices, MetricFilter, local_today
+from services.metrics.filters import BASES, FilterChoices, MetricFilter, default_filter
 from services.metrics.images import chart_png
 from services.pipeline.spreadsheet import SafeWriter
 from services.platform.errors import ValidationError
@@ -21,12 +21,11 @@ from ui.common import act, current_user, fmt_clock, md_escape, show_validation, 
 
 K = "metrics_"  # every widget's key starts with this
 ALL = ""  # "all" in a single-choice filter
-DEFAULT_DAYS = 182  # half a year: a cohort of applications has then reached offers, starts and some probations
 
 
 def _period_default() -> tuple[date, date]:
-    today = local_today(utcnow())
-    return today - timedelta(days=DEFAULT_DAYS - 1), today
+    first = default_filter(utcnow())
+    return first.start, first.end
 
 
 def read_filter(choices: FilterChoices) -> MetricFilter | None:

@@ -54,6 +54,15 @@ class MetricFilter:
         return self.basis == "event"
 
 
+DEFAULT_DAYS = 182  # the screen opens on half a year: a cohort has then reached offers, starts and some probations
+
+
+def default_filter(now: datetime) -> MetricFilter:
+    """What the Metrics screen shows first: the half year up to today, by application date, every job."""
+    today = local_today(now)
+    return MetricFilter(start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
+
+
 def local_midnight(day: date) -> datetime:
     """The UTC moment the company's day `day` begins."""
     return datetime.combine(day, time(0), tzinfo=get_settings().tz).astimezone(UTC)

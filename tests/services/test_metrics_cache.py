@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
+from models.common import utcnow
 from services.metrics import cache, funnel
-from services.metrics.filters import MetricFilter
+from services.metrics.filters import MetricFilter, default_filter
 from services.platform.errors import NotAllowed
 from tests.services.metrics_history import MARCH, History, build_history
 
@@ -110,3 +111,44 @@ def test_each_filter_is_its_own_entry_and_the_cache_stays_bounded(session: Sessi
     for source in ("referral", "campus", "job_board"):
         cache.metric(session=session, actor=history.admin, fn=funnel.funnel, metric_filter=march(source=source))
     assert len(cache._entries) == 3
+
+
+def test_figures_read_lately_are_computed_again_before_they_expire(session: Session, history: History, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    engine = session.get_bind()
+    first = cache.metric(session=session, actor=history.m, fn=funnel.funnel, metric_filter=march())
+    assert cache.refresh_ahead(engine) == 0  # far from expiring
+    clock[0] += cache.TTL - cache.AHEAD + 1
+    assert cache.refresh_ahead(engine) == 1
+    clock[0] += cache.AHEAD  # past the first computation's end: the refreshed one is served
+    again = cache.metric(session=session, actor=history.m, fn=funnel.funnel, metric_filter=march())
+    assert again is not first and again.value == first.value
+
+
+def test_figures_nobody_read_lately_or_whose_reader_lost_the_right_are_left_to_expire(
+    session: Session, history: History, monkeypatch
+):
+    clock = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    engine = session.get_bind()
+    cache.metric(session=session, actor=history.admin, fn=funnel.funnel, metric_filter=march())
+    clock[0] += cache.READ_LATELY + 1
+    assert cache.refresh_ahead(engine) == 0
+    cache.clear()
+    cache.metric(session=session, actor=history.m, fn=funnel.funnel, metric_filter=march())
+    history.m.is_active = False
+    session.add(history.m)
+    session.commit()
+    clock[0] += cache.TTL - 1
+    assert cache.refresh_ahead(engine) == 0
+
+
+def test_the_screens_first_view_is_computed_when_the_server_starts(session: Session, history: History) -> None:
+    from services.metrics.dashboard import PAGE_METRICS, warm
+
+    assert warm(session.get_bind()) == len(PAGE_METRICS)
+    with queries(session) as seen:
+        for fn in PAGE_METRICS:
+            cache.metric(session=session, actor=history.recruiter, fn=fn, metric_filter=default_filter(utcnow()))
+    assert len(seen) == len(PAGE_METRICS)  # each reads the viewer's roles only: the figures were there
