@@ -48,7 +48,7 @@ from models.evaluation import (
     ScorecardStatus,
 )
 from models.user import User
-from services.metrics.filters import MetricFilter, Viewer, period_bounds, scoped_applications, viewer_scope
+from services.metrics.filters import MetricFilter, period_bounds, scoped_applications, viewer_scope
 from services.platform.policy import Cap, require_current_cap
 
 FLAG_POINTS = 0.75  # rating points (1-5 scale) from the panel that single an interviewer out
@@ -84,12 +84,6 @@ def _round(value: Any, digits: int = 2) -> float | None:
 
 def _ratio(part: Any, whole: Any) -> float | None:
     return float(part or 0) / float(whole) if whole else None
-
-
-def require_people_metrics(session: Session, actor: User | None) -> Viewer:
-    """The viewer's scope, for figures per person: NotAllowed to anyone but admins and recruiters."""
-    require_current_cap(session, actor, Cap.view_people_metrics)
-    return viewer_scope(session=session, actor=actor)
 
 
 def card_score(scorecard_id: Any, round_id: Any, job_id: Any) -> Any:
@@ -154,7 +148,8 @@ def interviewer_calibration(*, session: Session, actor: User | None, metric_filt
     """Per interviewer, by name: scorecards, mean rating, yes-rate, leniency against their panels, agreement with
     the final decision and whether they sit far from their panels. Admins and recruiters only (a hiring manager or
     an interviewer is refused with NotAllowed). Changes nothing."""
-    viewer = require_people_metrics(session, actor)
+    require_current_cap(session, actor, Cap.view_people_metrics)  # figures per person
+    viewer = viewer_scope(session=session, actor=actor)
     lo, hi = period_bounds(metric_filter)
     apps_query = scoped_applications(viewer, metric_filter)
     conditions: list[Any] = []

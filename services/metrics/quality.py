@@ -28,8 +28,9 @@ from sqlmodel import Session, col
 from models.evaluation import InterviewRound
 from models.onboard import CheckIn, OnboardingPlan, PlanStatus
 from models.user import User
-from services.metrics.calibration import require_people_metrics, scored_cards
+from services.metrics.calibration import scored_cards
 from services.metrics.filters import MetricFilter, Viewer, period_bounds, scoped_applications, viewer_scope
+from services.platform.policy import Cap, require_current_cap
 
 OUTCOMES: tuple[str, ...] = (PlanStatus.passed.value, PlanStatus.not_passed.value, PlanStatus.extended.value)
 # The bands of the interview score: (name, lower bound included); each runs to the next one's bound.
@@ -276,7 +277,8 @@ def quality_by_interviewer(
     """Per interviewer (by name), the hires with an outcome they rated, by outcome, with the mean of their own
     scores of them: whose high scores went on to pass. Figures per person: admins and recruiters only (NotAllowed
     to anyone else). Changes nothing."""
-    viewer = require_people_metrics(session, actor)
+    require_current_cap(session, actor, Cap.view_people_metrics)  # figures per person
+    viewer = viewer_scope(session=session, actor=actor)
     hires = _hires(viewer, metric_filter)
     cards = scored_cards(hires, [], "quality_cards")
     scores = _scores_by(session, hires, cards, cards.c.interviewer_id)

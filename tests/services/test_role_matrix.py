@@ -932,6 +932,11 @@ CALLS |= {
         session=s, actor=a, metric_filter=_metric_filter()
     ),
     "selection.selection_rates": lambda s, a, w: _selection().selection_rates(
-        session=s, actor=a, metric_filter=_metric_filter(), group_by="source", from_step="applied", to_step="interviewed"
+        session=s,
+        actor=a,
+        metric_filter=_metric_filter(),
+        group_by="source",
+        from_step="applied",
+        to_step="interviewed",
     ),
 }
