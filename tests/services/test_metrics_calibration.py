@@ -105,6 +105,25 @@ def test_an_interview_cancelled_after_scoring_counts_for_nobody(session: Session
     assert (found["q2"].scorecards, found["q2"].shared_interviews) == (8, 5)
 
 
+def test_a_jobs_own_criteria_replace_the_rounds_in_the_score(session: Session, history: PanelHistory) -> None:
+    from models.evaluation import Criterion
+
+    # Job C gets its own Technical set (as the debrief reads it): the round's Code and Design no longer count there.
+    technical = history.rounds["technical"].id or 0
+    session.add(Criterion(round_id=technical, job_id=history.job_c.id, name_zh="作品", name_en="Portfolio"))
+    session.commit()
+    found = by_name(
+        calibration.interviewer_calibration(session=session, actor=history.base.admin, metric_filter=march())
+    )
+    # Only the Onsite cards keep a score: q1's 2 on k7, q2's 4 on k1; q3 rated Technical only.
+    assert [(found[q].scorecards, found[q].rated, found[q].mean_rating) for q in ("q1", "q2", "q3")] == [
+        (6, 1, 2.0),
+        (9, 1, 4.0),
+        (4, 0, None),
+    ]
+    assert found["q1"].shared_interviews == 0 and not found["q1"].flagged
+
+
 def test_filters_narrow_the_cards_to_the_jobs_asked_for(session: Session, history: PanelHistory) -> None:
     rows = calibration.interviewer_calibration(
         session=session, actor=history.base.admin, metric_filter=march(department="Engineering")
