@@ -10,20 +10,21 @@ ratings (they have no score) and its round is neither of these.
 
 Scorecards (weighted score, recommendation: sy strong yes, y yes, n no, sn strong no):
 
-app source       Technical                                Onsite             decision  hire
-k1  career_site  q1 5 [5,5] sy · q2 3 [3,3] n · q3 4 [5,2] y  q2 4 y             offer     passed;   check-ins 4, 5
-k2  career_site  q1 5 [5,5] y  · q2 4 [4,4] y              q1 1 sn, then the   offer     not passed; check-in 2
-                                                            interview cancelled
-k3  career_site  q1 4 y · q2 3 n · q3 2 n                   —                  reject    —
-k4  career_site  q1 4 y · q2 3 y                            —                  reject    —
-k5  career_site  q1 3 n · q2 2 sn                           —                  reject    —
-k6  career_site  q2 4 y · q3 4 y                            —                  offer     passed;   check-in 4
-k7  headhunter   q2 2 n                                     q1 2 n             offer     not passed; check-ins 2, 3
-k8  headhunter   q3 3 y                                     —                  offer     extended; check-in 3
-k9  headhunter   q2 3 y                                     —                  offer     passed;   check-in day 7 not
-                                                                                                  done (no rating)
-(ratings not shown are the same on both criteria; every hire starts 23 March, its check-ins on days 7 and 14 are
-done on their due dates, and its probation outcome is recorded on 5 April, the extension on 6 April)
+app source       Technical                                     Onsite              decision  hire, check-ins
+k1  career_site  q1 5 [5,5] sy · q2 3 [3,3] n · q3 4 [5,2] y   q2 4 y              offer     passed; 4, 5
+k2  career_site  q1 5 [5,5] y · q2 4 [4,4] y                   q1 1 sn, then the   offer     not passed; 2
+                                                               interview cancelled
+k3  career_site  q1 4 y · q2 3 n · q3 2 n                      —                   reject    —
+k4  career_site  q1 4 y · q2 3 y                               —                   reject    —
+k5  career_site  q1 3 n · q2 2 sn                              —                   reject    —
+k6  career_site  q2 4 y · q3 4 y                               —                   offer     passed; 4
+k7  headhunter   q2 2 n                                        q1 2 n              offer     not passed; 2, 3
+k8  headhunter   q3 3 y                                        —                   offer     extended; 3
+k9  headhunter   q2 3 y                                        —                   offer     passed; day 7 not done
+(ratings not shown are the same on both criteria. A decision offer: moved to offer, an accepted offer, hired, a
+plan starting 23 March with check-ins on days 7 and 14 done on their due dates, the outcome recorded on 5 April
+(the extension on 6 April) and the application moved to probation passed, or rejected "probation_not_passed".
+A decision reject: moved to rejected.)
 
 Applicants without a rated panel (job C; "held" = an interview held, no scorecard; then moved to rejected):
 s1 s2      career_site  rejected at screening (no interview)
