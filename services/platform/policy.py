@@ -60,6 +60,7 @@ class Cap(StrEnum):
     probation_outcome = "probation_outcome"  # passed / extended / not passed
     manage_onboarding = "manage_onboarding"  # onboarding templates, offer approval settings and approvers
     view_metrics = "view_metrics"  # the Metrics screen's figures (a hiring manager: of their jobs only)
+    view_people_metrics = "view_people_metrics"  # figures per interviewer (calibration, quality of hire by person)
 
 
 A, R, H, IV = Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer
@@ -91,6 +92,7 @@ CAPABILITIES: dict[Cap, dict[Role, Scope]] = {
     Cap.probation_outcome: {A: ANY, R: ANY, H: JOB},
     Cap.manage_onboarding: {A: ANY},
     Cap.view_metrics: {A: ANY, R: ANY, H: JOB},
+    Cap.view_people_metrics: {A: ANY, R: ANY},
 }
 
 
@@ -261,6 +263,12 @@ SERVICES: dict[str, Cap] = {
     "offer_metrics.decline_reasons": Cap.view_metrics,
     "sources.sources": Cap.view_metrics,
     "experience.experience": Cap.view_metrics,
+    # per-person figures (services/metrics/calibration.py, quality.py): admins and recruiters only
+    "calibration.interviewer_calibration": Cap.view_people_metrics,
+    "quality.quality_of_hire": Cap.view_metrics,
+    "quality.quality_by_round": Cap.view_metrics,
+    "quality.quality_by_interviewer": Cap.view_people_metrics,
+    "selection.selection_rates": Cap.view_metrics,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

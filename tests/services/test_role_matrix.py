@@ -931,3 +931,52 @@ CALLS |= {
         session=s, actor=a, metric_filter=_metric_filter()
     ),
 }
+
+
+# --------------------------------------------------------------------------- metrics (issue 12): calibration, quality
+# of hire, selection rates. Figures per person (calibration, quality by interviewer) are refused to hiring managers;
+# the others are aggregates filtered to the viewer's jobs.
+MODULES = (*MODULES, "calibration", "quality", "selection")
+
+
+def _calibration() -> Any:
+    from services.metrics import calibration
+
+    return calibration
+
+
+def _quality() -> Any:
+    from services.metrics import quality
+
+    return quality
+
+
+def _selection() -> Any:
+    from services.metrics import selection
+
+    return selection
+
+
+LISTS |= {"quality.quality_of_hire", "quality.quality_by_round", "selection.selection_rates"}
+CALLS |= {
+    "calibration.interviewer_calibration": lambda s, a, w: _calibration().interviewer_calibration(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "quality.quality_of_hire": lambda s, a, w: _quality().quality_of_hire(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "quality.quality_by_round": lambda s, a, w: _quality().quality_by_round(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "quality.quality_by_interviewer": lambda s, a, w: _quality().quality_by_interviewer(
+        session=s, actor=a, metric_filter=_metric_filter()
+    ),
+    "selection.selection_rates": lambda s, a, w: _selection().selection_rates(
+        session=s,
+        actor=a,
+        metric_filter=_metric_filter(),
+        group_by="source",
+        from_step="applied",
+        to_step="interviewed",
+    ),
+}
