@@ -6,8 +6,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.metrics import charts, experience, filters, funnel, offer_metrics, sources, speed
-from ui.common import call, current_user, lang, show_flash, tr
+from services.metrics import (
+    calibration,
+    charts,
+    experience,
+    filters,
+    funnel,
+    offer_metrics,
+    quality,
+    selection,
+    sources,
+    speed,
+)
+from services.platform.policy import Cap
+from ui.common import call, can, current_user, lang, show_flash, tr
 from ui.metrics_view import computed, freshness_bar, read_filter, show_figure
 
 st.title(tr("nav.metrics"), anchor=False)
@@ -20,19 +32,30 @@ if metric_filter is None:
     st.stop()
 fresh_place = st.container()
 language = lang()
-funnel_tab, speed_tab, offers_tab, sources_tab, experience_tab = st.tabs(
-    [
-        tr("metrics.tab.funnel"),
-        tr("metrics.tab.speed"),
-        tr("metrics.tab.offers"),
-        tr("metrics.tab.sources"),
-        tr("metrics.tab.experience"),
-    ],
-    key="metrics_tabs",  # keyed and tracked: a filter change keeps the tab the reader is on
-    on_change="rerun",
+people = can(Cap.view_people_metrics)  # figures per interviewer: admins and recruiters only
+names = [
+    "funnel",
+    "speed",
+    "offers",
+    "sources",
+    "experience",
+    *(["calibration"] if people else []),
+    "quality",
+    "fairness",
+]
+tabs = dict(
+    zip(
+        names,
+        st.tabs(
+            [tr(f"metrics.tab.{name}") for name in names],
+            key="metrics_tabs",  # keyed and tracked: a filter change keeps the tab the reader is on
+            on_change="rerun",
+        ),
+        strict=True,
+    )
 )
 
-with funnel_tab:
+with tabs["funnel"]:
     st.caption(tr(f"metrics.funnel.explain_{'activity' if metric_filter.by_event else 'cohort'}"))
     result = computed(funnel.funnel, metric_filter)
     if result is not None:
@@ -43,7 +66,7 @@ with funnel_tab:
     if lost is not None:
         show_figure(charts.losses_figure(lost, language), key="losses")
 
-with speed_tab:
+with tabs["speed"]:
     times = computed(speed.feedback_times, metric_filter)
     if times is not None:
         cols = st.columns(3)
@@ -62,7 +85,7 @@ with speed_tab:
     if to_offer is not None:
         show_figure(charts.time_to_figure(to_offer, language), key="time_to")
 
-with offers_tab:
+with tabs["offers"]:
     outcomes = computed(offer_metrics.offer_outcomes, metric_filter)
     if outcomes is not None:
         cols = st.columns(4)
@@ -79,12 +102,12 @@ with offers_tab:
     if declines is not None:
         show_figure(charts.decline_figure(declines, language), key="declines")
 
-with sources_tab:
+with tabs["sources"]:
     per_source = computed(sources.sources, metric_filter)
     if per_source is not None:
         show_figure(charts.sources_figure(per_source, language), key="sources", note=tr("metrics.sources.note"))
 
-with experience_tab:
+with tabs["experience"]:
     survey = computed(experience.experience, metric_filter)
     if survey is not None:
         overall = survey.overall
@@ -100,5 +123,54 @@ with experience_tab:
         st.caption(tr("metrics.experience.rule", n=survey.min_answers))
         show_figure(charts.experience_figure(survey, language, "job"), key="experience_job")
         show_figure(charts.experience_figure(survey, language, "stage"), key="experience_stage")
+
+if people:
+    with tabs["calibration"]:
+        st.caption(
+            tr("metrics.calibration.explain", points=calibration.FLAG_POINTS, shared=calibration.FLAG_MIN_SHARED)
+        )
+        panel = computed(calibration.interviewer_calibration, metric_filter)
+        if panel is not None:
+            show_figure(charts.calibration_figure(panel, language), key="calibration")
+
+with tabs["quality"]:
+    st.caption(tr("metrics.quality.explain"))
+    hires = computed(quality.quality_of_hire, metric_filter)
+    if hires is not None:
+        cols = st.columns(2)
+        cols[0].metric(tr("metrics.quality.kpi_hires"), hires.hires)
+        gap = "—" if hires.score_gap is None else f"{hires.score_gap:+.2f}"
+        cols[1].metric(tr("metrics.quality.kpi_gap"), gap, help=tr("metrics.quality.kpi_gap_help"))
+        show_figure(charts.quality_bands_figure(hires, language), key="quality_bands")
+        show_figure(charts.quality_outcomes_figure(hires, language), key="quality_outcomes")
+    by_round = computed(quality.quality_by_round, metric_filter)
+    if by_round is not None:
+        show_figure(charts.quality_split_figure(by_round, language, "round"), key="quality_round")
+    if people:
+        by_person = computed(quality.quality_by_interviewer, metric_filter)
+        if by_person is not None:
+            show_figure(charts.quality_split_figure(by_person, language, "interviewer"), key="quality_person")
+
+with tabs["fairness"]:
+    st.caption(tr("metrics.selection.explain", least=selection.MIN_GROUP))
+    cols = st.columns(3)
+    group_by = cols[0].selectbox(
+        tr("metrics.selection.group_by"),
+        options=list(selection.GROUPS),
+        format_func=lambda g: tr(f"metrics.group_by.{g}"),
+        key="metrics_selection_group",
+    )
+    pairs = [(a, b) for i, a in enumerate(selection.SELECTION_STEPS) for b in selection.SELECTION_STEPS[i + 1 :]]
+    pair = cols[1].selectbox(
+        tr("metrics.selection.steps"),
+        options=pairs,
+        format_func=lambda p: tr(
+            "metrics.selection.pair", from_step=tr(f"metrics.step.{p[0]}"), to_step=tr(f"metrics.step.{p[1]}")
+        ),
+        key="metrics_selection_steps",
+    )
+    rates = computed(selection.selection_rates, metric_filter, group_by=group_by, from_step=pair[0], to_step=pair[1])
+    if rates is not None:
+        show_figure(charts.selection_figure(rates, language), key="selection")
 
 freshness_bar(fresh_place)

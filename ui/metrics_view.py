@@ -101,7 +101,7 @@ def read_filter(choices: FilterChoices) -> MetricFilter | None:
         return None
 
 
-def computed(fn: Callable[..., Any], metric_filter: MetricFilter) -> Any:
+def computed(fn: Callable[..., Any], metric_filter: MetricFilter, **options: Any) -> Any:
     """A metric's result for the viewer (from the short-lived cache unless the refresh was pressed), or None after
     its refusal is shown."""
     result = act(
@@ -110,6 +110,7 @@ def computed(fn: Callable[..., Any], metric_filter: MetricFilter) -> Any:
         actor=current_user(),
         fn=fn,
         metric_filter=metric_filter,
+        options=tuple(sorted(options.items())),
         fresh=bool(st.session_state.get(K + "fresh")),
     )
     if result is None:

@@ -52,6 +52,7 @@ class _Entry:
     computed: Computed
     fn: Callable[..., Any]
     metric_filter: MetricFilter
+    options: tuple[tuple[str, Any], ...]
     viewer_id: int  # whose right the background refresh checks (one person of the scope)
     read_at: float
 
@@ -91,11 +92,12 @@ def metric(
     actor: User | None,
     fn: Callable[..., T],
     metric_filter: MetricFilter,
+    options: tuple[tuple[str, Any], ...] = (),
     fresh: bool = False,
 ) -> Computed:
-    """`fn(session=, actor=, metric_filter=)`, or its result computed for the same scope and filter less than `TTL`
-    seconds ago (`fresh`: compute it again). Changes nothing."""
-    key = (metric_name(fn), metric_filter, scope_key(session, actor, fn))
+    """`fn(session=, actor=, metric_filter=, **dict(options))`, or its result computed for the same scope, filter and
+    options less than `TTL` seconds ago (`fresh`: compute it again). Changes nothing."""
+    key = (metric_name(fn), metric_filter, options, scope_key(session, actor, fn))
     now = time.monotonic()
     if not fresh:
         with _lock:
@@ -104,9 +106,10 @@ def metric(
                 hit.read_at = now
                 _entries.move_to_end(key)
                 return hit.computed
-    computed = Computed(value=fn(session=session, actor=actor, metric_filter=metric_filter), at=utcnow())
+    value = fn(session=session, actor=actor, metric_filter=metric_filter, **dict(options))
     assert actor is not None and actor.id is not None  # scope_key has refused anyone else
-    _store(key, _Entry(now + TTL, computed, fn, metric_filter, actor.id, now))
+    computed = Computed(value, utcnow())
+    _store(key, _Entry(now + TTL, computed, fn, metric_filter, options, actor.id, now))
     return computed
 
 
@@ -126,14 +129,19 @@ def refresh_ahead(engine: Engine) -> int:
         try:
             with Session(engine) as session:
                 viewer = session.get(User, entry.viewer_id)
-                if scope_key(session, viewer, entry.fn) != key[2]:
+                if scope_key(session, viewer, entry.fn) != key[-1]:
                     continue
-                value = entry.fn(session=session, actor=viewer, metric_filter=entry.metric_filter)
+                value = entry.fn(
+                    session=session, actor=viewer, metric_filter=entry.metric_filter, **dict(entry.options)
+                )
         except DomainError:  # the reader lost the right meanwhile: the figures expire unread
             continue
         started = time.monotonic()
-        _store(key, _Entry(started + TTL, Computed(value, utcnow()), entry.fn, entry.metric_filter, entry.viewer_id,
-                           entry.read_at))  # fmt: skip
+        fresh_entry = _Entry(
+            started + TTL, Computed(value, utcnow()), entry.fn, entry.metric_filter, entry.options, entry.viewer_id,
+            entry.read_at,
+        )  # fmt: skip
+        _store(key, fresh_entry)
         done += 1
     return done
 

@@ -14,9 +14,13 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from services.metrics.calibration import Calibration
 from services.metrics.experience import Experience
 from services.metrics.funnel import Funnel, Loss
 from services.metrics.offer_metrics import DeclineReasonCount, OfferOutcomes
+from services.metrics.quality import InterviewerQuality, QualityOfHire, RoundQuality
+from services.metrics.selection import MIN_GROUP as SELECTION_MIN
+from services.metrics.selection import SelectionRates
 from services.metrics.sources import SourceFigures
 from services.metrics.speed import FeedbackTimes, StageTime, TimeToOfferAndHire, Turnaround
 from services.platform.i18n import has_text, t
@@ -474,3 +478,227 @@ def experience_figure(result: Experience, lang: str, by: str) -> Figure:
         )
     )
     return Figure(f"experience_by_{by}", title, _style(chart, title), table)
+
+
+# --------------------------------------------------------------------------- interviewer calibration
+def calibration_figure(result: Sequence[Calibration], lang: str) -> Figure:
+    """Each interviewer's leniency — their mean rating on shared interviews minus the other panelists' — as a
+    diverging bar (flagged ones in the warning colour), and every figure in the table."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    yes, no = tx("metrics.yes"), tx("metrics.no")
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.interviewer"): [r.name for r in result],
+            tx("metrics.col.scorecards"): [r.scorecards for r in result],
+            tx("metrics.col.mean_rating"): [number(r.mean_rating, 2) for r in result],
+            tx("metrics.col.yes_rate"): [percent(r.yes_rate) for r in result],
+            tx("metrics.col.shared"): [r.shared_interviews for r in result],
+            tx("metrics.col.panel_mean"): [number(r.panel_mean, 2) for r in result],
+            tx("metrics.col.leniency"): [number(r.leniency, 2) for r in result],
+            tx("metrics.col.panel_yes_rate"): [percent(r.panel_yes_rate) for r in result],
+            tx("metrics.col.agreement"): [percent(r.agreement) for r in result],
+            tx("metrics.col.flagged"): [yes if r.flagged else no for r in result],
+        }
+    )
+    title = tx("metrics.calibration.title")
+    drawn = [r for r in result if r.leniency is not None]
+    if not drawn:
+        return Figure("calibration", title, None, table)
+    data = pd.DataFrame(
+        {
+            "who": [r.name for r in drawn],
+            "leniency": [r.leniency for r in drawn],
+            "flagged": [r.flagged for r in drawn],
+            "shared": [r.shared_interviews for r in drawn],
+        }
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("who:N", sort="-x", title=None),
+            x=alt.X("leniency:Q", title=tx("metrics.axis.leniency")),
+            color=alt.condition(alt.datum.flagged, alt.value(WARN), alt.value(BAR)),
+            tooltip=[
+                alt.Tooltip("who:N", title=tx("metrics.col.interviewer")),
+                alt.Tooltip("leniency:Q", title=tx("metrics.col.leniency"), format="+.2f"),
+                alt.Tooltip("shared:Q", title=tx("metrics.col.shared")),
+            ],
+        )
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#52606d").encode(x="x:Q")
+    return Figure("calibration", title, _style(bars + zero, title), table)
+
+
+# --------------------------------------------------------------------------- quality of hire
+def quality_bands_figure(result: QualityOfHire, lang: str) -> Figure:
+    """Pass rate of the hires by their interview score band: does a high score predict a pass?"""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    bands = [tx(f"metrics.band.{b.band}") for b in result.bands]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.band"): bands,
+            tx("metrics.col.hires"): [b.hires for b in result.bands],
+            tx("metrics.col.passed"): [b.passed for b in result.bands],
+            tx("metrics.col.not_passed"): [b.not_passed for b in result.bands],
+            tx("metrics.col.extended"): [b.extended for b in result.bands],
+            tx("metrics.col.pass_rate"): [percent(b.pass_rate) for b in result.bands],
+            tx("metrics.col.mean_check_in"): [number(b.mean_check_in, 2) for b in result.bands],
+        }
+    )
+    title = tx("metrics.quality.title_bands")
+    drawn = [(n, b) for n, b in zip(bands, result.bands, strict=True) if b.pass_rate is not None]
+    if not drawn:
+        return Figure("quality_bands", title, None, table)
+    data = pd.DataFrame({"band": [n for n, _ in drawn], "rate": [b.pass_rate for _, b in drawn],
+                         "hires": [b.hires for _, b in drawn]})  # fmt: skip
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=BAR)
+        .encode(
+            x=alt.X("band:N", sort=bands, title=tx("metrics.axis.band"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "rate:Q", title=tx("metrics.col.pass_rate"), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+            ),
+            tooltip=[
+                alt.Tooltip("band:N", title=tx("metrics.col.band")),
+                alt.Tooltip("rate:Q", title=tx("metrics.col.pass_rate"), format=".0%"),
+                alt.Tooltip("hires:Q", title=tx("metrics.col.hires")),
+            ],
+        )
+    )
+    return Figure("quality_bands", title, _style(chart, title), table)
+
+
+def quality_outcomes_figure(result: QualityOfHire, lang: str) -> Figure:
+    """The hires by probation outcome with their mean interview score and mean check-in rating."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    names = [tx(f"metrics.outcome.{o.outcome}") for o in result.outcomes]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.outcome"): names,
+            tx("metrics.col.hires"): [o.hires for o in result.outcomes],
+            tx("metrics.col.mean_score"): [number(o.mean_score, 2) for o in result.outcomes],
+            tx("metrics.col.mean_check_in"): [number(o.mean_check_in, 2) for o in result.outcomes],
+        }
+    )
+    title = tx("metrics.quality.title_outcomes")
+    drawn = [(n, o) for n, o in zip(names, result.outcomes, strict=True) if o.mean_score is not None]
+    if not drawn:
+        return Figure("quality_outcomes", title, None, table)
+    data = pd.DataFrame({"outcome": [n for n, _ in drawn], "score": [o.mean_score for _, o in drawn]})
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=BAR)
+        .encode(
+            y=alt.Y("outcome:N", sort=names, title=None),
+            x=alt.X("score:Q", title=tx("metrics.col.mean_score"), scale=alt.Scale(domain=[0, 5])),
+            tooltip=[
+                alt.Tooltip("outcome:N", title=tx("metrics.col.outcome")),
+                alt.Tooltip("score:Q", title=tx("metrics.col.mean_score"), format=".2f"),
+            ],
+        )
+    )
+    return Figure("quality_outcomes", title, _style(chart, title), table)
+
+
+def quality_split_figure(rows: Sequence[RoundQuality | InterviewerQuality], lang: str, by: str) -> Figure:
+    """Per round (`by` "round") or interviewer ("interviewer"): the mean score given to hires who passed against
+    those who did not — a part of the process whose scores predict a pass shows the passed higher."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    names = [(r.name_zh if lang == "zh" else r.name_en) if isinstance(r, RoundQuality) else r.name for r in rows]
+    table = pd.DataFrame(
+        {
+            tx("metrics.col.round" if by == "round" else "metrics.col.interviewer"): names,
+            tx("metrics.col.passed"): [r.scores.passed for r in rows],
+            tx("metrics.col.passed_mean"): [number(r.scores.passed_mean, 2) for r in rows],
+            tx("metrics.col.not_passed"): [r.scores.not_passed for r in rows],
+            tx("metrics.col.not_passed_mean"): [number(r.scores.not_passed_mean, 2) for r in rows],
+            tx("metrics.col.extended"): [r.scores.extended for r in rows],
+        }
+    )
+    title = tx(f"metrics.quality.title_by_{by}")
+    passed, failed = tx("metrics.outcome.passed"), tx("metrics.outcome.not_passed")
+    points = [
+        {"who": n, "outcome": label, "score": value}
+        for n, r in zip(names, rows, strict=True)
+        for label, value in ((passed, r.scores.passed_mean), (failed, r.scores.not_passed_mean))
+        if value is not None
+    ]
+    if not points:
+        return Figure(f"quality_by_{by}", title, None, table)
+    chart = (
+        alt.Chart(pd.DataFrame(points))
+        .mark_bar()
+        .encode(
+            y=alt.Y("who:N", sort=names, title=None),
+            yOffset=alt.YOffset("outcome:N", sort=[passed, failed]),
+            x=alt.X("score:Q", title=tx("metrics.col.mean_score"), scale=alt.Scale(domain=[0, 5])),
+            color=alt.Color("outcome:N", sort=[passed, failed], scale=alt.Scale(range=[BAR, WARN]), title=None),
+            tooltip=[
+                alt.Tooltip("who:N", title=tx("metrics.col.round" if by == "round" else "metrics.col.interviewer")),
+                alt.Tooltip("outcome:N", title=tx("metrics.col.outcome")),
+                alt.Tooltip("score:Q", title=tx("metrics.col.mean_score"), format=".2f"),
+            ],
+        )
+    )
+    return Figure(f"quality_by_{by}", title, _style(chart, title), table)
+
+
+# --------------------------------------------------------------------------- selection rate by group
+def _group_label(group_by: str, group: str, lang: str) -> str:
+    if not group:
+        return t("metrics.group.none", lang)
+    return t(f"source.{group}", lang) if group_by == "source" and has_text(f"source.{group}") else group
+
+
+def selection_figure(result: SelectionRates, lang: str) -> Figure:
+    """Each group's rate from one step to the next against the highest group's, the four-fifths line drawn; small
+    groups show their count only."""
+    tx = lambda key: t(key, lang)  # noqa: E731
+    names = [_group_label(result.group_by, g.group, lang) for g in result.groups]
+    hidden = t("metrics.selection.suppressed", lang, least=SELECTION_MIN)
+    table = pd.DataFrame(
+        {
+            tx(f"metrics.group_by.{result.group_by}"): names,
+            tx("metrics.col.considered"): [g.considered for g in result.groups],
+            tx("metrics.col.in_progress_apart"): [g.in_progress for g in result.groups],
+            tx("metrics.col.went_on"): [hidden if g.suppressed else g.passed for g in result.groups],
+            tx("metrics.col.rate"): [hidden if g.suppressed else percent(g.rate) for g in result.groups],
+            tx("metrics.col.impact_ratio"): [
+                hidden if g.suppressed else number(g.impact_ratio, 2) for g in result.groups
+            ],
+            tx("metrics.col.flagged"): [tx("metrics.yes") if g.flagged else tx("metrics.no") for g in result.groups],
+        }
+    )
+    title = t(
+        "metrics.selection.title",
+        lang,
+        group=tx(f"metrics.group_by.{result.group_by}"),
+        from_step=tx(f"metrics.step.{result.from_step}"),
+        to_step=tx(f"metrics.step.{result.to_step}"),
+    )
+    drawn = [(n, g) for n, g in zip(names, result.groups, strict=True) if not g.suppressed and g.rate is not None]
+    if not drawn:
+        return Figure("selection", title, None, table)
+    data = pd.DataFrame(
+        {"group": [n for n, _ in drawn], "rate": [g.rate for _, g in drawn], "flagged": [g.flagged for _, g in drawn]}
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("group:N", sort="-x", title=None),
+            x=alt.X("rate:Q", title=tx("metrics.col.rate"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            color=alt.condition(alt.datum.flagged, alt.value(WARN), alt.value(BAR)),
+            tooltip=[
+                alt.Tooltip("group:N", title=tx(f"metrics.group_by.{result.group_by}")),
+                alt.Tooltip("rate:Q", title=tx("metrics.col.rate"), format=".0%"),
+            ],
+        )
+    )
+    chart = bars
+    if result.highest_rate is not None:
+        line = pd.DataFrame({"x": [result.highest_rate * 0.8]})
+        chart = bars + alt.Chart(line).mark_rule(color=WARN, strokeDash=[4, 3]).encode(x="x:Q")
+    return Figure("selection", title, _style(chart, title), table)

@@ -112,6 +112,9 @@ def dynamic_keys() -> dict[str, set[str]]:
     from services.metrics.charts import BUCKET_ORDER
     from services.metrics.filters import BASES
     from services.metrics.funnel import STEPS
+    from services.metrics.quality import BANDS as QUALITY_BANDS
+    from services.metrics.quality import OUTCOMES as QUALITY_OUTCOMES
+    from services.metrics.selection import GROUPS as SELECTION_GROUPS
 
     mails = {p.name.split(".")[0] for p in TEMPLATES.glob("*.j2") if not p.name.startswith("_")}
     return {
@@ -152,6 +155,12 @@ def dynamic_keys() -> dict[str, set[str]]:
         "metrics.step.": set(STEPS),
         "metrics.bucket.": set(BUCKET_ORDER),
         "metrics.exit.": {"rejected", "withdrew", "declined_offer", "talent_pool"},
+        "metrics.experience.title_": {"job", "stage"},
+        "metrics.quality.title_by_": {"round", "interviewer"},
+        "metrics.band.": {b for b, _ in QUALITY_BANDS},
+        "metrics.outcome.": set(QUALITY_OUTCOMES),
+        "metrics.group_by.": set(SELECTION_GROUPS),
+        "metrics.tab.": {"funnel", "speed", "offers", "sources", "experience", "calibration", "quality", "fairness"},
     }
 
 

@@ -15,10 +15,11 @@ from tests.pages.support import all_text, assert_no_exception, nav_pages, tr, wa
 from ui.metrics_view import K
 
 PAGE = "pages/metrics.py"
-TABS = ("funnel", "speed", "offers", "sources", "experience")
+TABS = ("funnel", "speed", "offers", "sources", "experience", "calibration", "quality", "fairness")
 # funnel, losses; feedback, weekly feedback, turnaround, stages, time to offer/hire; offers, declines; sources;
-# experience by job and by stage
-FIGURES = 12
+# experience by job and by stage; calibration; quality bands, outcomes, by round, by interviewer; selection
+FIGURES = 18
+PERSONAL = {"calibration": 1, "quality_person": 1}  # per-person figures: not for a hiring manager
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +49,9 @@ def test_every_role_that_reads_metrics_sees_each_figure_with_its_table_and_csv(d
     assert_no_exception(at)
     assert PAGE in nav_pages(at)
     assert [t.value for t in at.title] == [tr("nav.metrics", language)]
-    assert [t.label for t in at.tabs] == [tr(f"metrics.tab.{tab}", language) for tab in TABS]
-    figures = FIGURES
+    tabs = [tab for tab in TABS if role != "hiring_manager" or tab != "calibration"]
+    assert [t.label for t in at.tabs] == [tr(f"metrics.tab.{tab}", language) for tab in tabs]
+    figures = FIGURES - (sum(PERSONAL.values()) if role == "hiring_manager" else 0)
     assert len(at.expander) == figures
     assert all(e.label == tr("metrics.table_view", language) for e in at.expander)
     assert len(at.dataframe) == figures

@@ -143,3 +143,60 @@ def test_an_experience_group_under_five_answers_shows_only_its_count() -> None:
 def test_a_chart_renders_to_a_png_offline_with_chinese_text() -> None:
     png = chart_png(charts.funnel_figure(COHORT, "zh").chart)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
+def test_calibration_flags_stand_out_and_every_figure_is_in_the_table() -> None:
+    from services.metrics.calibration import Calibration
+
+    def person(name: str, leniency: float | None, flagged: bool) -> Calibration:
+        return Calibration(
+            interviewer_id=1, name=name, scorecards=6, rated=6, mean_rating=3.5, yes_rate=0.5, shared_interviews=5,
+            shared_mean=3.5, panel_mean=None if leniency is None else 3.5 - leniency, leniency=leniency,
+            shared_yes_interviews=5, shared_yes_rate=0.6, panel_yes_rate=0.4, decided=4, agreement=0.75,
+            flagged=flagged,
+        )  # fmt: skip
+
+    figure = charts.calibration_figure(
+        [person("宽松", 0.8, True), person("Even", 0.1, False), person("Alone", None, False)], "en"
+    )
+    assert list(figure.table[t("metrics.col.flagged", "en")]) == ["Yes", "No", "No"]
+    assert list(figure.table[t("metrics.col.leniency", "en")]) == ["0.80", "0.10", "—"]
+    drawn = figure.chart.to_dict()["datasets"]
+    assert [v["who"] for data in drawn.values() for v in data if "who" in v] == ["宽松", "Even"]
+
+
+def test_quality_and_selection_figures_name_bands_outcomes_groups_and_hide_small_groups() -> None:
+    from services.metrics.quality import OutcomeGroup, QualityOfHire, ScoreBand
+    from services.metrics.selection import GroupRate, SelectionRates
+
+    hires = QualityOfHire(
+        hires=6,
+        outcomes=[OutcomeGroup("passed", 4, 4, 4.1, 3, 4.0), OutcomeGroup("not_passed", 2, 2, 2.9, 1, 2.0),
+                  OutcomeGroup("extended", 0, 0, None, 0, None)],
+        bands=[ScoreBand("low", 2, 0, 2, 0, 0.0, 2.0), ScoreBand("mid", 0, 0, 0, 0, None, None),
+               ScoreBand("high", 4, 4, 0, 0, 1.0, 4.0)],
+        score_gap=1.2,
+    )  # fmt: skip
+    bands = charts.quality_bands_figure(hires, "zh")
+    assert list(bands.table.iloc[:, 0]) == [t(f"metrics.band.{b}", "zh") for b in ("low", "mid", "high")]
+    assert list(bands.table[t("metrics.col.pass_rate", "zh")]) == ["0%", "—", "100%"]
+    empty = QualityOfHire(hires=0, outcomes=[], bands=[], score_gap=None)
+    assert charts.quality_bands_figure(empty, "zh").chart is None
+    assert charts.quality_outcomes_figure(empty, "zh").chart is None
+    rates = SelectionRates(
+        group_by="source", from_step="applied", to_step="interviewed",
+        groups=[GroupRate("referral", 10, 1, 8, 0.8, 1.0, False, False),
+                GroupRate("campus", 10, 0, 5, 0.5, 0.625, True, False),
+                GroupRate("", 4, 0, None, None, None, False, True)],
+        highest_group="referral", highest_rate=0.8,
+    )  # fmt: skip
+    figure = charts.selection_figure(rates, "en")
+    assert list(figure.table.iloc[:, 0]) == [
+        t("source.referral", "en"),
+        t("source.campus", "en"),
+        t("metrics.group.none", "en"),
+    ]
+    hidden = t("metrics.selection.suppressed", "en", least=5)
+    assert list(figure.table[t("metrics.col.rate", "en")]) == ["80%", "50%", hidden]
+    layers = figure.chart.to_dict()["layer"]
+    assert any(layer["mark"]["type"] == "rule" for layer in layers)  # the four-fifths line at 64%
