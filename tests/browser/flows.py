@@ -18,16 +18,16 @@ ACCOUNTS = {
     "interviewer": ("interviewer@example.com", "zh"),
 }
 MUST_OFFER = {
-    "admin": {"candidates", "jobs", "import", "users", "account"},
-    "recruiter": {"candidates", "jobs", "import", "account"},
-    "hiring_manager": {"candidates", "jobs", "account"},
+    "admin": {"candidates", "jobs", "import", "users", "account", "metrics"},
+    "recruiter": {"candidates", "jobs", "import", "account", "metrics"},
+    "hiring_manager": {"candidates", "jobs", "account", "metrics"},
     "interviewer": {"jobs", "account"},
 }
 MUST_NOT_OFFER = {
     "admin": set(),
     "recruiter": {"users"},
     "hiring_manager": {"users", "import"},
-    "interviewer": {"users", "import", "candidates"},
+    "interviewer": {"users", "import", "candidates", "metrics"},
 }
 
 
