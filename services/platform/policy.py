@@ -257,6 +257,7 @@ SERVICES: dict[str, Cap] = {
     "speed.time_to_offer_and_hire": Cap.view_metrics,
     "filters.filter_choices": Cap.view_metrics,
     "filters.viewer_scope": Cap.view_metrics,
+    "digest.set_metrics_digest": Cap.view_metrics,  # the weekly metrics digest, chosen on My account
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

@@ -908,3 +908,18 @@ CALLS |= {
     "filters.filter_choices": lambda s, a, w: _filters().filter_choices(session=s, actor=a),
     "filters.viewer_scope": lambda s, a, w: _filters().viewer_scope(session=s, actor=a),
 }
+
+
+# --------------------------------------------------------------------------- metrics (issue 12): the weekly digest
+MODULES = (*MODULES, "digest")
+
+
+def _digest() -> Any:
+    from services.metrics import digest
+
+    return digest
+
+
+CALLS |= {
+    "digest.set_metrics_digest": lambda s, a, w: _digest().set_metrics_digest(session=s, actor=a, enabled=True),
+}
