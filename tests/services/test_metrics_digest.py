@@ -321,6 +321,36 @@ def test_not_before_monday_eight_then_caught_up_on_tuesday_and_never_twice(
     }
 
 
+def test_many_readers_are_served_over_several_passes_each_once(
+    engine: Engine, settings: Settings, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(digest, "MAX_PER_PASS", 3)
+    assert [queue(engine, settings) for _ in range(3)] == [3, 1, 0]
+    assert len(digests(engine)) == 4
+
+
+def test_a_digest_that_cannot_be_made_does_not_hold_up_the_others_and_is_tried_again(
+    engine: Engine, settings: Settings, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = digest._figures
+
+    def broken_for_m(session: Session, user: User, week: date) -> Any:
+        if user.id == world.m.id:
+            raise RuntimeError("chart engine away")
+        return real(session, user, week)
+
+    monkeypatch.setattr(digest, "_figures", broken_for_m)
+    assert queue(engine, settings) == 3
+    monkeypatch.setattr(digest, "_figures", real)
+    assert queue(engine, settings) == 1
+    assert {m.recipient_user_id for m in digests(engine)} == {
+        world.admin.id,
+        world.recruiter.id,
+        world.m.id,
+        world.n.id,
+    }
+
+
 def test_the_week_due_follows_the_company_clock() -> None:
     # Shanghai: Monday 9 March 08:00 is 00:00 UTC.
     assert digest_week(datetime(2026, 3, 8, 23, 59, tzinfo=UTC)) is None
@@ -361,3 +391,46 @@ def test_with_the_mail_server_down_the_digest_stays_queued_and_goes_once_it_is_b
     with Session(engine) as session:  # the images stay with their message while it waits
         images = session.exec(select(OutboxAttachment).where(OutboxAttachment.content_id != "")).all()
     assert len(images) == 8 and all(i.content[:8] == PNG for i in images)
+
+
+# --------------------------------------------------------------------------- inline parts beside attachments
+def test_an_inline_image_sits_with_the_html_and_an_attachment_stays_an_attachment(
+    engine: Engine, settings: Settings, smtp: SmtpServer, session: Session
+) -> None:
+    from services.mail.outbox import Attachment, queue_mail
+
+    message = queue_mail(
+        session=session,
+        to="someone@example.com",
+        subject="Inline and attached",
+        html='<p><img src="cid:chart-1@example"></p>',
+        text="numbers",
+        key="inline-and-attached",
+        attachments=[Attachment("notes.pdf", b"%PDF-1.4 notes", "application/pdf")],
+    )
+    session.add(
+        OutboxAttachment(
+            outbox_id=message.id or 0,
+            filename="chart.png",
+            content=PNG + b"rest",
+            mime_type="image/png",
+            content_id="chart-1@example",
+        )
+    )
+    session.commit()
+    send_due(engine=engine, settings=settings)
+    [received] = delivered(smtp, "someone@example.com")
+    # mixed[alternative[text, related[html, image]], pdf]
+    shape = [(p.get_content_type(), p.get_content_disposition()) for p in received.walk()]
+    assert shape == [
+        ("multipart/mixed", None),
+        ("multipart/alternative", None),
+        ("text/plain", None),
+        ("multipart/related", None),
+        ("text/html", None),
+        ("image/png", "inline"),
+        ("application/pdf", "attachment"),
+    ]
+    image = next(p for p in received.walk() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<chart-1@example>" and image.get_content() == PNG + b"rest"
+    assert [a.get_filename() for a in received.iter_attachments()] == ["notes.pdf"]
