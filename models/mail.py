@@ -61,6 +61,8 @@ class OutboxAttachment(SQLModel, table=True):
     filename: str = Field(max_length=200)
     mime_type: str = Field(default="application/octet-stream", max_length=100)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Set for a part shown inside the HTML (`<img src="cid:...">`, multipart/related), empty for an attachment.
+    content_id: str = Field(default="", max_length=200)
 
 
 class Reminder(SQLModel, table=True):

@@ -50,6 +50,8 @@ class User(UserBase, table=True):
     sso_subject: str | None = Field(default=None, max_length=255)
     # "single": a mail per reminder; "digest": one mail a day with all of them.
     reminder_mode: str = Field(default="single", max_length=10)
+    # The weekly metrics digest (services.metrics.digest), chosen on My account by those who may read metrics.
+    metrics_digest: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 

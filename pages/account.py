@@ -1,12 +1,14 @@
-"""My account: language and password."""
+"""My account: language, reminders, the weekly metrics digest (for those who may read metrics) and password."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from services.metrics import digest
 from services.platform import auth, users
 from services.platform.errors import DomainError, ValidationError
-from ui.common import USER_KEY, call, current_user, db, md_escape, role_label, show_error, tr
+from services.platform.policy import Cap
+from ui.common import USER_KEY, call, can, current_user, db, md_escape, role_label, show_error, tr
 from ui.frame import continue_signed_in
 
 user = current_user()
@@ -32,6 +34,23 @@ if mode != user.reminder_mode:
     if saved is not None:
         st.session_state[USER_KEY] = saved
         st.success(tr("account.reminders_saved"), icon=":material/check_circle:")
+
+if can(Cap.view_metrics):
+    st.subheader(tr("account.metrics_digest"), anchor=False)
+    wanted = st.toggle(
+        tr("account.metrics_digest_toggle"),
+        value=user.metrics_digest,
+        key="account_metrics_digest",
+        help=tr("account.metrics_digest_help"),
+    )
+    if wanted != user.metrics_digest:
+        chosen = call(digest.set_metrics_digest, actor=user, enabled=wanted)
+        if chosen is not None:
+            st.session_state[USER_KEY] = chosen
+            st.success(
+                tr("account.metrics_digest_on" if chosen.metrics_digest else "account.metrics_digest_off"),
+                icon=":material/check_circle:",
+            )
 
 st.subheader(tr("account.change_password"), anchor=False)
 with st.form("account_pw_form", clear_on_submit=False):

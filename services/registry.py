@@ -29,3 +29,7 @@ reminders.RULES_COMPLETE = tasks.PROVIDERS_COMPLETE = True
 from services.onboard import welcome as onboard_welcome  # noqa: E402
 
 JOB_MODULES = (onboard_welcome,)
+
+from services.metrics import digest as metrics_digest  # noqa: E402 - the weekly metrics digest (issue 12)
+
+JOB_MODULES = (*JOB_MODULES, metrics_digest)  # type: ignore[assignment]

@@ -150,6 +150,29 @@ def _attachment_part(attachment: OutboxAttachment) -> MIMEBase:
     return part
 
 
+def _inline_part(attachment: OutboxAttachment) -> MIMEBase:
+    """A part the HTML shows where it says `cid:<content_id>` (an image of the weekly digest, say)."""
+    part = _attachment_part(attachment)
+    del part["Content-Disposition"]
+    part.add_header("Content-Disposition", "inline", filename=attachment.filename)
+    part["Content-ID"] = f"<{attachment.content_id}>"
+    return part
+
+
+def _html_part(html: str, inline: list[OutboxAttachment]) -> MIMEBase:
+    """The HTML body; with parts shown inside it, multipart/related holding the HTML first and then those parts
+    (RFC 2387), so that mail clients show them in place instead of listing them as attachments."""
+    body = MIMEText(html, "html", "utf-8")
+    if not inline:
+        return body
+    del body["MIME-Version"]
+    related = MIMEMultipart("related", boundary=_boundary(), type="text/html")
+    related.attach(body)
+    for attachment in inline:
+        related.attach(_inline_part(attachment))
+    return related
+
+
 def build_mime(
     client: yagmail.SMTP, message: OutboxMessage, attachments: list[OutboxAttachment]
 ) -> tuple[list[str], str]:
@@ -162,7 +185,8 @@ def build_mime(
     # name ("None/None" without an extension, no Content-Disposition for text or images). Its header helpers
     # are kept, so From (with its Chinese display name), To, Cc and Message-ID look as yagmail makes them.
     alternative = MIMEMultipart("alternative", boundary=_boundary())
-    for body in (MIMEText(message.text, "plain", "utf-8"), MIMEText(message.html, "html", "utf-8")):
+    inline = [a for a in attachments if a.content_id]
+    for body in (MIMEText(message.text, "plain", "utf-8"), _html_part(message.html, inline)):
         del body["MIME-Version"]  # only the top level needs one (RFC 2045); fewer headers to fold, too
         alternative.attach(body)
     del alternative["MIME-Version"]
@@ -173,7 +197,8 @@ def build_mime(
     add_message_id(msg, message.message_id)
     msg.attach(alternative)
     for attachment in attachments:
-        msg.attach(_attachment_part(attachment))
+        if not attachment.content_id:
+            msg.attach(_attachment_part(attachment))
     # An address in both To and Cc must be one envelope recipient, or some relays deliver the mail twice.
     return list(dict.fromkeys(addresses["recipients"])), msg.as_string(policy=_PLAIN_HEADERS)
 

@@ -269,6 +269,7 @@ SERVICES: dict[str, Cap] = {
     "quality.quality_by_round": Cap.view_metrics,
     "quality.quality_by_interviewer": Cap.view_people_metrics,
     "selection.selection_rates": Cap.view_metrics,
+    "digest.set_metrics_digest": Cap.view_metrics,  # the weekly metrics digest, chosen on My account
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

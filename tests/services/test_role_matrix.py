@@ -980,3 +980,20 @@ CALLS |= {
         to_step="interviewed",
     ),
 }
+
+
+# --------------------------------------------------------------------------- metrics (issue 12): the weekly digest
+MODULES = (*MODULES, "digest")
+
+
+def _digest() -> Any:
+    from services.metrics import digest
+
+    return digest
+
+
+# One's own choice, not a record: any hiring manager may choose it (their digest then counts their own jobs).
+LISTS |= {"digest.set_metrics_digest"}
+CALLS |= {
+    "digest.set_metrics_digest": lambda s, a, w: _digest().set_metrics_digest(session=s, actor=a, enabled=True),
+}
