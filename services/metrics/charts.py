@@ -29,6 +29,7 @@ WIDTH = 560
 BAR = "#3f6fb5"
 MUTED = "#b8c7dd"
 WARN = "#c8553d"
+COUNTS = alt.Axis(tickMinStep=1, format="d")  # a count axis: no 0.5 candidates between ticks
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
 
 
@@ -102,7 +103,7 @@ def funnel_figure(result: Funnel, lang: str) -> Figure:
         .mark_bar()
         .encode(
             y=alt.Y("step:N", sort=steps, title=None),
-            x=alt.X("sum(n):Q", title=tx("metrics.axis.applications")),
+            x=alt.X("sum(n):Q", title=tx("metrics.axis.applications"), axis=COUNTS),
             color=alt.Color(
                 "part:N",
                 scale=alt.Scale(domain=[done, going] if cohort else [tx("metrics.col.count")], range=[BAR, MUTED]),
@@ -148,7 +149,7 @@ def losses_figure(result: Sequence[Loss], lang: str) -> Figure:
         .mark_bar(color=WARN)
         .encode(
             y=alt.Y("what:N", sort="-x", title=None),
-            x=alt.X("n:Q", title=tx("metrics.axis.applications")),
+            x=alt.X("n:Q", title=tx("metrics.axis.applications"), axis=COUNTS),
             tooltip=[
                 alt.Tooltip("what:N", title=tx("metrics.col.reason")),
                 alt.Tooltip("n:Q", title=tx("metrics.col.count")),
@@ -184,7 +185,7 @@ def feedback_figure(result: FeedbackTimes, lang: str) -> Figure:
         .mark_bar()
         .encode(
             x=alt.X("bucket:N", sort=labels, title=tx("metrics.axis.waited"), axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("n:Q", title=tx("metrics.axis.interviews")),
+            y=alt.Y("n:Q", title=tx("metrics.axis.interviews"), axis=COUNTS),
             color=alt.condition(alt.datum.ok, alt.value(BAR), alt.value(WARN)),
             tooltip=[
                 alt.Tooltip("bucket:N", title=tx("metrics.col.waited")),
@@ -346,7 +347,7 @@ def offers_figure(result: OfferOutcomes, lang: str) -> Figure:
         .mark_bar(color=BAR)
         .encode(
             y=alt.Y("status:N", sort=labels, title=None),
-            x=alt.X("n:Q", title=tx("metrics.col.offers")),
+            x=alt.X("n:Q", title=tx("metrics.col.offers"), axis=COUNTS),
             tooltip=[
                 alt.Tooltip("status:N", title=tx("metrics.col.status")),
                 alt.Tooltip("n:Q", title=tx("metrics.col.offers")),
@@ -370,7 +371,7 @@ def decline_figure(result: Sequence[DeclineReasonCount], lang: str) -> Figure:
         .mark_bar(color=WARN)
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None),
-            x=alt.X("n:Q", title=tx("metrics.col.offers")),
+            x=alt.X("n:Q", title=tx("metrics.col.offers"), axis=COUNTS),
             tooltip=[
                 alt.Tooltip("reason:N", title=tx("metrics.col.reason")),
                 alt.Tooltip("n:Q", title=tx("metrics.col.offers")),
@@ -420,7 +421,7 @@ def sources_figure(result: Sequence[SourceFigures], lang: str) -> Figure:
         .encode(
             x=alt.X("source:N", sort=names, title=None, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("measure:N", sort=order),
-            y=alt.Y("n:Q", title=tx("metrics.axis.count")),
+            y=alt.Y("n:Q", title=tx("metrics.axis.count"), axis=COUNTS),
             color=alt.Color(
                 "measure:N", sort=order, title=None, scale=alt.Scale(range=["#b8c7dd", "#7d9bc9", BAR, "#1f3f73"])
             ),
