@@ -199,6 +199,7 @@ def schedule_form(panel: dict[int, str], rounds: dict[int, str]) -> None:
             format_func=panel.get,
             key=f"iv_new_panel_{n}",
             placeholder=tr("common.choose_many"),
+            select_all=False,
         )
         slot = st.empty()
         submitted = st.form_submit_button(tr("iv.schedule"), type="primary", icon=":material/event:")
@@ -300,6 +301,7 @@ def week_plan(panel: dict[int, str]) -> None:
             format_func=panel.get,
             key=f"iv_edit_panel_{iv.id}_{iv.version}",
             placeholder=tr("common.choose_many"),
+            select_all=False,
         )
         slot = st.empty()
         b1, b2, b3 = st.columns(3)

@@ -82,6 +82,7 @@ if picked:
             key="users_edit_roles",
             format_func=role_label,
             placeholder=tr("common.choose_many"),
+            select_all=False,
         )
         st.radio(
             tr("field.language"),
@@ -146,7 +147,12 @@ with st.form("users_new_form"):
     email = c2.text_input(tr("field.email"), key="users_new_email", max_chars=254)
     slot_email = c2.empty()
     roles = c1.multiselect(
-        tr("field.roles"), ROLES, key="users_new_roles", format_func=role_label, placeholder=tr("common.choose_many")
+        tr("field.roles"),
+        ROLES,
+        key="users_new_roles",
+        format_func=role_label,
+        placeholder=tr("common.choose_many"),
+        select_all=False,
     )
     language = c2.radio(
         tr("field.language"),

@@ -60,6 +60,7 @@ def read_filter(choices: FilterChoices) -> MetricFilter | None:
             format_func=lambda j: jobs[j].title if j in jobs else str(j),
             key=K + "jobs",
             placeholder=tr("metrics.filter.all_jobs"),
+            select_all=False,
         )
     row = st.columns(3)
     with row[0]:

@@ -64,6 +64,7 @@ def _form(key: str, people: dict[int, str], row: TrainingSession | None) -> tupl
         format_func=lambda i: people.get(i, "?"),
         key=f"{key}_attendees",
         placeholder=tr("common.choose_many"),
+        select_all=False,
     )
     slots["attendee_ids"] = st.empty()
     slots["__all__"] = st.empty()

@@ -27,6 +27,17 @@ def test_every_multiselect_has_a_placeholder_from_our_texts() -> None:
     assert missing == []
 
 
+def test_no_multiselect_offers_streamlits_english_select_all() -> None:
+    # Its "Select all" / "Select N matches" has no parameter for its text: in a Chinese page it would be the one
+    # English line of the list. None of our pickers needs it (an empty job filter already means every job).
+    shown = [where for where, call in _calls("multiselect") if not _is_false(_keywords(call).get("select_all"))]
+    assert shown == []
+
+
+def _is_false(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
 def test_every_selectbox_that_starts_empty_has_a_placeholder_from_our_texts() -> None:
     missing = []
     for where, call in _calls("selectbox"):
