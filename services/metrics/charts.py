@@ -211,12 +211,15 @@ def feedback_weeks_figure(result: FeedbackTimes, lang: str) -> Figure:
     points = [w for w in result.weeks if w.share is not None]
     if not points:
         return Figure("feedback_weekly", title, None, table)
-    data = pd.DataFrame({"week": [w.week.isoformat() for w in points], "share": [w.share for w in points]})
+    data = pd.DataFrame({"week": [w.week.strftime("%m-%d") for w in points], "share": [w.share for w in points]})
     line = (
         alt.Chart(data)
         .mark_line(point=True, color=BAR)
         .encode(
-            x=alt.X("week:T", title=tx("metrics.axis.week"), axis=alt.Axis(format="%m-%d")),
+            # Each point at its Monday (company time), labelled as such: a time axis put its ticks on Sundays.
+            x=alt.X(
+                "week:O", title=tx("metrics.axis.week"), sort=None, axis=alt.Axis(labelAngle=-45, labelOverlap="greedy")
+            ),  # fmt: skip
             y=alt.Y(
                 "share:Q",
                 title=tx("metrics.axis.share_within"),
@@ -224,7 +227,7 @@ def feedback_weeks_figure(result: FeedbackTimes, lang: str) -> Figure:
                 axis=alt.Axis(format="%"),
             ),
             tooltip=[
-                alt.Tooltip("week:T", title=tx("metrics.col.week")),
+                alt.Tooltip("week:O", title=tx("metrics.col.week")),
                 alt.Tooltip("share:Q", title=tx("metrics.col.share"), format=".0%"),
             ],
         )
