@@ -48,14 +48,15 @@ tabs = dict(
         names,
         st.tabs(
             [tr(f"metrics.tab.{name}") for name in names],
-            key="metrics_tabs",  # keyed and tracked: a filter change keeps the tab the reader is on
+            key="metrics_tabs",  # keyed and tracked: a filter change keeps the tab; `.open` says which one it is
             on_change="rerun",
         ),
         strict=True,
     )
 )
 
-with tabs["funnel"]:
+
+def show_funnel() -> None:
     st.caption(tr(f"metrics.funnel.explain_{'activity' if metric_filter.by_event else 'cohort'}"))
     result = computed(funnel.funnel, metric_filter)
     if result is not None:
@@ -66,7 +67,8 @@ with tabs["funnel"]:
     if lost is not None:
         show_figure(charts.losses_figure(lost, language), key="losses")
 
-with tabs["speed"]:
+
+def show_speed() -> None:
     times = computed(speed.feedback_times, metric_filter)
     if times is not None:
         cols = st.columns(3)
@@ -85,7 +87,8 @@ with tabs["speed"]:
     if to_offer is not None:
         show_figure(charts.time_to_figure(to_offer, language), key="time_to")
 
-with tabs["offers"]:
+
+def show_offers() -> None:
     outcomes = computed(offer_metrics.offer_outcomes, metric_filter)
     if outcomes is not None:
         cols = st.columns(4)
@@ -102,12 +105,14 @@ with tabs["offers"]:
     if declines is not None:
         show_figure(charts.decline_figure(declines, language), key="declines")
 
-with tabs["sources"]:
+
+def show_sources() -> None:
     per_source = computed(sources.sources, metric_filter)
     if per_source is not None:
         show_figure(charts.sources_figure(per_source, language), key="sources", note=tr("metrics.sources.note"))
 
-with tabs["experience"]:
+
+def show_experience() -> None:
     survey = computed(experience.experience, metric_filter)
     if survey is not None:
         overall = survey.overall
@@ -124,16 +129,15 @@ with tabs["experience"]:
         show_figure(charts.experience_figure(survey, language, "job"), key="experience_job")
         show_figure(charts.experience_figure(survey, language, "stage"), key="experience_stage")
 
-if people:
-    with tabs["calibration"]:
-        st.caption(
-            tr("metrics.calibration.explain", points=calibration.FLAG_POINTS, shared=calibration.FLAG_MIN_SHARED)
-        )
-        panel = computed(calibration.interviewer_calibration, metric_filter)
-        if panel is not None:
-            show_figure(charts.calibration_figure(panel, language), key="calibration")
 
-with tabs["quality"]:
+def show_calibration() -> None:
+    st.caption(tr("metrics.calibration.explain", points=calibration.FLAG_POINTS, shared=calibration.FLAG_MIN_SHARED))
+    panel = computed(calibration.interviewer_calibration, metric_filter)
+    if panel is not None:
+        show_figure(charts.calibration_figure(panel, language), key="calibration")
+
+
+def show_quality() -> None:
     st.caption(tr("metrics.quality.explain"))
     hires = computed(quality.quality_of_hire, metric_filter)
     if hires is not None:
@@ -151,7 +155,8 @@ with tabs["quality"]:
         if by_person is not None:
             show_figure(charts.quality_split_figure(by_person, language, "interviewer"), key="quality_person")
 
-with tabs["fairness"]:
+
+def show_fairness() -> None:
     st.caption(tr("metrics.selection.explain", least=selection.MIN_GROUP))
     cols = st.columns(3)
     group_by = cols[0].selectbox(
@@ -173,4 +178,19 @@ with tabs["fairness"]:
     if rates is not None:
         show_figure(charts.selection_figure(rates, language), key="selection")
 
+
+SECTIONS = {
+    "funnel": show_funnel,
+    "speed": show_speed,
+    "offers": show_offers,
+    "sources": show_sources,
+    "experience": show_experience,
+    "calibration": show_calibration,
+    "quality": show_quality,
+    "fairness": show_fairness,
+}
+for name, tab in tabs.items():
+    with tab:
+        if tab.open:  # only the open tab's figures are computed: at 100,000 candidates a figure takes seconds
+            SECTIONS[name]()
 freshness_bar(fresh_place)
