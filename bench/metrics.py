@@ -280,11 +280,17 @@ def pandas_feedback(engine: Engine, metric_filter: MetricFilter, now: datetime) 
 
 
 # --------------------------------------------------------------------------- the run
-def page(engine: Engine, viewer: User, metric_filter: MetricFilter) -> None:
-    """The page's queries as the screen makes them: the filters' choices and every metric, each in its session."""
+FIRST_VIEW = ("funnel.funnel", "funnel.losses")  # the screen opens on its first tab; only the open tab computes
+
+
+def page(engine: Engine, viewer: User, metric_filter: MetricFilter, only: tuple[str, ...] = ()) -> None:
+    """The page's queries as the screen makes them: the filters' choices and every metric (`only`: those named),
+    each in its session."""
     with Session(engine) as session:
         filters.filter_choices(session=session, actor=viewer)
     for _name, fn in metric_functions():
+        if only and _name not in only:
+            continue
         with Session(engine) as session:
             try:
                 fn(session=session, actor=viewer, metric_filter=metric_filter)
@@ -326,13 +332,17 @@ def run(kind: str, size: int, pg_url: str, repeat: int, pandas_too: bool, statis
                     ms, _ = timed(call(fn, f), repeat)
                     figures[f"{name} [{label}]"] = ms
                     print(f"  {name:<36} {label:<9} {ms:9.1f}")
+            first_ms, _ = timed(lambda: page(engine, admin, cohort, FIRST_VIEW), repeat)
+            print(
+                f"  first view (filters + funnel tab), admin      {first_ms:9.1f}  {'ok' if first_ms <= 1000 else 'over 1 s'}"
+            )
             page_ms, _ = timed(lambda: page(engine, admin, cohort), max(1, repeat // 2))
             manager_ms, _ = timed(lambda: page(engine, manager, cohort), max(1, repeat // 2))
             print(
-                f"  whole page, admin (every job)               {page_ms:9.1f}  "
+                f"  every tab's queries, admin (every job)      {page_ms:9.1f}  "
                 f"{'ok' if page_ms <= 1000 else 'over the 1 s target'}"
             )
-            print(f"  whole page, hiring manager (their jobs)     {manager_ms:9.1f}")
+            print(f"  every tab's queries, hiring manager         {manager_ms:9.1f}")
 
             # The floor and the pandas way, checked to give the service's figures.
             service_f_ms, service_f = timed(call(funnel.funnel, cohort), repeat)
