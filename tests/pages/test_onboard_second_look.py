@@ -1,0 +1,68 @@
+"""What a second look at the Onboard screen in the browser found (issue 11), on the new hire's page under AppTest:
+the welcome mail section promised a mail "by itself on <a day in the past>" for a new hire who had already started,
+though the worker sends none after the start date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.onboard import welcome
+from services.platform import db
+from services.platform.i18n import fmt_date
+from tests.pages.support import assert_no_exception, tr
+from tests.pages.test_new_hire_pages import _as, _hire, _tab, _today, _token, _welcome_tab
+
+
+def _move_start(h, days_from_today: int) -> None:
+    with db.session_scope() as session:
+        plan = session.get(type(h.plan), h.plan.id)
+        plan.start_date = _today() + timedelta(days=days_from_today)
+        session.add(plan)
+
+
+def _captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_after_the_start_date_no_automatic_welcome_mail_is_promised(app_db) -> None:
+    h = _hire()
+    _move_start(h, -30)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "zh"))
+    assert_no_exception(at)
+    assert tr("nh.welcome_not_auto", "zh") in _captions(at)
+    assert not [c for c in _captions(at) if c.startswith(tr("nh.welcome_due", "zh", date="")[:6])]
+    with db.session_scope() as session:
+        status = welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id)
+    assert status.welcome_auto is None
+    # And the worker indeed sends none: the page told the truth.
+    with db.session_scope() as session:
+        assert welcome.send_due_welcome(session=session, plan_id=h.plan.id, today=_today()) is None
+
+
+def test_after_the_start_date_a_working_link_is_not_said_to_be_replaced_by_a_mail(app_db) -> None:
+    h = _hire()
+    _move_start(h, -30)
+    _token(h)
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "en"))
+    assert_no_exception(at)
+    assert not [c for c in _captions(at) if "stops working then" in c]
+    assert tr("nh.welcome_not_auto", "en") in _captions(at)
+
+
+def test_when_the_welcome_day_has_passed_before_the_start_the_mail_is_said_to_go_today(app_db) -> None:
+    h = _hire()
+    _move_start(h, 1)  # the template's 3 days before the start: two days ago
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "en"))
+    assert_no_exception(at)
+    assert tr("nh.welcome_due", "en", date=fmt_date(_today(), "en")) in _captions(at)
+    with db.session_scope() as session:
+        assert welcome.send_due_welcome(session=session, plan_id=h.plan.id, today=_today()) is not None
+
+
+def test_before_the_welcome_day_the_mail_is_said_to_go_on_that_day(app_db) -> None:
+    h = _hire()  # starts in 14 days
+    at = _tab(_welcome_tab, h.plan.id, _as(h.recruiter, "zh"))
+    with db.session_scope() as session:
+        status = welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id)
+    assert status.welcome_auto == status.welcome_due == _today() + timedelta(days=14 - 3)
+    assert tr("nh.welcome_due", "zh", date=fmt_date(status.welcome_due, "zh")) in _captions(at)
