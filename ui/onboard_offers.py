@@ -597,7 +597,31 @@ def _approvals(user: User, detail: offers.OfferDetail) -> None:
             width="stretch",
             key=f"{K}approvals_{offer.id}",
         )
+    approve_key, reject_key = f"{K}approve_{offer.id}", f"{K}reject_{offer.id}"
     if not detail.my_approval_waiting:
+        # Approve or Reject pressed on a form drawn before someone (another tab, an admin, a withdrawal) settled it:
+        # the buttons' trigger is still readable in this run though the form is gone; the person is told, not left
+        # believing their say was recorded.
+        pressed = (
+            "approved"
+            if st.session_state.get(approve_key)
+            else "rejected"
+            if st.session_state.get(reject_key)
+            else None
+        )
+        if pressed is not None:
+            st.warning(
+                tr(
+                    "onboard_offers.decided_meanwhile",
+                    status=status_label(str(offer.status)),
+                    decision=tr(DECISION_TEXT[pressed]),
+                ),
+                icon=":material/sync_problem:",
+            )
+            typed = str(st.session_state.get(f"{K}comment_{offer.id}") or "").strip()
+            if typed:
+                st.caption(tr("onboard_offers.your_value"))
+                st.text(typed)
         return
     slots: dict[str, Any] = {}
     with st.form(f"{K}decide_{offer.id}"):
@@ -606,8 +630,10 @@ def _approvals(user: User, detail: offers.OfferDetail) -> None:
         slots["comment"] = st.empty()
         slots["__all__"] = st.empty()
         c1, c2, _ = st.columns([1, 1, 2])
-        approve = c1.form_submit_button(tr("onboard_offers.approve"), type="primary", icon=":material/check:")
-        reject = c2.form_submit_button(tr("onboard_offers.reject"), icon=":material/close:")
+        approve = c1.form_submit_button(
+            tr("onboard_offers.approve"), type="primary", icon=":material/check:", key=approve_key
+        )
+        reject = c2.form_submit_button(tr("onboard_offers.reject"), icon=":material/close:", key=reject_key)
     if approve or reject:
         act(
             offers.decide_approval,

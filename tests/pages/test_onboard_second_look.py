@@ -1,16 +1,22 @@
 """What a second look at the Onboard screen in the browser found (issue 11), on the new hire's page under AppTest:
 the welcome mail section promised a mail "by itself on <a day in the past>" for a new hire who had already started,
-though the worker sends none after the start date."""
+though the worker sends none after the start date; and on the offers tab, an approver whose Approve or Reject came
+after the offer was settled in another tab saw the offer settled and no word that their say was dropped."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from services.onboard import welcome
+import pytest
+
+from services.onboard import offers, welcome
 from services.platform import db
 from services.platform.i18n import fmt_date
+from tests.pages.conftest import ROLE_EMAILS, demo_user
+from tests.pages.followup_support import open_as
 from tests.pages.support import assert_no_exception, tr
 from tests.pages.test_new_hire_pages import _as, _hire, _tab, _today, _token, _welcome_tab
+from tests.pages.test_onboard_offers_page import ONBOARD, _at_offer_stage, _offer, _status
 
 
 def _move_start(h, days_from_today: int) -> None:
@@ -66,3 +72,46 @@ def test_before_the_welcome_day_the_mail_is_said_to_go_on_that_day(app_db) -> No
         status = welcome.link_status(session=session, actor=h.recruiter, plan_id=h.plan.id)
     assert status.welcome_auto == status.welcome_due == _today() + timedelta(days=14 - 3)
     assert tr("nh.welcome_due", "zh", date=fmt_date(status.welcome_due, "zh")) in _captions(at)
+
+
+# --------------------------------------------------------------------------- an approval settled meanwhile
+def _decide_button(at, offer_id: int, which: int):
+    return [b for b in at.button if getattr(b, "form_id", "") == f"onboard_offers_decide_{offer_id}"][which]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_manager_whose_rejection_comes_after_the_offer_was_approved_meanwhile_is_told(
+    demo_db, open_app, language
+) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "pending_approval")
+    at = open_as(open_app, "hiring_manager", ONBOARD, language, offer_id=str(offer_id))
+    at.text_area(key=f"onboard_offers_comment_{offer_id}").input("薪资太高 / pay too high")
+    with db.session_scope() as session:  # meanwhile an admin approves for the hiring manager (another tab)
+        offers.decide_approval(
+            session=session, actor=demo_user(ROLE_EMAILS["admin"]), offer_id=offer_id, decision="approved"
+        )
+        session.commit()
+    _decide_button(at, offer_id, 1).click().run()  # Reject, on the form drawn before
+    assert_no_exception(at)
+    told = tr(
+        "onboard_offers.decided_meanwhile",
+        language,
+        status=tr("offer_status.approved", language),
+        decision=tr("onboard_offers.decision_rejected", language),
+    )
+    assert told in [w.value for w in at.warning]
+    assert "薪资太高 / pay too high" in [t.value for t in at.text]  # what they wrote is not lost
+    assert _status(offer_id) == "approved"
+    at.run()  # the next run (any click) no longer repeats it
+    assert told not in [w.value for w in at.warning]
+
+
+def test_a_manager_who_approves_is_not_told_anything_was_lost(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "pending_approval")
+    at = open_as(open_app, "hiring_manager", ONBOARD, "en", offer_id=str(offer_id))
+    _decide_button(at, offer_id, 0).click().run()
+    assert_no_exception(at)
+    assert _status(offer_id) == "approved"
+    assert not [w.value for w in at.warning if "was not recorded" in w.value]
