@@ -1,21 +1,25 @@
 """What a second look at the Onboard screen in the browser found (issue 11), on the new hire's page under AppTest:
 the welcome mail section promised a mail "by itself on <a day in the past>" for a new hire who had already started,
 though the worker sends none after the start date; and on the offers tab, an approver whose Approve or Reject came
-after the offer was settled in another tab saw the offer settled and no word that their say was dropped."""
+after the offer was settled in another tab saw the offer settled and no word that their say was dropped; and a hiring
+manager's probation outcome or check-in sent after the plan was closed in another tab vanished without a word."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
+from models.onboard import CheckIn, OnboardingPlan
 from services.onboard import offers, welcome
 from services.platform import db
 from services.platform.i18n import fmt_date
 from tests.pages.conftest import ROLE_EMAILS, demo_user
-from tests.pages.followup_support import open_as
-from tests.pages.support import assert_no_exception, tr
+from tests.pages.followup_support import open_as, today
+from tests.pages.support import assert_no_exception, submit, tr
 from tests.pages.test_new_hire_pages import _as, _hire, _tab, _today, _token, _welcome_tab
+from tests.pages.test_onboard_hires_page import _plan
 from tests.pages.test_onboard_offers_page import ONBOARD, _at_offer_stage, _offer, _status
 
 
@@ -115,3 +119,59 @@ def test_a_manager_who_approves_is_not_told_anything_was_lost(demo_db, open_app)
     assert_no_exception(at)
     assert _status(offer_id) == "approved"
     assert not [w.value for w in at.warning if "was not recorded" in w.value]
+
+
+# --------------------------------------------------------------------------- a plan closed while the manager typed
+def _started_plan() -> int:
+    return _plan(start=today() - timedelta(days=10))  # started: check-ins and the outcome are open
+
+
+def _closed_by_someone_else(plan_id: int, status: str = "passed") -> None:
+    with db.session_scope() as session:  # the recruiter records the outcome in another tab
+        plan = session.get(OnboardingPlan, plan_id)
+        plan.status, plan.version = status, plan.version + 1
+        session.add(plan)
+        session.commit()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_managers_outcome_sent_after_the_plan_closed_meanwhile_is_told_not_dropped(
+    demo_db, open_app, language
+) -> None:
+    plan_id = _started_plan()
+    at = open_as(open_app, "hiring_manager", "pages/new_hire.py", language, plan=str(plan_id))
+    at.radio(key="nh_outcome").set_value("not_passed")
+    _closed_by_someone_else(plan_id)
+    at = submit(at, "nh_outcome_form")
+    assert_no_exception(at)
+    told = tr("plans.closed_meanwhile", language, status=tr("plans.status_passed", language))
+    assert told in [e.value for e in at.error]
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).status == "passed"
+    at.run()  # said once: the next run is quiet
+    assert told not in [e.value for e in at.error]
+
+
+def test_a_managers_check_in_sent_after_the_plan_closed_meanwhile_is_told_not_dropped(demo_db, open_app) -> None:
+    plan_id = _started_plan()
+    at = open_as(open_app, "hiring_manager", "pages/new_hire.py", "en", plan=str(plan_id))
+    with db.session_scope() as session:
+        first = session.exec(select(CheckIn).where(CheckIn.plan_id == plan_id).order_by(CheckIn.day)).first()
+    at.text_area(key=f"nh_ci_notes_{first.id}").input("settling in")
+    _closed_by_someone_else(plan_id, "cancelled")
+    at = submit(at, f"nh_ci_form_{first.id}")
+    assert_no_exception(at)
+    assert tr("plans.closed_meanwhile", "en", status=tr("plans.status_cancelled", "en")) in [e.value for e in at.error]
+    with db.session_scope() as session:
+        assert session.get(CheckIn, first.id).notes == ""
+
+
+def test_a_managers_own_outcome_is_not_said_to_be_lost(demo_db, open_app) -> None:
+    plan_id = _started_plan()
+    at = open_as(open_app, "hiring_manager", "pages/new_hire.py", "en", plan=str(plan_id))
+    at.radio(key="nh_outcome").set_value("passed")
+    at = submit(at, "nh_outcome_form")
+    assert_no_exception(at)
+    assert not at.error
+    with db.session_scope() as session:
+        assert session.get(OnboardingPlan, plan_id).status == "passed"
