@@ -118,6 +118,7 @@ def _new_offer(user: User, linked: int | None) -> None:
     linked_app = st.query_params.get("application", "")
     waiting = call(offers.offer_applications, actor=user) or []
     choices = {a: f"{name} · {job}" for a, name, job in waiting}
+    _new_offer_gone(user, set(choices))
     expanded = linked_app.isdigit() and int(linked_app) in choices
     if linked_app.isdigit() and not expanded and linked is None:
         _why_no_offer(user, int(linked_app))
@@ -134,6 +135,26 @@ def _new_offer(user: User, linked: int | None) -> None:
         if start is None:
             return
         _offer_form(user, f"{K}new_{app_id}", start, offer=None, application_id=app_id)
+
+
+def _new_offer_gone(user: User, waiting: set[int]) -> None:
+    """Save pressed on a new offer's form whose application got its offer meanwhile (another tab, a colleague) or
+    left the offer stage: the form is no longer drawn, so without this the typing vanished without a word. The
+    person is told, and the offer drafted meanwhile opens with what they typed listed beside it."""
+    prefix, end = f"{K}new_", "_save"
+    for key in [k for k in st.session_state if str(k).startswith(prefix) and str(k).endswith(end)]:
+        app_id = str(key).removeprefix(prefix).removesuffix(end)
+        if st.session_state.get(key) is not True or not app_id.isdigit() or int(app_id) in waiting:
+            continue
+        st.warning(tr("onboard_offers.new_not_saved"), icon=":material/sync_problem:")
+        typed = _typed(f"{prefix}{app_id}")
+        rows = call(offers.list_offers, actor=user, application_id=int(app_id)) or []
+        live = [r for r in rows if r.status in LIVE]
+        if live:
+            target = max(live, key=lambda r: r.revision).offer_id
+            st.session_state[f"{K}edit_{target}_carry"] = typed
+            _pick(target)
+        return
 
 
 # The form's fields and the ends of their widgets' keys (`<form key><end>`).
@@ -315,7 +336,9 @@ def _offer_form(
         notes = st.text_area(tr("field.notes"), max_chars=5000, key=form_key + "_notes")
         slots["notes"] = st.empty()
         slots["__all__"] = st.empty()
-        saved = st.form_submit_button(tr("onboard_offers.save"), type="primary", icon=":material/save:")
+        saved = st.form_submit_button(
+            tr("onboard_offers.save"), type="primary", icon=":material/save:", key=form_key + "_save"
+        )
     if not saved:
         return
     values = {

@@ -2,17 +2,20 @@
 the welcome mail section promised a mail "by itself on <a day in the past>" for a new hire who had already started,
 though the worker sends none after the start date; and on the offers tab, an approver whose Approve or Reject came
 after the offer was settled in another tab saw the offer settled and no word that their say was dropped; and a hiring
-manager's probation outcome or check-in sent after the plan was closed in another tab vanished without a word."""
+manager's probation outcome or check-in sent after the plan was closed in another tab vanished without a word, as did
+a new offer saved after another tab had drafted that application's offer."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
-from models.onboard import CheckIn, OnboardingPlan
+from models.onboard import CheckIn, Offer, OnboardingPlan
 from services.onboard import offers, welcome
+from services.pipeline import candidates
 from services.platform import db
 from services.platform.i18n import fmt_date
 from tests.pages.conftest import ROLE_EMAILS, demo_user
@@ -175,3 +178,56 @@ def test_a_managers_own_outcome_is_not_said_to_be_lost(demo_db, open_app) -> Non
     assert not at.error
     with db.session_scope() as session:
         assert session.get(OnboardingPlan, plan_id).status == "passed"
+
+
+# --------------------------------------------------------------------------- a new offer drafted twice
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_new_offer_saved_after_another_tab_drafted_one_is_told_and_opens_that_offer_with_the_typing(
+    demo_db, open_app, language
+) -> None:
+    app_id = _at_offer_stage()
+    at = open_as(open_app, "recruiter", ONBOARD, language, application=str(app_id))
+    form = f"onboard_offers_new_{app_id}"
+    at.text_input(key=form + "_salary").input("31000")
+    offer_id, _ = _offer(app_id)  # the same recruiter's other tab drafted it (salary 25000)
+    next(b for b in at.button if getattr(b, "form_id", "") == form).click().run()
+    assert_no_exception(at)
+    assert tr("onboard_offers.new_not_saved", language) in [w.value for w in at.warning]
+    with db.session_scope() as session:  # still the one offer, as the other tab saved it
+        [offer] = session.exec(select(Offer).where(Offer.application_id == app_id)).all()
+        assert (offer.id, offer.salary_amount) == (offer_id, Decimal("25000"))
+    # That offer is open, its form as saved, and what was typed is listed beside it to take over.
+    assert at.text_input(key=f"onboard_offers_edit_{offer_id}_salary").value == "25000"
+    yours = tr("onboard_offers.your_value", language)
+    [table] = [d.value for d in at.dataframe if yours in list(d.value.columns)]
+    assert [tr("field.salary_amount", language), "25000", "31000"] in table.values.tolist()
+
+
+def test_a_new_offer_saved_after_the_application_left_the_offer_stage_is_told(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", application=str(app_id))
+    form = f"onboard_offers_new_{app_id}"
+    with db.session_scope() as session:
+        candidates.move_stage(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["recruiter"]),
+            application_id=app_id,
+            to_stage="rejected",
+            reason="role filled",
+        )
+        session.commit()
+    next(b for b in at.button if getattr(b, "form_id", "") == form).click().run()
+    assert_no_exception(at)
+    assert tr("onboard_offers.new_not_saved", "en") in [w.value for w in at.warning]
+    with db.session_scope() as session:
+        assert session.exec(select(Offer).where(Offer.application_id == app_id)).first() is None
+
+
+def test_a_new_offer_saved_normally_says_created_and_nothing_else(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    at = open_as(open_app, "recruiter", ONBOARD, "en", application=str(app_id))
+    at.text_input(key=f"onboard_offers_new_{app_id}_salary").input("30000")
+    next(b for b in at.button if getattr(b, "form_id", "") == f"onboard_offers_new_{app_id}").click().run()
+    assert_no_exception(at)
+    assert tr("onboard_offers.created", "en") in [s.value for s in at.success]
+    assert tr("onboard_offers.new_not_saved", "en") not in [w.value for w in at.warning]
