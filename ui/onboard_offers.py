@@ -680,6 +680,16 @@ def _submitted_text(offer: Offer) -> str:
 def _actions(user: User, detail: offers.OfferDetail) -> None:
     offer = detail.offer
     status = str(offer.status)
+    # A button pressed on this offer as it looked before someone (another tab, a colleague, the candidate) moved it
+    # on: its form or button is not drawn for the status now, so the press would vanish without a word. Each key is
+    # a trigger, True only in the run right after its click.
+    drawn_for = {
+        f"{K}submit_{offer.id}": status == "draft",
+        f"{K}withdraw_yes_{offer.id}": status in LIVE,
+        f"{K}answer_send_{offer.id}": status == "sent",
+    }
+    if any(st.session_state.get(key) is True and not drawn for key, drawn in drawn_for.items()):
+        st.warning(tr("onboard_offers.acted_meanwhile", status=status_label(status)), icon=":material/sync_problem:")
     where = {"__all__": st.empty()}
     if status == "draft" and detail.approval_required:
         if detail.approvers_skipped:
@@ -726,7 +736,9 @@ def _confirm_withdraw(user: User, offer: Offer, confirm_key: str) -> None:
         slots["reason"] = st.empty()
         slots["__all__"] = st.empty()
         c1, c2, _ = st.columns([1, 1, 2])
-        yes = c1.form_submit_button(tr("onboard_offers.withdraw_yes"), type="primary", icon=":material/undo:")
+        yes = c1.form_submit_button(
+            tr("onboard_offers.withdraw_yes"), type="primary", icon=":material/undo:", key=f"{K}withdraw_yes_{offer.id}"
+        )
         no = c2.form_submit_button(tr("onboard_offers.cancel"), icon=":material/close:")
     if no:
         st.session_state.pop(confirm_key, None)
@@ -807,7 +819,9 @@ def _record_answer(user: User, offer: Offer) -> None:
             text = st.text_area(tr("field.decline_text"), max_chars=2000, key=f"{K}answer_text_{offer.id}")
             slots["decline_text"] = st.empty()
             slots["__all__"] = st.empty()
-            recorded = st.form_submit_button(tr("onboard_offers.record"), type="primary", icon=":material/done:")
+            recorded = st.form_submit_button(
+                tr("onboard_offers.record"), type="primary", icon=":material/done:", key=f"{K}answer_send_{offer.id}"
+            )
         if recorded:
             act(
                 offers.record_answer,

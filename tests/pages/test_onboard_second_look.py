@@ -3,7 +3,8 @@ the welcome mail section promised a mail "by itself on <a day in the past>" for 
 though the worker sends none after the start date; and on the offers tab, an approver whose Approve or Reject came
 after the offer was settled in another tab saw the offer settled and no word that their say was dropped; and a hiring
 manager's probation outcome or check-in sent after the plan was closed in another tab vanished without a word, as did
-a new offer saved after another tab had drafted that application's offer."""
+a new offer saved after another tab had drafted that application's offer, and an answer recorded by hand, a
+withdrawal or a submit pressed after the offer had moved on."""
 
 from __future__ import annotations
 
@@ -231,3 +232,73 @@ def test_a_new_offer_saved_normally_says_created_and_nothing_else(demo_db, open_
     assert_no_exception(at)
     assert tr("onboard_offers.created", "en") in [s.value for s in at.success]
     assert tr("onboard_offers.new_not_saved", "en") not in [w.value for w in at.warning]
+
+
+# --------------------------------------------------------------------------- an answer or a withdrawal sent too late
+def _answered_by_hand_elsewhere(offer_id: int, answer: str = "accepted") -> None:
+    with db.session_scope() as session:  # a colleague, or this recruiter's other tab
+        offers.record_answer(
+            session=session,
+            actor=demo_user(ROLE_EMAILS["admin"]),
+            offer_id=offer_id,
+            answer=answer,
+            reason=None if answer == "accepted" else "compensation",
+        )
+        session.commit()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_decline_recorded_after_the_offer_was_accepted_meanwhile_is_told_not_dropped(
+    demo_db, open_app, language
+) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "sent")
+    at = open_as(open_app, "recruiter", ONBOARD, language, offer_id=str(offer_id))
+    at.radio(key=f"onboard_offers_answer_kind_{offer_id}").set_value("declined")
+    at.selectbox(key=f"onboard_offers_answer_reason_{offer_id}").set_value("competing_offer")
+    _answered_by_hand_elsewhere(offer_id)
+    next(b for b in at.button if getattr(b, "form_id", "") == f"onboard_offers_answer_{offer_id}").click().run()
+    assert_no_exception(at)
+    told = tr("onboard_offers.acted_meanwhile", language, status=tr("offer_status.accepted", language))
+    assert told in [w.value for w in at.warning]
+    assert _status(offer_id) == "accepted"
+    at.run()
+    assert told not in [w.value for w in at.warning]
+
+
+def test_a_withdrawal_confirmed_after_the_offer_was_accepted_meanwhile_is_told(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "sent")
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    at.button(key=f"onboard_offers_withdraw_{offer_id}").click().run()
+    _answered_by_hand_elsewhere(offer_id)
+    [yes, _] = [b for b in at.button if getattr(b, "form_id", "") == f"onboard_offers_withdraw_form_{offer_id}"]
+    yes.click().run()
+    assert_no_exception(at)
+    told = tr("onboard_offers.acted_meanwhile", "en", status=tr("offer_status.accepted", "en"))
+    assert told in [w.value for w in at.warning]
+    assert _status(offer_id) == "accepted"
+
+
+def test_a_submit_pressed_after_a_colleague_submitted_the_draft_is_told(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id)
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    with db.session_scope() as session:
+        offers.submit_for_approval(session=session, actor=demo_user(ROLE_EMAILS["admin"]), offer_id=offer_id)
+        session.commit()
+    at.button(key=f"onboard_offers_submit_{offer_id}").click().run()
+    assert_no_exception(at)
+    told = tr("onboard_offers.acted_meanwhile", "en", status=tr("offer_status.pending_approval", "en"))
+    assert told in [w.value for w in at.warning]
+
+
+def test_an_answer_recorded_normally_says_recorded_and_nothing_else(demo_db, open_app) -> None:
+    app_id = _at_offer_stage()
+    offer_id, _ = _offer(app_id, "sent")
+    at = open_as(open_app, "recruiter", ONBOARD, "en", offer_id=str(offer_id))
+    next(b for b in at.button if getattr(b, "form_id", "") == f"onboard_offers_answer_{offer_id}").click().run()
+    assert_no_exception(at)
+    assert _status(offer_id) == "accepted"
+    assert tr("onboard_offers.answer_recorded", "en") in [s.value for s in at.success]
+    assert not [w.value for w in at.warning if "was not carried out" in w.value]
