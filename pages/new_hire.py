@@ -39,8 +39,15 @@ st.text(
 show_flash()
 slot_told = st.empty()  # a conflict message whose form is no longer drawn (the plan closed meanwhile) goes here
 SELF = f"nh_self_{plan_id}"  # this person's own save just now (a cancel, an outcome): not someone else's
+# The outcome's and the check-ins' submit buttons are keyed: their trigger is readable in the run right after the
+# click even when the plan closed meanwhile and their form is not drawn (a hiring manager has no start-date form,
+# so the widgets' presence alone said nothing for them, and their outcome vanished without a word).
+OUTCOME_SENT, CHECK_IN_SENT = f"nh_outcome_send_{plan_id}", f"nh_ci_send_{plan_id}_"
+sent_now = st.session_state.get(OUTCOME_SENT) or any(
+    str(k).startswith(CHECK_IN_SENT) and st.session_state.get(k) is True for k in st.session_state
+)
 if st.session_state.pop(SELF, None) is None and (
-    not is_open and any(str(k).startswith(f"nh_start_{plan_id}_") for k in st.session_state)
+    not is_open and (sent_now or any(str(k).startswith(f"nh_start_{plan_id}_") for k in st.session_state))
 ):
     # the plan's forms were on screen a moment ago: whatever was just sent from them is not saved, and is told so
     slot_told.error(
@@ -300,7 +307,9 @@ with tab_checkins:
                 tr("field.concerns"), value=row.concerns, max_chars=5000, key=f"nh_ci_concerns_{row.id}"
             )
             slots = {"rating": st.empty(), "notes": slot_notes, "concerns": st.empty(), "__all__": st.empty()}
-            recorded = st.form_submit_button(tr("plans.save_check_in"), type="primary", icon=":material/save:")
+            recorded = st.form_submit_button(
+                tr("plans.save_check_in"), type="primary", icon=":material/save:", key=f"{CHECK_IN_SENT}{row.id}"
+            )
         if recorded:
 
             def _ci_told(exc: Conflict) -> None:
@@ -342,7 +351,9 @@ with tab_checkins:
             slot_ext = st.empty()
             notes = st.text_area(tr("field.notes"), max_chars=5000, key="nh_outcome_notes")
             slot_all3 = st.empty()
-            decided = st.form_submit_button(tr("plans.record_outcome"), type="primary", icon=":material/verified:")
+            decided = st.form_submit_button(
+                tr("plans.record_outcome"), type="primary", icon=":material/verified:", key=OUTCOME_SENT
+            )
         _tell("outcome", slot_all3)
         if decided:
             slots = {"extended_to": slot_ext, "outcome": slot_all3, "__all__": slot_all3}

@@ -118,6 +118,7 @@ def _new_offer(user: User, linked: int | None) -> None:
     linked_app = st.query_params.get("application", "")
     waiting = call(offers.offer_applications, actor=user) or []
     choices = {a: f"{name} · {job}" for a, name, job in waiting}
+    _new_offer_gone(user, set(choices))
     expanded = linked_app.isdigit() and int(linked_app) in choices
     if linked_app.isdigit() and not expanded and linked is None:
         _why_no_offer(user, int(linked_app))
@@ -134,6 +135,26 @@ def _new_offer(user: User, linked: int | None) -> None:
         if start is None:
             return
         _offer_form(user, f"{K}new_{app_id}", start, offer=None, application_id=app_id)
+
+
+def _new_offer_gone(user: User, waiting: set[int]) -> None:
+    """Save pressed on a new offer's form whose application got its offer meanwhile (another tab, a colleague) or
+    left the offer stage: the form is no longer drawn, so without this the typing vanished without a word. The
+    person is told, and the offer drafted meanwhile opens with what they typed listed beside it."""
+    prefix, end = f"{K}new_", "_save"
+    for key in [k for k in st.session_state if str(k).startswith(prefix) and str(k).endswith(end)]:
+        app_id = str(key).removeprefix(prefix).removesuffix(end)
+        if st.session_state.get(key) is not True or not app_id.isdigit() or int(app_id) in waiting:
+            continue
+        st.warning(tr("onboard_offers.new_not_saved"), icon=":material/sync_problem:")
+        typed = _typed(f"{prefix}{app_id}")
+        rows = call(offers.list_offers, actor=user, application_id=int(app_id)) or []
+        live = [r for r in rows if r.status in LIVE]
+        if live:
+            target = max(live, key=lambda r: r.revision).offer_id
+            st.session_state[f"{K}edit_{target}_carry"] = typed
+            _pick(target)
+        return
 
 
 # The form's fields and the ends of their widgets' keys (`<form key><end>`).
@@ -315,7 +336,9 @@ def _offer_form(
         notes = st.text_area(tr("field.notes"), max_chars=5000, key=form_key + "_notes")
         slots["notes"] = st.empty()
         slots["__all__"] = st.empty()
-        saved = st.form_submit_button(tr("onboard_offers.save"), type="primary", icon=":material/save:")
+        saved = st.form_submit_button(
+            tr("onboard_offers.save"), type="primary", icon=":material/save:", key=form_key + "_save"
+        )
     if not saved:
         return
     values = {
@@ -597,7 +620,31 @@ def _approvals(user: User, detail: offers.OfferDetail) -> None:
             width="stretch",
             key=f"{K}approvals_{offer.id}",
         )
+    approve_key, reject_key = f"{K}approve_{offer.id}", f"{K}reject_{offer.id}"
     if not detail.my_approval_waiting:
+        # Approve or Reject pressed on a form drawn before someone (another tab, an admin, a withdrawal) settled it:
+        # the buttons' trigger is still readable in this run though the form is gone; the person is told, not left
+        # believing their say was recorded.
+        pressed = (
+            "approved"
+            if st.session_state.get(approve_key)
+            else "rejected"
+            if st.session_state.get(reject_key)
+            else None
+        )
+        if pressed is not None:
+            st.warning(
+                tr(
+                    "onboard_offers.decided_meanwhile",
+                    status=status_label(str(offer.status)),
+                    decision=tr(DECISION_TEXT[pressed]),
+                ),
+                icon=":material/sync_problem:",
+            )
+            typed = str(st.session_state.get(f"{K}comment_{offer.id}") or "").strip()
+            if typed:
+                st.caption(tr("onboard_offers.your_value"))
+                st.text(typed)
         return
     slots: dict[str, Any] = {}
     with st.form(f"{K}decide_{offer.id}"):
@@ -606,8 +653,10 @@ def _approvals(user: User, detail: offers.OfferDetail) -> None:
         slots["comment"] = st.empty()
         slots["__all__"] = st.empty()
         c1, c2, _ = st.columns([1, 1, 2])
-        approve = c1.form_submit_button(tr("onboard_offers.approve"), type="primary", icon=":material/check:")
-        reject = c2.form_submit_button(tr("onboard_offers.reject"), icon=":material/close:")
+        approve = c1.form_submit_button(
+            tr("onboard_offers.approve"), type="primary", icon=":material/check:", key=approve_key
+        )
+        reject = c2.form_submit_button(tr("onboard_offers.reject"), icon=":material/close:", key=reject_key)
     if approve or reject:
         act(
             offers.decide_approval,
@@ -631,6 +680,16 @@ def _submitted_text(offer: Offer) -> str:
 def _actions(user: User, detail: offers.OfferDetail) -> None:
     offer = detail.offer
     status = str(offer.status)
+    # A button pressed on this offer as it looked before someone (another tab, a colleague, the candidate) moved it
+    # on: its form or button is not drawn for the status now, so the press would vanish without a word. Each key is
+    # a trigger, True only in the run right after its click.
+    drawn_for = {
+        f"{K}submit_{offer.id}": status == "draft",
+        f"{K}withdraw_yes_{offer.id}": status in LIVE,
+        f"{K}answer_send_{offer.id}": status == "sent",
+    }
+    if any(st.session_state.get(key) is True and not drawn for key, drawn in drawn_for.items()):
+        st.warning(tr("onboard_offers.acted_meanwhile", status=status_label(status)), icon=":material/sync_problem:")
     where = {"__all__": st.empty()}
     if status == "draft" and detail.approval_required:
         if detail.approvers_skipped:
@@ -677,7 +736,9 @@ def _confirm_withdraw(user: User, offer: Offer, confirm_key: str) -> None:
         slots["reason"] = st.empty()
         slots["__all__"] = st.empty()
         c1, c2, _ = st.columns([1, 1, 2])
-        yes = c1.form_submit_button(tr("onboard_offers.withdraw_yes"), type="primary", icon=":material/undo:")
+        yes = c1.form_submit_button(
+            tr("onboard_offers.withdraw_yes"), type="primary", icon=":material/undo:", key=f"{K}withdraw_yes_{offer.id}"
+        )
         no = c2.form_submit_button(tr("onboard_offers.cancel"), icon=":material/close:")
     if no:
         st.session_state.pop(confirm_key, None)
@@ -758,7 +819,9 @@ def _record_answer(user: User, offer: Offer) -> None:
             text = st.text_area(tr("field.decline_text"), max_chars=2000, key=f"{K}answer_text_{offer.id}")
             slots["decline_text"] = st.empty()
             slots["__all__"] = st.empty()
-            recorded = st.form_submit_button(tr("onboard_offers.record"), type="primary", icon=":material/done:")
+            recorded = st.form_submit_button(
+                tr("onboard_offers.record"), type="primary", icon=":material/done:", key=f"{K}answer_send_{offer.id}"
+            )
         if recorded:
             act(
                 offers.record_answer,

@@ -35,8 +35,8 @@ def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     if status.live:
         live = tr("nh.link_live", since=fmt_dt(status.issued_at), until=fmt_day(status.valid_until))
         st.success(live, icon=":material/link:")
-        if status.mail_id is None:  # the worker's welcome mail will carry a new link: this one stops then
-            st.caption(tr("nh.link_until_mail", date=fmt_day(status.welcome_due)))
+        if status.welcome_auto is not None:  # the worker's welcome mail will carry a new link: this one stops then
+            st.caption(tr("nh.link_until_mail", date=fmt_day(status.welcome_auto)))
     elif status.revoked_at is not None:
         st.warning(tr("nh.link_revoked", at=fmt_dt(status.revoked_at)), icon=":material/link_off:")
     else:
@@ -75,8 +75,10 @@ def _link(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
 
 def _mail(plan_id: int, status: welcome.LinkStatus, user: Any) -> None:
     st.subheader(tr("nh.welcome_title"), anchor=False)
-    if not status.ended and status.mail_id is None:  # no mail goes out by itself once the plan is over
-        st.caption(tr("nh.welcome_due", date=fmt_day(status.welcome_due)))
+    if status.welcome_auto is not None:
+        st.caption(tr("nh.welcome_due", date=fmt_day(status.welcome_auto)))
+    elif not status.ended and status.mail_id is None:  # past the start date (or extended): the worker sends none
+        st.caption(tr("nh.welcome_not_auto"))
     if status.mail_status is not None:
         st.text(tr("nh.welcome_status", status=tr(f"mail_status.{status.mail_status}")))
     if not can(Cap.edit_plans):

@@ -150,6 +150,10 @@ def _fields(data: dict[str, Any], *, offer_day: date) -> OfferFields:
         fields = validate(OfferFields, data)
     except ValidationError as exc:
         problems.update(_placed(exc.fields))
+    currency = fields.salary_currency if fields else None
+    if currency is not None and not (currency.isascii() and currency.isalpha()):
+        # an ISO 4217 code: "=1+" or "¥¥¥" is three characters too, and would be printed in the letter
+        problems.setdefault("salary_currency", ("err.currency_code", {}))
     start = fields.start_date if fields else data.get("start_date")
     deadline = fields.response_deadline if fields else data.get("response_deadline")
     if isinstance(start, date) and start < offer_day:
@@ -242,7 +246,8 @@ def create_offer(*, session: Session, actor: User, offer_in: dict[str, Any]) -> 
 def update_offer(*, session: Session, actor: User, offer_id: int, version: int, offer_in: dict[str, Any]) -> Offer:
     """Save an edit made from `version`. A draft is changed in place; an offer waiting for approval, approved or
     sent becomes a new revision in draft (the old one withdrawn, its letter draft discarded and its link dead),
-    which must be approved again. Returns the offer now to edit. Conflict when someone changed it meanwhile."""
+    which must be approved again; with nothing changed, nothing happens. Returns the offer now to edit. Conflict
+    when someone changed it meanwhile."""
     current, offer, app, _, _ = _editable(session, actor, offer_id)
     status = OfferStatus(offer.status)
     if offer.version != version:
@@ -255,6 +260,10 @@ def update_offer(*, session: Session, actor: User, offer_id: int, version: int, 
         raise Conflict("err.offer_changed", current=offer)
     fields = _fields(offer_in, offer_day=offer.created_at.astimezone(get_settings().tz).date())
     values = _values(fields)
+    if all(getattr(offer, k) == v for k, v in values.items()):
+        # Save pressed with nothing changed (twice, or out of habit): an approved or sent offer must not become a
+        # new revision, which would withdraw it, kill the candidate's link and ask for approval again.
+        return offer
     if status == S.draft:
         changed = {k: v for k, v in values.items() if getattr(offer, k) != v}
         offer = _change(session, offer, version, **values)

@@ -104,6 +104,9 @@ class LinkStatus:
     mail_status: str | None  # the welcome mail's outbox status, None before there is one
     ended: bool = False  # the plan closed (an outcome, cancelled) or probation over: no link works or is issued
     plan_status: str = PlanStatus.active.value
+    # The day the worker queues the welcome mail by itself (today once `welcome_due` has passed); None when it
+    # never will: the start date is behind, the plan is not active, or a mail exists already.
+    welcome_auto: date | None = None
 
 
 def _welcome_days(session: Session, plan: OnboardingPlan) -> int:
@@ -117,16 +120,21 @@ def link_status(*, session: Session, actor: User, plan_id: int) -> LinkStatus:
     """Whether the plan's link works, since when, until when, and the welcome mail's state."""
     plan = plan_in_scope(session=session, actor=actor, plan_id=plan_id, cap=Cap.onboard).plan
     mail = session.get(OutboxMessage, plan.welcome_mail_id) if plan.welcome_mail_id else None
+    today = _today()
+    due = plan.start_date - timedelta(days=_welcome_days(session, plan))
+    # As send_due_welcome decides: only an active plan without a mail, up to its start date.
+    auto = max(due, today) if mail is None and plan.status == PlanStatus.active and today <= plan.start_date else None
     return LinkStatus(
-        live=_link_live(plan, _today()),
+        live=_link_live(plan, today),
         issued_at=plan.link_issued_at,
         revoked_at=plan.link_revoked_at,
         valid_until=plan.probation_end,
-        welcome_due=plan.start_date - timedelta(days=_welcome_days(session, plan)),
+        welcome_due=due,
         mail_id=mail.id if mail else None,
         mail_status=mail.status if mail else None,
-        ended=_ended(plan, _today()),
+        ended=_ended(plan, today),
         plan_status=plan.status,
+        welcome_auto=auto,
     )
 
 

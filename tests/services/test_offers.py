@@ -765,7 +765,9 @@ def test_the_detail_has_the_approvals_and_the_history_of_every_revision(session,
     old = approved(session, w)
     new = done(
         session,
-        offers.update_offer(session=session, actor=w.recruiter, offer_id=old.id, version=old.version, offer_in=form()),
+        offers.update_offer(
+            session=session, actor=w.recruiter, offer_id=old.id, version=old.version, offer_in=form(level="P7")
+        ),  # a real change: a Save with nothing changed leaves the offer as it is
     )
     detail = offers.offer_detail(session=session, actor=w.manager, offer_id=new.id)
     assert [(r[1], r[2]) for r in detail.revisions] == [(2, "draft"), (1, "withdrawn")]
@@ -931,8 +933,11 @@ def test_the_rounds_of_an_earlier_revision_show_on_the_new_one(session, make) ->
     old = approved(session, w)
     newer = done(
         session,
-        offers.update_offer(session=session, actor=w.recruiter, offer_id=old.id, version=old.version, offer_in=form()),
+        offers.update_offer(
+            session=session, actor=w.recruiter, offer_id=old.id, version=old.version, offer_in=form(level="P7")
+        ),
     )
+    assert newer.revision == 2
     detail = offers.offer_detail(session=session, actor=w.recruiter, offer_id=newer.id)
     assert [(e.revision, e.round, e.decision) for e in detail.decisions] == [(1, 1, "approved")]
 
