@@ -252,15 +252,23 @@ def _recipients(session: Session, week: date) -> list[int]:
     return [user_id for key, user_id in wanted.items() if key not in queued]
 
 
+# A digest that could not be made (its figures failed) is tried again after this long, not on every pass of the
+# worker (every few seconds: each try computes the person's figures again and logs a traceback).
+RETRY_AFTER = timedelta(hours=1)
+_failed: dict[tuple[int, date], datetime] = {}  # (user, week) -> when it last failed, in this process
+
+
 @job("metrics_digest")
 def send_weekly_digests(*, engine: Engine, settings: Settings, now: datetime | None = None) -> int:
     """Queue the digest of the week just ended for everyone who chose it and has not got it (each in its own
     transaction, so one person's failure does not hold up the others); returns how many were queued."""
-    week = digest_week(now or utcnow(), settings)
+    at = now or utcnow()
+    week = digest_week(at, settings)
     if week is None:
         return 0
     with Session(engine) as session:
-        user_ids = _recipients(session, week)[:MAX_PER_PASS]
+        waiting = _recipients(session, week)
+    user_ids = [u for u in waiting if at - _failed.get((u, week), at - RETRY_AFTER) >= RETRY_AFTER][:MAX_PER_PASS]
     queued = 0
     for user_id in user_ids:
         try:
@@ -274,7 +282,9 @@ def send_weekly_digests(*, engine: Engine, settings: Settings, now: datetime | N
             log.info("metrics digest of user %s for %s queued by another worker", user_id, week)
             continue
         except Exception:  # one person's digest that cannot be made must not keep the others' from going
-            log.exception("metrics digest of user %s for %s not queued; tried again next pass", user_id, week)
+            log.exception("metrics digest of user %s for %s not queued; tried again in an hour", user_id, week)
+            _failed[(user_id, week)] = at
             continue
+        _failed.pop((user_id, week), None)
         queued += message is not None
     return queued
