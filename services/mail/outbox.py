@@ -42,6 +42,7 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str = "application/octet-stream"
+    content_id: str = ""  # set: shown inside the HTML (`<img src="cid:…">`), not offered as a file
 
 
 @lru_cache
@@ -160,7 +161,11 @@ def queue_mail(
     for a in attachments or []:
         session.add(
             OutboxAttachment(
-                outbox_id=message.id or 0, filename=a.filename[:200], content=a.content, mime_type=a.mime_type[:100]
+                outbox_id=message.id or 0,
+                filename=a.filename[:200],
+                content=a.content,
+                mime_type=a.mime_type[:100],
+                content_id=a.content_id,
             )
         )
     return message

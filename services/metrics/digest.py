@@ -22,10 +22,10 @@ from sqlmodel import Session, col, select
 from models.candidate import Application
 from models.common import utcnow
 from models.job import Job
-from models.mail import OutboxAttachment, OutboxMessage
+from models.mail import OutboxMessage
 from models.onboard import Offer, OfferStatus
 from models.user import User
-from services.mail.outbox import MAX_ATTACHMENT_BYTES, queue_mail, render
+from services.mail.outbox import MAX_ATTACHMENT_BYTES, Attachment, queue_mail, render
 from services.mail.worker import job
 from services.metrics.charts import Figure, feedback_weeks_figure, funnel_figure, percent
 from services.metrics.filters import MetricFilter
@@ -204,7 +204,7 @@ def queue_digest(*, session: Session, user: User, week: date) -> OutboxMessage |
         images = []
     rendered = render(TEMPLATE, lang, **_context(user, data, images, lang))
     # queue_mail hands back the message already under the key when another worker committed it while the charts
-    # were drawn (the check above was before): only a message this transaction inserted gets the images.
+    # were drawn (the check above was before): that one is the other worker's digest, not this one's.
     inserted: list[object] = []
     listener = lambda _session, instance: inserted.append(instance)  # noqa: E731
     event.listen(session, "pending_to_persistent", listener)
@@ -216,26 +216,17 @@ def queue_digest(*, session: Session, user: User, week: date) -> OutboxMessage |
             html=rendered.html,
             text=rendered.text,
             key=key,
+            attachments=[
+                Attachment(f"{i.figure.name}.png", i.png, mime_type="image/png", content_id=i.content_id)
+                for i in images
+            ],
             recipient_user_id=user.id,
             template=TEMPLATE,
             language=lang,
         )
     finally:
         event.remove(session, "pending_to_persistent", listener)
-    if not any(instance is message for instance in inserted):
-        return None
-    for image in images:
-        session.add(
-            OutboxAttachment(
-                outbox_id=message.id or 0,
-                filename=f"{image.figure.name}.png",
-                content=image.png,
-                mime_type="image/png",
-                content_id=image.content_id,
-            )
-        )
-    session.flush()
-    return message
+    return message if any(instance is message for instance in inserted) else None
 
 
 def _recipients(session: Session, week: date) -> list[int]:
