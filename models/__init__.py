@@ -29,10 +29,22 @@ from models.onboard import (
     TemplateTask,
     TrainingSession,
 )
+from models.privacy import (
+    AccessRecord,
+    ConsentLink,
+    ConsentRecord,
+    PrivacyNotice,
+    PrivacyRequest,
+)
 from models.user import AuthSession, LoginThrottle, User
 from models.worker import WorkerHeartbeat
 
 __all__ = [
+    "AccessRecord",
+    "ConsentLink",
+    "ConsentRecord",
+    "PrivacyNotice",
+    "PrivacyRequest",
     "AppSetting",
     "ApproverRule",
     "CheckIn",

@@ -98,6 +98,19 @@ class Candidate(CandidateFields, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow, index=True)  # the pool page's picker: recent first
     anonymised_at: datetime | None = None
+    # Privacy (services.privacy): why we hold the data, the notice version shown and when, and — for a sourced
+    # candidate — when they were told where their data came from (PIPL Art. 13–14, 17; GDPR Art. 6, 13–14).
+    legal_basis: str = Field(default="pre_contract", max_length=20)
+    # The privacy notice version (`privacynotice.id`; no foreign key: added in place on SQLite, see migration 0019).
+    notice_id: int | None = Field(default=None)
+    notice_shown_at: datetime | None = None
+    source_told_at: datetime | None = None
+    # The day this person's data is due to be anonymised under the retention rules (None: not yet decided, e.g. an
+    # application still open), kept by services.privacy.retention; an admin's "keep longer, because…" sets
+    # hold_until / hold_reason, which push it back.
+    keep_until: datetime | None = Field(default=None, index=True)
+    hold_until: datetime | None = None
+    hold_reason: str = Field(default="", max_length=1000)
     # When word from us last reached this person (a contact reached or replied, a mail sent): what stops the
     # feedback clock (services.follow_up.followup.heard_since). Kept by the paths that write those — log_contact and the
     # mail worker marking a mail sent — so the board need not search contacts and mail for every application.

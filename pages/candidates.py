@@ -31,6 +31,9 @@ from ui.common import (
     tr_md,
     trn,
 )
+from ui.privacy_consent import candidate_consent
+from ui.privacy_records import candidate_records
+from ui.privacy_retention import candidate_retention
 
 user = current_user()
 can_edit = can(Cap.edit_candidates)
@@ -316,6 +319,7 @@ def detail_view(candidate_id: int) -> None:
             tr("cand.tab_timeline"),
             tr("cand.tab_mail"),
             tr("cand.tab_audit"),
+            tr("cand.tab_privacy"),
         ],
         key=f"cand_tabs_{c.id}",
         on_change="rerun",
@@ -333,6 +337,11 @@ def detail_view(candidate_id: int) -> None:
         mail_list(detail)
     with tabs[4]:
         audit_trail(detail)
+    with tabs[5]:
+        # Legal basis, notice and consents; the keep-until date and erasure; export, requests and who looked.
+        candidate_consent(detail)
+        candidate_retention(detail)
+        candidate_records(detail)
 
 
 def applications(detail: candidates.CandidateDetail) -> None:

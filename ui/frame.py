@@ -174,9 +174,16 @@ _PAGE_LOOK = {
     "pages/users.py": ("nav.users", ":material/manage_accounts:"),
     "pages/rounds.py": ("nav.rounds", ":material/checklist_rtl:"),
     "pages/onboard_settings.py": ("nav.onboard_settings", ":material/tune:"),
+    "pages/privacy.py": ("nav.privacy", ":material/shield_person:"),
     "pages/account.py": ("nav.account", ":material/person:"),
 }
-_SETTINGS_PAGES = {"pages/users.py", "pages/rounds.py", "pages/onboard_settings.py", "pages/account.py"}
+_SETTINGS_PAGES = {
+    "pages/users.py",
+    "pages/rounds.py",
+    "pages/onboard_settings.py",
+    "pages/privacy.py",
+    "pages/account.py",
+}
 # A candidate's or new hire's private link: no account, no menu, nothing else of the app (query parameter, page,
 # title key, icon).
 _PUBLIC_LINKS = (

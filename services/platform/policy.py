@@ -61,6 +61,8 @@ class Cap(StrEnum):
     manage_onboarding = "manage_onboarding"  # onboarding templates, offer approval settings and approvers
     view_metrics = "view_metrics"  # the Metrics screen's figures (a hiring manager: of their jobs only)
     view_people_metrics = "view_people_metrics"  # figures per interviewer (calibration, quality of hire by person)
+    manage_privacy = "manage_privacy"  # the privacy notice, retention rules, export, erasure, requests, access records
+    record_consent = "record_consent"  # a candidate's legal basis, notice shown and consents (issue 13)
 
 
 A, R, H, IV = Role.admin, Role.recruiter, Role.hiring_manager, Role.interviewer
@@ -93,6 +95,8 @@ CAPABILITIES: dict[Cap, dict[Role, Scope]] = {
     Cap.manage_onboarding: {A: ANY},
     Cap.view_metrics: {A: ANY, R: ANY, H: JOB},
     Cap.view_people_metrics: {A: ANY, R: ANY},
+    Cap.manage_privacy: {A: ANY},
+    Cap.record_consent: {A: ANY, R: ANY},
 }
 
 
@@ -121,6 +125,7 @@ PAGES: tuple[PageRule, ...] = (
     PageRule("pages/rounds.py", Cap.manage_rounds),
     PageRule("pages/onboard_settings.py", Cap.manage_onboarding),
     PageRule("pages/metrics.py", Cap.view_metrics),
+    PageRule("pages/privacy.py", Cap.manage_privacy),
     PageRule("pages/account.py", Cap.use_app),
 )
 
