@@ -32,7 +32,7 @@ from ui.common import (
     trn,
 )
 from ui.privacy_consent import candidate_consent
-from ui.privacy_records import candidate_records
+from ui.privacy_records import candidate_records, record_view
 from ui.privacy_retention import candidate_retention
 
 user = current_user()
@@ -300,6 +300,7 @@ def detail_view(candidate_id: int) -> None:
     if detail is None:
         return
     c = detail.candidate
+    record_view(detail)  # who opened whose record (PIPL Art. 51): once per opening, not on every rerun
     st.title(md_escape(c.name), anchor=False)
     show_flash()
     contact = " · ".join(x for x in [c.email, c.phone, f"WeChat {c.wechat_id}" if c.wechat_id else None] if x)

@@ -33,3 +33,11 @@ JOB_MODULES = (onboard_welcome,)
 from services.metrics import digest as metrics_digest  # noqa: E402 - the weekly metrics digest (issue 12)
 
 JOB_MODULES = (*JOB_MODULES, metrics_digest)  # type: ignore[assignment]
+
+# Privacy (issue 13, records): open requests to see or erase data on admins' My tasks; the daily purge of records of
+# access past the period kept.
+from services.privacy import access_log as privacy_access_log  # noqa: E402
+from services.privacy import privacy_requests  # noqa: E402
+
+SCREENS = (*SCREENS, privacy_requests)  # type: ignore[assignment]
+JOB_MODULES = (*JOB_MODULES, privacy_access_log)  # type: ignore[assignment]

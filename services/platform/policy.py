@@ -275,6 +275,15 @@ SERVICES: dict[str, Cap] = {
     "quality.quality_by_interviewer": Cap.view_people_metrics,
     "selection.selection_rates": Cap.view_metrics,
     "digest.set_metrics_digest": Cap.view_metrics,  # the weekly metrics digest, chosen on My account
+    # privacy (issue 13, records): export, requests to see or erase data, records of access
+    "export.export_candidate": Cap.manage_privacy,
+    "privacy_requests.log_request": Cap.manage_privacy,
+    "privacy_requests.list_requests": Cap.manage_privacy,
+    "privacy_requests.answer_request": Cap.manage_privacy,
+    "access_log.record_access": Cap.view_candidates,  # a view: whoever may see the person; an export: admins
+    "access_log.list_access": Cap.manage_privacy,
+    "access_log.access_keep_months": Cap.manage_privacy,
+    "access_log.set_access_keep_months": Cap.manage_privacy,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor

@@ -997,3 +997,52 @@ LISTS |= {"digest.set_metrics_digest"}
 CALLS |= {
     "digest.set_metrics_digest": lambda s, a, w: _digest().set_metrics_digest(session=s, actor=a, enabled=True),
 }
+
+
+# --------------------------------------------------------------------------- privacy (issue 13): records
+MODULES = (*MODULES, "export", "privacy_requests", "access_log")
+
+
+def _privacy(name: str) -> Any:
+    return importlib.import_module(f"services.privacy.{name}")
+
+
+def _open_request(s: Session, w: World) -> int:
+    """An open access request of the world's candidate, logged by an admin who is not under test."""
+    boss = s.exec(select(User).where(User.email == "boss@example.com")).one()
+    requests = _privacy("privacy_requests")
+    row = requests.log_request(
+        session=s,
+        actor=boss,
+        request_in={"candidate_id": w.candidate_id, "kind": "access", "law": "gdpr", "received_on": requests.today()},
+    )
+    return row.id
+
+
+CALLS |= {
+    "export.export_candidate": lambda s, a, w: _privacy("export").export_candidate(
+        session=s, actor=a, candidate_id=w.candidate_id
+    ),
+    "privacy_requests.log_request": lambda s, a, w: _privacy("privacy_requests").log_request(
+        session=s,
+        actor=a,
+        request_in={
+            "candidate_id": w.candidate_id,
+            "kind": "erasure",
+            "law": "pipl",
+            "received_on": _privacy("privacy_requests").today(),
+        },
+    ),
+    "privacy_requests.list_requests": lambda s, a, w: _privacy("privacy_requests").list_requests(session=s, actor=a),
+    "privacy_requests.answer_request": lambda s, a, w: _privacy("privacy_requests").answer_request(
+        session=s, actor=a, request_id=_open_request(s, w), answer="已发送导出 / export sent"
+    ),
+    "access_log.record_access": lambda s, a, w: _privacy("access_log").record_access(
+        session=s, actor=a, candidate_id=w.candidate_id, action="view"
+    ),
+    "access_log.list_access": lambda s, a, w: _privacy("access_log").list_access(session=s, actor=a),
+    "access_log.access_keep_months": lambda s, a, w: _privacy("access_log").access_keep_months(session=s, actor=a),
+    "access_log.set_access_keep_months": lambda s, a, w: _privacy("access_log").set_access_keep_months(
+        session=s, actor=a, months=24
+    ),
+}
