@@ -2,7 +2,7 @@
 logged with the day received and the day the law wants the answer by, on admins' My tasks until answered.
 
 GDPR gives one month (Art. 12(3)): the same day of the next month, or that month's last day when it has no such
-day (received 31 January: due 28 or 29 February). PIPL says "promptly" (及时) without a number of days: we set 15
+day (received 31 January: due 28 or 29 February). PIPL says "promptly" (及时, Art. 45) without a number of days: we set 15
 days, and the screens say so. An erasure request is answered by erasing the person
 (services.privacy.anonymise.anonymise_candidate marks their open erasure requests answered); any request can also be
 answered by hand, saying what was done (an access request answered by sending the export, a refusal with its
@@ -29,7 +29,7 @@ from services.platform.errors import InvalidTransition, NotFound, ValidationErro
 from services.platform.i18n import fmt_date, t
 from services.platform.policy import Cap, holds, require_current_cap
 
-PIPL_DAYS = 15  # PIPL Art. 50 asks for "promptly" (及时); we set fifteen days and say so on the screen
+PIPL_DAYS = 15  # PIPL Art. 45 asks for "promptly" (及时); we set fifteen days and say so on the screen
 ANSWER_MAX = 2000
 
 
