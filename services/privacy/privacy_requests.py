@@ -2,8 +2,8 @@
 logged with the day received and the day the law wants the answer by, on admins' My tasks until answered.
 
 GDPR gives one month (Art. 12(3)): the same day of the next month, or that month's last day when it has no such
-day (received 31 January: due 28 or 29 February). PIPL says "promptly" (及时, Art. 45) without a number of days: we set 15
-days, and the screens say so. An erasure request is answered by erasing the person
+day (received 31 January: due 28 or 29 February). PIPL says "promptly" (及时, Art. 45) without a number of days: we
+set 15 days, and the screens say so. An erasure request is answered by erasing the person
 (services.privacy.anonymise.anonymise_candidate marks their open erasure requests answered); any request can also be
 answered by hand, saying what was done (an access request answered by sending the export, a refusal with its
 reason)."""
