@@ -152,8 +152,13 @@ def _answer_form(prefix: str, row: privacy_requests.RequestRow) -> None:
         st.info(tr("records.erasure_hint"), icon=":material/info:")
     else:
         st.info(tr("records.access_hint"), icon=":material/info:")
+    # An access request answered by the export made in this browser session: what was done, written for them.
+    made = st.session_state.get(f"cand_privacy_export_{row.candidate_id}")
+    sent = tr("records.answer_export_sent", file=made.html_name) if made and row.kind == RequestKind.access else ""
     with st.form(f"{prefix}_answer_form_{row.id}"):
-        answer = st.text_area(tr("records.answer"), key=f"{prefix}_answer_{row.id}", max_chars=2000, height=80)
+        answer = st.text_area(
+            tr("records.answer"), value=sent, key=f"{prefix}_answer_{row.id}", max_chars=2000, height=80
+        )
         slot = st.empty()
         if st.form_submit_button(tr("records.mark_answered"), icon=":material/task_alt:"):
             act(

@@ -134,3 +134,18 @@ def test_the_access_tab_lists_who_looked_with_names_and_saves_the_period(demo_db
     assert_no_exception(at)
     assert tr("records.keep_saved", language) in all_text(at)
     assert at.number_input(key="privacy_acc_keep").value == 12
+
+
+def test_an_access_request_answered_after_an_export_is_offered_what_was_done(demo_db, open_app):
+    cid, _ = _someone()
+    at = open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid))
+    prefix = f"cand_privacy_req_{cid}"
+    at = submit(at, f"{prefix}_log_form")
+    [row] = _requests()
+    at.button(key=f"cand_privacy_prepare_{cid}").click().run()
+    at = click_cell(at, f"{prefix}_open", 0, tr("records.col_kind", "en"))
+    offered = at.text_area(key=f"{prefix}_answer_{row.id}").value
+    assert offered.startswith("Exported the whole record") and f"candidate-{cid}-" in offered
+    at = submit(at, f"{prefix}_answer_form_{row.id}")
+    assert_no_exception(at)
+    assert _requests()[0].answer == offered
