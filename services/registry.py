@@ -33,3 +33,9 @@ JOB_MODULES = (onboard_welcome,)
 from services.metrics import digest as metrics_digest  # noqa: E402 - the weekly metrics digest (issue 12)
 
 JOB_MODULES = (*JOB_MODULES, metrics_digest)  # type: ignore[assignment]
+
+# Candidate privacy (issue 13): retention — the due list on admins' My tasks, and the daily anonymisation job.
+from services.privacy import retention as privacy_retention  # noqa: E402
+
+SCREENS = (*SCREENS, privacy_retention)  # type: ignore[assignment]
+JOB_MODULES = (*JOB_MODULES, privacy_retention)  # type: ignore[assignment]
