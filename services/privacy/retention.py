@@ -36,6 +36,7 @@ from services.onboard.plans import OPEN_PLAN
 from services.platform import audit
 from services.platform.config import Settings, get_settings
 from services.platform.errors import InvalidTransition, NotFound, ValidationError
+from services.platform.i18n import fmt_date
 from services.platform.policy import Cap, holds, require_current_cap
 from services.privacy.anonymise import anonymise_candidate
 
@@ -106,6 +107,11 @@ def add_months(at: datetime, months: int) -> datetime:
     month = at.month - 1 + months
     year, month = at.year + month // 12, month % 12 + 1
     return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def last_day(at: datetime) -> date:
+    """The last day data due at `at` is kept: the company-time day before that instant."""
+    return (at.astimezone(get_settings().tz) - timedelta(microseconds=1)).date()
 
 
 def _day_start(day: date) -> datetime:
@@ -433,10 +439,9 @@ def due_soon(*, session: Session, actor: User, now: datetime | None = None) -> l
     """Who falls due for anonymisation within 30 days (or is past due), soonest first."""
     require_current_cap(session, actor, Cap.manage_privacy)
     rows = session.exec(_due_query((now or utcnow()) + DUE_AHEAD).limit(500)).all()
-    return [
-        DueRow(cid, name, _aware(keep), "hold" if hold is not None and _aware(hold) == _aware(keep) else "rule")
-        for cid, name, keep, hold in rows
-    ]
+    rules = current_rules(session)
+    why = {f.candidate_id: keep_until_of(f, rules)[1] for f in _facts(session, [int(r[0] or 0) for r in rows])}
+    return [DueRow(int(cid or 0), name, _aware(keep), why.get(int(cid or 0), "open")) for cid, name, keep, _ in rows]
 
 
 @provider
@@ -448,7 +453,7 @@ def retention_tasks(session: Session, user: User, now: datetime, due_by: datetim
     return [
         Task(
             kind="retention_due",
-            params={"name": name, "date": _aware(keep).date().isoformat()},
+            params={"name": name, "date": fmt_date(last_day(_aware(keep)), user.language)},
             due_at=_aware(keep),
             page="pages/candidates.py",
             query={"id": str(cid)},
