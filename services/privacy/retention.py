@@ -152,11 +152,19 @@ def save_rules(
 ) -> RetentionRules:
     """Set the retention rules (whole months, 1–120 each); audited. Everyone's date follows at the next daily run."""
     current = require_current_cap(session, actor, Cap.manage_privacy)
-    wanted = {
-        "retention_not_hired_months": _months("not_hired_months", not_hired_months),
-        "retention_hired_months": _months("hired_months", hired_months),
-        "retention_pool_months": _months("pool_months", pool_months),
-    }
+    wanted: dict[str, int] = {}
+    errors: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, field, value in (
+        ("retention_not_hired_months", "not_hired_months", not_hired_months),
+        ("retention_hired_months", "hired_months", hired_months),
+        ("retention_pool_months", "pool_months", pool_months),
+    ):
+        try:
+            wanted[key] = _months(field, value)
+        except ValidationError as exc:
+            errors |= exc.fields
+    if errors:
+        raise ValidationError(errors)
     before_rules = current_rules(session)
     for key, value in wanted.items():
         row = session.get(AppSetting, key) or AppSetting(key=key)
@@ -376,13 +384,20 @@ def set_hold(*, session: Session, actor: User, candidate_id: int, until: date | 
     """Keep a candidate's data longer, until a later day, because of `reason` (required); audited. The keep-until
     date follows at once."""
     current = require_current_cap(session, actor, Cap.manage_privacy)
-    text = _reason(reason)
-    if not isinstance(until, date):
-        raise ValidationError.single("until", "err.required")
+    errors: dict[str, tuple[str, dict[str, Any]]] = {}
+    try:
+        text = _reason(reason)
+    except ValidationError as exc:
+        errors |= exc.fields
     if isinstance(until, datetime):
         until = until.date()
-    if until <= utcnow().astimezone(get_settings().tz).date():
-        raise ValidationError.single("until", "err.hold_in_past")
+    if not isinstance(until, date):
+        errors["until"] = ("err.required", {})
+    elif until <= utcnow().astimezone(get_settings().tz).date():
+        errors["until"] = ("err.hold_in_past", {})
+    if errors:
+        raise ValidationError(errors)
+    assert isinstance(until, date)
     candidate = _live_candidate(session, candidate_id)
     before_hold = candidate.hold_until
     candidate.hold_until, candidate.hold_reason = _day_start(until + timedelta(days=1)), text

@@ -262,6 +262,7 @@ def test_erase_now_anonymises_answers_the_erasure_request_and_hides_the_person(w
         )
     )
     session.commit()
+    assert candidates.search_candidates(session=session, actor=w.admin, q="erin").total == 1
     done(session, retention.erase_now(session=session, actor=w.admin, candidate_id=person.id, reason="asked by mail"))
     assert w.fresh(person).anonymised_at is not None
     request = session.exec(select(PrivacyRequest)).one()
