@@ -162,6 +162,9 @@ def anonymise_candidate(*, session: Session, candidate_id: int, reason: str, act
     candidate = session.get(Candidate, candidate_id, with_for_update=True, populate_existing=True)
     if candidate is None or candidate.anonymised_at is not None:
         return
+    if session.get_bind().dialect.name == "sqlite":
+        # Freed space in the database file is zeroed, so the old values do not linger in its pages.
+        session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
     now = utcnow()
     label = label_for(candidate_id)
     needles = _needles(candidate)

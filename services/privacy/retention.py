@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -301,19 +301,18 @@ def recompute_keep_until(session: Session, candidate_ids: list[int] | None = Non
             )
         ).all()
     )
-    changed = 0
+    changes = []
     for facts in _facts(session, candidate_ids):
         keep, _ = keep_until_of(facts, rules)
         if _aware(stored.get(facts.candidate_id)) != keep:
-            session.exec(
-                update(Candidate)
-                .where(col(Candidate.id) == facts.candidate_id)
-                .values(keep_until=keep)
-                .execution_options(synchronize_session=False)
-            )
-            changed += 1
+            changes.append({"cid": facts.candidate_id, "keep": keep})
+    if changes:  # one statement, executed for the batch of changed rows
+        table = Candidate.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("cid")).values(keep_until=bindparam("keep")), changes
+        )
     session.flush()
-    return changed
+    return len(changes)
 
 
 def _live_offer(session: Session, candidate_id: int) -> bool:
@@ -517,6 +516,10 @@ def run_retention(*, engine: Engine, now: datetime | None = None) -> int:
         except Exception:  # one person's trouble must not keep the others on file past their date
             log.exception("retention: candidate %s not anonymised; tried again next run", candidate_id)
             failed += 1
+    if engine.dialect.name == "sqlite":
+        # SQLite's write-ahead log still holds the pages as they were before; copy it into the database and empty it.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if not failed:
         with session_scope(engine) as session:
             day = now.astimezone(get_settings().tz).date().isoformat()
