@@ -446,6 +446,8 @@ def test_anonymising_leaves_no_trace_in_any_column_of_any_table_or_the_data_fold
 
 def test_every_metric_counts_the_same_before_and_after(engine: Engine, session: Session, seeded: Person) -> None:
     before = metrics(session, seeded.admin)
+    assert before[0].steps[0].count == 2 and before[6].accepted == 1 and before[6].declined == 1  # not empty figures
+    assert [(loss.kind, loss.reason) for loss in before[1]] == [("declined_offer", "other")]
     anonymise_candidate(session=session, candidate_id=seeded.candidate_id, reason="retention", actor=None)
     session.commit()
     session.expire_all()

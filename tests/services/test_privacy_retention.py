@@ -377,3 +377,18 @@ def test_months_at_the_edges_are_accepted(w: World, session: Session) -> None:
 def test_add_months_keeps_the_day_or_the_months_last_day() -> None:
     assert retention.add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
     assert retention.add_months(datetime(2026, 11, 15, tzinfo=UTC), 14) == datetime(2028, 1, 15, tzinfo=UTC)
+
+
+def test_a_backlog_is_worked_off_a_batch_per_pass_and_the_day_is_done_once_nobody_is_left(
+    w: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [w.person(name=f"Person {i}") for i in range(3)]
+    monkeypatch.setattr(retention, "MAX_PER_PASS", 2)
+    at = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
+    assert w.run(engine, at) == 2
+    assert w.session.get(AppSetting, retention.LAST_RUN) is None
+    assert w.run(engine, at + timedelta(seconds=5)) == 1
+    w.session.expire_all()
+    assert w.session.get(AppSetting, retention.LAST_RUN).value == "2027-03-03"
+    assert all(w.fresh(p).anonymised_at is not None for p in people)
+    assert w.run(engine, at + timedelta(seconds=10)) == 0
