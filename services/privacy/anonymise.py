@@ -38,6 +38,7 @@ from models.onboard import (
 )
 from models.privacy import ConsentLink, ConsentRecord, PrivacyRequest, RequestKind
 from models.user import User
+from models.worker import WorkerHeartbeat
 from services.platform import audit
 
 LABEL = "Anonymised #{id}"
@@ -281,6 +282,21 @@ def anonymise_candidate(*, session: Session, candidate_id: int, reason: str, act
             message.text = scrub_text(message.text, needles, label)
             message.html = scrub_text(message.html, needles, label)
             session.add(message)
+        attachments = session.exec(
+            select(OutboxAttachment).where(col(OutboxAttachment.outbox_id).in_([m.id for m in others] or [-1]))
+        ).all()
+        for part in attachments:  # a calendar invitation is text and keeps its use; anything else naming them goes
+            content = bytes(part.content).decode("utf-8", "ignore")
+            if not any(n in content.lower() for n in needles):
+                continue
+            if part.mime_type.startswith("text/"):
+                part.content = scrub_text(content, needles, label).encode()
+                session.add(part)
+            else:
+                session.delete(part)
+        for beat in session.exec(select(WorkerHeartbeat).where(_mentions(WorkerHeartbeat.last_error, needles))).all():
+            beat.last_error = scrub_text(beat.last_error, needles, label)
+            session.add(beat)
         for reminder in session.exec(
             select(Reminder).where(col(Reminder.created_at) >= since, _mentions(Reminder.payload, needles))
         ).all():

@@ -176,6 +176,21 @@ def seed_person(engine: Engine, session: Session, make: Factory, frozen_clock: A
         },
     )
     session.commit()
+    soon = utcnow() + timedelta(days=2)  # a second round still to come: the panel is mailed an invitation
+    evaluation.schedule_interview(
+        session=session,
+        actor=recruiter,
+        interview_in={
+            "application_id": second.id,
+            "round_id": rounds[-1].id,
+            "starts_at": soon,
+            "ends_at": soon + timedelta(hours=1),
+            "mode": "video",
+            "location": f"https://meet.example.com/{WECHAT}",
+            "interviewer_ids": [panelist.id],
+        },
+    )
+    session.commit()
     criteria = evaluation.criteria_for(session=session, round_id=rounds[0].id, job_id=job.id)
     for who in (panelist, manager):
         evaluation.save_scorecard(
@@ -308,6 +323,21 @@ def seed_person(engine: Engine, session: Session, make: Factory, frozen_clock: A
     )
     session.commit()
 
+    # A colleague's mail about them, not linked to their record, with an invitation and a file naming them.
+    outbox.queue_mail(
+        session=session,
+        to="colleague@example.com",
+        subject=f"About {NAME}",
+        html=f"<p>{SAID}</p>",
+        text=SAID,
+        key="colleague-note",
+        attachments=[
+            outbox.Attachment("meet.ics", f"SUMMARY:Coffee with {NAME}".encode(), "text/calendar"),
+            outbox.Attachment("cv.pdf", f"%PDF-1.4 {EMAIL}".encode(), "application/pdf"),
+        ],
+    )
+    session.commit()
+
     # Some mail went out, and staff were reminded (of scorecards, check-ins …) in mail naming the person.
     for message in session.exec(sm_select(OutboxMessage).where(OutboxMessage.status == MailStatus.queued)).all()[:2]:
         message.status, message.sent_at = MailStatus.sent, utcnow()
@@ -430,6 +460,7 @@ def test_the_seeded_person_is_found_everywhere_before_anonymisation(engine: Engi
         "consentrecord",
         "privacyrequest",
         "interview",
+        "outboxattachment",
     } <= tables
 
 
