@@ -18,7 +18,7 @@ from services.pipeline import candidates
 from services.platform import db
 from services.privacy import retention
 from tests.pages.conftest import ROLE_EMAILS, demo_user
-from tests.pages.support import all_text, assert_no_exception, element_after, submit, tr
+from tests.pages.support import all_text, assert_no_exception, click_cell, element_after, submit, tr
 
 LANGS = ["zh", "en"]
 
@@ -203,3 +203,20 @@ def test_the_rules_form_saves_and_the_due_list_shows_who_falls_due(demo_db, open
     assert at.text_input(key="ret_rules_hired_months").value == "9"
     frames = [f for f in at.dataframe if (f.key or "").startswith("ret_due")]
     assert frames and "Qiu Retention 邱保留" in frames[0].value.iloc[:, 0].tolist()
+
+
+def test_a_click_on_the_due_list_opens_the_candidate(demo_db, open_app) -> None:
+    person = _candidate()
+    with db.session_scope() as session:
+        session.exec(
+            update(Candidate)
+            .where(col(Candidate.id) == person.id)
+            .values(keep_until=datetime.now(UTC) + timedelta(days=3))
+        )
+        session.commit()
+    at = _privacy_page(open_app, "en")
+    frame = next(f for f in at.dataframe if (f.key or "").startswith("ret_due"))
+    row = frame.value.iloc[:, 0].tolist().index("Qiu Retention 邱保留")
+    at = click_cell(at, "ret_due", row, tr("retention.col_name", "en"))
+    assert_no_exception(at)
+    assert at.title[0].value == "Qiu Retention 邱保留"
