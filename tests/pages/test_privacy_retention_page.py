@@ -220,3 +220,20 @@ def test_a_click_on_the_due_list_opens_the_candidate(demo_db, open_app) -> None:
     at = click_cell(at, "ret_due", row, tr("retention.col_name", "en"))
     assert_no_exception(at)
     assert at.title[0].value == "Qiu Retention 邱保留"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_admins_my_tasks_lists_who_falls_due(demo_db, open_app, lang: str) -> None:
+    person = _candidate()
+    keep = datetime.now(UTC) + timedelta(days=12)
+    with db.session_scope() as session:
+        session.exec(update(Candidate).where(col(Candidate.id) == person.id).values(keep_until=keep))
+        session.commit()
+    at = open_app(demo_user(ROLE_EMAILS["admin"], lang))
+    at.switch_page("pages/my_tasks.py")
+    at.run()
+    assert_no_exception(at)
+    from services.platform.i18n import fmt_date
+
+    wanted = tr("task.retention_due", lang, name="Qiu Retention 邱保留", date=fmt_date(retention.last_day(keep), lang))
+    assert wanted in [t.value for t in at.text]
