@@ -50,6 +50,7 @@ RULES = {  # AppSetting key -> default months
 MIN_MONTHS, MAX_MONTHS = 1, 120
 DUE_AHEAD = timedelta(days=30)  # My tasks lists who falls due this soon
 LAST_RUN = "retention_last_run"  # AppSetting: the company-time day the daily job last finished
+RECOMPUTED = "retention_recomputed"  # AppSetting: the day everyone's keep-until date was last recomputed
 HIRED = (Stage.hired, Stage.probation_passed)
 CLOSED = (*EXITS, *HIRED)
 REASON_MAX = 1000
@@ -503,8 +504,14 @@ def run_retention(*, engine: Engine, now: datetime | None = None) -> int:
     from services.platform.db import session_scope
 
     now = now or utcnow()
+    day = now.astimezone(get_settings().tz).date().isoformat()
     with session_scope(engine) as session:
-        recompute_keep_until(session)
+        # Everyone's date once a day (a backlog's later passes of the day find them stored).
+        marker = session.get(AppSetting, RECOMPUTED) or AppSetting(key=RECOMPUTED)
+        if marker.value != day:
+            recompute_keep_until(session)
+            marker.value, marker.updated_at = day, now
+            session.add(marker)
     with session_scope(engine) as session:
         due = [
             int(cid or 0)
@@ -536,7 +543,6 @@ def run_retention(*, engine: Engine, now: datetime | None = None) -> int:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if not failed:
         with session_scope(engine) as session:
-            day = now.astimezone(get_settings().tz).date().isoformat()
             row = session.get(AppSetting, LAST_RUN) or AppSetting(key=LAST_RUN)
             row.value, row.updated_at = day, now
             session.add(row)
