@@ -54,7 +54,7 @@ RECOMPUTED = "retention_recomputed"  # AppSetting: the day everyone's keep-until
 HIRED = (Stage.hired, Stage.probation_passed)
 CLOSED = (*EXITS, *HIRED)
 REASON_MAX = 1000
-MAX_PER_PASS = 200  # people anonymised per worker pass; the rest in the passes after
+MAX_PER_PASS = 50  # people anonymised per worker pass; the rest in the passes after
 
 
 @dataclass(frozen=True)
