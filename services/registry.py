@@ -41,3 +41,9 @@ from services.privacy import privacy_requests  # noqa: E402
 
 SCREENS = (*SCREENS, privacy_requests)  # type: ignore[assignment]
 JOB_MODULES = (*JOB_MODULES, privacy_access_log)  # type: ignore[assignment]
+
+# Candidate privacy (issue 13): retention — the due list on admins' My tasks, and the daily anonymisation job.
+from services.privacy import retention as privacy_retention  # noqa: E402
+
+SCREENS = (*SCREENS, privacy_retention)  # type: ignore[assignment]
+JOB_MODULES = (*JOB_MODULES, privacy_retention)  # type: ignore[assignment]

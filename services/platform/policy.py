@@ -284,6 +284,14 @@ SERVICES: dict[str, Cap] = {
     "access_log.list_access": Cap.manage_privacy,
     "access_log.access_keep_months": Cap.manage_privacy,
     "access_log.set_access_keep_months": Cap.manage_privacy,
+    # privacy (issue 13): retention rules, keep-until and hold, the due list, erase now (services/privacy/retention.py)
+    "retention.retention_rules": Cap.manage_privacy,
+    "retention.save_rules": Cap.manage_privacy,
+    "retention.candidate_retention": Cap.manage_privacy,
+    "retention.set_hold": Cap.manage_privacy,
+    "retention.clear_hold": Cap.manage_privacy,
+    "retention.due_soon": Cap.manage_privacy,
+    "retention.erase_now": Cap.manage_privacy,
 }
 
 # Steps that other services take inside their own transaction after checking who acts; they take the actor
@@ -466,3 +474,7 @@ def visible_candidate(user: User) -> Any:
             managed_by(user),
         )
     return literal(False)
+
+
+# Privacy (issue 13): anonymising one person is a step — erase_now checks the admin; the retention job has no actor.
+STEPS = STEPS | frozenset({"anonymise.anonymise_candidate"})

@@ -1046,3 +1046,32 @@ CALLS |= {
         session=s, actor=a, months=24
     ),
 }
+
+
+# --------------------------------------------------------------------------- privacy (issue 13): retention and erasure
+MODULES = (*MODULES, "retention")
+
+
+def _retention() -> Any:
+    from services.privacy import retention
+
+    return retention
+
+
+CALLS |= {
+    "retention.retention_rules": lambda s, a, w: _retention().retention_rules(session=s, actor=a),
+    "retention.save_rules": lambda s, a, w: _retention().save_rules(
+        session=s, actor=a, not_hired_months=12, hired_months=6, pool_months=24
+    ),
+    "retention.candidate_retention": lambda s, a, w: _retention().candidate_retention(
+        session=s, actor=a, candidate_id=w.candidate_id
+    ),
+    "retention.set_hold": lambda s, a, w: _retention().set_hold(
+        session=s, actor=a, candidate_id=w.candidate_id, until=TODAY, reason="诉讼 / litigation"
+    ),
+    "retention.clear_hold": lambda s, a, w: _retention().clear_hold(session=s, actor=a, candidate_id=w.candidate_id),
+    "retention.due_soon": lambda s, a, w: _retention().due_soon(session=s, actor=a),
+    "retention.erase_now": lambda s, a, w: _retention().erase_now(
+        session=s, actor=a, candidate_id=w.candidate_id, reason="本人要求 / asked to be erased"
+    ),
+}
