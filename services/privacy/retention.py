@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from models.candidate import Application, Candidate
 from models.common import EXITS, Stage, clean_text, utcnow
 from models.onboard import LIVE_OFFER, AppSetting, Offer, OnboardingPlan
-from models.privacy import ConsentPurpose, ConsentRecord
+from models.privacy import AccessAction, ConsentPurpose, ConsentRecord
 from models.user import User
 from services.mail.tasks import LIMIT, Task, before, provider
 from services.mail.worker import job
@@ -38,6 +38,7 @@ from services.platform.config import Settings, get_settings
 from services.platform.errors import InvalidTransition, NotFound, ValidationError
 from services.platform.i18n import fmt_date
 from services.platform.policy import Cap, holds, require_current_cap
+from services.privacy.access_log import record_access
 from services.privacy.anonymise import anonymise_candidate
 
 log = logging.getLogger("followup.retention")
@@ -445,6 +446,8 @@ def erase_now(*, session: Session, actor: User, candidate_id: int, reason: objec
     if not confirmed and (_live_offer(session, candidate_id) or _running_plan(session, candidate_id)):
         raise InvalidTransition("err.erase_needs_confirmation")
     anonymise_candidate(session=session, candidate_id=candidate_id, reason=text, actor=current)
+    # Who erased whom, and when, stays in the records of access (the person is only "Anonymised #N" there now).
+    record_access(session=session, actor=current, candidate_id=candidate_id, action=AccessAction.erase)
 
 
 # --------------------------------------------------------------------------- the due list

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from models.audit import AuditLog
 from models.candidate import Application, Candidate
 from models.onboard import AppSetting, Offer, OfferStatus
-from models.privacy import ConsentRecord, PrivacyRequest
+from models.privacy import AccessRecord, ConsentRecord, PrivacyRequest
 from services.mail import tasks
 from services.mail.worker import JOBS
 from services.pipeline import candidates
@@ -268,6 +268,8 @@ def test_erase_now_anonymises_answers_the_erasure_request_and_hides_the_person(w
     request = session.exec(select(PrivacyRequest)).one()
     assert (request.answer, request.answered_by_id) == ("asked by mail", w.admin.id)
     assert candidates.search_candidates(session=session, actor=w.admin, q="erin").total == 0
+    erased = session.exec(select(AccessRecord).where(AccessRecord.action == "erase")).one()
+    assert (erased.candidate_id, erased.user_id) == (person.id, w.admin.id)
     with pytest.raises(InvalidTransition):
         retention.erase_now(session=session, actor=w.admin, candidate_id=person.id, reason="twice")
 
