@@ -15,8 +15,10 @@ info = None
 try:
     with db() as session:
         info = consent.open_consent_link(session=session, token=token)
-except consent.ConsentLinkInvalid:
-    info = None
+except consent.ConsentLinkInvalid as exc:
+    # A spent or expired link is still known: its refusal is said in its owner's language.
+    if exc.params.get("language") in ("zh", "en"):
+        st.session_state[LANG_KEY] = exc.params["language"]
 if info is not None:
     # In the candidate's language, as the mail was (the frame has already guessed one from the browser).
     st.session_state[LANG_KEY] = info.language
@@ -55,7 +57,7 @@ with middle:
         try:
             with db() as session:
                 consent.answer_consent_link(session=session, token=token, give=choice == "give")
-        except consent.ConsentLinkInvalid:
+        except consent.ConsentLinkInvalid:  # spent meanwhile from another tab
             st.info(tr("consent.link_invalid"), icon=":material/link_off:")
         else:
             st.session_state[K + "done"] = choice

@@ -383,12 +383,18 @@ class ConsentPage:
 
 def _valid_link(session: Session, token: str, now: datetime) -> ConsentLink:
     link = session.exec(select(ConsentLink).where(ConsentLink.token_hash == _token_hash(token or ""))).first()
-    if link is None or link.used_at is not None or link.expires_at <= now:
+    candidate = session.get(Candidate, link.candidate_id) if link is not None else None
+    if link is None or candidate is None or candidate.anonymised_at:
         raise ConsentLinkInvalid()
-    candidate = session.get(Candidate, link.candidate_id)
-    if candidate is None or candidate.anonymised_at:
-        raise ConsentLinkInvalid()
+    if link.used_at is not None or link.expires_at <= now:  # a real link, spent: said in its owner's language
+        raise ConsentLinkInvalid(language=candidate.language)
     return link
+
+
+def _owner_language(session: Session, link: ConsentLink) -> str:
+    """The language of the link's owner (for the refusal of a link spent meanwhile)."""
+    candidate = session.get(Candidate, link.candidate_id)
+    return candidate.language if candidate is not None else "zh"
 
 
 def open_consent_link(*, session: Session, token: str, now: datetime | None = None) -> ConsentPage:
@@ -417,7 +423,7 @@ def answer_consent_link(*, session: Session, token: str, give: bool) -> ConsentR
         .values(used_at=now)
     )
     if spent.rowcount != 1:  # spent meanwhile (another tab) or expired: this UPDATE changed nothing
-        raise ConsentLinkInvalid()
+        raise ConsentLinkInvalid(language=_owner_language(session, link))
     notice = notices.ensure_current_notice(session=session)
     session.exec(
         update(Candidate).where(col(Candidate.id) == link.candidate_id).values(notice_id=notice.id, notice_shown_at=now)
