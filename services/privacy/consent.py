@@ -425,8 +425,23 @@ def answer_consent_link(*, session: Session, token: str, give: bool) -> ConsentR
     if spent.rowcount != 1:  # spent meanwhile (another tab) or expired: this UPDATE changed nothing
         raise ConsentLinkInvalid(language=_owner_language(session, link))
     notice = notices.ensure_current_notice(session=session)
+    candidate = session.get(Candidate, link.candidate_id)
+    assert candidate is not None  # (checked by _valid_link)
+    shown = audit.diff(
+        {"notice_id": candidate.notice_id, "notice_shown_at": candidate.notice_shown_at},
+        {"notice_id": notice.id, "notice_shown_at": now},
+    )
     session.exec(
         update(Candidate).where(col(Candidate.id) == link.candidate_id).values(notice_id=notice.id, notice_shown_at=now)
+    )
+    session.refresh(candidate)  # (the UPDATE bypassed this object)
+    audit.record(
+        session=session,
+        actor=None,
+        entity="candidate",
+        entity_id=link.candidate_id,
+        action="privacy_facts",
+        changes=shown,
     )
     until = _months_later(today(), LINK_POOL_MONTHS) if give else None
     data = ConsentIn(

@@ -5,7 +5,7 @@ sections) in both languages, and the public consent and notice pages opened by t
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -239,3 +239,59 @@ def test_a_mail_footer_link_leads_to_a_page_that_exists(app_db) -> None:
     _mail_token(recruiter, person)
     [mail] = _rows(OutboxMessage)
     assert "?notice=current" in mail.text and "?consent=" in mail.text
+
+
+def test_the_public_notice_shows_hostile_admin_text_as_text(app_db, open_app) -> None:
+    admin, *_ = _people()
+    with db.session_scope() as session:
+        notice = notices.create_notice(session=session, actor=admin, notice_in={"text_zh": HOSTILE, "text_en": HOSTILE})
+        notices.publish_notice(session=session, actor=admin, notice_id=notice.id)
+        session.commit()
+    at = _open(open_app, "notice", "1")
+    assert_no_exception(at)
+    [body] = [str(h.proto.body) for h in at.get("html")]
+    assert "&lt;script&gt;" in body and "<script>" not in body
+
+
+# --------------------------------------------------------------------------- the notice linked from the public pages
+def _notice_linked(at: AppTest) -> bool:
+    return any("?notice=current" in str(c.value) for c in at.caption)
+
+
+def test_the_survey_page_links_to_the_notice(app_db, open_app) -> None:
+    _, recruiter, _, person = _people()
+    with db.session_scope() as session:
+        [app] = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=person.id).applications
+        mail = followup.prepare_candidate_mail(
+            session=session, actor=recruiter, application_id=app.application.id, template="survey_invite"
+        )
+        session.commit()
+    found = re.search(r"\?survey=([A-Za-z0-9_\-]+)", mail.text)
+    assert found
+    at = _open(open_app, "survey", found.group(1))
+    assert_no_exception(at)
+    assert _notice_linked(at)
+
+
+def test_the_new_hires_page_links_to_the_notice(app_db, open_app) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from services.onboard import welcome
+    from tests.services.test_training import a_plan
+
+    with db.session_scope() as session:
+        hire = a_plan(factories.Factory(session), start=date.today() + timedelta(days=14))
+        url = welcome.issue_link(session=session, actor=hire.recruiter, plan_id=hire.plan.id)
+        session.commit()
+    at = _open(open_app, "welcome", parse_qs(urlparse(url).query)["welcome"][0])
+    assert_no_exception(at)
+    assert _notice_linked(at)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_privacy_page_opens_on_the_notice_tab_for_an_admin(app_db, open_app, language) -> None:
+    admin, *_ = _people(language)
+    at = open_app(admin).run()
+    at.switch_page("pages/privacy.py").run()
+    assert_no_exception(at)
+    assert tr("privacy.notice_new", language) in all_text(at)
