@@ -205,7 +205,8 @@ def candidate_consent(detail: CandidateDetail) -> None:
 def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
     cand = info.candidate
     prefix = f"{C}facts_form_{cand.id}_v{cand.version}_"  # a save (here or elsewhere) starts the form afresh
-    notice_ids: list[int | None] = [None, *[n.id for n in info.notices]]
+    # Before any version is published, the built-in default is the one to choose (saved as version 1 on saving).
+    notice_ids: list[int | None] = [None, *([n.id for n in info.notices] or [consent.CURRENT_NOTICE])]
     if cand.notice_id is not None and cand.notice_id not in notice_ids:
         notice_ids.append(cand.notice_id)
     versions = {n.id: n.version for n in info.notices}
@@ -224,11 +225,16 @@ def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
             tr("field.notice_id"),
             notice_ids,
             index=notice_ids.index(cand.notice_id),
-            format_func=lambda i: tr("common.none") if i is None else tr("privacy.notice_version", version=versions[i]),
+            format_func=lambda i: (
+                tr("common.none")
+                if i is None
+                else tr("privacy.notice_builtin")
+                if i == consent.CURRENT_NOTICE
+                else tr("privacy.notice_version", version=versions[i])
+            ),
+            placeholder=tr("common.none"),
             key=prefix + "notice",
         )
-        if not info.notices:
-            st.caption(tr("privacy.no_published_notice"))
         slot_notice = st.empty()
         st.date_input(
             tr("field.notice_shown_at"),

@@ -56,6 +56,7 @@ LINK_DAYS = 90  # a consent link in a mail works this long (people read old mail
 LINK_POOL_MONTHS = 24  # talent-pool consent given by the candidate's link lasts this long
 PURPOSE_MAILS = {ConsentPurpose.talent_pool: ("reengage",), ConsentPurpose.survey: ("survey_invite",)}
 UNSENT = (MailStatus.draft, MailStatus.queued, MailStatus.held)
+CURRENT_NOTICE = 0  # as `notice_id` of the facts: the notice shown now, whichever version that is
 
 
 class ConsentLinkInvalid(DomainError):
@@ -231,7 +232,7 @@ class PrivacyFactsIn(SQLModel):
     from, as the candidate's Privacy tab sends them."""
 
     legal_basis: LegalBasis
-    notice_id: int | None = None
+    notice_id: int | None = None  # CURRENT_NOTICE: the one shown now
     notice_shown_at: datetime | None = None
     source_told_at: datetime | None = None
 
@@ -251,6 +252,8 @@ def set_privacy_facts(
     actor = require_current_cap(session, actor, Cap.record_consent)
     candidate = _staff_candidate(session, actor, candidate_id)
     data: PrivacyFactsIn = validate(PrivacyFactsIn, facts_in)
+    if data.notice_id == CURRENT_NOTICE:  # the one shown now: the built-in default is saved as a version first
+        data.notice_id = notices.ensure_current_notice(session=session, actor=actor).id
     if data.notice_id is not None:
         notice = session.get(PrivacyNotice, data.notice_id)
         if notice is None or notice.published_at is None:

@@ -142,6 +142,17 @@ def test_a_recruiter_records_the_legal_basis_and_the_notice_shown(app_db) -> Non
     assert (saved.legal_basis, saved.notice_id) == ("consent", notice.id)
 
 
+def test_before_any_version_is_published_the_built_in_notice_can_be_recorded_as_shown(app_db) -> None:
+    _, recruiter, _, person = _people("zh")
+    at = _run(_privacy_tab, recruiter, person.id)
+    prefix = f"cand_privacy_facts_form_{person.id}_v{person.version}_"
+    at.selectbox(key=prefix + "notice").set_value(consent.CURRENT_NOTICE)
+    at = submit(at, prefix + "form")
+    assert_no_exception(at)
+    [notice] = _rows(PrivacyNotice)
+    assert notice.version == 1 and _rows(Candidate)[0].notice_id == notice.id
+
+
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_a_hiring_manager_reads_the_privacy_tab_without_forms(app_db, language) -> None:
     _, _, manager, person = _people(language)
@@ -295,3 +306,13 @@ def test_the_privacy_page_opens_on_the_notice_tab_for_an_admin(app_db, open_app,
     at.switch_page("pages/privacy.py").run()
     assert_no_exception(at)
     assert tr("privacy.notice_new", language) in all_text(at)
+
+
+def test_the_offer_answer_page_links_to_the_notice(demo_db, open_app) -> None:
+    from tests.pages.test_onboard_offers_page import _at_offer_stage, _offer
+
+    _, token = _offer(_at_offer_stage(), "sent")
+    assert token
+    at = _open(open_app, "offer", token)
+    assert_no_exception(at)
+    assert _notice_linked(at)

@@ -177,6 +177,20 @@ def test_a_recruiter_records_the_legal_basis_the_notice_and_when_a_sourced_perso
         )
 
 
+def test_recording_the_built_in_notice_as_shown_saves_it_as_version_one(session, make) -> None:
+    recruiter = make.user("recruiter")
+    person = make.candidate(actor=recruiter)
+    saved = consent.set_privacy_facts(
+        session=session,
+        actor=recruiter,
+        candidate_id=person.id,
+        version=person.version,
+        facts_in={"legal_basis": "pre_contract", "notice_id": consent.CURRENT_NOTICE, "notice_shown_at": None},
+    )
+    current = notices.current_notice(session=session)
+    assert current is not None and current.version == 1 and saved.notice_id == current.id
+
+
 def test_a_notice_not_published_or_a_date_in_the_future_is_refused(session, make) -> None:
     admin = make.admin()
     person = make.candidate(actor=admin)
