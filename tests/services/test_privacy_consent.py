@@ -304,6 +304,21 @@ def test_withdrawing_talent_pool_consent_takes_the_person_out_of_the_pool_and_st
     pooled(session, recruiter, person.id)
 
 
+def test_an_application_is_not_moved_to_the_talent_pool_of_someone_who_withdrew(session, make) -> None:
+    recruiter = make.user("recruiter")
+    person = make.candidate(actor=recruiter, job=make.job())
+    [app] = candidates.get_candidate_detail(session=session, actor=recruiter, candidate_id=person.id).applications
+    withdraw(session, recruiter, person.id)
+    with pytest.raises(consent.ConsentRefused):
+        candidates.move_stage(
+            session=session,
+            actor=recruiter,
+            application_id=app.application.id,
+            to_stage="talent_pool",
+            pool={"reason": "下次再联系", "revisit_on": TODAY + timedelta(days=30)},
+        )
+
+
 def test_withdrawing_survey_consent_stops_the_survey_invitation(session, make) -> None:
     recruiter = make.user("recruiter")
     person = make.candidate(actor=recruiter, job=make.job())
