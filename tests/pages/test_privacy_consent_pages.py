@@ -313,6 +313,8 @@ def test_the_offer_answer_page_links_to_the_notice(demo_db, open_app) -> None:
 
     _, token = _offer(_at_offer_stage(), "sent")
     assert token
+    letter = [m for m in _rows(OutboxMessage) if m.template == "offer_letter"][-1]  # (the demo has letters of its own)
+    assert "?consent=" in letter.text and "?consent=" in letter.html  # the letter carries the footer, as sent
     at = _open(open_app, "offer", token)
     assert_no_exception(at)
     assert _notice_linked(at)
