@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from models.candidate import Candidate
@@ -19,6 +20,7 @@ from models.common import utcnow
 from models.privacy import PrivacyNotice, PrivacyNoticeIn
 from models.user import User
 from services.platform import audit
+from services.platform.db import savepoint
 from services.platform.errors import DomainError, InvalidTransition, NotFound, validate
 from services.platform.i18n import t
 from services.platform.policy import Cap, require_current_cap
@@ -91,8 +93,14 @@ def ensure_current_notice(*, session: Session, actor: User | None = None) -> Pri
         published_at=utcnow(),
         created_by_id=actor.id if actor else None,
     )
-    session.add(notice)
-    session.flush()
+    try:
+        with savepoint(session):
+            session.add(notice)
+    except IntegrityError:  # saved at the same moment by another (two candidates' first answers): that one is it
+        current = _current(session)
+        if current is None:
+            raise
+        return current
     audit.record(
         session=session, actor=actor, entity="privacy_notice", entity_id=notice.id or 0, action="notice_default"
     )

@@ -89,6 +89,17 @@ def test_the_built_in_notice_is_saved_as_version_one_the_first_time_it_is_needed
     assert notices.ensure_current_notice(session=session).id == saved.id
 
 
+def test_two_first_uses_at_once_keep_one_built_in_version(session, monkeypatch) -> None:
+    first = notices.ensure_current_notice(session=session)
+    session.commit()
+    real = notices._current
+    answers = iter([None])  # the second caller read "none published" before the first one's was saved
+    monkeypatch.setattr(notices, "_current", lambda s: next(answers, None) or real(s))
+    monkeypatch.setattr(notices, "_next_version", lambda s: 1)
+    assert notices.ensure_current_notice(session=session).id == first.id
+    assert len(session.exec(select(notices.PrivacyNotice)).all()) == 1
+
+
 def test_the_newest_published_version_is_current_and_drafts_are_shown_to_nobody(session, make, frozen_clock) -> None:
     admin = make.admin()
     first = notices.create_notice(session=session, actor=admin, notice_in={"text_zh": " 第一版 ", "text_en": "One"})
