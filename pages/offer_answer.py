@@ -11,6 +11,7 @@ from models.onboard import DeclineReason
 from services.onboard import offers
 from services.platform.errors import ValidationError
 from ui.common import LANG_KEY, db, fmt_day, show_validation, tr, trn
+from ui.privacy_consent import notice_footer
 
 K = "offer_answer_"
 token = st.query_params.get("offer", "")
@@ -74,6 +75,7 @@ with middle:
         text = st.text_area(tr("offer_answer.decline_text"), max_chars=2000, key=K + "text")
         slots["decline_text"] = st.empty()
         decline = st.form_submit_button(tr("offer_answer.confirm_decline"), icon=":material/send:")
+    notice_footer()
     if accept or decline:
         answer = "accepted" if accept else "declined"
         try:

@@ -7,6 +7,7 @@ import streamlit as st
 from services.follow_up import followup
 from services.platform.errors import ValidationError
 from ui.common import LANG_KEY, db, show_validation, tr, tr_md
+from ui.privacy_consent import notice_footer
 
 token = st.query_params.get("survey", "")
 try:
@@ -45,6 +46,7 @@ with middle:
         slots["comment"] = st.empty()
         sent = st.form_submit_button(tr("survey.send"), type="primary", icon=":material/send:")
     st.caption(tr("survey.privacy"))
+    notice_footer()
     if sent:
         answer = {
             "nps": nps,

@@ -13,6 +13,7 @@ from services.onboard import welcome
 from services.onboard.materials import MAX_BYTES, UPLOAD_TYPES
 from services.platform.errors import DomainError
 from ui.common import LANG_KEY, act, db, fmt_clock, fmt_day, fmt_dt, lang, md_escape, show_flash, tr
+from ui.privacy_consent import notice_footer
 
 token = st.query_params.get("welcome", "")
 try:
@@ -171,3 +172,4 @@ with middle:
                 done=tr("welcome.uploaded"),
             )
     st.caption(tr("welcome.privacy", date=fmt_day(info.valid_until)))
+    notice_footer()

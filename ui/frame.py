@@ -190,6 +190,8 @@ _PUBLIC_LINKS = (
     ("survey", "pages/survey.py", "survey.title", ":material/reviews:"),
     ("offer", "pages/offer_answer.py", "offer_answer.title", ":material/contract:"),
     ("welcome", "pages/welcome.py", "welcome.title", ":material/waving_hand:"),
+    ("consent", "pages/consent.py", "consent.title", ":material/verified_user:"),  # privacy (issue 13)
+    ("notice", "pages/privacy_notice.py", "privacy_notice.title", ":material/policy:"),
 )
 
 

@@ -45,6 +45,7 @@ from models.followup import (
 )
 from models.job import Job
 from models.mail import MailStatus, OutboxMessage
+from models.privacy import ConsentPurpose
 from models.user import User
 from services.follow_up import followup_state
 from services.mail.outbox import heard_update, queue_template, team_signature
@@ -65,6 +66,7 @@ from services.platform.policy import (
     require_cap,
     require_current_cap,
 )
+from services.privacy.consent import consent_refused, refuse_if_withdrawn
 
 ACTIVE = (Stage.interviewing, Stage.decision_pending, Stage.offer)
 # Only word that reached the candidate stops the feedback clock (see `heard_since`).
@@ -708,6 +710,7 @@ def prepare_candidate_mail(*, session: Session, actor: User, application_id: int
     }
     invite = None
     if template == "survey_invite":
+        refuse_if_withdrawn(session=session, candidate_id=candidate.id or 0, purpose=ConsentPurpose.survey)
         token = secrets.token_urlsafe(32)
         invite = SurveyInvite(
             token_hash=_token_hash(token),
@@ -943,6 +946,7 @@ def keep_in_pool(*, session: Session, actor: User, entry_in: dict[str, Any]) -> 
     candidate = session.get(Candidate, data.candidate_id)
     if candidate is None or candidate.anonymised_at:
         raise NotFound()
+    refuse_if_withdrawn(session=session, candidate_id=data.candidate_id, purpose=ConsentPurpose.talent_pool)
     entry = _entry_of(session, data.candidate_id)
     if entry is None:
         entry = PoolEntry(
@@ -1048,7 +1052,13 @@ def poolable_candidates(*, session: Session, actor: User, q: str = "", limit: in
     ).first()
     poolable = (
         select(Candidate)
-        .where(*matching, col(Candidate.anonymised_at).is_(None), ~open_app.exists(), ~pooled.exists())
+        .where(
+            *matching,
+            col(Candidate.anonymised_at).is_(None),
+            ~open_app.exists(),
+            ~pooled.exists(),
+            ~consent_refused(Candidate.id, ConsentPurpose.talent_pool),  # withdrew: not to be kept
+        )
         .order_by(*order)
     )
     if bound is None:  # fewer than a slice match at all: the tests on every one of them
@@ -1163,6 +1173,7 @@ def prepare_reengagement_mail(*, session: Session, actor: User, candidate_id: in
         raise NotFound()
     if not candidate.email:
         raise ValidationError.single("to", "err.candidate_no_email")
+    refuse_if_withdrawn(session=session, candidate_id=candidate_id, purpose=ConsentPurpose.talent_pool)
     mail = queue_template(
         session=session,
         template="reengage",

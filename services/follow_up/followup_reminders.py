@@ -16,6 +16,7 @@ from models.candidate import Application, Candidate
 from models.evaluation import Interview, InterviewStatus
 from models.followup import Contact, PoolEntry
 from models.job import Job
+from models.privacy import ConsentPurpose
 from models.user import User
 from services.follow_up.followup import (
     ACTIVE,
@@ -44,6 +45,7 @@ from services.platform.config import Settings, get_settings
 from services.platform.i18n import fmt_datetime
 from services.platform.lists import of, walk
 from services.platform.policy import Cap, holds, not_erased, sees_every_owner
+from services.privacy.consent import consent_refused
 
 LOOKBACK = timedelta(days=14)
 
@@ -211,7 +213,13 @@ def pool_revisit(scan: Scan, settings: Settings) -> Iterable[Found]:
             Candidate.name,
         )
         .join(Candidate, col(Candidate.id) == PoolEntry.candidate_id)
-        .where(PoolEntry.status == "active", col(PoolEntry.revisit_on) <= due_by, dates)
+        .where(
+            PoolEntry.status == "active",
+            col(PoolEntry.revisit_on) <= due_by,
+            dates,
+            # whoever withdrew (or let end) talent-pool consent is not to be re-engaged
+            ~consent_refused(PoolEntry.candidate_id, ConsentPurpose.talent_pool, today),
+        )
     )
 
     def words(row: Row[Any]) -> Words:

@@ -86,6 +86,9 @@ def render(template: str, language: str, **context: Any) -> Rendered:
     plain = text_env.get_template(name)
     subject = "".join(plain.blocks["subject"](plain.new_context(ctx))).strip()
     text = "".join(plain.blocks["body_text"](plain.new_context(ctx))).strip() + "\n"
+    if ctx.get("consent_link"):  # the candidate's footer (`queue_template`), in the plain text as well
+        text += "\n-- \n" + t("mail.consent_footer_text", language, link=ctx["consent_link"]) + "\n"
+        text += t("mail.notice_footer_text", language, link=ctx["notice_link"]) + "\n"
     return Rendered(subject=" ".join(subject.split())[:300], html=html, text=text)
 
 
@@ -229,7 +232,12 @@ def queue_template(
     context: dict[str, Any],
     **kwargs: Any,
 ) -> OutboxMessage:
-    """Render a template and queue it (no commit); see `queue_mail` for the keyword arguments."""
+    """Render a template and queue it (no commit); see `queue_mail` for the keyword arguments. Mail to a candidate
+    (`candidate_id` given, no staff recipient) carries their own consent link and the privacy notice in its footer."""
+    if kwargs.get("candidate_id") is not None and kwargs.get("recipient_user_id") is None:
+        from services.privacy.consent import mail_footer  # privacy builds on mail, not the other way round
+
+        context = context | mail_footer(session=session, candidate_id=kwargs["candidate_id"], language=language)
     rendered = render(template, language, **context)
     return queue_mail(
         session=session,

@@ -337,8 +337,10 @@ def create_candidate(
     candidate_in: dict[str, Any],
     job_id: int | None = None,
     allow_duplicate: bool = False,
+    consent_method: str = "form",
 ) -> Candidate:
-    """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`."""
+    """Add a candidate (optionally applying to a job); DuplicateCandidate unless `allow_duplicate`. Talent-pool consent
+    ticked is recorded as given, by `consent_method` (the form, or an import column)."""
     require_cap(actor, Cap.edit_candidates)
     data = validate(CandidateCreate, candidate_in)
     if data.owner_id is None and owns_what_they_add(actor):
@@ -363,9 +365,25 @@ def create_candidate(
         action="create",
         changes=data.model_dump(),
     )
+    if data.consent:
+        _consent_changed(session, actor, candidate, True, consent_method)
     if job:
         _add_application(session, actor, candidate, job)
     return candidate
+
+
+def _consent_changed(session: Session, actor: User, candidate: Candidate, given: bool, method: str) -> None:
+    """The talent-pool consent ticked or unticked: recorded by the privacy service (its history, the pool, mail)."""
+    from models.privacy import ConsentIn, ConsentMethod, ConsentPurpose
+    from services.privacy import consent  # privacy builds on candidates; imported here
+
+    data = ConsentIn(
+        candidate_id=candidate.id or 0,
+        purpose=ConsentPurpose.talent_pool,
+        given=given,
+        method=ConsentMethod(method),
+    )
+    consent.apply_consent(session=session, actor=actor, data=data)
 
 
 def update_candidate(
@@ -390,10 +408,7 @@ def update_candidate(
     probe = Candidate.model_validate(values)
     probe.refresh_search()
     values.update(search_text=probe.search_text, phone_digits=probe.phone_digits, updated_at=utcnow())
-    if data.consent and not candidate.consent:
-        values["consent_at"] = utcnow()
-    elif not data.consent:
-        values["consent_at"] = None
+    consent_changed = data.consent != candidate.consent  # recorded below as given or withdrawn (services.privacy)
     # The version check is in the UPDATE itself, so two simultaneous saves cannot both win.
     result = session.exec(
         update(Candidate)
@@ -403,6 +418,8 @@ def update_candidate(
     if result.rowcount != 1:
         raise Conflict(current=session.get(Candidate, candidate_id, populate_existing=True))
     session.refresh(candidate)
+    if consent_changed:
+        _consent_changed(session, actor, candidate, data.consent, "form")
     if candidate.owner_id != before["owner_id"]:  # the owner kept on each application moves with it
         session.exec(
             update(Application).where(col(Application.candidate_id) == candidate_id).values(owner_id=candidate.owner_id)

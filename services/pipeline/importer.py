@@ -630,7 +630,12 @@ def import_candidates(*, session: Session, actor: User, rows: list[dict[str, str
             for row_number, data, job_id in prepared:
                 current_row = row_number
                 candidate_service.create_candidate(
-                    session=session, actor=actor, candidate_in=data, job_id=job_id, allow_duplicate=True
+                    session=session,
+                    actor=actor,
+                    candidate_in=data,
+                    job_id=job_id,
+                    allow_duplicate=True,
+                    consent_method="import",
                 )
     except DomainError as exc:
         report.errors.append(RowError(current_row, "", exc.key, exc.params))

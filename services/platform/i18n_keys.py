@@ -214,3 +214,18 @@ def extract(
             yield 1, "ngettext", (key, key), [comment] if comment else []
         else:
             yield 1, "gettext", key, [comment] if comment else []
+
+
+# --------------------------------------------------------------------------- privacy (issue 13): notice and consent
+_keys_before_consent = dynamic_keys
+
+
+def dynamic_keys() -> dict[str, set[str]]:  # type: ignore[no-redef]  # each block appended adds its prefixes
+    """As above, with the legal bases, consent purposes and consent methods (ui/privacy_consent.py)."""
+    from models.privacy import ConsentMethod, ConsentPurpose, LegalBasis
+
+    return _keys_before_consent() | {
+        "legal_basis.": {b.value for b in LegalBasis},
+        "purpose.": {p.value for p in ConsentPurpose},
+        "consent_method.": {m.value for m in ConsentMethod},
+    }

@@ -478,3 +478,18 @@ def visible_candidate(user: User) -> Any:
 
 # Privacy (issue 13): anonymising one person is a step — erase_now checks the admin; the retention job has no actor.
 STEPS = STEPS | frozenset({"anonymise.anonymise_candidate"})
+
+# --------------------------------------------------------------------------- privacy (issue 13): notice and consent
+SERVICES |= {
+    "notices.list_notices": Cap.manage_privacy,
+    "notices.create_notice": Cap.manage_privacy,
+    "notices.publish_notice": Cap.manage_privacy,
+    "notices.delete_notice": Cap.manage_privacy,
+    "consent.candidate_privacy": Cap.view_candidates,  # a hiring manager reads it for a candidate of their jobs
+    "consent.record_consent": Cap.record_consent,
+    "consent.set_privacy_facts": Cap.record_consent,
+}
+STEPS |= {
+    "consent.apply_consent",  # by record_consent, candidates' create/update and import, and the candidate's link
+    "notices.ensure_current_notice",  # the default notice saved on first use (the candidate's link: no actor)
+}

@@ -25,12 +25,13 @@ def test_the_rejection_draft_is_signed_by_the_recruiting_team_not_by_who_decided
     made = decide(session, manager, s, "reject", "position_filled")
     mail = session.get(OutboxMessage, made.mail_id)
     assert "赵六" not in mail.text and "赵六" not in mail.html
-    assert mail.text.rstrip().endswith("Kind regards,\nRecruiting team")
+    # (the body ends with the signature; the privacy footer, after "-- ", follows it)
+    assert mail.text.split("\n-- \n")[0].rstrip().endswith("Kind regards,\nRecruiting team")
     monkeypatch.setenv("FOLLOWUP_MAIL_FROM_NAME", "Acme 招聘团队")
     get_settings.cache_clear()
     again = interview_with_panel(make, panel=1, job=job, recruiter=recruiter, language="zh")
     second = session.get(OutboxMessage, decide(session, manager, again, "reject", "position_filled").mail_id)
-    assert second.text.rstrip().endswith("此致\nAcme 招聘团队")
+    assert second.text.split("\n-- \n")[0].rstrip().endswith("此致\nAcme 招聘团队")
 
 
 def test_the_owner_finds_the_rejection_draft_on_my_tasks_and_nobody_else_does(session, make) -> None:

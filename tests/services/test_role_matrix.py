@@ -1075,3 +1075,51 @@ CALLS |= {
         session=s, actor=a, candidate_id=w.candidate_id, reason="本人要求 / asked to be erased"
     ),
 }
+
+
+# --------------------------------------------------------------------------- privacy (issue 13): notice and consent
+def _notices():
+    return importlib.import_module("services.privacy.notices")
+
+
+def _consent():
+    return importlib.import_module("services.privacy.consent")
+
+
+def _draft_notice(s: Session, w: World) -> Any:
+    """A draft notice version (made as the admin, in this rolled-back session)."""
+    return _notices().create_notice(
+        session=s, actor=w.users["admin"], notice_in={"text_zh": "隐私声明草稿", "text_en": "Draft notice"}
+    )
+
+
+MODULES = (*MODULES, "notices", "consent")
+CALLS |= {
+    "notices.list_notices": lambda s, a, w: _notices().list_notices(session=s, actor=a),
+    "notices.create_notice": lambda s, a, w: _notices().create_notice(
+        session=s, actor=a, notice_in={"text_zh": "新版隐私声明", "text_en": "New notice"}
+    ),
+    "notices.publish_notice": lambda s, a, w: _notices().publish_notice(
+        session=s, actor=a, notice_id=_draft_notice(s, w).id
+    ),
+    "notices.delete_notice": lambda s, a, w: _notices().delete_notice(
+        session=s, actor=a, notice_id=_draft_notice(s, w).id
+    ),
+    "consent.candidate_privacy": lambda s, a, w: _consent().candidate_privacy(
+        session=s, actor=a, candidate_id=w.candidate_id
+    ),
+    "consent.record_consent": lambda s, a, w: _consent().record_consent(
+        session=s,
+        actor=a,
+        consent_in={"candidate_id": w.candidate_id, "purpose": "talent_pool", "given": True, "note": "电话 / phone"},
+    ),
+    "consent.set_privacy_facts": lambda s, a, w: _consent().set_privacy_facts(
+        session=s,
+        actor=a,
+        candidate_id=w.candidate_id,
+        facts_in={"legal_basis": "consent"},
+        version=candidates.get_candidate_detail(
+            session=s, actor=w.users["admin"], candidate_id=w.candidate_id
+        ).candidate.version,
+    ),
+}
