@@ -224,7 +224,10 @@ def test_the_owner_finds_the_rejection_draft_on_my_tasks_and_edits_saves_and_sen
     at = _open(open_app, "recruiter", "pages/outbox.py", draft=str(mail_id))
     assert_no_exception(at)
     body = at.text_area(key=f"draft_body_{mail_id}")
-    assert body.value.rstrip().endswith("此致\n招聘团队")
+    # The letter ends with the signature; the candidate's privacy footer (their consent link) follows after "-- ".
+    letter, footer = body.value.split("\n-- \n")
+    assert letter.rstrip().endswith("此致\n招聘团队")
+    assert "/?consent=" in footer
     body.input(body.value.replace("祝您求职顺利", "祝您一切顺利"))
     _press(at, f"draft_{mail_id}", tr("db.save", "zh"))
     assert_no_exception(at)
