@@ -433,7 +433,7 @@ def time_to_offer_and_hire(*, session: Session, actor: User | None, metric_filte
     hired): count, median and 90th percentile. Application basis: the applications created in the period; event
     basis: the offers sent (and the acceptances) in the period. Changes nothing."""
     apps, lo, hi = _apps(session, actor, metric_filter, "offer_apps")
-    steps = step_times(apps)
+    steps = step_times(session, apps)
     # Both durations in one statement (the steps looked up once): a row per application and duration, ranked
     # within its kind (0: to offer, 1: to hire).
     parts = []

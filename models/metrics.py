@@ -1,0 +1,100 @@
+"""What the Metrics screen reads instead of every application's history: one row of facts per application, kept
+fresh from a list of the applications whose history changed (services.metrics.facts).
+
+`ApplicationFact` holds, per application, the moments its funnel steps were reached, as stored times only — what
+depends on the clock (an interview ended by now, a plan started by today) is decided when the facts are read, so
+the facts never go stale by the passing of time. Only the history behind the steps is folded in (interviews,
+panels, scorecards, decisions, stage changes, offers, onboarding plans); what the application row itself holds
+(job, stage, owner) is read from it, where it is always current.
+
+`MetricDirty` lists the applications whose facts may be stale: database triggers on those tables add a row on
+every insert, delete and change of a column the facts read — on SQLite and PostgreSQL alike, so no code path that
+writes can forget it. Its own id orders the rows: what was listed up to an id is folded in and those rows deleted,
+and a row added meanwhile (a higher id) stays for the next fold.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import DDL, event
+from sqlmodel import Field, SQLModel
+
+
+class ApplicationFact(SQLModel, table=True):
+    # No key to application: an application deleted (erasure) leaves its facts to the next fold, which drops them.
+    application_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    first_end: datetime | None = None  # the earliest end of its interviews still on (status scheduled)
+    owed_end: datetime | None = None  # ... of those with a panel seat still without a submitted scorecard
+    carded_end: datetime | None = None  # the latest end of those with a submitted scorecard
+    last_card: datetime | None = None  # the last scorecard submitted on them
+    decision_at: datetime | None = None  # its first final decision: recorded (offer, reject) or by moving the stage
+    offer_at: datetime | None = None  # its first offer sent
+    accepted_at: datetime | None = None  # its first offer accepted (when answered), or its first move to hired
+    plan_start: date | None = None  # its onboarding plan's start date, unless cancelled
+    passed_at: datetime | None = None  # its plan's outcome passed, or its first move to probation passed
+
+
+class MetricDirty(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int
+
+
+# The tables behind the facts: how a row names its application, and the columns whose change matters.
+WATCHED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "application": ("{row}.id", ()),  # created or deleted: its facts made or dropped
+    "interview": ("{row}.application_id", ("application_id", "status", "ends_at")),
+    "interviewpanelist": (
+        "(SELECT application_id FROM interview WHERE id = {row}.interview_id)",
+        ("interview_id", "user_id"),
+    ),
+    "scorecard": (
+        "{row}.application_id",
+        ("application_id", "interview_id", "interviewer_id", "status", "submitted_at"),
+    ),
+    "decision": ("{row}.application_id", ("application_id", "kind", "at")),
+    "stagechange": ("{row}.application_id", ("application_id", "from_stage", "to_stage", "at")),
+    "offer": ("{row}.application_id", ("application_id", "status", "sent_at", "answered_at")),
+    "onboardingplan": ("{row}.application_id", ("application_id", "status", "start_date", "outcome_at")),
+}
+
+
+def trigger_statements(dialect: str) -> list[str]:
+    """The statements that create the triggers listing changed applications in `metricdirty` (SQLite or
+    PostgreSQL). Migration 0020 keeps its own copy of what they were when it was written."""
+    statements = []
+    for table, (app_of, columns) in WATCHED.items():
+        new, old = app_of.format(row="NEW"), app_of.format(row="OLD")
+        mark_new = f"INSERT INTO metricdirty (application_id) SELECT {new} WHERE {new} IS NOT NULL;"
+        mark_old = f"INSERT INTO metricdirty (application_id) SELECT {old} WHERE {old} IS NOT NULL;"
+        if dialect == "sqlite":
+            events = [("ins", "INSERT", mark_new), ("del", "DELETE", mark_old)]
+            if columns:
+                events.append(("upd", f"UPDATE OF {', '.join(columns)}", mark_new + " " + mark_old))
+            for suffix, event_sql, body in events:
+                statements.append(
+                    f'CREATE TRIGGER metricdirty_{table}_{suffix} AFTER {event_sql} ON "{table}" BEGIN {body} END'
+                )
+        elif dialect == "postgresql":
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION metricdirty_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF TG_OP <> 'DELETE' THEN {mark_new} END IF; "
+                f"IF TG_OP <> 'INSERT' THEN {mark_old} END IF; "
+                "RETURN NULL; END $$"
+            )
+            update = f" OR UPDATE OF {', '.join(columns)}" if columns else ""
+            statements.append(
+                f'CREATE TRIGGER metricdirty_{table} AFTER INSERT{update} OR DELETE ON "{table}" '
+                f"FOR EACH ROW EXECUTE FUNCTION metricdirty_{table}()"
+            )
+    return statements
+
+
+def _create_triggers(_target: object, connection: object, **_kw: object) -> None:
+    """With SQLModel.metadata.create_all (the tests' databases), the triggers the migration makes."""
+    dialect = connection.dialect.name  # type: ignore[attr-defined]
+    for statement in trigger_statements(dialect):
+        connection.execute(DDL(statement))  # type: ignore[attr-defined,no-untyped-call]
+
+
+event.listen(SQLModel.metadata, "after_create", _create_triggers)

@@ -1,0 +1,166 @@
+"""The applications' metric facts (services.metrics.facts): listed by the database's triggers on every kind of
+write, folded in by the worker and by the next read, equal to a full rebuild, and never stale by the clock."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
+
+from models.candidate import Application, StageChange
+from models.evaluation import Decision, Interview, Scorecard
+from models.metrics import ApplicationFact, MetricDirty
+from models.onboard import OnboardingPlan
+from services.mail.worker import Worker
+from services.metrics import facts
+from services.metrics import funnel as metrics_funnel
+from services.metrics.filters import MetricFilter
+from tests.services.metrics_history import MARCH, NOW, Builder, History, at, build_history
+
+
+@pytest.fixture
+def history(session: Session, frozen_clock: Any) -> History:
+    return build_history(session, frozen_clock)
+
+
+def march() -> MetricFilter:
+    return MetricFilter(start=MARCH[0], end=MARCH[1])
+
+
+def listed(session: Session) -> set[int]:
+    return set(session.execute(select(MetricDirty.application_id)).scalars().all())
+
+
+def fact_rows(session: Session) -> list[tuple[Any, ...]]:
+    table = ApplicationFact.__table__  # type: ignore[attr-defined]
+    return [tuple(r) for r in session.execute(select(table).order_by(table.c.application_id)).all()]
+
+
+def fold(session: Session) -> int:
+    count = facts.refresh_facts(session)
+    session.commit()
+    return count
+
+
+def counts(session: Session, history: History) -> list[int]:
+    result = metrics_funnel.funnel(session=session, actor=history.admin, metric_filter=march())
+    return [s.count for s in result.steps]
+
+
+def test_every_kind_of_write_behind_the_facts_lists_its_application(
+    session: Session, history: History, frozen_clock: Any
+) -> None:
+    fold(session)
+    assert listed(session) == set()
+    b = Builder(session, frozen_clock)
+    a2, p1 = history.apps["a2"], history.panel["p1"]
+    interview = b.interview(a2, at(3, 20), [p1])  # an interview and its panel
+    assert listed(session) == {a2.id}
+    fold(session)
+    b.scorecard(interview, p1, at(3, 21))
+    assert listed(session) == {a2.id}
+    fold(session)
+    b.decision(a2, "offer", "meets_bar", at(3, 22), history.m)
+    b.move(a2, "offer", at(3, 22))
+    assert listed(session) == {a2.id}
+    fold(session)
+    offer = b.offer(a2, history.recruiter, sent=at(3, 23), status="accepted", answered=at(3, 24))
+    b.plan(a2, offer, start=date(2026, 3, 25), status="active", outcome_at=None)
+    assert listed(session) == {a2.id}
+    fold(session)
+    session.execute(update(Interview).where(Interview.id == interview.id).values(status="cancelled"))
+    session.commit()
+    assert listed(session) == {a2.id}
+    fold(session)
+    session.execute(update(OnboardingPlan).where(OnboardingPlan.application_id == a2.id).values(status="cancelled"))
+    session.execute(delete(Decision).where(Decision.application_id == a2.id))
+    session.commit()
+    assert listed(session) == {a2.id}
+
+
+def test_a_change_of_a_column_the_facts_do_not_read_lists_nothing(session: Session, history: History) -> None:
+    fold(session)
+    session.execute(update(Interview).values(location="Room 2"))
+    session.execute(update(Application).values(stage_changed_at=NOW))  # the stage is read from the application
+    session.commit()
+    assert listed(session) == set()
+
+
+def test_a_new_application_is_listed_and_a_deleted_one_loses_its_facts(
+    session: Session, history: History, frozen_clock: Any
+) -> None:
+    fold(session)
+    b = Builder(session, frozen_clock)
+    app, _ = b.application(history.job_a, at(3, 10), actor=history.recruiter, source="referral")
+    assert app.id in listed(session)
+    fold(session)
+    assert app.id in {r[0] for r in fact_rows(session)}
+    session.execute(delete(StageChange).where(StageChange.application_id == app.id))  # its history, then itself
+    session.execute(delete(Application).where(Application.id == app.id))
+    session.commit()
+    fold(session)
+    assert app.id not in {r[0] for r in fact_rows(session)}
+
+
+def test_a_write_after_a_read_is_seen_by_the_next_read(session: Session, history: History, frozen_clock: Any) -> None:
+    before = counts(session, history)
+    assert listed(session) == set()  # the read folded the list in
+    b = Builder(session, frozen_clock)
+    a6 = history.apps["a6"]  # only applied
+    frozen_clock.set(NOW)
+    b.offer(a6, history.recruiter, sent=at(3, 25), status="sent", answered=None)  # type: ignore[arg-type]
+    after = counts(session, history)
+    assert after[4] == before[4] + 1  # one offer more, read at once without the worker
+
+
+def test_the_worker_folds_the_list_in_on_each_pass(session: Session, history: History) -> None:
+    assert listed(session)
+    result = Worker(session.get_bind()).run_once(rules=False)  # type: ignore[arg-type]
+    session.commit()
+    assert result.facts > 0
+    assert listed(session) == set()
+    assert len(fact_rows(session)) == session.execute(select(func.count()).select_from(Application)).scalar()
+
+
+def test_an_incremental_fold_equals_a_full_rebuild(
+    session: Session, history: History, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facts, "FULL_REBUILD_AT", 10**9)  # every fold here incremental
+    fold(session)
+    b = Builder(session, frozen_clock)
+    a1, a2, a5 = history.apps["a1"], history.apps["a2"], history.apps["a5"]
+    p1, p3 = history.panel["p1"], history.panel["p3"]
+    later = b.interview(a2, at(3, 26), [p1, p3])
+    b.scorecard(later, p1, at(3, 27))  # p3's card still owed
+    session.execute(delete(Scorecard).where(Scorecard.application_id == a1.id))
+    b.move(a5, "interviewing", at(3, 28))
+    session.commit()
+    fold(session)
+    incremental = fact_rows(session)
+    facts.rebuild_facts(session)
+    session.commit()
+    assert fact_rows(session) == incremental
+    assert len(incremental) == session.execute(select(func.count()).select_from(Application)).scalar()
+
+
+def test_the_facts_do_not_go_stale_by_the_clock(session: Session, history: History, frozen_clock: Any) -> None:
+    b = Builder(session, frozen_clock)
+    a6 = history.apps["a6"]  # only applied
+    frozen_clock.set(NOW)
+    ends = NOW + timedelta(days=1)
+    b.interview(a6, ends, [history.panel["p1"]])
+    frozen_clock.set(NOW)
+    before = counts(session, history)
+    frozen_clock.set(ends + timedelta(hours=1))  # no write: only the interview has ended meanwhile
+    assert listed(session) == set()
+    assert counts(session, history)[1] == before[1] + 1
+
+
+def test_the_rebuild_command_builds_every_applications_facts(session: Session, history: History) -> None:
+    count = facts.rebuild_facts(session)
+    session.commit()
+    assert count == len(fact_rows(session)) == session.execute(select(func.count()).select_from(Application)).scalar()
+    assert listed(session) == set()
