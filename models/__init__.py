@@ -15,7 +15,7 @@ from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResp
 from models.import_mapping import ImportMapping
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
-from models.metrics import ApplicationFact, MetricDirty
+from models.metrics import ApplicationFact, InterviewFact, MetricDirty
 from models.onboard import (
     ApproverRule,
     AppSetting,
@@ -73,4 +73,5 @@ __all__ = [
     "WorkerHeartbeat",
     "ApplicationFact",
     "MetricDirty",
+    "InterviewFact",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import DDL, event
+from sqlalchemy import DDL, Column, Index, Text, event
 from sqlmodel import Field, SQLModel
 
 
@@ -33,6 +33,58 @@ class ApplicationFact(SQLModel, table=True):
     accepted_at: datetime | None = None  # its first offer accepted (when answered), or its first move to hired
     plan_start: date | None = None  # its onboarding plan's start date, unless cancelled
     passed_at: datetime | None = None  # its plan's outcome passed, or its first move to probation passed
+    # Its last stage change (the latest, the last made of those at the same moment) and its latest rejection's
+    # reason: where and why it left, if it is at an exit now.
+    last_move_at: datetime | None = None
+    last_from_stage: str | None = Field(default=None, max_length=20)
+    last_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reject_reason: str | None = Field(default=None, max_length=40)
+    final_kind: str | None = Field(default=None, max_length=12)  # its latest final decision recorded (offer, reject)
+
+
+class InterviewFact(SQLModel, table=True):
+    """An interview still on (status scheduled) and the first word that reached its candidate at or after its end
+    (a contact reached or replied, a mail sent): the feedback clock's answer, stored as times."""
+
+    __table_args__ = (Index("ix_interviewfact_application_end", "application_id", "ends_at"),)
+
+    interview_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    application_id: int
+    ends_at: datetime
+    first_word_at: datetime | None = None
+
+
+class ScorecardFact(SQLModel, table=True):
+    """A scorecard submitted on an interview still on, with its interview's end and round, its recommendation as
+    yes (1), no (0) or none (NULL), and its weighted score (services.metrics.calibration.card_score; NULL without
+    a rating) — the score of the criteria in force when the facts were folded in (a criterion's change lists every
+    application of its round)."""
+
+    __table_args__ = (Index("ix_scorecardfact_application", "application_id"),)
+
+    scorecard_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    application_id: int
+    interview_id: int
+    interviewer_id: int
+    round_id: int
+    ends_at: datetime
+    positive: int | None = None
+    score: float | None = None
+
+
+class StayFact(SQLModel, table=True):
+    """A stay in an active stage that has ended: from the stage change into it (its id) to the next change."""
+
+    __table_args__ = (
+        Index("ix_stayfact_application", "application_id"),
+        Index("ix_stayfact_stage_hours", "stage", "hours"),
+    )
+
+    change_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    application_id: int
+    stage: str = Field(max_length=20)
+    left_at: datetime
+    hours: float
 
 
 class MetricDirty(SQLModel, table=True):
@@ -40,22 +92,41 @@ class MetricDirty(SQLModel, table=True):
     application_id: int
 
 
-# The tables behind the facts: how a row names its application, and the columns whose change matters.
+# The tables behind the facts: the applications a row concerns (SQL, of the row NEW or OLD), and the columns whose
+# change matters (none: only its insert and delete).
 WATCHED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "application": ("{row}.id", ()),  # created or deleted: its facts made or dropped
-    "interview": ("{row}.application_id", ("application_id", "status", "ends_at")),
+    "application": ("SELECT {row}.id", ("candidate_id", "job_id")),  # created or deleted: its facts made or dropped
+    "interview": ("SELECT {row}.application_id", ("application_id", "status", "ends_at", "round_id")),
     "interviewpanelist": (
-        "(SELECT application_id FROM interview WHERE id = {row}.interview_id)",
+        "SELECT application_id FROM interview WHERE id = {row}.interview_id",
         ("interview_id", "user_id"),
     ),
     "scorecard": (
-        "{row}.application_id",
-        ("application_id", "interview_id", "interviewer_id", "status", "submitted_at"),
+        "SELECT {row}.application_id",
+        ("application_id", "interview_id", "interviewer_id", "status", "submitted_at", "recommendation"),
     ),
-    "decision": ("{row}.application_id", ("application_id", "kind", "at")),
-    "stagechange": ("{row}.application_id", ("application_id", "from_stage", "to_stage", "at")),
-    "offer": ("{row}.application_id", ("application_id", "status", "sent_at", "answered_at")),
-    "onboardingplan": ("{row}.application_id", ("application_id", "status", "start_date", "outcome_at")),
+    "scorecardrating": (
+        "SELECT application_id FROM scorecard WHERE id = {row}.scorecard_id",
+        ("scorecard_id", "criterion_id", "rating"),
+    ),
+    # A criterion changed: the scores of every card of its round.
+    "criterion": (
+        "SELECT application_id FROM interview WHERE round_id = {row}.round_id",
+        ("round_id", "job_id", "is_active", "weight"),
+    ),
+    "decision": ("SELECT {row}.application_id", ("application_id", "kind", "at", "reason_code")),
+    "stagechange": ("SELECT {row}.application_id", ("application_id", "from_stage", "to_stage", "at", "reason")),
+    "offer": ("SELECT {row}.application_id", ("application_id", "status", "sent_at", "answered_at")),
+    "onboardingplan": ("SELECT {row}.application_id", ("application_id", "status", "start_date", "outcome_at")),
+    # Word to the candidate: every application of theirs (the first word after each interview).
+    "contact": (
+        "SELECT id FROM application WHERE candidate_id = {row}.candidate_id",
+        ("candidate_id", "outcome", "at"),
+    ),
+    "outboxmessage": (
+        "SELECT id FROM application WHERE candidate_id = {row}.candidate_id",
+        ("candidate_id", "status", "sent_at"),
+    ),
 }
 
 
@@ -63,10 +134,9 @@ def trigger_statements(dialect: str) -> list[str]:
     """The statements that create the triggers listing changed applications in `metricdirty` (SQLite or
     PostgreSQL). Migration 0020 keeps its own copy of what they were when it was written."""
     statements = []
-    for table, (app_of, columns) in WATCHED.items():
-        new, old = app_of.format(row="NEW"), app_of.format(row="OLD")
-        mark_new = f"INSERT INTO metricdirty (application_id) SELECT {new} WHERE {new} IS NOT NULL;"
-        mark_old = f"INSERT INTO metricdirty (application_id) SELECT {old} WHERE {old} IS NOT NULL;"
+    for table, (apps_of, columns) in WATCHED.items():
+        mark_new = f"INSERT INTO metricdirty (application_id) {apps_of.format(row='NEW')};"
+        mark_old = f"INSERT INTO metricdirty (application_id) {apps_of.format(row='OLD')};"
         if dialect == "sqlite":
             events = [("ins", "INSERT", mark_new), ("del", "DELETE", mark_old)]
             if columns:

@@ -1,6 +1,8 @@
 """metric facts: one row of facts per application for the Metrics screen, and the list of applications to refresh
 
-`applicationfact` (the moments each funnel step was reached, as stored times) and `metricdirty` (applications whose
+`applicationfact` (the moments each funnel step was reached, as stored times), `interviewfact` (each interview
+still on and the first word to its candidate after it), `scorecardfact` (each submitted card's weighted score),
+`stayfact` (each ended stay in an active stage) and `metricdirty` (applications whose
 facts may be stale), with triggers on the tables behind the facts that list every changed application — on SQLite
 and PostgreSQL alike (services.metrics.facts folds the list in). Every application already there is listed, so
 the first fold (the worker's next pass, or the first metric read) builds every application's facts.
@@ -20,28 +22,35 @@ down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The tables behind the facts (as models.metrics.WATCHED was when this was written): how a row names its
-# application, and the columns whose change matters.
+# The tables behind the facts (as models.metrics.WATCHED was when this was written): the applications a row
+# concerns (SQL, of the row NEW or OLD), and the columns whose change matters.
 WATCHED: dict[str, tuple[str, tuple[str, ...]]] = {
-    'application': ('{row}.id', ()),
-    'interview': ('{row}.application_id', ('application_id', 'status', 'ends_at')),
-    'interviewpanelist': ('(SELECT application_id FROM interview WHERE id = {row}.interview_id)',
+    'application': ('SELECT {row}.id', ('candidate_id', 'job_id')),
+    'interview': ('SELECT {row}.application_id', ('application_id', 'status', 'ends_at', 'round_id')),
+    'interviewpanelist': ('SELECT application_id FROM interview WHERE id = {row}.interview_id',
                           ('interview_id', 'user_id')),
-    'scorecard': ('{row}.application_id',
-                  ('application_id', 'interview_id', 'interviewer_id', 'status', 'submitted_at')),
-    'decision': ('{row}.application_id', ('application_id', 'kind', 'at')),
-    'stagechange': ('{row}.application_id', ('application_id', 'from_stage', 'to_stage', 'at')),
-    'offer': ('{row}.application_id', ('application_id', 'status', 'sent_at', 'answered_at')),
-    'onboardingplan': ('{row}.application_id', ('application_id', 'status', 'start_date', 'outcome_at')),
+    'scorecard': ('SELECT {row}.application_id',
+                  ('application_id', 'interview_id', 'interviewer_id', 'status', 'submitted_at', 'recommendation')),
+    'scorecardrating': ('SELECT application_id FROM scorecard WHERE id = {row}.scorecard_id',
+                        ('scorecard_id', 'criterion_id', 'rating')),
+    'criterion': ('SELECT application_id FROM interview WHERE round_id = {row}.round_id',
+                  ('round_id', 'job_id', 'is_active', 'weight')),
+    'decision': ('SELECT {row}.application_id', ('application_id', 'kind', 'at', 'reason_code')),
+    'stagechange': ('SELECT {row}.application_id', ('application_id', 'from_stage', 'to_stage', 'at', 'reason')),
+    'offer': ('SELECT {row}.application_id', ('application_id', 'status', 'sent_at', 'answered_at')),
+    'onboardingplan': ('SELECT {row}.application_id', ('application_id', 'status', 'start_date', 'outcome_at')),
+    'contact': ('SELECT id FROM application WHERE candidate_id = {row}.candidate_id',
+                ('candidate_id', 'outcome', 'at')),
+    'outboxmessage': ('SELECT id FROM application WHERE candidate_id = {row}.candidate_id',
+                      ('candidate_id', 'status', 'sent_at')),
 }
 
 
 def _triggers(dialect: str) -> list[str]:
     statements = []
-    for table, (app_of, columns) in WATCHED.items():
-        new, old = app_of.format(row='NEW'), app_of.format(row='OLD')
-        mark_new = f'INSERT INTO metricdirty (application_id) SELECT {new} WHERE {new} IS NOT NULL;'
-        mark_old = f'INSERT INTO metricdirty (application_id) SELECT {old} WHERE {old} IS NOT NULL;'
+    for table, (apps_of, columns) in WATCHED.items():
+        mark_new = f"INSERT INTO metricdirty (application_id) {apps_of.format(row='NEW')};"
+        mark_old = f"INSERT INTO metricdirty (application_id) {apps_of.format(row='OLD')};"
         if dialect == 'sqlite':
             events = [('ins', 'INSERT', mark_new), ('del', 'DELETE', mark_old)]
             if columns:
@@ -75,8 +84,46 @@ def upgrade() -> None:
         sa.Column('accepted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column('plan_start', sa.Date(), nullable=True),
         sa.Column('passed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column('last_move_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column('last_from_stage', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column('last_reason', sa.Text(), nullable=True),
+        sa.Column('reject_reason', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column('final_kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
         sa.PrimaryKeyConstraint('application_id'),
     )
+    op.create_table(
+        'interviewfact',
+        sa.Column('interview_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('application_id', sa.Integer(), nullable=False),
+        sa.Column('ends_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column('first_word_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('interview_id'),
+    )
+    op.create_index('ix_interviewfact_application_end', 'interviewfact', ['application_id', 'ends_at'])
+    op.create_table(
+        'scorecardfact',
+        sa.Column('scorecard_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('application_id', sa.Integer(), nullable=False),
+        sa.Column('interview_id', sa.Integer(), nullable=False),
+        sa.Column('interviewer_id', sa.Integer(), nullable=False),
+        sa.Column('round_id', sa.Integer(), nullable=False),
+        sa.Column('ends_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column('positive', sa.Integer(), nullable=True),
+        sa.Column('score', sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint('scorecard_id'),
+    )
+    op.create_index('ix_scorecardfact_application', 'scorecardfact', ['application_id'])
+    op.create_table(
+        'stayfact',
+        sa.Column('change_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('application_id', sa.Integer(), nullable=False),
+        sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column('left_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column('hours', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('change_id'),
+    )
+    op.create_index('ix_stayfact_application', 'stayfact', ['application_id'])
+    op.create_index('ix_stayfact_stage_hours', 'stayfact', ['stage', 'hours'])
     op.create_table(
         'metricdirty',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -94,10 +141,17 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for table, (_, columns) in WATCHED.items():
         if dialect == 'sqlite':
-            for suffix in ('ins', 'del', 'upd') if columns else ('ins', 'del'):
+            for suffix in ('ins', 'del', 'upd'):
                 op.execute(f'DROP TRIGGER IF EXISTS metricdirty_{table}_{suffix}')
         else:
             op.execute(f'DROP TRIGGER IF EXISTS metricdirty_{table} ON "{table}"')
             op.execute(f'DROP FUNCTION IF EXISTS metricdirty_{table}()')
     op.drop_table('metricdirty')
+    op.drop_index('ix_interviewfact_application_end', table_name='interviewfact')
+    op.drop_table('interviewfact')
+    op.drop_index('ix_scorecardfact_application', table_name='scorecardfact')
+    op.drop_table('scorecardfact')
+    op.drop_index('ix_stayfact_stage_hours', table_name='stayfact')
+    op.drop_index('ix_stayfact_application', table_name='stayfact')
+    op.drop_table('stayfact')
     op.drop_table('applicationfact')

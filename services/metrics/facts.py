@@ -15,28 +15,59 @@ import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, text
+from sqlalchemy import Float, and_, case, cast, delete, exists, func, insert, or_, select, text, tuple_
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
 from models.candidate import Application, StageChange
 from models.common import ACTIVE_STAGES, Stage, utcnow
 from models.evaluation import (
+    Criterion,
     Decision,
     DecisionKind,
     Interview,
     InterviewPanelist,
     InterviewStatus,
+    Recommendation,
     Scorecard,
+    ScorecardRating,
     ScorecardStatus,
 )
-from models.metrics import ApplicationFact, MetricDirty
+from models.followup import Contact, Outcome
+from models.mail import MailStatus, OutboxMessage
+from models.metrics import ApplicationFact, InterviewFact, MetricDirty, ScorecardFact, StayFact
 from models.onboard import Offer, OfferStatus, OnboardingPlan, PlanStatus
 from services.platform.db import savepoint, session_scope
 
 FULL_REBUILD_AT = 20_000  # listed applications beyond which every application's facts are built anew
 LOCK_KEY = 7_324_001  # PostgreSQL: the advisory lock that lets one fold run at a time
 log = logging.getLogger("followup.metrics")
+
+
+class hours_between(FunctionElement[float]):
+    """SQL: the hours from `start` to `end` (two timestamps), as a float."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_between"
+
+
+@compiles(hours_between)
+def _hours_sqlite(element: hours_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    # julianday is a floating-point count of days; rounded to whole seconds, a duration reads as PostgreSQL's does and
+    # the promise's boundary (exactly 24 h) cannot tip over by a rounding error.
+    end_sql, start_sql = compiler.process(end, **kw), compiler.process(start, **kw)
+    return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400.0) / 3600.0)"
+
+
+@compiles(hours_between, "postgresql")
+def _hours_postgresql(element: hours_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) / 3600.0)"
 
 
 def earliest(a: Any, b: Any) -> Any:
@@ -136,6 +167,52 @@ def facts_select(ids: Any = None) -> Any:
         .group_by(col(Offer.application_id))
         .subquery("offer_facts")
     )
+    # Its last move and its latest rejection's reason (the latest, the last recorded of those at the same moment).
+    ranked_moves = _limited(
+        select(
+            col(StageChange.application_id).label("application_id"),
+            col(StageChange.from_stage).label("from_stage"),
+            col(StageChange.reason).label("reason"),
+            col(StageChange.at).label("at"),
+            func.row_number()
+            .over(
+                partition_by=col(StageChange.application_id),
+                order_by=(col(StageChange.at).desc(), col(StageChange.id).desc()),
+            )
+            .label("rn"),
+        ),
+        col(StageChange.application_id),
+        ids,
+    ).subquery("ranked_moves")
+    last_move = select(ranked_moves).where(ranked_moves.c.rn == 1).subquery("last_move")
+    ranked_rejections = _limited(
+        select(
+            col(Decision.application_id).label("application_id"),
+            col(Decision.reason_code).label("reason_code"),
+            func.row_number()
+            .over(
+                partition_by=col(Decision.application_id), order_by=(col(Decision.at).desc(), col(Decision.id).desc())
+            )
+            .label("rn"),
+        ).where(col(Decision.kind) == DecisionKind.reject),
+        col(Decision.application_id),
+        ids,
+    ).subquery("ranked_rejections")
+    rejection = select(ranked_rejections).where(ranked_rejections.c.rn == 1).subquery("rejection")
+    ranked_finals = _limited(
+        select(
+            col(Decision.application_id).label("application_id"),
+            col(Decision.kind).label("kind"),
+            func.row_number()
+            .over(
+                partition_by=col(Decision.application_id), order_by=(col(Decision.at).desc(), col(Decision.id).desc())
+            )
+            .label("rn"),
+        ).where(final),
+        col(Decision.application_id),
+        ids,
+    ).subquery("ranked_finals")
+    final_decision = select(ranked_finals).where(ranked_finals.c.rn == 1).subquery("final_decision")
     plan = OnboardingPlan
     app_id = col(Application.id)
     query = (
@@ -150,6 +227,11 @@ def facts_select(ids: Any = None) -> Any:
             earliest(offers.c.accepted, moved.c.hired).label("accepted_at"),
             case((col(plan.status) != PlanStatus.cancelled, plan.start_date)).label("plan_start"),
             earliest(case((col(plan.status) == PlanStatus.passed, plan.outcome_at)), moved.c.passed).label("passed_at"),
+            last_move.c.at.label("last_move_at"),
+            last_move.c.from_stage.label("last_from_stage"),
+            last_move.c.reason.label("last_reason"),
+            rejection.c.reason_code.label("reject_reason"),
+            final_decision.c.kind.label("final_kind"),
         )
         .select_from(Application)
         .outerjoin(interviews, interviews.c.application_id == app_id)
@@ -157,8 +239,119 @@ def facts_select(ids: Any = None) -> Any:
         .outerjoin(moved, moved.c.application_id == app_id)
         .outerjoin(offers, offers.c.application_id == app_id)
         .outerjoin(plan, col(plan.application_id) == app_id)
+        .outerjoin(last_move, last_move.c.application_id == app_id)
+        .outerjoin(rejection, rejection.c.application_id == app_id)
+        .outerjoin(final_decision, final_decision.c.application_id == app_id)
     )
     return _limited(query, app_id, ids)
+
+
+def interview_facts_select(ids: Any = None) -> Any:
+    """SQL: the interviews still on (status scheduled) of the applications `ids` (None: all), each with the first
+    word that reached its candidate at or after its end — a contact reached or replied, a mail sent — to the
+    candidate, so word about their other application counts too (as it stops the board's feedback clock). Each
+    looked up in the (candidate_id, at) indexes, once per interview, when the facts are built."""
+    candidate = col(Application.candidate_id)
+    ends = col(Interview.ends_at)
+    contact = (
+        select(func.min(Contact.at))
+        .where(
+            col(Contact.candidate_id) == candidate,
+            col(Contact.outcome).in_([Outcome.reached.value, Outcome.replied.value]),
+            col(Contact.at) >= ends,
+        )
+        .scalar_subquery()
+    )
+    # The status tested on the row, not as a condition: PostgreSQL without statistics otherwise intersected the
+    # candidate's mails with every sent mail (its status index).
+    mail = (
+        select(func.min(case((col(OutboxMessage.status) == MailStatus.sent, OutboxMessage.sent_at))))
+        .where(col(OutboxMessage.candidate_id) == candidate, col(OutboxMessage.sent_at) >= ends)
+        .scalar_subquery()
+    )
+    query = (
+        select(col(Interview.id), col(Interview.application_id), ends, earliest(contact, mail))
+        .join(Application, col(Application.id) == Interview.application_id)
+        .where(col(Interview.status) == InterviewStatus.scheduled)
+    )
+    return _limited(query, col(Interview.application_id), ids)
+
+
+def card_score(scorecard_id: Any, round_id: Any, job_id: Any) -> Any:
+    """SQL: the weighted score of the scorecard `scorecard_id` (columns of the enclosing query, with its interview's
+    round and application's job): sum(rating × weight) / sum(weight) over its ratings of the criteria in force —
+    active, of the round, the job's own set where it has one, else the round's. NULL without a rating."""
+    # The (round, job) pairs with a set of their own: a few rows, read once per statement (a lookup per rating
+    # instead cost SQLite twice the whole score's time).
+    own = aliased(Criterion)
+    overridden = select(col(own.round_id), col(own.job_id)).where(col(own.job_id).is_not(None), col(own.is_active))
+    has_override = tuple_(round_id, job_id).in_(overridden)
+    in_force = and_(
+        col(Criterion.is_active),
+        col(Criterion.round_id) == round_id,
+        or_(col(Criterion.job_id) == job_id, and_(col(Criterion.job_id).is_(None), ~has_override)),
+    )
+    rating = cast(ScorecardRating.rating, Float)
+    return (
+        select(func.sum(rating * Criterion.weight) / func.sum(Criterion.weight))
+        .select_from(ScorecardRating)
+        .join(Criterion, col(Criterion.id) == ScorecardRating.criterion_id)
+        .where(col(ScorecardRating.scorecard_id) == scorecard_id, col(ScorecardRating.rating).is_not(None), in_force)
+        .scalar_subquery()
+    )
+
+
+YES = [Recommendation.yes.value, Recommendation.strong_yes.value]
+NO = [Recommendation.no.value, Recommendation.strong_no.value]
+
+
+def scorecard_facts_select(ids: Any = None) -> Any:
+    """SQL: the scorecards submitted on the interviews still on of the applications `ids` (None: all), with the
+    interview's end and round, the recommendation as 1 (yes), 0 (no) or NULL, and the weighted score."""
+    positive = case((col(Scorecard.recommendation).in_(YES), 1), (col(Scorecard.recommendation).in_(NO), 0))
+    query = (
+        select(
+            col(Scorecard.id),
+            col(Interview.application_id),
+            col(Scorecard.interview_id),
+            col(Scorecard.interviewer_id),
+            col(Interview.round_id),
+            col(Interview.ends_at),
+            positive,
+            card_score(Scorecard.id, Interview.round_id, Application.job_id),
+        )
+        .select_from(Scorecard)
+        .join(Interview, col(Interview.id) == Scorecard.interview_id)
+        .join(Application, col(Application.id) == Interview.application_id)
+        .where(col(Scorecard.status) == ScorecardStatus.submitted, col(Interview.status) == InterviewStatus.scheduled)
+    )
+    return _limited(query, col(Interview.application_id), ids)
+
+
+def stay_facts_select(ids: Any = None) -> Any:
+    """SQL: the stays in an active stage that have ended, of the applications `ids` (None: all): a stay runs from
+    the change into the stage to the application's next change (by moment, then id). A reopened application's
+    stays count each."""
+    moves = _limited(
+        select(
+            col(StageChange.id).label("change_id"),
+            col(StageChange.application_id).label("application_id"),
+            col(StageChange.to_stage).label("stage"),
+            col(StageChange.at).label("entered"),
+            func.lead(StageChange.at)
+            .over(partition_by=col(StageChange.application_id), order_by=(col(StageChange.at), col(StageChange.id)))
+            .label("left_at"),
+        ),
+        col(StageChange.application_id),
+        ids,
+    ).subquery("moves")
+    return select(
+        moves.c.change_id,
+        moves.c.application_id,
+        moves.c.stage,
+        moves.c.left_at,
+        hours_between(moves.c.entered, moves.c.left_at),
+    ).where(moves.c.stage.in_([s.value for s in ACTIVE_STAGES]), moves.c.left_at.is_not(None))
 
 
 FACT_COLUMNS = [
@@ -172,6 +365,11 @@ FACT_COLUMNS = [
     "accepted_at",
     "plan_start",
     "passed_at",
+    "last_move_at",
+    "last_from_stage",
+    "last_reason",
+    "reject_reason",
+    "final_kind",
 ]
 
 
@@ -183,9 +381,28 @@ def _lock(session: Session) -> None:
 
 
 def _write(session: Session, ids: Any) -> None:
-    table = ApplicationFact.__table__  # type: ignore[attr-defined]
-    session.execute(delete(table) if ids is None else delete(table).where(table.c.application_id.in_(ids)))
-    session.execute(insert(table).from_select(FACT_COLUMNS, facts_select(ids)))
+    for model, columns, query in (
+        (ApplicationFact, FACT_COLUMNS, facts_select(ids)),
+        (InterviewFact, ["interview_id", "application_id", "ends_at", "first_word_at"], interview_facts_select(ids)),
+        (
+            ScorecardFact,
+            [
+                "scorecard_id",
+                "application_id",
+                "interview_id",
+                "interviewer_id",
+                "round_id",
+                "ends_at",
+                "positive",
+                "score",
+            ],
+            scorecard_facts_select(ids),
+        ),
+        (StayFact, ["change_id", "application_id", "stage", "left_at", "hours"], stay_facts_select(ids)),
+    ):
+        table = model.__table__  # type: ignore[union-attr]
+        session.execute(delete(table) if ids is None else delete(table).where(table.c.application_id.in_(ids)))
+        session.execute(insert(table).from_select(columns, query))
 
 
 def refresh_facts(session: Session, *, full: bool = False) -> int:

@@ -10,15 +10,16 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from models.candidate import Application, StageChange
-from models.evaluation import Decision, Interview, Scorecard
-from models.metrics import ApplicationFact, MetricDirty
+from models.candidate import Application, Candidate, StageChange
+from models.evaluation import Criterion, Decision, Interview, Scorecard, ScorecardRating
+from models.metrics import ApplicationFact, InterviewFact, MetricDirty, ScorecardFact, StayFact
 from models.onboard import OnboardingPlan
 from services.mail.worker import Worker
 from services.metrics import facts
 from services.metrics import funnel as metrics_funnel
 from services.metrics.filters import MetricFilter
 from tests.services.metrics_history import MARCH, NOW, Builder, History, at, build_history
+from tests.services.metrics_history_panel import build_panel_history
 
 
 @pytest.fixture
@@ -37,6 +38,15 @@ def listed(session: Session) -> set[int]:
 def fact_rows(session: Session) -> list[tuple[Any, ...]]:
     table = ApplicationFact.__table__  # type: ignore[attr-defined]
     return [tuple(r) for r in session.execute(select(table).order_by(table.c.application_id)).all()]
+
+
+def all_facts(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    found = {}
+    for model in (ApplicationFact, InterviewFact, ScorecardFact, StayFact):
+        table = model.__table__  # type: ignore[attr-defined]
+        key = next(iter(table.primary_key.columns))
+        found[table.name] = [tuple(r) for r in session.execute(select(table).order_by(key)).all()]
+    return found
 
 
 def fold(session: Session) -> int:
@@ -79,6 +89,45 @@ def test_every_kind_of_write_behind_the_facts_lists_its_application(
     session.execute(delete(Decision).where(Decision.application_id == a2.id))
     session.commit()
     assert listed(session) == {a2.id}
+
+
+def test_word_to_a_candidate_and_a_criterions_change_list_the_applications_they_concern(
+    session: Session, history: History, frozen_clock: Any
+) -> None:
+    fold(session)
+    b = Builder(session, frozen_clock)
+    a1 = history.apps["a1"]
+    person = session.get(Candidate, a1.candidate_id)
+    b.contact(person, history.recruiter, at(3, 29), "replied")
+    assert listed(session) == {a.id for a in history.apps.values() if a.candidate_id == a1.candidate_id}
+    fold(session)
+    b.mails.extend(range(100))  # past the history's mails' keys
+    b.mail(person, at(3, 30), sent=True)
+    assert a1.id in listed(session)
+
+
+def test_the_scores_follow_a_change_of_rating_or_criterion(
+    session: Session, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_panel_history(session, frozen_clock)
+    monkeypatch.setattr(facts, "FULL_REBUILD_AT", 10**9)  # every fold here incremental
+    fold(session)
+    before = all_facts(session)["scorecardfact"]
+    first = session.execute(select(Criterion).order_by(Criterion.id)).scalars().first()
+    assert first is not None
+    session.execute(update(Criterion).where(Criterion.id == first.id).values(weight=3.0))
+    session.commit()
+    of_round = session.execute(select(Interview.application_id).where(Interview.round_id == first.round_id))
+    assert listed(session) == set(of_round.scalars().all())
+    fold(session)
+    session.execute(update(ScorecardRating).where(ScorecardRating.criterion_id == first.id).values(rating=1))
+    session.commit()
+    fold(session)
+    incremental = all_facts(session)
+    assert incremental["scorecardfact"] != before
+    facts.rebuild_facts(session)
+    session.commit()
+    assert all_facts(session) == incremental
 
 
 def test_a_change_of_a_column_the_facts_do_not_read_lists_nothing(session: Session, history: History) -> None:
@@ -138,12 +187,17 @@ def test_an_incremental_fold_equals_a_full_rebuild(
     session.execute(delete(Scorecard).where(Scorecard.application_id == a1.id))
     b.move(a5, "interviewing", at(3, 28))
     session.commit()
+    b.contact(session.get(Candidate, a2.candidate_id), history.recruiter, at(3, 29), "reached")
+    session.commit()
     fold(session)
-    incremental = fact_rows(session)
+    incremental = all_facts(session)
     facts.rebuild_facts(session)
     session.commit()
-    assert fact_rows(session) == incremental
-    assert len(incremental) == session.execute(select(func.count()).select_from(Application)).scalar()
+    assert all_facts(session) == incremental
+    assert (
+        len(incremental["applicationfact"]) == session.execute(select(func.count()).select_from(Application)).scalar()
+    )
+    assert incremental["interviewfact"] and incremental["scorecardfact"] and incremental["stayfact"]
 
 
 def test_the_facts_do_not_go_stale_by_the_clock(session: Session, history: History, frozen_clock: Any) -> None:
