@@ -15,7 +15,7 @@ from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResp
 from models.import_mapping import ImportMapping
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
-from models.metrics import ApplicationFact, InterviewFact, MetricDirty
+from models.metrics import ApplicationFact, InterviewFact, MetricDirty, ScorecardFact, StayFact
 from models.onboard import (
     ApproverRule,
     AppSetting,
@@ -74,4 +74,6 @@ __all__ = [
     "ApplicationFact",
     "MetricDirty",
     "InterviewFact",
+    "ScorecardFact",
+    "StayFact",
 ]

@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
+import manage
+import services.platform.config
+import services.platform.db
 from models.candidate import Application, Candidate, StageChange
 from models.evaluation import Criterion, Decision, Interview, Scorecard, ScorecardRating
 from models.metrics import ApplicationFact, InterviewFact, MetricDirty, ScorecardFact, StayFact
@@ -218,3 +221,29 @@ def test_the_rebuild_command_builds_every_applications_facts(session: Session, h
     session.commit()
     assert count == len(fact_rows(session)) == session.execute(select(func.count()).select_from(Application)).scalar()
     assert listed(session) == set()
+
+
+@pytest.fixture
+def database_url(blank_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """manage.py pointed at a blank database through FOLLOWUP_DATABASE_URL."""
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", blank_database_url)
+    services.platform.config.get_settings.cache_clear()
+    return blank_database_url
+
+
+def test_on_a_migrated_database_the_triggers_list_the_writes_and_the_command_builds_every_facts(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert manage.main(["seed-demo", "--candidates", "30"]) == 0
+    with Session(services.platform.db.get_engine(database_url)) as session:
+        assert listed(session)  # the migration's triggers saw the seed's writes
+    assert manage.main(["rebuild-metric-facts"]) == 0
+    assert "metric facts of" in capsys.readouterr().out
+    with Session(services.platform.db.get_engine(database_url)) as session:
+        assert listed(session) == set()
+        apps = session.execute(select(func.count()).select_from(Application)).scalar()
+        assert len(fact_rows(session)) == apps
+        built = all_facts(session)
+        facts.refresh_facts(session, full=True)
+        session.commit()
+        assert all_facts(session) == built
