@@ -111,11 +111,11 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 def cmd_rebuild_metric_facts(_args: argparse.Namespace) -> int:
     from services.metrics.facts import rebuild_facts
+    from services.platform.db import get_engine
 
     migrate()
     started = datetime.now()
-    with session_scope() as session:
-        count = rebuild_facts(session)
+    count = rebuild_facts(get_engine())
     print(f"metric facts of {count} applications built in {(datetime.now() - started).total_seconds():.1f}s")
     return 0
 

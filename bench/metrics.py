@@ -102,9 +102,7 @@ def build_facts(engine: Engine, seeded_at: datetime) -> None:
     clock.freeze(seeded_at)
     try:
         started = time.perf_counter()
-        with Session(engine) as session:
-            count = facts.rebuild_facts(session)
-            session.commit()
+        count = facts.rebuild_facts(engine)
         full_ms = (time.perf_counter() - started) * 1000
         with Session(engine) as session:  # the latest applications' histories changed
             session.execute(
@@ -113,9 +111,7 @@ def build_facts(engine: Engine, seeded_at: datetime) -> None:
             )
             session.commit()
         started = time.perf_counter()
-        with Session(engine) as session:
-            folded = facts.refresh_facts(session)
-            session.commit()
+        folded = facts.fold(engine)
         batch_ms = (time.perf_counter() - started) * 1000
         print(
             f"  metric facts: full rebuild of {count:,} applications {full_ms:.0f} ms; "

@@ -42,7 +42,7 @@ from models.metrics import ApplicationFact, InterviewFact, MetricDirty, Scorecar
 from models.onboard import Offer, OfferStatus, OnboardingPlan, PlanStatus
 from services.platform.db import savepoint, session_scope
 
-FULL_REBUILD_AT = 20_000  # listed applications beyond which every application's facts are built anew
+CHUNK = 2_000  # applications folded in one statement (their ids bound) and, by `fold`, in one transaction
 LOCK_KEY = 7_324_001  # PostgreSQL: the advisory lock that lets one fold run at a time
 log = logging.getLogger("followup.metrics")
 
@@ -405,38 +405,76 @@ def _write(session: Session, ids: Any) -> None:
         session.execute(insert(table).from_select(columns, query))
 
 
+def _listed(session: Session, full: bool) -> tuple[list[int], int | None]:
+    """The applications listed (every application with `full`) and the list's last row id, to fold up to."""
+    dirty = MetricDirty.__table__  # type: ignore[attr-defined]
+    last = session.execute(select(func.max(dirty.c.id))).scalar()
+    if full:
+        ids = session.execute(select(col(Application.id)).order_by(col(Application.id))).scalars().all()
+    elif last is None:
+        return [], None
+    else:
+        listed = select(dirty.c.application_id).where(dirty.c.id <= last).distinct()
+        ids = sorted(session.execute(listed).scalars().all())
+    return list(ids), last
+
+
+def _fold_chunk(session: Session, ids: list[int], last: int | None) -> None:
+    """The facts of the applications `ids` built anew, and their listing up to row `last` removed."""
+    dirty = MetricDirty.__table__  # type: ignore[attr-defined]
+    _write(session, ids)
+    if last is not None:
+        session.execute(delete(dirty).where(dirty.c.id <= last, dirty.c.application_id.in_(ids)))
+
+
+def _drop_orphans(session: Session) -> None:
+    """The facts of applications that are no more (a full rebuild: no listing tells of them)."""
+    for model in (ApplicationFact, InterviewFact, ScorecardFact, StayFact):
+        table = model.__table__  # type: ignore[union-attr]
+        session.execute(delete(table).where(table.c.application_id.not_in(select(col(Application.id)))))
+
+
 def refresh_facts(session: Session, *, full: bool = False) -> int:
-    """Fold the listed applications' changes into their facts (every application's with `full`, or when more than
-    FULL_REBUILD_AT are listed); returns how many applications were listed (with `full`: how many there are).
-    Writes only derived rows; flushes, never commits."""
+    """Fold the listed applications' changes into their facts (every application's with `full`), in the caller's
+    transaction; returns how many applications were folded. Writes only derived rows; flushes, never commits.
+    (The worker, the rebuild command and a read use `fold`: a transaction of their own per CHUNK applications.)"""
     dirty = MetricDirty.__table__  # type: ignore[attr-defined]
     if not full and session.execute(select(dirty.c.id).limit(1)).first() is None:
         return 0
     with savepoint(session):
         _lock(session)
-        last = session.execute(select(func.max(dirty.c.id))).scalar()
-        listed = select(dirty.c.application_id).where(dirty.c.id <= last) if last is not None else None
-        if listed is None and not full:
-            return 0
-        count = 0
-        if not full and listed is not None:
-            count = int(
-                session.execute(select(func.count(listed.distinct().subquery().c.application_id))).scalar() or 0
-            )
-            full = count > FULL_REBUILD_AT
+        ids, last = _listed(session, full)
         if full:
-            count = int(session.execute(select(func.count(col(Application.id)))).scalar() or 0)
-            _write(session, None)
-        else:
-            _write(session, listed.distinct())  # type: ignore[union-attr]
-        if last is not None:
-            session.execute(delete(dirty).where(dirty.c.id <= last))
-    return count
+            _drop_orphans(session)
+        for start in range(0, len(ids), CHUNK):
+            _fold_chunk(session, ids[start : start + CHUNK], last)
+    return len(ids)
 
 
-def rebuild_facts(session: Session) -> int:
+def fold(engine: Engine, *, full: bool = False) -> int:
+    """Fold the listed applications' changes into their facts (every application's with `full`), CHUNK
+    applications to a transaction of their own, each committed at once: a fold of every application (after
+    migration 0020, or by the rebuild command) never holds SQLite's write lock for long. Returns how many
+    applications were folded."""
+    dirty = MetricDirty.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        if not full and session.execute(select(dirty.c.id).limit(1)).first() is None:
+            return 0
+        ids, last = _listed(session, full)
+    if full:
+        with session_scope(engine) as session, savepoint(session):
+            _lock(session)
+            _drop_orphans(session)
+    for start in range(0, len(ids), CHUNK):
+        with session_scope(engine) as session, savepoint(session):
+            _lock(session)
+            _fold_chunk(session, ids[start : start + CHUNK], last)
+    return len(ids)
+
+
+def rebuild_facts(engine: Engine) -> int:
     """Every application's facts built anew (manage.py rebuild-metric-facts); returns how many applications."""
-    return refresh_facts(session, full=True)
+    return fold(engine, full=True)
 
 
 def _holds_writes(session: Session) -> bool:
@@ -461,15 +499,13 @@ def fresh_facts(session: Session) -> None:
     if _holds_writes(session):
         refresh_facts(session)
         return
-    with session_scope(session.get_bind()) as own:  # type: ignore[arg-type]
-        refresh_facts(own)
+    fold(session.get_bind())  # type: ignore[arg-type]
 
 
 def refresh_job(*, engine: Engine, **_kw: Any) -> int:
     """The worker's pass: the listed changes folded in, in a unit of work of their own."""
     started = time.perf_counter()
-    with session_scope(engine) as session:
-        count = refresh_facts(session)
+    count = fold(engine)
     if count:
         log.info("metric facts: %d applications folded in %.2f s", count, time.perf_counter() - started)
     return count

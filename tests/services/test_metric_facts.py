@@ -113,7 +113,7 @@ def test_the_scores_follow_a_change_of_rating_or_criterion(
     session: Session, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_panel_history(session, frozen_clock)
-    monkeypatch.setattr(facts, "FULL_REBUILD_AT", 10**9)  # every fold here incremental
+    monkeypatch.setattr(facts, "CHUNK", 2)  # folded two applications at a time
     fold(session)
     before = all_facts(session)["scorecardfact"]
     first = session.execute(select(Criterion).order_by(Criterion.id)).scalars().first()
@@ -128,7 +128,7 @@ def test_the_scores_follow_a_change_of_rating_or_criterion(
     fold(session)
     incremental = all_facts(session)
     assert incremental["scorecardfact"] != before
-    facts.rebuild_facts(session)
+    facts.refresh_facts(session, full=True)
     session.commit()
     assert all_facts(session) == incremental
 
@@ -180,7 +180,7 @@ def test_the_worker_folds_the_list_in_on_each_pass(session: Session, history: Hi
 def test_an_incremental_fold_equals_a_full_rebuild(
     session: Session, history: History, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(facts, "FULL_REBUILD_AT", 10**9)  # every fold here incremental
+    monkeypatch.setattr(facts, "CHUNK", 2)  # folded two applications at a time
     fold(session)
     b = Builder(session, frozen_clock)
     a1, a2, a5 = history.apps["a1"], history.apps["a2"], history.apps["a5"]
@@ -194,7 +194,7 @@ def test_an_incremental_fold_equals_a_full_rebuild(
     session.commit()
     fold(session)
     incremental = all_facts(session)
-    facts.rebuild_facts(session)
+    facts.refresh_facts(session, full=True)
     session.commit()
     assert all_facts(session) == incremental
     assert (
@@ -216,10 +216,17 @@ def test_the_facts_do_not_go_stale_by_the_clock(session: Session, history: Histo
     assert counts(session, history)[1] == before[1] + 1
 
 
-def test_the_rebuild_command_builds_every_applications_facts(session: Session, history: History) -> None:
-    count = facts.rebuild_facts(session)
+def test_a_full_rebuild_goes_a_chunk_at_a_time_and_drops_the_facts_of_applications_gone(
+    session: Session, history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facts, "CHUNK", 3)
+    fold(session)
+    session.add(ApplicationFact(application_id=999_999))
     session.commit()
-    assert count == len(fact_rows(session)) == session.execute(select(func.count()).select_from(Application)).scalar()
+    count = facts.rebuild_facts(session.get_bind())  # type: ignore[arg-type]
+    apps = session.execute(select(func.count()).select_from(Application)).scalar()
+    assert count == len(fact_rows(session)) == apps
+    assert 999_999 not in {r[0] for r in fact_rows(session)}
     assert listed(session) == set()
 
 
