@@ -5,7 +5,9 @@ fresh from a list of the applications whose history changed (services.metrics.fa
 depends on the clock (an interview ended by now, a plan started by today) is decided when the facts are read, so
 the facts never go stale by the passing of time. Only the history behind the steps is folded in (interviews,
 panels, scorecards, decisions, stage changes, offers, onboarding plans); what the application row itself holds
-(job, stage, owner) is read from it, where it is always current.
+(job, stage, owner) is read from it, where it is always current. `InterviewFact`, `ScorecardFact` and `StayFact`
+hold the same per interview still on, per submitted scorecard and per ended stay in an active stage; they are
+folded in with their application's facts.
 
 `MetricDirty` lists the applications whose facts may be stale: database triggers on those tables add a row on
 every insert, delete and change of a column the facts read — on SQLite and PostgreSQL alike, so no code path that
@@ -52,6 +54,7 @@ class InterviewFact(SQLModel, table=True):
     application_id: int
     ends_at: datetime
     first_word_at: datetime | None = None
+    hours: float | None = None  # from its end to that word (None: no word yet)
 
 
 class ScorecardFact(SQLModel, table=True):

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column('application_id', sa.Integer(), nullable=False),
         sa.Column('ends_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('first_word_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column('hours', sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint('interview_id'),
     )
     op.create_index('ix_interviewfact_application_end', 'interviewfact', ['application_id', 'ends_at'])

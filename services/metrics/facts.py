@@ -1,11 +1,16 @@
-"""The applications' facts (models.metrics.ApplicationFact): built from the history in a few set-based statements,
-kept fresh from the list of changed applications (MetricDirty, written by database triggers), and read back as the
-funnel's step moments (services.metrics.funnel.step_times).
+"""The metric facts (models.metrics): per application (the moments of its funnel steps, its last move, its latest
+rejection and final decision), per interview still on (the first word to its candidate after it), per submitted
+scorecard (its weighted score) and per ended stay in an active stage — built from the history with set-based
+statements, kept fresh from the list of changed applications (MetricDirty, written by database triggers), and
+read by the metrics (services.metrics.funnel.step_times and the others) instead of each application's history.
 
-Who folds the list in: the worker on each pass (`refresh_facts`), and any metric that reads the facts, first, when
+Who folds the list in: the worker on each pass (`refresh_job`), and any metric that reads the facts, first, when
 the list is not empty (`fresh_facts`) — a write is never missed by the next read, and with the worker running the
-list is short. `manage.py rebuild-metric-facts` builds every application's facts anew (`rebuild_facts`); a fold of
-more than FULL_REBUILD_AT applications does the same (after migration 0020, every application is listed).
+list is short. `manage.py rebuild-metric-facts` builds every application's facts anew (`rebuild_facts`). After
+migration 0020 every application is listed, so the first fold builds them all. A fold goes CHUNK applications at a
+time, each chunk in a transaction of its own (`fold`), so that it never holds SQLite's write lock for long.
+Nothing stored depends on the clock: what does (an interview ended by now, a plan started by today, feedback
+still awaited) is decided when the facts are read.
 """
 
 from __future__ import annotations
@@ -270,11 +275,17 @@ def interview_facts_select(ids: Any = None) -> Any:
         .scalar_subquery()
     )
     query = (
-        select(col(Interview.id), col(Interview.application_id), ends, earliest(contact, mail))
+        select(
+            col(Interview.id).label("interview_id"),
+            col(Interview.application_id).label("application_id"),
+            ends.label("ends_at"),
+            earliest(contact, mail).label("first_word_at"),
+        )
         .join(Application, col(Application.id) == Interview.application_id)
         .where(col(Interview.status) == InterviewStatus.scheduled)
     )
-    return _limited(query, col(Interview.application_id), ids)
+    words = _limited(query, col(Interview.application_id), ids).subquery("words")
+    return select(words, hours_between(words.c.ends_at, words.c.first_word_at))
 
 
 def card_score(scorecard_id: Any, round_id: Any, job_id: Any) -> Any:
@@ -383,7 +394,11 @@ def _lock(session: Session) -> None:
 def _write(session: Session, ids: Any) -> None:
     for model, columns, query in (
         (ApplicationFact, FACT_COLUMNS, facts_select(ids)),
-        (InterviewFact, ["interview_id", "application_id", "ends_at", "first_word_at"], interview_facts_select(ids)),
+        (
+            InterviewFact,
+            ["interview_id", "application_id", "ends_at", "first_word_at", "hours"],
+            interview_facts_select(ids),
+        ),
         (
             ScorecardFact,
             [

@@ -177,7 +177,7 @@ def feedback_times(*, session: Session, actor: User | None, metric_filter: Metri
         select(
             col(fact.interview_id).label("interview_id"),
             col(fact.ends_at).label("ends_at"),
-            hours_between(fact.ends_at, fact.first_word_at).label("hours"),
+            col(fact.hours).label("hours"),
         )
         .join(apps, apps.c.application_id == fact.application_id)
         .where(*conditions)
