@@ -15,6 +15,7 @@ from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResp
 from models.import_mapping import ImportMapping
 from models.job import Job
 from models.mail import OutboxAttachment, OutboxMessage, Reminder
+from models.metrics import ApplicationFact, InterviewFact, MetricDirty, ScorecardFact, StayFact
 from models.onboard import (
     ApproverRule,
     AppSetting,
@@ -82,4 +83,9 @@ __all__ = [
     "StageChange",
     "User",
     "WorkerHeartbeat",
+    "ApplicationFact",
+    "MetricDirty",
+    "InterviewFact",
+    "ScorecardFact",
+    "StayFact",
 ]

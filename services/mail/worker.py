@@ -25,6 +25,7 @@ from models.worker import WorkerHeartbeat
 from services.mail.mailer import send_due
 from services.mail.outbox import release_held
 from services.mail.reminders import Scans, run_digests, run_reminders
+from services.metrics.facts import refresh_job
 from services.platform.config import Settings, get_settings
 from services.platform.db import database_problem, refresh_statistics, session_scope, upsert_insert
 
@@ -41,6 +42,7 @@ class PassResult:
     digests: int = 0
     analysed: list[str] = field(default_factory=list)
     jobs: dict[str, int] = field(default_factory=dict)
+    facts: int = 0  # applications whose metric facts were folded in (-1: the fold failed)
 
 
 # Housekeeping a screen needs done on the worker's schedule (offers expiring, welcome mails falling due …). A job
@@ -112,6 +114,11 @@ class Worker:
     def run_once(self, *, rules: bool = True, max_batches: int = 50) -> PassResult:
         """Send what is due (in batches) and, when `rules`, evaluate reminders and digests."""
         result = PassResult()
+        try:  # every pass: the Metrics screen's facts kept close to the history (services.metrics.facts)
+            result.facts = refresh_job(engine=self.engine)
+        except Exception:  # like a job's: must not stop the mail; tried again next pass
+            log.exception("metric facts could not be folded in")
+            result.facts = -1
         if rules:
             result.reminders = run_reminders(engine=self.engine, settings=self.settings, scans=self.scans)
             result.digests = run_digests(engine=self.engine, settings=self.settings)

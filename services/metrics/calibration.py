@@ -30,24 +30,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, or_, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlmodel import Session, col
 
 from models.candidate import Application
 from models.common import utcnow
 from models.evaluation import (
-    Criterion,
-    Decision,
     DecisionKind,
     Interview,
     InterviewStatus,
     Recommendation,
-    Scorecard,
-    ScorecardRating,
-    ScorecardStatus,
 )
+from models.metrics import ApplicationFact, ScorecardFact
 from models.user import User
+from services.metrics.facts import fresh_facts
 from services.metrics.filters import MetricFilter, period_bounds, scoped_applications, viewer_scope
 from services.platform.policy import Cap, require_current_cap
 
@@ -86,60 +82,33 @@ def _ratio(part: Any, whole: Any) -> float | None:
     return float(part or 0) / float(whole) if whole else None
 
 
-def card_score(scorecard_id: Any, round_id: Any, job_id: Any) -> Any:
-    """SQL: the weighted score of the scorecard `scorecard_id` (columns of the enclosing query, with its interview's
-    round and application's job): sum(rating × weight) / sum(weight) over its ratings of the criteria in force —
-    active, of the round, the job's own set where it has one, else the round's. NULL without a rating."""
-    # The (round, job) pairs with a set of their own: a few rows, read once per statement (a lookup per rating
-    # instead cost SQLite twice the whole score's time).
-    own = aliased(Criterion)
-    overridden = select(col(own.round_id), col(own.job_id)).where(col(own.job_id).is_not(None), col(own.is_active))
-    has_override = tuple_(round_id, job_id).in_(overridden)
-    in_force = and_(
-        col(Criterion.is_active),
-        col(Criterion.round_id) == round_id,
-        or_(col(Criterion.job_id) == job_id, and_(col(Criterion.job_id).is_(None), ~has_override)),
-    )
-    rating = cast(ScorecardRating.rating, Float)
-    return (
-        select(func.sum(rating * Criterion.weight) / func.sum(Criterion.weight))
-        .select_from(ScorecardRating)
-        .join(Criterion, col(Criterion.id) == ScorecardRating.criterion_id)
-        .where(col(ScorecardRating.scorecard_id) == scorecard_id, col(ScorecardRating.rating).is_not(None), in_force)
-        .scalar_subquery()
-    )
-
-
 def held(now: datetime) -> Any:
     """SQL: the interview of the enclosing query is held — still on and ended."""
     return and_(col(Interview.status) == InterviewStatus.scheduled, col(Interview.ends_at) <= now)
 
 
-def scored_cards(apps: Any, conditions: list[Any], name: str) -> Any:
-    """SQL (a CTE): the submitted scorecards of the held interviews of `apps` (a CTE with application_id and
-    job_id), meeting `conditions`: scorecard_id, interview_id, interviewer_id, application_id, round_id, positive
-    (1 yes, 0 no, NULL without a recommendation) and score (the weighted score, NULL without a rating)."""
-    positive = case(
-        (col(Scorecard.recommendation).in_(YES), 1),
-        (col(Scorecard.recommendation).in_(NO), 0),
-    )
+def scored_cards(session: Session, apps: Any, conditions: list[Any], name: str) -> Any:
+    """SQL (a CTE): the submitted scorecards of the held interviews of `apps` (a CTE with application_id), meeting
+    `conditions` (on ScorecardFact's columns): scorecard_id, interview_id, interviewer_id, application_id,
+    round_id, positive (1 yes, 0 no, NULL without a recommendation) and score (the weighted score, NULL without a
+    rating) — from the scorecards' facts (services.metrics.facts), the changes listed since the last fold folded
+    in first."""
+    fresh_facts(session)
+    card = ScorecardFact
     return (
         select(
-            col(Scorecard.id).label("scorecard_id"),
-            col(Scorecard.interview_id).label("interview_id"),
-            col(Scorecard.interviewer_id).label("interviewer_id"),
+            col(card.scorecard_id),
+            col(card.interview_id),
+            col(card.interviewer_id),
             apps.c.application_id,
-            col(Interview.round_id).label("round_id"),
-            positive.label("positive"),
-            card_score(Scorecard.id, Interview.round_id, apps.c.job_id).label("score"),
+            col(card.round_id),
+            col(card.positive),
+            col(card.score),
         )
-        .select_from(Scorecard)
-        .join(Interview, col(Interview.id) == Scorecard.interview_id)
-        .join(apps, apps.c.application_id == Interview.application_id)
-        .where(col(Scorecard.status) == ScorecardStatus.submitted, held(utcnow()), *conditions)
+        .select_from(card)
+        .join(apps, apps.c.application_id == card.application_id)
+        .where(col(card.ends_at) <= utcnow(), *conditions)
         .cte(name)
-        # Read by the window and the aggregates below: inlined, each card's score would be computed again.
-        .prefix_with("MATERIALIZED")
     )
 
 
@@ -153,19 +122,15 @@ def interviewer_calibration(*, session: Session, actor: User | None, metric_filt
     apps_query = scoped_applications(viewer, metric_filter)
     conditions: list[Any] = []
     if metric_filter.by_event:
-        conditions += [col(Interview.ends_at) >= lo, col(Interview.ends_at) < hi]
+        conditions += [col(ScorecardFact.ends_at) >= lo, col(ScorecardFact.ends_at) < hi]
     else:
         apps_query = apps_query.where(col(Application.created_at) >= lo, col(Application.created_at) < hi)
     apps = apps_query.cte("calibration_apps")
-    cards = scored_cards(apps, conditions, "calibration_cards")
+    cards = scored_cards(session, apps, conditions, "calibration_cards")
+    # The application's latest final decision, from its facts.
     final = (
-        select(col(Decision.kind))
-        .where(
-            col(Decision.application_id) == cards.c.application_id,
-            col(Decision.kind).in_([DecisionKind.offer.value, DecisionKind.reject.value]),
-        )
-        .order_by(col(Decision.at).desc(), col(Decision.id).desc())
-        .limit(1)
+        select(col(ApplicationFact.final_kind))
+        .where(col(ApplicationFact.application_id) == cards.c.application_id)
         .scalar_subquery()
     )
     by_interview = {"partition_by": cards.c.interview_id}

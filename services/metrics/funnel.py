@@ -30,20 +30,12 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlmodel import Session, col
 
-from models.candidate import Application, StageChange
-from models.common import ACTIVE_STAGES, EXITS, Stage, utcnow
-from models.evaluation import (
-    Decision,
-    DecisionKind,
-    Interview,
-    InterviewPanelist,
-    InterviewStatus,
-    Scorecard,
-    ScorecardStatus,
-)
-from models.onboard import Offer, OfferStatus, OnboardingPlan, PlanStatus
+from models.candidate import Application
+from models.common import EXITS
+from models.metrics import ApplicationFact
 from models.user import User
-from services.metrics.filters import MetricFilter, local_today, period_bounds, scoped_applications, viewer_scope
+from services.metrics.facts import fresh_facts, step_moments
+from services.metrics.filters import MetricFilter, period_bounds, scoped_applications, viewer_scope
 
 STEPS: tuple[str, ...] = (
     "applied",
@@ -88,123 +80,14 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole > 0 else None
 
 
-def earliest(a: Any, b: Any) -> Any:
-    """SQL: the earlier of two moments, either of which may be NULL (LEAST is PostgreSQL's, min(a, b) SQLite's)."""
-    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
-
-
-def step_times(apps: Any) -> Any:
+def step_times(session: Session, apps: Any) -> Any:
     """SQL: one row per application of `apps` (a CTE with application_id, created_at and stage) with the moment it
     reached each step (NULL where it has not), `started_on` (the start date of a started plan) and `is_open`.
 
-    Each moment is a lookup of that one application's rows in an index (interviews, scorecards, decisions, stage
-    changes, offers): grouped derived tables joined to the applications were planned by PostgreSQL without
-    statistics as a nested loop that grouped every application's rows again for each application (1.8 s at 2k)."""
-    now = utcnow()
-    today = local_today(now)
-    app_id = apps.c.application_id
-    held = and_(col(Interview.status) == InterviewStatus.scheduled, col(Interview.ends_at) <= now)
-    # Only the application is a condition of each lookup; what else a row must be is tested on the row (CASE).
-    # Without statistics PostgreSQL otherwise began from the other condition's index — every held interview,
-    # every move to hired, every accepted offer — for each application.
-    interviewed = (
-        select(func.min(case((held, Interview.ends_at))))
-        .where(col(Interview.application_id) == app_id)
-        .scalar_subquery()
-    )
-    # Evaluated when none of its held interviews has a seat still without a submitted scorecard: nested lookups
-    # (interview by application, seat by interview, card by seat), each in its own index — joins here were hashed
-    # against a whole table per application by PostgreSQL without statistics.
-    card_in = (
-        select(col(Scorecard.id))
-        .where(
-            col(Scorecard.interview_id) == InterviewPanelist.interview_id,
-            col(Scorecard.interviewer_id) == InterviewPanelist.user_id,
-            col(Scorecard.status) == ScorecardStatus.submitted,
-        )
-        .exists()
-    )
-    seat_owed = select(col(InterviewPanelist.id)).where(col(InterviewPanelist.interview_id) == Interview.id, ~card_in)
-    owed = select(col(Interview.id)).where(col(Interview.application_id) == app_id, held, seat_owed.exists()).exists()
-    # Its last card: of each held interview (by application), the last card submitted (by interview).
-    interview_last_card = (
-        select(func.max(Scorecard.submitted_at))
-        .where(col(Scorecard.interview_id) == Interview.id, col(Scorecard.status) == ScorecardStatus.submitted)
-        .scalar_subquery()
-    )
-    last_card = (
-        select(func.max(interview_last_card)).where(col(Interview.application_id) == app_id, held).scalar_subquery()
-    )
-    final = col(Decision.kind).in_([DecisionKind.offer.value, DecisionKind.reject.value])
-    decided = (
-        select(func.min(case((final, Decision.at)))).where(col(Decision.application_id) == app_id).scalar_subquery()
-    )
-
-    def first_move(condition: Any) -> Any:
-        return (
-            select(func.min(case((condition, StageChange.at))))
-            .where(col(StageChange.application_id) == app_id)
-            .scalar_subquery()
-        )
-
-    # The stage history: the decisions made by moving the stage, hires and passed probations.
-    pipeline = [Stage.interviewing.value, Stage.decision_pending.value]
-    moved_decided = first_move(
-        and_(
-            col(StageChange.to_stage).in_([Stage.offer.value, Stage.rejected.value]),
-            col(StageChange.from_stage).in_(pipeline),
-        )
-    )
-    moved_hired = first_move(col(StageChange.to_stage) == Stage.hired)
-    moved_passed = first_move(col(StageChange.to_stage) == Stage.probation_passed)
-    offer_sent = select(func.min(Offer.sent_at)).where(col(Offer.application_id) == app_id).scalar_subquery()
-    offer_accepted = (
-        select(func.min(case((col(Offer.status) == OfferStatus.accepted, Offer.answered_at))))
-        .where(col(Offer.application_id) == app_id)
-        .scalar_subquery()
-    )
-    plan = OnboardingPlan
-    started = and_(col(plan.status) != PlanStatus.cancelled, col(plan.start_date) <= today)
-    inner = (
-        select(
-            app_id,
-            apps.c.created_at.label("applied_at"),
-            interviewed.label("interviewed_at"),
-            case((owed, None), else_=last_card).label("evaluated_last"),
-            decided.label("decided"),
-            moved_decided.label("moved_decided"),
-            offer_sent.label("offer_at"),
-            offer_accepted.label("offer_accepted"),
-            moved_hired.label("moved_hired"),
-            case((started, plan.start_date)).label("started_on"),
-            case((col(plan.status) == PlanStatus.passed, plan.outcome_at)).label("plan_passed"),
-            moved_passed.label("moved_passed"),
-            case((col(apps.c.stage).in_([s.value for s in ACTIVE_STAGES]), 1), else_=0).label("is_open"),
-        )
-        .select_from(apps)
-        .outerjoin(plan, col(plan.application_id) == app_id)
-        .cte("step_lookups")
-        # Its columns are read several times below: inlined, each lookup would be repeated (both databases).
-        .prefix_with("MATERIALIZED")
-    )
-    c = inner.c
-    return (
-        select(
-            c.application_id,
-            c.applied_at,
-            c.interviewed_at,
-            # Evaluated: held interviews, none of their seats owed (their last card's submission).
-            case((c.interviewed_at.is_not(None), c.evaluated_last)).label("evaluated_at"),
-            earliest(c.decided, c.moved_decided).label("decision_at"),
-            c.offer_at,
-            earliest(c.offer_accepted, c.moved_hired).label("accepted_at"),
-            c.started_on,
-            earliest(c.plan_passed, c.moved_passed).label("passed_at"),
-            c.is_open,
-        )
-        .cte("steps")
-        .prefix_with("MATERIALIZED")
-    )
+    Read from the applications' facts (services.metrics.facts), the changes listed since the last fold folded in
+    first: no application's history is looked up here."""
+    fresh_facts(session)
+    return step_moments(apps)
 
 
 def _step_columns(steps: Any) -> list[Any]:
@@ -229,7 +112,7 @@ def funnel(*, session: Session, actor: User | None, metric_filter: MetricFilter)
     if not metric_filter.by_event:
         apps_query = apps_query.where(col(Application.created_at) >= lo, col(Application.created_at) < hi)
     apps = apps_query.cte("apps")
-    steps = step_times(apps)
+    steps = step_times(session, apps)
     columns = _step_columns(steps)
     if metric_filter.by_event:
 
@@ -253,13 +136,16 @@ def funnel(*, session: Session, actor: User | None, metric_filter: MetricFilter)
         *[(c.is_not(None), literal(i)) for i, c in reversed(list(enumerate(columns))) if i > 0], else_=literal(0)
     ).label("furthest")
     per_app = select(furthest, steps.c.is_open).select_from(steps).subquery()
-    reached = [func.sum(case((per_app.c.furthest >= i, 1), else_=0)) for i in range(len(STEPS))]
-    waiting = [
-        func.sum(case((and_(per_app.c.furthest == i, per_app.c.is_open == 1), 1), else_=0)) for i in range(len(STEPS))
-    ]
-    row = session.execute(select(*reached, *waiting)).one()
-    values = [int(v or 0) for v in row]
-    counts, open_at = values[: len(STEPS)], values[len(STEPS) :]
+    # Grouped by furthest step and openness (a few rows), then added up here: one grouping per application
+    # instead of sixteen sums.
+    rows = session.execute(
+        select(per_app.c.furthest, per_app.c.is_open, func.count()).group_by(per_app.c.furthest, per_app.c.is_open)
+    ).all()
+    at_step, open_at = [0] * len(STEPS), [0] * len(STEPS)
+    for step, is_open, n in rows:
+        at_step[int(step)] += int(n)
+        open_at[int(step)] += int(n) if int(is_open) else 0
+    counts = [sum(at_step[i:]) for i in range(len(STEPS))]
     result = [
         FunnelStep(
             step=s,
@@ -286,34 +172,13 @@ def losses(*, session: Session, actor: User | None, metric_filter: MetricFilter)
         apps_query = apps_query.where(col(Application.stage_changed_at) >= lo, col(Application.stage_changed_at) < hi)
     else:
         apps_query = apps_query.where(col(Application.created_at) >= lo, col(Application.created_at) < hi)
-    lost_ids = apps_query.with_only_columns(col(Application.id))
-    # Each lost application's moves, newest first; the application itself is then read by its key (joining two
-    # derived tables instead made SQLite compare every pair: 0.6 s at 4k applications).
-    ranked = (
-        select(
-            col(StageChange.application_id).label("application_id"),
-            col(StageChange.from_stage).label("from_stage"),
-            col(StageChange.reason).label("reason"),
-            col(StageChange.at).label("at"),
-            func.row_number()
-            .over(
-                partition_by=col(StageChange.application_id),
-                order_by=(col(StageChange.at).desc(), col(StageChange.id).desc()),
-            )
-            .label("rn"),
-        )
-        .where(col(StageChange.application_id).in_(lost_ids))
-        .subquery()
-    )
-    stage = col(Application.stage)
-    reject_reason = (
-        select(col(Decision.reason_code))
-        .where(col(Decision.application_id) == ranked.c.application_id, col(Decision.kind) == DecisionKind.reject)
-        .order_by(col(Decision.at).desc(), col(Decision.id).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    declined = and_(stage == "withdrawn", ranked.c.reason.like(OFFER_DECLINED + "%"))
+    # Each lost application's last move and latest rejection, from its facts (services.metrics.facts).
+    fresh_facts(session)
+    lost = apps_query.with_only_columns(col(Application.id).label("application_id"), col(Application.stage)).subquery()
+    fact = ApplicationFact.__table__  # type: ignore[attr-defined]
+    f = fact.c
+    stage = lost.c.stage
+    declined = and_(stage == "withdrawn", f.last_reason.like(OFFER_DECLINED + "%"))
     kind = case(
         (stage == "rejected", "rejected"),
         (declined, "declined_offer"),
@@ -321,22 +186,22 @@ def losses(*, session: Session, actor: User | None, metric_filter: MetricFilter)
         else_="talent_pool",
     )
     reason = case(
-        (declined, func.substr(ranked.c.reason, len(OFFER_DECLINED) + 1)),
+        (declined, func.substr(f.last_reason, len(OFFER_DECLINED) + 1)),
         (
             stage == "rejected",
             case(
-                (ranked.c.reason == PROBATION_NOT_PASSED, PROBATION_NOT_PASSED), else_=func.coalesce(reject_reason, "")
+                (f.last_reason == PROBATION_NOT_PASSED, PROBATION_NOT_PASSED), else_=func.coalesce(f.reject_reason, "")
             ),
         ),
         else_="",
     )
-    conditions: list[Any] = [ranked.c.rn == 1]
+    conditions: list[Any] = [f.last_move_at.is_not(None)]  # an application never moved has no exit to count
     if metric_filter.by_event:
-        conditions += [ranked.c.at >= lo, ranked.c.at < hi]
+        conditions += [f.last_move_at >= lo, f.last_move_at < hi]
     per_app = (
-        select(func.coalesce(ranked.c.from_stage, "").label("stage"), kind.label("kind"), reason.label("reason"))
-        .select_from(ranked)
-        .join(Application, col(Application.id) == ranked.c.application_id)
+        select(func.coalesce(f.last_from_stage, "").label("stage"), kind.label("kind"), reason.label("reason"))
+        .select_from(lost)
+        .join(fact, f.application_id == lost.c.application_id)
         .where(*conditions)
         .subquery()
     )

@@ -23,8 +23,9 @@ from sqlmodel import Session, col
 from models.candidate import Application
 from models.onboard import DeclineReason, Offer, OfferStatus
 from models.user import User
+from services.metrics.facts import hours_between
 from services.metrics.filters import MetricFilter, period_bounds, scoped_applications, viewer_scope
-from services.metrics.speed import Spread, _ranked, _spread, _spread_columns, hours_between
+from services.metrics.speed import Spread, _ranked, _spread, _spread_columns
 
 ANSWERED: tuple[str, ...] = (OfferStatus.accepted.value, OfferStatus.declined.value)
 

@@ -139,7 +139,7 @@ def quality_of_hire(*, session: Session, actor: User | None, metric_filter: Metr
     Changes nothing."""
     viewer = viewer_scope(session=session, actor=actor)
     hires = _hires(viewer, metric_filter)
-    cards = scored_cards(hires, [], "quality_cards")
+    cards = scored_cards(session, hires, [], "quality_cards")
     card_means = (
         select(cards.c.application_id, func.avg(cards.c.score).label("score"))
         .where(cards.c.score.is_not(None))
@@ -259,7 +259,7 @@ def quality_by_round(*, session: Session, actor: User | None, metric_filter: Met
     the mean of their scores in that round. Rounds without a rated card of a hire are left out. Changes nothing."""
     viewer = viewer_scope(session=session, actor=actor)
     hires = _hires(viewer, metric_filter)
-    cards = scored_cards(hires, [], "quality_cards")
+    cards = scored_cards(session, hires, [], "quality_cards")
     scores = _scores_by(session, hires, cards, cards.c.round_id)
     if not scores:
         return []
@@ -280,7 +280,7 @@ def quality_by_interviewer(
     require_current_cap(session, actor, Cap.view_people_metrics)  # figures per person
     viewer = viewer_scope(session=session, actor=actor)
     hires = _hires(viewer, metric_filter)
-    cards = scored_cards(hires, [], "quality_cards")
+    cards = scored_cards(session, hires, [], "quality_cards")
     scores = _scores_by(session, hires, cards, cards.c.interviewer_id)
     if not scores:
         return []

@@ -103,7 +103,7 @@ def selection_rates(
         .where(col(Application.created_at) >= lo, col(Application.created_at) < hi)
         .cte("selection_apps")
     )
-    steps = step_times(apps)
+    steps = step_times(session, apps)
     reached_from, reached_to = _reached(steps, from_step), _reached(steps, to_step)
     is_open = steps.c.is_open == 1
     group = _group_column(group_by)

@@ -49,7 +49,7 @@ def sources(*, session: Session, actor: User | None, metric_filter: MetricFilter
     if not metric_filter.by_event:
         apps_query = apps_query.where(col(Application.created_at) >= lo, col(Application.created_at) < hi)
     apps = apps_query.cte("source_apps")
-    steps = step_times(apps)
+    steps = step_times(session, apps)
     columns = _step_columns(steps)
     furthest = case(
         *[(c.is_not(None), literal(i)) for i, c in reversed(list(enumerate(columns))) if i > 0], else_=literal(0)

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, func, literal, select, union_all
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlmodel import Session, col
 
-from models.candidate import Application, StageChange
+from models.candidate import Application
 from models.common import ACTIVE_STAGES, utcnow
 from models.evaluation import Interview, InterviewPanelist, InterviewStatus, Scorecard, ScorecardStatus
-from models.followup import Contact, Outcome
-from models.mail import MailStatus, OutboxMessage
+from models.metrics import InterviewFact, StayFact
 from models.user import User
+from services.metrics.facts import fresh_facts, hours_between
 from services.metrics.filters import (
     MetricFilter,
     local_midnight,
@@ -41,29 +39,6 @@ from services.metrics.funnel import step_times
 PROMISE_HOURS = 24.0  # the feedback (and scorecard) promise: within a day
 # The feedback distribution's buckets: (name, upper bound in hours, inclusive); waiting ones apart.
 BUCKETS: tuple[tuple[str, float], ...] = (("within_24h", 24.0), ("24_48h", 48.0), ("2_7d", 168.0), ("over_7d", 1e12))
-
-
-class hours_between(FunctionElement[float]):
-    """SQL: the hours from `start` to `end` (two timestamps), as a float."""
-
-    type = Float()
-    inherit_cache = True
-    name = "hours_between"
-
-
-@compiles(hours_between)
-def _hours_sqlite(element: hours_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    # julianday is a floating-point count of days; rounded to whole seconds, a duration reads as PostgreSQL's does and
-    # the promise's boundary (exactly 24 h) cannot tip over by a rounding error.
-    end_sql, start_sql = compiler.process(end, **kw), compiler.process(start, **kw)
-    return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400.0) / 3600.0)"
-
-
-@compiles(hours_between, "postgresql")
-def _hours_postgresql(element: hours_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) / 3600.0)"
 
 
 @dataclass(frozen=True)
@@ -191,47 +166,23 @@ def feedback_times(*, session: Session, actor: User | None, metric_filter: Metri
     of the applications created in it. Changes nothing."""
     apps, lo, hi = _apps(session, actor, metric_filter, "feedback_apps")
     now = utcnow()
-    conditions = [_held(now)]
+    # Each interview's first word, from the interviews' facts (services.metrics.facts), the changes listed since
+    # the last fold folded in first.
+    fresh_facts(session)
+    fact = InterviewFact
+    conditions = [col(fact.ends_at) <= now]
     if metric_filter.by_event:
-        conditions += [col(Interview.ends_at) >= lo, col(Interview.ends_at) < hi]
-    interviews = (
+        conditions += [col(fact.ends_at) >= lo, col(fact.ends_at) < hi]
+    first_word = (
         select(
-            col(Interview.id).label("interview_id"),
-            col(Interview.ends_at).label("ends_at"),
-            apps.c.candidate_id,
+            col(fact.interview_id).label("interview_id"),
+            col(fact.ends_at).label("ends_at"),
+            col(fact.hours).label("hours"),
         )
-        .join(apps, apps.c.application_id == Interview.application_id)
+        .join(apps, apps.c.application_id == fact.application_id)
         .where(*conditions)
-        .cte("held_interviews")
+        .cte("first_word")
     )
-    # The first word after each end, looked up per interview in the (candidate_id, at) and (candidate_id, id)
-    # indexes: a join of every interview with every word, planned without statistics, re-read all the words for
-    # each interview on PostgreSQL (minutes at 4k applications).
-    words = union_all(
-        select(col(Contact.at).label("at"))
-        .where(
-            col(Contact.candidate_id) == interviews.c.candidate_id,
-            col(Contact.outcome).in_([Outcome.reached.value, Outcome.replied.value]),
-            col(Contact.at) >= interviews.c.ends_at,
-        )
-        .correlate(interviews),
-        # The status tested on the row, not as a condition: as one, PostgreSQL without statistics intersected the
-        # candidate's mails with every sent mail (its status index) for each interview (2.7 s at 4k applications).
-        select(case((col(OutboxMessage.status) == MailStatus.sent, OutboxMessage.sent_at)).label("at"))
-        .where(
-            col(OutboxMessage.candidate_id) == interviews.c.candidate_id,
-            col(OutboxMessage.sent_at) >= interviews.c.ends_at,
-        )
-        .correlate(interviews),
-    ).subquery("words")
-    first = select(func.min(words.c.at)).scalar_subquery()
-    first_word = select(
-        interviews.c.interview_id,
-        interviews.c.ends_at,
-        hours_between(interviews.c.ends_at, first).label("hours"),
-    ).cte("first_word")
-    # Read several times below: inlined, each interview's word would be looked up as often (both databases).
-    first_word = first_word.prefix_with("MATERIALIZED")
     overdue_before = now - timedelta(hours=PROMISE_HOURS)
     hours = first_word.c.hours
     waiting = hours.is_(None)
@@ -399,24 +350,18 @@ def stage_durations(*, session: Session, actor: User | None, metric_filter: Metr
     in the period (and those of them in the stage now); event basis: the stays that ended in the period (and the
     applications in the stage at its end). A reopened application's stays count each. Changes nothing."""
     apps, lo, hi = _apps(session, actor, metric_filter, "stage_apps")
-    stays = (
-        select(
-            col(StageChange.application_id).label("application_id"),
-            col(StageChange.to_stage).label("stage"),
-            col(StageChange.at).label("entered"),
-            func.lead(StageChange.at)
-            .over(partition_by=col(StageChange.application_id), order_by=(col(StageChange.at), col(StageChange.id)))
-            .label("left"),
-        )
-        .where(col(StageChange.application_id).in_(select(apps.c.application_id)))
-        .subquery()
-    )
+    # The stays that ended, from the stays' facts (services.metrics.facts), the changes listed since the last fold
+    # folded in first.
+    fresh_facts(session)
     active = [s.value for s in ACTIVE_STAGES]
-    where = [stays.c.stage.in_(active)]
+    stay = StayFact
+    stays: Any = select(col(stay.stage).label("stage"), col(stay.hours).label("hours")).join(
+        apps, apps.c.application_id == stay.application_id
+    )
     if metric_filter.by_event:
-        where += [stays.c.left >= lo, stays.c.left < hi]
-    hours = hours_between(stays.c.entered, stays.c.left)
-    ranked = _ranked([stays.c.stage], hours, [stays.c.stage], where, stays)
+        stays = stays.where(col(stay.left_at) >= lo, col(stay.left_at) < hi)
+    ended = stays.subquery("stays")
+    ranked = _ranked([ended.c.stage], ended.c.hours, [ended.c.stage], [], ended)
     rows = session.execute(select(ranked.c.stage, *_spread_columns(ranked, ranked.c.v)).group_by(ranked.c.stage)).all()
     spreads = {r[0]: _spread(r[1:], scale=24.0) for r in rows}
     now_in = select(apps.c.stage, func.count()).group_by(apps.c.stage)
@@ -433,7 +378,7 @@ def time_to_offer_and_hire(*, session: Session, actor: User | None, metric_filte
     hired): count, median and 90th percentile. Application basis: the applications created in the period; event
     basis: the offers sent (and the acceptances) in the period. Changes nothing."""
     apps, lo, hi = _apps(session, actor, metric_filter, "offer_apps")
-    steps = step_times(apps)
+    steps = step_times(session, apps)
     # Both durations in one statement (the steps looked up once): a row per application and duration, ranked
     # within its kind (0: to offer, 1: to hire).
     parts = []

@@ -23,6 +23,7 @@ from models.user import LoginThrottle, User
 from services.evaluate import evaluation
 from services.follow_up import followup
 from services.mail import outbox as mail
+from services.metrics.facts import refresh_facts
 from services.pipeline import candidates, jobs
 from services.platform import auth
 from services.platform.db import savepoint, session_scope
@@ -149,6 +150,11 @@ def test_no_service_commits_the_callers_transaction(engine: Engine, frozen_clock
     """Each public service, called as someone it allows, sends no COMMIT: the caller decides."""
     with Session(engine, expire_on_commit=False) as session:
         world = build_world(session)
+    # The world's history folded into the metric facts first: a metric read that finds changes still to fold
+    # commits them in a transaction of its own, never the caller's (services.metrics.facts.fresh_facts).
+    with Session(engine) as session:
+        refresh_facts(session)
+        session.commit()
     calls: dict[str, Callable[[Session], Any]] = {}
     for name, call in CALLS.items():
         kind = next(k for k in KINDS if expected_allowed(k, name))
