@@ -27,6 +27,7 @@ from models.common import utcnow
 from models.evaluation import DECISION_REASONS, Decision, Interview, Scorecard, ScorecardRating
 from models.followup import Contact, Intent, PoolEntry, SurveyInvite, SurveyResponse
 from models.mail import MailStatus, OutboxAttachment, OutboxMessage, Reminder
+from models.metrics import ApplicationFact
 from models.onboard import (
     CheckIn,
     DeclineReason,
@@ -254,6 +255,12 @@ def anonymise_candidate(*, session: Session, candidate_id: int, reason: str, act
         if change.reason != structured_reason(change.reason):
             change.reason = structured_reason(change.reason)
             session.add(change)
+    # The metrics' copy of the last move's reason (services.metrics.facts): the stage changes above list these
+    # applications for a fold, but the words must not wait for it.
+    for fact in session.exec(select(ApplicationFact).where(in_apps(ApplicationFact.application_id))):
+        if fact.last_reason and fact.last_reason != structured_reason(fact.last_reason):
+            fact.last_reason = structured_reason(fact.last_reason)
+            session.add(fact)
     _blank(
         session,
         SurveyResponse,

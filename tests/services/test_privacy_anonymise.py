@@ -42,6 +42,7 @@ from services.metrics import (
     sources,
     speed,
 )
+from services.metrics.facts import refresh_facts
 from services.metrics.filters import MetricFilter
 from services.onboard import offers, plans, training, welcome
 from services.pipeline import candidates
@@ -435,7 +436,11 @@ def metrics(session: Session, actor: User) -> list[Any]:
 
 @pytest.fixture
 def seeded(engine: Engine, session: Session, make: Factory, frozen_clock: Any) -> Person:
-    return seed_person(engine, session, make, frozen_clock)
+    person = seed_person(engine, session, make, frozen_clock)
+    # The metrics' facts built, as the worker or a first look at Metrics would: their copies must go too.
+    refresh_facts(session)
+    session.commit()
+    return person
 
 
 def test_the_seeded_person_is_found_everywhere_before_anonymisation(engine: Engine, seeded: Person) -> None:
@@ -546,3 +551,24 @@ def test_the_sqlite_files_keep_nothing_once_the_retention_job_has_run(
         if n.encode() in path.read_bytes().lower()
     ]
     assert found == []
+
+
+def test_the_metrics_copy_of_a_moves_words_goes_with_the_person(
+    engine: Engine, session: Session, make: Factory
+) -> None:
+    """The facts the Metrics screen reads keep the last move's reason: words typed there (a withdrawal's) must not
+    outlive the person, even before the worker folds the change in."""
+    admin = make.user("admin", name="Admin Ada")
+    job = make.job(actor=admin, title="Backend", department="Engineering")
+    person = make.candidate(actor=admin, job=job, name=NAME, email=EMAIL, phone=PHONE, wechat_id=WECHAT)
+    app_id = session.exec(sm_select(Application.id).where(Application.candidate_id == person.id)).one()
+    candidates.move_stage(
+        session=session, actor=admin, application_id=app_id, to_stage="withdrawn", reason=f"{NAME} moved to Chengdu"
+    )
+    session.commit()
+    refresh_facts(session)
+    session.commit()
+    assert any(hit.startswith("applicationfact.") for hit in traces(engine))
+    anonymise_candidate(session=session, candidate_id=person.id, reason="asked", actor=admin)
+    session.commit()
+    assert traces(engine) == []
