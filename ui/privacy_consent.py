@@ -78,24 +78,26 @@ def notice_section() -> None:
                         done=tr("privacy.notice_deleted", version=n.version),
                     )
     st.subheader(tr("privacy.notice_new"), anchor=False)
-    with st.form(K + "new"):
-        st.text_area(tr("field.text_zh"), key=K + "text_zh", height=220, max_chars=50_000)
+    # Once saved, the form starts afresh (new keys; removing the old keys' values does not empty what the browser
+    # shows): a second click must not save the same text again.
+    n = st.session_state.get(K + "new_nonce", 0)
+    with st.form(f"{K}new_{n}"):
+        st.text_area(tr("field.text_zh"), key=f"{K}text_zh_{n}", height=220, max_chars=50_000)
         slot_zh = st.empty()
-        st.text_area(tr("field.text_en"), key=K + "text_en", height=220, max_chars=50_000)
+        st.text_area(tr("field.text_en"), key=f"{K}text_en_{n}", height=220, max_chars=50_000)
         slot_en = st.empty()
         sent = st.form_submit_button(tr("privacy.notice_save"), type="primary", icon=":material/save:")
     if sent:
 
         def _clear(_: Any) -> None:
-            for name in ("text_zh", "text_en"):
-                st.session_state.pop(K + name, None)
+            st.session_state[K + "new_nonce"] = n + 1
 
         act(
             notices.create_notice,
             actor=user,
             notice_in={
-                "text_zh": st.session_state.get(K + "text_zh", ""),
-                "text_en": st.session_state.get(K + "text_en", ""),
+                "text_zh": st.session_state.get(f"{K}text_zh_{n}", ""),
+                "text_en": st.session_state.get(f"{K}text_en_{n}", ""),
             },
             where={"text_zh": slot_zh, "text_en": slot_en},
             then=_clear,

@@ -87,20 +87,22 @@ def _deadline_help() -> None:
 
 def _log_form(prefix: str, candidate_id: int | None) -> None:
     """Log a request for `candidate_id` (the candidate's tab) or for a person searched here (the Privacy page)."""
-    with st.form(f"{prefix}_log_form", clear_on_submit=False):
+    # Once logged, the form starts afresh (new keys): a second click must not log the same request again.
+    n = st.session_state.get(f"{prefix}_log_nonce", 0)
+    with st.form(f"{prefix}_log_form_{n}", clear_on_submit=False):
         picked = candidate_id
         slot_who = st.empty()
         if candidate_id is None:
             found = st.session_state.get(f"{prefix}_log_found") or []
             options = [row["id"] for row in found]
             labels = {row["id"]: f"{row['name']} · {row['email']}".strip(" ·") for row in found}
-            if options and st.session_state.get(f"{prefix}_log_who") not in options:
-                st.session_state.pop(f"{prefix}_log_who", None)
+            if options and st.session_state.get(f"{prefix}_log_who_{n}") not in options:
+                st.session_state.pop(f"{prefix}_log_who_{n}", None)
             picked = st.selectbox(
                 tr("records.col_candidate"),
                 options,
                 format_func=lambda i: labels.get(i, str(i)),
-                key=f"{prefix}_log_who",
+                key=f"{prefix}_log_who_{n}",
                 index=None,
                 placeholder=tr("records.search_first"),
             )
@@ -109,21 +111,21 @@ def _log_form(prefix: str, candidate_id: int | None) -> None:
             tr("records.col_kind"),
             [k.value for k in RequestKind],
             format_func=_kind,
-            key=f"{prefix}_log_kind",
+            key=f"{prefix}_log_kind_{n}",
             horizontal=True,
         )
         law = c2.radio(
             tr("field.law"),
             [law.value for law in RequestLaw],
             format_func=_law,
-            key=f"{prefix}_log_law",
+            key=f"{prefix}_log_law_{n}",
             horizontal=True,
         )
         received = c3.date_input(
-            tr("field.received_on"), value=_today(), max_value=_today(), key=f"{prefix}_log_received"
+            tr("field.received_on"), value=_today(), max_value=_today(), key=f"{prefix}_log_received_{n}"
         )
         slot_received = st.empty()
-        note = st.text_area(tr("field.note"), key=f"{prefix}_log_note", max_chars=2000, height=80)
+        note = st.text_area(tr("field.note"), key=f"{prefix}_log_note_{n}", max_chars=2000, height=80)
         slot_note = st.empty()
         _deadline_help()
         if st.form_submit_button(tr("records.log_request"), icon=":material/add:"):
@@ -141,6 +143,7 @@ def _log_form(prefix: str, candidate_id: int | None) -> None:
                     "note": note,
                 },
                 where={"received_on": slot_received, "note": slot_note, "__all__": slot_who},
+                then=lambda _: st.session_state.update({f"{prefix}_log_nonce": n + 1}),
                 done=lambda row: tr("records.logged", due=fmt_day(row.due_on)),
             )
 

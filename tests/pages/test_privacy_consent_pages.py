@@ -75,9 +75,9 @@ def test_an_admin_writes_publishes_and_cannot_delete_a_published_notice(app_db, 
     at = _run(_notice_tab, admin)
     assert_no_exception(at)
     assert tr("privacy.notice_default_in_use", language) in all_text(at)
-    at.text_area(key="privacy_notice_text_zh").input("我们如何处理您的数据 " + HOSTILE)
-    at.text_area(key="privacy_notice_text_en").input("How we handle your data " + HOSTILE)
-    at = submit(at, "privacy_notice_new")
+    at.text_area(key="privacy_notice_text_zh_0").input("我们如何处理您的数据 " + HOSTILE)
+    at.text_area(key="privacy_notice_text_en_0").input("How we handle your data " + HOSTILE)
+    at = submit(at, "privacy_notice_new_0")
     assert_no_exception(at)
     [notice] = _rows(PrivacyNotice)
     assert notice.published_at is None and notice.text_en.endswith(HOSTILE)
@@ -92,11 +92,11 @@ def test_an_admin_writes_publishes_and_cannot_delete_a_published_notice(app_db, 
 def test_an_empty_notice_is_refused_under_its_fields_and_a_draft_can_be_deleted(app_db) -> None:
     admin, *_ = _people("en")
     at = _run(_notice_tab, admin)
-    at = submit(at, "privacy_notice_new")
+    at = submit(at, "privacy_notice_new_0")
     assert len(at.error) >= 1 and not _rows(PrivacyNotice)
-    at.text_area(key="privacy_notice_text_zh").input("草稿")
-    at.text_area(key="privacy_notice_text_en").input("Draft")
-    at = submit(at, "privacy_notice_new")
+    at.text_area(key="privacy_notice_text_zh_0").input("草稿")
+    at.text_area(key="privacy_notice_text_en_0").input("Draft")
+    at = submit(at, "privacy_notice_new_0")
     [draft] = _rows(PrivacyNotice)
     at.button(key=f"privacy_notice_delete_{draft.id}").click().run()
     assert_no_exception(at)
@@ -318,3 +318,19 @@ def test_the_offer_answer_page_links_to_the_notice(demo_db, open_app) -> None:
     at = _open(open_app, "offer", token)
     assert_no_exception(at)
     assert _notice_linked(at)
+
+
+def test_once_a_notice_is_saved_its_form_is_empty_and_the_same_text_again_is_refused(app_db) -> None:
+    admin, *_ = _people("en")
+    at = _run(_notice_tab, admin)
+    other_tab = _run(_notice_tab, admin)
+    for tab in (at, other_tab):
+        tab.text_area(key="privacy_notice_text_zh_0").input("草稿")
+        tab.text_area(key="privacy_notice_text_en_0").input("Draft")
+    at = submit(at, "privacy_notice_new_0")
+    assert_no_exception(at)
+    assert at.text_area(key="privacy_notice_text_zh_1").value == ""  # a fresh form: a second click saves nothing
+    other_tab = submit(other_tab, "privacy_notice_new_0")
+    assert_no_exception(other_tab)
+    assert len(_rows(PrivacyNotice)) == 1
+    assert any("already has exactly this text" in e.value for e in other_tab.error)

@@ -446,3 +446,22 @@ def test_records_of_access_are_listed_newest_first_with_names(session, make, fro
     rows = access_log.list_access(session=session, actor=admin, candidate_id=cid)
     assert [(r.action, r.user) for r in rows] == [("export", "Admin A"), ("view", "Admin A")]
     assert session.exec(select(col(AccessRecord.id))).all()
+
+
+def test_the_same_request_logged_twice_while_open_is_refused_once_answered_it_may_come_again(
+    session, make, frozen_clock
+):
+    admin = make.admin()
+    cid = make.candidate(actor=admin).id
+    first = _request(session, admin, cid, law="pipl")
+    done(session, None)
+    with pytest.raises(InvalidTransition) as twice:  # a double click, a second tab, a colleague with the same letter
+        _request(session, admin, cid, law="pipl")
+    assert twice.value.key == "err.records_request_logged_already"
+    _request(session, admin, cid, law="gdpr")  # another law, another deadline: its own request
+    _request(session, admin, cid, kind="erasure", law="pipl")
+    privacy_requests.answer_request(session=session, actor=admin, request_id=first.id, answer="sent")
+    done(session, None)
+    again = _request(session, admin, cid, law="pipl")  # the person asks again after the answer
+    assert again.id != first.id
+    assert len(privacy_requests.list_requests(session=session, actor=admin, candidate_id=cid)) == 4
