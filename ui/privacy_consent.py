@@ -274,7 +274,11 @@ def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
 
 def _consent_form(user: Any, info: consent.CandidatePrivacy) -> None:
     cand = info.candidate
-    prefix = f"{C}consent_{cand.id}_"
+    # Once recorded, the form starts afresh (new keys; removing the old keys' values does not empty what the
+    # browser shows): a second click must not record the same consent again.
+    nonce = f"{C}consent_{cand.id}_nonce"
+    n = st.session_state.get(nonce, 0)
+    prefix = f"{C}consent_{cand.id}_{n}_" if n else f"{C}consent_{cand.id}_"
     with st.form(prefix + "form"):
         purposes = [p.value for p in ConsentPurpose]
         st.selectbox(tr("field.purpose"), purposes, format_func=lambda p: tr(f"purpose.{p}"), key=prefix + "purpose")
@@ -296,8 +300,7 @@ def _consent_form(user: Any, info: consent.CandidatePrivacy) -> None:
         state = st.session_state
 
         def _clear(_: Any) -> None:
-            for name in ("until", "note"):
-                state.pop(prefix + name, None)
+            state[nonce] = n + 1
 
         act(
             consent.record_consent,

@@ -119,8 +119,10 @@ def test_a_recruiter_records_consent_on_the_privacy_tab_and_sees_its_history(app
     [record] = _rows(ConsentRecord)
     assert (record.given, record.method, record.note) == (True, "form", HOSTILE)
     assert _rows(Candidate)[0].consent
-    at.radio(key=prefix + "given").set_value("withdraw")
-    at = submit(at, prefix + "form")
+    fresh = f"cand_privacy_consent_{person.id}_1_"  # once recorded, a fresh form: a second click records nothing
+    assert at.text_input(key=fresh + "note").value == ""
+    at.radio(key=fresh + "given").set_value("withdraw")
+    at = submit(at, fresh + "form")
     assert_no_exception(at)
     *_, state, history = [frame.value for frame in at.dataframe]  # facts, consent per purpose, history
     assert len(history) == 2 and HOSTILE in history.to_string()
