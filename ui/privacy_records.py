@@ -309,7 +309,7 @@ def _export(cid: int) -> None:
     made = st.session_state.get(state)
     if made is None:
         return
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(
         tr("records.download_html"),
         data=made.html,
@@ -328,6 +328,16 @@ def _export(cid: int) -> None:
         on_click="ignore",
         icon=":material/data_object:",
     )
+    if made.other_html:  # the readable page in the other language too: the person may read theirs
+        c3.download_button(
+            tr("records.download_html_in", language=export.LANGUAGE_NAMES[made.other_language]),
+            data=made.other_html,
+            file_name=made.other_html_name,
+            mime="text/html",
+            key=f"cand_privacy_html_other_{cid}",
+            on_click="ignore",
+            icon=":material/translate:",
+        )
 
 
 def candidate_records(detail: CandidateDetail) -> None:
