@@ -1,6 +1,6 @@
-"""Issue 13's flow in a real browser: an admin exports a candidate's whole record, opens the readable (HTML) export,
-erases the person (an open offer asks for confirmation first), searches for them (not found) and opens Metrics
-(the funnel's counts are what they were before the erasure)."""
+"""Issue 13's flow in a real browser: an admin exports a candidate's whole record, opens the readable (HTML) export
+in both languages, erases the person (an open offer asks for confirmation first), searches for them (not found) and
+opens Metrics (the funnel's counts are what they were before the erasure)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from models.candidate import Application, Candidate
 from models.onboard import Offer
 from services.platform.i18n import t
+from services.privacy.export import LANGUAGE_NAMES
 from tests.browser.conftest import shot
 from tests.browser.flows import ACCOUNTS, click_until, settle, sign_in
 
@@ -73,6 +74,11 @@ def test_an_admin_exports_opens_the_export_erases_and_the_person_is_gone_but_the
         main.get_by_role("button", name=t("records.download_html", lang)).click()
     html_file = Path(download.value.path()).with_suffix(".html")
     html_file.write_bytes(Path(download.value.path()).read_bytes())
+    other = "en" if lang == "zh" else "zh"
+    with page.expect_download() as download:
+        main.get_by_role("button", name=t("records.download_html_in", lang, language=LANGUAGE_NAMES[other])).click()
+    other_file = Path(download.value.path()).with_suffix(".html")
+    other_file.write_bytes(Path(download.value.path()).read_bytes())
     with page.expect_download() as download:
         main.get_by_role("button", name=t("records.download_json", lang)).click()
     document = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
@@ -92,7 +98,18 @@ def test_an_admin_exports_opens_the_export_erases_and_the_person_is_gone_but_the
     expect(reader.get_by_text(email, exact=True).first).to_be_visible()
     expect(reader.get_by_text(HOSTILE_NOTE, exact=True).first).to_be_visible()
     assert alerts == [] and reader.locator("img").count() == 0
+    # Headed in words (staff named, codes said), not the database's column names.
+    expect(reader.get_by_role("rowheader", name=t("field.legal_basis", lang))).to_be_visible()
+    expect(reader.get_by_text(t("legal_basis.pre_contract", lang), exact=True).first).to_be_visible()
+    expect(reader.get_by_role("rowheader", name="by user id")).to_have_count(0)
     shot(reader, "privacy-flow-html-export")
+    # The same page in the other language, for a person who reads that one.
+    reader.goto(other_file.as_uri())
+    expect(reader.locator("h1")).to_have_text(f"{t('export.title', other)}: {name}")
+    expect(reader.get_by_role("heading", name=t("export.section_offers", other))).to_be_visible()
+    expect(reader.get_by_text(HOSTILE_NOTE, exact=True).first).to_be_visible()
+    assert alerts == []
+    shot(reader, "privacy-flow-html-export-other-language")
 
     # Erase now: a reason, and with an open offer a confirmation; refused until it is ticked.
     main.locator("summary").filter(has_text=t("retention.erase_title", lang)).click()
