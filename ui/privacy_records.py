@@ -163,7 +163,9 @@ def _answer_form(prefix: str, row: privacy_requests.RequestRow) -> None:
             tr("records.answer"), value=sent, key=f"{prefix}_answer_{row.id}", max_chars=2000, height=80
         )
         slot = st.empty()
-        if st.form_submit_button(tr("records.mark_answered"), icon=":material/task_alt:"):
+        if st.form_submit_button(
+            tr("records.mark_answered"), icon=":material/task_alt:", key=f"{prefix}_answer_go_{row.id}"
+        ):
             act(
                 privacy_requests.answer_request,
                 actor=current_user(),
@@ -181,6 +183,8 @@ def _requests(prefix: str, candidate_id: int | None) -> None:
     open_rows = [r for r in rows if r.answered_at is None]
     done_rows = [r for r in rows if r.answered_at is not None]
     st.markdown(f"**{tr('records.open_requests')}**")
+    answering = st.session_state.get(f"{prefix}_answering")
+    chosen = None
     if open_rows:
         picked = row_table(
             _request_frame(open_rows, person=candidate_id is None, answered=False),
@@ -190,9 +194,16 @@ def _requests(prefix: str, candidate_id: int | None) -> None:
         )
         chosen = next((r for r in open_rows if r.id == picked), None)
         if chosen is not None:
+            st.session_state[f"{prefix}_answering"] = chosen.id
             _answer_form(prefix, chosen)
     else:
         st.info(tr("records.no_open_requests"), icon=":material/task_alt:")
+    # Answered meanwhile (another admin, another tab) while this one was typing: the click still reaches the
+    # service, which says when and by whom, and what was typed stays on the screen (it used to vanish unsaid).
+    if chosen is None and answering is not None and st.session_state.get(f"{prefix}_answer_go_{answering}"):
+        late = next((r for r in done_rows if r.id == answering), None)
+        if late is not None:
+            _answer_form(prefix, late)
     st.markdown(f"**{tr('records.answered_requests')}**")
     if done_rows:
         st.dataframe(

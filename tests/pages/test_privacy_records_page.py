@@ -164,3 +164,28 @@ def test_once_a_request_is_logged_its_form_is_empty_and_the_same_request_again_i
     assert_no_exception(other_tab)
     assert len(_requests()) == 1
     assert any("already logged" in e.value for e in other_tab.error)
+
+
+def test_a_request_answered_meanwhile_in_another_tab_is_refused_saying_by_whom_and_the_text_stays(demo_db, open_app):
+    cid, _ = _someone()
+    prefix = f"cand_privacy_req_{cid}"
+    at = open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid))
+    at.text_area(key=f"{prefix}_log_note_0").set_value("by letter")
+    at = submit(at, f"{prefix}_log_form_0")
+    [row] = _requests()
+    first = click_cell(at, f"{prefix}_open", 0, tr("records.col_kind", "en"))
+    second = click_cell(
+        open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid)),
+        f"{prefix}_open",
+        0,
+        tr("records.col_kind", "en"),
+    )
+    first.text_area(key=f"{prefix}_answer_{row.id}").set_value("export sent by mail")
+    first = submit(first, f"{prefix}_answer_form_{row.id}")
+    assert_no_exception(first)
+    second.text_area(key=f"{prefix}_answer_{row.id}").set_value("sent the export on paper")
+    second = submit(second, f"{prefix}_answer_form_{row.id}")
+    assert_no_exception(second)
+    assert _requests()[0].answer == "export sent by mail"
+    assert any("already answered" in e.value for e in second.error)  # said, not silently dropped
+    assert second.text_area(key=f"{prefix}_answer_{row.id}").value == "sent the export on paper"
