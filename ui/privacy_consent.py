@@ -207,6 +207,22 @@ def candidate_consent(detail: CandidateDetail) -> None:
 def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
     cand = info.candidate
     prefix = f"{C}facts_form_{cand.id}_v{cand.version}_"  # a save (here or elsewhere) starts the form afresh
+    # Saved meanwhile (another tab, a colleague) while this form was open: its click finds no form of that version
+    # any more, and used to vanish unsaid. It still reaches the service, which refuses the stale version and says so.
+    drawn_key = f"{C}facts_drawn_{cand.id}"
+    drawn = st.session_state.get(drawn_key)
+    st.session_state[drawn_key] = cand.version
+    stale = f"{C}facts_form_{cand.id}_v{drawn}_"
+    if drawn is not None and drawn != cand.version and st.session_state.get(stale + "save"):
+        act(
+            consent.set_privacy_facts,
+            actor=user,
+            candidate_id=cand.id,
+            version=drawn,
+            facts_in=_facts_in(stale, cand),
+            where={"__all__": st.empty()},
+            done=tr("privacy.facts_saved"),
+        )
     # Before any version is published, the built-in default is the one to choose (saved as version 1 on saving).
     notice_ids: list[int | None] = [None, *([n.id for n in info.notices] or [consent.CURRENT_NOTICE])]
     if cand.notice_id is not None and cand.notice_id not in notice_ids:
@@ -253,23 +269,28 @@ def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
             help=tr("privacy.source_told_help"),
         )
         slot_told = st.empty()
-        sent = st.form_submit_button(tr("privacy.facts_save"), icon=":material/save:")
+        sent = st.form_submit_button(tr("privacy.facts_save"), icon=":material/save:", key=prefix + "save")
     if sent:
-        state = st.session_state
         act(
             consent.set_privacy_facts,
             actor=user,
             candidate_id=cand.id,
             version=cand.version,
-            facts_in={
-                "legal_basis": state.get(prefix + "basis"),
-                "notice_id": state.get(prefix + "notice"),
-                "notice_shown_at": _as_moment(state.get(prefix + "shown"), cand.notice_shown_at),
-                "source_told_at": _as_moment(state.get(prefix + "told"), cand.source_told_at),
-            },
+            facts_in=_facts_in(prefix, cand),
             where={"notice_id": slot_notice, "notice_shown_at": slot_shown, "source_told_at": slot_told},
             done=tr("privacy.facts_saved"),
         )
+
+
+def _facts_in(prefix: str, cand: Any) -> dict[str, Any]:
+    """What the facts form drawn under `prefix` holds, as the service takes it."""
+    state = st.session_state
+    return {
+        "legal_basis": state.get(prefix + "basis"),
+        "notice_id": state.get(prefix + "notice"),
+        "notice_shown_at": _as_moment(state.get(prefix + "shown"), cand.notice_shown_at),
+        "source_told_at": _as_moment(state.get(prefix + "told"), cand.source_told_at),
+    }
 
 
 def _consent_form(user: Any, info: consent.CandidatePrivacy) -> None:

@@ -336,3 +336,20 @@ def test_once_a_notice_is_saved_its_form_is_empty_and_the_same_text_again_is_ref
     assert_no_exception(other_tab)
     assert len(_rows(PrivacyNotice)) == 1
     assert any("already has exactly this text" in e.value for e in other_tab.error)
+
+
+def test_the_legal_basis_saved_meanwhile_in_another_tab_is_said_not_silently_dropped(app_db) -> None:
+    _, recruiter, _, person = _people("en")
+    first = _run(_privacy_tab, recruiter, person.id)
+    second = _run(_privacy_tab, recruiter, person.id)
+    prefix = f"cand_privacy_facts_form_{person.id}_v{person.version}_"
+    first.selectbox(key=prefix + "basis").set_value("consent")
+    first = submit(first, prefix + "form")
+    assert_no_exception(first)
+    assert not first.error  # the tab that saved is not told of a conflict with itself
+    second.selectbox(key=prefix + "basis").set_value("pre_contract")
+    second.date_input(key=prefix + "told").set_value(date(2026, 1, 5))
+    second = submit(second, prefix + "form")
+    assert_no_exception(second)
+    assert _rows(Candidate)[0].legal_basis == "consent"  # the first save stands
+    assert second.error, "the second tab's save, refused as stale, must say so"

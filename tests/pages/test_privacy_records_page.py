@@ -183,6 +183,7 @@ def test_a_request_answered_meanwhile_in_another_tab_is_refused_saying_by_whom_a
     first.text_area(key=f"{prefix}_answer_{row.id}").set_value("export sent by mail")
     first = submit(first, f"{prefix}_answer_form_{row.id}")
     assert_no_exception(first)
+    assert not first.error  # the tab that answered is not told it was answered already
     second.text_area(key=f"{prefix}_answer_{row.id}").set_value("sent the export on paper")
     second = submit(second, f"{prefix}_answer_form_{row.id}")
     assert_no_exception(second)
