@@ -180,7 +180,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         worker.beat()
         print(
             f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
-            f"new reminders {result.reminders}, digests {result.digests}"
+            f"new reminders {result.reminders}, digests {result.digests}, jobs {result.jobs}"
         )
         return 0
     worker.run_forever(stop)

@@ -78,24 +78,26 @@ def notice_section() -> None:
                         done=tr("privacy.notice_deleted", version=n.version),
                     )
     st.subheader(tr("privacy.notice_new"), anchor=False)
-    with st.form(K + "new"):
-        st.text_area(tr("field.text_zh"), key=K + "text_zh", height=220, max_chars=50_000)
+    # Once saved, the form starts afresh (new keys; removing the old keys' values does not empty what the browser
+    # shows): a second click must not save the same text again.
+    n = st.session_state.get(K + "new_nonce", 0)
+    with st.form(f"{K}new_{n}"):
+        st.text_area(tr("field.text_zh"), key=f"{K}text_zh_{n}", height=220, max_chars=50_000)
         slot_zh = st.empty()
-        st.text_area(tr("field.text_en"), key=K + "text_en", height=220, max_chars=50_000)
+        st.text_area(tr("field.text_en"), key=f"{K}text_en_{n}", height=220, max_chars=50_000)
         slot_en = st.empty()
         sent = st.form_submit_button(tr("privacy.notice_save"), type="primary", icon=":material/save:")
     if sent:
 
         def _clear(_: Any) -> None:
-            for name in ("text_zh", "text_en"):
-                st.session_state.pop(K + name, None)
+            st.session_state[K + "new_nonce"] = n + 1
 
         act(
             notices.create_notice,
             actor=user,
             notice_in={
-                "text_zh": st.session_state.get(K + "text_zh", ""),
-                "text_en": st.session_state.get(K + "text_en", ""),
+                "text_zh": st.session_state.get(f"{K}text_zh_{n}", ""),
+                "text_en": st.session_state.get(f"{K}text_en_{n}", ""),
             },
             where={"text_zh": slot_zh, "text_en": slot_en},
             then=_clear,
@@ -205,6 +207,22 @@ def candidate_consent(detail: CandidateDetail) -> None:
 def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
     cand = info.candidate
     prefix = f"{C}facts_form_{cand.id}_v{cand.version}_"  # a save (here or elsewhere) starts the form afresh
+    # Saved meanwhile (another tab, a colleague) while this form was open: its click finds no form of that version
+    # any more, and used to vanish unsaid. It still reaches the service, which refuses the stale version and says so.
+    drawn_key = f"{C}facts_drawn_{cand.id}"
+    drawn = st.session_state.get(drawn_key)
+    st.session_state[drawn_key] = cand.version
+    stale = f"{C}facts_form_{cand.id}_v{drawn}_"
+    if drawn is not None and drawn != cand.version and st.session_state.get(stale + "save"):
+        act(
+            consent.set_privacy_facts,
+            actor=user,
+            candidate_id=cand.id,
+            version=drawn,
+            facts_in=_facts_in(stale, cand),
+            where={"__all__": st.empty()},
+            done=tr("privacy.facts_saved"),
+        )
     # Before any version is published, the built-in default is the one to choose (saved as version 1 on saving).
     notice_ids: list[int | None] = [None, *([n.id for n in info.notices] or [consent.CURRENT_NOTICE])]
     if cand.notice_id is not None and cand.notice_id not in notice_ids:
@@ -251,28 +269,37 @@ def _facts_form(user: Any, info: consent.CandidatePrivacy) -> None:
             help=tr("privacy.source_told_help"),
         )
         slot_told = st.empty()
-        sent = st.form_submit_button(tr("privacy.facts_save"), icon=":material/save:")
+        sent = st.form_submit_button(tr("privacy.facts_save"), icon=":material/save:", key=prefix + "save")
     if sent:
-        state = st.session_state
         act(
             consent.set_privacy_facts,
             actor=user,
             candidate_id=cand.id,
             version=cand.version,
-            facts_in={
-                "legal_basis": state.get(prefix + "basis"),
-                "notice_id": state.get(prefix + "notice"),
-                "notice_shown_at": _as_moment(state.get(prefix + "shown"), cand.notice_shown_at),
-                "source_told_at": _as_moment(state.get(prefix + "told"), cand.source_told_at),
-            },
+            facts_in=_facts_in(prefix, cand),
             where={"notice_id": slot_notice, "notice_shown_at": slot_shown, "source_told_at": slot_told},
             done=tr("privacy.facts_saved"),
         )
 
 
+def _facts_in(prefix: str, cand: Any) -> dict[str, Any]:
+    """What the facts form drawn under `prefix` holds, as the service takes it."""
+    state = st.session_state
+    return {
+        "legal_basis": state.get(prefix + "basis"),
+        "notice_id": state.get(prefix + "notice"),
+        "notice_shown_at": _as_moment(state.get(prefix + "shown"), cand.notice_shown_at),
+        "source_told_at": _as_moment(state.get(prefix + "told"), cand.source_told_at),
+    }
+
+
 def _consent_form(user: Any, info: consent.CandidatePrivacy) -> None:
     cand = info.candidate
-    prefix = f"{C}consent_{cand.id}_"
+    # Once recorded, the form starts afresh (new keys; removing the old keys' values does not empty what the
+    # browser shows): a second click must not record the same consent again.
+    nonce = f"{C}consent_{cand.id}_nonce"
+    n = st.session_state.get(nonce, 0)
+    prefix = f"{C}consent_{cand.id}_{n}_" if n else f"{C}consent_{cand.id}_"
     with st.form(prefix + "form"):
         purposes = [p.value for p in ConsentPurpose]
         st.selectbox(tr("field.purpose"), purposes, format_func=lambda p: tr(f"purpose.{p}"), key=prefix + "purpose")
@@ -294,8 +321,7 @@ def _consent_form(user: Any, info: consent.CandidatePrivacy) -> None:
         state = st.session_state
 
         def _clear(_: Any) -> None:
-            for name in ("until", "note"):
-                state.pop(prefix + name, None)
+            state[nonce] = n + 1
 
         act(
             consent.record_consent,

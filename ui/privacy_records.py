@@ -87,20 +87,22 @@ def _deadline_help() -> None:
 
 def _log_form(prefix: str, candidate_id: int | None) -> None:
     """Log a request for `candidate_id` (the candidate's tab) or for a person searched here (the Privacy page)."""
-    with st.form(f"{prefix}_log_form", clear_on_submit=False):
+    # Once logged, the form starts afresh (new keys): a second click must not log the same request again.
+    n = st.session_state.get(f"{prefix}_log_nonce", 0)
+    with st.form(f"{prefix}_log_form_{n}", clear_on_submit=False):
         picked = candidate_id
         slot_who = st.empty()
         if candidate_id is None:
             found = st.session_state.get(f"{prefix}_log_found") or []
             options = [row["id"] for row in found]
             labels = {row["id"]: f"{row['name']} · {row['email']}".strip(" ·") for row in found}
-            if options and st.session_state.get(f"{prefix}_log_who") not in options:
-                st.session_state.pop(f"{prefix}_log_who", None)
+            if options and st.session_state.get(f"{prefix}_log_who_{n}") not in options:
+                st.session_state.pop(f"{prefix}_log_who_{n}", None)
             picked = st.selectbox(
                 tr("records.col_candidate"),
                 options,
                 format_func=lambda i: labels.get(i, str(i)),
-                key=f"{prefix}_log_who",
+                key=f"{prefix}_log_who_{n}",
                 index=None,
                 placeholder=tr("records.search_first"),
             )
@@ -109,21 +111,21 @@ def _log_form(prefix: str, candidate_id: int | None) -> None:
             tr("records.col_kind"),
             [k.value for k in RequestKind],
             format_func=_kind,
-            key=f"{prefix}_log_kind",
+            key=f"{prefix}_log_kind_{n}",
             horizontal=True,
         )
         law = c2.radio(
             tr("field.law"),
             [law.value for law in RequestLaw],
             format_func=_law,
-            key=f"{prefix}_log_law",
+            key=f"{prefix}_log_law_{n}",
             horizontal=True,
         )
         received = c3.date_input(
-            tr("field.received_on"), value=_today(), max_value=_today(), key=f"{prefix}_log_received"
+            tr("field.received_on"), value=_today(), max_value=_today(), key=f"{prefix}_log_received_{n}"
         )
         slot_received = st.empty()
-        note = st.text_area(tr("field.note"), key=f"{prefix}_log_note", max_chars=2000, height=80)
+        note = st.text_area(tr("field.note"), key=f"{prefix}_log_note_{n}", max_chars=2000, height=80)
         slot_note = st.empty()
         _deadline_help()
         if st.form_submit_button(tr("records.log_request"), icon=":material/add:"):
@@ -141,6 +143,7 @@ def _log_form(prefix: str, candidate_id: int | None) -> None:
                     "note": note,
                 },
                 where={"received_on": slot_received, "note": slot_note, "__all__": slot_who},
+                then=lambda _: st.session_state.update({f"{prefix}_log_nonce": n + 1}),
                 done=lambda row: tr("records.logged", due=fmt_day(row.due_on)),
             )
 
@@ -160,7 +163,9 @@ def _answer_form(prefix: str, row: privacy_requests.RequestRow) -> None:
             tr("records.answer"), value=sent, key=f"{prefix}_answer_{row.id}", max_chars=2000, height=80
         )
         slot = st.empty()
-        if st.form_submit_button(tr("records.mark_answered"), icon=":material/task_alt:"):
+        if st.form_submit_button(
+            tr("records.mark_answered"), icon=":material/task_alt:", key=f"{prefix}_answer_go_{row.id}"
+        ):
             act(
                 privacy_requests.answer_request,
                 actor=current_user(),
@@ -178,6 +183,8 @@ def _requests(prefix: str, candidate_id: int | None) -> None:
     open_rows = [r for r in rows if r.answered_at is None]
     done_rows = [r for r in rows if r.answered_at is not None]
     st.markdown(f"**{tr('records.open_requests')}**")
+    answering = st.session_state.get(f"{prefix}_answering")
+    chosen = None
     if open_rows:
         picked = row_table(
             _request_frame(open_rows, person=candidate_id is None, answered=False),
@@ -187,9 +194,16 @@ def _requests(prefix: str, candidate_id: int | None) -> None:
         )
         chosen = next((r for r in open_rows if r.id == picked), None)
         if chosen is not None:
+            st.session_state[f"{prefix}_answering"] = chosen.id
             _answer_form(prefix, chosen)
     else:
         st.info(tr("records.no_open_requests"), icon=":material/task_alt:")
+    # Answered meanwhile (another admin, another tab) while this one was typing: the click still reaches the
+    # service, which says when and by whom, and what was typed stays on the screen (it used to vanish unsaid).
+    if chosen is None and answering is not None and st.session_state.get(f"{prefix}_answer_go_{answering}"):
+        late = next((r for r in done_rows if r.id == answering), None)
+        if late is not None:
+            _answer_form(prefix, late)
     st.markdown(f"**{tr('records.answered_requests')}**")
     if done_rows:
         st.dataframe(
@@ -306,7 +320,7 @@ def _export(cid: int) -> None:
     made = st.session_state.get(state)
     if made is None:
         return
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(
         tr("records.download_html"),
         data=made.html,
@@ -325,6 +339,16 @@ def _export(cid: int) -> None:
         on_click="ignore",
         icon=":material/data_object:",
     )
+    if made.other_html:  # the readable page in the other language too: the person may read theirs
+        c3.download_button(
+            tr("records.download_html_in", language=export.LANGUAGE_NAMES[made.other_language]),
+            data=made.other_html,
+            file_name=made.other_html_name,
+            mime="text/html",
+            key=f"cand_privacy_html_other_{cid}",
+            on_click="ignore",
+            icon=":material/translate:",
+        )
 
 
 def candidate_records(detail: CandidateDetail) -> None:

@@ -1,8 +1,9 @@
 """One candidate's whole record, for a request to see it (GDPR Art. 15, PIPL Art. 45): JSON for machines and an
-HTML page for people, in the admin's language. Every table that holds something about the person is read for that
-person alone (by their id, their applications', interviews', offers' and plans' ids), never whole. Secrets are left
-out (the keyed hashes of private links, mail idempotency keys), as are copies (a mail's HTML beside its text) and
-uploaded files' bytes (their names, types and sizes are listed). Every export is recorded as an access."""
+HTML page for people, in the admin's language and in the other one. Every table that holds something about the
+person is read for that person alone (by their id, their applications', interviews', offers' and plans' ids), never
+whole. Secrets are left out (the keyed hashes of private links, mail idempotency keys), as are copies (a mail's HTML
+beside its text) and uploaded files' bytes (their names, types and sizes are listed). Every export is recorded as
+an access."""
 
 from __future__ import annotations
 
@@ -130,6 +131,104 @@ SECTION_KEYS = {
 }
 
 
+# The readable page's headings of columns that have no form label ("field.<name>"); the JSON keeps the names.
+COLUMN_KEYS = {
+    "id": "export.col.id",
+    "at": "export.col.at",
+    "action": "export.col.action",
+    "entity": "export.col.entity",
+    "entity_id": "export.col.entity_id",
+    "changes": "export.col.changes",
+    "user_id": "export.col.user_id",
+    "anonymised_at": "export.col.anonymised_at",
+    "answered_at": "export.col.answered_at",
+    "answered_by_id": "export.col.answered_by_id",
+    "answered_via": "export.col.answered_via",
+    "approved_at": "export.col.approved_at",
+    "approver_id": "export.col.approver_id",
+    "by_user_id": "export.col.by_user_id",
+    "cc_addrs": "export.col.cc_addrs",
+    "to_addrs": "export.col.to_addrs",
+    "consent_at": "export.col.consent_at",
+    "created_by_id": "export.col.created_by_id",
+    "criterion_en": "export.col.criterion_en",
+    "criterion_zh": "export.col.criterion_zh",
+    "round_en": "export.col.round_en",
+    "round_zh": "export.col.round_zh",
+    "decided_at": "export.col.decided_at",
+    "from_stage": "export.col.from_stage",
+    "to_stage": "export.col.to_stage",
+    "heard_at": "export.col.heard_at",
+    "hold_reason": "export.col.hold_reason",
+    "hold_until": "export.col.hold_until",
+    "keep_until": "export.col.keep_until",
+    "interview_id": "export.col.interview_id",
+    "interviewer_id": "export.col.interviewer_id",
+    "offer_id": "export.col.offer_id",
+    "scorecard_id": "export.col.scorecard_id",
+    "mail_id": "export.col.mail_id",
+    "letter_mail_id": "export.col.letter_mail_id",
+    "recipient_user_id": "export.col.recipient_user_id",
+    "notice_published_at": "export.col.notice_published_at",
+    "notice_version": "export.col.notice_version",
+    "panel": "export.col.panel",
+    "record": "export.col.record",
+    "sent_at": "export.col.sent_at",
+    "stage_changed_at": "export.col.stage_changed_at",
+    "submitted_at": "export.col.submitted_at",
+    "text": "export.col.text",
+    "updated_at": "export.col.updated_at",
+    "attempts": "export.col.attempts",
+    "last_error": "export.col.last_error",
+    "message_id": "export.col.message_id",
+    "next_attempt_at": "export.col.next_attempt_at",
+    "lease_until": "export.col.lease_until",
+    "claimed_by": "export.col.claimed_by",
+    "revision": "export.col.revision",
+    "last_interview_end": "export.col.last_interview_end",
+    "last_end_unheard": "export.col.last_end_unheard",
+    "previous_interview_end": "export.col.previous_interview_end",
+    "previous_end_unheard": "export.col.previous_end_unheard",
+    "nearest_offer_deadline": "export.col.nearest_offer_deadline",
+    "added_at": "export.col.added_at",
+    "added_by_id": "export.col.added_by_id",
+    "day": "export.col.day",
+    "done_at": "export.col.done_at",
+    "done_by_id": "export.col.done_by_id",
+    "due_date": "export.col.due_date",
+    "due_on": "export.col.due_on",
+    "expires_at": "export.col.expires_at",
+    "label_en": "export.col.label_en",
+    "label_zh": "export.col.label_zh",
+    "link_issued_at": "export.col.link_issued_at",
+    "link_revoked_at": "export.col.link_revoked_at",
+    "manager_id": "export.col.manager_id",
+    "outcome_at": "export.col.outcome_at",
+    "outcome_by_id": "export.col.outcome_by_id",
+    "outcome_notes": "export.col.outcome_notes",
+    "plan_id": "export.col.plan_id",
+    "probation_end": "export.col.probation_end",
+    "recruiter_id": "export.col.recruiter_id",
+    "template_id": "export.col.template_id",
+    "used_at": "export.col.used_at",
+    "welcome_mail_id": "export.col.welcome_mail_id",
+    "uploaded_by_id": "export.col.uploaded_by_id",
+    "uploaded_at": "export.col.uploaded_at",
+    "updated_by_id": "export.col.updated_by_id",
+}
+# Coded values the readable page says in words: column -> the key prefix of its values' texts.
+VALUE_KEYS = {
+    "source": "source.",
+    "stage": "stage.",
+    "from_stage": "stage.",
+    "to_stage": "stage.",
+    "legal_basis": "legal_basis.",
+    "purpose": "purpose.",
+    "method": "consent_method.",
+}
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
 @dataclass(frozen=True)
 class CandidateExport:
     candidate_id: int
@@ -138,6 +237,10 @@ class CandidateExport:
     html: bytes
     json_name: str
     html_name: str
+    # The same readable page in the other language (a person may ask in theirs; the admin reads theirs).
+    other_language: str = ""
+    other_html: bytes = b""
+    other_html_name: str = ""
 
 
 def _plain(value: Any) -> Any:
@@ -413,8 +516,32 @@ def _env() -> Environment:
 
 
 def _label(key: str, language: str) -> str:
-    """A column's heading: its field label where the app has one, else the column's own name, readable."""
-    return t(f"field.{key}", language) if has_text(f"field.{key}") else key.replace("_", " ")
+    """A column's heading: its field label where the app has one, else the export's own, else its name, readable."""
+    if has_text(f"field.{key}"):
+        return t(f"field.{key}", language)
+    if key in COLUMN_KEYS:
+        return t(COLUMN_KEYS[key], language)
+    return key.replace("_", " ")
+
+
+def _readable(row: dict[str, Any], language: str) -> list[tuple[str, str]]:
+    """One row as the page lists it: a user column shows that user's name (not their number), coded values are
+    said in words, tags are listed; every value is data, escaped by the template."""
+    out = []
+    for key, value in row.items():
+        if key.endswith("_name") and f"{key.removesuffix('_name')}_id" in USER_COLUMNS and f"{key[:-5]}_id" in row:
+            continue  # shown in its id's place
+        name = f"{key.removesuffix('_id')}_name"
+        if key in USER_COLUMNS and name in row:
+            value = row[name] or value
+        elif key in VALUE_KEYS and isinstance(value, str) and has_text(VALUE_KEYS[key] + value):
+            value = t(VALUE_KEYS[key] + value, language)
+        elif key == "language" and value in LANGUAGE_NAMES:
+            value = LANGUAGE_NAMES[value]
+        elif key == "tags" and isinstance(value, str):
+            value = ", ".join(tag for tag in value.split(",") if tag)
+        out.append((_label(key, language), _shown(value, language)))
+    return out
 
 
 def _shown(value: Any, language: str) -> str:
@@ -439,7 +566,7 @@ def render_html(document: dict[str, Any], language: str) -> str:
     sections = [
         {
             "title": t(SECTION_KEYS[name], language),
-            "rows": [[(_label(k, language), _shown(v, language)) for k, v in row.items()] for row in rows],
+            "rows": [_readable(row, language) for row in rows],
         }
         for name, rows in document["sections"].items()
     ]
@@ -484,6 +611,7 @@ def export_candidate(*, session: Session, actor: User, candidate_id: int) -> Can
     }
     text = json.dumps(document, ensure_ascii=False, indent=2, default=_plain)
     day = now.astimezone(get_settings().tz).date().isoformat()
+    other = "en" if current.language == "zh" else "zh"
     return CandidateExport(
         candidate_id=candidate_id,
         data=document,
@@ -491,4 +619,7 @@ def export_candidate(*, session: Session, actor: User, candidate_id: int) -> Can
         html=render_html(document, current.language).encode("utf-8"),
         json_name=f"candidate-{candidate_id}-{day}.json",
         html_name=f"candidate-{candidate_id}-{day}.html",
+        other_language=other,
+        other_html=render_html(document, other).encode("utf-8"),
+        other_html_name=f"candidate-{candidate_id}-{day}-{other}.html",
     )

@@ -155,6 +155,14 @@ def create_notice(*, session: Session, actor: User, notice_in: dict[str, Any]) -
     """Write a new version (a draft: nobody is shown it until it is published)."""
     actor = require_current_cap(session, actor, Cap.manage_privacy)
     data = validate(PrivacyNoticeIn, notice_in)
+    # A version with the very text of one already written (a double click, a second tab) adds nothing to read.
+    same = session.exec(
+        select(PrivacyNotice.version).where(
+            PrivacyNotice.text_zh == data.text_zh, PrivacyNotice.text_en == data.text_en
+        )
+    ).first()
+    if same is not None:
+        raise InvalidTransition("err.notice_same_text", version=same)
     notice = PrivacyNotice(
         version=_next_version(session), text_zh=data.text_zh, text_en=data.text_en, created_by_id=actor.id
     )

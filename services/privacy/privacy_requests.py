@@ -78,6 +78,19 @@ def log_request(*, session: Session, actor: User, request_in: dict[str, Any] | P
     added = candidate.created_at.astimezone(get_settings().tz).date()
     if data.received_on < added:
         raise ValidationError.single("received_on", "err.records_received_before", day=added.isoformat())
+    # The same request still open (a double click, a second tab, a colleague logging the same letter) is refused:
+    # a second row would only put the same deadline twice on My tasks.
+    same = session.exec(
+        select(PrivacyRequest).where(
+            PrivacyRequest.candidate_id == candidate.id,
+            PrivacyRequest.kind == data.kind,
+            PrivacyRequest.law == data.law,
+            PrivacyRequest.received_on == data.received_on,
+            col(PrivacyRequest.answered_at).is_(None),
+        )
+    ).first()
+    if same is not None:
+        raise InvalidTransition("err.records_request_logged_already", due=fmt_date(same.due_on, current.language))
     row = PrivacyRequest(
         candidate_id=candidate.id or 0,
         kind=data.kind,

@@ -408,7 +408,10 @@ def set_hold(*, session: Session, actor: User, candidate_id: int, until: date | 
     assert isinstance(until, date)
     candidate = _live_candidate(session, candidate_id)
     before_hold = candidate.hold_until
-    candidate.hold_until, candidate.hold_reason = _day_start(until + timedelta(days=1)), text
+    new_hold = _day_start(until + timedelta(days=1))
+    if before_hold is not None and _aware(before_hold) == new_hold and candidate.hold_reason == text:
+        return candidate  # a double submit, or the same hold from a second tab: nothing changes, nothing to audit
+    candidate.hold_until, candidate.hold_reason = new_hold, text
     session.add(candidate)
     audit.record(
         session=session,

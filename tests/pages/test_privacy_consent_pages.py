@@ -75,9 +75,9 @@ def test_an_admin_writes_publishes_and_cannot_delete_a_published_notice(app_db, 
     at = _run(_notice_tab, admin)
     assert_no_exception(at)
     assert tr("privacy.notice_default_in_use", language) in all_text(at)
-    at.text_area(key="privacy_notice_text_zh").input("我们如何处理您的数据 " + HOSTILE)
-    at.text_area(key="privacy_notice_text_en").input("How we handle your data " + HOSTILE)
-    at = submit(at, "privacy_notice_new")
+    at.text_area(key="privacy_notice_text_zh_0").input("我们如何处理您的数据 " + HOSTILE)
+    at.text_area(key="privacy_notice_text_en_0").input("How we handle your data " + HOSTILE)
+    at = submit(at, "privacy_notice_new_0")
     assert_no_exception(at)
     [notice] = _rows(PrivacyNotice)
     assert notice.published_at is None and notice.text_en.endswith(HOSTILE)
@@ -92,11 +92,11 @@ def test_an_admin_writes_publishes_and_cannot_delete_a_published_notice(app_db, 
 def test_an_empty_notice_is_refused_under_its_fields_and_a_draft_can_be_deleted(app_db) -> None:
     admin, *_ = _people("en")
     at = _run(_notice_tab, admin)
-    at = submit(at, "privacy_notice_new")
+    at = submit(at, "privacy_notice_new_0")
     assert len(at.error) >= 1 and not _rows(PrivacyNotice)
-    at.text_area(key="privacy_notice_text_zh").input("草稿")
-    at.text_area(key="privacy_notice_text_en").input("Draft")
-    at = submit(at, "privacy_notice_new")
+    at.text_area(key="privacy_notice_text_zh_0").input("草稿")
+    at.text_area(key="privacy_notice_text_en_0").input("Draft")
+    at = submit(at, "privacy_notice_new_0")
     [draft] = _rows(PrivacyNotice)
     at.button(key=f"privacy_notice_delete_{draft.id}").click().run()
     assert_no_exception(at)
@@ -119,8 +119,10 @@ def test_a_recruiter_records_consent_on_the_privacy_tab_and_sees_its_history(app
     [record] = _rows(ConsentRecord)
     assert (record.given, record.method, record.note) == (True, "form", HOSTILE)
     assert _rows(Candidate)[0].consent
-    at.radio(key=prefix + "given").set_value("withdraw")
-    at = submit(at, prefix + "form")
+    fresh = f"cand_privacy_consent_{person.id}_1_"  # once recorded, a fresh form: a second click records nothing
+    assert at.text_input(key=fresh + "note").value == ""
+    at.radio(key=fresh + "given").set_value("withdraw")
+    at = submit(at, fresh + "form")
     assert_no_exception(at)
     *_, state, history = [frame.value for frame in at.dataframe]  # facts, consent per purpose, history
     assert len(history) == 2 and HOSTILE in history.to_string()
@@ -318,3 +320,36 @@ def test_the_offer_answer_page_links_to_the_notice(demo_db, open_app) -> None:
     at = _open(open_app, "offer", token)
     assert_no_exception(at)
     assert _notice_linked(at)
+
+
+def test_once_a_notice_is_saved_its_form_is_empty_and_the_same_text_again_is_refused(app_db) -> None:
+    admin, *_ = _people("en")
+    at = _run(_notice_tab, admin)
+    other_tab = _run(_notice_tab, admin)
+    for tab in (at, other_tab):
+        tab.text_area(key="privacy_notice_text_zh_0").input("草稿")
+        tab.text_area(key="privacy_notice_text_en_0").input("Draft")
+    at = submit(at, "privacy_notice_new_0")
+    assert_no_exception(at)
+    assert at.text_area(key="privacy_notice_text_zh_1").value == ""  # a fresh form: a second click saves nothing
+    other_tab = submit(other_tab, "privacy_notice_new_0")
+    assert_no_exception(other_tab)
+    assert len(_rows(PrivacyNotice)) == 1
+    assert any("already has exactly this text" in e.value for e in other_tab.error)
+
+
+def test_the_legal_basis_saved_meanwhile_in_another_tab_is_said_not_silently_dropped(app_db) -> None:
+    _, recruiter, _, person = _people("en")
+    first = _run(_privacy_tab, recruiter, person.id)
+    second = _run(_privacy_tab, recruiter, person.id)
+    prefix = f"cand_privacy_facts_form_{person.id}_v{person.version}_"
+    first.selectbox(key=prefix + "basis").set_value("consent")
+    first = submit(first, prefix + "form")
+    assert_no_exception(first)
+    assert not first.error  # the tab that saved is not told of a conflict with itself
+    second.selectbox(key=prefix + "basis").set_value("pre_contract")
+    second.date_input(key=prefix + "told").set_value(date(2026, 1, 5))
+    second = submit(second, prefix + "form")
+    assert_no_exception(second)
+    assert _rows(Candidate)[0].legal_basis == "consent"  # the first save stands
+    assert second.error, "the second tab's save, refused as stale, must say so"

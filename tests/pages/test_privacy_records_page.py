@@ -51,10 +51,10 @@ def test_an_admin_exports_a_candidate_from_their_privacy_tab_and_the_export_is_r
     at.button(key=f"cand_privacy_prepare_{cid}").click().run()
     assert_no_exception(at)
     downloads = at.get("download_button")
-    assert len(downloads) == 2
+    assert len(downloads) == 3  # the readable page in the admin's language and in the other one, and the JSON
     assert [r.candidate_id for r in _records("export")] == [cid]
     at.run()  # a rerun keeps the files and records nothing more
-    assert len(at.get("download_button")) == 2 and len(_records("export")) == 1
+    assert len(at.get("download_button")) == 3 and len(_records("export")) == 1
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -76,8 +76,8 @@ def test_a_request_logged_on_the_candidates_tab_is_answered_there(demo_db, open_
     cid, _ = _someone()
     at = open_as(open_app, "admin", "pages/candidates.py", language, id=str(cid))
     prefix = f"cand_privacy_req_{cid}"
-    at.text_area(key=f"{prefix}_log_note").set_value("<script>x</script> =1+2")
-    at = submit(at, f"{prefix}_log_form")
+    at.text_area(key=f"{prefix}_log_note_0").set_value("<script>x</script> =1+2")
+    at = submit(at, f"{prefix}_log_form_0")
     assert_no_exception(at)
     [row] = _requests()
     assert (row.candidate_id, row.kind, row.law, row.note) == (cid, "access", "pipl", "<script>x</script> =1+2")
@@ -99,16 +99,16 @@ def test_the_requests_tab_finds_a_person_logs_a_request_and_lists_it_open(demo_d
     at = open_as(open_app, "admin", "pages/privacy.py", language)
     assert_no_exception(at)
     assert tr("records.deadline_help", language, days=privacy_requests.PIPL_DAYS) in all_text(at)
-    at = submit(at, "privacy_req_log_form")  # nobody chosen yet
+    at = submit(at, "privacy_req_log_form_0")  # nobody chosen yet
     assert tr("records.pick_candidate", language) in all_text(at) and _requests() == []
     at.text_input(key="privacy_req_search").set_value(name).run()
     at.button(key="privacy_req_search_go").click().run()
     assert_no_exception(at)
-    assert at.selectbox(key="privacy_req_log_who").options
-    at.selectbox(key="privacy_req_log_who").select_index(0)
-    at.radio(key="privacy_req_log_kind").set_value("erasure")
-    at.radio(key="privacy_req_log_law").set_value("gdpr")
-    at = submit(at, "privacy_req_log_form")
+    assert at.selectbox(key="privacy_req_log_who_0").options
+    at.selectbox(key="privacy_req_log_who_0").select_index(0)
+    at.radio(key="privacy_req_log_kind_0").set_value("erasure")
+    at.radio(key="privacy_req_log_law_0").set_value("gdpr")
+    at = submit(at, "privacy_req_log_form_0")
     assert_no_exception(at)
     [row] = _requests()
     assert (row.kind, row.law) == ("erasure", "gdpr")
@@ -140,7 +140,7 @@ def test_an_access_request_answered_after_an_export_is_offered_what_was_done(dem
     cid, _ = _someone()
     at = open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid))
     prefix = f"cand_privacy_req_{cid}"
-    at = submit(at, f"{prefix}_log_form")
+    at = submit(at, f"{prefix}_log_form_0")
     [row] = _requests()
     at.button(key=f"cand_privacy_prepare_{cid}").click().run()
     at = click_cell(at, f"{prefix}_open", 0, tr("records.col_kind", "en"))
@@ -149,3 +149,44 @@ def test_an_access_request_answered_after_an_export_is_offered_what_was_done(dem
     at = submit(at, f"{prefix}_answer_form_{row.id}")
     assert_no_exception(at)
     assert _requests()[0].answer == offered
+
+
+def test_once_a_request_is_logged_its_form_is_empty_and_the_same_request_again_is_refused(demo_db, open_app):
+    cid, _ = _someone()
+    prefix = f"cand_privacy_req_{cid}"
+    at = open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid))
+    other_tab = open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid))
+    at.text_area(key=f"{prefix}_log_note_0").set_value("letter of 3 December")
+    at = submit(at, f"{prefix}_log_form_0")
+    assert_no_exception(at)
+    assert at.text_area(key=f"{prefix}_log_note_1").value == ""  # a fresh form: a second click logs nothing
+    other_tab = submit(other_tab, f"{prefix}_log_form_0")  # the same request from a tab opened before
+    assert_no_exception(other_tab)
+    assert len(_requests()) == 1
+    assert any("already logged" in e.value for e in other_tab.error)
+
+
+def test_a_request_answered_meanwhile_in_another_tab_is_refused_saying_by_whom_and_the_text_stays(demo_db, open_app):
+    cid, _ = _someone()
+    prefix = f"cand_privacy_req_{cid}"
+    at = open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid))
+    at.text_area(key=f"{prefix}_log_note_0").set_value("by letter")
+    at = submit(at, f"{prefix}_log_form_0")
+    [row] = _requests()
+    first = click_cell(at, f"{prefix}_open", 0, tr("records.col_kind", "en"))
+    second = click_cell(
+        open_as(open_app, "admin", "pages/candidates.py", "en", id=str(cid)),
+        f"{prefix}_open",
+        0,
+        tr("records.col_kind", "en"),
+    )
+    first.text_area(key=f"{prefix}_answer_{row.id}").set_value("export sent by mail")
+    first = submit(first, f"{prefix}_answer_form_{row.id}")
+    assert_no_exception(first)
+    assert not first.error  # the tab that answered is not told it was answered already
+    second.text_area(key=f"{prefix}_answer_{row.id}").set_value("sent the export on paper")
+    second = submit(second, f"{prefix}_answer_form_{row.id}")
+    assert_no_exception(second)
+    assert _requests()[0].answer == "export sent by mail"
+    assert any("already answered" in e.value for e in second.error)  # said, not silently dropped
+    assert second.text_area(key=f"{prefix}_answer_{row.id}").value == "sent the export on paper"

@@ -392,3 +392,12 @@ def test_worker_once_without_a_mail_server_leaves_mail_held_and_exits_0(cli_data
     assert "no mail server configured" in captured.err and "sent 0" in captured.out
     [message] = outbox(cli_database)
     assert (message.status, message.attempts, message.last_error) == (MailStatus.held, 0, "")
+
+
+def test_worker_once_also_says_what_its_jobs_did(cli_database, capsys) -> None:
+    """An operator running `worker --once` sees the housekeeping jobs' counts (privacy: retention, purge of the
+    records of access) beside the mail's."""
+    assert manage.main(["worker", "--once"]) == 0
+
+    out = capsys.readouterr().out
+    assert "jobs {" in out and "'retention':" in out and "'purge_access_records':" in out

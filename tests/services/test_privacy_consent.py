@@ -511,3 +511,13 @@ def test_consent_is_not_recorded_for_an_anonymised_person(session, make, engine:
     session.commit()
     with pytest.raises(NotFound):
         give(session, recruiter, person.id)
+
+
+def test_a_new_version_with_the_very_text_of_an_earlier_one_is_refused(session, make) -> None:
+    admin = make.admin()
+    first = notices.create_notice(session=session, actor=admin, notice_in={"text_zh": "第一版", "text_en": "One"})
+    with pytest.raises(InvalidTransition) as twice:  # a double click on "save", or the same text from a second tab
+        notices.create_notice(session=session, actor=admin, notice_in={"text_zh": " 第一版 ", "text_en": "One"})
+    assert twice.value.key == "err.notice_same_text" and twice.value.params["version"] == first.version
+    changed = notices.create_notice(session=session, actor=admin, notice_in={"text_zh": "第一版", "text_en": "One."})
+    assert changed.version == first.version + 1

@@ -26,6 +26,7 @@ from services.onboard import plans
 from services.pipeline import candidates
 from services.platform.config import get_settings
 from services.platform.errors import InvalidTransition, NotAllowed, NotFound, ValidationError
+from services.platform.i18n import t
 from services.privacy import access_log, export, privacy_requests
 from services.privacy.privacy_requests import add_months, due_date
 from tests.factories import Factory, done
@@ -446,3 +447,57 @@ def test_records_of_access_are_listed_newest_first_with_names(session, make, fro
     rows = access_log.list_access(session=session, actor=admin, candidate_id=cid)
     assert [(r.action, r.user) for r in rows] == [("export", "Admin A"), ("view", "Admin A")]
     assert session.exec(select(col(AccessRecord.id))).all()
+
+
+def test_the_same_request_logged_twice_while_open_is_refused_once_answered_it_may_come_again(
+    session, make, frozen_clock
+):
+    admin = make.admin()
+    cid = make.candidate(actor=admin).id
+    first = _request(session, admin, cid, law="pipl")
+    done(session, None)
+    with pytest.raises(InvalidTransition) as twice:  # a double click, a second tab, a colleague with the same letter
+        _request(session, admin, cid, law="pipl")
+    assert twice.value.key == "err.records_request_logged_already"
+    _request(session, admin, cid, law="gdpr")  # another law, another deadline: its own request
+    _request(session, admin, cid, kind="erasure", law="pipl")
+    privacy_requests.answer_request(session=session, actor=admin, request_id=first.id, answer="sent")
+    done(session, None)
+    again = _request(session, admin, cid, law="pipl")  # the person asks again after the answer
+    assert again.id != first.id
+    assert len(privacy_requests.list_requests(session=session, actor=admin, candidate_id=cid)) == 4
+
+
+def _cells(html: str) -> dict[str, set[str]]:
+    """Every heading of the readable page's tables with the values listed under it."""
+    out: dict[str, set[str]] = {}
+    for head, value in re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', html, flags=re.S):
+        out.setdefault(head, set()).add(value)
+    return out
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_readable_export_names_people_and_says_codes_in_words_in_both_languages(
+    session, make, frozen_clock, language
+):
+    admin, cid = seed_everything(session, make)
+    admin.language = language
+    session.add(admin)
+    done(session, None)
+    made = export.export_candidate(session=session, actor=admin, candidate_id=cid)
+    other = "en" if language == "zh" else "zh"
+    assert made.other_language == other and made.other_html_name.endswith(f"-{other}.html")
+    for lang, html in ((language, made.html.decode("utf-8")), (other, made.other_html.decode("utf-8"))):
+        cells = _cells(html)
+        headings = set(cells)
+        # Every column has a heading in the page's language, none is a column's bare name.
+        bare = {h for h in headings if re.fullmatch(r"[a-z][a-z0-9 ]*", h) and h != "id"}
+        assert not bare, f"headings without a text in {lang}: {sorted(bare)}"
+        assert not any(h.endswith((" id", " name")) for h in headings)
+        # Staff are named, not numbered; coded values are said in words.
+        assert "Admin 管理员" in cells[t("field.owner_id", lang)]
+        assert t("stage.interviewing", lang) in cells[t("export.col.to_stage", lang)] | cells[t("field.stage", lang)]
+        assert t("legal_basis.pre_contract", lang) in cells[t("field.legal_basis", lang)]
+        assert "pre_contract" not in html
+        assert ("个人信息档案" if lang == "zh" else "Personal data record") in html
+    assert '"legal_basis": "pre_contract"' in made.json.decode("utf-8")  # the JSON keeps names and codes

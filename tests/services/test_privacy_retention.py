@@ -394,3 +394,23 @@ def test_a_backlog_is_worked_off_a_batch_per_pass_and_the_day_is_done_once_nobod
     assert w.session.get(AppSetting, retention.LAST_RUN).value == "2027-03-03"
     assert all(w.fresh(p).anonymised_at is not None for p in people)
     assert w.run(engine, at + timedelta(seconds=10)) == 0
+
+
+def test_the_same_hold_saved_twice_changes_and_audits_nothing_more(w: World, session: Session) -> None:
+    person = w.person()
+    for _ in range(2):  # a double click on "save", or the same form from a second tab
+        done(
+            session,
+            retention.set_hold(
+                session=session, actor=w.admin, candidate_id=person.id, until=date(2027, 6, 1), reason="litigation"
+            ),
+        )
+    assert len(session.exec(select(AuditLog).where(AuditLog.action == "retention_hold")).all()) == 1
+    done(  # a changed reason is a change: audited
+        session,
+        retention.set_hold(
+            session=session, actor=w.admin, candidate_id=person.id, until=date(2027, 6, 1), reason="litigation, appeal"
+        ),
+    )
+    assert len(session.exec(select(AuditLog).where(AuditLog.action == "retention_hold")).all()) == 2
+    assert w.fresh(person).hold_reason == "litigation, appeal"
