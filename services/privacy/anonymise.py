@@ -43,7 +43,8 @@ from models.user import User
 from models.worker import WorkerHeartbeat
 from services.platform import audit
 
-LABEL = "Anonymised #{id}"
+# In both languages, as the demo names its jobs and people: the one stored name serves every reader.
+LABEL = "已匿名 Anonymised #{id}"
 MIN_NEEDLE = 2  # shorter values (a one-character name) are not searched for in other people's text
 UNSENT = (MailStatus.draft, MailStatus.held, MailStatus.queued, MailStatus.sending, MailStatus.failed)
 
