@@ -929,8 +929,11 @@ def list_offers(
         query = query.where(Offer.status == status)
     if application_id is not None:
         query = query.where(Offer.application_id == application_id)
+    # Live offers by the nearest deadline (what needs doing first); closed ones newest first, so that the list's
+    # limit cuts off the oldest history, not last week's answers.
+    live_deadline = case((col(Offer.status).in_(list(LIVE_OFFER)), col(Offer.response_deadline)), else_=None)
     rows = session.exec(
-        query.order_by(order, col(Offer.response_deadline), col(Offer.id).desc()).limit(LIST_LIMIT)
+        query.order_by(order, live_deadline.asc().nulls_last(), col(Offer.id).desc()).limit(LIST_LIMIT)
     ).all()
     return [
         OfferRow(

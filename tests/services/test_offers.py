@@ -995,3 +995,13 @@ def test_an_inactive_approver_beside_an_active_one_is_skipped_not_stuck(session,
     offer = done(session, offers.submit_for_approval(session=session, actor=w.recruiter, offer_id=offer.id))
     assert offer.status == "pending_approval"
     assert [r.approver_id for r in session.exec(select(OfferApproval))] == [second.id]
+
+
+def test_closed_offers_are_listed_newest_first_so_the_limit_cuts_the_oldest(session, make) -> None:
+    w = world(session, make)
+    older = drafted(session, w, response_deadline=TODAY + 3 * DAY)
+    done(session, offers.withdraw_offer(session=session, actor=w.recruiter, offer_id=older.id, reason="budget"))
+    newer = drafted(session, w, response_deadline=TODAY + 10 * DAY)
+    done(session, offers.withdraw_offer(session=session, actor=w.recruiter, offer_id=newer.id, reason="budget"))
+    listed = offers.list_offers(session=session, actor=w.recruiter, status="withdrawn")
+    assert [r.offer_id for r in listed] == [newer.id, older.id]
