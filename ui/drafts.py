@@ -55,6 +55,15 @@ def review_draft(
         if not (send or save or discard):
             return
         version = st.session_state[base_key]
+        # Discarding loses the text for good: the first press asks, a second press discards; anything else between
+        # (a save, a send) forgets the question.
+        asked = f"{key}_discard_asked_{draft.id}"
+        if discard and not st.session_state.pop(asked, False):
+            st.session_state[asked] = True
+            slot_all.warning(tr("db.discard_confirm"), icon=":material/warning:")
+            return
+        if not discard:
+            st.session_state.pop(asked, None)
 
         def _conflict(exc: Conflict) -> None:
             show_error(exc, {"__all__": slot_all})

@@ -294,3 +294,33 @@ def test_my_tasks_says_when_its_list_is_full_and_there_may_be_more(demo_db, open
         assert int(overdue) + int(soon.rstrip("+")) == 3
     assert tr("tasks.capped_help", language, limit=3) in [m.help for m in at.metric]
     assert len([t for t in at.text if t.value]) >= 3
+
+
+def test_discarding_a_draft_asks_first_and_keeps_the_text_until_pressed_again(demo_db, open_app):
+    _, mail_id = _rejected_by_the_manager("卢敏")
+    at = _open(open_app, "recruiter", "pages/outbox.py", draft=str(mail_id))
+    body = at.text_area(key=f"draft_body_{mail_id}")
+    body.input(body.value.replace("祝您求职顺利", "祝您一切顺利"))
+    _press(at, f"draft_{mail_id}", tr("db.discard", "zh"))  # one press: a question, nothing lost
+    assert_no_exception(at)
+    assert tr("db.discard_confirm", "zh") in [w.value for w in at.warning]
+    assert "祝您一切顺利" in at.text_area(key=f"draft_body_{mail_id}").value
+    with db.session_scope() as session:
+        assert session.get(OutboxMessage, mail_id).status == MailStatus.draft
+    _press(at, f"draft_{mail_id}", tr("db.discard", "zh"))  # the second press discards
+    assert_no_exception(at)
+    assert tr("db.discarded", "zh") in [s.value for s in at.success]
+    with db.session_scope() as session:
+        assert session.get(OutboxMessage, mail_id).status != MailStatus.draft
+
+
+def test_a_save_between_two_discard_presses_forgets_the_question(demo_db, open_app):
+    _, mail_id = _rejected_by_the_manager("卢敏")
+    at = _open(open_app, "recruiter", "pages/outbox.py", draft=str(mail_id))
+    _press(at, f"draft_{mail_id}", tr("db.discard", "zh"))
+    _press(at, f"draft_{mail_id}", tr("db.save", "zh"))
+    _press(at, f"draft_{mail_id}", tr("db.discard", "zh"))  # asks again: the earlier question was left
+    assert_no_exception(at)
+    assert tr("db.discard_confirm", "zh") in [w.value for w in at.warning]
+    with db.session_scope() as session:
+        assert session.get(OutboxMessage, mail_id).status == MailStatus.draft
