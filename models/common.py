@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import overload
+from typing import TypeVar, overload
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}[0-9]$")
@@ -25,6 +26,17 @@ class Clock:
 
 
 clock = Clock()
+
+
+Day = TypeVar("Day", bound=date)  # a date or a datetime
+
+
+def add_months(day: Day, months: int) -> Day:
+    """`day` (a date or a datetime) moved by whole calendar months, kept on its day of the month or clamped to the
+    month's last day (31 January + 1 month = 28/29 February); a datetime keeps its time and zone."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return day.replace(year=year, month=month + 1, day=min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def utcnow() -> datetime:

@@ -7,7 +7,6 @@ Every per-plan check goes through `services.onboard.plan_access.plan_in_scope`. 
 
 from __future__ import annotations
 
-import calendar
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,7 +17,7 @@ from sqlalchemy import and_, case, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.candidate import Application, Candidate, StageChange
-from models.common import Stage, utcnow
+from models.common import Stage, add_months, utcnow
 from models.job import Job
 from models.onboard import (
     CheckIn,
@@ -70,13 +69,6 @@ DEFAULT_CHECKLIST: tuple[dict[str, str], ...] = (
     {"zh": "照片", "en": "ID photos"},
 )
 DEFAULT_CHECKIN_DAYS = "7,30,60,90"
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` `months` later, on the last day of the month where that month is shorter (31 Jan + 1 = 28/29 Feb)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def today() -> date:

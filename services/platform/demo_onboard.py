@@ -8,7 +8,6 @@ Called by `services.platform.demo` once an application's history has been moved 
 
 from __future__ import annotations
 
-import calendar
 import json
 import random
 import secrets
@@ -17,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from models.common import add_months
 from models.job import Job
 from models.mail import MailStatus
 from models.onboard import (
@@ -92,13 +92,6 @@ TRAININGS = [
     ("产品与业务介绍 / Product introduction", 2, 14, 2, "https://meet.example.com/product"),
     ("信息安全培训 / Information security", 4, 10, 1, "https://meet.example.com/security"),
 ]
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` `months` later, on the last day of the month where that month is shorter."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass

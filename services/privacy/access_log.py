@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.candidate import Candidate
-from models.common import utcnow
+from models.common import add_months, utcnow
 from models.onboard import AppSetting
 from models.privacy import AccessAction, AccessRecord
 from models.user import User
@@ -24,7 +24,6 @@ from services.platform.config import Settings, get_settings
 from services.platform.db import session_scope
 from services.platform.errors import NotFound, ValidationError
 from services.platform.policy import Cap, require_current_cap, visible_candidate
-from services.privacy.privacy_requests import add_months
 
 log = logging.getLogger("followup.privacy")
 

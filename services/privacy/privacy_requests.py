@@ -10,7 +10,6 @@ reason)."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from sqlmodel import Session, col, select
 
 import services.mail.tasks
 from models.candidate import Candidate
-from models.common import clean_text, utcnow
+from models.common import add_months, clean_text, utcnow
 from models.privacy import PrivacyRequest, PrivacyRequestIn, RequestKind, RequestLaw
 from models.user import User
 from services.mail.tasks import Task, provider
@@ -31,14 +30,6 @@ from services.platform.policy import Cap, holds, require_current_cap
 
 PIPL_DAYS = 15  # PIPL Art. 45 asks for "promptly" (及时); we set fifteen days and say so on the screen
 ANSWER_MAX = 2000
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` moved by whole calendar months, kept on its day of the month or clamped to the month's last day
-    (31 January + 1 month = 28/29 February)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def due_date(*, law: RequestLaw | str, received_on: date) -> date:

@@ -15,7 +15,6 @@ date wins, and a hold ("keep longer, because…", set by an admin with a reason)
 
 from __future__ import annotations
 
-import calendar
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.candidate import Application, Candidate
-from models.common import EXITS, Stage, clean_text, utcnow
+from models.common import EXITS, Stage, add_months, clean_text, utcnow
 from models.onboard import LIVE_OFFER, AppSetting, Offer, OnboardingPlan
 from models.privacy import AccessAction, ConsentPurpose, ConsentRecord
 from models.user import User
@@ -105,13 +104,6 @@ class DueRow:
 
 
 # --------------------------------------------------------------------------- rules
-def add_months(at: datetime, months: int) -> datetime:
-    """`at` moved `months` calendar months on (the 31st becomes the month's last day)."""
-    month = at.month - 1 + months
-    year, month = at.year + month // 12, month % 12 + 1
-    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
-
-
 def last_day(at: datetime) -> date:
     """The last day data due at `at` is kept: the company-time day before that instant."""
     return (at.astimezone(get_settings().tz) - timedelta(microseconds=1)).date()
