@@ -84,6 +84,22 @@ def _limited(query: Any, column: Any, ids: Any) -> Any:
     return query if ids is None else query.where(column.in_(ids))
 
 
+def _latest(model: Any, ids: Any, name: str, *columns: Any, where: Any = None) -> Any:
+    """SQL: each application's latest row of `model` (by `at`, then the last recorded), as a subquery `name` of its
+    `application_id` and `columns`; only rows matching `where`, of the applications `ids` (None: all)."""
+    ranked = select(
+        col(model.application_id).label("application_id"),
+        *columns,
+        func.row_number()
+        .over(partition_by=col(model.application_id), order_by=(col(model.at).desc(), col(model.id).desc()))
+        .label("rn"),
+    )
+    if where is not None:
+        ranked = ranked.where(where)
+    sub = _limited(ranked, col(model.application_id), ids).subquery(f"ranked_{name}")
+    return select(sub).where(sub.c.rn == 1).subquery(name)
+
+
 def facts_select(ids: Any = None) -> Any:
     """SQL: the facts of the applications `ids` (a select of application ids; None: every application), one row each,
     in ApplicationFact's columns. Each kind of history is grouped by application once (set-based, no lookups per
@@ -173,51 +189,22 @@ def facts_select(ids: Any = None) -> Any:
         .subquery("offer_facts")
     )
     # Its last move and its latest rejection's reason (the latest, the last recorded of those at the same moment).
-    ranked_moves = _limited(
-        select(
-            col(StageChange.application_id).label("application_id"),
-            col(StageChange.from_stage).label("from_stage"),
-            col(StageChange.reason).label("reason"),
-            col(StageChange.at).label("at"),
-            func.row_number()
-            .over(
-                partition_by=col(StageChange.application_id),
-                order_by=(col(StageChange.at).desc(), col(StageChange.id).desc()),
-            )
-            .label("rn"),
-        ),
-        col(StageChange.application_id),
+    last_move = _latest(
+        StageChange,
         ids,
-    ).subquery("ranked_moves")
-    last_move = select(ranked_moves).where(ranked_moves.c.rn == 1).subquery("last_move")
-    ranked_rejections = _limited(
-        select(
-            col(Decision.application_id).label("application_id"),
-            col(Decision.reason_code).label("reason_code"),
-            func.row_number()
-            .over(
-                partition_by=col(Decision.application_id), order_by=(col(Decision.at).desc(), col(Decision.id).desc())
-            )
-            .label("rn"),
-        ).where(col(Decision.kind) == DecisionKind.reject),
-        col(Decision.application_id),
+        "last_move",
+        col(StageChange.from_stage).label("from_stage"),
+        col(StageChange.reason).label("reason"),
+        col(StageChange.at).label("at"),
+    )
+    rejection = _latest(
+        Decision,
         ids,
-    ).subquery("ranked_rejections")
-    rejection = select(ranked_rejections).where(ranked_rejections.c.rn == 1).subquery("rejection")
-    ranked_finals = _limited(
-        select(
-            col(Decision.application_id).label("application_id"),
-            col(Decision.kind).label("kind"),
-            func.row_number()
-            .over(
-                partition_by=col(Decision.application_id), order_by=(col(Decision.at).desc(), col(Decision.id).desc())
-            )
-            .label("rn"),
-        ).where(final),
-        col(Decision.application_id),
-        ids,
-    ).subquery("ranked_finals")
-    final_decision = select(ranked_finals).where(ranked_finals.c.rn == 1).subquery("final_decision")
+        "rejection",
+        col(Decision.reason_code).label("reason_code"),
+        where=col(Decision.kind) == DecisionKind.reject,
+    )
+    final_decision = _latest(Decision, ids, "final_decision", col(Decision.kind).label("kind"), where=final)
     plan = OnboardingPlan
     app_id = col(Application.id)
     query = (
