@@ -48,6 +48,7 @@ from services.mail.worker import job
 from services.pipeline import candidates
 from services.pipeline.candidates import load_application
 from services.platform import audit, policy
+from services.platform.app_settings import save_setting
 from services.platform.config import Settings, get_settings
 from services.platform.db import savepoint, session_scope
 from services.platform.errors import (
@@ -1200,9 +1201,7 @@ def approval_settings(*, session: Session, actor: User) -> ApprovalSettings:
 def set_approval_required(*, session: Session, actor: User, required: bool) -> bool:
     """Turn offer approval on or off (off: a submitted draft is approved at once)."""
     current = policy.require_current_cap(session, actor, Cap.manage_onboarding)
-    row = session.get(AppSetting, APPROVAL_SETTING) or AppSetting(key=APPROVAL_SETTING)
-    row.value, row.updated_at, row.updated_by_id = ("1" if required else "0"), utcnow(), current.id
-    session.add(row)
+    save_setting(session, APPROVAL_SETTING, "1" if required else "0", by_id=current.id)
     audit.record(
         session=session, actor=current, entity="setting", entity_id=0, action="offer_approval", changes={"on": required}
     )

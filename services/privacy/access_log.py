@@ -20,6 +20,7 @@ from models.privacy import AccessAction, AccessRecord
 from models.user import User
 from services.mail.worker import job
 from services.platform import audit
+from services.platform.app_settings import save_setting
 from services.platform.config import Settings, get_settings
 from services.platform.db import session_scope
 from services.platform.errors import NotFound, ValidationError
@@ -148,9 +149,7 @@ def set_access_keep_months(*, session: Session, actor: User, months: Any) -> int
             "months", "err.records_keep_months_range", min=MIN_KEEP_MONTHS, max=MAX_KEEP_MONTHS
         )
     before = keep_months(session)
-    row = session.get(AppSetting, KEEP_SETTING) or AppSetting(key=KEEP_SETTING)
-    row.value, row.updated_at, row.updated_by_id = str(value), utcnow(), current.id
-    session.add(row)
+    save_setting(session, KEEP_SETTING, str(value), by_id=current.id)
     if before != value:
         audit.record(
             session=session,
@@ -182,9 +181,7 @@ def purge_job(*, engine: Engine, settings: Settings) -> int:
         if marker is not None and marker.value == today:
             return 0
         gone = purge_access_records(session=session)
-        marker = marker or AppSetting(key=PURGED_SETTING)
-        marker.value, marker.updated_at = today, utcnow()
-        session.add(marker)
+        save_setting(session, PURGED_SETTING, today, row=marker)
     if gone:
         log.info("deleted %d records of access past the period kept", gone)
     return gone

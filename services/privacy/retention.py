@@ -33,6 +33,7 @@ from services.mail.tasks import LIMIT, Task, before, provider
 from services.mail.worker import job
 from services.onboard.plans import OPEN_PLAN
 from services.platform import audit
+from services.platform.app_settings import save_setting
 from services.platform.config import Settings, get_settings
 from services.platform.errors import InvalidTransition, NotFound, ValidationError
 from services.platform.i18n import fmt_date
@@ -162,9 +163,7 @@ def save_rules(
         raise ValidationError(errors)
     before_rules = current_rules(session)
     for key, value in wanted.items():
-        row = session.get(AppSetting, key) or AppSetting(key=key)
-        row.value, row.updated_at, row.updated_by_id = str(value), utcnow(), current.id
-        session.add(row)
+        save_setting(session, key, str(value), by_id=current.id)
     audit.record(
         session=session,
         actor=current,
@@ -508,8 +507,7 @@ def run_retention(*, engine: Engine, now: datetime | None = None) -> int:
         marker = session.get(AppSetting, RECOMPUTED) or AppSetting(key=RECOMPUTED)
         if marker.value != day:
             recompute_keep_until(session)
-            marker.value, marker.updated_at = day, now
-            session.add(marker)
+            save_setting(session, RECOMPUTED, day, at=now, row=marker)
     with session_scope(engine) as session:
         due = [
             int(cid or 0)
@@ -541,9 +539,7 @@ def run_retention(*, engine: Engine, now: datetime | None = None) -> int:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if not failed:
         with session_scope(engine) as session:
-            row = session.get(AppSetting, LAST_RUN) or AppSetting(key=LAST_RUN)
-            row.value, row.updated_at = day, now
-            session.add(row)
+            save_setting(session, LAST_RUN, day, at=now)
     return done
 
 
